@@ -1,0 +1,9 @@
+// `allocs run [--] PROG ARGS...`: run a program with the runtime preloaded.
+import { preloadEnv, runInherited } from "../preload";
+import { UsageError } from "../paths";
+
+export async function runCommand(args: string[]): Promise<number> {
+  const argv = args[0] === "--" ? args.slice(1) : args;
+  if (argv.length === 0) throw new UsageError("usage: allocs run [--] PROGRAM [ARGS...]");
+  return runInherited(argv[0], argv.slice(1), preloadEnv());
+}

@@ -1,0 +1,47 @@
+// The `allocs` command: one entry point for the runtime, the toolchain and the debugger parts.
+import { UsageError, runtimeLibrary, requireBuilt } from "./paths";
+import { runCommand } from "./commands/run";
+import { ccCommand } from "./commands/cc";
+import { demoCommand } from "./commands/demo";
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; run: Command }> = {
+  run: { summary: "run [--] PROG ARGS...   run a program with the runtime preloaded", run: runCommand },
+  cc: { summary: "cc ARGS...              compile like cc, adding allocs.h and its stub library", run: ccCommand },
+  demo: { summary: "demo                    build and run liballocs's demo program", run: demoCommand },
+  "runtime-path": {
+    summary: "runtime-path            print the path of the runtime library (for LD_PRELOAD)",
+    run: async () => {
+      console.log(requireBuilt(runtimeLibrary()));
+      return 0;
+    },
+  },
+};
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  allocs ${c.summary}`);
+  return ["usage:", ...lines, "", "What is at this address? See README.md."].join("\n");
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`allocs: unknown command '${name}'\n${usage()}`);
+  return command.run(rest);
+}
+
+export function main(argv: string[]): void {
+  runCli(argv).then(
+    (status) => process.exit(status),
+    (e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      console.error(message.startsWith("allocs") ? message : `allocs: ${message}`);
+      process.exit(e instanceof UsageError ? 2 : 1);
+    },
+  );
+}

@@ -1,0 +1,115 @@
+/* internal.h: the interfaces between the runtime's parts. Nothing here is exported.
+ *
+ *   rt_core.c        root object, raw memory, locks, warnings, allocator objects, init order
+ *   api.c            the public API (allocs.h): composes the parts below into answers
+ *   heap_*.c         malloc-family interposition, chunk index, sites, libc helpers, wrappers
+ *   threads.c        per-thread records (stack bounds, counters, sequence numbers)
+ *   pool.c           objects registered by custom (pool/arena) allocators
+ *   maps.c           mappings: /proc/self/maps, mmap/munmap/mremap
+ *   elf_objects.c    loaded ELF objects, segments, symbols; dlopen/dlclose
+ *   stack.c          stack frames of the current thread; other threads' stacks
+ *   auxv.c           argc/argv/envp/auxv and their strings
+ */
+#ifndef ALLOCS_INTERNAL_H
+#define ALLOCS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "../include/allocs.h"
+#include "../include/allocs_layout.h"
+
+#define RT_EXPORT __attribute__((visibility("default")))
+#define RT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RT_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- rt_core.c ---- */
+extern struct allocs_root __allocs_root; /* exported: the bridge's entry point */
+
+/* Anonymous private read-write memory straight from the kernel (never malloc), reserved with
+ * MAP_NORESERVE so untouched pages cost nothing in RSS or in a core. NULL on failure. */
+void *rt_map(size_t bytes);
+void rt_unmap(void *p, size_t bytes);
+/* Permanent zeroed memory for small records (never freed), 16-byte aligned. NULL on failure. */
+void *rt_arena_alloc(size_t bytes);
+const char *rt_strdup(const char *s); /* permanent copy; NULL on failure */
+
+/* A lock for the runtime's rare slow paths. All rt_locks are taken around fork() (atfork
+ * handlers) so a child never inherits one held by a thread that no longer exists. */
+typedef struct rt_lock {
+    volatile int word;
+    struct rt_lock *next_registered;
+} rt_lock_t;
+#define RT_LOCK_INIT {0, 0}
+void rt_lock(rt_lock_t *l);
+void rt_unlock(rt_lock_t *l);
+void rt_lock_register(rt_lock_t *l); /* once per lock, before first use (idempotent) */
+
+/* "allocs: <message>\n" on stderr with write(2); no malloc, safe anywhere. */
+void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocator objects (one per enum allocs_allocator_id; never freed). */
+struct allocator *rt_allocator(enum allocs_allocator_id id);
+/* Custom allocators: index i has id ALLOCS_FIRST_CUSTOM_ALLOCATOR + i. NULL if out of range. */
+struct allocator *rt_custom_allocator(uint32_t index);
+struct allocator *rt_add_custom_allocator(const char *name); /* NULL when full */
+
+/* Start-up. rt_init runs from the constructor with the arguments glibc passes to init_array
+ * functions; it is idempotent. Parts initialise themselves lazily where they can run before it
+ * (malloc is called by the dynamic loader and other constructors before ours). */
+void rt_init(int argc, char **argv, char **envp);
+bool rt_initialised(void);
+const char *rt_getenv(const char *name); /* safe before libc's environ is usable by us */
+
+/* ---- heap (heap_*.c, threads.c, pool.c) ---- */
+struct rt_chunk {
+    uintptr_t base;
+    size_t size;   /* requested size */
+    size_t usable; /* underlying usable size (trailer included) */
+    uintptr_t site; /* return address of the allocating call, 0 if unknown */
+    uint32_t site_id;
+    uint64_t seq;
+    bool has_pool_objects;
+};
+void heap_init_early(void); /* idempotent; safe to call from the malloc path */
+/* The live chunk containing addr (interior pointers included): true and *out filled. */
+bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out);
+/* Visits every live chunk; stops when cb returns non-zero. Returns the number visited. */
+long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg);
+void heap_stats(struct alloc_stats *out);
+
+struct rt_pool_object {
+    const struct allocator *allocator;
+    uintptr_t base;
+    size_t size;
+    uintptr_t site;
+    uint32_t seq;
+};
+bool pool_find(uintptr_t addr, const struct rt_chunk *chunk, struct rt_pool_object *out);
+int pool_register(const struct allocator *a, uintptr_t base, size_t size, uintptr_t site);
+int pool_unregister(const struct allocator *a, uintptr_t base);
+long pool_walk(int (*cb)(const struct rt_pool_object *o, void *arg), void *arg);
+
+struct allocs_thread *threads_self(void); /* the calling thread's record, created on demand */
+/* The thread stack containing addr: its bounds and whether it is the caller's own stack. */
+bool threads_find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *tid, bool *is_self);
+
+/* ---- levels (maps.c, elf_objects.c, stack.c, auxv.c) ---- */
+struct rt_leaf {
+    const struct allocator *allocator;
+    uintptr_t base;
+    size_t size;
+    uintptr_t site;     /* user mmap: the caller */
+    const char *symbol; /* static: symbol; stackframe: function */
+    const char *object; /* ELF object path */
+};
+void levels_init(int argc, char **argv, char **envp);
+/* The leaf for an address outside any heap chunk: static, stackframe, auxv, or a mapping
+ * (mmap) when no finer level applies. false when nothing is known. */
+bool levels_find_leaf(uintptr_t addr, struct rt_leaf *out);
+/* The levels enclosing addr, outermost first (mapping, then ELF file/segment, brk, stack or
+ * auxv area). Returns the count written (at most max). */
+unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max);
+
+#endif

@@ -1,0 +1,248 @@
+/* rt_core.c: the root object, the runtime's own memory, locks, warnings, allocator objects and
+ * the start-up order. Everything here must work before libc has finished initialising us
+ * (malloc is called by the dynamic loader and by other constructors before ours runs). */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+RT_EXPORT struct allocs_root __allocs_root = {
+    .magic = ALLOCS_MAGIC,
+    .version = ALLOCS_LAYOUT_VERSION,
+    .root_size = sizeof(struct allocs_root),
+};
+
+/* ---- raw memory ---- */
+
+/* The raw syscall, not mmap(): the levels part interposes mmap to record the program's own
+ * mappings, and the runtime's tables must not show up as the program's allocations. */
+void *rt_map(size_t bytes)
+{
+    int saved = errno;
+    long r = syscall(SYS_mmap, NULL, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    errno = saved;
+    if (r == -1) return NULL;
+    return (void *)r;
+}
+
+void rt_unmap(void *p, size_t bytes)
+{
+    int saved = errno;
+    syscall(SYS_munmap, p, bytes);
+    errno = saved;
+}
+
+/* A bump arena for small permanent records (names, allocator objects). Chunks are 1 MiB of
+ * reserved memory, so only what is used becomes resident. */
+#define ARENA_CHUNK (1u << 20)
+static rt_lock_t arena_lock = RT_LOCK_INIT;
+static char *arena_next, *arena_end;
+
+void *rt_arena_alloc(size_t bytes)
+{
+    bytes = (bytes + 15) & ~(size_t)15;
+    if (bytes == 0 || bytes > ARENA_CHUNK) return NULL;
+    rt_lock_register(&arena_lock);
+    rt_lock(&arena_lock);
+    if (!arena_next || (size_t)(arena_end - arena_next) < bytes) {
+        char *chunk = rt_map(ARENA_CHUNK);
+        if (!chunk) {
+            rt_unlock(&arena_lock);
+            return NULL;
+        }
+        arena_next = chunk;
+        arena_end = chunk + ARENA_CHUNK;
+    }
+    void *p = arena_next;
+    arena_next += bytes;
+    rt_unlock(&arena_lock);
+    return p; /* fresh anonymous memory is already zero */
+}
+
+const char *rt_strdup(const char *s)
+{
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = rt_arena_alloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* ---- locks ----
+ * A test-and-test-and-set spinlock that yields: the runtime's locks guard short, rare slow
+ * paths (new sites, mappings, dlopen), and a futex-based mutex would be needless weight in a
+ * preloaded library. Rule: runtime locks are never nested, so the fork handler can take them
+ * all in list order without deadlock. */
+static volatile int registry_word;
+static rt_lock_t *registry_head;
+
+static void spin_acquire(volatile int *w)
+{
+    unsigned spins = 0;
+    for (;;) {
+        if (!__atomic_exchange_n(w, 1, __ATOMIC_ACQUIRE)) return;
+        while (__atomic_load_n(w, __ATOMIC_RELAXED)) {
+            if (++spins > 64) sched_yield();
+            else __builtin_ia32_pause();
+        }
+    }
+}
+
+static void spin_release(volatile int *w) { __atomic_store_n(w, 0, __ATOMIC_RELEASE); }
+
+void rt_lock(rt_lock_t *l) { spin_acquire(&l->word); }
+void rt_unlock(rt_lock_t *l) { spin_release(&l->word); }
+
+void rt_lock_register(rt_lock_t *l)
+{
+    if (__atomic_load_n(&l->next_registered, __ATOMIC_ACQUIRE)) return;
+    spin_acquire(&registry_word);
+    /* A registered lock never has a NULL link: (rt_lock_t *)1 ends the list. */
+    if (!l->next_registered) {
+        __atomic_store_n(&l->next_registered, registry_head ? registry_head : (rt_lock_t *)1,
+                         __ATOMIC_RELEASE);
+        registry_head = l;
+    }
+    spin_release(&registry_word);
+}
+
+#define FOR_EACH_LOCK(p)                                                                           \
+    for (rt_lock_t *p = registry_head; p;                                                          \
+         p = p->next_registered == (rt_lock_t *)1 ? NULL : p->next_registered)
+
+static void before_fork(void)
+{
+    spin_acquire(&registry_word);
+    FOR_EACH_LOCK(p) rt_lock(p);
+}
+
+static void after_fork_parent(void)
+{
+    FOR_EACH_LOCK(p) rt_unlock(p);
+    spin_release(&registry_word);
+}
+
+static void after_fork_child(void)
+{
+    FOR_EACH_LOCK(p) rt_unlock(p);
+    spin_release(&registry_word);
+    __allocs_root.pid = (uint32_t)getpid();
+}
+
+/* ---- warnings ---- */
+void rt_warn(const char *fmt, ...)
+{
+    char buf[512];
+    int saved = errno;
+    memcpy(buf, "allocs: ", 8);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + 8, sizeof buf - 9, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    size_t len = 8 + ((size_t)n < sizeof buf - 9 ? (size_t)n : sizeof buf - 10);
+    buf[len++] = '\n';
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(2, buf + off, len - off);
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    errno = saved;
+}
+
+/* ---- allocator objects ---- */
+static struct allocator builtin_allocators[] = {
+    [ALLOCS_ALLOCATOR_UNKNOWN] = {"(unknown)", ALLOCS_ALLOCATOR_UNKNOWN, 0},
+    [ALLOCS_ALLOCATOR_NO_RUNTIME] = {"(no runtime)", ALLOCS_ALLOCATOR_NO_RUNTIME, 0},
+    [ALLOCS_ALLOCATOR_MMAP] = {"mmap", ALLOCS_ALLOCATOR_MMAP, 0},
+    [ALLOCS_ALLOCATOR_BRK] = {"brk", ALLOCS_ALLOCATOR_BRK, 0},
+    [ALLOCS_ALLOCATOR_STACK] = {"stack", ALLOCS_ALLOCATOR_STACK, 0},
+    [ALLOCS_ALLOCATOR_ELF_FILE] = {"elf_file", ALLOCS_ALLOCATOR_ELF_FILE, 0},
+    [ALLOCS_ALLOCATOR_ELF_SEGMENT] = {"elf_segment", ALLOCS_ALLOCATOR_ELF_SEGMENT, 0},
+    [ALLOCS_ALLOCATOR_MALLOC] = {"__default_lib_malloc", ALLOCS_ALLOCATOR_MALLOC,
+                                 ALLOCS_ALLOCATOR_F_LEAF},
+    [ALLOCS_ALLOCATOR_STATIC] = {"static", ALLOCS_ALLOCATOR_STATIC, ALLOCS_ALLOCATOR_F_LEAF},
+    [ALLOCS_ALLOCATOR_STACKFRAME] = {"stackframe", ALLOCS_ALLOCATOR_STACKFRAME,
+                                     ALLOCS_ALLOCATOR_F_LEAF},
+    [ALLOCS_ALLOCATOR_AUXV] = {"auxv", ALLOCS_ALLOCATOR_AUXV, ALLOCS_ALLOCATOR_F_LEAF},
+    [ALLOCS_ALLOCATOR_ALLOCA] = {"alloca", ALLOCS_ALLOCATOR_ALLOCA, ALLOCS_ALLOCATOR_F_LEAF},
+};
+
+struct allocator *rt_allocator(enum allocs_allocator_id id)
+{
+    if ((unsigned)id >= sizeof builtin_allocators / sizeof builtin_allocators[0] ||
+        !builtin_allocators[id].name)
+        return &builtin_allocators[ALLOCS_ALLOCATOR_UNKNOWN];
+    return &builtin_allocators[id];
+}
+
+#define MAX_CUSTOM_ALLOCATORS 64
+static struct allocator custom_allocators[MAX_CUSTOM_ALLOCATORS];
+static struct allocs_allocator_record custom_records[MAX_CUSTOM_ALLOCATORS];
+static rt_lock_t custom_lock = RT_LOCK_INIT;
+
+struct allocator *rt_custom_allocator(uint32_t index)
+{
+    uint32_t n = __atomic_load_n(&__allocs_root.nallocators, __ATOMIC_ACQUIRE);
+    return index < n ? &custom_allocators[index] : NULL;
+}
+
+struct allocator *rt_add_custom_allocator(const char *name)
+{
+    if (!name || !*name) return NULL;
+    rt_lock_register(&custom_lock);
+    rt_lock(&custom_lock);
+    struct allocator *found = NULL;
+    uint32_t n = __allocs_root.nallocators;
+    for (uint32_t i = 0; i < n && !found; i++)
+        if (strcmp(custom_allocators[i].name, name) == 0) found = &custom_allocators[i];
+    if (!found && n < MAX_CUSTOM_ALLOCATORS) {
+        const char *copy = rt_strdup(name);
+        if (copy) {
+            custom_allocators[n] = (struct allocator){copy, ALLOCS_FIRST_CUSTOM_ALLOCATOR + n,
+                                                      ALLOCS_ALLOCATOR_F_LEAF |
+                                                          ALLOCS_ALLOCATOR_F_CUSTOM};
+            custom_records[n].name = (uint64_t)(uintptr_t)copy;
+            __allocs_root.allocators = (uint64_t)(uintptr_t)custom_records;
+            __atomic_store_n(&__allocs_root.nallocators, n + 1, __ATOMIC_RELEASE);
+            found = &custom_allocators[n];
+        }
+    }
+    rt_unlock(&custom_lock);
+    return found;
+}
+
+/* ---- start-up ---- */
+const char *rt_getenv(const char *name) { return getenv(name); }
+
+static volatile int init_done;
+
+bool rt_initialised(void) { return __atomic_load_n(&init_done, __ATOMIC_ACQUIRE) != 0; }
+
+void rt_init(int argc, char **argv, char **envp)
+{
+    if (__atomic_exchange_n(&init_done, 1, __ATOMIC_ACQ_REL)) return;
+    __allocs_root.pid = (uint32_t)getpid();
+    heap_init_early();
+    levels_init(argc, argv, envp);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    __atomic_or_fetch(&__allocs_root.flags, ALLOCS_ROOT_F_INITIALISED, __ATOMIC_RELEASE);
+}
+
+/* glibc passes (argc, argv, envp) to init_array functions; the auxv level needs them. The
+ * priority runs us before other constructors of this library, and since we are preloaded,
+ * before the program's own constructors. */
+__attribute__((constructor(101))) static void rt_constructor(int argc, char **argv, char **envp)
+{
+    rt_init(argc, argv, envp);
+}

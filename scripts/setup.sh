@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up a checkout on Debian: the system packages the build and the tests use, then the npm
+# dependencies (whose `prepare` step builds the runtime and compiles the TypeScript).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command-to-check:debian-package
+needs=(gcc:gcc make:make gdb:gdb python3:python3 readelf:binutils objcopy:binutils
+       clang:clang clang-format:clang-format flake8:flake8 git:git sqlite3:sqlite3
+       lua5.4:lua5.4 pahole:dwarves)
+missing=()
+for pair in "${needs[@]}"; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ -f /etc/debian_version ] && ! dpkg -s libc6-dbg >/dev/null 2>&1; then missing+=(libc6-dbg); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  # shellcheck disable=SC2207
+  missing=($(printf '%s\n' "${missing[@]}" | sort -u))
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+npm install --no-audit --no-fund
