@@ -1,0 +1,44 @@
+// The seed's demo, as `npx allocs demo` shows it: four addresses, four allocators.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { ROOT } from "../lib/programs";
+
+interface DemoLine {
+  address: bigint;
+  allocator: string;
+  size: number;
+  type: string;
+}
+
+function parseDemo(stdout: string): DemoLine[] {
+  const re = /^At (0x[0-9a-f]+) is a (\S+)-allocated object of size (\d+), type (.*)$/;
+  return stdout
+    .split("\n")
+    .filter((l) => l.startsWith("At "))
+    .map((l) => {
+      const m = re.exec(l);
+      assert.ok(m, `unexpected demo line: ${l}`);
+      return { address: BigInt(m[1]), allocator: m[2], size: Number(m[3]), type: m[4] };
+    });
+}
+
+describe("allocs demo", () => {
+  it("prints the seed's four lines: static main, a malloc'd int[42], main's frame, argv", () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "allocs.js"), "demo"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\$ allocs cc -g -o \S+ \S+seed_demo\.c$/m);
+    assert.match(r.stdout, /^\$ allocs run \S+$/m);
+    const lines = parseDemo(r.stdout);
+    assert.deepEqual(
+      lines.map((l) => l.allocator),
+      ["static", "__default_lib_malloc", "stackframe", "auxv"],
+    );
+    const [fn, heap, frame, argv] = lines;
+    assert.ok(fn.size > 0, "main's size comes from its symbol");
+    assert.equal(heap.size, 42 * 4);
+    assert.ok(frame.size >= 16 && frame.size < 4096, `main's frame size ${frame.size}`);
+    assert.equal(argv.size, 16, "argv holds argc (1) + 1 pointers");
+    assert.ok(frame.address > heap.address && argv.address > frame.address, "stack above heap, argv above frames");
+  });
+});
