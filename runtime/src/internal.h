@@ -112,4 +112,14 @@ bool levels_find_leaf(uintptr_t addr, struct rt_leaf *out);
  * auxv area). Returns the count written (at most max). */
 unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max);
 
+
+/* ---- heap <-> levels ---- */
+/* levels -> heap: the main thread's stack bounds (set once the levels part knows them). */
+void threads_set_main_stack(uintptr_t lo, uintptr_t hi);
+/* heap -> levels: the extent [lo, hi) of a function named name in any loaded ELF object. */
+bool elf_lookup_function(const char *name, uintptr_t *lo, uintptr_t *hi);
+/* levels -> heap: objects were loaded or unloaded (dlopen/dlclose); called outside any of the
+ * levels part's locks. The heap re-resolves declared allocation wrappers. */
+void heap_objects_changed(void);
+
 #endif
