@@ -1,0 +1,293 @@
+/* heap_helpers.c: allocations made on the caller's behalf.
+ *
+ * libc helpers (strdup, asprintf, getline, realpath...) allocate from inside libc, so the
+ * return address our malloc sees is a pc in libc. strdup/strndup are reimplemented on top of
+ * heap_malloc_at with the caller's pc; the others run the next definition with a thread-local
+ * "site override" set, which the nested mallocs pick up (an outer override wins, so a helper
+ * calling a helper still reports the outermost caller).
+ *
+ * Declared wrappers (LIBALLOCS_ALLOC_FNS etc., liballocs syntax) name functions like xmalloc
+ * whose callers are the interesting sites. Their extents come from the levels part
+ * (elf_lookup_function) at start-up and after every dlopen/dlclose; an allocation whose pc is
+ * inside one is attributed to the first caller outside any wrapper, found by unwinding (only
+ * on that slow path). */
+#define _GNU_SOURCE
+#include "heap.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unwind.h>
+
+/* The levels part provides this; until it is linked in, wrappers stay unresolved. */
+#pragma weak elf_lookup_function
+
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+
+#define WITH_SITE(type, call)                                                                      \
+    ({                                                                                             \
+        uintptr_t saved_ = heap_site_override;                                                     \
+        if (!saved_) heap_site_override = CALLER;                                                  \
+        type r_ = (call);                                                                          \
+        heap_site_override = saved_;                                                               \
+        r_;                                                                                        \
+    })
+
+#define NEXT(type, name)                                                                           \
+    static type next_;                                                                             \
+    if (!__atomic_load_n(&next_, __ATOMIC_ACQUIRE))                                                \
+        __atomic_store_n(&next_, (type)heap_next_symbol(name), __ATOMIC_RELEASE);                  \
+    type next = __atomic_load_n(&next_, __ATOMIC_ACQUIRE)
+
+RT_EXPORT char *strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = heap_malloc_at(n, CALLER);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+RT_EXPORT char *strndup(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    char *p = heap_malloc_at(n + 1, CALLER);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+typedef int (*vasprintf_fn)(char **, const char *, va_list);
+typedef int (*vasprintf_chk_fn)(char **, int, const char *, va_list);
+
+RT_EXPORT int vasprintf(char **out, const char *fmt, va_list ap)
+{
+    NEXT(vasprintf_fn, "vasprintf");
+    return WITH_SITE(int, next(out, fmt, ap));
+}
+
+RT_EXPORT int asprintf(char **out, const char *fmt, ...)
+{
+    NEXT(vasprintf_fn, "vasprintf");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = WITH_SITE(int, next(out, fmt, ap));
+    va_end(ap);
+    return r;
+}
+
+/* The _FORTIFY_SOURCE entry points for the two above. */
+int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap);
+int __asprintf_chk(char **out, int flag, const char *fmt, ...);
+
+RT_EXPORT int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap)
+{
+    NEXT(vasprintf_chk_fn, "__vasprintf_chk");
+    return WITH_SITE(int, next(out, flag, fmt, ap));
+}
+
+RT_EXPORT int __asprintf_chk(char **out, int flag, const char *fmt, ...)
+{
+    NEXT(vasprintf_chk_fn, "__vasprintf_chk");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = WITH_SITE(int, next(out, flag, fmt, ap));
+    va_end(ap);
+    return r;
+}
+
+typedef ssize_t (*getdelim_fn)(char **, size_t *, int, FILE *);
+typedef ssize_t (*getline_fn)(char **, size_t *, FILE *);
+typedef char *(*realpath_fn)(const char *, char *);
+typedef char *(*getcwd_fn)(char *, size_t);
+
+RT_EXPORT ssize_t getdelim(char **line, size_t *n, int delim, FILE *f)
+{
+    NEXT(getdelim_fn, "getdelim");
+    return WITH_SITE(ssize_t, next(line, n, delim, f));
+}
+
+RT_EXPORT ssize_t getline(char **line, size_t *n, FILE *f)
+{
+    NEXT(getline_fn, "getline");
+    return WITH_SITE(ssize_t, next(line, n, f));
+}
+
+RT_EXPORT char *realpath(const char *path, char *resolved)
+{
+    NEXT(realpath_fn, "realpath");
+    return WITH_SITE(char *, next(path, resolved));
+}
+
+RT_EXPORT char *getcwd(char *buf, size_t size)
+{
+    NEXT(getcwd_fn, "getcwd");
+    return WITH_SITE(char *, next(buf, size));
+}
+
+/* ---- declared wrappers ---- */
+enum decl_kind { DECL_ALLOC, DECL_FREE, DECL_SUBALLOC };
+static const char *const decl_env[] = {"LIBALLOCS_ALLOC_FNS", "LIBALLOCS_FREE_FNS",
+                                       "LIBALLOCS_SUBALLOC_FNS"};
+
+#define MAX_WRAPPERS 64
+struct range {
+    uintptr_t lo, hi;
+};
+struct range_set {
+    unsigned n;
+    struct range r[MAX_WRAPPERS];
+};
+
+static const char *alloc_wrapper_names[MAX_WRAPPERS];
+static unsigned nalloc_wrappers;
+static struct range_set *ranges; /* published snapshot; old ones are never freed */
+static rt_lock_t wrapper_lock = RT_LOCK_INIT;
+static bool parsed;
+unsigned heap_wrapper_generation;
+
+/* Checks one declaration, e.g. "xcalloc(zZ)p"; NULL if well-formed, else what is wrong. */
+static const char *check_decl(const char *d, size_t len, enum decl_kind kind, size_t *name_len)
+{
+    size_t i = 0;
+    if (len == 0 || !(isalpha((unsigned char)d[0]) || d[0] == '_'))
+        return "expected a function name";
+    while (i < len && (isalnum((unsigned char)d[i]) || d[i] == '_'))
+        i++;
+    *name_len = i;
+    if (i == len || d[i] != '(') return "expected '(' after the function name";
+    unsigned nargs = 0, ncaps = 0;
+    char cap = 0;
+    for (i++; i < len && d[i] != ')'; i++, nargs++) {
+        if (!strchr("zpiZPI", d[i]))
+            return "argument letters must be z, p or i (capital: the size or freed pointer)";
+        if (isupper((unsigned char)d[i])) ncaps++, cap = d[i];
+    }
+    if (i == len) return "missing ')'";
+    if (nargs == 0) return "no argument letters between the parentheses";
+    if (ncaps != 1) return "exactly one argument letter must be a capital";
+    i++; /* past ')' */
+    size_t ret_len = len - i;
+    if (kind == DECL_FREE) {
+        if (cap != 'P') return "a free function's capital letter must be P (the freed pointer)";
+        if (ret_len > 1 || (ret_len == 1 && !strchr("zpi", d[i])))
+            return "after ')' expected nothing or one return letter (z, p or i)";
+    } else {
+        if (cap == 'P') return "the capital letter must mark the size argument (Z or I)";
+        if (ret_len != 1) return "expected one return letter after ')'";
+        if (d[i] != 'p') return "an allocation function must return a pointer (p)";
+    }
+    return NULL;
+}
+
+/* Under wrapper_lock, once: parse the three variables, warning once per malformed entry. */
+static void parse_decls(void)
+{
+    if (parsed) return;
+    parsed = true;
+    for (int kind = DECL_ALLOC; kind <= DECL_SUBALLOC; kind++) {
+        const char *v = rt_getenv(decl_env[kind]);
+        while (v && *v) {
+            while (isspace((unsigned char)*v))
+                v++;
+            size_t len = 0;
+            while (v[len] && !isspace((unsigned char)v[len]))
+                len++;
+            if (len == 0) break;
+            size_t name_len = 0;
+            const char *why = check_decl(v, len, (enum decl_kind)kind, &name_len);
+            if (why) {
+                rt_warn("%s: ignoring \"%.*s\": %s", decl_env[kind], (int)len, v, why);
+            } else if (kind == DECL_ALLOC && nalloc_wrappers < MAX_WRAPPERS) {
+                char name[256];
+                if (name_len < sizeof name) {
+                    memcpy(name, v, name_len);
+                    name[name_len] = 0;
+                    const char *copy = rt_strdup(name);
+                    if (copy) alloc_wrapper_names[nalloc_wrappers++] = copy;
+                }
+            }
+            /* Free and suballocator declarations are validated; frees reach our free anyway,
+             * and pool objects are registered through alloc_register_object. */
+            v += len;
+        }
+    }
+}
+
+static void resolve_wrappers(void)
+{
+    rt_lock_register(&wrapper_lock);
+    rt_lock(&wrapper_lock);
+    parse_decls();
+    if (nalloc_wrappers && elf_lookup_function) {
+        struct range_set *set = rt_arena_alloc(sizeof *set);
+        if (set) {
+            for (unsigned i = 0; i < nalloc_wrappers; i++) {
+                uintptr_t lo, hi;
+                if (elf_lookup_function(alloc_wrapper_names[i], &lo, &hi) && lo < hi)
+                    set->r[set->n++] = (struct range){lo, hi};
+            }
+            __atomic_store_n(&ranges, set, __ATOMIC_RELEASE);
+            __atomic_add_fetch(&heap_wrapper_generation, 1, __ATOMIC_RELEASE);
+        }
+    }
+    rt_unlock(&wrapper_lock);
+}
+
+void heap_objects_changed(void)
+{
+    resolve_wrappers();
+}
+
+/* After rt_init (priority 101): the levels part knows the loaded objects by now. */
+__attribute__((constructor(102))) static void heap_late_init(void)
+{
+    resolve_wrappers();
+}
+
+bool heap_wrappers_active(void)
+{
+    const struct range_set *set = __atomic_load_n(&ranges, __ATOMIC_ACQUIRE);
+    return set && set->n;
+}
+
+bool heap_in_wrapper(uintptr_t pc)
+{
+    const struct range_set *set = __atomic_load_n(&ranges, __ATOMIC_ACQUIRE);
+    if (!set) return false;
+    for (unsigned i = 0; i < set->n; i++) /* pc - 1: the call, not what follows it */
+        if (pc - 1 >= set->r[i].lo && pc - 1 < set->r[i].hi) return true;
+    return false;
+}
+
+struct unwind_state {
+    bool in_wrapper_seen;
+    uintptr_t caller;
+};
+
+static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *ctx, void *arg)
+{
+    struct unwind_state *st = arg;
+    uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
+    if (!ip) return _URC_END_OF_STACK;
+    bool inside = heap_in_wrapper(ip);
+    if (!st->in_wrapper_seen) {
+        st->in_wrapper_seen = inside;
+    } else if (!inside) {
+        st->caller = ip;
+        return _URC_END_OF_STACK;
+    }
+    return _URC_NO_REASON;
+}
+
+uintptr_t heap_wrapper_caller(uintptr_t pc)
+{
+    (void)pc;
+    struct unwind_state st = {false, 0};
+    heap_busy++; /* the unwinder may allocate the first time it registers objects */
+    _Unwind_Backtrace(unwind_step, &st);
+    heap_busy--;
+    return st.caller;
+}

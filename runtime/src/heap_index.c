@@ -1,0 +1,315 @@
+/* heap_index.c: which addresses are chunk starts, and the chunk containing an address.
+ *
+ * Chunk starts are bits in sparse bitmaps (one bit per 16-byte granule, one 8 MiB bitmap per
+ * 1 GiB region, reserved with MAP_NORESERVE so only touched pages are resident). malloc and
+ * free only flip a bit with one atomic OR/AND: no lock, so threads never serialise on us.
+ * Memory ordering: the trailer is written before the bit is set with release ordering, so a
+ * reader that observes the bit (acquire) also observes the trailer; on x86-64 both compile to
+ * a plain `lock or` / `mov`, so the ordering costs nothing over relaxed.
+ *
+ * An interior pointer finds its chunk by scanning the bitmap backwards at most
+ * ALLOCS_LARGE_CHUNK_BYTES; chunks that can be bigger than that are also kept in a sorted
+ * table (root.large_chunks) searched when the bounded scan finds no start. */
+#define _GNU_SOURCE
+#include "heap.h"
+
+#include <string.h>
+
+#define REGION_BYTES (1ul << ALLOCS_REGION_SHIFT)
+#define REGION_WORDS (ALLOCS_REGION_BITMAP_BYTES / 8)
+#define USER_LIMIT (1ul << 47)
+
+static uint64_t *chunk_l1;
+
+/* Regions with a chunk bitmap, so a walk does not read the whole 1 MiB L1 array. When the list
+ * overflows, the walk falls back to scanning L1. */
+#define MAX_LISTED_REGIONS 1024
+static uint32_t listed_regions[MAX_LISTED_REGIONS];
+static uint32_t nlisted_regions; /* may exceed MAX_LISTED_REGIONS: then the list is partial */
+
+static uint64_t *region_bitmap(uint64_t *l1, uintptr_t addr, bool create)
+{
+    uintptr_t r = addr >> ALLOCS_REGION_SHIFT;
+    uint64_t *bm = (uint64_t *)(uintptr_t)__atomic_load_n(&l1[r], __ATOMIC_ACQUIRE);
+    if (bm || !create) return bm;
+    /* Lock-free creation: the loser of a race unmaps its copy. */
+    uint64_t *fresh = rt_map(ALLOCS_REGION_BITMAP_BYTES);
+    if (!fresh) return NULL;
+    uint64_t expected = 0;
+    if (!__atomic_compare_exchange_n(&l1[r], &expected, (uint64_t)(uintptr_t)fresh, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        rt_unmap(fresh, ALLOCS_REGION_BITMAP_BYTES);
+        return (uint64_t *)(uintptr_t)expected;
+    }
+    if (l1 == chunk_l1) {
+        uint32_t i = __atomic_fetch_add(&nlisted_regions, 1, __ATOMIC_ACQ_REL);
+        if (i < MAX_LISTED_REGIONS)
+            __atomic_store_n(&listed_regions[i], (uint32_t)r, __ATOMIC_RELEASE);
+    }
+    return fresh;
+}
+
+static inline uint64_t granule_bit(uintptr_t addr)
+{
+    return 1ull << (((addr & (REGION_BYTES - 1)) >> ALLOCS_GRANULE_SHIFT) & 63);
+}
+static inline size_t granule_word(uintptr_t addr)
+{
+    return ((addr & (REGION_BYTES - 1)) >> ALLOCS_GRANULE_SHIFT) >> 6;
+}
+
+bool heap_bitmap_set(uint64_t *l1, uintptr_t addr)
+{
+    if (addr >= USER_LIMIT) return false;
+    uint64_t *bm = region_bitmap(l1, addr, true);
+    if (!bm) return false;
+    __atomic_fetch_or(&bm[granule_word(addr)], granule_bit(addr), __ATOMIC_RELEASE);
+    return true;
+}
+
+void heap_bitmap_clear(uint64_t *l1, uintptr_t addr)
+{
+    if (addr >= USER_LIMIT) return;
+    uint64_t *bm = region_bitmap(l1, addr, false);
+    if (bm) __atomic_fetch_and(&bm[granule_word(addr)], ~granule_bit(addr), __ATOMIC_RELEASE);
+}
+
+bool heap_bitmap_test(const uint64_t *l1, uintptr_t addr)
+{
+    if (!l1 || addr >= USER_LIMIT || (addr & 15)) return false;
+    uint64_t *bm = region_bitmap((uint64_t *)l1, addr, false);
+    return bm && (__atomic_load_n(&bm[granule_word(addr)], __ATOMIC_ACQUIRE) & granule_bit(addr));
+}
+
+uintptr_t heap_bitmap_prev(const uint64_t *l1, uintptr_t addr, uintptr_t lo)
+{
+    if (!l1 || addr >= USER_LIMIT) return 0;
+    lo &= ~(uintptr_t)15;
+    for (;;) {
+        uintptr_t region_base = addr & ~(REGION_BYTES - 1);
+        const uint64_t *bm = region_bitmap((uint64_t *)l1, addr, false);
+        if (bm) {
+            size_t w = granule_word(addr);
+            size_t wlo = lo > region_base ? granule_word(lo) : 0;
+            unsigned bit = ((addr & (REGION_BYTES - 1)) >> ALLOCS_GRANULE_SHIFT) & 63;
+            uint64_t word = __atomic_load_n(&bm[w], __ATOMIC_ACQUIRE) & (~0ull >> (63 - bit));
+            for (;;) {
+                if (word) {
+                    uintptr_t g = (w << 6) + 63 - (unsigned)__builtin_clzll(word);
+                    uintptr_t found = region_base + (g << ALLOCS_GRANULE_SHIFT);
+                    return found >= lo ? found : 0;
+                }
+                if (w <= wlo) break;
+                word = __atomic_load_n(&bm[--w], __ATOMIC_ACQUIRE);
+            }
+        }
+        if (region_base <= lo || region_base == 0) return 0;
+        addr = region_base - 1;
+    }
+}
+
+/* ---- the large-chunk table: sorted by base, guarded by large_lock (readers too) ---- */
+static rt_lock_t large_lock = RT_LOCK_INIT;
+static struct allocs_large_chunk *large;
+static size_t nlarge, large_cap;
+
+/* The index of the first entry with base > addr. Called with large_lock held. */
+static size_t large_upper(uintptr_t addr)
+{
+    size_t lo = 0, hi = nlarge;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (large[mid].base <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool large_insert(uintptr_t base, size_t usable)
+{
+    rt_lock(&large_lock);
+    if (nlarge == large_cap) {
+        size_t cap = large_cap ? large_cap * 2 : 1024;
+        struct allocs_large_chunk *bigger = rt_map(cap * sizeof *bigger);
+        if (!bigger) {
+            rt_unlock(&large_lock);
+            return false;
+        }
+        if (nlarge) memcpy(bigger, large, nlarge * sizeof *large);
+        struct allocs_large_chunk *old = large;
+        size_t old_cap = large_cap;
+        large = bigger;
+        large_cap = cap;
+        __allocs_root.large_chunks = (uint64_t)(uintptr_t)bigger;
+        if (old) rt_unmap(old, old_cap * sizeof *old);
+    }
+    size_t i = large_upper(base);
+    memmove(&large[i + 1], &large[i], (nlarge - i) * sizeof *large);
+    large[i].base = base;
+    large[i].usable = usable;
+    nlarge++;
+    __allocs_root.nlarge_chunks = nlarge;
+    rt_unlock(&large_lock);
+    return true;
+}
+
+static void large_remove(uintptr_t base)
+{
+    rt_lock(&large_lock);
+    size_t i = large_upper(base);
+    if (i > 0 && large[i - 1].base == base) {
+        memmove(&large[i - 1], &large[i], (nlarge - i) * sizeof *large);
+        nlarge--;
+        __allocs_root.nlarge_chunks = nlarge;
+    }
+    rt_unlock(&large_lock);
+}
+
+void heap_index_init(void)
+{
+    rt_lock_register(&large_lock);
+    chunk_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
+    __allocs_root.chunk_l1 = (uint64_t)(uintptr_t)chunk_l1;
+}
+
+bool heap_index_add(uintptr_t base, size_t requested, size_t usable)
+{
+    if (!chunk_l1) return false;
+    if (heap_is_large(requested, usable) && !large_insert(base, usable)) return false;
+    if (!heap_bitmap_set(chunk_l1, base)) {
+        if (heap_is_large(requested, usable)) large_remove(base);
+        return false;
+    }
+    return true;
+}
+
+void heap_index_remove(uintptr_t base, size_t requested, size_t usable)
+{
+    heap_bitmap_clear(chunk_l1, base);
+    if (heap_is_large(requested, usable)) large_remove(base);
+}
+
+bool heap_index_is_start(uintptr_t base)
+{
+    return heap_bitmap_test(chunk_l1, base);
+}
+
+/* ---- lookup ---- */
+static void fill_chunk(uintptr_t base, size_t usable, struct rt_chunk *out)
+{
+    uint64_t t = __atomic_load_n(heap_trailer_at(base, usable), __ATOMIC_RELAXED);
+    out->base = base;
+    out->usable = usable;
+    out->size = heap_trailer_requested(t, usable);
+    out->site_id = (uint32_t)((t >> ALLOCS_TRAILER_SITE_SHIFT) & ALLOCS_TRAILER_SITE_MASK);
+    out->site = heap_site_pc(out->site_id);
+    out->seq = t & ALLOCS_TRAILER_SEQ_MASK;
+    out->has_pool_objects = (t & ALLOCS_TRAILER_POOL_BIT) != 0;
+}
+
+/* The object proper is [base, base + usable - 8): the trailer is ours, not the program's, and
+ * malloc_usable_size reports exactly that extent. Addresses past the requested size but
+ * before the trailer are slack the program may legitimately use, so they count as inside. */
+static inline bool contains(uintptr_t base, size_t usable, uintptr_t addr)
+{
+    return usable > ALLOCS_TRAILER_BYTES && addr - base < usable - ALLOCS_TRAILER_BYTES;
+}
+
+bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
+{
+    if (RT_UNLIKELY(!chunk_l1 || addr >= USER_LIMIT || addr < 4096)) return false;
+    uintptr_t lo = addr > ALLOCS_LARGE_CHUNK_BYTES ? addr - ALLOCS_LARGE_CHUNK_BYTES : 0;
+    uintptr_t base = heap_bitmap_prev(chunk_l1, addr, lo);
+    if (RT_LIKELY(base)) {
+        /* The nearest start at or below addr: chunks never overlap, so if this one does not
+         * contain addr, no chunk (large or not) does. */
+        size_t usable = heap_usable((void *)base);
+        if (!contains(base, usable, addr)) return false;
+        fill_chunk(base, usable, out);
+        return true;
+    }
+    if (!__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) return false;
+    bool found = false;
+    rt_lock(&large_lock);
+    size_t i = large_upper(addr);
+    if (i > 0 && contains(large[i - 1].base, large[i - 1].usable, addr)) {
+        fill_chunk(large[i - 1].base, large[i - 1].usable, out);
+        found = true;
+    }
+    rt_unlock(&large_lock);
+    return found;
+}
+
+/* Reads one chunk for the walk. Large chunks may be mmapped and unmapped by a concurrent free,
+ * so they are read under large_lock (free removes them from the table before releasing). */
+static bool walk_read(uintptr_t base, struct rt_chunk *out)
+{
+    if (__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) {
+        bool done = false, ok = false;
+        rt_lock(&large_lock);
+        size_t i = large_upper(base);
+        if (i > 0 && large[i - 1].base == base) {
+            done = true;
+            ok = heap_bitmap_test(chunk_l1, base);
+            if (ok) fill_chunk(base, large[i - 1].usable, out);
+        }
+        rt_unlock(&large_lock);
+        if (done) return ok;
+    }
+    if (!heap_bitmap_test(chunk_l1, base)) return false;
+    fill_chunk(base, heap_usable((void *)base), out);
+    return true;
+}
+
+static long walk_region(uintptr_t r, int (*cb)(const struct rt_chunk *, void *), void *arg,
+                        bool *stop)
+{
+    const uint64_t *bm =
+        (const uint64_t *)(uintptr_t)__atomic_load_n(&chunk_l1[r], __ATOMIC_ACQUIRE);
+    long n = 0;
+    if (!bm) return 0;
+    for (size_t w = 0; w < REGION_WORDS && !*stop; w++) {
+        uint64_t word = __atomic_load_n(&bm[w], __ATOMIC_ACQUIRE);
+        while (word && !*stop) {
+            unsigned b = (unsigned)__builtin_ctzll(word);
+            word &= word - 1;
+            uintptr_t base = (r << ALLOCS_REGION_SHIFT) + (((w << 6) + b) << ALLOCS_GRANULE_SHIFT);
+            struct rt_chunk c;
+            if (!walk_read(base, &c)) continue;
+            n++;
+            if (cb(&c, arg)) *stop = true;
+        }
+    }
+    return n;
+}
+
+long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg)
+{
+    if (!chunk_l1 || !cb) return 0;
+    bool stop = false;
+    long n = 0;
+    uint32_t listed = __atomic_load_n(&nlisted_regions, __ATOMIC_ACQUIRE);
+    if (listed <= MAX_LISTED_REGIONS) {
+        /* Visit regions in address order so the walk is sorted by base. */
+        uint32_t order[MAX_LISTED_REGIONS];
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < listed; i++) {
+            uint32_t r = __atomic_load_n(&listed_regions[i], __ATOMIC_ACQUIRE);
+            if (!r && !chunk_l1[0]) continue; /* a slot still being published */
+            uint32_t j = k++;
+            while (j > 0 && order[j - 1] > r) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = r;
+        }
+        for (uint32_t i = 0; i < k && !stop; i++)
+            n += walk_region(order[i], cb, arg, &stop);
+    } else {
+        for (uintptr_t r = 0; r < ALLOCS_L1_ENTRIES && !stop; r++)
+            n += walk_region(r, cb, arg, &stop);
+    }
+    return n;
+}

@@ -1,0 +1,382 @@
+/* heap_malloc.c: the interposed malloc family.
+ *
+ * Every chunk is requested from the real allocator with 8 extra bytes; the 8-byte trailer at
+ * base + usable - 8 records sequence number, site id and slack, and the chunk start is marked
+ * in the bitmap (heap_index.c). Chunks we did not create (allocated before we resolved the
+ * real allocator, by the dynamic loader's minimal malloc, or while our own code runs) have no
+ * start bit and pass straight through, exactly as glibc would handle them.
+ *
+ * The real allocator is the next definition (dlsym RTLD_NEXT), not glibc's __libc_malloc:
+ * if another allocator (jemalloc, tcmalloc...) is preloaded after us or linked into the
+ * program, RTLD_NEXT finds it and we stay correct, whereas __libc_* would mix two heaps.
+ * When the next malloc is glibc's (checked with dladdr), the usable size is read from glibc's
+ * chunk header inline instead of calling malloc_usable_size, and ALLOCS_ROOT_F_GLIBC_MALLOC
+ * tells out-of-process readers they may do the same. dlsym may itself allocate, so until the
+ * real functions are known, requests are served from a static bootstrap buffer whose frees
+ * are ignored. */
+#define _GNU_SOURCE
+#include "heap.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct heap_real heap_real;
+bool heap_glibc;
+RT_TLS int heap_busy;
+RT_TLS uintptr_t heap_site_override;
+
+enum { ST_NONE, ST_RESOLVING, ST_REAL, ST_READY };
+static int state; /* REAL: real functions known (pass through); READY: tracking */
+
+/* ---- the bootstrap buffer ---- */
+#define BOOT_BYTES (256u * 1024u)
+static char boot[BOOT_BYTES] __attribute__((aligned(4096)));
+static size_t boot_used;
+
+static inline bool is_boot(const void *p)
+{
+    return (const char *)p >= boot && (const char *)p < boot + BOOT_BYTES;
+}
+static inline size_t boot_size(const void *p)
+{
+    return ((const size_t *)p)[-1];
+}
+
+static void *boot_alloc(size_t n, size_t align)
+{
+    if (align < 16) align = 16;
+    if (align > 4096 || n > BOOT_BYTES) goto nomem;
+    for (;;) {
+        size_t old = __atomic_load_n(&boot_used, __ATOMIC_RELAXED);
+        size_t start = (old + 16 + align - 1) & ~(align - 1);
+        size_t end = start + ((n + 15) & ~(size_t)15);
+        if (end > BOOT_BYTES) goto nomem;
+        if (__atomic_compare_exchange_n(&boot_used, &old, end, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED)) {
+            ((size_t *)(boot + start))[-1] = n;
+            return boot + start; /* static memory: already zero, so calloc needs nothing */
+        }
+    }
+nomem:
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* ---- resolving the real allocator ---- */
+void *heap_next_symbol(const char *name)
+{
+    int saved = errno;
+    heap_busy++;
+    void *sym = dlsym(RTLD_NEXT, name);
+    heap_busy--;
+    errno = saved;
+    return sym;
+}
+
+static int start_slow(void)
+{
+    int expected = ST_NONE;
+    if (!__atomic_compare_exchange_n(&state, &expected, ST_RESOLVING, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return expected; /* another thread (or our own dlsym, recursively) is on it */
+    int saved = errno;
+    struct heap_real r;
+    r.malloc = heap_next_symbol("malloc");
+    r.free = heap_next_symbol("free");
+    r.calloc = heap_next_symbol("calloc");
+    r.realloc = heap_next_symbol("realloc");
+    r.memalign = heap_next_symbol("memalign");
+    r.usable_size = heap_next_symbol("malloc_usable_size");
+    if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.memalign || !r.usable_size) {
+        /* Cannot happen with glibc; without a real allocator there is nothing to serve. */
+        rt_warn("cannot find the next malloc; the heap is not tracked");
+        errno = saved;
+        return ST_RESOLVING;
+    }
+    Dl_info info;
+    const char *slash;
+    if (dladdr((void *)r.malloc, &info) && info.dli_fname) {
+        slash = strrchr(info.dli_fname, '/');
+        heap_glibc = strncmp(slash ? slash + 1 : info.dli_fname, "libc.so", 7) == 0;
+    }
+    heap_real = r;
+    __atomic_store_n(&state, ST_REAL, __ATOMIC_RELEASE);
+    /* From here our own nested mallocs pass through; build the tables. */
+    heap_busy++;
+    if (heap_glibc)
+        __atomic_or_fetch(&__allocs_root.flags, ALLOCS_ROOT_F_GLIBC_MALLOC, __ATOMIC_RELEASE);
+    heap_index_init();
+    heap_sites_init();
+    threads_init();
+    pool_init();
+    heap_busy--;
+    __atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
+    errno = saved;
+    return ST_READY;
+}
+
+static inline int heap_state(void)
+{
+    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+    return RT_LIKELY(s == ST_READY) ? s : s == ST_NONE ? start_slow() : s;
+}
+
+void heap_init_early(void)
+{
+    (void)heap_state();
+}
+void heap_resolve_real(void)
+{
+    (void)heap_state();
+}
+
+/* ---- tracking ---- */
+static inline void count(struct allocs_thread *rec, uint64_t allocs, uint64_t frees,
+                         uint64_t balloc, uint64_t bfree)
+{
+    if (RT_LIKELY(rec != NULL)) {
+        rec->allocs += allocs;
+        rec->frees += frees;
+        rec->bytes_allocated += balloc;
+        rec->bytes_freed += bfree;
+    } else {
+        threads_count_retired(allocs, frees, balloc, bfree);
+    }
+}
+
+static inline uint32_t site_of(uintptr_t pc)
+{
+    uintptr_t o = heap_site_override;
+    return heap_site_id(RT_UNLIKELY(o != 0) ? o : pc);
+}
+
+/* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8. */
+static void *track(void *p, size_t requested, uintptr_t pc)
+{
+    if (RT_UNLIKELY(!p)) return NULL;
+    heap_busy++;
+    size_t usable = heap_usable(p);
+    struct allocs_thread *rec = threads_current();
+    uint64_t seq = threads_next_seq(rec);
+    *heap_trailer_at((uintptr_t)p, usable) =
+        heap_trailer_make(seq, site_of(pc), usable, requested, false);
+    if (RT_LIKELY(heap_index_add((uintptr_t)p, requested, usable))) count(rec, 1, 0, requested, 0);
+    heap_busy--;
+    return p;
+}
+
+/* Forgets a tracked chunk (its start bit is set); the caller then releases it. The bit is
+ * cleared before the real free, so a concurrent malloc reusing the address cannot lose its
+ * own bit to us. */
+static void untrack(void *p)
+{
+    heap_busy++;
+    size_t usable = heap_usable(p);
+    uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
+    size_t requested = heap_trailer_requested(t, usable);
+    if (t & ALLOCS_TRAILER_POOL_BIT) pool_drop_range((uintptr_t)p, (uintptr_t)p + usable);
+    heap_index_remove((uintptr_t)p, requested, usable);
+    count(threads_current(), 0, 1, 0, requested);
+    heap_busy--;
+}
+
+void *heap_malloc_at(size_t n, uintptr_t pc)
+{
+    int s = heap_state();
+    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(heap_busy)) return heap_real.malloc(n);
+    if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return track(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), n, pc);
+}
+
+static void free_impl(void *p)
+{
+    if (!p || is_boot(p)) return;
+    int s = heap_state();
+    if (RT_LIKELY(s == ST_READY)) {
+        if (RT_LIKELY(heap_index_is_start((uintptr_t)p))) untrack(p);
+        heap_real.free(p);
+    } else if (s == ST_REAL) {
+        heap_real.free(p);
+    } /* else: nothing can free it yet; leaking is the only safe answer */
+}
+
+static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nmemb, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    int s = heap_state();
+    if (RT_UNLIKELY(s != ST_READY))
+        return s == ST_REAL ? heap_real.calloc(nmemb, size) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(heap_busy)) return heap_real.calloc(nmemb, size);
+    if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n, pc);
+}
+
+static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
+{
+    heap_busy++;
+    size_t old_usable = heap_usable(p);
+    uint64_t t = *heap_trailer_at((uintptr_t)p, old_usable);
+    size_t old_req = heap_trailer_requested(t, old_usable);
+    /* Unmark first: a moving realloc frees p, and another thread may get it back at once. */
+    heap_index_remove((uintptr_t)p, old_req, old_usable);
+    void *q = heap_real.realloc(p, n + ALLOCS_TRAILER_BYTES);
+    if (!q) { /* p is untouched, trailer included */
+        heap_index_add((uintptr_t)p, old_req, old_usable);
+        heap_busy--;
+        return NULL;
+    }
+    size_t usable = heap_usable(q);
+    struct allocs_thread *rec = threads_current();
+    bool pool = (t & ALLOCS_TRAILER_POOL_BIT) != 0;
+    uint64_t seq;
+    if (q == p) { /* in place: same chunk, same sequence number; pool objects past n go */
+        if (pool && n < old_usable) pool_drop_range((uintptr_t)p + n, (uintptr_t)p + old_usable);
+        seq = t & ALLOCS_TRAILER_SEQ_MASK;
+    } else { /* moved: the old chunk is freed, with its pool objects */
+        if (pool) pool_drop_range((uintptr_t)p, (uintptr_t)p + old_usable);
+        pool = false;
+        seq = threads_next_seq(rec);
+    }
+    *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site_of(pc), usable, n, pool);
+    if (heap_index_add((uintptr_t)q, n, usable)) {
+        if (q == p)
+            count(rec, 0, 0, n > old_req ? n - old_req : 0, n < old_req ? old_req - n : 0);
+        else
+            count(rec, 1, 1, n, old_req);
+    } else {
+        count(rec, 0, 1, 0, old_req); /* could not index the new chunk: it is untracked */
+    }
+    heap_busy--;
+    return q;
+}
+
+static void *realloc_impl(void *p, size_t n, uintptr_t pc)
+{
+    if (!p) return heap_malloc_at(n, pc);
+    int s = heap_state();
+    if (is_boot(p)) { /* copy out of the bootstrap buffer; the old block is never reused */
+        if (n == 0) return NULL;
+        void *q = heap_malloc_at(n, pc);
+        if (q) memcpy(q, p, boot_size(p) < n ? boot_size(p) : n);
+        return q;
+    }
+    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.realloc(p, n) : NULL;
+    if (!heap_index_is_start((uintptr_t)p)) return heap_real.realloc(p, n);
+    if (n == 0) { /* glibc 2.36 (REALLOC_ZERO_BYTES_FREES): free p, return NULL */
+        untrack(p);
+        heap_real.free(p);
+        return NULL;
+    }
+    if (n > SIZE_MAX - ALLOCS_TRAILER_BYTES) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_tracked(p, n, pc);
+}
+
+static void *memalign_impl(size_t align, size_t n, uintptr_t pc)
+{
+    int s = heap_state();
+    if (RT_UNLIKELY(s != ST_READY))
+        return s == ST_REAL ? heap_real.memalign(align, n) : boot_alloc(n, align);
+    if (RT_UNLIKELY(heap_busy)) return heap_real.memalign(align, n);
+    if (align > SIZE_MAX / 2 + 1) { /* glibc checks the alignment before the size */
+        errno = EINVAL;
+        return NULL;
+    }
+    if (n > SIZE_MAX - ALLOCS_TRAILER_BYTES) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, pc);
+}
+
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+
+RT_EXPORT void *malloc(size_t n)
+{
+    return heap_malloc_at(n, CALLER);
+}
+RT_EXPORT void free(void *p)
+{
+    free_impl(p);
+}
+RT_EXPORT void *calloc(size_t nmemb, size_t size)
+{
+    return calloc_impl(nmemb, size, CALLER);
+}
+RT_EXPORT void *realloc(void *p, size_t n)
+{
+    return realloc_impl(p, n, CALLER);
+}
+
+RT_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nmemb, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_impl(p, n, CALLER);
+}
+
+RT_EXPORT void *memalign(size_t align, size_t n)
+{
+    return memalign_impl(align, n, CALLER);
+}
+/* glibc 2.36's aligned_alloc is an alias of memalign (no extra checks before 2.38). */
+RT_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    return memalign_impl(align, n, CALLER);
+}
+
+RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (align % sizeof(void *) != 0 || align == 0 ||
+        ((align / sizeof(void *)) & (align / sizeof(void *) - 1)) != 0)
+        return EINVAL;
+    void *p = memalign_impl(align, n, CALLER);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+RT_EXPORT void *valloc(size_t n)
+{
+    return memalign_impl((size_t)getpagesize(), n, CALLER);
+}
+
+RT_EXPORT void *pvalloc(size_t n)
+{
+    size_t page = (size_t)getpagesize(), rounded;
+    if (__builtin_add_overflow(n, page - 1, &rounded)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return memalign_impl(page, rounded & ~(page - 1), CALLER);
+}
+
+RT_EXPORT size_t malloc_usable_size(void *p)
+{
+    if (!p) return 0;
+    if (is_boot(p)) return boot_size(p);
+    int s = heap_state();
+    if (s == ST_READY && heap_index_is_start((uintptr_t)p))
+        return heap_usable(p) - ALLOCS_TRAILER_BYTES; /* never let the program reach the trailer */
+    return s >= ST_REAL ? heap_real.usable_size(p) : 0;
+}

@@ -1,0 +1,156 @@
+/* heap_sites.c: allocation sites. A site is the return address of an allocating call; the
+ * trailer has room for a 20-bit id, so pcs are interned densely into root.sites (id = index,
+ * 0 = unknown). The table is reserved for 2^20 entries but filled front to back, so resident
+ * memory grows with the number of distinct sites only.
+ *
+ * Lookups are layered by cost: a per-thread direct-mapped cache (a few ns, no sharing), then a
+ * lock-free open-addressing hash (pc -> id) that only ever grows by publishing a new table
+ * (old tables are never reused, so a reader holding one stays safe), then insertion under
+ * sites_lock. Nothing here calls malloc. */
+#define _GNU_SOURCE
+#include "heap.h"
+
+#include <string.h>
+
+#define SITES_CAPACITY (1u << 20)
+#define CACHE_ENTRIES 128u
+#define SITE_WRAPPER 0xffffffffu /* cache marker: this pc is inside a declared wrapper */
+
+struct site_hash {
+    uint32_t mask;  /* capacity - 1 */
+    uint32_t count; /* ids stored (only the lock holder writes it) */
+    uint32_t slots[];
+};
+
+static struct allocs_site *sites;
+static struct site_hash *hash;
+static rt_lock_t sites_lock = RT_LOCK_INIT;
+
+struct cache_entry {
+    uintptr_t pc;
+    uint32_t id;
+};
+static RT_TLS struct cache_entry cache[CACHE_ENTRIES];
+static RT_TLS unsigned cache_generation;
+
+static inline uint32_t hash_slot(uintptr_t pc, uint32_t mask)
+{
+    return (uint32_t)((pc * 0x9E3779B97F4A7C15ull) >> 40) & mask;
+}
+
+static struct site_hash *hash_new(uint32_t capacity)
+{
+    struct site_hash *h = rt_map(sizeof *h + capacity * sizeof(uint32_t));
+    if (h) h->mask = capacity - 1;
+    return h;
+}
+
+void heap_sites_init(void)
+{
+    rt_lock_register(&sites_lock);
+    sites = rt_map(SITES_CAPACITY * sizeof *sites);
+    hash = hash_new(4096);
+    if (!sites || !hash) {
+        sites = NULL;
+        return;
+    }
+    __allocs_root.sites = (uint64_t)(uintptr_t)sites;
+    __allocs_root.sites_capacity = SITES_CAPACITY;
+    __atomic_store_n(&__allocs_root.nsites, 1, __ATOMIC_RELEASE); /* id 0 = unknown */
+}
+
+uintptr_t heap_site_pc(uint32_t id)
+{
+    if (!sites || id == 0 || id >= __atomic_load_n(&__allocs_root.nsites, __ATOMIC_ACQUIRE))
+        return 0;
+    return (uintptr_t)sites[id].pc;
+}
+
+static uint32_t hash_find(const struct site_hash *h, uintptr_t pc)
+{
+    for (uint32_t i = hash_slot(pc, h->mask);; i = (i + 1) & h->mask) {
+        uint32_t id = __atomic_load_n(&h->slots[i], __ATOMIC_ACQUIRE);
+        if (id == 0) return 0;
+        if (sites[id].pc == pc) return id;
+    }
+}
+
+static void hash_put(struct site_hash *h, uintptr_t pc, uint32_t id)
+{
+    uint32_t i = hash_slot(pc, h->mask);
+    while (h->slots[i])
+        i = (i + 1) & h->mask;
+    __atomic_store_n(&h->slots[i], id, __ATOMIC_RELEASE);
+    h->count++;
+}
+
+/* Under sites_lock: keep the load at most 1/2 by publishing a table twice the size. */
+static void hash_grow_if_needed(void)
+{
+    if ((hash->count + 1) * 2 <= hash->mask + 1) return;
+    struct site_hash *bigger = hash_new((hash->mask + 1) * 2);
+    if (!bigger) return; /* stay in the crowded table; still correct, a bit slower */
+    uint32_t n = __allocs_root.nsites;
+    for (uint32_t id = 1; id < n; id++)
+        hash_put(bigger, (uintptr_t)sites[id].pc, id);
+    __atomic_store_n(&hash, bigger, __ATOMIC_RELEASE);
+}
+
+static uint32_t intern(uintptr_t pc)
+{
+    uint32_t id = hash_find(__atomic_load_n(&hash, __ATOMIC_ACQUIRE), pc);
+    if (id) return id;
+    rt_lock(&sites_lock);
+    id = hash_find(hash, pc);
+    if (!id) {
+        uint32_t n = __allocs_root.nsites;
+        if (n < SITES_CAPACITY && (hash->count + 1) < hash->mask) {
+            id = n;
+            sites[id].pc = pc;
+            sites[id].type = 0;
+            __atomic_store_n(&__allocs_root.nsites, n + 1, __ATOMIC_RELEASE);
+            hash_put(hash, pc, id);
+            hash_grow_if_needed();
+        }
+    }
+    rt_unlock(&sites_lock);
+    return id;
+}
+
+static inline struct cache_entry *cache_slot(uintptr_t pc)
+{
+    unsigned gen = __atomic_load_n(&heap_wrapper_generation, __ATOMIC_RELAXED);
+    if (RT_UNLIKELY(cache_generation != gen)) {
+        memset(cache, 0, sizeof cache);
+        cache_generation = gen;
+    }
+    return &cache[(pc ^ (pc >> 7)) & (CACHE_ENTRIES - 1)];
+}
+
+uint32_t heap_site_id(uintptr_t pc)
+{
+    if (RT_UNLIKELY(!sites || !pc)) return 0;
+    struct cache_entry *e = cache_slot(pc);
+    uint32_t id;
+    if (RT_LIKELY(e->pc == pc)) {
+        id = e->id;
+        if (RT_LIKELY(id != SITE_WRAPPER)) return id;
+    } else if (heap_wrappers_active() && heap_in_wrapper(pc)) {
+        e->pc = pc;
+        e->id = SITE_WRAPPER;
+    } else {
+        id = intern(pc);
+        e->pc = pc;
+        e->id = id;
+        return id;
+    }
+    /* The call came from inside a declared wrapper: the site is the wrapper's caller. */
+    uintptr_t caller = heap_wrapper_caller(pc);
+    if (!caller) return intern(pc);
+    struct cache_entry *c = cache_slot(caller);
+    if (c->pc == caller && c->id != SITE_WRAPPER) return c->id;
+    id = intern(caller);
+    c->pc = caller;
+    c->id = id;
+    return id;
+}

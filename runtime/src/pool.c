@@ -1,0 +1,227 @@
+/* pool.c: objects registered by custom (pool/arena) allocators inside malloc chunks.
+ *
+ * Layout (allocs_layout.h): object starts are bits in a second sparse bitmap (root.sub_l1,
+ * 16-byte granules like the chunk bitmap) and the records are an open-addressing table keyed
+ * by base (root.suballocs: multiplicative hash, linear probing, 0 = empty, 1 = deleted).
+ * Objects need not be 16-byte aligned, so a set bit means "one or more objects start in this
+ * granule" and a lookup probes the table for each of the granule's 16 possible bases.
+ *
+ * Registration, lookups and frees of pool-holding chunks are rare next to malloc/free, so one
+ * rt_lock guards everything; no code here allocates, so holding it can never deadlock against
+ * malloc. Callbacks of pool_walk run with the lock released. */
+#define _GNU_SOURCE
+#include "heap.h"
+
+#include <string.h>
+
+static uint64_t *sub_l1;
+static struct allocs_suballoc *table;
+static uint64_t capacity, used, live; /* used counts tombstones too */
+static rt_lock_t pool_lock = RT_LOCK_INIT;
+static uint32_t pool_seq;
+
+#define EMPTY 0u
+#define DELETED 1u
+
+void pool_init(void)
+{
+    rt_lock_register(&pool_lock);
+    sub_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
+    __allocs_root.sub_l1 = (uint64_t)(uintptr_t)sub_l1;
+}
+
+static inline uint64_t home(uint64_t base, uint64_t cap)
+{
+    return ((base >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - __builtin_ctzll(cap));
+}
+
+/* The slot holding base, or -1. Lock held. */
+static int64_t find_slot(uint64_t base)
+{
+    if (!capacity) return -1;
+    for (uint64_t i = home(base, capacity), n = 0; n < capacity;
+         i = (i + 1) & (capacity - 1), n++) {
+        if (table[i].base == EMPTY) return -1;
+        if (table[i].base == base) return (int64_t)i;
+    }
+    return -1;
+}
+
+static void put(struct allocs_suballoc *t, uint64_t cap, const struct allocs_suballoc *e)
+{
+    uint64_t i = home(e->base, cap);
+    while (t[i].base > DELETED)
+        i = (i + 1) & (cap - 1);
+    t[i] = *e;
+}
+
+/* Keeps (used + 1) <= capacity / 2, rehashing away tombstones. Lock held. */
+static bool make_room(void)
+{
+    if (capacity && (used + 1) * 2 <= capacity) return true;
+    uint64_t cap = capacity ? capacity : 1024;
+    while ((live + 1) * 4 > cap)
+        cap *= 2;
+    struct allocs_suballoc *t = rt_map(cap * sizeof *t);
+    if (!t) return false;
+    for (uint64_t i = 0; i < capacity; i++)
+        if (table[i].base > DELETED) put(t, cap, &table[i]);
+    struct allocs_suballoc *old = table;
+    uint64_t old_cap = capacity;
+    /* Publish capacity 0 first so a reader of a live process never pairs the new table with
+     * the old capacity (it may still read a stale pair; the bridge retries on inconsistency). */
+    __allocs_root.suballocs_capacity = 0;
+    table = t;
+    capacity = cap;
+    used = live;
+    __allocs_root.suballocs = (uint64_t)(uintptr_t)t;
+    __allocs_root.suballocs_capacity = cap;
+    if (old) rt_unmap(old, old_cap * sizeof *old);
+    return true;
+}
+
+/* The object with the greatest base in [lo, addr], or NULL. Lock held. */
+static struct allocs_suballoc *object_at_or_before(uintptr_t addr, uintptr_t lo)
+{
+    uintptr_t g = heap_bitmap_prev(sub_l1, addr, lo);
+    while (g) {
+        uintptr_t top = addr - g < 15 ? addr - g : 15;
+        for (uintptr_t k = top + 1; k-- > 0;) {
+            int64_t s = find_slot(g + k);
+            if (s >= 0 && g + k >= lo) return &table[s];
+        }
+        if (g < 16 || g - 16 < (lo & ~(uintptr_t)15)) break;
+        g = heap_bitmap_prev(sub_l1, g - 1, lo);
+    }
+    return NULL;
+}
+
+static bool granule_empty(uintptr_t g)
+{
+    for (uintptr_t k = 0; k < 16; k++)
+        if (find_slot(g + k) >= 0) return false;
+    return true;
+}
+
+static void delete_slot(int64_t s)
+{
+    uintptr_t base = table[s].base;
+    table[s].base = DELETED;
+    live--;
+    uintptr_t g = base & ~(uintptr_t)15;
+    if (granule_empty(g)) heap_bitmap_clear(sub_l1, g);
+}
+
+static bool valid_allocator(const struct allocator *a, uint32_t *index)
+{
+    if (!a || !(a->flags & ALLOCS_ALLOCATOR_F_CUSTOM) || a->id < ALLOCS_FIRST_CUSTOM_ALLOCATOR)
+        return false;
+    *index = a->id - ALLOCS_FIRST_CUSTOM_ALLOCATOR;
+    return rt_custom_allocator(*index) == a;
+}
+
+int pool_register(const struct allocator *a, uintptr_t base, size_t size, uintptr_t site)
+{
+    uint32_t index;
+    struct rt_chunk c;
+    if (!valid_allocator(a, &index) || size == 0 || base + size < base) return ALLOCS_ERR_INVALID;
+    if (!sub_l1) return ALLOCS_ERR_NOMEM;
+    /* The object must lie inside one live chunk's requested extent. */
+    if (!heap_find_chunk(base, &c) || base + size > c.base + c.size) return ALLOCS_ERR_INVALID;
+    int err = ALLOCS_OK;
+    rt_lock(&pool_lock);
+    struct allocs_suballoc *prev = object_at_or_before(base + size - 1, c.base);
+    if (prev && prev->base + prev->size > base) {
+        err = ALLOCS_ERR_INVALID; /* overlaps an object already registered */
+    } else if (!make_room() || !heap_bitmap_set(sub_l1, base & ~(uintptr_t)15)) {
+        err = ALLOCS_ERR_NOMEM;
+    } else {
+        struct allocs_suballoc e = {base, size, site, index,
+                                    __atomic_add_fetch(&pool_seq, 1, __ATOMIC_RELAXED)};
+        put(table, capacity, &e);
+        used++;
+        live++;
+        /* Tell free() to drop this chunk's objects. The owner never rewrites the trailer
+         * concurrently except through realloc, which keeps the bit. */
+        __atomic_fetch_or(heap_trailer_at(c.base, c.usable), ALLOCS_TRAILER_POOL_BIT,
+                          __ATOMIC_RELEASE);
+    }
+    rt_unlock(&pool_lock);
+    return err;
+}
+
+int pool_unregister(const struct allocator *a, uintptr_t base)
+{
+    uint32_t index;
+    if (!valid_allocator(a, &index)) return ALLOCS_ERR_INVALID;
+    int err = ALLOCS_OK;
+    rt_lock(&pool_lock);
+    int64_t s = find_slot(base);
+    if (s < 0)
+        err = ALLOCS_ERR_UNKNOWN;
+    else if (table[s].allocator != index)
+        err = ALLOCS_ERR_INVALID;
+    else
+        delete_slot(s);
+    rt_unlock(&pool_lock);
+    return err;
+}
+
+bool pool_find(uintptr_t addr, const struct rt_chunk *chunk, struct rt_pool_object *out)
+{
+    if (!sub_l1 || !chunk || !chunk->has_pool_objects) return false;
+    bool found = false;
+    rt_lock(&pool_lock);
+    const struct allocs_suballoc *e = object_at_or_before(addr, chunk->base);
+    if (e && addr - e->base < e->size) {
+        out->allocator = rt_custom_allocator(e->allocator);
+        out->base = e->base;
+        out->size = e->size;
+        out->site = e->site;
+        out->seq = e->seq;
+        found = out->allocator != NULL;
+    }
+    rt_unlock(&pool_lock);
+    return found;
+}
+
+void pool_drop_range(uintptr_t lo, uintptr_t hi)
+{
+    if (!sub_l1 || hi <= lo) return;
+    rt_lock(&pool_lock);
+    uintptr_t g = heap_bitmap_prev(sub_l1, hi - 1, lo);
+    while (g) {
+        for (uintptr_t k = 0; k < 16; k++) {
+            int64_t s = find_slot(g + k);
+            if (s >= 0 && g + k >= lo && g + k < hi) {
+                table[s].base = DELETED;
+                live--;
+            }
+        }
+        if (granule_empty(g)) heap_bitmap_clear(sub_l1, g);
+        if (g < 16 || g - 16 < (lo & ~(uintptr_t)15)) break;
+        g = heap_bitmap_prev(sub_l1, g - 1, lo);
+    }
+    rt_unlock(&pool_lock);
+}
+
+long pool_walk(int (*cb)(const struct rt_pool_object *o, void *arg), void *arg)
+{
+    long n = 0;
+    if (!cb) return 0;
+    for (uint64_t i = 0;; i++) {
+        rt_lock(&pool_lock);
+        if (i >= capacity) {
+            rt_unlock(&pool_lock);
+            break;
+        }
+        struct allocs_suballoc e = table[i];
+        rt_unlock(&pool_lock);
+        if (e.base <= DELETED) continue;
+        struct rt_pool_object o = {rt_custom_allocator(e.allocator), e.base, e.size, e.site, e.seq};
+        if (!o.allocator) continue;
+        n++;
+        if (cb(&o, arg)) break;
+    }
+    return n;
+}

@@ -1,0 +1,261 @@
+/* threads.c: one record per thread in root.threads: stack bounds, tid, heap counters and the
+ * thread's block of sequence numbers.
+ *
+ * A record is written only by its thread (no atomics on the malloc path) and found through an
+ * initial-exec TLS pointer. When a thread exits, a pthread key destructor folds its counters
+ * into root.retired_* and frees the slot for reuse; anything the thread still allocates or
+ * frees afterwards (later TLS destructors) is counted straight into retired_* with atomics, so
+ * the sum over records plus retired_* stays exact. */
+#define _GNU_SOURCE
+#include "heap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define THREADS_CAPACITY 16384u
+#define SEQ_BLOCK 1024u
+
+enum { TLS_NONE = 0, TLS_RECORD, TLS_RETIRED };
+
+RT_TLS struct allocs_thread *threads_tls_rec;
+static RT_TLS int tls_state;
+
+static struct allocs_thread *threads;
+static rt_lock_t threads_lock = RT_LOCK_INIT;
+static int32_t free_next[THREADS_CAPACITY]; /* free list of reusable slots */
+static int32_t free_head = -1;
+static pthread_key_t exit_key;
+static bool exit_key_ok;
+static uint64_t global_seq = 1; /* 0 means "no sequence number" */
+static uintptr_t main_stack_lo, main_stack_hi;
+
+static void thread_exit(void *v);
+static void after_fork_child(void);
+
+static uint32_t sys_gettid(void)
+{
+    return (uint32_t)syscall(SYS_gettid);
+}
+
+void threads_init(void)
+{
+    rt_lock_register(&threads_lock);
+    threads = rt_map(THREADS_CAPACITY * sizeof *threads);
+    if (!threads) return;
+    __allocs_root.threads = (uint64_t)(uintptr_t)threads;
+    __allocs_root.threads_capacity = THREADS_CAPACITY;
+    exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+void threads_count_retired(uint64_t allocs, uint64_t frees, uint64_t bytes_alloc,
+                           uint64_t bytes_freed)
+{
+    struct allocs_root *r = &__allocs_root;
+    if (allocs) __atomic_fetch_add(&r->retired_allocs, allocs, __ATOMIC_RELAXED);
+    if (frees) __atomic_fetch_add(&r->retired_frees, frees, __ATOMIC_RELAXED);
+    if (bytes_alloc) __atomic_fetch_add(&r->retired_bytes_allocated, bytes_alloc, __ATOMIC_RELAXED);
+    if (bytes_freed) __atomic_fetch_add(&r->retired_bytes_freed, bytes_freed, __ATOMIC_RELAXED);
+}
+
+static void retire(struct allocs_thread *rec)
+{
+    threads_count_retired(rec->allocs, rec->frees, rec->bytes_allocated, rec->bytes_freed);
+    rec->allocs = rec->frees = rec->bytes_allocated = rec->bytes_freed = 0;
+    rec->next_seq = rec->seq_limit = 0;
+    __atomic_store_n(&rec->flags, 0, __ATOMIC_RELEASE);
+}
+
+struct allocs_thread *threads_self_slow(void)
+{
+    if (tls_state != TLS_NONE) return threads_tls_rec; /* NULL once retired */
+    if (!threads) return NULL;
+    int saved_errno = errno;
+    heap_busy++; /* pthread_setspecific may calloc its second-level array */
+    rt_lock(&threads_lock);
+    int32_t idx = -1;
+    if (free_head >= 0) {
+        idx = free_head;
+        free_head = free_next[idx];
+    } else if (__allocs_root.nthreads < THREADS_CAPACITY) {
+        idx = (int32_t)__allocs_root.nthreads;
+    }
+    struct allocs_thread *rec = idx >= 0 ? &threads[idx] : NULL;
+    if (rec) {
+        memset(rec, 0, sizeof *rec);
+        rec->tid = sys_gettid();
+        rec->flags = ALLOCS_THREAD_F_LIVE;
+        if (rec->tid == (uint32_t)getpid()) {
+            rec->flags |= ALLOCS_THREAD_F_MAIN;
+            rec->stack_lo = main_stack_lo;
+            rec->stack_hi = main_stack_hi;
+        }
+        if ((uint32_t)idx == __allocs_root.nthreads)
+            __atomic_store_n(&__allocs_root.nthreads, (uint32_t)idx + 1, __ATOMIC_RELEASE);
+    }
+    rt_unlock(&threads_lock);
+    threads_tls_rec = rec;
+    tls_state = rec ? TLS_RECORD : TLS_RETIRED; /* no slot left: count as retired */
+    if (rec && exit_key_ok) pthread_setspecific(exit_key, rec);
+    heap_busy--;
+    errno = saved_errno;
+    return rec;
+}
+
+struct allocs_thread *threads_self(void)
+{
+    return threads_current();
+}
+
+/* The pthread key destructor: also runs for pthread_exit, after C++ thread_local destructors. */
+static void thread_exit(void *v)
+{
+    struct allocs_thread *rec = v;
+    if (!rec || rec != threads_tls_rec) return;
+    threads_tls_rec = NULL;
+    tls_state = TLS_RETIRED;
+    retire(rec);
+    rt_lock(&threads_lock);
+    int32_t idx = (int32_t)(rec - threads);
+    free_next[idx] = free_head;
+    free_head = idx;
+    rt_unlock(&threads_lock);
+}
+
+/* In the child only the forking thread exists: retire every other record. rt_core's fork
+ * handlers hold all rt_locks across fork and may release them after we run, so this does not
+ * take threads_lock (the child is single-threaded here). */
+static void after_fork_child(void)
+{
+    struct allocs_thread *self = threads_tls_rec;
+    uint32_t n = __allocs_root.nthreads;
+    for (uint32_t i = 0; i < n; i++) {
+        struct allocs_thread *rec = &threads[i];
+        if (rec == self) {
+            rec->tid = sys_gettid();
+            rec->flags |= ALLOCS_THREAD_F_MAIN;
+        } else if (rec->flags & ALLOCS_THREAD_F_LIVE) {
+            retire(rec);
+            free_next[i] = free_head;
+            free_head = (int32_t)i;
+        }
+    }
+}
+
+uint64_t threads_next_seq_slow(struct allocs_thread *rec)
+{
+    if (!rec) return __atomic_fetch_add(&global_seq, 1, __ATOMIC_RELAXED);
+    uint64_t base = __atomic_fetch_add(&global_seq, SEQ_BLOCK, __ATOMIC_RELAXED);
+    rec->next_seq = base + 1;
+    rec->seq_limit = base + SEQ_BLOCK;
+    return base;
+}
+
+void threads_set_main_stack(uintptr_t lo, uintptr_t hi)
+{
+    main_stack_lo = lo;
+    main_stack_hi = hi;
+    if (!threads) return;
+    uint32_t n = __atomic_load_n(&__allocs_root.nthreads, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++)
+        if ((threads[i].flags & (ALLOCS_THREAD_F_MAIN | ALLOCS_THREAD_F_LIVE)) ==
+            (ALLOCS_THREAD_F_MAIN | ALLOCS_THREAD_F_LIVE)) {
+            threads[i].stack_lo = lo;
+            threads[i].stack_hi = hi;
+        }
+}
+
+bool threads_find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *tid, bool *is_self)
+{
+    if (!threads) return false;
+    uint32_t n = __atomic_load_n(&__allocs_root.nthreads, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct allocs_thread *rec = &threads[i];
+        if (!(__atomic_load_n(&rec->flags, __ATOMIC_ACQUIRE) & ALLOCS_THREAD_F_LIVE)) continue;
+        uintptr_t l = rec->stack_lo, h = rec->stack_hi;
+        if (l < h && addr >= l && addr < h) {
+            if (lo) *lo = l;
+            if (hi) *hi = h;
+            if (tid) *tid = rec->tid;
+            if (is_self) *is_self = rec == threads_tls_rec;
+            return true;
+        }
+    }
+    return false;
+}
+
+void heap_stats(struct alloc_stats *out)
+{
+    struct allocs_root *r = &__allocs_root;
+    uint64_t allocs = __atomic_load_n(&r->retired_allocs, __ATOMIC_RELAXED);
+    uint64_t frees = __atomic_load_n(&r->retired_frees, __ATOMIC_RELAXED);
+    uint64_t balloc = __atomic_load_n(&r->retired_bytes_allocated, __ATOMIC_RELAXED);
+    uint64_t bfree = __atomic_load_n(&r->retired_bytes_freed, __ATOMIC_RELAXED);
+    uint32_t n = threads ? __atomic_load_n(&r->nthreads, __ATOMIC_ACQUIRE) : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const volatile struct allocs_thread *rec = &threads[i];
+        allocs += rec->allocs;
+        frees += rec->frees;
+        balloc += rec->bytes_allocated;
+        bfree += rec->bytes_freed;
+    }
+    out->total_allocs = allocs;
+    out->total_frees = frees;
+    out->live_chunks = allocs - frees;
+    out->live_bytes = balloc - bfree;
+}
+
+/* ---- pthread_create: record the new thread's stack before the user's routine runs ---- */
+struct start {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void *trampoline(void *p)
+{
+    struct start s = *(struct start *)p;
+    heap_real.free(p);
+    int saved_errno = errno;
+    struct allocs_thread *rec = threads_current();
+    if (rec) {
+        heap_busy++; /* pthread_getattr_np allocates; keep that out of the program's heap */
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void *addr;
+            size_t size;
+            if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+                rec->stack_lo = (uintptr_t)addr;
+                rec->stack_hi = (uintptr_t)addr + size;
+            }
+            pthread_attr_destroy(&attr);
+        }
+        heap_busy--;
+    }
+    errno = saved_errno;
+    return s.fn(s.arg);
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+RT_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+                             void *arg)
+{
+    static pthread_create_fn real;
+    pthread_create_fn next = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+    if (!next) {
+        next = (pthread_create_fn)heap_next_symbol("pthread_create");
+        if (!next) return EAGAIN;
+        __atomic_store_n(&real, next, __ATOMIC_RELEASE);
+    }
+    heap_resolve_real();
+    struct start *s = heap_real.malloc ? heap_real.malloc(sizeof *s) : NULL;
+    if (!s) return next(t, attr, fn, arg);
+    s->fn = fn;
+    s->arg = arg;
+    int r = next(t, attr, trampoline, s);
+    if (r != 0) heap_real.free(s);
+    return r;
+}
