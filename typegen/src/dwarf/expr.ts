@@ -1,0 +1,44 @@
+// Classifies DWARF location expressions into the few shapes frame layouts and statics need:
+// a frame-base offset (DW_OP_fbreg), a register+offset (DW_OP_bregN), a static address
+// (DW_OP_addr / DW_OP_addrx), a register, the CFA. Anything else is kept as opaque bytes.
+
+import { Cursor } from "../bytes";
+import { DW_OP } from "./constants";
+import { readAddrIndex } from "./die";
+import { Unit } from "./units";
+
+export type Location =
+  | { kind: "fbreg"; offset: number }
+  | { kind: "breg"; reg: number; offset: number }
+  | { kind: "addr"; addr: number }
+  | { kind: "reg"; reg: number }
+  | { kind: "cfa" }
+  | { kind: "tls"; offset: number }
+  | { kind: "expr"; hex: string };
+
+/** Decodes a one-operation expression (the shapes compilers use for variables in memory). */
+export function classifyExpr(u: Unit, expr: Buffer): Location {
+  const opaque: Location = { kind: "expr", hex: expr.toString("hex") };
+  if (expr.length === 0) return opaque;
+  const c = new Cursor(expr, u.file, "location expression");
+  const op = c.u8();
+  let loc: Location;
+  if (op === DW_OP.fbreg) loc = { kind: "fbreg", offset: c.sleb() };
+  else if (op >= DW_OP.breg0 && op <= DW_OP.breg31) loc = { kind: "breg", reg: op - DW_OP.breg0, offset: c.sleb() };
+  else if (op === DW_OP.bregx) {
+    const reg = c.uleb();
+    loc = { kind: "breg", reg, offset: c.sleb() };
+  } else if (op === DW_OP.addr) loc = { kind: "addr", addr: c.addr(u.addrSize) };
+  else if (op === DW_OP.addrx || op === DW_OP.GNU_addr_index) loc = { kind: "addr", addr: readAddrIndex(u, c.uleb()) };
+  else if (op >= DW_OP.reg0 && op <= DW_OP.reg31) loc = { kind: "reg", reg: op - DW_OP.reg0 };
+  else if (op === DW_OP.regx) loc = { kind: "reg", reg: c.uleb() };
+  else if (op === DW_OP.call_frame_cfa) loc = { kind: "cfa" };
+  else if ((op === DW_OP.const8u || op === DW_OP.const4u) && expr.length >= 2) {
+    // Thread-local: DW_OP_const{4,8}u <offset> DW_OP_GNU_push_tls_address.
+    const off = op === DW_OP.const8u ? c.u64() : c.u32();
+    if (c.pos === expr.length - 1 && expr[c.pos] === DW_OP.GNU_push_tls_address) return { kind: "tls", offset: off };
+    return opaque;
+  } else return opaque;
+  // A trailing piece/stack_value etc. means the simple reading would be wrong.
+  return c.pos === expr.length ? loc : opaque;
+}

@@ -1,0 +1,105 @@
+// Location lists (DW_AT_location / DW_AT_frame_base of class loclist): .debug_loclists (DWARF 5,
+// DW_LLE_* entries) and .debug_loc (DWARF 2-4). Each entry is a PC range and the bytes of a DWARF
+// expression; frame layouts are built from them per range.
+
+import { Cursor } from "../bytes";
+import { DW_FORM, DW_LLE } from "./constants";
+import { readAddrIndex } from "./die";
+import { listOffset } from "./ranges";
+import { Unit } from "./units";
+
+export interface LocEntry {
+  /** PC range [lo, hi); lo = 0 and hi = +Infinity for a default location. */
+  lo: number;
+  hi: number;
+  expr: Buffer;
+}
+
+export function readLocList(u: Unit, form: number, value: number): LocEntry[] {
+  const secs = u.src.sections;
+  if (u.version >= 5) {
+    const buf = secs.get("loclists");
+    const off = form === DW_FORM.loclistx ? listOffset(u, buf, ".debug_loclists", u.loclistsBase, value) : value;
+    return readLoclists(u, buf, off);
+  }
+  return readDebugLoc(u, secs.get("loc"), value);
+}
+
+function readLoclists(u: Unit, buf: Buffer, off: number): LocEntry[] {
+  const c = new Cursor(buf, u.file, ".debug_loclists");
+  c.seek(off);
+  const a = u.addrSize;
+  let base = u.lowPc;
+  const out: LocEntry[] = [];
+  const expr = (lo: number, hi: number): void => {
+    const n = c.uleb();
+    out.push({ lo, hi, expr: c.bytes(n) });
+  };
+  for (;;) {
+    const kind = c.u8();
+    switch (kind) {
+      case DW_LLE.end_of_list:
+        return out;
+      case DW_LLE.base_addressx:
+        base = readAddrIndex(u, c.uleb());
+        break;
+      case DW_LLE.startx_endx: {
+        const lo = readAddrIndex(u, c.uleb());
+        expr(lo, readAddrIndex(u, c.uleb()));
+        break;
+      }
+      case DW_LLE.startx_length: {
+        const lo = readAddrIndex(u, c.uleb());
+        expr(lo, lo + c.uleb());
+        break;
+      }
+      case DW_LLE.offset_pair: {
+        const lo = c.uleb();
+        expr(base + lo, base + c.uleb());
+        break;
+      }
+      case DW_LLE.default_location:
+        expr(0, Infinity);
+        break;
+      case DW_LLE.base_address:
+        base = c.addr(a);
+        break;
+      case DW_LLE.start_end: {
+        const lo = c.addr(a);
+        expr(lo, c.addr(a));
+        break;
+      }
+      case DW_LLE.start_length: {
+        const lo = c.addr(a);
+        expr(lo, lo + c.uleb());
+        break;
+      }
+      case DW_LLE.GNU_view_pair:
+        c.skipLeb();
+        c.skipLeb();
+        break;
+      default:
+        c.fail(`unknown location list entry kind ${kind}`, c.pos - 1);
+    }
+  }
+}
+
+function readDebugLoc(u: Unit, buf: Buffer, off: number): LocEntry[] {
+  const c = new Cursor(buf, u.file, ".debug_loc");
+  c.seek(off);
+  const a = u.addrSize;
+  const max = a === 8 ? 2 ** 64 - 1 : 0xffffffff;
+  let base = u.lowPc;
+  const out: LocEntry[] = [];
+  for (;;) {
+    const lo = c.addr(a);
+    const hi = c.addr(a);
+    if (lo === 0 && hi === 0) return out;
+    if (lo === max) {
+      base = hi;
+      continue;
+    }
+    const n = c.u16();
+    out.push({ lo: base + lo, hi: base + hi, expr: c.bytes(n) });
+  }
+}

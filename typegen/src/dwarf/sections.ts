@@ -1,0 +1,65 @@
+// The DWARF sections of one ELF file, decompressed on first use. A missing section is an empty
+// buffer so readers can bounds-check uniformly (any offset into it is an error naming it).
+
+import { cstrAt } from "../bytes";
+import { ElfFile } from "../elf/elf-file";
+
+const NAMES = [
+  "info",
+  "abbrev",
+  "str",
+  "str_offsets",
+  "addr",
+  "line",
+  "line_str",
+  "ranges",
+  "rnglists",
+  "loc",
+  "loclists",
+  "types",
+] as const;
+export type DwarfSectionName = (typeof NAMES)[number];
+
+const EMPTY = Buffer.alloc(0);
+
+export class DwarfSections {
+  private readonly cache = new Map<DwarfSectionName, Buffer>();
+  /** Strings of .debug_str by offset: the same few thousand names recur in every unit. */
+  private readonly strCache = new Map<number, string>();
+
+  constructor(readonly elf: ElfFile) {}
+
+  get file(): string {
+    return this.elf.path;
+  }
+
+  get(name: DwarfSectionName): Buffer {
+    let b = this.cache.get(name);
+    if (!b) {
+      b = this.elf.sectionData(".debug_" + name) ?? EMPTY;
+      this.cache.set(name, b);
+    }
+    return b;
+  }
+
+  has(name: DwarfSectionName): boolean {
+    return this.get(name).length > 0;
+  }
+
+  /** A string from .debug_str. */
+  str(off: number): string {
+    let s = this.strCache.get(off);
+    if (s === undefined) {
+      s = cstrAt(this.get("str"), off, this.file, ".debug_str");
+      this.strCache.set(off, s);
+    }
+    return s;
+  }
+
+  /** A string from .debug_line_str. */
+  lineStr(off: number): string {
+    return cstrAt(this.get("line_str"), off, this.file, ".debug_line_str");
+  }
+}
+
+export const ALL_DWARF_SECTIONS = NAMES;

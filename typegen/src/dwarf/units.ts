@@ -1,0 +1,133 @@
+// Unit headers of .debug_info (DWARF 2-5: compile, partial, type, skeleton units) and of
+// .debug_types (DWARF 4 type units). A unit knows its format (offset and address size), its
+// abbrev table and, once `init` has read its root DIE, the base offsets that strx/addrx/
+// rnglistx/loclistx forms are relative to.
+
+import { Cursor } from "../bytes";
+import { AbbrevTable } from "./abbrev";
+import { DW_UT } from "./constants";
+import { FormatParams } from "./forms";
+import { DwarfSections } from "./sections";
+
+/** Where a unit's bytes come from, and where its DIE offsets live in the global key space. */
+export interface UnitSource {
+  sections: DwarfSections;
+  /** ".debug_info" or ".debug_types" */
+  secName: string;
+  buf: Buffer;
+  /** Added to a section offset to make a global DIE key (unique across sections and files). */
+  base: number;
+  /** Key base of the same file's .debug_info (DW_FORM_ref_addr targets). */
+  infoBase: number;
+  /** Key base of the alt file's .debug_info (DW_FORM_GNU_ref_alt targets), or -1. */
+  altInfoBase: number;
+  /** The alt (dwz) file's sections, for DW_FORM_GNU_strp_alt. */
+  alt?: DwarfSections;
+}
+
+export class Unit implements FormatParams {
+  version = 0;
+  unitType = 0;
+  addrSize = 8;
+  offsetSize = 4;
+  abbrevOffset = 0;
+  /** First DIE's section offset. */
+  dieOffset = 0;
+  typeSignature?: bigint;
+  /** Section offset of the type DIE of a type unit. */
+  typeOffset = 0;
+  abbrevs!: AbbrevTable;
+
+  // Filled by DieCursor.initUnit from the root DIE.
+  initialised = false;
+  strOffsetsBase = -1;
+  addrBase = -1;
+  rnglistsBase = -1;
+  loclistsBase = -1;
+  lowPc = 0;
+  stmtList = -1;
+  name = "";
+  compDir = "";
+  producer = "";
+  language = 0;
+  rootTag = 0;
+
+  constructor(
+    readonly src: UnitSource,
+    /** Section offset of the unit header. */
+    readonly offset: number,
+    /** Section offset one past the unit's last byte. */
+    readonly end: number,
+  ) {}
+
+  get keyStart(): number {
+    return this.src.base + this.offset;
+  }
+  get keyEnd(): number {
+    return this.src.base + this.end;
+  }
+  get file(): string {
+    return this.src.sections.file;
+  }
+  isTypeUnit(): boolean {
+    return this.typeSignature !== undefined;
+  }
+}
+
+/** Reads every unit header of one section. Abbrev tables are shared through `abbrevCache`. */
+export function readUnits(src: UnitSource, abbrevCache: Map<string, AbbrevTable>): Unit[] {
+  const buf = src.buf;
+  const c = new Cursor(buf, src.sections.file, src.secName);
+  const out: Unit[] = [];
+  const isTypes = src.secName === ".debug_types";
+  while (c.pos < buf.length) {
+    const start = c.pos;
+    let length = c.u32();
+    let offsetSize = 4;
+    if (length === 0xffffffff) {
+      length = c.u64();
+      offsetSize = 8;
+    } else if (length >= 0xfffffff0) c.fail(`reserved unit length 0x${length.toString(16)}`, start);
+    const end = c.pos + length;
+    if (end > buf.length) c.fail(`unit length 0x${length.toString(16)} runs past the section end`, start);
+    const u = new Unit(src, start, end);
+    u.offsetSize = offsetSize;
+    c.end = end;
+    u.version = c.u16();
+    if (u.version < 2 || u.version > 5) c.fail(`unsupported DWARF version ${u.version}`, start);
+    if (u.version >= 5) {
+      u.unitType = c.u8();
+      u.addrSize = c.u8();
+      u.abbrevOffset = c.offset(offsetSize);
+      if (u.unitType === DW_UT.type || u.unitType === DW_UT.split_type) {
+        u.typeSignature = c.u64big();
+        u.typeOffset = start + c.offset(offsetSize);
+      } else if (u.unitType === DW_UT.skeleton || u.unitType === DW_UT.split_compile) {
+        c.skip(8); // dwo_id
+      }
+    } else {
+      u.abbrevOffset = c.offset(offsetSize);
+      u.addrSize = c.u8();
+      u.unitType = isTypes ? DW_UT.type : DW_UT.compile;
+      if (isTypes) {
+        u.typeSignature = c.u64big();
+        u.typeOffset = start + c.offset(offsetSize);
+      }
+    }
+    if (u.addrSize !== 8 && u.addrSize !== 4) c.fail(`unsupported address size ${u.addrSize}`, start);
+    if (u.typeSignature !== undefined && (u.typeOffset < c.pos || u.typeOffset >= end))
+      c.fail(`type_offset outside its unit`, start);
+    u.dieOffset = c.pos;
+    const key = `${src.sections.file}:${u.abbrevOffset}:${u.version}:${u.addrSize}:${offsetSize}`;
+    let table = abbrevCache.get(key);
+    if (!table) {
+      table = new AbbrevTable(src.sections.get("abbrev"), src.sections.file, u.abbrevOffset, u);
+      abbrevCache.set(key, table);
+    }
+    u.abbrevs = table;
+    out.push(u);
+    c.end = buf.length;
+    c.seek(end);
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+// typegen's library entry: readTypes(path) -> the C type model of a binary, read from its own
+// DWARF or from its separate debug file (build-id or .gnu_debuglink), with the dwz alt file when
+// the DWARF names one. Malformed input ends in TypegenFormatError, never another exception.
+
+import { Dwarf } from "./dwarf/dwarf";
+import { TypegenFormatError } from "./errors";
+import { SHN_UNDEF, STT_OBJECT, STT_TLS } from "./elf/constants";
+import { findAltFile, findDebugFile, LookupOptions } from "./elf/debuglink";
+import { ElfFile } from "./elf/elf-file";
+import { buildId } from "./elf/notes";
+import { readSymbols } from "./elf/symbols";
+import { collect } from "./model/collect";
+import { ModelBuilder } from "./model/build";
+import { TypeModel } from "./model/types";
+
+export * from "./model/types";
+export { TypegenFormatError } from "./errors";
+export { ElfFile } from "./elf/elf-file";
+export { Dwarf } from "./dwarf/dwarf";
+
+export interface ReadOptions extends LookupOptions {
+  /** Do not look for a separate debug file even when the binary has no DWARF. */
+  noSeparateDebug?: boolean;
+}
+
+/** Opens the ELF that holds the DWARF for `elf`: itself, or its separate debug file. */
+export function openDebugElf(elf: ElfFile, o?: ReadOptions): ElfFile {
+  if (elf.hasDwarf() || o?.noSeparateDebug) return elf;
+  const p = findDebugFile(elf, o);
+  return p ? ElfFile.open(p) : elf;
+}
+
+/** Builds the DWARF view of a file (with its alt file, if it names one and it exists). */
+export function openDwarf(debugElf: ElfFile, o?: LookupOptions): Dwarf {
+  const altPath = findAltFile(debugElf, o);
+  return new Dwarf(debugElf, altPath ? ElfFile.open(altPath) : undefined);
+}
+
+export function readTypes(path: string, o?: ReadOptions): TypeModel {
+  const elf = ElfFile.open(path);
+  return readTypesFromElf(elf, o);
+}
+
+export function readTypesFromElf(elf: ElfFile, o?: ReadOptions): TypeModel {
+  try {
+    const debugElf = openDebugElf(elf, o);
+    const dwarf = openDwarf(debugElf, o);
+    const collected = collect(dwarf);
+    const model = new ModelBuilder(collected).build(elf.path, debugElf.path, dwarf.units.length);
+    const id = buildId(elf) ?? buildId(debugElf);
+    if (id) model.buildId = id;
+    fillSizesFromSymbols(model, debugElf);
+    return model;
+  } catch (e) {
+    if (e instanceof TypegenFormatError) throw e;
+    // A bug or an engine limit (stack, allocation) on hostile input still names the file.
+    throw new TypegenFormatError(elf.path, "(whole file)", 0, `unexpected failure: ${(e as Error).message}`);
+  }
+}
+
+/** Statics whose type has no size (extern int a[]) take the size of their ELF symbol. */
+function fillSizesFromSymbols(model: TypeModel, elf: ElfFile): void {
+  if (!model.statics.some((s) => s.size === null)) return;
+  const bySym = new Map<string, number>();
+  for (const s of readSymbols(elf).symtab)
+    if ((s.type === STT_OBJECT || s.type === STT_TLS) && s.shndx !== SHN_UNDEF) bySym.set(`${s.name}@${s.value}`, s.size);
+  for (const v of model.statics) if (v.size === null) v.size = bySym.get(`${v.name}@${v.addr}`) ?? null;
+}

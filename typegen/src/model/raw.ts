@@ -1,0 +1,67 @@
+// Raw, per-DIE records gathered by the DIE walk, before uniquing. Type references are DIE keys
+// (see dwarf/dwarf.ts); -1 means "no type" (void).
+
+import { Location } from "../dwarf/expr";
+
+export interface RawMember {
+  name: string | null;
+  type: number;
+  offset: number;
+  bitSize?: number;
+  bitOffset?: number;
+}
+
+export interface RawType {
+  tag: number;
+  name?: string;
+  byteSize?: number;
+  encoding?: number;
+  bitSize?: number;
+  /** DW_AT_type: pointee, element, typedef target, return type, enum base. */
+  target: number;
+  declaration?: boolean;
+  members?: RawMember[];
+  /** Array dimensions, outermost first (null: unbounded). */
+  dims?: (number | null)[];
+  enumerators?: { name: string; value: number }[];
+  params?: number[];
+  varargs?: boolean;
+  prototyped?: boolean;
+}
+
+export interface RawRange {
+  lo: number;
+  hi: number;
+  loc: Location;
+}
+
+export interface RawLocal {
+  name: string;
+  type: number;
+  isParam: boolean;
+  locations: RawRange[];
+}
+
+export interface RawFunction {
+  name: string;
+  linkageName?: string;
+  /** Key of the synthesised function type. */
+  type: number;
+  lowPc: number;
+  highPc: number;
+  external: boolean;
+  frameBase: RawRange[];
+  params: RawLocal[];
+  locals: RawLocal[];
+  unit: string;
+}
+
+export interface RawStatic {
+  name: string;
+  type: number;
+  addr: number;
+  external: boolean;
+  tls: boolean;
+  scope?: string;
+  unit: string;
+}
