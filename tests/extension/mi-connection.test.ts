@@ -1,0 +1,434 @@
+// GdbConnection and MICommands against real gdb 13 and test-programs/mi_target.c
+// (built with gcc -g -O0 into test-programs/build/). No fake gdb: what is
+// tested is what the adapter will meet.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import path from "node:path";
+
+import {
+  decodeStopped,
+  decodeThreadGroupEvent,
+  GdbConnection,
+  GdbExitedError,
+  GdbNotFoundError,
+  GdbStartError,
+  MICommands,
+  MIError,
+  MITimeoutError,
+  type GdbExit,
+  type MIStoppedEvent,
+} from "../../extension/src/mi";
+
+const ROOT = path.resolve(__dirname, "../../..");
+const PROGRAMS = path.join(ROOT, "test-programs");
+const SOURCE = path.join(PROGRAMS, "mi_target.c");
+const BINARY = path.join(PROGRAMS, "build", "mi_target");
+
+function buildTarget(): void {
+  const stale = ((): boolean => {
+    try {
+      return statSync(BINARY).mtimeMs < statSync(SOURCE).mtimeMs;
+    } catch {
+      return true;
+    }
+  })();
+  if (stale) {
+    execFileSync("mkdir", ["-p", path.dirname(BINARY)]);
+    execFileSync("gcc", ["-g", "-O0", "-pthread", "-o", BINARY, SOURCE]);
+  }
+}
+
+/** Every gdb and debuggee a test started, so afterEach can make sure they are gone. */
+const started: GdbConnection[] = [];
+const debuggees = new Set<number>();
+
+async function startGdb(commandTimeoutMs?: number): Promise<{ gdb: GdbConnection; mi: MICommands }> {
+  const gdb = await GdbConnection.start({ cwd: PROGRAMS, commandTimeoutMs });
+  started.push(gdb);
+  gdb.on("notify", (r) => {
+    if (r.asyncClass === "thread-group-started") {
+      const { pid } = decodeThreadGroupEvent(r);
+      if (pid !== undefined) debuggees.add(pid);
+    }
+  });
+  return { gdb, mi: new MICommands(gdb) };
+}
+
+/** Resolves with the next `*stopped`; create it before the command that causes the stop. */
+function nextStop(gdb: GdbConnection, timeoutMs = 20000): Promise<MIStoppedEvent> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no *stopped within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = gdb.on("exec", (r) => {
+      if (r.asyncClass !== "stopped") return;
+      clearTimeout(timer);
+      off();
+      resolve(decodeStopped(r));
+    });
+  });
+}
+
+/** Kills a leftover debuggee, but only if it really is our test program. */
+function killDebuggee(pid: number): void {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1");
+    if (cmdline.includes("mi_target")) process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+describe("GDB/MI connection against real gdb", function () {
+  this.timeout(60000);
+
+  before(buildTarget);
+
+  afterEach(async () => {
+    for (const gdb of started.splice(0)) await gdb.kill();
+    for (const pid of debuggees) killDebuggee(pid);
+    debuggees.clear();
+  });
+
+  it("runs to a breakpoint, inspects the stop, and continues to the exit", async () => {
+    const { gdb, mi } = await startGdb(20000);
+    const others: string[] = [];
+    gdb.on("other", (r) => others.push(r.line));
+    const exits: GdbExit[] = [];
+    gdb.on("exit", (e) => exits.push(e));
+
+    await mi.gdbSet("mi-async", "on");
+    assert.equal(await mi.gdbShow("mi-async"), "on");
+    await mi.fileExecAndSymbols("build/mi_target");
+    const bp = await mi.breakInsert({ kind: "function", name: "add_points" });
+    assert.equal(bp.number, "1");
+    assert.equal(bp.func, "add_points");
+    assert.equal(bp.file, "mi_target.c");
+    assert.equal(bp.line, 30);
+
+    const stopped = nextStop(gdb);
+    await mi.execRun();
+    const stop = await stopped;
+    assert.equal(stop.reason, "breakpoint-hit");
+    assert.equal(stop.breakpointNumber, "1");
+    assert.equal(stop.threadId, "1");
+    assert.equal(stop.frame?.func, "add_points");
+    assert.equal(stop.frame?.file, "mi_target.c");
+    assert.equal(stop.frame?.fullname, SOURCE);
+    assert.equal(stop.frame?.line, 30);
+
+    const frames = await mi.stackListFrames({ thread: 1 });
+    assert.deepEqual(
+      frames.map((f) => [f.level, f.func, f.line]),
+      [
+        [0, "add_points", 30],
+        [1, "depth", 45],
+        [2, "depth", 46],
+        [3, "depth", 46],
+        [4, "main", 61],
+      ],
+    );
+    const two = await mi.stackListFrames({ low: 1, high: 2 });
+    assert.deepEqual(
+      two.map((f) => f.level),
+      [1, 2],
+    );
+    assert.equal(await mi.stackInfoDepth({ thread: 1 }), 5);
+
+    const vars = await mi.stackListVariables({ thread: 1, frame: 0 });
+    assert.deepEqual(
+      vars.map((v) => [v.name, v.arg, v.type]),
+      [
+        ["a", true, "struct point *"],
+        ["b", true, "const struct point *"],
+        ["scale", true, "int"],
+        ["sum_x", false, "int"],
+        ["sum_y", false, "int"],
+      ],
+    );
+    const outer = await mi.stackListVariables({ thread: 1, frame: 4 }, "all");
+    assert.deepEqual(
+      outer.map((v) => v.name),
+      ["argc", "argv", "pts", "total", "t", "slot"],
+    );
+    assert.equal(outer.find((v) => v.name === "argc")?.value, "1");
+
+    assert.equal(await mi.dataEvaluateExpression("a->x + b->y * scale"), "9");
+    assert.equal(await mi.dataEvaluateExpression("n", { thread: 1, frame: 1 }), "0");
+    assert.match(await mi.dataEvaluateExpression("greeting"), /"héllo \\"wörld\\"\\t€ 日本\\n"$/);
+
+    const [block] = await mi.dataReadMemoryBytes("&pattern", 8);
+    assert.deepEqual([...block.contents], [0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4]);
+    assert.equal(block.end - block.begin, 8n);
+    const address = "0x" + block.begin.toString(16);
+    await mi.dataWriteMemoryBytes(address, Uint8Array.from([0xca, 0xfe]));
+    const [after] = await mi.dataReadMemoryBytes(address, 4);
+    assert.deepEqual([...after.contents], [0xca, 0xfe, 0xbe, 0xef]);
+    const [tail] = await mi.dataReadMemoryBytes(address, 2, { offset: 6 });
+    assert.deepEqual([...tail.contents], [3, 4]);
+
+    const insns = await mi.disassembleRange("$pc", "$pc+8", { opcodes: true });
+    assert.ok(insns.length >= 1);
+    assert.equal(insns[0].funcName, "add_points");
+    assert.match(insns[0].opcodes ?? "", /^[0-9a-f]{2}( [0-9a-f]{2})*$/);
+    const withSource = await mi.disassembleWithSource("$pc", "$pc+8");
+    assert.equal(withSource[0].line, 30);
+
+    const pv = await mi.varCreate("*a");
+    assert.equal(pv.numchild, 2);
+    assert.equal(pv.type, "struct point");
+    const kids = await mi.varListChildren(pv.name, { values: "all" });
+    assert.deepEqual(
+      kids.children.map((c) => [c.exp, c.value]),
+      [
+        ["x", "1"],
+        ["y", "2"],
+      ],
+    );
+    assert.equal(await mi.varAssign(`${pv.name}.x`, "40 + 1"), "41");
+    assert.equal(await mi.varEvaluateExpression(`${pv.name}.x`, "hexadecimal"), "0x29");
+    assert.equal(await mi.dataEvaluateExpression("a->x"), "41");
+    await mi.varDelete(pv.name);
+    await assert.rejects(mi.varEvaluateExpression(pv.name), MIError);
+
+    const threads = await mi.threadInfo();
+    assert.equal(threads.currentThreadId, "1");
+    assert.equal(threads.threads.length, 1);
+    assert.equal(threads.threads[0].state, "stopped");
+    assert.equal(threads.threads[0].frame?.func, "add_points");
+
+    // Put a back as it was so the program's own result is unchanged.
+    await mi.dataEvaluateExpression("a->x = 1");
+    await mi.breakDelete([bp.number]);
+    const exited = nextStop(gdb);
+    await mi.execContinue();
+    const exit = await exited;
+    assert.equal(exit.reason, "exited");
+    assert.equal(exit.exitCode, 3);
+    assert.ok(
+      others.includes("total=19 slot=1"),
+      `debuggee output seen as non-MI lines: ${JSON.stringify(others)}`,
+    );
+
+    await gdb.close();
+    assert.deepEqual(exits, [{ code: 0, signal: null }]);
+    await assert.rejects(
+      mi.threadInfo(),
+      (e: unknown) => e instanceof GdbExitedError && /exited with code 0/.test(e.message),
+    );
+  });
+
+  it("steps, finishes, interrupts a running program and lists its threads", async () => {
+    const { gdb, mi } = await startGdb(20000);
+    await mi.gdbSet("mi-async", "on");
+    await mi.fileExecAndSymbols("build/mi_target");
+    await mi.execArguments(["spin"]);
+    assert.equal(await mi.gdbShow("args"), "spin");
+    await mi.breakInsert({ kind: "source", file: "mi_target.c", line: 44 }, { condition: "n == 0" });
+
+    let stopped = nextStop(gdb);
+    await mi.execRun();
+    let stop = await stopped;
+    assert.equal(stop.reason, "breakpoint-hit");
+    assert.deepEqual(stop.frame?.args, [{ name: "n", value: "0" }]);
+
+    stopped = nextStop(gdb);
+    await mi.execNext({ thread: 1 });
+    stop = await stopped;
+    assert.equal(stop.reason, "end-stepping-range");
+    assert.equal(stop.frame?.line, 45);
+
+    stopped = nextStop(gdb);
+    await mi.execStep({ thread: 1 });
+    stop = await stopped;
+    assert.equal(stop.reason, "end-stepping-range");
+    assert.equal(stop.frame?.func, "add_points");
+
+    stopped = nextStop(gdb);
+    await mi.execFinish({ thread: 1, frame: 0 });
+    stop = await stopped;
+    assert.equal(stop.reason, "function-finished");
+    assert.equal(stop.returnValue, "17");
+
+    await mi.breakDelete(["1"]);
+    const running = new Promise<void>((resolve) => {
+      const off = gdb.on("exec", (r) => {
+        if (r.asyncClass === "running") {
+          off();
+          resolve();
+        }
+      });
+    });
+    await mi.execContinue();
+    await running;
+    // Let it reach spin(), then interrupt (needs mi-async on).
+    await new Promise((r) => setTimeout(r, 300));
+    stopped = nextStop(gdb);
+    await mi.execInterrupt({ thread: 1 });
+    stop = await stopped;
+    assert.equal(stop.reason, "signal-received");
+    assert.equal(stop.signalName, "SIGINT");
+    const frames = await mi.stackListFrames();
+    assert.ok(
+      frames.some((f) => f.func === "spin"),
+      `spin on the stack: ${frames.map((f) => f.func).join(",")}`,
+    );
+
+    const info = await mi.threadInfo();
+    assert.equal(info.threads.length, 1);
+    assert.match(info.threads[0].targetId, /^Thread 0x[0-9a-f]+ \(LWP \d+\)$/);
+
+    await mi.dataEvaluateExpression("stop = 1");
+    stopped = nextStop(gdb);
+    await mi.execContinue();
+    stop = await stopped;
+    assert.equal(stop.reason, "exited");
+    assert.equal(stop.exitCode, 3);
+  });
+
+  it("console commands return their own output, including non-ASCII text", async () => {
+    const { mi } = await startGdb(20000);
+    await mi.fileExecAndSymbols("build/mi_target");
+    const printed = await mi.console("print greeting");
+    assert.equal(printed.resultClass, "done");
+    assert.match(printed.console, /^\$1 = 0x[0-9a-f]+ "héllo \\"wörld\\"\\t€ 日本\\n"\n$/);
+    const echoed = await mi.console('echo tab\\there "quoted" é\\n');
+    assert.equal(echoed.console, 'tab\there "quoted" é\n');
+    const err = await mi.console("info frobnicate").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof MIError);
+    assert.equal(err.msg, 'Undefined info command: "frobnicate".  Try "help info".');
+    assert.equal(err.command, '-interpreter-exec console "info frobnicate"');
+  });
+
+  it("rejects ^error with a typed MIError carrying gdb's msg and code", async () => {
+    const { gdb, mi } = await startGdb(20000);
+    await assert.rejects(gdb.send({ operation: "-no-such-command" }), (e: unknown) => {
+      assert.ok(e instanceof MIError);
+      assert.equal(e.msg, "Undefined MI command: no-such-command");
+      assert.equal(e.code, "undefined-command");
+      assert.equal(e.message, "Undefined MI command: no-such-command");
+      return true;
+    });
+    await assert.rejects(mi.dataEvaluateExpression("nosuchvar"), {
+      name: "MIError",
+      message: 'No symbol table is loaded.  Use the "file" command.',
+    });
+    await assert.rejects(mi.execContinue(), { message: "The program is not being run." });
+    // The connection is still usable afterwards.
+    assert.equal(await mi.dataEvaluateExpression("1 + 2"), "3");
+  });
+
+  it("rejects every pending command promptly when gdb is killed mid-command", async () => {
+    const { gdb, mi } = await startGdb();
+    const slow = mi.console("python import time; time.sleep(30)");
+    const queued = mi.dataEvaluateExpression("1");
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    process.kill(gdb.pid ?? 0, "SIGKILL");
+    for (const pending of [slow, queued]) {
+      await assert.rejects(pending, (e: unknown) => {
+        assert.ok(e instanceof GdbExitedError);
+        assert.equal(e.signal, "SIGKILL");
+        assert.match(e.message, /^gdb was killed by signal SIGKILL while running -/);
+        return true;
+      });
+    }
+    assert.ok(Date.now() - t0 < 2000, "rejected within 2 s");
+    assert.equal(gdb.exited, true);
+    // Later commands fail at once too.
+    await assert.rejects(
+      mi.dataEvaluateExpression("1"),
+      /gdb was killed by signal SIGKILL while running -data-evaluate-expression 1/,
+    );
+  });
+
+  it("rejects pending commands when gdb dies with a debuggee stopped under it", async () => {
+    const { gdb, mi } = await startGdb(20000);
+    await mi.fileExecAndSymbols("build/mi_target");
+    await mi.breakInsert({ kind: "function", name: "add_points" });
+    const stopped = nextStop(gdb);
+    await mi.execRun();
+    await stopped;
+    const pending = mi.console("python import time; time.sleep(30)");
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await gdb.kill("SIGKILL");
+    await assert.rejects(pending, GdbExitedError);
+    // The debuggee may keep gdb's stdout open; that must not delay the rejection.
+    assert.ok(Date.now() - t0 < 2000);
+  });
+
+  it("a per-command timeout rejects, and the late answer's output does not leak into the next command", async () => {
+    const { mi } = await startGdb();
+    const t0 = Date.now();
+    await assert.rejects(
+      mi.console('python import time; time.sleep(0.8); print("late")', { timeoutMs: 200 }),
+      (e: unknown) => {
+        assert.ok(e instanceof MITimeoutError);
+        assert.equal(e.timeoutMs, 200);
+        assert.match(e.message, /^gdb did not answer -interpreter-exec console ".*" within 200 ms$/);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - t0 < 700, "rejected at the time limit, not when gdb answered");
+    const next = await mi.console("print 6 * 7");
+    assert.equal(next.console, "$1 = 42\n");
+  });
+
+  it("a default command timeout from the connection options applies to every command", async () => {
+    const { mi } = await startGdb(150);
+    await assert.rejects(mi.console("python import time; time.sleep(0.5)"), MITimeoutError);
+    assert.equal(await mi.dataEvaluateExpression("2", undefined, { timeoutMs: 5000 }), "2");
+  });
+
+  it("a nonexistent gdb path gives the clear ENOENT message", async () => {
+    await assert.rejects(GdbConnection.start({ gdbPath: "/nonexistent/bin/gdb" }), (e: unknown) => {
+      assert.ok(e instanceof GdbNotFoundError);
+      assert.equal(e.message, "gdb not found at /nonexistent/bin/gdb: install gdb or set miDebuggerPath");
+      return true;
+    });
+    await assert.rejects(GdbConnection.start({ gdbPath: "no-such-gdb-on-path" }), {
+      message: "gdb not found at no-such-gdb-on-path: install gdb or set miDebuggerPath",
+    });
+  });
+
+  it("other start failures are GdbStartErrors that say why", async () => {
+    await assert.rejects(GdbConnection.start({ gdbPath: "/bin/false" }), (e: unknown) => {
+      assert.ok(e instanceof GdbStartError);
+      assert.match(e.message, /^gdb at \/bin\/false could not start: gdb exited with code 1/);
+      return true;
+    });
+    await assert.rejects(GdbConnection.start({ gdbPath: "/etc/passwd" }), GdbStartError);
+    await assert.rejects(GdbConnection.start({ cwd: "/nonexistent-dir" }), {
+      message: "cannot start gdb: working directory /nonexistent-dir does not exist",
+    });
+  });
+
+  it("opens a core file and reads the dead process's memory", async () => {
+    const { mi, gdb } = await startGdb(20000);
+    const core = path.join(PROGRAMS, "build", `mi_target.${process.pid}.core`);
+    await mi.fileExecAndSymbols("build/mi_target");
+    await mi.breakInsert({ kind: "function", name: "add_points" });
+    const stopped = nextStop(gdb);
+    await mi.execRun();
+    await stopped;
+    await mi.console(`gcore ${core}`);
+    await mi.console("kill");
+    try {
+      const frame = await mi.targetSelectCore(core);
+      assert.equal(frame?.func, "add_points");
+      assert.equal(frame?.line, 30);
+      const [block] = await mi.dataReadMemoryBytes("&pattern", 4);
+      assert.deepEqual([...block.contents], [0xde, 0xad, 0xbe, 0xef]);
+      assert.equal(await mi.dataEvaluateExpression("counter"), "7");
+    } finally {
+      execFileSync("rm", ["-f", core]);
+    }
+  });
+});
