@@ -1,0 +1,349 @@
+/* elf_objects.c: the loaded ELF objects (root.objects) and their ELF_FILE/ELF_SEGMENT levels,
+ * kept in step with the dynamic loader. A scan walks dl_iterate_phdr into a private scratch
+ * list, then reconciles it with the table under the write lock: objects that went away lose
+ * their LIVE flag and levels (their slot and symbols stay, since a racing reader may still
+ * hold them), new ones get a slot, and a library loaded again at the same place gets its old
+ * slot back with its symbols. Symbols themselves are built lazily (elf_symbols.c). */
+#define _GNU_SOURCE
+#include "levels.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+
+#pragma weak heap_objects_changed
+
+struct lv_object_priv *lv_objects_priv;
+static struct allocs_object *objects;
+
+struct scan_obj {
+    uintptr_t bias, lo, hi, dynamic;
+    struct lv_segment seg[LV_MAX_SEGMENTS];
+    unsigned nseg;
+    uint8_t build_id[20];
+    uint32_t build_id_len;
+    uint32_t name_off; /* into scan_names */
+    bool exe;
+};
+static struct scan_obj *scan;
+static char *scan_names;
+#define SCAN_NAMES_BYTES (1u << 20)
+struct scan_state {
+    uint32_t n, names_used;
+    unsigned long long adds, subs;
+};
+static rt_lock_t scan_lock = RT_LOCK_INIT;
+static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
+static char exe_path[4096];
+/* dlopen tail-jumps to glibc (see below) and only bumps this; the next query rescans. */
+volatile unsigned lv_dlopen_pending;
+static unsigned dlopen_seen;
+
+/* ---- collecting: runs inside dl_iterate_phdr, with the loader's lock held ---- */
+static bool in_load(const struct dl_phdr_info *info, uintptr_t vaddr, uintptr_t len)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && vaddr >= ph->p_vaddr && len <= ph->p_filesz &&
+            vaddr - ph->p_vaddr <= ph->p_filesz - len)
+            return true;
+    }
+    return false;
+}
+
+static void read_build_id(const struct dl_phdr_info *info, struct scan_obj *o)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE || !in_load(info, ph->p_vaddr, ph->p_memsz)) continue;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        size_t off = 0, len = ph->p_memsz;
+        while (off + 12 <= len) {
+            const uint32_t *h = (const uint32_t *)(p + off);
+            size_t namesz = (h[0] + 3u) & ~3u, descsz = (h[1] + 3u) & ~3u;
+            if (namesz > len || descsz > len || off + 12 + namesz + descsz > len) break;
+            if (h[2] == NT_GNU_BUILD_ID && h[0] == 4 && memcmp(p + off + 12, "GNU", 4) == 0) {
+                o->build_id_len = h[1] > 20 ? 20 : h[1];
+                memcpy(o->build_id, p + off + 12 + namesz, o->build_id_len);
+                return;
+            }
+            off += 12 + namesz + descsz;
+        }
+    }
+}
+
+static int collect(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct scan_state *st = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        st->adds = info->dlpi_adds;
+        st->subs = info->dlpi_subs;
+    }
+    if (st->n >= LV_MAX_OBJECTS) return 0;
+    struct scan_obj *o = &scan[st->n];
+    memset(o, 0, sizeof *o);
+    o->bias = info->dlpi_addr;
+    o->lo = UINTPTR_MAX;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_DYNAMIC) o->dynamic = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || !ph->p_memsz || o->nseg >= LV_MAX_SEGMENTS) continue;
+        struct lv_segment *s = &o->seg[o->nseg++];
+        s->lo = info->dlpi_addr + ph->p_vaddr;
+        s->hi = s->lo + ph->p_memsz;
+        s->file_hi = s->lo + ph->p_filesz;
+        s->flags = ph->p_flags;
+        if (s->lo < o->lo) o->lo = s->lo;
+        if (s->hi > o->hi) o->hi = s->hi;
+    }
+    if (!o->nseg) return 0;
+    read_build_id(info, o);
+    o->exe = st->n == 0; /* the loader lists the main program first */
+    const char *name = o->exe ? exe_path : info->dlpi_name ? info->dlpi_name : "";
+    size_t len = strlen(name) + 1;
+    if (st->names_used + len > SCAN_NAMES_BYTES) return 0;
+    memcpy(scan_names + st->names_used, name, len);
+    o->name_off = st->names_used;
+    st->names_used += (uint32_t)len;
+    st->n++;
+    return 0;
+}
+
+/* ---- reconciling (write lock held) ---- */
+static void drop_levels(uint32_t i)
+{
+    struct lv_object_priv *p = &lv_objects_priv[i];
+    bigs_free(p->file_big);
+    p->file_big = -1;
+    for (unsigned k = 0; k < LV_MAX_SEGMENTS; k++) {
+        bigs_free(p->seg_big[k]);
+        p->seg_big[k] = -1;
+    }
+}
+
+static void add_levels(uint32_t i, const struct scan_obj *s)
+{
+    struct lv_object_priv *p = &lv_objects_priv[i];
+    struct allocs_big f = {s->lo, s->hi, -1, ALLOCS_BIG_ELF_FILE, ALLOCS_BIG_F_FILE,
+                           i,     0,     0,  objects[i].name};
+    p->file_big = bigs_alloc(&f);
+    for (unsigned k = 0; k < s->nseg; k++) {
+        const struct lv_segment *g = &s->seg[k];
+        uint16_t fl = (uint16_t)(ALLOCS_BIG_F_FILE | (g->flags & PF_R ? ALLOCS_BIG_F_READ : 0) |
+                                 (g->flags & PF_W ? ALLOCS_BIG_F_WRITE : 0) |
+                                 (g->flags & PF_X ? ALLOCS_BIG_F_EXEC : 0));
+        struct allocs_big b = {g->lo, g->hi, p->file_big, ALLOCS_BIG_ELF_SEGMENT, fl,
+                               i,     0,     0,           objects[i].name};
+        p->seg_big[k] = bigs_alloc(&b);
+    }
+}
+
+static bool same_object(const struct allocs_object *o, const struct scan_obj *s, const char *name)
+{
+    return o->load_bias == s->bias && o->lo == s->lo && o->hi == s->hi &&
+           (const char *)(uintptr_t)o->name == name && o->build_id_len == s->build_id_len &&
+           memcmp(o->build_id, s->build_id, s->build_id_len) == 0;
+}
+
+static bool reconcile(const struct scan_state *st)
+{
+    static bool matched[LV_MAX_OBJECTS];
+    static const char *names[LV_MAX_OBJECTS];
+    bool changed = false;
+    for (uint32_t j = 0; j < st->n; j++) {
+        const char *nm = scan_names + scan[j].name_off;
+        names[j] = levels_intern(nm, strlen(nm));
+        matched[j] = false;
+    }
+    for (uint32_t i = 0; i < __allocs_root.nobjects; i++) {
+        if (!(objects[i].flags & ALLOCS_OBJECT_F_LIVE)) continue;
+        bool found = false;
+        for (uint32_t j = 0; j < st->n && !found; j++)
+            if (!matched[j] && same_object(&objects[i], &scan[j], names[j]))
+                found = matched[j] = true;
+        if (found) continue;
+        objects[i].flags &= ~ALLOCS_OBJECT_F_LIVE;
+        drop_levels(i);
+        changed = true;
+    }
+    for (uint32_t j = 0; j < st->n; j++) {
+        if (matched[j]) continue;
+        const struct scan_obj *s = &scan[j];
+        uint32_t i = 0;
+        while (i < __allocs_root.nobjects && ((objects[i].flags & ALLOCS_OBJECT_F_LIVE) ||
+                                              !same_object(&objects[i], s, names[j])))
+            i++;
+        if (i == __allocs_root.nobjects) { /* not seen before: a fresh slot */
+            if (i >= LV_MAX_OBJECTS) continue;
+            struct lv_object_priv *p = &lv_objects_priv[i];
+            memset(p, 0, sizeof *p);
+            p->file_big = -1;
+            for (unsigned k = 0; k < LV_MAX_SEGMENTS; k++)
+                p->seg_big[k] = -1;
+            memset(&objects[i], 0, sizeof objects[i]);
+            objects[i].load_bias = s->bias;
+            objects[i].name = (uintptr_t)names[j];
+            objects[i].lo = s->lo;
+            objects[i].hi = s->hi;
+            memcpy(objects[i].build_id, s->build_id, sizeof s->build_id);
+            objects[i].build_id_len = s->build_id_len;
+            memcpy(p->seg, s->seg, sizeof s->seg);
+            p->nseg = s->nseg;
+            p->dynamic = s->dynamic;
+            __allocs_root.nobjects = i + 1;
+        }
+        objects[i].flags |= ALLOCS_OBJECT_F_LIVE | (s->exe ? ALLOCS_OBJECT_F_EXECUTABLE : 0);
+        add_levels(i, s);
+        changed = true;
+    }
+    return changed;
+}
+
+/* One scan. wait=false gives up when another thread is scanning: a query then answers from
+ * the tables as they are rather than risk waiting on a thread that waits on the loader. */
+static void objects_rescan(bool wait)
+{
+    uint64_t all = ~0ull, old = 0;
+    lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
+    if (wait) {
+        rt_lock(&scan_lock);
+    } else if (__atomic_exchange_n(&scan_lock.word, 1, __ATOMIC_ACQUIRE)) {
+        lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+        return;
+    }
+    unsigned pending = lv_dlopen_pending;
+    bool first = seen_adds == ~0ull;
+    struct scan_state st = {0, 0, 0, 0};
+    dl_iterate_phdr(collect, &st);
+    levels_write_begin();
+    bool changed = reconcile(&st);
+    /* dlopen and dlclose map and unmap through glibc's internal calls, unseen by our mmap. */
+    if (changed && !first) maps_rescan_locked();
+    levels_write_end();
+    seen_adds = st.adds;
+    seen_subs = st.subs;
+    dlopen_seen = pending;
+    rt_unlock(&scan_lock);
+    lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+    if (changed && heap_objects_changed) heap_objects_changed();
+}
+
+static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct scan_state *st = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        st->adds = info->dlpi_adds;
+        st->subs = info->dlpi_subs;
+    }
+    return 1; /* the counters are global: the first object is enough */
+}
+
+void objects_check_changed(void)
+{
+    if (!objects) return;
+    if (lv_dlopen_pending != dlopen_seen) {
+        objects_rescan(false);
+        return;
+    }
+    /* glibc loads and unloads objects internally too (NSS, iconv modules): its counters
+     * are the only signal. */
+    struct scan_state st = {0, 0, 0, 0};
+    dl_iterate_phdr(read_counters, &st);
+    if (st.adds != seen_adds || st.subs != seen_subs) objects_rescan(false);
+}
+
+bool objects_find(uintptr_t addr, uint32_t *obj, struct allocs_object *o, struct lv_segment *seg)
+{
+    if (!objects) return false;
+    bool found;
+    unsigned seq;
+    do {
+        seq = levels_read_begin();
+        found = false;
+        uint32_t n = __allocs_root.nobjects;
+        for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++) {
+            const struct allocs_object *c = &objects[i];
+            if (!(c->flags & ALLOCS_OBJECT_F_LIVE) || addr < c->lo || addr >= c->hi) continue;
+            *obj = i;
+            *o = *c;
+            memset(seg, 0, sizeof *seg);
+            const struct lv_object_priv *p = &lv_objects_priv[i];
+            for (unsigned k = 0; k < p->nseg && k < LV_MAX_SEGMENTS; k++)
+                if (addr >= p->seg[k].lo && addr < p->seg[k].hi) *seg = p->seg[k];
+            found = true;
+            break;
+        }
+    } while (levels_read_retry(seq));
+    return found;
+}
+
+/* ---- dlopen and dlclose ----
+ * glibc's dlopen looks at its caller's return address to choose the caller's namespace, its
+ * RUNPATH/RPATH and $ORIGIN. A C wrapper would make every dlopen look as if this library had
+ * called it, and programs relying on their RUNPATH would fail to load plugins. So dlopen is a
+ * tail jump into glibc that leaves the return address untouched and only notes that a load
+ * happened; the first query afterwards rescans. dlclose does not care who calls it: it is a
+ * plain wrapper that rescans at once, so a closed library's addresses stop resolving. */
+void *lv_real_dlopen;
+static int (*real_dlclose)(void *);
+
+void *lv_dlopen_early(const char *file, int mode);
+void *lv_dlopen_early(const char *file, int mode)
+{
+    /* Only before objects_init: resolve glibc's dlopen first. */
+    void *(*f)(const char *, int) = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+    if (!f) return NULL;
+    lv_real_dlopen = (void *)f;
+    return f(file, mode);
+}
+
+__asm__(".text\n"
+        ".globl dlopen\n"
+        ".type dlopen, @function\n"
+        "dlopen:\n"
+        "    .cfi_startproc\n"
+        "    lock incl lv_dlopen_pending(%rip)\n"
+        "    movq lv_real_dlopen(%rip), %rax\n"
+        "    testq %rax, %rax\n"
+        "    jz 1f\n"
+        "    jmp *%rax\n"
+        "1:  jmp lv_dlopen_early\n"
+        "    .cfi_endproc\n"
+        ".size dlopen, .-dlopen\n");
+
+RT_EXPORT int dlclose(void *handle)
+{
+    if (!real_dlclose) real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+    if (!real_dlclose) return -1;
+    int r = real_dlclose(handle);
+    if (objects) {
+        int saved = errno;
+        objects_rescan(true);
+        errno = saved;
+    }
+    return r;
+}
+
+void objects_init(void)
+{
+    objects = rt_map(LV_MAX_OBJECTS * sizeof *objects);
+    lv_objects_priv = rt_map(LV_MAX_OBJECTS * sizeof *lv_objects_priv);
+    scan = rt_map(LV_MAX_OBJECTS * sizeof *scan);
+    scan_names = rt_map(SCAN_NAMES_BYTES);
+    if (!objects || !lv_objects_priv || !scan || !scan_names) {
+        objects = NULL;
+        return;
+    }
+    rt_lock_register(&scan_lock); /* after levels_lock: fork takes it first (we nest it) */
+    int saved = errno;
+    lv_real_dlopen = dlsym(RTLD_NEXT, "dlopen");
+    real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+    errno = saved;
+    long n = lv_syscall3(SYS_readlink, "/proc/self/exe", exe_path, sizeof exe_path - 1);
+    exe_path[n > 0 ? n : 0] = 0;
+    __allocs_root.objects = (uintptr_t)objects;
+    __allocs_root.objects_capacity = LV_MAX_OBJECTS;
+    objects_rescan(true);
+}

@@ -1,0 +1,270 @@
+/* levels.c: the levels part's entry points (levels_init, levels_find_leaf, levels_chain), its
+ * write lock and seqlock, a private name pool, and the raw-syscall helpers the other levels
+ * files share. Order of a leaf lookup: auxv (exact snapshot), the caller's stack frames or
+ * another stack, ELF statics, then the mapping itself (mmap or brk). */
+#define _GNU_SOURCE
+#include "levels.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+
+/* The heap part provides these; weak so that the levels part links and runs alone. */
+#pragma weak threads_set_main_stack
+#pragma weak threads_find_stack
+#pragma weak heap_objects_changed
+
+/* ---- raw syscalls ---- */
+int lv_open_read(const char *path)
+{
+    return (int)lv_syscall4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+}
+
+void lv_close(int fd)
+{
+    lv_syscall3(SYS_close, fd, 0, 0);
+}
+
+long lv_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        long r = lv_syscall4(SYS_pread64, fd, (char *)buf + done, n - done, off + done);
+        if (r == -4 /* EINTR */) continue;
+        if (r < 0) return r;
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    return (long)done;
+}
+
+long lv_file_size(int fd)
+{
+    struct stat_raw { /* only st_size's offset matters: 48 on x86-64 */
+        unsigned char pad[48];
+        long size;
+        unsigned char rest[144 - 56];
+    } st;
+    long r = lv_syscall3(SYS_fstat, fd, &st, 0);
+    return r < 0 ? r : st.size;
+}
+
+/* process_vm_readv on ourselves: EFAULT instead of SIGSEGV when an object was unmapped under
+ * us (dlclose racing with a query). If the syscall is refused (seccomp), fall back to a plain
+ * copy: callers only ask for memory they saw mapped a moment ago. */
+static int vm_readv_state; /* 0 unknown, 1 works, -1 refused */
+
+bool lv_safe_read(void *dst, uintptr_t src, size_t n)
+{
+    if (n == 0) return true;
+    if (vm_readv_state >= 0) {
+        struct iovec {
+            void *base;
+            size_t len;
+        } local = {dst, n}, remote = {(void *)src, n};
+        long pid = lv_syscall3(SYS_getpid, 0, 0, 0);
+        long r = lv_syscall6(SYS_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0);
+        if (r == (long)n) {
+            vm_readv_state = 1;
+            return true;
+        }
+        /* Refused outright (EPERM, ENOSYS) before it ever worked: use plain copies from now on.
+         * Anything else (EFAULT, a short read) means the memory is not there. */
+        if ((r != -1 && r != -38) || vm_readv_state == 1) return false;
+        vm_readv_state = -1;
+    }
+    memcpy(dst, (const void *)src, n);
+    return true;
+}
+
+uint64_t lv_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: no syscall, no lock */
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the write lock and the seqlock ---- */
+rt_lock_t levels_lock = RT_LOCK_INIT;
+static unsigned levels_seq;
+static RT_TLS uint64_t saved_sigmask;
+
+void levels_write_begin(void)
+{
+    /* Block every signal first: a handler that calls mmap or a query on this thread while we
+     * hold the lock (or have the sequence odd) would otherwise wait for us forever. */
+    uint64_t all = ~0ull, old = 0;
+    lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
+    rt_lock(&levels_lock);
+    saved_sigmask = old;
+    __atomic_fetch_add(&levels_seq, 1, __ATOMIC_ACQ_REL);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void levels_write_end(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&levels_seq, 1, __ATOMIC_ACQ_REL);
+    uint64_t old = saved_sigmask;
+    rt_unlock(&levels_lock);
+    lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+}
+
+unsigned levels_read_begin(void)
+{
+    unsigned s, spins = 0;
+    while ((s = __atomic_load_n(&levels_seq, __ATOMIC_ACQUIRE)) & 1) {
+        if (++spins > 64)
+            lv_syscall3(SYS_sched_yield, 0, 0, 0);
+        else
+            __builtin_ia32_pause();
+    }
+    return s;
+}
+
+bool levels_read_retry(unsigned seq)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(&levels_seq, __ATOMIC_RELAXED) != seq;
+}
+
+/* ---- names: interned so that rereading /proc/self/maps does not grow memory ---- */
+#define NAME_SLOTS 8192u
+#define NAME_POOL_CHUNK (256u * 1024u)
+static const char *name_slots[NAME_SLOTS];
+static char *pool_next, *pool_end;
+
+static char *pool_take(size_t n)
+{
+    if (n > NAME_POOL_CHUNK) return NULL;
+    if (!pool_next || (size_t)(pool_end - pool_next) < n) {
+        char *c = rt_map(NAME_POOL_CHUNK);
+        if (!c) return NULL;
+        pool_next = c;
+        pool_end = c + NAME_POOL_CHUNK;
+    }
+    char *p = pool_next;
+    pool_next += n;
+    return p;
+}
+
+const char *levels_intern(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    for (unsigned probe = 0; probe < NAME_SLOTS; probe++) {
+        unsigned slot = (unsigned)(h + probe) & (NAME_SLOTS - 1);
+        const char *n = name_slots[slot];
+        if (!n) {
+            char *copy = pool_take(len + 1);
+            if (!copy) return NULL;
+            memcpy(copy, s, len);
+            copy[len] = 0;
+            name_slots[slot] = copy;
+            return copy;
+        }
+        if (strncmp(n, s, len) == 0 && n[len] == 0) return n;
+    }
+    return NULL; /* table full: the mapping just has no name */
+}
+
+void *levels_alloc(size_t bytes)
+{
+    return bytes ? rt_map((bytes + 4095) & ~(size_t)4095) : NULL;
+}
+
+/* ---- start-up ---- */
+static volatile int levels_ready;
+
+void levels_init(int argc, char **argv, char **envp)
+{
+    if (levels_ready) return;
+    rt_lock_register(&levels_lock);
+    maps_init();
+    objects_init();
+    auxv_init(argc, argv, envp);
+    if (threads_set_main_stack && lv_main_stack_hi)
+        threads_set_main_stack(lv_main_stack_lo, lv_main_stack_hi);
+    __atomic_store_n(&levels_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- queries ---- */
+static void leaf_set(struct rt_leaf *out, enum allocs_allocator_id id, uintptr_t base, size_t size)
+{
+    out->allocator = rt_allocator(id);
+    out->base = base;
+    out->size = size;
+}
+
+bool levels_find_leaf(uintptr_t addr, struct rt_leaf *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!addr || !__atomic_load_n(&levels_ready, __ATOMIC_ACQUIRE)) return false;
+    objects_check_changed();
+
+    uintptr_t base;
+    size_t size;
+    if (auxv_find(addr, &base, &size)) {
+        leaf_set(out, ALLOCS_ALLOCATOR_AUXV, base, size);
+        return true;
+    }
+    uintptr_t slo, shi;
+    if (stack_find_leaf(addr, out, &slo, &shi)) return true;
+
+    uint32_t idx;
+    struct allocs_object o;
+    struct lv_segment seg;
+    if (objects_find(addr, &idx, &o, &seg) && seg.hi > seg.lo &&
+        symbols_static_leaf(idx, &o, &seg, addr, out))
+        return true;
+
+    if (brk_contains(addr)) {
+        leaf_set(out, ALLOCS_ALLOCATOR_BRK, (uintptr_t)__allocs_root.brk_lo,
+                 (size_t)(__allocs_root.brk_hi - __allocs_root.brk_lo));
+        return true;
+    }
+    struct allocs_big m;
+    if (maps_find(addr, &m, true)) {
+        leaf_set(out, ALLOCS_ALLOCATOR_MMAP, (uintptr_t)m.begin, (size_t)(m.end - m.begin));
+        out->site = (uintptr_t)m.site;
+        return true;
+    }
+    return false;
+}
+
+static unsigned push(struct alloc_level *chain, unsigned n, unsigned max,
+                     enum allocs_allocator_id id, uintptr_t lo, uintptr_t hi)
+{
+    if (n >= max || hi <= lo) return n;
+    chain[n] = (struct alloc_level){rt_allocator(id), (const void *)lo, (size_t)(hi - lo)};
+    return n + 1;
+}
+
+unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max)
+{
+    if (!addr || !__atomic_load_n(&levels_ready, __ATOMIC_ACQUIRE)) return 0;
+    objects_check_changed();
+    unsigned n = 0;
+    struct allocs_big m;
+    if (maps_find(addr, &m, true))
+        n = push(chain, n, max, ALLOCS_ALLOCATOR_MMAP, (uintptr_t)m.begin, (uintptr_t)m.end);
+
+    uint32_t idx;
+    struct allocs_object o;
+    struct lv_segment seg;
+    uintptr_t lo, hi;
+    if (objects_find(addr, &idx, &o, &seg)) {
+        n = push(chain, n, max, ALLOCS_ALLOCATOR_ELF_FILE, (uintptr_t)o.lo, (uintptr_t)o.hi);
+        n = push(chain, n, max, ALLOCS_ALLOCATOR_ELF_SEGMENT, seg.lo, seg.hi);
+    } else if (brk_contains(addr)) {
+        n = push(chain, n, max, ALLOCS_ALLOCATOR_BRK, (uintptr_t)__allocs_root.brk_lo,
+                 (uintptr_t)__allocs_root.brk_hi);
+    } else if (stack_bounds(addr, &lo, &hi)) {
+        n = push(chain, n, max, ALLOCS_ALLOCATOR_STACK, lo, hi);
+        if (auxv_area(addr))
+            n = push(chain, n, max, ALLOCS_ALLOCATOR_AUXV, (uintptr_t)__allocs_root.auxv_lo,
+                     (uintptr_t)__allocs_root.auxv_hi);
+    }
+    return n;
+}

@@ -1,0 +1,124 @@
+/* levels.h: private interfaces between the levels files (maps.c, elf_objects.c, elf_symbols.c,
+ * stack.c, auxv.c, levels.c). Nothing here is seen by the heap part or the API.
+ *
+ * Concurrency model: every level table (bigs, objects, the private indexes) is written only
+ * with levels_write_begin()/levels_write_end() held: one rt_lock plus all signals blocked, so a
+ * signal handler that queries or calls mmap can never deadlock against its own thread.
+ * Readers never lock: they copy what they need between two reads of a sequence counter and
+ * retry when a writer intervened (a seqlock). Tables live in fixed rt_map'd arrays that are
+ * never unmapped, so a racing reader can read stale values but never fault.
+ */
+#ifndef ALLOCS_LEVELS_H
+#define ALLOCS_LEVELS_H
+
+#include "internal.h"
+
+#include <sys/syscall.h>
+#include <signal.h>
+
+/* ---- raw syscalls: no errno, no libc locks, safe anywhere ---- */
+static inline long lv_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#define lv_syscall3(n, a, b, c) lv_syscall6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define lv_syscall4(n, a, b, c, d)                                                                 \
+    lv_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+
+int lv_open_read(const char *path); /* fd or -errno */
+void lv_close(int fd);
+long lv_pread(int fd, void *buf, size_t n, uint64_t off); /* bytes or -errno; loops */
+long lv_file_size(int fd);                                /* bytes or -errno */
+/* Copies n bytes of the process's memory that may have been unmapped concurrently: a syscall
+ * that reports EFAULT instead of a fault. false when any byte is unreadable. */
+bool lv_safe_read(void *dst, uintptr_t src, size_t n);
+uint64_t lv_now_ns(void); /* CLOCK_MONOTONIC */
+
+/* ---- levels.c: the write lock and the seqlock ---- */
+void levels_write_begin(void);
+void levels_write_end(void);
+unsigned levels_read_begin(void);     /* waits out a writer; returns the sequence */
+bool levels_read_retry(unsigned seq); /* true: a writer intervened, read again */
+extern rt_lock_t levels_lock;
+
+/* Permanent storage for names, owned by the levels part and only used under the write lock
+ * (a private bump pool, so no rt_lock is ever taken while holding levels_lock). */
+const char *levels_intern(const char *s, size_t len);
+/* Bump allocator for level data that is never freed (symbol tables), 16-aligned. */
+void *levels_alloc(size_t bytes);
+
+/* ---- maps.c ---- */
+#define LV_MAX_BIGS 65536u
+void maps_init(void);
+/* Copies the mapping containing addr (a top-level MAPPING big). When no known mapping contains
+ * it, rereads /proc/self/maps (rate-limited) and tries once more. */
+bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan);
+/* Slots in root.bigs for the other levels (under the write lock). -1 when full. */
+int bigs_alloc(const struct allocs_big *b);
+void bigs_free(int idx);
+void bigs_relink(void); /* recomputes the parent of BRK/STACK/AUXV bigs */
+void maps_rescan_locked(void);
+bool maps_rescan(void); /* takes the lock; false if rate-limited */
+void brk_refresh(void); /* brk_hi = current break */
+bool brk_contains(uintptr_t addr);
+extern int lv_brk_big, lv_stack_big, lv_auxv_big; /* indexes into bigs, -1 if none */
+extern uintptr_t lv_main_stack_lo, lv_main_stack_hi;
+
+/* ---- elf_objects.c ---- */
+#define LV_MAX_OBJECTS 4096u
+#define LV_MAX_SEGMENTS 16u
+struct lv_segment {
+    uintptr_t lo, hi;  /* [lo, hi) in memory */
+    uint32_t flags;    /* PF_* */
+    uintptr_t file_hi; /* end of the file-backed part (lo + p_filesz) */
+};
+struct lv_object_priv { /* private per-object data, parallel to root.objects */
+    struct lv_segment seg[LV_MAX_SEGMENTS];
+    unsigned nseg;
+    int file_big;
+    int seg_big[LV_MAX_SEGMENTS];
+    uintptr_t dynamic; /* address of PT_DYNAMIC, 0 if none */
+    const struct lv_section *sections;
+    unsigned nsections;
+    const uint64_t *max_end;  /* prefix maximum of symbol ends (exact covering search) */
+    volatile int build_state; /* 0 not tried, 1 built (or failed for good) */
+};
+extern struct lv_object_priv *lv_objects_priv; /* [LV_MAX_OBJECTS], rt_map'd */
+void objects_init(void);
+void objects_check_changed(void); /* cheap: rescans when the loader's counters moved */
+/* The live object and segment containing addr (by value; consistent under the seqlock). */
+bool objects_find(uintptr_t addr, uint32_t *obj, struct allocs_object *o, struct lv_segment *seg);
+
+/* ---- elf_symbols.c ---- */
+struct lv_section {
+    uintptr_t lo, hi; /* in memory */
+    const char *name;
+    uint32_t flags; /* SHF_* */
+    uint32_t type;
+};
+/* Builds the object's symbols and sections once (no-op afterwards). */
+void symbols_ensure(uint32_t obj);
+/* The static leaf for addr in object obj's segment seg. */
+bool symbols_static_leaf(uint32_t obj, const struct allocs_object *o, const struct lv_segment *seg,
+                         uintptr_t addr, struct rt_leaf *out);
+/* The function symbol covering pc, or NULL. */
+const char *symbols_function_at(uintptr_t pc, const char **object);
+
+/* ---- stack.c ---- */
+bool stack_find_leaf(uintptr_t addr, struct rt_leaf *out, uintptr_t *stack_lo, uintptr_t *stack_hi);
+bool stack_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
+/* ---- auxv.c ---- */
+void auxv_init(int argc, char **argv, char **envp);
+bool auxv_find(uintptr_t addr, uintptr_t *base, size_t *size);
+bool auxv_area(uintptr_t addr); /* within [auxv_lo, auxv_hi) */
+
+#endif

@@ -1,0 +1,520 @@
+/* maps.c: the mapping level. root.bigs holds every level record; the MAPPING records partition
+ * the address space the way /proc/self/maps does, except that each of the program's own mmap
+ * calls stays a record of its own (with its call site) even where the kernel merged it with a
+ * neighbour. A private index of the mapping slots, sorted by address, makes lookups a binary
+ * search. The program's mmap/munmap/mremap are interposed; everything else that maps memory
+ * (glibc's thread stacks, malloc arenas, dlopen) is picked up by rereading /proc/self/maps
+ * when a query lands in no known mapping. */
+#define _GNU_SOURCE
+#include "levels.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static struct allocs_big *bigs; /* root.bigs, LV_MAX_BIGS slots */
+static int32_t *free_slots;     /* stack of freed slot numbers */
+static uint32_t nfree;
+static int32_t *map_index; /* MAPPING slots sorted by begin; non-overlapping */
+static uint32_t nmaps;
+int lv_brk_big = -1, lv_stack_big = -1, lv_auxv_big = -1;
+uintptr_t lv_main_stack_lo, lv_main_stack_hi;
+static volatile int maps_ready;
+
+#define PAGE_UP(x) (((uintptr_t)(x) + 4095) & ~(uintptr_t)4095)
+
+/* ---- slots ---- */
+int bigs_alloc(const struct allocs_big *b)
+{
+    int idx;
+    if (nfree)
+        idx = free_slots[--nfree];
+    else if (__allocs_root.nbigs < LV_MAX_BIGS)
+        idx = (int)__allocs_root.nbigs++;
+    else
+        return -1;
+    bigs[idx] = *b;
+    return idx;
+}
+
+void bigs_free(int idx)
+{
+    if (idx < 0 || bigs[idx].kind == ALLOCS_BIG_FREE) return;
+    memset(&bigs[idx], 0, sizeof bigs[idx]);
+    bigs[idx].parent = -1;
+    free_slots[nfree++] = idx;
+}
+
+/* The first index position whose mapping ends above addr. */
+static uint32_t index_lower(uintptr_t addr)
+{
+    uint32_t lo = 0, hi = nmaps;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (bigs[map_index[mid]].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void index_insert(uint32_t pos, int32_t slot)
+{
+    memmove(&map_index[pos + 1], &map_index[pos], (nmaps - pos) * sizeof *map_index);
+    map_index[pos] = slot;
+    nmaps++;
+}
+
+static void index_remove(uint32_t pos)
+{
+    memmove(&map_index[pos], &map_index[pos + 1], (nmaps - pos - 1) * sizeof *map_index);
+    nmaps--;
+}
+
+/* Cuts [b, e) out of the mapping records: drops, trims or splits each one it overlaps. */
+static void remove_range(uintptr_t b, uintptr_t e)
+{
+    uint32_t i = index_lower(b);
+    while (i < nmaps) {
+        struct allocs_big *m = &bigs[map_index[i]];
+        if (m->begin >= e) break;
+        if (m->begin < b && m->end > e) { /* split: the right part becomes a new record */
+            struct allocs_big right = *m;
+            right.begin = e;
+            int s = bigs_alloc(&right);
+            m->end = b;
+            if (s >= 0) index_insert(i + 1, s);
+            break;
+        }
+        if (m->begin < b) {
+            m->end = b;
+            i++;
+        } else if (m->end > e) {
+            m->begin = e;
+            break;
+        } else {
+            bigs_free(map_index[i]);
+            index_remove(i);
+        }
+    }
+}
+
+static void add_mapping(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site, uint64_t name)
+{
+    remove_range(b, e);
+    struct allocs_big m = {b, e, -1, ALLOCS_BIG_MAPPING, flags, UINT32_MAX, 0, site, name};
+    int s = bigs_alloc(&m);
+    if (s >= 0) index_insert(index_lower(b), s);
+}
+
+/* Finds the mapping containing a [b, e) range's start, for mremap. */
+static struct allocs_big *mapping_at(uintptr_t a)
+{
+    uint32_t i = index_lower(a);
+    return i < nmaps && bigs[map_index[i]].begin <= a ? &bigs[map_index[i]] : NULL;
+}
+
+void bigs_relink(void)
+{
+    int parents[3] = {lv_brk_big, lv_stack_big, lv_auxv_big};
+    for (int k = 0; k < 3; k++) {
+        int idx = parents[k];
+        if (idx < 0) continue;
+        if (idx == lv_auxv_big) {
+            bigs[idx].parent = lv_stack_big;
+            continue;
+        }
+        /* The stack level reaches below the mapping the kernel has grown so far; its parent
+         * is the [stack] mapping at its top. */
+        struct allocs_big *m = mapping_at((uintptr_t)bigs[idx].end - 1);
+        bigs[idx].parent = m ? (int32_t)(m - bigs) : -1;
+    }
+}
+
+/* ---- /proc/self/maps ---- */
+struct line {
+    uintptr_t b, e;
+    uint16_t flags;
+    const char *name;
+};
+static struct line *lines; /* scratch for a rescan, LV_MAX_BIGS entries */
+static char maps_buf[16384];
+static uint64_t last_rescan_end, last_rescan_cost;
+
+static uintptr_t parse_hex(const char **p, const char *end)
+{
+    uintptr_t v = 0;
+    for (; *p < end; (*p)++) {
+        char c = **p;
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                                            : 16u;
+        if (d == 16) break;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* "b-e perms offset dev inode   name" */
+static bool parse_line(const char *p, const char *end, struct line *out)
+{
+    out->b = parse_hex(&p, end);
+    if (p >= end || *p++ != '-') return false;
+    out->e = parse_hex(&p, end);
+    if (p + 5 > end || out->e <= out->b) return false;
+    p++;
+    out->flags =
+        (uint16_t)((p[0] == 'r' ? ALLOCS_BIG_F_READ : 0) | (p[1] == 'w' ? ALLOCS_BIG_F_WRITE : 0) |
+                   (p[2] == 'x' ? ALLOCS_BIG_F_EXEC : 0));
+    p += 4;
+    for (int field = 0; field < 3; field++) { /* offset, dev, inode */
+        while (p < end && *p == ' ')
+            p++;
+        const char *start = p;
+        while (p < end && *p != ' ')
+            p++;
+        if (field == 2 && !(p - start == 1 && *start == '0')) out->flags |= ALLOCS_BIG_F_FILE;
+    }
+    while (p < end && *p == ' ')
+        p++;
+    out->name = p < end ? levels_intern(p, (size_t)(end - p)) : NULL;
+    return true;
+}
+
+static uint32_t read_maps(void)
+{
+    int fd = lv_open_read("/proc/self/maps");
+    if (fd < 0) return 0;
+    uint32_t n = 0;
+    size_t have = 0;
+    for (;;) {
+        long r = lv_syscall3(SYS_read, fd, maps_buf + have, sizeof maps_buf - have);
+        if (r == -4) continue;
+        if (r <= 0) break;
+        have += (size_t)r;
+        char *p = maps_buf, *end = maps_buf + have, *nl;
+        while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+            if (n < LV_MAX_BIGS && parse_line(p, nl, &lines[n])) n++;
+            p = nl + 1;
+        }
+        have = (size_t)(end - p);
+        memmove(maps_buf, p, have);
+        if (have == sizeof maps_buf) have = 0; /* an absurd line: drop it */
+    }
+    lv_close(fd);
+    return n;
+}
+
+/* Is [b, e) covered by the (sorted) lines? A user record that is not has been unmapped
+ * behind our back (a raw syscall, or glibc reusing the range). */
+static bool covered(uintptr_t b, uintptr_t e, uint32_t n)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (lines[mid].e <= b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (uintptr_t cur = b; lo < n; lo++) {
+        if (lines[lo].b > cur) return false;
+        cur = lines[lo].e;
+        if (cur >= e) return true;
+    }
+    return false;
+}
+
+void maps_rescan_locked(void)
+{
+    uint64_t t0 = lv_now_ns();
+    uint32_t n = read_maps();
+    if (n == 0) return;
+    /* Keep the user records still mapped (in order); drop every other mapping record. */
+    uint32_t nusers = 0;
+    for (uint32_t i = 0; i < nmaps; i++) {
+        int32_t s = map_index[i];
+        if ((bigs[s].flags & ALLOCS_BIG_F_USER_MMAP) && covered(bigs[s].begin, bigs[s].end, n))
+            map_index[nusers++] = s;
+        else
+            bigs_free(s);
+    }
+    /* Merge, in address order: the user records, and the parts of each line they do not
+     * cover. The index is rebuilt from scratch, so the kept user records are copied aside. */
+    static int32_t users[LV_MAX_BIGS];
+    memcpy(users, map_index, nusers * sizeof *users);
+    nmaps = 0;
+    uint32_t u = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct line *l = &lines[i];
+        uintptr_t cur = l->b;
+        while (u < nusers && bigs[users[u]].begin < l->e) {
+            struct allocs_big *ub = &bigs[users[u]];
+            if (ub->begin > cur) add_mapping(cur, ub->begin, l->flags, 0, (uintptr_t)l->name);
+            if (ub->begin >= l->b) { /* first line of this record: refresh what mprotect or a
+                                        file name may have changed, and index it */
+                ub->flags = (uint16_t)(ALLOCS_BIG_F_USER_MMAP | l->flags);
+                if (!ub->name) ub->name = (uintptr_t)l->name;
+                if (nmaps < LV_MAX_BIGS) map_index[nmaps++] = users[u];
+            }
+            if (ub->end <= l->e) {
+                cur = ub->end;
+                u++;
+            } else {
+                cur = l->e;
+                break;
+            }
+        }
+        if (cur < l->e) add_mapping(cur, l->e, l->flags, 0, (uintptr_t)l->name);
+        if (l->name && strcmp(l->name, "[heap]") == 0 && !__allocs_root.brk_lo)
+            __allocs_root.brk_lo = l->b;
+    }
+    bigs_relink();
+    uint64_t t1 = lv_now_ns();
+    last_rescan_end = t1;
+    last_rescan_cost = t1 - t0;
+}
+
+/* Rate limit: a program probing garbage addresses must not spend its life reading
+ * /proc/self/maps, so a rescan is allowed once at least 4x the last one's cost has passed
+ * (at most ~20% of the time). */
+bool maps_rescan(void)
+{
+    uint64_t now = lv_now_ns();
+    if (last_rescan_end && now - last_rescan_end < 4 * last_rescan_cost + 20000) return false;
+    levels_write_begin();
+    maps_rescan_locked();
+    levels_write_end();
+    return true;
+}
+
+bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan)
+{
+    if (!maps_ready) return false;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool found;
+        unsigned seq;
+        do {
+            seq = levels_read_begin();
+            uint32_t n = nmaps < LV_MAX_BIGS ? nmaps : LV_MAX_BIGS, lo = 0, hi = n;
+            while (lo < hi) {
+                uint32_t mid = (lo + hi) / 2;
+                uint32_t s = (uint32_t)map_index[mid] % LV_MAX_BIGS;
+                if (bigs[s].end <= addr)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            found = false;
+            if (lo < n) {
+                *out = bigs[(uint32_t)map_index[lo] % LV_MAX_BIGS];
+                found = out->begin <= addr && addr < out->end;
+            }
+        } while (levels_read_retry(seq));
+        if (found) return true;
+        if (!may_rescan || attempt || !maps_rescan()) return false;
+    }
+    return false;
+}
+
+/* ---- brk ---- */
+void brk_refresh(void)
+{
+    uintptr_t cur = (uintptr_t)lv_syscall3(SYS_brk, 0, 0, 0);
+    if (cur == __allocs_root.brk_hi || cur < __allocs_root.brk_lo) return;
+    levels_write_begin();
+    __allocs_root.brk_hi = cur;
+    if (lv_brk_big >= 0) bigs[lv_brk_big].end = cur;
+    /* The heap grew past the [heap] mapping we knew: extend the mapping record, which is
+     * exactly what the kernel did. */
+    struct allocs_big *m = mapping_at(cur - 1);
+    if (!m && nmaps) {
+        uint32_t i = index_lower(__allocs_root.brk_lo);
+        if (i < nmaps && bigs[map_index[i]].begin == __allocs_root.brk_lo &&
+            (i + 1 == nmaps || bigs[map_index[i + 1]].begin >= PAGE_UP(cur)))
+            bigs[map_index[i]].end = PAGE_UP(cur);
+    }
+    levels_write_end();
+}
+
+bool brk_contains(uintptr_t addr)
+{
+    if (!maps_ready || addr < __allocs_root.brk_lo) return false;
+    if (addr >= __allocs_root.brk_hi) brk_refresh();
+    return addr < __allocs_root.brk_hi;
+}
+
+/* ---- the interposed calls ---- */
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+typedef int (*munmap_fn)(void *, size_t);
+typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
+static mmap_fn real_mmap, real_mmap64;
+static munmap_fn real_munmap;
+static mremap_fn real_mremap;
+
+/* Before maps_init has found glibc's functions: the same system calls glibc makes. */
+static void *raw_mmap(void *a, size_t len, int prot, int flags, int fd, off_t off)
+{
+    long r = off & 4095 ? -EINVAL : lv_syscall6(SYS_mmap, (long)a, (long)len, prot, flags, fd, off);
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return MAP_FAILED;
+    }
+    return (void *)r;
+}
+
+static void note_mmap(void *p, size_t len, int prot, int flags, void *site)
+{
+    if (!maps_ready || p == MAP_FAILED || !len) return;
+    int saved = errno;
+    uint16_t f = (uint16_t)(ALLOCS_BIG_F_USER_MMAP | (prot & PROT_READ ? ALLOCS_BIG_F_READ : 0) |
+                            (prot & PROT_WRITE ? ALLOCS_BIG_F_WRITE : 0) |
+                            (prot & PROT_EXEC ? ALLOCS_BIG_F_EXEC : 0) |
+                            (flags & MAP_ANONYMOUS ? 0 : ALLOCS_BIG_F_FILE));
+    levels_write_begin();
+    add_mapping((uintptr_t)p, PAGE_UP((uintptr_t)p + len), f, (uintptr_t)site, 0);
+    bigs_relink();
+    levels_write_end();
+    errno = saved;
+}
+
+RT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *r = real_mmap ? real_mmap(addr, len, prot, flags, fd, off)
+                        : raw_mmap(addr, len, prot, flags, fd, off);
+    note_mmap(r, len, prot, flags, __builtin_return_address(0));
+    return r;
+}
+
+RT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *r = real_mmap64 ? real_mmap64(addr, len, prot, flags, fd, off)
+                          : raw_mmap(addr, len, prot, flags, fd, off);
+    note_mmap(r, len, prot, flags, __builtin_return_address(0));
+    return r;
+}
+
+RT_EXPORT int munmap(void *addr, size_t len)
+{
+    int r;
+    if (real_munmap) {
+        r = real_munmap(addr, len);
+    } else {
+        long k = lv_syscall3(SYS_munmap, addr, len, 0);
+        if (k < 0) errno = (int)-k;
+        r = k < 0 ? -1 : 0;
+    }
+    if (r == 0 && maps_ready && len) {
+        int saved = errno;
+        levels_write_begin();
+        remove_range((uintptr_t)addr, PAGE_UP((uintptr_t)addr + len));
+        bigs_relink();
+        levels_write_end();
+        errno = saved;
+    }
+    return r;
+}
+
+RT_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *new_addr = NULL;
+    if (flags & MREMAP_FIXED) { /* glibc reads the fifth argument only in this case */
+        va_list ap;
+        va_start(ap, flags);
+        new_addr = va_arg(ap, void *);
+        va_end(ap);
+    }
+    void *site = __builtin_return_address(0);
+    void *r;
+    if (real_mremap) {
+        r = real_mremap(old, old_len, new_len, flags, new_addr);
+    } else {
+        long k = lv_syscall6(SYS_mremap, (long)old, (long)old_len, (long)new_len, flags,
+                             (long)new_addr, 0);
+        if (k < 0 && k > -4096) errno = (int)-k;
+        r = k < 0 && k > -4096 ? MAP_FAILED : (void *)k;
+    }
+    if (r != MAP_FAILED && maps_ready) {
+        int saved = errno;
+        levels_write_begin();
+        /* The moved or resized mapping keeps the record's identity: its original mmap site
+         * if it was the program's own, else this call becomes its site. */
+        struct allocs_big *m = mapping_at((uintptr_t)old);
+        uint16_t f = m ? m->flags : (uint16_t)(ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE);
+        uint64_t s = m && (m->flags & ALLOCS_BIG_F_USER_MMAP) ? m->site : (uintptr_t)site;
+        uint64_t name = m ? m->name : 0;
+        if (!(flags & 4 /* MREMAP_DONTUNMAP: the old range stays mapped */))
+            remove_range((uintptr_t)old, PAGE_UP((uintptr_t)old + old_len));
+        add_mapping((uintptr_t)r, PAGE_UP((uintptr_t)r + new_len),
+                    (uint16_t)(f | ALLOCS_BIG_F_USER_MMAP), s, name);
+        bigs_relink();
+        levels_write_end();
+        errno = saved;
+    }
+    return r;
+}
+
+/* ---- start-up ---- */
+void maps_init(void)
+{
+    bigs = rt_map(LV_MAX_BIGS * sizeof *bigs);
+    free_slots = rt_map(LV_MAX_BIGS * sizeof *free_slots);
+    map_index = rt_map(LV_MAX_BIGS * sizeof *map_index);
+    lines = rt_map(LV_MAX_BIGS * sizeof *lines);
+    if (!bigs || !free_slots || !map_index || !lines) return;
+    int saved = errno;
+    real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
+    real_mmap64 = (mmap_fn)dlsym(RTLD_NEXT, "mmap64");
+    real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
+    real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
+    errno = saved;
+
+    levels_write_begin();
+    __allocs_root.bigs = (uintptr_t)bigs;
+    __allocs_root.bigs_capacity = LV_MAX_BIGS;
+    maps_rescan_locked();
+    uintptr_t cur = (uintptr_t)lv_syscall3(SYS_brk, 0, 0, 0);
+    if (!__allocs_root.brk_lo) __allocs_root.brk_lo = cur;
+    __allocs_root.brk_hi = cur > __allocs_root.brk_lo ? cur : __allocs_root.brk_lo;
+    struct allocs_big b = {__allocs_root.brk_lo,
+                           __allocs_root.brk_hi,
+                           -1,
+                           ALLOCS_BIG_BRK,
+                           ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE,
+                           UINT32_MAX,
+                           0,
+                           0,
+                           0};
+    b.name = (uintptr_t)levels_intern("[heap]", 6);
+    lv_brk_big = bigs_alloc(&b);
+    /* The main stack: [stack]'s top, and as far down as RLIMIT_STACK lets it grow (capped at
+     * the next mapping below, and at 256 MiB when unlimited). */
+    for (uint32_t i = 0; i < nmaps; i++) {
+        struct allocs_big *m = &bigs[map_index[i]];
+        if (!m->name || strcmp((const char *)(uintptr_t)m->name, "[stack]") != 0) continue;
+        uint64_t rl[2] = {8u << 20, 0};
+        lv_syscall4(SYS_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, rl);
+        uint64_t limit = rl[0] > (256u << 20) ? (256u << 20) : rl[0];
+        uintptr_t lo = m->end - limit < m->begin ? (uintptr_t)(m->end - limit) : m->begin;
+        uintptr_t floor = i ? (uintptr_t)bigs[map_index[i - 1]].end : 0;
+        lv_main_stack_lo = lo < floor ? floor : lo;
+        lv_main_stack_hi = m->end;
+        struct allocs_big s = {lv_main_stack_lo,
+                               lv_main_stack_hi,
+                               -1,
+                               ALLOCS_BIG_STACK,
+                               ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE,
+                               UINT32_MAX,
+                               0,
+                               0,
+                               m->name};
+        lv_stack_big = bigs_alloc(&s);
+        break;
+    }
+    bigs_relink();
+    levels_write_end();
+    maps_ready = 1;
+}
