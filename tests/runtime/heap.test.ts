@@ -6,7 +6,7 @@ import { buildProgram, parseProbes, runPlain, runPreloaded } from "../lib/progra
 
 // ALLOCS_HEAP_TEST_RUNTIME points the heap tests at another build of the runtime (e.g. one
 // linked with a stub levels part while the real one is being written).
-export const heapRuntime = process.env.ALLOCS_HEAP_TEST_RUNTIME || undefined;
+const heapRuntime = process.env.ALLOCS_HEAP_TEST_RUNTIME || undefined;
 
 type Probes = Map<string, Record<string, string>>;
 
