@@ -289,8 +289,30 @@ describe("GDB/MI connection against real gdb", function () {
     assert.equal(stop.exitCode, 3);
   });
 
-  it("console commands return their own output, including non-ASCII text", async () => {
+  it("matches many concurrent commands to their own answers by token", async () => {
     const { mi } = await startGdb(20000);
+    const values = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => mi.dataEvaluateExpression(`${i} * 3`)),
+    );
+    assert.deepEqual(
+      values,
+      Array.from({ length: 50 }, (_, i) => String(i * 3)),
+    );
+    const outputs = await Promise.all(Array.from({ length: 10 }, (_, i) => mi.console(`echo line ${i}\\n`)));
+    assert.deepEqual(
+      outputs.map((o) => o.console),
+      Array.from({ length: 10 }, (_, i) => `line ${i}\n`),
+    );
+  });
+
+  it("console commands return their own output, including non-ASCII text", async () => {
+    const lines: string[] = [];
+    const gdb = await GdbConnection.start({
+      cwd: PROGRAMS,
+      trace: (dir, line) => lines.push(`${dir} ${line}`),
+    });
+    started.push(gdb);
+    const mi = new MICommands(gdb);
     await mi.fileExecAndSymbols("build/mi_target");
     const printed = await mi.console("print greeting");
     assert.equal(printed.resultClass, "done");
@@ -304,6 +326,11 @@ describe("GDB/MI connection against real gdb", function () {
     assert.ok(err instanceof MIError);
     assert.equal(err.msg, 'Undefined info command: "frobnicate".  Try "help info".');
     assert.equal(err.command, '-interpreter-exec console "info frobnicate"');
+    // The trace saw the command go out with its token and the answer come back.
+    const sent = lines.find((l) => l.endsWith('-interpreter-exec console "print greeting"'));
+    assert.match(sent ?? "", /^out \d+-interpreter-exec/);
+    const token = /^out (\d+)/.exec(sent ?? "")?.[1];
+    assert.ok(lines.includes(`in ${token}^done`));
   });
 
   it("rejects ^error with a typed MIError carrying gdb's msg and code", async () => {

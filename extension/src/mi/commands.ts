@@ -26,6 +26,17 @@ import {
   type MIVarObj,
   type MIVariable,
 } from "./model";
+import {
+  breakOptionArgs,
+  contextArgs,
+  locationArgs,
+  PRINT_VALUES,
+  shellQuote,
+  type MIBreakLocation,
+  type MIBreakOptions,
+  type MIContext,
+  type MIPrintValues,
+} from "./command-args";
 import { consoleCommand, type MICommand } from "./serialize";
 import {
   field,
@@ -43,72 +54,6 @@ import {
 export interface MISender {
   send(command: MICommand, options?: SendOptions): Promise<MICommandResult>;
 }
-
-/** `--thread` / `--frame` for commands that run in a thread or frame. */
-export interface MIContext {
-  readonly thread?: string | number;
-  readonly frame?: number;
-}
-
-function contextArgs(ctx: MIContext | undefined): string[] {
-  const args: string[] = [];
-  if (ctx?.thread !== undefined) args.push("--thread", String(ctx.thread));
-  if (ctx?.frame !== undefined) args.push("--frame", String(ctx.frame));
-  return args;
-}
-
-/** Where a breakpoint goes. Source and function locations use gdb's explicit-location options, which need no escaping of paths or names. */
-export type MIBreakLocation =
-  | { readonly kind: "source"; readonly file: string; readonly line: number }
-  | { readonly kind: "function"; readonly name: string }
-  | { readonly kind: "address"; readonly address: string }
-  /** any linespec gdb accepts ("file.c:12", "*0x401000", "main") */
-  | { readonly kind: "linespec"; readonly text: string };
-
-function locationArgs(location: MIBreakLocation): string[] {
-  switch (location.kind) {
-    case "source":
-      return ["--source", location.file, "--line", String(location.line)];
-    case "function":
-      return ["--function", location.name];
-    case "address":
-      return [`*${location.address}`];
-    case "linespec":
-      return [location.text];
-  }
-}
-
-export interface MIBreakOptions {
-  readonly condition?: string;
-  /** skip this many hits before stopping (DAP hitCondition maps onto it) */
-  readonly ignoreCount?: number;
-  readonly temporary?: boolean;
-  readonly hardware?: boolean;
-  /** create it even if the location matches nothing yet (a library not loaded) */
-  readonly pending?: boolean;
-  readonly disabled?: boolean;
-  readonly thread?: string | number;
-}
-
-function breakOptionArgs(o: MIBreakOptions): string[] {
-  const args: string[] = [];
-  if (o.temporary === true) args.push("-t");
-  if (o.hardware === true) args.push("-h");
-  if (o.pending === true) args.push("-f");
-  if (o.disabled === true) args.push("-d");
-  if (o.condition !== undefined && o.condition !== "") args.push("-c", o.condition);
-  if (o.ignoreCount !== undefined && o.ignoreCount > 0) args.push("-i", String(o.ignoreCount));
-  if (o.thread !== undefined) args.push("-p", String(o.thread));
-  return args;
-}
-
-export type MIPrintValues = "none" | "all" | "simple";
-
-const PRINT_VALUES: Record<MIPrintValues, string> = {
-  none: "--no-values",
-  all: "--all-values",
-  simple: "--simple-values",
-};
 
 export interface MIThreadInfo {
   readonly threads: readonly MIThread[];
@@ -130,15 +75,6 @@ export interface MIVarChange {
   readonly newType?: string;
   readonly newNumChildren?: number;
   readonly hasMore: boolean;
-}
-
-/**
- * Quotes a program argument for `set args`, which gdb hands to /bin/sh when it
- * starts the program (startup-with-shell, on by default).
- */
-export function shellQuote(arg: string): string {
-  if (/^[A-Za-z0-9_\-+.,:/=@%^]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export class MICommands {

@@ -33,6 +33,8 @@ export interface GdbConnectionOptions {
   readonly commandTimeoutMs?: number;
   /** How long gdb may take to print its first prompt. Default 15 s. */
   readonly startTimeoutMs?: number;
+  /** Sees every line written to gdb ("out") and read from it ("in"), for a debug log. */
+  readonly trace?: (direction: "in" | "out", line: string) => void;
 }
 
 export interface SendOptions {
@@ -102,6 +104,7 @@ export class GdbConnection extends TypedEmitter<GdbConnectionEvents> {
     private readonly child: ChildProcessWithoutNullStreams,
     readonly gdbPath: string,
     private readonly defaultTimeoutMs: number | undefined,
+    private readonly trace: GdbConnectionOptions["trace"],
   ) {
     super();
   }
@@ -129,7 +132,7 @@ export class GdbConnection extends TypedEmitter<GdbConnectionEvents> {
     } catch (e) {
       return Promise.reject(new GdbStartError(`cannot start gdb at ${gdbPath}: ${errorText(e)}`));
     }
-    const connection = new GdbConnection(child, gdbPath, options.commandTimeoutMs);
+    const connection = new GdbConnection(child, gdbPath, options.commandTimeoutMs, options.trace);
     return connection.waitReady(options.startTimeoutMs ?? 15000);
   }
 
@@ -170,6 +173,7 @@ export class GdbConnection extends TypedEmitter<GdbConnectionEvents> {
         }, timeoutMs);
       }
       this.inflight.push(pending);
+      this.trace?.("out", line);
       this.child.stdin.write(line + "\n");
     });
   }
@@ -270,7 +274,10 @@ export class GdbConnection extends TypedEmitter<GdbConnectionEvents> {
   }
 
   private handleLine(line: Buffer): void {
+    // After finalize, only a debuggee that inherited the pipe can still write.
+    if (this.exitInfo !== undefined) return;
     if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) return;
+    this.trace?.("in", line.toString("utf8"));
     const record = parseRecord(line);
     this.emit("record", record);
     switch (record.kind) {
@@ -344,6 +351,11 @@ export class GdbConnection extends TypedEmitter<GdbConnectionEvents> {
         p.reject(this.exitError(p.text));
       }
     }
+    // A debuggee that outlives gdb may hold the pipes open; let go of them so
+    // they do not keep this process alive.
+    this.child.stdout.destroy();
+    this.child.stderr.destroy();
+    this.child.stdin.destroy();
     this.emit("exit", info);
   }
 }

@@ -14,5 +14,6 @@ export { decodeCString } from "./cstring";
 export * from "./connection";
 export * from "./model";
 export * from "./async-events";
+export * from "./command-args";
 export * from "./commands";
 export { TypedEmitter, type Listener } from "./emitter";
