@@ -1,0 +1,151 @@
+"""The runtime's in-memory layout, version 1 (runtime/include/allocs_layout.h).
+
+Every record is described once, in a table of (field, offset, struct code); the struct formats
+and the record classes are built from these tables, and the sizes are checked against the
+header's static assertions at import time. Nothing else in the decoder knows an offset.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Any, Dict, Iterator, List, NamedTuple, Sequence, Tuple
+
+ROOT_SYMBOL = "__allocs_root"
+MAGIC = b"ALLOCS\x01\x00"
+LAYOUT_VERSION = 1
+
+GRANULE_SHIFT = 4
+REGION_SHIFT = 30
+REGION_MASK = (1 << REGION_SHIFT) - 1
+L1_ENTRIES = 1 << (47 - REGION_SHIFT)
+REGION_BITMAP_BYTES = (1 << REGION_SHIFT) >> GRANULE_SHIFT >> 3
+LARGE_CHUNK_BYTES = 32 * 1024
+
+TRAILER_BYTES = 8
+TRAILER_SEQ_MASK = (1 << 30) - 1
+TRAILER_POOL_BIT = 1 << 30
+TRAILER_SITE_SHIFT = 31
+TRAILER_SITE_MASK = (1 << 20) - 1
+TRAILER_SLACK_SHIFT = 51
+TRAILER_SLACK_MASK = (1 << 13) - 1
+TRAILER_SLACK_UNKNOWN = TRAILER_SLACK_MASK
+
+BIG_FREE, BIG_MAPPING, BIG_ELF_FILE, BIG_ELF_SEGMENT, BIG_BRK, BIG_STACK, BIG_AUXV = range(7)
+BIG_KIND_ALLOCATOR = {
+    BIG_MAPPING: "mmap",
+    BIG_ELF_FILE: "elf_file",
+    BIG_ELF_SEGMENT: "elf_segment",
+    BIG_BRK: "brk",
+    BIG_STACK: "stack",
+    BIG_AUXV: "auxv",
+}
+BIG_F_USER_MMAP, BIG_F_FILE, BIG_F_READ, BIG_F_WRITE, BIG_F_EXEC = 0x1, 0x2, 0x4, 0x8, 0x10
+NO_OBJECT = 0xFFFFFFFF
+
+OBJECT_F_LIVE, OBJECT_F_EXECUTABLE, OBJECT_F_SYMBOLS = 0x1, 0x2, 0x4
+THREAD_F_LIVE, THREAD_F_MAIN = 0x1, 0x2
+ROOT_F_INITIALISED, ROOT_F_GLIBC_MALLOC = 0x1, 0x2
+FIRST_CUSTOM_ALLOCATOR = 64
+SUBALLOC_EMPTY, SUBALLOC_DELETED = 0, 1
+HASH_MULTIPLIER = 0x9E3779B97F4A7C15
+
+# Allocator names the runtime uses (rt_core.c); leaves first.
+MALLOC = "__default_lib_malloc"
+STATIC = "static"
+STACKFRAME = "stackframe"
+AUXV = "auxv"
+MMAP = "mmap"
+
+FieldSpec = Tuple[str, int, str]  # name, offset, struct code
+
+SITE: Sequence[FieldSpec] = (("pc", 0, "Q"), ("type", 8, "Q"))
+LARGE_CHUNK: Sequence[FieldSpec] = (("base", 0, "Q"), ("usable", 8, "Q"))
+BIG: Sequence[FieldSpec] = (
+    ("begin", 0, "Q"), ("end", 8, "Q"), ("parent", 16, "i"), ("kind", 20, "H"), ("flags", 22, "H"),
+    ("object", 24, "I"), ("reserved", 28, "I"), ("site", 32, "Q"), ("name", 40, "Q"),
+)
+SYMBOL: Sequence[FieldSpec] = (
+    ("addr", 0, "Q"), ("size", 8, "Q"), ("name", 16, "I"), ("kind", 20, "B"), ("reserved", 21, "3s"),
+)
+OBJECT: Sequence[FieldSpec] = (
+    ("load_bias", 0, "Q"), ("name", 8, "Q"), ("lo", 16, "Q"), ("hi", 24, "Q"), ("symbols", 32, "Q"),
+    ("strtab", 40, "Q"), ("nsymbols", 48, "I"), ("flags", 52, "I"), ("meta", 56, "Q"),
+    ("build_id", 64, "20s"), ("build_id_len", 84, "I"), ("reserved", 88, "I"),
+)
+THREAD: Sequence[FieldSpec] = (
+    ("stack_lo", 0, "Q"), ("stack_hi", 8, "Q"), ("tid", 16, "I"), ("flags", 20, "I"),
+    ("allocs", 24, "Q"), ("frees", 32, "Q"), ("bytes_allocated", 40, "Q"), ("bytes_freed", 48, "Q"),
+    ("next_seq", 56, "Q"), ("seq_limit", 64, "Q"),
+)
+SUBALLOC: Sequence[FieldSpec] = (
+    ("base", 0, "Q"), ("size", 8, "Q"), ("site", 16, "Q"), ("allocator", 24, "I"), ("seq", 28, "I"),
+)
+ALLOCATOR_RECORD: Sequence[FieldSpec] = (("name", 0, "Q"),)
+ROOT: Sequence[FieldSpec] = (
+    ("magic", 0, "8s"), ("version", 8, "I"), ("root_size", 12, "I"), ("flags", 16, "I"), ("pid", 20, "I"),
+    ("chunk_l1", 24, "Q"), ("large_chunks", 32, "Q"), ("nlarge_chunks", 40, "Q"), ("sites", 48, "Q"),
+    ("nsites", 56, "I"), ("sites_capacity", 60, "I"),
+    ("bigs", 64, "Q"), ("nbigs", 72, "I"), ("bigs_capacity", 76, "I"),
+    ("objects", 80, "Q"), ("nobjects", 88, "I"), ("objects_capacity", 92, "I"),
+    ("threads", 96, "Q"), ("nthreads", 104, "I"), ("threads_capacity", 108, "I"),
+    ("argc", 112, "Q"), ("argv", 120, "Q"), ("envp", 128, "Q"), ("auxv", 136, "Q"),
+    ("auxv_lo", 144, "Q"), ("auxv_hi", 152, "Q"), ("brk_lo", 160, "Q"), ("brk_hi", 168, "Q"),
+    ("sub_l1", 176, "Q"), ("suballocs", 184, "Q"), ("suballocs_capacity", 192, "Q"),
+    ("allocators", 200, "Q"), ("nallocators", 208, "I"), ("reserved0", 212, "I"),
+    ("retired_allocs", 216, "Q"), ("retired_frees", 224, "Q"),
+    ("retired_bytes_allocated", 232, "Q"), ("retired_bytes_freed", 240, "Q"),
+)
+
+
+class RecordType:
+    """A fixed-size little-endian record: one struct format built from a field table."""
+
+    def __init__(self, name: str, fields: Sequence[FieldSpec], size: int) -> None:
+        self.name = name
+        self.size = size
+        self.table = fields
+        self.fields = [f[0] for f in fields]
+        fmt = "<"
+        at = 0
+        for fname, offset, code in fields:
+            if offset < at:
+                raise AssertionError(f"{name}.{fname}: offset {offset} overlaps the previous field")
+            fmt += "x" * (offset - at) + code
+            at = offset + struct.calcsize("<" + code)
+        if at > size:
+            raise AssertionError(f"{name}: fields end at {at}, past its size {size}")
+        fmt += "x" * (size - at)
+        self.struct = struct.Struct(fmt)
+        assert self.struct.size == size, (name, self.struct.size, size)
+        self.tuple = NamedTuple(name, [(f, Any) for f in self.fields])  # type: ignore[misc]
+
+    def unpack(self, data: bytes, offset: int = 0) -> Any:
+        return self.tuple._make(self.struct.unpack_from(data, offset))
+
+    def unpack_all(self, data: bytes, count: int) -> List[Any]:
+        make = self.tuple._make
+        return [make(t) for t in self.struct.iter_unpack(data[: count * self.size])]
+
+    def iter_unpack(self, data: bytes) -> Iterator[Tuple[Any, ...]]:
+        return self.struct.iter_unpack(data)
+
+    def pack(self, **values: Any) -> bytes:
+        """Builds a record (used by the tests' synthetic images)."""
+        defaults: Dict[str, Any] = {f: (b"" if c.endswith("s") else 0) for f, _, c in self.table}
+        defaults.update(values)
+        return self.struct.pack(*(defaults[f] for f in self.fields))
+
+
+def _record(name: str, fields: Sequence[FieldSpec], size: int) -> RecordType:
+    return RecordType(name, fields, size)
+
+
+# Sizes from the static assertions in allocs_layout.h.
+SiteRec = _record("Site", SITE, 16)
+LargeChunkRec = _record("LargeChunk", LARGE_CHUNK, 16)
+BigRec = _record("Big", BIG, 48)
+SymbolRec = _record("Symbol", SYMBOL, 24)
+ObjectRec = _record("Object", OBJECT, 96)
+ThreadRec = _record("Thread", THREAD, 72)
+SuballocRec = _record("Suballoc", SUBALLOC, 32)
+AllocatorRec = _record("AllocatorRecord", ALLOCATOR_RECORD, 8)
+RootRec = _record("Root", ROOT, 248)

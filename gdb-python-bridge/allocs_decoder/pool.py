@@ -1,0 +1,110 @@
+"""Objects registered by custom (pool/arena) allocators inside malloc chunks.
+
+Object starts are bits in the sub_l1 bitmaps (same shape as the chunk bitmaps); the records are
+an open-addressing table keyed by base (docs/runtime-layout.md "Pool objects").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterator, Optional
+
+from . import layout as L
+from .heap import Chunk, Heap
+from .memory import Reader
+from .root import Root
+
+MAX_CAPACITY = 1 << 24
+MAX_SCAN_GRANULES = 1 << 20
+TABLE_BLOCK = 1 << 20
+
+
+@dataclass
+class PoolObject:
+    allocator: str
+    allocator_index: int
+    base: int
+    size: int
+    site: int
+    seq: int
+
+
+class Pools:
+    def __init__(self, reader: Reader, root: Root, heap: Heap) -> None:
+        self.r = reader
+        self.root = root
+        self.heap = heap
+        self._names: Dict[int, str] = {}
+
+    def allocator_name(self, index: int) -> str:
+        if index in self._names:
+            return self._names[index]
+        rec = self.root.rec
+        name = None
+        if rec.allocators and index < min(rec.nallocators, 4096):
+            ptr = self.r.try_u64(rec.allocators + index * L.AllocatorRec.size)
+            name = self.r.cstring(ptr, 256) if ptr else None
+        self._names[index] = name or f"allocator#{L.FIRST_CUSTOM_ALLOCATOR + index}"
+        return self._names[index]
+
+    def _capacity(self) -> int:
+        cap = self.root.rec.suballocs_capacity
+        if not self.root.rec.suballocs or cap <= 0 or cap > MAX_CAPACITY or cap & (cap - 1):
+            return 0
+        return int(cap)
+
+    def lookup(self, base: int) -> Optional[PoolObject]:
+        """The record whose base is exactly base (hash probe bounded by the capacity)."""
+        cap = self._capacity()
+        if not cap or base <= L.SUBALLOC_DELETED:
+            return None
+        shift = 64 - (cap.bit_length() - 1)
+        slot = (((base >> 4) * L.HASH_MULTIPLIER) & ((1 << 64) - 1)) >> shift if shift < 64 else 0
+        table = self.root.rec.suballocs
+        for i in range(cap):
+            at = table + ((slot + i) & (cap - 1)) * L.SuballocRec.size
+            data = self.r.try_read(at, L.SuballocRec.size)
+            if data is None:
+                return None
+            rec = L.SuballocRec.unpack(data)
+            if rec.base == L.SUBALLOC_EMPTY:
+                return None
+            if rec.base == base:
+                return self._object(rec)
+        return None
+
+    def _object(self, rec: object) -> PoolObject:
+        idx = int(rec.allocator)  # type: ignore[attr-defined]
+        return PoolObject(self.allocator_name(idx), idx, rec.base, rec.size,  # type: ignore[attr-defined]
+                          rec.site, rec.seq)  # type: ignore[attr-defined]
+
+    def find(self, addr: int, chunk: Chunk) -> Optional[PoolObject]:
+        """The pool object holding addr inside chunk, as the runtime finds it: the registered
+        object with the greatest base in [chunk.base, addr] (a set bit marks a granule in which
+        one or more objects start, so each of its 16 possible bases is probed), if it reaches addr."""
+        if not self.root.rec.sub_l1:
+            return None
+        granules = min((addr - chunk.base) >> L.GRANULE_SHIFT, MAX_SCAN_GRANULES) + 1
+        for g in self.heap._set_bits_below(addr, granules, l1=self.root.rec.sub_l1):
+            if g + 15 < chunk.base:
+                return None
+            for k in range(min(addr - g, 15), -1, -1):
+                if g + k < chunk.base:
+                    break
+                obj = self.lookup(g + k)
+                if obj is not None:
+                    return obj if addr - obj.base < obj.size else None
+        return None
+
+    def walk(self) -> Iterator[PoolObject]:
+        cap = self._capacity()
+        size = L.SuballocRec.size
+        table = self.root.rec.suballocs
+        per_block = TABLE_BLOCK // size
+        for first in range(0, cap, per_block):
+            n = min(per_block, cap - first)
+            data = self.r.try_read(table + first * size, n * size)
+            if data is None:
+                continue
+            for rec in L.SuballocRec.unpack_all(data, n):
+                if rec.base > L.SUBALLOC_DELETED and rec.allocator < 4096:
+                    yield self._object(rec)

@@ -1,0 +1,272 @@
+"""Whole-heap and whole-process queries: ls, census, maps, who-points-to."""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from . import layout as L
+from .description import AddressDescription, hexaddr
+from .heap import _spans
+from .session import Session
+
+_U64 = struct.Struct("<Q")
+
+
+# ---- sites ----
+def site_json(s: Session, pc: Optional[int], seq: Optional[int] = None) -> Dict[str, Any]:
+    line = s.source_line(pc)
+    return {"pc": hexaddr(pc), "function": line.function if line else None,
+            "file": line.file if line else None, "line": line.line if line else None, "seq": seq}
+
+
+def site_matches(s: Session, pc: Optional[int], want: str) -> bool:
+    """FN, FILE:LINE or FILE (basename or full path) against a site's source line."""
+    line = s.source_line(pc)
+    if line is None:
+        return False
+    if ":" in want:
+        f, _, n = want.rpartition(":")
+        return bool(line.file and line.line is not None and str(line.line) == n and
+                    (line.file == f or line.file.endswith("/" + f)))
+    if line.function == want:
+        return True
+    return bool(line.file and (line.file == want or line.file.endswith("/" + want)))
+
+
+# ---- ls ----
+@dataclass
+class Entry:
+    allocator: str
+    base: int
+    size: int
+    site: Optional[int]
+    seq: int
+
+    def to_json(self, s: Session) -> Dict[str, Any]:
+        return {"allocator": self.allocator, "base": hexaddr(self.base), "size": self.size,
+                "site": site_json(s, self.site, self.seq)}
+
+
+def live_entries(s: Session) -> Iterator[Entry]:
+    """Every live malloc chunk, then every registered pool object."""
+    for base, usable, trailer in s.heap.walk_raw():
+        slack = (trailer >> L.TRAILER_SLACK_SHIFT) & L.TRAILER_SLACK_MASK
+        room = usable - 8
+        size = room if slack == L.TRAILER_SLACK_UNKNOWN or slack > room else room - slack
+        site_id = (trailer >> L.TRAILER_SITE_SHIFT) & L.TRAILER_SITE_MASK
+        yield Entry(L.MALLOC, base, size, s.site_pc(site_id), trailer & L.TRAILER_SEQ_MASK)
+    for o in s.pools.walk():
+        yield Entry(o.allocator, o.base, o.size, o.site or None, o.seq)
+
+
+def ls(s: Session, site: Optional[str] = None, min_size: int = 0, limit: Optional[int] = None,
+       type_name: Optional[str] = None) -> Tuple[List[Entry], int]:
+    """Filtered live entries (at most limit) and the number that matched in all."""
+    out: List[Entry] = []
+    matched = 0
+    site_ok: Dict[Optional[int], bool] = {}
+    if type_name is not None:
+        return [], 0  # types need metadata
+    for e in live_entries(s):
+        if e.size < min_size:
+            continue
+        if site is not None:
+            if e.site not in site_ok:
+                site_ok[e.site] = site_matches(s, e.site, site)
+            if not site_ok[e.site]:
+                continue
+        matched += 1
+        if limit is None or len(out) < limit:
+            out.append(e)
+    return out, matched
+
+
+# ---- census ----
+@dataclass
+class CensusRow:
+    key: Any
+    count: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class Census:
+    rows: List[CensusRow] = field(default_factory=list)
+    chunks: int = 0
+    chunk_bytes: int = 0
+    pool_objects: int = 0
+    pool_bytes: int = 0
+    unreadable: int = 0
+    stats: Any = None
+
+    def to_json(self, s: Session, by: str) -> Dict[str, Any]:
+        rows = []
+        for r in self.rows:
+            key = site_json(s, r.key) if by == "site" else r.key
+            rows.append({by: key, "count": r.count, "bytes": r.bytes})
+        st = self.stats
+        return {
+            "by": by, "rows": rows,
+            "total": {"chunks": self.chunks, "bytes": self.chunk_bytes, "poolObjects": self.pool_objects,
+                      "poolBytes": self.pool_bytes},
+            "runtimeStats": None if st is None else {
+                "liveChunks": st.live_chunks, "liveBytes": st.live_bytes,
+                "totalAllocs": st.total_allocs, "totalFrees": st.total_frees},
+        }
+
+
+def census(s: Session, by: str = "site") -> Census:
+    """Count and requested bytes of every live chunk grouped by site id (one pass, batched reads)."""
+    if by != "site":
+        raise ValueError(f"census by {by} needs type metadata (not loaded yet): use --by site")
+    counts: Dict[int, List[int]] = {}
+    c = Census()
+    slack_shift, slack_mask, unknown = L.TRAILER_SLACK_SHIFT, L.TRAILER_SLACK_MASK, L.TRAILER_SLACK_UNKNOWN
+    site_shift, site_mask = L.TRAILER_SITE_SHIFT, L.TRAILER_SITE_MASK
+    n = 0
+    total = 0
+    for _base, usable, trailer in s.heap.walk_raw():
+        slack = (trailer >> slack_shift) & slack_mask
+        room = usable - 8
+        size = room if slack == unknown or slack > room else room - slack
+        sid = (trailer >> site_shift) & site_mask
+        row = counts.get(sid)
+        if row is None:
+            counts[sid] = [1, size]
+        else:
+            row[0] += 1
+            row[1] += size
+        n += 1
+        total += size
+    c.chunks, c.chunk_bytes = n, total
+    by_pc: Dict[Optional[int], CensusRow] = {}
+    for sid, (cnt, nbytes) in counts.items():
+        pc = s.site_pc(sid)
+        row = by_pc.setdefault(pc, CensusRow(pc))
+        row.count += cnt
+        row.bytes += nbytes
+    c.rows = sorted(by_pc.values(), key=lambda r: (-r.bytes, -r.count))
+    for o in s.pools.walk():
+        c.pool_objects += 1
+        c.pool_bytes += o.size
+    c.stats = s.levels.stats()
+    return c
+
+
+# ---- maps ----
+def maps(s: Session) -> List[Dict[str, Any]]:
+    """The big allocations as a tree (outermost first), each {allocator, base, size, name, children}."""
+    bigs = s.levels.bigs()
+    indices = {b.index for b in bigs}
+
+    def node(b: Any, depth: int) -> Dict[str, Any]:
+        kids = s.levels.children(b.index) if depth < 16 else []
+        return {"allocator": b.allocator, "base": hexaddr(b.begin), "size": b.size, "name": b.name,
+                "flags": _flags(b.flags),
+                "children": [node(k, depth + 1) for k in kids if k.index != b.index]}
+
+    tops = sorted((b for b in bigs if b.parent < 0 or b.parent not in indices), key=lambda b: b.begin)
+    return [node(b, 0) for b in tops]
+
+
+def _flags(f: int) -> str:
+    perms = (("r", L.BIG_F_READ), ("w", L.BIG_F_WRITE), ("x", L.BIG_F_EXEC))
+    text = "".join(c if f & bit else "-" for c, bit in perms)
+    return text + ("u" if f & L.BIG_F_USER_MMAP else "") + ("f" if f & L.BIG_F_FILE else "")
+
+
+# ---- who points to ----
+@dataclass
+class Referrer:
+    where: int  # address of the pointer
+    value: int  # the pointer's value
+    region: str  # "heap", "static", "stack", "register"
+    register: Optional[str] = None
+    thread: Optional[int] = None
+
+
+def _scan(data: bytes, start: int, lo: int, hi: int, region: str, out: List[Referrer], limit: int) -> None:
+    """Aligned words in data (at address start) whose value is in [lo, hi)."""
+    skip = (-start) % 8
+    mv = memoryview(data)[skip:]
+    mv = mv[: len(mv) - len(mv) % 8]
+    for i, (v,) in enumerate(_U64.iter_unpack(mv)):
+        if lo <= v < hi:
+            out.append(Referrer(start + skip + 8 * i, v, region))
+            if len(out) >= limit:
+                return
+
+
+def who_points_to(s: Session, target: AddressDescription, limit: int = 50,
+                  progress: Optional[Callable[[str], None]] = None) -> List[Referrer]:
+    """Words in live heap chunks, writable static segments, thread stacks and registers that point
+    into the allocation. Untyped: any aligned word with the right value counts."""
+    lo = target.base if target.base is not None else target.address
+    hi = lo + max(target.size or 1, 1)
+    out: List[Referrer] = []
+    for r in s.debugger_threads():
+        try:
+            regs = r.registers()
+        except Exception:
+            regs = {}
+        for name, v in regs.items():
+            if isinstance(v, int) and lo <= v < hi and name not in ("rip", "pc"):
+                out.append(Referrer(0, v, "register", name, r.num))
+    root = s.root()
+    if root is not None:
+        for bases in s.heap.chunk_bases():
+            for span in _spans(bases):
+                if len(out) >= limit:
+                    return out
+                _scan_span(s, span, lo, hi, out, limit)
+        for b in s.levels.bigs():
+            if b.kind == L.BIG_ELF_SEGMENT and b.flags & L.BIG_F_WRITE and len(out) < limit:
+                data = s.reader.try_read(b.begin, b.size) if b.size <= 64 << 20 else None
+                if data is not None:
+                    _scan(data, b.begin, lo, hi, "static", out, limit)
+    else:
+        for m in s.mappings():
+            if m.perms and "w" in m.perms and m.name and m.name.startswith("/") and len(out) < limit:
+                data = s.reader.try_read(m.begin, m.end - m.begin)
+                if data is not None:
+                    _scan(data, m.begin, lo, hi, "static", out, limit)
+    for t in s.debugger_threads():
+        frames = []
+        try:
+            frames = list(t.frames())
+        except Exception:
+            pass
+        if not frames or len(out) >= limit:
+            continue
+        sp, top = frames[0].sp, frames[-1].cfa
+        if root is not None:
+            rec = s.levels.thread_for_stack(sp)
+            if rec is not None:
+                top = rec.stack_hi
+        data = s.reader.try_read(sp, top - sp) if 0 < top - sp <= 64 << 20 else None
+        if data is not None:
+            before = len(out)
+            _scan(data, sp, lo, hi, "stack", out, limit)
+            for ref in out[before:]:
+                ref.thread = t.num
+    # A pointer inside the allocation itself is not a referrer from outside.
+    return [r for r in out if not (r.region != "register" and lo <= r.where < hi)][:limit]
+
+
+def _scan_span(s: Session, span: List[int], lo: int, hi: int, out: List[Referrer], limit: int) -> None:
+    last = s.heap.chunk_at(span[-1])
+    end = span[-1] + (last.usable if last else 8)
+    data = s.reader.try_read(span[0] - 8, end - span[0] + 8)
+    if data is None:
+        return
+    start = span[0] - 8
+    for b in span:
+        (hdr,) = _U64.unpack_from(data, b - 8 - start)
+        size = hdr & ~7
+        usable = size - 16 if hdr & 2 else size - 8
+        if usable < 16 or b + usable > end:
+            continue
+        _scan(data[b - start: b - start + usable - 8], b, lo, hi, "heap", out, limit)
+        if len(out) >= limit:
+            return

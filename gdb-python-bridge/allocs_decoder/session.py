@@ -1,0 +1,122 @@
+"""A Session: one query's view of the inferior (a Reader, the validated root, and the parts).
+
+Fronts create one Session per command (live memory changes between commands) and call
+describe / census / ls / maps / who_points_to on it.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+from . import layout as L
+from .errors import NoRuntime
+from .heap import Heap
+from .levels import Levels
+from .memory import Reader
+from .pool import Pools
+from .root import Root, bounded, load_root
+from .target import Mapping, SourceLine, Symbolization, Target, Thread, optional_call
+from .types import NullTypes, TypesProvider
+
+NO_RUNTIME_NOTE = "the allocs runtime is not loaded in this process: showing only what the debugger knows"
+
+
+class Session:
+    def __init__(self, target: Target, types: Optional[TypesProvider] = None) -> None:
+        self.target = target
+        self.reader = Reader(target)
+        self.types: TypesProvider = types or NullTypes()
+        self._root: Optional[Root] = None
+        self._no_runtime: Optional[NoRuntime] = None
+        self._heap: Optional[Heap] = None
+        self._levels: Optional[Levels] = None
+        self._pools: Optional[Pools] = None
+        self._lines: Dict[int, Optional[SourceLine]] = {}
+        self._site_pcs: Optional[List[Tuple[int, int]]] = None
+        self._mappings: Optional[List[Mapping]] = None
+        self._threads: Optional[List[Thread]] = None
+
+    # ---- the runtime's parts ----
+    def root(self) -> Optional[Root]:
+        """The validated root; None without the runtime; LayoutError when it is corrupted."""
+        if self._root is None and self._no_runtime is None:
+            try:
+                self._root = load_root(self.reader)
+            except NoRuntime as e:
+                self._no_runtime = e
+        return self._root
+
+    def require_root(self) -> Root:
+        root = self.root()
+        if root is None:
+            raise NoRuntime(str(self._no_runtime) if self._no_runtime else NO_RUNTIME_NOTE)
+        return root
+
+    @property
+    def heap(self) -> Heap:
+        if self._heap is None:
+            self._heap = Heap(self.reader, self.require_root())
+        return self._heap
+
+    @property
+    def levels(self) -> Levels:
+        if self._levels is None:
+            self._levels = Levels(self.reader, self.require_root())
+        return self._levels
+
+    @property
+    def pools(self) -> Pools:
+        if self._pools is None:
+            self._pools = Pools(self.reader, self.require_root(), self.heap)
+        return self._pools
+
+    # ---- sites ----
+    def site_record(self, site_id: int) -> Tuple[Optional[int], int]:
+        """(return address, uniqtype address) recorded for a site id; (None, 0) when unknown."""
+        rec = self.require_root().rec
+        if self._site_pcs is None:
+            n = bounded(rec.nsites, rec.sites_capacity) if rec.sites else 0
+            data = self.reader.try_read(rec.sites, n * L.SiteRec.size) if n else None
+            self._site_pcs = [(int(a), int(b)) for a, b in L.SiteRec.iter_unpack(data)] if data else []
+        if 0 < site_id < len(self._site_pcs) and self._site_pcs[site_id][0]:
+            return self._site_pcs[site_id]
+        return None, 0
+
+    def site_pc(self, site_id: int) -> Optional[int]:
+        return self.site_record(site_id)[0]
+
+    def source_line(self, pc: Optional[int]) -> Optional[SourceLine]:
+        """Function and file:line of the call whose return address is pc."""
+        if not pc:
+            return None
+        if pc not in self._lines:
+            line = optional_call(self.target, "source_line", pc - 1)
+            if line is None:
+                sym = optional_call(self.target, "symbolize", pc - 1)
+                if isinstance(sym, Symbolization):
+                    line = SourceLine(sym.name, None, None)
+            self._lines[pc] = line if isinstance(line, SourceLine) else None
+        return self._lines[pc]
+
+    # ---- what the debugger knows ----
+    def mappings(self) -> List[Mapping]:
+        if self._mappings is None:
+            m = optional_call(self.target, "mappings")
+            self._mappings = list(m) if isinstance(m, list) else []
+        return self._mappings
+
+    def mapping_for(self, addr: int) -> Optional[Mapping]:
+        for m in self.mappings():
+            if m.begin <= addr < m.end:
+                return m
+        return None
+
+    def debugger_threads(self) -> List[Thread]:
+        if self._threads is None:
+            t = optional_call(self.target, "threads")
+            self._threads = list(t) if isinstance(t, list) else []
+        return self._threads
+
+    # ---- queries (implemented in their own modules) ----
+    def describe(self, addr: int):  # type: ignore[no-untyped-def]
+        from .describe import describe
+        return describe(self, addr)

@@ -1,0 +1,645 @@
+"""The gdb front of the allocs bridge: `source` this file in gdb (allocs gdb does it for you).
+
+It adapts gdb to the decoder's Target protocol (memory, symbols, source lines, mappings,
+threads and frames) and defines the `alloc` commands and the `-alloc-describe` MI command. All
+decoding lives in allocs_decoder (no gdb import there); this file only talks to gdb and prints.
+Errors are one line (gdb.GdbError); gdb keeps working.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import gdb  # type: ignore[import-not-found]
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from allocs_decoder import (  # noqa: E402
+    DecodeError, Frame, Mapping, MemoryUnreadable, Session, SourceLine, Symbolization, Thread, Variable,
+)
+from allocs_decoder import queries, render  # noqa: E402
+from allocs_decoder.description import AddressDescription  # noqa: E402
+
+REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+             "r14", "r15")
+_INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?")
+
+
+class GdbTarget:
+    """The decoder's Target over gdb's Python API."""
+
+    def read_memory(self, addr: int, size: int) -> bytes:
+        inferior = gdb.selected_inferior()
+        if inferior is None or (inferior.pid == 0 and not _has_core()):
+            raise MemoryUnreadable(addr, size, "no process or core file (run the program or load a core)")
+        try:
+            return bytes(inferior.read_memory(addr, size))
+        except (gdb.MemoryError, gdb.error, OverflowError, ValueError) as e:
+            raise MemoryUnreadable(addr, size, str(e).splitlines()[0] if str(e) else "")
+
+    def lookup_symbol(self, name: str) -> Optional[int]:
+        try:
+            sym = gdb.lookup_global_symbol(name)
+            if sym is not None and sym.addr_class != gdb.SYMBOL_LOC_UNRESOLVED:
+                return int(sym.value().address)
+        except (gdb.error, RuntimeError, TypeError):
+            pass
+        try:
+            return int(gdb.parse_and_eval(f"(unsigned long)&'{name}'"))
+        except gdb.error:
+            return None
+
+    def symbolize(self, addr: int) -> Optional[Symbolization]:
+        try:
+            text = gdb.execute(f"info symbol {addr:#x}", to_string=True).strip()
+        except gdb.error:
+            return None
+        m = _INFO_SYMBOL.match(text)
+        if not m:
+            return None
+        name, off, section, obj = m.group(1), int(m.group(2) or 0), m.group(3), m.group(4)
+        if obj is None:
+            obj = gdb.current_progspace().filename
+        size = None
+        for lookup in (gdb.lookup_static_symbol, gdb.lookup_global_symbol):
+            try:
+                sym = lookup(name)
+                if sym is not None and sym.is_variable:
+                    size = sym.type.sizeof
+                    break
+            except (gdb.error, RuntimeError):
+                pass
+        return Symbolization(name, addr - off, size, obj, section)
+
+    def source_line(self, pc: int) -> Optional[SourceLine]:
+        function = None
+        try:
+            block = gdb.block_for_pc(pc)
+            while block is not None and block.function is None:
+                block = block.superblock
+            if block is not None:
+                function = block.function.name
+        except (RuntimeError, gdb.error):
+            pass
+        file = line = None
+        try:
+            sal = gdb.find_pc_line(pc)
+            if sal.symtab is not None and sal.line:
+                file, line = sal.symtab.filename, sal.line
+        except gdb.error:
+            pass
+        if function is None:
+            sym = self.symbolize(pc)
+            function = sym.name if sym else None
+        if function is None and file is None:
+            return None
+        return SourceLine(function, file, line)
+
+    def mappings(self) -> Optional[List[Mapping]]:
+        try:
+            text = gdb.execute("info proc mappings", to_string=True)
+        except gdb.error:
+            return None
+        out = []
+        for raw in text.splitlines():
+            tok = raw.split()
+            if len(tok) < 4 or not tok[0].startswith("0x"):
+                continue
+            try:
+                begin, end = int(tok[0], 16), int(tok[1], 16)
+            except ValueError:
+                continue
+            rest = tok[4:]
+            perms = None
+            if rest and re.fullmatch(r"[r-][w-][x-][ps-]", rest[0]):
+                perms = rest.pop(0)
+            out.append(Mapping(begin, end, " ".join(rest) or None, perms))
+        return out
+
+    def threads(self) -> Optional[List[Thread]]:
+        inferior = gdb.selected_inferior()
+        out = []
+        for t in sorted(inferior.threads(), key=lambda t: t.num):
+            out.append(Thread(t.num, t.ptid[1] or t.ptid[0], t.name,
+                              registers=_bind(_registers, t), frames=_bind(_frames, t)))
+        return out
+
+
+def _has_core() -> bool:
+    try:
+        return "core" in gdb.execute("info target", to_string=True).lower() and \
+            "Local core dump file" in gdb.execute("info target", to_string=True)
+    except gdb.error:
+        return False
+
+
+def _bind(fn: Callable[[Any], Any], t: Any) -> Callable[[], Any]:
+    cache: List[Any] = []
+
+    def call() -> Any:
+        if not cache:
+            cache.append(fn(t))
+        return cache[0]
+    return call
+
+
+class _OnThread:
+    """Runs a block with another thread selected, restoring the user's thread and frame."""
+
+    def __init__(self, thread: Any) -> None:
+        self.thread = thread
+
+    def __enter__(self) -> None:
+        self.old_thread = gdb.selected_thread()
+        try:
+            self.old_frame = gdb.selected_frame()
+        except gdb.error:
+            self.old_frame = None
+        self.thread.switch()
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self.old_thread is not None and self.old_thread.is_valid():
+                self.old_thread.switch()
+            if self.old_frame is not None and self.old_frame.is_valid():
+                self.old_frame.select()
+        except gdb.error:
+            pass
+
+
+def _registers(t: Any) -> Dict[str, int]:
+    out: Dict[str, int] = {}
+    if not t.is_valid():
+        return out
+    with _OnThread(t):
+        try:
+            f = gdb.newest_frame()
+            for r in REGISTERS:
+                out[r] = int(f.read_register(r)) & ((1 << 64) - 1)
+        except gdb.error:
+            pass
+    return out
+
+
+def _variables(f: Any) -> Callable[[], List[Variable]]:
+    def get() -> List[Variable]:
+        out: List[Variable] = []
+        try:
+            block = f.block()
+        except (RuntimeError, gdb.error):
+            return out
+        while block is not None:
+            for sym in block:
+                if not (sym.is_variable or sym.is_argument):
+                    continue
+                try:
+                    v = sym.value(f)
+                    if v.address is not None:
+                        out.append(Variable(sym.name, int(v.address), v.type.sizeof))
+                except (gdb.error, RuntimeError, TypeError):
+                    continue
+            if block.function is not None:
+                break
+            block = block.superblock
+        return out
+    return get
+
+
+def _frames(t: Any, limit: int = 256) -> List[Frame]:
+    out: List[Frame] = []
+    if not t.is_valid():
+        return out
+    with _OnThread(t):
+        try:
+            f = gdb.newest_frame()
+        except gdb.error:
+            return out
+        level = 0
+        while f is not None and level < limit:
+            try:
+                sp = int(f.read_register("rsp")) & ((1 << 64) - 1)
+                older = f.older()
+                if older is not None:
+                    cfa = int(older.read_register("rsp")) & ((1 << 64) - 1)
+                else:
+                    bp = int(f.read_register("rbp")) & ((1 << 64) - 1)
+                    cfa = bp + 16 if bp > sp else sp + 8
+                sal = f.find_sal()
+                file = sal.symtab.filename if sal.symtab is not None else None
+                out.append(Frame(level, int(f.pc()), sp, max(cfa, sp), f.name(), file, sal.line or None,
+                                 _variables(f)))
+                f = older
+            except gdb.error:
+                break
+            level += 1
+    return out
+
+
+# ---- argument parsing ----
+class Args:
+    def __init__(self) -> None:
+        self.json = False
+        self.opts: Dict[str, str] = {}
+        self.rest = ""
+
+
+def parse_args(arg: str, valued: Tuple[str, ...] = (), flags: Tuple[str, ...] = ()) -> Args:
+    """Leading (or trailing) --options, then the rest verbatim (an expression may hold spaces)."""
+    a = Args()
+    s = arg.strip()
+    while True:
+        m = re.match(r"(--[\w-]+)(?:=(\S+))?\s*", s)
+        if not m:
+            break
+        name = m.group(1)
+        s = s[m.end():]
+        if name == "--json":
+            a.json = True
+        elif name in flags:
+            a.opts[name] = "1"
+        elif name in valued:
+            if m.group(2) is not None:
+                a.opts[name] = m.group(2)
+            else:
+                v = re.match(r"(\S+)\s*", s)
+                if not v:
+                    raise gdb.GdbError(f"alloc: {name} needs a value")
+                a.opts[name] = v.group(1)
+                s = s[v.end():]
+        else:
+            raise gdb.GdbError(f"alloc: unknown option {name}")
+    if re.search(r"\s--json$", s) or s == "--json":
+        a.json = True
+        s = s[: -len("--json")].rstrip()
+    a.rest = s.strip()
+    return a
+
+
+def address_of(expr: str) -> int:
+    """The address an expression designates: a pointer's value, an integer, or an object's address."""
+    if not expr:
+        raise gdb.GdbError("alloc: an address or expression is needed")
+    try:
+        v = gdb.parse_and_eval(expr)
+        code = v.type.strip_typedefs().code
+        if code == gdb.TYPE_CODE_PTR:
+            return int(v) & ((1 << 64) - 1)
+        if code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_ENUM, gdb.TYPE_CODE_CHAR, gdb.TYPE_CODE_BOOL):
+            return int(v) & ((1 << 64) - 1)
+        if v.address is not None:
+            return int(v.address)
+        return int(v) & ((1 << 64) - 1)
+    except gdb.error as e:
+        raise gdb.GdbError(f"alloc: {e}")
+
+
+def _int_opt(a: Args, name: str) -> Optional[int]:
+    if name not in a.opts:
+        return None
+    try:
+        return int(a.opts[name], 0)
+    except ValueError:
+        raise gdb.GdbError(f"alloc: {name} needs a number, not {a.opts[name]!r}")
+
+
+TARGET = GdbTarget()
+
+
+def session() -> Session:
+    return Session(TARGET)
+
+
+def emit(obj: Any) -> None:
+    gdb.write(json.dumps(obj) + "\n")
+
+
+def guarded(fn: Callable[..., None]) -> Callable[..., None]:
+    """Turns every failure into a one-line gdb error: never a Python traceback."""
+    def wrapper(self: Any, arg: str, from_tty: bool) -> None:
+        try:
+            fn(self, arg, from_tty)
+        except gdb.GdbError:
+            raise
+        except DecodeError as e:
+            raise gdb.GdbError(f"alloc: {e}")
+        except gdb.error as e:
+            raise gdb.GdbError(f"alloc: {str(e).splitlines()[0] if str(e) else 'gdb error'}")
+        except KeyboardInterrupt:
+            raise gdb.GdbError("alloc: interrupted")
+        except Exception as e:  # a bug in the bridge: still one line, and gdb keeps going
+            raise gdb.GdbError(f"alloc: internal error: {type(e).__name__}: {e}")
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def describe_expr(expr: str) -> AddressDescription:
+    return session().describe(address_of(expr))
+
+
+# ---- commands ----
+class AllocPrefix(gdb.Command):
+    """What is at this address? Commands of the allocs bridge.
+
+Every command takes --json (one JSON object on one line; see docs/address-description.md).
+Addresses are expressions: a pointer's value, an integer, or an object (its address)."""
+
+    def __init__(self) -> None:
+        super().__init__("alloc", gdb.COMMAND_DATA, gdb.COMPLETE_COMMAND, prefix=True)
+
+
+class _ExprCommand(gdb.Command):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+
+
+class AllocInfo(_ExprCommand):
+    """Everything about an address: alloc info [--json] EXPR
+
+The chain of enclosing allocations from the mapping down, the leaf allocator, base, size,
+offset, type (once metadata exists), and the allocation site (function, file:line, pc, seq)
+or the symbol / frame / variable. Says so for a freed chunk or an unknown address."""
+
+    def __init__(self) -> None:
+        super().__init__("alloc info")
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg)
+        d = describe_expr(a.rest)
+        emit(d.to_json()) if a.json else gdb.write(render.info_text(d) + "\n")
+
+
+class AllocWhatis(_ExprCommand):
+    """The run-time type at an address: alloc whatis [--json] EXPR"""
+
+    def __init__(self) -> None:
+        super().__init__("alloc whatis")
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg)
+        d = describe_expr(a.rest)
+        if a.json:
+            j = d.to_json()
+            emit({k: j[k] for k in ("address", "allocator", "base", "size", "offset", "type", "uniqtype",
+                                    "path", "pathType", "state")})
+        else:
+            gdb.write(render.whatis_text(d) + "\n")
+
+
+class AllocWhereis(_ExprCommand):
+    """The chain of allocations containing an address, from the mapping down: alloc whereis [--json] EXPR"""
+
+    def __init__(self) -> None:
+        super().__init__("alloc whereis")
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg)
+        d = describe_expr(a.rest)
+        if a.json:
+            j = d.to_json()
+            keys = ("address", "allocator", "base", "size", "offset", "state", "chain", "notes")
+            emit({k: j[k] for k in keys})
+        else:
+            gdb.write(render.whereis_text(d) + "\n")
+
+
+class AllocWhyis(_ExprCommand):
+    """Where the allocation at an address came from: alloc whyis [--json] EXPR"""
+
+    def __init__(self) -> None:
+        super().__init__("alloc whyis")
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg)
+        d = describe_expr(a.rest)
+        if a.json:
+            j = d.to_json()
+            emit({k: j[k] for k in ("address", "allocator", "base", "size", "state", "site", "notes")})
+        else:
+            gdb.write(render.whyis_text(d) + "\n")
+
+
+class AllocPrint(_ExprCommand):
+    """Print the object an address points into: alloc print [--json] [--bytes N] EXPR
+
+With type metadata (typegen) this prints the object with its dynamic type, also for a void *
+or an interior pointer; until then it prints what is known and the object's raw bytes."""
+
+    def __init__(self) -> None:
+        super().__init__("alloc print")
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg, valued=("--bytes",))
+        d = describe_expr(a.rest)
+        limit = _int_opt(a, "--bytes") or 64
+        data = b""
+        if d.base is not None and d.size:
+            data = TARGET.read_memory(d.base, min(d.size, limit)) if d.size else b""
+        if a.json:
+            emit({"description": d.to_json(), "type": d.type, "value": None,
+                  "bytes": data.hex(), "truncated": bool(d.size and d.size > len(data))})
+            return
+        gdb.write(render.headline(d) + "\n")
+        gdb.write(f"type: {render.whatis_text(d, short=True)}\n")
+        if d.base is None:
+            return
+        more = f" (first {len(data)} shown)" if d.size and d.size > len(data) else ""
+        gdb.write(f"raw bytes: {render._size(d.size)}{more}\n")
+        gdb.write("\n".join(render.hexdump(d.base, data)) + ("\n" if data else ""))
+
+
+class AllocLs(gdb.Command):
+    """List live heap allocations, filtered.
+
+Usage: alloc ls [--json] [--site FN|FILE:LINE] [--min-size N] [--limit N] [--type T]"""
+
+    def __init__(self) -> None:
+        super().__init__("alloc ls", gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg, valued=("--site", "--min-size", "--limit", "--type"))
+        if a.rest:
+            raise gdb.GdbError(f"alloc ls: unexpected argument {a.rest!r}")
+        limit = _int_opt(a, "--limit")
+        limit = 100 if limit is None and not a.json else limit
+        s = session()
+        if "--type" in a.opts:
+            raise gdb.GdbError("alloc ls: --type needs type metadata (typegen has not run for this program)")
+        entries, matched = queries.ls(s, site=a.opts.get("--site"), min_size=_int_opt(a, "--min-size") or 0,
+                                      limit=limit)
+        if a.json:
+            emit({"entries": [e.to_json(s) for e in entries], "matched": matched})
+            return
+        for e in entries:
+            site = render.site_text(queries.site_json(s, e.site, e.seq)) or "?"
+            gdb.write(f"{e.base:#x} {e.size:>10}  {e.allocator:<22} {site}\n")
+        more = f" (showing {len(entries)}; --limit N for more)" if matched > len(entries) else ""
+        gdb.write(f"{matched} live allocation{'s' if matched != 1 else ''}{more}\n")
+
+
+class AllocCensus(gdb.Command):
+    """Count and bytes of live heap allocations per site, largest first.
+
+Usage: alloc census [--json] [--by site|type] [--limit N]
+The totals are checked against the runtime's own counters (alloc_get_stats)."""
+
+    def __init__(self) -> None:
+        super().__init__("alloc census", gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg, valued=("--by", "--limit"))
+        by = a.opts.get("--by", "site")
+        if by == "type":
+            raise gdb.GdbError("alloc census: --by type needs type metadata (typegen has not run); "
+                               "use --by site")
+        if by != "site":
+            raise gdb.GdbError(f"alloc census: --by {by}: expected site or type")
+        s = session()
+        c = queries.census(s, by)
+        if a.json:
+            emit(c.to_json(s, by))
+            return
+        limit = _int_opt(a, "--limit") or 50
+        gdb.write(f"{'count':>10} {'bytes':>14}  site\n")
+        for r in c.rows[:limit]:
+            site = render.site_text(queries.site_json(s, r.key)) or "(unknown site)"
+            gdb.write(f"{r.count:>10} {r.bytes:>14}  {site}\n")
+        gdb.write(f"{c.chunks:>10} {c.chunk_bytes:>14}  total live malloc chunks\n")
+        if c.pool_objects:
+            gdb.write(f"{c.pool_objects:>10} {c.pool_bytes:>14}  pool objects (inside those chunks)\n")
+        st = c.stats
+        same = "agree" if (st.live_chunks, st.live_bytes) == (c.chunks, c.chunk_bytes) else "DISAGREE"
+        gdb.write(f"runtime counters: {st.live_chunks} live chunks, {st.live_bytes} bytes ({same}); "
+                  f"{st.total_allocs} allocations, {st.total_frees} frees in all\n")
+
+
+class AllocMaps(gdb.Command):
+    """The hierarchy of big allocations as an indented tree: alloc maps [--json]
+
+Mappings, ELF files and their segments, the brk heap, stacks and the auxv area."""
+
+    def __init__(self) -> None:
+        super().__init__("alloc maps", gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg)
+        s = session()
+        tree = queries.maps(s)
+        if a.json:
+            emit({"maps": tree})
+        else:
+            gdb.write("\n".join(render.maps_lines(tree)) + "\n")
+
+
+class AllocType(gdb.Command):
+    """The layout of a run-time type: alloc type [--json] NAME|EXPR (needs type metadata)"""
+
+    def __init__(self) -> None:
+        super().__init__("alloc type", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg)
+        if a.json:
+            emit({"name": a.rest, "members": None,
+                  "error": "types need metadata: typegen has not run for this program"})
+            return
+        raise gdb.GdbError("alloc type: types need metadata (typegen has not run for this program)")
+
+
+class AllocWhoPointsTo(_ExprCommand):
+    """Words pointing into the allocation at an address: alloc who-points-to [--json] [--limit N] EXPR
+
+Scans live heap chunks, writable static data, thread stacks and registers. Untyped until type
+metadata exists: any aligned word whose value falls in the allocation counts."""
+
+    def __init__(self) -> None:
+        super().__init__("alloc who-points-to")
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg, valued=("--limit",))
+        s = session()
+        d = s.describe(address_of(a.rest))
+        limit = _int_opt(a, "--limit") or 20
+        refs = queries.who_points_to(s, d, limit=limit)
+        rows = []
+        for r in refs:
+            where = s.describe(r.where) if r.region != "register" else None
+            rows.append((r, where))
+        if a.json:
+            emit({"target": d.to_json(), "typed": False, "referrers": [
+                {"address": None if r.region == "register" else f"{r.where:#x}", "value": f"{r.value:#x}",
+                 "region": r.region, "register": r.register, "thread": r.thread,
+                 "description": w.to_json() if w else None} for r, w in rows]})
+            return
+        gdb.write(render.headline(d) + "\n")
+        gdb.write("untyped scan (no type metadata yet): every aligned word pointing into it\n")
+        for r, w in rows:
+            if r.region == "register":
+                gdb.write(f"  register {r.register} of thread {r.thread} = {r.value:#x}\n")
+            else:
+                what = render.headline(w) if w else ""
+                site = render.site_text(w.site) if w else None
+                tail = f"; {site}" if site else ""
+                gdb.write(f"  {r.where:#x} ({r.region}) = {r.value:#x}: {what}{tail}\n")
+        if not rows:
+            gdb.write("  no pointers found\n")
+
+
+def _mi_value(v: Any) -> Any:
+    """MI results: strings, lists and dicts; null becomes an empty string."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return {k: _mi_value(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_mi_value(x) for x in v]
+    return str(v)
+
+
+if hasattr(gdb, "MICommand"):
+    class MiAllocDescribe(gdb.MICommand):
+        """-alloc-describe [--json] ADDR: the address description as MI results (or one JSON string)."""
+
+        def __init__(self) -> None:
+            super().__init__("-alloc-describe")
+
+        def invoke(self, argv: List[str]) -> Dict[str, Any]:
+            as_json = "--json" in argv
+            rest = [x for x in argv if x != "--json"]
+            if len(rest) != 1:
+                raise gdb.GdbError("usage: -alloc-describe [--json] ADDR")
+            try:
+                d = describe_expr(rest[0]).to_json()
+            except DecodeError as e:
+                raise gdb.GdbError(f"alloc: {e}")
+            except gdb.error as e:
+                raise gdb.GdbError(f"alloc: {e}")
+            if as_json:
+                return {"json": json.dumps(d)}
+            return {"description": _mi_value(d)}
+
+
+def register() -> None:
+    AllocPrefix()
+    for cls in (AllocInfo, AllocWhatis, AllocWhereis, AllocWhyis, AllocPrint, AllocLs, AllocCensus, AllocMaps,
+                AllocType, AllocWhoPointsTo):
+        cls()
+    if hasattr(gdb, "MICommand"):
+        MiAllocDescribe()
+
+
+register()

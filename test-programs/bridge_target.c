@@ -1,0 +1,182 @@
+/* bridge_target.c: one address of every kind the gdb bridge must describe.
+ *
+ *   bridge_target stop   prints its probes, then calls bridge_stop() (set a breakpoint there)
+ *   bridge_target abort  prints its probes, then abort()s (a kernel core file)
+ *
+ * Each probe line says what the bridge should answer; the address itself is also stored in
+ * probe_addr[K] so a debugger (or a core) can name it as the expression `probe_addr[K]`. */
+#define _GNU_SOURCE
+#include <allocs.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct point {
+    int x, y, z;
+};
+struct inner {
+    double weight;
+    char name[8];
+};
+struct outer {
+    int tag;
+    struct inner in;
+    union {
+        long as_long;
+        float as_float;
+    } u;
+};
+
+int global_counts[8] = {1, 2, 3};
+void *probe_addr[16];
+static int nprobes;
+static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ready_cond = PTHREAD_COND_INITIALIZER;
+static int thread_ready;
+static int wake_pipe[2];
+
+static void probe(const char *name, const void *addr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#include <stdarg.h>
+static void probe(const char *name, const void *addr, const char *fmt, ...)
+{
+    int k = nprobes++;
+    probe_addr[k] = (void *)addr;
+    printf("probe %s index=%d addr=%p ", name, k, addr);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+__attribute__((noinline)) void bridge_stop(void) { __asm__ volatile("" ::: "memory"); }
+
+static struct point *make_points(int *line)
+{
+    *line = __LINE__ + 1;
+    struct point *pts = malloc(3 * sizeof *pts);
+    for (int i = 0; i < 3; i++)
+        pts[i] = (struct point){i, 10 * i, 100 * i};
+    return pts;
+}
+
+static struct outer *make_outer(int *line)
+{
+    *line = __LINE__ + 1;
+    struct outer *o = calloc(1, sizeof *o);
+    o->tag = 7;
+    strcpy(o->in.name, "inner");
+    o->u.as_long = 42;
+    return o;
+}
+
+static long *bump_hits(void)
+{
+    static long hits[4];
+    hits[1]++;
+    return hits;
+}
+
+__attribute__((noinline)) static void worker_inner(void)
+{
+    pthread_mutex_lock(&ready_lock);
+    thread_ready = 1;
+    pthread_cond_signal(&ready_cond);
+    pthread_mutex_unlock(&ready_lock);
+    char c;
+    while (read(wake_pipe[0], &c, 1) < 0) {
+    }
+}
+
+__attribute__((noinline)) static void worker_outer(void)
+{
+    volatile int outer_local[4] = {5, 6, 7, 8};
+    probe("thread_local", (const void *)&outer_local[1], "size=%zu func=worker_outer var=outer_local",
+          sizeof outer_local);
+    worker_inner();
+    (void)outer_local[0];
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    worker_outer();
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0); /* no stdio buffer: printing allocates nothing */
+    int do_abort = argc > 1 && strcmp(argv[1], "abort") == 0;
+    const char *file = __FILE__;
+
+    int line;
+    struct point *pts = make_points(&line);
+    probe("heap_interior", &pts[1].y, "base=%p size=%zu offset=%zu func=make_points file=%s line=%d",
+          (void *)pts, 3 * sizeof *pts, (size_t)((char *)&pts[1].y - (char *)pts), file, line);
+
+    struct outer *o = make_outer(&line);
+    probe("nested", &o->in.name[3], "base=%p size=%zu offset=%zu func=make_outer file=%s line=%d",
+          (void *)o, sizeof *o, (size_t)((char *)&o->in.name[3] - (char *)o), file, line);
+    probe("union_member", &o->u.as_float, "base=%p size=%zu offset=%zu func=make_outer file=%s line=%d",
+          (void *)o, sizeof *o, (size_t)((char *)&o->u - (char *)o), file, line);
+
+    probe("global", &global_counts[2], "base=%p size=%zu offset=8 symbol=global_counts",
+          (void *)global_counts, sizeof global_counts);
+
+    long *hits = bump_hits();
+    probe("static_local", &hits[1], "base=%p size=%zu offset=8", (void *)hits, 4 * sizeof(long));
+
+    const char *lit = "a string literal for the bridge";
+    probe("literal", lit + 4, "base=%p size=%zu offset=4", (const void *)lit, strlen(lit) + 1);
+
+    probe("argv0", argv[0] + 1, "base=%p size=%zu offset=1 symbol=argv[0]", (void *)argv[0],
+          strlen(argv[0]) + 1);
+
+    int mmap_line = __LINE__ + 1;
+    char *region = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    region[100] = 1;
+    probe("mmap", region + 100, "base=%p size=%d offset=100 func=main file=%s line=%d",
+          (void *)region, 3 * 4096, file, mmap_line);
+
+    int arena_line = __LINE__ + 1;
+    char *arena = malloc(4096);
+    const struct allocator *pool = alloc_register_allocator("bridge_pool");
+    int reg_line = __LINE__ + 1;
+    int rc = alloc_register_object(pool, arena + 256, 64, NULL);
+    probe("pool", arena + 256 + 10,
+          "base=%p size=64 offset=10 allocator=bridge_pool chunk=%p chunksize=4096 func=main file=%s "
+          "line=%d chunkline=%d rc=%d",
+          (void *)(arena + 256), (void *)arena, file, reg_line, arena_line, rc);
+    probe("pool_gap", arena + 8, "base=%p size=4096 offset=8 allocator=__default_lib_malloc",
+          (void *)arena);
+
+    char *gone = malloc(200);
+    probe("freed", gone + 16, "base=%p", (void *)gone);
+    free(gone);
+
+    if (pipe(wake_pipe) != 0) return 1;
+    pthread_t t;
+    pthread_create(&t, NULL, worker, NULL);
+    pthread_mutex_lock(&ready_lock);
+    while (!thread_ready)
+        pthread_cond_wait(&ready_cond, &ready_lock);
+    pthread_mutex_unlock(&ready_lock);
+
+    struct alloc_stats st;
+    int have_stats = alloc_get_stats(&st) == ALLOCS_OK;
+    printf("stats present=%d live_chunks=%llu live_bytes=%llu total_allocs=%llu total_frees=%llu\n",
+           have_stats, (unsigned long long)st.live_chunks, (unsigned long long)st.live_bytes,
+           (unsigned long long)st.total_allocs, (unsigned long long)st.total_frees);
+    printf("ready\n");
+    if (do_abort) abort();
+    bridge_stop();
+    if (write(wake_pipe[1], "x", 1) != 1) return 1;
+    pthread_join(t, NULL);
+    return 0;
+}
