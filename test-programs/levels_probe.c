@@ -129,6 +129,16 @@ int main(int argc, char **argv)
         printf("probe dlopen_failed err=%s\n", dlerror());
     }
 
+    /* A bare name is found through the executable's RUNPATH only if glibc sees the program,
+     * not the runtime, as dlopen's caller. */
+    if (argc > 2) {
+        void *bare = dlopen(argv[2], RTLD_NOW);
+        int *g = bare ? dlsym(bare, "levels_dso_global") : NULL;
+        printf("probe dlopen_bare ok=%d\n", g != NULL);
+        if (g) probe("dso_global_bare", g, g, sizeof(int));
+        if (bare) dlclose(bare);
+    }
+
     pthread_t t;
     pthread_barrier_init(&barrier, NULL, 2);
     pthread_create(&t, NULL, thread_main, NULL);
