@@ -392,6 +392,7 @@ describe("MI parser: real gdb 13 output (session-run.mi)", () => {
         args: [{ name: "n", value: "1" }],
       },
       breakpointNumber: "3",
+      breakpointLocation: undefined,
       exitCode: undefined,
       signalName: undefined,
       signalMeaning: undefined,
@@ -434,6 +435,7 @@ describe("MI parser: real gdb 13 output (session-run.mi)", () => {
       stoppedThreads: "all",
       frame: undefined,
       breakpointNumber: undefined,
+      breakpointLocation: undefined,
       exitCode: 3,
       signalName: undefined,
       signalMeaning: undefined,
@@ -649,6 +651,34 @@ describe("MI parser: a core file, explicit locations, dprintf (session-core.mi)"
       asyncs(records, "library-unloaded").map((r) => decodeLibraryEvent(r).id),
       ["/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"],
     );
+  });
+});
+
+describe("MI parser: execution through CLI commands (session-console.mi)", () => {
+  const records = fixture("session-console.mi");
+
+  it("console run/next/continue answer with tokened ^running; their console text precedes it", () => {
+    for (const token of [4, 5, 6]) assert.equal(resultFor(records, token).resultClass, "running");
+    const console = streams(records, "console");
+    const run = records.indexOf(resultFor(records, 4));
+    const starting = records.findIndex((r) => r.kind === "stream" && r.text.startsWith("Starting program: "));
+    assert.ok(starting >= 0 && starting < run, "'Starting program' arrives before 4^running");
+    assert.ok(console.includes("Continuing.\n"));
+    assert.ok(console.includes("31\t  int sum_y = a->y + b->y * scale;\n"));
+  });
+
+  it("a hit on one location of a multi-location breakpoint names it (locno)", () => {
+    const stops = asyncs(records, "stopped").map(decodeStopped);
+    assert.deepEqual(
+      stops.map((s) => [s.reason, s.breakpointNumber, s.breakpointLocation, s.frame?.func, s.frame?.line]),
+      [
+        ["breakpoint-hit", "1", undefined, "add_points", 30],
+        ["end-stepping-range", undefined, undefined, "add_points", 31],
+        ["breakpoint-hit", "2", "1", "twice", 40],
+      ],
+    );
+    assert.deepEqual(stops[2].frame?.args, [{ name: "v", value: "1" }]);
+    assert.ok(streams(records, "console").includes("Breakpoint 2.1, twice (v=1) at mi_target.c:40\n"));
   });
 });
 

@@ -18,6 +18,8 @@ export interface MIStoppedEvent {
   readonly stoppedThreads: "all" | readonly string[];
   readonly frame?: MIFrame;
   readonly breakpointNumber?: string;
+  /** which location of a multi-location breakpoint was hit (gdb 13 `locno`) */
+  readonly breakpointLocation?: string;
   /** for "exited" (absent for "exited-normally", i.e. code 0) */
   readonly exitCode?: number;
   readonly signalName?: string;
@@ -44,6 +46,7 @@ export function decodeStopped(record: MIAsyncRecord): MIStoppedEvent {
     stoppedThreads,
     frame: isTuple(frame) ? decodeFrame(frame) : undefined,
     breakpointNumber: optString(record, "bkptno"),
+    breakpointLocation: optString(record, "locno"),
     exitCode: optNumber(record, "exit-code") ?? (reason === "exited-normally" ? 0 : undefined),
     signalName: optString(record, "signal-name"),
     signalMeaning: optString(record, "signal-meaning"),
