@@ -3,13 +3,23 @@ import { UsageError, runtimeLibrary, requireBuilt } from "./paths";
 import { runCommand } from "./commands/run";
 import { ccCommand } from "./commands/cc";
 import { demoCommand } from "./commands/demo";
+import { gdbCommand } from "./commands/gdb";
+import { coreCommand } from "./commands/core";
 
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   run: { summary: "run [--] PROG ARGS...   run a program with the runtime preloaded", run: runCommand },
-  cc: { summary: "cc ARGS...              compile like cc, adding allocs.h and its stub library", run: ccCommand },
+  cc: {
+    summary: "cc ARGS...              compile like cc, adding allocs.h and its stub library",
+    run: ccCommand,
+  },
   demo: { summary: "demo                    build and run liballocs's demo program", run: demoCommand },
+  gdb: {
+    summary: "gdb [GDB ARGS...]       gdb with the alloc commands, the runtime preloaded into the program",
+    run: gdbCommand,
+  },
+  core: { summary: "core PROG CORE [EXPR...] [--json]  describe addresses in a core file", run: coreCommand },
   "runtime-path": {
     summary: "runtime-path            print the path of the runtime library (for LD_PRELOAD)",
     run: async () => {
