@@ -5,18 +5,18 @@ cd "$(dirname "$0")/.."
 fix=0
 [ "${1:-}" = "--fix" ] && fix=1
 
-ts_dirs=(cli typegen extension tests bench)
+ts_glob="**/*.ts"
 c_files=$(git ls-files --cached --others --exclude-standard -- 'runtime/*.c' 'runtime/*.h' \
   'test-programs/*.c' 'test-programs/*.h' 'bench/*.c' | sort -u)
 py_files=$(git ls-files --cached --others --exclude-standard -- '*.py' | sort -u)
 
 if [ $fix -eq 1 ]; then
-  npx eslint --fix "${ts_dirs[@]}"
-  npx prettier --write --log-level warn "${ts_dirs[@]}"
+  npx eslint --fix .
+  npx prettier --write --log-level warn "$ts_glob"
   [ -n "$c_files" ] && clang-format -i $c_files
 else
-  npx eslint --max-warnings 0 "${ts_dirs[@]}"
-  npx prettier --check --log-level warn "${ts_dirs[@]}"
+  npx eslint --max-warnings 0 .
+  npx prettier --check --log-level warn "$ts_glob"
   [ -n "$c_files" ] && clang-format --dry-run --Werror $c_files
 fi
 [ -n "$py_files" ] && flake8 $py_files

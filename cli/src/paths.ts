@@ -17,7 +17,9 @@ export function stubLibrary(): string {
 /** Fails with a message that says what to do when the runtime has not been built. */
 export function requireBuilt(file: string): string {
   if (!fs.existsSync(file)) {
-    throw new UsageError(`${file} does not exist: run \`npm install\` (or \`npm run build\`) in ${ROOT} first`);
+    throw new UsageError(
+      `${file} does not exist: run \`npm install\` (or \`npm run build\`) in ${ROOT} first`,
+    );
   }
   return file;
 }

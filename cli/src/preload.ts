@@ -1,5 +1,6 @@
 // Running programs with the runtime preloaded, so every child they start inherits it.
 import { spawn } from "node:child_process";
+import * as os from "node:os";
 import { requireBuilt, runtimeLibrary } from "./paths";
 
 /** The environment for a preloaded child: the runtime first in LD_PRELOAD, others kept. */
@@ -19,7 +20,7 @@ export function runInherited(cmd: string, args: string[], env: NodeJS.ProcessEnv
     });
     child.on("exit", (code, signal) => {
       if (signal) {
-        const signum = (require("node:os") as typeof import("node:os")).constants.signals[signal] ?? 0;
+        const signum = os.constants.signals[signal] ?? 0;
         resolve(128 + signum);
       } else resolve(code ?? 1);
     });

@@ -63,7 +63,7 @@ describe("allocs CLI", () => {
       const src = path.join(dir, "b.c");
       fs.writeFileSync(
         src,
-        '#include <allocs.h>\n#include <stdio.h>\nint main(void) { void *p = malloc(8);\n' +
+        "#include <allocs.h>\n#include <stdio.h>\nint main(void) { void *p = malloc(8);\n" +
           'printf("%s %zu %d\\n", alloc_get_allocator(p)->name, alloc_get_size(p), alloc_runtime_present());\n' +
           "return 0; }\n",
       );

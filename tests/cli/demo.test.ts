@@ -25,7 +25,9 @@ function parseDemo(stdout: string): DemoLine[] {
 
 describe("allocs demo", () => {
   it("prints the seed's four lines: static main, a malloc'd int[42], main's frame, argv", () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "allocs.js"), "demo"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "allocs.js"), "demo"], {
+      encoding: "utf8",
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^\$ allocs cc -g -o \S+ \S+seed_demo\.c$/m);
     assert.match(r.stdout, /^\$ allocs run \S+$/m);
@@ -39,6 +41,9 @@ describe("allocs demo", () => {
     assert.equal(heap.size, 42 * 4);
     assert.ok(frame.size >= 16 && frame.size < 4096, `main's frame size ${frame.size}`);
     assert.equal(argv.size, 16, "argv holds argc (1) + 1 pointers");
-    assert.ok(frame.address > heap.address && argv.address > frame.address, "stack above heap, argv above frames");
+    assert.ok(
+      frame.address > heap.address && argv.address > frame.address,
+      "stack above heap, argv above frames",
+    );
   });
 });

@@ -41,7 +41,10 @@ export function buildProgram(name: string, opts: BuildOptions = {}): string {
   const cc = opts.cc ?? "gcc";
   const suffix = [opts.variant, cc].filter(Boolean).join("-");
   const out = path.join(BUILD_DIR, `${name}-${suffix}${opts.shared ? ".so" : ""}`);
-  const sources = [path.join(PROGRAMS_DIR, `${name}.c`), ...(opts.extraSources ?? []).map((s) => path.join(PROGRAMS_DIR, s))];
+  const sources = [
+    path.join(PROGRAMS_DIR, `${name}.c`),
+    ...(opts.extraSources ?? []).map((s) => path.join(PROGRAMS_DIR, s)),
+  ];
   const headers = fs
     .readdirSync(PROGRAMS_DIR)
     .filter((f) => f.endsWith(".h"))

@@ -9,7 +9,7 @@ const NO_LINK_FLAGS = new Set(["-c", "-S", "-E", "-M", "-MM", "-fsyntax-only"]);
 
 export function isLinking(args: string[]): boolean {
   if (args.some((a) => NO_LINK_FLAGS.has(a))) return false;
-  if (args.includes("--version") || args.includes("-v") && args.length === 1) return false;
+  if (args.includes("--version") || (args.includes("-v") && args.length === 1)) return false;
   return args.some((a) => !a.startsWith("-") || a === "-");
 }
 
