@@ -9,8 +9,7 @@ import { findAltFile, findDebugFile, LookupOptions } from "./elf/debuglink";
 import { ElfFile } from "./elf/elf-file";
 import { buildId } from "./elf/notes";
 import { readSymbols } from "./elf/symbols";
-import { collect } from "./model/collect";
-import { ModelBuilder } from "./model/build";
+import { buildModel } from "./model/build";
 import { TypeModel } from "./model/types";
 
 export * from "./model/types";
@@ -45,8 +44,7 @@ export function readTypesFromElf(elf: ElfFile, o?: ReadOptions): TypeModel {
   try {
     const debugElf = openDebugElf(elf, o);
     const dwarf = openDwarf(debugElf, o);
-    const collected = collect(dwarf);
-    const model = new ModelBuilder(collected).build(elf.path, debugElf.path, dwarf.units.length);
+    const model = buildModel(dwarf, elf.path, debugElf.path);
     const id = buildId(elf) ?? buildId(debugElf);
     if (id) model.buildId = id;
     fillSizesFromSymbols(model, debugElf);

@@ -229,6 +229,7 @@ export const DW_OP = {
   implicit_pointer: 0xa0,
   addrx: 0xa1,
   entry_value: 0xa3,
+  form_tls_address: 0x9b,
   GNU_push_tls_address: 0xe0,
   GNU_entry_value: 0xf3,
   GNU_addr_index: 0xfb,

@@ -36,7 +36,8 @@ export function classifyExpr(u: Unit, expr: Buffer): Location {
   else if ((op === DW_OP.const8u || op === DW_OP.const4u) && expr.length >= 2) {
     // Thread-local: DW_OP_const{4,8}u <offset> DW_OP_GNU_push_tls_address.
     const off = op === DW_OP.const8u ? c.u64() : c.u32();
-    if (c.pos === expr.length - 1 && expr[c.pos] === DW_OP.GNU_push_tls_address) return { kind: "tls", offset: off };
+    if (c.pos === expr.length - 1 && (expr[c.pos] === DW_OP.GNU_push_tls_address || expr[c.pos] === DW_OP.form_tls_address))
+      return { kind: "tls", offset: off };
     return opaque;
   } else return opaque;
   // A trailing piece/stack_value etc. means the simple reading would be wrong.

@@ -2,7 +2,6 @@
 // needs (types, members, enumerators, array bounds, function signatures, statics, functions and
 // their locals) into raw records keyed by DIE key; uniquing and naming happen afterwards.
 
-import { TypegenFormatError } from "../errors";
 import { DW_AT, DW_FORM, DW_TAG } from "../dwarf/constants";
 import { DieCursor } from "../dwarf/die";
 import { Dwarf } from "../dwarf/dwarf";
@@ -43,16 +42,17 @@ type Ctx =
 
 const NONE: Ctx = { kind: "none" };
 
-export interface Collected {
+/** The raw records of one unit. */
+export interface UnitRecords {
   types: Map<number, RawType>;
   functions: RawFunction[];
   statics: RawStatic[];
 }
 
 export class Collector {
-  readonly types = new Map<number, RawType>();
-  readonly functions: RawFunction[] = [];
-  readonly statics: RawStatic[] = [];
+  private types = new Map<number, RawType>();
+  private functions: RawFunction[] = [];
+  private statics: RawStatic[] = [];
   private readonly cur: DieCursor;
   /** A second cursor for following abstract_origin / specification without losing our place. */
   private readonly aux: DieCursor;
@@ -67,8 +67,12 @@ export class Collector {
     this.synth = last ? last.keyEnd + 1 : 1;
   }
 
-  run(): Collected {
-    for (const u of this.dwarf.units) this.walkUnit(u);
+  /** Walks one unit's DIE tree. */
+  collectUnit(u: Unit): UnitRecords {
+    this.types = new Map();
+    this.functions = [];
+    this.statics = [];
+    this.walkUnit(u);
     return { types: this.types, functions: this.functions, statics: this.statics };
   }
 
@@ -346,12 +350,3 @@ export class Collector {
   }
 }
 
-export function collect(dwarf: Dwarf): Collected {
-  try {
-    return new Collector(dwarf).run();
-  } catch (e) {
-    if (e instanceof TypegenFormatError) throw e;
-    if (e instanceof RangeError) throw new TypegenFormatError(dwarf.main.file, ".debug_info", 0, `internal limit: ${e.message}`);
-    throw e;
-  }
-}

@@ -1,0 +1,40 @@
+// Builds the type model of one binary's DWARF: walk each unit (collect.ts), unique its types
+// into the shared list (unique.ts), then merge declarations into definitions (merge.ts) and
+// name everything (spell.ts).
+
+import { Dwarf } from "../dwarf/dwarf";
+import { Collector } from "./collect";
+import { mergeIncomplete } from "./merge";
+import { cSpelling, canonicalName, uniqueKey } from "./spell";
+import { TypeModel } from "./types";
+import { RawUnit, Uniquer } from "./unique";
+
+export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeModel {
+  const main = new Collector(dwarf);
+  const side = new Collector(dwarf);
+  const uq = new Uniquer(dwarf, (u) => new RawUnit(u, side.collectUnit(u).types));
+  for (const u of dwarf.units) {
+    const rec = main.collectUnit(u);
+    uq.addUnit(new RawUnit(u, rec.types), rec.functions, rec.statics);
+  }
+  const m = { types: uq.types, typedefs: uq.typedefs, statics: uq.statics, functions: uq.functions };
+  // Spelled names of base types are kept by old id; carry them through the merge.
+  const spelled = new Map<object, string>();
+  for (const [id, s] of uq.baseSpelled) spelled.set(uq.types[id], s);
+  mergeIncomplete(m);
+  const types = m.types;
+  // Array sizes need their element's size, which for an aggregate is only known once it was
+  // filled; elements always have smaller ids, so one pass in id order settles nested arrays too.
+  for (const t of types)
+    if (t.kind === "array") {
+      const es = types[t.target ?? 0].byteSize;
+      t.byteSize = t.count != null && es !== null ? t.count * es : null;
+    }
+  for (const t of types) canonicalName(types, t.id);
+  const memo = new Map<number, string>();
+  for (const t of types) t.key = uniqueKey(types, t.id, memo);
+  const spelledOf = (id: number): string | undefined => spelled.get(types[id]);
+  for (const t of types) t.cName = cSpelling(types, t.id, "", 0, spelledOf);
+  for (const s of m.statics) s.size = types[s.type].byteSize;
+  return { file, debugFile, types, typedefs: m.typedefs, statics: m.statics, functions: m.functions, units: dwarf.units.length };
+}

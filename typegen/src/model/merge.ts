@@ -1,0 +1,84 @@
+// The last uniquing step, once every unit has been read: a declaration-only struct/union/enum
+// becomes the complete one with the same kind and tag (when some unit completes it), and derived
+// types that thereby became equal (pointer to the opaque and to the complete struct) merge too.
+// Derived types always have larger ids than their components (they are interned after them), so
+// one pass in id order sees every component's final identity first. Then ids are compacted.
+
+import { CType, FunctionInfo, StaticVar, TypeId, Typedef } from "./types";
+
+export interface MergeInput {
+  types: CType[];
+  typedefs: Typedef[];
+  statics: StaticVar[];
+  functions: FunctionInfo[];
+}
+
+function isAgg(t: CType): boolean {
+  return t.kind === "struct" || t.kind === "union" || t.kind === "enum";
+}
+
+export function mergeIncomplete(m: MergeInput): void {
+  const types = m.types;
+  const n = types.length;
+  const fwd = new Int32Array(n);
+  for (let i = 0; i < n; i++) fwd[i] = i;
+  // 1. Pick one complete aggregate per kind+tag (smallest key, for determinism).
+  const complete = new Map<string, TypeId>();
+  for (const t of types) {
+    if (!isAgg(t) || !t.complete || !t.tag) continue;
+    const slot = `${t.kind}:${t.tag}`;
+    const prev = complete.get(slot);
+    if (prev === undefined || t.key < types[prev].key) complete.set(slot, t.id);
+  }
+  for (const t of types) {
+    if (!isAgg(t) || t.complete || !t.tag) continue;
+    const c = complete.get(`${t.kind}:${t.tag}`);
+    if (c !== undefined) fwd[t.id] = c;
+  }
+  const f = (x: TypeId): TypeId => {
+    for (let i = 0; i < 64 && fwd[x] !== x; i++) x = fwd[x];
+    return x;
+  };
+  // 2. Re-key derived types with forwarded components; equal keys merge into the first.
+  const byKey = new Map<string, TypeId>();
+  for (const t of types) {
+    if (fwd[t.id] !== t.id) continue;
+    let key = t.key;
+    if (t.kind === "pointer") key = "P" + f(t.target!);
+    else if (t.kind === "array") key = `A${t.count ?? 0}:${f(t.target!)}`;
+    else if (t.kind === "function")
+      key = `F${f(t.returns!)}(${t.params!.map(f).join(",")}${t.varargs ? ",..." : ""})`;
+    const prev = byKey.get(key);
+    if (prev !== undefined && prev !== t.id) fwd[t.id] = prev;
+    else {
+      byKey.set(key, t.id);
+      t.key = key;
+    }
+  }
+  // 3. Compact and rewrite every reference.
+  const newId = new Int32Array(n).fill(-1);
+  const out: CType[] = [];
+  for (const t of types) if (fwd[t.id] === t.id) newId[t.id] = out.push(t) - 1;
+  const r = (x: TypeId): TypeId => newId[f(x)];
+  for (const t of out) {
+    t.id = newId[t.id];
+    if (t.target !== undefined) t.target = r(t.target);
+    if (t.returns !== undefined) t.returns = r(t.returns);
+    if (t.params) t.params = t.params.map(r);
+    if (t.members) for (const mem of t.members) mem.type = r(mem.type);
+  }
+  // Derived keys name component ids; rewrite them in the new numbering.
+  for (const t of out) {
+    if (t.kind === "pointer") t.key = "P" + t.target;
+    else if (t.kind === "array") t.key = `A${t.count ?? 0}:${t.target}`;
+    else if (t.kind === "function") t.key = `F${t.returns}(${t.params!.join(",")}${t.varargs ? ",..." : ""})`;
+  }
+  for (const td of m.typedefs) td.type = r(td.type);
+  for (const s of m.statics) s.type = r(s.type);
+  for (const fn of m.functions) {
+    fn.type = r(fn.type);
+    for (const l of fn.params) l.type = r(l.type);
+    for (const l of fn.locals) l.type = r(l.type);
+  }
+  m.types = out;
+}

@@ -1,0 +1,102 @@
+// Names of uniqued types: the canonical name of derived types is composed from their components'
+// names (written once per distinct type, at the end), and the C spelling is built by declarator
+// composition. Rules: docs/type-names.md.
+
+import { baseTypeName, joinDecl } from "./names";
+import { CType, TypeId } from "./types";
+
+const MAX_DEPTH = 64;
+
+/** Canonical name of type `id` (memoised in t.name). */
+export function canonicalName(types: CType[], id: TypeId, depth = 0): string {
+  const t = types[id];
+  if (t.name !== "") return t.name;
+  if (depth > MAX_DEPTH) return "__cycle";
+  let n: string;
+  switch (t.kind) {
+    case "pointer":
+      n = "__PTR_" + canonicalName(types, t.target ?? 0, depth + 1);
+      break;
+    case "array":
+      n = `__ARR${t.count ?? 0}_` + canonicalName(types, t.target ?? 0, depth + 1);
+      break;
+    case "function": {
+      const params = (t.params ?? []).map((p, i) => `__ARG${i}_` + canonicalName(types, p, depth + 1)).join("");
+      n = `__FUN_FROM_${params}${t.varargs ? "__VA_" : ""}__FUN_TO_` + canonicalName(types, t.returns ?? 0, depth + 1);
+      break;
+    }
+    default:
+      n = "__opaque";
+  }
+  t.name = n;
+  return n;
+}
+
+/** C spelling of type `id` around declarator text `inner` ("" for the bare type). */
+export function cSpelling(types: CType[], id: TypeId, inner = "", depth = 0, baseSpelled?: (id: TypeId) => string | undefined): string {
+  const t = types[id];
+  if (depth > MAX_DEPTH) return joinDecl("...", inner);
+  switch (t.kind) {
+    case "void":
+      return joinDecl("void", inner);
+    case "base":
+      return joinDecl(baseTypeName(t.encoding ?? 0, t.bitSize ?? 0, baseSpelled?.(id)).c, inner);
+    case "pointer": {
+      const target = types[t.target ?? 0];
+      const p = "*" + inner;
+      const wrapped = target.kind === "array" || target.kind === "function" ? `(${p})` : p;
+      return cSpelling(types, t.target ?? 0, wrapped, depth + 1, baseSpelled);
+    }
+    case "array":
+      return cSpelling(types, t.target ?? 0, `${inner}[${t.count ?? ""}]`, depth + 1, baseSpelled);
+    case "function": {
+      const ps = (t.params ?? []).map((p) => cSpelling(types, p, "", depth + 1, baseSpelled));
+      if (t.varargs) ps.push("...");
+      const list = ps.length > 0 ? ps.join(", ") : t.prototyped === false ? "" : "void";
+      return cSpelling(types, t.returns ?? 0, `${inner}(${list})`, depth + 1, baseSpelled);
+    }
+    case "struct":
+    case "union":
+    case "enum": {
+      // A typedef'd anonymous aggregate is spelled by its typedef name, as people wrote it.
+      const spec = t.tag ? `${t.kind} ${t.tag}` : t.name.startsWith("__anon_") ? `${t.kind} {...}` : t.name;
+      return joinDecl(spec, inner);
+    }
+    default:
+      return joinDecl(t.name, inner);
+  }
+}
+
+/**
+ * The content-based unique key of a type (stable across runs and binaries): base types and
+ * derived types by their canonical composition, aggregates by name plus layout summary code.
+ */
+export function uniqueKey(types: CType[], id: TypeId, memo: Map<TypeId, string>, depth = 0): string {
+  const m = memo.get(id);
+  if (m !== undefined) return m;
+  const t = types[id];
+  if (depth > MAX_DEPTH) return "__cycle";
+  let k: string;
+  switch (t.kind) {
+    case "pointer":
+      k = "__PTR_" + uniqueKey(types, t.target ?? 0, memo, depth + 1);
+      break;
+    case "array":
+      k = `__ARR${t.count ?? 0}_` + uniqueKey(types, t.target ?? 0, memo, depth + 1);
+      break;
+    case "function": {
+      const params = (t.params ?? []).map((p, i) => `__ARG${i}_` + uniqueKey(types, p, memo, depth + 1)).join("");
+      k = `__FUN_FROM_${params}${t.varargs ? "__VA_" : ""}__FUN_TO_` + uniqueKey(types, t.returns ?? 0, memo, depth + 1);
+      break;
+    }
+    case "struct":
+    case "union":
+    case "enum":
+      k = `${t.name}#${t.summaryCode ?? "?"}`;
+      break;
+    default:
+      k = t.name;
+  }
+  memo.set(id, k);
+  return k;
+}
