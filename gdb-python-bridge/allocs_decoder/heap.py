@@ -204,13 +204,13 @@ class Heap:
             l1 = self.r.read_uncached(l1_addr, 8 * L.L1_ENTRIES)
         except MemoryUnreadable:
             return
-        for m in _NONZERO.finditer(l1):
-            first = m.start() // 8
-            last = (m.end() - 1) // 8
-            for region in range(first, last + 1):
-                (bm,) = _U64.unpack_from(l1, region * 8)
-                if bm:
-                    yield from self._region_bases(region, bm)
+        # A run of non-zero bytes may cover several entries, and one entry may hold several runs.
+        runs = [(m.start() // 8, (m.end() - 1) // 8) for m in _NONZERO.finditer(l1)]
+        regions = sorted({r for first, last in runs for r in range(first, last + 1)})
+        for region in regions:
+            (bm,) = _U64.unpack_from(l1, region * 8)
+            if bm:
+                yield from self._region_bases(region, bm)
 
     def _region_bases(self, region: int, bm: int) -> Iterator[List[int]]:
         region_base = region << L.REGION_SHIFT

@@ -1,0 +1,241 @@
+"""The decoder on synthetic memory images: root validation, chunk lookup (interior pointers,
+trailers, the 32 KiB bound, large chunks), freed chunks, pool objects, levels, the walk and its
+batching, census totals, and a process without the runtime."""
+from __future__ import annotations
+
+import struct
+import unittest
+
+from allocs_decoder import LayoutError, NoRuntime, Session, SourceLine
+from allocs_decoder import layout as L
+from allocs_decoder import queries
+from allocs_decoder.target import Mapping, Symbolization
+from fixtures import HEAP, ROOT_ADDR, FakeTarget, ImageBuilder
+
+PC_A, PC_B = 0x401234, 0x401300
+
+
+def image() -> ImageBuilder:
+    b = ImageBuilder()
+    b.big(HEAP - 0x1000, HEAP + (1 << 20), L.BIG_MAPPING, flags=L.BIG_F_READ | L.BIG_F_WRITE, name="[heap]")
+    b.big(HEAP, HEAP + (1 << 20), L.BIG_BRK, parent=0)
+    return b
+
+
+class Root(unittest.TestCase):
+    def test_no_symbol_means_no_runtime(self) -> None:
+        t = FakeTarget()
+        with self.assertRaises(NoRuntime):
+            Session(t).require_root()
+        d = Session(t).describe(0x1234)
+        self.assertFalse(d.runtime)
+        self.assertIn("not loaded", d.notes[0])
+        self.assertEqual(d.state, "unknown")
+
+    def test_bad_magic_version_and_size_are_refused_with_what_was_found(self) -> None:
+        for field, value, words in (("magic", b"ALLOCX\x01\0", "magic"), ("version", 7, "version 7"),
+                                    ("root_size", 100, "root_size 100")):
+            b = image()
+            b.root[field] = value
+            t = b.build()
+            with self.assertRaises(LayoutError) as cm:
+                Session(t).describe(HEAP + 0x20)
+            self.assertIn(words, str(cm.exception))
+            self.assertNotIn("\n", str(cm.exception))
+
+    def test_unreadable_root(self) -> None:
+        t = FakeTarget()
+        t.symbols[L.ROOT_SYMBOL] = 0xDEAD000
+        with self.assertRaises(LayoutError) as cm:
+            Session(t).describe(0x1000)
+        self.assertIn("not readable", str(cm.exception))
+
+
+class Heap(unittest.TestCase):
+    def setUp(self) -> None:
+        b = image()
+        self.site_a = b.site(PC_A, "make_points", "prog.c", 42)
+        self.site_b = b.site(PC_B, "main", "prog.c", 50)
+        self.small = b.malloc(36, self.site_a)
+        self.other = b.malloc(100, self.site_b)
+        self.gone = b.malloc(200, self.site_b)
+        self.big = b.malloc(100_000, self.site_a)
+        self.after = b.malloc(24, self.site_b, slack_unknown=True)
+        b.top()
+        b.free_chunk(self.gone)
+        b.thread(0x7FFD0000, 0x7FFE0000, 100, allocs=5, frees=1, b_in=36 + 100 + 200 + 100_000 + 24 + 0,
+                 b_out=200)
+        self.b = b
+        self.t = b.build()
+        # The slack-unknown chunk counts as usable - 8 requested bytes.
+        self.after_size = (((24 + 16 + 15) & ~15) - 8) - 8
+
+    def test_interior_pointer_finds_base_size_site_and_seq(self) -> None:
+        d = Session(self.t).describe(self.small + 16)
+        self.assertEqual((d.allocator, d.base, d.size, d.offset, d.state),
+                         (L.MALLOC, self.small, 36, 16, "live"))
+        self.assertEqual(d.site, {"pc": hex(PC_A), "function": "make_points", "file": "prog.c", "line": 42,
+                                  "seq": 1})
+        self.assertEqual([lv.allocator for lv in d.chain], ["mmap", "brk", L.MALLOC])
+        self.assertEqual(d.chain[0].name, "[heap]")
+
+    def test_the_trailer_is_not_part_of_the_chunk(self) -> None:
+        usable = 64 - 8  # malloc(36): a 64-byte glibc chunk
+        inside = Session(self.t).describe(self.small + usable - 9)
+        self.assertEqual(inside.base, self.small)
+        self.assertIn("past the requested size", inside.notes[0])
+        trailer = Session(self.t).describe(self.small + usable - 8)
+        self.assertNotEqual(trailer.base, self.small)
+        self.assertEqual(trailer.allocator, "brk")
+
+    def test_large_chunk_beyond_the_32k_scan(self) -> None:
+        d = Session(self.t).describe(self.big + 90_000)
+        self.assertEqual((d.base, d.size, d.offset), (self.big, 100_000, 90_000))
+        self.assertEqual(d.site["function"], "make_points")
+
+    def test_freed_chunk(self) -> None:
+        d = Session(self.t).describe(self.gone + 8)
+        self.assertEqual((d.allocator, d.base, d.state), (L.MALLOC, self.gone, "freed"))
+        self.assertIsNone(d.site)
+
+    def test_walk_census_and_counters(self) -> None:
+        s = Session(self.t)
+        c = queries.census(s)
+        self.assertEqual(c.chunks, 4)
+        self.assertEqual(c.chunk_bytes, 36 + 100 + 100_000 + self.after_size)
+        self.assertEqual(c.stats.live_chunks, 4)
+        rows = {r.key: (r.count, r.bytes) for r in c.rows}
+        self.assertEqual(rows[PC_A], (2, 100_036))
+        entries, matched = queries.ls(s, site="prog.c:50")
+        self.assertEqual([e.base for e in entries], [self.other, self.after])
+        entries, matched = queries.ls(s, min_size=1000)
+        self.assertEqual([e.base for e in entries], [self.big])
+        entries, matched = queries.ls(s, limit=1)
+        self.assertEqual((len(entries), matched), (1, 4))
+
+    def test_half_written_chunk_is_unknown_not_an_error(self) -> None:
+        self.t.u64(self.small - 8, 0)  # a header not yet written
+        d = Session(self.t).describe(self.small + 4)
+        self.assertNotEqual(d.state, "live")
+
+    def test_who_points_to(self) -> None:
+        self.t.u64(self.other + 8, self.small + 4)
+        s = Session(self.t)
+        refs = queries.who_points_to(s, s.describe(self.small))
+        self.assertEqual([(r.where, r.region) for r in refs], [(self.other + 8, "heap")])
+
+
+class WalkIsBatched(unittest.TestCase):
+    def test_thousands_of_chunks_cost_few_reads(self) -> None:
+        b = ImageBuilder(heap_size=4 << 20)
+        site = b.site(PC_A, "f", "f.c", 1)
+        n = 20_000
+        for i in range(n):
+            b.malloc(16 + (i % 5) * 8, site)
+        b.thread(0x7FFD0000, 0x7FFE0000, 1, allocs=n, frees=0, b_in=sum(16 + (i % 5) * 8 for i in range(n)),
+                 b_out=0)
+        t = b.build()
+        s = Session(t)
+        before = t.reads
+        c = queries.census(s)
+        self.assertEqual(c.chunks, n)
+        self.assertEqual((c.stats.live_chunks, c.stats.live_bytes), (c.chunks, c.chunk_bytes))
+        self.assertLess(t.reads - before, 50)
+
+
+class Pools(unittest.TestCase):
+    def test_pool_object_inside_a_chunk(self) -> None:
+        b = image()
+        site = b.site(PC_A, "main", "p.c", 9)
+        arena = b.malloc(4096, site, pool=True)
+        a = b.allocator("bridge_pool")
+        b.pool_object(a, arena + 256, 64, PC_B, 3)
+        b.pool_object(a, arena + 328, 8, PC_B, 4)  # not 16-aligned: shares a granule's bit
+        b.t.lines[PC_B - 1] = b.t.lines[PC_A - 1]
+        t = b.build()
+        d = Session(t).describe(arena + 266)
+        self.assertEqual((d.allocator, d.base, d.size, d.offset), ("bridge_pool", arena + 256, 64, 10))
+        self.assertEqual([lv.allocator for lv in d.chain][-2:], [L.MALLOC, "bridge_pool"])
+        self.assertEqual(d.site["seq"], 3)
+        d2 = Session(t).describe(arena + 330)
+        self.assertEqual((d2.allocator, d2.base), ("bridge_pool", arena + 328))
+        gap = Session(t).describe(arena + 8)
+        self.assertEqual((gap.allocator, gap.base, gap.size), (L.MALLOC, arena, 4096))
+        self.assertEqual(Session(t).describe(arena + 320).allocator, L.MALLOC)  # just past the object
+
+
+class Levels(unittest.TestCase):
+    def test_user_mmap_with_site_and_auxv_strings(self) -> None:
+        b = image()
+        region = 0x7F1000000000
+        b.t.map(region, 0x3000)
+        b.t.lines[PC_B - 1] = SourceLine("main", "m.c", 7)
+        b.big(region, region + 0x3000, L.BIG_MAPPING, flags=L.BIG_F_USER_MMAP | 0xC, site=PC_B)
+        stack_lo, stack_hi = 0x7FFF00000000, 0x7FFF00100000
+        b.t.map(stack_hi - 0x2000, 0x2000)
+        b.big(stack_hi - 0x2000, stack_hi, L.BIG_MAPPING, name="[stack]")
+        b.big(stack_lo, stack_hi, L.BIG_STACK, name="[stack]")
+        argv = stack_hi - 0x1F00
+        s0 = stack_hi - 0x100
+        b.t.write(s0, b"./prog\0")
+        b.t.u64(argv - 8, 1)
+        b.t.u64(argv, s0)
+        b.t.u64(argv + 8, 0)
+        b.t.u64(argv + 16, 0)  # envp: empty
+        b.root.update(argc=1, argv=argv, envp=argv + 16, auxv_lo=argv - 8, auxv_hi=stack_hi - 8)
+        b.thread(stack_lo, stack_hi, 7, 0, 0, 0, 0)
+        t = b.build()
+        d = Session(t).describe(region + 100)
+        self.assertEqual((d.allocator, d.base, d.size, d.offset), ("mmap", region, 0x3000, 100))
+        self.assertEqual((d.site["function"], d.site["line"]), ("main", 7))
+        a = Session(t).describe(s0 + 2)
+        self.assertEqual((a.allocator, a.base, a.size, a.site["symbol"]), ("auxv", s0, 7, "argv[0]"))
+        self.assertEqual([lv.allocator for lv in a.chain], ["mmap", "stack", "auxv", "auxv"])
+        arr = Session(t).describe(argv + 4)
+        self.assertEqual((arr.base, arr.size, arr.site["symbol"]), (argv, 16, "argv"))
+
+    def test_static_from_the_debugger_when_the_runtime_has_no_symbols(self) -> None:
+        b = image()
+        seg = 0x555555558000
+        b.t.map(seg, 0x1000)
+        b.big(seg, seg + 0x1000, L.BIG_ELF_SEGMENT, flags=0xC | L.BIG_F_FILE, name="/nonexistent/prog")
+        b.t.syms.append(Symbolization("global_counts", seg + 0xE0, 32, "/nonexistent/prog", ".data"))
+        t = b.build()
+        d = Session(t).describe(seg + 0xE8)
+        self.assertEqual((d.allocator, d.base, d.size, d.offset), ("static", seg + 0xE0, 32, 8))
+        self.assertEqual(d.site["symbol"], "global_counts")
+
+
+class WithoutRuntime(unittest.TestCase):
+    def test_mapping_and_symbol_from_the_debugger(self) -> None:
+        t = FakeTarget()
+        t.maps = [Mapping(0x400000, 0x401000, "/bin/prog", "rw-p")]
+        t.syms = [Symbolization("counter", 0x400100, 8, "/bin/prog", ".data")]
+        d = Session(t).describe(0x400104)
+        self.assertFalse(d.runtime)
+        self.assertEqual((d.allocator, d.base, d.size, d.offset), ("static", 0x400100, 8, 4))
+        self.assertEqual(d.chain[0].name, "/bin/prog")
+        self.assertEqual(len(d.notes), 1)
+        j = d.to_json()
+        for key in ("address", "allocator", "base", "size", "offset", "type", "uniqtype", "path", "pathType",
+                    "state", "site", "chain"):
+            self.assertIn(key, j)
+        self.assertEqual(j["address"], "0x400104")
+
+
+class Json(unittest.TestCase):
+    def test_shape(self) -> None:
+        b = image()
+        site = b.site(PC_A, "f", "f.c", 3)
+        p = b.malloc(10, site)
+        t = b.build()
+        j = Session(t).describe(p + 1).to_json()
+        self.assertEqual(j["base"], hex(p))
+        self.assertEqual((j["size"], j["offset"], j["type"], j["path"]), (10, 1, None, ""))
+        self.assertEqual(j["chain"][-1], {"allocator": L.MALLOC, "base": hex(p), "size": 10, "name": None})
+        self.assertEqual(struct.calcsize("<Q"), 8)
+        self.assertEqual(ROOT_ADDR % 8, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,69 @@
+"""The decoder's layout tables against runtime/include/allocs_layout.h: every record's size and
+every field's offset, checked by compiling the header (both sides of the contract)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from allocs_decoder import layout as L
+
+HEADER_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "runtime", "include")
+RECORDS = {
+    "allocs_site": L.SiteRec, "allocs_large_chunk": L.LargeChunkRec, "allocs_big": L.BigRec,
+    "allocs_symbol": L.SymbolRec, "allocs_object": L.ObjectRec, "allocs_thread": L.ThreadRec,
+    "allocs_suballoc": L.SuballocRec, "allocs_allocator_record": L.AllocatorRec, "allocs_root": L.RootRec,
+}
+
+
+@unittest.skipUnless(shutil.which("gcc"), "gcc is needed to compile the layout header")
+class LayoutAgainstHeader(unittest.TestCase):
+    def test_sizes_and_offsets_match_the_c_header(self) -> None:
+        lines = ['#include <stdio.h>', '#include <stddef.h>', '#include "allocs_layout.h"',
+                 "int main(void) {"]
+        for struct_name, rec in RECORDS.items():
+            lines.append(f'printf("{struct_name} sizeof %zu\\n", sizeof(struct {struct_name}));')
+            for fname, _off, _code in rec.table:
+                lines.append(f'printf("{struct_name} {fname} %zu\\n", '
+                             f'offsetof(struct {struct_name}, {fname}));')
+        for const in ("ALLOCS_LAYOUT_VERSION", "ALLOCS_GRANULE_SHIFT", "ALLOCS_REGION_SHIFT",
+                      "ALLOCS_L1_ENTRIES", "ALLOCS_LARGE_CHUNK_BYTES", "ALLOCS_TRAILER_SITE_SHIFT",
+                      "ALLOCS_TRAILER_SLACK_SHIFT"):
+            lines.append(f'printf("const {const} %llu\\n", (unsigned long long)({const}));')
+        lines.append("return 0; }")
+        with tempfile.TemporaryDirectory() as d:
+            src, exe = os.path.join(d, "l.c"), os.path.join(d, "l")
+            with open(src, "w") as f:
+                f.write("\n".join(lines))
+            subprocess.run(["gcc", "-I", HEADER_DIR, "-o", exe, src], check=True, capture_output=True)
+            out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+        got = {tuple(line.split()[:2]): int(line.split()[2]) for line in out.splitlines()}
+        for struct_name, rec in RECORDS.items():
+            self.assertEqual(got[(struct_name, "sizeof")], rec.size, struct_name)
+            for fname, off, _code in rec.table:
+                self.assertEqual(got[(struct_name, fname)], off, f"{struct_name}.{fname}")
+        self.assertEqual(got[("const", "ALLOCS_LAYOUT_VERSION")], L.LAYOUT_VERSION)
+        self.assertEqual(got[("const", "ALLOCS_GRANULE_SHIFT")], L.GRANULE_SHIFT)
+        self.assertEqual(got[("const", "ALLOCS_REGION_SHIFT")], L.REGION_SHIFT)
+        self.assertEqual(got[("const", "ALLOCS_L1_ENTRIES")], L.L1_ENTRIES)
+        self.assertEqual(got[("const", "ALLOCS_LARGE_CHUNK_BYTES")], L.LARGE_CHUNK_BYTES)
+        self.assertEqual(got[("const", "ALLOCS_TRAILER_SITE_SHIFT")], L.TRAILER_SITE_SHIFT)
+        self.assertEqual(got[("const", "ALLOCS_TRAILER_SLACK_SHIFT")], L.TRAILER_SLACK_SHIFT)
+
+
+class RecordTables(unittest.TestCase):
+    def test_round_trip(self) -> None:
+        blob = L.BigRec.pack(begin=0x1000, end=0x2000, parent=-1, kind=L.BIG_BRK, flags=3, name=0x99)
+        rec = L.BigRec.unpack(blob)
+        self.assertEqual((rec.begin, rec.end, rec.parent, rec.kind, rec.flags, rec.name),
+                         (0x1000, 0x2000, -1, L.BIG_BRK, 3, 0x99))
+
+    def test_overlapping_fields_are_refused(self) -> None:
+        with self.assertRaises(AssertionError):
+            L.RecordType("Bad", (("a", 0, "Q"), ("b", 4, "I")), 16)
+
+
+if __name__ == "__main__":
+    unittest.main()
