@@ -4,7 +4,8 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 import {
@@ -103,6 +104,13 @@ describe("GDB/MI connection against real gdb", function () {
     await mi.gdbSet("mi-async", "on");
     assert.equal(await mi.gdbShow("mi-async"), "on");
     await mi.fileExecAndSymbols("build/mi_target");
+    // The debuggee must not share gdb's stdout: gdb writes a record in several
+    // write() calls, and the program's output can land in the middle of one
+    // (seen here: `~"[Thread` + `total=19 slot=1` + ` 0x7ffff7dd16c0 ...`).
+    // The adapter gives it a terminal; a plain file does for this test.
+    const outFile = path.join(mkdtempSync(path.join(tmpdir(), "allocs-mi-")), "debuggee.out");
+    writeFileSync(outFile, "");
+    await mi.inferiorTtySet(outFile);
     const bp = await mi.breakInsert({ kind: "function", name: "add_points" });
     assert.equal(bp.number, "1");
     assert.equal(bp.func, "add_points");
@@ -208,10 +216,9 @@ describe("GDB/MI connection against real gdb", function () {
     const exit = await exited;
     assert.equal(exit.reason, "exited");
     assert.equal(exit.exitCode, 3);
-    assert.ok(
-      others.includes("total=19 slot=1"),
-      `debuggee output seen as non-MI lines: ${JSON.stringify(others)}`,
-    );
+    assert.deepEqual(others, [], "every line gdb wrote was MI");
+    assert.match(readFileSync(outFile, "utf8"), /^total=19 slot=1$/m);
+    rmSync(path.dirname(outFile), { recursive: true, force: true });
 
     await gdb.close();
     assert.deepEqual(exits, [{ code: 0, signal: null }]);
@@ -348,6 +355,10 @@ describe("GDB/MI connection against real gdb", function () {
     await assert.rejects(mi.execContinue(), { message: "The program is not being run." });
     // The connection is still usable afterwards.
     assert.equal(await mi.dataEvaluateExpression("1 + 2"), "3");
+    // Quoted arguments with quotes, backslashes and non-ASCII text reach gdb byte for byte:
+    // "é€ 日本" is 2 + 3 + 1 + 6 UTF-8 bytes, plus the terminating NUL.
+    assert.equal(await mi.dataEvaluateExpression('sizeof("é€ 日本")'), "13");
+    assert.equal(await mi.dataEvaluateExpression('sizeof("a\\"b\\\\c")'), "6");
   });
 
   it("rejects every pending command promptly when gdb is killed mid-command", async () => {
@@ -388,6 +399,18 @@ describe("GDB/MI connection against real gdb", function () {
     await assert.rejects(pending, GdbExitedError);
     // The debuggee may keep gdb's stdout open; that must not delay the rejection.
     assert.ok(Date.now() - t0 < 2000);
+  });
+
+  it("close() ends a gdb that does not answer -gdb-exit, rejecting what was pending", async () => {
+    const { gdb, mi } = await startGdb();
+    const exits: GdbExit[] = [];
+    gdb.on("exit", (e) => exits.push(e));
+    const stuck = mi.console("python import time; time.sleep(30)");
+    const t0 = Date.now();
+    await gdb.close(300);
+    assert.ok(Date.now() - t0 < 2000);
+    assert.deepEqual(exits, [{ code: null, signal: "SIGKILL" }]);
+    await assert.rejects(stuck, /^GdbExitedError|gdb was killed by signal SIGKILL/);
   });
 
   it("a per-command timeout rejects, and the late answer's output does not leak into the next command", async () => {
