@@ -19,9 +19,9 @@
 extern "C" {
 #endif
 
-/* A run-time type. Its layout is defined with the type metadata (docs/metadata-format.md);
- * until metadata is loaded for an object, alloc_get_type answers NULL. */
-struct uniqtype;
+/* Run-time types (struct uniqtype and its reflection macros). Until metadata is loaded for
+ * an object (docs/metadata-format.md), alloc_get_type answers NULL for its addresses. */
+#include "allocs_uniqtype.h"
 
 /* An allocator: one leaf or level of the allocation hierarchy. Allocators are never freed,
  * so the pointer stays valid and can be compared with ==. */
@@ -69,9 +69,6 @@ size_t alloc_get_size(const void *p);                 /* 0 if unknown */
 const void *alloc_get_site(const void *p);            /* allocation call's return address */
 struct uniqtype *alloc_get_type(const void *p);       /* NULL until type metadata exists */
 
-const char *__allocs_uniqtype_name(const struct uniqtype *t);
-#define UNIQTYPE_NAME(t) __allocs_uniqtype_name(t)
-
 /* liballocs's one-shot query: NULL on success, else an error object. */
 struct liballocs_err;
 struct liballocs_err *__liballocs_get_alloc_info(const void *obj, struct allocator **out_allocator,
@@ -93,14 +90,14 @@ struct alloc_level {
 struct alloc_info {
     const struct allocator *allocator; /* the leaf */
     const void *base;
-    size_t size;              /* requested size for heap chunks; extent for other levels */
-    size_t offset;            /* address - base */
+    size_t size;   /* requested size for heap chunks; extent for other levels */
+    size_t offset; /* address - base */
     const struct uniqtype *type;
-    const void *site;         /* heap/mmap: return address of the allocating call */
-    uint64_t seq;             /* heap: allocation sequence number (low 30 bits), else 0 */
-    const char *symbol;       /* static: the symbol; stackframe: the function; else NULL */
-    const char *object;       /* the ELF object's path for static/stackframe, else NULL */
-    unsigned depth;           /* entries used in chain */
+    const void *site;   /* heap/mmap: return address of the allocating call */
+    uint64_t seq;       /* heap: allocation sequence number (low 30 bits), else 0 */
+    const char *symbol; /* static: the symbol; stackframe: the function; else NULL */
+    const char *object; /* the ELF object's path for static/stackframe, else NULL */
+    unsigned depth;     /* entries used in chain */
     struct alloc_level chain[ALLOCS_MAX_DEPTH]; /* outermost first; the leaf is last */
 };
 

@@ -110,6 +110,25 @@ struct allocs_object {
     uint32_t reserved;
 };
 
+/* ---- Loaded type metadata (allocs_object.meta points here) ----
+ * The metadata file's records, copied into the runtime's memory after validation, plus the
+ * struct uniqtype built for each of its types (allocs_uniqtype.h). Type-index fields in the
+ * copied records resolve through type_ptrs, which already points at the canonical instance
+ * when another object defined the same type first. */
+struct allocs_loaded_meta {
+    uint64_t path;    /* address of the metadata file's path string */
+    uint64_t strings; /* the file's string section */
+    uint64_t strings_size;
+    uint64_t types;     /* struct uniqtype[ntypes], this file's own instances */
+    uint64_t type_ptrs; /* uint64_t[ntypes]: canonical struct uniqtype address per index */
+    uint64_t ntypes;
+    uint64_t members, nmembers;       /* struct uniqtype_member[] */
+    uint64_t statics, nstatics;       /* struct allocs_meta_static[] */
+    uint64_t frames, nframes;         /* struct allocs_meta_frame[] */
+    uint64_t frame_vars, nframe_vars; /* struct allocs_meta_frame_var[] */
+    uint64_t sites, nsites;           /* struct allocs_meta_site[] */
+};
+
 /* ---- Threads: stacks and per-thread heap counters ---- */
 #define ALLOCS_THREAD_F_LIVE 0x1u
 #define ALLOCS_THREAD_F_MAIN 0x2u
@@ -135,7 +154,7 @@ struct allocs_thread {
 struct allocs_suballoc {
     uint64_t base;
     uint64_t size;
-    uint64_t site; /* return address of the registering call (or the site the caller gave) */
+    uint64_t site;      /* return address of the registering call (or the site the caller gave) */
     uint32_t allocator; /* index into allocators */
     uint32_t seq;
 };
@@ -155,15 +174,15 @@ struct allocs_root {
     uint32_t pid;
 
     /* heap chunks */
-    uint64_t chunk_l1; /* uint64_t[ALLOCS_L1_ENTRIES] */
+    uint64_t chunk_l1;     /* uint64_t[ALLOCS_L1_ENTRIES] */
     uint64_t large_chunks; /* struct allocs_large_chunk[], sorted by base */
     uint64_t nlarge_chunks;
-    uint64_t sites; /* struct allocs_site[sites_capacity]; index = site id */
+    uint64_t sites;  /* struct allocs_site[sites_capacity]; index = site id */
     uint32_t nsites; /* ids 1 .. nsites - 1 are in use */
     uint32_t sites_capacity;
 
     /* levels */
-    uint64_t bigs; /* struct allocs_big[] */
+    uint64_t bigs;  /* struct allocs_big[] */
     uint32_t nbigs; /* slots in use or freed, i.e. the high-water mark */
     uint32_t bigs_capacity;
     uint64_t objects; /* struct allocs_object[] */
@@ -181,10 +200,10 @@ struct allocs_root {
 
     /* pool objects */
     uint64_t sub_l1;
-    uint64_t suballocs; /* struct allocs_suballoc[suballocs_capacity] */
+    uint64_t suballocs;          /* struct allocs_suballoc[suballocs_capacity] */
     uint64_t suballocs_capacity; /* a power of two */
-    uint64_t allocators; /* struct allocs_allocator_record[nallocators] */
-    uint32_t nallocators; /* custom allocator i has id ALLOCS_FIRST_CUSTOM_ALLOCATOR + i */
+    uint64_t allocators;         /* struct allocs_allocator_record[nallocators] */
+    uint32_t nallocators;        /* custom allocator i has id ALLOCS_FIRST_CUSTOM_ALLOCATOR + i */
     uint32_t reserved0;
 
     /* counters of threads that have exited */
@@ -204,5 +223,6 @@ ALLOCS_STATIC_ASSERT(sizeof(struct allocs_object) == 96, "object layout");
 ALLOCS_STATIC_ASSERT(sizeof(struct allocs_thread) == 72, "thread layout");
 ALLOCS_STATIC_ASSERT(sizeof(struct allocs_suballoc) == 32, "suballoc layout");
 ALLOCS_STATIC_ASSERT(sizeof(struct allocs_root) == 248, "root layout");
+ALLOCS_STATIC_ASSERT(sizeof(struct allocs_loaded_meta) == 128, "loaded meta layout");
 
 #endif

@@ -10,7 +10,8 @@ static const char *const error_strings[ALLOCS_ERR__COUNT] = {
     [ALLOCS_OK] = "success",
     [ALLOCS_ERR_NULL] = "the pointer is NULL",
     [ALLOCS_ERR_UNKNOWN] = "no known allocation contains this address",
-    [ALLOCS_ERR_NO_RUNTIME] = "the allocs runtime is not loaded (run the program with `allocs run`)",
+    [ALLOCS_ERR_NO_RUNTIME] =
+        "the allocs runtime is not loaded (run the program with `allocs run`)",
     [ALLOCS_ERR_INVALID] = "invalid argument",
     [ALLOCS_ERR_NOMEM] = "the runtime's tables are full",
 };
@@ -26,7 +27,7 @@ struct liballocs_err {
     int code;
 };
 static struct liballocs_err error_objects[ALLOCS_ERR__COUNT] = {
-    {ALLOCS_OK}, {ALLOCS_ERR_NULL}, {ALLOCS_ERR_UNKNOWN}, {ALLOCS_ERR_NO_RUNTIME},
+    {ALLOCS_OK},          {ALLOCS_ERR_NULL},  {ALLOCS_ERR_UNKNOWN}, {ALLOCS_ERR_NO_RUNTIME},
     {ALLOCS_ERR_INVALID}, {ALLOCS_ERR_NOMEM},
 };
 
@@ -121,7 +122,7 @@ RT_EXPORT struct uniqtype *alloc_get_type(const void *p)
 
 RT_EXPORT const char *__allocs_uniqtype_name(const struct uniqtype *t)
 {
-    return t ? "(unnamed type)" : "(no type)";
+    return t && t->name ? t->name : "(no type)";
 }
 
 RT_EXPORT struct liballocs_err *
@@ -244,4 +245,13 @@ RT_EXPORT int alloc_unregister_object(const struct allocator *a, const void *bas
     return pool_unregister(a, (uintptr_t)base);
 }
 
-RT_EXPORT int alloc_runtime_present(void) { return rt_initialised(); }
+RT_EXPORT int alloc_runtime_present(void)
+{
+    return rt_initialised();
+}
+
+RT_EXPORT const struct uniqtype *uniqtype_lookup(const char *canonical_name)
+{
+    (void)canonical_name;
+    return NULL; /* no metadata loader yet */
+}

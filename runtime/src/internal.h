@@ -41,7 +41,10 @@ typedef struct rt_lock {
     volatile int word;
     struct rt_lock *next_registered;
 } rt_lock_t;
-#define RT_LOCK_INIT {0, 0}
+#define RT_LOCK_INIT                                                                               \
+    {                                                                                              \
+        0, 0                                                                                       \
+    }
 void rt_lock(rt_lock_t *l);
 void rt_unlock(rt_lock_t *l);
 void rt_lock_register(rt_lock_t *l); /* once per lock, before first use (idempotent) */
@@ -65,8 +68,8 @@ const char *rt_getenv(const char *name); /* safe before libc's environ is usable
 /* ---- heap (heap_*.c, threads.c, pool.c) ---- */
 struct rt_chunk {
     uintptr_t base;
-    size_t size;   /* requested size */
-    size_t usable; /* underlying usable size (trailer included) */
+    size_t size;    /* requested size */
+    size_t usable;  /* underlying usable size (trailer included) */
     uintptr_t site; /* return address of the allocating call, 0 if unknown */
     uint32_t site_id;
     uint64_t seq;
@@ -111,7 +114,6 @@ bool levels_find_leaf(uintptr_t addr, struct rt_leaf *out);
 /* The levels enclosing addr, outermost first (mapping, then ELF file/segment, brk, stack or
  * auxv area). Returns the count written (at most max). */
 unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max);
-
 
 /* ---- heap <-> levels ---- */
 /* levels -> heap: the main thread's stack bounds (set once the levels part knows them). */

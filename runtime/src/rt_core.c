@@ -92,16 +92,27 @@ static void spin_acquire(volatile int *w)
     for (;;) {
         if (!__atomic_exchange_n(w, 1, __ATOMIC_ACQUIRE)) return;
         while (__atomic_load_n(w, __ATOMIC_RELAXED)) {
-            if (++spins > 64) sched_yield();
-            else __builtin_ia32_pause();
+            if (++spins > 64)
+                sched_yield();
+            else
+                __builtin_ia32_pause();
         }
     }
 }
 
-static void spin_release(volatile int *w) { __atomic_store_n(w, 0, __ATOMIC_RELEASE); }
+static void spin_release(volatile int *w)
+{
+    __atomic_store_n(w, 0, __ATOMIC_RELEASE);
+}
 
-void rt_lock(rt_lock_t *l) { spin_acquire(&l->word); }
-void rt_unlock(rt_lock_t *l) { spin_release(&l->word); }
+void rt_lock(rt_lock_t *l)
+{
+    spin_acquire(&l->word);
+}
+void rt_unlock(rt_lock_t *l)
+{
+    spin_release(&l->word);
+}
 
 void rt_lock_register(rt_lock_t *l)
 {
@@ -209,9 +220,9 @@ struct allocator *rt_add_custom_allocator(const char *name)
     if (!found && n < MAX_CUSTOM_ALLOCATORS) {
         const char *copy = rt_strdup(name);
         if (copy) {
-            custom_allocators[n] = (struct allocator){copy, ALLOCS_FIRST_CUSTOM_ALLOCATOR + n,
-                                                      ALLOCS_ALLOCATOR_F_LEAF |
-                                                          ALLOCS_ALLOCATOR_F_CUSTOM};
+            custom_allocators[n] =
+                (struct allocator){copy, ALLOCS_FIRST_CUSTOM_ALLOCATOR + n,
+                                   ALLOCS_ALLOCATOR_F_LEAF | ALLOCS_ALLOCATOR_F_CUSTOM};
             custom_records[n].name = (uint64_t)(uintptr_t)copy;
             __allocs_root.allocators = (uint64_t)(uintptr_t)custom_records;
             __atomic_store_n(&__allocs_root.nallocators, n + 1, __ATOMIC_RELEASE);
@@ -223,11 +234,17 @@ struct allocator *rt_add_custom_allocator(const char *name)
 }
 
 /* ---- start-up ---- */
-const char *rt_getenv(const char *name) { return getenv(name); }
+const char *rt_getenv(const char *name)
+{
+    return getenv(name);
+}
 
 static volatile int init_done;
 
-bool rt_initialised(void) { return __atomic_load_n(&init_done, __ATOMIC_ACQUIRE) != 0; }
+bool rt_initialised(void)
+{
+    return __atomic_load_n(&init_done, __ATOMIC_ACQUIRE) != 0;
+}
 
 void rt_init(int argc, char **argv, char **envp)
 {

@@ -12,8 +12,9 @@ static struct liballocs_err err_no_runtime = {ALLOCS_ERR_NO_RUNTIME};
 
 const char *alloc_strerror(int err)
 {
-    return err == ALLOCS_OK ? "success"
-                            : "the allocs runtime is not loaded (run the program with `allocs run`)";
+    return err == ALLOCS_OK
+               ? "success"
+               : "the allocs runtime is not loaded (run the program with `allocs run`)";
 }
 struct allocator *alloc_get_allocator(const void *p)
 {
@@ -62,7 +63,10 @@ const char *__liballocs_errstring(const struct liballocs_err *err)
 {
     return alloc_strerror(err ? err->code : ALLOCS_OK);
 }
-int __liballocs_errcode(const struct liballocs_err *err) { return err ? err->code : ALLOCS_OK; }
+int __liballocs_errcode(const struct liballocs_err *err)
+{
+    return err ? err->code : ALLOCS_OK;
+}
 int alloc_describe(const void *p, struct alloc_info *out)
 {
     if (out) {
@@ -104,4 +108,12 @@ int alloc_unregister_object(const struct allocator *a, const void *base)
     (void)base;
     return ALLOCS_ERR_NO_RUNTIME;
 }
-int alloc_runtime_present(void) { return 0; }
+int alloc_runtime_present(void)
+{
+    return 0;
+}
+const struct uniqtype *uniqtype_lookup(const char *canonical_name)
+{
+    (void)canonical_name;
+    return NULL;
+}
