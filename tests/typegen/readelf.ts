@@ -31,7 +31,8 @@ export function readelfDies(file: string): RefDie[] {
       continue;
     }
     const at = /^\s*<[0-9a-f]+>\s+(DW_AT_\w+)\s*:\s?(.*)$/.exec(line);
-    if (at && cur) cur.attrs.set(at[1], at[2]);
+    // With -W, readelf prefixes each value with its form: "(data1) 40", "(strp) (offset: 0x13e): x".
+    if (at && cur) cur.attrs.set(at[1], at[2].replace(/^\((?:DW_FORM_)?\w+\) /, ""));
   }
   return out;
 }
