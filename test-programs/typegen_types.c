@@ -98,5 +98,5 @@ int main(int argc, char **argv) {
   pts[0].x = argc;
   int r = f(argc, argv) + fl->n + sum(2, 3, 4) + op_ptr(1, 2);
   free(fl);
-  return r + an.q + bb.a + nv.i + (int)counter_td + tls_counter + grid[1][2] + unbounded_arr[1];
+  return r + pts[argc % 3].y + an.q + bb.a + nv.i + (int)counter_td + tls_counter + grid[1][2] + unbounded_arr[1];
 }
