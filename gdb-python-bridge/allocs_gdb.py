@@ -184,27 +184,42 @@ def _registers(t: Any) -> Dict[str, int]:
     return out
 
 
-def _variables(f: Any) -> Callable[[], List[Variable]]:
-    def get() -> List[Variable]:
-        out: List[Variable] = []
-        try:
-            block = f.block()
-        except (RuntimeError, gdb.error):
-            return out
-        while block is not None:
-            for sym in block:
-                if not (sym.is_variable or sym.is_argument):
-                    continue
-                try:
-                    v = sym.value(f)
-                    if v.address is not None:
-                        out.append(Variable(sym.name, int(v.address), v.type.sizeof))
-                except (gdb.error, RuntimeError, TypeError):
-                    continue
-            if block.function is not None:
-                break
-            block = block.superblock
+def _frame_variables(f: Any) -> List[Variable]:
+    out: List[Variable] = []
+    try:
+        block = f.block()
+    except (RuntimeError, gdb.error):
         return out
+    while block is not None:
+        for sym in block:
+            if not (sym.is_variable or sym.is_argument):
+                continue
+            try:
+                v = sym.value(f)
+                if v.address is not None:
+                    out.append(Variable(sym.name, int(v.address), v.type.sizeof))
+            except (gdb.error, RuntimeError, TypeError):
+                continue
+        if block.function is not None:
+            break
+        block = block.superblock
+    return out
+
+
+def _variables(t: Any, level: int) -> Callable[[], List[Variable]]:
+    """The locals and arguments of frame `level` of thread t, read on demand with t selected
+    (gdb's frame objects belong to the selected thread)."""
+    def get() -> List[Variable]:
+        if not t.is_valid():
+            return []
+        with _OnThread(t):
+            try:
+                f = gdb.newest_frame()
+                for _ in range(level):
+                    f = f.older() if f is not None else None
+                return _frame_variables(f) if f is not None else []
+            except gdb.error:
+                return []
     return get
 
 
@@ -230,7 +245,7 @@ def _frames(t: Any, limit: int = 256) -> List[Frame]:
                 sal = f.find_sal()
                 file = sal.symtab.filename if sal.symtab is not None else None
                 out.append(Frame(level, int(f.pc()), sp, max(cfa, sp), f.name(), file, sal.line or None,
-                                 _variables(f)))
+                                 _variables(t, level)))
                 f = older
             except gdb.error:
                 break

@@ -1,0 +1,100 @@
+// Helpers for the bridge tests: gdb runs (always with a timeout), probe parsing, core files.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ROOT, runtimeLib } from "../lib/programs";
+
+export const BRIDGE = path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py");
+export const BIN = path.join(ROOT, "bin", "allocs.js");
+export const GDB_TIMEOUT_MS = 120_000;
+
+export interface GdbRun {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
+
+function finish(r: ReturnType<typeof spawnSync>, what: string): GdbRun {
+  if (r.error) throw new Error(`${what}: ${r.error.message}`);
+  return { stdout: String(r.stdout), stderr: String(r.stderr), status: r.status };
+}
+
+/** `allocs gdb -nx -q --batch ARGS...` (the CLI adds the bridge and the preload). */
+export function allocsGdb(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): GdbRun {
+  const r = spawnSync(process.execPath, [BIN, "gdb", "-nx", "-q", "--batch", ...args], {
+    encoding: "utf8",
+    timeout: GDB_TIMEOUT_MS,
+    maxBuffer: 256 << 20,
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+  });
+  return finish(r, "allocs gdb");
+}
+
+/** Plain gdb with the bridge sourced and no preload (a process without the runtime). */
+export function plainGdb(args: string[], input?: string): GdbRun {
+  const r = spawnSync("gdb", ["-nx", "-q", "-iex", `source ${BRIDGE}`, ...args], {
+    encoding: "utf8",
+    timeout: GDB_TIMEOUT_MS,
+    maxBuffer: 256 << 20,
+    input,
+  });
+  return finish(r, "gdb");
+}
+
+/** gdb commands that print a marker before each query so answers can be matched to probes. */
+export function queryCommands(queries: Array<[string, string]>): string[] {
+  const out: string[] = [];
+  for (const [label, cmd] of queries) out.push("-ex", `echo @@${label}\\n`, "-ex", cmd);
+  return out;
+}
+
+/** The first JSON line after each `@@label` marker in gdb's output. */
+export function answers(stdout: string): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  let label: string | undefined;
+  for (const line of stdout.split("\n")) {
+    const m = /^@@(\S+)$/.exec(line);
+    if (m) {
+      label = m[1];
+      continue;
+    }
+    if (label && line.startsWith("{")) {
+      out.set(label, JSON.parse(line));
+      label = undefined;
+    }
+  }
+  return out;
+}
+
+/** The kernel's core pattern, or why kernel cores cannot be collected here. */
+export function kernelCoreProblem(): string | undefined {
+  let pattern: string;
+  try {
+    pattern = fs.readFileSync("/proc/sys/kernel/core_pattern", "utf8").trim();
+  } catch {
+    return "cannot read /proc/sys/kernel/core_pattern";
+  }
+  if (pattern.startsWith("|")) return `cores are piped to ${pattern}, not written to a file`;
+  if (pattern.includes("/")) return `cores go to ${pattern}, outside the working directory`;
+  return undefined;
+}
+
+/** Runs EXE ARGS preloaded with cores enabled in dir; returns its stdout and the core's path. */
+export function makeKernelCore(exe: string, args: string[], dir: string): { stdout: string; core: string } {
+  const script = 'ulimit -c unlimited; LD_PRELOAD="$1" exec "$2" "$3"';
+  const r = spawnSync("sh", ["-c", script, "sh", runtimeLib(), exe, ...args], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (r.error) throw r.error;
+  const core = fs.readdirSync(dir).find((f) => f === "core" || /^core\.\d+$/.test(f));
+  if (!core) throw new Error(`no core file in ${dir} (status ${r.status}, signal ${r.signal}):\n${r.stderr}`);
+  return { stdout: r.stdout, core: path.join(dir, core) };
+}
+
+/** Lines gdb printed for our commands' errors: each must be one line starting with `alloc`. */
+export function allocErrors(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => /^alloc/.test(l));
+}
