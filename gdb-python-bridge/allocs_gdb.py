@@ -130,8 +130,7 @@ class GdbTarget:
 
 def _has_core() -> bool:
     try:
-        return "core" in gdb.execute("info target", to_string=True).lower() and \
-            "Local core dump file" in gdb.execute("info target", to_string=True)
+        return "Local core dump file" in gdb.execute("info target", to_string=True)
     except gdb.error:
         return False
 
@@ -350,8 +349,15 @@ def guarded(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+CORE_NO_RUNTIME = ("no __allocs_root in this core: either the program ran without the allocs runtime, or gdb "
+                   "could not load its shared libraries (a truncated core, or a core of another program?)")
+
+
 def describe_expr(expr: str) -> AddressDescription:
-    return session().describe(address_of(expr))
+    d = session().describe(address_of(expr))
+    if not d.runtime and d.notes and _has_core():
+        d.notes[0] = CORE_NO_RUNTIME
+    return d
 
 
 # ---- commands ----
