@@ -54,7 +54,10 @@ static void probe(const char *name, const void *addr, const char *fmt, ...)
     printf("\n");
 }
 
-__attribute__((noinline)) void bridge_stop(void) { __asm__ volatile("" ::: "memory"); }
+__attribute__((noinline)) void bridge_stop(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
 
 static struct point *make_points(int *line)
 {
@@ -96,8 +99,8 @@ __attribute__((noinline)) static void worker_inner(void)
 __attribute__((noinline)) static void worker_outer(void)
 {
     volatile int outer_local[4] = {5, 6, 7, 8};
-    probe("thread_local", (const void *)&outer_local[1], "size=%zu func=worker_outer var=outer_local",
-          sizeof outer_local);
+    probe("thread_local", (const void *)&outer_local[1],
+          "size=%zu func=worker_outer var=outer_local", sizeof outer_local);
     worker_inner();
     (void)outer_local[0];
 }
@@ -117,14 +120,16 @@ int main(int argc, char **argv)
 
     int line;
     struct point *pts = make_points(&line);
-    probe("heap_interior", &pts[1].y, "base=%p size=%zu offset=%zu func=make_points file=%s line=%d",
-          (void *)pts, 3 * sizeof *pts, (size_t)((char *)&pts[1].y - (char *)pts), file, line);
+    probe("heap_interior", &pts[1].y,
+          "base=%p size=%zu offset=%zu func=make_points file=%s line=%d", (void *)pts,
+          3 * sizeof *pts, (size_t)((char *)&pts[1].y - (char *)pts), file, line);
 
     struct outer *o = make_outer(&line);
     probe("nested", &o->in.name[3], "base=%p size=%zu offset=%zu func=make_outer file=%s line=%d",
           (void *)o, sizeof *o, (size_t)((char *)&o->in.name[3] - (char *)o), file, line);
-    probe("union_member", &o->u.as_float, "base=%p size=%zu offset=%zu func=make_outer file=%s line=%d",
-          (void *)o, sizeof *o, (size_t)((char *)&o->u - (char *)o), file, line);
+    probe("union_member", &o->u.as_float,
+          "base=%p size=%zu offset=%zu func=make_outer file=%s line=%d", (void *)o, sizeof *o,
+          (size_t)((char *)&o->u - (char *)o), file, line);
 
     probe("global", &global_counts[2], "base=%p size=%zu offset=8 symbol=global_counts",
           (void *)global_counts, sizeof global_counts);
@@ -149,10 +154,11 @@ int main(int argc, char **argv)
     const struct allocator *pool = alloc_register_allocator("bridge_pool");
     int reg_line = __LINE__ + 1;
     int rc = alloc_register_object(pool, arena + 256, 64, NULL);
-    probe("pool", arena + 256 + 10,
-          "base=%p size=64 offset=10 allocator=bridge_pool chunk=%p chunksize=4096 func=main file=%s "
-          "line=%d chunkline=%d rc=%d",
-          (void *)(arena + 256), (void *)arena, file, reg_line, arena_line, rc);
+    probe(
+        "pool", arena + 256 + 10,
+        "base=%p size=64 offset=10 allocator=bridge_pool chunk=%p chunksize=4096 func=main file=%s "
+        "line=%d chunkline=%d rc=%d",
+        (void *)(arena + 256), (void *)arena, file, reg_line, arena_line, rc);
     probe("pool_gap", arena + 8, "base=%p size=4096 offset=8 allocator=__default_lib_malloc",
           (void *)arena);
 
