@@ -221,6 +221,7 @@ static void objects_rescan(bool wait)
     bool changed = reconcile(&st);
     /* dlopen and dlclose map and unmap through glibc's internal calls, unseen by our mmap. */
     if (changed && !first) maps_rescan_locked();
+    if (changed) stack_objects_changed();
     levels_write_end();
     seen_adds = st.adds;
     seen_subs = st.subs;

@@ -181,6 +181,7 @@ void levels_init(int argc, char **argv, char **envp)
 {
     if (levels_ready) return;
     rt_lock_register(&levels_lock);
+    stack_init();
     maps_init();
     objects_init();
     auxv_init(argc, argv, envp);
@@ -219,13 +220,14 @@ bool levels_find_leaf(uintptr_t addr, struct rt_leaf *out)
         symbols_static_leaf(idx, &o, &seg, addr, out))
         return true;
 
-    if (brk_contains(addr)) {
+    struct allocs_big m;
+    bool mapped = maps_find(addr, &m, true);
+    if (brk_contains(addr, mapped ? &m : NULL)) {
         leaf_set(out, ALLOCS_ALLOCATOR_BRK, (uintptr_t)__allocs_root.brk_lo,
                  (size_t)(__allocs_root.brk_hi - __allocs_root.brk_lo));
         return true;
     }
-    struct allocs_big m;
-    if (maps_find(addr, &m, true)) {
+    if (mapped) {
         leaf_set(out, ALLOCS_ALLOCATOR_MMAP, (uintptr_t)m.begin, (size_t)(m.end - m.begin));
         out->site = (uintptr_t)m.site;
         return true;
@@ -247,7 +249,8 @@ unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max)
     objects_check_changed();
     unsigned n = 0;
     struct allocs_big m;
-    if (maps_find(addr, &m, true))
+    bool mapped = maps_find(addr, &m, true);
+    if (mapped)
         n = push(chain, n, max, ALLOCS_ALLOCATOR_MMAP, (uintptr_t)m.begin, (uintptr_t)m.end);
 
     uint32_t idx;
@@ -257,7 +260,7 @@ unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max)
     if (objects_find(addr, &idx, &o, &seg)) {
         n = push(chain, n, max, ALLOCS_ALLOCATOR_ELF_FILE, (uintptr_t)o.lo, (uintptr_t)o.hi);
         n = push(chain, n, max, ALLOCS_ALLOCATOR_ELF_SEGMENT, seg.lo, seg.hi);
-    } else if (brk_contains(addr)) {
+    } else if (brk_contains(addr, mapped ? &m : NULL)) {
         n = push(chain, n, max, ALLOCS_ALLOCATOR_BRK, (uintptr_t)__allocs_root.brk_lo,
                  (uintptr_t)__allocs_root.brk_hi);
     } else if (stack_bounds(addr, &lo, &hi)) {

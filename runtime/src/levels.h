@@ -68,7 +68,8 @@ void bigs_relink(void); /* recomputes the parent of BRK/STACK/AUXV bigs */
 void maps_rescan_locked(void);
 bool maps_rescan(void); /* takes the lock; false if rate-limited */
 void brk_refresh(void); /* brk_hi = current break */
-bool brk_contains(uintptr_t addr);
+/* m: the mapping containing addr, or NULL if none is known. */
+bool brk_contains(uintptr_t addr, const struct allocs_big *m);
 extern int lv_brk_big, lv_stack_big, lv_auxv_big; /* indexes into bigs, -1 if none */
 extern uintptr_t lv_main_stack_lo, lv_main_stack_hi;
 
@@ -113,6 +114,8 @@ bool symbols_static_leaf(uint32_t obj, const struct allocs_object *o, const stru
 const char *symbols_function_at(uintptr_t pc, const char **object);
 
 /* ---- stack.c ---- */
+void stack_init(void);
+void stack_objects_changed(void); /* code may have moved: forget cached unwind rules */
 bool stack_find_leaf(uintptr_t addr, struct rt_leaf *out, uintptr_t *stack_lo, uintptr_t *stack_hi);
 bool stack_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 

@@ -340,10 +340,14 @@ void brk_refresh(void)
     levels_write_end();
 }
 
-bool brk_contains(uintptr_t addr)
+bool brk_contains(uintptr_t addr, const struct allocs_big *m)
 {
     if (!maps_ready || addr < __allocs_root.brk_lo) return false;
-    if (addr >= __allocs_root.brk_hi) brk_refresh();
+    if (addr < __allocs_root.brk_hi) return true;
+    /* Past the break we knew. A syscall is only worth it when the address is in the [heap]
+     * mapping (the break moves within its last page) or in no known mapping (it grew). */
+    if (m && m->begin != __allocs_root.brk_lo) return false;
+    brk_refresh();
     return addr < __allocs_root.brk_hi;
 }
 
