@@ -2,6 +2,7 @@
  *
  *   bridge_target stop   prints its probes, then calls bridge_stop() (set a breakpoint there)
  *   bridge_target abort  prints its probes, then abort()s (a kernel core file)
+ *   bridge_target wait   prints its probes, then waits to be attached to (or killed)
  *
  * Each probe line says what the bridge should answer; the address itself is also stored in
  * probe_addr[K] so a debugger (or a core) can name it as the expression `probe_addr[K]`. */
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
            (unsigned long long)st.total_allocs, (unsigned long long)st.total_frees);
     printf("ready\n");
     if (do_abort) abort();
+    if (argc > 1 && strcmp(argv[1], "wait") == 0)
+        for (;;)
+            pause();
     bridge_stop();
     if (write(wake_pipe[1], "x", 1) != 1) return 1;
     pthread_join(t, NULL);

@@ -49,7 +49,8 @@ export function attachNote(pid: number): string | undefined {
   } catch {
     return undefined; // gdb will say what is wrong with the pid
   }
-  if (/liballocs[^/\s]*\.so/.test(maps)) return undefined;
+  // The runtime (liballocs.so, liballocs-ubsan.so), not the stub a client links against.
+  if (/\/liballocs(-\w+)?\.so$/m.test(maps)) return undefined;
   return (
     `allocs gdb: process ${pid} was not started with the allocs runtime, and a running process ` +
     "cannot be given it: the alloc commands will show only what gdb knows (start it with `allocs run`)"
