@@ -1,6 +1,8 @@
 // .debug_abbrev: one table per unit, parsed once per (offset, unit format) and shared. Each entry
-// keeps its attributes in typed arrays (no object per attribute) and, for the common case where
-// every form has a fixed size, the byte offset of each attribute and the DIE's total size.
+// keeps its attributes in packed number arrays (no object per attribute) and, for the common
+// case where every form has a fixed size, the byte offset of each attribute and the DIE's total
+// size. Plain arrays, not typed arrays: a large file has ~10^5 abbrevs, and one ArrayBuffer each
+// made V8 spend seconds in GC on external-memory accounting.
 
 import { Cursor } from "../bytes";
 import { DW_FORM } from "./constants";
@@ -8,7 +10,7 @@ import { FormatParams, fixedFormSize, isKnownForm } from "./forms";
 
 export class Abbrev {
   /** Offset of each attribute's value from the end of the abbrev code, or -1 once any earlier form is variable. */
-  readonly fixedOffsets: Int32Array;
+  readonly fixedOffsets: number[];
   /** Size of the DIE's attribute data if every form is fixed-size, else -1. */
   readonly fixedSize: number;
 
@@ -16,14 +18,14 @@ export class Abbrev {
     readonly code: number,
     readonly tag: number,
     readonly hasChildren: boolean,
-    readonly attrs: Int32Array,
-    readonly forms: Int32Array,
+    readonly attrs: number[],
+    readonly forms: number[],
     /** DW_FORM_implicit_const values, by attribute index (0 for other forms). */
-    readonly consts: Float64Array,
+    readonly consts: number[],
     f: FormatParams,
   ) {
     const n = attrs.length;
-    this.fixedOffsets = new Int32Array(n);
+    this.fixedOffsets = new Array<number>(n).fill(0);
     let off = 0;
     for (let i = 0; i < n; i++) {
       this.fixedOffsets[i] = off;
@@ -51,16 +53,15 @@ export class AbbrevTable {
   constructor(buf: Buffer, file: string, offset: number, f: FormatParams) {
     const c = new Cursor(buf, file, ".debug_abbrev", 0);
     c.seek(offset);
-    const attrs: number[] = [];
-    const forms: number[] = [];
-    const consts: number[] = [];
     for (;;) {
       const code = c.uleb();
       if (code === 0) break;
       const start = c.pos;
       const tag = c.uleb();
       const children = c.u8();
-      attrs.length = forms.length = consts.length = 0;
+      const attrs: number[] = [];
+      const forms: number[] = [];
+      const consts: number[] = [];
       for (;;) {
         const at = c.uleb();
         const form = c.uleb();
@@ -71,15 +72,7 @@ export class AbbrevTable {
         consts.push(form === DW_FORM.implicit_const ? c.sleb() : 0);
         if (attrs.length > 4096) c.fail(`abbrev ${code} has too many attributes`, start);
       }
-      const a = new Abbrev(
-        code,
-        tag,
-        children !== 0,
-        Int32Array.from(attrs),
-        Int32Array.from(forms),
-        Float64Array.from(consts),
-        f,
-      );
+      const a = new Abbrev(code, tag, children !== 0, attrs, forms, consts, f);
       if (code < 1 << 16) {
         if (this.dense[code] === undefined) this.dense[code] = a;
       } else if (!this.sparse.has(code)) this.sparse.set(code, a);

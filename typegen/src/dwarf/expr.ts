@@ -16,10 +16,14 @@ export type Location =
   | { kind: "tls"; offset: number }
   | { kind: "expr"; hex: string };
 
-/** Decodes a one-operation expression (the shapes compilers use for variables in memory). */
-export function classifyExpr(u: Unit, expr: Buffer): Location {
-  const opaque: Location = { kind: "expr", hex: expr.toString("hex") };
-  if (expr.length === 0) return opaque;
+/**
+ * Decodes a one-operation expression held in buf[start, end) (the shapes compilers use for
+ * variables in memory). Error offsets are relative to the expression's start.
+ */
+export function classifyExpr(u: Unit, buf: Buffer, start: number, end: number): Location {
+  if (end <= start) return { kind: "expr", hex: "" };
+  const expr = buf.subarray(start, end);
+  const opaque = (): Location => ({ kind: "expr", hex: expr.toString("hex") });
   const c = new Cursor(expr, u.file, "location expression");
   const op = c.u8();
   let loc: Location;
@@ -38,8 +42,8 @@ export function classifyExpr(u: Unit, expr: Buffer): Location {
     const off = op === DW_OP.const8u ? c.u64() : c.u32();
     if (c.pos === expr.length - 1 && (expr[c.pos] === DW_OP.GNU_push_tls_address || expr[c.pos] === DW_OP.form_tls_address))
       return { kind: "tls", offset: off };
-    return opaque;
-  } else return opaque;
+    return opaque();
+  } else return opaque();
   // A trailing piece/stack_value etc. means the simple reading would be wrong.
-  return c.pos === expr.length ? loc : opaque;
+  return c.pos === expr.length ? loc : opaque();
 }

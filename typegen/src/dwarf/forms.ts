@@ -62,8 +62,10 @@ export function fixedFormSize(form: number, f: FormatParams): number {
 }
 
 /** True for forms the reader knows (so an unknown form fails at abbrev-parse time, with its offset). */
+const PROBE: FormatParams = { version: 5, addrSize: 8, offsetSize: 4 };
+
 export function isKnownForm(form: number): boolean {
-  if (fixedFormSize(form, { version: 5, addrSize: 8, offsetSize: 4 }) >= 0) return true;
+  if (fixedFormSize(form, PROBE) >= 0) return true;
   switch (form) {
     case DW_FORM.block:
     case DW_FORM.block1:

@@ -12,7 +12,10 @@ export interface LocEntry {
   /** PC range [lo, hi); lo = 0 and hi = +Infinity for a default location. */
   lo: number;
   hi: number;
-  expr: Buffer;
+  /** The expression is buf[start, end) (no copy, no view object). */
+  buf: Buffer;
+  start: number;
+  end: number;
 }
 
 export function readLocList(u: Unit, form: number, value: number): LocEntry[] {
@@ -33,7 +36,9 @@ function readLoclists(u: Unit, buf: Buffer, off: number): LocEntry[] {
   const out: LocEntry[] = [];
   const expr = (lo: number, hi: number): void => {
     const n = c.uleb();
-    out.push({ lo, hi, expr: c.bytes(n) });
+    c.need(n);
+    out.push({ lo, hi, buf, start: c.pos, end: c.pos + n });
+    c.pos += n;
   };
   for (;;) {
     const kind = c.u8();
@@ -100,6 +105,8 @@ function readDebugLoc(u: Unit, buf: Buffer, off: number): LocEntry[] {
       continue;
     }
     const n = c.u16();
-    out.push({ lo: base + lo, hi: base + hi, expr: c.bytes(n) });
+    c.need(n);
+    out.push({ lo: base + lo, hi: base + hi, buf, start: c.pos, end: c.pos + n });
+    c.pos += n;
   }
 }

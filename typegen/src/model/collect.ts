@@ -147,25 +147,27 @@ export class Collector {
 
   private readType(tag: number): RawType {
     const cur = this.cur;
-    const raw: RawType = { tag, target: cur.ref(DW_AT.type) };
-    const name = cur.str(DW_AT.name);
-    if (name !== undefined) raw.name = name;
-    const size = cur.udata(DW_AT.byte_size);
-    if (size !== undefined) raw.byteSize = size;
-    else if (tag === DW_TAG.pointer_type || tag === DW_TAG.reference_type || tag === DW_TAG.rvalue_reference_type)
-      raw.byteSize = this.unit.addrSize;
-    if (tag === DW_TAG.base_type) {
-      raw.encoding = cur.udata(DW_AT.encoding) ?? 0;
-      const bits = cur.udata(DW_AT.bit_size);
-      if (bits !== undefined) raw.bitSize = bits;
-    }
-    if (cur.flag(DW_AT.declaration)) raw.declaration = true;
-    if (tag === DW_TAG.subroutine_type) {
-      raw.prototyped = cur.flag(DW_AT.prototyped);
-      raw.params = [];
-    }
-    if (tag === DW_TAG.array_type) raw.dims = [];
-    return raw;
+    let size = cur.udata(DW_AT.byte_size);
+    if (size === undefined && (tag === DW_TAG.pointer_type || tag === DW_TAG.reference_type || tag === DW_TAG.rvalue_reference_type))
+      size = this.unit.addrSize;
+    const isBase = tag === DW_TAG.base_type;
+    // Every field is set, always in this order, so all raw records share one hidden class and the
+    // uniquing code's property reads stay monomorphic.
+    return {
+      tag,
+      name: cur.str(DW_AT.name),
+      byteSize: size,
+      encoding: isBase ? (cur.udata(DW_AT.encoding) ?? 0) : undefined,
+      bitSize: isBase ? cur.udata(DW_AT.bit_size) : undefined,
+      target: cur.ref(DW_AT.type),
+      declaration: cur.flag(DW_AT.declaration),
+      members: undefined,
+      dims: tag === DW_TAG.array_type ? [] : undefined,
+      enumerators: undefined,
+      params: tag === DW_TAG.subroutine_type ? [] : undefined,
+      varargs: false,
+      prototyped: tag === DW_TAG.subroutine_type ? cur.flag(DW_AT.prototyped) : undefined,
+    };
   }
 
   /** An array dimension: DW_AT_count, or upper - lower + 1; null when unbounded or dynamic (VLA). */
@@ -266,7 +268,21 @@ export class Collector {
     }
     if (lo === undefined || hi === undefined || o.declaration) return { kind: "func", fn: null, fnName: name, lo: 0, hi: 0 };
     const fnType = this.synth++;
-    this.types.set(fnType, { tag: DW_TAG.subroutine_type, target: o.type, params: [], prototyped: this.prototyped() });
+    this.types.set(fnType, {
+      tag: DW_TAG.subroutine_type,
+      name: undefined,
+      byteSize: undefined,
+      encoding: undefined,
+      bitSize: undefined,
+      target: o.type,
+      declaration: false,
+      members: undefined,
+      dims: undefined,
+      enumerators: undefined,
+      params: [],
+      varargs: false,
+      prototyped: this.prototyped(),
+    });
     const fn: RawFunction = {
       name,
       type: fnType,
@@ -304,10 +320,10 @@ export class Collector {
     const form = cur.form(at);
     if (form === 0) return [];
     const u = this.unit;
-    if (cur.block(at)) return [{ lo, hi, loc: classifyExpr(u, cur.c.buf.subarray(cur.blockStart, cur.blockEnd)) }];
+    if (cur.block(at)) return [{ lo, hi, loc: classifyExpr(u, cur.c.buf, cur.blockStart, cur.blockEnd) }];
     if (form === DW_FORM.sec_offset || form === DW_FORM.loclistx || form === DW_FORM.data4 || form === DW_FORM.data8) {
       const v = cur.udata(at) ?? 0;
-      return readLocList(u, form, v).map((e) => ({ lo: e.lo, hi: e.hi === Infinity ? hi : e.hi, loc: classifyExpr(u, e.expr) }));
+      return readLocList(u, form, v).map((e) => ({ lo: e.lo, hi: e.hi === Infinity ? hi : e.hi, loc: classifyExpr(u, e.buf, e.start, e.end) }));
     }
     return [];
   }

@@ -13,20 +13,20 @@ export interface RawMember {
 
 export interface RawType {
   tag: number;
-  name?: string;
-  byteSize?: number;
-  encoding?: number;
-  bitSize?: number;
+  name: string | undefined;
+  byteSize: number | undefined;
+  encoding: number | undefined;
+  bitSize: number | undefined;
   /** DW_AT_type: pointee, element, typedef target, return type, enum base. */
   target: number;
-  declaration?: boolean;
-  members?: RawMember[];
+  declaration: boolean;
+  members: RawMember[] | undefined;
   /** Array dimensions, outermost first (null: unbounded). */
-  dims?: (number | null)[];
-  enumerators?: { name: string; value: number }[];
-  params?: number[];
-  varargs?: boolean;
-  prototyped?: boolean;
+  dims: (number | null)[] | undefined;
+  enumerators: { name: string; value: number }[] | undefined;
+  params: number[] | undefined;
+  varargs: boolean;
+  prototyped: boolean | undefined;
 }
 
 export interface RawRange {
