@@ -73,9 +73,42 @@ static inline bool heap_is_large(size_t requested, size_t usable)
 void heap_index_init(void);
 /* Marks a new chunk (the trailer must already be written); returns false if the index could
  * not take it (no memory for a bitmap): the chunk then stays untracked. */
-bool heap_index_add(uintptr_t base, size_t requested, size_t usable);
-void heap_index_remove(uintptr_t base, size_t requested, size_t usable);
-bool heap_index_is_start(uintptr_t base); /* a live tracked chunk starts here */
+bool heap_index_add_slow(uintptr_t base, size_t requested, size_t usable);
+void heap_large_remove(uintptr_t base);
+extern uint64_t *heap_chunk_l1;
+
+/* The malloc/free fast paths, inline: one L1 load, one bitmap word, one atomic. */
+static inline uint64_t *heap_chunk_word(uintptr_t addr, uint64_t *bit)
+{
+    if (RT_UNLIKELY(addr >= (1ul << 47))) return NULL;
+    uint64_t *bm = (uint64_t *)(uintptr_t)__atomic_load_n(
+        &heap_chunk_l1[addr >> ALLOCS_REGION_SHIFT], __ATOMIC_ACQUIRE);
+    if (RT_UNLIKELY(!bm)) return NULL;
+    uintptr_t g = (addr & ((1ul << ALLOCS_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT;
+    *bit = 1ull << (g & 63);
+    return &bm[g >> 6];
+}
+static inline bool heap_index_add(uintptr_t base, size_t requested, size_t usable)
+{
+    uint64_t bit, *w = heap_chunk_word(base, &bit);
+    if (RT_UNLIKELY(!w || heap_is_large(requested, usable)))
+        return heap_index_add_slow(base, requested, usable);
+    __atomic_fetch_or(w, bit, __ATOMIC_RELEASE);
+    return true;
+}
+static inline void heap_index_remove(uintptr_t base, size_t requested, size_t usable)
+{
+    uint64_t bit, *w = heap_chunk_word(base, &bit);
+    if (w) __atomic_fetch_and(w, ~bit, __ATOMIC_RELEASE);
+    if (RT_UNLIKELY(heap_is_large(requested, usable))) heap_large_remove(base);
+}
+static inline bool heap_index_is_start(uintptr_t base)
+{
+    uint64_t bit, *w;
+    if (RT_UNLIKELY(!heap_chunk_l1 || (base & 15))) return false;
+    w = heap_chunk_word(base, &bit);
+    return w && (__atomic_load_n(w, __ATOMIC_ACQUIRE) & bit);
+}
 
 /* Sub-allocation bitmaps share the bitmap code (pool.c): the same shape as chunk_l1. */
 bool heap_bitmap_set(uint64_t *l1, uintptr_t addr); /* false if no memory */
@@ -87,6 +120,26 @@ uintptr_t heap_bitmap_prev(const uint64_t *l1, uintptr_t addr, uintptr_t lo);
 /* ---- heap_sites.c ---- */
 void heap_sites_init(void);
 uint32_t heap_site_id(uintptr_t pc); /* 0 when the table is full */
+/* The per-thread direct-mapped cache in front of heap_site_id, inline for the malloc path. */
+#define HEAP_SITE_CACHE_ENTRIES 128u
+#define HEAP_SITE_WRAPPER 0xffffffffu /* cache marker: this pc is inside a declared wrapper */
+struct heap_site_cache_entry {
+    uintptr_t pc;
+    uint32_t id;
+};
+extern RT_TLS struct heap_site_cache_entry heap_site_cache[HEAP_SITE_CACHE_ENTRIES];
+extern RT_TLS unsigned heap_site_cache_generation;
+extern unsigned heap_wrapper_generation; /* bumped when wrapper ranges change */
+static inline uint32_t heap_site_lookup(uintptr_t pc)
+{
+    const struct heap_site_cache_entry *e =
+        &heap_site_cache[(pc ^ (pc >> 7)) & (HEAP_SITE_CACHE_ENTRIES - 1)];
+    if (RT_LIKELY(e->pc == pc && e->id != HEAP_SITE_WRAPPER &&
+                  heap_site_cache_generation ==
+                      __atomic_load_n(&heap_wrapper_generation, __ATOMIC_RELAXED)))
+        return e->id;
+    return heap_site_id(pc);
+}
 uintptr_t heap_site_pc(uint32_t id);
 
 /* ---- heap_helpers.c ---- */
@@ -95,7 +148,6 @@ uintptr_t heap_site_pc(uint32_t id);
 bool heap_wrappers_active(void);
 bool heap_in_wrapper(uintptr_t pc);
 uintptr_t heap_wrapper_caller(uintptr_t pc);
-extern unsigned heap_wrapper_generation; /* bumped when wrapper ranges change */
 
 /* ---- threads.c ---- */
 extern RT_TLS struct allocs_thread *threads_tls_rec;

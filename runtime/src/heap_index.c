@@ -19,7 +19,7 @@
 #define REGION_WORDS (ALLOCS_REGION_BITMAP_BYTES / 8)
 #define USER_LIMIT (1ul << 47)
 
-static uint64_t *chunk_l1;
+uint64_t *heap_chunk_l1;
 
 /* Regions with a chunk bitmap, so a walk does not read the whole 1 MiB L1 array. When the list
  * overflows, the walk falls back to scanning L1. */
@@ -41,7 +41,7 @@ static uint64_t *region_bitmap(uint64_t *l1, uintptr_t addr, bool create)
         rt_unmap(fresh, ALLOCS_REGION_BITMAP_BYTES);
         return (uint64_t *)(uintptr_t)expected;
     }
-    if (l1 == chunk_l1) {
+    if (l1 == heap_chunk_l1) {
         uint32_t i = __atomic_fetch_add(&nlisted_regions, 1, __ATOMIC_ACQ_REL);
         if (i < MAX_LISTED_REGIONS)
             __atomic_store_n(&listed_regions[i], (uint32_t)r, __ATOMIC_RELEASE);
@@ -155,7 +155,7 @@ static bool large_insert(uintptr_t base, size_t usable)
     return true;
 }
 
-static void large_remove(uintptr_t base)
+void heap_large_remove(uintptr_t base)
 {
     rt_lock(&large_lock);
     size_t i = large_upper(base);
@@ -170,30 +170,20 @@ static void large_remove(uintptr_t base)
 void heap_index_init(void)
 {
     rt_lock_register(&large_lock);
-    chunk_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
-    __allocs_root.chunk_l1 = (uint64_t)(uintptr_t)chunk_l1;
+    heap_chunk_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
+    __allocs_root.chunk_l1 = (uint64_t)(uintptr_t)heap_chunk_l1;
 }
 
-bool heap_index_add(uintptr_t base, size_t requested, size_t usable)
+/* The fast path (heap.h) handles small chunks in regions that already have a bitmap. */
+bool heap_index_add_slow(uintptr_t base, size_t requested, size_t usable)
 {
-    if (!chunk_l1) return false;
+    if (!heap_chunk_l1) return false;
     if (heap_is_large(requested, usable) && !large_insert(base, usable)) return false;
-    if (!heap_bitmap_set(chunk_l1, base)) {
-        if (heap_is_large(requested, usable)) large_remove(base);
+    if (!heap_bitmap_set(heap_chunk_l1, base)) {
+        if (heap_is_large(requested, usable)) heap_large_remove(base);
         return false;
     }
     return true;
-}
-
-void heap_index_remove(uintptr_t base, size_t requested, size_t usable)
-{
-    heap_bitmap_clear(chunk_l1, base);
-    if (heap_is_large(requested, usable)) large_remove(base);
-}
-
-bool heap_index_is_start(uintptr_t base)
-{
-    return heap_bitmap_test(chunk_l1, base);
 }
 
 /* ---- lookup ---- */
@@ -219,9 +209,9 @@ static inline bool contains(uintptr_t base, size_t usable, uintptr_t addr)
 
 bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
 {
-    if (RT_UNLIKELY(!chunk_l1 || addr >= USER_LIMIT || addr < 4096)) return false;
+    if (RT_UNLIKELY(!heap_chunk_l1 || addr >= USER_LIMIT || addr < 4096)) return false;
     uintptr_t lo = addr > ALLOCS_LARGE_CHUNK_BYTES ? addr - ALLOCS_LARGE_CHUNK_BYTES : 0;
-    uintptr_t base = heap_bitmap_prev(chunk_l1, addr, lo);
+    uintptr_t base = heap_bitmap_prev(heap_chunk_l1, addr, lo);
     if (RT_LIKELY(base)) {
         /* The nearest start at or below addr: chunks never overlap, so if this one does not
          * contain addr, no chunk (large or not) does. */
@@ -252,13 +242,13 @@ static bool walk_read(uintptr_t base, struct rt_chunk *out)
         size_t i = large_upper(base);
         if (i > 0 && large[i - 1].base == base) {
             done = true;
-            ok = heap_bitmap_test(chunk_l1, base);
+            ok = heap_bitmap_test(heap_chunk_l1, base);
             if (ok) fill_chunk(base, large[i - 1].usable, out);
         }
         rt_unlock(&large_lock);
         if (done) return ok;
     }
-    if (!heap_bitmap_test(chunk_l1, base)) return false;
+    if (!heap_bitmap_test(heap_chunk_l1, base)) return false;
     fill_chunk(base, heap_usable((void *)base), out);
     return true;
 }
@@ -267,7 +257,7 @@ static long walk_region(uintptr_t r, int (*cb)(const struct rt_chunk *, void *),
                         bool *stop)
 {
     const uint64_t *bm =
-        (const uint64_t *)(uintptr_t)__atomic_load_n(&chunk_l1[r], __ATOMIC_ACQUIRE);
+        (const uint64_t *)(uintptr_t)__atomic_load_n(&heap_chunk_l1[r], __ATOMIC_ACQUIRE);
     long n = 0;
     if (!bm) return 0;
     for (size_t w = 0; w < REGION_WORDS && !*stop; w++) {
@@ -287,7 +277,7 @@ static long walk_region(uintptr_t r, int (*cb)(const struct rt_chunk *, void *),
 
 long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg)
 {
-    if (!chunk_l1 || !cb) return 0;
+    if (!heap_chunk_l1 || !cb) return 0;
     bool stop = false;
     long n = 0;
     uint32_t listed = __atomic_load_n(&nlisted_regions, __ATOMIC_ACQUIRE);
@@ -297,13 +287,15 @@ long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg)
         uint32_t k = 0;
         for (uint32_t i = 0; i < listed; i++) {
             uint32_t r = __atomic_load_n(&listed_regions[i], __ATOMIC_ACQUIRE);
-            if (!r && !chunk_l1[0]) continue; /* a slot still being published */
-            uint32_t j = k++;
-            while (j > 0 && order[j - 1] > r) {
-                order[j] = order[j - 1];
+            /* A slot still being published reads 0: region 0 (a non-PIE brk heap) is then
+             * visited through its real entry, so duplicates are dropped. */
+            uint32_t j = k;
+            while (j > 0 && order[j - 1] > r)
                 j--;
-            }
+            if (j > 0 && order[j - 1] == r) continue;
+            memmove(&order[j + 1], &order[j], (k - j) * sizeof order[0]);
             order[j] = r;
+            k++;
         }
         for (uint32_t i = 0; i < k && !stop; i++)
             n += walk_region(order[i], cb, arg, &stop);

@@ -151,40 +151,37 @@ static inline void count(struct allocs_thread *rec, uint64_t allocs, uint64_t fr
 static inline uint32_t site_of(uintptr_t pc)
 {
     uintptr_t o = heap_site_override;
-    return heap_site_id(RT_UNLIKELY(o != 0) ? o : pc);
+    return heap_site_lookup(RT_UNLIKELY(o != 0) ? o : pc);
 }
 
 /* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8. */
-static void *track(void *p, size_t requested, uintptr_t pc)
+static inline __attribute__((always_inline)) void *track(void *p, size_t requested, uintptr_t pc)
 {
     if (RT_UNLIKELY(!p)) return NULL;
-    heap_busy++;
     size_t usable = heap_usable(p);
     struct allocs_thread *rec = threads_current();
     uint64_t seq = threads_next_seq(rec);
     *heap_trailer_at((uintptr_t)p, usable) =
         heap_trailer_make(seq, site_of(pc), usable, requested, false);
     if (RT_LIKELY(heap_index_add((uintptr_t)p, requested, usable))) count(rec, 1, 0, requested, 0);
-    heap_busy--;
     return p;
 }
 
 /* Forgets a tracked chunk (its start bit is set); the caller then releases it. The bit is
  * cleared before the real free, so a concurrent malloc reusing the address cannot lose its
  * own bit to us. */
-static void untrack(void *p)
+static inline __attribute__((always_inline)) void untrack(void *p)
 {
-    heap_busy++;
     size_t usable = heap_usable(p);
     uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
     size_t requested = heap_trailer_requested(t, usable);
-    if (t & ALLOCS_TRAILER_POOL_BIT) pool_drop_range((uintptr_t)p, (uintptr_t)p + usable);
+    if (RT_UNLIKELY(t & ALLOCS_TRAILER_POOL_BIT))
+        pool_drop_range((uintptr_t)p, (uintptr_t)p + usable);
     heap_index_remove((uintptr_t)p, requested, usable);
     count(threads_current(), 0, 1, 0, requested);
-    heap_busy--;
 }
 
-void *heap_malloc_at(size_t n, uintptr_t pc)
+static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr_t pc)
 {
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
@@ -196,16 +193,22 @@ void *heap_malloc_at(size_t n, uintptr_t pc)
     return track(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), n, pc);
 }
 
-static void free_impl(void *p)
+void *heap_malloc_at(size_t n, uintptr_t pc)
+{
+    return malloc_impl(n, pc);
+}
+
+static inline __attribute__((always_inline)) void free_impl(void *p)
 {
     if (!p || is_boot(p)) return;
-    int s = heap_state();
-    if (RT_LIKELY(s == ST_READY)) {
-        if (RT_LIKELY(heap_index_is_start((uintptr_t)p))) untrack(p);
+    /* No start bit before the index exists, so the common case needs no state check. */
+    if (RT_LIKELY(heap_index_is_start((uintptr_t)p))) {
+        untrack(p);
         heap_real.free(p);
-    } else if (s == ST_REAL) {
-        heap_real.free(p);
-    } /* else: nothing can free it yet; leaking is the only safe answer */
+        return;
+    }
+    if (heap_state() >= ST_REAL) heap_real.free(p);
+    /* else: nothing can free it yet; leaking is the only safe answer */
 }
 
 static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc)

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #define SITES_CAPACITY (1u << 20)
-#define CACHE_ENTRIES 128u
-#define SITE_WRAPPER 0xffffffffu /* cache marker: this pc is inside a declared wrapper */
+#define CACHE_ENTRIES HEAP_SITE_CACHE_ENTRIES
+#define SITE_WRAPPER HEAP_SITE_WRAPPER
 
 struct site_hash {
     uint32_t mask;  /* capacity - 1 */
@@ -26,12 +26,11 @@ static struct allocs_site *sites;
 static struct site_hash *hash;
 static rt_lock_t sites_lock = RT_LOCK_INIT;
 
-struct cache_entry {
-    uintptr_t pc;
-    uint32_t id;
-};
-static RT_TLS struct cache_entry cache[CACHE_ENTRIES];
-static RT_TLS unsigned cache_generation;
+#define cache_entry heap_site_cache_entry
+#define cache heap_site_cache
+#define cache_generation heap_site_cache_generation
+RT_TLS struct heap_site_cache_entry heap_site_cache[CACHE_ENTRIES];
+RT_TLS unsigned heap_site_cache_generation;
 
 static inline uint32_t hash_slot(uintptr_t pc, uint32_t mask)
 {
