@@ -70,6 +70,12 @@ bool maps_rescan(void); /* takes the lock; false if rate-limited */
 void brk_refresh(void); /* brk_hi = current break */
 /* m: the mapping containing addr, or NULL if none is known. */
 bool brk_contains(uintptr_t addr, const struct allocs_big *m);
+/* From the interposed calls (maps_calls.c); each takes the write lock. */
+void maps_note_map(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site);
+void maps_note_unmap(uintptr_t b, uintptr_t e);
+void maps_note_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len, bool keep_old,
+                     uint64_t site);
+void maps_calls_init(void);                       /* finds glibc's functions */
 extern int lv_brk_big, lv_stack_big, lv_auxv_big; /* indexes into bigs, -1 if none */
 extern uintptr_t lv_main_stack_lo, lv_main_stack_hi;
 

@@ -8,11 +8,7 @@
 #define _GNU_SOURCE
 #include "levels.h"
 
-#include <dlfcn.h>
-#include <errno.h>
-#include <stdarg.h>
 #include <string.h>
-#include <sys/mman.h>
 
 static struct allocs_big *bigs; /* root.bigs, LV_MAX_BIGS slots */
 static int32_t *free_slots;     /* stack of freed slot numbers */
@@ -351,114 +347,40 @@ bool brk_contains(uintptr_t addr, const struct allocs_big *m)
     return addr < __allocs_root.brk_hi;
 }
 
-/* ---- the interposed calls ---- */
-typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
-typedef int (*munmap_fn)(void *, size_t);
-typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
-static mmap_fn real_mmap, real_mmap64;
-static munmap_fn real_munmap;
-static mremap_fn real_mremap;
-
-/* Before maps_init has found glibc's functions: the same system calls glibc makes. */
-static void *raw_mmap(void *a, size_t len, int prot, int flags, int fd, off_t off)
+/* ---- what the interposed calls (maps_calls.c) report ---- */
+void maps_note_map(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site)
 {
-    long r = off & 4095 ? -EINVAL : lv_syscall6(SYS_mmap, (long)a, (long)len, prot, flags, fd, off);
-    if (r < 0 && r > -4096) {
-        errno = (int)-r;
-        return MAP_FAILED;
-    }
-    return (void *)r;
-}
-
-static void note_mmap(void *p, size_t len, int prot, int flags, void *site)
-{
-    if (!maps_ready || p == MAP_FAILED || !len) return;
-    int saved = errno;
-    uint16_t f = (uint16_t)(ALLOCS_BIG_F_USER_MMAP | (prot & PROT_READ ? ALLOCS_BIG_F_READ : 0) |
-                            (prot & PROT_WRITE ? ALLOCS_BIG_F_WRITE : 0) |
-                            (prot & PROT_EXEC ? ALLOCS_BIG_F_EXEC : 0) |
-                            (flags & MAP_ANONYMOUS ? 0 : ALLOCS_BIG_F_FILE));
+    if (!maps_ready) return;
     levels_write_begin();
-    add_mapping((uintptr_t)p, PAGE_UP((uintptr_t)p + len), f, (uintptr_t)site, 0);
+    add_mapping(b, PAGE_UP(e), flags, site, 0);
     bigs_relink();
     levels_write_end();
-    errno = saved;
 }
 
-RT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+void maps_note_unmap(uintptr_t b, uintptr_t e)
 {
-    void *r = real_mmap ? real_mmap(addr, len, prot, flags, fd, off)
-                        : raw_mmap(addr, len, prot, flags, fd, off);
-    note_mmap(r, len, prot, flags, __builtin_return_address(0));
-    return r;
+    if (!maps_ready) return;
+    levels_write_begin();
+    remove_range(b, PAGE_UP(e));
+    bigs_relink();
+    levels_write_end();
 }
 
-RT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+void maps_note_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len, bool keep_old,
+                     uint64_t site)
 {
-    void *r = real_mmap64 ? real_mmap64(addr, len, prot, flags, fd, off)
-                          : raw_mmap(addr, len, prot, flags, fd, off);
-    note_mmap(r, len, prot, flags, __builtin_return_address(0));
-    return r;
-}
-
-RT_EXPORT int munmap(void *addr, size_t len)
-{
-    int r;
-    if (real_munmap) {
-        r = real_munmap(addr, len);
-    } else {
-        long k = lv_syscall3(SYS_munmap, addr, len, 0);
-        if (k < 0) errno = (int)-k;
-        r = k < 0 ? -1 : 0;
-    }
-    if (r == 0 && maps_ready && len) {
-        int saved = errno;
-        levels_write_begin();
-        remove_range((uintptr_t)addr, PAGE_UP((uintptr_t)addr + len));
-        bigs_relink();
-        levels_write_end();
-        errno = saved;
-    }
-    return r;
-}
-
-RT_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
-{
-    void *new_addr = NULL;
-    if (flags & MREMAP_FIXED) { /* glibc reads the fifth argument only in this case */
-        va_list ap;
-        va_start(ap, flags);
-        new_addr = va_arg(ap, void *);
-        va_end(ap);
-    }
-    void *site = __builtin_return_address(0);
-    void *r;
-    if (real_mremap) {
-        r = real_mremap(old, old_len, new_len, flags, new_addr);
-    } else {
-        long k = lv_syscall6(SYS_mremap, (long)old, (long)old_len, (long)new_len, flags,
-                             (long)new_addr, 0);
-        if (k < 0 && k > -4096) errno = (int)-k;
-        r = k < 0 && k > -4096 ? MAP_FAILED : (void *)k;
-    }
-    if (r != MAP_FAILED && maps_ready) {
-        int saved = errno;
-        levels_write_begin();
-        /* The moved or resized mapping keeps the record's identity: its original mmap site
-         * if it was the program's own, else this call becomes its site. */
-        struct allocs_big *m = mapping_at((uintptr_t)old);
-        uint16_t f = m ? m->flags : (uint16_t)(ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE);
-        uint64_t s = m && (m->flags & ALLOCS_BIG_F_USER_MMAP) ? m->site : (uintptr_t)site;
-        uint64_t name = m ? m->name : 0;
-        if (!(flags & 4 /* MREMAP_DONTUNMAP: the old range stays mapped */))
-            remove_range((uintptr_t)old, PAGE_UP((uintptr_t)old + old_len));
-        add_mapping((uintptr_t)r, PAGE_UP((uintptr_t)r + new_len),
-                    (uint16_t)(f | ALLOCS_BIG_F_USER_MMAP), s, name);
-        bigs_relink();
-        levels_write_end();
-        errno = saved;
-    }
-    return r;
+    if (!maps_ready) return;
+    levels_write_begin();
+    /* The moved or resized mapping keeps the record's identity: its original mmap site if it
+     * was the program's own, else this call becomes its site. */
+    struct allocs_big *m = mapping_at(old);
+    uint16_t f = m ? m->flags : (uint16_t)(ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE);
+    uint64_t s = m && (m->flags & ALLOCS_BIG_F_USER_MMAP) ? m->site : site;
+    uint64_t name = m ? m->name : 0;
+    if (!keep_old) remove_range(old, PAGE_UP(old + old_len));
+    add_mapping(to, PAGE_UP(to + new_len), (uint16_t)(f | ALLOCS_BIG_F_USER_MMAP), s, name);
+    bigs_relink();
+    levels_write_end();
 }
 
 /* ---- start-up ---- */
@@ -469,12 +391,7 @@ void maps_init(void)
     map_index = rt_map(LV_MAX_BIGS * sizeof *map_index);
     lines = rt_map(LV_MAX_BIGS * sizeof *lines);
     if (!bigs || !free_slots || !map_index || !lines) return;
-    int saved = errno;
-    real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
-    real_mmap64 = (mmap_fn)dlsym(RTLD_NEXT, "mmap64");
-    real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
-    real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
-    errno = saved;
+    maps_calls_init();
 
     levels_write_begin();
     __allocs_root.bigs = (uintptr_t)bigs;
