@@ -68,13 +68,14 @@ export class DieCursor {
       c.skip(a.fixedSize);
     } else {
       this.variable = true;
-      const n = a.forms.length;
+      const n = a.count;
       if (this.positions.length < n) this.positions = new Int32Array(n * 2);
       const pos = this.positions;
       const forms = a.forms;
+      const s = a.start;
       for (let i = 0; i < n; i++) {
         pos[i] = c.pos;
-        skipForm(c, forms[i], this.unit);
+        skipForm(c, forms[s + i], this.unit);
       }
     }
     this.next = c.pos;
@@ -83,14 +84,14 @@ export class DieCursor {
 
   /** Byte position of attribute `i`'s value. */
   private posOf(i: number): number {
-    return this.variable ? this.positions[i] : this.attrBase + this.abbrev!.fixedOffsets[i];
+    return this.variable ? this.positions[i] : this.attrBase + this.abbrev!.fixedOffset(i);
   }
 
   /** Positions the inner cursor on attribute i's value and returns its form (resolving DW_FORM_indirect). */
   private prep(i: number): number {
     const c = this.c;
     c.pos = this.posOf(i);
-    let form = this.abbrev!.forms[i];
+    let form = this.abbrev!.form(i);
     for (let d = 0; form === DW_FORM.indirect; d++) {
       if (d > 4) c.fail("DW_FORM_indirect nested too deeply");
       form = c.uleb();
@@ -134,7 +135,7 @@ export class DieCursor {
       case DW_FORM.sdata:
         return c.sleb();
       case DW_FORM.implicit_const:
-        return this.abbrev!.consts[i];
+        return this.abbrev!.implicitConst(i);
       case DW_FORM.flag_present:
         return 1;
       case DW_FORM.sec_offset:
@@ -169,7 +170,7 @@ export class DieCursor {
       case DW_FORM.udata:
         return c.uleb();
       case DW_FORM.implicit_const:
-        return this.abbrev!.consts[i];
+        return this.abbrev!.implicitConst(i);
       default:
         return undefined;
     }
