@@ -90,6 +90,9 @@ static inline uint64_t *heap_chunk_word(uintptr_t addr, uint64_t *bit)
 }
 static inline bool heap_index_add(uintptr_t base, size_t requested, size_t usable)
 {
+    /* One bit per 16 bytes: a chunk not 16-aligned (only a non-glibc allocator hands those
+     * out) would share its granule with a neighbour, so it stays untracked. */
+    if (RT_UNLIKELY(base & 15)) return false;
     uint64_t bit, *w = heap_chunk_word(base, &bit);
     if (RT_UNLIKELY(!w || heap_is_large(requested, usable)))
         return heap_index_add_slow(base, requested, usable);

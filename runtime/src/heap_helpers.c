@@ -15,6 +15,7 @@
 #include "heap.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -218,6 +219,7 @@ static void parse_decls(void)
 
 static void resolve_wrappers(void)
 {
+    int saved_errno = errno;
     rt_lock_register(&wrapper_lock);
     rt_lock(&wrapper_lock);
     parse_decls();
@@ -234,6 +236,7 @@ static void resolve_wrappers(void)
         }
     }
     rt_unlock(&wrapper_lock);
+    errno = saved_errno;
 }
 
 void heap_objects_changed(void)

@@ -22,12 +22,23 @@ function checkRun(runtime: string | undefined, iterations: string): void {
   for (const phase of ["joined", "cross_freed", "child", "after_fork"]) {
     const p = probes.get(`check_${phase}`);
     assert.ok(p, `phase ${phase} missing:\n${r.stdout}`);
-    for (const key of ["live_walked", "live_lookup", "freed_absent", "stats_match", "walk_sorted", "no_overlap"]) {
+    for (const key of [
+      "live_walked",
+      "live_lookup",
+      "freed_absent",
+      "stats_match",
+      "walk_sorted",
+      "no_overlap",
+    ]) {
       assert.equal(p[key], "1", `${phase}: ${key}`);
     }
     assert.ok(Number(p.live) > 100, `${phase}: live chunks ${p.live}`);
   }
-  assert.deepEqual(probes.get("exec"), { ok: "1", runtime: "1", live_ok: "1" }, "after exec the runtime works again");
+  assert.deepEqual(
+    probes.get("exec"),
+    { ok: "1", runtime: "1", live_ok: "1" },
+    "after exec the runtime works again",
+  );
   assert.equal(probes.get("child_exit")?.status, "0");
 }
 

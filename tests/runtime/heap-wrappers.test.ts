@@ -69,7 +69,8 @@ describe("runtime heap: malformed LIBALLOCS_* declarations", function () {
   it("reports each malformed declaration once, naming it and the problem, and keeps the good ones", () => {
     const { exe, late } = build("0");
     const env = {
-      LIBALLOCS_ALLOC_FNS: "xmalloc(Z)p xcalloc(zZ)p xrealloc(pZ)p dso_xmalloc(Z)p late_xmalloc(Z)p xm(Z) two(ZZ)p",
+      LIBALLOCS_ALLOC_FNS:
+        "xmalloc(Z)p xcalloc(zZ)p xrealloc(pZ)p dso_xmalloc(Z)p late_xmalloc(Z)p xm(Z) two(ZZ)p",
       LIBALLOCS_FREE_FNS: "xfree(P) bad_free(Z)",
       LIBALLOCS_SUBALLOC_FNS: "pool_alloc(pZ)p oops(zZ pool2(pZ)q 9lives(Z)p q(x)p",
     };
