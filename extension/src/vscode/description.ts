@@ -1,0 +1,190 @@
+// The JSON the extension shows, as the bridge writes it (docs/address-description.md): the
+// address description, the heap census and the memory map. Only views and helpers here: no
+// `vscode` import, so everything in this file is unit-tested in plain node.
+
+export interface SiteJson {
+  readonly pc?: string | null;
+  readonly function?: string | null;
+  readonly file?: string | null;
+  readonly line?: number | null;
+  readonly seq?: number | null;
+  readonly frame?: number | null;
+  readonly variable?: string | null;
+  readonly thread?: number | null;
+  readonly symbol?: string | null;
+  readonly object?: string | null;
+  readonly section?: string | null;
+}
+
+export interface LevelJson {
+  readonly allocator: string;
+  readonly base: string;
+  readonly size: number;
+  readonly name?: string | null;
+}
+
+export interface DescriptionJson {
+  readonly address: string;
+  readonly allocator: string | null;
+  readonly base: string | null;
+  readonly size: number | null;
+  readonly offset: number | null;
+  readonly type: string | null;
+  readonly uniqtype?: string | null;
+  readonly path?: string;
+  readonly pathType?: string | null;
+  readonly state: string;
+  readonly site: SiteJson | null;
+  readonly chain: readonly LevelJson[];
+  readonly runtime?: boolean;
+  readonly notes?: readonly string[];
+}
+
+export interface CensusRowJson {
+  readonly site?: SiteJson | null;
+  readonly type?: string | null;
+  readonly count: number;
+  readonly bytes: number;
+}
+
+export interface CensusJson {
+  readonly by: string;
+  readonly rows: readonly CensusRowJson[];
+  readonly total: { chunks: number; bytes: number; poolObjects?: number; poolBytes?: number };
+  readonly runtimeStats?: {
+    liveChunks: number;
+    liveBytes: number;
+    totalAllocs: number;
+    totalFrees: number;
+  } | null;
+}
+
+export interface MapNodeJson {
+  readonly allocator: string;
+  readonly base: string;
+  readonly size: number;
+  readonly name?: string | null;
+  readonly flags?: string;
+  readonly children?: readonly MapNodeJson[];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The description in an `allocs/describe` response body: the adapter answers
+ * `{ description, summary }`; a bare description is accepted too. Undefined when nothing is known. */
+export function descriptionFromBody(body: unknown): DescriptionJson | undefined {
+  const d = isObject(body) && "description" in body ? body.description : body;
+  if (!isObject(d) || typeof d.address !== "string" || !Array.isArray(d.chain)) return undefined;
+  return d as unknown as DescriptionJson;
+}
+
+export function isCensus(v: unknown): v is CensusJson {
+  return isObject(v) && Array.isArray(v.rows) && isObject(v.total);
+}
+
+export function isMapNodes(v: unknown): v is MapNodeJson[] {
+  return Array.isArray(v) && v.every((n) => isObject(n) && typeof n.allocator === "string");
+}
+
+/** The first JSON object or array in a text (gdb output may carry lines before it). */
+export function jsonInText(text: string): unknown {
+  const trimmed = text.trim();
+  for (let i = 0; i < trimmed.length; i++) {
+    const c = trimmed[i];
+    if (c !== "{" && c !== "[") continue;
+    if (i > 0 && trimmed[i - 1] !== "\n") continue;
+    const end = trimmed.lastIndexOf(c === "{" ? "}" : "]");
+    if (end < i) continue;
+    try {
+      return JSON.parse(trimmed.slice(i, end + 1));
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+/** An address typed by a person: hex (0x...) or decimal. Undefined for anything else
+ * (which is then an expression for gdb). */
+export function parseAddress(text: string): string | undefined {
+  const t = text.trim();
+  if (/^0x[0-9a-f]+$/i.test(t)) return `0x${BigInt(t).toString(16)}`;
+  if (/^[0-9]+$/.test(t)) return `0x${BigInt(t).toString(16)}`;
+  return undefined;
+}
+
+/** "24 B", "1.5 KiB", "132 KiB", "2.0 MiB". */
+export function humanBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return "?";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  if (u === 0) return `${n} B`;
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+export function basename(file: string): string {
+  const i = file.lastIndexOf("/");
+  return i < 0 ? file : file.slice(i + 1);
+}
+
+/** Where an allocation came from, for people: "make_points at pts.c:14", "local 'p' in main". */
+export function siteText(site: SiteJson | null | undefined): string | undefined {
+  if (!site) return undefined;
+  if (site.variable) {
+    return (
+      `local '${site.variable}' in ${site.function ?? "??"}` +
+      (site.file ? ` at ${basename(site.file)}:${site.line ?? "?"}` : "")
+    );
+  }
+  if (site.symbol) {
+    return (
+      site.symbol +
+      (site.section ? ` in ${site.section}` : "") +
+      (site.object ? ` of ${basename(site.object)}` : "")
+    );
+  }
+  if (site.function || site.file) {
+    const where = site.function ?? "??";
+    return site.file ? `${where} at ${basename(site.file)}:${site.line ?? "?"}` : where;
+  }
+  if (site.pc) return `pc ${site.pc}`;
+  return undefined;
+}
+
+/** The one-sentence answer: "0x4052ac is 12 bytes into a live 24-byte __default_lib_malloc allocation at 0x4052a0". */
+export function headline(d: DescriptionJson): string {
+  if (d.allocator === null || d.base === null) return `${d.address}: nothing known about this address`;
+  const state = d.state === "live" ? "" : `${d.state} `;
+  const size = d.size === null ? "?-byte" : `${d.size}-byte`;
+  const off = d.offset ?? 0;
+  return `${d.address} is ${off} byte${off === 1 ? "" : "s"} into a ${state}${size} ${d.allocator} allocation at ${d.base}`;
+}
+
+/** The levels to draw, outermost first, ending with the leaf allocation itself (added when the
+ * chain does not already end with it). */
+export function levelsOf(d: DescriptionJson): LevelJson[] {
+  const levels = d.chain.map((l) => ({ ...l }));
+  if (d.allocator !== null && d.base !== null && d.size !== null) {
+    const last = levels[levels.length - 1];
+    const same =
+      last !== undefined &&
+      last.allocator === d.allocator &&
+      BigInt(last.base) === BigInt(d.base) &&
+      last.size === d.size;
+    if (!same) levels.push({ allocator: d.allocator, base: d.base, size: d.size, name: null });
+  }
+  return levels;
+}
+
+/** The label of a census row: its site or its type. */
+export function censusRowLabel(row: CensusRowJson): string {
+  if (row.type !== undefined && row.type !== null) return row.type;
+  return siteText(row.site) ?? "(unknown site)";
+}
