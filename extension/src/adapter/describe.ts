@@ -1,0 +1,142 @@
+// Allocation information from the bridge's `-alloc-describe --json ADDR` (the address
+// description of docs/address-description.md): fetching with a per-stop cache, and the short
+// summary shown beside pointer values ("→ __default_lib_malloc struct point[3] +12 (.y) @ pts.c:14").
+import * as path from "node:path";
+
+import { MIError, optString } from "../mi";
+import { handler, type RequestFamily } from "./handler";
+import type { Context } from "./context";
+
+export interface AllocationSite {
+  readonly pc?: string | null;
+  readonly function?: string | null;
+  readonly file?: string | null;
+  readonly line?: number | null;
+  readonly seq?: number | null;
+  readonly frame?: number | null;
+  readonly variable?: string | null;
+  readonly symbol?: string | null;
+  readonly object?: string | null;
+}
+
+export interface AllocationLevel {
+  readonly allocator: string;
+  readonly base: string;
+  readonly size: number;
+  readonly name?: string | null;
+}
+
+export interface AddressDescription {
+  readonly address: string;
+  readonly allocator: string | null;
+  readonly base: string | null;
+  readonly size: number | null;
+  readonly offset: number | null;
+  readonly type: string | null;
+  readonly path?: string;
+  readonly pathType?: string | null;
+  readonly state: string;
+  readonly site: AllocationSite | null;
+  readonly chain: readonly AllocationLevel[];
+  readonly runtime?: boolean;
+  readonly notes?: readonly string[];
+}
+
+/** A plain address from a value gdb printed ("0x4052a0", "0x4052a0 \"text\"", "(int *) 0x10"). */
+export function leadingAddress(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:\([^)]*\)\s*)?(0x[0-9a-fA-F]+)\b/.exec(value.trim());
+  return m === null ? undefined : m[1];
+}
+
+/** Asks the bridge; the answer is cached until the program resumes or memory is written. */
+export function describeAddress(ctx: Context, address: string): Promise<AddressDescription | undefined> {
+  if (!ctx.bridge) return Promise.resolve(undefined);
+  const key = BigInt(address).toString(16);
+  if (BigInt(address) === 0n) return Promise.resolve(undefined);
+  let p = ctx.descriptions.get(key);
+  if (p === undefined) {
+    p = describeUncached(ctx, `0x${key}`).catch(() => undefined);
+    ctx.descriptions.set(key, p);
+  }
+  return p;
+}
+
+async function describeUncached(ctx: Context, what: string): Promise<AddressDescription | undefined> {
+  const gdb = ctx.requireGdb();
+  const r = await gdb.send({ operation: "-alloc-describe", args: ["--json", what] });
+  const json = optString(r.results, "json");
+  return json === undefined ? undefined : (JSON.parse(json) as AddressDescription);
+}
+
+/** The one-line summary: allocator, type (while known), +offset, (path), @ site. */
+export function summary(d: AddressDescription | undefined): string | undefined {
+  if (d === undefined || d.allocator === null) return undefined;
+  const parts = [d.state === "freed" ? `freed ${d.allocator}` : d.allocator];
+  if (d.type !== null && d.type !== undefined) parts.push(d.type);
+  else if (d.size !== null) parts.push(`${d.size} B`);
+  if (d.offset !== null && d.offset !== 0) parts.push(`+${d.offset}`);
+  if (d.path !== undefined && d.path !== "") parts.push(`(${d.path})`);
+  const site = siteText(d);
+  if (site !== undefined) parts.push(`@ ${site}`);
+  return parts.join(" ");
+}
+
+function siteText(d: AddressDescription): string | undefined {
+  const s = d.site;
+  if (s === null || s === undefined) return undefined;
+  if (s.variable) return `${s.function ?? "??"}:${s.variable}`;
+  if (s.file) return `${path.basename(s.file)}:${s.line ?? "?"}`;
+  if (s.function) return s.function;
+  if (s.symbol) return s.symbol;
+  return undefined;
+}
+
+/** `value → summary`, or the value alone when nothing is known. */
+export function withSummary(value: string, d: AddressDescription | undefined): string {
+  const s = summary(d);
+  return s === undefined ? value : `${value} → ${s}`;
+}
+
+interface DescribeArguments {
+  address?: string;
+  expression?: string;
+  frameId?: number;
+}
+
+/** `allocs/describe {address | expression [, frameId]}`: the description as JSON. */
+async function describeRequest(ctx: Context, a: DescribeArguments): Promise<unknown> {
+  ctx.requireStopped("describe an address");
+  if (!ctx.bridge) throw new Error("the allocs gdb bridge is not loaded: no allocation information");
+  let address = a.address;
+  if (address === undefined) {
+    if (typeof a.expression !== "string" || a.expression.trim() === "") {
+      throw new Error("allocs/describe needs an address or an expression");
+    }
+    const frame = ctx.frame(a.frameId);
+    const mi = ctx.requireMi();
+    let value: string;
+    try {
+      value = await mi.dataEvaluateExpression(
+        `(unsigned long)(${a.expression})`,
+        frame === undefined ? undefined : { thread: frame.thread, frame: frame.level },
+      );
+    } catch (e) {
+      // an object rather than a pointer or number: describe its address
+      if (!(e instanceof MIError)) throw e;
+      value = await mi.dataEvaluateExpression(
+        `(unsigned long)&(${a.expression})`,
+        frame === undefined ? undefined : { thread: frame.thread, frame: frame.level },
+      );
+    }
+    address = `0x${BigInt(value.split(" ")[0]).toString(16)}`;
+  }
+  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(address)) throw new Error(`not an address: ${address}`);
+  const d = await describeUncached(ctx, `0x${BigInt(address).toString(16)}`);
+  return { description: d ?? null, summary: summary(d) ?? null };
+}
+
+export const allocationFamily: RequestFamily = {
+  name: "allocation",
+  requests: { "allocs/describe": handler(describeRequest) },
+};

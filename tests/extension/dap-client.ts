@@ -1,0 +1,237 @@
+// The DAP test client: @vscode/debugadapter-testsupport's DebugClient, opted into memory
+// references, invalidated/memory events and runInTerminal (answered for real: the command runs
+// in a pseudo-terminal, as VS Code's integrated terminal would run it). Also: the test program,
+// its marker lines, and cleanup of every process a test started.
+import { DebugClient } from "@vscode/debugadapter-testsupport";
+import type { DebugProtocol } from "@vscode/debugprotocol";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { IPty } from "node-pty";
+
+import { buildProgram, PROGRAMS_DIR, ROOT } from "../lib/programs";
+
+export const ADAPTER = path.join(ROOT, "dist", "extension", "src", "adapter", "main.js");
+export const SOURCE = path.join(PROGRAMS_DIR, "dap_target.c");
+export const BRIDGE = path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py");
+
+export function dapTarget(): string {
+  return buildProgram("dap_target");
+}
+
+/** The line of a `BP_NAME` marker comment in dap_target.c. */
+export function markerLine(name: string): number {
+  const lines = fs.readFileSync(SOURCE, "utf8").split("\n");
+  const i = lines.findIndex((l) => l.includes(`/* ${name} */`));
+  if (i < 0) throw new Error(`no marker ${name} in ${SOURCE}`);
+  return i + 1;
+}
+
+/** Pids of a process's descendants (from /proc), deepest last. */
+export function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(entry), ppid);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const [child, pp] of parent) {
+      if (pp === p) {
+        out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+export function processName(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+export interface ClientOptions {
+  /** advertise and answer runInTerminal (default true) */
+  terminal?: boolean;
+}
+
+export class TestClient extends DebugClient {
+  readonly terminals: IPty[] = [];
+  terminalOutput = "";
+  readonly outputs: DebugProtocol.OutputEvent[] = [];
+  private readonly useTerminal: boolean;
+
+  constructor(opts: ClientOptions = {}) {
+    super(process.execPath, ADAPTER, "allocs", { stdio: "pipe" }, true);
+    this.useTerminal = opts.terminal !== false;
+    this.defaultTimeout = 15000;
+    const self = this as unknown as { dispatch(body: string): void };
+    const original = self.dispatch.bind(this);
+    self.dispatch = (body: string): void => {
+      const message = JSON.parse(body) as DebugProtocol.ProtocolMessage;
+      if (message.type === "request") this.reverseRequest(message as DebugProtocol.Request);
+      else original(body);
+    };
+    this.on("output", (e: DebugProtocol.OutputEvent) => this.outputs.push(e));
+  }
+
+  /** The adapter process (for finding gdb beneath it). */
+  get adapterPid(): number | undefined {
+    return (this as unknown as { _adapterProcess?: { pid?: number } })._adapterProcess?.pid ?? undefined;
+  }
+
+  override initializeRequest(
+    args?: DebugProtocol.InitializeRequestArguments,
+  ): Promise<DebugProtocol.InitializeResponse> {
+    return super.initializeRequest(
+      args ?? {
+        adapterID: "allocs",
+        clientID: "allocs-tests",
+        linesStartAt1: true,
+        columnsStartAt1: true,
+        pathFormat: "path",
+        supportsMemoryReferences: true,
+        supportsRunInTerminalRequest: this.useTerminal,
+        supportsInvalidatedEvent: true,
+        supportsMemoryEvent: true,
+        supportsVariableType: true,
+      },
+    );
+  }
+
+  /** Everything written to output events of a category so far. */
+  outputText(category?: string): string {
+    return this.outputs
+      .filter((e) => category === undefined || (e.body.category ?? "console") === category)
+      .map((e) => e.body.output)
+      .join("");
+  }
+
+  /** Waits until the output of a category (or the terminal) contains `text`. */
+  async waitForOutput(text: string, where: string, timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const have = where === "terminal" ? this.terminalOutput : this.outputText(where);
+      if (have.includes(text)) return;
+      if (Date.now() > deadline)
+        throw new Error(`no "${text}" in ${where} output within ${timeoutMs} ms: ${JSON.stringify(have)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  private reverseRequest(request: DebugProtocol.Request): void {
+    const respond = (success: boolean, body?: unknown, message?: string): void => {
+      const response = {
+        type: "response",
+        seq: 0,
+        request_seq: request.seq,
+        command: request.command,
+        success,
+        body,
+        message,
+      };
+      const json = JSON.stringify(response);
+      const out = (this as unknown as { outputStream: NodeJS.WritableStream }).outputStream;
+      out.write(`Content-Length: ${Buffer.byteLength(json, "utf8")}\r\n\r\n${json}`, "utf8");
+    };
+    if (request.command !== "runInTerminal" || !this.useTerminal) {
+      respond(false, undefined, `unsupported reverse request ${request.command}`);
+      return;
+    }
+    const a = request.arguments as DebugProtocol.RunInTerminalRequestArguments;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pty = require("node-pty") as typeof import("node-pty");
+    const term = pty.spawn(a.args[0], a.args.slice(1), {
+      cwd: a.cwd,
+      cols: 120,
+      rows: 40,
+      env: { ...process.env, ...(a.env ?? {}) } as Record<string, string>,
+    });
+    term.onData((d) => {
+      this.terminalOutput += d.replace(/\r\n/g, "\n");
+    });
+    this.terminals.push(term);
+    respond(true, { processId: term.pid });
+  }
+
+  /** Disconnects, then makes sure the adapter, gdb, the program and terminals are gone. */
+  async close(): Promise<void> {
+    const pid = this.adapterPid;
+    const below = pid !== undefined ? descendants(pid) : [];
+    await Promise.race([this.stop(), new Promise((r) => setTimeout(r, 5000))]);
+    for (const p of below.reverse()) killQuietly(p);
+    for (const t of this.terminals) {
+      try {
+        t.kill();
+      } catch {
+        // gone
+      }
+    }
+  }
+}
+
+/** Launches dap_target with breakpoints at the given lines; resolves at the first stop. */
+export async function launchToBreakpoint(
+  client: TestClient,
+  lines: number[],
+  extra: Record<string, unknown> = {},
+): Promise<DebugProtocol.StoppedEvent> {
+  await client.start();
+  const stopped = client.waitForEvent("stopped", 20000) as Promise<DebugProtocol.StoppedEvent>;
+  await client.initializeRequest();
+  const initialized = client.waitForEvent("initialized", 20000);
+  await client.launchRequest({ program: dapTarget(), ...extra } as DebugProtocol.LaunchRequestArguments);
+  await initialized;
+  await client.setBreakpointsRequest({
+    source: { path: SOURCE },
+    breakpoints: lines.map((line) => ({ line })),
+  });
+  await client.configurationDoneRequest();
+  return stopped;
+}
+
+/** The variables of the top frame's Locals scope, by name. */
+export async function topLocals(
+  client: TestClient,
+  threadId: number,
+): Promise<Map<string, DebugProtocol.Variable>> {
+  const st = await client.stackTraceRequest({ threadId, startFrame: 0, levels: 20 });
+  return frameLocals(client, st.body.stackFrames[0].id);
+}
+
+export async function frameLocals(
+  client: TestClient,
+  frameId: number,
+): Promise<Map<string, DebugProtocol.Variable>> {
+  const scopes = await client.scopesRequest({ frameId });
+  const locals = scopes.body.scopes.find((s) => s.name === "Locals");
+  if (locals === undefined) throw new Error("no Locals scope");
+  const vars = await client.variablesRequest({ variablesReference: locals.variablesReference });
+  return new Map(vars.body.variables.map((v) => [v.name, v]));
+}
+
+export async function children(
+  client: TestClient,
+  v: DebugProtocol.Variable,
+): Promise<Map<string, DebugProtocol.Variable>> {
+  const r = await client.variablesRequest({ variablesReference: v.variablesReference });
+  return new Map(r.body.variables.map((c) => [c.name, c]));
+}
