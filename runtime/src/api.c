@@ -3,6 +3,7 @@
  * the leaf; only alloc_describe builds the whole chain of enclosing levels. */
 #define _GNU_SOURCE
 #include "internal.h"
+#include "meta.h"
 
 #include <string.h>
 
@@ -49,6 +50,7 @@ struct leaf {
     uintptr_t site;
     uint64_t seq;
     const char *symbol, *object;
+    uintptr_t pc; /* stackframe: a pc in the frame's function */
     bool in_chunk; /* chunk holds the enclosing malloc chunk (for pool objects and chunks) */
     struct rt_chunk chunk;
 };
@@ -84,6 +86,7 @@ static int find_leaf(uintptr_t a, struct leaf *out)
         out->site = l.site;
         out->symbol = l.symbol;
         out->object = l.object;
+        out->pc = l.pc;
         return ALLOCS_OK;
     }
     return ALLOCS_ERR_UNKNOWN;
@@ -114,10 +117,28 @@ RT_EXPORT const void *alloc_get_site(const void *p)
     return find_leaf((uintptr_t)p, &l) == ALLOCS_OK ? (const void *)l.site : NULL;
 }
 
+/* The leaf's run-time type (meta_types.c), or NULL when no metadata describes it. */
+static const struct uniqtype *leaf_type(uintptr_t a, const struct leaf *l)
+{
+    switch (l->allocator->id) {
+    case ALLOCS_ALLOCATOR_MALLOC:
+        return meta_type_of_chunk(l->chunk.site_id, l->chunk.site, l->chunk.size);
+    case ALLOCS_ALLOCATOR_STATIC:
+        return meta_type_of_static(a, l->base);
+    case ALLOCS_ALLOCATOR_STACKFRAME:
+        return l->pc ? meta_type_of_frame(l->pc) : NULL;
+    case ALLOCS_ALLOCATOR_AUXV:
+        return meta_type_of_auxv(l->base, l->size);
+    default:
+        return NULL;
+    }
+}
+
 RT_EXPORT struct uniqtype *alloc_get_type(const void *p)
 {
-    (void)p;
-    return NULL; /* type metadata arrives with typegen (docs/metadata-format.md) */
+    struct leaf l;
+    if (find_leaf((uintptr_t)p, &l) != ALLOCS_OK) return NULL;
+    return (struct uniqtype *)leaf_type((uintptr_t)p, &l);
 }
 
 RT_EXPORT const char *__allocs_uniqtype_name(const struct uniqtype *t)
@@ -135,7 +156,7 @@ __liballocs_get_alloc_info(const void *obj, struct allocator **out_allocator,
     if (out_allocator) *out_allocator = (struct allocator *)l.allocator;
     if (out_start) *out_start = (const void *)l.base;
     if (out_size) *out_size = l.size;
-    if (out_type) *out_type = NULL;
+    if (out_type) *out_type = err == ALLOCS_OK ? leaf_type((uintptr_t)obj, &l) : NULL;
     if (out_site) *out_site = (const void *)l.site;
     return err == ALLOCS_OK ? NULL : &error_objects[err];
 }
@@ -173,6 +194,7 @@ RT_EXPORT int alloc_describe(const void *p, struct alloc_info *out)
     out->seq = l.seq;
     out->symbol = l.symbol;
     out->object = l.object;
+    out->type = leaf_type(a, &l);
     return ALLOCS_OK;
 }
 
@@ -249,9 +271,4 @@ RT_EXPORT int alloc_runtime_present(void)
 {
     return rt_initialised();
 }
-
-RT_EXPORT const struct uniqtype *uniqtype_lookup(const char *canonical_name)
-{
-    (void)canonical_name;
-    return NULL; /* no metadata loader yet */
-}
+/* uniqtype_lookup is in meta_types.c, next to the table it searches. */

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #pragma weak heap_objects_changed
+void meta_objects_changed(void); /* meta_load.c: loads type metadata for new objects */
+#pragma weak meta_objects_changed
 
 struct lv_object_priv *lv_objects_priv;
 static struct allocs_object *objects;
@@ -229,6 +231,7 @@ static void objects_rescan(bool wait)
     rt_unlock(&scan_lock);
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
     if (changed && heap_objects_changed) heap_objects_changed();
+    if (changed && meta_objects_changed) meta_objects_changed();
 }
 
 static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)

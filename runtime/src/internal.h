@@ -106,6 +106,7 @@ struct rt_leaf {
     uintptr_t site;     /* user mmap: the caller */
     const char *symbol; /* static: symbol; stackframe: function */
     const char *object; /* ELF object path */
+    uintptr_t pc;       /* stackframe: a pc inside the frame's function (for its FRAME type) */
 };
 void levels_init(int argc, char **argv, char **envp);
 /* The leaf for an address outside any heap chunk: static, stackframe, auxv, or a mapping

@@ -448,6 +448,7 @@ __attribute__((noinline)) bool stack_find_leaf(uintptr_t addr, struct rt_leaf *o
             out->base = w.base;
             out->size = w.end - w.base;
             out->symbol = symbols_function_at(w.ip, &out->object);
+            out->pc = w.ip;
             return true;
         }
     }

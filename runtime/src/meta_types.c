@@ -1,0 +1,310 @@
+/* meta_types.c: the process-wide name -> struct uniqtype table, the types the runtime makes
+ * up at run time, and the type queries behind alloc_get_type:
+ *   static      the static's type from the object's STATICS (functions: their function type)
+ *   stackframe  the FRAME type of the function whose FRAMES entry holds the frame's pc
+ *   heap        the allocation site's type (SITES, by the call's return address), cached in
+ *               root.sites[id].type; an ARRAY site caches the unbounded array __ARR0_T and a
+ *               chunk answers __ARR<n>_T with n = size / sizeof(T)
+ *   auxv        made up here, without metadata: argv/envp `__ARR<n>___PTR_signed_char$8`,
+ *               strings `__ARR<n>_signed_char$8`, the argc word `long$64`, AT_RANDOM's bytes
+ *               `__ARR16_unsigned_char$8`, the auxv array `__ARR<n>___allocs_auxv_entry`
+ *               (a 16-byte struct {unsigned long a_type, a_val})
+ * Made-up types live in the private pool (permanent anonymous memory) and are uniqued by
+ * name in the same table as loaded ones. */
+#define _GNU_SOURCE
+#include "meta.h"
+#include "levels.h"
+
+#include <elf.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the table: open addressing on a name hash; grows by publishing a bigger copy (old
+ * tables are never freed, so a lock-free reader holding one stays safe) ---- */
+struct table {
+    uint32_t mask, count;
+    const struct uniqtype *slots[];
+};
+static struct table *table;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+    return h;
+}
+
+static struct table *table_new(uint32_t cap)
+{
+    struct table *t = rt_map(sizeof *t + (size_t)cap * sizeof(void *));
+    if (t) t->mask = cap - 1;
+    return t;
+}
+
+const struct uniqtype *meta_table_find(const char *name)
+{
+    const struct table *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    if (!t || !name) return NULL;
+    for (uint32_t i = (uint32_t)name_hash(name) & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+        const struct uniqtype *u = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
+        if (!u) return NULL;
+        if (strcmp(u->name, name) == 0) return u;
+    }
+    return NULL;
+}
+
+static void put_in(struct table *t, const struct uniqtype *u)
+{
+    uint32_t i = (uint32_t)name_hash(u->name) & t->mask;
+    for (;; i = (i + 1) & t->mask) {
+        const struct uniqtype *e = t->slots[i];
+        if (!e) {
+            t->count++;
+            break;
+        }
+        if (strcmp(e->name, u->name) == 0) break;
+    }
+    __atomic_store_n(&t->slots[i], u, __ATOMIC_RELEASE);
+}
+
+bool meta_table_put(const struct uniqtype *u)
+{
+    if (!table && !(table = table_new(1u << 14))) return false;
+    if ((table->count + 1) * 2 > table->mask + 1) {
+        struct table *b = table_new((table->mask + 1) * 2);
+        if (!b) return false;
+        for (uint32_t i = 0; i <= table->mask; i++)
+            if (table->slots[i]) put_in(b, table->slots[i]);
+        __atomic_store_n(&table, b, __ATOMIC_RELEASE);
+    }
+    put_in(table, u);
+    return true;
+}
+
+RT_EXPORT const struct uniqtype *uniqtype_lookup(const char *canonical_name)
+{
+    return meta_resolve(meta_table_find(canonical_name));
+}
+
+/* ---- made-up types (under meta_lock) ---- */
+static const char *pool_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = meta_pool_alloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+static const struct uniqtype *make(const char *name, const char *c_name, uint8_t kind, uint64_t size,
+                                   uint8_t enc, uint32_t bits, const struct uniqtype *related,
+                                   uint32_t count, const struct uniqtype_member *members)
+{
+    const struct uniqtype *e = meta_table_find(name);
+    if (e) return e;
+    struct uniqtype *t = meta_pool_alloc(sizeof *t);
+    if (!t || !(t->name = pool_str(name)) || !(t->c_name = pool_str(c_name))) return NULL;
+    t->kind = kind;
+    t->size = size;
+    t->encoding = enc;
+    t->bit_size = bits;
+    t->related = related;
+    t->count = count;
+    t->members = members;
+    return meta_table_put(t) ? t : NULL;
+}
+
+/* DW_ATE_* */
+#define ATE_SIGNED 5
+#define ATE_SIGNED_CHAR 6
+#define ATE_UNSIGNED 7
+#define ATE_UNSIGNED_CHAR 8
+
+static const struct uniqtype *base(const char *name, const char *c, uint8_t enc, uint32_t bits)
+{
+    return make(name, c, ALLOCS_KIND_BASE, bits / 8, enc, bits, NULL, 0, NULL);
+}
+
+/* The C spelling of an array of n elements of t: "int[42]", "char *[2]", "int[2][3]". */
+static void array_c_name(char *out, size_t cap, const struct uniqtype *el, uint64_t n)
+{
+    const char *c = el->c_name ? el->c_name : "?";
+    const char *br = el->kind == ALLOCS_KIND_ARRAY ? strchr(c, '[') : NULL;
+    if (br)
+        snprintf(out, cap, "%.*s[%llu]%s", (int)(br - c), c, (unsigned long long)n, br);
+    else
+        snprintf(out, cap, "%s[%llu]", c, (unsigned long long)n);
+}
+
+static const struct uniqtype *array_locked(const struct uniqtype *el, uint64_t n)
+{
+    char name[512], c[512];
+    if ((size_t)snprintf(name, sizeof name, "__ARR%llu_%s", (unsigned long long)n, el->name) >= sizeof name)
+        return NULL;
+    array_c_name(c, sizeof c, el, n);
+    return make(name, c, ALLOCS_KIND_ARRAY, n * el->size, 0, 0, el, (uint32_t)n, NULL);
+}
+
+/* __ARR<n>_<el>, made on first use. n = 0: unbounded (sized by the chunk). */
+static const struct uniqtype *array_of(const struct uniqtype *el, uint64_t n)
+{
+    if (!el || n > UINT32_MAX) return NULL;
+    char name[512];
+    if ((size_t)snprintf(name, sizeof name, "__ARR%llu_%s", (unsigned long long)n, el->name) >= sizeof name)
+        return NULL;
+    const struct uniqtype *t = meta_table_find(name);
+    if (t) return t;
+    uint64_t mask;
+    meta_lock_take(&mask);
+    t = array_locked(el, n);
+    meta_lock_drop(mask);
+    return t;
+}
+
+/* ---- per-object lookups ---- */
+static const struct allocs_loaded_meta *meta_at(uintptr_t addr, uintptr_t *bias)
+{
+    uint32_t idx;
+    struct allocs_object o;
+    struct lv_segment seg;
+    if (!objects_find(addr, &idx, &o, &seg) || !o.meta) return NULL;
+    *bias = (uintptr_t)o.load_bias;
+    return (const struct allocs_loaded_meta *)(uintptr_t)o.meta;
+}
+
+static const struct uniqtype *type_at(const struct allocs_loaded_meta *lm, uint32_t idx)
+{
+    if (idx >= lm->ntypes) return NULL;
+    return meta_resolve(((const struct uniqtype *const *)(uintptr_t)lm->type_ptrs)[idx]);
+}
+
+const struct uniqtype *meta_type_of_static(uintptr_t addr, uintptr_t sym_base)
+{
+    uintptr_t bias;
+    const struct allocs_loaded_meta *lm = meta_at(addr, &bias);
+    if (!lm || !lm->nstatics) return NULL;
+    const struct allocs_meta_static *s = (const void *)(uintptr_t)lm->statics;
+    uint64_t a = addr - bias, b = sym_base - bias, lo = 0, hi = lm->nstatics;
+    while (lo < hi) { /* the first entry with vaddr > a */
+        uint64_t mid = (lo + hi) / 2;
+        if (s[mid].vaddr <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Prefer the entry starting at the symbol the static leaf found; else one covering a. */
+    const struct allocs_meta_static *cover = NULL;
+    for (uint64_t i = lo; i-- > 0 && lo - i <= 64;) {
+        if (s[i].vaddr == b && s[i].type != ALLOCS_META_NONE) return type_at(lm, s[i].type);
+        if (!cover && s[i].type != ALLOCS_META_NONE && a < s[i].vaddr + (s[i].size ? s[i].size : 1))
+            cover = &s[i];
+    }
+    return cover ? type_at(lm, cover->type) : NULL;
+}
+
+const struct uniqtype *meta_type_of_frame(uintptr_t pc)
+{
+    uintptr_t bias;
+    const struct allocs_loaded_meta *lm = meta_at(pc, &bias);
+    if (!lm || !lm->nframes) return NULL;
+    const struct allocs_meta_frame *f = (const void *)(uintptr_t)lm->frames;
+    uint64_t a = pc - bias, lo = 0, hi = lm->nframes;
+    while (lo < hi) {
+        uint64_t mid = (lo + hi) / 2;
+        if (f[mid].lo <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo || a >= f[lo - 1].hi) return NULL;
+    return type_at(lm, f[lo - 1].type);
+}
+
+/* The site's type as cached in root.sites (an ARRAY site as its unbounded array type). */
+static const struct uniqtype *site_type(uintptr_t pc)
+{
+    uintptr_t bias;
+    const struct allocs_loaded_meta *lm = meta_at(pc, &bias);
+    if (!lm || !lm->nsites) return NULL;
+    const struct allocs_meta_site *s = (const void *)(uintptr_t)lm->sites;
+    uint64_t a = pc - bias, lo = 0, hi = lm->nsites;
+    while (lo < hi) {
+        uint64_t mid = (lo + hi) / 2;
+        if (s[mid].vaddr < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= lm->nsites || s[lo].vaddr != a) return NULL;
+    const struct uniqtype *t = type_at(lm, s[lo].type);
+    if (t && (s[lo].flags & ALLOCS_SITE_ARRAY)) t = array_of(t, 0);
+    return t;
+}
+
+const struct uniqtype *meta_type_of_chunk(uint32_t site_id, uintptr_t site_pc, size_t size)
+{
+    struct allocs_site *sites = (struct allocs_site *)(uintptr_t)__allocs_root.sites;
+    const struct uniqtype *t = NULL;
+    bool cacheable = sites && site_id && site_id < __atomic_load_n(&__allocs_root.nsites, __ATOMIC_ACQUIRE);
+    if (cacheable) t = (const struct uniqtype *)(uintptr_t)__atomic_load_n(&sites[site_id].type, __ATOMIC_ACQUIRE);
+    if (!t && site_pc) {
+        t = site_type(site_pc);
+        if (t && cacheable) __atomic_store_n(&sites[site_id].type, (uint64_t)(uintptr_t)t, __ATOMIC_RELEASE);
+    }
+    if (t && t->kind == ALLOCS_KIND_ARRAY && t->count == 0 && t->related && t->related->size)
+        return array_of(t->related, size / t->related->size);
+    return t;
+}
+
+/* ---- auxv ---- */
+static const struct uniqtype *char_ptr_locked(void)
+{
+    const struct uniqtype *c = base("signed_char$8", "char", ATE_SIGNED_CHAR, 8);
+    return c ? make("__PTR_signed_char$8", "char *", ALLOCS_KIND_POINTER, 8, 0, 0, c, 0, NULL) : NULL;
+}
+
+static const struct uniqtype *auxv_entry_locked(void)
+{
+    const struct uniqtype *e = meta_table_find("__allocs_auxv_entry");
+    if (e) return e;
+    const struct uniqtype *ul = base("unsigned_long$64", "unsigned long", ATE_UNSIGNED, 64);
+    struct uniqtype_member *m = meta_pool_alloc(2 * sizeof *m);
+    if (!ul || !m) return NULL;
+    m[0] = (struct uniqtype_member){pool_str("a_type"), ul, 0, 0, 0, 0};
+    m[1] = (struct uniqtype_member){pool_str("a_val"), ul, 8, 0, 0, 0};
+    return make("__allocs_auxv_entry", "struct __allocs_auxv_entry", ALLOCS_KIND_STRUCT, 16, 0, 0, NULL,
+                2, m);
+}
+
+static bool is_at_random(uintptr_t base)
+{
+    const Elf64_auxv_t *av = (const Elf64_auxv_t *)(uintptr_t)__allocs_root.auxv;
+    for (unsigned i = 0; av && i < 256 && av[i].a_type != AT_NULL; i++)
+        if (av[i].a_type == AT_RANDOM) return av[i].a_un.a_val == base;
+    return false;
+}
+
+const struct uniqtype *meta_type_of_auxv(uintptr_t b, size_t size)
+{
+    const struct allocs_root *r = &__allocs_root;
+    uint64_t mask;
+    meta_lock_take(&mask);
+    const struct uniqtype *t = NULL;
+    if (b == r->argv || b == r->envp) {
+        const struct uniqtype *p = char_ptr_locked();
+        if (p) t = array_locked(p, size / 8);
+    } else if (b == r->auxv) {
+        const struct uniqtype *e = auxv_entry_locked();
+        if (e) t = array_locked(e, size / 16);
+    } else if (b + 8 == r->argv && size == 8) {
+        t = base("long$64", "long", ATE_SIGNED, 64);
+    } else if (size == 16 && is_at_random(b)) {
+        const struct uniqtype *u = base("unsigned_char$8", "unsigned char", ATE_UNSIGNED_CHAR, 8);
+        if (u) t = array_locked(u, 16);
+    } else {
+        const struct uniqtype *c = base("signed_char$8", "char", ATE_SIGNED_CHAR, 8);
+        if (c) t = array_locked(c, size);
+    }
+    meta_lock_drop(mask);
+    return t;
+}
