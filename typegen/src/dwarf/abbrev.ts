@@ -1,68 +1,38 @@
-// .debug_abbrev: one table per unit, parsed once per (offset, unit format) and shared. All of a
-// table's attribute specs live in three flat typed arrays (attribute, form, offset of the value
-// when every earlier form has a fixed size); an Abbrev is a small record pointing into them.
-// This keeps a large file (~10^5 abbrevs) at a handful of allocations per table: one array per
-// abbrev made V8 spend most of the parse in young-generation GC.
+// .debug_abbrev: one table per unit, parsed once per (offset, unit format) and shared. A table
+// is a few flat arrays and no object per abbrev or per attribute: per attribute spec, its DW_AT,
+// DW_FORM and the offset of its value when every earlier form has a fixed size; per abbrev, its
+// tag, children flag, first spec, spec count and (if all forms are fixed-size) the DIE's size.
+// Large files have ~10^5 abbrevs that live for the whole run; as objects, V8 spent more time
+// copying them through the young generation than parsing them. Plain packed arrays, not typed
+// arrays: typed arrays over 64 bytes get off-heap buffers whose accounting also triggers GC.
 
 import { Cursor } from "../bytes";
 import { DW_FORM } from "./constants";
 import { FormatParams, fixedFormSize, isKnownForm } from "./forms";
 
-export class Abbrev {
-  constructor(
-    readonly code: number,
-    readonly tag: number,
-    readonly hasChildren: boolean,
-    /** Index of this abbrev's first attribute in the table arrays. */
-    readonly start: number,
-    /** Number of attributes. */
-    readonly count: number,
-    /** Size of the DIE's attribute data if every form is fixed-size, else -1. */
-    readonly fixedSize: number,
-    /** Table-wide: DW_AT of each attribute spec. */
-    readonly attrs: Int32Array,
-    /** Table-wide: DW_FORM of each attribute spec. */
-    readonly forms: Int32Array,
-    /** Table-wide: offset of each value from the DIE's attribute start, or -1 after a variable-size form. */
-    readonly offsets: Int32Array,
-    /** Table-wide: DW_FORM_implicit_const values by spec index (absent for other forms). */
-    readonly consts: Map<number, number> | undefined,
-  ) {}
-
-  /** Local index (0..count-1) of attribute `at`, or -1. Lists are short, so a scan beats a map. */
-  find(at: number): number {
-    const a = this.attrs;
-    const s = this.start;
-    for (let i = 0; i < this.count; i++) if (a[s + i] === at) return i;
-    return -1;
-  }
-
-  form(i: number): number {
-    return this.forms[this.start + i];
-  }
-
-  fixedOffset(i: number): number {
-    return this.offsets[this.start + i];
-  }
-
-  implicitConst(i: number): number {
-    return this.consts?.get(this.start + i) ?? 0;
-  }
-}
-
 export class AbbrevTable {
-  /** Dense codes index the array; sparse or huge codes fall back to the map. */
-  private readonly dense: (Abbrev | undefined)[] = [];
-  private readonly sparse = new Map<number, Abbrev>();
+  /** Per attribute spec. */
+  readonly attrs: number[] = [];
+  readonly forms: number[] = [];
+  /** Offset of the value from the DIE's attribute start, or -1 after a variable-size form. */
+  readonly offsets: number[] = [];
+  /** DW_FORM_implicit_const values by spec index. */
+  consts: Map<number, number> | undefined;
+  /** Per abbrev (index k). */
+  readonly tags: number[] = [];
+  readonly children: boolean[] = [];
+  readonly starts: number[] = [];
+  readonly counts: number[] = [];
+  /** Size of the DIE's attribute data when every form is fixed-size, else -1. */
+  readonly sizes: number[] = [];
+  /** code -> k + 1 for codes below 2^16 (0: undefined); larger codes in `sparse`. */
+  private readonly dense: number[] = [];
+  private readonly sparse = new Map<number, number>();
 
   constructor(buf: Buffer, file: string, offset: number, f: FormatParams) {
     const c = new Cursor(buf, file, ".debug_abbrev", 0);
     c.seek(offset);
-    const attrs: number[] = [];
-    const forms: number[] = [];
-    const offs: number[] = [];
-    let consts: Map<number, number> | undefined;
-    const pending: { code: number; tag: number; children: boolean; start: number; count: number; size: number }[] = [];
+    const { attrs, forms, offsets } = this;
     for (;;) {
       const code = c.uleb();
       if (code === 0) break;
@@ -76,30 +46,42 @@ export class AbbrevTable {
         const form = c.uleb();
         if (at === 0 && form === 0) break;
         if (!isKnownForm(form)) c.fail(`unknown form 0x${form.toString(16)} in abbrev ${code}`);
-        if (form === DW_FORM.implicit_const) (consts ??= new Map()).set(attrs.length, c.sleb());
+        if (form === DW_FORM.implicit_const) (this.consts ??= new Map()).set(attrs.length, c.sleb());
         attrs.push(at);
         forms.push(form);
-        offs.push(off);
+        offsets.push(off);
         if (off >= 0) {
           const sz = fixedFormSize(form, f);
           off = sz >= 0 ? off + sz : -1;
         }
         if (attrs.length - start > 4096) c.fail(`abbrev ${code} has too many attributes`, at0);
       }
-      pending.push({ code, tag, children, start, count: attrs.length - start, size: off });
-    }
-    const A = new Int32Array(attrs);
-    const F = new Int32Array(forms);
-    const O = new Int32Array(offs);
-    for (const p of pending) {
-      const a = new Abbrev(p.code, p.tag, p.children, p.start, p.count, p.size, A, F, O, consts);
-      if (p.code < 1 << 16) {
-        if (this.dense[p.code] === undefined) this.dense[p.code] = a;
-      } else if (!this.sparse.has(p.code)) this.sparse.set(p.code, a);
+      const k = this.tags.length;
+      this.tags.push(tag);
+      this.children.push(children);
+      this.starts.push(start);
+      this.counts.push(attrs.length - start);
+      this.sizes.push(off);
+      if (code < 1 << 16) {
+        // Extend with explicit zeros (not holes) so the array stays packed.
+        while (this.dense.length <= code) this.dense.push(0);
+        if (this.dense[code] === 0) this.dense[code] = k + 1;
+      } else if (!this.sparse.has(code)) this.sparse.set(code, k);
     }
   }
 
-  get(code: number): Abbrev | undefined {
-    return code < 1 << 16 ? this.dense[code] : this.sparse.get(code);
+  /** Abbrev index of `code`, or -1. */
+  index(code: number): number {
+    if (code < 1 << 16) return code < this.dense.length ? this.dense[code] - 1 : -1;
+    return this.sparse.get(code) ?? -1;
+  }
+
+  /** Spec index of attribute `at` within abbrev k, or -1. Lists are short, so a scan beats a map. */
+  find(k: number, at: number): number {
+    const a = this.attrs;
+    const s = this.starts[k];
+    const e = s + this.counts[k];
+    for (let i = s; i < e; i++) if (a[i] === at) return i;
+    return -1;
   }
 }

@@ -3,7 +3,7 @@
 // attribute code. One cursor is reused for a whole walk; callers copy out what they keep.
 
 import { Cursor } from "../bytes";
-import { Abbrev } from "./abbrev";
+import { AbbrevTable } from "./abbrev";
 import { DW_AT, DW_FORM } from "./constants";
 import { skipForm } from "./forms";
 import { Unit } from "./units";
@@ -18,8 +18,12 @@ export class DieCursor {
   off = 0;
   /** Section offset just past the current DIE (its first child, or its next sibling). */
   next = 0;
-  /** The current DIE's abbrev; null for a null entry (end of a sibling list). */
-  abbrev: Abbrev | null = null;
+  /** The current DIE's abbrev index in `tab`; -1 for a null entry (end of a sibling list). */
+  ai = -1;
+  tab!: AbbrevTable;
+  /** The current DIE's tag (0 for a null entry) and children flag. */
+  tag = 0;
+  hasChildren = false;
   private attrBase = 0;
   private variable = false;
   private positions = new Int32Array(64);
@@ -40,10 +44,6 @@ export class DieCursor {
     return this.unit.src.base + this.off;
   }
 
-  get tag(): number {
-    return this.abbrev ? this.abbrev.tag : 0;
-  }
-
   fail(detail: string, at: number = this.off): never {
     return this.c.fail(detail, at);
   }
@@ -55,24 +55,31 @@ export class DieCursor {
     this.off = off;
     const code = c.uleb();
     if (code === 0) {
-      this.abbrev = null;
+      this.ai = -1;
+      this.tag = 0;
+      this.hasChildren = false;
       this.next = c.pos;
       return false;
     }
-    const a = this.unit.abbrevs.get(code);
-    if (!a) return c.fail(`unknown abbrev code ${code}`, off);
-    this.abbrev = a;
+    const tab = this.unit.abbrevs;
+    const k = tab.index(code);
+    if (k < 0) return c.fail(`unknown abbrev code ${code}`, off);
+    this.tab = tab;
+    this.ai = k;
+    this.tag = tab.tags[k];
+    this.hasChildren = tab.children[k];
     this.attrBase = c.pos;
-    if (a.fixedSize >= 0) {
+    const size = tab.sizes[k];
+    if (size >= 0) {
       this.variable = false;
-      c.skip(a.fixedSize);
+      c.skip(size);
     } else {
       this.variable = true;
-      const n = a.count;
+      const s = tab.starts[k];
+      const n = tab.counts[k];
       if (this.positions.length < n) this.positions = new Int32Array(n * 2);
       const pos = this.positions;
-      const forms = a.forms;
-      const s = a.start;
+      const forms = tab.forms;
       for (let i = 0; i < n; i++) {
         pos[i] = c.pos;
         skipForm(c, forms[s + i], this.unit);
@@ -82,16 +89,21 @@ export class DieCursor {
     return true;
   }
 
-  /** Byte position of attribute `i`'s value. */
-  private posOf(i: number): number {
-    return this.variable ? this.positions[i] : this.attrBase + this.abbrev!.fixedOffset(i);
+  /** Spec index (in the abbrev table) of attribute `at` of the current DIE, or -1. */
+  private find(at: number): number {
+    return this.ai < 0 ? -1 : this.tab.find(this.ai, at);
   }
 
-  /** Positions the inner cursor on attribute i's value and returns its form (resolving DW_FORM_indirect). */
+  /** Byte position of the value of spec `i`. */
+  private posOf(i: number): number {
+    return this.variable ? this.positions[i - this.tab.starts[this.ai]] : this.attrBase + this.tab.offsets[i];
+  }
+
+  /** Positions the inner cursor on spec i's value and returns its form (resolving DW_FORM_indirect). */
   private prep(i: number): number {
     const c = this.c;
     c.pos = this.posOf(i);
-    let form = this.abbrev!.form(i);
+    let form = this.tab.forms[i];
     for (let d = 0; form === DW_FORM.indirect; d++) {
       if (d > 4) c.fail("DW_FORM_indirect nested too deeply");
       form = c.uleb();
@@ -100,18 +112,18 @@ export class DieCursor {
   }
 
   has(at: number): boolean {
-    return this.abbrev !== null && this.abbrev.find(at) >= 0;
+    return this.find(at) >= 0;
   }
 
   /** The form of attribute `at` (after DW_FORM_indirect), or 0 if absent. */
   form(at: number): number {
-    const i = this.abbrev ? this.abbrev.find(at) : -1;
+    const i = this.find(at);
     return i < 0 ? 0 : this.prep(i);
   }
 
   /** A constant-class or offset-class value, unsigned; undefined if absent or not a number. */
   udata(at: number): number | undefined {
-    const i = this.abbrev ? this.abbrev.find(at) : -1;
+    const i = this.find(at);
     if (i < 0) return undefined;
     const form = this.prep(i);
     const c = this.c;
@@ -135,7 +147,7 @@ export class DieCursor {
       case DW_FORM.sdata:
         return c.sleb();
       case DW_FORM.implicit_const:
-        return this.abbrev!.implicitConst(i);
+        return this.tab.consts?.get(i) ?? 0;
       case DW_FORM.flag_present:
         return 1;
       case DW_FORM.sec_offset:
@@ -150,7 +162,7 @@ export class DieCursor {
 
   /** A constant read as signed (data1..data8 sign-extended), for bounds and enumerator values. */
   sdata(at: number): number | undefined {
-    const i = this.abbrev ? this.abbrev.find(at) : -1;
+    const i = this.find(at);
     if (i < 0) return undefined;
     const form = this.prep(i);
     const c = this.c;
@@ -170,7 +182,7 @@ export class DieCursor {
       case DW_FORM.udata:
         return c.uleb();
       case DW_FORM.implicit_const:
-        return this.abbrev!.implicitConst(i);
+        return this.tab.consts?.get(i) ?? 0;
       default:
         return undefined;
     }
@@ -178,7 +190,7 @@ export class DieCursor {
 
   /** Exact 64-bit constant (for enumerators of unsigned 64-bit enums). */
   bigdata(at: number, signed: boolean): bigint | undefined {
-    const i = this.abbrev ? this.abbrev.find(at) : -1;
+    const i = this.find(at);
     if (i < 0) return undefined;
     const form = this.prep(i);
     if (form === DW_FORM.data8) {
@@ -196,7 +208,7 @@ export class DieCursor {
 
   /** A string-class attribute. */
   str(at: number): string | undefined {
-    const i = this.abbrev ? this.abbrev.find(at) : -1;
+    const i = this.find(at);
     if (i < 0) return undefined;
     const form = this.prep(i);
     const c = this.c;
@@ -244,7 +256,7 @@ export class DieCursor {
 
   /** A reference, as a global DIE key; -1 if absent or unresolvable (missing alt file, unknown signature). */
   ref(at: number): number {
-    const i = this.abbrev ? this.abbrev.find(at) : -1;
+    const i = this.find(at);
     if (i < 0) return -1;
     const form = this.prep(i);
     const c = this.c;
@@ -288,7 +300,7 @@ export class DieCursor {
 
   /** An address-class attribute (DW_FORM_addr or an index into .debug_addr). */
   addr(at: number): number | undefined {
-    const i = this.abbrev ? this.abbrev.find(at) : -1;
+    const i = this.find(at);
     if (i < 0) return undefined;
     const form = this.prep(i);
     const c = this.c;
@@ -317,7 +329,7 @@ export class DieCursor {
 
   /** An exprloc/block value: sets blockStart/blockEnd (positions in the unit's buffer); false if absent. */
   block(at: number): boolean {
-    const i = this.abbrev ? this.abbrev.find(at) : -1;
+    const i = this.find(at);
     if (i < 0) return false;
     const form = this.prep(i);
     const c = this.c;
@@ -357,10 +369,8 @@ export class DieCursor {
 
   /** Skips the current DIE's children (using DW_AT_sibling when present); returns the next sibling's offset. */
   skipChildren(): number {
-    const a = this.abbrev;
-    if (!a || !a.hasChildren) return this.next;
-    const sib = a.find(DW_AT.sibling);
-    if (sib >= 0) {
+    if (!this.hasChildren) return this.next;
+    if (this.find(DW_AT.sibling) >= 0) {
       const k = this.ref(DW_AT.sibling);
       const off = k - this.unit.src.base;
       if (off > this.off && off <= this.unit.end) return off;
@@ -371,7 +381,7 @@ export class DieCursor {
     while (depth > 0) {
       if (off >= this.unit.end) return this.unit.end;
       const isDie = this.read(off);
-      if (isDie && this.abbrev!.hasChildren) depth++;
+      if (isDie && this.hasChildren) depth++;
       else if (!isDie) depth--;
       off = this.next;
     }

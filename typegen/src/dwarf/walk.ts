@@ -18,7 +18,7 @@ export function forEachDie(dwarf: Dwarf, fn: (cur: DieCursor, depth: number) => 
         if (depth <= 0) break;
         continue;
       }
-      const hasChildren = cur.abbrev!.hasChildren;
+      const hasChildren = cur.hasChildren;
       const next = cur.next;
       fn(cur, depth);
       if (hasChildren) depth++;

@@ -82,7 +82,7 @@ export class Collector {
     this.unit = u;
     if (u.dieOffset >= u.end) return;
     if (!cur.read(u.dieOffset)) return;
-    if (cur.abbrev!.hasChildren) this.walkSiblings(cur.next, 1, NONE);
+    if (cur.hasChildren) this.walkSiblings(cur.next, 1, NONE);
   }
 
   /** Walks a sibling list starting at `off`; returns the offset after its terminating null entry. */
@@ -92,8 +92,8 @@ export class Collector {
     const end = this.unit.end;
     while (off < end) {
       if (!cur.read(off)) return cur.next;
-      const tag = cur.abbrev!.tag;
-      const hasChildren = cur.abbrev!.hasChildren;
+      const tag = cur.tag;
+      const hasChildren = cur.hasChildren;
       const key = cur.key;
       let childCtx: Ctx = NONE;
       let skipKids = false;
