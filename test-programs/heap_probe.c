@@ -26,20 +26,44 @@ static void probe(const char *name, const void *addr, const void *base, const vo
     fflush(stdout);
 }
 
-NOINLINE void *site_malloc(size_t n) { return malloc(n); }
-NOINLINE void *site_calloc(size_t a, size_t b) { return calloc(a, b); }
-NOINLINE void *site_realloc(void *p, size_t n) { return realloc(p, n); }
-NOINLINE void *site_memalign(size_t a, size_t n) { return memalign(a, n); }
-NOINLINE void *site_aligned_alloc(size_t a, size_t n) { return aligned_alloc(a, n); }
+NOINLINE void *site_malloc(size_t n)
+{
+    return malloc(n);
+}
+NOINLINE void *site_calloc(size_t a, size_t b)
+{
+    return calloc(a, b);
+}
+NOINLINE void *site_realloc(void *p, size_t n)
+{
+    return realloc(p, n);
+}
+NOINLINE void *site_memalign(size_t a, size_t n)
+{
+    return memalign(a, n);
+}
+NOINLINE void *site_aligned_alloc(size_t a, size_t n)
+{
+    return aligned_alloc(a, n);
+}
 NOINLINE void *site_posix_memalign(size_t a, size_t n)
 {
     void *p = NULL;
     int r = posix_memalign(&p, a, n);
     return r == 0 ? p : NULL;
 }
-NOINLINE void *site_valloc(size_t n) { return valloc(n); }
-NOINLINE char *site_strdup(const char *s) { return strdup(s); }
-NOINLINE char *site_strndup(const char *s, size_t n) { return strndup(s, n); }
+NOINLINE void *site_valloc(size_t n)
+{
+    return valloc(n);
+}
+NOINLINE char *site_strdup(const char *s)
+{
+    return strdup(s);
+}
+NOINLINE char *site_strndup(const char *s, size_t n)
+{
+    return strndup(s, n);
+}
 NOINLINE char *site_asprintf(int x)
 {
     char *s = NULL;
@@ -56,7 +80,10 @@ NOINLINE char *site_getline(void)
     fclose(f);
     return r > 0 ? line : NULL;
 }
-NOINLINE char *site_realpath(void) { return realpath("/proc/self/..", NULL); }
+NOINLINE char *site_realpath(void)
+{
+    return realpath("/proc/self/..", NULL);
+}
 
 struct walk_count {
     unsigned long chunks, bytes;
@@ -92,7 +119,8 @@ int main(void)
 
     char *c = site_calloc(10, 12);
     int zero = 1;
-    for (int i = 0; i < 120; i++) zero &= c[i] == 0;
+    for (int i = 0; i < 120; i++)
+        zero &= c[i] == 0;
     printf("probe calloc_zero value=%d\n", zero);
     probe("calloc", c + 119, c, (void *)site_calloc);
 
