@@ -17,14 +17,26 @@ export type Location =
   | { kind: "expr"; hex: string };
 
 /**
- * Decodes a one-operation expression held in buf[start, end) (the shapes compilers use for
- * variables in memory). Error offsets are relative to the expression's start.
+ * Decodes a one-operation expression held in c.buf[start, end) (the shapes compilers use for
+ * variables in memory), reading through the caller's cursor so no view or cursor is allocated
+ * per expression; errors name the section offset. The cursor's pos/end are restored.
  */
-export function classifyExpr(u: Unit, buf: Buffer, start: number, end: number): Location {
+export function classifyExpr(u: Unit, c: Cursor, start: number, end: number): Location {
   if (end <= start) return { kind: "expr", hex: "" };
-  const expr = buf.subarray(start, end);
-  const opaque = (): Location => ({ kind: "expr", hex: expr.toString("hex") });
-  const c = new Cursor(expr, u.file, "location expression");
+  const savedPos = c.pos;
+  const savedEnd = c.end;
+  c.pos = start;
+  c.end = end;
+  try {
+    return classify(u, c, start, end);
+  } finally {
+    c.pos = savedPos;
+    c.end = savedEnd;
+  }
+}
+
+function classify(u: Unit, c: Cursor, start: number, end: number): Location {
+  const opaque = (): Location => ({ kind: "expr", hex: c.buf.toString("hex", start, end) });
   const op = c.u8();
   let loc: Location;
   if (op === DW_OP.fbreg) loc = { kind: "fbreg", offset: c.sleb() };
@@ -37,13 +49,14 @@ export function classifyExpr(u: Unit, buf: Buffer, start: number, end: number): 
   else if (op >= DW_OP.reg0 && op <= DW_OP.reg31) loc = { kind: "reg", reg: op - DW_OP.reg0 };
   else if (op === DW_OP.regx) loc = { kind: "reg", reg: c.uleb() };
   else if (op === DW_OP.call_frame_cfa) loc = { kind: "cfa" };
-  else if ((op === DW_OP.const8u || op === DW_OP.const4u) && expr.length >= 2) {
-    // Thread-local: DW_OP_const{4,8}u <offset> DW_OP_GNU_push_tls_address.
+  else if ((op === DW_OP.const8u || op === DW_OP.const4u) && end - start >= 2) {
+    // Thread-local: DW_OP_const{4,8}u <offset> DW_OP_GNU_push_tls_address / DW_OP_form_tls_address.
     const off = op === DW_OP.const8u ? c.u64() : c.u32();
-    if (c.pos === expr.length - 1 && (expr[c.pos] === DW_OP.GNU_push_tls_address || expr[c.pos] === DW_OP.form_tls_address))
+    const last = c.buf[c.pos];
+    if (c.pos === end - 1 && (last === DW_OP.GNU_push_tls_address || last === DW_OP.form_tls_address))
       return { kind: "tls", offset: off };
     return opaque();
   } else return opaque();
   // A trailing piece/stack_value etc. means the simple reading would be wrong.
-  return c.pos === expr.length ? loc : opaque();
+  return c.pos === end ? loc : opaque();
 }

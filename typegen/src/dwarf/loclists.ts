@@ -8,43 +8,52 @@ import { readAddrIndex } from "./die";
 import { listOffset } from "./ranges";
 import { Unit } from "./units";
 
+/**
+ * Called per entry: PC range [lo, hi) (lo = 0, hi = +Infinity for a default location) and the
+ * expression's bytes c.buf[start, end), read through `c` (no copy, no view object).
+ */
+export type LocSink = (lo: number, hi: number, c: Cursor, start: number, end: number) => void;
+
 export interface LocEntry {
-  /** PC range [lo, hi); lo = 0 and hi = +Infinity for a default location. */
   lo: number;
   hi: number;
-  /** The expression is buf[start, end) (no copy, no view object). */
-  buf: Buffer;
-  start: number;
-  end: number;
+  expr: Buffer;
 }
 
+/** The entries of a location list as objects (for tools and tests; the model uses `forEachLoc`). */
 export function readLocList(u: Unit, form: number, value: number): LocEntry[] {
+  const out: LocEntry[] = [];
+  forEachLoc(u, form, value, (lo, hi, c, start, end) => out.push({ lo, hi, expr: c.buf.subarray(start, end) }));
+  return out;
+}
+
+export function forEachLoc(u: Unit, form: number, value: number, sink: LocSink): void {
   const secs = u.src.sections;
   if (u.version >= 5) {
     const buf = secs.get("loclists");
     const off = form === DW_FORM.loclistx ? listOffset(u, buf, ".debug_loclists", u.loclistsBase, value) : value;
-    return readLoclists(u, buf, off);
+    return readLoclists(u, buf, off, sink);
   }
-  return readDebugLoc(u, secs.get("loc"), value);
+  return readDebugLoc(u, secs.get("loc"), value, sink);
 }
 
-function readLoclists(u: Unit, buf: Buffer, off: number): LocEntry[] {
+function readLoclists(u: Unit, buf: Buffer, off: number, sink: LocSink): void {
   const c = new Cursor(buf, u.file, ".debug_loclists");
   c.seek(off);
   const a = u.addrSize;
   let base = u.lowPc;
-  const out: LocEntry[] = [];
   const expr = (lo: number, hi: number): void => {
     const n = c.uleb();
     c.need(n);
-    out.push({ lo, hi, buf, start: c.pos, end: c.pos + n });
+    const start = c.pos;
     c.pos += n;
+    sink(lo, hi, c, start, start + n);
   };
   for (;;) {
     const kind = c.u8();
     switch (kind) {
       case DW_LLE.end_of_list:
-        return out;
+        return;
       case DW_LLE.base_addressx:
         base = readAddrIndex(u, c.uleb());
         break;
@@ -89,24 +98,24 @@ function readLoclists(u: Unit, buf: Buffer, off: number): LocEntry[] {
   }
 }
 
-function readDebugLoc(u: Unit, buf: Buffer, off: number): LocEntry[] {
+function readDebugLoc(u: Unit, buf: Buffer, off: number, sink: LocSink): void {
   const c = new Cursor(buf, u.file, ".debug_loc");
   c.seek(off);
   const a = u.addrSize;
   const max = a === 8 ? 2 ** 64 - 1 : 0xffffffff;
   let base = u.lowPc;
-  const out: LocEntry[] = [];
   for (;;) {
     const lo = c.addr(a);
     const hi = c.addr(a);
-    if (lo === 0 && hi === 0) return out;
+    if (lo === 0 && hi === 0) return;
     if (lo === max) {
       base = hi;
       continue;
     }
     const n = c.u16();
     c.need(n);
-    out.push({ lo: base + lo, hi: base + hi, buf, start: c.pos, end: c.pos + n });
+    const start = c.pos;
     c.pos += n;
+    sink(base + lo, base + hi, c, start, start + n);
   }
 }

@@ -6,7 +6,7 @@ import { DW_AT, DW_FORM, DW_TAG } from "../dwarf/constants";
 import { DieCursor } from "../dwarf/die";
 import { Dwarf } from "../dwarf/dwarf";
 import { Location, classifyExpr } from "../dwarf/expr";
-import { readLocList } from "../dwarf/loclists";
+import { forEachLoc } from "../dwarf/loclists";
 import { readRanges } from "../dwarf/ranges";
 import { Unit } from "../dwarf/units";
 import { RawFunction, RawLocal, RawMember, RawRange, RawStatic, RawType } from "./raw";
@@ -320,10 +320,12 @@ export class Collector {
     const form = cur.form(at);
     if (form === 0) return [];
     const u = this.unit;
-    if (cur.block(at)) return [{ lo, hi, loc: classifyExpr(u, cur.c.buf, cur.blockStart, cur.blockEnd) }];
+    if (cur.block(at)) return [{ lo, hi, loc: classifyExpr(u, cur.c, cur.blockStart, cur.blockEnd) }];
     if (form === DW_FORM.sec_offset || form === DW_FORM.loclistx || form === DW_FORM.data4 || form === DW_FORM.data8) {
       const v = cur.udata(at) ?? 0;
-      return readLocList(u, form, v).map((e) => ({ lo: e.lo, hi: e.hi === Infinity ? hi : e.hi, loc: classifyExpr(u, e.buf, e.start, e.end) }));
+      const out: RawRange[] = [];
+      forEachLoc(u, form, v, (l, h, c, s, e) => out.push({ lo: l, hi: h === Infinity ? hi : h, loc: classifyExpr(u, c, s, e) }));
+      return out;
     }
     return [];
   }
