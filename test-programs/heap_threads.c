@@ -71,7 +71,7 @@ int main(void)
         printf("probe root found=0\n");
         return 0;
     }
-    printf("probe root found=1\n");
+    printf("probe root found=1 glibc_malloc=%d\n", (root->flags & ALLOCS_ROOT_F_GLIBC_MALLOC) != 0);
     pthread_key_create(&late_key, late_free);
     const struct allocs_thread *me = record_of((uint32_t)getpid());
     int local = 0;
