@@ -5,6 +5,7 @@ import { ccCommand } from "./commands/cc";
 import { demoCommand } from "./commands/demo";
 import { gdbCommand } from "./commands/gdb";
 import { coreCommand } from "./commands/core";
+import { typegenCommand } from "./commands/typegen";
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -18,6 +19,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   gdb: {
     summary: "gdb [GDB ARGS...]       gdb with the alloc commands, the runtime preloaded into the program",
     run: gdbCommand,
+  },
+  typegen: {
+    summary: "typegen PROG [--out FILE] [--cache]  write PROG's type metadata (PROG.allocsmeta)",
+    run: typegenCommand,
   },
   core: { summary: "core PROG CORE [EXPR...] [--json]  describe addresses in a core file", run: coreCommand },
   "runtime-path": {

@@ -1,8 +1,16 @@
 // `allocs cc ARGS...`: a drop-in for cc that adds what a client of allocs.h needs (the include
-// path, and when linking, the stub library with an rpath to it); everything else passes through.
+// path, debug info, and when linking, the stub library with an rpath to it); everything else
+// passes through. After a successful link it writes the output's type metadata next to it
+// (OUTPUT.allocsmeta), with allocation-site types from the C sources it compiled (clang's AST,
+// typegen/src/sites/). Works in Makefiles: same flags, same exit status, nothing on stdout;
+// a metadata problem is a warning on stderr and never fails the build.
 import { runInherited } from "../preload";
 import { RUNTIME_INCLUDE, requireBuilt, stubLibrary } from "../paths";
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { generateMeta } from "../../../typegen/src/meta/generate";
+import { parseFlags } from "../../../typegen/src/sites/source";
+import { SourceUnit } from "../../../typegen/src/sites/index";
 
 /** Flags after which cc does not link. */
 const NO_LINK_FLAGS = new Set(["-c", "-S", "-E", "-M", "-MM", "-fsyntax-only"]);
@@ -13,11 +21,43 @@ export function isLinking(args: string[]): boolean {
   return args.some((a) => !a.startsWith("-") || a === "-");
 }
 
+/** True when the arguments ask for debug info (any -g other than -g0 as the last one). */
+export function hasDebugFlag(args: string[]): boolean {
+  const g = args.filter((a) => /^-g/.test(a) && !a.startsWith("-gz") && !a.startsWith("-gsplit"));
+  return g.length > 0 && g[g.length - 1] !== "-g0";
+}
+
+function compiles(args: string[]): boolean {
+  return !args.includes("-E") && !args.includes("-M") && !args.includes("-MM") && args.some((a) => !a.startsWith("-"));
+}
+
 export function ccArguments(args: string[]): string[] {
   const out = [`-I${RUNTIME_INCLUDE}`, ...args];
+  if (compiles(args) && !hasDebugFlag(args)) out.push("-g");
   if (isLinking(args)) {
     const stub = requireBuilt(stubLibrary());
     out.push(stub, `-Wl,-rpath,${path.dirname(stub)}`);
+  }
+  return out;
+}
+
+/** The linked output: -o FILE / -oFILE, else a.out. */
+export function outputOf(args: string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-o" && i + 1 < args.length) return args[i + 1];
+    if (args[i].startsWith("-o") && args[i].length > 2) return args[i].slice(2);
+  }
+  return "a.out";
+}
+
+/** The C sources on the command line (operands ending in .c, skipping option arguments). */
+export function cSources(args: string[]): string[] {
+  const takesArg = new Set(["-o", "-I", "-D", "-U", "-include", "-isystem", "-iquote", "-idirafter", "-x", "-MF", "-MT", "-MQ", "-L", "-l"]);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (takesArg.has(a)) i++;
+    else if (!a.startsWith("-") && a.endsWith(".c")) out.push(a);
   }
   return out;
 }
@@ -26,6 +66,31 @@ export function compilerCommand(): string {
   return process.env.ALLOCS_CC ?? "cc";
 }
 
+/** Metadata for a freshly linked output; problems are warnings (the build still succeeded). */
+export function metadataAfterLink(args: string[]): void {
+  if (process.env.ALLOCS_CC_NO_META) return;
+  const out = outputOf(args);
+  if (args.includes("-shared") && !fs.existsSync(out)) return;
+  const flags = [`-I${RUNTIME_INCLUDE}`, ...parseFlags(args)];
+  const sources: SourceUnit[] = cSources(args)
+    .filter((f) => fs.existsSync(f))
+    .map((file) => ({ file, flags }));
+  try {
+    const r = generateMeta(out, { sources });
+    for (const u of r.unknownSites) process.stderr.write(`allocs cc: ${u.where}: ${u.callee}: allocated type unknown (${u.why})\n`);
+  } catch (e) {
+    try {
+      // Without the source analysis (clang missing or failing), types and frames still help.
+      generateMeta(out, {});
+      process.stderr.write(`allocs cc: warning: allocation sites of ${out} not analysed: ${(e as Error).message}\n`);
+    } catch (e2) {
+      process.stderr.write(`allocs cc: warning: no type metadata for ${out}: ${(e2 as Error).message}\n`);
+    }
+  }
+}
+
 export async function ccCommand(args: string[]): Promise<number> {
-  return runInherited(compilerCommand(), ccArguments(args), process.env);
+  const status = await runInherited(compilerCommand(), ccArguments(args), process.env);
+  if (status === 0 && isLinking(args)) metadataAfterLink(args);
+  return status;
 }

@@ -1,0 +1,87 @@
+// `allocs typegen PROG [--out FILE] [--cache]`: writes PROG's type metadata (types, statics,
+// frames, allocation sites) to PROG.allocsmeta, FILE, or the cache keyed by build-id, where the
+// runtime finds it (docs/metadata-format.md). A progress bar on a terminal for runs over a
+// second; quiet otherwise. Bad input ends with one line naming the file and the offset.
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { UsageError } from "../paths";
+import { GenerateOptions, GenerateResult, generateMeta } from "../../../typegen/src/meta/generate";
+
+export function parseTypegenArgs(args: string[]): { prog: string; opts: GenerateOptions; verbose: boolean } {
+  let prog: string | undefined;
+  const opts: GenerateOptions = {};
+  let verbose = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--out" || a === "-o") {
+      if (i + 1 >= args.length) throw new UsageError("allocs typegen: --out needs a file");
+      opts.out = args[++i];
+    } else if (a.startsWith("--out=")) opts.out = a.slice(6);
+    else if (a === "--cache") opts.cache = true;
+    else if (a === "-v" || a === "--verbose") verbose = true;
+    else if (a.startsWith("-")) throw new UsageError(`allocs typegen: unknown option ${a}`);
+    else if (prog) throw new UsageError("allocs typegen: one program at a time");
+    else prog = a;
+  }
+  if (!prog) throw new UsageError("usage: allocs typegen PROG [--out FILE] [--cache]");
+  if (opts.out && opts.cache) throw new UsageError("allocs typegen: --out and --cache exclude each other");
+  return { prog, opts, verbose };
+}
+
+/** Runs generation in a worker and draws a bar on stderr once it has taken over a second. */
+function generateWithProgress(prog: string, opts: GenerateOptions): Promise<GenerateResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(path.join(__dirname, "..", "..", "..", "typegen", "src", "meta", "worker.js"), {
+      workerData: { prog, opts },
+    });
+    const start = Date.now();
+    let stage = "starting";
+    let fraction = 0;
+    let drawn = false;
+    const draw = (): void => {
+      if (Date.now() - start < 1000) return;
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      const secs = ((Date.now() - start) / 1000).toFixed(1);
+      process.stderr.write(`\r\x1b[K[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${stage} ${secs}s`);
+      drawn = true;
+    };
+    const timer = setInterval(draw, 100);
+    const finish = (): void => {
+      clearInterval(timer);
+      if (drawn) process.stderr.write("\r\x1b[K");
+    };
+    worker.on("message", (m: { stage?: string; fraction?: number; result?: GenerateResult; error?: { message: string } }) => {
+      if (m.stage !== undefined) {
+        stage = m.stage;
+        fraction = m.fraction ?? fraction;
+      } else if (m.result) {
+        finish();
+        resolve(m.result);
+      } else if (m.error) {
+        finish();
+        reject(new Error(m.error.message));
+      }
+    });
+    worker.on("error", (e) => {
+      finish();
+      reject(e);
+    });
+  });
+}
+
+export async function typegenCommand(args: string[]): Promise<number> {
+  const { prog, opts, verbose } = parseTypegenArgs(args);
+  let r: GenerateResult;
+  try {
+    r = process.stderr.isTTY ? await generateWithProgress(prog, opts) : generateMeta(prog, opts);
+  } catch (e) {
+    console.error(`allocs typegen: ${(e as Error).message}`);
+    return 1;
+  }
+  if (!r.buildId) console.error(`allocs typegen: warning: ${prog} has no build-id; the runtime will not load its metadata`);
+  if (verbose || process.stderr.isTTY)
+    console.error(`allocs typegen: ${r.out}: ${r.types} types, ${r.statics} statics, ${r.frames} frames, ${r.sites} sites (${r.bytes} bytes)`);
+  for (const u of r.unknownSites) console.error(`allocs typegen: ${u.where}: ${u.callee}: type unknown (${u.why})`);
+  return 0;
+}
