@@ -38,10 +38,10 @@ __attribute__((noinline)) static int hundred(void)
 {
     /* clang-format off */
     P10() P10(1) P10(2) P10(3) P10(4) P10(5) P10(6) P10(7) P10(8) P10(9)
-    U10() U10(1) U10(2) U10(3) U10(4) U10(5) U10(6) U10(7) U10(8) U10(9)
-        /* clang-format on */
-        return p0[0] +
-        p99[0]; /* BP_HUNDRED */
+    U10() U10(1) U10(2) U10(3) U10(4) U10(5) U10(6) U10(7) U10(8) U10(9);
+    /* clang-format on */
+    int first = p0[0];
+    return first + p99[0]; /* BP_HUNDRED */
 }
 
 int main(int argc, char **argv)

@@ -64,7 +64,15 @@ async function expressionResult(
   if (context === "clipboard") {
     return { result: await mi.dataEvaluateExpression(expression, frameArgs(frame)), variablesReference: 0 };
   }
-  const vo = await mi.varCreate(expression, frameArgs(frame) ?? {});
+  let vo;
+  try {
+    vo = await mi.varCreate(expression, frameArgs(frame) ?? {});
+  } catch (e) {
+    // -var-create only says "unable to create variable object": ask for gdb's own reason
+    if (!(e instanceof MIError)) throw e;
+    await mi.dataEvaluateExpression(expression, frameArgs(frame));
+    throw e;
+  }
   ctx.rememberVarobj(vo.name);
   const value = vo.value ?? "";
   if (pointeeType(vo.type) !== undefined && leadingAddress(value) !== undefined) {

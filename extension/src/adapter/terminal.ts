@@ -12,6 +12,8 @@ import type { Context } from "./context";
 /** Writes "PID TTY" to $0 atomically, then holds the terminal open until killed. */
 const HOLDER_SCRIPT = 'echo "$$ $(tty)" > "$0.tmp" && mv "$0.tmp" "$0" && exec sleep 2147483647';
 
+const TTY_WARNING = '&"warning: GDB: Failed to set controlling terminal';
+
 export interface ProgramTerminal {
   readonly tty: string;
   /** closes the terminal's holder process */
@@ -81,13 +83,25 @@ export function adapterTerminal(ctx: Context): ProgramTerminal {
   let pending = "";
   term.onData((data: string) => {
     // the terminal turns "\n" into "\r\n"; output events want plain lines
-    pending += data;
-    const text = pending.replace(/\r\n/g, "\n");
-    pending = text.endsWith("\r") ? "\r" : "";
-    const out = pending === "" ? text : text.slice(0, -1);
-    // gdb's own complaint that it could not make this terminal the program's controlling one
-    const clean = out.replace(/^&"warning: GDB: Failed to set controlling terminal[^\n]*\n/m, "");
-    if (clean !== "") ctx.output(clean, "stdout");
+    pending = (pending + data).replace(/\r\n/g, "\n");
+    let out = "";
+    for (;;) {
+      // gdb's own complaint that it could not make this terminal the program's controlling one
+      const line = pending.indexOf("\n");
+      const head = line < 0 ? pending : pending.slice(0, line);
+      if (TTY_WARNING.startsWith(head.slice(0, TTY_WARNING.length)) && head.length > 0) {
+        if (line < 0) break; // wait for the rest of the line
+        if (head.startsWith(TTY_WARNING)) {
+          pending = pending.slice(line + 1);
+          continue;
+        }
+      }
+      const keep = pending.endsWith("\r") ? 1 : 0;
+      out += pending.slice(0, pending.length - keep);
+      pending = pending.slice(pending.length - keep);
+      break;
+    }
+    if (out !== "") ctx.output(out, "stdout");
   });
   return {
     tty,
