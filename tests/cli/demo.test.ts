@@ -24,7 +24,7 @@ function parseDemo(stdout: string): DemoLine[] {
 }
 
 describe("allocs demo", () => {
-  it("prints the seed's four lines: static main, a malloc'd int[42], main's frame, argv", () => {
+  it("prints the seed's four lines with types: static main, a malloc'd int[42], main's frame, argv", () => {
     const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "allocs.js"), "demo"], {
       encoding: "utf8",
     });
@@ -41,6 +41,14 @@ describe("allocs demo", () => {
     assert.equal(heap.size, 42 * 4);
     assert.ok(frame.size >= 16 && frame.size < 4096, `main's frame size ${frame.size}`);
     assert.equal(argv.size, 16, "argv holds argc (1) + 1 pointers");
+    // Types (docs/metadata-format.md): main's function type; the malloc'd chunk as an int array
+    // sized by the chunk (the site is `malloc(42 * sizeof(int))`, an ARRAY site of int, so
+    // 168 / sizeof(int) = 42 elements: __ARR42_int$32, not the unbounded __ARR0_int$32);
+    // main's FRAME type; argv as argc + 1 char pointers.
+    assert.equal(fn.type, "__FUN_FROM___ARG0_int$32__ARG1___PTR___PTR_signed_char$8__FUN_TO_int$32");
+    assert.equal(heap.type, "__ARR42_int$32");
+    assert.equal(frame.type, "__FRAME_main");
+    assert.equal(argv.type, "__ARR2___PTR_signed_char$8");
     assert.ok(
       frame.address > heap.address && argv.address > frame.address,
       "stack above heap, argv above frames",

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ccArguments, compilerCommand } from "./cc";
+import { ccArguments, compilerCommand, metadataAfterLink } from "./cc";
 import { preloadEnv } from "../preload";
 import { ROOT } from "../paths";
 
@@ -24,6 +24,7 @@ export function buildAndRunDemo(log: (line: string) => void = () => {}): DemoRes
   log(`$ allocs cc ${ccArgs.join(" ")}`);
   const cc = spawnSync(compilerCommand(), ccArguments(ccArgs), { encoding: "utf8" });
   if (cc.status !== 0) throw new Error(`building the demo failed:\n${cc.stderr}`);
+  metadataAfterLink(ccArgs); /* as `allocs cc` does after a link: test.allocsmeta */
   log(`$ allocs run ${exe}`);
   const run = spawnSync(exe, [], { encoding: "utf8", env: preloadEnv() });
   if (run.status !== 0) {
