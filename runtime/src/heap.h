@@ -31,6 +31,19 @@ void *heap_malloc_at(size_t n, uintptr_t pc);
 /* Resolves the next definition of a libc function (used by helpers and threads.c). */
 void *heap_next_symbol(const char *name);
 
+/* Runtime locks taken on the malloc path. While one is held, a malloc on this thread (from a
+ * signal handler) passes through untracked instead of spinning on the lock forever. */
+static inline void heap_lock(rt_lock_t *l)
+{
+    heap_busy++;
+    rt_lock(l);
+}
+static inline void heap_unlock(rt_lock_t *l)
+{
+    rt_unlock(l);
+    heap_busy--;
+}
+
 /* The real allocator's usable size of a chunk it handed out. */
 static inline size_t heap_usable(void *p)
 {

@@ -129,12 +129,12 @@ static size_t large_upper(uintptr_t addr)
 
 static bool large_insert(uintptr_t base, size_t usable)
 {
-    rt_lock(&large_lock);
+    heap_lock(&large_lock);
     if (nlarge == large_cap) {
         size_t cap = large_cap ? large_cap * 2 : 1024;
         struct allocs_large_chunk *bigger = rt_map(cap * sizeof *bigger);
         if (!bigger) {
-            rt_unlock(&large_lock);
+            heap_unlock(&large_lock);
             return false;
         }
         if (nlarge) memcpy(bigger, large, nlarge * sizeof *large);
@@ -151,20 +151,20 @@ static bool large_insert(uintptr_t base, size_t usable)
     large[i].usable = usable;
     nlarge++;
     __allocs_root.nlarge_chunks = nlarge;
-    rt_unlock(&large_lock);
+    heap_unlock(&large_lock);
     return true;
 }
 
 void heap_large_remove(uintptr_t base)
 {
-    rt_lock(&large_lock);
+    heap_lock(&large_lock);
     size_t i = large_upper(base);
     if (i > 0 && large[i - 1].base == base) {
         memmove(&large[i - 1], &large[i], (nlarge - i) * sizeof *large);
         nlarge--;
         __allocs_root.nlarge_chunks = nlarge;
     }
-    rt_unlock(&large_lock);
+    heap_unlock(&large_lock);
 }
 
 void heap_index_init(void)
@@ -222,13 +222,13 @@ bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
     }
     if (!__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) return false;
     bool found = false;
-    rt_lock(&large_lock);
+    heap_lock(&large_lock);
     size_t i = large_upper(addr);
     if (i > 0 && contains(large[i - 1].base, large[i - 1].usable, addr)) {
         fill_chunk(large[i - 1].base, large[i - 1].usable, out);
         found = true;
     }
-    rt_unlock(&large_lock);
+    heap_unlock(&large_lock);
     return found;
 }
 
@@ -238,14 +238,14 @@ static bool walk_read(uintptr_t base, struct rt_chunk *out)
 {
     if (__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) {
         bool done = false, ok = false;
-        rt_lock(&large_lock);
+        heap_lock(&large_lock);
         size_t i = large_upper(base);
         if (i > 0 && large[i - 1].base == base) {
             done = true;
             ok = heap_bitmap_test(heap_chunk_l1, base);
             if (ok) fill_chunk(base, large[i - 1].usable, out);
         }
-        rt_unlock(&large_lock);
+        heap_unlock(&large_lock);
         if (done) return ok;
     }
     if (!heap_bitmap_test(heap_chunk_l1, base)) return false;

@@ -99,7 +99,7 @@ static uint32_t intern(uintptr_t pc)
 {
     uint32_t id = hash_find(__atomic_load_n(&hash, __ATOMIC_ACQUIRE), pc);
     if (id) return id;
-    rt_lock(&sites_lock);
+    heap_lock(&sites_lock);
     id = hash_find(hash, pc);
     if (!id) {
         uint32_t n = __allocs_root.nsites;
@@ -112,7 +112,7 @@ static uint32_t intern(uintptr_t pc)
             hash_grow_if_needed();
         }
     }
-    rt_unlock(&sites_lock);
+    heap_unlock(&sites_lock);
     return id;
 }
 
