@@ -84,20 +84,28 @@ describe("typegen DWARF reader vs readelf --debug-dump", function () {
           const mine = myDies(exe);
           assert.equal(mine.length, ref.length);
           let checked = 0;
+          const same = (actual: unknown, expected: unknown, where: string): void => {
+            assert.equal(actual, expected, where);
+            checked++;
+          };
           for (let i = 0; i < ref.length; i++) {
             const r = ref[i];
             const m = mine[i];
             const where = `${r.tag} at ${r.section}+0x${r.offset.toString(16)}`;
             const a = r.attrs;
-            if (a.has("DW_AT_name")) assert.equal(m.name, refString(a.get("DW_AT_name")!), where), checked++;
-            if (a.has("DW_AT_byte_size")) assert.equal(m.byteSize, refNumber(a.get("DW_AT_byte_size")!), where), checked++;
-            if (a.has("DW_AT_encoding")) assert.equal(m.encoding, refNumber(a.get("DW_AT_encoding")!), where), checked++;
-            if (a.has("DW_AT_decl_line")) assert.equal(m.declLine, refNumber(a.get("DW_AT_decl_line")!), where), checked++;
+            const name = a.get("DW_AT_name");
+            if (name !== undefined) same(m.name, refString(name), where);
+            const size = a.get("DW_AT_byte_size");
+            if (size !== undefined) same(m.byteSize, refNumber(size), where);
+            const enc = a.get("DW_AT_encoding");
+            if (enc !== undefined) same(m.encoding, refNumber(enc), where);
+            const line = a.get("DW_AT_decl_line");
+            if (line !== undefined) same(m.declLine, refNumber(line), where);
             const loc = a.get("DW_AT_data_member_location");
             if (loc !== undefined && refNumber(loc) !== undefined && !/block/.test(loc))
-              assert.equal(m.memberLoc, refNumber(loc), where), checked++;
+              same(m.memberLoc, refNumber(loc), where);
             const t = a.get("DW_AT_type");
-            if (t !== undefined && refRef(t) !== undefined) assert.equal(m.type, refRef(t), where), checked++;
+            if (t !== undefined && refRef(t) !== undefined) same(m.type, refRef(t), where);
           }
           assert.ok(checked > 50, `only ${checked} attribute values compared`);
         });
@@ -116,10 +124,14 @@ describe("typegen DWARF reader vs readelf --debug-dump", function () {
             const t = readLineTable(dwarf.main, u.stmtList, u.addrSize);
             for (let i = 0; i < t.length; i++) {
               const r = t.row(i);
-              rows.push(r.endSequence ? `end ${r.address.toString(16)}` : `${r.line} ${r.address.toString(16)}`);
+              rows.push(
+                r.endSequence ? `end ${r.address.toString(16)}` : `${r.line} ${r.address.toString(16)}`,
+              );
             }
           }
-          const ref = readelfLines(exe).map((r) => (r.end ? `end ${r.address.toString(16)}` : `${r.line} ${r.address.toString(16)}`));
+          const ref = readelfLines(exe).map((r) =>
+            r.end ? `end ${r.address.toString(16)}` : `${r.line} ${r.address.toString(16)}`,
+          );
           assert.ok(ref.length > 5);
           assert.deepEqual(rows, ref);
         });

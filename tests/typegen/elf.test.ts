@@ -14,7 +14,16 @@ import { readTypes } from "../../typegen/src/index";
 import { VARIANTS, build, tmpDir } from "./helpers";
 import { readelfBuildId, readelfSections, readelfSymbols } from "./readelf";
 
-const STT: Record<number, string> = { 0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE", 5: "COMMON", 6: "TLS", 10: "IFUNC" };
+const STT: Record<number, string> = {
+  0: "NOTYPE",
+  1: "OBJECT",
+  2: "FUNC",
+  3: "SECTION",
+  4: "FILE",
+  5: "COMMON",
+  6: "TLS",
+  10: "IFUNC",
+};
 const STB: Record<number, string> = { 0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 10: "UNIQUE" };
 
 describe("typegen ELF reader vs readelf", function () {
@@ -95,7 +104,10 @@ describe("typegen ELF reader vs readelf", function () {
     const prog = path.join(tmpDir(), "prog-stripped");
     execFileSync("objcopy", ["--only-keep-debug", exe, path.join(dbgDir, id.slice(2) + ".debug")]);
     execFileSync("objcopy", ["--strip-debug", exe, prog]);
-    assert.equal(findDebugFile(ElfFile.open(prog), { debugDirs: [root] }), path.join(dbgDir, id.slice(2) + ".debug"));
+    assert.equal(
+      findDebugFile(ElfFile.open(prog), { debugDirs: [root] }),
+      path.join(dbgDir, id.slice(2) + ".debug"),
+    );
     // A copy elsewhere with the wrong build-id must not be taken.
     copyFileSync(build(["typegen_opaque_a.c", "typegen_opaque_b.c"], gcc0), path.join(dbgDir, "ffff.debug"));
     const m = readTypes(prog, { debugDirs: [root] });

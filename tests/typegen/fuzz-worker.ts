@@ -39,7 +39,8 @@ function mutate(orig: Buffer, ranges: [number, number][], rnd: () => number): Bu
     if (at >= b.length) continue;
     if (kind === 1) b[at] ^= 1 << Math.floor(rnd() * 8);
     else if (kind === 2) b[at] = Math.floor(rnd() * 256);
-    else if (kind === 3 && at + 4 <= b.length) b.writeUInt32LE(INTERESTING[Math.floor(rnd() * INTERESTING.length)] >>> 0, at);
+    else if (kind === 3 && at + 4 <= b.length)
+      b.writeUInt32LE(INTERESTING[Math.floor(rnd() * INTERESTING.length)] >>> 0, at);
     else if (at + 16 <= b.length) b.copy(b, at, pick(), pick() + 16); // splice a chunk from elsewhere
   }
   return b;

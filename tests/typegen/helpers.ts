@@ -37,7 +37,11 @@ export const VARIANTS: Variant[] = [
   { label: "gcc -O2", cc: "gcc", flags: ["-g", "-O2"] },
   { label: "gcc -O0 -gdwarf-4", cc: "gcc", flags: ["-gdwarf-4", "-O0"] },
   { label: "gcc -O2 -gz", cc: "gcc", flags: ["-g", "-O2", "-gz"] },
-  { label: "gcc -O0 -gdwarf-4 -fdebug-types-section", cc: "gcc", flags: ["-gdwarf-4", "-O0", "-fdebug-types-section"] },
+  {
+    label: "gcc -O0 -gdwarf-4 -fdebug-types-section",
+    cc: "gcc",
+    flags: ["-gdwarf-4", "-O0", "-fdebug-types-section"],
+  },
   { label: "clang -O0", cc: "clang", flags: ["-g", "-O0"] },
   { label: "clang -O2", cc: "clang", flags: ["-g", "-O2"] },
   { label: "clang -O0 -gdwarf-4", cc: "clang", flags: ["-gdwarf-4", "-O0"] },
@@ -60,13 +64,19 @@ export function build(sources: string[], v: Variant, extra: string[] = []): stri
 }
 
 export function run(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "ignore"] });
+  return execFileSync(cmd, args, {
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
 }
 
 /** Skips the current test (with a reason) when a tool is missing. */
 export function requireTool(ctx: Mocha.Context, cmd: string): void {
   if (!have(cmd)) {
-    console.log(`      (skipped: ${cmd} is not installed; apt-get install ${cmd === "clang" ? "clang" : cmd})`);
+    console.log(
+      `      (skipped: ${cmd} is not installed; apt-get install ${cmd === "clang" ? "clang" : cmd})`,
+    );
     ctx.skip();
   }
 }

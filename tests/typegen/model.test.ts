@@ -29,12 +29,20 @@ function member(m: TypeModel, t: CType, name: string | null) {
   return { ...mem, t: m.types[mem.type] };
 }
 
-const MAIN_VARIANTS = VARIANTS.filter((v) => !v.flags.includes("-gz") && !v.flags.includes("-fdebug-types-section"));
+const MAIN_VARIANTS = VARIANTS.filter(
+  (v) => !v.flags.includes("-gz") && !v.flags.includes("-fdebug-types-section"),
+);
 
 /** sizeof/offsetof facts printed by the compiler for typegen_types.c. */
 function compilerFacts(): Map<string, number> {
   const exe = path.join(tmpDir(), "offsets");
-  execFileSync("gcc", ["-I", path.resolve(__dirname, "../../../test-programs"), "-o", exe, path.resolve(__dirname, "../../../test-programs/typegen_offsets.c")]);
+  execFileSync("gcc", [
+    "-I",
+    path.resolve(__dirname, "../../../test-programs"),
+    "-o",
+    exe,
+    path.resolve(__dirname, "../../../test-programs/typegen_offsets.c"),
+  ]);
   const out = execFileSync(exe, { encoding: "utf8" });
   const facts = new Map<string, number>();
   for (const line of out.trim().split("\n")) {
@@ -109,7 +117,9 @@ describe("typegen type model", function () {
         assert.equal(member(m, outer, "len").typedefName, "size_t");
         assert.equal(member(m, outer, "callback").t.cName, "void (*)(int, ...)");
         assert.equal(member(m, outer, "next").t.cName, "struct outer *");
-        assert.ok(m.typedefs.some((t) => t.name === "binop_fn" && m.types[t.type].cName === "int (*)(int, int)"));
+        assert.ok(
+          m.typedefs.some((t) => t.name === "binop_fn" && m.types[t.type].cName === "int (*)(int, int)"),
+        );
         assert.ok(m.typedefs.some((t) => t.name === "anon_t" && m.types[t.type].tag === null));
       });
 
@@ -189,7 +199,8 @@ describe("typegen type model", function () {
           ],
         );
         const names = f.locals.map((l) => l.name);
-        for (const n of ["local", "p", "vla_n", "vla"]) assert.ok(names.includes(n), `local ${n} in ${names}`);
+        for (const n of ["local", "p", "vla_n", "vla"])
+          assert.ok(names.includes(n), `local ${n} in ${names}`);
         assert.equal(m.types[f.locals.find((l) => l.name === "p")!.type].cName, "struct point");
         assert.ok(f.frameBase.length >= 1);
       });
@@ -204,7 +215,8 @@ describe("typegen type model", function () {
       const ref = new Map<string, number>();
       let inF = false;
       for (const d of readelfDies(exe)) {
-        if (d.depth === 1) inF = d.tag === "DW_TAG_subprogram" && /: f$|^f$/.test(d.attrs.get("DW_AT_name") ?? "");
+        if (d.depth === 1)
+          inF = d.tag === "DW_TAG_subprogram" && /: f$|^f$/.test(d.attrs.get("DW_AT_name") ?? "");
         const loc = /DW_OP_fbreg: (-?\d+)\)/.exec(d.attrs.get("DW_AT_location") ?? "");
         const name = (d.attrs.get("DW_AT_name") ?? "").replace(/^.*: /, "");
         if (inF && loc) ref.set(name, +loc[1]);
@@ -226,7 +238,8 @@ describe("typegen type model", function () {
       for (const s of m.statics) {
         const t = m.types[s.type];
         out.push(`${s.name}: ${t.name} = ${t.cName} (${s.size})`);
-        for (const mem of t.members ?? []) out.push(`  ${mem.name} @${mem.offset}/${mem.bitOffset}: ${m.types[mem.type].name}`);
+        for (const mem of t.members ?? [])
+          out.push(`  ${mem.name} @${mem.offset}/${mem.bitOffset}: ${m.types[mem.type].name}`);
       }
       return out.sort();
     };

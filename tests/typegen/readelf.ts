@@ -89,11 +89,19 @@ export function readelfSections(file: string): RefSection[] {
   const text = run("readelf", ["-S", "-W", file]);
   const out: RefSection[] = [];
   for (const line of text.split("\n")) {
-    const m = /^\s*\[\s*(\d+)\]\s+(\S*)\s+(\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+(\S*?)\s+\d+\s+\d+\s+\d+$/.exec(
-      line,
-    );
+    const m =
+      /^\s*\[\s*(\d+)\]\s+(\S*)\s+(\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+(\S*?)\s+\d+\s+\d+\s+\d+$/.exec(
+        line,
+      );
     if (m)
-      out.push({ index: +m[1], name: m[2], type: m[3], offset: parseInt(m[5], 16), size: parseInt(m[6], 16), flags: m[7] });
+      out.push({
+        index: +m[1],
+        name: m[2],
+        type: m[3],
+        offset: parseInt(m[5], 16),
+        size: parseInt(m[6], 16),
+        flags: m[7],
+      });
   }
   return out;
 }

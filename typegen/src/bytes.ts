@@ -27,7 +27,8 @@ export class Cursor {
   /** Throws unless n more bytes are readable. */
   need(n: number): void {
     // Written as a negated "in range" test so that NaN (from a hostile LEB128) also fails.
-    if (!(n >= 0 && this.pos + n <= this.end)) this.fail(`truncated: need ${n} bytes, ${this.end - this.pos} left`);
+    if (!(n >= 0 && this.pos + n <= this.end))
+      this.fail(`truncated: need ${n} bytes, ${this.end - this.pos} left`);
   }
 
   atEnd(): boolean {
@@ -205,7 +206,8 @@ export class Cursor {
 
 /** Reads a NUL-terminated string at `off` in `buf`, with a typed error when out of range. */
 export function cstrAt(buf: Buffer, off: number, file: string, section: string): string {
-  if (off < 0 || off >= buf.length) throw new TypegenFormatError(file, section, off, "string offset out of range");
+  if (off < 0 || off >= buf.length)
+    throw new TypegenFormatError(file, section, off, "string offset out of range");
   const nul = buf.indexOf(0, off);
   if (nul < 0) throw new TypegenFormatError(file, section, off, "unterminated string");
   return buf.toString("utf8", off, nul);

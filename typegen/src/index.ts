@@ -61,6 +61,7 @@ function fillSizesFromSymbols(model: TypeModel, elf: ElfFile): void {
   if (!model.statics.some((s) => s.size === null)) return;
   const bySym = new Map<string, number>();
   for (const s of readSymbols(elf).symtab)
-    if ((s.type === STT_OBJECT || s.type === STT_TLS) && s.shndx !== SHN_UNDEF) bySym.set(`${s.name}@${s.value}`, s.size);
+    if ((s.type === STT_OBJECT || s.type === STT_TLS) && s.shndx !== SHN_UNDEF)
+      bySym.set(`${s.name}@${s.value}`, s.size);
   for (const v of model.statics) if (v.size === null) v.size = bySym.get(`${v.name}@${v.addr}`) ?? null;
 }

@@ -285,7 +285,8 @@ export class DieCursor {
       case DW_FORM.GNU_ref_alt:
       case DW_FORM.ref_sup4:
       case DW_FORM.ref_sup8: {
-        const off = form === DW_FORM.ref_sup4 ? c.u32() : form === DW_FORM.ref_sup8 ? c.u64() : c.offset(u.offsetSize);
+        const off =
+          form === DW_FORM.ref_sup4 ? c.u32() : form === DW_FORM.ref_sup8 ? c.u64() : c.offset(u.offsetSize);
         return u.src.altInfoBase < 0 ? -1 : u.src.altInfoBase + off;
       }
       case DW_FORM.ref_sig8:
@@ -418,4 +419,3 @@ export function readAddrIndex(u: Unit, idx: number): number {
   c.pos = at;
   return c.addr(u.addrSize);
 }
-

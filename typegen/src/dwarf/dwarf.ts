@@ -47,7 +47,14 @@ export class Dwarf {
       },
     ];
     if (this.alt)
-      srcs.push({ sections: this.alt, secName: ".debug_info", buf: altInfo, base: altBase, infoBase: altBase, altInfoBase: -1 });
+      srcs.push({
+        sections: this.alt,
+        secName: ".debug_info",
+        buf: altInfo,
+        base: altBase,
+        infoBase: altBase,
+        altInfoBase: -1,
+      });
     for (const s of srcs) if (s.buf.length > 0) this.units.push(...readUnits(s, cache));
   }
 

@@ -40,12 +40,14 @@ function classify(u: Unit, c: Cursor, start: number, end: number): Location {
   const op = c.u8();
   let loc: Location;
   if (op === DW_OP.fbreg) loc = { kind: "fbreg", offset: c.sleb() };
-  else if (op >= DW_OP.breg0 && op <= DW_OP.breg31) loc = { kind: "breg", reg: op - DW_OP.breg0, offset: c.sleb() };
+  else if (op >= DW_OP.breg0 && op <= DW_OP.breg31)
+    loc = { kind: "breg", reg: op - DW_OP.breg0, offset: c.sleb() };
   else if (op === DW_OP.bregx) {
     const reg = c.uleb();
     loc = { kind: "breg", reg, offset: c.sleb() };
   } else if (op === DW_OP.addr) loc = { kind: "addr", addr: c.addr(u.addrSize) };
-  else if (op === DW_OP.addrx || op === DW_OP.GNU_addr_index) loc = { kind: "addr", addr: readAddrIndex(u, c.uleb()) };
+  else if (op === DW_OP.addrx || op === DW_OP.GNU_addr_index)
+    loc = { kind: "addr", addr: readAddrIndex(u, c.uleb()) };
   else if (op >= DW_OP.reg0 && op <= DW_OP.reg31) loc = { kind: "reg", reg: op - DW_OP.reg0 };
   else if (op === DW_OP.regx) loc = { kind: "reg", reg: c.uleb() };
   else if (op === DW_OP.call_frame_cfa) loc = { kind: "cfa" };

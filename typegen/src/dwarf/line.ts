@@ -99,7 +99,8 @@ export function readLineTable(secs: DwarfSections, offset: number, addrSize: num
   const lineRange = c.u8();
   const opcodeBase = c.u8();
   if (lineRange === 0) c.fail("line_range is 0", start);
-  if (maxOps !== 1) c.fail("VLIW line tables (maximum_operations_per_instruction > 1) are not supported", start);
+  if (maxOps !== 1)
+    c.fail("VLIW line tables (maximum_operations_per_instruction > 1) are not supported", start);
   const stdLens: number[] = [0];
   for (let i = 1; i < opcodeBase; i++) stdLens.push(c.u8());
 

@@ -23,7 +23,9 @@ export interface LocEntry {
 /** The entries of a location list as objects (for tools and tests; the model uses `forEachLoc`). */
 export function readLocList(u: Unit, form: number, value: number): LocEntry[] {
   const out: LocEntry[] = [];
-  forEachLoc(u, form, value, (lo, hi, c, start, end) => out.push({ lo, hi, expr: c.buf.subarray(start, end) }));
+  forEachLoc(u, form, value, (lo, hi, c, start, end) =>
+    out.push({ lo, hi, expr: c.buf.subarray(start, end) }),
+  );
   return out;
 }
 
@@ -31,7 +33,8 @@ export function forEachLoc(u: Unit, form: number, value: number, sink: LocSink):
   const secs = u.src.sections;
   if (u.version >= 5) {
     const buf = secs.get("loclists");
-    const off = form === DW_FORM.loclistx ? listOffset(u, buf, ".debug_loclists", u.loclistsBase, value) : value;
+    const off =
+      form === DW_FORM.loclistx ? listOffset(u, buf, ".debug_loclists", u.loclistsBase, value) : value;
     return readLoclists(u, buf, off, sink);
   }
   return readDebugLoc(u, secs.get("loc"), value, sink);

@@ -22,7 +22,8 @@ export function readRanges(u: Unit, form: number, value: number): Range[] {
   const secs = u.src.sections;
   if (u.version >= 5) {
     const buf = secs.get("rnglists");
-    const off = form === DW_FORM.rnglistx ? listOffset(u, buf, ".debug_rnglists", u.rnglistsBase, value) : value;
+    const off =
+      form === DW_FORM.rnglistx ? listOffset(u, buf, ".debug_rnglists", u.rnglistsBase, value) : value;
     return readRnglist(u, buf, off);
   }
   return readDebugRanges(u, secs.get("ranges"), value);

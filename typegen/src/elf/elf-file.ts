@@ -74,7 +74,8 @@ export class ElfFile {
   ) {
     const c = new Cursor(buf, path, EHDR);
     c.need(64);
-    if (buf[0] !== 0x7f || buf[1] !== 0x45 || buf[2] !== 0x4c || buf[3] !== 0x46) c.fail("not an ELF file", 0);
+    if (buf[0] !== 0x7f || buf[1] !== 0x45 || buf[2] !== 0x4c || buf[3] !== 0x46)
+      c.fail("not an ELF file", 0);
     if (buf[4] !== ELFCLASS64) c.fail(`unsupported ELF class ${buf[4]} (only ELF64)`, 4);
     if (buf[5] !== ELFDATA2LSB) c.fail(`unsupported data encoding ${buf[5]} (only little-endian)`, 5);
     c.seek(16);
@@ -114,7 +115,8 @@ export class ElfFile {
     let count = h.shnum;
     let strndx = h.shstrndx;
     const c = new Cursor(this.buf, this.path, "section headers", 0);
-    if (h.shoff > this.buf.length - 64) this.fail(EHDR, 40, `e_shoff 0x${h.shoff.toString(16)} beyond end of file`);
+    if (h.shoff > this.buf.length - 64)
+      this.fail(EHDR, 40, `e_shoff 0x${h.shoff.toString(16)} beyond end of file`);
     // Extended numbering: more than 0xff00 sections put the real counts in section 0.
     if (count === 0) {
       c.seek(h.shoff + 32);
@@ -124,7 +126,8 @@ export class ElfFile {
       c.seek(h.shoff + 40);
       strndx = c.u32();
     }
-    if (count > (this.buf.length - h.shoff) / 64) this.fail(EHDR, 60, `${count} section headers do not fit in the file`);
+    if (count > (this.buf.length - h.shoff) / 64)
+      this.fail(EHDR, 60, `${count} section headers do not fit in the file`);
     const out: SectionHeader[] = [];
     for (let i = 0; i < count; i++) {
       c.seek(h.shoff + i * 64);
@@ -147,7 +150,9 @@ export class ElfFile {
       const strtab = out[strndx];
       if (!strtab) this.fail(EHDR, 62, `e_shstrndx ${strndx} out of range`);
       const data = this.rawData(strtab);
-      for (const s of out) s.name = s.nameOffset === 0 && data.length === 0 ? "" : cstrAt(data, s.nameOffset, this.path, ".shstrtab");
+      for (const s of out)
+        s.name =
+          s.nameOffset === 0 && data.length === 0 ? "" : cstrAt(data, s.nameOffset, this.path, ".shstrtab");
     }
     return out;
   }
@@ -182,7 +187,11 @@ export class ElfFile {
   rawData(s: SectionHeader): Buffer {
     if (s.type === SHT_NOBITS) return Buffer.alloc(0);
     if (s.offset > this.buf.length || s.size > this.buf.length - s.offset)
-      this.fail(s.name || `section ${s.index}`, 0, `section data [0x${s.offset.toString(16)}, +0x${s.size.toString(16)}) beyond end of file`);
+      this.fail(
+        s.name || `section ${s.index}`,
+        0,
+        `section data [0x${s.offset.toString(16)}, +0x${s.size.toString(16)}) beyond end of file`,
+      );
     return this.buf.subarray(s.offset, s.offset + s.size);
   }
 

@@ -54,6 +54,7 @@ export function readNotes(elf: ElfFile): ElfNote[] {
 
 /** The NT_GNU_BUILD_ID as lowercase hex, or undefined. */
 export function buildId(elf: ElfFile): string | undefined {
-  for (const n of readNotes(elf)) if (n.name === "GNU" && n.type === NT_GNU_BUILD_ID) return n.desc.toString("hex");
+  for (const n of readNotes(elf))
+    if (n.name === "GNU" && n.type === NT_GNU_BUILD_ID) return n.desc.toString("hex");
   return undefined;
 }

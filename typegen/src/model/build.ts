@@ -28,7 +28,7 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
   for (const t of types)
     if (t.kind === "array") {
       const es = types[t.target ?? 0].byteSize;
-      t.byteSize = t.count != null && es !== null ? t.count * es : null;
+      t.byteSize = t.count !== null && t.count !== undefined && es !== null ? t.count * es : null;
     }
   for (const t of types) canonicalName(types, t.id);
   const memo = new Map<number, string>();
@@ -36,5 +36,13 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
   const spelledOf = (id: number): string | undefined => spelled.get(types[id]);
   for (const t of types) t.cName = cSpelling(types, t.id, "", 0, spelledOf);
   for (const s of m.statics) s.size = types[s.type].byteSize;
-  return { file, debugFile, types, typedefs: m.typedefs, statics: m.statics, functions: m.functions, units: dwarf.units.length };
+  return {
+    file,
+    debugFile,
+    types,
+    typedefs: m.typedefs,
+    statics: m.statics,
+    functions: m.functions,
+    units: dwarf.units.length,
+  };
 }

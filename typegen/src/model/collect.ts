@@ -107,7 +107,11 @@ export class Collector {
             if (ctx.kind === "type") this.readMember(ctx.raw);
             break;
           case DW_TAG.enumerator:
-            if (ctx.kind === "type") (ctx.raw.enumerators ??= []).push({ name: cur.str(DW_AT.name) ?? "", value: cur.sdata(DW_AT.const_value) ?? 0 });
+            if (ctx.kind === "type")
+              (ctx.raw.enumerators ??= []).push({
+                name: cur.str(DW_AT.name) ?? "",
+                value: cur.sdata(DW_AT.const_value) ?? 0,
+              });
             break;
           case DW_TAG.subrange_type:
           case DW_TAG.generic_subrange:
@@ -148,7 +152,10 @@ export class Collector {
   private readType(tag: number): RawType {
     const cur = this.cur;
     let size = cur.udata(DW_AT.byte_size);
-    if (size === undefined && (tag === DW_TAG.pointer_type || tag === DW_TAG.reference_type || tag === DW_TAG.rvalue_reference_type))
+    if (
+      size === undefined &&
+      (tag === DW_TAG.pointer_type || tag === DW_TAG.reference_type || tag === DW_TAG.rvalue_reference_type)
+    )
       size = this.unit.addrSize;
     const isBase = tag === DW_TAG.base_type;
     // Every field is set, always in this order, so all raw records share one hidden class and the
@@ -228,7 +235,13 @@ export class Collector {
   }
 
   /** Name, type, external of a DIE, following DW_AT_abstract_origin / DW_AT_specification. */
-  private origin(): { name?: string; linkageName?: string; type: number; external: boolean; declaration: boolean } {
+  private origin(): {
+    name?: string;
+    linkageName?: string;
+    type: number;
+    external: boolean;
+    declaration: boolean;
+  } {
     const cur = this.cur;
     const out = {
       name: cur.str(DW_AT.name),
@@ -266,7 +279,8 @@ export class Collector {
         hi = Math.max(...rs.map((r) => r[1]));
       }
     }
-    if (lo === undefined || hi === undefined || o.declaration) return { kind: "func", fn: null, fnName: name, lo: 0, hi: 0 };
+    if (lo === undefined || hi === undefined || o.declaration)
+      return { kind: "func", fn: null, fnName: name, lo: 0, hi: 0 };
     const fnType = this.synth++;
     this.types.set(fnType, {
       tag: DW_TAG.subroutine_type,
@@ -321,10 +335,17 @@ export class Collector {
     if (form === 0) return [];
     const u = this.unit;
     if (cur.block(at)) return [{ lo, hi, loc: classifyExpr(u, cur.c, cur.blockStart, cur.blockEnd) }];
-    if (form === DW_FORM.sec_offset || form === DW_FORM.loclistx || form === DW_FORM.data4 || form === DW_FORM.data8) {
+    if (
+      form === DW_FORM.sec_offset ||
+      form === DW_FORM.loclistx ||
+      form === DW_FORM.data4 ||
+      form === DW_FORM.data8
+    ) {
       const v = cur.udata(at) ?? 0;
       const out: RawRange[] = [];
-      forEachLoc(u, form, v, (l, h, c, s, e) => out.push({ lo: l, hi: h === Infinity ? hi : h, loc: classifyExpr(u, c, s, e) }));
+      forEachLoc(u, form, v, (l, h, c, s, e) =>
+        out.push({ lo: l, hi: h === Infinity ? hi : h, loc: classifyExpr(u, c, s, e) }),
+      );
       return out;
     }
     return [];
@@ -367,4 +388,3 @@ export class Collector {
     this.statics.push(s);
   }
 }
-

@@ -40,7 +40,11 @@ export function symbolSafe(s: string): string {
 }
 
 /** Canonical name ("int$32") and C spelling ("int") of a base type. */
-export function baseTypeName(encoding: number, bits: number, dwarfName: string | undefined): { name: string; c: string } {
+export function baseTypeName(
+  encoding: number,
+  bits: number,
+  dwarfName: string | undefined,
+): { name: string; c: string } {
   const spelled = dwarfName ?? "";
   let b: BaseName | undefined;
   switch (encoding) {

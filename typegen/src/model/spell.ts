@@ -21,8 +21,12 @@ export function canonicalName(types: CType[], id: TypeId, depth = 0): string {
       n = `__ARR${t.count ?? 0}_` + canonicalName(types, t.target ?? 0, depth + 1);
       break;
     case "function": {
-      const params = (t.params ?? []).map((p, i) => `__ARG${i}_` + canonicalName(types, p, depth + 1)).join("");
-      n = `__FUN_FROM_${params}${t.varargs ? "__VA_" : ""}__FUN_TO_` + canonicalName(types, t.returns ?? 0, depth + 1);
+      const params = (t.params ?? [])
+        .map((p, i) => `__ARG${i}_` + canonicalName(types, p, depth + 1))
+        .join("");
+      n =
+        `__FUN_FROM_${params}${t.varargs ? "__VA_" : ""}__FUN_TO_` +
+        canonicalName(types, t.returns ?? 0, depth + 1);
       break;
     }
     default:
@@ -33,7 +37,13 @@ export function canonicalName(types: CType[], id: TypeId, depth = 0): string {
 }
 
 /** C spelling of type `id` around declarator text `inner` ("" for the bare type). */
-export function cSpelling(types: CType[], id: TypeId, inner = "", depth = 0, baseSpelled?: (id: TypeId) => string | undefined): string {
+export function cSpelling(
+  types: CType[],
+  id: TypeId,
+  inner = "",
+  depth = 0,
+  baseSpelled?: (id: TypeId) => string | undefined,
+): string {
   const t = types[id];
   if (depth > MAX_DEPTH) return joinDecl("...", inner);
   switch (t.kind) {
@@ -85,8 +95,12 @@ export function uniqueKey(types: CType[], id: TypeId, memo: Map<TypeId, string>,
       k = `__ARR${t.count ?? 0}_` + uniqueKey(types, t.target ?? 0, memo, depth + 1);
       break;
     case "function": {
-      const params = (t.params ?? []).map((p, i) => `__ARG${i}_` + uniqueKey(types, p, memo, depth + 1)).join("");
-      k = `__FUN_FROM_${params}${t.varargs ? "__VA_" : ""}__FUN_TO_` + uniqueKey(types, t.returns ?? 0, memo, depth + 1);
+      const params = (t.params ?? [])
+        .map((p, i) => `__ARG${i}_` + uniqueKey(types, p, memo, depth + 1))
+        .join("");
+      k =
+        `__FUN_FROM_${params}${t.varargs ? "__VA_" : ""}__FUN_TO_` +
+        uniqueKey(types, t.returns ?? 0, memo, depth + 1);
       break;
     }
     case "struct":

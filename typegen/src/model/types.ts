@@ -5,7 +5,8 @@
 
 import { Location } from "../dwarf/expr";
 
-export type TypeKind = "void" | "base" | "pointer" | "array" | "struct" | "union" | "enum" | "function" | "opaque";
+export type TypeKind =
+  "void" | "base" | "pointer" | "array" | "struct" | "union" | "enum" | "function" | "opaque";
 
 /** Index into TypeModel.types. */
 export type TypeId = number;

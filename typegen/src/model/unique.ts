@@ -155,7 +155,12 @@ export class Uniquer {
   }
 
   private local(l: RawLocal): LocalVar {
-    const out: LocalVar = { name: l.name, type: this.idOf(l.type), isParam: l.isParam, locations: l.locations };
+    const out: LocalVar = {
+      name: l.name,
+      type: this.idOf(l.type),
+      isParam: l.isParam,
+      locations: l.locations,
+    };
     const td = this.typedefNameOf(l.type);
     if (td !== undefined) out.typedefName = td;
     return out;
