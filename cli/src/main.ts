@@ -5,6 +5,7 @@ import { ccCommand } from "./commands/cc";
 import { demoCommand } from "./commands/demo";
 import { gdbCommand } from "./commands/gdb";
 import { coreCommand } from "./commands/core";
+import { adapterCommand } from "./commands/adapter";
 import { typegenCommand } from "./commands/typegen";
 
 type Command = (args: string[]) => Promise<number>;
@@ -25,6 +26,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     run: typegenCommand,
   },
   core: { summary: "core PROG CORE [EXPR...] [--json]  describe addresses in a core file", run: coreCommand },
+  adapter: {
+    summary: "adapter [--port N]      the debug adapter (DAP, type allocs) on stdio or a TCP port",
+    run: adapterCommand,
+  },
   "runtime-path": {
     summary: "runtime-path            print the path of the runtime library (for LD_PRELOAD)",
     run: async () => {

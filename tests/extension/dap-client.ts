@@ -78,6 +78,7 @@ export class TestClient extends DebugClient {
   terminalOutput = "";
   readonly outputs: DebugProtocol.OutputEvent[] = [];
   private readonly useTerminal: boolean;
+  private closed = false;
 
   constructor(opts: ClientOptions = {}) {
     super(process.execPath, ADAPTER, "allocs", { stdio: "pipe" }, true);
@@ -174,6 +175,8 @@ export class TestClient extends DebugClient {
 
   /** Disconnects, then makes sure the adapter, gdb, the program and terminals are gone. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     const pid = this.adapterPid;
     const below = pid !== undefined ? descendants(pid) : [];
     await Promise.race([this.stop(), new Promise((r) => setTimeout(r, 5000))]);

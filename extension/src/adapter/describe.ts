@@ -56,7 +56,14 @@ export function describeAddress(ctx: Context, address: string): Promise<AddressD
   if (BigInt(address) === 0n) return Promise.resolve(undefined);
   let p = ctx.descriptions.get(key);
   if (p === undefined) {
-    p = describeUncached(ctx, `0x${key}`).catch(() => undefined);
+    p = describeUncached(ctx, `0x${key}`).catch((e: unknown) => {
+      // shown once per stop, so a broken bridge is visible but not noisy
+      if (!ctx.descriptions.has("error")) {
+        ctx.descriptions.set("error", Promise.resolve(undefined));
+        ctx.output(`allocs: no allocation information: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      return undefined;
+    });
     ctx.descriptions.set(key, p);
   }
   return p;

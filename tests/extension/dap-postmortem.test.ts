@@ -1,0 +1,154 @@
+// Attaching to a running process (preloaded with the runtime) and opening a kernel core file.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { DebugProtocol } from "@vscode/debugprotocol";
+
+import { runtimeLib } from "../lib/programs";
+import { BRIDGE, dapTarget, frameLocals, killQuietly, markerLine, SOURCE, TestClient } from "./dap-client";
+
+const HAS_BRIDGE = fs.existsSync(BRIDGE);
+
+/** Why attaching with ptrace cannot work here, or undefined. */
+function ptraceProblem(): string | undefined {
+  try {
+    const scope = fs.readFileSync("/proc/sys/kernel/yama/ptrace_scope", "utf8").trim();
+    if (scope !== "0" && process.getuid?.() !== 0)
+      return `kernel.yama.ptrace_scope is ${scope}: attaching is forbidden`;
+  } catch {
+    // no Yama: ordinary ptrace rules (same user) apply
+  }
+  return undefined;
+}
+
+/** Where the kernel writes cores, if into the working directory. */
+function corePatternProblem(): string | undefined {
+  const pattern = fs.readFileSync("/proc/sys/kernel/core_pattern", "utf8").trim();
+  if (pattern.startsWith("|")) return `cores are piped to ${pattern}`;
+  if (pattern.includes("/")) return `cores go to ${pattern}`;
+  return undefined;
+}
+
+describe("debug adapter: attach and core files", function () {
+  this.timeout(90000);
+  let client: TestClient;
+  const cleanup: (() => void)[] = [];
+  afterEach(async () => {
+    await client?.close();
+    for (const fn of cleanup.splice(0)) fn();
+  });
+
+  it("attaches to a running process, stops at a breakpoint and describes its heap", async function () {
+    const problem = ptraceProblem();
+    if (problem !== undefined) {
+      console.log(`      (skipped: ${problem})`);
+      this.skip();
+    }
+    const child = spawn(dapTarget(), ["wait"], {
+      env: { ...process.env, LD_PRELOAD: runtimeLib() },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    cleanup.push(() => killQuietly(child.pid as number));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the program did not start")), 10000);
+      child.stdout?.on("data", (d: Buffer) => {
+        if (d.toString().includes("pid ")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    client = new TestClient();
+    await client.start();
+    await client.initializeRequest();
+    const initialized = client.waitForEvent("initialized", 20000);
+    await client.attachRequest({
+      processId: child.pid,
+      program: dapTarget(),
+    } as DebugProtocol.AttachRequestArguments);
+    await initialized;
+    await client.setBreakpointsRequest({
+      source: { path: SOURCE },
+      breakpoints: [{ line: markerLine("BP_SQUARE") }],
+    });
+    await client.configurationDoneRequest();
+    // the process runs on; pause it, release it from its loop, and continue to the breakpoint
+    const paused = client.waitForEvent("stopped", 10000);
+    await client.pauseRequest({ threadId: 1 });
+    const p = (await paused) as DebugProtocol.StoppedEvent;
+    assert.equal(p.body.reason, "pause");
+    await client.evaluateRequest({ expression: "released = 1", context: "repl" });
+    const hit = client.waitForEvent("stopped", 10000);
+    await client.continueRequest({ threadId: p.body.threadId ?? 1 });
+    const h = (await hit) as DebugProtocol.StoppedEvent;
+    assert.equal(h.body.reason, "breakpoint");
+    const st = await client.stackTraceRequest({ threadId: h.body.threadId ?? 1 });
+    assert.equal(st.body.stackFrames[0].name, "square");
+    const locals = await frameLocals(client, st.body.stackFrames[0].id);
+    assert.equal(locals.get("v")?.value, "7");
+    if (HAS_BRIDGE) {
+      const r = await client.customRequest("allocs/describe", { expression: "&released" });
+      assert.equal((r.body as { description: { allocator: string } }).description.allocator, "static");
+    }
+    // disconnect detaches: the process lives on and finishes by itself
+    const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await client.disconnectRequest({ terminateDebuggee: false });
+    assert.equal(await exit, 0);
+  });
+
+  it("opens a kernel core file: stack, locals with allocation summaries, no running", async function () {
+    const problem = corePatternProblem();
+    if (problem !== undefined) {
+      console.log(`      (skipped: ${problem})`);
+      this.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-dap-core-"));
+    cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const r = spawnSync("sh", ["-c", `ulimit -c unlimited; exec "$0" abort`, dapTarget()], {
+      cwd: dir,
+      env: { ...process.env, LD_PRELOAD: runtimeLib() },
+      encoding: "utf8",
+      timeout: 30000,
+    });
+    assert.equal(r.signal, "SIGABRT", `the program aborted: ${r.stderr}`);
+    const core = fs.readdirSync(dir).find((f) => /^core(\.\d+)?$/.test(f));
+    if (core === undefined) {
+      console.log("      (skipped: the kernel wrote no core file here)");
+      this.skip();
+    }
+    client = new TestClient();
+    await client.start();
+    await client.initializeRequest();
+    const stopped = client.waitForEvent("stopped", 30000);
+    await client.launchRequest({
+      program: dapTarget(),
+      coreDumpPath: path.join(dir, core as string),
+    } as DebugProtocol.LaunchRequestArguments);
+    await client.configurationDoneRequest();
+    const s = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.equal(s.body.reason, "exception");
+    const st = await client.stackTraceRequest({ threadId: s.body.threadId ?? 1, levels: 50 });
+    const main = st.body.stackFrames.find((f) => f.name === "main");
+    assert.ok(main !== undefined, "main is on the core's stack");
+    const locals = await frameLocals(client, main.id);
+    assert.equal(locals.get("sum")?.value, "14");
+    if (HAS_BRIDGE) {
+      assert.match(
+        locals.get("mid")?.value ?? "",
+        /→ __default_lib_malloc (40 B|int\[10\]) \+12 @ dap_target\.c:\d+/,
+      );
+      const r2 = await client.customRequest("allocs/describe", { expression: "mid", frameId: main.id });
+      const d = (r2.body as { description: { size: number; offset: number } }).description;
+      assert.equal(d.size, 40);
+      assert.equal(d.offset, 12);
+    }
+    const bytes = await client.send("readMemory", {
+      memoryReference: locals.get("msg")?.memoryReference,
+      count: 12,
+    });
+    assert.equal(Buffer.from(bytes.body.data, "base64").toString("latin1"), "hello allocs");
+    await assert.rejects(client.continueRequest({ threadId: 1 }), /core file/);
+  });
+});
