@@ -42,6 +42,11 @@ export const VARIANTS: Variant[] = [
     cc: "gcc",
     flags: ["-gdwarf-4", "-O0", "-fdebug-types-section"],
   },
+  {
+    label: "gcc -O0 -fdebug-types-section (DWARF 5 type units)",
+    cc: "gcc",
+    flags: ["-g", "-O0", "-fdebug-types-section"],
+  },
   { label: "clang -O0", cc: "clang", flags: ["-g", "-O0"] },
   { label: "clang -O2", cc: "clang", flags: ["-g", "-O2"] },
   { label: "clang -O0 -gdwarf-4", cc: "clang", flags: ["-gdwarf-4", "-O0"] },

@@ -32,10 +32,15 @@ describe("metadata format: TS tables vs allocs_meta_format.h", () => {
     for (const r of RECORDS) {
       lines.push(`printf("%s size %zu\\n", "${r.cName}", sizeof(struct ${r.cName}));`);
       for (const f of r.fields)
-        lines.push(`printf("%s %s %zu\\n", "${r.cName}", "${f.name}", offsetof(struct ${r.cName}, ${f.name}));`);
+        lines.push(
+          `printf("%s %s %zu\\n", "${r.cName}", "${f.name}", offsetof(struct ${r.cName}, ${f.name}));`,
+        );
     }
     const src = path.join(tmpDir(), "meta_layout.c");
-    fs.writeFileSync(src, `#include <stddef.h>\n#include <stdio.h>\n#include "allocs_meta_format.h"\nint main(void) {\n${lines.join("\n")}\nreturn 0;\n}\n`);
+    fs.writeFileSync(
+      src,
+      `#include <stddef.h>\n#include <stdio.h>\n#include "allocs_meta_format.h"\nint main(void) {\n${lines.join("\n")}\nreturn 0;\n}\n`,
+    );
     const exe = path.join(tmpDir(), "meta_layout");
     const cc = spawnSync("gcc", [`-I${INCLUDE}`, "-o", exe, src], { encoding: "utf8" });
     assert.equal(cc.status, 0, cc.stderr);
@@ -68,15 +73,29 @@ describe("metadata writer and reader", () => {
     const mem = m.members.slice(shape.first, shape.first + shape.count);
     assert.deepEqual(
       mem.map((x) => [x.name, x.offset, x.bitSize, x.bitOffset]),
-      [["name", 0, 0, 0], ["corners", 8, 0, 0], ["colour", 32, 0, 0], ["flag", 36, 3, 0], ["other", 36, 5, 3], ["next", 40, 0, 0]],
+      [
+        ["name", 0, 0, 0],
+        ["corners", 8, 0, 0],
+        ["colour", 32, 0, 0],
+        ["flag", 36, 3, 0],
+        ["other", 36, 5, 3],
+        ["next", 40, 0, 0],
+      ],
     );
     const colour = m.types[m.byName.get("colour")!];
     assert.deepEqual(
       m.enumerators.slice(colour.first, colour.first + colour.count).map((e) => [e.name, e.value]),
-      [["RED", 1], ["GREEN", 2], ["BLUE", 40]],
+      [
+        ["RED", 1],
+        ["GREEN", 2],
+        ["BLUE", 40],
+      ],
     );
     const main = m.statics.find((s) => s.name === "main")!;
-    assert.equal(m.types[main.type].name, "__FUN_FROM___ARG0_int$32__ARG1___PTR___PTR_signed_char$8__FUN_TO_int$32");
+    assert.equal(
+      m.types[main.type].name,
+      "__FUN_FROM___ARG0_int$32__ARG1___PTR___PTR_signed_char$8__FUN_TO_int$32",
+    );
     for (let i = 1; i < m.statics.length; i++) assert.ok(m.statics[i - 1].vaddr <= m.statics[i].vaddr);
     const frame = m.frames.find((f) => f.function === "main")!;
     const ft = m.types[frame.type];
@@ -84,7 +103,9 @@ describe("metadata writer and reader", () => {
     const fm = m.members.slice(ft.first, ft.first + ft.count);
     const local = fm.find((x) => x.name === "local_pt")!;
     assert.equal(m.types[local.type].name, "point");
-    const v = m.frameVars.slice(frame.firstVar, frame.firstVar + frame.nvars).find((x) => x.name === "local_pt")!;
+    const v = m.frameVars
+      .slice(frame.firstVar, frame.firstVar + frame.nvars)
+      .find((x) => x.name === "local_pt")!;
     assert.equal(local.offset, v.cfaOffset + ft.size, "FRAME member offsets count from CFA - size");
     assert.deepEqual(m.sites, [{ vaddr: 0x1234, type: int, flags: SITE_ARRAY }]);
     assert.equal(readMeta(writeMeta(model, [])).sites.length, 0);
@@ -96,7 +117,8 @@ describe("metadata writer and reader", () => {
       const b = mutate(Buffer.from(good));
       assert.throws(
         () => readMeta(b, "bad.allocsmeta"),
-        (e: unknown) => e instanceof TypegenFormatError && /^bad\.allocsmeta: /.test(e.message) && re.test(e.message),
+        (e: unknown) =>
+          e instanceof TypegenFormatError && /^bad\.allocsmeta: /.test(e.message) && re.test(e.message),
       );
     };
     bad((b) => b.subarray(0, 100), /shorter than the 200-byte header/);
@@ -119,7 +141,9 @@ describe("allocation-site types from source (allocs cc's route)", () => {
     const model = readTypes(exe);
     const calls = findAllocCallsInBinary(ElfFile.open(exe), new Set(["malloc"]));
     assert.equal(calls.length, 1);
-    const r = inferSourceSites(model, exe, [{ file: path.join(FIXTURES, "seed_demo.c"), flags: [`-I${INCLUDE}`] }]);
+    const r = inferSourceSites(model, exe, [
+      { file: path.join(FIXTURES, "seed_demo.c"), flags: [`-I${INCLUDE}`] },
+    ]);
     assert.deepEqual(r.unknown, []);
     assert.equal(r.sites.length, 1);
     assert.equal(r.sites[0].vaddr, calls[0].ret);
@@ -131,7 +155,9 @@ describe("allocation-site types from source (allocs cc's route)", () => {
     if (spawnSync("sh", ["-c", "command -v clang"]).status !== 0) this.skip();
     const exe = build("types_probe.c", "types_probe_sites", ["-g", "-O0"]);
     const model = readTypes(exe);
-    const r = inferSourceSites(model, exe, [{ file: path.join(FIXTURES, "types_probe.c"), flags: [`-I${INCLUDE}`] }]);
+    const r = inferSourceSites(model, exe, [
+      { file: path.join(FIXTURES, "types_probe.c"), flags: [`-I${INCLUDE}`] },
+    ]);
     const got = r.sites.map((s) => `${model.types[s.type].name}:${s.flags}`).sort();
     assert.deepEqual(got, ["int$32:1", "point:0", "shape:1", "signed_char$8:1"]);
   });

@@ -22,6 +22,17 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
   const spelled = new Map<object, string>();
   for (const [id, s] of uq.baseSpelled) spelled.set(uq.types[id], s);
   mergeIncomplete(m);
+  // An anonymous aggregate defined in a type unit cannot see the typedef that names it (that is
+  // in the compile unit): name it by the first typedef of it, as the in-unit path does.
+  for (const td of m.typedefs) {
+    const t = m.types[td.type];
+    if (
+      (t.kind === "struct" || t.kind === "union" || t.kind === "enum") &&
+      !t.tag &&
+      t.name.startsWith("__anon_")
+    )
+      t.name = td.name;
+  }
   const types = m.types;
   // Array sizes need their element's size, which for an aggregate is only known once it was
   // filled; elements always have smaller ids, so one pass in id order settles nested arrays too.

@@ -9,7 +9,7 @@ import { Location, classifyExpr } from "../dwarf/expr";
 import { forEachLoc } from "../dwarf/loclists";
 import { readRanges } from "../dwarf/ranges";
 import { Unit } from "../dwarf/units";
-import { RawFunction, RawLocal, RawMember, RawRange, RawStatic, RawType } from "./raw";
+import { RawFunction, RawLocal, RawMember, RawRange, RawStatic, RawType, TAG_SIGNATURE_STUB } from "./raw";
 
 const MAX_DEPTH = 256;
 
@@ -149,7 +149,8 @@ export class Collector {
     return off;
   }
 
-  private readType(tag: number): RawType {
+  private readType(dwarfTag: number): RawType {
+    let tag = dwarfTag;
     const cur = this.cur;
     let size = cur.udata(DW_AT.byte_size);
     if (
@@ -158,6 +159,8 @@ export class Collector {
     )
       size = this.unit.addrSize;
     const isBase = tag === DW_TAG.base_type;
+    const sig = cur.has(DW_AT.signature) ? cur.ref(DW_AT.signature) : -1;
+    if (sig >= 0) tag = TAG_SIGNATURE_STUB;
     // Every field is set, always in this order, so all raw records share one hidden class and the
     // uniquing code's property reads stay monomorphic.
     return {
@@ -166,7 +169,7 @@ export class Collector {
       byteSize: size,
       encoding: isBase ? (cur.udata(DW_AT.encoding) ?? 0) : undefined,
       bitSize: isBase ? cur.udata(DW_AT.bit_size) : undefined,
-      target: cur.ref(DW_AT.type),
+      target: sig >= 0 ? sig : cur.ref(DW_AT.type),
       declaration: cur.flag(DW_AT.declaration),
       members: undefined,
       dims: tag === DW_TAG.array_type ? [] : undefined,

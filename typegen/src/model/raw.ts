@@ -11,6 +11,12 @@ export interface RawMember {
   bitOffset?: number;
 }
 
+/**
+ * Pseudo tag for a declaration stub that names its type by DW_AT_signature (the type itself is
+ * in a type unit): uniquing treats it as an alias of the signature's target. Above every DW_TAG.
+ */
+export const TAG_SIGNATURE_STUB = 0x10000;
+
 export interface RawType {
   tag: number;
   name: string | undefined;

@@ -12,7 +12,7 @@ import { DW_ATE, DW_TAG } from "../dwarf/constants";
 import { Dwarf } from "../dwarf/dwarf";
 import { Unit } from "../dwarf/units";
 import { baseTypeName, summaryCode, symbolSafe } from "./names";
-import { RawFunction, RawLocal, RawStatic, RawType } from "./raw";
+import { RawFunction, RawLocal, RawStatic, RawType, TAG_SIGNATURE_STUB } from "./raw";
 import { CType, FunctionInfo, LocalVar, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
 
 const VOID = -1;
@@ -42,6 +42,7 @@ export const ALIAS_TAGS = new Set<number>([
   DW_TAG.immutable_type,
   DW_TAG.packed_type,
   DW_TAG.shared_type,
+  TAG_SIGNATURE_STUB,
 ]);
 
 /** The raw types of one unit, and the typedef names of its anonymous aggregates. */
@@ -88,7 +89,9 @@ export class Uniquer {
   private idByRaw = new Map<number, TypeId>();
   private nameMemo = new Map<number, string>();
   private codeMemo = new Map<number, string>();
+  /** Raw keys being resolved by idOf / named by nameOf (separate: one must not see the other's). */
   private busy = new Set<number>();
+  private naming = new Set<number>();
   private readonly fillQueue: { id: TypeId; ru: RawUnit; key: number }[] = [];
 
   constructor(
@@ -106,6 +109,7 @@ export class Uniquer {
     this.nameMemo = new Map();
     this.codeMemo = new Map();
     this.busy = new Set();
+    this.naming = new Set();
     for (const [k, r] of ru.types) {
       if (r.tag === DW_TAG.typedef) {
         if (!r.name) continue;
@@ -202,12 +206,12 @@ export class Uniquer {
     if (k === OPAQUE) return "__opaque";
     const m = this.nameMemo.get(k);
     if (m !== undefined) return m;
-    if (this.busy.has(k)) return CYCLE;
+    if (this.naming.has(k)) return CYCLE;
     const hit = this.lookup(k);
     if (!hit) return "__opaque";
-    this.busy.add(k);
+    this.naming.add(k);
     const n = this.rawName(k, hit[0], hit[1]);
-    this.busy.delete(k);
+    this.naming.delete(k);
     this.nameMemo.set(k, n);
     return n;
   }
