@@ -108,18 +108,36 @@ uintptr_t heap_bitmap_prev(const uint64_t *l1, uintptr_t addr, uintptr_t lo)
     }
 }
 
-/* ---- the large-chunk table: sorted by base, guarded by large_lock (readers too) ---- */
+/* ---- the large-chunk table: sorted by base ----
+ * Writers hold large_lock and bump large_seq to odd while they move entries; readers are
+ * lock-free (seqlock): they retry when the sequence was odd or changed, and give up with
+ * "unknown" when they cannot win (a query from a signal handler that interrupted a writer on
+ * the same thread). The table is one reservation of LARGE_MAX entries that never moves or
+ * shrinks (only touched pages are resident), so a reader can never touch unmapped memory. */
+#define LARGE_MAX (1u << 20)
 static rt_lock_t large_lock = RT_LOCK_INIT;
 static struct allocs_large_chunk *large;
-static size_t nlarge, large_cap;
+static size_t nlarge;
+static uint64_t large_seq;
 
-/* The index of the first entry with base > addr. Called with large_lock held. */
-static size_t large_upper(uintptr_t addr)
+static inline void large_write_begin(void)
 {
-    size_t lo = 0, hi = nlarge;
+    __atomic_store_n(&large_seq, large_seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+static inline void large_write_end(void)
+{
+    __allocs_root.nlarge_chunks = nlarge;
+    __atomic_store_n(&large_seq, large_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* The index of the first entry with base > addr among the first n. */
+static size_t large_upper(size_t n, uintptr_t addr)
+{
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (large[mid].base <= addr)
+        if (__atomic_load_n(&large[mid].base, __ATOMIC_RELAXED) <= addr)
             lo = mid + 1;
         else
             hi = mid;
@@ -129,47 +147,68 @@ static size_t large_upper(uintptr_t addr)
 
 static bool large_insert(uintptr_t base, size_t usable)
 {
+    if (!large) return false;
     heap_lock(&large_lock);
-    if (nlarge == large_cap) {
-        size_t cap = large_cap ? large_cap * 2 : 1024;
-        struct allocs_large_chunk *bigger = rt_map(cap * sizeof *bigger);
-        if (!bigger) {
-            heap_unlock(&large_lock);
-            return false;
-        }
-        if (nlarge) memcpy(bigger, large, nlarge * sizeof *large);
-        struct allocs_large_chunk *old = large;
-        size_t old_cap = large_cap;
-        large = bigger;
-        large_cap = cap;
-        __allocs_root.large_chunks = (uint64_t)(uintptr_t)bigger;
-        if (old) rt_unmap(old, old_cap * sizeof *old);
+    bool ok = nlarge < LARGE_MAX;
+    if (ok) {
+        size_t i = large_upper(nlarge, base);
+        large_write_begin();
+        memmove(&large[i + 1], &large[i], (nlarge - i) * sizeof *large);
+        large[i].base = base;
+        large[i].usable = usable;
+        __atomic_store_n(&nlarge, nlarge + 1, __ATOMIC_RELAXED);
+        large_write_end();
     }
-    size_t i = large_upper(base);
-    memmove(&large[i + 1], &large[i], (nlarge - i) * sizeof *large);
-    large[i].base = base;
-    large[i].usable = usable;
-    nlarge++;
-    __allocs_root.nlarge_chunks = nlarge;
     heap_unlock(&large_lock);
-    return true;
+    return ok;
 }
 
 void heap_large_remove(uintptr_t base)
 {
+    if (!large) return;
     heap_lock(&large_lock);
-    size_t i = large_upper(base);
+    size_t i = large_upper(nlarge, base);
     if (i > 0 && large[i - 1].base == base) {
+        large_write_begin();
         memmove(&large[i - 1], &large[i], (nlarge - i) * sizeof *large);
-        nlarge--;
-        __allocs_root.nlarge_chunks = nlarge;
+        __atomic_store_n(&nlarge, nlarge - 1, __ATOMIC_RELAXED);
+        large_write_end();
     }
     heap_unlock(&large_lock);
+}
+
+/* The entry with the greatest base <= addr, read consistently: 1 found, 0 none, -1 when the
+ * table could not be read (a write in progress that may be our own interrupted one). */
+static int large_find(uintptr_t addr, struct allocs_large_chunk *out)
+{
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        uint64_t s1 = __atomic_load_n(&large_seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1) {
+            if (heap_busy) return -1; /* perhaps our own interrupted write */
+            __builtin_ia32_pause();
+            continue;
+        }
+        size_t n = __atomic_load_n(&nlarge, __ATOMIC_RELAXED);
+        if (n > LARGE_MAX) n = LARGE_MAX;
+        size_t i = large_upper(n, addr);
+        struct allocs_large_chunk e = {0, 0};
+        if (i > 0) {
+            e.base = __atomic_load_n(&large[i - 1].base, __ATOMIC_RELAXED);
+            e.usable = __atomic_load_n(&large[i - 1].usable, __ATOMIC_RELAXED);
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&large_seq, __ATOMIC_RELAXED) != s1) continue;
+        *out = e;
+        return i > 0;
+    }
+    return -1;
 }
 
 void heap_index_init(void)
 {
     rt_lock_register(&large_lock);
+    large = rt_map(LARGE_MAX * sizeof *large);
+    __allocs_root.large_chunks = (uint64_t)(uintptr_t)large;
     heap_chunk_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
     __allocs_root.chunk_l1 = (uint64_t)(uintptr_t)heap_chunk_l1;
 }
@@ -220,26 +259,33 @@ bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
         fill_chunk(base, usable, out);
         return true;
     }
+    struct allocs_large_chunk e;
     if (!__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) return false;
-    bool found = false;
-    heap_lock(&large_lock);
-    size_t i = large_upper(addr);
-    if (i > 0 && contains(large[i - 1].base, large[i - 1].usable, addr)) {
-        fill_chunk(large[i - 1].base, large[i - 1].usable, out);
-        found = true;
+    int found = large_find(addr, &e);
+    if (found < 0) {
+        /* The table is mid-update: the bitmap is always consistent, so scan it without bound
+         * (slow, but only for this rare case). */
+        e.base = heap_bitmap_prev(heap_chunk_l1, addr, 0);
+        if (!e.base) return false;
+        e.usable = heap_usable((void *)e.base);
+    } else if (!found) {
+        return false;
     }
-    heap_unlock(&large_lock);
-    return found;
+    if (!contains(e.base, e.usable, addr)) return false;
+    fill_chunk(e.base, e.usable, out);
+    return true;
 }
 
 /* Reads one chunk for the walk. Large chunks may be mmapped and unmapped by a concurrent free,
- * so they are read under large_lock (free removes them from the table before releasing). */
+ * so they are read under large_lock (free removes them from the table before releasing); a
+ * walk from a signal handler that interrupted a writer skips them rather than deadlock. */
 static bool walk_read(uintptr_t base, struct rt_chunk *out)
 {
     if (__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) {
+        if (heap_busy) return false;
         bool done = false, ok = false;
         heap_lock(&large_lock);
-        size_t i = large_upper(base);
+        size_t i = large_upper(nlarge, base);
         if (i > 0 && large[i - 1].base == base) {
             done = true;
             ok = heap_bitmap_test(heap_chunk_l1, base);

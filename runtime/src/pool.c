@@ -129,7 +129,7 @@ int pool_register(const struct allocator *a, uintptr_t base, size_t size, uintpt
     /* The object must lie inside one live chunk's requested extent. */
     if (!heap_find_chunk(base, &c) || base + size > c.base + c.size) return ALLOCS_ERR_INVALID;
     int err = ALLOCS_OK;
-    rt_lock(&pool_lock);
+    heap_lock(&pool_lock);
     struct allocs_suballoc *prev = object_at_or_before(base + size - 1, c.base);
     if (prev && prev->base + prev->size > base) {
         err = ALLOCS_ERR_INVALID; /* overlaps an object already registered */
@@ -146,7 +146,7 @@ int pool_register(const struct allocator *a, uintptr_t base, size_t size, uintpt
         __atomic_fetch_or(heap_trailer_at(c.base, c.usable), ALLOCS_TRAILER_POOL_BIT,
                           __ATOMIC_RELEASE);
     }
-    rt_unlock(&pool_lock);
+    heap_unlock(&pool_lock);
     return err;
 }
 
@@ -155,7 +155,7 @@ int pool_unregister(const struct allocator *a, uintptr_t base)
     uint32_t index;
     if (!valid_allocator(a, &index)) return ALLOCS_ERR_INVALID;
     int err = ALLOCS_OK;
-    rt_lock(&pool_lock);
+    heap_lock(&pool_lock);
     int64_t s = find_slot(base);
     if (s < 0)
         err = ALLOCS_ERR_UNKNOWN;
@@ -163,15 +163,16 @@ int pool_unregister(const struct allocator *a, uintptr_t base)
         err = ALLOCS_ERR_INVALID;
     else
         delete_slot(s);
-    rt_unlock(&pool_lock);
+    heap_unlock(&pool_lock);
     return err;
 }
 
 bool pool_find(uintptr_t addr, const struct rt_chunk *chunk, struct rt_pool_object *out)
 {
-    if (!sub_l1 || !chunk || !chunk->has_pool_objects) return false;
+    /* heap_busy: a query from a signal handler that interrupted a pool update. */
+    if (!sub_l1 || !chunk || !chunk->has_pool_objects || heap_busy) return false;
     bool found = false;
-    rt_lock(&pool_lock);
+    heap_lock(&pool_lock);
     const struct allocs_suballoc *e = object_at_or_before(addr, chunk->base);
     if (e && addr - e->base < e->size) {
         out->allocator = rt_custom_allocator(e->allocator);
@@ -181,14 +182,14 @@ bool pool_find(uintptr_t addr, const struct rt_chunk *chunk, struct rt_pool_obje
         out->seq = e->seq;
         found = out->allocator != NULL;
     }
-    rt_unlock(&pool_lock);
+    heap_unlock(&pool_lock);
     return found;
 }
 
 void pool_drop_range(uintptr_t lo, uintptr_t hi)
 {
     if (!sub_l1 || hi <= lo) return;
-    rt_lock(&pool_lock);
+    heap_lock(&pool_lock);
     uintptr_t g = heap_bitmap_prev(sub_l1, hi - 1, lo);
     while (g) {
         for (uintptr_t k = 0; k < 16; k++) {
@@ -202,7 +203,7 @@ void pool_drop_range(uintptr_t lo, uintptr_t hi)
         if (g < 16 || g - 16 < (lo & ~(uintptr_t)15)) break;
         g = heap_bitmap_prev(sub_l1, g - 1, lo);
     }
-    rt_unlock(&pool_lock);
+    heap_unlock(&pool_lock);
 }
 
 long pool_walk(int (*cb)(const struct rt_pool_object *o, void *arg), void *arg)
@@ -210,13 +211,13 @@ long pool_walk(int (*cb)(const struct rt_pool_object *o, void *arg), void *arg)
     long n = 0;
     if (!cb) return 0;
     for (uint64_t i = 0;; i++) {
-        rt_lock(&pool_lock);
+        heap_lock(&pool_lock);
         if (i >= capacity) {
-            rt_unlock(&pool_lock);
+            heap_unlock(&pool_lock);
             break;
         }
         struct allocs_suballoc e = table[i];
-        rt_unlock(&pool_lock);
+        heap_unlock(&pool_lock);
         if (e.base <= DELETED) continue;
         struct rt_pool_object o = {rt_custom_allocator(e.allocator), e.base, e.size, e.site, e.seq};
         if (!o.allocator) continue;
