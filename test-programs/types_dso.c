@@ -17,7 +17,11 @@ void *dso_static(void)
     return &dso_table[1];
 }
 
+void *dso_last; /* stored after the call, so -O2 cannot make malloc a tail call (no site) */
+
 void *dso_make(void)
 {
-    return malloc(sizeof(struct point));
+    void *p = malloc(sizeof(struct point));
+    dso_last = p;
+    return p;
 }
