@@ -15,6 +15,7 @@
 #include "heap.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,10 +245,24 @@ void heap_objects_changed(void)
     resolve_wrappers();
 }
 
+/* Around fork, rt_core holds every rt_lock on the forking thread. A signal handler running
+ * there in that window must not wait for one of ours: mark the thread busy (its mallocs pass
+ * through, its queries avoid locks). Registered after rt_core's handlers, so our prepare runs
+ * before its locks are taken and our parent/child handlers after they are released. */
+static void fork_prepare(void)
+{
+    heap_busy++;
+}
+static void fork_after(void)
+{
+    heap_busy--;
+}
+
 /* After rt_init (priority 101): the levels part knows the loaded objects by now. */
 __attribute__((constructor(102))) static void heap_late_init(void)
 {
     resolve_wrappers();
+    pthread_atfork(fork_prepare, fork_after, fork_after);
 }
 
 bool heap_wrappers_active(void)
