@@ -24,6 +24,7 @@ void meta_objects_changed(void);
 void meta_lock_take(uint64_t *saved_mask); /* blocks signals, then takes meta_lock */
 void meta_lock_drop(uint64_t saved_mask);
 void *meta_pool_alloc(size_t bytes); /* zeroed, 16-aligned, permanent; under meta_lock */
+void *meta_map(size_t bytes);        /* anonymous private memory, populated (no page faults) */
 
 /* meta_types.c: the global table (insert/replace under meta_lock; lookups lock-free) */
 const struct uniqtype *meta_table_find(const char *name);

@@ -37,7 +37,7 @@ static uint64_t name_hash(const char *s)
 
 static struct table *table_new(uint32_t cap)
 {
-    struct table *t = rt_map(sizeof *t + (size_t)cap * sizeof(void *));
+    struct table *t = meta_map(sizeof *t + (size_t)cap * sizeof(void *));
     if (t) t->mask = cap - 1;
     return t;
 }
