@@ -234,28 +234,27 @@ static void objects_rescan(bool wait)
     if (changed && meta_objects_changed) meta_objects_changed();
 }
 
-static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    struct scan_state *st = arg;
-    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
-        st->adds = info->dlpi_adds;
-        st->subs = info->dlpi_subs;
-    }
-    return 1; /* the counters are global: the first object is enough */
-}
-
+/* The query path never calls dl_iterate_phdr: it takes the loader's lock, and a query from a
+ * signal handler that interrupted a thread holding it (inside dl_iterate_phdr, dlopen or a
+ * query of its own) would wait forever. dlopen and dlclose are seen by our wrappers; glibc's
+ * own loads (NSS, iconv modules) are noticed when an address misses every object we know but
+ * _dl_find_object, which is lock-free, places it in one. */
 void objects_check_changed(void)
 {
-    if (!objects) return;
-    if (lv_dlopen_pending != dlopen_seen) {
-        objects_rescan(false);
-        return;
-    }
-    /* glibc loads and unloads objects internally too (NSS, iconv modules): its counters
-     * are the only signal. */
-    struct scan_state st = {0, 0, 0, 0};
-    dl_iterate_phdr(read_counters, &st);
-    if (st.adds != seen_adds || st.subs != seen_subs) objects_rescan(false);
+    if (objects && lv_dlopen_pending != dlopen_seen) objects_rescan(false);
+}
+
+static uint64_t last_miss_rescan;
+
+bool objects_missed(uintptr_t addr)
+{
+    struct dl_find_object dlfo;
+    if (!objects || _dl_find_object((void *)addr, &dlfo) != 0) return false;
+    uint64_t now = lv_now_ns();
+    if (now - last_miss_rescan < 10000000ull) return false; /* at most every 10 ms */
+    last_miss_rescan = now;
+    objects_rescan(false);
+    return true;
 }
 
 bool objects_find(uintptr_t addr, uint32_t *obj, struct allocs_object *o, struct lv_segment *seg)

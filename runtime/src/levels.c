@@ -213,15 +213,22 @@ bool levels_find_leaf(uintptr_t addr, struct rt_leaf *out)
     uintptr_t slo, shi;
     if (stack_find_leaf(addr, out, &slo, &shi)) return true;
 
+    /* The program's own mmap records come first: a range a dlclose just unmapped can be
+     * mapped again before the wrapper has rescanned, and must not answer as the library. */
+    struct allocs_big m;
+    bool mapped = maps_find(addr, &m, true);
+    if (mapped && (m.flags & ALLOCS_BIG_F_USER_MMAP)) {
+        leaf_set(out, ALLOCS_ALLOCATOR_MMAP, (uintptr_t)m.begin, (size_t)(m.end - m.begin));
+        out->site = (uintptr_t)m.site;
+        return true;
+    }
     uint32_t idx;
     struct allocs_object o;
     struct lv_segment seg;
-    if (objects_find(addr, &idx, &o, &seg) && seg.hi > seg.lo &&
-        symbols_static_leaf(idx, &o, &seg, addr, out))
-        return true;
+    bool in_object = objects_find(addr, &idx, &o, &seg) ||
+                     (objects_missed(addr) && objects_find(addr, &idx, &o, &seg));
+    if (in_object && seg.hi > seg.lo && symbols_static_leaf(idx, &o, &seg, addr, out)) return true;
 
-    struct allocs_big m;
-    bool mapped = maps_find(addr, &m, true);
     if (brk_contains(addr, mapped ? &m : NULL)) {
         leaf_set(out, ALLOCS_ALLOCATOR_BRK, (uintptr_t)__allocs_root.brk_lo,
                  (size_t)(__allocs_root.brk_hi - __allocs_root.brk_lo));
@@ -257,7 +264,7 @@ unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max)
     struct allocs_object o;
     struct lv_segment seg;
     uintptr_t lo, hi;
-    if (objects_find(addr, &idx, &o, &seg)) {
+    if (!(mapped && (m.flags & ALLOCS_BIG_F_USER_MMAP)) && objects_find(addr, &idx, &o, &seg)) {
         n = push(chain, n, max, ALLOCS_ALLOCATOR_ELF_FILE, (uintptr_t)o.lo, (uintptr_t)o.hi);
         n = push(chain, n, max, ALLOCS_ALLOCATOR_ELF_SEGMENT, seg.lo, seg.hi);
     } else if (brk_contains(addr, mapped ? &m : NULL)) {

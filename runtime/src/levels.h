@@ -66,15 +66,16 @@ int bigs_alloc(const struct allocs_big *b);
 void bigs_free(int idx);
 void bigs_relink(void); /* recomputes the parent of BRK/STACK/AUXV bigs */
 void maps_rescan_locked(void);
-bool maps_rescan(void); /* takes the lock; false if rate-limited */
-void brk_refresh(void); /* brk_hi = current break */
+bool maps_rescan(void);     /* takes the lock; false if rate-limited */
+void maps_rescan_now(void); /* the same, never rate-limited */
+void brk_refresh(void);     /* brk_hi = current break */
 /* m: the mapping containing addr, or NULL if none is known. */
 bool brk_contains(uintptr_t addr, const struct allocs_big *m);
-/* From the interposed calls (maps_calls.c); each takes the write lock. */
-void maps_note_map(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site);
-void maps_note_unmap(uintptr_t b, uintptr_t e);
-void maps_note_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len, bool keep_old,
-                     uint64_t site);
+/* From the interposed calls (maps_calls.c), with levels_write_begin() held. */
+void maps_note_map_locked(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site);
+void maps_note_unmap_locked(uintptr_t b, uintptr_t e);
+void maps_note_remap_locked(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len,
+                            bool keep_old, uint64_t site);
 void maps_calls_init(void);                       /* finds glibc's functions */
 extern int lv_brk_big, lv_stack_big, lv_auxv_big; /* indexes into bigs, -1 if none */
 extern uintptr_t lv_main_stack_lo, lv_main_stack_hi;
@@ -100,7 +101,9 @@ struct lv_object_priv { /* private per-object data, parallel to root.objects */
 };
 extern struct lv_object_priv *lv_objects_priv; /* [LV_MAX_OBJECTS], rt_map'd */
 void objects_init(void);
-void objects_check_changed(void); /* cheap: rescans when the loader's counters moved */
+void objects_check_changed(void); /* cheap: rescans after a dlopen that bypassed the wrapper */
+/* After objects_find failed: true if the loader knows an object there (we rescanned). */
+bool objects_missed(uintptr_t addr);
 /* The live object and segment containing addr (by value; consistent under the seqlock). */
 bool objects_find(uintptr_t addr, uint32_t *obj, struct allocs_object *o, struct lv_segment *seg);
 

@@ -287,6 +287,14 @@ bool maps_rescan(void)
     return true;
 }
 
+void maps_rescan_now(void)
+{
+    if (!maps_ready) return;
+    levels_write_begin();
+    maps_rescan_locked();
+    levels_write_end();
+}
+
 bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan)
 {
     if (!maps_ready) return false;
@@ -347,30 +355,28 @@ bool brk_contains(uintptr_t addr, const struct allocs_big *m)
     return addr < __allocs_root.brk_hi;
 }
 
-/* ---- what the interposed calls (maps_calls.c) report ---- */
-void maps_note_map(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site)
+/* ---- what the interposed calls (maps_calls.c) report, with the write lock held ----
+ * munmap and mremap hold the lock across the system call itself: otherwise a range freed by
+ * one thread could be mapped again by another, recorded, and then wrongly removed when the
+ * first thread records its munmap. */
+void maps_note_map_locked(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site)
 {
     if (!maps_ready) return;
-    levels_write_begin();
     add_mapping(b, PAGE_UP(e), flags, site, 0);
     bigs_relink();
-    levels_write_end();
 }
 
-void maps_note_unmap(uintptr_t b, uintptr_t e)
+void maps_note_unmap_locked(uintptr_t b, uintptr_t e)
 {
     if (!maps_ready) return;
-    levels_write_begin();
     remove_range(b, PAGE_UP(e));
     bigs_relink();
-    levels_write_end();
 }
 
-void maps_note_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len, bool keep_old,
-                     uint64_t site)
+void maps_note_remap_locked(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len,
+                            bool keep_old, uint64_t site)
 {
     if (!maps_ready) return;
-    levels_write_begin();
     /* The moved or resized mapping keeps the record's identity: its original mmap site if it
      * was the program's own, else this call becomes its site. */
     struct allocs_big *m = mapping_at(old);
@@ -380,7 +386,6 @@ void maps_note_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len
     if (!keep_old) remove_range(old, PAGE_UP(old + old_len));
     add_mapping(to, PAGE_UP(to + new_len), (uint16_t)(f | ALLOCS_BIG_F_USER_MMAP), s, name);
     bigs_relink();
-    levels_write_end();
 }
 
 /* ---- start-up ---- */

@@ -29,37 +29,49 @@ static void *raw_mmap(void *a, size_t len, int prot, int flags, int fd, off_t of
     return (void *)r;
 }
 
-static void note_mmap(void *p, size_t len, int prot, int flags, void *site)
+static uint16_t flags_of(int prot, int flags)
 {
-    if (p == MAP_FAILED || !len) return;
+    return (uint16_t)(ALLOCS_BIG_F_USER_MMAP | (prot & PROT_READ ? ALLOCS_BIG_F_READ : 0) |
+                      (prot & PROT_WRITE ? ALLOCS_BIG_F_WRITE : 0) |
+                      (prot & PROT_EXEC ? ALLOCS_BIG_F_EXEC : 0) |
+                      (flags & MAP_ANONYMOUS ? 0 : ALLOCS_BIG_F_FILE));
+}
+
+/* A fresh mapping's range was free, so recording it after the call is safe; MAP_FIXED replaces
+ * what was there, so like munmap it holds the lock across the call (see maps.c). */
+static void *do_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, int fd, off_t off,
+                     void *site)
+{
+    bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+    if (fixed) levels_write_begin();
+    void *r =
+        real ? real(addr, len, prot, flags, fd, off) : raw_mmap(addr, len, prot, flags, fd, off);
     int saved = errno;
-    uint16_t f = (uint16_t)(ALLOCS_BIG_F_USER_MMAP | (prot & PROT_READ ? ALLOCS_BIG_F_READ : 0) |
-                            (prot & PROT_WRITE ? ALLOCS_BIG_F_WRITE : 0) |
-                            (prot & PROT_EXEC ? ALLOCS_BIG_F_EXEC : 0) |
-                            (flags & MAP_ANONYMOUS ? 0 : ALLOCS_BIG_F_FILE));
-    maps_note_map((uintptr_t)p, (uintptr_t)p + len, f, (uintptr_t)site);
+    if (r != MAP_FAILED && len) {
+        if (!fixed) levels_write_begin();
+        maps_note_map_locked((uintptr_t)r, (uintptr_t)r + len, flags_of(prot, flags),
+                             (uintptr_t)site);
+        fixed = true;
+    }
+    if (fixed) levels_write_end();
     errno = saved;
+    return r;
 }
 
 RT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    void *r = real_mmap ? real_mmap(addr, len, prot, flags, fd, off)
-                        : raw_mmap(addr, len, prot, flags, fd, off);
-    note_mmap(r, len, prot, flags, __builtin_return_address(0));
-    return r;
+    return do_mmap(real_mmap, addr, len, prot, flags, fd, off, __builtin_return_address(0));
 }
 
 RT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    void *r = real_mmap64 ? real_mmap64(addr, len, prot, flags, fd, off)
-                          : raw_mmap(addr, len, prot, flags, fd, off);
-    note_mmap(r, len, prot, flags, __builtin_return_address(0));
-    return r;
+    return do_mmap(real_mmap64, addr, len, prot, flags, fd, off, __builtin_return_address(0));
 }
 
 RT_EXPORT int munmap(void *addr, size_t len)
 {
     int r;
+    levels_write_begin();
     if (real_munmap) {
         r = real_munmap(addr, len);
     } else {
@@ -67,11 +79,10 @@ RT_EXPORT int munmap(void *addr, size_t len)
         if (k < 0) errno = (int)-k;
         r = k < 0 ? -1 : 0;
     }
-    if (r == 0 && len) {
-        int saved = errno;
-        maps_note_unmap((uintptr_t)addr, (uintptr_t)addr + len);
-        errno = saved;
-    }
+    int saved = errno;
+    if (r == 0 && len) maps_note_unmap_locked((uintptr_t)addr, (uintptr_t)addr + len);
+    levels_write_end();
+    errno = saved;
     return r;
 }
 
@@ -86,6 +97,7 @@ RT_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
     }
     void *site = __builtin_return_address(0);
     void *r;
+    levels_write_begin();
     if (real_mremap) {
         r = real_mremap(old, old_len, new_len, flags, new_addr);
     } else {
@@ -94,13 +106,13 @@ RT_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
         if (k < 0 && k > -4096) errno = (int)-k;
         r = k < 0 && k > -4096 ? MAP_FAILED : (void *)k;
     }
-    if (r != MAP_FAILED) {
-        int saved = errno;
-        maps_note_remap((uintptr_t)old, old_len, (uintptr_t)r, new_len,
-                        flags & 4 /* MREMAP_DONTUNMAP: the old range stays mapped */,
-                        (uintptr_t)site);
-        errno = saved;
-    }
+    int saved = errno;
+    if (r != MAP_FAILED)
+        maps_note_remap_locked((uintptr_t)old, old_len, (uintptr_t)r, new_len,
+                               flags & 4 /* MREMAP_DONTUNMAP: the old range stays mapped */,
+                               (uintptr_t)site);
+    levels_write_end();
+    errno = saved;
     return r;
 }
 

@@ -401,14 +401,26 @@ static bool find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, bool *is_se
 {
     uint32_t tid;
     if (threads_find_stack && threads_find_stack(addr, lo, hi, &tid, is_self)) return true;
-    /* Without a thread record (the heap part absent, or a thread that has not allocated): the
-     * main thread's stack is still known from /proc/self/maps. */
+    /* Stacks do not overlap: we run on a stack iff our own frame is in it. */
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
     if (addr >= lv_main_stack_lo && addr < lv_main_stack_hi) {
         *lo = lv_main_stack_lo;
         *hi = lv_main_stack_hi;
-        /* Stacks do not overlap: we run on the main stack iff our own frame is in it. */
-        uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
         *is_self = sp >= lv_main_stack_lo && sp < lv_main_stack_hi;
+        return true;
+    }
+    /* A thread without a record (it never allocated, or it is starting or exiting): if the
+     * address is in the mapping we are running on, that mapping is our stack (glibc puts a
+     * guard page below each thread stack, so the kernel never merges two of them). */
+    struct allocs_big m;
+    if (!maps_find(sp, &m, true)) { /* our own stack is surely mapped: not worth rate-limiting */
+        maps_rescan_now();
+        if (!maps_find(sp, &m, false)) return false;
+    }
+    if (addr >= m.begin && addr < m.end && !(m.flags & ALLOCS_BIG_F_FILE)) {
+        *lo = (uintptr_t)m.begin;
+        *hi = (uintptr_t)m.end;
+        *is_self = true;
         return true;
     }
     return false;

@@ -1,0 +1,44 @@
+// The levels part under concurrency: four threads mapping, unmapping, remapping and querying,
+// a thread dlopen'ing and dlclose'ing a library in a loop, a 2 ms timer whose handler maps
+// memory and queries its own frame (on whichever thread it lands), and forked children that
+// query and map. Every answer that must be exact is checked by the program itself; here we
+// check that it finished (no crash, no deadlock) with no mismatch.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { buildProgram, parseProbes, runtimeLib } from "../lib/programs";
+
+describe("runtime levels: threads, signals, dlopen/dlclose and fork at once", function () {
+  this.timeout(120_000);
+
+  function stress(opt: string, mode: string): void {
+    const dso = buildProgram("levels_dso", { shared: true });
+    const exe = buildProgram("levels_stress", { api: true, cflags: [opt], variant: opt.slice(1) });
+    for (let run = 0; run < 3; run++) {
+      // SIGKILL on timeout: a deadlocked runtime may hold every signal blocked.
+      const r = spawnSync(exe, [dso, mode], {
+        env: { ...process.env, LD_PRELOAD: runtimeLib() },
+        encoding: "utf8",
+        timeout: 30_000,
+        killSignal: "SIGKILL",
+      });
+      assert.equal(r.signal, null, `run ${run}: killed by ${r.signal} (deadlock or crash)\n${r.stderr}`);
+      assert.equal(r.status, 0, `run ${run}: status\n${r.stderr}`);
+      const p = parseProbes(r.stdout).get("stress");
+      assert.ok(p, `run ${run}: no summary\n${r.stdout}\n${r.stderr}`);
+      assert.deepEqual(p, { mismatches: "0", queries_ok: "1", handler_ok: "1", children_ok: "1" }, r.stderr);
+    }
+  }
+
+  for (const opt of ["-O0", "-O2"]) {
+    it(`answers exactly and never deadlocks: threads, timer signals, dlopen/dlclose (${opt})`, function () {
+      stress(opt, "threads");
+    });
+  }
+
+  // A signal landing on the forking thread between the atfork prepare handler (which takes
+  // every runtime lock) and the parent/child handler must not call into the runtime with those
+  // locks held: rt_core's fork handlers have to block signals around fork.
+  it("never deadlocks when a signal handler maps memory while its thread is forking", function () {
+    stress("-O2", "fork");
+  });
+});
