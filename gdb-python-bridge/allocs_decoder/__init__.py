@@ -5,10 +5,10 @@ from .description import AddressDescription, Level
 from .errors import DecodeError, LayoutError, MemoryUnreadable, NoRuntime
 from .session import Session
 from .target import Frame, Mapping, SourceLine, Symbolization, Target, Thread, Variable
-from .types import NullTypes, TypeAnswer, TypesProvider
+from .types import MetaTypes, NullTypes, TypeAnswer, TypesProvider, UType
 
 __all__ = [
     "AddressDescription", "DecodeError", "Frame", "LayoutError", "Level", "Mapping", "MemoryUnreadable",
     "NoRuntime", "NullTypes", "Session", "SourceLine", "Symbolization", "Target", "Thread", "TypeAnswer",
-    "TypesProvider", "Variable",
+    "TypesProvider", "UType", "MetaTypes", "Variable",
 ]

@@ -2,14 +2,17 @@
 (levels from the mapping down, then the heap chunk and pool object, or the level's own leaf)."""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+import struct
+from typing import Callable, List, Optional, Tuple
 
 from . import layout as L
 from .description import AddressDescription, Level, heap_site, stack_site, static_site
 from .elf import ElfFile, open_elf
+from .errors import DecodeError
 from .levels import Big
 from .session import NO_RUNTIME_NOTE, Session
 from .target import Frame, Symbolization, Thread, optional_call
+from .types import MetaTypes, UType, make_array
 
 ADDR_MASK = (1 << 64) - 1
 MAX_STRINGS = 65536
@@ -116,13 +119,35 @@ def _levels(s: Session, d: AddressDescription, addr: int) -> _Levels:
     return out
 
 
-def _types(s: Session, d: AddressDescription, type_addr: int) -> None:
-    if d.base is None or d.size is None:
+def _types(s: Session, d: AddressDescription, find: Callable[[MetaTypes], Optional[UType]],
+           base_offset: int = 0) -> None:
+    """Fills type, uniqtype, path and pathType from the run-time type `find` gives. A corrupted or
+    missing record means "type unknown", never a failed description."""
+    types = s.types
+    if types is None or d.base is None or d.size is None:
         return
-    ans = s.types.describe(s.reader, allocator=d.allocator, base=d.base, size=d.size,
-                           offset=d.address - d.base, type_addr=type_addr)
-    if ans is not None:
-        d.type, d.uniqtype, d.path, d.path_type = ans.type, ans.uniqtype, ans.path, ans.path_type
+    try:
+        t = find(types)
+        if t is None:
+            return
+        ans = types.answer(t, d.address - d.base, base_offset)
+    except (DecodeError, ValueError, OverflowError, RecursionError, struct.error) as e:
+        d.notes.append(f"type unknown: the run-time type records are unreadable ({e})")
+        return
+    d.type, d.uniqtype, d.path, d.path_type = ans.type, ans.uniqtype, ans.path, ans.path_type
+    d.notes.extend(ans.notes)
+
+
+def _pool_type(types: MetaTypes, chunk_type: Optional[UType], chunk_base: int, base: int,
+               size: int) -> Optional[UType]:
+    """A pool object carries no type of its own in the runtime: when its chunk is an array of T and
+    the object is a whole number of those elements, it is T (or T[n])."""
+    if chunk_type is None or chunk_type.kind != L.KIND_ARRAY:
+        return None
+    el = types.related(chunk_type)
+    if el is None or not el.size or (base - chunk_base) % el.size or size % el.size or not size:
+        return None
+    return el if size == el.size else make_array(el, size // el.size)
 
 
 def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
@@ -133,18 +158,28 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
     pc, type_addr = s.site_record(chunk.site_id)
     d.allocator, d.base, d.size, d.state = L.MALLOC, chunk.base, chunk.size, "live"
     seq: Optional[int] = chunk.seq
+    chunk_pc = pc
+    find: Callable[[MetaTypes], Optional[UType]] = lambda types: types.of_chunk(type_addr, chunk_pc, chunk.size)
     if chunk.has_pool_objects:
         obj = s.pools.find(addr, chunk)
         if obj is not None:
             d.push(Level(obj.allocator, obj.base, obj.size, None))
             d.allocator, d.base, d.size = obj.allocator, obj.base, obj.size
-            pc, seq, type_addr = obj.site or None, obj.seq, 0
+            pc, seq = obj.site or None, obj.seq
+
+            def find_pool(types: MetaTypes) -> Optional[UType]:
+                t = _pool_type(types, types.of_chunk(type_addr, chunk_pc, chunk.size), chunk.base, obj.base,
+                               obj.size)
+                if t is not None:
+                    d.notes.append("a pool object: its type is that of its chunk's elements")
+                return t
+            find = find_pool
     line = s.source_line(pc)
     d.site = heap_site(pc, line.function if line else None, line.file if line else None,
                        line.line if line else None, seq)
     if addr >= d.base + d.size:
         d.notes.append(f"{addr - d.base - d.size} bytes past the requested size (in malloc's slack)")
-    _types(s, d, type_addr)
+    _types(s, d, find)
     return True
 
 
@@ -194,6 +229,7 @@ def _stack_leaf(s: Session, d: AddressDescription, addr: int, tid: Optional[int]
                 except Exception:
                     var = None
                 d.site = stack_site(f.function, f.level, var, t.num, f.file, f.line)
+                _frame_types(s, d, f)
                 return
         if t.tid == tid and addr < frames[0].sp:
             d.notes.append(f"below the stack pointer of thread {t.num}: in no live frame")
@@ -202,6 +238,21 @@ def _stack_leaf(s: Session, d: AddressDescription, addr: int, tid: Optional[int]
         d.notes.append("the debugger knows no threads here, so frames cannot be told apart")
     else:
         d.notes.append("on a stack, but in no frame the debugger can unwind")
+
+
+def _frame_types(s: Session, d: AddressDescription, f: Frame) -> None:
+    """A frame's FRAME type: members count from CFA - size (docs/metadata-format.md). A caller's
+    pc is a return address, so its function is looked up at pc - 1."""
+    types = s.types
+    if types is None:
+        return
+    try:
+        t = types.of_frame(f.pc if f.level == 0 else f.pc - 1)
+    except DecodeError:
+        t = None
+    if t is None or not t.size:
+        return
+    _types(s, d, lambda _t: t, base_offset=(f.cfa - t.size) - f.sp)
 
 
 def _auxv_leaf(s: Session, d: AddressDescription, addr: int) -> None:
@@ -234,6 +285,7 @@ def _auxv_leaf(s: Session, d: AddressDescription, addr: int) -> None:
             d.allocator, d.base, d.size, d.state = L.AUXV, base, size, "live"
             d.push(Level(L.AUXV, base, size, name))
             d.site = static_site(name, None, None)
+            _types(s, d, lambda types: types.of_auxv(base, size))
             return
     if rec.auxv_lo <= addr < rec.auxv_hi:
         d.allocator, d.base, d.size, d.state = L.AUXV, rec.auxv_lo, rec.auxv_hi - rec.auxv_lo, "live"
@@ -252,6 +304,7 @@ def _static_leaf(s: Session, d: AddressDescription, addr: int, path: Optional[st
     base: Optional[int] = None
     size: Optional[int] = None
     section: Optional[str] = None
+    literal = False
     if obj is not None:
         rs = s.levels.runtime_symbol(obj, addr)  # type: ignore[arg-type]
         if rs is not None:
@@ -273,6 +326,7 @@ def _static_leaf(s: Session, d: AddressDescription, addr: int, path: Optional[st
         if symbol is None and sec is not None:
             lit = _string_at(s, addr, sec.addr + bias, sec.addr + bias + sec.size) if sec.rodata else None
             base, size = lit if lit else (sec.addr + bias, sec.size)
+            literal = lit is not None
     if symbol is None and dbg is not None and dbg.size is not None and dbg.base <= addr < dbg.base + dbg.size:
         symbol, base, size = dbg.name, dbg.base, dbg.size
     if symbol is None and base is None and dbg is not None:
@@ -287,7 +341,12 @@ def _static_leaf(s: Session, d: AddressDescription, addr: int, path: Optional[st
     d.allocator, d.base, d.size, d.state = L.STATIC, base, size, "live"
     d.push(Level(L.STATIC, base, size, symbol or section))
     d.site = static_site(symbol, path, section)
-    _types(s, d, 0)
+    if literal and symbol is None:
+        lit_size = size
+        _types(s, d, lambda types: types.string_literal(lit_size))
+    else:
+        sym_base = base
+        _types(s, d, lambda types: types.of_static(addr, sym_base))
     return True
 
 

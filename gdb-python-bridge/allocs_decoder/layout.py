@@ -149,3 +149,52 @@ ThreadRec = _record("Thread", THREAD, 72)
 SuballocRec = _record("Suballoc", SUBALLOC, 32)
 AllocatorRec = _record("AllocatorRecord", ALLOCATOR_RECORD, 8)
 RootRec = _record("Root", ROOT, 248)
+
+# ---- Run-time types (allocs_uniqtype.h) and loaded metadata (allocs_meta_format.h) ----
+KIND_VOID, KIND_BASE, KIND_POINTER, KIND_ARRAY, KIND_STRUCT, KIND_UNION, KIND_ENUM, KIND_FUNCTION, \
+    KIND_FRAME = range(9)
+TYPE_F_INCOMPLETE, TYPE_F_VARARGS, TYPE_F_FLEXIBLE = 0x1, 0x2, 0x4
+META_NONE = 0xFFFFFFFF
+SITE_ARRAY, SITE_TRAILING, SITE_GUESSED = 0x1, 0x2, 0x4
+STATIC_FUNCTION, STATIC_VARIABLE = 1, 2
+FRAME_VAR_PARAM = 0x1
+
+UNIQTYPE: Sequence[FieldSpec] = (
+    ("name", 0, "Q"), ("c_name", 8, "Q"), ("size", 16, "Q"), ("kind", 24, "B"), ("encoding", 25, "B"),
+    ("flags", 26, "H"), ("bit_size", 28, "I"), ("related", 32, "Q"), ("count", 40, "I"),
+    ("reserved", 44, "I"), ("items", 48, "Q"),
+)
+UNIQTYPE_MEMBER: Sequence[FieldSpec] = (
+    ("name", 0, "Q"), ("type", 8, "Q"), ("offset", 16, "Q"), ("bit_offset", 24, "H"), ("bit_size", 26, "H"),
+    ("reserved", 28, "I"),
+)
+UNIQTYPE_ENUMERATOR: Sequence[FieldSpec] = (("name", 0, "Q"), ("value", 8, "q"))
+LOADED_META: Sequence[FieldSpec] = (
+    ("path", 0, "Q"), ("strings", 8, "Q"), ("strings_size", 16, "Q"), ("types", 24, "Q"), ("type_ptrs", 32, "Q"),
+    ("ntypes", 40, "Q"), ("members", 48, "Q"), ("nmembers", 56, "Q"), ("statics", 64, "Q"),
+    ("nstatics", 72, "Q"), ("frames", 80, "Q"), ("nframes", 88, "Q"), ("frame_vars", 96, "Q"),
+    ("nframe_vars", 104, "Q"), ("sites", 112, "Q"), ("nsites", 120, "Q"),
+)
+META_STATIC: Sequence[FieldSpec] = (
+    ("vaddr", 0, "Q"), ("size", 8, "Q"), ("name", 16, "I"), ("type", 20, "I"), ("kind", 24, "I"),
+    ("reserved", 28, "I"),
+)
+META_FRAME: Sequence[FieldSpec] = (
+    ("lo", 0, "Q"), ("hi", 8, "Q"), ("function", 16, "I"), ("type", 20, "I"), ("first_var", 24, "I"),
+    ("nvars", 28, "I"),
+)
+META_FRAME_VAR: Sequence[FieldSpec] = (
+    ("pc_lo", 0, "Q"), ("pc_hi", 8, "Q"), ("cfa_offset", 16, "q"), ("name", 24, "I"), ("type", 28, "I"),
+    ("flags", 32, "I"), ("reserved", 36, "I"),
+)
+META_SITE: Sequence[FieldSpec] = (("vaddr", 0, "Q"), ("type", 8, "I"), ("flags", 12, "I"))
+
+# Sizes from the static assertions in allocs_meta_format.h / allocs_layout.h (uniqtype: 56 by layout).
+UniqtypeRec = _record("Uniqtype", UNIQTYPE, 56)
+UniqtypeMemberRec = _record("UniqtypeMember", UNIQTYPE_MEMBER, 32)
+UniqtypeEnumeratorRec = _record("UniqtypeEnumerator", UNIQTYPE_ENUMERATOR, 16)
+LoadedMetaRec = _record("LoadedMeta", LOADED_META, 128)
+MetaStaticRec = _record("MetaStatic", META_STATIC, 32)
+MetaFrameRec = _record("MetaFrame", META_FRAME, 32)
+MetaFrameVarRec = _record("MetaFrameVar", META_FRAME_VAR, 40)
+MetaSiteRec = _record("MetaSite", META_SITE, 16)

@@ -46,6 +46,7 @@ class ElfObject:
     nsymbols: int
     strtab: int
     build_id: bytes
+    meta: int = 0  # struct allocs_loaded_meta address, or 0
 
 
 @dataclass
@@ -155,7 +156,7 @@ class Levels:
             for i, o in enumerate(self._table(rec.objects, bounded(rec.nobjects, rec.objects_capacity),
                                               L.ObjectRec)):
                 out.append(ElfObject(i, self._name(o.name), o.load_bias, o.lo, o.hi, o.flags, o.symbols,
-                                     o.nsymbols, o.strtab, bytes(o.build_id[: min(o.build_id_len, 20)])))
+                                     o.nsymbols, o.strtab, bytes(o.build_id[: min(o.build_id_len, 20)]), o.meta))
             self._objects = out
         return self._objects
 

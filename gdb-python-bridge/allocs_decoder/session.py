@@ -1,7 +1,9 @@
-"""A Session: one query's view of the inferior (a Reader, the validated root, and the parts).
+"""A Session: the decoder's view of the inferior while it stays stopped (a Reader with its page
+cache, the validated root, the parts, the run-time types).
 
-Fronts create one Session per command (live memory changes between commands) and call
-describe / census / ls / maps / who_points_to on it.
+Everything read is cached for the session's life, so a front keeps one Session per stop and
+drops it when the inferior may have changed (resumed, memory written, objects loaded, exited);
+the gdb front does that from gdb's events. A front that cannot tell creates one per command.
 """
 from __future__ import annotations
 
@@ -15,16 +17,17 @@ from .memory import Reader
 from .pool import Pools
 from .root import Root, bounded, load_root
 from .target import Mapping, SourceLine, Symbolization, Target, Thread, optional_call
-from .types import NullTypes, TypesProvider
+from .types import MetaTypes
 
 NO_RUNTIME_NOTE = "the allocs runtime is not loaded in this process: showing only what the debugger knows"
 
 
 class Session:
-    def __init__(self, target: Target, types: Optional[TypesProvider] = None) -> None:
+    def __init__(self, target: Target, use_types: bool = True) -> None:
         self.target = target
         self.reader = Reader(target)
-        self.types: TypesProvider = types or NullTypes()
+        self.use_types = use_types
+        self._types: Optional[MetaTypes] = None
         self._root: Optional[Root] = None
         self._no_runtime: Optional[NoRuntime] = None
         self._heap: Optional[Heap] = None
@@ -68,6 +71,13 @@ class Session:
         if self._pools is None:
             self._pools = Pools(self.reader, self.require_root(), self.heap)
         return self._pools
+
+    @property
+    def types(self) -> Optional[MetaTypes]:
+        """Run-time types read from the inferior (None without the runtime or when switched off)."""
+        if self._types is None and self.use_types and self.root() is not None:
+            self._types = MetaTypes(self.reader, self)
+        return self._types
 
     # ---- sites ----
     def site_record(self, site_id: int) -> Tuple[Optional[int], int]:

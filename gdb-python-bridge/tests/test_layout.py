@@ -15,6 +15,10 @@ RECORDS = {
     "allocs_site": L.SiteRec, "allocs_large_chunk": L.LargeChunkRec, "allocs_big": L.BigRec,
     "allocs_symbol": L.SymbolRec, "allocs_object": L.ObjectRec, "allocs_thread": L.ThreadRec,
     "allocs_suballoc": L.SuballocRec, "allocs_allocator_record": L.AllocatorRec, "allocs_root": L.RootRec,
+    "uniqtype": L.UniqtypeRec, "uniqtype_member": L.UniqtypeMemberRec,
+    "uniqtype_enumerator": L.UniqtypeEnumeratorRec, "allocs_loaded_meta": L.LoadedMetaRec,
+    "allocs_meta_static": L.MetaStaticRec, "allocs_meta_frame": L.MetaFrameRec,
+    "allocs_meta_frame_var": L.MetaFrameVarRec, "allocs_meta_site": L.MetaSiteRec,
 }
 
 
@@ -22,6 +26,7 @@ RECORDS = {
 class LayoutAgainstHeader(unittest.TestCase):
     def test_sizes_and_offsets_match_the_c_header(self) -> None:
         lines = ['#include <stdio.h>', '#include <stddef.h>', '#include "allocs_layout.h"',
+                 '#include "allocs_uniqtype.h"',
                  "int main(void) {"]
         for struct_name, rec in RECORDS.items():
             lines.append(f'printf("{struct_name} sizeof %zu\\n", sizeof(struct {struct_name}));')
@@ -30,7 +35,8 @@ class LayoutAgainstHeader(unittest.TestCase):
                              f'offsetof(struct {struct_name}, {fname}));')
         for const in ("ALLOCS_LAYOUT_VERSION", "ALLOCS_GRANULE_SHIFT", "ALLOCS_REGION_SHIFT",
                       "ALLOCS_L1_ENTRIES", "ALLOCS_LARGE_CHUNK_BYTES", "ALLOCS_TRAILER_SITE_SHIFT",
-                      "ALLOCS_TRAILER_SLACK_SHIFT"):
+                      "ALLOCS_TRAILER_SLACK_SHIFT", "ALLOCS_META_NONE", "ALLOCS_SITE_ARRAY",
+                      "ALLOCS_KIND_FRAME", "ALLOCS_TYPE_F_INCOMPLETE"):
             lines.append(f'printf("const {const} %llu\\n", (unsigned long long)({const}));')
         lines.append("return 0; }")
         with tempfile.TemporaryDirectory() as d:
@@ -51,6 +57,10 @@ class LayoutAgainstHeader(unittest.TestCase):
         self.assertEqual(got[("const", "ALLOCS_LARGE_CHUNK_BYTES")], L.LARGE_CHUNK_BYTES)
         self.assertEqual(got[("const", "ALLOCS_TRAILER_SITE_SHIFT")], L.TRAILER_SITE_SHIFT)
         self.assertEqual(got[("const", "ALLOCS_TRAILER_SLACK_SHIFT")], L.TRAILER_SLACK_SHIFT)
+        self.assertEqual(got[("const", "ALLOCS_META_NONE")], L.META_NONE)
+        self.assertEqual(got[("const", "ALLOCS_SITE_ARRAY")], L.SITE_ARRAY)
+        self.assertEqual(got[("const", "ALLOCS_KIND_FRAME")], L.KIND_FRAME)
+        self.assertEqual(got[("const", "ALLOCS_TYPE_F_INCOMPLETE")], L.TYPE_F_INCOMPLETE)
 
 
 class RecordTables(unittest.TestCase):
