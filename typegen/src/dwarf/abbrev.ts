@@ -16,6 +16,8 @@ export class AbbrevTable {
   readonly forms: number[] = [];
   /** Offset of the value from the DIE's attribute start, or -1 after a variable-size form. */
   readonly offsets: number[] = [];
+  /** Size of the spec's value when fixed, else -1 (lets the cursor skip without a form switch). */
+  readonly specSizes: number[] = [];
   /** DW_FORM_implicit_const values by spec index. */
   consts: Map<number, number> | undefined;
   /** Per abbrev (index k). */
@@ -32,7 +34,7 @@ export class AbbrevTable {
   constructor(buf: Buffer, file: string, offset: number, f: FormatParams) {
     const c = new Cursor(buf, file, ".debug_abbrev", 0);
     c.seek(offset);
-    const { attrs, forms, offsets } = this;
+    const { attrs, forms, offsets, specSizes } = this;
     for (;;) {
       const code = c.uleb();
       if (code === 0) break;
@@ -50,10 +52,9 @@ export class AbbrevTable {
         attrs.push(at);
         forms.push(form);
         offsets.push(off);
-        if (off >= 0) {
-          const sz = fixedFormSize(form, f);
-          off = sz >= 0 ? off + sz : -1;
-        }
+        const sz = fixedFormSize(form, f);
+        specSizes.push(sz);
+        if (off >= 0) off = sz >= 0 ? off + sz : -1;
         if (attrs.length - start > 4096) c.fail(`abbrev ${code} has too many attributes`, at0);
       }
       const k = this.tags.length;

@@ -80,10 +80,20 @@ export class DieCursor {
       if (this.positions.length < n) this.positions = new Int32Array(n * 2);
       const pos = this.positions;
       const forms = tab.forms;
+      const sizes = tab.specSizes;
+      let p = c.pos;
       for (let i = 0; i < n; i++) {
-        pos[i] = c.pos;
-        skipForm(c, forms[s + i], this.unit);
+        pos[i] = p;
+        const sz = sizes[s + i];
+        if (sz >= 0) p += sz;
+        else {
+          c.pos = p;
+          skipForm(c, forms[s + i], this.unit);
+          p = c.pos;
+        }
       }
+      if (p > c.end) c.fail("DIE runs past the end of its unit", off);
+      c.pos = p;
     }
     this.next = c.pos;
     return true;

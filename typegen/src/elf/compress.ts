@@ -38,7 +38,8 @@ function inflateChecked(stream: Buffer, size: number, file: string, section: str
     throw new TypegenFormatError(file, section, at, `implausible decompressed size ${size}`);
   let out: Buffer;
   try {
-    out = inflateSync(stream, { maxOutputLength: Math.max(size, 1) });
+    // One output chunk of the announced size: no concatenation copy of many 16 KB chunks.
+    out = inflateSync(stream, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size, 64) });
   } catch (e) {
     throw new TypegenFormatError(file, section, at, `zlib: ${(e as Error).message}`);
   }

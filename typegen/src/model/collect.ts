@@ -13,7 +13,7 @@ import { RawFunction, RawLocal, RawMember, RawRange, RawStatic, RawType, TAG_SIG
 
 const MAX_DEPTH = 256;
 
-const TYPE_TAGS = new Set<number>([
+const TYPE_TAG_LIST: number[] = [
   DW_TAG.base_type,
   DW_TAG.pointer_type,
   DW_TAG.reference_type,
@@ -33,7 +33,10 @@ const TYPE_TAGS = new Set<number>([
   DW_TAG.immutable_type,
   DW_TAG.packed_type,
   DW_TAG.shared_type,
-]);
+];
+/** Indexed by tag (all type tags are below 0x50): a lookup per DIE without hashing. */
+const IS_TYPE_TAG: boolean[] = [];
+for (let t = 0; t < 0x50; t++) IS_TYPE_TAG.push(TYPE_TAG_LIST.includes(t));
 
 type Ctx =
   | { kind: "none" }
@@ -97,7 +100,7 @@ export class Collector {
       const key = cur.key;
       let childCtx: Ctx = NONE;
       let skipKids = false;
-      if (TYPE_TAGS.has(tag)) {
+      if (tag < 0x50 && IS_TYPE_TAG[tag]) {
         const raw = this.readType(tag);
         this.types.set(key, raw);
         childCtx = { kind: "type", raw };

@@ -81,6 +81,8 @@ export class Uniquer {
   /** Spelled DWARF name of each base type's first definition (C spelling of plain char etc.). */
   readonly baseSpelled = new Map<TypeId, string>();
   private readonly idByKey = new Map<string, TypeId>();
+  /** Pointer types by pointee id (the commonest derived type; spares building "P<id>" keys). */
+  private readonly pointerTo = new Map<TypeId, TypeId>();
   private readonly seenTypedef = new Set<string>();
   private readonly seenStatic = new Set<string>();
   private readonly foreign = new Map<Unit, RawUnit>();
@@ -110,9 +112,9 @@ export class Uniquer {
     this.codeMemo = new Map();
     this.busy = new Set();
     this.naming = new Set();
-    for (const [k, r] of ru.types) {
+    ru.types.forEach((r, k) => {
       if (r.tag === DW_TAG.typedef) {
-        if (!r.name) continue;
+        if (!r.name) return;
         const type = this.idOf(k);
         const sig = `${r.name}:${type}`;
         if (!this.seenTypedef.has(sig)) {
@@ -121,7 +123,7 @@ export class Uniquer {
         }
       } else if (!ALIAS_TAGS.has(r.tag)) this.idOf(k);
       this.drain();
-    }
+    });
     for (const f of functions) {
       const out: FunctionInfo = {
         name: f.name,
@@ -304,7 +306,11 @@ export class Uniquer {
       case DW_TAG.reference_type:
       case DW_TAG.rvalue_reference_type: {
         const target = this.idOf(r.target);
-        const id = this.intern("P" + target, "", "pointer");
+        let id = this.pointerTo.get(target);
+        if (id === undefined) {
+          id = this.intern("P" + target, "", "pointer");
+          this.pointerTo.set(target, id);
+        }
         const t = this.types[id];
         t.target = target;
         t.byteSize = r.byteSize ?? 8;
