@@ -61,8 +61,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < 3; k++) {
         qsort(t[k], n, sizeof(double), cmp);
         med[k] = t[k][n / 2];
-        printf("%-28s median %.2f ms [%.2f..%.2f]  %.2fx plain\n", names[k], med[k], t[k][0], t[k][n - 1],
-               med[k] / med[0]);
+        printf("%-28s median %.2f ms [%.2f..%.2f]  %.2fx plain\n", names[k], med[k], t[k][0],
+               t[k][n - 1], med[k] / med[0]);
     }
     printf("metadata load (median difference on - off): %.2f ms\n", med[2] - med[1]);
     /* For scale: loading is mostly filling fresh memory (the file's copy, then the struct

@@ -92,7 +92,8 @@ int main(int argc, char **argv)
     const struct uniqtype *e = UNIQTYPE_MEMBER(s, 2)->type;
     printf("probe enum name=%s count=%u", UNIQTYPE_NAME(e), UNIQTYPE_ENUMERATOR_COUNT(e));
     for (unsigned i = 0; i < UNIQTYPE_ENUMERATOR_COUNT(e); i++)
-        printf(" %s=%lld", UNIQTYPE_ENUMERATOR(e, i)->name, (long long)UNIQTYPE_ENUMERATOR(e, i)->value);
+        printf(" %s=%lld", UNIQTYPE_ENUMERATOR(e, i)->name,
+               (long long)UNIQTYPE_ENUMERATOR(e, i)->value);
     printf("\n");
     const struct uniqtype *fn = alloc_get_type((const void *)helper);
     printf("probe fun return=%s params=%u p0=%s p1=%s\n", UNIQTYPE_NAME(UNIQTYPE_RETURN_TYPE(fn)),
@@ -102,7 +103,8 @@ int main(int argc, char **argv)
            uniqtype_lookup("point") == UNIQTYPE_ARRAY_ELEMENT_TYPE(corners),
            uniqtype_lookup("int$32") != NULL, uniqtype_lookup("no_such_type") == NULL);
     /* The same type through every route is the same object. */
-    printf("probe unique heap_vs_static=%d\n", alloc_get_type(heap_pt) == UNIQTYPE_ARRAY_ELEMENT_TYPE(corners));
+    printf("probe unique heap_vs_static=%d\n",
+           alloc_get_type(heap_pt) == UNIQTYPE_ARRAY_ELEMENT_TYPE(corners));
 
     if (argc > 1) {
         void *h = dlopen(argv[1], RTLD_NOW);

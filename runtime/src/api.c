@@ -50,7 +50,7 @@ struct leaf {
     uintptr_t site;
     uint64_t seq;
     const char *symbol, *object;
-    uintptr_t pc; /* stackframe: a pc in the frame's function */
+    uintptr_t pc;  /* stackframe: a pc in the frame's function */
     bool in_chunk; /* chunk holds the enclosing malloc chunk (for pool objects and chunks) */
     struct rt_chunk chunk;
 };

@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-
 static rt_lock_t meta_lock = RT_LOCK_INIT;
 static uint8_t tried[LV_MAX_OBJECTS]; /* per object slot: metadata search done */
 
@@ -76,9 +75,9 @@ static const uint64_t rec_size[ALLOCS_META_NSECTIONS] = {
     sizeof(struct allocs_meta_frame_var),
     sizeof(struct allocs_meta_site),
 };
-static const char *const sec_name[ALLOCS_META_NSECTIONS] = {
-    "STRINGS", "TYPES", "MEMBERS", "ENUMERATORS", "PARAMS",
-    "STATICS", "FRAMES", "FRAME_VARS", "SITES"};
+static const char *const sec_name[ALLOCS_META_NSECTIONS] = {"STRINGS",     "TYPES",      "MEMBERS",
+                                                            "ENUMERATORS", "PARAMS",     "STATICS",
+                                                            "FRAMES",      "FRAME_VARS", "SITES"};
 
 struct view {
     const uint8_t *file;
@@ -144,10 +143,14 @@ static bool check_header(struct view *v)
 {
     const struct allocs_meta_header *h = (const void *)v->file;
     v->h = h;
-    if (v->size < sizeof *h) BAD(v, 0, "%llu bytes: shorter than the header", (unsigned long long)v->size);
-    if (memcmp(h->magic, ALLOCS_META_MAGIC, 8) != 0) BAD(v, 0, "bad magic (not an allocs metadata file)");
-    if (h->version != ALLOCS_META_VERSION) BAD(v, 8, "version %u, expected %u", h->version, ALLOCS_META_VERSION);
-    if (h->header_size != sizeof *h) BAD(v, 12, "header_size %u, expected %zu", h->header_size, sizeof *h);
+    if (v->size < sizeof *h)
+        BAD(v, 0, "%llu bytes: shorter than the header", (unsigned long long)v->size);
+    if (memcmp(h->magic, ALLOCS_META_MAGIC, 8) != 0)
+        BAD(v, 0, "bad magic (not an allocs metadata file)");
+    if (h->version != ALLOCS_META_VERSION)
+        BAD(v, 8, "version %u, expected %u", h->version, ALLOCS_META_VERSION);
+    if (h->header_size != sizeof *h)
+        BAD(v, 12, "header_size %u, expected %zu", h->header_size, sizeof *h);
     if (h->file_size != v->size)
         BAD(v, 16, "file_size %llu, but the file has %llu bytes", (unsigned long long)h->file_size,
             (unsigned long long)v->size);
@@ -161,18 +164,23 @@ static bool check_all(struct view *v)
     for (int s = 0; s < ALLOCS_META_NSECTIONS; s++) {
         uint64_t off = h->sections[s].offset, n = h->sections[s].count;
         uint64_t at = offsetof(struct allocs_meta_header, sections) + 16u * (unsigned)s;
-        if (off % 8) BAD(v, at, "section %s offset %llu is not 8-byte aligned", sec_name[s], (unsigned long long)off);
+        if (off % 8)
+            BAD(v, at, "section %s offset %llu is not 8-byte aligned", sec_name[s],
+                (unsigned long long)off);
         if (n && off < sizeof *h) BAD(v, at, "section %s overlaps the header", sec_name[s]);
         if (off > v->size || n > (v->size - off) / rec_size[s])
             BAD(v, at, "section %s runs past the end of the file", sec_name[s]);
-        if (s != ALLOCS_META_STRINGS && n >= ALLOCS_META_NONE) BAD(v, at + 8, "section %s: too many records", sec_name[s]);
+        if (s != ALLOCS_META_STRINGS && n >= ALLOCS_META_NONE)
+            BAD(v, at + 8, "section %s: too many records", sec_name[s]);
         v->n[s] = n;
     }
     v->str = sec(v, ALLOCS_META_STRINGS);
     v->nstr = v->n[ALLOCS_META_STRINGS];
-    if (v->nstr < 1 || v->str[0]) BAD(v, h->sections[0].offset, "STRINGS must start with the empty string");
+    if (v->nstr < 1 || v->str[0])
+        BAD(v, h->sections[0].offset, "STRINGS must start with the empty string");
     /* Every offset below nstr then finds a NUL within the section. */
-    if (v->str[v->nstr - 1]) BAD(v, h->sections[0].offset + v->nstr - 1, "STRINGS does not end with a NUL");
+    if (v->str[v->nstr - 1])
+        BAD(v, h->sections[0].offset + v->nstr - 1, "STRINGS does not end with a NUL");
     v->types = sec(v, ALLOCS_META_TYPES);
     v->members = sec(v, ALLOCS_META_MEMBERS);
     v->enums = sec(v, ALLOCS_META_ENUMERATORS);
@@ -185,8 +193,10 @@ static bool check_all(struct view *v)
     for (uint64_t i = 0; i < v->n[ALLOCS_META_TYPES]; i++) {
         const struct allocs_meta_type *t = &v->types[i];
         if (!check_str(v, t->name, &t->name) || !check_str(v, t->c_name, &t->c_name)) return false;
-        if (!v->str[t->name]) BAD(v, file_off(v, &t->name), "type %llu has no name", (unsigned long long)i);
-        if (t->kind > ALLOCS_KIND_FRAME) BAD(v, file_off(v, &t->kind), "type kind %u unknown", t->kind);
+        if (!v->str[t->name])
+            BAD(v, file_off(v, &t->name), "type %llu has no name", (unsigned long long)i);
+        if (t->kind > ALLOCS_KIND_FRAME)
+            BAD(v, file_off(v, &t->kind), "type kind %u unknown", t->kind);
         if (!check_type(v, t->related, &t->related, true)) return false;
         switch (t->kind) {
         case ALLOCS_KIND_STRUCT:
@@ -195,19 +205,22 @@ static bool check_all(struct view *v)
             if (!check_range(v, t->first, t->count, ALLOCS_META_MEMBERS, &t->first)) return false;
             break;
         case ALLOCS_KIND_ENUM:
-            if (!check_range(v, t->first, t->count, ALLOCS_META_ENUMERATORS, &t->first)) return false;
+            if (!check_range(v, t->first, t->count, ALLOCS_META_ENUMERATORS, &t->first))
+                return false;
             break;
         case ALLOCS_KIND_FUNCTION:
             if (!check_range(v, t->first, t->count, ALLOCS_META_PARAMS, &t->first)) return false;
             break;
         case ALLOCS_KIND_ARRAY:
-            if (t->related == ALLOCS_META_NONE) BAD(v, file_off(v, &t->related), "an array without an element type");
+            if (t->related == ALLOCS_META_NONE)
+                BAD(v, file_off(v, &t->related), "an array without an element type");
             break;
         }
     }
     for (uint64_t i = 0; i < v->n[ALLOCS_META_MEMBERS]; i++) {
         const struct allocs_meta_member *m = &v->members[i];
-        if (!check_str(v, m->name, &m->name) || !check_type(v, m->type, &m->type, true)) return false;
+        if (!check_str(v, m->name, &m->name) || !check_type(v, m->type, &m->type, true))
+            return false;
     }
     for (uint64_t i = 0; i < v->n[ALLOCS_META_ENUMERATORS]; i++)
         if (!check_str(v, v->enums[i].name, &v->enums[i].name)) return false;
@@ -218,7 +231,8 @@ static bool check_all(struct view *v)
         if (i && s->vaddr < s[-1].vaddr) BAD(v, file_off(v, s), "STATICS not sorted by vaddr");
         if (s->kind != ALLOCS_STATIC_FUNCTION && s->kind != ALLOCS_STATIC_VARIABLE)
             BAD(v, file_off(v, &s->kind), "static kind %u unknown", s->kind);
-        if (!check_str(v, s->name, &s->name) || !check_type(v, s->type, &s->type, true)) return false;
+        if (!check_str(v, s->name, &s->name) || !check_type(v, s->type, &s->type, true))
+            return false;
     }
     for (uint64_t i = 0; i < v->n[ALLOCS_META_FRAMES]; i++) {
         const struct allocs_meta_frame *f = &v->frames[i];
@@ -227,12 +241,14 @@ static bool check_all(struct view *v)
         if (!check_str(v, f->function, &f->function) || !check_type(v, f->type, &f->type, false) ||
             !check_range(v, f->first_var, f->nvars, ALLOCS_META_FRAME_VARS, &f->first_var))
             return false;
-        if (v->types[f->type].kind != ALLOCS_KIND_FRAME) BAD(v, file_off(v, &f->type), "frame type is not a FRAME type");
+        if (v->types[f->type].kind != ALLOCS_KIND_FRAME)
+            BAD(v, file_off(v, &f->type), "frame type is not a FRAME type");
     }
     for (uint64_t i = 0; i < v->n[ALLOCS_META_FRAME_VARS]; i++) {
         const struct allocs_meta_frame_var *fv = &v->vars[i];
         if (fv->pc_hi < fv->pc_lo) BAD(v, file_off(v, &fv->pc_hi), "frame var pc_hi < pc_lo");
-        if (!check_str(v, fv->name, &fv->name) || !check_type(v, fv->type, &fv->type, true)) return false;
+        if (!check_str(v, fv->name, &fv->name) || !check_type(v, fv->type, &fv->type, true))
+            return false;
     }
     for (uint64_t i = 0; i < v->n[ALLOCS_META_SITES]; i++) {
         const struct allocs_meta_site *s = &v->sites[i];
@@ -251,7 +267,8 @@ static bool mergeable(const struct uniqtype *a, const struct uniqtype *b)
 static bool completable(const struct uniqtype *t)
 {
     return (t->flags & ALLOCS_TYPE_F_INCOMPLETE) &&
-           (t->kind == ALLOCS_KIND_STRUCT || t->kind == ALLOCS_KIND_UNION || t->kind == ALLOCS_KIND_ENUM);
+           (t->kind == ALLOCS_KIND_STRUCT || t->kind == ALLOCS_KIND_UNION ||
+            t->kind == ALLOCS_KIND_ENUM);
 }
 
 /* Redirects every reference to a superseded (incomplete) instance in one loaded file. */
@@ -316,7 +333,8 @@ static struct allocs_loaded_meta *build(const struct view *v, const char *path, 
             meta_table_put(t); /* the first complete definition wins from now on */
             ((struct uniqtype *)e)->related = t;
             *completed = true;
-        } else if (mergeable(e, t) && (e->size == t->size || (t->flags & ALLOCS_TYPE_F_INCOMPLETE))) {
+        } else if (mergeable(e, t) &&
+                   (e->size == t->size || (t->flags & ALLOCS_TYPE_F_INCOMPLETE))) {
             ptrs[i] = e;
         } /* else: an unrelated type of the same name; both are kept, the first is found */
     }
@@ -340,9 +358,10 @@ static struct allocs_loaded_meta *build(const struct view *v, const char *path, 
     }
     for (uint64_t i = 0; i < nm; i++) {
         const struct allocs_meta_member *r = &v->members[i];
-        ms[i] = (struct uniqtype_member){v->str + r->name,
-                                         r->type == ALLOCS_META_NONE ? NULL : ptrs[r->type],
-                                         r->offset, r->bit_offset, r->bit_size, 0};
+        ms[i] = (struct uniqtype_member){
+            v->str + r->name, r->type == ALLOCS_META_NONE ? NULL : ptrs[r->type],
+            r->offset,        r->bit_offset,
+            r->bit_size,      0};
     }
     for (uint64_t i = 0; i < ne; i++)
         es[i] = (struct uniqtype_enumerator){v->str + v->enums[i].name, v->enums[i].value};
@@ -472,7 +491,8 @@ static void load_object(struct allocs_object *obj, bool *completed)
             try_file(path_buf, obj, name, completed);
         }
     } else if (home && *home) {
-        if (join(home, strlen(home), "/.cache/allocs/meta", id) && strlen(path_buf) + 12 < sizeof path_buf) {
+        if (join(home, strlen(home), "/.cache/allocs/meta", id) &&
+            strlen(path_buf) + 12 < sizeof path_buf) {
             strcat(path_buf, ALLOCS_META_SUFFIX);
             try_file(path_buf, obj, name, completed);
         }
@@ -498,7 +518,8 @@ void meta_objects_changed(void)
         if (tried[i]) continue;
         /* A slot's identity (name, build-id) never changes once filled: a different object
          * gets a fresh slot, and only meta (ours) is written later. */
-        if (!(__atomic_load_n(&objects[i].flags, __ATOMIC_ACQUIRE) & ALLOCS_OBJECT_F_LIVE)) continue;
+        if (!(__atomic_load_n(&objects[i].flags, __ATOMIC_ACQUIRE) & ALLOCS_OBJECT_F_LIVE))
+            continue;
         tried[i] = 1;
         load_object(&objects[i], &completed);
         if (objects[i].meta) {
@@ -508,11 +529,13 @@ void meta_objects_changed(void)
     }
     if (completed) /* an incomplete type met its definition: redirect every reference */
         for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++)
-            if (objects[i].meta) patch_refs((struct allocs_loaded_meta *)(uintptr_t)objects[i].meta);
+            if (objects[i].meta)
+                patch_refs((struct allocs_loaded_meta *)(uintptr_t)objects[i].meta);
     meta_lock_drop(mask);
     if (stats && *stats == '1') {
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-        double cpu = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
+        double cpu =
+            (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
         rt_warn("metadata: %llu files, %llu types loaded in %.3f ms (cpu %.3f ms)",
                 (unsigned long long)loaded, (unsigned long long)ntypes,
                 (double)(lv_now_ns() - w0) / 1e6, cpu);

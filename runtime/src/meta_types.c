@@ -46,7 +46,8 @@ const struct uniqtype *meta_table_find(const char *name)
 {
     const struct table *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
     if (!t || !name) return NULL;
-    for (uint32_t i = (uint32_t)name_hash(name) & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+    for (uint32_t i = (uint32_t)name_hash(name) & t->mask, n = 0; n <= t->mask;
+         i = (i + 1) & t->mask, n++) {
         const struct uniqtype *u = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
         if (!u) return NULL;
         if (strcmp(u->name, name) == 0) return u;
@@ -96,9 +97,10 @@ static const char *pool_str(const char *s)
     return p;
 }
 
-static const struct uniqtype *make(const char *name, const char *c_name, uint8_t kind, uint64_t size,
-                                   uint8_t enc, uint32_t bits, const struct uniqtype *related,
-                                   uint32_t count, const struct uniqtype_member *members)
+static const struct uniqtype *make(const char *name, const char *c_name, uint8_t kind,
+                                   uint64_t size, uint8_t enc, uint32_t bits,
+                                   const struct uniqtype *related, uint32_t count,
+                                   const struct uniqtype_member *members)
 {
     const struct uniqtype *e = meta_table_find(name);
     if (e) return e;
@@ -139,7 +141,8 @@ static void array_c_name(char *out, size_t cap, const struct uniqtype *el, uint6
 static const struct uniqtype *array_locked(const struct uniqtype *el, uint64_t n)
 {
     char name[512], c[512];
-    if ((size_t)snprintf(name, sizeof name, "__ARR%llu_%s", (unsigned long long)n, el->name) >= sizeof name)
+    if ((size_t)snprintf(name, sizeof name, "__ARR%llu_%s", (unsigned long long)n, el->name) >=
+        sizeof name)
         return NULL;
     array_c_name(c, sizeof c, el, n);
     return make(name, c, ALLOCS_KIND_ARRAY, n * el->size, 0, 0, el, (uint32_t)n, NULL);
@@ -150,7 +153,8 @@ static const struct uniqtype *array_of(const struct uniqtype *el, uint64_t n)
 {
     if (!el || n > UINT32_MAX) return NULL;
     char name[512];
-    if ((size_t)snprintf(name, sizeof name, "__ARR%llu_%s", (unsigned long long)n, el->name) >= sizeof name)
+    if ((size_t)snprintf(name, sizeof name, "__ARR%llu_%s", (unsigned long long)n, el->name) >=
+        sizeof name)
         return NULL;
     const struct uniqtype *t = meta_table_find(name);
     if (t) return t;
@@ -245,11 +249,15 @@ const struct uniqtype *meta_type_of_chunk(uint32_t site_id, uintptr_t site_pc, s
 {
     struct allocs_site *sites = (struct allocs_site *)(uintptr_t)__allocs_root.sites;
     const struct uniqtype *t = NULL;
-    bool cacheable = sites && site_id && site_id < __atomic_load_n(&__allocs_root.nsites, __ATOMIC_ACQUIRE);
-    if (cacheable) t = (const struct uniqtype *)(uintptr_t)__atomic_load_n(&sites[site_id].type, __ATOMIC_ACQUIRE);
+    bool cacheable =
+        sites && site_id && site_id < __atomic_load_n(&__allocs_root.nsites, __ATOMIC_ACQUIRE);
+    if (cacheable)
+        t = (const struct uniqtype *)(uintptr_t)__atomic_load_n(&sites[site_id].type,
+                                                                __ATOMIC_ACQUIRE);
     if (!t && site_pc) {
         t = site_type(site_pc);
-        if (t && cacheable) __atomic_store_n(&sites[site_id].type, (uint64_t)(uintptr_t)t, __ATOMIC_RELEASE);
+        if (t && cacheable)
+            __atomic_store_n(&sites[site_id].type, (uint64_t)(uintptr_t)t, __ATOMIC_RELEASE);
     }
     if (t && t->kind == ALLOCS_KIND_ARRAY && t->count == 0 && t->related && t->related->size)
         return array_of(t->related, size / t->related->size);
@@ -260,7 +268,8 @@ const struct uniqtype *meta_type_of_chunk(uint32_t site_id, uintptr_t site_pc, s
 static const struct uniqtype *char_ptr_locked(void)
 {
     const struct uniqtype *c = base("signed_char$8", "char", ATE_SIGNED_CHAR, 8);
-    return c ? make("__PTR_signed_char$8", "char *", ALLOCS_KIND_POINTER, 8, 0, 0, c, 0, NULL) : NULL;
+    return c ? make("__PTR_signed_char$8", "char *", ALLOCS_KIND_POINTER, 8, 0, 0, c, 0, NULL)
+             : NULL;
 }
 
 static const struct uniqtype *auxv_entry_locked(void)
@@ -272,8 +281,8 @@ static const struct uniqtype *auxv_entry_locked(void)
     if (!ul || !m) return NULL;
     m[0] = (struct uniqtype_member){pool_str("a_type"), ul, 0, 0, 0, 0};
     m[1] = (struct uniqtype_member){pool_str("a_val"), ul, 8, 0, 0, 0};
-    return make("__allocs_auxv_entry", "struct __allocs_auxv_entry", ALLOCS_KIND_STRUCT, 16, 0, 0, NULL,
-                2, m);
+    return make("__allocs_auxv_entry", "struct __allocs_auxv_entry", ALLOCS_KIND_STRUCT, 16, 0, 0,
+                NULL, 2, m);
 }
 
 static bool is_at_random(uintptr_t base)

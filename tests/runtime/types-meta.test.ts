@@ -15,7 +15,10 @@ const ALLOCS = path.join(ROOT, "bin", "allocs.js");
 
 /** Builds with `allocs cc` (so OUT.allocsmeta is written next to OUT). */
 function allocsCc(cc: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [ALLOCS, "cc", ...args], { encoding: "utf8", env: { ...process.env, ALLOCS_CC: cc } });
+  const r = spawnSync(process.execPath, [ALLOCS, "cc", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ALLOCS_CC: cc },
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, "", "allocs cc prints nothing on stdout");
 }
@@ -50,14 +53,28 @@ for (const v of variants) {
     it("loads without a word on stderr", () => assert.equal(stderr, ""));
 
     it("gives a global its struct type and a global array its array type", () => {
-      assert.deepEqual(probes.get("global"), { allocator: "static", type: "shape", c: "struct", size: "48", kind: "4" });
+      assert.deepEqual(probes.get("global"), {
+        allocator: "static",
+        type: "shape",
+        c: "struct",
+        size: "48",
+        kind: "4",
+      });
       assert.equal(probes.get("global_ints")?.type, "__ARR7_int$32");
     });
 
     it("gives functions their function types", () => {
-      assert.equal(probes.get("function")?.type, "__FUN_FROM___ARG0_int$32__ARG1___PTR___PTR_signed_char$8__FUN_TO_int$32");
+      assert.equal(
+        probes.get("function")?.type,
+        "__FUN_FROM___ARG0_int$32__ARG1___PTR___PTR_signed_char$8__FUN_TO_int$32",
+      );
       assert.equal(probes.get("helper")?.type, probes.get("function")?.type);
-      assert.deepEqual(probes.get("fun"), { return: "int$32", params: "2", p0: "int$32", p1: "__PTR___PTR_signed_char$8" });
+      assert.deepEqual(probes.get("fun"), {
+        return: "int$32",
+        params: "2",
+        p0: "int$32",
+        p1: "__PTR___PTR_signed_char$8",
+      });
     });
 
     it("gives a struct local main's FRAME type, whose member sits at the local's address", () => {
@@ -82,9 +99,24 @@ for (const v of variants) {
     });
 
     it("answers the reflection API: members, bit-fields, arrays, pointers, enumerators, lookup", () => {
-      assert.deepEqual(probes.get("member_corners"), { offset: "8", type: "__ARR3_point", bit_size: "0", bit_offset: "0" });
-      assert.deepEqual(probes.get("member_flag"), { offset: "36", type: "unsigned_int$32", bit_size: "3", bit_offset: "0" });
-      assert.deepEqual(probes.get("member_other"), { offset: "36", type: "unsigned_int$32", bit_size: "5", bit_offset: "3" });
+      assert.deepEqual(probes.get("member_corners"), {
+        offset: "8",
+        type: "__ARR3_point",
+        bit_size: "0",
+        bit_offset: "0",
+      });
+      assert.deepEqual(probes.get("member_flag"), {
+        offset: "36",
+        type: "unsigned_int$32",
+        bit_size: "3",
+        bit_offset: "0",
+      });
+      assert.deepEqual(probes.get("member_other"), {
+        offset: "36",
+        type: "unsigned_int$32",
+        bit_size: "5",
+        bit_offset: "3",
+      });
       assert.deepEqual(probes.get("array"), { element: "point", count: "3" });
       assert.deepEqual(probes.get("pointer"), { pointee: "shape", same: "1" });
       assert.deepEqual(probes.get("enum"), { name: "colour", count: "3", RED: "1", GREEN: "2", BLUE: "40" });
@@ -165,11 +197,22 @@ describe("metadata search and refusal", function () {
       ["version", (b) => (b.writeUInt32LE(9, 8), b), /version 9/],
       ["unaligned", (b) => (b.writeBigUInt64LE(BigInt(sec(1) + 4), 56 + 16), b), /not 8-byte aligned/],
       ["past end", (b) => (b.writeBigUInt64LE(1n << 50n, 64 + 16 * 2), b), /runs past the end/],
-      ["strings", (b) => (b.writeUInt8(65, sec(0) + Number(b.readBigUInt64LE(64)) - 1), b), /does not end with a NUL/],
+      [
+        "strings",
+        (b) => (b.writeUInt8(65, sec(0) + Number(b.readBigUInt64LE(64)) - 1), b),
+        /does not end with a NUL/,
+      ],
       ["type name", (b) => (b.writeUInt32LE(0x7ffffff0, sec(1)), b), /string offset/],
       ["related", (b) => (b.writeUInt32LE(0x10000000, sec(1) + TYPE.size + 24), b), /type index/],
       ["kind", (b) => (b.writeUInt8(77, sec(1) + 16), b), /kind 77/],
-      ["members", (b) => (b.writeUInt32LE(0x7fffffff, sec(1) + Number(b.readBigUInt64LE(56 + 16 + 8) - 1n) * TYPE.size + 28), b), /out of range/],
+      [
+        "members",
+        (b) => (
+          b.writeUInt32LE(0x7fffffff, sec(1) + Number(b.readBigUInt64LE(56 + 16 + 8) - 1n) * TYPE.size + 28),
+          b
+        ),
+        /out of range/,
+      ],
       ["member type", (b) => (b.writeUInt32LE(0x7ffffff0, sec(2) + 4), b), /type index/],
       ["statics order", (b) => (b.writeBigUInt64LE(0xffffffffffn, sec(5)), b), /STATICS not sorted/],
       ["frame type", (b) => (b.writeUInt32LE(0, sec(6) + 20), b), /not a FRAME type/],
@@ -186,7 +229,11 @@ describe("metadata search and refusal", function () {
       assert.ok(lines[0].startsWith(`allocs: metadata ${file} is invalid: `), `${what}: ${lines[0]}`);
       assert.match(lines[0], re, what);
       assert.match(lines[0], /\(at file offset \d+\); ignored$/, what);
-      assert.equal(parseProbes(r.stdout).get("global")?.type, "(no" /* "(no type)", cut at the space */, what);
+      assert.equal(
+        parseProbes(r.stdout).get("global")?.type,
+        "(no" /* "(no type)", cut at the space */,
+        what,
+      );
     }
   });
 

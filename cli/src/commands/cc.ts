@@ -28,7 +28,12 @@ export function hasDebugFlag(args: string[]): boolean {
 }
 
 function compiles(args: string[]): boolean {
-  return !args.includes("-E") && !args.includes("-M") && !args.includes("-MM") && args.some((a) => !a.startsWith("-"));
+  return (
+    !args.includes("-E") &&
+    !args.includes("-M") &&
+    !args.includes("-MM") &&
+    args.some((a) => !a.startsWith("-"))
+  );
 }
 
 export function ccArguments(args: string[]): string[] {
@@ -52,7 +57,22 @@ export function outputOf(args: string[]): string {
 
 /** The C sources on the command line (operands ending in .c, skipping option arguments). */
 export function cSources(args: string[]): string[] {
-  const takesArg = new Set(["-o", "-I", "-D", "-U", "-include", "-isystem", "-iquote", "-idirafter", "-x", "-MF", "-MT", "-MQ", "-L", "-l"]);
+  const takesArg = new Set([
+    "-o",
+    "-I",
+    "-D",
+    "-U",
+    "-include",
+    "-isystem",
+    "-iquote",
+    "-idirafter",
+    "-x",
+    "-MF",
+    "-MT",
+    "-MQ",
+    "-L",
+    "-l",
+  ]);
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -77,12 +97,15 @@ export function metadataAfterLink(args: string[]): void {
     .map((file) => ({ file, flags }));
   try {
     const r = generateMeta(out, { sources });
-    for (const u of r.unknownSites) process.stderr.write(`allocs cc: ${u.where}: ${u.callee}: allocated type unknown (${u.why})\n`);
+    for (const u of r.unknownSites)
+      process.stderr.write(`allocs cc: ${u.where}: ${u.callee}: allocated type unknown (${u.why})\n`);
   } catch (e) {
     try {
       // Without the source analysis (clang missing or failing), types and frames still help.
       generateMeta(out, {});
-      process.stderr.write(`allocs cc: warning: allocation sites of ${out} not analysed: ${(e as Error).message}\n`);
+      process.stderr.write(
+        `allocs cc: warning: allocation sites of ${out} not analysed: ${(e as Error).message}\n`,
+      );
     } catch (e2) {
       process.stderr.write(`allocs cc: warning: no type metadata for ${out}: ${(e2 as Error).message}\n`);
     }

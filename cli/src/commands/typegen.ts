@@ -51,18 +51,21 @@ function generateWithProgress(prog: string, opts: GenerateOptions): Promise<Gene
       clearInterval(timer);
       if (drawn) process.stderr.write("\r\x1b[K");
     };
-    worker.on("message", (m: { stage?: string; fraction?: number; result?: GenerateResult; error?: { message: string } }) => {
-      if (m.stage !== undefined) {
-        stage = m.stage;
-        fraction = m.fraction ?? fraction;
-      } else if (m.result) {
-        finish();
-        resolve(m.result);
-      } else if (m.error) {
-        finish();
-        reject(new Error(m.error.message));
-      }
-    });
+    worker.on(
+      "message",
+      (m: { stage?: string; fraction?: number; result?: GenerateResult; error?: { message: string } }) => {
+        if (m.stage !== undefined) {
+          stage = m.stage;
+          fraction = m.fraction ?? fraction;
+        } else if (m.result) {
+          finish();
+          resolve(m.result);
+        } else if (m.error) {
+          finish();
+          reject(new Error(m.error.message));
+        }
+      },
+    );
     worker.on("error", (e) => {
       finish();
       reject(e);
@@ -79,9 +82,13 @@ export async function typegenCommand(args: string[]): Promise<number> {
     console.error(`allocs typegen: ${(e as Error).message}`);
     return 1;
   }
-  if (!r.buildId) console.error(`allocs typegen: warning: ${prog} has no build-id; the runtime will not load its metadata`);
+  if (!r.buildId)
+    console.error(`allocs typegen: warning: ${prog} has no build-id; the runtime will not load its metadata`);
   if (verbose || process.stderr.isTTY)
-    console.error(`allocs typegen: ${r.out}: ${r.types} types, ${r.statics} statics, ${r.frames} frames, ${r.sites} sites (${r.bytes} bytes)`);
-  for (const u of r.unknownSites) console.error(`allocs typegen: ${u.where}: ${u.callee}: type unknown (${u.why})`);
+    console.error(
+      `allocs typegen: ${r.out}: ${r.types} types, ${r.statics} statics, ${r.frames} frames, ${r.sites} sites (${r.bytes} bytes)`,
+    );
+  for (const u of r.unknownSites)
+    console.error(`allocs typegen: ${u.where}: ${u.callee}: type unknown (${u.why})`);
   return 0;
 }

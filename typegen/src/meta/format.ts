@@ -20,7 +20,17 @@ export enum Section {
   SITES,
 }
 export const NSECTIONS = 9;
-export const SECTION_NAMES = ["STRINGS", "TYPES", "MEMBERS", "ENUMERATORS", "PARAMS", "STATICS", "FRAMES", "FRAME_VARS", "SITES"];
+export const SECTION_NAMES = [
+  "STRINGS",
+  "TYPES",
+  "MEMBERS",
+  "ENUMERATORS",
+  "PARAMS",
+  "STATICS",
+  "FRAMES",
+  "FRAME_VARS",
+  "SITES",
+];
 
 export enum Kind {
   VOID = 0,
@@ -66,7 +76,10 @@ function layout(cName: string, size: number, fields: [string, FieldType, number]
 
 const sectionFields: [string, FieldType, number][] = [];
 for (let i = 0; i < NSECTIONS; i++) {
-  sectionFields.push([`sections[${i}].offset`, "u64", 56 + 16 * i], [`sections[${i}].count`, "u64", 64 + 16 * i]);
+  sectionFields.push(
+    [`sections[${i}].offset`, "u64", 56 + 16 * i],
+    [`sections[${i}].count`, "u64", 64 + 16 * i],
+  );
 }
 
 export const HEADER = layout("allocs_meta_header", 200, [
@@ -147,7 +160,17 @@ export const SITE = layout("allocs_meta_site", 16, [
 export const RECORDS: RecordLayout[] = [HEADER, TYPE, MEMBER, ENUMERATOR, STATIC, FRAME, FRAME_VAR, SITE];
 
 /** Record size per section (STRINGS counts bytes). */
-export const SECTION_RECORD: (RecordLayout | number)[] = [1, TYPE, MEMBER, ENUMERATOR, 4, STATIC, FRAME, FRAME_VAR, SITE];
+export const SECTION_RECORD: (RecordLayout | number)[] = [
+  1,
+  TYPE,
+  MEMBER,
+  ENUMERATOR,
+  4,
+  STATIC,
+  FRAME,
+  FRAME_VAR,
+  SITE,
+];
 
 export function recordSize(s: Section): number {
   const r = SECTION_RECORD[s];

@@ -54,7 +54,8 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
   const buf = writeMeta(model, sites);
   let out = o.out ?? prog + META_SUFFIX;
   if (o.cache) {
-    if (!model.buildId) throw new Error(`${prog} has no build-id: the cache is keyed by build-id (use --out)`);
+    if (!model.buildId)
+      throw new Error(`${prog} has no build-id: the cache is keyed by build-id (use --out)`);
     out = path.join(cacheDir(), model.buildId + META_SUFFIX);
   }
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

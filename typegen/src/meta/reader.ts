@@ -97,12 +97,16 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
   const fail = (section: string, offset: number, detail: string): never => {
     throw new TypegenFormatError(file, section, offset, detail);
   };
-  if (buf.length < HEADER.size) fail("header", 0, `file is ${buf.length} bytes, shorter than the ${HEADER.size}-byte header`);
-  if (buf.toString("latin1", 0, 8) !== META_MAGIC) fail("header", 0, "bad magic (not an allocs metadata file)");
+  if (buf.length < HEADER.size)
+    fail("header", 0, `file is ${buf.length} bytes, shorter than the ${HEADER.size}-byte header`);
+  if (buf.toString("latin1", 0, 8) !== META_MAGIC)
+    fail("header", 0, "bad magic (not an allocs metadata file)");
   const h = readRecord(buf, 0, HEADER);
   if (h.version !== META_VERSION) fail("header", 8, `version ${h.version}, expected ${META_VERSION}`);
-  if (h.header_size !== HEADER.size) fail("header", 12, `header_size ${h.header_size}, expected ${HEADER.size}`);
-  if (h.file_size !== buf.length) fail("header", 16, `file_size ${h.file_size} but the file has ${buf.length} bytes`);
+  if (h.header_size !== HEADER.size)
+    fail("header", 12, `header_size ${h.header_size}, expected ${HEADER.size}`);
+  if (h.file_size !== buf.length)
+    fail("header", 16, `file_size ${h.file_size} but the file has ${buf.length} bytes`);
   if (h.build_id_len > 20) fail("header", 44, `build_id_len ${h.build_id_len} > 20`);
   const buildId = buf.toString("hex", 24, 24 + h.build_id_len);
 
@@ -117,7 +121,8 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
     const bytes = c * recordSize(s as Section);
     if (!Number.isSafeInteger(bytes) || o > buf.length || bytes > buf.length - o)
       fail("header", at, `section ${SECTION_NAMES[s]} [${o}, +${c} records) runs past the end of the file`);
-    if (s !== Section.STRINGS && c > 0xfffffffe) fail("header", at + 8, `section ${SECTION_NAMES[s]} has too many records`);
+    if (s !== Section.STRINGS && c > 0xfffffffe)
+      fail("header", at + 8, `section ${SECTION_NAMES[s]} has too many records`);
     off.push(o);
     cnt.push(c);
   }
@@ -142,7 +147,14 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
     if (t >= ntypes) fail(section, at, `type index ${t} out of range (${ntypes} types)`);
     return t;
   };
-  const range = (first: number, count: number, n: number, what: string, section: string, at: number): void => {
+  const range = (
+    first: number,
+    count: number,
+    n: number,
+    what: string,
+    section: string,
+    at: number,
+  ): void => {
     if (first > n || count > n - first) fail(section, at, `${what} ${first} + ${count} out of range (${n})`);
   };
   const records = <T>(s: Section, l: typeof TYPE, f: (r: Record<string, number>, at: number) => T): T[] => {
@@ -170,9 +182,12 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
     typeRef(t.related, "TYPES", at + 24, true);
     if (t.kind === Kind.STRUCT || t.kind === Kind.UNION || t.kind === Kind.FRAME)
       range(t.first, t.count, cnt[Section.MEMBERS], "members", "TYPES", at + 28);
-    else if (t.kind === Kind.ENUM) range(t.first, t.count, cnt[Section.ENUMERATORS], "enumerators", "TYPES", at + 28);
-    else if (t.kind === Kind.FUNCTION) range(t.first, t.count, cnt[Section.PARAMS], "params", "TYPES", at + 28);
-    else if (t.kind === Kind.ARRAY && t.related === META_NONE) fail("TYPES", at + 24, "an array without an element type");
+    else if (t.kind === Kind.ENUM)
+      range(t.first, t.count, cnt[Section.ENUMERATORS], "enumerators", "TYPES", at + 28);
+    else if (t.kind === Kind.FUNCTION)
+      range(t.first, t.count, cnt[Section.PARAMS], "params", "TYPES", at + 28);
+    else if (t.kind === Kind.ARRAY && t.related === META_NONE)
+      fail("TYPES", at + 24, "an array without an element type");
     return t;
   });
   const byName = new Map<string, number>();
@@ -187,7 +202,10 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
     bitOffset: r.bit_offset,
     bitSize: r.bit_size,
   }));
-  const enumerators = records(Section.ENUMERATORS, ENUMERATOR, (r, at) => ({ name: str(r.name, "ENUMERATORS", at), value: r.value }));
+  const enumerators = records(Section.ENUMERATORS, ENUMERATOR, (r, at) => ({
+    name: str(r.name, "ENUMERATORS", at),
+    value: r.value,
+  }));
   const params: number[] = [];
   for (let i = 0; i < cnt[Section.PARAMS]; i++)
     params.push(typeRef(buf.readUInt32LE(off[Section.PARAMS] + 4 * i), "PARAMS", 4 * i, true));
@@ -195,8 +213,15 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
   const statics = records(Section.STATICS, STATIC, (r, at) => {
     if (r.vaddr < prev) fail("STATICS", at, "not sorted by vaddr");
     prev = r.vaddr;
-    if (r.kind !== STATIC_FUNCTION && r.kind !== STATIC_VARIABLE) fail("STATICS", at + 24, `kind ${r.kind} unknown`);
-    return { vaddr: r.vaddr, size: r.size, name: str(r.name, "STATICS", at + 16), type: typeRef(r.type, "STATICS", at + 20, true), kind: r.kind };
+    if (r.kind !== STATIC_FUNCTION && r.kind !== STATIC_VARIABLE)
+      fail("STATICS", at + 24, `kind ${r.kind} unknown`);
+    return {
+      vaddr: r.vaddr,
+      size: r.size,
+      name: str(r.name, "STATICS", at + 16),
+      type: typeRef(r.type, "STATICS", at + 20, true),
+      kind: r.kind,
+    };
   });
   prev = 0;
   const frames = records(Section.FRAMES, FRAME, (r, at) => {
@@ -206,7 +231,14 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
     const type = typeRef(r.type, "FRAMES", at + 20, false);
     if (types[type].kind !== Kind.FRAME) fail("FRAMES", at + 20, `type ${type} is not a FRAME type`);
     range(r.first_var, r.nvars, cnt[Section.FRAME_VARS], "frame vars", "FRAMES", at + 24);
-    return { lo: r.lo, hi: r.hi, function: str(r.function, "FRAMES", at + 16), type, firstVar: r.first_var, nvars: r.nvars };
+    return {
+      lo: r.lo,
+      hi: r.hi,
+      function: str(r.function, "FRAMES", at + 16),
+      type,
+      firstVar: r.first_var,
+      nvars: r.nvars,
+    };
   });
   const frameVars = records(Section.FRAME_VARS, FRAME_VAR, (r, at) => {
     if (r.pc_hi < r.pc_lo) fail("FRAME_VARS", at + 8, "pc_hi < pc_lo");

@@ -4,7 +4,10 @@ import { GenerateOptions, generateMeta } from "./generate";
 
 const { prog, opts } = workerData as { prog: string; opts: GenerateOptions };
 try {
-  const result = generateMeta(prog, { ...opts, onStage: (stage, fraction) => parentPort?.postMessage({ stage, fraction }) });
+  const result = generateMeta(prog, {
+    ...opts,
+    onStage: (stage, fraction) => parentPort?.postMessage({ stage, fraction }),
+  });
   parentPort?.postMessage({ result });
 } catch (e) {
   const err = e as Error;

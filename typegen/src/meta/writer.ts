@@ -155,7 +155,8 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
   const params: number[] = [];
   const nModel = model.types.length;
   const isVoid = (id: TypeId | undefined): boolean => id === undefined || model.types[id]?.kind === "void";
-  const ref = (id: TypeId | undefined): number => (id === undefined || id < 0 || id >= nModel ? META_NONE : id);
+  const ref = (id: TypeId | undefined): number =>
+    id === undefined || id < 0 || id >= nModel ? META_NONE : id;
   const names = uniqueNames(model.types);
 
   for (const t of model.types) {
@@ -173,7 +174,8 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
       first: 0,
     };
     let flags = 0;
-    if ((t.kind === "struct" || t.kind === "union" || t.kind === "enum") && t.complete === false) flags |= TYPE_F_INCOMPLETE;
+    if ((t.kind === "struct" || t.kind === "union" || t.kind === "enum") && t.complete === false)
+      flags |= TYPE_F_INCOMPLETE;
     if (t.kind === "opaque") flags |= TYPE_F_INCOMPLETE;
     if (kind === Kind.POINTER) rec.related = isVoid(t.target) ? META_NONE : ref(t.target);
     if (kind === Kind.ARRAY) {
@@ -185,7 +187,11 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
       const es = t.enumerators ?? [];
       rec.first = enumerators.length;
       rec.count = es.length;
-      for (const e of es) enumerators.push({ name: strings.add(e.name), value: BigInt.asIntN(64, BigInt(Math.trunc(e.value))) });
+      for (const e of es)
+        enumerators.push({
+          name: strings.add(e.name),
+          value: BigInt.asIntN(64, BigInt(Math.trunc(e.value))),
+        });
     }
     if (kind === Kind.STRUCT || kind === Kind.UNION) {
       const ms = t.members ?? [];
@@ -194,10 +200,22 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
       for (const m of ms) {
         const bitSize = m.bitSize ?? 0;
         const bitOffset = bitSize ? (m.bitOffset ?? m.offset * 8) - m.offset * 8 : 0;
-        members.push({ name: strings.add(m.name), type: ref(m.type), offset: m.offset, bit_offset: bitOffset, bit_size: bitSize });
+        members.push({
+          name: strings.add(m.name),
+          type: ref(m.type),
+          offset: m.offset,
+          bit_offset: bitOffset,
+          bit_size: bitSize,
+        });
       }
       const last = ms[ms.length - 1];
-      if (kind === Kind.STRUCT && last && model.types[last.type]?.kind === "array" && model.types[last.type].count == null)
+      if (
+        (kind === Kind.STRUCT &&
+          last &&
+          model.types[last.type]?.kind === "array" &&
+          model.types[last.type].count === null) ||
+        model.types[last.type].count === undefined
+      )
         flags |= TYPE_F_FLEXIBLE;
     }
     if (kind === Kind.FUNCTION) {
@@ -216,11 +234,26 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
   const statics: { vaddr: number; size: number; name: string; type: number; kind: number }[] = [];
   for (const s of model.statics) {
     if (s.tls) continue;
-    statics.push({ vaddr: s.addr, size: s.size ?? model.types[s.type]?.byteSize ?? 0, name: s.name, type: ref(s.type), kind: STATIC_VARIABLE });
+    statics.push({
+      vaddr: s.addr,
+      size: s.size ?? model.types[s.type]?.byteSize ?? 0,
+      name: s.name,
+      type: ref(s.type),
+      kind: STATIC_VARIABLE,
+    });
   }
   const fns = model.functions.filter((f) => f.highPc > f.lowPc);
-  for (const f of fns) statics.push({ vaddr: f.lowPc, size: f.highPc - f.lowPc, name: f.name, type: ref(f.type), kind: STATIC_FUNCTION });
-  statics.sort((a, b) => a.vaddr - b.vaddr || a.kind - b.kind || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const f of fns)
+    statics.push({
+      vaddr: f.lowPc,
+      size: f.highPc - f.lowPc,
+      name: f.name,
+      type: ref(f.type),
+      kind: STATIC_FUNCTION,
+    });
+  statics.sort(
+    (a, b) => a.vaddr - b.vaddr || a.kind - b.kind || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
 
   // Frames: one FRAME type per function (appended after the model's types).
   const frames: Values[] = [];
@@ -260,7 +293,14 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
       first: members.length,
     });
     for (const m of fm) members.push({ name: strings.add(m.name), type: m.type, offset: m.offset });
-    frames.push({ lo: f.lowPc, hi: f.highPc, function: strings.add(f.name), type: typeIndex, first_var: frameVarsOut.length, nvars: vars.length });
+    frames.push({
+      lo: f.lowPc,
+      hi: f.highPc,
+      function: strings.add(f.name),
+      type: typeIndex,
+      first_var: frameVarsOut.length,
+      nvars: vars.length,
+    });
     for (const v of vars)
       frameVarsOut.push({
         pc_lo: v.pcLo,
@@ -277,11 +317,27 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
     .sort((a, b) => a.vaddr - b.vaddr)
     .filter((s, i, a) => i === 0 || a[i - 1].vaddr !== s.vaddr);
 
-  const staticRecs: Values[] = statics.map((s) => ({ vaddr: s.vaddr, size: s.size, name: strings.add(s.name), type: s.type, kind: s.kind }));
+  const staticRecs: Values[] = statics.map((s) => ({
+    vaddr: s.vaddr,
+    size: s.size,
+    name: strings.add(s.name),
+    type: s.type,
+    kind: s.kind,
+  }));
 
   // Lay out: the header, then each section 8-byte aligned, in section order.
   const strBytes = strings.bytes();
-  const counts = [strBytes.length, types.length, members.length, enumerators.length, params.length, staticRecs.length, frames.length, frameVarsOut.length, siteRecs.length];
+  const counts = [
+    strBytes.length,
+    types.length,
+    members.length,
+    enumerators.length,
+    params.length,
+    staticRecs.length,
+    frames.length,
+    frameVarsOut.length,
+    siteRecs.length,
+  ];
   const offsets: number[] = [];
   let at = HEADER.size;
   for (let s = 0; s < NSECTIONS; s++) {

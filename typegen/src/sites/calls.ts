@@ -59,7 +59,8 @@ export function findAllocCallsInBinary(elf: ElfFile, names: Set<string>): AllocC
   const slots = gotSlots(elf);
   const targets = new Map<number, string>();
   for (const [addr, sym] of pltEntries(elf, slots)) if (names.has(sym)) targets.set(addr, sym);
-  for (const s of readSymbols(elf).symtab) if (s.type === STT_FUNC && s.value && names.has(s.name)) targets.set(s.value, s.name);
+  for (const s of readSymbols(elf).symtab)
+    if (s.type === STT_FUNC && s.value && names.has(s.name)) targets.set(s.value, s.name);
   const gotTargets = new Map<number, string>();
   for (const [slot, sym] of slots) if (names.has(sym)) gotTargets.set(slot, sym);
   const out: AllocCall[] = [];

@@ -34,7 +34,8 @@ export interface SiteReport {
 export class TypeResolver {
   private byC = new Map<string, TypeId>();
   constructor(private model: TypeModel) {
-    for (const t of model.types) if (!this.byC.has(t.cName) && t.kind !== "opaque") this.byC.set(t.cName, t.id);
+    for (const t of model.types)
+      if (!this.byC.has(t.cName) && t.kind !== "opaque") this.byC.set(t.cName, t.id);
     for (const td of model.typedefs) if (!this.byC.has(td.name)) this.byC.set(td.name, td.type);
   }
   resolve(spelling: string): TypeId | undefined {
@@ -46,8 +47,18 @@ export class TypeResolver {
     // A base type the program never mentions otherwise (malloc(42) in a program without char).
     const n = baseTypeName(base[0], base[1], s);
     const id = this.model.types.length;
-    const t: CType = { id, kind: "base", name: n.name, key: n.name, cName: n.c, byteSize: base[1] / 8, encoding: base[0], bitSize: base[1] };
-    if (this.model.types.some((x) => x.name === n.name)) return this.model.types.find((x) => x.name === n.name)?.id;
+    const t: CType = {
+      id,
+      kind: "base",
+      name: n.name,
+      key: n.name,
+      cName: n.c,
+      byteSize: base[1] / 8,
+      encoding: base[0],
+      bitSize: base[1],
+    };
+    if (this.model.types.some((x) => x.name === n.name))
+      return this.model.types.find((x) => x.name === n.name)?.id;
     this.model.types.push(t);
     this.byC.set(s, id);
     return id;

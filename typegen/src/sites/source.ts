@@ -65,7 +65,10 @@ function strip(n: AstNode | undefined): AstNode | undefined {
 }
 
 function clean(t: string): string {
-  return t.replace(/\b(const|volatile|restrict)\b/g, "").replace(/\s+/g, " ").trim();
+  return t
+    .replace(/\b(const|volatile|restrict)\b/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 /** sizeof(T) or sizeof expr -> T, else undefined. */
@@ -157,7 +160,13 @@ export function findAllocCalls(ast: AstNode, mainFile: string): SourceCall[] {
       const callee = strip(n.inner[0]);
       const name = callee?.kind === "DeclRefExpr" ? callee.referencedDecl?.name : undefined;
       if (name && name in ALLOC_FUNCTIONS && path.resolve(begin.file || mainFile) === path.resolve(mainFile))
-        out.push({ file: begin.file || mainFile, line: begin.line, col: begin.col, callee: name, size: classifyCall(name, n.inner.slice(1)) });
+        out.push({
+          file: begin.file || mainFile,
+          line: begin.line,
+          col: begin.col,
+          callee: name,
+          size: classifyCall(name, n.inner.slice(1)),
+        });
     }
   };
   visit(ast);
@@ -177,7 +186,11 @@ export function parseFlags(args: string[]): string[] {
 }
 
 /** Runs clang on one source; throws with clang's message when it fails. */
-export function analyseSource(file: string, flags: string[], clang = process.env.ALLOCS_CLANG ?? "clang"): SourceCall[] {
+export function analyseSource(
+  file: string,
+  flags: string[],
+  clang = process.env.ALLOCS_CLANG ?? "clang",
+): SourceCall[] {
   const r = spawnSync(clang, ["-Xclang", "-ast-dump=json", "-fsyntax-only", "-w", ...flags, file], {
     encoding: "utf8",
     maxBuffer: 1 << 30,
