@@ -1,0 +1,282 @@
+// End-to-end in a real VS Code (`npm run test:ui`): the packaged .vsix installed into
+// code-server, a workspace with a C program and a launch.json, a breakpoint set from the
+// keyboard, the launch configuration started from the command palette, and the Variables view
+// read while stopped: heap pointers must show their allocation summaries. Screenshots go to
+// .test-output/ui/. Not named *.test.ts: the default mocha run does not pick it up (it needs
+// the .vsix, which `npm run test:ui` builds first).
+import { spawnSync } from "node:child_process";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+import { chromium, type Browser, type Page } from "playwright-core";
+
+import {
+  CodeServer,
+  OUT_DIR,
+  ROOT,
+  installCodeServer,
+  installExtension,
+  makeScratch,
+  type Scratch,
+} from "./code-server";
+
+const PROGRAM = "ui_heap";
+const CONFIG_NAME = "allocs: ui heap";
+const CHROMIUM = process.env.ALLOCS_UI_CHROMIUM ?? "/usr/bin/chromium";
+
+function vsixPath(): string {
+  if (process.env.ALLOCS_VSIX) return process.env.ALLOCS_VSIX;
+  const version = (
+    JSON.parse(fs.readFileSync(path.join(ROOT, "extension", "package.json"), "utf8")) as { version: string }
+  ).version;
+  return path.join(ROOT, "dist", `allocs-${version}.vsix`);
+}
+
+/** The workspace: the program's source, its -g build, and a launch.json naming it. */
+function makeWorkspace(dir: string): { source: string; breakLine: number } {
+  fs.mkdirSync(path.join(dir, ".vscode"), { recursive: true });
+  const source = path.join(dir, `${PROGRAM}.c`);
+  fs.copyFileSync(path.join(ROOT, "test-programs", `${PROGRAM}.c`), source);
+  const cc = spawnSync("gcc", ["-g", "-O0", "-o", path.join(dir, PROGRAM), source], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr}`);
+  const launch = {
+    version: "0.2.0",
+    configurations: [
+      {
+        name: CONFIG_NAME,
+        type: "allocs",
+        request: "launch",
+        program: `\${workspaceFolder}/${PROGRAM}`,
+        args: [],
+        cwd: "${workspaceFolder}",
+        stopAtEntry: false,
+        preload: true,
+      },
+    ],
+  };
+  fs.writeFileSync(path.join(dir, ".vscode", "launch.json"), JSON.stringify(launch, null, 2));
+  const lines = fs.readFileSync(source, "utf8").split("\n");
+  const breakLine = lines.findIndex((l) => l.includes("/* BREAK */")) + 1;
+  assert.ok(breakLine > 0, "the program marks its breakpoint line with BREAK");
+  return { source, breakLine };
+}
+
+/** Processes still running from the workspace (the debuggee, if gdb left it behind). */
+function leftovers(workspace: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const exe = fs.readlinkSync(`/proc/${entry}/exe`);
+      if (exe.startsWith(workspace + path.sep)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/** F1, then TEXT typed into the quick input (replacing its ">"), then a click on the first row
+ * matching PICK. */
+async function palette(page: Page, text: string, pick: string | RegExp, timeoutMs = 15_000): Promise<void> {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget .quick-input-box input");
+  await input.waitFor({ state: "visible", timeout: timeoutMs });
+  await page.keyboard.press("ControlOrMeta+A");
+  await page.keyboard.type(text, { delay: 20 });
+  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: pick }).first();
+  await row.waitFor({ state: "visible", timeout: timeoutMs });
+  await row.click({ timeout: timeoutMs });
+  await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: timeoutMs });
+}
+
+describe("VS Code UI (code-server + the packaged extension)", function () {
+  this.timeout(240_000);
+  let installDir: string;
+  let scratch: Scratch;
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let workspace: string;
+  let started = 0;
+
+  before(function () {
+    this.timeout(15 * 60_000); // the first install on a clean machine downloads ~300 packages
+    const t0 = Date.now();
+    installDir = installCodeServer(14 * 60_000);
+    console.log(`      code-server ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${installDir})`);
+    assert.ok(
+      fs.existsSync(CHROMIUM),
+      `${CHROMIUM} is missing: run \`npm run setup\` (Debian package chromium)`,
+    );
+    assert.ok(fs.existsSync(vsixPath()), `${vsixPath()} is missing: run \`npm run package\` first`);
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    if (workspace) {
+      for (const pid of leftovers(workspace)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    }
+    if (started) console.log(`      UI run: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed" && page) {
+      const file = path.join(
+        OUT_DIR,
+        `failed-${(this.currentTest.title ?? "test").replace(/\W+/g, "-")}.png`,
+      );
+      await page.screenshot({ path: file, timeout: 10_000 }).catch(() => undefined);
+      console.log(`      screenshot of the failure: ${file}`);
+    }
+  });
+
+  it("installs the .vsix, stops at a breakpoint and shows heap pointers' allocation summaries", async () => {
+    started = Date.now();
+    let last = started;
+    const debug = process.env.ALLOCS_UI_DEBUG === "1";
+    const step = async (what: string): Promise<void> => {
+      const now = Date.now();
+      console.log(`      ${((now - last) / 1000).toFixed(1).padStart(5)} s  ${what}`);
+      last = now;
+      if (debug && page) {
+        await page
+          .screenshot({ path: path.join(OUT_DIR, `step-${what.replace(/\W+/g, "-")}.png`) })
+          .catch(() => undefined);
+      }
+    };
+    fs.mkdirSync(OUT_DIR, { recursive: true });
+    for (const f of fs.readdirSync(OUT_DIR)) if (f.endsWith(".png")) fs.rmSync(path.join(OUT_DIR, f));
+    scratch = makeScratch(path.join(OUT_DIR, "scratch"));
+    workspace = path.join(scratch.dir, "workspace");
+    const { breakLine } = makeWorkspace(workspace);
+
+    const extDir = installExtension(installDir, scratch, vsixPath(), 60_000);
+    assert.ok(fs.existsSync(path.join(extDir, "dist", "extension", "src", "adapter", "main.js")));
+    await step("workspace built, extension installed");
+
+    server = await CodeServer.start(
+      installDir,
+      scratch,
+      workspace,
+      path.join(OUT_DIR, "code-server.log"),
+      60_000,
+    );
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 60_000,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.setDefaultTimeout(20_000);
+    await step("server and browser started");
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`, { timeout: 60_000 });
+    await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+    // the explorer shows the workspace once the window has a folder
+    await page
+      .locator(".explorer-folders-view .monaco-list-row", { hasText: `${PROGRAM}.c` })
+      .waitFor({ timeout: 60_000 });
+    await step("workbench loaded");
+
+    // open the source, go to the marked line, toggle a breakpoint with F9
+    await page
+      .locator(".explorer-folders-view .monaco-list-row", { hasText: `${PROGRAM}.c` })
+      .first()
+      .click();
+    await page
+      .locator(".monaco-editor .view-lines", { hasText: "BREAK" })
+      .first()
+      .waitFor({ state: "visible" });
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("Control+G");
+    await page.locator(".quick-input-widget .quick-input-box input").waitFor({ state: "visible" });
+    await page.keyboard.type(String(breakLine), { delay: 20 });
+    await page.keyboard.press("Enter");
+    await page.locator(".quick-input-widget").waitFor({ state: "hidden" });
+    await page
+      .locator(".statusbar-item", { hasText: new RegExp(`^\\s*Ln ${breakLine}, Col 1\\s*$`) })
+      .waitFor({ state: "visible", timeout: 10_000 });
+    // F9 does nothing until the workbench knows a debugger handles C (the extension's
+    // "breakpoints" contribution): press it again while no breakpoint glyph appears
+    const glyph = page.locator(".monaco-editor .codicon-debug-breakpoint").first();
+    const f9deadline = Date.now() + 30_000;
+    for (;;) {
+      await page.keyboard.press("F9");
+      const shown = await glyph
+        .waitFor({ state: "visible", timeout: 4_000 })
+        .then(() => true)
+        .catch(() => false);
+      if (shown) break;
+      if (Date.now() > f9deadline) throw new Error("F9 did not set a breakpoint within 30 s");
+    }
+    await step("breakpoint set");
+
+    // start the launch configuration by name: F1, "debug NAME"
+    await palette(page, `debug ${CONFIG_NAME}`, CONFIG_NAME);
+    await page.locator(".debug-toolbar").waitFor({ state: "visible", timeout: 30_000 });
+    await step("session started");
+
+    // stopped at the breakpoint: the call stack's top frame is main at the marked line
+    const variables = page.locator(".debug-variables");
+    await page
+      .locator(".debug-call-stack .monaco-list-row", {
+        hasText: new RegExp(`main[\\s\\S]*${PROGRAM}\\.c\\s*${breakLine}:\\d+`),
+      })
+      .first()
+      .waitFor({ state: "visible", timeout: 60_000 });
+    const ptsRow = variables.locator(".monaco-list-row", { hasText: /^\s*pts\b/ }).first();
+    await ptsRow.waitFor({ state: "visible", timeout: 30_000 });
+    await step("stopped");
+    // the summaries come with the variables; wait until the malloc'd pointers show theirs
+    const deadline = Date.now() + 20_000;
+    let text = "";
+    while (Date.now() < deadline) {
+      text = (await variables.innerText({ timeout: 5_000 })).replace(/\u00a0/g, " ");
+      if (/pts[\s\S]*__default_lib_malloc/.test(text) && /name[\s\S]*__default_lib_malloc/.test(text)) break;
+      await page.waitForTimeout(250);
+    }
+    await step("summaries shown");
+    await page.screenshot({ path: path.join(OUT_DIR, "stopped-at-breakpoint.png"), timeout: 10_000 });
+    fs.writeFileSync(path.join(OUT_DIR, "variables.txt"), text);
+
+    const rowText = async (name: string): Promise<string> => {
+      const row = variables.locator(".monaco-list-row", { hasText: new RegExp(`^\\s*${name}\\b`) }).first();
+      return ((await row.innerText({ timeout: 5_000 })) ?? "").replace(/\s+/g, " ").trim();
+    };
+    const pts = await rowText("pts");
+    const name = await rowText("name");
+    // "pts: 0x4052a0 → __default_lib_malloc 24 B @ ui_heap.c:14" (or the type, "struct point[3]",
+    // once type metadata exists)
+    assert.match(pts, /0x[0-9a-f]+/, `pts shows its value: ${pts}`);
+    assert.match(pts, /__default_lib_malloc/, `pts shows its allocator: ${pts}`);
+    assert.match(pts, /\b24 B\b|struct point\[3\]/, `pts shows its size (24 bytes): ${pts}`);
+    assert.match(name, /__default_lib_malloc/, `name shows its allocator: ${name}`);
+    assert.match(name, /\b42 B\b|char\[42\]/, `name shows its size (42 bytes): ${name}`);
+
+    // stop the session from the UI; the toolbar goes away
+    await page.keyboard.press("Shift+F5");
+    await page.locator(".debug-toolbar").waitFor({ state: "hidden", timeout: 20_000 });
+    await step("session stopped");
+  });
+});
