@@ -117,6 +117,14 @@ int main(int argc, char **argv)
     probe("mremap", r + 12 * page, r, 16 * page);
     munmap(r, 16 * page);
 
+    /* The brk heap, grown by the program itself: past malloc's top, so no chunk claims it. */
+    char *b = sbrk(3 * page);
+    if (b != (void *)-1) {
+        probe("brk", b + page, b, 0);
+        printf("probe brk_end ok=%d\n",
+               (const char *)alloc_get_base(b) + alloc_get_size(b) == (const char *)sbrk(0));
+    }
+
     void *h = argc > 1 ? dlopen(argv[1], RTLD_NOW) : NULL;
     if (h) {
         int *g = dlsym(h, "levels_dso_global");

@@ -332,15 +332,18 @@ void brk_refresh(void)
     levels_write_begin();
     __allocs_root.brk_hi = cur;
     if (lv_brk_big >= 0) bigs[lv_brk_big].end = cur;
-    /* The heap grew past the [heap] mapping we knew: extend the mapping record, which is
-     * exactly what the kernel did. */
-    struct allocs_big *m = mapping_at(cur - 1);
-    if (!m && nmaps) {
-        uint32_t i = index_lower(__allocs_root.brk_lo);
-        if (i < nmaps && bigs[map_index[i]].begin == __allocs_root.brk_lo &&
-            (i + 1 == nmaps || bigs[map_index[i + 1]].begin >= PAGE_UP(cur)))
-            bigs[map_index[i]].end = PAGE_UP(cur);
-    }
+    /* Keep the [heap] mapping record in step, as the kernel does: [start of brk, the break
+     * rounded up to a page). Only where no other record is in the way. */
+    uintptr_t lo = __allocs_root.brk_lo, hi = PAGE_UP(cur);
+    uint32_t i = index_lower(lo);
+    struct allocs_big *m = i < nmaps ? &bigs[map_index[i]] : NULL;
+    bool next_clear = i + 1 >= nmaps || bigs[map_index[i + 1]].begin >= hi;
+    if (m && m->begin == lo && m->end < hi && next_clear)
+        m->end = hi;
+    else if ((!m || m->begin >= hi) && lo < hi)
+        add_mapping(lo, hi, ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE, 0,
+                    (uintptr_t)levels_intern("[heap]", 6));
+    bigs_relink();
     levels_write_end();
 }
 

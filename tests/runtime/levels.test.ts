@@ -106,6 +106,15 @@ for (const cc of ["gcc", "clang"] as const) {
       assertExact(probes, "mremap", "mmap");
     });
 
+    it("answers an address in the brk heap beyond malloc's chunks with the brk level", () => {
+      const p = get(probes, "brk");
+      assert.equal(p.err, "0");
+      assert.equal(p.alloc, "brk");
+      assert.equal(p.inside, "1");
+      assert.equal(p.chain, "mmap,brk");
+      assert.equal(get(probes, "brk_end").ok, "1", "the level ends at the current break");
+    });
+
     it("resolves a dlopen'd library's global and function, and forgets them after dlclose", () => {
       const g = assertExact(probes, "dso_global", "static", "levels_dso_global");
       assert.equal(g.obj, dsoName);
