@@ -210,11 +210,10 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
       }
       const last = ms[ms.length - 1];
       if (
-        (kind === Kind.STRUCT &&
-          last &&
-          model.types[last.type]?.kind === "array" &&
-          model.types[last.type].count === null) ||
-        model.types[last.type].count === undefined
+        kind === Kind.STRUCT &&
+        last &&
+        model.types[last.type]?.kind === "array" &&
+        (model.types[last.type].count === null || model.types[last.type].count === undefined)
       )
         flags |= TYPE_F_FLEXIBLE;
     }
