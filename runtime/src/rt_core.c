@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,23 +132,35 @@ void rt_lock_register(rt_lock_t *l)
     for (rt_lock_t *p = registry_head; p;                                                          \
          p = p->next_registered == (rt_lock_t *)1 ? NULL : p->next_registered)
 
+/* Signals are blocked while the locks are held: a handler that ran on the forking thread in
+ * that window (a timer calling mmap, say) would wait forever for a lock its own thread holds. */
+static RT_TLS sigset_t mask_before_fork;
+
 static void before_fork(void)
 {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &mask_before_fork);
     spin_acquire(&registry_word);
     FOR_EACH_LOCK(p) rt_lock(p);
 }
 
-static void after_fork_parent(void)
+static void release_after_fork(void)
 {
     FOR_EACH_LOCK(p) rt_unlock(p);
     spin_release(&registry_word);
+    pthread_sigmask(SIG_SETMASK, &mask_before_fork, NULL);
+}
+
+static void after_fork_parent(void)
+{
+    release_after_fork();
 }
 
 static void after_fork_child(void)
 {
-    FOR_EACH_LOCK(p) rt_unlock(p);
-    spin_release(&registry_word);
     __allocs_root.pid = (uint32_t)getpid();
+    release_after_fork();
 }
 
 /* ---- warnings ---- */
