@@ -14,7 +14,12 @@ export type Location =
   | { kind: "reg"; reg: number }
   | { kind: "cfa" }
   | { kind: "tls"; offset: number }
-  | { kind: "expr"; hex: string };
+  /**
+   * Any other expression (register pieces, DW_OP_entry_value, computed values...): its first
+   * operation and length only. Frame layouts cannot use these, and formatting every one as hex
+   * cost a string per location-list entry on optimised code.
+   */
+  | { kind: "expr"; op: number; length: number };
 
 /**
  * Decodes a one-operation expression held in c.buf[start, end) (the shapes compilers use for
@@ -22,7 +27,7 @@ export type Location =
  * per expression; errors name the section offset. The cursor's pos/end are restored.
  */
 export function classifyExpr(u: Unit, c: Cursor, start: number, end: number): Location {
-  if (end <= start) return { kind: "expr", hex: "" };
+  if (end <= start) return { kind: "expr", op: 0, length: 0 };
   const savedPos = c.pos;
   const savedEnd = c.end;
   c.pos = start;
@@ -36,7 +41,7 @@ export function classifyExpr(u: Unit, c: Cursor, start: number, end: number): Lo
 }
 
 function classify(u: Unit, c: Cursor, start: number, end: number): Location {
-  const opaque = (): Location => ({ kind: "expr", hex: c.buf.toString("hex", start, end) });
+  const opaque = (): Location => ({ kind: "expr", op: c.buf[start], length: end - start });
   const op = c.u8();
   let loc: Location;
   if (op === DW_OP.fbreg) loc = { kind: "fbreg", offset: c.sleb() };

@@ -24,8 +24,13 @@ const EMPTY = Buffer.alloc(0);
 
 export class DwarfSections {
   private readonly cache = new Map<DwarfSectionName, Buffer>();
-  /** Strings of .debug_str by offset: the same few thousand names recur in every unit. */
-  private readonly strCache = new Map<number, string>();
+  /**
+   * Strings of .debug_str, decoded once: the same few thousand names recur in every unit.
+   * `strSlot[off]` is 1 + the string's index in `strings` (0: not decoded yet); a typed array
+   * indexed by offset is several times faster than a Map on this, the hottest lookup.
+   */
+  private strSlot: Int32Array | undefined;
+  private readonly strings: string[] = [];
 
   constructor(readonly elf: ElfFile) {}
 
@@ -48,11 +53,14 @@ export class DwarfSections {
 
   /** A string from .debug_str. */
   str(off: number): string {
-    let s = this.strCache.get(off);
-    if (s === undefined) {
-      s = cstrAt(this.get("str"), off, this.file, ".debug_str");
-      this.strCache.set(off, s);
+    let slots = this.strSlot;
+    if (!slots) slots = this.strSlot = new Int32Array(this.get("str").length);
+    if (off >= 0 && off < slots.length) {
+      const k = slots[off];
+      if (k > 0) return this.strings[k - 1];
     }
+    const s = cstrAt(this.get("str"), off, this.file, ".debug_str");
+    slots[off] = this.strings.push(s);
     return s;
   }
 
