@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from allocs_decoder import (  # noqa: E402
     DecodeError, Frame, Mapping, MemoryUnreadable, Session, SourceLine, Symbolization, Thread, Variable,
 )
-from allocs_decoder import queries, render  # noqa: E402
+from allocs_decoder import queries, render, values  # noqa: E402
 from allocs_decoder.description import AddressDescription  # noqa: E402
 
 REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
@@ -278,10 +278,10 @@ def parse_args(arg: str, valued: Tuple[str, ...] = (), flags: Tuple[str, ...] = 
             if m.group(2) is not None:
                 a.opts[name] = m.group(2)
             else:
-                v = re.match(r"(\S+)\s*", s)
+                v = re.match(r"(?:\"([^\"]*)\"|'([^']*)'|(\S+))\s*", s)
                 if not v:
                     raise gdb.GdbError(f"alloc: {name} needs a value")
-                a.opts[name] = v.group(1)
+                a.opts[name] = next(g for g in v.groups() if g is not None)
                 s = s[v.end():]
         else:
             raise gdb.GdbError(f"alloc: unknown option {name}")
@@ -321,9 +321,46 @@ def _int_opt(a: Args, name: str) -> Optional[int]:
 
 TARGET = GdbTarget()
 
+# One Session per stop: everything it read (root, levels, objects, metadata, types, mappings,
+# frames) stays valid while the inferior stays stopped and unwritten. gdb's events drop it. The
+# holder lives on the gdb module so a second `source` of this file shares the one registration.
+_CACHE: Dict[str, Any] = getattr(gdb, "_allocs_session_cache", None) or {"session": None, "events": False}
+gdb._allocs_session_cache = _CACHE
+INVALIDATING_EVENTS = ("cont", "stop", "new_objfile", "clear_objfiles", "exited", "memory_changed",
+                       "register_changed", "inferior_call", "new_inferior", "inferior_deleted", "new_thread")
+
+
+def invalidate(*_args: Any) -> None:
+    _CACHE["session"] = None
+
+
+def _register_events() -> None:
+    if _CACHE["events"]:
+        return
+    for name in INVALIDATING_EVENTS:
+        registry = getattr(gdb.events, name, None)
+        if registry is not None:
+            registry.connect(invalidate)
+    _CACHE["events"] = True
+
 
 def session() -> Session:
-    return Session(TARGET)
+    """The current stop's Session (made on first use after the inferior last changed)."""
+    s = _CACHE["session"]
+    if s is None or not _same_inferior(s):
+        s = Session(TARGET)
+        s.inferior_key = _inferior_key()  # type: ignore[attr-defined]
+        _CACHE["session"] = s
+    return s
+
+
+def _inferior_key() -> Tuple[int, int]:
+    inf = gdb.selected_inferior()
+    return (inf.num, inf.pid) if inf is not None else (0, 0)
+
+
+def _same_inferior(s: Session) -> bool:
+    return getattr(s, "inferior_key", None) == _inferior_key()
 
 
 def emit(obj: Any) -> None:
@@ -361,6 +398,41 @@ def describe_expr(expr: str) -> AddressDescription:
 
 
 # ---- commands ----
+def _pointer_spelling(c_type: str) -> Optional[str]:
+    """The C spelling of a pointer to c_type ("struct point[3]" -> "struct point (*)[3]"), or None
+    for spellings gdb cannot take (functions, frames, made-up names)."""
+    if "(" in c_type or c_type.startswith("frame "):
+        return None
+    br = c_type.find("[")
+    return f"{c_type[:br].rstrip()} (*){c_type[br:]}" if br >= 0 else f"{c_type} *"
+
+
+def print_typed(d: AddressDescription) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+    """(the whole object, the part at d.path, how): through gdb's own type when gdb knows the C
+    spelling, else decoded from the run-time type."""
+    spelled = _pointer_spelling(d.type) if d.type else None
+    if spelled is not None and d.base is not None:
+        try:
+            obj = f"(*({spelled}) {d.base:#x})"
+            whole = gdb.parse_and_eval(obj)
+            text = whole.format_string(pretty_structs=True, max_elements=64, repeat_threshold=0)
+            at = None
+            if d.path and d.path[0] in "[.":
+                at = gdb.parse_and_eval(obj + d.path).format_string(pretty_structs=True, max_elements=64)
+            return text, at, "gdb"
+        except (gdb.error, RuntimeError):
+            pass
+    s = session()
+    if s.types is None or d.utype is None or d.base is None:
+        return None, None, None
+    r = values.ValueRenderer(s.types, s.reader)
+    text = r.render(d.utype, d.base)
+    at = None
+    if d.path and d.path_utype is not None and d.path_start is not None:
+        at = values.ValueRenderer(s.types, s.reader).render(d.path_utype, d.base + d.path_start)
+    return text, at, "uniqtype"
+
+
 class AllocPrefix(gdb.Command):
     """What is at this address? Commands of the allocs bridge.
 
@@ -447,10 +519,11 @@ class AllocWhyis(_ExprCommand):
 
 
 class AllocPrint(_ExprCommand):
-    """Print the object an address points into: alloc print [--json] [--bytes N] EXPR
+    """Print the object an address points into, with its run-time type: alloc print [--json] [--bytes N] EXPR
 
-With type metadata (typegen) this prints the object with its dynamic type, also for a void *
-or an interior pointer; until then it prints what is known and the object's raw bytes."""
+Also for a void * or an interior pointer (C's `set print object on`): the whole allocation is
+printed as its dynamic type (through gdb's own type when gdb knows it, else decoded from the
+run-time type), then the member or element the address falls in. Without a type: raw bytes."""
 
     def __init__(self) -> None:
         super().__init__("alloc print")
@@ -460,17 +533,27 @@ or an interior pointer; until then it prints what is known and the object's raw 
         a = parse_args(arg, valued=("--bytes",))
         d = describe_expr(a.rest)
         limit = _int_opt(a, "--bytes") or 64
-        data = b""
-        if d.base is not None and d.size:
-            data = TARGET.read_memory(d.base, min(d.size, limit)) if d.size else b""
+        value, at_path, via = (None, None, None)
+        if d.utype is not None and d.base is not None:
+            value, at_path, via = print_typed(d)
         if a.json:
-            emit({"description": d.to_json(), "type": d.type, "value": None,
-                  "bytes": data.hex(), "truncated": bool(d.size and d.size > len(data))})
+            data = b""
+            if value is None and d.base is not None and d.size:
+                data = TARGET.read_memory(d.base, min(d.size, limit))
+            emit({"description": d.to_json(), "type": d.type, "value": value, "atPath": at_path, "via": via,
+                  "bytes": data.hex() if value is None else None,
+                  "truncated": bool(value is None and d.size and d.size > len(data))})
             return
         gdb.write(render.headline(d) + "\n")
         gdb.write(f"type: {render.whatis_text(d, short=True)}\n")
         if d.base is None:
             return
+        if value is not None:
+            gdb.write(f"({d.type}) {value}\n")
+            if d.path and at_path is not None:
+                gdb.write(f"at {d.path}: ({d.path_type}) {at_path}\n")
+            return
+        data = TARGET.read_memory(d.base, min(d.size, limit)) if d.size else b""
         more = f" (first {len(data)} shown)" if d.size and d.size > len(data) else ""
         gdb.write(f"raw bytes: {render._size(d.size)}{more}\n")
         gdb.write("\n".join(render.hexdump(d.base, data)) + ("\n" if data else ""))
@@ -479,7 +562,9 @@ or an interior pointer; until then it prints what is known and the object's raw 
 class AllocLs(gdb.Command):
     """List live heap allocations, filtered.
 
-Usage: alloc ls [--json] [--site FN|FILE:LINE] [--min-size N] [--limit N] [--type T]"""
+Usage: alloc ls [--json] [--site FN|FILE:LINE] [--min-size N] [--limit N] [--type T]
+--type T keeps allocations of run-time type T (C spelling, quoted when it has spaces, or
+canonical name), arrays of T included."""
 
     def __init__(self) -> None:
         super().__init__("alloc ls", gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
@@ -492,25 +577,28 @@ Usage: alloc ls [--json] [--site FN|FILE:LINE] [--min-size N] [--limit N] [--typ
         limit = _int_opt(a, "--limit")
         limit = 100 if limit is None and not a.json else limit
         s = session()
-        if "--type" in a.opts:
-            raise gdb.GdbError("alloc ls: --type needs type metadata (typegen has not run for this program)")
+        want = a.opts.get("--type")
+        if want is not None and s.types is None:
+            raise gdb.GdbError("alloc ls: --type needs the allocs runtime's type metadata")
         entries, matched = queries.ls(s, site=a.opts.get("--site"), min_size=_int_opt(a, "--min-size") or 0,
-                                      limit=limit)
+                                      limit=limit, type_name=want)
         if a.json:
             emit({"entries": [e.to_json(s) for e in entries], "matched": matched})
             return
         for e in entries:
-            site = render.site_text(queries.site_json(s, e.site, e.seq)) or "?"
-            gdb.write(f"{e.base:#x} {e.size:>10}  {e.allocator:<22} {site}\n")
+            j = e.to_json(s)
+            site = render.site_text(j["site"]) or "?"
+            gdb.write(f"{e.base:#x} {e.size:>10}  {e.allocator:<22} {j['type'] or '?':<24} {site}\n")
         more = f" (showing {len(entries)}; --limit N for more)" if matched > len(entries) else ""
         gdb.write(f"{matched} live allocation{'s' if matched != 1 else ''}{more}\n")
 
 
 class AllocCensus(gdb.Command):
-    """Count and bytes of live heap allocations per site, largest first.
+    """Count and bytes of live heap allocations per site or per run-time type, largest first.
 
 Usage: alloc census [--json] [--by site|type] [--limit N]
-The totals are checked against the runtime's own counters (alloc_get_stats)."""
+By type, an array site counts under `T[]` whatever each chunk's length. The totals are checked
+against the runtime's own counters (alloc_get_stats)."""
 
     def __init__(self) -> None:
         super().__init__("alloc census", gdb.COMMAND_DATA, gdb.COMPLETE_NONE)
@@ -519,10 +607,7 @@ The totals are checked against the runtime's own counters (alloc_get_stats)."""
     def invoke(self, arg: str, from_tty: bool) -> None:
         a = parse_args(arg, valued=("--by", "--limit"))
         by = a.opts.get("--by", "site")
-        if by == "type":
-            raise gdb.GdbError("alloc census: --by type needs type metadata (typegen has not run); "
-                               "use --by site")
-        if by != "site":
+        if by not in ("site", "type"):
             raise gdb.GdbError(f"alloc census: --by {by}: expected site or type")
         s = session()
         c = queries.census(s, by)
@@ -530,10 +615,13 @@ The totals are checked against the runtime's own counters (alloc_get_stats)."""
             emit(c.to_json(s, by))
             return
         limit = _int_opt(a, "--limit") or 50
-        gdb.write(f"{'count':>10} {'bytes':>14}  site\n")
+        gdb.write(f"{'count':>10} {'bytes':>14}  {by}\n")
         for r in c.rows[:limit]:
-            site = render.site_text(queries.site_json(s, r.key)) or "(unknown site)"
-            gdb.write(f"{r.count:>10} {r.bytes:>14}  {site}\n")
+            if by == "site":
+                key = render.site_text(queries.site_json(s, r.key)) or "(unknown site)"
+            else:
+                key = r.key or "(type unknown)"
+            gdb.write(f"{r.count:>10} {r.bytes:>14}  {key}\n")
         gdb.write(f"{c.chunks:>10} {c.chunk_bytes:>14}  total live malloc chunks\n")
         if c.pool_objects:
             gdb.write(f"{c.pool_objects:>10} {c.pool_bytes:>14}  pool objects (inside those chunks)\n")
@@ -563,7 +651,11 @@ Mappings, ELF files and their segments, the brk heap, stacks and the auxv area."
 
 
 class AllocType(gdb.Command):
-    """The layout of a run-time type: alloc type [--json] NAME|EXPR (needs type metadata)"""
+    """The layout of a run-time type: alloc type [--json] NAME|EXPR
+
+NAME is a C spelling (`struct point`, `int[3]`) or a canonical name (`point`, `__ARR3_point`);
+an expression gives the type of the allocation it points into. Shows members with offsets,
+sizes and bit-fields, enumerators, parameters."""
 
     def __init__(self) -> None:
         super().__init__("alloc type", gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
@@ -571,18 +663,35 @@ class AllocType(gdb.Command):
     @guarded
     def invoke(self, arg: str, from_tty: bool) -> None:
         a = parse_args(arg)
+        if not a.rest:
+            raise gdb.GdbError("alloc type: a type name or an expression is needed")
+        s = session()
+        types = s.types
+        if types is None:
+            raise gdb.GdbError("alloc type: the allocs runtime is not loaded, so no run-time types are known")
+        name = a.rest[1:-1] if len(a.rest) > 1 and a.rest[0] == a.rest[-1] and a.rest[0] in "'\"" else a.rest
+        t = types.lookup(name)
+        if t is None:
+            try:
+                d = s.describe(address_of(a.rest))
+            except gdb.GdbError:
+                raise gdb.GdbError(f"alloc type: no run-time type named {a.rest!r}, and not an expression")
+            t = d.utype
+            if t is None:
+                raise gdb.GdbError(f"alloc type: the allocation at {d.address:#x} has no known run-time type")
+        j = values.type_layout(types, t)
         if a.json:
-            emit({"name": a.rest, "members": None,
-                  "error": "types need metadata: typegen has not run for this program"})
-            return
-        raise gdb.GdbError("alloc type: types need metadata (typegen has not run for this program)")
+            emit(j)
+        else:
+            gdb.write("\n".join(values.layout_lines(j)) + "\n")
 
 
 class AllocWhoPointsTo(_ExprCommand):
-    """Words pointing into the allocation at an address: alloc who-points-to [--json] [--limit N] EXPR
+    """Pointers into the allocation at an address: alloc who-points-to [--json] [--limit N] EXPR
 
-Scans live heap chunks, writable static data, thread stacks and registers. Untyped until type
-metadata exists: any aligned word whose value falls in the allocation counts."""
+Scans live heap chunks, writable static data, thread stacks and registers, and keeps a word only
+where the run-time type of the memory holding it says it is a pointer (typed). Words in memory
+whose type is unknown are listed as an untyped fallback, labelled so."""
 
     def __init__(self) -> None:
         super().__init__("alloc who-points-to")
@@ -593,27 +702,28 @@ metadata exists: any aligned word whose value falls in the allocation counts."""
         s = session()
         d = s.describe(address_of(a.rest))
         limit = _int_opt(a, "--limit") or 20
-        refs = queries.who_points_to(s, d, limit=limit)
-        rows = []
-        for r in refs:
-            where = s.describe(r.where) if r.region != "register" else None
-            rows.append((r, where))
+        rows = queries.typed_referrers(s, d, limit=limit)
         if a.json:
-            emit({"target": d.to_json(), "typed": False, "referrers": [
-                {"address": None if r.region == "register" else f"{r.where:#x}", "value": f"{r.value:#x}",
-                 "region": r.region, "register": r.register, "thread": r.thread,
-                 "description": w.to_json() if w else None} for r, w in rows]})
+            emit({"target": d.to_json(), "typed": any(r.typed for r in rows), "referrers": [
+                {"address": None if r.ref.region == "register" else f"{r.ref.where:#x}",
+                 "value": f"{r.ref.value:#x}", "region": r.ref.region, "register": r.ref.register,
+                 "thread": r.ref.thread, "typed": r.typed,
+                 "description": r.description.to_json() if r.description else None} for r in rows]})
             return
         gdb.write(render.headline(d) + "\n")
-        gdb.write("untyped scan (no type metadata yet): every aligned word pointing into it\n")
-        for r, w in rows:
-            if r.region == "register":
-                gdb.write(f"  register {r.register} of thread {r.thread} = {r.value:#x}\n")
-            else:
-                what = render.headline(w) if w else ""
-                site = render.site_text(w.site) if w else None
-                tail = f"; {site}" if site else ""
-                gdb.write(f"  {r.where:#x} ({r.region}) = {r.value:#x}: {what}{tail}\n")
+        for r in rows:
+            ref, w = r.ref, r.description
+            if ref.region == "register":
+                gdb.write(f"  register {ref.register} of thread {ref.thread} = {ref.value:#x} (untyped)\n")
+                continue
+            what = render.headline(w) if w else ""
+            typ = ""
+            if w is not None and w.type:
+                typ = f" {w.type}{' ' + w.path if w.path else ''}"
+            site = render.site_text(w.site) if w else None
+            tail = f"; {site}" if site else ""
+            label = "" if r.typed else " (untyped: memory of unknown type)"
+            gdb.write(f"  {ref.where:#x} ({ref.region}{typ}) = {ref.value:#x}: {what}{tail}{label}\n")
         if not rows:
             gdb.write("  no pointers found\n")
 
@@ -631,6 +741,15 @@ def _mi_value(v: Any) -> Any:
     return str(v)
 
 
+def _describe_json(expr: str) -> Dict[str, Any]:
+    try:
+        return describe_expr(expr).to_json()
+    except DecodeError as e:
+        raise gdb.GdbError(f"alloc: {e}")
+    except gdb.error as e:
+        raise gdb.GdbError(f"alloc: {str(e).splitlines()[0] if str(e) else 'gdb error'}")
+
+
 if hasattr(gdb, "MICommand"):
     class MiAllocDescribe(gdb.MICommand):
         """-alloc-describe [--json] ADDR: the address description as MI results (or one JSON string)."""
@@ -642,16 +761,33 @@ if hasattr(gdb, "MICommand"):
             as_json = "--json" in argv
             rest = [x for x in argv if x != "--json"]
             if len(rest) != 1:
-                raise gdb.GdbError("usage: -alloc-describe [--json] ADDR")
-            try:
-                d = describe_expr(rest[0]).to_json()
-            except DecodeError as e:
-                raise gdb.GdbError(f"alloc: {e}")
-            except gdb.error as e:
-                raise gdb.GdbError(f"alloc: {e}")
+                raise gdb.GdbError("usage: -alloc-describe [--json] ADDR (several: -alloc-describe-batch)")
+            d = _describe_json(rest[0])
             if as_json:
                 return {"json": json.dumps(d)}
             return {"description": _mi_value(d)}
+
+    class MiAllocDescribeBatch(gdb.MICommand):
+        """-alloc-describe-batch [--json] ADDR...: one description per address, in order; an address
+        that cannot be answered gives {address, error} in its place (the others still answer)."""
+
+        def __init__(self) -> None:
+            super().__init__("-alloc-describe-batch")
+
+        def invoke(self, argv: List[str]) -> Dict[str, Any]:
+            as_json = "--json" in argv
+            rest = [x for x in argv if x != "--json"]
+            out: List[Dict[str, Any]] = []
+            for expr in rest:
+                try:
+                    out.append(_describe_json(expr))
+                except gdb.GdbError as e:
+                    out.append({"address": expr, "error": str(e)})
+                except Exception as e:  # a bug in the bridge: this address only
+                    out.append({"address": expr, "error": f"alloc: internal error: {type(e).__name__}: {e}"})
+            if as_json:
+                return {"json": json.dumps(out)}
+            return {"descriptions": _mi_value(out)}
 
 
 CLI_MARKER = "@allocs-report"
@@ -701,6 +837,8 @@ def register() -> None:
         cls()
     if hasattr(gdb, "MICommand"):
         MiAllocDescribe()
+        MiAllocDescribeBatch()
+    _register_events()
 
 
 register()

@@ -135,6 +135,7 @@ def _types(s: Session, d: AddressDescription, find: Callable[[MetaTypes], Option
         d.notes.append(f"type unknown: the run-time type records are unreadable ({e})")
         return
     d.type, d.uniqtype, d.path, d.path_type = ans.type, ans.uniqtype, ans.path, ans.path_type
+    d.utype, d.path_utype, d.path_start = ans.utype, ans.path_utype, ans.path_offset
     d.notes.extend(ans.notes)
 
 

@@ -37,6 +37,10 @@ class AddressDescription:
     chain: List[Level] = field(default_factory=list)
     runtime: bool = True
     notes: List[str] = field(default_factory=list)
+    # Not in the JSON: the decoded run-time types behind `type` and `pathType` (types.UType).
+    utype: Any = field(default=None, repr=False, compare=False)
+    path_utype: Any = field(default=None, repr=False, compare=False)
+    path_start: Optional[int] = field(default=None, repr=False, compare=False)  # offset of path_utype
 
     @property
     def offset(self) -> Optional[int]:

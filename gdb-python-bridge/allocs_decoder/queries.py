@@ -8,7 +8,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from . import layout as L
 from .description import AddressDescription, hexaddr
 from .heap import _spans
+from .errors import DecodeError
 from .session import Session
+from .types import UType, array_c_name
 
 _U64 = struct.Struct("<Q")
 
@@ -42,10 +44,40 @@ class Entry:
     size: int
     site: Optional[int]
     seq: int
+    site_id: int = 0
+    chunk: Optional[Tuple[int, int]] = None  # pool objects: the enclosing chunk's base and size
 
     def to_json(self, s: Session) -> Dict[str, Any]:
+        t = entry_type(s, self)
         return {"allocator": self.allocator, "base": hexaddr(self.base), "size": self.size,
+                "type": t.c_name if t else None, "uniqtype": t.name if t else None,
                 "site": site_json(s, self.site, self.seq)}
+
+
+def entry_type(s: Session, e: Entry) -> Optional[UType]:
+    """A live entry's run-time type, as describe() finds it (None when unknown)."""
+    types = s.types
+    if types is None:
+        return None
+    try:
+        if e.allocator == L.MALLOC:
+            _pc, cached = s.site_record(e.site_id)
+            return types.of_chunk(cached, e.site, e.size)
+        return None
+    except DecodeError:
+        return None
+
+
+def type_matches(s: Session, t: Optional[UType], want: str, depth: int = 0) -> bool:
+    """T matches a type spelled or named T, and an array of T (a chunk of several T)."""
+    if t is None or depth > 8:
+        return False
+    tagged = want.split(" ", 1)[-1] == t.name and t.kind in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM)
+    if want in (t.c_name, t.name) or tagged:
+        return True
+    if t.kind == L.KIND_ARRAY and s.types is not None:
+        return type_matches(s, s.types.related(t), want, depth + 1)
+    return False
 
 
 def live_entries(s: Session) -> Iterator[Entry]:
@@ -55,7 +87,7 @@ def live_entries(s: Session) -> Iterator[Entry]:
         room = usable - 8
         size = room if slack == L.TRAILER_SLACK_UNKNOWN or slack > room else room - slack
         site_id = (trailer >> L.TRAILER_SITE_SHIFT) & L.TRAILER_SITE_MASK
-        yield Entry(L.MALLOC, base, size, s.site_pc(site_id), trailer & L.TRAILER_SEQ_MASK)
+        yield Entry(L.MALLOC, base, size, s.site_pc(site_id), trailer & L.TRAILER_SEQ_MASK, site_id)
     for o in s.pools.walk():
         yield Entry(o.allocator, o.base, o.size, o.site or None, o.seq)
 
@@ -66,10 +98,11 @@ def ls(s: Session, site: Optional[str] = None, min_size: int = 0, limit: Optiona
     out: List[Entry] = []
     matched = 0
     site_ok: Dict[Optional[int], bool] = {}
-    if type_name is not None:
-        return [], 0  # types need metadata
+    want = " ".join(type_name.split()) if type_name is not None else None
     for e in live_entries(s):
         if e.size < min_size:
+            continue
+        if want is not None and not type_matches(s, entry_type(s, e), want):
             continue
         if site is not None:
             if e.site not in site_ok:
@@ -118,8 +151,8 @@ class Census:
 
 def census(s: Session, by: str = "site") -> Census:
     """Count and requested bytes of every live chunk grouped by site id (one pass, batched reads)."""
-    if by != "site":
-        raise ValueError(f"census by {by} needs type metadata (not loaded yet): use --by site")
+    if by not in ("site", "type"):
+        raise ValueError(f"census by {by}: expected site or type")
     counts: Dict[int, List[int]] = {}
     c = Census()
     slack_shift, slack_mask, unknown = L.TRAILER_SLACK_SHIFT, L.TRAILER_SLACK_MASK, L.TRAILER_SLACK_UNKNOWN
@@ -140,18 +173,40 @@ def census(s: Session, by: str = "site") -> Census:
         n += 1
         total += size
     c.chunks, c.chunk_bytes = n, total
-    by_pc: Dict[Optional[int], CensusRow] = {}
+    by_key: Dict[Any, CensusRow] = {}
     for sid, (cnt, nbytes) in counts.items():
         pc = s.site_pc(sid)
-        row = by_pc.setdefault(pc, CensusRow(pc))
+        key = site_type_name(s, sid, pc) if by == "type" else pc
+        row = by_key.setdefault(key, CensusRow(key))
         row.count += cnt
         row.bytes += nbytes
-    c.rows = sorted(by_pc.values(), key=lambda r: (-r.bytes, -r.count))
+    c.rows = sorted(by_key.values(), key=lambda r: (-r.bytes, -r.count))
     for o in s.pools.walk():
         c.pool_objects += 1
         c.pool_bytes += o.size
     c.stats = s.levels.stats()
     return c
+
+
+def site_type_name(s: Session, sid: int, pc: Optional[int]) -> Optional[str]:
+    """The C spelling of a site's type for the census: an array site (sized by each chunk) as
+    `T[]`, so all its chunks count under one row; None when unknown."""
+    types = s.types
+    if types is None:
+        return None
+    try:
+        _pc, cached = s.site_record(sid)
+        t = types.get(cached) if cached else None
+        if t is None and pc:
+            t = types.site_type(pc)
+        if t is None:
+            return None
+        if t.kind == L.KIND_ARRAY and t.count == 0:
+            el = types.related(t)
+            return array_c_name(el, 0).replace("[0]", "[]", 1) if el is not None else t.c_name
+        return t.c_name
+    except DecodeError:
+        return None
 
 
 # ---- maps ----
@@ -270,3 +325,31 @@ def _scan_span(s: Session, span: List[int], lo: int, hi: int, out: List[Referrer
         _scan(data[b - start: b - start + usable - 8], b, lo, hi, "heap", out, limit)
         if len(out) >= limit:
             return
+
+
+@dataclass
+class TypedReferrer:
+    ref: Referrer
+    description: Optional[AddressDescription]  # of the referring word (None for a register)
+    typed: bool  # True: the word's run-time type says it is a pointer
+
+
+def typed_referrers(s: Session, target: AddressDescription, limit: int = 20) -> List[TypedReferrer]:
+    """who_points_to, keeping a word only when the run-time type of the memory holding it says it
+    is a pointer (the member at that offset has a pointer type). Words in memory of unknown type
+    are kept as the untyped fallback (typed False); registers are kept as they are."""
+    out: List[TypedReferrer] = []
+    for r in who_points_to(s, target, limit=max(limit * 20, 200)):
+        if r.region == "register":
+            out.append(TypedReferrer(r, None, False))
+        else:
+            d = s.describe(r.where)
+            if d.utype is None:
+                out.append(TypedReferrer(r, d, False))
+            elif (d.path_utype is not None and d.path_utype.kind == L.KIND_POINTER and
+                  d.path_start == r.where - (d.base or 0)):
+                out.append(TypedReferrer(r, d, True))
+            # else: typed memory that is not a pointer there: a coincidence, not a referrer
+        if len(out) >= limit:
+            break
+    return out

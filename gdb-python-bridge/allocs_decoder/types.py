@@ -40,6 +40,9 @@ class TypeAnswer:
     path: str  # field/element path to the address, e.g. "[1].y"; "" at the base
     path_type: Optional[str]  # C spelling of the type at the path, e.g. "int"
     notes: Tuple[str, ...] = ()
+    utype: Optional["UType"] = None
+    path_utype: Optional["UType"] = None
+    path_offset: int = 0  # where the innermost type starts, from the allocation's base
 
 
 @dataclass
@@ -430,19 +433,24 @@ class MetaTypes:
         notes: List[str] = []
         rel = offset - base_offset
         if offset == 0 and base_offset == 0:
-            return TypeAnswer(t.c_name, t.name, "", t.c_name)
+            # At the base the path is "" and pathType the whole type (the contract), but the
+            # innermost type is still found: who-points-to asks whether a pointer lies here.
+            _path, inner, left = self.path_to(t, 0, [])
+            return TypeAnswer(t.c_name, t.name, "", t.c_name, (), t, inner, -left)
         if rel < 0 or (t.size and rel >= t.size and t.kind != L.KIND_ARRAY):
             notes.append(f"offset {offset} is outside the type {t.c_name} ({t.size} bytes)")
-            return TypeAnswer(t.c_name, t.name, "", None, tuple(notes))
-        path, inner = self.path_to(t, rel, notes)
-        return TypeAnswer(t.c_name, t.name, path, inner.c_name if inner is not None else None, tuple(notes))
+            return TypeAnswer(t.c_name, t.name, "", None, tuple(notes), t)
+        path, inner, left = self.path_to(t, rel, notes)
+        return TypeAnswer(t.c_name, t.name, path, inner.c_name if inner is not None else None, tuple(notes), t,
+                          inner, offset - left)
 
-    def path_to(self, t: UType, off: int, notes: List[str]) -> Tuple[str, Optional[UType]]:
+    def path_to(self, t: UType, off: int, notes: List[str]) -> Tuple[str, Optional[UType], int]:
+        """The path to byte `off` of t, the innermost type there and the offset left inside it."""
         parts: List[str] = []
         cur: Optional[UType] = t
         for depth in range(MAX_DEPTH):
             if cur is None:
-                return "".join(parts), None
+                return "".join(parts), None, off
             if off == 0 and depth > 0 and cur.kind not in COMPOSITE and cur.kind != L.KIND_ARRAY:
                 break
             if cur.kind == L.KIND_ARRAY:
@@ -478,13 +486,13 @@ class MetaTypes:
                     parts.append(hit.name if cur.kind == L.KIND_FRAME and not parts else "." + hit.name)
                 if hit.bit_size:
                     notes.append(f"a bit-field: {hit.bit_size} bits at bit {hit.bit_offset} of byte {hit.offset}")
-                    return "".join(parts), hit.type
+                    return "".join(parts), hit.type, off - hit.offset
                 cur, off = hit.type, off - hit.offset
                 continue
             break
         else:
             notes.append("type nesting too deep: path cut short")
-        return "".join(parts), cur
+        return "".join(parts), cur, off
 
 
 class TypesProvider(Protocol):

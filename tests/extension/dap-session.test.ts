@@ -4,7 +4,9 @@
 // hover without side effects, the Debug Console, memory, setVariable, logpoints, stepping,
 // the program's terminal, exit, the custom request.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import {
@@ -17,6 +19,7 @@ import {
   TestClient,
   topLocals,
 } from "./dap-client";
+import { BUILD_DIR, ROOT } from "../lib/programs";
 
 interface Description {
   allocator: string | null;
@@ -29,6 +32,25 @@ interface Description {
 }
 
 const HAS_BRIDGE = fs.existsSync(BRIDGE);
+
+/** dap_target built by `allocs cc` (debug info plus OUTPUT.allocsmeta), rebuilt when older. */
+function typedDapTarget(): string {
+  const out = path.join(BUILD_DIR, "dap_target-allocscc");
+  if (!fs.existsSync(out + ".allocsmeta") || fs.statSync(out).mtimeMs < fs.statSync(SOURCE).mtimeMs) {
+    fs.mkdirSync(BUILD_DIR, { recursive: true });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "bin", "allocs.js"), "cc", "-O0", "-o", out, SOURCE],
+      {
+        encoding: "utf8",
+        timeout: 120000,
+      },
+    );
+    assert.equal(r.status, 0, `allocs cc failed: ${r.stderr}`);
+    assert.ok(fs.existsSync(out + ".allocsmeta"), `allocs cc wrote no metadata: ${r.stderr}`);
+  }
+  return out;
+}
 
 describe("debug adapter: a launched program", function () {
   this.timeout(60000);
@@ -139,26 +161,29 @@ describe("debug adapter: a launched program", function () {
     },
   );
 
-  (HAS_BRIDGE ? it : it.skip)(
-    "expands a void * as its dynamic type once the bridge knows it",
-    async function () {
-      client = new TestClient();
-      const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
-      const locals = await topLocals(client, stop.body.threadId ?? 1);
-      const opaque = locals.get("opaque") as DebugProtocol.Variable;
-      const r = await client.customRequest("allocs/describe", { expression: "opaque" });
-      const d = (r.body as { description: Description }).description;
-      assert.equal(d.allocator, "__default_lib_malloc");
-      const kids = await children(client, opaque);
-      assert.ok(kids.has("[allocation]"));
-      if (d.type === null) {
-        // the contract: type stays null until typegen's metadata is loaded
-        this.skip();
-      }
-      // struct point[3] -> three elements like pts
-      assert.equal(kids.get("[1]") !== undefined || kids.get("x") !== undefined, true);
-    },
-  );
+  (HAS_BRIDGE ? it : it.skip)("expands a void * as its dynamic type from the run-time type", async () => {
+    client = new TestClient();
+    // built by `allocs cc`, so the runtime loads type metadata and the heap site has a type
+    const program = typedDapTarget();
+    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")], { program });
+    const locals = await topLocals(client, stop.body.threadId ?? 1);
+    const opaque = locals.get("opaque") as DebugProtocol.Variable;
+    const r = await client.customRequest("allocs/describe", { expression: "opaque" });
+    const d = (r.body as { description: Description }).description;
+    assert.equal(d.allocator, "__default_lib_malloc");
+    assert.equal(d.type, "struct point[3]");
+    assert.match(opaque.value, /→ __default_lib_malloc struct point\[3\]/);
+    const kids = await children(client, opaque);
+    assert.ok(kids.has("[allocation]"));
+    // void * -> struct point[3]: three elements, each with the struct's fields
+    const second = kids.get("[1]") as DebugProtocol.Variable;
+    assert.ok(second, `children: ${[...kids.keys()].join(", ")}`);
+    const fields = await children(client, second);
+    assert.deepEqual(
+      [...fields.keys()].filter((k) => !k.startsWith("[")),
+      ["x", "y", "z"],
+    );
+  });
 
   it("hovers without side effects, and shows the summary on a pointer", async () => {
     client = new TestClient();

@@ -18,7 +18,7 @@ export interface AllocsLaunchArguments extends DebugProtocol.LaunchRequestArgume
   miDebuggerPath?: string;
   /** Preload the allocs runtime into the program (default true). */
   preload?: boolean;
-  /** Where the runtime looks for type metadata (passed as ALLOCS_METADATA_DIR). */
+  /** Where the runtime looks for type metadata (passed to the runtime as ALLOCS_META_PATH). */
   metadataDir?: string;
   /** Overrides of the bridge script and the runtime library. */
   bridgePath?: string;

@@ -49,14 +49,16 @@ export function leadingAddress(value: string | undefined): string | undefined {
   return m === null ? undefined : m[1];
 }
 
-/** Asks the bridge; the answer is cached until the program resumes or memory is written. */
+/** Asks the bridge; the answer is cached until the program resumes or memory is written.
+ * Addresses asked for in the same turn of the event loop (a variables request's pointers) go
+ * to the bridge together, as one `-alloc-describe-batch`. */
 export function describeAddress(ctx: Context, address: string): Promise<AddressDescription | undefined> {
   if (!ctx.bridge) return Promise.resolve(undefined);
   const key = BigInt(address).toString(16);
   if (BigInt(address) === 0n) return Promise.resolve(undefined);
   let p = ctx.descriptions.get(key);
   if (p === undefined) {
-    p = describeUncached(ctx, `0x${key}`).catch((e: unknown) => {
+    p = describeBatched(ctx, key).catch((e: unknown) => {
       // shown once per stop, so a broken bridge is visible but not noisy
       if (!ctx.descriptions.has("error")) {
         ctx.descriptions.set("error", Promise.resolve(undefined));
@@ -67,6 +69,53 @@ export function describeAddress(ctx: Context, address: string): Promise<AddressD
     ctx.descriptions.set(key, p);
   }
   return p;
+}
+
+interface Waiter {
+  resolve(d: AddressDescription | undefined): void;
+  reject(e: unknown): void;
+}
+const BATCH_MAX = 256;
+const pendingBatches = new WeakMap<Context, Map<string, Waiter>>();
+
+function describeBatched(ctx: Context, key: string): Promise<AddressDescription | undefined> {
+  let batch = pendingBatches.get(ctx);
+  if (batch === undefined) {
+    const fresh = new Map<string, Waiter>();
+    pendingBatches.set(ctx, fresh);
+    setImmediate(() => {
+      pendingBatches.delete(ctx);
+      void flushBatch(ctx, fresh);
+    });
+    batch = fresh;
+  }
+  const waiting = batch;
+  return new Promise((resolve, reject) => waiting.set(key, { resolve, reject }));
+}
+
+async function flushBatch(ctx: Context, batch: Map<string, Waiter>): Promise<void> {
+  const keys = [...batch.keys()];
+  for (let i = 0; i < keys.length; i += BATCH_MAX) {
+    const part = keys.slice(i, i + BATCH_MAX);
+    try {
+      const r = await ctx.requireGdb().send({
+        operation: "-alloc-describe-batch",
+        args: ["--json", ...part.map((k) => `0x${k}`)],
+      });
+      const json = optString(r.results, "json");
+      const list = (json === undefined ? [] : JSON.parse(json)) as Array<
+        AddressDescription & { error?: string }
+      >;
+      part.forEach((k, j) => {
+        const w = batch.get(k) as Waiter;
+        const d = list[j];
+        if (d !== undefined && typeof d.error === "string") w.reject(new Error(d.error));
+        else w.resolve(d);
+      });
+    } catch (e) {
+      for (const k of part) (batch.get(k) as Waiter).reject(e);
+    }
+  }
 }
 
 async function describeUncached(ctx: Context, what: string): Promise<AddressDescription | undefined> {

@@ -113,7 +113,7 @@ async function launch(ctx: Context, a: AllocsLaunchArguments): Promise<void> {
       );
     }
     if (config.metadataDir !== undefined) {
-      await mi.gdbSet("environment", `ALLOCS_METADATA_DIR=${path.resolve(config.metadataDir)}`);
+      await mi.gdbSet("environment", `ALLOCS_META_PATH=${path.resolve(config.metadataDir)}`);
     }
     const terminal = await openTerminal(ctx, config);
     ctx.onDispose(() => terminal.dispose());
