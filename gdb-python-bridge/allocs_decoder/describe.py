@@ -160,7 +160,11 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
     d.allocator, d.base, d.size, d.state = L.MALLOC, chunk.base, chunk.size, "live"
     seq: Optional[int] = chunk.seq
     chunk_pc = pc
-    find: Callable[[MetaTypes], Optional[UType]] = lambda types: types.of_chunk(type_addr, chunk_pc, chunk.size)
+
+    def find_chunk(types: MetaTypes) -> Optional[UType]:
+        return types.of_chunk(type_addr, chunk_pc, chunk.size)
+    find: Callable[[MetaTypes], Optional[UType]] = find_chunk
+
     if chunk.has_pool_objects:
         obj = s.pools.find(addr, chunk)
         if obj is not None:

@@ -170,7 +170,8 @@ UNIQTYPE_MEMBER: Sequence[FieldSpec] = (
 )
 UNIQTYPE_ENUMERATOR: Sequence[FieldSpec] = (("name", 0, "Q"), ("value", 8, "q"))
 LOADED_META: Sequence[FieldSpec] = (
-    ("path", 0, "Q"), ("strings", 8, "Q"), ("strings_size", 16, "Q"), ("types", 24, "Q"), ("type_ptrs", 32, "Q"),
+    ("path", 0, "Q"), ("strings", 8, "Q"), ("strings_size", 16, "Q"), ("types", 24, "Q"),
+    ("type_ptrs", 32, "Q"),
     ("ntypes", 40, "Q"), ("members", 48, "Q"), ("nmembers", 56, "Q"), ("statics", 64, "Q"),
     ("nstatics", 72, "Q"), ("frames", 80, "Q"), ("nframes", 88, "Q"), ("frame_vars", 96, "Q"),
     ("nframe_vars", 104, "Q"), ("sites", 112, "Q"), ("nsites", 120, "Q"),

@@ -156,7 +156,8 @@ class Levels:
             for i, o in enumerate(self._table(rec.objects, bounded(rec.nobjects, rec.objects_capacity),
                                               L.ObjectRec)):
                 out.append(ElfObject(i, self._name(o.name), o.load_bias, o.lo, o.hi, o.flags, o.symbols,
-                                     o.nsymbols, o.strtab, bytes(o.build_id[: min(o.build_id_len, 20)]), o.meta))
+                                     o.nsymbols, o.strtab, bytes(o.build_id[: min(o.build_id_len, 20)]),
+                                     o.meta))
             self._objects = out
         return self._objects
 

@@ -28,7 +28,8 @@ MAX_META_RECORDS = 1 << 22
 MAX_TYPES_INDEXED = 1 << 18
 
 KIND_NAMES = {L.KIND_VOID: "void", L.KIND_BASE: "base", L.KIND_POINTER: "pointer", L.KIND_ARRAY: "array",
-              L.KIND_STRUCT: "struct", L.KIND_UNION: "union", L.KIND_ENUM: "enum", L.KIND_FUNCTION: "function",
+              L.KIND_STRUCT: "struct", L.KIND_UNION: "union", L.KIND_ENUM: "enum",
+              L.KIND_FUNCTION: "function",
               L.KIND_FRAME: "frame"}
 COMPOSITE = (L.KIND_STRUCT, L.KIND_UNION, L.KIND_FRAME)
 
@@ -162,7 +163,8 @@ class MetaTypes:
             name = self._string(rec.name)
             c_name = self._string(rec.c_name)
             if name and rec.kind in KIND_NAMES and rec.size < (1 << 48):
-                t = UType(addr, name, c_name or name, rec.size, rec.kind, rec.encoding, rec.flags, rec.bit_size,
+                t = UType(addr, name, c_name or name, rec.size, rec.kind, rec.encoding, rec.flags,
+                          rec.bit_size,
                           rec.related, rec.count, rec.items)
         self._types[addr] = t
         return t
@@ -202,7 +204,8 @@ class MetaTypes:
         data = self.r.try_read(t.items, t.count * L.UniqtypeEnumeratorRec.size)
         if data is None:
             return []
-        return [(self._string(e.name) or "?", e.value) for e in L.UniqtypeEnumeratorRec.unpack_all(data, t.count)]
+        recs = L.UniqtypeEnumeratorRec.unpack_all(data, t.count)
+        return [(self._string(e.name) or "?", e.value) for e in recs]
 
     def params(self, t: UType) -> List[Optional[UType]]:
         if t.kind != L.KIND_FUNCTION or not t.items or not 0 < t.count <= MAX_MEMBERS:
@@ -311,7 +314,8 @@ class MetaTypes:
         rec = m.rec
         a = addr - m.bias
         b = (sym_base - m.bias) if sym_base is not None else None
-        hit = self._search(rec.statics, rec.nstatics, L.MetaStaticRec, "vaddr", a, exact=False)  # type: ignore
+        hit = self._search(rec.statics, rec.nstatics, L.MetaStaticRec, "vaddr", a,  # type: ignore
+                           exact=False)
         if hit is None:
             return None
         last = hit[0]
@@ -350,7 +354,8 @@ class MetaTypes:
             return make_array(ptr, size // 8)
         if base == rec.auxv and base:
             ul = make_base("unsigned_long$64", "unsigned long", ATE_UNSIGNED, 64)
-            entry = UType(None, "__allocs_auxv_entry", "struct __allocs_auxv_entry", 16, L.KIND_STRUCT, count=2,
+            entry = UType(None, "__allocs_auxv_entry", "struct __allocs_auxv_entry", 16, L.KIND_STRUCT,
+                          count=2,
                           members_obj=[UMember("a_type", ul, 0), UMember("a_val", ul, 8)])
             return make_array(entry, size // 16)
         if base + 8 == rec.argv and size == 8:
@@ -441,7 +446,8 @@ class MetaTypes:
             notes.append(f"offset {offset} is outside the type {t.c_name} ({t.size} bytes)")
             return TypeAnswer(t.c_name, t.name, "", None, tuple(notes), t)
         path, inner, left = self.path_to(t, rel, notes)
-        return TypeAnswer(t.c_name, t.name, path, inner.c_name if inner is not None else None, tuple(notes), t,
+        inner_c = inner.c_name if inner is not None else None
+        return TypeAnswer(t.c_name, t.name, path, inner_c, tuple(notes), t,
                           inner, offset - left)
 
     def path_to(self, t: UType, off: int, notes: List[str]) -> Tuple[str, Optional[UType], int]:
@@ -485,7 +491,8 @@ class MetaTypes:
                 if hit.name:
                     parts.append(hit.name if cur.kind == L.KIND_FRAME and not parts else "." + hit.name)
                 if hit.bit_size:
-                    notes.append(f"a bit-field: {hit.bit_size} bits at bit {hit.bit_offset} of byte {hit.offset}")
+                    notes.append(f"a bit-field: {hit.bit_size} bits at bit {hit.bit_offset} "
+                                 f"of byte {hit.offset}")
                     return "".join(parts), hit.type, off - hit.offset
                 cur, off = hit.type, off - hit.offset
                 continue

@@ -80,13 +80,15 @@ class ValueRenderer:
             if el is None or not el.size:
                 return "<elements of unknown size>"
             n = t.count
-            if el.kind == L.KIND_BASE and el.size == 1 and el.encoding in (ATE_SIGNED_CHAR, ATE_UNSIGNED_CHAR):
+            chars = (ATE_SIGNED_CHAR, ATE_UNSIGNED_CHAR)
+            if el.kind == L.KIND_BASE and el.size == 1 and el.encoding in chars:
                 data = self.r.try_read(addr, min(n, 256)) if n else None
                 if data is None:
                     return "<unreadable>"
                 text = data.split(b"\0", 1)[0].decode("utf-8", "replace")
                 return json_string(text) + ("..." if n > 256 and b"\0" not in data else "")
-            shown = [self.render(el, addr + i * el.size, indent + 1, depth + 1) for i in range(min(n, MAX_ELEMENTS))]
+            shown = [self.render(el, addr + i * el.size, indent + 1, depth + 1)
+                     for i in range(min(n, MAX_ELEMENTS))]
             more = f", <{n - MAX_ELEMENTS} more>" if n > MAX_ELEMENTS else ""
             if any("\n" in x for x in shown):
                 return "{\n" + ",\n".join(pad + x for x in shown) + more + f"\n{end}}}"

@@ -3,14 +3,17 @@ trailers, the 32 KiB bound, large chunks), freed chunks, pool objects, levels, t
 batching, census totals, and a process without the runtime."""
 from __future__ import annotations
 
+import os
 import struct
+import sys
 import unittest
 
-from allocs_decoder import LayoutError, NoRuntime, Session, SourceLine
-from allocs_decoder import layout as L
-from allocs_decoder import queries
-from allocs_decoder.target import Mapping, Symbolization
-from fixtures import HEAP, ROOT_ADDR, FakeTarget, ImageBuilder
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from allocs_decoder import LayoutError, NoRuntime, Session, SourceLine  # noqa: E402
+from allocs_decoder import layout as L  # noqa: E402
+from allocs_decoder import queries  # noqa: E402
+from allocs_decoder.target import Mapping, Symbolization  # noqa: E402
+from fixtures import HEAP, ROOT_ADDR, FakeTarget, ImageBuilder  # noqa: E402
 
 PC_A, PC_B = 0x401234, 0x401300
 

@@ -8,7 +8,10 @@ import subprocess
 import tempfile
 import unittest
 
-from allocs_decoder import layout as L
+import sys  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from allocs_decoder import layout as L  # noqa: E402
 
 HEADER_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "runtime", "include")
 RECORDS = {
