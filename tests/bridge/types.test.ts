@@ -1,0 +1,245 @@
+// Run-time types in the gdb bridge: test-programs/bridge_types.c built by `allocs cc` (so its
+// metadata exists), and `alloc info --json` checked for type, uniqtype, path and pathType at
+// every kind of address, live, on a kernel core and on a gcore; then alloc print of a void *,
+// alloc type, census --by type, ls --type, typed who-points-to and the batch MI command.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BUILD_DIR, PROGRAMS_DIR, hasCommand, parseProbes } from "../lib/programs";
+import {
+  BIN,
+  BRIDGE,
+  GDB_TIMEOUT_MS,
+  allocsGdb,
+  answers,
+  kernelCoreProblem,
+  makeKernelCore,
+  queryCommands,
+} from "./gdb";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked field by field */
+type Json = any;
+type Probes = Map<string, Record<string, string>>;
+
+/** probe -> [type, uniqtype, path, pathType, allocator] (argv's length comes from argc). */
+function expected(probes: Probes): Map<string, [string, string, string, string, string]> {
+  const argc = Number(probes.get("argv")?.argc);
+  return new Map([
+    ["heap_interior", ["struct point[3]", "__ARR3_point", "[1].y", "int", "__default_lib_malloc"]],
+    ["nested", ["struct outer", "outer", ".in.name[3]", "char", "__default_lib_malloc"]],
+    ["union_member", ["struct outer", "outer", ".u.as_long", "long", "__default_lib_malloc"]],
+    ["bitfield", ["struct flags", "flags", ".level", "unsigned int", "__default_lib_malloc"]],
+    ["global", ["int[8]", "__ARR8_int$32", "[2]", "int", "static"]],
+    ["grid", ["int[3][4]", "__ARR3___ARR4_int$32", "[1][2]", "int", "static"]],
+    ["static_local", ["long[4]", "__ARR4_long$64", "[1]", "long", "static"]],
+    ["literal", ["char[32]", "__ARR32_signed_char$8", "[4]", "char", "static"]],
+    ["argv", [`char *[${argc + 1}]`, `__ARR${argc + 1}___PTR_signed_char$8`, "[1]", "char *", "auxv"]],
+    ["node", ["struct node", "node", ".where.z", "int", "__default_lib_malloc"]],
+    ["pool", ["struct point[2]", "__ARR2_point", "[1].y", "int", "types_pool"]],
+    [
+      "thread_local",
+      ["frame of worker_outer", "__FRAME_worker_outer", "outer_local[1]", "int", "stackframe"],
+    ],
+  ]);
+}
+
+function infoQueries(probes: Probes): Array<[string, string]> {
+  return [...expected(probes).keys()].map((name) => {
+    const p = probes.get(name);
+    assert.ok(p, `the program printed no probe ${name}`);
+    return [name, `alloc info --json probe_addr[${p.index}]`];
+  });
+}
+
+function checkTypes(where: string, probes: Probes, got: Map<string, unknown>): void {
+  for (const [name, [type, uniqtype, p, pathType, allocator]] of expected(probes)) {
+    const d = got.get(name) as Json;
+    assert.ok(d, `${where}: no answer for ${name}`);
+    assert.equal(d.allocator, allocator, `${where} ${name}: allocator`);
+    assert.equal(d.address, "0x" + BigInt(probes.get(name)?.addr as string).toString(16), `${where} ${name}`);
+    assert.deepEqual(
+      { type: d.type, uniqtype: d.uniqtype, path: d.path, pathType: d.pathType },
+      { type, uniqtype, path: p, pathType },
+      `${where} ${name}: ${JSON.stringify(d.notes)}`,
+    );
+  }
+  const union = got.get("union_member") as Json;
+  assert.ok(
+    union.notes.some((n: string) => /union/.test(n) && /as_float/.test(n)),
+    "the union's other member is named",
+  );
+}
+
+function typedBuild(): string {
+  const out = path.join(BUILD_DIR, "bridge_types-allocscc");
+  const src = path.join(PROGRAMS_DIR, "bridge_types.c");
+  const meta = out + ".allocsmeta";
+  if (fs.existsSync(meta) && fs.statSync(meta).mtimeMs >= fs.statSync(src).mtimeMs) return out;
+  fs.mkdirSync(BUILD_DIR, { recursive: true });
+  const r = spawnSync(process.execPath, [BIN, "cc", "-O0", "-Wall", "-o", out, src, "-lpthread"], {
+    encoding: "utf8",
+    timeout: GDB_TIMEOUT_MS,
+  });
+  assert.equal(r.status, 0, `allocs cc: ${r.stderr}`);
+  assert.ok(fs.existsSync(meta), `allocs cc wrote no metadata: ${r.stderr}`);
+  return out;
+}
+
+describe("gdb bridge: run-time types", function () {
+  this.timeout(10 * GDB_TIMEOUT_MS);
+  let exe: string;
+  let dir: string;
+
+  before(function () {
+    if (!hasCommand("gdb")) this.skip();
+    exe = typedBuild();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-bridge-types-"));
+  });
+  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+
+  describe("live process", () => {
+    let run: ReturnType<typeof allocsGdb>;
+    let probes: Probes;
+    before(() => {
+      const first = allocsGdb(["-ex", "break types_stop", "-ex", "run", "--args", exe, "stop"]);
+      probes = parseProbes(first.stdout);
+      const node = probes.get("node") as Record<string, string>;
+      const heap = probes.get("heap_interior") as Record<string, string>;
+      const cmds = queryCommands([
+        ...infoQueries(probes),
+        ["print", "alloc print --json opaque"],
+        ["printframe", `alloc print --json probe_addr[${probes.get("thread_local")?.index}]`],
+        ["type", "alloc type --json struct flags"],
+        ["typeexpr", `alloc type --json probe_addr[${heap.index}]`],
+        ["census", "alloc census --json --by type"],
+        ["ls", "alloc ls --json --type 'struct point'"],
+        ["who", `alloc who-points-to --json probe_addr[${node.index}]`],
+      ]);
+      run = allocsGdb([
+        "-ex",
+        "break types_stop",
+        "-ex",
+        "run",
+        ...cmds,
+        "-ex",
+        "echo @@batch\\n",
+        "-ex",
+        `interpreter-exec mi "-alloc-describe-batch --json probe_addr[${heap.index}] 0 nosuch"`,
+        "--args",
+        exe,
+        "stop",
+      ]);
+    });
+
+    it("names type, uniqtype, path and pathType at every kind of address", () => {
+      assert.doesNotMatch(run.stderr, /Traceback/);
+      checkTypes("live", parseProbes(run.stdout), answers(run.stdout));
+    });
+
+    it("prints a void * as the real struct, and a frame from its run-time type", () => {
+      const got = answers(run.stdout);
+      const pr = got.get("print") as Json;
+      assert.equal(pr.type, "struct point[3]");
+      assert.equal(pr.via, "gdb");
+      assert.match(pr.value, /x = 1,\s+y = 10,\s+z = 100/);
+      const fr = got.get("printframe") as Json;
+      assert.equal(fr.via, "uniqtype");
+      assert.match(fr.value, /outer_local = \{5, 6, 7, 8\}/);
+      assert.equal(fr.atPath, "6");
+    });
+
+    it("shows a type's layout by name and by expression", () => {
+      const got = answers(run.stdout);
+      const t = got.get("type") as Json;
+      assert.equal(t.name, "flags");
+      assert.equal(t.size, 8);
+      assert.deepEqual(
+        t.members.map((m: Json) => [m.name, m.offset, m.type, m.bitOffset, m.bitSize]),
+        [
+          ["count", 0, "int", null, null],
+          ["mode", 4, "unsigned int", 0, 3],
+          ["level", 4, "unsigned int", 3, 9],
+        ],
+      );
+      const e = got.get("typeexpr") as Json;
+      assert.equal(e.cName, "struct point[3]");
+      assert.equal(e.related, "struct point");
+    });
+
+    it("counts by type, lists by type, and finds typed referrers", () => {
+      const got = answers(run.stdout);
+      const census = got.get("census") as Json;
+      const rows = new Map<string, Json>(census.rows.map((r: Json) => [r.type, r]));
+      assert.equal(rows.get("struct node")?.count, 2);
+      assert.equal(rows.get("struct outer")?.count, 1);
+      assert.equal(rows.get("struct point[]")?.count, 2, "two array sites of struct point");
+      assert.equal(census.total.chunks, census.runtimeStats.liveChunks);
+      const ls = got.get("ls") as Json;
+      assert.deepEqual(ls.entries.map((e: Json) => e.type).sort(), ["struct point[16]", "struct point[3]"]);
+      const who = got.get("who") as Json;
+      const node = parseProbes(run.stdout).get("node") as Record<string, string>;
+      const ref = who.referrers.find((r: Json) => r.address === "0x" + BigInt(node.referrer).toString(16));
+      assert.ok(ref, `a->next is a referrer: ${JSON.stringify(who.referrers)}`);
+      assert.equal(ref.typed, true);
+      assert.equal(ref.description.type, "struct node");
+      assert.equal(ref.description.pathType, "struct node");
+      const local = who.referrers.find((r: Json) => r.description?.site?.variable === "b");
+      assert.ok(local?.typed, "main's local b, typed through main's frame type");
+    });
+
+    it("answers several addresses in one -alloc-describe-batch", () => {
+      const out = run.stdout.split("@@batch\n")[1] ?? "";
+      const m = /\^done,json="(.*)"/.exec(out);
+      assert.ok(m, out);
+      const list = JSON.parse(JSON.parse(`"${m[1]}"`)) as Json[];
+      assert.equal(list.length, 3);
+      assert.equal(list[0].path, "[1].y");
+      assert.equal(list[1].state, "unknown");
+      assert.match(list[2].error, /^alloc: No symbol "nosuch"/);
+    });
+  });
+
+  describe("kernel core", () => {
+    it("names the same types after the process died", function () {
+      const problem = kernelCoreProblem();
+      if (problem) {
+        console.log(`      skipped: ${problem}`);
+        this.skip();
+      }
+      const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
+      const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
+      const probes = parseProbes(stdout);
+      const r = allocsGdb([...queryCommands(infoQueries(probes)), exe, core]);
+      assert.doesNotMatch(r.stderr, /Traceback/);
+      checkTypes("kernel core", probes, answers(r.stdout));
+    });
+  });
+
+  describe("gcore", () => {
+    it("names the same types in a gcore", () => {
+      const gcore = path.join(dir, "types.core");
+      const first = allocsGdb([
+        "-ex",
+        "break types_stop",
+        "-ex",
+        "run",
+        "-ex",
+        `gcore ${gcore}`,
+        "--args",
+        exe,
+        "stop",
+      ]);
+      assert.ok(fs.existsSync(gcore), first.stderr);
+      const probes = parseProbes(first.stdout);
+      const r = allocsGdb([...queryCommands(infoQueries(probes)), exe, gcore]);
+      assert.doesNotMatch(r.stderr, /Traceback/);
+      checkTypes("gcore", probes, answers(r.stdout));
+    });
+  });
+
+  it("loads the bridge file from tests/bridge/gdb.ts's path", () => {
+    assert.ok(fs.existsSync(BRIDGE));
+  });
+});
