@@ -382,10 +382,10 @@ RT_EXPORT int dlclose(void *handle)
 
 void objects_init(void)
 {
-    objects = rt_map(LV_MAX_OBJECTS * sizeof *objects);
-    lv_objects_priv = rt_map(LV_MAX_OBJECTS * sizeof *lv_objects_priv);
-    scan = rt_map(LV_MAX_OBJECTS * sizeof *scan);
-    scan_names = rt_map(SCAN_NAMES_BYTES);
+    objects = levels_reserve(LV_MAX_OBJECTS * sizeof *objects);
+    lv_objects_priv = levels_reserve(LV_MAX_OBJECTS * sizeof *lv_objects_priv);
+    scan = levels_reserve(LV_MAX_OBJECTS * sizeof *scan);
+    scan_names = levels_reserve(SCAN_NAMES_BYTES);
     if (!objects || !lv_objects_priv || !scan || !scan_names) {
         objects = NULL;
         return;

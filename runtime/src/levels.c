@@ -6,6 +6,7 @@
 #include "levels.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -129,7 +130,7 @@ bool levels_read_retry(unsigned seq)
 }
 
 /* ---- names: interned so that rereading /proc/self/maps does not grow memory ---- */
-#define NAME_SLOTS 8192u
+#define NAME_SLOTS 2048u /* 16 KiB: every page touched at start-up costs every process */
 #define NAME_POOL_CHUNK (256u * 1024u)
 static const char *name_slots[NAME_SLOTS];
 static char *pool_next, *pool_end;
@@ -169,6 +170,25 @@ const char *levels_intern(const char *s, size_t len)
     return NULL; /* table full: the mapping just has no name */
 }
 
+/* The fixed tables all come from one reservation: one mmap at start-up instead of nine, and
+ * only the pages touched cost anything (MAP_NORESERVE; untouched pages are holes in a core). */
+#define RESERVE_BYTES (16u << 20)
+static char *reserve_next, *reserve_end;
+
+void *levels_reserve(size_t bytes)
+{
+    bytes = (bytes + 4095) & ~(size_t)4095;
+    if (!reserve_next) {
+        reserve_next = rt_map(RESERVE_BYTES);
+        if (!reserve_next) return NULL;
+        reserve_end = reserve_next + RESERVE_BYTES;
+    }
+    if ((size_t)(reserve_end - reserve_next) < bytes) return rt_map(bytes);
+    void *p = reserve_next;
+    reserve_next += bytes;
+    return p;
+}
+
 void *levels_alloc(size_t bytes)
 {
     return bytes ? rt_map((bytes + 4095) & ~(size_t)4095) : NULL;
@@ -176,6 +196,29 @@ void *levels_alloc(size_t bytes)
 
 /* ---- start-up ---- */
 static volatile int levels_ready;
+
+/* rt_core's atfork prepare handler takes every runtime lock. A signal whose handler calls
+ * mmap or a query on the forking thread between that and the parent/child handlers would wait
+ * for a lock its own thread holds. So signals are blocked across that window: our handlers are
+ * registered after rt_core's (this constructor runs after rt_init's), and glibc runs prepare
+ * handlers in reverse order of registration and the others in order. */
+static RT_TLS uint64_t fork_saved_mask;
+
+static void fork_prepare(void)
+{
+    uint64_t all = ~0ull;
+    lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &fork_saved_mask, 8);
+}
+
+static void fork_after(void)
+{
+    lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &fork_saved_mask, 0, 8);
+}
+
+__attribute__((constructor(102))) static void levels_fork_handlers(void)
+{
+    pthread_atfork(fork_prepare, fork_after, fork_after);
+}
 
 void levels_init(int argc, char **argv, char **envp)
 {

@@ -52,7 +52,9 @@ extern rt_lock_t levels_lock;
 /* Permanent storage for names, owned by the levels part and only used under the write lock
  * (a private bump pool, so no rt_lock is ever taken while holding levels_lock). */
 const char *levels_intern(const char *s, size_t len);
-/* Bump allocator for level data that is never freed (symbol tables), 16-aligned. */
+/* Fixed tables, carved from one reservation made at start-up (called only from init). */
+void *levels_reserve(size_t bytes);
+/* Page-granular memory for level data that is never freed (symbol tables). */
 void *levels_alloc(size_t bytes);
 
 /* ---- maps.c ---- */

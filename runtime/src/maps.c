@@ -394,10 +394,10 @@ void maps_note_remap_locked(uintptr_t old, size_t old_len, uintptr_t to, size_t 
 /* ---- start-up ---- */
 void maps_init(void)
 {
-    bigs = rt_map(LV_MAX_BIGS * sizeof *bigs);
-    free_slots = rt_map(LV_MAX_BIGS * sizeof *free_slots);
-    map_index = rt_map(LV_MAX_BIGS * sizeof *map_index);
-    lines = rt_map(LV_MAX_BIGS * sizeof *lines);
+    bigs = levels_reserve(LV_MAX_BIGS * sizeof *bigs);
+    free_slots = levels_reserve(LV_MAX_BIGS * sizeof *free_slots);
+    map_index = levels_reserve(LV_MAX_BIGS * sizeof *map_index);
+    lines = levels_reserve(LV_MAX_BIGS * sizeof *lines);
     if (!bigs || !free_slots || !map_index || !lines) return;
     maps_calls_init();
 
