@@ -94,6 +94,22 @@ async function palette(page: Page, text: string, pick: string | RegExp, timeoutM
   await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: timeoutMs });
 }
 
+/** Drags the sash between the side bar and the editor so that the Variables view's values are
+ * readable in the screenshot (cosmetic: ignored when the layout differs). */
+async function widenSideBar(page: Page, by: number): Promise<void> {
+  const box = await page
+    .locator(".part.sidebar")
+    .boundingBox({ timeout: 2_000 })
+    .catch(() => null);
+  if (box === null) return;
+  const x = box.x + box.width - 1;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + by, y, { steps: 5 });
+  await page.mouse.up();
+}
+
 describe("VS Code UI (code-server + the packaged extension)", function () {
   this.timeout(240_000);
   let installDir: string;
@@ -257,6 +273,7 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
       await page.waitForTimeout(250);
     }
     await step("summaries shown");
+    await widenSideBar(page, 330);
     await page.screenshot({ path: path.join(OUT_DIR, "stopped-at-breakpoint.png"), timeout: 10_000 });
     fs.writeFileSync(path.join(OUT_DIR, "variables.txt"), text);
 
@@ -273,6 +290,29 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
     assert.match(pts, /\b24 B\b|struct point\[3\]/, `pts shows its size (24 bytes): ${pts}`);
     assert.match(name, /__default_lib_malloc/, `name shows its allocator: ${name}`);
     assert.match(name, /\b42 B\b|char\[42\]/, `name shows its size (42 bytes): ${name}`);
+
+    // Allocs: Describe Address... on `pts`: a webview draws the chain down to the 24-byte chunk
+    await palette(page, ">Allocs: Describe Address", "Allocs: Describe Address...");
+    await page.locator(".quick-input-widget .quick-input-box input").waitFor({ state: "visible" });
+    await page.keyboard.press("ControlOrMeta+A");
+    await page.keyboard.type("pts", { delay: 20 });
+    await page.keyboard.press("Enter");
+    await page
+      .locator(".tab", { hasText: /Allocs: Address 0x[0-9a-f]+/ })
+      .waitFor({ state: "visible", timeout: 20_000 });
+    // VS Code puts a webview in an iframe holding another iframe with the page
+    const view = page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
+    const picture = view.locator("svg.hierarchy");
+    await picture.waitFor({ state: "visible", timeout: 20_000 });
+    const drawn = await picture.innerHTML({ timeout: 5_000 });
+    assert.match(drawn, /data-allocator="__default_lib_malloc"/, "the chunk is drawn");
+    assert.match(drawn, />24 B</, "with its size");
+    assert.match(drawn, /data-allocator="brk"|data-allocator="mmap"/, "inside the heap's levels");
+    const facts = await view.locator("table.facts").innerText({ timeout: 5_000 });
+    assert.match(facts, /__default_lib_malloc \(live\)/);
+    assert.match(facts, /main at ui_heap\.c:14/);
+    await step("Describe Address drawn");
+    await page.screenshot({ path: path.join(OUT_DIR, "describe-address.png"), timeout: 10_000 });
 
     // stop the session from the UI; the toolbar goes away
     await page.keyboard.press("Shift+F5");

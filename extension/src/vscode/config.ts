@@ -5,6 +5,15 @@ import * as path from "node:path";
 
 export const DEBUG_TYPE = "allocs";
 
+/** The command ids of package.json's contributes.commands, in one place. */
+export const COMMANDS = {
+  describeAddress: "allocs.describeAddress",
+  showHeapCensus: "allocs.showHeapCensus",
+  showMemoryMap: "allocs.showMemoryMap",
+  describeVariable: "allocs.describeVariable",
+  pickProcess: "allocs.pickProcess",
+} as const;
+
 /** A debug configuration as VS Code hands it over (launch.json plus our attributes). */
 export interface AllocsConfiguration {
   type?: string;

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as vscode from "vscode";
 
 import {
+  COMMANDS,
   DEBUG_TYPE,
   adapterCommand,
   checkSubstituted,
@@ -21,15 +22,6 @@ import { PS_ARGS, parseProcessList } from "./processes";
 import { renderCensusHtml, renderDescriptionHtml, renderMemoryMapHtml } from "./render";
 import { census, describe, memoryMap, type RequestSession } from "./requests";
 import { Views } from "./views";
-
-/** The command ids of package.json's contributes.commands, in one place. */
-export const COMMANDS = {
-  describeAddress: "allocs.describeAddress",
-  showHeapCensus: "allocs.showHeapCensus",
-  showMemoryMap: "allocs.showMemoryMap",
-  describeVariable: "allocs.describeVariable",
-  pickProcess: "allocs.pickProcess",
-} as const;
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   constructor(private readonly root: string) {}

@@ -73,6 +73,7 @@ export function renderHierarchySvg(d: DescriptionJson): string {
       `<rect class="bar${leaf ? " leaf-bar" : ""}" x="${LEFT}" y="${y}" width="${BAR_W}" height="${BAR_H}" rx="3"/>`,
     );
     parts.push(text(LEFT + 6, y + 14, levelTitle(l), "title"));
+    if (leaf && d.type) parts.push(text(LEFT + BAR_W / 2, y + 14, d.type, "type", "middle"));
     parts.push(text(LEFT + BAR_W - 6, y + 14, humanBytes(l.size), "size", "end"));
     parts.push(text(LEFT, y + BAR_H + 12, hex(base), "addr"));
     parts.push(text(LEFT + BAR_W, y + BAR_H + 12, hex(base + BigInt(l.size)), "addr", "end"));
@@ -97,7 +98,7 @@ export function renderHierarchySvg(d: DescriptionJson): string {
     }
     const xa = LEFT + fraction(addr, base, l.size) * BAR_W;
     parts.push(
-      `<line class="mark" x1="${xa.toFixed(1)}" y1="${y - 3}" x2="${xa.toFixed(1)}" y2="${y + BAR_H + 3}"/>`,
+      `<line class="mark" x1="${xa.toFixed(1)}" y1="${y + 17}" x2="${xa.toFixed(1)}" y2="${y + BAR_H + 3}"/>`,
     );
     if (leaf) {
       const off = addr - base;
@@ -105,7 +106,6 @@ export function renderHierarchySvg(d: DescriptionJson): string {
       const label = `+${off.toString()}${field}`;
       const anchor = xa > LEFT + BAR_W * 0.7 ? "end" : "start";
       parts.push(text(anchor === "end" ? xa - 4 : xa + 4, y + 29, label, "offset", anchor));
-      if (d.type) parts.push(text(LEFT + BAR_W / 2, y + 29, d.type, "type", "middle"));
     }
     parts.push("</g>");
   });
@@ -268,6 +268,7 @@ const STYLE = `
 body { font-family: var(--vscode-font-family, sans-serif); color: var(--vscode-foreground, #222);
   background: var(--vscode-editor-background, #fff); padding: 8px 16px; }
 h2 { font-size: 1.05em; font-weight: 600; }
+svg { max-width: 100%; height: auto; }
 svg text { font-family: var(--vscode-editor-font-family, monospace); font-size: 11px;
   fill: var(--vscode-foreground, #222); }
 svg text.title { font-weight: 600; }

@@ -1,0 +1,414 @@
+// The pictures the extension draws (render.ts) on descriptions captured from the bridge, the
+// helpers behind them (description.ts), and the DAP requests behind the commands (requests.ts)
+// against a fake session. The rendered pages are also written to .test-output/extension/ to be
+// looked at.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+import {
+  descriptionFromBody,
+  headline,
+  humanBytes,
+  jsonInText,
+  levelsOf,
+  parseAddress,
+  siteText,
+  type CensusJson,
+  type DescriptionJson,
+  type MapNodeJson,
+} from "../../extension/src/vscode/description";
+import {
+  escapeXml,
+  renderCensusHtml,
+  renderCensusSvg,
+  renderDescriptionHtml,
+  renderHierarchySvg,
+  renderMemoryMapSvg,
+  renderPage,
+} from "../../extension/src/vscode/render";
+import {
+  census,
+  describe as describeAddress,
+  memoryMap,
+  type RequestSession,
+} from "../../extension/src/vscode/requests";
+
+const OUT = path.resolve(__dirname, "..", "..", "..", ".test-output", "extension");
+
+// `alloc info --json &pts[1].y` in test-programs/ui_heap.c, stopped at its BREAK line
+const PTS_Y: DescriptionJson = {
+  address: "0x5555555592ac",
+  allocator: "__default_lib_malloc",
+  base: "0x5555555592a0",
+  size: 24,
+  offset: 12,
+  type: null,
+  uniqtype: null,
+  path: "",
+  pathType: null,
+  state: "live",
+  site: {
+    pc: "0x55555555516b",
+    function: "main",
+    file: "/work/main/test-programs/ui_heap.c",
+    line: 14,
+    seq: 1,
+  },
+  chain: [
+    { allocator: "mmap", base: "0x555555559000", size: 135168, name: "[heap]" },
+    { allocator: "brk", base: "0x555555559000", size: 135168, name: null },
+    { allocator: "__default_lib_malloc", base: "0x5555555592a0", size: 24, name: null },
+  ],
+  runtime: true,
+  notes: [],
+};
+
+// the same with type metadata and a pool object inside the chunk
+const TYPED: DescriptionJson = {
+  ...PTS_Y,
+  allocator: "pool",
+  base: "0x5555555592a8",
+  size: 8,
+  offset: 4,
+  type: "struct point",
+  path: ".y",
+  pathType: "int",
+  chain: PTS_Y.chain,
+  notes: ["a <note> & more"],
+};
+
+// `alloc census --json` at the same stop
+const CENSUS: CensusJson = {
+  by: "site",
+  rows: [
+    {
+      site: {
+        pc: "0x555555555179",
+        function: "main",
+        file: "/work/main/test-programs/ui_heap.c",
+        line: 15,
+        seq: null,
+      },
+      count: 1,
+      bytes: 42,
+    },
+    {
+      site: {
+        pc: "0x55555555516b",
+        function: "main",
+        file: "/work/main/test-programs/ui_heap.c",
+        line: 14,
+        seq: null,
+      },
+      count: 1,
+      bytes: 24,
+    },
+  ],
+  total: { chunks: 2, bytes: 66, poolObjects: 0, poolBytes: 0 },
+  runtimeStats: { liveChunks: 2, liveBytes: 66, totalAllocs: 2, totalFrees: 0 },
+};
+
+// the start of `alloc maps --json`
+const MAPS: MapNodeJson[] = [
+  {
+    allocator: "elf_file",
+    base: "0x555555554000",
+    size: 16432,
+    name: "/tmp/ui_heap",
+    flags: "---f",
+    children: [
+      {
+        allocator: "elf_segment",
+        base: "0x555555554000",
+        size: 1672,
+        name: "/tmp/ui_heap",
+        flags: "r--f",
+        children: [],
+      },
+      {
+        allocator: "elf_segment",
+        base: "0x555555557dd0",
+        size: 608,
+        name: "/tmp/ui_heap",
+        flags: "rw-f",
+        children: [],
+      },
+    ],
+  },
+  {
+    allocator: "mmap",
+    base: "0x555555559000",
+    size: 135168,
+    name: "[heap]",
+    flags: "rw-",
+    children: [
+      { allocator: "brk", base: "0x555555559000", size: 135168, name: null, flags: "rw-", children: [] },
+    ],
+  },
+  { allocator: "mmap", base: "0x7ffff55e0000", size: 39976960, name: null, flags: "rw-", children: [] },
+];
+
+/** The numbers of one SVG element's attribute, in document order. */
+function attrs(svg: string, element: string, attr: string, cls?: string): number[] {
+  const re = new RegExp(`<${element}\\b[^>]*>`, "g");
+  return [...svg.matchAll(re)]
+    .map((m) => m[0])
+    .filter((tag) => cls === undefined || new RegExp(`class="[^"]*\\b${cls}\\b`).test(tag))
+    .map((tag) => Number(new RegExp(`\\b${attr}="([-\\d.]+)"`).exec(tag)?.[1]));
+}
+
+function texts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+}
+
+function save(name: string, html: string): void {
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(path.join(OUT, name), html);
+}
+
+describe("vscode: description helpers", () => {
+  it("reads the adapter's allocs/describe body ({description, summary}) or a bare description", () => {
+    assert.deepEqual(descriptionFromBody({ description: PTS_Y, summary: "s" }), PTS_Y);
+    assert.deepEqual(descriptionFromBody(PTS_Y), PTS_Y);
+    assert.equal(descriptionFromBody({ description: null, summary: null }), undefined);
+    assert.equal(descriptionFromBody(undefined), undefined);
+  });
+
+  it("headline, site and sizes read like the bridge's text", () => {
+    assert.equal(
+      headline(PTS_Y),
+      "0x5555555592ac is 12 bytes into a 24-byte __default_lib_malloc allocation at 0x5555555592a0",
+    );
+    assert.equal(headline({ ...PTS_Y, state: "freed" }).includes("freed 24-byte"), true);
+    assert.equal(
+      headline({ ...PTS_Y, allocator: null, base: null }),
+      "0x5555555592ac: nothing known about this address",
+    );
+    assert.equal(siteText(PTS_Y.site), "main at ui_heap.c:14");
+    assert.equal(
+      siteText({ function: "main", frame: 0, variable: "p", file: "/a/b.c", line: 3 }),
+      "local 'p' in main at b.c:3",
+    );
+    assert.equal(
+      siteText({ symbol: "table", object: "/usr/lib/libx.so", section: ".data" }),
+      "table in .data of libx.so",
+    );
+    assert.equal(humanBytes(24), "24 B");
+    assert.equal(humanBytes(1536), "1.5 KiB");
+    assert.equal(humanBytes(135168), "132 KiB");
+    assert.equal(humanBytes(39976960), "38 MiB");
+    assert.equal(humanBytes(null), "?");
+  });
+
+  it("levels: the chain, ending with the leaf once (appended when the chain stops above it)", () => {
+    assert.deepEqual(
+      levelsOf(PTS_Y).map((l) => l.allocator),
+      ["mmap", "brk", "__default_lib_malloc"],
+    );
+    assert.deepEqual(
+      levelsOf(TYPED).map((l) => l.allocator),
+      ["mmap", "brk", "__default_lib_malloc", "pool"],
+    );
+    assert.deepEqual(levelsOf({ ...PTS_Y, allocator: null, base: null, size: null, chain: [] }), []);
+  });
+
+  it("addresses typed by people: hex or decimal, anything else is an expression", () => {
+    assert.equal(parseAddress("0x5555555592AC"), "0x5555555592ac");
+    assert.equal(parseAddress(" 4096 "), "0x1000");
+    assert.equal(parseAddress("pts + 1"), undefined);
+    assert.equal(parseAddress("&pts[1].y"), undefined);
+  });
+
+  it("finds the JSON in console output", () => {
+    assert.deepEqual(jsonInText('{"a": 1}'), { a: 1 });
+    assert.deepEqual(jsonInText('warning: something\n{"maps": []}\n'), { maps: [] });
+    assert.equal(jsonInText('No symbol "x" in current context.'), undefined);
+  });
+});
+
+describe("vscode: pictures", () => {
+  it("draws one bar per level, each zooming into the next, the address marked in every bar", () => {
+    const svg = renderHierarchySvg(PTS_Y);
+    assert.equal(attrs(svg, "rect", "width", "bar").length, 3, "three levels");
+    assert.equal(attrs(svg, "polygon", "points", "zoom").length, 2, "two zooms between them");
+    const inner = attrs(svg, "rect", "x", "inner");
+    const innerW = attrs(svg, "rect", "width", "inner");
+    assert.equal(inner.length, 2);
+    // mmap [heap] and brk have the same extent: the brk part fills the whole bar
+    assert.equal(inner[0], 20);
+    assert.equal(innerW[0], 720);
+    // the 24-byte chunk at +0x2a0 of a 132 KiB heap: near the start, drawn at least 4 px wide
+    assert.ok(inner[1] > 23 && inner[1] < 24, `chunk at ${inner[1]}`); // 0x2a0 / 132 KiB * 720 px
+    assert.equal(innerW[1], 4);
+    // the mark: at 12/24 of the leaf bar
+    const marks = attrs(svg, "line", "x1", "mark");
+    assert.equal(marks.length, 3);
+    assert.equal(marks[2], 20 + 720 / 2);
+    const t = texts(svg);
+    assert.ok(t.includes("mmap  [heap]"));
+    assert.ok(t.includes("brk"));
+    assert.ok(t.includes("__default_lib_malloc"));
+    assert.ok(t.includes("132 KiB"));
+    assert.ok(t.includes("24 B"));
+    assert.ok(t.includes("+12"), "the offset at the mark");
+    assert.ok(t.includes("0x5555555592a0") && t.includes("0x5555555592b8"), "the leaf's bounds");
+    assert.match(svg, /aria-label="0x5555555592ac is 12 bytes into a 24-byte __default_lib_malloc/);
+  });
+
+  it("labels the field path and the type of the leaf, and escapes every text", () => {
+    const svg = renderHierarchySvg(TYPED);
+    const t = texts(svg);
+    assert.ok(t.includes("+4 .y"));
+    assert.ok(t.includes("struct point"));
+    const html = renderDescriptionHtml(TYPED);
+    assert.match(html, /<th>field<\/th><td>\.y \(int\)<\/td>/);
+    assert.match(html, /a &#60;note&#62; &#38; more/);
+    assert.doesNotMatch(html, /<note>/);
+    assert.equal(escapeXml(`<a href="x">'&'</a>`), "&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;");
+    save("describe-typed.html", renderPage("typed", html));
+  });
+
+  it("says when nothing is known, without bars", () => {
+    const d: DescriptionJson = {
+      ...PTS_Y,
+      allocator: null,
+      base: null,
+      size: null,
+      offset: null,
+      chain: [],
+      site: null,
+    };
+    const svg = renderHierarchySvg(d);
+    assert.equal(attrs(svg, "rect", "width", "bar").length, 0);
+    assert.match(svg, /no allocation contains this address/);
+  });
+
+  it("a description page: headline, picture and facts, no scripts", () => {
+    const page = renderPage(
+      "Allocs: Address 0x5555555592ac",
+      renderDescriptionHtml(PTS_Y),
+      "vscode-webview://x",
+    );
+    assert.match(page, /^<!DOCTYPE html>/);
+    assert.doesNotMatch(page, /<script/i);
+    assert.match(
+      page,
+      /Content-Security-Policy" content="default-src &#39;none&#39;; style-src &#39;unsafe-inline&#39; vscode-webview:\/\/x;/,
+    );
+    assert.match(
+      page,
+      /<h2>0x5555555592ac is 12 bytes into a 24-byte __default_lib_malloc allocation at 0x5555555592a0<\/h2>/,
+    );
+    assert.match(page, /<th>site<\/th><td>main at ui_heap\.c:14<\/td>/);
+    assert.match(page, /<th>type<\/th><td>unknown \(no type metadata for this program\)<\/td>/);
+    assert.match(page, /mmap 0x555555559000 \(132 KiB\) \[heap\] ⊃ brk/);
+    save("describe.html", page);
+  });
+
+  it("the census: one bar per site, longest for the most bytes, labelled with site, bytes and count", () => {
+    const svg = renderCensusSvg(CENSUS);
+    const widths = attrs(svg, "rect", "width", "cbar");
+    assert.equal(widths.length, 2);
+    assert.ok(widths[0] > widths[1]);
+    assert.ok(Math.abs(widths[1] / widths[0] - 24 / 42) < 0.01, "bar lengths are proportional to bytes");
+    const t = texts(svg);
+    assert.ok(t.includes("main at ui_heap.c:15"));
+    assert.ok(t.includes("42 B in 1"));
+    const html = renderCensusHtml(CENSUS);
+    assert.match(html, /2 live heap allocations, 66 B requested; 2 allocations and 0 frees so far/);
+    save("census.html", renderPage("census", html));
+  });
+
+  it("the census folds rows beyond 25 into one line, and says when the heap is empty", () => {
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      site: { function: `f${i}` },
+      count: 1,
+      bytes: 100 - i,
+    }));
+    const svg = renderCensusSvg({ ...CENSUS, rows });
+    assert.equal(attrs(svg, "rect", "width", "cbar").length, 25);
+    assert.match(svg, /… 5 more rows: 365 B in 5/);
+    assert.match(renderCensusSvg({ ...CENSUS, rows: [] }), /no live heap allocations/);
+  });
+
+  it("the memory map: a row per mapping, children indented, bars growing with size", () => {
+    const svg = renderMemoryMapSvg(MAPS);
+    const rows = attrs(svg, "rect", "width", "mbar");
+    assert.equal(rows.length, 6);
+    const labelsX = [...svg.matchAll(/<text x="([\d.]+)"[^>]*class="(?:title|label)"[^>]*>([^<]*)</g)].map(
+      (m) => [Number(m[1]), m[2]],
+    );
+    assert.deepEqual(labelsX.slice(0, 3), [
+      [20, "elf_file ui_heap"],
+      [36, "elf_segment ui_heap"],
+      [36, "elf_segment ui_heap"],
+    ]);
+    // 38 MiB > 132 KiB > 16 KiB > 608 B
+    assert.ok(rows[5] > rows[3] && rows[3] > rows[0] && rows[0] > rows[2]);
+    assert.match(svg, /data-allocator="brk"/);
+    save("maps.html", renderPage("maps", svg));
+  });
+});
+
+class FakeSession implements RequestSession {
+  readonly calls: [string, unknown][] = [];
+  constructor(private readonly answer: (command: string, args: unknown) => unknown) {}
+  customRequest(command: string, args?: unknown): PromiseLike<unknown> {
+    this.calls.push([command, args]);
+    try {
+      return Promise.resolve(this.answer(command, args));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+}
+
+describe("vscode: requests behind the commands", () => {
+  it("describe sends an address as an address and anything else as an expression in the frame", async () => {
+    const s = new FakeSession(() => ({
+      description: PTS_Y,
+      summary: "__default_lib_malloc 24 B +12 @ ui_heap.c:14",
+    }));
+    const r = await describeAddress(s, "0x5555555592AC");
+    assert.deepEqual(r.description, PTS_Y);
+    assert.equal(r.summary, "__default_lib_malloc 24 B +12 @ ui_heap.c:14");
+    await describeAddress(s, " &pts[1].y ", 1000);
+    assert.deepEqual(s.calls, [
+      ["allocs/describe", { address: "0x5555555592ac" }],
+      ["allocs/describe", { expression: "&pts[1].y", frameId: 1000 }],
+    ]);
+  });
+
+  it("census and maps fall back to the Debug Console's alloc commands when the adapter has no request for them", async () => {
+    const s = new FakeSession((command, args) => {
+      if (command.startsWith("allocs/")) throw new Error(`Unrecognized request '${command}'`);
+      const e = (args as { expression: string }).expression;
+      if (e.startsWith("alloc census")) return { result: JSON.stringify(CENSUS), variablesReference: 0 };
+      if (e.startsWith("alloc maps"))
+        return { result: JSON.stringify({ maps: MAPS }), variablesReference: 0 };
+      throw new Error("unexpected");
+    });
+    assert.deepEqual(await census(s, 7), CENSUS);
+    assert.deepEqual(await memoryMap(s), MAPS);
+    assert.deepEqual(s.calls[1], [
+      "evaluate",
+      { expression: "alloc census --json --by site", context: "repl", frameId: 7 },
+    ]);
+  });
+
+  it("census: the adapter's own request wins; other failures are reported, not hidden", async () => {
+    const direct = new FakeSession(() => CENSUS);
+    assert.deepEqual(await census(direct), CENSUS);
+    assert.equal(direct.calls.length, 1);
+    const broken = new FakeSession(() => {
+      throw new Error("the program is running");
+    });
+    await assert.rejects(census(broken), /the program is running/);
+    const noRuntime = new FakeSession((command) => {
+      if (command.startsWith("allocs/")) throw new Error("unrecognized request");
+      return { result: "alloc: the allocs runtime is not loaded in this process", variablesReference: 0 };
+    });
+    await assert.rejects(memoryMap(noRuntime), /runtime is not loaded/);
+  });
+});
