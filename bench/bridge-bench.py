@@ -15,17 +15,36 @@ def rss_kib(field: str = "VmRSS") -> int:
     return 0
 
 
+def drop_session() -> None:
+    """Forgets the bridge's per-stop session, as a resume would (the cold case)."""
+    cache = getattr(gdb, "_allocs_session_cache", None)
+    if cache is not None:
+        cache["session"] = None
+
+
 def bench_info(queries: int) -> None:
     n = int(gdb.parse_and_eval("nkeep"))
     exprs = [f"(char *)keep[{(i * 7919) % n}] + 3" for i in range(queries)]
     exprs += ["&nkeep", "argv[0]", "keep"]
-    times = []
-    for e in exprs:
-        t0 = time.perf_counter()
-        gdb.execute(f"alloc info {e}", to_string=True)
-        times.append(time.perf_counter() - t0)
-    print(f"bench info_median_ms {statistics.median(times) * 1000:.2f} ms")
-    print(f"bench info_p90_ms {sorted(times)[int(len(times) * 0.9)] * 1000:.2f} ms")
+    for label, cold in (("cold", True), ("", False)):
+        times = []
+        drop_session()
+        for e in exprs:
+            if cold:
+                drop_session()
+            t0 = time.perf_counter()
+            gdb.execute(f"alloc info {e}", to_string=True)
+            times.append(time.perf_counter() - t0)
+        suffix = f"_{label}" if label else ""
+        print(f"bench info{suffix}_median_ms {statistics.median(times) * 1000:.2f} ms")
+        print(f"bench info{suffix}_p90_ms {sorted(times)[int(len(times) * 0.9)] * 1000:.2f} ms")
+    # The batch MI command: 100 addresses in one call (what the adapter sends per variables request)
+    drop_session()
+    addrs = " ".join(f"{int(gdb.parse_and_eval(f'(unsigned long)keep[{(i * 7919) % n}]')) + 3:#x}"
+                     for i in range(100))
+    t0 = time.perf_counter()
+    gdb.execute(f'interpreter-exec mi "-alloc-describe-batch --json {addrs}"', to_string=True)
+    print(f"bench describe_batch_100_ms {(time.perf_counter() - t0) * 1000:.1f} ms")
 
 
 def bench_census() -> None:
