@@ -5,7 +5,9 @@
 import * as assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { ElfFile } from "../../typegen/src/elf/elf-file";
+import { STT_FUNC } from "../../typegen/src/elf/constants";
 import { findDebugFile } from "../../typegen/src/elf/debuglink";
+import { readSymbols } from "../../typegen/src/elf/symbols";
 import { readTypes } from "../../typegen/src/index";
 
 const LIBC = "/lib/x86_64-linux-gnu/libc.so.6";
@@ -46,5 +48,36 @@ describe("typegen on real inputs", function () {
       m.statics.some((s) => s.name === "main_arena"),
       "static main_arena",
     );
+    // Every function's entry (low_pc, or the lowest of its DW_AT_ranges) is a FUNC symbol.
+    const funcs = new Set(
+      readSymbols(ElfFile.open(m.debugFile))
+        .symtab.filter((s) => s.type === STT_FUNC)
+        .map((s) => s.value),
+    );
+    const strays = m.functions.filter((f) => !funcs.has(f.lowPc)).map((f) => f.name);
+    assert.ok(strays.length <= m.functions.length / 100, `functions not at a symbol: ${strays.slice(0, 10)}`);
+  });
+
+  it("reads python3.11d (python3.11-dbg: 10 MB of DWARF 5, _Atomic members)", function () {
+    const PY = "/usr/bin/python3.11d";
+    if (!existsSync(PY)) {
+      console.log("      (skipped: python3.11-dbg is not installed; apt-get install python3.11-dbg)");
+      this.skip();
+    }
+    const t0 = process.hrtime.bigint();
+    const m = readTypes(PY);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    console.log(
+      `      ${PY}: ${m.units} units -> ${m.types.length} types, ${m.statics.length} statics, ` +
+        `${m.functions.length} functions in ${ms.toFixed(0)} ms`,
+    );
+    const obj = m.types.find((t) => t.tag === "_object" && t.complete);
+    assert.ok(obj, "struct _object (PyObject)");
+    const refcnt = obj.members!.find((x) => x.name === "ob_refcnt");
+    assert.ok(refcnt && m.types[refcnt.type].name === "long$64", "ob_refcnt is Py_ssize_t (long)");
+    assert.equal(refcnt.typedefName, "Py_ssize_t");
+    assert.equal(m.types[obj.members!.find((x) => x.name === "ob_type")!.type].cName, "struct _typeobject *");
+    assert.ok(m.typedefs.some((t) => t.name === "PyObject" && t.type === obj.id));
+    assert.equal(m.types.filter((t) => t.name === "_object").length, 1);
   });
 });
