@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BUILD_DIR, PROGRAMS_DIR, hasCommand, parseProbes } from "../lib/programs";
+import { BUILD_DIR, PROGRAMS_DIR, ROOT as ROOT_DIR, hasCommand, parseProbes } from "../lib/programs";
 import {
   BIN,
   BRIDGE,
@@ -236,6 +236,63 @@ describe("gdb bridge: run-time types", function () {
       const r = allocsGdb([...queryCommands(infoQueries(probes)), exe, gcore]);
       assert.doesNotMatch(r.stderr, /Traceback/);
       checkTypes("gcore", probes, answers(r.stdout));
+    });
+  });
+
+  describe("corrupted type records", () => {
+    it("give a null type or a shorter path, never a traceback or a hang, live and in a gcore", () => {
+      const gcore = path.join(dir, "corrupt.core");
+      const first = allocsGdb(["-ex", "break types_stop", "-ex", "run", "--args", exe, "stop"]);
+      const probes = parseProbes(first.stdout);
+      const names = ["node", "heap_interior", "nested", "bitfield"];
+      const queries: Array<[string, string]> = [];
+      for (const n of names) {
+        queries.push([n, `alloc info --json probe_addr[${probes.get(n)?.index}]`]);
+        queries.push([`${n}-print`, `alloc print --json probe_addr[${probes.get(n)?.index}]`]);
+      }
+      queries.push(["census", "alloc census --json --by type"]);
+      const script = path.join(ROOT_DIR, "tests", "bridge", "corrupt-types.py");
+      const t0 = Date.now();
+      const live = allocsGdb([
+        "-ex",
+        "break types_stop",
+        "-ex",
+        "run",
+        "-ex",
+        `source ${script}`,
+        ...queryCommands(queries),
+        "-ex",
+        `gcore ${gcore}`,
+        "--args",
+        exe,
+        "stop",
+      ]);
+      assert.match(live.stdout, /@@corrupted/, live.stderr);
+      const post = allocsGdb([...queryCommands(queries), exe, gcore]);
+      assert.ok(Date.now() - t0 < 5 * GDB_TIMEOUT_MS);
+      for (const [where, r] of [
+        ["live", live],
+        ["gcore", post],
+      ] as const) {
+        assert.doesNotMatch(r.stderr, /Traceback|internal error/, `${where}: ${r.stderr}`);
+        const got = answers(r.stdout);
+        const d = (n: string): Json => {
+          const x = got.get(n) as Json;
+          assert.ok(x, `${where}: no answer for ${n}:\n${r.stdout}\n${r.stderr}`);
+          return x;
+        };
+        // the allocation itself is still described; only what the records spoiled is unknown
+        assert.equal(d("node").allocator, "__default_lib_malloc");
+        assert.equal(d("node").type, "struct node");
+        assert.equal(d("node").path, "", `${where}: a huge member count gives no members`);
+        assert.equal(d("heap_interior").type, "struct point[3]");
+        assert.equal(d("heap_interior").path, "[1]", `${where}: unreadable members end the path`);
+        assert.match(d("nested").path, /^(\.in)+\./, `${where}: the cycle is followed a bounded way`);
+        assert.equal(d("bitfield").type, null, `${where}: a record without a name is unknown`);
+        assert.equal(d("bitfield").allocator, "__default_lib_malloc");
+        for (const n of names) assert.ok(d(`${n}-print`).description, `${where}: ${n} printed`);
+        assert.equal(d("census").total.chunks, d("census").runtimeStats.liveChunks);
+      }
     });
   });
 
