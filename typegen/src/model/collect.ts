@@ -358,6 +358,13 @@ export class Collector {
   }
 
   private readLocal(ctx: Extract<Ctx, { kind: "func" }>, isParam: boolean): void {
+    // Outside a concrete function (an abstract inline instance, a declaration) only a static
+    // local matters, and that has a single-expression location: skip the rest unread.
+    if (!ctx.fn) {
+      if (isParam) return;
+      const f = this.cur.form(DW_AT.location);
+      if (f !== DW_FORM.exprloc && f !== DW_FORM.block1 && f !== DW_FORM.block) return;
+    }
     const o = this.origin();
     const locs = this.readLocation(DW_AT.location, ctx.lo, ctx.hi);
     // A function-scope static is a static variable, not part of the frame.
