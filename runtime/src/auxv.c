@@ -42,8 +42,49 @@ static size_t string_size(uintptr_t s)
     return e ? (size_t)(e - (const char *)s) + 1 : 0;
 }
 
+/* The main stack's extent without reading /proc/self/maps: the kernel puts AT_EXECFN's string
+ * just below the top of the stack (8 bytes of zeros follow it), and the stack may grow down
+ * RLIMIT_STACK from there (256 MiB when unlimited). The walk to auxv is the one glibc has
+ * already made over the same kernel-built arrays; the result is checked against our own stack
+ * pointer (constructors run on the main thread). */
+static void main_stack_bounds(char **argv, char **envp)
+{
+    char **p = envp;
+    while (*p)
+        p++;
+    uintptr_t execfn = 0;
+    for (const Elf64_auxv_t *av = (const Elf64_auxv_t *)(p + 1); av->a_type != AT_NULL; av++)
+        if (av->a_type == AT_EXECFN) execfn = av->a_un.a_val;
+    if (!execfn) return;
+    uintptr_t top = (execfn + strlen((const char *)execfn) + 1 + 4095) & ~(uintptr_t)4095;
+    uint64_t rl[2] = {8u << 20, 0};
+    lv_syscall4(SYS_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, rl);
+    uint64_t limit = rl[0] < (128u << 10)   ? (128u << 10)
+                     : rl[0] > (256u << 20) ? (256u << 20)
+                                            : rl[0];
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    if (top <= (uintptr_t)argv || sp >= top || top - sp >= limit || top < limit) return;
+    lv_main_stack_lo = top - limit;
+    lv_main_stack_hi = top;
+    struct allocs_big s = {lv_main_stack_lo,
+                           lv_main_stack_hi,
+                           -1,
+                           ALLOCS_BIG_STACK,
+                           ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE,
+                           UINT32_MAX,
+                           0,
+                           0,
+                           0};
+    levels_write_begin();
+    s.name = (uintptr_t)levels_intern("[stack]", 7);
+    lv_stack_big = bigs_alloc(&s);
+    levels_write_end();
+}
+
 void auxv_init(int argc, char **argv, char **envp)
 {
+    if (!argv || !envp || !__allocs_root.bigs) return;
+    main_stack_bounds(argv, envp);
     uintptr_t a = (uintptr_t)argv;
     if (argc < 0 || !argv || !envp || !in_stack(a, ((size_t)argc + 1) * 8)) return;
     size_t nenv = 0;

@@ -226,8 +226,11 @@ void levels_init(int argc, char **argv, char **envp)
     rt_lock_register(&levels_lock);
     stack_init();
     maps_init();
+    auxv_init(argc, argv, envp); /* also the main stack's bounds, which the first scan refines */
+    /* Read /proc/self/maps now rather than on first use: a process that never queries may
+     * still be read post mortem, and the gdb bridge wants the brk and mapping levels then. */
+    maps_ensure();
     objects_init();
-    auxv_init(argc, argv, envp);
     if (threads_set_main_stack && lv_main_stack_hi)
         threads_set_main_stack(lv_main_stack_lo, lv_main_stack_hi);
     __atomic_store_n(&levels_ready, 1, __ATOMIC_RELEASE);

@@ -60,6 +60,7 @@ void *levels_alloc(size_t bytes);
 /* ---- maps.c ---- */
 #define LV_MAX_BIGS 65536u
 void maps_init(void);
+void maps_ensure(void); /* the first read of /proc/self/maps, deferred until needed */
 /* Copies the mapping containing addr (a top-level MAPPING big). When no known mapping contains
  * it, rereads /proc/self/maps (rate-limited) and tries once more. */
 bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan);

@@ -224,6 +224,47 @@ static bool covered(uintptr_t b, uintptr_t e, uint32_t n)
     return false;
 }
 
+/* What the first read of /proc/self/maps settles: where the brk heap starts (the [heap] line,
+ * or the current break if there is none yet), and how far down the main stack can reach (not
+ * into the mapping below it). */
+static volatile int maps_scanned;
+
+static void first_scan_setup(void)
+{
+    maps_scanned = 1;
+    uintptr_t cur = (uintptr_t)lv_syscall3(SYS_brk, 0, 0, 0);
+    if (!__allocs_root.brk_lo) __allocs_root.brk_lo = cur;
+    __allocs_root.brk_hi = cur > __allocs_root.brk_lo ? cur : __allocs_root.brk_lo;
+    struct allocs_big b = {__allocs_root.brk_lo,
+                           __allocs_root.brk_hi,
+                           -1,
+                           ALLOCS_BIG_BRK,
+                           ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE,
+                           UINT32_MAX,
+                           0,
+                           0,
+                           0};
+    b.name = (uintptr_t)levels_intern("[heap]", 6);
+    lv_brk_big = bigs_alloc(&b);
+    if (lv_main_stack_hi) {
+        uint32_t i = index_lower(lv_main_stack_hi - 1);
+        uintptr_t floor = i > 0 && i <= nmaps ? (uintptr_t)bigs[map_index[i - 1]].end : 0;
+        if (i < nmaps && bigs[map_index[i]].begin <= lv_main_stack_hi - 1 &&
+            floor > lv_main_stack_lo && floor < lv_main_stack_hi) {
+            lv_main_stack_lo = floor;
+            if (lv_stack_big >= 0) bigs[lv_stack_big].begin = floor;
+        }
+    }
+}
+
+void maps_ensure(void)
+{
+    if (maps_scanned || !maps_ready) return;
+    levels_write_begin();
+    if (!maps_scanned) maps_rescan_locked();
+    levels_write_end();
+}
+
 void maps_rescan_locked(void)
 {
     uint64_t t0 = lv_now_ns();
@@ -268,6 +309,7 @@ void maps_rescan_locked(void)
         if (l->name && strcmp(l->name, "[heap]") == 0 && !__allocs_root.brk_lo)
             __allocs_root.brk_lo = l->b;
     }
+    if (!maps_scanned) first_scan_setup();
     bigs_relink();
     uint64_t t1 = lv_now_ns();
     last_rescan_end = t1;
@@ -298,6 +340,7 @@ void maps_rescan_now(void)
 bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan)
 {
     if (!maps_ready) return false;
+    maps_ensure();
     for (int attempt = 0; attempt < 2; attempt++) {
         bool found;
         unsigned seq;
@@ -349,7 +392,9 @@ void brk_refresh(void)
 
 bool brk_contains(uintptr_t addr, const struct allocs_big *m)
 {
-    if (!maps_ready || addr < __allocs_root.brk_lo) return false;
+    if (!maps_ready) return false;
+    maps_ensure();
+    if (addr < __allocs_root.brk_lo) return false;
     if (addr < __allocs_root.brk_hi) return true;
     /* Past the break we knew. A syscall is only worth it when the address is in the [heap]
      * mapping (the break moves within its last page) or in no known mapping (it grew). */
@@ -365,6 +410,7 @@ bool brk_contains(uintptr_t addr, const struct allocs_big *m)
 void maps_note_map_locked(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site)
 {
     if (!maps_ready) return;
+    if (!maps_scanned) maps_rescan_locked();
     add_mapping(b, PAGE_UP(e), flags, site, 0);
     bigs_relink();
 }
@@ -372,6 +418,7 @@ void maps_note_map_locked(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t sit
 void maps_note_unmap_locked(uintptr_t b, uintptr_t e)
 {
     if (!maps_ready) return;
+    if (!maps_scanned) maps_rescan_locked();
     remove_range(b, PAGE_UP(e));
     bigs_relink();
 }
@@ -380,6 +427,7 @@ void maps_note_remap_locked(uintptr_t old, size_t old_len, uintptr_t to, size_t 
                             bool keep_old, uint64_t site)
 {
     if (!maps_ready) return;
+    if (!maps_scanned) maps_rescan_locked();
     /* The moved or resized mapping keeps the record's identity: its original mmap site if it
      * was the program's own, else this call becomes its site. */
     struct allocs_big *m = mapping_at(old);
@@ -400,50 +448,7 @@ void maps_init(void)
     lines = levels_reserve(LV_MAX_BIGS * sizeof *lines);
     if (!bigs || !free_slots || !map_index || !lines) return;
     maps_calls_init();
-
-    levels_write_begin();
     __allocs_root.bigs = (uintptr_t)bigs;
     __allocs_root.bigs_capacity = LV_MAX_BIGS;
-    maps_rescan_locked();
-    uintptr_t cur = (uintptr_t)lv_syscall3(SYS_brk, 0, 0, 0);
-    if (!__allocs_root.brk_lo) __allocs_root.brk_lo = cur;
-    __allocs_root.brk_hi = cur > __allocs_root.brk_lo ? cur : __allocs_root.brk_lo;
-    struct allocs_big b = {__allocs_root.brk_lo,
-                           __allocs_root.brk_hi,
-                           -1,
-                           ALLOCS_BIG_BRK,
-                           ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE,
-                           UINT32_MAX,
-                           0,
-                           0,
-                           0};
-    b.name = (uintptr_t)levels_intern("[heap]", 6);
-    lv_brk_big = bigs_alloc(&b);
-    /* The main stack: [stack]'s top, and as far down as RLIMIT_STACK lets it grow (capped at
-     * the next mapping below, and at 256 MiB when unlimited). */
-    for (uint32_t i = 0; i < nmaps; i++) {
-        struct allocs_big *m = &bigs[map_index[i]];
-        if (!m->name || strcmp((const char *)(uintptr_t)m->name, "[stack]") != 0) continue;
-        uint64_t rl[2] = {8u << 20, 0};
-        lv_syscall4(SYS_prlimit64, 0, 3 /* RLIMIT_STACK */, 0, rl);
-        uint64_t limit = rl[0] > (256u << 20) ? (256u << 20) : rl[0];
-        uintptr_t lo = m->end - limit < m->begin ? (uintptr_t)(m->end - limit) : m->begin;
-        uintptr_t floor = i ? (uintptr_t)bigs[map_index[i - 1]].end : 0;
-        lv_main_stack_lo = lo < floor ? floor : lo;
-        lv_main_stack_hi = m->end;
-        struct allocs_big s = {lv_main_stack_lo,
-                               lv_main_stack_hi,
-                               -1,
-                               ALLOCS_BIG_STACK,
-                               ALLOCS_BIG_F_READ | ALLOCS_BIG_F_WRITE,
-                               UINT32_MAX,
-                               0,
-                               0,
-                               m->name};
-        lv_stack_big = bigs_alloc(&s);
-        break;
-    }
-    bigs_relink();
-    levels_write_end();
-    maps_ready = 1;
+    maps_ready = 1; /* /proc/self/maps is read by maps_ensure */
 }
