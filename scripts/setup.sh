@@ -7,12 +7,16 @@ cd "$(dirname "$0")/.."
 # command-to-check:debian-package
 needs=(gcc:gcc make:make gdb:gdb python3:python3 readelf:binutils objcopy:binutils
        clang:clang clang-format:clang-format flake8:flake8 git:git sqlite3:sqlite3
-       lua5.4:lua5.4 pahole:dwarves chromium:chromium krb5-config:libkrb5-dev rg:ripgrep)
+       lua5.4:lua5.4 pahole:dwarves dwz:dwz chromium:chromium krb5-config:libkrb5-dev rg:ripgrep)
 missing=()
 for pair in "${needs[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
-if [ -f /etc/debian_version ] && ! dpkg -s libc6-dbg >/dev/null 2>&1; then missing+=(libc6-dbg); fi
+# Packages found by dpkg rather than by a command: libc's and python's debug builds (typegen's
+# real-input tests and benchmarks) and GNU time (the benchmarks' peak RSS).
+for pkg in libc6-dbg python3.11-dbg time; do
+  if [ -f /etc/debian_version ] && ! dpkg -s "$pkg" >/dev/null 2>&1; then missing+=("$pkg"); fi
+done
 
 if [ ${#missing[@]} -gt 0 ]; then
   # shellcheck disable=SC2207
