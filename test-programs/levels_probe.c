@@ -89,6 +89,8 @@ int main(int argc, char **argv)
     FRAME_LO(lo);
     probe("main_local", (const void *)&main_local, (const void *)lo, FRAME_HI() - lo);
     callee();
+    /* Below the stack pointer: no frame lives there (yet), only the stack itself. */
+    probe("below_sp", (const char *)lo - 65536, (const void *)lo, 0);
 
     probe("argv", &argv[1], argv, (size_t)(argc + 1) * sizeof(char *));
     probe("argv0_string", argv[0] + 2, argv[0], strlen(argv[0]) + 1);

@@ -89,6 +89,14 @@ for (const cc of ["gcc", "clang"] as const) {
       assert.equal(p.size, frame.size);
     });
 
+    it("answers an address below the stack pointer with the whole stack", () => {
+      const p = get(probes, "below_sp");
+      assert.equal(p.err, "0");
+      assert.equal(p.alloc, "stack");
+      assert.equal(p.inside, "1");
+      assert.ok(Number(p.size) >= 128 * 1024, `a whole stack, not a frame (${p.size})`);
+    });
+
     it("resolves argv, argv[0]'s string, envp, an environment string, auxv and AT_RANDOM", () => {
       for (const name of ["argv", "argv0_string", "envp", "env_string", "auxv_entry", "at_random"]) {
         const p = assertExact(probes, name, "auxv");
