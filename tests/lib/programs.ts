@@ -98,6 +98,8 @@ export function runPreloaded(exe: string, args: string[] = [], opts: RunOptions 
     input: opts.input,
     encoding: "utf8",
     timeout: opts.timeoutMs ?? 60_000,
+    // A deadlocked runtime may have every signal blocked: only SIGKILL is sure to end it.
+    killSignal: "SIGKILL",
     maxBuffer: 64 << 20,
   });
   return toResult(r, `${exe} (preloaded)`);
@@ -113,6 +115,7 @@ export function runPlain(exe: string, args: string[] = [], opts: RunOptions = {}
     input: opts.input,
     encoding: "utf8",
     timeout: opts.timeoutMs ?? 60_000,
+    killSignal: "SIGKILL",
     maxBuffer: 64 << 20,
   });
   return toResult(r, exe);
