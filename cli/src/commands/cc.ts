@@ -2,15 +2,19 @@
 // path, debug info, and when linking, the stub library with an rpath to it); everything else
 // passes through. After a successful link it writes the output's type metadata next to it
 // (OUTPUT.allocsmeta), with allocation-site types from the C sources it compiled (clang's AST,
-// typegen/src/sites/). Works in Makefiles: same flags, same exit status, nothing on stdout;
-// a metadata problem is a warning on stderr and never fails the build.
+// typegen/src/sites/). With separate compile and link (`-c`), each object's source analysis is
+// written next to it (OBJECT.allocsites, docs/metadata-format.md) and gathered at the link from
+// the object and archive inputs. Sites no source analysis covers are guessed from DWARF.
+// Works in Makefiles: same flags, same exit status, nothing on stdout; a metadata problem is a
+// warning on stderr and never fails the build.
 import { runInherited } from "../preload";
 import { RUNTIME_INCLUDE, requireBuilt, stubLibrary } from "../paths";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { generateMeta } from "../../../typegen/src/meta/generate";
-import { parseFlags } from "../../../typegen/src/sites/source";
+import { analyseSource, parseFlags } from "../../../typegen/src/sites/source";
 import { SourceUnit } from "../../../typegen/src/sites/index";
+import { gatherSidecars, sidecarPath, writeSidecar } from "../../../typegen/src/sites/sidecar";
 
 /** Flags after which cc does not link. */
 const NO_LINK_FLAGS = new Set(["-c", "-S", "-E", "-M", "-MM", "-fsyntax-only"]);
@@ -55,8 +59,8 @@ export function outputOf(args: string[]): string {
   return "a.out";
 }
 
-/** The C sources on the command line (operands ending in .c, skipping option arguments). */
-export function cSources(args: string[]): string[] {
+/** The operands on the command line (skipping options and their arguments). */
+export function operands(args: string[]): string[] {
   const takesArg = new Set([
     "-o",
     "-I",
@@ -77,9 +81,40 @@ export function cSources(args: string[]): string[] {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (takesArg.has(a)) i++;
-    else if (!a.startsWith("-") && a.endsWith(".c")) out.push(a);
+    else if (!a.startsWith("-")) out.push(a);
   }
   return out;
+}
+
+/** The C sources on the command line (operands ending in .c). */
+export function cSources(args: string[]): string[] {
+  return operands(args).filter((a) => a.endsWith(".c"));
+}
+
+/** `-c`: the object each C source compiles to (-o FILE for a single source, else NAME.o here). */
+export function objectsOf(args: string[]): { source: string; object: string }[] {
+  const srcs = cSources(args);
+  const hasOut = args.some((a) => a === "-o" || (a.startsWith("-o") && a.length > 2));
+  return srcs.map((source) => ({
+    source,
+    object: hasOut && srcs.length === 1 ? outputOf(args) : path.basename(source).replace(/\.c$/, ".o"),
+  }));
+}
+
+/** After `cc -c`: the source analysis of each object next to it; problems are warnings. */
+export function sidecarsAfterCompile(args: string[]): void {
+  if (process.env.ALLOCS_CC_NO_META) return;
+  const flags = [`-I${RUNTIME_INCLUDE}`, ...parseFlags(args)];
+  for (const { source, object } of objectsOf(args)) {
+    try {
+      writeSidecar(object, analyseSource(source, flags));
+    } catch (e) {
+      fs.rmSync(sidecarPath(object), { force: true });
+      process.stderr.write(
+        `allocs cc: warning: allocation sites of ${source} not analysed: ${(e as Error).message.split("\n")[0]}\n`,
+      );
+    }
+  }
 }
 
 export function compilerCommand(): string {
@@ -95,14 +130,20 @@ export function metadataAfterLink(args: string[]): void {
   const sources: SourceUnit[] = cSources(args)
     .filter((f) => fs.existsSync(f))
     .map((file) => ({ file, flags }));
+  const warn = (m: string): void => void process.stderr.write(`allocs cc: warning: ${m}\n`);
+  const calls = gatherSidecars(
+    operands(args).filter((f) => !f.endsWith(".c")),
+    warn,
+  );
   try {
-    const r = generateMeta(out, { sources });
+    const r = generateMeta(out, { sources, calls });
     for (const u of r.unknownSites)
-      process.stderr.write(`allocs cc: ${u.where}: ${u.callee}: allocated type unknown (${u.why})\n`);
+      if (u.route === "source")
+        process.stderr.write(`allocs cc: ${u.where}: ${u.callee}: allocated type unknown (${u.why})\n`);
   } catch (e) {
     try {
       // Without the source analysis (clang missing or failing), types and frames still help.
-      generateMeta(out, {});
+      generateMeta(out, { calls });
       process.stderr.write(
         `allocs cc: warning: allocation sites of ${out} not analysed: ${(e as Error).message}\n`,
       );
@@ -114,6 +155,8 @@ export function metadataAfterLink(args: string[]): void {
 
 export async function ccCommand(args: string[]): Promise<number> {
   const status = await runInherited(compilerCommand(), ccArguments(args), process.env);
+  if (status === 0 && args.includes("-c") && !args.includes("-E") && !args.includes("-S"))
+    sidecarsAfterCompile(args);
   if (status === 0 && isLinking(args)) metadataAfterLink(args);
   return status;
 }

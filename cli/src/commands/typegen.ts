@@ -1,16 +1,25 @@
 // `allocs typegen PROG [--out FILE] [--cache]`: writes PROG's type metadata (types, statics,
 // frames, allocation sites) to PROG.allocsmeta, FILE, or the cache keyed by build-id, where the
 // runtime finds it (docs/metadata-format.md). A progress bar on a terminal for runs over a
-// second; quiet otherwise. Bad input ends with one line naming the file and the offset.
+// second; quiet otherwise. Allocation sites no source analysis covers are typed from DWARF alone
+// (the variable receiving the result, flagged GUESSED); when some stay unknown, a summary on
+// stderr says how many were typed and lists the unknown ones with function and file:line
+// (--quiet: nothing). Bad input ends with one line naming the file and the offset.
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UsageError } from "../paths";
 import { GenerateOptions, GenerateResult, generateMeta } from "../../../typegen/src/meta/generate";
 
-export function parseTypegenArgs(args: string[]): { prog: string; opts: GenerateOptions; verbose: boolean } {
+export function parseTypegenArgs(args: string[]): {
+  prog: string;
+  opts: GenerateOptions;
+  verbose: boolean;
+  quiet: boolean;
+} {
   let prog: string | undefined;
   const opts: GenerateOptions = {};
   let verbose = false;
+  let quiet = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--out" || a === "-o") {
@@ -19,13 +28,14 @@ export function parseTypegenArgs(args: string[]): { prog: string; opts: Generate
     } else if (a.startsWith("--out=")) opts.out = a.slice(6);
     else if (a === "--cache") opts.cache = true;
     else if (a === "-v" || a === "--verbose") verbose = true;
+    else if (a === "-q" || a === "--quiet") quiet = true;
     else if (a.startsWith("-")) throw new UsageError(`allocs typegen: unknown option ${a}`);
     else if (prog) throw new UsageError("allocs typegen: one program at a time");
     else prog = a;
   }
-  if (!prog) throw new UsageError("usage: allocs typegen PROG [--out FILE] [--cache]");
+  if (!prog) throw new UsageError("usage: allocs typegen PROG [--out FILE] [--cache] [--quiet]");
   if (opts.out && opts.cache) throw new UsageError("allocs typegen: --out and --cache exclude each other");
-  return { prog, opts, verbose };
+  return { prog, opts, verbose, quiet };
 }
 
 /** Runs generation in a worker and draws a bar on stderr once it has taken over a second. */
@@ -74,7 +84,7 @@ function generateWithProgress(prog: string, opts: GenerateOptions): Promise<Gene
 }
 
 export async function typegenCommand(args: string[]): Promise<number> {
-  const { prog, opts, verbose } = parseTypegenArgs(args);
+  const { prog, opts, verbose, quiet } = parseTypegenArgs(args);
   let r: GenerateResult;
   try {
     r = process.stderr.isTTY ? await generateWithProgress(prog, opts) : generateMeta(prog, opts);
@@ -84,11 +94,17 @@ export async function typegenCommand(args: string[]): Promise<number> {
   }
   if (!r.buildId)
     console.error(`allocs typegen: warning: ${prog} has no build-id; the runtime will not load its metadata`);
+  if (quiet) return 0;
   if (verbose || process.stderr.isTTY)
     console.error(
       `allocs typegen: ${r.out}: ${r.types} types, ${r.statics} statics, ${r.frames} frames, ${r.sites} sites (${r.bytes} bytes)`,
     );
-  for (const u of r.unknownSites)
-    console.error(`allocs typegen: ${u.where}: ${u.callee}: type unknown (${u.why})`);
+  if (verbose || process.stderr.isTTY || r.unknownSites.length > 0) {
+    console.error(
+      `allocs typegen: ${prog}: ${r.sites} of ${r.allocCalls} allocation sites typed (${r.guessedSites} guessed from DWARF), ${r.unknownSites.length} unknown`,
+    );
+    for (const u of r.unknownSites)
+      console.error(`allocs typegen:   ${u.where}: in ${u.function ?? "?"}: ${u.callee}: type unknown (${u.why})`);
+  }
   return 0;
 }

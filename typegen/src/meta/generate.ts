@@ -7,7 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readTypes } from "../index";
-import { SourceUnit, inferSourceSites } from "../sites/index";
+import { SiteReport, SourceUnit, UnknownSite, analyseUnits, matchSourceSites } from "../sites/index";
+import { inferDwarfSites } from "../sites/dwarf-route";
+import { SourceCall } from "../sites/source";
 import { META_SUFFIX } from "./format";
 import { SiteTypes, writeMeta } from "./writer";
 
@@ -17,6 +19,10 @@ export interface GenerateOptions {
   cache?: boolean;
   /** C sources of the binary and their flags: allocation sites from source. */
   sources?: SourceUnit[];
+  /** Analysed source calls (from OBJECT.allocsites sidecars): matched like `sources`. */
+  calls?: SourceCall[];
+  /** Type the sites the source route did not from DWARF alone (GUESSED); default true. */
+  dwarfSites?: boolean;
   /** More site types (another analysis). */
   sites?: SiteTypes;
   onStage?: (stage: string, fraction: number) => void;
@@ -29,7 +35,11 @@ export interface GenerateResult {
   statics: number;
   frames: number;
   sites: number;
-  unknownSites: { where: string; callee: string; why: string }[];
+  /** Allocation calls found in the binary, and how many of them the DWARF route guessed. */
+  allocCalls: number;
+  guessedSites: number;
+  /** Source-route sites left unknown, then DWARF-route ones (`function` set). */
+  unknownSites: UnknownSite[];
   buildId?: string;
 }
 
@@ -43,12 +53,32 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
   stage("reading DWARF", 0);
   const model = readTypes(prog);
   let sites: SiteTypes = [...(o.sites ?? [])];
-  let unknown: GenerateResult["unknownSites"] = [];
-  if (o.sources?.length) {
+  let unknown: UnknownSite[] = [];
+  let allocCalls = 0;
+  let guessed = 0;
+  const calls = [...(o.calls ?? []), ...(o.sources?.length ? analyseUnits(o.sources) : [])];
+  if (calls.length) {
     stage("allocation sites", 0.7);
-    const r = inferSourceSites(model, prog, o.sources);
+    const r = matchSourceSites(model, prog, calls);
     sites = [...sites, ...r.sites];
     unknown = r.unknown;
+    allocCalls = r.calls ?? 0;
+  }
+  if (o.dwarfSites !== false) {
+    stage("allocation sites (DWARF)", 0.8);
+    const skip = new Set(sites.map((s) => s.vaddr));
+    let r: SiteReport;
+    try {
+      r = inferDwarfSites(model, prog, { skip });
+    } catch (e) {
+      // A guess is never worth losing the types: the sites stay unknown.
+      r = { sites: [], unknown: [{ where: prog, callee: "*", why: `DWARF route failed: ${(e as Error).message}`, route: "dwarf" }] };
+    }
+    sites = [...sites, ...r.sites];
+    guessed = r.sites.length;
+    if (!calls.length) unknown = r.unknown;
+    else unknown.push(...r.unknown.filter((u) => !unknown.some((k) => k.where.startsWith(u.where + ":"))));
+    allocCalls = Math.max(allocCalls, r.calls ?? 0);
   }
   stage("writing", 0.9);
   const buf = writeMeta(model, sites);
@@ -70,6 +100,8 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
     statics: model.statics.length + model.functions.length,
     frames: model.functions.length,
     sites: sites.length,
+    allocCalls,
+    guessedSites: guessed,
     unknownSites: unknown,
     buildId: model.buildId,
   };

@@ -59,8 +59,11 @@ export function findAllocCallsInBinary(elf: ElfFile, names: Set<string>): AllocC
   const slots = gotSlots(elf);
   const targets = new Map<number, string>();
   for (const [addr, sym] of pltEntries(elf, slots)) if (names.has(sym)) targets.set(addr, sym);
-  for (const s of readSymbols(elf).symtab)
-    if (s.type === STT_FUNC && s.value && names.has(s.name)) targets.set(s.value, s.name);
+  // Local definitions, also under the optimiser's clone names (xmalloc.constprop.0, .isra.0).
+  for (const s of readSymbols(elf).symtab) {
+    const base = s.name.split(".")[0];
+    if (s.type === STT_FUNC && s.value && names.has(base)) targets.set(s.value, base);
+  }
   const gotTargets = new Map<number, string>();
   for (const [slot, sym] of slots) if (names.has(sym)) gotTargets.set(slot, sym);
   const out: AllocCall[] = [];

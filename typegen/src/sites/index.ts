@@ -1,11 +1,11 @@
-// Allocation-site types from source (the `allocs cc` route): the calls clang's AST shows
-// (source.ts), matched to the call instructions in the binary (calls.ts) through the DWARF line
-// table (file, line and, in DWARF 5, column of each call), and the sizeof type resolved to a
-// model type. The result is the writer's SiteTypes input.
-//
-// TODO(site analysis, next engineer): the DWARF-only route for plain `gcc -g` binaries (the
-// receiving variable's type), sizes flowing through locals, offsetof-based sizes, declared
-// wrappers. They produce the same SiteTypes list (flags ALLOCS_SITE_GUESSED when inferred).
+// Allocation-site types. Two routes produce the writer's SiteTypes list:
+// - from source (the `allocs cc` route): the calls clang's AST shows and their sizeof analysis
+//   (source.ts), analysed at compile time (or at link time for sources on the link line) and
+//   carried in OBJECT.allocsites sidecars (sidecar.ts) to the link, where they are matched to the
+//   call instructions in the binary (calls.ts) through the DWARF line table (file, line and, in
+//   DWARF 5, column of each call) and their type spellings resolved to model types;
+// - from DWARF alone (dwarf-route.ts, `allocs typegen` on any `gcc -g` binary): the type of the
+//   variable that receives the result, flagged ALLOCS_SITE_GUESSED.
 
 import * as path from "node:path";
 import { openDebugElf, openDwarf } from "../index";
@@ -16,7 +16,8 @@ import { SiteTypes } from "../meta/writer";
 import { CType, TypeModel, TypeId } from "../model/types";
 import { baseTypeName } from "../model/names";
 import { findAllocCallsInBinary } from "./calls";
-import { ALLOC_FUNCTIONS, SourceCall, analyseSource } from "./source";
+import { allocFunctions } from "./decls";
+import { SizeClass, SourceCall, analyseSource } from "./source";
 
 export interface SourceUnit {
   file: string;
@@ -24,10 +25,22 @@ export interface SourceUnit {
   flags: string[];
 }
 
+export interface UnknownSite {
+  where: string;
+  callee: string;
+  why: string;
+  /** The enclosing function, when known. */
+  function?: string;
+  /** Which analysis left it unknown. */
+  route: "source" | "dwarf";
+}
+
 export interface SiteReport {
   sites: SiteTypes;
-  /** Calls found in the source whose type stayed unknown, and why. */
-  unknown: { where: string; callee: string; why: string }[];
+  /** Calls whose type stayed unknown, and why. */
+  unknown: UnknownSite[];
+  /** Allocation calls found in the binary. */
+  calls?: number;
 }
 
 /** Finds the model type a C spelling from clang names ("int", "struct point", "point_t"). */
@@ -38,7 +51,8 @@ export class TypeResolver {
       if (!this.byC.has(t.cName) && t.kind !== "opaque") this.byC.set(t.cName, t.id);
     for (const td of model.typedefs) if (!this.byC.has(td.name)) this.byC.set(td.name, td.type);
   }
-  resolve(spelling: string): TypeId | undefined {
+  resolve(spelling: string | undefined): TypeId | undefined {
+    if (!spelling) return undefined;
     const s = spelling.replace(/\s+/g, " ").trim();
     const hit = this.byC.get(s);
     if (hit !== undefined) return hit;
@@ -46,6 +60,8 @@ export class TypeResolver {
     if (!base) return undefined;
     // A base type the program never mentions otherwise (malloc(42) in a program without char).
     const n = baseTypeName(base[0], base[1], s);
+    const existing = this.model.types.find((x) => x.name === n.name);
+    if (existing) return existing.id;
     const id = this.model.types.length;
     const t: CType = {
       id,
@@ -57,8 +73,6 @@ export class TypeResolver {
       encoding: base[0],
       bitSize: base[1],
     };
-    if (this.model.types.some((x) => x.name === n.name))
-      return this.model.types.find((x) => x.name === n.name)?.id;
     this.model.types.push(t);
     this.byC.set(s, id);
     return id;
@@ -78,63 +92,129 @@ const BASES: Record<string, [number, number]> = {
   float: [4, 32],
 };
 
-function lineTables(elf: ElfFile): { table: LineTable; compDir: string }[] {
-  const dwarf = openDwarf(openDebugElf(elf));
-  const cur = dwarf.cursor();
-  const out: { table: LineTable; compDir: string }[] = [];
-  for (const u of dwarf.units) {
-    if (u.typeSignature !== undefined) continue;
-    cur.setUnit(u);
-    if (u.stmtList < 0) continue;
-    out.push({ table: readLineTable(u.src.sections, u.stmtList, u.addrSize), compDir: u.compDir });
-  }
-  return out;
+/** True when a struct ends in a flexible array member (`char data[];`). */
+export function hasFlexibleMember(model: TypeModel, id: TypeId): boolean {
+  const t = model.types[id];
+  const ms = t?.kind === "struct" ? (t.members ?? []) : [];
+  const last = ms[ms.length - 1];
+  const lt = last ? model.types[last.type] : undefined;
+  return lt?.kind === "array" && (lt.count === null || lt.count === undefined || lt.count === 0);
 }
 
-export function inferSourceSites(model: TypeModel, elfPath: string, units: SourceUnit[]): SiteReport {
+/** Every line table of a binary, flattened into one address-sorted index. */
+export class LineIndex {
+  private rows: { addr: number; table: LineTable; compDir: string; i: number; end: boolean }[] = [];
+  constructor(elf: ElfFile) {
+    const dwarf = openDwarf(openDebugElf(elf));
+    const cur = dwarf.cursor();
+    for (const u of dwarf.units) {
+      if (u.typeSignature !== undefined) continue;
+      cur.setUnit(u);
+      if (u.stmtList < 0) continue;
+      const table = readLineTable(u.src.sections, u.stmtList, u.addrSize);
+      for (let i = 0; i < table.length; i++)
+        this.rows.push({ addr: table.addresses[i], table, compDir: u.compDir, i, end: (table.flags[i] & 2) !== 0 });
+    }
+    // Stable: within one address, a sequence's end sorts before the next sequence's start.
+    this.rows.sort((a, b) => a.addr - b.addr || Number(b.end) - Number(a.end));
+  }
+  lookup(pc: number): { file: string; line: number; column: number } | undefined {
+    let lo = 0;
+    let hi = this.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rows[mid].addr <= pc) lo = mid + 1;
+      else hi = mid;
+    }
+    const r = this.rows[lo - 1];
+    if (!r || r.end) return undefined;
+    const f = r.table.fileName(r.table.fileIdx[r.i]);
+    if (!f) return undefined;
+    return { file: path.resolve(r.compDir, f), line: r.table.lines[r.i], column: r.table.columns[r.i] };
+  }
+}
+
+/** A size class resolved against the model: the site's type and flags, or why not. */
+export function resolveSize(
+  model: TypeModel,
+  resolver: TypeResolver,
+  size: SizeClass,
+): { type: TypeId; flags: number } | { why: string } {
+  if (size.kind === "unknown") return { why: size.why };
+  const charArray = (): { type: TypeId; flags: number } | { why: string } => {
+    const c = resolver.resolve("char");
+    return c === undefined ? { why: "no char type" } : { type: c, flags: SITE_ARRAY };
+  };
+  if (size.kind === "bytes") {
+    const r = resolver.resolve(size.receiver);
+    const bytes = r === undefined ? null : model.types[r].byteSize;
+    if (r === undefined || !bytes) return charArray();
+    // No sizeof: the receiving pointer's pointee, when the size fits it.
+    if (size.value === undefined) return { type: r, flags: SITE_ARRAY };
+    if (size.value === bytes) return { type: r, flags: 0 };
+    if (size.value % bytes === 0) return { type: r, flags: SITE_ARRAY };
+    return charArray();
+  }
+  const type = resolver.resolve(size.type) ?? resolver.resolve(size.alt);
+  if (type === undefined) return { why: `type ${size.type} not in the DWARF` };
+  switch (size.kind) {
+    case "single":
+      return { type, flags: 0 };
+    case "array":
+      return { type, flags: SITE_ARRAY };
+    case "trailing":
+      return { type, flags: SITE_TRAILING };
+    case "offsetof":
+      return { type, flags: hasFlexibleMember(model, type) ? SITE_TRAILING : 0 };
+  }
+}
+
+/** Matches analysed source calls (from sources or sidecars) to the binary's call instructions. */
+export function matchSourceSites(model: TypeModel, elfPath: string, srcCalls: SourceCall[]): SiteReport {
   const report: SiteReport = { sites: [], unknown: [] };
   const byLine = new Map<string, SourceCall[]>();
-  for (const u of units) {
-    for (const c of analyseSource(u.file, u.flags)) {
-      const k = `${path.resolve(c.file)}:${c.line}`;
-      const l = byLine.get(k) ?? [];
-      l.push(c);
-      byLine.set(k, l);
-    }
+  for (const c of srcCalls) {
+    const k = `${path.resolve(c.file)}:${c.line}`;
+    const l = byLine.get(k) ?? [];
+    l.push(c);
+    byLine.set(k, l);
   }
   if (byLine.size === 0) return report;
   const elf = ElfFile.open(elfPath);
-  const calls = findAllocCallsInBinary(elf, new Set(Object.keys(ALLOC_FUNCTIONS)));
-  const tables = lineTables(elf);
+  const fns = allocFunctions();
+  for (const c of srcCalls) if (!fns.has(c.callee)) fns.set(c.callee, { name: c.callee, sizeArgs: [], wrapper: true });
+  const calls = findAllocCallsInBinary(elf, new Set(fns.keys()));
+  report.calls = calls.length;
+  const lines = new LineIndex(elf);
   const resolver = new TypeResolver(model);
   const used = new Set<SourceCall>();
   for (const call of calls) {
-    let at: { file: string; line: number; column: number } | undefined;
-    for (const t of tables) {
-      const r = t.table.lookup(call.call);
-      if (r?.file) {
-        at = { file: path.resolve(t.compDir, r.file), line: r.line, column: r.column };
-        break;
-      }
-    }
+    const at = lines.lookup(call.call);
     if (!at) continue;
-    const cands = (byLine.get(`${at.file}:${at.line}`) ?? []).filter((c) => c.callee === call.callee);
+    const onLine = byLine.get(`${at.file}:${at.line}`) ?? [];
+    let cands = onLine.filter((c) => c.callee === call.callee);
+    // The optimiser may have changed the callee (malloc + memset -> calloc): the line decides.
+    if (cands.length === 0) cands = onLine.filter((c) => !used.has(c));
     if (cands.length === 0) continue;
     // Same line: the column decides (DWARF 5), else the first call not yet matched.
     const src = cands.find((c) => c.col === at.column) ?? cands.find((c) => !used.has(c)) ?? cands[0];
     used.add(src);
     const where = `${src.file}:${src.line}:${src.col}`;
-    if (src.size.kind === "unknown") {
-      report.unknown.push({ where, callee: src.callee, why: src.size.why });
-      continue;
-    }
-    const type = resolver.resolve(src.size.type);
-    if (type === undefined) {
-      report.unknown.push({ where, callee: src.callee, why: `type ${src.size.type} not in the DWARF` });
-      continue;
-    }
-    const flags = src.size.kind === "array" ? SITE_ARRAY : src.size.kind === "trailing" ? SITE_TRAILING : 0;
-    report.sites.push({ vaddr: call.ret, type, flags });
+    const r = resolveSize(model, resolver, src.size);
+    if ("why" in r) report.unknown.push({ where, callee: src.callee, why: r.why, route: "source" });
+    else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
   }
   return report;
+}
+
+/** Analyses C sources with clang (throws when clang fails). */
+export function analyseUnits(units: SourceUnit[]): SourceCall[] {
+  const calls: SourceCall[] = [];
+  for (const u of units) calls.push(...analyseSource(u.file, u.flags));
+  return calls;
+}
+
+/** Analyses C sources with clang and matches their calls to `elfPath`'s code. */
+export function inferSourceSites(model: TypeModel, elfPath: string, units: SourceUnit[]): SiteReport {
+  return matchSourceSites(model, elfPath, analyseUnits(units));
 }

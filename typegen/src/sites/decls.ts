@@ -1,0 +1,55 @@
+// Allocation functions and their size arguments: the malloc family, and the wrappers a build
+// declares in LIBALLOCS_ALLOC_FNS (liballocs syntax, read at build time like liballocs does):
+// `xmalloc(Z)p xcalloc(zZ)p xrealloc(pZ)p` names each function, one letter per argument (z
+// size_t, p pointer, i int, ...), a capital letter marking the size argument that decides the
+// type, and the return kind after `)`. The allocation's size is the product of the size
+// arguments: the capital one and any lowercase `z` (so `xcalloc(zZ)` is calloc-like).
+
+export interface AllocFn {
+  name: string;
+  /** Argument indices whose product is the allocation's size. */
+  sizeArgs: number[];
+  /** posix_memalign: the argument through which the pointer is returned. */
+  outArg?: number;
+  /** A declared wrapper (its own body's allocations are attributed to its callers). */
+  wrapper: boolean;
+}
+
+const BUILTIN: AllocFn[] = [
+  { name: "malloc", sizeArgs: [0], wrapper: false },
+  { name: "calloc", sizeArgs: [0, 1], wrapper: false },
+  { name: "realloc", sizeArgs: [1], wrapper: false },
+  { name: "reallocarray", sizeArgs: [1, 2], wrapper: false },
+  { name: "aligned_alloc", sizeArgs: [1], wrapper: false },
+  { name: "memalign", sizeArgs: [1], wrapper: false },
+  { name: "posix_memalign", sizeArgs: [2], outArg: 0, wrapper: false },
+  { name: "valloc", sizeArgs: [0], wrapper: false },
+  { name: "pvalloc", sizeArgs: [0], wrapper: false },
+  { name: "strdup", sizeArgs: [], wrapper: false },
+  { name: "strndup", sizeArgs: [], wrapper: false },
+];
+
+/** One declaration, e.g. "xcalloc(zZ)p"; undefined when malformed (the runtime reports those). */
+export function parseAllocDecl(d: string): AllocFn | undefined {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)\(([A-Za-z]*)\)([A-Za-z])$/.exec(d);
+  if (!m) return undefined;
+  const letters = m[2];
+  const caps = [...letters].map((c, i) => (c >= "A" && c <= "Z" ? i : -1)).filter((i) => i >= 0);
+  if (caps.length !== 1) return undefined;
+  const sizeArgs = [...letters]
+    .map((c, i) => (i === caps[0] || c === "z" ? i : -1))
+    .filter((i) => i >= 0);
+  return { name: m[1], sizeArgs, wrapper: true };
+}
+
+/** The malloc family plus the declared wrappers of `env.LIBALLOCS_ALLOC_FNS`. */
+export function allocFunctions(env: NodeJS.ProcessEnv = process.env): Map<string, AllocFn> {
+  const out = new Map<string, AllocFn>();
+  for (const f of BUILTIN) out.set(f.name, f);
+  for (const d of (env.LIBALLOCS_ALLOC_FNS ?? "").split(/\s+/)) {
+    if (!d) continue;
+    const f = parseAllocDecl(d);
+    if (f && !out.has(f.name)) out.set(f.name, f);
+  }
+  return out;
+}
