@@ -2,12 +2,14 @@
 # Metadata load at program start (budget: <= 5 ms for a binary with 10k types). Generates a C
 # program with N structs (each with a global, so its struct and pointer types are in the DWARF),
 # writes its metadata with `allocs typegen`, and times start-up: no runtime, the runtime with
-# ALLOCS_META=off, the runtime loading the metadata (median of RUNS runs, interleaved).
+# ALLOCS_META=off, the runtime loading the metadata (medians of RUNS interleaved runs, wall and
+# CPU time), then the runtime's own measure of the load (ALLOCS_META_STATS=1, median of RUNS).
+# OLDLIB=path/to/liballocs.so adds that build loading the same metadata (before/after, same run).
 # Usage: bash bench/meta-load-bench.sh [NSTRUCTS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
-RUNS=${2:-41}
+RUNS=${2:-101}
 OUT=bench/build
 mkdir -p "$OUT"
 make -s -C runtime
@@ -28,8 +30,5 @@ const m=readMeta(require("fs").readFileSync(process.argv[1]));
 console.log(`metadata: ${m.types.length} types, ${m.members.length} members, ${m.statics.length} statics`);
 ' "$OUT/meta-load-types.allocsmeta"
 gcc -O2 -o "$OUT/meta-load-bench" bench/meta-load-bench.c
-"$OUT/meta-load-bench" "$RUNS" "$PWD/runtime/build/liballocs.so" "$PWD/$OUT/meta-load-types"
-# The runtime's own measure of the load (wall and thread CPU time), five runs.
-for _ in 1 2 3 4 5; do
-  ALLOCS_META_STATS=1 LD_PRELOAD="$PWD/runtime/build/liballocs.so" "$OUT/meta-load-types"
-done
+"$OUT/meta-load-bench" "$RUNS" "$PWD/runtime/build/liballocs.so" "$PWD/$OUT/meta-load-types" \
+  ${OLDLIB:+"$OLDLIB"}

@@ -24,11 +24,20 @@ void meta_objects_changed(void);
 void meta_lock_take(uint64_t *saved_mask); /* blocks signals, then takes meta_lock */
 void meta_lock_drop(uint64_t saved_mask);
 void *meta_pool_alloc(size_t bytes); /* zeroed, 16-aligned, permanent; under meta_lock */
-void *meta_map(size_t bytes);        /* anonymous private memory, populated (no page faults) */
+/* Zeroed private anonymous memory, populated (no page faults); big requests on transparent huge
+ * pages. *mapped (if not NULL) gets the size mapped, which may be more than asked for. */
+void *meta_map(size_t bytes, size_t *mapped);
 
 /* meta_types.c: the global table (insert/replace under meta_lock; lookups lock-free) */
+uint32_t meta_name_hash(const char *name);
 const struct uniqtype *meta_table_find(const char *name);
+const struct uniqtype *meta_table_find_h(const char *name, uint32_t hash);
 bool meta_table_put(const struct uniqtype *t); /* adds or replaces the entry for t->name */
+void meta_table_put_h(const struct uniqtype *t, uint32_t hash); /* room reserved before */
+/* Room for `more` names: 0 if the table has it, else the bytes a big enough table needs, which
+ * the caller provides (zeroed) to meta_table_grow_into before putting the names. */
+size_t meta_table_plan(uint64_t more);
+void meta_table_grow_into(void *mem, size_t bytes);
 /* Follows an incomplete type to the complete one that superseded it (see meta_load.c). */
 static inline const struct uniqtype *meta_resolve(const struct uniqtype *t)
 {

@@ -19,67 +19,106 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- the table: open addressing on a name hash; grows by publishing a bigger copy (old
- * tables are never freed, so a lock-free reader holding one stays safe) ---- */
+/* ---- the table: open addressing on a 32-bit name hash, at most 3/4 full. A slot holds the
+ * uniqtype's address with the hash's top 16 bits in its top 16 bits (user addresses have 47),
+ * so a probe compares names only when those agree. It grows by publishing a bigger copy (old
+ * tables are never freed, so a lock-free reader holding one stays safe). The loader reserves
+ * room for a whole file at once (meta_table_plan), in the file's own arena. ---- */
 struct table {
     uint32_t mask, count;
-    const struct uniqtype *slots[];
+    uint64_t slots[];
 };
 static struct table *table;
 
-static uint64_t name_hash(const char *s)
+#define SLOT_PTR(s) ((const struct uniqtype *)(uintptr_t)((s) & ((1ull << 48) - 1)))
+#define SLOT_TAG(h) ((uint64_t)((h) >> 16) << 48)
+
+uint32_t meta_name_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
     while (*s)
         h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
-static struct table *table_new(uint32_t cap)
-{
-    struct table *t = meta_map(sizeof *t + (size_t)cap * sizeof(void *));
-    if (t) t->mask = cap - 1;
-    return t;
-}
-
-const struct uniqtype *meta_table_find(const char *name)
+const struct uniqtype *meta_table_find_h(const char *name, uint32_t h)
 {
     const struct table *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
     if (!t || !name) return NULL;
-    for (uint32_t i = (uint32_t)name_hash(name) & t->mask, n = 0; n <= t->mask;
-         i = (i + 1) & t->mask, n++) {
-        const struct uniqtype *u = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
-        if (!u) return NULL;
-        if (strcmp(u->name, name) == 0) return u;
+    uint64_t tag = SLOT_TAG(h);
+    for (uint32_t i = h & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+        uint64_t s = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
+        if (!s) return NULL;
+        if ((s & ~((1ull << 48) - 1)) == tag && strcmp(SLOT_PTR(s)->name, name) == 0)
+            return SLOT_PTR(s);
     }
     return NULL;
 }
 
-static void put_in(struct table *t, const struct uniqtype *u)
+const struct uniqtype *meta_table_find(const char *name)
 {
-    uint32_t i = (uint32_t)name_hash(u->name) & t->mask;
+    return name ? meta_table_find_h(name, meta_name_hash(name)) : NULL;
+}
+
+static void put_in(struct table *t, const struct uniqtype *u, uint32_t h)
+{
+    uint64_t tag = SLOT_TAG(h);
+    uint32_t i = h & t->mask;
     for (;; i = (i + 1) & t->mask) {
-        const struct uniqtype *e = t->slots[i];
+        uint64_t e = t->slots[i];
         if (!e) {
             t->count++;
             break;
         }
-        if (strcmp(e->name, u->name) == 0) break;
+        if ((e & ~((1ull << 48) - 1)) == tag && strcmp(SLOT_PTR(e)->name, u->name) == 0) break;
     }
-    __atomic_store_n(&t->slots[i], u, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->slots[i], (uint64_t)(uintptr_t)u | tag, __ATOMIC_RELEASE);
+}
+
+static uint32_t cap_for(uint64_t n)
+{
+    uint64_t cap = 1024;
+    while (cap * 3 < n * 4)
+        cap *= 2;
+    return cap > (1ull << 31) ? 0 : (uint32_t)cap;
+}
+
+size_t meta_table_plan(uint64_t more)
+{
+    uint64_t need = (table ? table->count : 0) + more;
+    if (table && need * 4 <= ((uint64_t)table->mask + 1) * 3) return 0;
+    uint32_t cap = cap_for(need);
+    return cap ? sizeof(struct table) + (size_t)cap * sizeof(uint64_t) : 0;
+}
+
+void meta_table_grow_into(void *mem, size_t bytes)
+{
+    struct table *b = mem;
+    uint64_t cap = (bytes - sizeof *b) / sizeof(uint64_t);
+    b->mask = (uint32_t)(cap - 1);
+    if (table)
+        for (uint32_t i = 0; i <= table->mask; i++)
+            if (table->slots[i]) {
+                const struct uniqtype *u = SLOT_PTR(table->slots[i]);
+                put_in(b, u, meta_name_hash(u->name));
+            }
+    __atomic_store_n(&table, b, __ATOMIC_RELEASE);
+}
+
+void meta_table_put_h(const struct uniqtype *u, uint32_t h)
+{
+    put_in(table, u, h);
 }
 
 bool meta_table_put(const struct uniqtype *u)
 {
-    if (!table && !(table = table_new(1u << 14))) return false;
-    if ((table->count + 1) * 2 > table->mask + 1) {
-        struct table *b = table_new((table->mask + 1) * 2);
-        if (!b) return false;
-        for (uint32_t i = 0; i <= table->mask; i++)
-            if (table->slots[i]) put_in(b, table->slots[i]);
-        __atomic_store_n(&table, b, __ATOMIC_RELEASE);
+    size_t bytes = meta_table_plan(1);
+    if (bytes) {
+        void *m = meta_pool_alloc(bytes);
+        if (!m) return false;
+        meta_table_grow_into(m, bytes);
     }
-    put_in(table, u);
+    put_in(table, u, meta_name_hash(u->name));
     return true;
 }
 
