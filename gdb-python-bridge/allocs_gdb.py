@@ -685,6 +685,18 @@ sizes and bit-fields, enumerators, parameters."""
         else:
             gdb.write("\n".join(values.layout_lines(j)) + "\n")
 
+    def complete(self, text: str, word: str) -> Any:
+        """Run-time type names (C spellings) when the process has them, else gdb's expressions."""
+        try:
+            types = session().types
+            names = types.names() if types is not None else []
+        except Exception:  # completion must never fail loudly
+            names = []
+        if not names:
+            return gdb.COMPLETE_EXPRESSION
+        start = len(text) - len(word)  # gdb replaces only the last word
+        return [n[start:] for n in names if n.startswith(text)][:200]
+
 
 class AllocWhoPointsTo(_ExprCommand):
     """Pointers into the allocation at an address: alloc who-points-to [--json] [--limit N] EXPR
