@@ -104,7 +104,9 @@ export async function typegenCommand(args: string[]): Promise<number> {
       `allocs typegen: ${prog}: ${r.sites} of ${r.allocCalls} allocation sites typed (${r.guessedSites} guessed from DWARF), ${r.unknownSites.length} unknown`,
     );
     for (const u of r.unknownSites)
-      console.error(`allocs typegen:   ${u.where}: in ${u.function ?? "?"}: ${u.callee}: type unknown (${u.why})`);
+      console.error(
+        `allocs typegen:   ${u.where}: in ${u.function ?? "?"}: ${u.callee}: type unknown (${u.why})`,
+      );
   }
   return 0;
 }

@@ -72,7 +72,12 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
       r = inferDwarfSites(model, prog, { skip });
     } catch (e) {
       // A guess is never worth losing the types: the sites stay unknown.
-      r = { sites: [], unknown: [{ where: prog, callee: "*", why: `DWARF route failed: ${(e as Error).message}`, route: "dwarf" }] };
+      r = {
+        sites: [],
+        unknown: [
+          { where: prog, callee: "*", why: `DWARF route failed: ${(e as Error).message}`, route: "dwarf" },
+        ],
+      };
     }
     sites = [...sites, ...r.sites];
     guessed = r.sites.length;

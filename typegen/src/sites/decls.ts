@@ -36,9 +36,7 @@ export function parseAllocDecl(d: string): AllocFn | undefined {
   const letters = m[2];
   const caps = [...letters].map((c, i) => (c >= "A" && c <= "Z" ? i : -1)).filter((i) => i >= 0);
   if (caps.length !== 1) return undefined;
-  const sizeArgs = [...letters]
-    .map((c, i) => (i === caps[0] || c === "z" ? i : -1))
-    .filter((i) => i >= 0);
+  const sizeArgs = [...letters].map((c, i) => (i === caps[0] || c === "z" ? i : -1)).filter((i) => i >= 0);
   return { name: m[1], sizeArgs, wrapper: true };
 }
 

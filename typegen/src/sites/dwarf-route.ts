@@ -110,7 +110,9 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       return `0x${pc.toString(16)}`;
     }
   };
-  const charType = model.types.find((t) => t.kind === "base" && t.byteSize === 1 && (t.encoding === 6 || t.encoding === 8));
+  const charType = model.types.find(
+    (t) => t.kind === "base" && t.byteSize === 1 && (t.encoding === 6 || t.encoding === 8),
+  );
 
   for (const call of calls) {
     if (o.skip?.has(call.ret)) continue;
@@ -118,10 +120,17 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const fnDecl = fn ? fns.get(fn.name.split(".")[0]) : undefined;
     if (fnDecl?.wrapper) continue; // the runtime attributes these to the wrapper's caller
     const unknown = (why: string): void => {
-      report.unknown.push({ where: whereOf(call.call), callee: call.callee, why, function: fn?.name, route: "dwarf" });
+      report.unknown.push({
+        where: whereOf(call.call),
+        callee: call.callee,
+        why,
+        function: fn?.name,
+        route: "dwarf",
+      });
     };
     if (call.callee === "strdup" || call.callee === "strndup") {
-      if (charType) report.sites.push({ vaddr: call.ret, type: charType.id, flags: SITE_ARRAY | SITE_GUESSED });
+      if (charType)
+        report.sites.push({ vaddr: call.ret, type: charType.id, flags: SITE_ARRAY | SITE_GUESSED });
       continue;
     }
     const sec = execSectionAt(elf, call.ret);

@@ -113,7 +113,13 @@ export class LineIndex {
       if (u.stmtList < 0) continue;
       const table = readLineTable(u.src.sections, u.stmtList, u.addrSize);
       for (let i = 0; i < table.length; i++)
-        this.rows.push({ addr: table.addresses[i], table, compDir: u.compDir, i, end: (table.flags[i] & 2) !== 0 });
+        this.rows.push({
+          addr: table.addresses[i],
+          table,
+          compDir: u.compDir,
+          i,
+          end: (table.flags[i] & 2) !== 0,
+        });
     }
     // Stable: within one address, a sequence's end sorts before the next sequence's start.
     this.rows.sort((a, b) => a.addr - b.addr || Number(b.end) - Number(a.end));
@@ -182,7 +188,8 @@ export function matchSourceSites(model: TypeModel, elfPath: string, srcCalls: So
   if (byLine.size === 0) return report;
   const elf = ElfFile.open(elfPath);
   const fns = allocFunctions();
-  for (const c of srcCalls) if (!fns.has(c.callee)) fns.set(c.callee, { name: c.callee, sizeArgs: [], wrapper: true });
+  for (const c of srcCalls)
+    if (!fns.has(c.callee)) fns.set(c.callee, { name: c.callee, sizeArgs: [], wrapper: true });
   const calls = findAllocCallsInBinary(elf, new Set(fns.keys()));
   report.calls = calls.length;
   const lines = new LineIndex(elf);

@@ -34,7 +34,8 @@ export function sidecarPath(object: string): string {
 
 export function encodeSidecar(calls: SourceCall[]): string {
   const sites: Record<string, SiteEntry> = {};
-  for (const c of calls) sites[`${path.resolve(c.file)}:${c.line}:${c.col}`] = { callee: c.callee, ...c.size };
+  for (const c of calls)
+    sites[`${path.resolve(c.file)}:${c.line}:${c.col}`] = { callee: c.callee, ...c.size };
   return JSON.stringify({ format: SIDECAR_FORMAT, version: SIDECAR_VERSION, sites }, null, 1) + "\n";
 }
 
@@ -77,7 +78,8 @@ export function decodeSidecar(text: string, name = "sidecar"): SourceCall[] {
     throw new Error(`${name}: not JSON (${(e as Error).message})`);
   }
   const o = j as Record<string, unknown>;
-  if (!o || typeof o !== "object" || o.format !== SIDECAR_FORMAT) throw new Error(`${name}: not an allocs-sites file`);
+  if (!o || typeof o !== "object" || o.format !== SIDECAR_FORMAT)
+    throw new Error(`${name}: not an allocs-sites file`);
   if (o.version !== SIDECAR_VERSION) throw new Error(`${name}: version ${String(o.version)} not supported`);
   const sites = o.sites;
   if (!sites || typeof sites !== "object") throw new Error(`${name}: no sites`);
@@ -119,8 +121,16 @@ export function archiveMembers(file: string): string[] {
   let longNames = "";
   let o = 8;
   while (o + 60 <= b.length) {
-    const name = b.subarray(o, o + 16).toString("latin1").trimEnd();
-    const size = Number(b.subarray(o + 48, o + 58).toString("latin1").trim());
+    const name = b
+      .subarray(o, o + 16)
+      .toString("latin1")
+      .trimEnd();
+    const size = Number(
+      b
+        .subarray(o + 48, o + 58)
+        .toString("latin1")
+        .trim(),
+    );
     if (!Number.isSafeInteger(size) || size < 0) break;
     const data = o + 60;
     if (name === "//") longNames = b.subarray(data, Math.min(b.length, data + size)).toString("latin1");

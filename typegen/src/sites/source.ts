@@ -199,7 +199,10 @@ class Analysis {
     switch (op) {
       case "*": {
         if (a.k === "plain" && b.k === "plain")
-          return { k: "plain", value: a.value !== undefined && b.value !== undefined ? a.value * b.value : undefined };
+          return {
+            k: "plain",
+            value: a.value !== undefined && b.value !== undefined ? a.value * b.value : undefined,
+          };
         if (isTyped(a) && b.k !== "plain" && !isTyped(b)) return this.times(a, b);
         if (isTyped(b) && !isTyped(a)) return this.times(b, a);
         if (isTyped(a)) return this.times(a, b);
@@ -207,7 +210,10 @@ class Analysis {
       }
       case "+": {
         if (a.k === "plain" && b.k === "plain")
-          return { k: "plain", value: a.value !== undefined && b.value !== undefined ? a.value + b.value : undefined };
+          return {
+            k: "plain",
+            value: a.value !== undefined && b.value !== undefined ? a.value + b.value : undefined,
+          };
         if (a.k === "offsetof") return a;
         if (b.k === "offsetof") return b;
         // sizeof(T) + (anything with a sizeof): T followed by a trailing array.
@@ -221,7 +227,10 @@ class Analysis {
       }
       case "-":
         if (a.k === "plain" && b.k === "plain")
-          return { k: "plain", value: a.value !== undefined && b.value !== undefined ? a.value - b.value : undefined };
+          return {
+            k: "plain",
+            value: a.value !== undefined && b.value !== undefined ? a.value - b.value : undefined,
+          };
         return a.k === "plain" ? b : a;
       case "/":
         // sizeof(a) / sizeof(a[0]), (n * sizeof(T)) / sizeof(T): a count.
@@ -230,7 +239,13 @@ class Analysis {
           return { k: "plain", value: Math.floor(a.value / b.value) };
         return a.k === "plain" ? PLAIN : a;
       case "<<":
-        if (a.k === "plain" && b.k === "plain" && a.value !== undefined && b.value !== undefined && b.value < 32)
+        if (
+          a.k === "plain" &&
+          b.k === "plain" &&
+          a.value !== undefined &&
+          b.value !== undefined &&
+          b.value < 32
+        )
           return { k: "plain", value: a.value * 2 ** b.value };
         return a.k === "plain" ? PLAIN : isTyped(a) && a.k === "sizeof" ? { ...a, k: "array" } : a;
       case ">>":
@@ -309,7 +324,8 @@ class Analysis {
   /** Walks in document order: assignments update the environment before later uses. */
   visit(n: AstNode, parents: AstNode[], fnName: string | undefined): void {
     if (n.kind === "FunctionDecl" && n.name) fnName = n.name;
-    if (n.kind === "VarDecl" && n.id && n.inner?.length) this.env.set(n.id, this.eval(n.inner[n.inner.length - 1]));
+    if (n.kind === "VarDecl" && n.id && n.inner?.length)
+      this.env.set(n.id, this.eval(n.inner[n.inner.length - 1]));
     if (n.kind === "BinaryOperator" && n.opcode === "=") this.assign(n.inner?.[0], this.eval(n.inner?.[1]));
     if (n.kind === "CompoundAssignOperator" && n.opcode)
       this.assign(n.inner?.[0], this.eval(n.inner?.[1]), n.opcode);
