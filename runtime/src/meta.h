@@ -33,7 +33,10 @@ uint32_t meta_name_hash(const char *name);
 const struct uniqtype *meta_table_find(const char *name);
 const struct uniqtype *meta_table_find_h(const char *name, uint32_t hash);
 bool meta_table_put(const struct uniqtype *t); /* adds or replaces the entry for t->name */
-void meta_table_put_h(const struct uniqtype *t, uint32_t hash); /* room reserved before */
+/* With room reserved before: */
+void meta_table_put_h(const struct uniqtype *t, uint32_t hash); /* adds or replaces */
+/* Adds t unless its name is there: NULL when added, else the instance found. */
+const struct uniqtype *meta_table_add_h(const struct uniqtype *t, uint32_t hash);
 /* Room for `more` names: 0 if the table has it, else the bytes a big enough table needs, which
  * the caller provides (zeroed) to meta_table_grow_into before putting the names. */
 size_t meta_table_plan(uint64_t more);

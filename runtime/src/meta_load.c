@@ -46,10 +46,12 @@ void meta_lock_drop(uint64_t saved)
 
 /* ---- memory ----
  * Memory we are about to fill is populated up front: on the benchmark's VM a page fault costs
- * ~30 us and populating a 4 KiB page a few us, while one 2 MiB transparent huge page is
- * populated in ~0.2 ms. So an arena of at least HUGE_MIN bytes is rounded up to whole huge
- * pages, 2 MiB-aligned and advised MADV_HUGEPAGE (when THP is not "never"); the rest of its last
- * huge page feeds the private pool below. Still private anonymous memory: cores hold it. */
+ * ~30 us and populating a 4 KiB page a few us, while a 2 MiB transparent huge page is populated
+ * in ~0.2 ms. So a big request (at least HUGE_MIN) gets a 2 MiB-aligned mapping advised
+ * MADV_HUGEPAGE (when THP is not "never"): whole huge pages, and the rest on 4 KiB pages, or
+ * one more huge page when the rest is itself at least HUGE_MIN (so at most HUGE_MIN is mapped
+ * beyond the request; the arena's unused tail feeds the private pool below). Still private
+ * anonymous memory: cores hold it, huge pages or not. */
 #define HUGE_BYTES (2ul << 20)
 #define HUGE_MIN (1ul << 20)
 
@@ -82,18 +84,19 @@ void *meta_map(size_t bytes, size_t *mapped)
     bytes = (bytes + 4095) & ~(size_t)4095;
     if (!bytes) return NULL;
     if (bytes >= HUGE_MIN && thp_usable()) {
-        size_t hb = (bytes + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
-        long r = raw_mmap(hb + HUGE_BYTES, MAP_NORESERVE);
+        size_t rest = bytes & (HUGE_BYTES - 1);
+        size_t len = rest >= HUGE_MIN ? bytes - rest + HUGE_BYTES : bytes;
+        long r = raw_mmap(len + HUGE_BYTES, MAP_NORESERVE);
         if (!map_failed(r)) {
             uintptr_t lo = (uintptr_t)r, a = (lo + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
-            uintptr_t hi = lo + hb + HUGE_BYTES;
+            uintptr_t hi = lo + len + HUGE_BYTES;
             if (a > lo) lv_syscall3(SYS_munmap, lo, a - lo, 0);
-            if (hi > a + hb) lv_syscall3(SYS_munmap, a + hb, hi - (a + hb), 0);
-            lv_syscall3(SYS_madvise, a, hb, MADV_HUGEPAGE);
-            if (lv_syscall3(SYS_madvise, a, hb, MADV_POPULATE_WRITE) != 0)
-                for (size_t o = 0; o < hb; o += 4096) /* kernels before 5.14 */
+            if (hi > a + len) lv_syscall3(SYS_munmap, a + len, hi - (a + len), 0);
+            lv_syscall3(SYS_madvise, a, len, MADV_HUGEPAGE);
+            if (lv_syscall3(SYS_madvise, a, len, MADV_POPULATE_WRITE) != 0)
+                for (size_t o = 0; o < len; o += 4096) /* kernels before 5.14 */
                     *(volatile char *)(a + o) = 0;
-            if (mapped) *mapped = hb;
+            if (mapped) *mapped = len;
             return (void *)a;
         }
     }
@@ -628,10 +631,8 @@ static void unique_and_publish(struct load *L, struct allocs_object *obj, bool *
         uint32_t h = t->reserved;
         t->reserved = 0;
         if (L->ptrs[i] != t || t->kind == ALLOCS_KIND_FRAME) continue;
-        const struct uniqtype *e = meta_table_find_h(t->name, h);
-        if (!e) {
-            meta_table_put_h(t, h);
-        } else if (mergeable(e, t) && completable(e) && !(t->flags & ALLOCS_TYPE_F_INCOMPLETE)) {
+        const struct uniqtype *e = meta_table_add_h(t, h); /* NULL: added */
+        if (e && mergeable(e, t) && completable(e) && !(t->flags & ALLOCS_TYPE_F_INCOMPLETE)) {
             meta_table_put_h(t, h); /* the first complete definition wins from now on */
             ((struct uniqtype *)e)->related = t;
             *completed = true;

@@ -60,7 +60,9 @@ const struct uniqtype *meta_table_find(const char *name)
     return name ? meta_table_find_h(name, meta_name_hash(name)) : NULL;
 }
 
-static void put_in(struct table *t, const struct uniqtype *u, uint32_t h)
+/* Puts u in its slot; with keep, an entry of the same name stays and is returned. */
+static const struct uniqtype *put_in(struct table *t, const struct uniqtype *u, uint32_t h,
+                                     bool keep)
 {
     uint64_t tag = SLOT_TAG(h);
     uint32_t i = h & t->mask;
@@ -70,9 +72,13 @@ static void put_in(struct table *t, const struct uniqtype *u, uint32_t h)
             t->count++;
             break;
         }
-        if ((e & ~((1ull << 48) - 1)) == tag && strcmp(SLOT_PTR(e)->name, u->name) == 0) break;
+        if ((e & ~((1ull << 48) - 1)) == tag && strcmp(SLOT_PTR(e)->name, u->name) == 0) {
+            if (keep) return SLOT_PTR(e);
+            break;
+        }
     }
     __atomic_store_n(&t->slots[i], (uint64_t)(uintptr_t)u | tag, __ATOMIC_RELEASE);
+    return NULL;
 }
 
 static uint32_t cap_for(uint64_t n)
@@ -100,14 +106,19 @@ void meta_table_grow_into(void *mem, size_t bytes)
         for (uint32_t i = 0; i <= table->mask; i++)
             if (table->slots[i]) {
                 const struct uniqtype *u = SLOT_PTR(table->slots[i]);
-                put_in(b, u, meta_name_hash(u->name));
+                put_in(b, u, meta_name_hash(u->name), false);
             }
     __atomic_store_n(&table, b, __ATOMIC_RELEASE);
 }
 
 void meta_table_put_h(const struct uniqtype *u, uint32_t h)
 {
-    put_in(table, u, h);
+    put_in(table, u, h, false);
+}
+
+const struct uniqtype *meta_table_add_h(const struct uniqtype *u, uint32_t h)
+{
+    return put_in(table, u, h, true);
 }
 
 bool meta_table_put(const struct uniqtype *u)
@@ -118,7 +129,7 @@ bool meta_table_put(const struct uniqtype *u)
         if (!m) return false;
         meta_table_grow_into(m, bytes);
     }
-    put_in(table, u, meta_name_hash(u->name));
+    put_in(table, u, meta_name_hash(u->name), false);
     return true;
 }
 
