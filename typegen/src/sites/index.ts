@@ -136,7 +136,9 @@ export class LineIndex {
     if (!r || r.end) return undefined;
     const f = r.table.fileName(r.table.fileIdx[r.i]);
     if (!f) return undefined;
-    return { file: path.resolve(r.compDir, f), line: r.table.lines[r.i], column: r.table.columns[r.i] };
+    // A relative compilation directory (a reproducible build) is kept as written, not made ours.
+    const file = path.isAbsolute(r.compDir) ? path.resolve(r.compDir, f) : path.join(r.compDir, f);
+    return { file, line: r.table.lines[r.i], column: r.table.columns[r.i] };
   }
 }
 
