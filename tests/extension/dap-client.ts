@@ -75,6 +75,8 @@ export interface ClientOptions {
 
 export class TestClient extends DebugClient {
   readonly terminals: IPty[] = [];
+  /** every runInTerminal request, as the adapter sent it */
+  readonly terminalRequests: DebugProtocol.RunInTerminalRequestArguments[] = [];
   terminalOutput = "";
   readonly outputs: DebugProtocol.OutputEvent[] = [];
   private readonly useTerminal: boolean;
@@ -158,6 +160,7 @@ export class TestClient extends DebugClient {
       return;
     }
     const a = request.arguments as DebugProtocol.RunInTerminalRequestArguments;
+    this.terminalRequests.push(a);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pty = require("node-pty") as typeof import("node-pty");
     const term = pty.spawn(a.args[0], a.args.slice(1), {

@@ -13,8 +13,10 @@ import {
   BRIDGE,
   children,
   dapTarget,
+  descendants,
   launchToBreakpoint,
   markerLine,
+  processName,
   SOURCE,
   TestClient,
   topLocals,
@@ -91,6 +93,35 @@ describe("debug adapter: a launched program", function () {
       variablesReference: scopes.body.scopes[1].variablesReference,
     });
     assert.ok(regs.body.variables.some((v) => v.name === "rip" && /^0x/.test(v.value)));
+  });
+
+  it("pages the stack as VS Code does: a page past the last frame is empty, not an error", async () => {
+    client = new TestClient();
+    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+    const threadId = stop.body.threadId ?? 1;
+    // VS Code's first page is one frame; main is the only frame with source, the whole stack
+    // is main alone (gdb stops the backtrace at main)
+    const all = await client.stackTraceRequest({ threadId, startFrame: 0, levels: 1000 });
+    const depth = all.body.stackFrames.length;
+    assert.ok(depth >= 1);
+    assert.equal(all.body.totalFrames, depth);
+    const first = await client.stackTraceRequest({ threadId, startFrame: 0, levels: 1 });
+    assert.equal(first.body.stackFrames.length, 1);
+    assert.equal(first.body.stackFrames[0].name, "main");
+    // while there may be more, totalFrames says so (more than this page)
+    if (depth > 1) assert.ok((first.body.totalFrames ?? 0) > 1);
+    else assert.equal(first.body.totalFrames, 1);
+    // VS Code's second page starts after the first: beyond the last frame here
+    const next = await client.stackTraceRequest({ threadId, startFrame: depth, levels: 19 });
+    assert.deepEqual(next.body.stackFrames, []);
+    assert.equal(next.body.totalFrames, depth);
+    const far = await client.stackTraceRequest({ threadId, startFrame: depth + 50, levels: 20 });
+    assert.deepEqual(far.body.stackFrames, []);
+    assert.equal(far.body.totalFrames, depth);
+    // a page straddling the end holds what is there
+    const straddle = await client.stackTraceRequest({ threadId, startFrame: depth - 1, levels: 5 });
+    assert.equal(straddle.body.stackFrames.length, 1);
+    assert.equal(straddle.body.totalFrames, depth);
   });
 
   (HAS_BRIDGE ? it : it.skip)("shows allocation summaries beside pointers, field by field", async () => {
@@ -337,6 +368,44 @@ describe("debug adapter: a launched program", function () {
     assert.equal(client.outputText("stdout"), "");
   });
 
+  it("the program's terminal shows only the program: its own tty, no helper command, no gdb warning", async () => {
+    client = new TestClient();
+    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+    await client.waitForOutput("start hello allocs", "terminal");
+    // the program runs on a terminal that is its controlling terminal (its own session)
+    const pid = descendants(client.adapterPid as number).find((p) => processName(p).startsWith("dap_target"));
+    assert.ok(pid !== undefined, "the program runs under the adapter's gdb");
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [, , session, ttyNr] = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .slice(1, 5)
+      .map(Number);
+    assert.equal(session, pid, "the program leads its own session");
+    assert.notEqual(ttyNr, 0, "and has a controlling terminal");
+    // VS Code runs the helper command twice sometimes: the second run does nothing, says nothing
+    assert.equal(client.terminalRequests.length, 1);
+    const again = client.terminalRequests[0];
+    const second = spawnSync(again.args[0], again.args.slice(1), { encoding: "utf8", timeout: 10000 });
+    assert.equal(second.stdout + second.stderr, "");
+    assert.equal(second.status, 0);
+    const terminated = client.waitForEvent("terminated", 15000);
+    await client.continueRequest({ threadId: stop.body.threadId ?? 1 });
+    await terminated;
+    await client.waitForOutput("sum 14 counter 6", "terminal");
+    // the screen is cleared first (VS Code echoes the command it types), then only the program
+    assert.equal(
+      client.terminalOutput.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g"), ""),
+      "start hello allocs\nsum 14 counter 6\n",
+    );
+    assert.doesNotMatch(client.outputText(), /controlling terminal/);
+    await client.close();
+    // after the session, the command is still harmless (its directory is gone)
+    const late = spawnSync(again.args[0], again.args.slice(1), { encoding: "utf8", timeout: 10000 });
+    assert.equal(late.stdout + late.stderr, "");
+    assert.equal(fs.existsSync(again.args[4]), false, "the session's directory is removed");
+  });
+
   it("without runInTerminal, the program's output arrives as stdout output events", async () => {
     client = new TestClient({ terminal: false });
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
@@ -398,5 +467,77 @@ describe("debug adapter: a launched program", function () {
     assert.equal(b.base, d.base);
     await assert.rejects(client.customRequest("allocs/describe", {}), /address or an expression/);
     assert.ok(stop);
+  });
+
+  (HAS_BRIDGE ? it : it.skip)("answers allocs/census by site and by type, and allocs/maps", async () => {
+    client = new TestClient();
+    const program = typedDapTarget();
+    await launchToBreakpoint(client, [markerLine("BP_AFTER")], { program });
+    interface Row {
+      site?: { function?: string; file?: string; line?: number } | null;
+      type?: string | null;
+      count: number;
+      bytes: number;
+    }
+    interface Census {
+      by: string;
+      rows: Row[];
+      total: { chunks: number; bytes: number };
+      runtimeStats: { liveChunks: number; liveBytes: number } | null;
+    }
+    const bySite = (await client.customRequest("allocs/census", {})).body as Census;
+    assert.equal(bySite.by, "site");
+    const ptsLine =
+      fs
+        .readFileSync(SOURCE, "utf8")
+        .split("\n")
+        .findIndex((l) => l.includes("malloc(3 * sizeof *pts)")) + 1;
+    const pts = bySite.rows.find((r) => r.site?.line === ptsLine);
+    assert.ok(pts, `a row for the malloc at dap_target.c:${ptsLine}: ${JSON.stringify(bySite.rows)}`);
+    assert.equal(pts.site?.function, "main");
+    assert.equal(pts.count, 1);
+    assert.equal(pts.bytes, 36);
+    // largest first; the totals agree with the runtime's own counters
+    const bytes = bySite.rows.map((r) => r.bytes);
+    assert.deepEqual(
+      bytes,
+      [...bytes].sort((a, b) => b - a),
+    );
+    assert.equal(
+      bySite.total.bytes,
+      bytes.reduce((a, b) => a + b, 0),
+    );
+    assert.equal(bySite.runtimeStats?.liveBytes, bySite.total.bytes);
+    const byType = (await client.customRequest("allocs/census", { by: "type" })).body as Census;
+    assert.equal(byType.by, "type");
+    assert.deepEqual(
+      byType.rows.filter((r) => r.type === "struct point[]").map((r) => [r.count, r.bytes]),
+      [[1, 36]],
+    );
+    assert.ok(byType.rows.some((r) => r.type === "int[]" && r.bytes === 40));
+    await assert.rejects(client.customRequest("allocs/census", { by: "size" }), /"site" or "type"/);
+    interface MapNode {
+      allocator: string;
+      base: string;
+      size: number;
+      name?: string | null;
+      children?: MapNode[];
+    }
+    const maps = (await client.customRequest("allocs/maps", {})).body as { maps: MapNode[] };
+    const all: MapNode[] = [];
+    const walk = (ns: MapNode[]): void => {
+      for (const n of ns) {
+        all.push(n);
+        walk(n.children ?? []);
+      }
+    };
+    walk(maps.maps);
+    const elf = all.find((n) => n.allocator === "elf_file" && n.name === program);
+    assert.ok(elf, "the program's ELF file is in the map");
+    assert.ok((elf.children ?? []).some((c) => c.allocator === "elf_segment"));
+    assert.ok(
+      all.some((n) => n.name === "[stack]"),
+      "the main stack is in the map",
+    );
   });
 });

@@ -380,35 +380,32 @@ describe("vscode: requests behind the commands", () => {
     ]);
   });
 
-  it("census and maps fall back to the Debug Console's alloc commands when the adapter has no request for them", async () => {
-    const s = new FakeSession((command, args) => {
-      if (command.startsWith("allocs/")) throw new Error(`Unrecognized request '${command}'`);
-      const e = (args as { expression: string }).expression;
-      if (e.startsWith("alloc census")) return { result: JSON.stringify(CENSUS), variablesReference: 0 };
-      if (e.startsWith("alloc maps"))
-        return { result: JSON.stringify({ maps: MAPS }), variablesReference: 0 };
-      throw new Error("unexpected");
+  it("census and maps are the adapter's allocs/census and allocs/maps requests", async () => {
+    const s = new FakeSession((command) => {
+      if (command === "allocs/census") return CENSUS;
+      if (command === "allocs/maps") return { maps: MAPS };
+      throw new Error(`unexpected ${command}`);
     });
-    assert.deepEqual(await census(s, 7), CENSUS);
+    assert.deepEqual(await census(s), CENSUS);
+    assert.deepEqual(await census(s, "type"), CENSUS);
     assert.deepEqual(await memoryMap(s), MAPS);
-    assert.deepEqual(s.calls[1], [
-      "evaluate",
-      { expression: "alloc census --json --by site", context: "repl", frameId: 7 },
+    assert.deepEqual(s.calls, [
+      ["allocs/census", { by: "site" }],
+      ["allocs/census", { by: "type" }],
+      ["allocs/maps", {}],
     ]);
   });
 
-  it("census: the adapter's own request wins; other failures are reported, not hidden", async () => {
-    const direct = new FakeSession(() => CENSUS);
-    assert.deepEqual(await census(direct), CENSUS);
-    assert.equal(direct.calls.length, 1);
+  it("census and maps: the adapter's failures are reported as they are, odd answers refused", async () => {
     const broken = new FakeSession(() => {
-      throw new Error("the program is running");
+      throw new Error("cannot take a heap census while the program is running: pause it first");
     });
-    await assert.rejects(census(broken), /the program is running/);
-    const noRuntime = new FakeSession((command) => {
-      if (command.startsWith("allocs/")) throw new Error("unrecognized request");
-      return { result: "alloc: the allocs runtime is not loaded in this process", variablesReference: 0 };
-    });
-    await assert.rejects(memoryMap(noRuntime), /runtime is not loaded/);
+    await assert.rejects(census(broken), /while the program is running/);
+    await assert.rejects(memoryMap(broken), /while the program is running/);
+    const odd = new FakeSession(() => ({
+      result: "alloc: the allocs runtime is not loaded in this process",
+    }));
+    await assert.rejects(census(odd), /not a census/);
+    await assert.rejects(memoryMap(odd), /not a list of mappings/);
   });
 });

@@ -4,6 +4,9 @@
 // state of their own outside this object.
 import { Handles, OutputEvent, TerminatedEvent } from "@vscode/debugadapter";
 import type { DebugProtocol } from "@vscode/debugprotocol";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 
 import { GdbConnection, MICommands } from "../mi";
 import type { AddressDescription } from "./describe";
@@ -74,6 +77,8 @@ export class Context {
   mi?: MICommands;
   /** the bridge is loaded and `-alloc-describe` exists */
   bridge = false;
+  /** settles when the bridge's loading (started at launch, maybe behind `-exec-run`) is over */
+  bridgeLoading: Promise<void> = Promise.resolve();
   /** the program is running (no stop state to answer from) */
   running = false;
   /** a process (or core) exists */
@@ -95,6 +100,8 @@ export class Context {
   /** type name -> sizeof, valid for the whole session */
   readonly sizes = new Map<string, Promise<number | undefined>>();
   private readonly cleanups: (() => void | Promise<void>)[] = [];
+  private dir?: string;
+  private disposed = false;
 
   constructor(
     readonly client: Client,
@@ -190,13 +197,32 @@ export class Context {
     this.client.sendEvent(new TerminatedEvent());
   }
 
+  /** This session's own temporary directory (made on first use, removed at dispose): the
+   * terminal's helper scripts and reports, nothing shared with another session. */
+  sessionDir(): string {
+    if (this.dir === undefined) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-session-"));
+      this.dir = dir;
+      this.onDispose(() => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+    return this.dir;
+  }
+
   onDispose(fn: () => void | Promise<void>): void {
+    if (this.disposed) {
+      // the session already ended (a helper that arrived late): clean up at once
+      Promise.resolve()
+        .then(fn)
+        .catch(() => undefined);
+      return;
+    }
     this.cleanups.push(fn);
   }
 
   /** Ends gdb and everything the session started; safe to call twice. */
   async dispose(): Promise<void> {
     this.ending = true;
+    this.disposed = true;
     const gdb = this.gdb;
     if (gdb !== undefined && !gdb.exited) await gdb.close(1500);
     for (const fn of this.cleanups.splice(0).reverse()) {

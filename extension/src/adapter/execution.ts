@@ -100,6 +100,9 @@ async function onStopped(ctx: Context, stop: MIStoppedEvent): Promise<void> {
   if (reason === "breakpoint" && stop.breakpointNumber !== undefined) {
     event.body.hitBreakpointIds = [Number(stop.breakpointNumber)];
   }
+  // the bridge may still be loading behind -exec-run: the client asks for variables (and their
+  // allocation summaries) as soon as it hears of the stop
+  await ctx.bridgeLoading;
   ctx.client.sendEvent(event);
 }
 

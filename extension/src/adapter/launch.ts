@@ -4,9 +4,10 @@
 import { InitializedEvent, StoppedEvent } from "@vscode/debugadapter";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
-import { GdbConnection, MICommands, MIError } from "../mi";
+import { GdbConnection, MICommands, MIError, optString, optTuple, type GdbConnectionOptions } from "../mi";
 import {
   attachConfig,
   launchConfig,
@@ -27,53 +28,126 @@ function preloadValue(runtime: string, user: string | null | undefined): string 
   return [runtime, ...others].join(":");
 }
 
-async function startGdb(ctx: Context, config: SessionConfig): Promise<MICommands> {
-  const gdb = await GdbConnection.start({
-    gdbPath: config.gdbPath,
-    cwd: config.cwd,
+/** gdb, started ahead of `launch`/`attach` (at `initialize`) with the default gdb, so that its
+ * start-up overlaps the client's handshake; taken by launch/attach when their gdb is the same. */
+const prestarted = new WeakMap<Context, Promise<GdbConnection | undefined>>();
+
+function gdbOptions(ctx: Context, gdbPath: string): GdbConnectionOptions {
+  return {
+    gdbPath,
     commandTimeoutMs: 60000,
-    trace: config.traceMI ? (dir, line) => ctx.output(`${dir === "out" ? "->" : "<-"} ${line}`) : undefined,
-  });
-  ctx.gdb = gdb;
-  const mi = new MICommands(gdb);
-  ctx.mi = mi;
-  wireEvents(ctx, gdb);
-  await Promise.all([
+    // traceMI is a launch attribute: asked per line, so a gdb started before launch traces too
+    trace: (dir, line) => {
+      if (ctx.config?.traceMI === true) ctx.output(`${dir === "out" ? "->" : "<-"} ${line}`);
+    },
+  };
+}
+
+/** Settings every session wants, sent together (gdb answers them in one go). */
+function sendSettings(mi: MICommands): Promise<unknown>[] {
+  return [
     mi.gdbSet("mi-async", "on"),
     mi.gdbSet("confirm", "off"),
     mi.gdbSet("pagination", "off"),
     mi.gdbSet("width", "0"),
     // hover and watch never run code in the program; the repl turns calls on for its own commands
     mi.gdbSet("may-call-functions", "off"),
-  ]);
-  await loadBridge(ctx, config);
+    // symbol indexes of the program and its libraries (libc's debug info is the big one) are
+    // kept in ~/.cache/gdb, so later sessions skip building them; an older gdb says no: fine
+    mi.console("set index-cache enabled on").catch(() => undefined),
+  ];
+}
+
+/** Starts the default gdb in the background (from `initialize`); never rejects. */
+export function prestartGdb(ctx: Context): void {
+  if (prestarted.has(ctx)) return;
+  const started = GdbConnection.start(gdbOptions(ctx, "gdb")).then(
+    (gdb) => {
+      for (const p of sendSettings(new MICommands(gdb))) p.catch(() => undefined);
+      return gdb;
+    },
+    () => undefined,
+  );
+  prestarted.set(ctx, started);
+  ctx.onDispose(async () => {
+    const gdb = await started;
+    if (gdb !== undefined && ctx.gdb !== gdb) await gdb.close(500);
+  });
+}
+
+async function startGdb(ctx: Context, config: SessionConfig): Promise<MICommands> {
+  const early = await prestarted.get(ctx);
+  prestarted.delete(ctx);
+  let gdb: GdbConnection;
+  let settings: Promise<unknown>[] = [];
+  if (early !== undefined && !early.exited && config.gdbPath === "gdb") {
+    gdb = early;
+  } else {
+    if (early !== undefined) void early.close(500);
+    gdb = await GdbConnection.start(gdbOptions(ctx, config.gdbPath));
+    settings = sendSettings(new MICommands(gdb));
+  }
+  ctx.gdb = gdb;
+  const mi = new MICommands(gdb);
+  ctx.mi = mi;
+  wireEvents(ctx, gdb);
+  // gdb's own warnings and notes (not answers to a command) go to the Debug Console
+  gdb.on("looseStream", (record) => {
+    if (record.stream === "log" && record.text.trim() !== "") ctx.output(record.text, "console");
+  });
+  await Promise.all(settings);
   return mi;
 }
 
+/** Where Python keeps the bridge's compiled modules: gdb's Python would otherwise compile them
+ * from source at every start when the bridge's own directory is read-only or the environment
+ * says PYTHONDONTWRITEBYTECODE. */
+function pycacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");
+  return path.join(base, "allocs", "pycache");
+}
+
+/** Sources the bridge (its compiled modules cached in pycacheDir(), only while it loads) and
+ * checks for its MI command: sent as one batch, answered in order. Never rejects. */
 async function loadBridge(ctx: Context, config: SessionConfig): Promise<void> {
   if (!fs.existsSync(config.bridgePath)) {
     ctx.output(`allocs: the gdb bridge ${config.bridgePath} is missing: no allocation information`, "stderr");
     return;
   }
-  const mi = ctx.requireMi();
+  const gdb = ctx.requireGdb();
+  const cache = JSON.stringify(pycacheDir());
+  const before = gdb
+    .console(
+      "python import sys; sys._allocs_pyc = (sys.pycache_prefix, sys.dont_write_bytecode); " +
+        `sys.pycache_prefix, sys.dont_write_bytecode = ${cache}, False`,
+    )
+    .catch(() => undefined);
+  const source = gdb.console(`source ${config.bridgePath}`);
+  const after = gdb
+    .console("python import sys; sys.pycache_prefix, sys.dont_write_bytecode = sys._allocs_pyc")
+    .catch(() => undefined);
+  const probe = gdb.send({ operation: "-info-gdb-mi-command", args: ["alloc-describe"] });
   try {
-    await mi.console(`source ${config.bridgePath}`);
-    const r = await ctx.requireGdb().send({ operation: "-info-gdb-mi-command", args: ["alloc-describe"] });
-    ctx.bridge =
-      JSON.stringify(r.results).includes('"exists"') && !JSON.stringify(r.results).includes('"false"');
+    await source;
+    const r = await probe;
+    ctx.bridge = optString(optTuple(r.results, "command") ?? [], "exists") === "true";
   } catch (e) {
+    probe.catch(() => undefined);
     ctx.output(
       `allocs: loading the gdb bridge failed: ${e instanceof Error ? e.message : String(e)}`,
       "stderr",
     );
+  } finally {
+    await Promise.all([before, after]);
   }
 }
 
 async function openTerminal(ctx: Context, config: SessionConfig): Promise<ProgramTerminal> {
   const title = path.basename(config.program ?? "program");
+  let terminal: ProgramTerminal | undefined;
   if (config.useIntegratedTerminal) {
     try {
-      return await integratedTerminal(ctx, title, config.cwd ?? path.dirname(config.program ?? "."));
+      terminal = await integratedTerminal(ctx, title, config.cwd ?? path.dirname(config.program ?? "."));
     } catch (e) {
       ctx.output(
         `allocs: the integrated terminal failed (${e instanceof Error ? e.message : String(e)}); ` +
@@ -82,43 +156,56 @@ async function openTerminal(ctx: Context, config: SessionConfig): Promise<Progra
       );
     }
   }
-  return adapterTerminal(ctx);
+  terminal ??= adapterTerminal(ctx);
+  const t = terminal;
+  ctx.onDispose(() => t.dispose());
+  return t;
 }
 
 async function launch(ctx: Context, a: AllocsLaunchArguments): Promise<void> {
   const config = launchConfig(a, ctx.clientCaps.supportsRunInTerminal);
   ctx.config = config;
+  if (config.kind === "launch" && config.preload && !fs.existsSync(config.runtimePath)) {
+    throw new Error(
+      `the allocs runtime ${config.runtimePath} does not exist: build it (npm run build) or set "preload": false`,
+    );
+  }
+  // The program's terminal is made while gdb starts; everything gdb needs before the run is
+  // sent at once (gdb answers in order, one round trip instead of one per command).
+  const terminal = config.kind === "launch" ? openTerminal(ctx, config) : undefined;
+  terminal?.catch(() => undefined);
   const mi = await startGdb(ctx, config);
-  await mi.fileExecAndSymbols(config.program as string);
+  const steps: Promise<unknown>[] = [];
+  if (config.cwd !== undefined) steps.push(mi.environmentCd(path.resolve(config.cwd)));
+  steps.push(mi.fileExecAndSymbols(config.program as string));
   if (config.kind === "launch") {
-    if (config.args.length > 0) await mi.execArguments(config.args);
-    if (config.cwd !== undefined) await mi.environmentCd(path.resolve(config.cwd));
+    if (config.args.length > 0) steps.push(mi.execArguments(config.args));
     for (const [name, value] of config.env) {
       if (name === "LD_PRELOAD" && config.preload) continue;
-      if (value === null) await mi.console(`unset environment ${name}`);
-      else await mi.gdbSet("environment", `${name}=${value}`);
+      if (value === null) steps.push(mi.console(`unset environment ${name}`));
+      else steps.push(mi.gdbSet("environment", `${name}=${value}`));
     }
     // No shell between gdb and the program (faster, and nothing but the program gets the
     // preload): gdb execs the program itself with this environment.
-    await mi.gdbSet("startup-with-shell", "off");
+    steps.push(mi.gdbSet("startup-with-shell", "off"));
     if (config.preload) {
-      if (!fs.existsSync(config.runtimePath)) {
-        throw new Error(
-          `the allocs runtime ${config.runtimePath} does not exist: build it (npm run build) or set "preload": false`,
-        );
-      }
-      await mi.gdbSet(
-        "environment",
-        `LD_PRELOAD=${preloadValue(config.runtimePath, config.env.get("LD_PRELOAD"))}`,
+      steps.push(
+        mi.gdbSet(
+          "environment",
+          `LD_PRELOAD=${preloadValue(config.runtimePath, config.env.get("LD_PRELOAD"))}`,
+        ),
       );
     }
     if (config.metadataDir !== undefined) {
-      await mi.gdbSet("environment", `ALLOCS_META_PATH=${path.resolve(config.metadataDir)}`);
+      steps.push(mi.gdbSet("environment", `ALLOCS_META_PATH=${path.resolve(config.metadataDir)}`));
     }
-    const terminal = await openTerminal(ctx, config);
-    ctx.onDispose(() => terminal.dispose());
-    await mi.inferiorTtySet(terminal.tty);
+    steps.push((terminal as Promise<ProgramTerminal>).then((t) => mi.inferiorTtySet(t.tty)));
+    // the bridge is sourced behind -exec-run (configurationDone): gdb loads it while the program
+    // starts, and the first stop is reported once it is in
+  } else {
+    steps.push((ctx.bridgeLoading = loadBridge(ctx, config)));
   }
+  await Promise.all(steps);
   ctx.client.sendEvent(new InitializedEvent());
 }
 
@@ -126,7 +213,9 @@ async function attach(ctx: Context, a: AllocsAttachArguments): Promise<void> {
   const config = attachConfig(a);
   ctx.config = config;
   const mi = await startGdb(ctx, config);
+  ctx.bridgeLoading = loadBridge(ctx, config);
   if (config.program !== undefined) await mi.fileExecAndSymbols(config.program);
+  await ctx.bridgeLoading;
   ctx.quietStops = true;
   try {
     await mi.targetAttach(config.processId as number);
@@ -165,7 +254,12 @@ async function configurationDone(ctx: Context): Promise<void> {
   if (config === undefined) return;
   if (config.kind === "launch") {
     ctx.expectEntry = config.stopAtEntry;
-    await mi.execRun({ start: config.stopAtEntry });
+    const gdb = ctx.requireGdb();
+    const run = gdb.send({ operation: "-exec-run", args: config.stopAtEntry ? ["--start"] : [] });
+    ctx.bridgeLoading = loadBridge(ctx, config);
+    // gdb's warnings while starting the program (e.g. no address space randomization control)
+    const r = await run;
+    if (r.log.trim() !== "") ctx.output(r.log, "console");
     return;
   }
   if (config.kind === "core") {

@@ -12,7 +12,8 @@ import { disassembleFamily } from "./disassemble";
 import { evaluateFamily } from "./evaluate";
 import { executionFamily } from "./execution";
 import type { RequestFamily, RequestHandler } from "./handler";
-import { launchFamily } from "./launch";
+import { heapFamily } from "./heap";
+import { launchFamily, prestartGdb } from "./launch";
 import { memoryFamily } from "./memory";
 import { stackFamily } from "./stack";
 import { variablesFamily } from "./variables";
@@ -27,6 +28,7 @@ export const FAMILIES: readonly RequestFamily[] = [
   memoryFamily,
   disassembleFamily,
   allocationFamily,
+  heapFamily,
 ];
 
 export function capabilities(): DebugProtocol.Capabilities {
@@ -64,6 +66,8 @@ export class AllocsDebugSession extends DebugSession {
     );
     response.body = capabilities();
     this.sendResponse(response);
+    // every session needs a gdb: start the usual one while the client sends launch or attach
+    prestartGdb(this.ctx);
   }
 
   protected override dispatchRequest(request: DebugProtocol.Request): void {

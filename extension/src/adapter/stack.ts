@@ -3,7 +3,7 @@
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import * as path from "node:path";
 
-import type { MIFrame } from "../mi";
+import { MIError, type MIFrame } from "../mi";
 import type { Context } from "./context";
 import { handler, type RequestFamily } from "./handler";
 
@@ -36,15 +36,24 @@ function toStackFrame(ctx: Context, thread: number, f: MIFrame): DebugProtocol.S
   return frame;
 }
 
+/** gdb's answer when the first frame asked for lies beyond the stack's last. */
+const PAST_THE_END = /Not enough frames in stack/i;
+
 async function stackTrace(
   ctx: Context,
   a: DebugProtocol.StackTraceArguments,
 ): Promise<DebugProtocol.StackTraceResponse["body"]> {
   const mi = ctx.requireStopped("show the stack");
-  const low = a.startFrame ?? 0;
+  const low = Math.max(0, a.startFrame ?? 0);
   const levels = a.levels !== undefined && a.levels > 0 ? a.levels : 1000;
+  // Both at once (one round trip): the frames, and the depth counted up to one past the page, so
+  // that totalFrames says "more" while there are more. VS Code asks for a first page of one frame,
+  // then for the next page, which can start beyond the last frame: an empty page, not an error.
   const [frames, depth] = await Promise.all([
-    mi.stackListFrames({ thread: a.threadId, low, high: low + levels - 1 }),
+    mi.stackListFrames({ thread: a.threadId, low, high: low + levels - 1 }).catch((e: unknown) => {
+      if (e instanceof MIError && PAST_THE_END.test(e.msg)) return [] as MIFrame[];
+      throw e;
+    }),
     mi.stackInfoDepth({ thread: a.threadId }, low + levels + 1).catch(() => undefined),
   ]);
   return {

@@ -67,6 +67,9 @@ export interface GdbConnectionEvents {
   /** `=breakpoint-modified`, `=thread-group-started`, `=library-loaded`, ... */
   notify: MIAsyncRecord;
   stream: MIStreamRecord;
+  /** A stream record printed while no command was pending: gdb speaking on its own (warnings,
+   * notes while the program runs), not part of any command's answer. Also emitted as `stream`. */
+  looseStream: MIStreamRecord;
   /** Lines that are not MI, usually the debuggee's own output on gdb's stdout. */
   other: MIOtherRecord;
   /** gdb's stderr, as it arrives. */
@@ -292,6 +295,7 @@ export class GdbConnection extends TypedEmitter<GdbConnectionEvents> {
         if (owner !== undefined && record.stream === "console") owner.console += record.text;
         if (owner !== undefined && record.stream === "log") owner.log += record.text;
         this.emit("stream", record);
+        if (owner === undefined) this.emit("looseStream", record);
         break;
       }
       case "other":

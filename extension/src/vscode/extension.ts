@@ -232,7 +232,7 @@ export function activate(context: vscode.ExtensionContext): void {
       COMMANDS.showHeapCensus,
       guarded(async () => {
         const session = requireSession();
-        const c = await census(session, selectedFrame(session));
+        const c = await census(session);
         views.show(
           "census",
           `(${c.total.chunks} allocations, ${humanBytes(c.total.bytes)})`,
@@ -244,7 +244,7 @@ export function activate(context: vscode.ExtensionContext): void {
       COMMANDS.showMemoryMap,
       guarded(async () => {
         const session = requireSession();
-        const nodes = await memoryMap(session, selectedFrame(session));
+        const nodes = await memoryMap(session);
         views.show("maps", undefined, renderMemoryMapHtml(nodes));
       }),
     ),

@@ -1,0 +1,76 @@
+// The whole-heap questions, as custom requests: `allocs/census {by?: "site" | "type"}` (live
+// allocations counted per allocation site or per run-time type, largest first) and
+// `allocs/maps` (the hierarchy of big allocations: mappings, ELF files and segments, the brk
+// heap, stacks). Both are the bridge's `alloc census --json` / `alloc maps --json`, run through
+// gdb's console with their printed JSON captured from the MI stream: the adapter passes the
+// bridge's JSON on untouched (extension/src/vscode/description.ts types it).
+import { MIError } from "../mi";
+import type { Context } from "./context";
+import { handler, type RequestFamily } from "./handler";
+
+/** The JSON line an `alloc ... --json` command printed (the last one: gdb may say other things
+ * first, e.g. a warning while reading memory). */
+export function printedJson(text: string): unknown {
+  const lines = text.split("\n").map((l) => l.trim());
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i];
+    if (!l.startsWith("{") && !l.startsWith("[")) continue;
+    try {
+      return JSON.parse(l);
+    } catch {
+      // not JSON after all: keep looking
+    }
+  }
+  return undefined;
+}
+
+/** Runs a bridge command that prints JSON, and returns what it printed, parsed. */
+async function bridgeJson(ctx: Context, what: string, command: string): Promise<unknown> {
+  ctx.requireStopped(what);
+  await ctx.bridgeLoading;
+  if (!ctx.bridge) throw new Error("the allocs gdb bridge is not loaded: no allocation information");
+  let printed: string;
+  try {
+    printed = (await ctx.requireGdb().console(command)).console;
+  } catch (e) {
+    // the bridge's errors are one line already ("alloc: ..."); gdb's own say what failed
+    if (e instanceof MIError) throw new Error(e.msg.trim());
+    throw e;
+  }
+  const json = printedJson(printed);
+  if (json === undefined) {
+    throw new Error(`${command}: no JSON in the answer${printed.trim() !== "" ? `: ${printed.trim()}` : ""}`);
+  }
+  return json;
+}
+
+interface CensusArguments {
+  by?: string;
+}
+
+async function census(ctx: Context, a: CensusArguments): Promise<unknown> {
+  const by = a.by ?? "site";
+  if (by !== "site" && by !== "type") {
+    throw new Error(`allocs/census: "by" is "site" or "type", not ${JSON.stringify(by)}`);
+  }
+  const c = await bridgeJson(ctx, "take a heap census", `alloc census --json --by ${by}`);
+  if (typeof c !== "object" || c === null || !Array.isArray((c as { rows?: unknown }).rows)) {
+    throw new Error("alloc census: the bridge's answer is not a census");
+  }
+  return c;
+}
+
+async function maps(ctx: Context): Promise<unknown> {
+  const m = await bridgeJson(ctx, "show the memory map", "alloc maps --json");
+  const list = Array.isArray(m) ? m : (m as { maps?: unknown } | null)?.maps;
+  if (!Array.isArray(list)) throw new Error("alloc maps: the bridge's answer is not a list of mappings");
+  return { maps: list };
+}
+
+export const heapFamily: RequestFamily = {
+  name: "heap",
+  requests: {
+    "allocs/census": handler(census),
+    "allocs/maps": handler(maps),
+  },
+};
