@@ -80,6 +80,8 @@ export function makeScratch(dir: string): Scratch {
     "debug.openDebug": "openOnSessionStart",
     "debug.internalConsoleOptions": "neverOpen",
     "terminal.integrated.enablePersistentSessions": false,
+    // the DOM renderer: the program's terminal can then be read as text
+    "terminal.integrated.gpuAcceleration": "off",
     "editor.minimap.enabled": false,
     "window.restoreWindows": "none",
   };

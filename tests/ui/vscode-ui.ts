@@ -33,16 +33,22 @@ function vsixPath(): string {
   return path.join(ROOT, "dist", `allocs-${version}.vsix`);
 }
 
-/** The workspace: the program's source, its -g build, and a launch.json naming it. */
+/** The workspace: the program's source, its `allocs cc` build (debug info and type metadata,
+ * PROGRAM.allocsmeta beside it), and a launch.json naming it. */
 function makeWorkspace(dir: string): { source: string; breakLine: number } {
   fs.mkdirSync(path.join(dir, ".vscode"), { recursive: true });
   const source = path.join(dir, `${PROGRAM}.c`);
   fs.copyFileSync(path.join(ROOT, "test-programs", `${PROGRAM}.c`), source);
-  const cc = spawnSync("gcc", ["-g", "-O0", "-o", path.join(dir, PROGRAM), source], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr}`);
+  const cc = spawnSync(
+    process.execPath,
+    [path.join(ROOT, "bin", "allocs.js"), "cc", "-O0", "-o", path.join(dir, PROGRAM), source],
+    { encoding: "utf8", timeout: 120_000 },
+  );
+  if (cc.status !== 0) throw new Error(`allocs cc failed: ${cc.stderr}`);
+  assert.ok(
+    fs.existsSync(path.join(dir, `${PROGRAM}.allocsmeta`)),
+    `allocs cc wrote no metadata: ${cc.stderr}`,
+  );
   const launch = {
     version: "0.2.0",
     configurations: [
@@ -283,13 +289,23 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
     };
     const pts = await rowText("pts");
     const name = await rowText("name");
-    // "pts: 0x4052a0 → __default_lib_malloc 24 B @ ui_heap.c:14" (or the type, "struct point[3]",
-    // once type metadata exists)
+    // "pts: 0x5555555592a0 → __default_lib_malloc struct point[3] @ ui_heap.c:14": the type from
+    // the metadata `allocs cc` wrote, read by the runtime, decoded by the bridge
     assert.match(pts, /0x[0-9a-f]+/, `pts shows its value: ${pts}`);
     assert.match(pts, /__default_lib_malloc/, `pts shows its allocator: ${pts}`);
-    assert.match(pts, /\b24 B\b|struct point\[3\]/, `pts shows its size (24 bytes): ${pts}`);
+    assert.match(pts, /__default_lib_malloc struct point\[3\]/, `pts shows its type: ${pts}`);
+    assert.match(pts, /@ ui_heap\.c:14/, `pts shows its allocation site: ${pts}`);
     assert.match(name, /__default_lib_malloc/, `name shows its allocator: ${name}`);
     assert.match(name, /\b42 B\b|char\[42\]/, `name shows its size (42 bytes): ${name}`);
+    // the Call Stack holds main and nothing else: no error row from paging past the last frame,
+    // and no error notification
+    const stackText = await page.locator(".debug-call-stack").innerText({ timeout: 5_000 });
+    assert.doesNotMatch(stackText, /stack-list-frames|Not enough frames/, `call stack: ${stackText}`);
+    const toasts = await page
+      .locator(".notifications-toasts")
+      .innerText({ timeout: 2_000 })
+      .catch(() => "");
+    assert.doesNotMatch(toasts, /stack-list-frames|Not enough frames/, `notifications: ${toasts}`);
 
     // Allocs: Describe Address... on `pts`: a webview draws the chain down to the 24-byte chunk
     await palette(page, ">Allocs: Describe Address", "Allocs: Describe Address...");
@@ -314,9 +330,30 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
     await step("Describe Address drawn");
     await page.screenshot({ path: path.join(OUT_DIR, "describe-address.png"), timeout: 10_000 });
 
-    // stop the session from the UI; the toolbar goes away
-    await page.keyboard.press("Shift+F5");
-    await page.locator(".debug-toolbar").waitFor({ state: "hidden", timeout: 20_000 });
-    await step("session stopped");
+    // continue to the end: the program prints its line in its terminal and exits; the session
+    // ends and the toolbar goes away
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("F5");
+    await page.locator(".debug-toolbar").waitFor({ state: "hidden", timeout: 30_000 });
+    await step("program ran to its end");
+    // the program's terminal shows the program's output only: no helper command line, no
+    // gdb warning
+    const terminal = page.locator(".terminal-wrapper.active .xterm-rows, .terminal .xterm-rows").first();
+    let shown = "";
+    const termDeadline = Date.now() + 15_000;
+    while (Date.now() < termDeadline) {
+      shown = (await terminal.innerText({ timeout: 5_000 }).catch(() => "")).replace(/\u00a0/g, " ");
+      if (shown.includes("allocs 20")) break;
+      await page.waitForTimeout(250);
+    }
+    await page.screenshot({ path: path.join(OUT_DIR, "program-terminal.png"), timeout: 10_000 });
+    fs.writeFileSync(path.join(OUT_DIR, "terminal.txt"), shown);
+    assert.match(shown, /allocs 20/, `the program's output is in its terminal: ${shown}`);
+    assert.doesNotMatch(
+      shown,
+      /warning|controlling terminal|allocs-session|tty\.tmp|\/bin\/sh/,
+      `terminal: ${shown}`,
+    );
+    await step("terminal read");
   });
 });
