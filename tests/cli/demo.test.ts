@@ -53,5 +53,24 @@ describe("allocs demo", () => {
       frame.address > heap.address && argv.address > frame.address,
       "stack above heap, argv above frames",
     );
+
+    // The same addresses from gdb, through the bridge: one block per `alloc info`.
+    const gdbPart = r.stdout.split("The same process seen from gdb")[1] ?? "";
+    assert.match(gdbPart, /^\$ allocs gdb .*'alloc info \(char \*\)p \+ 10'/m);
+    const blocks = gdbPart.split(/\n(?=address )/).filter((b) => b.startsWith("address "));
+    assert.equal(blocks.length, 3, gdbPart);
+    const field = (block: string, name: string) => new RegExp(`^${name}\\s+(.*)$`, "m").exec(block)?.[1];
+    const [interior, local, args] = blocks;
+    assert.equal(field(interior, "allocator"), "__default_lib_malloc (live)");
+    assert.equal(field(interior, "size"), "168 bytes");
+    assert.equal(field(interior, "offset"), "10");
+    assert.match(field(interior, "type") ?? "", /^int\[42\]/);
+    assert.match(field(interior, "path") ?? "", /^\[2\] \(int\)/);
+    assert.match(field(interior, "site") ?? "", /^main at \S+seed_demo\.c:5 /);
+    assert.equal(field(local, "allocator"), "stackframe (live)");
+    assert.equal(field(local, "size"), `${frame.size} bytes`);
+    assert.match(field(local, "path") ?? "", /^p \(void \*\)/);
+    assert.equal(field(args, "allocator"), "auxv (live)");
+    assert.equal(field(args, "type"), "char *[2]");
   });
 });
