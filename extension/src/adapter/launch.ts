@@ -17,6 +17,7 @@ import {
 } from "./config";
 import type { Context } from "./context";
 import { handler, type RequestFamily } from "./handler";
+import { defaultGdbOptions, takeEarlyGdb } from "./early-gdb";
 import { adapterTerminal, integratedTerminal, type ProgramTerminal } from "./terminal";
 import { wireEvents } from "./execution";
 
@@ -33,13 +34,13 @@ function preloadValue(runtime: string, user: string | null | undefined): string 
 const prestarted = new WeakMap<Context, Promise<GdbConnection | undefined>>();
 
 function gdbOptions(ctx: Context, gdbPath: string): GdbConnectionOptions {
-  return {
-    gdbPath,
-    commandTimeoutMs: 60000,
-    // traceMI is a launch attribute: asked per line, so a gdb started before launch traces too
-    trace: (dir, line) => {
-      if (ctx.config?.traceMI === true) ctx.output(`${dir === "out" ? "->" : "<-"} ${line}`);
-    },
+  return defaultGdbOptions(gdbPath, traceTo(ctx));
+}
+
+/** traceMI is a launch attribute: asked per line, so a gdb started before launch traces too. */
+function traceTo(ctx: Context): NonNullable<GdbConnectionOptions["trace"]> {
+  return (dir, line) => {
+    if (ctx.config?.traceMI === true) ctx.output(`${dir === "out" ? "->" : "<-"} ${line}`);
   };
 }
 
@@ -61,9 +62,11 @@ function sendSettings(mi: MICommands): Promise<unknown>[] {
 /** Starts the default gdb in the background (from `initialize`); never rejects. */
 export function prestartGdb(ctx: Context): void {
   if (prestarted.has(ctx)) return;
-  const started = GdbConnection.start(gdbOptions(ctx, "gdb")).then(
+  // the process's own early gdb (stdio), else one started now
+  const early = takeEarlyGdb(traceTo(ctx)) ?? GdbConnection.start(gdbOptions(ctx, "gdb"));
+  const started = early.then(
     (gdb) => {
-      for (const p of sendSettings(new MICommands(gdb))) p.catch(() => undefined);
+      if (gdb !== undefined) for (const p of sendSettings(new MICommands(gdb))) p.catch(() => undefined);
       return gdb;
     },
     () => undefined,
