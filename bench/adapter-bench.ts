@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     if (xs.length > 0) console.log(`  ${label.padEnd(72)} ${f(median(xs))} ${range(xs)}`);
   };
   console.log("launch path, runInTerminal, traced (from the launch request):");
-  phase("gdb ready (started at initialize, settings sent then)", (t) => t.gdbReady);
+  phase("gdb ready (started with the adapter process)", (t) => t.gdbReady);
   phase("launch answered (setup pipelined; terminal made meanwhile)", (t) => t.launchResponse);
   phase("configurationDone answered (-exec-run ^running)", (t) => t.running);
   phase("bridge sourced (behind -exec-run, while the program starts)", (t) => t.bridge);
