@@ -1,5 +1,6 @@
-/* typegen fixture header: the same anonymous typedef'd struct as typegen_anon1.h, declared again. */
+/* typegen fixture header: the same anonymous typedef'd struct as typegen_anon1.h, declared again.
+ */
 typedef struct {
-  int a;
-  char *b;
+    int a;
+    char *b;
 } anon_pair;

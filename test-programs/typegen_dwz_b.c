@@ -4,14 +4,15 @@
 #include <time.h>
 
 struct shared_rec {
-  FILE *out;
-  struct stat st;
-  struct tm when;
+    FILE *out;
+    struct stat st;
+    struct tm when;
 };
 
 struct shared_rec rec_b;
 
-int fill_b(struct shared_rec *r) {
-  rec_b = *r;
-  return fprintf(r->out, "%d\n", rec_b.when.tm_year) > 0 ? 0 : 1;
+int fill_b(struct shared_rec *r)
+{
+    rec_b = *r;
+    return fprintf(r->out, "%d\n", rec_b.when.tm_year) > 0 ? 0 : 1;
 }

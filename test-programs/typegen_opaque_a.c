@@ -9,8 +9,9 @@ anon_pair pair_a;
 struct opaque *get_b(void);
 int use_b(anon_pair *p);
 
-int main(void) {
-  op_a = get_b();
-  pair_a.a = 1;
-  return use_b(&pair_a) + (op_a != 0);
+int main(void)
+{
+    op_a = get_b();
+    pair_a.a = 1;
+    return use_b(&pair_a) + (op_a != 0);
 }

@@ -4,50 +4,50 @@
 #include <stdlib.h>
 
 struct point {
-  int x, y;
+    int x, y;
 };
 
 struct bits {
-  unsigned a : 3;
-  int b : 5;
-  unsigned long c : 40;
-  char d;
-  unsigned e : 1;
+    unsigned a : 3;
+    int b : 5;
+    unsigned long c : 40;
+    char d;
+    unsigned e : 1;
 };
 
 typedef struct {
-  int q;
-  double r;
+    int q;
+    double r;
 } anon_t;
 
 enum color { RED, GREEN = 5, BLUE = -1 };
 enum big { BIG_MAX = 0xffffffffffffffffUL };
 
 struct flex {
-  int n;
-  int data[];
+    int n;
+    int data[];
 };
 
 union num {
-  int i;
-  float f;
-  struct {
-    short lo, hi;
-  };
+    int i;
+    float f;
+    struct {
+        short lo, hi;
+    };
 };
 
 struct outer {
-  const char *name;
-  volatile unsigned long counter;
-  struct point *restrict next_point;
-  union num value;
-  int matrix[2][3];
-  size_t len;
-  void (*callback)(int, ...);
-  struct outer *next;
-  _Bool ok;
-  long double ld;
-  _Atomic int atom;
+    const char *name;
+    volatile unsigned long counter;
+    struct point *restrict next_point;
+    union num value;
+    int matrix[2][3];
+    size_t len;
+    void (*callback)(int, ...);
+    struct outer *next;
+    _Bool ok;
+    long double ld;
+    _Atomic int atom;
 };
 
 typedef int (*binop_fn)(int, int);
@@ -69,34 +69,42 @@ __thread int tls_counter;
 int unbounded_arr[];
 int unbounded_arr[5];
 
-static int add(int a, int b) { return a + b; }
-
-int sum(int n, ...) {
-  va_list ap;
-  int s = 0;
-  va_start(ap, n);
-  for (int i = 0; i < n; i++) s += va_arg(ap, int);
-  va_end(ap);
-  return s;
+static int add(int a, int b)
+{
+    return a + b;
 }
 
-int f(int a, char **b) {
-  int local = a;
-  struct point p = {1, 2};
-  volatile int vla_n = a + 1;
-  int vla[vla_n];
-  vla[0] = p.x;
-  return local + p.y + (b != 0) + vla[0];
+int sum(int n, ...)
+{
+    va_list ap;
+    int s = 0;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++)
+        s += va_arg(ap, int);
+    va_end(ap);
+    return s;
 }
 
-int main(int argc, char **argv) {
-  static int calls;
-  calls++;
-  struct flex *fl = malloc(sizeof(struct flex) + 4 * sizeof(int));
-  fl->n = argc;
-  op_ptr = add;
-  pts[0].x = argc;
-  int r = f(argc, argv) + fl->n + sum(2, 3, 4) + op_ptr(1, 2);
-  free(fl);
-  return r + pts[argc % 3].y + an.q + bb.a + nv.i + (int)counter_td + tls_counter + grid[1][2] + unbounded_arr[1];
+int f(int a, char **b)
+{
+    int local = a;
+    struct point p = {1, 2};
+    volatile int vla_n = a + 1;
+    int vla[vla_n];
+    vla[0] = p.x;
+    return local + p.y + (b != 0) + vla[0];
+}
+
+int main(int argc, char **argv)
+{
+    static int calls;
+    calls++;
+    struct flex *fl = malloc(sizeof(struct flex) + 4 * sizeof(int));
+    fl->n = argc;
+    op_ptr = add;
+    pts[0].x = argc;
+    int r = f(argc, argv) + fl->n + sum(2, 3, 4) + op_ptr(1, 2);
+    free(fl);
+    return r + pts[argc % 3].y + an.q + bb.a + nv.i + (int)counter_td + tls_counter + grid[1][2] +
+           unbounded_arr[1];
 }
