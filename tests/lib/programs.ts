@@ -88,10 +88,7 @@ function toResult(r: SpawnSyncReturns<string>, what: string): RunResult {
   return { stdout: r.stdout, stderr: r.stderr, status: r.status, signal: r.signal };
 }
 
-/** Runs a program with the runtime preloaded (children inherit it through the environment). */
-export function runPreloaded(exe: string, args: string[] = [], opts: RunOptions = {}): RunResult {
-  const lib = opts.runtime ?? runtimeLib();
-  const env = { ...process.env, ...opts.env, LD_PRELOAD: lib };
+function run(exe: string, args: string[], opts: RunOptions, env: NodeJS.ProcessEnv, what: string): RunResult {
   const r = spawnSync(exe, args, {
     env,
     cwd: opts.cwd,
@@ -102,23 +99,20 @@ export function runPreloaded(exe: string, args: string[] = [], opts: RunOptions 
     killSignal: "SIGKILL",
     maxBuffer: 64 << 20,
   });
-  return toResult(r, `${exe} (preloaded)`);
+  return toResult(r, what);
+}
+
+/** Runs a program with the runtime preloaded (children inherit it through the environment). */
+export function runPreloaded(exe: string, args: string[] = [], opts: RunOptions = {}): RunResult {
+  const env = { ...process.env, ...opts.env, LD_PRELOAD: opts.runtime ?? runtimeLib() };
+  return run(exe, args, opts, env, `${exe} (preloaded)`);
 }
 
 /** Runs a program without the runtime. */
 export function runPlain(exe: string, args: string[] = [], opts: RunOptions = {}): RunResult {
   const env = { ...process.env, ...opts.env };
   delete env.LD_PRELOAD;
-  const r = spawnSync(exe, args, {
-    env,
-    cwd: opts.cwd,
-    input: opts.input,
-    encoding: "utf8",
-    timeout: opts.timeoutMs ?? 60_000,
-    killSignal: "SIGKILL",
-    maxBuffer: 64 << 20,
-  });
-  return toResult(r, exe);
+  return run(exe, args, opts, env, exe);
 }
 
 export function hasCommand(cmd: string): boolean {

@@ -7,40 +7,9 @@ import { MIError, optString } from "../mi";
 import { handler, type RequestFamily } from "./handler";
 import type { Context } from "./context";
 
-export interface AllocationSite {
-  readonly pc?: string | null;
-  readonly function?: string | null;
-  readonly file?: string | null;
-  readonly line?: number | null;
-  readonly seq?: number | null;
-  readonly frame?: number | null;
-  readonly variable?: string | null;
-  readonly symbol?: string | null;
-  readonly object?: string | null;
-}
+import type { DescriptionJson as AddressDescription } from "../description-json";
 
-export interface AllocationLevel {
-  readonly allocator: string;
-  readonly base: string;
-  readonly size: number;
-  readonly name?: string | null;
-}
-
-export interface AddressDescription {
-  readonly address: string;
-  readonly allocator: string | null;
-  readonly base: string | null;
-  readonly size: number | null;
-  readonly offset: number | null;
-  readonly type: string | null;
-  readonly path?: string;
-  readonly pathType?: string | null;
-  readonly state: string;
-  readonly site: AllocationSite | null;
-  readonly chain: readonly AllocationLevel[];
-  readonly runtime?: boolean;
-  readonly notes?: readonly string[];
-}
+export type { AddressDescription };
 
 /** A plain address from a value gdb printed ("0x4052a0", "0x4052a0 \"text\"", "(int *) 0x10"). */
 export function leadingAddress(value: string | undefined): string | undefined {

@@ -1,0 +1,40 @@
+// The address description as the gdb bridge writes it (docs/address-description.md), typed once
+// for both the debug adapter and the extension host.
+
+export interface SiteJson {
+  readonly pc?: string | null;
+  readonly function?: string | null;
+  readonly file?: string | null;
+  readonly line?: number | null;
+  readonly seq?: number | null;
+  readonly frame?: number | null;
+  readonly variable?: string | null;
+  readonly thread?: number | null;
+  readonly symbol?: string | null;
+  readonly object?: string | null;
+  readonly section?: string | null;
+}
+
+export interface LevelJson {
+  readonly allocator: string;
+  readonly base: string;
+  readonly size: number;
+  readonly name?: string | null;
+}
+
+export interface DescriptionJson {
+  readonly address: string;
+  readonly allocator: string | null;
+  readonly base: string | null;
+  readonly size: number | null;
+  readonly offset: number | null;
+  readonly type: string | null;
+  readonly uniqtype?: string | null;
+  readonly path?: string;
+  readonly pathType?: string | null;
+  readonly state: string;
+  readonly site: SiteJson | null;
+  readonly chain: readonly LevelJson[];
+  readonly runtime?: boolean;
+  readonly notes?: readonly string[];
+}
