@@ -1,0 +1,238 @@
+"""The decoder's Target over gdb's Python API: memory, symbols, source lines, mappings, threads,
+registers and frames (with their variables, read on demand)."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Optional
+
+import gdb  # type: ignore[import-not-found]
+
+from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symbolization, Thread, Variable
+
+REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+             "r14", "r15")
+_INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?")
+
+
+class GdbTarget:
+    """The decoder's Target over gdb's Python API."""
+
+    def read_memory(self, addr: int, size: int) -> bytes:
+        inferior = gdb.selected_inferior()
+        if inferior is None or (inferior.pid == 0 and not _has_core()):
+            raise MemoryUnreadable(addr, size, "no process or core file (run the program or load a core)")
+        try:
+            return bytes(inferior.read_memory(addr, size))
+        except (gdb.MemoryError, gdb.error, OverflowError, ValueError) as e:
+            raise MemoryUnreadable(addr, size, str(e).splitlines()[0] if str(e) else "")
+
+    def lookup_symbol(self, name: str) -> Optional[int]:
+        try:
+            sym = gdb.lookup_global_symbol(name)
+            if sym is not None and sym.addr_class != gdb.SYMBOL_LOC_UNRESOLVED:
+                return int(sym.value().address)
+        except (gdb.error, RuntimeError, TypeError):
+            pass
+        try:
+            return int(gdb.parse_and_eval(f"(unsigned long)&'{name}'"))
+        except gdb.error:
+            return None
+
+    def symbolize(self, addr: int) -> Optional[Symbolization]:
+        try:
+            text = gdb.execute(f"info symbol {addr:#x}", to_string=True).strip()
+        except gdb.error:
+            return None
+        m = _INFO_SYMBOL.match(text)
+        if not m:
+            return None
+        name, off, section, obj = m.group(1), int(m.group(2) or 0), m.group(3), m.group(4)
+        if obj is None:
+            obj = gdb.current_progspace().filename
+        size = None
+        for lookup in (gdb.lookup_static_symbol, gdb.lookup_global_symbol):
+            try:
+                sym = lookup(name)
+                if sym is not None and sym.is_variable:
+                    size = sym.type.sizeof
+                    break
+            except (gdb.error, RuntimeError):
+                pass
+        return Symbolization(name, addr - off, size, obj, section)
+
+    def source_line(self, pc: int) -> Optional[SourceLine]:
+        function = None
+        try:
+            block = gdb.block_for_pc(pc)
+            while block is not None and block.function is None:
+                block = block.superblock
+            if block is not None:
+                function = block.function.name
+        except (RuntimeError, gdb.error):
+            pass
+        file = line = None
+        try:
+            sal = gdb.find_pc_line(pc)
+            if sal.symtab is not None and sal.line:
+                file, line = sal.symtab.filename, sal.line
+        except gdb.error:
+            pass
+        if function is None:
+            sym = self.symbolize(pc)
+            function = sym.name if sym else None
+        if function is None and file is None:
+            return None
+        return SourceLine(function, file, line)
+
+    def mappings(self) -> Optional[List[Mapping]]:
+        try:
+            text = gdb.execute("info proc mappings", to_string=True)
+        except gdb.error:
+            return None
+        out = []
+        for raw in text.splitlines():
+            tok = raw.split()
+            if len(tok) < 4 or not tok[0].startswith("0x"):
+                continue
+            try:
+                begin, end = int(tok[0], 16), int(tok[1], 16)
+            except ValueError:
+                continue
+            rest = tok[4:]
+            perms = None
+            if rest and re.fullmatch(r"[r-][w-][x-][ps-]", rest[0]):
+                perms = rest.pop(0)
+            out.append(Mapping(begin, end, " ".join(rest) or None, perms))
+        return out
+
+    def threads(self) -> Optional[List[Thread]]:
+        inferior = gdb.selected_inferior()
+        out = []
+        for t in sorted(inferior.threads(), key=lambda t: t.num):
+            out.append(Thread(t.num, t.ptid[1] or t.ptid[0], t.name,
+                              registers=_bind(_registers, t), frames=_bind(_frames, t)))
+        return out
+
+
+def _has_core() -> bool:
+    try:
+        return "Local core dump file" in gdb.execute("info target", to_string=True)
+    except gdb.error:
+        return False
+
+
+def _bind(fn: Callable[[Any], Any], t: Any) -> Callable[[], Any]:
+    cache: List[Any] = []
+
+    def call() -> Any:
+        if not cache:
+            cache.append(fn(t))
+        return cache[0]
+    return call
+
+
+class _OnThread:
+    """Runs a block with another thread selected, restoring the user's thread and frame."""
+
+    def __init__(self, thread: Any) -> None:
+        self.thread = thread
+
+    def __enter__(self) -> None:
+        self.old_thread = gdb.selected_thread()
+        try:
+            self.old_frame = gdb.selected_frame()
+        except gdb.error:
+            self.old_frame = None
+        self.thread.switch()
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self.old_thread is not None and self.old_thread.is_valid():
+                self.old_thread.switch()
+            if self.old_frame is not None and self.old_frame.is_valid():
+                self.old_frame.select()
+        except gdb.error:
+            pass
+
+
+def _registers(t: Any) -> Dict[str, int]:
+    out: Dict[str, int] = {}
+    if not t.is_valid():
+        return out
+    with _OnThread(t):
+        try:
+            f = gdb.newest_frame()
+            for r in REGISTERS:
+                out[r] = int(f.read_register(r)) & ((1 << 64) - 1)
+        except gdb.error:
+            pass
+    return out
+
+
+def _frame_variables(f: Any) -> List[Variable]:
+    out: List[Variable] = []
+    try:
+        block = f.block()
+    except (RuntimeError, gdb.error):
+        return out
+    while block is not None:
+        for sym in block:
+            if not (sym.is_variable or sym.is_argument):
+                continue
+            try:
+                v = sym.value(f)
+                if v.address is not None:
+                    out.append(Variable(sym.name, int(v.address), v.type.sizeof))
+            except (gdb.error, RuntimeError, TypeError):
+                continue
+        if block.function is not None:
+            break
+        block = block.superblock
+    return out
+
+
+def _variables(t: Any, level: int) -> Callable[[], List[Variable]]:
+    """The locals and arguments of frame `level` of thread t, read on demand with t selected
+    (gdb's frame objects belong to the selected thread)."""
+    def get() -> List[Variable]:
+        if not t.is_valid():
+            return []
+        with _OnThread(t):
+            try:
+                f = gdb.newest_frame()
+                for _ in range(level):
+                    f = f.older() if f is not None else None
+                return _frame_variables(f) if f is not None else []
+            except gdb.error:
+                return []
+    return get
+
+
+def _frames(t: Any, limit: int = 256) -> List[Frame]:
+    out: List[Frame] = []
+    if not t.is_valid():
+        return out
+    with _OnThread(t):
+        try:
+            f = gdb.newest_frame()
+        except gdb.error:
+            return out
+        level = 0
+        while f is not None and level < limit:
+            try:
+                sp = int(f.read_register("rsp")) & ((1 << 64) - 1)
+                older = f.older()
+                if older is not None:
+                    cfa = int(older.read_register("rsp")) & ((1 << 64) - 1)
+                else:
+                    bp = int(f.read_register("rbp")) & ((1 << 64) - 1)
+                    cfa = bp + 16 if bp > sp else sp + 8
+                sal = f.find_sal()
+                file = sal.symtab.filename if sal.symtab is not None else None
+                out.append(Frame(level, int(f.pc()), sp, max(cfa, sp), f.name(), file, sal.line or None,
+                                 _variables(t, level)))
+                f = older
+            except gdb.error:
+                break
+            level += 1
+    return out
