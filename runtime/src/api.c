@@ -50,8 +50,9 @@ struct leaf {
     uintptr_t site;
     uint64_t seq;
     const char *symbol, *object;
-    uintptr_t pc;  /* stackframe: a pc in the frame's function */
-    bool in_chunk; /* chunk holds the enclosing malloc chunk (for pool objects and chunks) */
+    uintptr_t pc;   /* stackframe: a pc in the frame's function */
+    bool is_string; /* static: a string literal */
+    bool in_chunk;  /* chunk holds the enclosing malloc chunk (for pool objects and chunks) */
     struct rt_chunk chunk;
 };
 
@@ -87,6 +88,7 @@ static int find_leaf(uintptr_t a, struct leaf *out)
         out->symbol = l.symbol;
         out->object = l.object;
         out->pc = l.pc;
+        out->is_string = l.is_string;
         return ALLOCS_OK;
     }
     return ALLOCS_ERR_UNKNOWN;
@@ -123,8 +125,10 @@ static const struct uniqtype *leaf_type(uintptr_t a, const struct leaf *l)
     switch (l->allocator->id) {
     case ALLOCS_ALLOCATOR_MALLOC:
         return meta_type_of_chunk(l->chunk.site_id, l->chunk.site, l->chunk.size);
-    case ALLOCS_ALLOCATOR_STATIC:
-        return meta_type_of_static(a, l->base);
+    case ALLOCS_ALLOCATOR_STATIC: {
+        const struct uniqtype *t = meta_type_of_static(a, l->base);
+        return t || !l->is_string ? t : meta_type_of_string(l->size);
+    }
     case ALLOCS_ALLOCATOR_STACKFRAME:
         return l->pc ? meta_type_of_frame(l->pc) : NULL;
     case ALLOCS_ALLOCATOR_AUXV:

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #pragma weak heap_objects_changed
-void meta_objects_changed(void); /* meta_load.c: loads type metadata for new objects */
+void meta_objects_changed(void); /* meta_find.c: loads type metadata for new objects */
 #pragma weak meta_objects_changed
 
 struct lv_object_priv *lv_objects_priv;

@@ -424,6 +424,7 @@ bool symbols_static_leaf(uint32_t idx, const struct allocs_object *o, const stru
                   string_at(addr, seg->lo, seg->file_hi, &b, &n)) {
         out->base = b;
         out->size = n;
+        out->is_string = true;
         return true;
     }
     out->base = sec ? sec->lo : seg->lo;

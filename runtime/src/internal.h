@@ -107,6 +107,7 @@ struct rt_leaf {
     const char *symbol; /* static: symbol; stackframe: function */
     const char *object; /* ELF object path */
     uintptr_t pc;       /* stackframe: a pc inside the frame's function (for its FRAME type) */
+    bool is_string;     /* static: a string literal (no symbol; its extent is the string's) */
 };
 void levels_init(int argc, char **argv, char **envp);
 /* The leaf for an address outside any heap chunk: static, stackframe, auxv, or a mapping

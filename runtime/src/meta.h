@@ -60,6 +60,8 @@ const struct uniqtype *meta_type_of_static(uintptr_t addr, uintptr_t base);
 const struct uniqtype *meta_type_of_frame(uintptr_t pc);
 const struct uniqtype *meta_type_of_chunk(uint32_t site_id, uintptr_t site_pc, size_t size);
 const struct uniqtype *meta_type_of_auxv(uintptr_t base, size_t size);
+/* A string literal of `size` bytes (NUL included): char[size], made up without metadata. */
+const struct uniqtype *meta_type_of_string(size_t size);
 
 #ifdef ALLOCS_META_LOADER
 /* ---- shared by the loader's files only (meta_find.c, meta_validate.c, meta_load.c,

@@ -343,6 +343,16 @@ static bool is_at_random(uintptr_t base)
     return false;
 }
 
+const struct uniqtype *meta_type_of_string(size_t size)
+{
+    uint64_t mask;
+    meta_lock_take(&mask);
+    const struct uniqtype *c = base("signed_char$8", "char", ATE_SIGNED_CHAR, 8);
+    const struct uniqtype *t = c ? array_locked(c, size) : NULL;
+    meta_lock_drop(mask);
+    return t;
+}
+
 const struct uniqtype *meta_type_of_auxv(uintptr_t b, size_t size)
 {
     const struct allocs_root *r = &__allocs_root;
