@@ -37,7 +37,10 @@ function buildTarget(): void {
   })();
   if (stale) {
     execFileSync("mkdir", ["-p", path.dirname(BINARY)]);
-    execFileSync("gcc", ["-g", "-O0", "-pthread", "-o", BINARY, SOURCE]);
+    // Relative names, as the captured fixtures were built: gdb reports the file as compiled.
+    execFileSync("gcc", ["-g", "-O0", "-pthread", "-o", path.relative(PROGRAMS, BINARY), "mi_target.c"], {
+      cwd: PROGRAMS,
+    });
   }
 }
 

@@ -13,6 +13,14 @@ export function runtimeLib(): string {
   return path.join(ROOT, "runtime", "build", "liballocs.so");
 }
 
+/** The UBSan build of the runtime (make -C runtime ubsan), built on first use. */
+export function ubsanRuntimeLib(): string {
+  const lib = path.join(ROOT, "runtime", "build", "liballocs-ubsan.so");
+  const m = spawnSync("make", ["-s", "-C", path.join(ROOT, "runtime"), "ubsan"], { encoding: "utf8" });
+  if (m.status !== 0 || !fs.existsSync(lib)) throw new Error(`make -C runtime ubsan failed:\n${m.stderr}`);
+  return lib;
+}
+
 export function stubLib(): string {
   return path.join(ROOT, "runtime", "build", "liballocs_stub.so");
 }

@@ -2,19 +2,19 @@
 // interrupts malloc/realloc/free every 100 us, often inside the runtime itself. No deadlock, no
 // crash, no wrong answer for a live chunk; walk and counters agree afterwards.
 import { strict as assert } from "node:assert";
-import * as path from "node:path";
-import { buildProgram, parseProbes, ROOT, runPreloaded } from "../lib/programs";
+import { buildProgram, parseProbes, runPreloaded, ubsanRuntimeLib } from "../lib/programs";
 
 const heapRuntime = process.env.ALLOCS_HEAP_TEST_RUNTIME || undefined; // see heap.test.ts
 
 describe("runtime heap: queries from signal handlers", function () {
   this.timeout(120_000);
-  const runtimes: [string, string | undefined][] = [
-    ["normal", heapRuntime],
-    ["ubsan", heapRuntime ? undefined : path.join(ROOT, "runtime", "build", "liballocs-ubsan.so")],
+  const runtimes: [string, () => string | undefined][] = [
+    ["normal", () => heapRuntime],
+    ["ubsan", () => (heapRuntime ? undefined : ubsanRuntimeLib())],
   ];
-  for (const [label, runtime] of runtimes) {
+  for (const [label, runtimeOf] of runtimes) {
     it(`never deadlocks or answers wrongly (${label} build)`, function () {
+      const runtime = runtimeOf();
       if (label === "ubsan" && !runtime) this.skip();
       const exe = buildProgram("heap_signals", { api: true });
       const r = runPreloaded(exe, [], { runtime, timeoutMs: 60_000 });

@@ -3,13 +3,9 @@
 // found by the walk and by lookup with its size, no freed chunk found, walk = counters).
 // Runs against the normal runtime and the UBSan build (make -C runtime ubsan).
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { buildProgram, parseProbes, ROOT, runPreloaded } from "../lib/programs";
+import { buildProgram, parseProbes, runPreloaded, ubsanRuntimeLib } from "../lib/programs";
 
 const heapRuntime = process.env.ALLOCS_HEAP_TEST_RUNTIME || undefined; // see heap.test.ts
-const ubsanRuntime = path.join(ROOT, "runtime", "build", "liballocs-ubsan.so");
 
 function checkRun(runtime: string | undefined, iterations: string): void {
   const exe = buildProgram("heap_stress", { api: true });
@@ -51,9 +47,6 @@ describe("runtime heap: stress (threads, fork, exec)", function () {
 
   it("does the same under the UBSan build of the runtime", function () {
     if (heapRuntime) this.skip();
-    const m = spawnSync("make", ["-s", "-C", path.join(ROOT, "runtime"), "ubsan"], { encoding: "utf8" });
-    assert.equal(m.status, 0, m.stderr);
-    assert.ok(fs.existsSync(ubsanRuntime));
-    checkRun(ubsanRuntime, "50000");
+    checkRun(ubsanRuntimeLib(), "50000");
   });
 });
