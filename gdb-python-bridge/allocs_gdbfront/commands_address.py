@@ -79,57 +79,57 @@ or the symbol / frame / variable. Says so for a freed chunk or an unknown addres
         emit(d.to_json()) if a.json else gdb.write(render.info_text(d) + "\n")
 
 
-class AllocWhatis(_ExprCommand):
+class _ViewCommand(_ExprCommand):
+    """One view of the address description: some of its JSON fields, or its text rendering."""
+
+    NAME = ""
+    KEYS: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        super().__init__(self.NAME)
+
+    def render(self, d: AddressDescription) -> str:
+        raise NotImplementedError
+
+    @guarded
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        a = parse_args(arg)
+        d = describe_expr(a.rest)
+        if a.json:
+            j = d.to_json()
+            emit({k: j[k] for k in self.KEYS})
+        else:
+            gdb.write(self.render(d) + "\n")
+
+
+class AllocWhatis(_ViewCommand):
     """The run-time type at an address: alloc whatis [--json] EXPR"""
 
-    def __init__(self) -> None:
-        super().__init__("alloc whatis")
+    NAME = "alloc whatis"
+    KEYS = ("address", "allocator", "base", "size", "offset", "type", "uniqtype", "path", "pathType", "state")
 
-    @guarded
-    def invoke(self, arg: str, from_tty: bool) -> None:
-        a = parse_args(arg)
-        d = describe_expr(a.rest)
-        if a.json:
-            j = d.to_json()
-            emit({k: j[k] for k in ("address", "allocator", "base", "size", "offset", "type", "uniqtype",
-                                    "path", "pathType", "state")})
-        else:
-            gdb.write(render.whatis_text(d) + "\n")
+    def render(self, d: AddressDescription) -> str:
+        return render.whatis_text(d)
 
 
-class AllocWhereis(_ExprCommand):
+class AllocWhereis(_ViewCommand):
     """The chain of allocations containing an address, from the mapping down: alloc whereis [--json] EXPR"""
 
-    def __init__(self) -> None:
-        super().__init__("alloc whereis")
+    NAME = "alloc whereis"
+    KEYS = ("address", "allocator", "base", "size", "offset", "state", "chain", "notes")
 
-    @guarded
-    def invoke(self, arg: str, from_tty: bool) -> None:
-        a = parse_args(arg)
-        d = describe_expr(a.rest)
-        if a.json:
-            j = d.to_json()
-            keys = ("address", "allocator", "base", "size", "offset", "state", "chain", "notes")
-            emit({k: j[k] for k in keys})
-        else:
-            gdb.write(render.whereis_text(d) + "\n")
+    def render(self, d: AddressDescription) -> str:
+        return render.whereis_text(d)
 
 
-class AllocWhyis(_ExprCommand):
+class AllocWhyis(_ViewCommand):
     """Where the allocation at an address came from: alloc whyis [--json] EXPR"""
 
-    def __init__(self) -> None:
-        super().__init__("alloc whyis")
+    NAME = "alloc whyis"
+    KEYS = ("address", "allocator", "base", "size", "state", "site", "notes")
 
-    @guarded
-    def invoke(self, arg: str, from_tty: bool) -> None:
-        a = parse_args(arg)
-        d = describe_expr(a.rest)
-        if a.json:
-            j = d.to_json()
-            emit({k: j[k] for k in ("address", "allocator", "base", "size", "state", "site", "notes")})
-        else:
-            gdb.write(render.whyis_text(d) + "\n")
+    def render(self, d: AddressDescription) -> str:
+        return render.whyis_text(d)
 
 
 class AllocPrint(_ExprCommand):
