@@ -10,18 +10,20 @@ import { ROOT, buildProgram, hasCommand, parseProbes } from "../lib/programs";
 import {
   BIN,
   GDB_TIMEOUT_MS,
+  type Json,
+  type Probes,
   allocErrors,
   allocsGdb,
   answers,
-  kernelCoreProblem,
+  hex,
+  makeGcore,
   makeKernelCore,
   plainGdb,
   queryCommands,
+  queryCore,
+  runToStop,
+  skipWithoutKernelCores,
 } from "./gdb";
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked field by field */
-type Json = any;
-type Probes = Map<string, Record<string, string>>;
 
 const PROBES = [
   "heap_interior",
@@ -55,11 +57,6 @@ function stats(stdout: string): Record<string, number> {
   );
   assert.ok(m, `no stats line in:\n${stdout}`);
   return { liveChunks: +m[1], liveBytes: +m[2], totalAllocs: +m[3], totalFrees: +m[4] };
-}
-
-function hex(s: string | undefined): string {
-  assert.ok(s, "missing address");
-  return "0x" + BigInt(s).toString(16);
 }
 
 function checkHeapLike(name: string, p: Record<string, string>, d: Json, allocator: string): void {
@@ -227,8 +224,7 @@ describe("gdb bridge", function () {
     let probes: Probes;
     before(() => {
       // Probe addresses are read from the program's own probe_addr[] at the breakpoint.
-      const first = allocsGdb(["-ex", "break bridge_stop", "-ex", "run", "--args", exe, "stop"]);
-      probes = parseProbes(first.stdout);
+      probes = parseProbes(runToStop(exe, "bridge_stop").stdout);
       const cmds = queryCommands([
         ...infoQueries(probes),
         ["whatis", "alloc whatis --json probe_addr[0]"],
@@ -240,7 +236,7 @@ describe("gdb bridge", function () {
         ["maps", "alloc maps --json"],
         ["garbage", "alloc info --json 0x10"],
       ]);
-      run = allocsGdb(["-ex", "break bridge_stop", "-ex", "run", ...cmds, "--args", exe, "stop"]);
+      run = runToStop(exe, "bridge_stop", cmds);
     });
 
     it("describes every kind of address field by field", () => {
@@ -292,20 +288,14 @@ describe("gdb bridge", function () {
     let core: string;
     let stdout: string;
     before(function () {
-      const problem = kernelCoreProblem();
-      if (problem) {
-        console.log(`      skipped: ${problem}`);
-        this.skip();
-      }
+      skipWithoutKernelCores(this);
       const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
       ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir));
     });
 
     it("describes every kind of address field by field", () => {
       const probes = parseProbes(stdout);
-      const r = allocsGdb([...queryCommands(infoQueries(probes)), exe, core]);
-      assert.doesNotMatch(r.stderr, /Traceback/);
-      checkAll("kernel core", probes, answers(r.stdout), stats(stdout));
+      checkAll("kernel core", probes, queryCore(exe, core, infoQueries(probes)), stats(stdout));
     });
 
     it("answers through `allocs core --json` and the -alloc-describe MI command", () => {
@@ -397,22 +387,9 @@ describe("gdb bridge", function () {
   describe("gcore", () => {
     it("describes every kind of address field by field", () => {
       const gcore = path.join(dir, "gcore.core");
-      const first = allocsGdb([
-        "-ex",
-        "break bridge_stop",
-        "-ex",
-        "run",
-        "-ex",
-        `gcore ${gcore}`,
-        "--args",
-        exe,
-        "stop",
-      ]);
-      assert.ok(fs.existsSync(gcore), first.stderr);
+      const first = makeGcore(exe, "bridge_stop", gcore);
       const probes = parseProbes(first.stdout);
-      const r = allocsGdb([...queryCommands(infoQueries(probes)), exe, gcore]);
-      assert.doesNotMatch(r.stderr, /Traceback/);
-      checkAll("gcore", probes, answers(r.stdout), stats(first.stdout));
+      checkAll("gcore", probes, queryCore(exe, gcore, infoQueries(probes)), stats(first.stdout));
     });
   });
 

@@ -1,4 +1,5 @@
 // Helpers for the bridge tests: gdb runs (always with a timeout), probe parsing, core files.
+import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -7,6 +8,17 @@ import { ROOT, runtimeLib } from "../lib/programs";
 export const BRIDGE = path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py");
 export const BIN = path.join(ROOT, "bin", "allocs.js");
 export const GDB_TIMEOUT_MS = 120_000;
+
+/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are checked field by field */
+export type Json = any;
+/** Probes by name, each its key/value map (parseProbes). */
+export type Probes = Map<string, Record<string, string>>;
+
+/** An address as the bridge's JSON spells it (0x, lower case, no leading zeros). */
+export function hex(s: string | undefined): string {
+  assert.ok(s, "missing address");
+  return "0x" + BigInt(s).toString(16);
+}
 
 export interface GdbRun {
   stdout: string;
@@ -29,6 +41,26 @@ export function allocsGdb(args: string[], opts: { cwd?: string; env?: NodeJS.Pro
     env: { ...process.env, ...opts.env },
   });
   return finish(r, "allocs gdb");
+}
+
+/** `allocs gdb` runs EXE with ARG to the breakpoint at the function `stop`, then runs `cmds`. */
+export function runToStop(exe: string, stop: string, cmds: string[] = [], arg = "stop"): GdbRun {
+  return allocsGdb(["-ex", `break ${stop}`, "-ex", "run", ...cmds, "--args", exe, arg]);
+}
+
+/** Writes a gcore of EXE stopped at `stop` (after `before`); returns that run, whose stdout has the
+ * program's probes. */
+export function makeGcore(exe: string, stop: string, gcore: string, before: string[] = []): GdbRun {
+  const r = runToStop(exe, stop, [...before, "-ex", `gcore ${gcore}`]);
+  assert.ok(fs.existsSync(gcore), r.stderr);
+  return r;
+}
+
+/** Asks the labelled queries about a core file of EXE: their answers, with no traceback allowed. */
+export function queryCore(exe: string, core: string, queries: Array<[string, string]>): Map<string, unknown> {
+  const r = allocsGdb([...queryCommands(queries), exe, core]);
+  assert.doesNotMatch(r.stderr, /Traceback/);
+  return answers(r.stdout);
 }
 
 /** Plain gdb with the bridge sourced and no preload (a process without the runtime). */
@@ -78,6 +110,15 @@ export function kernelCoreProblem(): string | undefined {
   if (pattern.startsWith("|")) return `cores are piped to ${pattern}, not written to a file`;
   if (pattern.includes("/")) return `cores go to ${pattern}, outside the working directory`;
   return undefined;
+}
+
+/** Skips the running test, saying why, where kernel cores cannot be collected. */
+export function skipWithoutKernelCores(ctx: Mocha.Context): void {
+  const problem = kernelCoreProblem();
+  if (problem) {
+    console.log(`      skipped: ${problem}`);
+    ctx.skip();
+  }
 }
 
 /** Runs EXE ARGS preloaded with cores enabled in dir; returns its stdout and the core's path. */

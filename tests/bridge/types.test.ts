@@ -12,16 +12,18 @@ import {
   BIN,
   BRIDGE,
   GDB_TIMEOUT_MS,
+  type Json,
+  type Probes,
   allocsGdb,
   answers,
-  kernelCoreProblem,
+  hex,
+  makeGcore,
   makeKernelCore,
   queryCommands,
+  queryCore,
+  runToStop,
+  skipWithoutKernelCores,
 } from "./gdb";
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are checked field by field */
-type Json = any;
-type Probes = Map<string, Record<string, string>>;
 
 /** probe -> [type, uniqtype, path, pathType, allocator] (argv's length comes from argc). */
 function expected(probes: Probes): Map<string, [string, string, string, string, string]> {
@@ -58,7 +60,7 @@ function checkTypes(where: string, probes: Probes, got: Map<string, unknown>): v
     const d = got.get(name) as Json;
     assert.ok(d, `${where}: no answer for ${name}`);
     assert.equal(d.allocator, allocator, `${where} ${name}: allocator`);
-    assert.equal(d.address, "0x" + BigInt(probes.get(name)?.addr as string).toString(16), `${where} ${name}`);
+    assert.equal(d.address, hex(probes.get(name)?.addr), `${where} ${name}`);
     assert.deepEqual(
       { type: d.type, uniqtype: d.uniqtype, path: d.path, pathType: d.pathType },
       { type, uniqtype, path: p, pathType },
@@ -103,8 +105,7 @@ describe("gdb bridge: run-time types", function () {
     let run: ReturnType<typeof allocsGdb>;
     let probes: Probes;
     before(() => {
-      const first = allocsGdb(["-ex", "break types_stop", "-ex", "run", "--args", exe, "stop"]);
-      probes = parseProbes(first.stdout);
+      probes = parseProbes(runToStop(exe, "types_stop").stdout);
       const node = probes.get("node") as Record<string, string>;
       const heap = probes.get("heap_interior") as Record<string, string>;
       const cmds = queryCommands([
@@ -117,19 +118,12 @@ describe("gdb bridge: run-time types", function () {
         ["ls", "alloc ls --json --type 'struct point'"],
         ["who", `alloc who-points-to --json probe_addr[${node.index}]`],
       ]);
-      run = allocsGdb([
-        "-ex",
-        "break types_stop",
-        "-ex",
-        "run",
+      run = runToStop(exe, "types_stop", [
         ...cmds,
         "-ex",
         "echo @@batch\\n",
         "-ex",
         `interpreter-exec mi "-alloc-describe-batch --json probe_addr[${heap.index}] 0 nosuch"`,
-        "--args",
-        exe,
-        "stop",
       ]);
     });
 
@@ -180,7 +174,7 @@ describe("gdb bridge: run-time types", function () {
       assert.deepEqual(ls.entries.map((e: Json) => e.type).sort(), ["struct point[16]", "struct point[3]"]);
       const who = got.get("who") as Json;
       const node = parseProbes(run.stdout).get("node") as Record<string, string>;
-      const ref = who.referrers.find((r: Json) => r.address === "0x" + BigInt(node.referrer).toString(16));
+      const ref = who.referrers.find((r: Json) => r.address === hex(node.referrer));
       assert.ok(ref, `a->next is a referrer: ${JSON.stringify(who.referrers)}`);
       assert.equal(ref.typed, true);
       assert.equal(ref.description.type, "struct node");
@@ -203,47 +197,26 @@ describe("gdb bridge: run-time types", function () {
 
   describe("kernel core", () => {
     it("names the same types after the process died", function () {
-      const problem = kernelCoreProblem();
-      if (problem) {
-        console.log(`      skipped: ${problem}`);
-        this.skip();
-      }
+      skipWithoutKernelCores(this);
       const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
       const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
       const probes = parseProbes(stdout);
-      const r = allocsGdb([...queryCommands(infoQueries(probes)), exe, core]);
-      assert.doesNotMatch(r.stderr, /Traceback/);
-      checkTypes("kernel core", probes, answers(r.stdout));
+      checkTypes("kernel core", probes, queryCore(exe, core, infoQueries(probes)));
     });
   });
 
   describe("gcore", () => {
     it("names the same types in a gcore", () => {
       const gcore = path.join(dir, "types.core");
-      const first = allocsGdb([
-        "-ex",
-        "break types_stop",
-        "-ex",
-        "run",
-        "-ex",
-        `gcore ${gcore}`,
-        "--args",
-        exe,
-        "stop",
-      ]);
-      assert.ok(fs.existsSync(gcore), first.stderr);
-      const probes = parseProbes(first.stdout);
-      const r = allocsGdb([...queryCommands(infoQueries(probes)), exe, gcore]);
-      assert.doesNotMatch(r.stderr, /Traceback/);
-      checkTypes("gcore", probes, answers(r.stdout));
+      const probes = parseProbes(makeGcore(exe, "types_stop", gcore).stdout);
+      checkTypes("gcore", probes, queryCore(exe, gcore, infoQueries(probes)));
     });
   });
 
   describe("corrupted type records", () => {
     it("give a null type or a shorter path, never a traceback or a hang, live and in a gcore", () => {
       const gcore = path.join(dir, "corrupt.core");
-      const first = allocsGdb(["-ex", "break types_stop", "-ex", "run", "--args", exe, "stop"]);
-      const probes = parseProbes(first.stdout);
+      const probes = parseProbes(runToStop(exe, "types_stop").stdout);
       const names = ["node", "heap_interior", "nested", "bitfield"];
       const queries: Array<[string, string]> = [];
       for (const n of names) {
@@ -253,19 +226,10 @@ describe("gdb bridge: run-time types", function () {
       queries.push(["census", "alloc census --json --by type"]);
       const script = path.join(ROOT_DIR, "tests", "bridge", "corrupt-types.py");
       const t0 = Date.now();
-      const live = allocsGdb([
-        "-ex",
-        "break types_stop",
-        "-ex",
-        "run",
+      const live = makeGcore(exe, "types_stop", gcore, [
         "-ex",
         `source ${script}`,
         ...queryCommands(queries),
-        "-ex",
-        `gcore ${gcore}`,
-        "--args",
-        exe,
-        "stop",
       ]);
       assert.match(live.stdout, /@@corrupted/, live.stderr);
       const post = allocsGdb([...queryCommands(queries), exe, gcore]);
