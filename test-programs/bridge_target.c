@@ -4,56 +4,10 @@
  *   bridge_target abort  prints its probes, then abort()s (a kernel core file)
  *   bridge_target wait   prints its probes, then waits to be attached to (or killed)
  *
- * Each probe line says what the bridge should answer; the address itself is also stored in
- * probe_addr[K] so a debugger (or a core) can name it as the expression `probe_addr[K]`. */
+ * Each probe line says what the bridge should answer (probes: bridge_common.h). */
 #define _GNU_SOURCE
-#include <allocs.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "bridge_common.h"
 #include <sys/mman.h>
-#include <unistd.h>
-
-struct point {
-    int x, y, z;
-};
-struct inner {
-    double weight;
-    char name[8];
-};
-struct outer {
-    int tag;
-    struct inner in;
-    union {
-        long as_long;
-        float as_float;
-    } u;
-};
-
-int global_counts[8] = {1, 2, 3};
-void *probe_addr[16];
-static int nprobes;
-static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ready_cond = PTHREAD_COND_INITIALIZER;
-static int thread_ready;
-static int wake_pipe[2];
-
-static void probe(const char *name, const void *addr, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-#include <stdarg.h>
-static void probe(const char *name, const void *addr, const char *fmt, ...)
-{
-    int k = nprobes++;
-    probe_addr[k] = (void *)addr;
-    printf("probe %s index=%d addr=%p ", name, k, addr);
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
 
 __attribute__((noinline)) void bridge_stop(void)
 {
@@ -77,40 +31,6 @@ static struct outer *make_outer(int *line)
     strcpy(o->in.name, "inner");
     o->u.as_long = 42;
     return o;
-}
-
-static long *bump_hits(void)
-{
-    static long hits[4];
-    hits[1]++;
-    return hits;
-}
-
-__attribute__((noinline)) static void worker_inner(void)
-{
-    pthread_mutex_lock(&ready_lock);
-    thread_ready = 1;
-    pthread_cond_signal(&ready_cond);
-    pthread_mutex_unlock(&ready_lock);
-    char c;
-    while (read(wake_pipe[0], &c, 1) < 0) {
-    }
-}
-
-__attribute__((noinline)) static void worker_outer(void)
-{
-    volatile int outer_local[4] = {5, 6, 7, 8};
-    probe("thread_local", (const void *)&outer_local[1],
-          "size=%zu func=worker_outer var=outer_local", sizeof outer_local);
-    worker_inner();
-    (void)outer_local[0];
-}
-
-static void *worker(void *arg)
-{
-    (void)arg;
-    worker_outer();
-    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -167,13 +87,8 @@ int main(int argc, char **argv)
     probe("freed", gone + 16, "base=%p", (void *)gone);
     free(gone);
 
-    if (pipe(wake_pipe) != 0) return 1;
     pthread_t t;
-    pthread_create(&t, NULL, worker, NULL);
-    pthread_mutex_lock(&ready_lock);
-    while (!thread_ready)
-        pthread_cond_wait(&ready_cond, &ready_lock);
-    pthread_mutex_unlock(&ready_lock);
+    if (start_worker(&t) != 0) return 1;
 
     struct alloc_stats st;
     int have_stats = alloc_get_stats(&st) == ALLOCS_OK;
@@ -186,7 +101,5 @@ int main(int argc, char **argv)
         for (;;)
             pause();
     bridge_stop();
-    if (write(wake_pipe[1], "x", 1) != 1) return 1;
-    pthread_join(t, NULL);
-    return 0;
+    return finish_worker(t) != 0;
 }

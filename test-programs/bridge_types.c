@@ -4,32 +4,10 @@
  *   bridge_types stop   prints its probes, then calls types_stop() (set a breakpoint there)
  *   bridge_types abort  prints its probes, then abort()s (a kernel core file)
  *
- * Each probe line says what the bridge should answer; the address is also stored in
- * probe_addr[K] so a debugger (or a core) can name it as `probe_addr[K]`. */
+ * Each probe line says what the bridge should answer (probes: bridge_common.h). */
 #define _GNU_SOURCE
-#include <allocs.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "bridge_common.h"
 
-struct point {
-    int x, y, z;
-};
-struct inner {
-    double weight;
-    char name[8];
-};
-struct outer {
-    int tag;
-    struct inner in;
-    union {
-        long as_long;
-        float as_float;
-    } u;
-};
 struct flags {
     int count;
     unsigned mode : 3;
@@ -40,67 +18,13 @@ struct node {
     struct point where;
 };
 
-int global_counts[8] = {1, 2, 3};
 int grid[3][4];
-void *probe_addr[32];
 void *opaque;           /* a void * to the heap points: alloc print shows the struct */
 struct node *list_head; /* a typed referrer of the second node */
-static int nprobes;
-static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ready_cond = PTHREAD_COND_INITIALIZER;
-static int thread_ready;
-static int wake_pipe[2];
-
-static void probe(const char *name, const void *addr, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void probe(const char *name, const void *addr, const char *fmt, ...)
-{
-    int k = nprobes++;
-    probe_addr[k] = (void *)addr;
-    printf("probe %s index=%d addr=%p ", name, k, addr);
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
 
 __attribute__((noinline)) void types_stop(void)
 {
     __asm__ volatile("" ::: "memory");
-}
-
-static long *bump_hits(void)
-{
-    static long hits[4];
-    hits[1]++;
-    return hits;
-}
-
-__attribute__((noinline)) static void worker_inner(void)
-{
-    pthread_mutex_lock(&ready_lock);
-    thread_ready = 1;
-    pthread_cond_signal(&ready_cond);
-    pthread_mutex_unlock(&ready_lock);
-    char c;
-    while (read(wake_pipe[0], &c, 1) < 0) {
-    }
-}
-
-__attribute__((noinline)) static void worker_outer(void)
-{
-    volatile int outer_local[4] = {5, 6, 7, 8};
-    probe("thread_local", (const void *)&outer_local[1], "func=worker_outer var=outer_local");
-    worker_inner();
-    (void)outer_local[0];
-}
-
-static void *worker(void *arg)
-{
-    (void)arg;
-    worker_outer();
-    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -153,17 +77,10 @@ int main(int argc, char **argv)
     probe("pool", &arena[5].y, "base=%p size=%zu rc=%d", (void *)&arena[4],
           2 * sizeof(struct point), rc);
 
-    if (pipe(wake_pipe) != 0) return 1;
     pthread_t t;
-    pthread_create(&t, NULL, worker, NULL);
-    pthread_mutex_lock(&ready_lock);
-    while (!thread_ready)
-        pthread_cond_wait(&ready_cond, &ready_lock);
-    pthread_mutex_unlock(&ready_lock);
+    if (start_worker(&t) != 0) return 1;
     printf("ready\n");
     if (do_abort) abort();
     types_stop();
-    if (write(wake_pipe[1], "x", 1) != 1) return 1;
-    pthread_join(t, NULL);
-    return 0;
+    return finish_worker(t) != 0;
 }

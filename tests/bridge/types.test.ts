@@ -78,7 +78,10 @@ function typedBuild(): string {
   const out = path.join(BUILD_DIR, "bridge_types-allocscc");
   const src = path.join(PROGRAMS_DIR, "bridge_types.c");
   const meta = out + ".allocsmeta";
-  if (fs.existsSync(meta) && fs.statSync(meta).mtimeMs >= fs.statSync(src).mtimeMs) return out;
+  const newest = Math.max(
+    ...[src, path.join(PROGRAMS_DIR, "bridge_common.h")].map((f) => fs.statSync(f).mtimeMs),
+  );
+  if (fs.existsSync(meta) && fs.statSync(meta).mtimeMs >= newest) return out;
   fs.mkdirSync(BUILD_DIR, { recursive: true });
   const r = spawnSync(process.execPath, [BIN, "cc", "-O0", "-Wall", "-o", out, src, "-lpthread"], {
     encoding: "utf8",
