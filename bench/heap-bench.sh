@@ -4,16 +4,11 @@
 #   preloaded, alternating repetitions, medians and ratios (budget: time <= 1.5x, RSS <= 1.3x);
 #   heap-lookup: alloc_get_size on heap interior pointers, median ns (budget: <= 100 ns).
 # Usage: bash bench/heap-bench.sh [DEPTH] [REPS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 DEPTH=${1:-18}
 REPS=${2:-5}
-OUT=bench/build
-mkdir -p "$OUT"
-make -s -C runtime
-LIB=$PWD/runtime/build/liballocs.so
-gcc -O2 -o "$OUT/binary-trees" bench/binary-trees.c
-gcc -O2 -Iruntime/include -o "$OUT/heap-lookup" bench/heap-lookup.c runtime/build/liballocs_stub.so \
+gcc -O2 -o "$BENCH_OUT/binary-trees" bench/binary-trees.c
+gcc -O2 -Iruntime/include -o "$BENCH_OUT/heap-lookup" bench/heap-lookup.c runtime/build/liballocs_stub.so \
   -Wl,-rpath,"$PWD/runtime/build"
 
 # One run: prints "wall_seconds user+sys_seconds peak_rss_kib". CPU time is printed too because
@@ -22,15 +17,13 @@ measure() {
   local f
   f=$(mktemp)
   if [ "$1" = preload ]; then
-    LD_PRELOAD=$LIB /usr/bin/time -f "%e %U %S %M" -o "$f" "$OUT/binary-trees" "$DEPTH" >/dev/null
+    LD_PRELOAD=$RUNTIME_LIB /usr/bin/time -f "%e %U %S %M" -o "$f" "$BENCH_OUT/binary-trees" "$DEPTH" >/dev/null
   else
-    env -u LD_PRELOAD /usr/bin/time -f "%e %U %S %M" -o "$f" "$OUT/binary-trees" "$DEPTH" >/dev/null
+    env -u LD_PRELOAD /usr/bin/time -f "%e %U %S %M" -o "$f" "$BENCH_OUT/binary-trees" "$DEPTH" >/dev/null
   fi
   awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$f"
   rm -f "$f"
 }
-
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 plain_t=() plain_c=() plain_m=() pre_t=() pre_c=() pre_m=()
 measure plain >/dev/null # warm caches
@@ -51,4 +44,4 @@ echo "  plain:     wall ${pt}s  cpu ${pc}s  peak RSS ${pm} KiB"
 echo "  preloaded: wall ${qt}s  cpu ${qc}s  peak RSS ${qm} KiB"
 awk -v a="$qt" -v b="$pt" -v e="$qc" -v f="$pc" -v c="$qm" -v d="$pm" \
   'BEGIN { printf "  ratio: wall %.2fx, cpu %.2fx (budget 1.50x); peak RSS %.2fx (budget 1.30x)\n", a / b, e / f, c / d }'
-LD_PRELOAD=$LIB "$OUT/heap-lookup" | sed 's/^/  /'
+LD_PRELOAD=$RUNTIME_LIB "$BENCH_OUT/heap-lookup" | sed 's/^/  /'

@@ -6,14 +6,10 @@
 # CPU time), then the runtime's own measure of the load (ALLOCS_META_STATS=1, median of RUNS).
 # OLDLIB=path/to/liballocs.so adds that build loading the same metadata (before/after, same run).
 # Usage: bash bench/meta-load-bench.sh [NSTRUCTS] [RUNS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 N=${1:-5000}
 RUNS=${2:-101}
-OUT=bench/build
-mkdir -p "$OUT"
-make -s -C runtime
-SRC="$OUT/meta-load-types.c"
+SRC="$BENCH_OUT/meta-load-types.c"
 {
   echo "struct s0 { int a; long b; };"
   echo "struct s0 g0;"
@@ -22,13 +18,13 @@ SRC="$OUT/meta-load-types.c"
   done
   echo "int main(void) { return 0; }"
 } >"$SRC"
-gcc -g -O0 -o "$OUT/meta-load-types" "$SRC"
-node bin/allocs.js typegen "$OUT/meta-load-types" --verbose
+gcc -g -O0 -o "$BENCH_OUT/meta-load-types" "$SRC"
+node bin/allocs.js typegen "$BENCH_OUT/meta-load-types" --verbose
 node -e '
 const {readMeta}=require("./dist/typegen/src/meta/reader");
 const m=readMeta(require("fs").readFileSync(process.argv[1]));
 console.log(`metadata: ${m.types.length} types, ${m.members.length} members, ${m.statics.length} statics`);
-' "$OUT/meta-load-types.allocsmeta"
-gcc -O2 -o "$OUT/meta-load-bench" bench/meta-load-bench.c
-"$OUT/meta-load-bench" "$RUNS" "$PWD/runtime/build/liballocs.so" "$PWD/$OUT/meta-load-types" \
+' "$BENCH_OUT/meta-load-types.allocsmeta"
+gcc -O2 -o "$BENCH_OUT/meta-load-bench" bench/meta-load-bench.c
+"$BENCH_OUT/meta-load-bench" "$RUNS" "$RUNTIME_LIB" "$PWD/$BENCH_OUT/meta-load-types" \
   ${OLDLIB:+"$OLDLIB"}
