@@ -5,7 +5,8 @@ from .description import AddressDescription, Level
 from .errors import DecodeError, LayoutError, MemoryUnreadable, NoRuntime
 from .session import Session
 from .target import Frame, Mapping, SourceLine, Symbolization, Target, Thread, Variable
-from .types import MetaTypes, NullTypes, TypeAnswer, TypesProvider, UType
+from .types import MetaTypes, NullTypes, TypesProvider
+from .uniqtype import TypeAnswer, UType
 
 __all__ = [
     "AddressDescription", "DecodeError", "Frame", "LayoutError", "Level", "Mapping", "MemoryUnreadable",

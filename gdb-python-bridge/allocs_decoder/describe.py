@@ -12,7 +12,8 @@ from .errors import DecodeError
 from .levels import Big
 from .session import NO_RUNTIME_NOTE, Session
 from .target import Frame, Symbolization, Thread, optional_call
-from .types import MetaTypes, UType, make_array
+from .types import MetaTypes
+from .uniqtype import UType, make_array
 
 ADDR_MASK = (1 << 64) - 1
 MAX_STRINGS = 65536

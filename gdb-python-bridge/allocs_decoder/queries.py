@@ -10,7 +10,7 @@ from .description import AddressDescription, hexaddr
 from .heap import _spans
 from .errors import DecodeError
 from .session import Session
-from .types import UType, array_c_name
+from .uniqtype import UType, array_c_name
 
 _U64 = struct.Struct("<Q")
 

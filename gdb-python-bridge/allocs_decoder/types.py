@@ -1,6 +1,7 @@
-"""Run-time types, read from the inferior's memory only (live or core): the struct uniqtype
-records the runtime built from each object's metadata (allocs_uniqtype.h), found through
-`allocs_object.meta` -> `struct allocs_loaded_meta` (docs/runtime-layout.md).
+"""Run-time types, read from the inferior's memory only (live or core): which struct uniqtype
+(read by uniqtype_records) the runtime gives an allocation, through each object's loaded
+metadata, `allocs_object.meta` -> `struct allocs_loaded_meta` (docs/runtime-layout.md); and
+loaded types by name.
 
 The lookups mirror the runtime's (runtime/src/meta_types.c) so the bridge and alloc_get_type
 agree: a heap chunk's type is root.sites[id].type, else its site's SITES entry (an ARRAY site
@@ -9,103 +10,23 @@ FRAMES entry holding its pc (member offsets from CFA - size); auxv types are mad
 the runtime makes them. Types the runtime would make on demand (arrays sized by a chunk, auxv
 arrays) are made here as Python objects (addr None), never written to the inferior.
 
-Every record is untrusted (a core may be corrupted): counts, depths and string lengths are
-bounded, pointers are checked by reading them, cycles are cut, and anything inconsistent is
-"type unknown" rather than an error.
+Every record is untrusted (a core may be corrupted): table sizes and binary searches are
+bounded, and anything inconsistent is "type unknown" rather than an error.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Protocol, Tuple
 
 from . import layout as L
 from .memory import Reader
+from .uniqtype import (
+    ATE_SIGNED, ATE_SIGNED_CHAR, ATE_UNSIGNED, ATE_UNSIGNED_CHAR, UMember, UType, make_array, make_base,
+)
+from .uniqtype_records import TypeRecords
 
-MAX_MEMBERS = 4096  # members, enumerators or params of one type
-MAX_DEPTH = 32  # nesting followed when computing a path or rendering
-MAX_NAME = 1024
 MAX_META_RECORDS = 1 << 22
 MAX_TYPES_INDEXED = 1 << 18
-
-KIND_NAMES = {L.KIND_VOID: "void", L.KIND_BASE: "base", L.KIND_POINTER: "pointer", L.KIND_ARRAY: "array",
-              L.KIND_STRUCT: "struct", L.KIND_UNION: "union", L.KIND_ENUM: "enum",
-              L.KIND_FUNCTION: "function",
-              L.KIND_FRAME: "frame"}
-COMPOSITE = (L.KIND_STRUCT, L.KIND_UNION, L.KIND_FRAME)
-
-
-@dataclass(frozen=True)
-class TypeAnswer:
-    type: Optional[str]  # C spelling of the whole allocation, e.g. "struct point[3]"
-    uniqtype: Optional[str]  # canonical name, e.g. "__ARR3_point"
-    path: str  # field/element path to the address, e.g. "[1].y"; "" at the base
-    path_type: Optional[str]  # C spelling of the type at the path, e.g. "int"
-    notes: Tuple[str, ...] = ()
-    utype: Optional["UType"] = None
-    path_utype: Optional["UType"] = None
-    path_offset: int = 0  # where the innermost type starts, from the allocation's base
-
-
-@dataclass
-class UMember:
-    name: str
-    type: Optional["UType"]
-    offset: int
-    bit_offset: int = 0
-    bit_size: int = 0
-
-    @property
-    def size(self) -> int:
-        if self.bit_size:
-            return (self.bit_offset + self.bit_size + 7) // 8
-        return self.type.size if self.type is not None else 0
-
-
-@dataclass
-class UType:
-    """One struct uniqtype (addr None: made up by the bridge, as the runtime would make it)."""
-
-    addr: Optional[int]
-    name: str
-    c_name: str
-    size: int
-    kind: int
-    encoding: int = 0
-    flags: int = 0
-    bit_size: int = 0
-    related_addr: int = 0
-    count: int = 0
-    items: int = 0
-    related_obj: Optional["UType"] = None  # made-up types hold their element directly
-    members_obj: Optional[List[UMember]] = None
-    extra: Dict[str, object] = field(default_factory=dict)
-
-    @property
-    def kind_name(self) -> str:
-        return KIND_NAMES.get(self.kind, f"kind#{self.kind}")
-
-    @property
-    def is_pointer(self) -> bool:
-        return self.kind == L.KIND_POINTER
-
-
-def array_c_name(el: UType, n: int) -> str:
-    """As the runtime spells it: "int[42]", "char *[2]", "int[2][3]" (an array of arrays)."""
-    c = el.c_name or "?"
-    br = c.find("[") if el.kind == L.KIND_ARRAY else -1
-    return f"{c[:br]}[{n}]{c[br:]}" if br >= 0 else f"{c}[{n}]"
-
-
-def make_array(el: UType, n: int) -> UType:
-    return UType(None, f"__ARR{n}_{el.name}", array_c_name(el, n), n * el.size, L.KIND_ARRAY, count=n,
-                 related_obj=el)
-
-
-def make_base(name: str, c_name: str, encoding: int, bits: int) -> UType:
-    return UType(None, name, c_name, bits // 8, L.KIND_BASE, encoding=encoding, bit_size=bits)
-
-
-ATE_SIGNED, ATE_SIGNED_CHAR, ATE_UNSIGNED, ATE_UNSIGNED_CHAR = 5, 6, 7, 8
 AT_NULL, AT_RANDOM = 0, 25
 
 
@@ -117,103 +38,18 @@ class LoadedMeta:
     rec: object
 
 
-class MetaTypes:
+class MetaTypes(TypeRecords):
     """Types for one Session (one stop): every record read is cached until the session ends."""
 
     available = True
 
     def __init__(self, reader: Reader, session: object) -> None:
-        self.r = reader
+        super().__init__(reader)
         self.s = session
-        self._types: Dict[int, Optional[UType]] = {}
-        self._members: Dict[int, Optional[List[UMember]]] = {}
-        self._strings: Dict[int, Optional[str]] = {}
         self._metas: Dict[int, Optional[LoadedMeta]] = {}
         self._by_name: Optional[Dict[str, int]] = None
         self._by_c_name: Optional[Dict[str, int]] = None
         self._site_types: Dict[int, Optional[UType]] = {}
-
-    # ---- raw records ----
-    def _string(self, ptr: int) -> Optional[str]:
-        if ptr not in self._strings:
-            self._strings[ptr] = self.r.cstring(ptr, MAX_NAME) if ptr else None
-        return self._strings[ptr]
-
-    def get(self, addr: int) -> Optional[UType]:
-        """The struct uniqtype at addr (incomplete types resolved as the runtime's meta_resolve
-        does), or None when it is unreadable or inconsistent."""
-        t = self._raw(addr)
-        if t is not None and t.flags & L.TYPE_F_INCOMPLETE and t.related_addr and t.kind in (
-                L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM):
-            done = self._raw(t.related_addr)
-            if done is not None and done.kind == t.kind:
-                return done
-        return t
-
-    def _raw(self, addr: int) -> Optional[UType]:
-        if not addr or addr & 7:
-            return None
-        if addr in self._types:
-            return self._types[addr]
-        self._types[addr] = None  # a cycle through this record reads as unknown
-        data = self.r.try_read(addr, L.UniqtypeRec.size)
-        t: Optional[UType] = None
-        if data is not None:
-            rec = L.UniqtypeRec.unpack(data)
-            name = self._string(rec.name)
-            c_name = self._string(rec.c_name)
-            if name and rec.kind in KIND_NAMES and rec.size < (1 << 48):
-                t = UType(addr, name, c_name or name, rec.size, rec.kind, rec.encoding, rec.flags,
-                          rec.bit_size,
-                          rec.related, rec.count, rec.items)
-        self._types[addr] = t
-        return t
-
-    def related(self, t: UType) -> Optional[UType]:
-        if t.related_obj is not None:
-            return t.related_obj
-        return self.get(t.related_addr) if t.related_addr else None
-
-    def members(self, t: UType) -> List[UMember]:
-        """A composite's members (empty when unreadable or implausible)."""
-        if t.members_obj is not None:
-            return t.members_obj
-        if t.kind not in COMPOSITE or t.addr is None:
-            return []
-        if t.addr in self._members:
-            return self._members[t.addr] or []
-        self._members[t.addr] = None
-        out: Optional[List[UMember]] = None
-        if 0 < t.count <= MAX_MEMBERS and t.items:
-            data = self.r.try_read(t.items, t.count * L.UniqtypeMemberRec.size)
-            if data is not None:
-                out = []
-                for m in L.UniqtypeMemberRec.unpack_all(data, t.count):
-                    mt = self.get(m.type)
-                    name = self._string(m.name) if m.name else ""
-                    if name is None or m.offset > (1 << 40):
-                        out = None
-                        break
-                    out.append(UMember(name, mt, m.offset, m.bit_offset, m.bit_size))
-        self._members[t.addr] = out
-        return out or []
-
-    def enumerators(self, t: UType) -> List[Tuple[str, int]]:
-        if t.kind != L.KIND_ENUM or not t.items or not 0 < t.count <= MAX_MEMBERS:
-            return []
-        data = self.r.try_read(t.items, t.count * L.UniqtypeEnumeratorRec.size)
-        if data is None:
-            return []
-        recs = L.UniqtypeEnumeratorRec.unpack_all(data, t.count)
-        return [(self._string(e.name) or "?", e.value) for e in recs]
-
-    def params(self, t: UType) -> List[Optional[UType]]:
-        if t.kind != L.KIND_FUNCTION or not t.items or not 0 < t.count <= MAX_MEMBERS:
-            return []
-        data = self.r.try_read(t.items, 8 * t.count)
-        if data is None:
-            return []
-        return [self.get(int.from_bytes(data[8 * i: 8 * i + 8], "little")) for i in range(t.count)]
 
     # ---- loaded metadata per ELF object ----
     def meta_for(self, addr: int) -> Optional[LoadedMeta]:
@@ -430,76 +266,6 @@ class MetaTypes:
         self._index()
         assert self._by_c_name is not None
         return sorted(self._by_c_name)
-
-    # ---- paths ----
-    def answer(self, t: UType, offset: int, base_offset: int = 0) -> TypeAnswer:
-        """type/uniqtype/path/pathType for `offset` bytes into an allocation of type t.
-        base_offset: where the type starts relative to the allocation (frames: cfa - size - sp)."""
-        notes: List[str] = []
-        rel = offset - base_offset
-        if offset == 0 and base_offset == 0:
-            # At the base the path is "" and pathType the whole type (the contract), but the
-            # innermost type is still found: who-points-to asks whether a pointer lies here.
-            _path, inner, left = self.path_to(t, 0, [])
-            return TypeAnswer(t.c_name, t.name, "", t.c_name, (), t, inner, -left)
-        if rel < 0 or (t.size and rel >= t.size and t.kind != L.KIND_ARRAY):
-            notes.append(f"offset {offset} is outside the type {t.c_name} ({t.size} bytes)")
-            return TypeAnswer(t.c_name, t.name, "", None, tuple(notes), t)
-        path, inner, left = self.path_to(t, rel, notes)
-        inner_c = inner.c_name if inner is not None else None
-        return TypeAnswer(t.c_name, t.name, path, inner_c, tuple(notes), t,
-                          inner, offset - left)
-
-    def path_to(self, t: UType, off: int, notes: List[str]) -> Tuple[str, Optional[UType], int]:
-        """The path to byte `off` of t, the innermost type there and the offset left inside it."""
-        parts: List[str] = []
-        cur: Optional[UType] = t
-        for depth in range(MAX_DEPTH):
-            if cur is None:
-                return "".join(parts), None, off
-            if off == 0 and depth > 0 and cur.kind not in COMPOSITE and cur.kind != L.KIND_ARRAY:
-                break
-            if cur.kind == L.KIND_ARRAY:
-                el = self.related(cur)
-                if el is None or not el.size:
-                    break
-                i = off // el.size
-                if cur.count and i >= cur.count:
-                    notes.append(f"past the end of {cur.c_name}")
-                    break
-                parts.append(f"[{i}]")
-                cur, off = el, off % el.size
-                continue
-            if cur.kind in COMPOSITE:
-                ms = self.members(cur)
-                hit = None
-                covering = []
-                for m in ms:
-                    lo = m.offset + (m.bit_offset // 8 if m.bit_size else 0)
-                    hi = m.offset + m.size if m.bit_size else m.offset + max(m.size, 1)
-                    if lo <= off < hi:
-                        covering.append(m)
-                if covering:
-                    hit = covering[0]
-                if hit is None:
-                    if ms:
-                        notes.append(f"in padding of {cur.c_name} at byte {off}")
-                    break
-                if cur.kind == L.KIND_UNION and len(covering) > 1:
-                    notes.append(f"a union: showing its first member covering this byte ({hit.name or '?'}); "
-                                 f"also {', '.join(m.name or '?' for m in covering[1:])}")
-                if hit.name:
-                    parts.append(hit.name if cur.kind == L.KIND_FRAME and not parts else "." + hit.name)
-                if hit.bit_size:
-                    notes.append(f"a bit-field: {hit.bit_size} bits at bit {hit.bit_offset} "
-                                 f"of byte {hit.offset}")
-                    return "".join(parts), hit.type, off - hit.offset
-                cur, off = hit.type, off - hit.offset
-                continue
-            break
-        else:
-            notes.append("type nesting too deep: path cut short")
-        return "".join(parts), cur, off
 
 
 class TypesProvider(Protocol):

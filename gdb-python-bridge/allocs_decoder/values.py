@@ -8,12 +8,11 @@ from typing import Any, Dict, List, Optional
 
 from . import layout as L
 from .memory import Reader
-from .types import MAX_DEPTH, MetaTypes, UType
+from .types import MetaTypes
+from .uniqtype import ATE_BOOLEAN, ATE_FLOAT, ATE_SIGNED, ATE_SIGNED_CHAR, ATE_UNSIGNED_CHAR, MAX_DEPTH, UType
 
 MAX_ELEMENTS = 16
 MAX_TOTAL_LINES = 400
-ATE_BOOLEAN, ATE_FLOAT = 2, 4
-ATE_SIGNED, ATE_SIGNED_CHAR, ATE_UNSIGNED, ATE_UNSIGNED_CHAR = 5, 6, 7, 8
 
 
 def _scalar(t: UType, data: bytes, bit_offset: int = 0, bit_size: int = 0) -> str:

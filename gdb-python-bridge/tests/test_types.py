@@ -13,7 +13,8 @@ from typing import Dict, List, Optional, Tuple
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from allocs_decoder import layout as L  # noqa: E402
 from allocs_decoder.memory import Reader  # noqa: E402
-from allocs_decoder.types import MetaTypes, UType, make_array  # noqa: E402
+from allocs_decoder.types import MetaTypes  # noqa: E402
+from allocs_decoder.uniqtype import UType, make_array  # noqa: E402
 from allocs_decoder.values import ValueRenderer, layout_lines, type_layout  # noqa: E402
 from fixtures import FakeTarget  # noqa: E402
 
