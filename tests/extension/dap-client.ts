@@ -13,6 +13,8 @@ import { buildProgram, PROGRAMS_DIR, ROOT } from "../lib/programs";
 export const ADAPTER = path.join(ROOT, "dist", "extension", "src", "adapter", "main.js");
 export const SOURCE = path.join(PROGRAMS_DIR, "dap_target.c");
 export const BRIDGE = path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py");
+/** Without the bridge the adapter still debugs, with no allocation summaries. */
+export const HAS_BRIDGE = fs.existsSync(BRIDGE);
 
 export function dapTarget(): string {
   return buildProgram("dap_target");
@@ -240,4 +242,15 @@ export async function children(
 ): Promise<Map<string, DebugProtocol.Variable>> {
   const r = await client.variablesRequest({ variablesReference: v.variablesReference });
   return new Map(r.body.variables.map((c) => [c.name, c]));
+}
+
+/** Evaluates expressions in a thread's top frame, in one context (hover, watch, repl). */
+export async function topFrameEvaluator(
+  client: TestClient,
+  threadId: number,
+  context: string,
+): Promise<(expression: string) => Promise<DebugProtocol.EvaluateResponse>> {
+  const st = await client.stackTraceRequest({ threadId });
+  const frameId = st.body.stackFrames[0].id;
+  return (expression) => client.evaluateRequest({ expression, context, frameId });
 }

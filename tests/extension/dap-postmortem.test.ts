@@ -7,9 +7,15 @@ import * as path from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import { runtimeLib } from "../lib/programs";
-import { BRIDGE, dapTarget, frameLocals, killQuietly, markerLine, SOURCE, TestClient } from "./dap-client";
-
-const HAS_BRIDGE = fs.existsSync(BRIDGE);
+import {
+  dapTarget,
+  frameLocals,
+  HAS_BRIDGE,
+  killQuietly,
+  markerLine,
+  SOURCE,
+  TestClient,
+} from "./dap-client";
 
 /** Why attaching with ptrace cannot work here, or undefined. */
 function ptraceProblem(): string | undefined {
