@@ -10,12 +10,11 @@ import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import {
   children,
-  dapTarget,
+  clientPerTest,
   HAS_BRIDGE,
   launchToBreakpoint,
   markerLine,
   SOURCE,
-  TestClient,
   topLocals,
 } from "./dap-client";
 import { BUILD_DIR, ROOT } from "../lib/programs";
@@ -51,17 +50,10 @@ function typedDapTarget(): string {
 
 describe("debug adapter: allocations", function () {
   this.timeout(60000);
-  let client: TestClient;
-
-  before(() => {
-    dapTarget();
-  });
-  afterEach(async () => {
-    await client?.close();
-  });
+  const newClient = clientPerTest();
 
   (HAS_BRIDGE ? it : it.skip)("shows allocation summaries beside pointers, field by field", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const locals = await topLocals(client, stop.body.threadId ?? 1);
     const arr = locals.get("arr") as DebugProtocol.Variable;
@@ -98,7 +90,7 @@ describe("debug adapter: allocations", function () {
   (HAS_BRIDGE ? it : it.skip)(
     "expands a pointer into a heap array as an array of the chunk's real length",
     async () => {
-      client = new TestClient();
+      const client = newClient();
       const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
       const locals = await topLocals(client, stop.body.threadId ?? 1);
       // mid = arr + 3 in a 10-int chunk: 7 elements, 9, 16, ..., 81
@@ -129,7 +121,7 @@ describe("debug adapter: allocations", function () {
   );
 
   (HAS_BRIDGE ? it : it.skip)("expands a void * as its dynamic type from the run-time type", async () => {
-    client = new TestClient();
+    const client = newClient();
     // built by `allocs cc`, so the runtime loads type metadata and the heap site has a type
     const program = typedDapTarget();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")], { program });
@@ -154,7 +146,7 @@ describe("debug adapter: allocations", function () {
 
   it("answers allocs/describe for an address and for an expression", async function () {
     if (!HAS_BRIDGE) this.skip();
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const byExpr = await client.customRequest("allocs/describe", { expression: "mid" });
     const d = (byExpr.body as { description: Description; summary: string }).description;
@@ -172,7 +164,7 @@ describe("debug adapter: allocations", function () {
   });
 
   (HAS_BRIDGE ? it : it.skip)("answers allocs/census by site and by type, and allocs/maps", async () => {
-    client = new TestClient();
+    const client = newClient();
     const program = typedDapTarget();
     await launchToBreakpoint(client, [markerLine("BP_AFTER")], { program });
     interface Row {

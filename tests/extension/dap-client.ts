@@ -196,6 +196,23 @@ export class TestClient extends DebugClient {
   }
 }
 
+/** For a suite whose tests each drive the adapter: builds dap_target before them, and closes every
+ * client a test made after it. Returns the way to make such a client. */
+export function clientPerTest(): (opts?: ClientOptions) => TestClient {
+  const made: TestClient[] = [];
+  before(() => {
+    dapTarget();
+  });
+  afterEach(async () => {
+    for (const c of made.splice(0)) await c.close();
+  });
+  return (opts = {}) => {
+    const c = new TestClient(opts);
+    made.push(c);
+    return c;
+  };
+}
+
 /** Launches dap_target with breakpoints at the given lines; resolves at the first stop. */
 export async function launchToBreakpoint(
   client: TestClient,

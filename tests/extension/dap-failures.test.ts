@@ -8,6 +8,7 @@ import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import { ROOT } from "../lib/programs";
 import {
+  clientPerTest,
   dapTarget,
   descendants,
   launchToBreakpoint,
@@ -31,18 +32,15 @@ async function launchError(client: TestClient, args: Record<string, unknown>): P
 
 describe("debug adapter: failures", function () {
   this.timeout(60000);
-  let client: TestClient;
-  afterEach(async () => {
-    await client?.close();
-  });
+  const newClient = clientPerTest();
 
   it("refuses a launch without a program", async () => {
-    client = new TestClient();
+    const client = newClient();
     assert.match(await launchError(client, {}), /no program to debug: set "program"/);
   });
 
   it("refuses a program that does not exist", async () => {
-    client = new TestClient();
+    const client = newClient();
     assert.match(
       await launchError(client, { program: "/nonexistent/prog" }),
       /program \/nonexistent\/prog does not exist/,
@@ -50,14 +48,14 @@ describe("debug adapter: failures", function () {
   });
 
   it("says gdb is missing and names miDebuggerPath", async () => {
-    client = new TestClient();
+    const client = newClient();
     const message = await launchError(client, { program: dapTarget(), miDebuggerPath: "/nonexistent/gdb" });
     assert.match(message, /gdb not found at \/nonexistent\/gdb/);
     assert.match(message, /miDebuggerPath/);
   });
 
   it("refuses a core file that does not exist", async () => {
-    client = new TestClient();
+    const client = newClient();
     assert.match(
       await launchError(client, { program: dapTarget(), coreDumpPath: "/nonexistent/core" }),
       /core file .* does not exist/,
@@ -65,7 +63,7 @@ describe("debug adapter: failures", function () {
   });
 
   it("ends the session with a clear message when gdb is killed mid-session", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const gdbPid = descendants(client.adapterPid as number).find((p) => processName(p) === "gdb");
     assert.ok(gdbPid !== undefined, "gdb runs under the adapter");
@@ -81,7 +79,7 @@ describe("debug adapter: failures", function () {
   });
 
   it("reports the program's exit code and terminates", async () => {
-    client = new TestClient();
+    const client = newClient();
     await client.start();
     await client.initializeRequest();
     const exited = client.waitForEvent("exited", 20000);
@@ -114,7 +112,7 @@ describe("debug adapter: failures", function () {
         });
       });
       for (let i = 0; i < 2; i++) {
-        client = new TestClient();
+        const client = newClient();
         await client.start(port);
         const stopped = client.waitForEvent("stopped", 20000);
         await client.initializeRequest();

@@ -8,13 +8,13 @@ import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import { runtimeLib } from "../lib/programs";
 import {
+  clientPerTest,
   dapTarget,
   frameLocals,
   HAS_BRIDGE,
   killQuietly,
   markerLine,
   SOURCE,
-  TestClient,
 } from "./dap-client";
 
 /** Why attaching with ptrace cannot work here, or undefined. */
@@ -39,10 +39,9 @@ function corePatternProblem(): string | undefined {
 
 describe("debug adapter: attach and core files", function () {
   this.timeout(90000);
-  let client: TestClient;
+  const newClient = clientPerTest();
   const cleanup: (() => void)[] = [];
-  afterEach(async () => {
-    await client?.close();
+  afterEach(() => {
     for (const fn of cleanup.splice(0)) fn();
   });
 
@@ -66,7 +65,7 @@ describe("debug adapter: attach and core files", function () {
         }
       });
     });
-    client = new TestClient();
+    const client = newClient();
     await client.start();
     await client.initializeRequest();
     const initialized = client.waitForEvent("initialized", 20000);
@@ -124,7 +123,7 @@ describe("debug adapter: attach and core files", function () {
       console.log("      (skipped: the kernel wrote no core file here)");
       this.skip();
     }
-    client = new TestClient();
+    const client = newClient();
     await client.start();
     await client.initializeRequest();
     const stopped = client.waitForEvent("stopped", 30000);

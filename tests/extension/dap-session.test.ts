@@ -7,29 +7,22 @@ import assert from "node:assert/strict";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import {
+  clientPerTest,
   dapTarget,
   HAS_BRIDGE,
   launchToBreakpoint,
   markerLine,
   SOURCE,
-  TestClient,
   topFrameEvaluator,
   topLocals,
 } from "./dap-client";
 
 describe("debug adapter: a launched program", function () {
   this.timeout(60000);
-  let client: TestClient;
-
-  before(() => {
-    dapTarget();
-  });
-  afterEach(async () => {
-    await client?.close();
-  });
+  const newClient = clientPerTest();
 
   it("stops at a breakpoint with its stack, scopes and locals", async () => {
-    client = new TestClient();
+    const client = newClient();
     const line = markerLine("BP_AFTER");
     const stop = await launchToBreakpoint(client, [line]);
     assert.equal(stop.body.reason, "breakpoint");
@@ -59,7 +52,7 @@ describe("debug adapter: a launched program", function () {
   });
 
   it("pages the stack as VS Code does: a page past the last frame is empty, not an error", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const threadId = stop.body.threadId ?? 1;
     // VS Code's first page is one frame; main is the only frame with source, the whole stack
@@ -88,7 +81,7 @@ describe("debug adapter: a launched program", function () {
   });
 
   it("hovers without side effects, and shows the summary on a pointer", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const hover = await topFrameEvaluator(client, stop.body.threadId ?? 1, "hover");
     const watch = await topFrameEvaluator(client, stop.body.threadId ?? 1, "watch");
@@ -117,7 +110,7 @@ describe("debug adapter: a launched program", function () {
   });
 
   it("runs alloc commands and other gdb commands from the Debug Console", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const repl = await topFrameEvaluator(client, stop.body.threadId ?? 1, "repl");
     if (HAS_BRIDGE) {
@@ -135,7 +128,7 @@ describe("debug adapter: a launched program", function () {
   });
 
   it("reads and writes memory through memoryReference, and sets variables", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const locals = await topLocals(client, stop.body.threadId ?? 1);
     const msg = locals.get("msg") as DebugProtocol.Variable;
@@ -179,7 +172,7 @@ describe("debug adapter: a launched program", function () {
   });
 
   it("prints logpoints with their values and goes on; steps in, over and out", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_LOOP")]);
     assert.equal(stop.body.reason, "breakpoint");
     const threadId = stop.body.threadId ?? 1;
@@ -219,7 +212,7 @@ describe("debug adapter: a launched program", function () {
   });
 
   it("stops at entry, pauses a running program, and disassembles around the pc", async () => {
-    client = new TestClient();
+    const client = newClient();
     await client.start();
     const entry = client.waitForEvent("stopped", 20000);
     await client.initializeRequest();

@@ -6,28 +6,14 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
-import {
-  dapTarget,
-  descendants,
-  launchToBreakpoint,
-  markerLine,
-  processName,
-  TestClient,
-} from "./dap-client";
+import { clientPerTest, descendants, launchToBreakpoint, markerLine, processName } from "./dap-client";
 
 describe("debug adapter: the program's terminal", function () {
   this.timeout(60000);
-  let client: TestClient;
-
-  before(() => {
-    dapTarget();
-  });
-  afterEach(async () => {
-    await client?.close();
-  });
+  const newClient = clientPerTest();
 
   it("gives the program a terminal through runInTerminal, and reports its exit", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     await client.waitForOutput("start hello allocs", "terminal");
     const exited = client.waitForEvent("exited", 15000);
@@ -40,7 +26,7 @@ describe("debug adapter: the program's terminal", function () {
   });
 
   it("the program's terminal shows only the program: its own tty, no helper command, no gdb warning", async () => {
-    client = new TestClient();
+    const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     await client.waitForOutput("start hello allocs", "terminal");
     // the program runs on a terminal that is its controlling terminal (its own session)
@@ -78,7 +64,7 @@ describe("debug adapter: the program's terminal", function () {
   });
 
   it("without runInTerminal, the program's output arrives as stdout output events", async () => {
-    client = new TestClient({ terminal: false });
+    const client = newClient({ terminal: false });
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     await client.waitForOutput("start hello allocs\n", "stdout");
     const terminated = client.waitForEvent("terminated", 15000);
