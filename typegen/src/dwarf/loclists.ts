@@ -10,9 +10,10 @@ import { Unit } from "./units";
 
 /**
  * Called per entry: PC range [lo, hi) (lo = 0, hi = +Infinity for a default location) and the
- * expression's bytes c.buf[start, end), read through `c` (no copy, no view object).
+ * expression's bytes c.buf[start, end), read through `c` (no copy, no view object). Returning
+ * false stops the walk (a caller that only needs the first entry reads no further).
  */
-export type LocSink = (lo: number, hi: number, c: Cursor, start: number, end: number) => void;
+export type LocSink = (lo: number, hi: number, c: Cursor, start: number, end: number) => boolean | void;
 
 export interface LocEntry {
   lo: number;
@@ -23,9 +24,9 @@ export interface LocEntry {
 /** The entries of a location list as objects (for tools and tests; the model uses `forEachLoc`). */
 export function readLocList(u: Unit, form: number, value: number): LocEntry[] {
   const out: LocEntry[] = [];
-  forEachLoc(u, form, value, (lo, hi, c, start, end) =>
-    out.push({ lo, hi, expr: c.buf.subarray(start, end) }),
-  );
+  forEachLoc(u, form, value, (lo, hi, c, start, end) => {
+    out.push({ lo, hi, expr: c.buf.subarray(start, end) });
+  });
   return out;
 }
 
@@ -45,12 +46,13 @@ function readLoclists(u: Unit, buf: Buffer, off: number, sink: LocSink): void {
   c.seek(off);
   const a = u.addrSize;
   let base = u.lowPc;
-  const expr = (lo: number, hi: number): void => {
+  /** Reads one entry's expression and hands it to the sink; false when the sink wants no more. */
+  const expr = (lo: number, hi: number): boolean => {
     const n = c.uleb();
     c.need(n);
     const start = c.pos;
     c.pos += n;
-    sink(lo, hi, c, start, start + n);
+    return sink(lo, hi, c, start, start + n) !== false;
   };
   for (;;) {
     const kind = c.u8();
@@ -62,33 +64,33 @@ function readLoclists(u: Unit, buf: Buffer, off: number, sink: LocSink): void {
         break;
       case DW_LLE.startx_endx: {
         const lo = readAddrIndex(u, c.uleb());
-        expr(lo, readAddrIndex(u, c.uleb()));
+        if (!expr(lo, readAddrIndex(u, c.uleb()))) return;
         break;
       }
       case DW_LLE.startx_length: {
         const lo = readAddrIndex(u, c.uleb());
-        expr(lo, lo + c.uleb());
+        if (!expr(lo, lo + c.uleb())) return;
         break;
       }
       case DW_LLE.offset_pair: {
         const lo = c.uleb();
-        expr(base + lo, base + c.uleb());
+        if (!expr(base + lo, base + c.uleb())) return;
         break;
       }
       case DW_LLE.default_location:
-        expr(0, Infinity);
+        if (!expr(0, Infinity)) return;
         break;
       case DW_LLE.base_address:
         base = c.addr(a);
         break;
       case DW_LLE.start_end: {
         const lo = c.addr(a);
-        expr(lo, c.addr(a));
+        if (!expr(lo, c.addr(a))) return;
         break;
       }
       case DW_LLE.start_length: {
         const lo = c.addr(a);
-        expr(lo, lo + c.uleb());
+        if (!expr(lo, lo + c.uleb())) return;
         break;
       }
       case DW_LLE.GNU_view_pair:
@@ -119,6 +121,6 @@ function readDebugLoc(u: Unit, buf: Buffer, off: number, sink: LocSink): void {
     c.need(n);
     const start = c.pos;
     c.pos += n;
-    sink(base + lo, base + hi, c, start, start + n);
+    if (sink(base + lo, base + hi, c, start, start + n) === false) return;
   }
 }

@@ -5,10 +5,10 @@
 import { DW_AT, DW_FORM, DW_TAG } from "../dwarf/constants";
 import { DieCursor } from "../dwarf/die";
 import { Dwarf } from "../dwarf/dwarf";
-import { Location, classifyExpr } from "../dwarf/expr";
-import { forEachLoc } from "../dwarf/loclists";
+import { Location } from "../dwarf/expr";
 import { readRanges } from "../dwarf/ranges";
 import { Unit } from "../dwarf/units";
+import { LocationSource } from "./lazy-locations";
 import { RawFunction, RawLocal, RawMember, RawRange, RawStatic, RawType, TAG_SIGNATURE_STUB } from "./raw";
 
 const MAX_DEPTH = 256;
@@ -309,7 +309,7 @@ export class Collector {
       lowPc: lo,
       highPc: hi,
       external: o.external,
-      frameBase: this.readLocation(DW_AT.frame_base, lo, hi),
+      frameBase: this.locationSource(DW_AT.frame_base, lo, hi),
       params: [],
       locals: [],
       unit: this.unit.name,
@@ -335,26 +335,34 @@ export class Collector {
     return false;
   }
 
-  private readLocation(at: number, lo: number, hi: number): RawRange[] {
-    const cur = this.cur;
-    const form = cur.form(at);
-    if (form === 0) return [];
-    const u = this.unit;
-    if (cur.block(at)) return [{ lo, hi, loc: classifyExpr(u, cur.c, cur.blockStart, cur.blockEnd) }];
-    if (
+  /** Whether attribute `at` has a location value this reader understands. */
+  private static isListForm(form: number): boolean {
+    return (
       form === DW_FORM.sec_offset ||
       form === DW_FORM.loclistx ||
       form === DW_FORM.data4 ||
       form === DW_FORM.data8
-    ) {
-      const v = cur.udata(at) ?? 0;
-      const out: RawRange[] = [];
-      forEachLoc(u, form, v, (l, h, c, s, e) =>
-        out.push({ lo: l, hi: h === Infinity ? hi : h, loc: classifyExpr(u, c, s, e) }),
-      );
-      return out;
-    }
-    return [];
+    );
+  }
+
+  /** Location attribute `at`, decoded now (statics need theirs at once). */
+  private readLocation(at: number, lo: number, hi: number): RawRange[] {
+    const src = this.locationSource(at, lo, hi);
+    return src ? src.decode() : [];
+  }
+
+  /**
+   * Where location attribute `at` is, for decoding later; null if absent or of another form. A
+   * block's length is checked now, so a block running past its unit fails here as it always did.
+   */
+  private locationSource(at: number, lo: number, hi: number): LocationSource | null {
+    const cur = this.cur;
+    const form = cur.form(at);
+    if (form === 0) return null;
+    if (cur.block(at)) return new LocationSource(this.unit, true, form, cur.blockStart, cur.blockEnd, lo, hi);
+    if (Collector.isListForm(form))
+      return new LocationSource(this.unit, false, form, cur.udata(at) ?? 0, 0, lo, hi);
+    return null;
   }
 
   private readLocal(ctx: Extract<Ctx, { kind: "func" }>, isParam: boolean): void {
@@ -366,15 +374,21 @@ export class Collector {
       if (f !== DW_FORM.exprloc && f !== DW_FORM.block1 && f !== DW_FORM.block) return;
     }
     const o = this.origin();
-    const locs = this.readLocation(DW_AT.location, ctx.lo, ctx.hi);
-    // A function-scope static is a static variable, not part of the frame.
-    if (!isParam && locs.length === 1 && (locs[0].loc.kind === "addr" || locs[0].loc.kind === "tls")) {
-      this.pushStatic(o.name ?? "", o.type, locs[0].loc, false, ctx.fnName);
-      return;
+    const src = this.locationSource(DW_AT.location, ctx.lo, ctx.hi);
+    // A function-scope static is a static variable, not part of the frame. Only a location whose
+    // first operation can give an address is decoded to find out; the rest stay undecoded.
+    let ranges: RawRange[] | undefined;
+    if (!isParam && src && src.mayBeStatic()) {
+      ranges = src.decode();
+      const loc = ranges.length === 1 ? ranges[0].loc : undefined;
+      if (loc && (loc.kind === "addr" || loc.kind === "tls")) {
+        this.pushStatic(o.name ?? "", o.type, loc, false, ctx.fnName);
+        return;
+      }
     }
     if (isParam && ctx.fn) this.types.get(ctx.fn.type)!.params!.push(o.type);
     if (!ctx.fn) return;
-    const local: RawLocal = { name: o.name ?? "", type: o.type, isParam, locations: locs };
+    const local: RawLocal = { name: o.name ?? "", type: o.type, isParam, loc: src, ranges };
     (isParam ? ctx.fn.params : ctx.fn.locals).push(local);
   }
 

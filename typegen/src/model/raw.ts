@@ -2,6 +2,7 @@
 // (see dwarf/dwarf.ts); -1 means "no type" (void).
 
 import { Location } from "../dwarf/expr";
+import { LocationSource } from "./lazy-locations";
 
 export interface RawMember {
   name: string | null;
@@ -45,7 +46,10 @@ export interface RawLocal {
   name: string;
   type: number;
   isParam: boolean;
-  locations: RawRange[];
+  /** DW_AT_location, not decoded yet (null: none). */
+  loc: LocationSource | null;
+  /** The decoded ranges, when reading had to decode them (a possible static). */
+  ranges: RawRange[] | undefined;
 }
 
 export interface RawFunction {
@@ -56,7 +60,8 @@ export interface RawFunction {
   lowPc: number;
   highPc: number;
   external: boolean;
-  frameBase: RawRange[];
+  /** DW_AT_frame_base, not decoded yet (null: none). */
+  frameBase: LocationSource | null;
   params: RawLocal[];
   locals: RawLocal[];
   unit: string;

@@ -11,6 +11,7 @@
 import { DW_ATE, DW_TAG } from "../dwarf/constants";
 import { Dwarf } from "../dwarf/dwarf";
 import { Unit } from "../dwarf/units";
+import { LazyFunction, LazyLocal } from "./lazy-locations";
 import { baseTypeName, summaryCode, symbolSafe } from "./names";
 import { RawFunction, RawLocal, RawStatic, RawType, TAG_SIGNATURE_STUB } from "./raw";
 import { CType, FunctionInfo, LocalVar, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
@@ -125,17 +126,17 @@ export class Uniquer {
       this.drain();
     });
     for (const f of functions) {
-      const out: FunctionInfo = {
-        name: f.name,
-        type: this.idOf(f.type),
-        lowPc: f.lowPc,
-        highPc: f.highPc,
-        external: f.external,
-        frameBase: f.frameBase,
-        params: f.params.map((l) => this.local(l)),
-        locals: f.locals.map((l) => this.local(l)),
-        unit: f.unit,
-      };
+      const out = new LazyFunction(
+        f.name,
+        this.idOf(f.type),
+        f.lowPc,
+        f.highPc,
+        f.external,
+        f.frameBase,
+        f.params.map((l) => this.local(l)),
+        f.locals.map((l) => this.local(l)),
+        f.unit,
+      );
       if (f.linkageName) out.linkageName = f.linkageName;
       this.functions.push(out);
     }
@@ -161,12 +162,7 @@ export class Uniquer {
   }
 
   private local(l: RawLocal): LocalVar {
-    const out: LocalVar = {
-      name: l.name,
-      type: this.idOf(l.type),
-      isParam: l.isParam,
-      locations: l.locations,
-    };
+    const out = new LazyLocal(l.name, this.idOf(l.type), l.isParam, l.loc, l.ranges);
     const td = this.typedefNameOf(l.type);
     if (td !== undefined) out.typedefName = td;
     return out;
