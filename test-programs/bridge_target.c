@@ -4,9 +4,13 @@
  *   bridge_target abort  prints its probes, then abort()s (a kernel core file)
  *   bridge_target wait   prints its probes, then waits to be attached to (or killed)
  *
+ * Before `ready` it also prints `heap lo=.. hi=.. break=..`: the kernel's [heap] mapping and the
+ * break, where the bridge must place the brk heap.
+ *
  * Each probe line says what the bridge should answer (probes: bridge_common.h). */
 #define _GNU_SOURCE
 #include "bridge_common.h"
+#include <fcntl.h>
 #include <sys/mman.h>
 
 __attribute__((noinline)) void bridge_stop(void)
@@ -31,6 +35,30 @@ static struct outer *make_outer(int *line)
     strcpy(o->in.name, "inner");
     o->u.as_long = 42;
     return o;
+}
+
+/* Reads /proc/self/maps with open and read: stdio would allocate, and the program's heap must
+ * stay as its probes and stats lines say. */
+static void print_heap(void)
+{
+    static char maps[1 << 16];
+    size_t n = 0;
+    int fd = open("/proc/self/maps", O_RDONLY);
+    ssize_t got;
+    while (fd >= 0 && n < sizeof maps - 1 && (got = read(fd, maps + n, sizeof maps - 1 - n)) > 0)
+        n += (size_t)got;
+    if (fd >= 0) close(fd);
+    maps[n] = 0;
+    unsigned long lo = 0, hi = 0;
+    char *heap = strstr(maps, "[heap]");
+    if (heap) {
+        while (heap > maps && heap[-1] != '\n')
+            heap--;
+        char *dash;
+        lo = strtoul(heap, &dash, 16);
+        hi = strtoul(dash + 1, NULL, 16);
+    }
+    printf("heap lo=%#lx hi=%#lx break=%p\n", lo, hi, sbrk(0));
 }
 
 int main(int argc, char **argv)
@@ -90,6 +118,7 @@ int main(int argc, char **argv)
     pthread_t t;
     if (start_worker(&t) != 0) return 1;
 
+    print_heap();
     struct alloc_stats st;
     int have_stats = alloc_get_stats(&st) == ALLOCS_OK;
     printf("stats present=%d live_chunks=%llu live_bytes=%llu total_allocs=%llu total_frees=%llu\n",

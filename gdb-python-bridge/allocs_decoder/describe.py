@@ -6,6 +6,7 @@ import struct
 from typing import Callable, List, Optional, Tuple
 
 from . import layout as L
+from .brk import brk_heap, heap_mapping
 from .description import AddressDescription, Level, heap_site, stack_site, static_site
 from .elf import ElfFile, open_elf
 from .errors import DecodeError
@@ -85,17 +86,13 @@ def _levels(s: Session, d: AddressDescription, addr: int) -> _Levels:
     out.mapping = smallest(L.BIG_MAPPING)
     if out.mapping is not None:
         d.push(Level(L.MMAP, out.mapping.begin, out.mapping.size, out.mapping.name))
-    else:
-        m = s.mapping_for(addr)  # the runtime has not seen this mapping: the debugger has
+    else:  # the runtime has not seen this mapping: the debugger has
+        heap = heap_mapping(s)
+        m = heap if heap is not None and heap.begin <= addr < heap.end else s.mapping_for(addr)
         if m is not None:
             d.push(Level(L.MMAP, m.begin, m.end - m.begin, m.name))
     elf_file, seg = smallest(L.BIG_ELF_FILE), smallest(L.BIG_ELF_SEGMENT)
-    brk_big = smallest(L.BIG_BRK)
-    brk_lo, brk_hi = (brk_big.begin, brk_big.end) if brk_big else (rec.brk_lo, rec.brk_hi)
-    if brk_lo and not brk_lo <= addr < brk_hi:
-        m = s.mapping_for(addr)  # brk_hi is "as last observed": the heap may have grown since
-        if m is not None and m.begin == brk_lo and m.name == "[heap]":
-            brk_hi = max(brk_hi, m.end)
+    brk = brk_heap(s)
     thread = s.levels.thread_for_stack(addr)
     stack_big = smallest(L.BIG_STACK)
     if elf_file is not None or seg is not None:
@@ -103,9 +100,9 @@ def _levels(s: Session, d: AddressDescription, addr: int) -> _Levels:
             if b is not None:
                 d.push(Level(b.allocator, b.begin, b.size, b.name))
         out.elf = seg or elf_file
-    elif brk_lo and brk_lo <= addr < brk_hi:
-        out.brk = (brk_lo, brk_hi - brk_lo)
-        d.push(Level(L.BIG_KIND_ALLOCATOR[L.BIG_BRK], brk_lo, brk_hi - brk_lo, None))
+    elif brk is not None and brk[0] <= addr < brk[1]:
+        out.brk = (brk[0], brk[1] - brk[0])
+        d.push(Level(L.BIG_KIND_ALLOCATOR[L.BIG_BRK], brk[0], brk[1] - brk[0], None))
     elif thread is not None or stack_big is not None:
         if thread is not None:
             lo, hi = thread.stack_lo, thread.stack_hi

@@ -145,9 +145,6 @@ class Levels:
             d += 1
         return d
 
-    def children(self, parent: int) -> List[Big]:
-        return sorted((b for b in self.bigs() if b.parent == parent), key=lambda b: b.begin)
-
     # ---- ELF objects ----
     def objects(self) -> List[ElfObject]:
         if self._objects is None:

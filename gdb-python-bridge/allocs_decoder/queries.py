@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import layout as L
+from .brk import with_brk_heap
 from .description import AddressDescription, hexaddr
 from .heap import _spans
 from .errors import DecodeError
+from .levels import Big
 from .session import Session
 from .uniqtype import UType, array_c_name
 
@@ -212,11 +214,14 @@ def site_type_name(s: Session, sid: int, pc: Optional[int]) -> Optional[str]:
 # ---- maps ----
 def maps(s: Session) -> List[Dict[str, Any]]:
     """The big allocations as a tree (outermost first), each {allocator, base, size, name, children}."""
-    bigs = s.levels.bigs()
+    bigs = with_brk_heap(s, s.levels.bigs())
     indices = {b.index for b in bigs}
+    children: Dict[int, List[Big]] = {}
+    for b in sorted(bigs, key=lambda b: b.begin):
+        children.setdefault(b.parent, []).append(b)
 
-    def node(b: Any, depth: int) -> Dict[str, Any]:
-        kids = s.levels.children(b.index) if depth < 16 else []
+    def node(b: Big, depth: int) -> Dict[str, Any]:
+        kids = children.get(b.index, []) if depth < 16 else []
         return {"allocator": b.allocator, "base": hexaddr(b.begin), "size": b.size, "name": b.name,
                 "flags": _flags(b.flags),
                 "children": [node(k, depth + 1) for k in kids if k.index != b.index]}

@@ -11,6 +11,7 @@ from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symboli
 
 REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
              "r14", "r15")
+_CORE_SEGMENT = re.compile(r"^\s*0x([0-9a-f]+) - 0x([0-9a-f]+) is load\d+[a-z]?$")
 _INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?")
 
 
@@ -103,6 +104,8 @@ class GdbTarget:
             if rest and re.fullmatch(r"[r-][w-][x-][ps-]", rest[0]):
                 perms = rest.pop(0)
             out.append(Mapping(begin, end, " ".join(rest) or None, perms))
+        if _has_core():
+            out = sorted(out + _core_segments(out), key=lambda m: m.begin)
         return out
 
     def threads(self) -> Optional[List[Thread]]:
@@ -112,6 +115,25 @@ class GdbTarget:
             out.append(Thread(t.num, t.ptid[1] or t.ptid[0], t.name,
                               registers=_bind(_registers, t), frames=_bind(_frames, t)))
         return out
+
+
+def _core_segments(listed: List[Mapping]) -> List[Mapping]:
+    """A core's segments that `info proc mappings` leaves out: it lists only file-backed mappings
+    (the core's NT_FILE note), so the heap, anonymous mmaps and thread stacks are missing. gdb
+    names the core's segments loadN in `info files`; those are unnamed, as the core does not say."""
+    try:
+        text = gdb.execute("info files", to_string=True)
+    except gdb.error:
+        return []
+    out = []
+    for raw in text.splitlines():
+        m = _CORE_SEGMENT.match(raw)
+        if m is None:
+            continue
+        begin, end = int(m.group(1), 16), int(m.group(2), 16)
+        if not any(o.begin < end and begin < o.end for o in listed):
+            out.append(Mapping(begin, end))
+    return out
 
 
 def _has_core() -> bool:

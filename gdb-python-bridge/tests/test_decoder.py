@@ -1,12 +1,14 @@
 """The decoder on synthetic memory images: root validation, chunk lookup (interior pointers,
 trailers, the 32 KiB bound, large chunks), freed chunks, pool objects, levels, the walk and its
-batching, census totals, and a process without the runtime."""
+batching, census totals, the brk heap past the runtime's record, and a process without the
+runtime."""
 from __future__ import annotations
 
 import os
 import struct
 import sys
 import unittest
+from typing import Optional, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from allocs_decoder import LayoutError, NoRuntime, Session, SourceLine  # noqa: E402
@@ -207,6 +209,47 @@ class Levels(unittest.TestCase):
         d = Session(t).describe(seg + 0xE8)
         self.assertEqual((d.allocator, d.base, d.size, d.offset), ("static", seg + 0xE0, 32, 8))
         self.assertEqual(d.site["symbol"], "global_counts")
+
+
+class BrkHeap(unittest.TestCase):
+    """The runtime records the brk heap as last observed; a program that never asks about an address
+    past the break leaves the record behind while malloc grows the heap."""
+
+    MIB = 1 << 20
+
+    def stale(self, name: Optional[str], records: bool) -> Tuple[Session, int]:
+        b = ImageBuilder()
+        b.root.update(brk_lo=HEAP, brk_hi=HEAP + 0x800)
+        if records:  # a [heap] mapping and brk level noted while the heap was one page
+            b.big(HEAP, HEAP + 0x1000, L.BIG_MAPPING, flags=L.BIG_F_READ | L.BIG_F_WRITE, name="[heap]")
+            b.big(HEAP, HEAP + 0x800, L.BIG_BRK, parent=0, flags=L.BIG_F_READ | L.BIG_F_WRITE, name="[heap]")
+        p = b.malloc(100_000, b.site(PC_A, "f", "f.c", 3))
+        t = b.build()
+        t.maps = [Mapping(HEAP, HEAP + self.MIB, name, "rw-p" if name else None)]
+        return Session(t), p
+
+    def test_the_chain_and_maps_reach_as_far_as_the_debuggers_heap_mapping(self) -> None:
+        # live: the kernel's [heap]; in a core: an unnamed segment at brk_lo
+        for name, records in (("[heap]", False), (None, False), ("[heap]", True)):
+            s, p = self.stale(name, records)
+            d = s.describe(p + 90_000)
+            where = f"{name} records={records}"
+            self.assertEqual([(lv.allocator, lv.base, lv.size, lv.name) for lv in d.chain],
+                             [("mmap", HEAP, self.MIB, "[heap]"), ("brk", HEAP, self.MIB, None),
+                              (L.MALLOC, p, 100_000, None)], where)
+            heap = [n for n in queries.maps(s) if n["base"] == hex(HEAP)]
+            node = {"base": hex(HEAP), "size": self.MIB, "name": "[heap]", "flags": "rw-"}
+            brk = dict(node, allocator="brk", children=[])
+            self.assertEqual(heap, [dict(node, allocator="mmap", children=[brk])], where)
+
+    def test_a_current_record_is_kept(self) -> None:
+        b = image()
+        t = b.build()
+        t.maps = [Mapping(HEAP - 0x1000, HEAP + self.MIB, "[heap]", "rw-p")]
+        heap = [n for n in queries.maps(Session(t)) if n["name"] == "[heap]"]
+        self.assertEqual([(n["base"], n["size"]) for n in heap], [(hex(HEAP - 0x1000), self.MIB + 0x1000)])
+        self.assertEqual([(c["allocator"], c["base"], c["size"]) for c in heap[0]["children"]],
+                         [("brk", hex(HEAP), self.MIB)])
 
 
 class WithoutRuntime(unittest.TestCase):

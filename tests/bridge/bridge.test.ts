@@ -1,6 +1,7 @@
 // The gdb bridge against real gdb, real programs and real cores: the decoder's unit tests, then
 // `alloc info --json` field by field for every kind of address in test-programs/bridge_target.c,
-// live, on a kernel core and on a gcore; census against the runtime's counters; bad inputs.
+// live, on a kernel core and on a gcore; census against the runtime's counters; the brk heap in
+// alloc maps and in the chain where the kernel has it; bad inputs.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -47,7 +48,7 @@ function infoQueries(probes: Probes): Array<[string, string]> {
     assert.ok(p, `the program printed no probe ${name}`);
     q.push([name, `alloc info --json probe_addr[${p.index}]`]);
   }
-  q.push(["census", "alloc census --json"]);
+  q.push(["census", "alloc census --json"], ["maps", "alloc maps --json"]);
   return q;
 }
 
@@ -75,13 +76,46 @@ function checkSite(name: string, p: Record<string, string>, d: Json, lineKey = "
   assert.match(d.site.pc, /^0x[0-9a-f]+$/, `${name}: site pc`);
 }
 
-/** Every probe's answer, field by field. `where` names the run in messages. */
-function checkAll(
-  where: string,
-  probes: Probes,
-  got: Map<string, unknown>,
-  programStats: Record<string, number>,
-) {
+/** The program's `heap` line: the kernel's [heap] mapping and the break. */
+function heapLine(stdout: string): { lo: bigint; hi: bigint; brk: bigint } {
+  const m = /^heap lo=(0x[0-9a-f]+) hi=(0x[0-9a-f]+) break=(0x[0-9a-f]+)$/m.exec(stdout);
+  assert.ok(m, `no heap line in:\n${stdout}`);
+  return { lo: BigInt(m[1]), hi: BigInt(m[2]), brk: BigInt(m[3]) };
+}
+
+/** The brk heap in `alloc maps` and in a heap chunk's chain: the [heap] mapping as the kernel
+ * has it, the brk level inside from its start to the break (or, when the runtime's record of the
+ * break is stale, to the mapping's end: all a core can tell). */
+function checkBrkHeap(where: string, stdout: string, maps: Json, chain: Json[]): void {
+  const { lo, hi, brk } = heapLine(stdout);
+  assert.ok(lo > 0n, `${where}: the program has a brk heap`);
+  const mapping = maps.maps.find((n: Json) => n.name === "[heap]");
+  assert.ok(
+    mapping,
+    `${where}: no [heap] in alloc maps: ${JSON.stringify(maps.maps.map((n: Json) => n.name))}`,
+  );
+  assert.deepEqual(
+    [mapping.allocator, mapping.base, mapping.size],
+    ["mmap", hex(String(lo)), Number(hi - lo)],
+  );
+  const level = mapping.children.find((n: Json) => n.allocator === "brk");
+  assert.ok(level, `${where}: no brk level in the [heap] mapping`);
+  assert.equal(level.base, hex(String(lo)), `${where}: brk base`);
+  const end = BigInt(level.base) + BigInt(level.size);
+  assert.ok(end === brk || end === hi, `${where}: brk ends at ${end.toString(16)}, not the break`);
+  assert.deepEqual(
+    chain.slice(0, 2).map((l: Json) => [l.allocator, l.base, l.size]),
+    [
+      ["mmap", mapping.base, mapping.size],
+      ["brk", level.base, level.size],
+    ],
+    `${where}: the chain agrees with alloc maps`,
+  );
+}
+
+/** Every probe's answer, field by field, from a run whose program printed `stdout`. */
+function checkAll(where: string, probes: Probes, got: Map<string, unknown>, stdout: string) {
+  const programStats = stats(stdout);
   const a = (name: string): Json => {
     const d = got.get(name) as Json;
     assert.ok(d, `${where}: no answer for ${name}`);
@@ -177,6 +211,7 @@ function checkAll(
   assert.equal(c.total.poolObjects, 1);
   const top = c.rows.find((r: Json) => r.site.line === Number(p("pool").chunkline));
   assert.deepEqual([top.count, top.bytes], [1, 4096]);
+  checkBrkHeap(where, stdout, got.get("maps"), a("heap_interior").chain);
 }
 
 describe("gdb bridge", function () {
@@ -233,7 +268,6 @@ describe("gdb bridge", function () {
         ["print", "alloc print --json (void *)probe_addr[1]"],
         ["ls", "alloc ls --json --site make_points"],
         ["who", "alloc who-points-to --json probe_addr[0]"],
-        ["maps", "alloc maps --json"],
         ["garbage", "alloc info --json 0x10"],
       ]);
       run = runToStop(exe, "bridge_stop", cmds);
@@ -241,7 +275,7 @@ describe("gdb bridge", function () {
 
     it("describes every kind of address field by field", () => {
       assert.doesNotMatch(run.stderr, /Traceback/);
-      checkAll("live", parseProbes(run.stdout), answers(run.stdout), stats(run.stdout));
+      checkAll("live", parseProbes(run.stdout), answers(run.stdout), run.stdout);
     });
 
     it("answers whatis / whereis / whyis / print / ls / who-points-to / maps", () => {
@@ -295,7 +329,7 @@ describe("gdb bridge", function () {
 
     it("describes every kind of address field by field", () => {
       const probes = parseProbes(stdout);
-      checkAll("kernel core", probes, queryCore(exe, core, infoQueries(probes)), stats(stdout));
+      checkAll("kernel core", probes, queryCore(exe, core, infoQueries(probes)), stdout);
     });
 
     it("answers through `allocs core --json` and the -alloc-describe MI command", () => {
@@ -389,7 +423,7 @@ describe("gdb bridge", function () {
       const gcore = path.join(dir, "gcore.core");
       const first = makeGcore(exe, "bridge_stop", gcore);
       const probes = parseProbes(first.stdout);
-      checkAll("gcore", probes, queryCore(exe, gcore, infoQueries(probes)), stats(first.stdout));
+      checkAll("gcore", probes, queryCore(exe, gcore, infoQueries(probes)), first.stdout);
     });
   });
 
