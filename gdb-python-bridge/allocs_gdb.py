@@ -15,28 +15,39 @@ import gdb  # type: ignore[import-not-found]
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from allocs_decoder import (  # noqa: E402
-    DecodeError, Frame, Mapping, MemoryUnreadable, Session, SourceLine, Symbolization, Thread, Variable,
-)
-from allocs_decoder import queries, render, values  # noqa: E402
-from allocs_decoder.description import AddressDescription  # noqa: E402
-from allocs_gdbfront.commands_address import (  # noqa: E402
-    AllocInfo, AllocPrefix, AllocPrint, AllocWhatis, AllocWhereis, AllocWhyis, print_typed,
-)
-from allocs_gdbfront.commands_heap import (  # noqa: E402
-    AllocCensus, AllocLs, AllocMaps, AllocType, AllocWhoPointsTo,
-)
-from allocs_gdbfront.common import (  # noqa: E402
-    CORE_NO_RUNTIME, Args, address_of, describe_expr, emit, guarded, parse_args,
-)
-from allocs_gdbfront.report import CLI_MARKER, cli_report  # noqa: E402
-from allocs_gdbfront.session_cache import (  # noqa: E402
-    _CACHE, INVALIDATING_EVENTS, TARGET, _register_events, invalidate, session,
-)
-from allocs_gdbfront.target import REGISTERS, GdbTarget  # noqa: E402
+# gdb's Python often may not write bytecode (PYTHONDONTWRITEBYTECODE, or the bridge installed
+# read-only), and then compiles every module below from source at each start: ~0.1 s, most of
+# the bridge's load time. While they are imported, their bytecode is cached in the user's cache
+# directory (where the debug adapter caches it too); Python's settings are restored after.
+_saved_bytecode = (sys.pycache_prefix, sys.dont_write_bytecode)
+_cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+sys.pycache_prefix = os.path.join(_cache_home, "allocs", "pycache")
+sys.dont_write_bytecode = False
+try:
+    from allocs_decoder import (
+        DecodeError, Frame, Mapping, MemoryUnreadable, Session, SourceLine, Symbolization, Thread, Variable,
+    )
+    from allocs_decoder import queries, render, values
+    from allocs_decoder.description import AddressDescription
+    from allocs_gdbfront.commands_address import (
+        AllocInfo, AllocPrefix, AllocPrint, AllocWhatis, AllocWhereis, AllocWhyis, print_typed,
+    )
+    from allocs_gdbfront.commands_heap import (
+        AllocCensus, AllocLs, AllocMaps, AllocType, AllocWhoPointsTo,
+    )
+    from allocs_gdbfront.common import (
+        CORE_NO_RUNTIME, Args, address_of, describe_expr, emit, guarded, parse_args,
+    )
+    from allocs_gdbfront.report import CLI_MARKER, cli_report
+    from allocs_gdbfront.session_cache import (
+        _CACHE, INVALIDATING_EVENTS, TARGET, _register_events, invalidate, session,
+    )
+    from allocs_gdbfront.target import REGISTERS, GdbTarget
 
-if hasattr(gdb, "MICommand"):
-    from allocs_gdbfront.mi import MiAllocDescribe, MiAllocDescribeBatch
+    if hasattr(gdb, "MICommand"):
+        from allocs_gdbfront.mi import MiAllocDescribe, MiAllocDescribeBatch
+finally:
+    sys.pycache_prefix, sys.dont_write_bytecode = _saved_bytecode
 
 # The names scripts sourced after this file use (cli_report, session, ...), as before the split.
 __all__ = [

@@ -254,6 +254,22 @@ describe("gdb bridge", function () {
     }
   });
 
+  it("caches its compiled modules in the user's cache directory and leaves Python's settings as they were", () => {
+    const show = ["-ex", 'python import sys; print("bytecode", sys.pycache_prefix, sys.dont_write_bytecode)'];
+    const plain = spawnSync("gdb", ["-nx", "-q", "-batch", ...show], {
+      encoding: "utf8",
+      timeout: GDB_TIMEOUT_MS,
+    });
+    const cache = path.join(dir, "xdg-cache");
+    const r = allocsGdb(show, { env: { XDG_CACHE_HOME: cache } });
+    assert.match(plain.stdout, /^bytecode /m);
+    assert.equal(/^bytecode .*$/m.exec(r.stdout)?.[0], /^bytecode .*$/m.exec(plain.stdout)?.[0]);
+    const pyc = spawnSync("find", [cache, "-name", "session.*.pyc", "-path", "*allocs_decoder*"], {
+      encoding: "utf8",
+    });
+    assert.match(pyc.stdout, /allocs\/pycache\/.*allocs_decoder\/session\.cpython-\d+\.pyc/);
+  });
+
   describe("live process", () => {
     let run: ReturnType<typeof allocsGdb>;
     let probes: Probes;
