@@ -8,6 +8,7 @@ million chunks cost a few hundred debugger reads, not millions.
 """
 from __future__ import annotations
 
+import bisect
 import re
 import struct
 from dataclasses import dataclass
@@ -150,13 +151,7 @@ class Heap:
 
     def find_large(self, addr: int) -> Optional[Chunk]:
         table = self.large_chunks()
-        lo, hi = 0, len(table)
-        while lo < hi:  # last entry with base <= addr
-            mid = (lo + hi) // 2
-            if table[mid][0] <= addr:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = bisect.bisect_right(table, (addr, 1 << 64))  # the entries with base <= addr
         if lo == 0:
             return None
         base, usable = table[lo - 1]

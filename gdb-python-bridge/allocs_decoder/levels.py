@@ -172,20 +172,10 @@ class Levels:
         """The runtime's own symbol for addr (binary search), when it has built the table."""
         if not obj.flags & L.OBJECT_F_SYMBOLS or not obj.symbols or not 0 < obj.nsymbols <= MAX_SYMBOLS:
             return None
-        lo, hi = 0, obj.nsymbols
-        size = L.SymbolRec.size
-        while lo < hi:
-            mid = (lo + hi) // 2
-            data = self.r.try_read(obj.symbols + mid * size, size)
-            if data is None:
-                return None
-            if L.SymbolRec.unpack(data).addr <= addr:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == 0:
+        hit = self.r.search(obj.symbols, obj.nsymbols, L.SymbolRec, "addr", addr)
+        if hit is None:
             return None
-        s = L.SymbolRec.unpack(self.r.read(obj.symbols + (lo - 1) * size, size))
+        s = hit[1]
         if not s.addr <= addr < s.addr + max(s.size, 1):
             return None
         name = self.r.cstring(obj.strtab + s.name, 1024) if obj.strtab else None

@@ -6,9 +6,10 @@ small reads (root, tables, bitmap words) hit a page cache instead of the debugge
 from __future__ import annotations
 
 import struct
-from typing import Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from .errors import MemoryUnreadable
+from .layout import RecordType
 from .target import Target
 
 _PAGE = 4096
@@ -93,3 +94,26 @@ class Reader:
             out += chunk
             at += step
         return None
+
+    def search(self, table: int, count: int, rec_type: RecordType, key: str,
+               value: int) -> Optional[Tuple[int, Any]]:
+        """Binary search of `count` records at `table`, sorted by the field `key`: (index, record)
+        of the last one whose key <= value; None when there is none or a read fails. At most 64
+        steps, so a corrupted count cannot make it run long."""
+        lo, hi = 0, count
+        size = rec_type.size
+        for _ in range(64):
+            if lo >= hi:
+                break
+            mid = (lo + hi) // 2
+            data = self.try_read(table + mid * size, size)
+            if data is None:
+                return None
+            if getattr(rec_type.unpack(data), key) <= value:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == 0:
+            return None
+        data = self.try_read(table + (lo - 1) * size, size)
+        return (lo - 1, rec_type.unpack(data)) if data is not None else None

@@ -89,31 +89,12 @@ class MetaTypes(TypeRecords):
 
     def _search(self, table: int, count: int, rec_type: L.RecordType, key: str, value: int,
                 exact: bool) -> Optional[Tuple[int, object]]:
-        """Binary search of a sorted metadata table: the last record with key <= value (exact: the
-        record with key == value). Returns (index, record)."""
-        n = min(count, MAX_META_RECORDS)
-        lo, hi = 0, n
-        size = rec_type.size
-        steps = 0
-        while lo < hi and steps < 64:
-            steps += 1
-            mid = (lo + hi) // 2
-            data = self.r.try_read(table + mid * size, size)
-            if data is None:
-                return None
-            if getattr(rec_type.unpack(data), key) <= value:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == 0:
+        """The last record of a sorted metadata table with key <= value (exact: the record with
+        key == value), as (index, record)."""
+        hit = self.r.search(table, min(count, MAX_META_RECORDS), rec_type, key, value)
+        if hit is None or (exact and getattr(hit[1], key) != value):
             return None
-        data = self.r.try_read(table + (lo - 1) * size, size)
-        if data is None:
-            return None
-        rec = rec_type.unpack(data)
-        if exact and getattr(rec, key) != value:
-            return None
-        return lo - 1, rec
+        return hit
 
     # ---- the runtime's queries ----
     def site_type(self, pc: int) -> Optional[UType]:
