@@ -77,6 +77,15 @@ function nextStop(gdb: GdbConnection, timeoutMs = 20000): Promise<MIStoppedEvent
 }
 
 /** Kills a leftover debuggee, but only if it really is our test program. */
+/** Loads mi_target and runs it to a breakpoint in add_points. */
+async function runToAddPoints(gdb: GdbConnection, mi: MICommands): Promise<MIStoppedEvent> {
+  await mi.fileExecAndSymbols("build/mi_target");
+  await mi.breakInsert({ kind: "function", name: "add_points" });
+  const stopped = nextStop(gdb);
+  await mi.execRun();
+  return stopped;
+}
+
 function killDebuggee(pid: number): void {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1");
@@ -390,11 +399,7 @@ describe("GDB/MI connection against real gdb", function () {
 
   it("rejects pending commands when gdb dies with a debuggee stopped under it", async () => {
     const { gdb, mi } = await startGdb(20000);
-    await mi.fileExecAndSymbols("build/mi_target");
-    await mi.breakInsert({ kind: "function", name: "add_points" });
-    const stopped = nextStop(gdb);
-    await mi.execRun();
-    await stopped;
+    await runToAddPoints(gdb, mi);
     const pending = mi.console("python import time; time.sleep(30)");
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
@@ -465,11 +470,7 @@ describe("GDB/MI connection against real gdb", function () {
   it("opens a core file and reads the dead process's memory", async () => {
     const { mi, gdb } = await startGdb(20000);
     const core = path.join(PROGRAMS, "build", `mi_target.${process.pid}.core`);
-    await mi.fileExecAndSymbols("build/mi_target");
-    await mi.breakInsert({ kind: "function", name: "add_points" });
-    const stopped = nextStop(gdb);
-    await mi.execRun();
-    await stopped;
+    await runToAddPoints(gdb, mi);
     await mi.console(`gcore ${core}`);
     await mi.console("kill");
     try {
