@@ -18,16 +18,7 @@ import {
   topLocals,
 } from "./dap-client";
 import { BUILD_DIR, ROOT } from "../lib/programs";
-
-interface Description {
-  allocator: string | null;
-  base: string | null;
-  size: number | null;
-  offset: number | null;
-  type: string | null;
-  state: string;
-  site: { function?: string; file?: string; line?: number } | null;
-}
+import type { CensusJson, DescriptionJson, MapNodeJson } from "../../extension/src/vscode/description";
 
 /** dap_target built by `allocs cc` (debug info plus OUTPUT.allocsmeta), rebuilt when older. */
 function typedDapTarget(): string {
@@ -83,7 +74,7 @@ describe("debug adapter: allocations", function () {
     assert.match(site.get("file")?.value ?? "", /dap_target\.c$/);
     // a stack address and a string literal are described too
     const r = await client.customRequest("allocs/describe", { expression: "&counter" });
-    const d = (r.body as { description: Description }).description;
+    const d = (r.body as { description: DescriptionJson }).description;
     assert.equal(d.allocator, "stackframe");
   });
 
@@ -128,7 +119,7 @@ describe("debug adapter: allocations", function () {
     const locals = await topLocals(client, stop.body.threadId ?? 1);
     const opaque = locals.get("opaque") as DebugProtocol.Variable;
     const r = await client.customRequest("allocs/describe", { expression: "opaque" });
-    const d = (r.body as { description: Description }).description;
+    const d = (r.body as { description: DescriptionJson }).description;
     assert.equal(d.allocator, "__default_lib_malloc");
     assert.equal(d.type, "struct point[3]");
     assert.match(opaque.value, /→ __default_lib_malloc struct point\[3\]/);
@@ -149,14 +140,14 @@ describe("debug adapter: allocations", function () {
     const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const byExpr = await client.customRequest("allocs/describe", { expression: "mid" });
-    const d = (byExpr.body as { description: Description; summary: string }).description;
+    const d = (byExpr.body as { description: DescriptionJson; summary: string }).description;
     assert.equal(d.allocator, "__default_lib_malloc");
     assert.equal(d.size, 40);
     assert.equal(d.offset, 12);
     assert.equal(d.state, "live");
     assert.equal(d.site?.function, "main");
     const byAddress = await client.customRequest("allocs/describe", { address: d.base });
-    const b = (byAddress.body as { description: Description }).description;
+    const b = (byAddress.body as { description: DescriptionJson }).description;
     assert.equal(b.offset, 0);
     assert.equal(b.base, d.base);
     await assert.rejects(client.customRequest("allocs/describe", {}), /address or an expression/);
@@ -167,19 +158,7 @@ describe("debug adapter: allocations", function () {
     const client = newClient();
     const program = typedDapTarget();
     await launchToBreakpoint(client, [markerLine("BP_AFTER")], { program });
-    interface Row {
-      site?: { function?: string; file?: string; line?: number } | null;
-      type?: string | null;
-      count: number;
-      bytes: number;
-    }
-    interface Census {
-      by: string;
-      rows: Row[];
-      total: { chunks: number; bytes: number };
-      runtimeStats: { liveChunks: number; liveBytes: number } | null;
-    }
-    const bySite = (await client.customRequest("allocs/census", {})).body as Census;
+    const bySite = (await client.customRequest("allocs/census", {})).body as CensusJson;
     assert.equal(bySite.by, "site");
     const ptsLine =
       fs
@@ -202,7 +181,7 @@ describe("debug adapter: allocations", function () {
       bytes.reduce((a, b) => a + b, 0),
     );
     assert.equal(bySite.runtimeStats?.liveBytes, bySite.total.bytes);
-    const byType = (await client.customRequest("allocs/census", { by: "type" })).body as Census;
+    const byType = (await client.customRequest("allocs/census", { by: "type" })).body as CensusJson;
     assert.equal(byType.by, "type");
     assert.deepEqual(
       byType.rows.filter((r) => r.type === "struct point[]").map((r) => [r.count, r.bytes]),
@@ -210,16 +189,9 @@ describe("debug adapter: allocations", function () {
     );
     assert.ok(byType.rows.some((r) => r.type === "int[]" && r.bytes === 40));
     await assert.rejects(client.customRequest("allocs/census", { by: "size" }), /"site" or "type"/);
-    interface MapNode {
-      allocator: string;
-      base: string;
-      size: number;
-      name?: string | null;
-      children?: MapNode[];
-    }
-    const maps = (await client.customRequest("allocs/maps", {})).body as { maps: MapNode[] };
-    const all: MapNode[] = [];
-    const walk = (ns: MapNode[]): void => {
+    const maps = (await client.customRequest("allocs/maps", {})).body as { maps: MapNodeJson[] };
+    const all: MapNodeJson[] = [];
+    const walk = (ns: readonly MapNodeJson[]): void => {
       for (const n of ns) {
         all.push(n);
         walk(n.children ?? []);
@@ -232,6 +204,10 @@ describe("debug adapter: allocations", function () {
     assert.ok(
       all.some((n) => n.name === "[stack]"),
       "the main stack is in the map",
+    );
+    assert.ok(
+      maps.maps.some((n) => n.name === "[heap]" && n.children?.some((c) => c.allocator === "brk")),
+      "the brk heap is in its [heap] mapping",
     );
   });
 });
