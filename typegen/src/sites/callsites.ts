@@ -1,0 +1,247 @@
+// DW_TAG_call_site (DWARF 5) and DW_TAG_GNU_call_site (the DWARF 4 GNU extension), which
+// optimising compilers emit for every call they can describe (gcc -O1 and up; clang only for
+// calls to functions it has a DIE for, so not for malloc): the return address
+// (DW_AT_call_return_pc, or DW_AT_low_pc in the GNU form), the callee (DW_AT_call_origin /
+// DW_AT_abstract_origin: its DIE, named by its linkage name or name), whether it is a tail
+// call (DW_AT_call_tail_call / DW_AT_GNU_tail_call; the return pc is then the address after the
+// jump), and for each DW_TAG_call_site_parameter the register it is passed in (DW_AT_location)
+// and its value as a DWARF expression (DW_AT_call_value / DW_AT_GNU_call_site_value), of which
+// we keep constants and "the caller's own argument register at entry" (DW_OP_entry_value).
+// The type model does not collect these, so they are read here with the dwarf/ reader, walking
+// only the DIEs that can hold calls (subprograms, lexical blocks, inlined subroutines). The same
+// walk keeps the exact address ranges of functions split by DW_AT_ranges (a hot part and a
+// `.cold` part far away), of which the model keeps only the lowest and highest address.
+
+import { Cursor } from "../bytes";
+import { DW_AT, DW_OP, DW_TAG } from "../dwarf/constants";
+import { DieCursor } from "../dwarf/die";
+import { Dwarf } from "../dwarf/dwarf";
+import { Range, readRanges } from "../dwarf/ranges";
+
+// Attribute codes not (yet) in dwarf/constants.ts: DWARF 5 section 7.5.4, table 7.5, and the GNU
+// extensions gcc emits with -gdwarf-4.
+const AT_call_return_pc = 0x7d;
+const AT_call_value = 0x7e;
+const AT_call_origin = 0x7f;
+const AT_call_tail_call = 0x82;
+const AT_GNU_call_site_value = 0x2111;
+const AT_GNU_tail_call = 0x2115;
+// Operations beyond dwarf/constants.ts: DWARF 5 section 7.7.1, table 7.9.
+const OP_minus = 0x1c;
+const OP_mul = 0x1e;
+const OP_plus = 0x22;
+const OP_shl = 0x24;
+const OP_regx = 0x90;
+
+export type CallValue = { k: "const"; v: number } | { k: "entry"; reg: number } | { k: "unknown" };
+
+export interface DwarfCallSite {
+  /** The return address (for a tail call, the address after the jump). */
+  ret: number;
+  /** The callee's linkage name or name (`__builtin_` dropped), when the DIE names one. */
+  callee?: string;
+  tail: boolean;
+  /** The DIE's key, for its parameters (CodeFacts.params). */
+  key: number;
+}
+
+const MAX_DEPTH = 256;
+const UNKNOWN: CallValue = { k: "unknown" };
+
+/** Evaluates a DW_AT_call_value expression held in c.buf[start, end) as far as constants go. */
+export function evalCallValue(c: Cursor, start: number, end: number): CallValue {
+  const stack: CallValue[] = [];
+  const saved = c.pos;
+  const savedEnd = c.end;
+  c.pos = start;
+  c.end = end;
+  try {
+    while (c.pos < end) {
+      const op = c.u8();
+      const num = (): number | undefined => {
+        const v = stack.pop();
+        return v?.k === "const" ? v.v : undefined;
+      };
+      if (op >= DW_OP.lit0 && op <= DW_OP.lit31) stack.push({ k: "const", v: op - DW_OP.lit0 });
+      else if (op === DW_OP.const1u) stack.push({ k: "const", v: c.u8() });
+      else if (op === DW_OP.const1s) stack.push({ k: "const", v: c.i8() });
+      else if (op === DW_OP.const2u) stack.push({ k: "const", v: c.u16() });
+      else if (op === DW_OP.const4u) stack.push({ k: "const", v: c.u32() });
+      else if (op === DW_OP.const4s) stack.push({ k: "const", v: c.i32() });
+      else if (op === DW_OP.const8u) stack.push({ k: "const", v: c.u64() });
+      else if (op === DW_OP.constu) stack.push({ k: "const", v: c.uleb() });
+      else if (op === DW_OP.consts) stack.push({ k: "const", v: c.sleb() });
+      else if (op === DW_OP.plus_uconst) {
+        const a = num();
+        const n = c.uleb();
+        stack.push(a === undefined ? UNKNOWN : { k: "const", v: a + n });
+      } else if (op === OP_plus || op === OP_minus || op === OP_mul || op === OP_shl) {
+        const b = num();
+        const a = num();
+        if (a === undefined || b === undefined) stack.push(UNKNOWN);
+        else if (op === OP_plus) stack.push({ k: "const", v: a + b });
+        else if (op === OP_minus) stack.push({ k: "const", v: a - b });
+        else if (op === OP_mul) stack.push({ k: "const", v: a * b });
+        else stack.push(b < 53 ? { k: "const", v: a * 2 ** b } : UNKNOWN);
+      } else if (op === DW_OP.entry_value || op === DW_OP.GNU_entry_value) {
+        const n = c.uleb();
+        c.need(n);
+        const sub = c.pos;
+        c.pos += n;
+        // DW_OP_entry_value(DW_OP_regN): the caller's own argument, as it was passed to it.
+        const r = c.buf[sub];
+        if (n === 1 && r >= DW_OP.reg0 && r <= DW_OP.reg31) stack.push({ k: "entry", reg: r - DW_OP.reg0 });
+        else stack.push(UNKNOWN);
+      } else if (op === DW_OP.stack_value) break;
+      else return UNKNOWN; // a register's value at the call, memory, or an operation not followed
+    }
+    return stack.length === 1 ? stack[0] : UNKNOWN;
+  } finally {
+    c.pos = saved;
+    c.end = savedEnd;
+  }
+}
+
+/** The register of a DW_OP_regN / DW_OP_regx location in c.buf[start, end). */
+function locationReg(c: Cursor, start: number, end: number): number | undefined {
+  const op = c.buf[start];
+  if (end - start === 1 && op >= DW_OP.reg0 && op <= DW_OP.reg31) return op - DW_OP.reg0;
+  if (op !== OP_regx) return undefined;
+  const saved = c.pos;
+  c.pos = start + 1;
+  try {
+    return c.uleb();
+  } finally {
+    c.pos = saved;
+  }
+}
+
+class CallSiteReader {
+  private readonly cur: DieCursor;
+  private readonly aux: DieCursor;
+  private readonly names = new Map<number, string | undefined>();
+  readonly out = new Map<number, DwarfCallSite>();
+  /** Functions with DW_AT_ranges: their ranges, by their lowest address. */
+  readonly ranges = new Map<number, Range[]>();
+
+  constructor(private readonly dwarf: Dwarf) {
+    this.cur = dwarf.cursor();
+    this.aux = dwarf.cursor();
+  }
+
+  readAll(): void {
+    const cur = this.cur;
+    for (const u of this.dwarf.units) {
+      if (u.typeSignature !== undefined) continue;
+      cur.setUnit(u);
+      if (u.dieOffset >= u.end || !cur.read(u.dieOffset) || !cur.hasChildren) continue;
+      this.walk(cur.next, 1, u.end);
+    }
+  }
+
+  /** Walks a sibling list; returns the offset after its null entry. */
+  private walk(off: number, depth: number, end: number): number {
+    const cur = this.cur;
+    if (depth > MAX_DEPTH) cur.fail("DIE tree nested too deeply", off);
+    while (off < end) {
+      if (!cur.read(off)) return cur.next;
+      const tag = cur.tag;
+      if (tag === DW_TAG.subprogram && cur.has(DW_AT.ranges)) {
+        const rs = readRanges(cur.unit, cur.form(DW_AT.ranges), cur.udata(DW_AT.ranges) ?? 0);
+        if (rs.length > 0) this.ranges.set(Math.min(...rs.map((r) => r[0])), rs);
+      }
+      if (tag === DW_TAG.call_site || tag === DW_TAG.GNU_call_site) off = this.callSite(tag);
+      else if (!cur.hasChildren) off = cur.next;
+      else if (tag === DW_TAG.subprogram || tag === DW_TAG.lexical_block || tag === DW_TAG.inlined_subroutine)
+        off = this.walk(cur.next, depth + 1, end);
+      else off = cur.skipChildren();
+    }
+    return off;
+  }
+
+  /** Reads the call site DIE the cursor is on, and its parameters; returns the offset after it. */
+  private callSite(tag: number): number {
+    const cur = this.cur;
+    const ret = tag === DW_TAG.call_site ? cur.addr(AT_call_return_pc) : cur.addr(DW_AT.low_pc);
+    const tail = cur.flag(AT_call_tail_call) || cur.flag(AT_GNU_tail_call);
+    let origin = cur.ref(AT_call_origin);
+    if (origin < 0) origin = cur.ref(DW_AT.abstract_origin);
+    // Parameters are decoded only for the few sites asked about (paramsOf).
+    const site: DwarfCallSite = { ret: ret ?? 0, tail, key: cur.key };
+    const off = cur.hasChildren ? cur.skipChildren() : cur.next;
+    const callee = origin >= 0 ? this.nameOf(origin) : undefined;
+    if (callee) site.callee = callee;
+    if (ret !== undefined && !this.out.has(ret)) this.out.set(ret, site);
+    return off;
+  }
+
+  /** The parameters of a call site read before, by DWARF register. */
+  paramsOf(site: DwarfCallSite): Map<number, CallValue> {
+    const out = new Map<number, CallValue>();
+    const cur = this.aux;
+    if (!this.dwarf.seek(cur, site.key) || !cur.hasChildren) return out;
+    let off = cur.next;
+    const end = cur.unit.end;
+    while (off < end && cur.read(off)) {
+      if (cur.tag === DW_TAG.call_site_parameter || cur.tag === DW_TAG.GNU_call_site_parameter) {
+        const reg = cur.block(DW_AT.location) ? locationReg(cur.c, cur.blockStart, cur.blockEnd) : undefined;
+        const has = cur.block(AT_call_value) || cur.block(AT_GNU_call_site_value);
+        if (reg !== undefined && has) out.set(reg, evalCallValue(cur.c, cur.blockStart, cur.blockEnd));
+      }
+      off = cur.hasChildren ? cur.skipChildren() : cur.next;
+    }
+    return out;
+  }
+
+  /** The callee DIE's linkage name or name, following abstract origins and specifications. */
+  private nameOf(key: number): string | undefined {
+    if (this.names.has(key)) return this.names.get(key);
+    const aux = this.aux;
+    let name: string | undefined;
+    let next = key;
+    for (let i = 0; i < 8 && next >= 0 && !name; i++) {
+      if (!this.dwarf.seek(aux, next)) break;
+      name = aux.str(DW_AT.linkage_name) ?? aux.str(DW_AT.name);
+      let n = aux.ref(DW_AT.abstract_origin);
+      if (n < 0) n = aux.ref(DW_AT.specification);
+      next = n;
+    }
+    // gcc names the malloc family's declarations after its builtins (linkage name "malloc").
+    if (name?.startsWith("__builtin_")) name = name.slice("__builtin_".length);
+    this.names.set(key, name);
+    return name;
+  }
+}
+
+export interface CodeFacts {
+  /** Every call site DIE, by return address (the first one for an address). */
+  callSites: Map<number, DwarfCallSite>;
+  /** The address ranges of functions described with DW_AT_ranges, by lowest address. */
+  ranges: Map<number, Range[]>;
+  /** A call site's parameter values by DWARF register (constants and entry values only). */
+  params(site: DwarfCallSite): Map<number, CallValue>;
+}
+
+export function readCodeFacts(dwarf: Dwarf): CodeFacts {
+  const r = new CallSiteReader(dwarf);
+  r.readAll();
+  const cache = new Map<number, Map<number, CallValue>>();
+  const params = (site: DwarfCallSite): Map<number, CallValue> => {
+    let m = cache.get(site.key);
+    if (!m) {
+      try {
+        m = r.paramsOf(site);
+      } catch {
+        m = new Map(); // a malformed parameter only loses the constant it would give
+      }
+      cache.set(site.key, m);
+    }
+    return m;
+  };
+  return { callSites: r.out, ranges: r.ranges, params };
+}
+
+/** Facts for a binary whose DWARF could not be read for them. */
+export function noCodeFacts(): CodeFacts {
+  return { callSites: new Map(), ranges: new Map(), params: () => new Map() };
+}
