@@ -1,75 +1,38 @@
 // Allocation-site types from DWARF alone (`allocs typegen PROG` on a binary built with plain
-// `gcc -g`): for each call to a malloc-family function or a declared wrapper (calls.ts), the
-// type of what receives the result, every answer flagged ALLOCS_SITE_GUESSED:
-// - at -O0 the result is stored right after the call to a local's stack slot (x86.ts): the
-//   slot's rbp/rsp offset, turned into a DW_OP_fbreg offset through the function's frame base
-//   (DW_OP_call_frame_cfa: rbp = CFA - 16; rbp or rsp themselves), names the variable;
-// - optimised, a variable whose location-list entry starts where the result is held (rax at the
-//   return address, or the register it was moved to) receives it;
-// - a global receives it through a rip-relative store; `return malloc(...)` gives the function's
-//   own return type.
-// The receiver's pointee is the type; a constant size argument passed right before the call
-// decides single (size == sizeof T) or array (a multiple; unknown sizes are arrays too). A
-// `void *` receiver, a store through a pointer, or no receiver stays unknown and is reported
-// with its function and file:line.
+// `gcc -g`): for each call to a malloc-family function or a declared wrapper, the type of what
+// receives the result, every answer flagged ALLOCS_SITE_GUESSED.
+// - The calls: the byte scan of the code (calls.ts), plus the DW_TAG_call_site DIEs naming an
+//   allocator at a return address the scan missed (an indirect call), plus the calls of
+//   functions that tail-call an allocator (tails.ts: `return malloc(n)` as `jmp malloc`, whose
+//   site is its caller's call).
+// - The receiver: the x86 walk (x86.ts) from the call's statement start through the call,
+//   following the result to where it is stored: a local's stack slot (-O0), a global, a member
+//   or element reached through a pointer held in a variable or loaded from one (receiver.ts),
+//   or the variable whose location list starts where the result is held (optimised code), or
+//   the function's own return type when the result is returned. A tail allocator's own return
+//   type, when it points to something, comes first.
+// - Single or array: a constant size (the argument set right before the call, or decoded from
+//   the statement, or the call site's DW_AT_call_value) equal to sizeof T is one T, a multiple
+//   an array, a larger odd size T with a tail; an unknown size is an array.
+// A `void *` receiver, or none at all, stays unknown and is reported with its function and
+// file:line.
 
+import { openDebugElf, openDwarf } from "../index";
 import { ElfFile, SectionHeader } from "../elf/elf-file";
 import { SITE_ARRAY, SITE_GUESSED, SITE_TRAILING } from "../meta/format";
-import { FunctionInfo, LocalVar, TypeId, TypeModel } from "../model/types";
-import { findAllocCallsInBinary } from "./calls";
+import { CType, FunctionInfo, TypeId, TypeModel } from "../model/types";
+import { AllocCall, allocTargets } from "./calls";
+import { CfaRules } from "./cfi";
+import { CallValue, CodeFacts, noCodeFacts, readCodeFacts } from "./callsites";
 import { AllocFn, allocFunctions } from "./decls";
+import { FunctionIndex } from "./fnindex";
 import { LineIndex, SiteReport, hasFlexibleMember } from "./index";
-import { constantArg, followResult, ResultSink } from "./x86";
-
-const DWARF_RBP = 6;
-const DWARF_RSP = 7;
+import { Receiver, ReceiverTyper } from "./receiver";
+import { SizeRule, TailAllocator, TailFinder, ruleOf } from "./tails";
+import { ResultFlow, argDwarfReg, constantArg, followResult } from "./x86";
 
 function execSectionAt(elf: ElfFile, addr: number): SectionHeader | undefined {
   return elf.sections.find((s) => s.flags & 0x4 && s.type === 1 && addr >= s.addr && addr < s.addr + s.size);
-}
-
-/** The fbreg offset of a stack slot at base+disp, given the function's frame base at pc. */
-function fbregOffset(fn: FunctionInfo, pc: number, base: "rbp" | "rsp", disp: number): number | undefined {
-  const fb = fn.frameBase.find((r) => r.lo <= pc && pc < r.hi) ?? fn.frameBase[0];
-  if (!fb) return undefined;
-  const reg = base === "rbp" ? DWARF_RBP : DWARF_RSP;
-  const l = fb.loc;
-  if (l.kind === "cfa") return base === "rbp" ? disp - 16 : undefined;
-  if (l.kind === "reg" && l.reg === reg) return disp;
-  if (l.kind === "breg" && l.reg === reg) return disp - l.offset;
-  return undefined;
-}
-
-function stackVariable(fn: FunctionInfo, sink: Extract<ResultSink, { kind: "stack" }>): LocalVar | undefined {
-  const fbo = fbregOffset(fn, sink.pc, sink.base, sink.disp);
-  const reg = sink.base === "rbp" ? DWARF_RBP : DWARF_RSP;
-  const hit = (v: LocalVar, strict: boolean): boolean =>
-    v.locations.some(
-      (r) =>
-        (!strict || (r.lo <= sink.pc && sink.pc < r.hi)) &&
-        ((r.loc.kind === "fbreg" && r.loc.offset === fbo) ||
-          (r.loc.kind === "breg" && r.loc.reg === reg && r.loc.offset === sink.disp)),
-    );
-  const vars = [...fn.locals, ...fn.params];
-  return vars.find((v) => hit(v, true)) ?? vars.find((v) => hit(v, false));
-}
-
-/** A variable whose location starts (or, failing that, holds) where the result is held. */
-function registerVariable(fn: FunctionInfo, held: { pc: number; regs: number[] }[]): LocalVar | undefined {
-  const vars = [...fn.locals, ...fn.params];
-  for (const exact of [true, false])
-    for (const h of held)
-      for (const v of vars)
-        if (
-          v.locations.some(
-            (r) =>
-              (exact ? r.lo === h.pc : r.lo <= h.pc && h.pc < r.hi) &&
-              r.loc.kind === "reg" &&
-              h.regs.includes(r.loc.reg),
-          )
-        )
-          return v;
-  return undefined;
 }
 
 export interface DwarfSiteOptions {
@@ -79,122 +42,171 @@ export interface DwarfSiteOptions {
   skip?: Set<number>;
 }
 
+/** Reads the call sites and split functions' ranges; a failure only loses what they add. */
+function codeFacts(elf: ElfFile): { facts: CodeFacts; lines?: LineIndex } {
+  try {
+    const dwarf = openDwarf(openDebugElf(elf));
+    const facts = readCodeFacts(dwarf);
+    let lines: LineIndex | undefined;
+    try {
+      lines = new LineIndex(elf, dwarf);
+    } catch {
+      lines = undefined;
+    }
+    return { facts, lines };
+  } catch {
+    return { facts: noCodeFacts() };
+  }
+}
+
+/** The constant value of argument `i` at a call, from the code or the call site's DWARF. */
+function argConstant(
+  i: number,
+  code: Buffer,
+  call: AllocCall,
+  sec: SectionHeader,
+  flow: ResultFlow,
+  params: Map<number, CallValue> | undefined,
+): number | undefined {
+  if (!call.approx) {
+    const c = constantArg(code, call.call - sec.addr, i);
+    if (c !== undefined) return c;
+  }
+  const s = flow.args?.[i];
+  if (s?.k === "const") return s.v;
+  const reg = argDwarfReg(i);
+  const v = reg === undefined ? undefined : params?.get(reg);
+  return v?.k === "const" ? v.v : undefined;
+}
+
 export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions = {}): SiteReport {
   const report: SiteReport = { sites: [], unknown: [] };
   const fns = o.fns ?? allocFunctions();
   const elf = ElfFile.open(elfPath);
-  const calls = findAllocCallsInBinary(elf, new Set(fns.keys()));
-  report.calls = calls.length;
-  if (calls.length === 0) return report;
-  const functions = [...model.functions].filter((f) => f.highPc > f.lowPc).sort((a, b) => a.lowPc - b.lowPc);
-  const enclosing = (pc: number): FunctionInfo | undefined => {
-    let lo = 0;
-    let hi = functions.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (functions[mid].lowPc <= pc) lo = mid + 1;
-      else hi = mid;
-    }
-    const f = functions[lo - 1];
-    return f && pc < f.highPc ? f : undefined;
-  };
-  const staticsByAddr = new Map<number, TypeId>();
-  for (const s of model.statics) if (!s.tls) staticsByAddr.set(s.addr, s.type);
-  let lines: LineIndex | undefined;
+  const base = allocTargets(elf, new Set(fns.keys()));
+  if (base.code.size === 0 && base.got.size === 0) {
+    report.calls = 0;
+    return report;
+  }
+  const { facts, lines } = codeFacts(elf);
+  const functions = new FunctionIndex(model.functions, facts.ranges);
+  const entryOf = (fn: FunctionInfo): number => facts.ranges.get(fn.lowPc)?.[0][0] ?? fn.lowPc;
+  const { tails, branches } = new TailFinder(elf, fns, functions, facts, entryOf).find(base);
+  const calls = branches.filter((b) => !b.tail);
+  const seen = new Set(calls.map((c) => c.ret));
+  // Calls the byte scan cannot see (through a register) that the call site DIEs name.
+  for (const [ret, cs] of facts.callSites)
+    if (!cs.tail && cs.callee && fns.has(cs.callee) && !seen.has(ret))
+      calls.push({ call: ret - 1, ret, callee: cs.callee, approx: true });
+  calls.sort((a, b) => a.ret - b.ret);
+  const called = new Set(branches.map((b) => b.target));
+  const orphans = [...tails.values()].filter((t) => !called.has(t.entry));
+  report.calls = calls.length + orphans.length;
+
+  const typer = new ReceiverTyper(model, new CfaRules(elf));
   const whereOf = (pc: number): string => {
-    try {
-      lines ??= new LineIndex(elf);
-      const at = lines.lookup(pc);
-      return at ? `${at.file}:${at.line}` : `0x${pc.toString(16)}`;
-    } catch {
-      return `0x${pc.toString(16)}`;
-    }
+    const at = lines?.lookup(pc);
+    return at ? `${at.file}:${at.line}` : `0x${pc.toString(16)}`;
   };
+  for (const t of orphans)
+    report.unknown.push({
+      where: whereOf(t.jump.call),
+      callee: t.to,
+      why: `tail call: the sites are ${t.fn.name}'s callers, and no direct call to it was found`,
+      function: t.fn.name,
+      route: "dwarf",
+    });
   const charType = model.types.find(
     (t) => t.kind === "base" && t.byteSize === 1 && (t.encoding === 6 || t.encoding === 8),
   );
 
   for (const call of calls) {
     if (o.skip?.has(call.ret)) continue;
-    const fn = enclosing(call.call);
+    const fn = functions.at(call.call);
     const fnDecl = fn ? fns.get(fn.name.split(".")[0]) : undefined;
     if (fnDecl?.wrapper) continue; // the runtime attributes these to the wrapper's caller
+    const tail = call.target !== undefined ? tails.get(call.target) : undefined;
+    const callee = tail ? tail.fn.name : call.callee;
     const unknown = (why: string): void => {
-      report.unknown.push({
-        where: whereOf(call.call),
-        callee: call.callee,
-        why,
-        function: fn?.name,
-        route: "dwarf",
-      });
+      report.unknown.push({ where: whereOf(call.call), callee, why, function: fn?.name, route: "dwarf" });
     };
-    if (call.callee === "strdup" || call.callee === "strndup") {
+    if (!tail && (call.callee === "strdup" || call.callee === "strndup")) {
       if (charType)
         report.sites.push({ vaddr: call.ret, type: charType.id, flags: SITE_ARRAY | SITE_GUESSED });
       continue;
     }
+    const r = siteOf(call, fn, tail);
+    if ("why" in r) unknown(r.why);
+    else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
+  }
+  return report;
+
+  function siteOf(
+    call: AllocCall,
+    fn: FunctionInfo | undefined,
+    tail: TailAllocator | undefined,
+  ): { type: TypeId; flags: number } | { why: string } {
     const sec = execSectionAt(elf, call.ret);
-    if (!sec) {
-      unknown("return address outside the code");
-      continue;
-    }
+    if (!sec) return { why: "return address outside the code" };
     const code = elf.data(sec);
-    const flow = followResult(code, call.ret - sec.addr, call.ret);
-    let recvType: TypeId | undefined;
-    let recvName = "";
-    const sink = flow.sink;
-    if (sink.kind === "global") {
-      recvType = staticsByAddr.get(sink.addr);
-      recvName = "a global";
-    } else if (sink.kind === "return" && fn) {
-      // A function returning the allocation: its return type (unless something else holds it).
-      const v = registerVariable(fn, flow.held);
-      recvType = v ? v.type : model.types[fn.type]?.returns;
-      recvName = v ? v.name : `${fn.name}'s result`;
-    } else if (fn && sink.kind === "stack") {
-      const v = stackVariable(fn, sink);
-      if (v) {
-        recvType = v.type;
-        recvName = v.name;
-      }
-    } else if (fn) {
-      const v = registerVariable(fn, flow.held);
-      if (v) {
-        recvType = v.type;
-        recvName = v.name;
-      }
+    // Decode the call's statement from its first instruction, when it is in the same function.
+    const start = call.approx ? undefined : lines?.lineStart(call.call);
+    const from =
+      fn && start !== undefined && start >= fn.lowPc && start <= call.call && start >= sec.addr
+        ? start - sec.addr
+        : undefined;
+    const flow = followResult(code, call.ret - sec.addr, call.ret, {
+      from,
+      callOff: call.approx ? undefined : call.call - sec.addr,
+    });
+    // Who receives the result, in order of evidence; the first that points to a type wins.
+    const cands: Receiver[] = [];
+    // A tail allocator returning a typed pointer says what it allocates.
+    const tailRet = tail ? model.types[tail.fn.type]?.returns : undefined;
+    if (tail && tailRet !== undefined) cands.push({ type: tailRet, name: `${tail.fn.name}'s result` });
+    if (fn) {
+      const sink = flow.sink;
+      const stored = sink.kind === "store" ? typer.storeTarget(fn, sink.at, sink.pc) : undefined;
+      // A local assigned the result (its location starts where the result is), a local's stack
+      // slot, then memory through a pointer (`s->f = p` after `T *p = malloc(...)` is weaker).
+      const exact = typer.heldVariable(fn, flow.held, true);
+      if (exact) cands.push({ type: exact.type, name: exact.name, local: true });
+      if (stored?.local) cands.push(stored);
+      if (stored && !stored.local) cands.push(stored);
+      const v = typer.heldVariable(fn, flow.held, false);
+      if (v) cands.push({ type: v.type, name: v.name, local: true });
+      // A function returning the allocation: its return type.
+      const ret = model.types[fn.type]?.returns;
+      if (sink.kind === "return" && ret !== undefined) cands.push({ type: ret, name: `${fn.name}'s result` });
     }
-    if (recvType === undefined) {
-      unknown(
-        !fn
-          ? "no DWARF function around the call"
-          : sink.kind === "pointer"
-            ? "result stored through a pointer"
-            : "no variable receives the result",
-      );
-      continue;
+    if (cands.length === 0) {
+      if (!fn) return { why: "no DWARF function around the call" };
+      if (flow.sink.kind === "store") return { why: "result stored through a pointer to an unknown object" };
+      return { why: "no variable receives the result" };
     }
-    const rt = model.types[recvType];
-    if (rt?.kind !== "pointer") {
-      unknown(`${recvName} is not a pointer`);
-      continue;
-    }
-    const pt = rt.target === undefined ? undefined : model.types[rt.target];
-    if (!pt || pt.kind === "void" || pt.kind === "opaque" || pt.kind === "function") {
-      unknown(`${recvName} is ${pt?.kind === "function" ? "a function pointer" : "void *"}`);
-      continue;
+    const pointee = (r: Receiver): CType | undefined => {
+      const rt = model.types[r.type];
+      const pt = rt?.kind === "pointer" && rt.target !== undefined ? model.types[rt.target] : undefined;
+      return pt && pt.kind !== "void" && pt.kind !== "opaque" && pt.kind !== "function" ? pt : undefined;
+    };
+    const recv = cands.find((c) => pointee(c)) ?? cands[0];
+    const recvName = recv.name;
+    const rt = model.types[recv.type];
+    if (rt?.kind !== "pointer") return { why: `${recvName} is not a pointer` };
+    const pt = pointee(recv);
+    if (!pt) {
+      const t = rt.target === undefined ? undefined : model.types[rt.target];
+      return { why: `${recvName} is ${t?.kind === "function" ? "a function pointer" : "void *"}` };
     }
     const size = pt.byteSize;
-    if (!size || pt.complete === false) {
-      unknown(`${recvName} points to an incomplete type`);
-      continue;
-    }
-    // A constant size argument right before the call: one T, an array, or T with a tail.
-    const decl = fns.get(call.callee);
-    const callOff = call.call - sec.addr;
-    let total: number | undefined = decl?.sizeArgs.length ? 1 : undefined;
-    for (const i of decl?.sizeArgs ?? []) {
-      const c = constantArg(code, callOff, i);
+    if (!size || pt.complete === false) return { why: `${recvName} points to an incomplete type` };
+    // The allocation's size, when constant: one T, an array, or T with a tail.
+    const rule: SizeRule | undefined = tail ? tail.size : ruleOf(fns.get(call.callee));
+    const site = facts.callSites.get(call.ret);
+    const params = site && facts.params(site);
+    let total: number | undefined = rule?.factor;
+    for (const i of rule?.args ?? []) {
+      const c = argConstant(i, code, call, sec, flow, params);
       if (c === undefined || total === undefined) {
         total = undefined;
         break;
@@ -206,11 +218,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     else if (total === size) flags |= 0;
     else if (total % size === 0) flags |= SITE_ARRAY;
     else if (total > size || hasFlexibleMember(model, pt.id)) flags |= SITE_TRAILING;
-    else {
-      unknown(`${total} bytes is smaller than ${pt.cName} (${recvName})`);
-      continue;
-    }
-    report.sites.push({ vaddr: call.ret, type: pt.id, flags });
+    else return { why: `${total} bytes is smaller than ${pt.cName} (${recvName})` };
+    return { type: pt.id, flags };
   }
-  return report;
 }

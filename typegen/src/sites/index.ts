@@ -10,6 +10,7 @@
 import * as path from "node:path";
 import { openDebugElf, openDwarf } from "../index";
 import { ElfFile } from "../elf/elf-file";
+import { Dwarf } from "../dwarf/dwarf";
 import { readLineTable, LineTable } from "../dwarf/line";
 import { SITE_ARRAY, SITE_TRAILING } from "../meta/format";
 import { SiteTypes } from "../meta/writer";
@@ -101,44 +102,95 @@ export function hasFlexibleMember(model: TypeModel, id: TypeId): boolean {
   return lt?.kind === "array" && (lt.count === null || lt.count === undefined || lt.count === 0);
 }
 
-/** Every line table of a binary, flattened into one address-sorted index. */
+/** One sequence of a line table: rows [first, end) with addresses in [lo, hi). */
+interface Sequence {
+  lo: number;
+  hi: number;
+  table: LineTable;
+  compDir: string;
+  first: number;
+  end: number;
+}
+
+/** Every line table of a binary, indexed by address through its sequences (each sequence's rows
+ * are already in address order, so no row is copied or sorted). */
 export class LineIndex {
-  private rows: { addr: number; table: LineTable; compDir: string; i: number; end: boolean }[] = [];
-  constructor(elf: ElfFile) {
-    const dwarf = openDwarf(openDebugElf(elf));
+  private seqs: Sequence[] = [];
+  constructor(elf: ElfFile, dwarf: Dwarf = openDwarf(openDebugElf(elf))) {
     const cur = dwarf.cursor();
     for (const u of dwarf.units) {
       if (u.typeSignature !== undefined) continue;
       cur.setUnit(u);
       if (u.stmtList < 0) continue;
       const table = readLineTable(u.src.sections, u.stmtList, u.addrSize);
-      for (let i = 0; i < table.length; i++)
-        this.rows.push({
-          addr: table.addresses[i],
-          table,
-          compDir: u.compDir,
-          i,
-          end: (table.flags[i] & 2) !== 0,
-        });
+      let first = 0;
+      for (let i = 0; i < table.length; i++) {
+        if ((table.flags[i] & 2) === 0) continue;
+        if (i > first)
+          this.seqs.push({
+            lo: table.addresses[first],
+            hi: table.addresses[i],
+            table,
+            compDir: u.compDir,
+            first,
+            end: i,
+          });
+        first = i + 1;
+      }
     }
-    // Stable: within one address, a sequence's end sorts before the next sequence's start.
-    this.rows.sort((a, b) => a.addr - b.addr || Number(b.end) - Number(a.end));
+    this.seqs.sort((a, b) => a.lo - b.lo);
   }
-  lookup(pc: number): { file: string; line: number; column: number } | undefined {
+
+  /** The sequence holding pc and the index of its last row at or before pc. */
+  private rowAt(pc: number): { s: Sequence; i: number } | undefined {
+    const ss = this.seqs;
     let lo = 0;
-    let hi = this.rows.length;
+    let hi = ss.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.rows[mid].addr <= pc) lo = mid + 1;
+      if (ss[mid].lo <= pc) lo = mid + 1;
       else hi = mid;
     }
-    const r = this.rows[lo - 1];
-    if (!r || r.end) return undefined;
-    const f = r.table.fileName(r.table.fileIdx[r.i]);
+    // Sequences of code the linker discarded all start at 0 and may overlap: look back a little.
+    for (let k = lo - 1; k >= 0 && k >= lo - 8; k--) {
+      const s = ss[k];
+      if (pc >= s.hi) continue;
+      const a = s.table.addresses;
+      let l = s.first;
+      let h = s.end;
+      while (l < h) {
+        const mid = (l + h) >> 1;
+        if (a[mid] <= pc) l = mid + 1;
+        else h = mid;
+      }
+      return { s, i: l - 1 };
+    }
+    return undefined;
+  }
+
+  /** Where the code of pc's source line starts: the first of the consecutive rows, up to pc's
+   * own, for the same file and line (a statement's code before a call in it). */
+  lineStart(pc: number): number | undefined {
+    const r = this.rowAt(pc);
+    if (!r) return undefined;
+    const t = r.s.table;
+    const line = t.lines[r.i];
+    const file = t.fileIdx[r.i];
+    let i = r.i;
+    while (i > r.s.first && t.lines[i - 1] === line && t.fileIdx[i - 1] === file) i--;
+    return t.addresses[i];
+  }
+
+  lookup(pc: number): { file: string; line: number; column: number } | undefined {
+    const r = this.rowAt(pc);
+    if (!r) return undefined;
+    const t = r.s.table;
+    const f = t.fileName(t.fileIdx[r.i]);
     if (!f) return undefined;
     // A relative compilation directory (a reproducible build) is kept as written, not made ours.
-    const file = path.isAbsolute(r.compDir) ? path.resolve(r.compDir, f) : path.join(r.compDir, f);
-    return { file, line: r.table.lines[r.i], column: r.table.columns[r.i] };
+    const dir = r.s.compDir;
+    const file = path.isAbsolute(dir) ? path.resolve(dir, f) : path.join(dir, f);
+    return { file, line: t.lines[r.i], column: t.columns[r.i] };
   }
 }
 
