@@ -3,13 +3,11 @@
 // every kind of address, live, on a kernel core and on a gcore; then alloc print of a void *,
 // alloc type, census --by type, ls --type, typed who-points-to and the batch MI command.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BUILD_DIR, PROGRAMS_DIR, ROOT as ROOT_DIR, hasCommand, parseProbes } from "../lib/programs";
+import { ROOT as ROOT_DIR, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
 import {
-  BIN,
   BRIDGE,
   GDB_TIMEOUT_MS,
   type Json,
@@ -74,24 +72,6 @@ function checkTypes(where: string, probes: Probes, got: Map<string, unknown>): v
   );
 }
 
-function typedBuild(): string {
-  const out = path.join(BUILD_DIR, "bridge_types-allocscc");
-  const src = path.join(PROGRAMS_DIR, "bridge_types.c");
-  const meta = out + ".allocsmeta";
-  const newest = Math.max(
-    ...[src, path.join(PROGRAMS_DIR, "bridge_common.h")].map((f) => fs.statSync(f).mtimeMs),
-  );
-  if (fs.existsSync(meta) && fs.statSync(meta).mtimeMs >= newest) return out;
-  fs.mkdirSync(BUILD_DIR, { recursive: true });
-  const r = spawnSync(process.execPath, [BIN, "cc", "-O0", "-Wall", "-o", out, src, "-lpthread"], {
-    encoding: "utf8",
-    timeout: GDB_TIMEOUT_MS,
-  });
-  assert.equal(r.status, 0, `allocs cc: ${r.stderr}`);
-  assert.ok(fs.existsSync(meta), `allocs cc wrote no metadata: ${r.stderr}`);
-  return out;
-}
-
 describe("gdb bridge: run-time types", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
   let exe: string;
@@ -99,7 +79,7 @@ describe("gdb bridge: run-time types", function () {
 
   before(function () {
     if (!hasCommand("gdb")) this.skip();
-    exe = typedBuild();
+    exe = buildWithAllocsCc("bridge_types");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-bridge-types-"));
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));

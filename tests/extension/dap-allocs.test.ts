@@ -3,9 +3,7 @@
 // length, a void * shown as its run-time type, and the allocs/describe, allocs/census and
 // allocs/maps requests.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import {
@@ -17,27 +15,8 @@ import {
   SOURCE,
   topLocals,
 } from "./dap-client";
-import { BUILD_DIR, ROOT } from "../lib/programs";
+import { buildWithAllocsCc } from "../lib/programs";
 import type { CensusJson, DescriptionJson, MapNodeJson } from "../../extension/src/vscode/description";
-
-/** dap_target built by `allocs cc` (debug info plus OUTPUT.allocsmeta), rebuilt when older. */
-function typedDapTarget(): string {
-  const out = path.join(BUILD_DIR, "dap_target-allocscc");
-  if (!fs.existsSync(out + ".allocsmeta") || fs.statSync(out).mtimeMs < fs.statSync(SOURCE).mtimeMs) {
-    fs.mkdirSync(BUILD_DIR, { recursive: true });
-    const r = spawnSync(
-      process.execPath,
-      [path.join(ROOT, "bin", "allocs.js"), "cc", "-O0", "-o", out, SOURCE],
-      {
-        encoding: "utf8",
-        timeout: 120000,
-      },
-    );
-    assert.equal(r.status, 0, `allocs cc failed: ${r.stderr}`);
-    assert.ok(fs.existsSync(out + ".allocsmeta"), `allocs cc wrote no metadata: ${r.stderr}`);
-  }
-  return out;
-}
 
 describe("debug adapter: allocations", function () {
   this.timeout(60000);
@@ -114,7 +93,7 @@ describe("debug adapter: allocations", function () {
   (HAS_BRIDGE ? it : it.skip)("expands a void * as its dynamic type from the run-time type", async () => {
     const client = newClient();
     // built by `allocs cc`, so the runtime loads type metadata and the heap site has a type
-    const program = typedDapTarget();
+    const program = buildWithAllocsCc("dap_target");
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")], { program });
     const locals = await topLocals(client, stop.body.threadId ?? 1);
     const opaque = locals.get("opaque") as DebugProtocol.Variable;
@@ -156,7 +135,7 @@ describe("debug adapter: allocations", function () {
 
   (HAS_BRIDGE ? it : it.skip)("answers allocs/census by site and by type, and allocs/maps", async () => {
     const client = newClient();
-    const program = typedDapTarget();
+    const program = buildWithAllocsCc("dap_target");
     await launchToBreakpoint(client, [markerLine("BP_AFTER")], { program });
     const bySite = (await client.customRequest("allocs/census", {})).body as CensusJson;
     assert.equal(bySite.by, "site");

@@ -39,9 +39,26 @@ export interface BuildOptions {
   variant?: string;
 }
 
-function newestMtime(files: string[]): number {
-  return Math.max(...files.map((f) => fs.statSync(f).mtimeMs));
+/** A file built from `inputs` is up to date when it exists and is no older than any of them. */
+function upToDate(file: string, inputs: string[]): boolean {
+  return (
+    fs.existsSync(file) && fs.statSync(file).mtimeMs >= Math.max(...inputs.map((f) => fs.statSync(f).mtimeMs))
+  );
 }
+
+/** test-programs/NAME.c and the extra sources, and everything a build of them depends on: those,
+ * the headers in test-programs/ and the API header. */
+function programInputs(name: string, extraSources: string[] = []): { sources: string[]; inputs: string[] } {
+  const sources = [name + ".c", ...extraSources].map((s) => path.join(PROGRAMS_DIR, s));
+  const headers = fs
+    .readdirSync(PROGRAMS_DIR)
+    .filter((f) => f.endsWith(".h"))
+    .map((f) => path.join(PROGRAMS_DIR, f));
+  return { sources, inputs: [...sources, ...headers, path.join(RUNTIME_INCLUDE, "allocs.h")] };
+}
+
+const CFLAGS = ["-g", "-O0", "-Wall", "-Wextra"];
+const LIBS = ["-ldl", "-lpthread"];
 
 /** Compiles test-programs/NAME.c (or .c files given) and returns the output path. Rebuilds only
  * when a source, a header in test-programs/ or the API header is newer than the output. */
@@ -49,29 +66,89 @@ export function buildProgram(name: string, opts: BuildOptions = {}): string {
   const cc = opts.cc ?? "gcc";
   const suffix = [opts.variant, cc].filter(Boolean).join("-");
   const out = path.join(BUILD_DIR, `${name}-${suffix}${opts.shared ? ".so" : ""}`);
-  const sources = [
-    path.join(PROGRAMS_DIR, `${name}.c`),
-    ...(opts.extraSources ?? []).map((s) => path.join(PROGRAMS_DIR, s)),
-  ];
-  const headers = fs
-    .readdirSync(PROGRAMS_DIR)
-    .filter((f) => f.endsWith(".h"))
-    .map((f) => path.join(PROGRAMS_DIR, f));
-  const inputs = [...sources, ...headers, path.join(RUNTIME_INCLUDE, "allocs.h")];
+  const { sources, inputs } = programInputs(name, opts.extraSources);
   if (opts.api) inputs.push(stubLib());
-  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= newestMtime(inputs)) return out;
+  if (upToDate(out, inputs)) return out;
   fs.mkdirSync(BUILD_DIR, { recursive: true });
-  const args = ["-g", "-O0", "-Wall", "-Wextra", ...(opts.cflags ?? [])];
+  const args = [...CFLAGS, ...(opts.cflags ?? [])];
   if (opts.shared) args.push("-shared", "-fPIC");
   args.push("-o", out, ...sources);
   if (opts.api) {
     args.push(`-I${RUNTIME_INCLUDE}`, stubLib(), `-Wl,-rpath,${path.dirname(stubLib())}`);
   }
-  args.push(...(opts.ldflags ?? []), "-ldl", "-lpthread");
+  args.push(...(opts.ldflags ?? []), ...LIBS);
   const r = spawnSync(cc, args, { encoding: "utf8" });
   if (r.status !== 0) {
     throw new Error(`${cc} ${args.join(" ")} failed:\n${r.stderr}`);
   }
+  return out;
+}
+
+/** The allocation wrappers test-programs/sites_sizeof.c and sites_dso.c declare (liballocs's
+ * syntax): `allocs cc` needs them to type their callers' sites, the runtime to find those sites. */
+export const SITES_ENV = { LIBALLOCS_ALLOC_FNS: "xmalloc(Z)p xcalloc(zZ)p dso_xmalloc(Z)p" };
+
+export interface AllocsCcOptions {
+  /** The compiler `allocs cc` drives (ALLOCS_CC). */
+  cc?: "gcc" | "clang";
+  /** Added to the build's environment (LIBALLOCS_ALLOC_FNS decides which calls are sites). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Runs `allocs cc ARGS` as a user or a Makefile does, through bin/allocs.js; any status. */
+export function runAllocsCc(args: string[], opts: AllocsCcOptions = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [path.join(ROOT, "bin", "allocs.js"), "cc", ...args], {
+    encoding: "utf8",
+    cwd: opts.cwd,
+    env: { ...process.env, ALLOCS_CC: opts.cc ?? "gcc", ...opts.env },
+    // clang's source analysis on a loaded machine is slow, but must not hang a suite.
+    timeout: 300_000,
+  });
+}
+
+/** `allocs cc ARGS`, which must succeed and, being a drop-in `cc`, print nothing on stdout; a link
+ * (`-o OUT` without `-c`) must also write OUT.allocsmeta. Always builds: the metadata is what the
+ * callers test. Returns stderr, where allocs cc warns. */
+export function allocsCc(args: string[], opts: AllocsCcOptions = {}): string {
+  const r = runAllocsCc(args, opts);
+  const what = `allocs cc ${args.join(" ")}`;
+  if (r.error) throw new Error(`${what}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${what} failed:\n${r.stderr}`);
+  if (r.stdout !== "") throw new Error(`${what} printed on stdout:\n${r.stdout}`);
+  const o = args.indexOf("-o");
+  if (o >= 0 && !args.includes("-c")) {
+    const meta = path.resolve(opts.cwd ?? ".", `${args[o + 1]}.allocsmeta`);
+    if (!fs.existsSync(meta)) throw new Error(`${what} wrote no ${meta}:\n${r.stderr}`);
+  }
+  return r.stderr;
+}
+
+/** The builds whose `allocs cc` metadata the tests check: gcc unoptimised and optimised (sites and
+ * locals move), and clang when it is installed. */
+export const ALLOCS_CC_VARIANTS: { cc: "gcc" | "clang"; flags: string[]; label: string }[] = [
+  { cc: "gcc", flags: ["-O0"], label: "gcc -O0" },
+  { cc: "gcc", flags: ["-O2"], label: "gcc -O2" },
+  ...(hasCommand("clang") ? [{ cc: "clang" as const, flags: ["-O0"], label: "clang -O0" }] : []),
+];
+
+/** Builds test-programs/NAME.c (and the extra sources) with `allocs cc`, so with its type metadata
+ * in OUT.allocsmeta, and returns OUT; for tests that read the metadata, not test how it is made.
+ * Rebuilds only when a source, a header in test-programs/ or the API header is newer than the
+ * metadata, which allocs cc writes after the executable. */
+export function buildWithAllocsCc(
+  name: string,
+  opts: Omit<BuildOptions, "api" | "shared"> & AllocsCcOptions = {},
+): string {
+  const cc = opts.cc ?? "gcc";
+  const out = path.join(BUILD_DIR, `${name}-${[opts.variant, "allocscc", cc].filter(Boolean).join("-")}`);
+  const { sources, inputs } = programInputs(name, opts.extraSources);
+  if (upToDate(out + ".allocsmeta", inputs)) return out;
+  fs.mkdirSync(BUILD_DIR, { recursive: true });
+  allocsCc(
+    [...CFLAGS, ...(opts.cflags ?? []), "-o", out, ...sources, ...(opts.ldflags ?? []), ...LIBS],
+    opts,
+  );
   return out;
 }
 

@@ -3,34 +3,22 @@
 // documented search (ALLOCS_META_PATH, next to the object, the cache); stale and corrupted
 // files refused with one line and no crash.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BUILD_DIR, PROGRAMS_DIR, ROOT, hasCommand, parseProbes, runPreloaded } from "../lib/programs";
+import {
+  ALLOCS_CC_VARIANTS,
+  BUILD_DIR,
+  PROGRAMS_DIR,
+  allocsCc,
+  parseProbes,
+  runPreloaded,
+} from "../lib/programs";
 import { readMeta } from "../../typegen/src/meta/reader";
 import { HEADER, TYPE, MEMBER, SITE, STATIC, FRAME } from "../../typegen/src/meta/format";
 
-const ALLOCS = path.join(ROOT, "bin", "allocs.js");
-
-/** Builds with `allocs cc` (so OUT.allocsmeta is written next to OUT). */
-function allocsCc(cc: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [ALLOCS, "cc", ...args], {
-    encoding: "utf8",
-    env: { ...process.env, ALLOCS_CC: cc },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, "", "allocs cc prints nothing on stdout");
-}
-
 const dir = path.join(BUILD_DIR, "types");
-const variants: { cc: string; flags: string[]; label: string }[] = [
-  { cc: "gcc", flags: ["-O0"], label: "gcc -O0" },
-  { cc: "gcc", flags: ["-O2"], label: "gcc -O2" },
-  ...(hasCommand("clang") ? [{ cc: "clang", flags: ["-O0"], label: "clang -O0" }] : []),
-];
-
-for (const v of variants) {
+for (const v of ALLOCS_CC_VARIANTS) {
   describe(`run-time types (${v.label})`, function () {
     let exe: string;
     let dso: string;
@@ -41,9 +29,9 @@ for (const v of variants) {
       const tag = v.label.replace(/\W+/g, "_");
       exe = path.join(dir, `types_probe_${tag}`);
       dso = path.join(dir, `types_dso_${tag}.so`);
-      allocsCc(v.cc, [...v.flags, "-Wall", "-o", exe, path.join(PROGRAMS_DIR, "types_probe.c"), "-ldl"]);
-      allocsCc(v.cc, [...v.flags, "-shared", "-fPIC", "-o", dso, path.join(PROGRAMS_DIR, "types_dso.c")]);
-      assert.ok(fs.existsSync(exe + ".allocsmeta") && fs.existsSync(dso + ".allocsmeta"));
+      const cc = { cc: v.cc };
+      allocsCc([...v.flags, "-Wall", "-o", exe, path.join(PROGRAMS_DIR, "types_probe.c"), "-ldl"], cc);
+      allocsCc([...v.flags, "-shared", "-fPIC", "-o", dso, path.join(PROGRAMS_DIR, "types_dso.c")], cc);
       const r = runPreloaded(exe, [dso]);
       assert.equal(r.status, 0, r.stderr);
       probes = parseProbes(r.stdout);
@@ -138,7 +126,7 @@ describe("metadata search and refusal", function () {
   before(() => {
     fs.mkdirSync(dir, { recursive: true });
     exe = path.join(dir, "types_probe_search");
-    allocsCc("gcc", ["-O0", "-o", exe, path.join(PROGRAMS_DIR, "types_probe.c"), "-ldl"]);
+    allocsCc(["-O0", "-o", exe, path.join(PROGRAMS_DIR, "types_probe.c"), "-ldl"]);
     meta = fs.readFileSync(exe + ".allocsmeta");
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-meta-"));
   });
@@ -174,7 +162,7 @@ describe("metadata search and refusal", function () {
   it("refuses a stale file (another build-id) with the documented message, once", () => {
     const p = bare("stale");
     const demo = path.join(tmp, "demo");
-    allocsCc("gcc", ["-o", demo, path.join(PROGRAMS_DIR, "seed_demo.c")]);
+    allocsCc(["-o", demo, path.join(PROGRAMS_DIR, "seed_demo.c")]);
     fs.copyFileSync(demo + ".allocsmeta", p + ".allocsmeta");
     const r = runPreloaded(p, [], { env: { PROBE_API_ONLY: "1" } });
     assert.equal(r.status, 0, r.stderr);

@@ -7,19 +7,12 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROGRAMS_DIR, ROOT, hasCommand, parseProbes, runPreloaded } from "../lib/programs";
+import { PROGRAMS_DIR, SITES_ENV, hasCommand, parseProbes, runAllocsCc, runPreloaded } from "../lib/programs";
 import { archiveMembers, decodeSidecar, encodeSidecar } from "../../typegen/src/sites/sidecar";
 import { findAllocCalls } from "../../typegen/src/sites/source";
 
-const ALLOCS = path.join(ROOT, "bin", "allocs.js");
-const ENV = { LIBALLOCS_ALLOC_FNS: "xmalloc(Z)p xcalloc(zZ)p dso_xmalloc(Z)p" };
-
 function cc(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [ALLOCS, "cc", ...args], {
-    encoding: "utf8",
-    cwd,
-    env: { ...process.env, ...ENV, ALLOCS_CC: "gcc", ...env },
-  });
+  return runAllocsCc(args, { cwd, env: { ...SITES_ENV, ...env } });
 }
 
 describe("allocation-site sidecars: separate compile and link", function () {
@@ -53,7 +46,7 @@ describe("allocation-site sidecars: separate compile and link", function () {
     assert.ok(fs.existsSync(path.join(dir, "sites_dso.o.allocsites")));
     assert.equal(spawnSync("ar", ["rcs", "libsd.a", "sites_dso.o"], { cwd: dir }).status, 0);
     ok(cc(["-O2", "-o", "prog", "main.o", "libsd.a"], dir));
-    const r = runPreloaded(path.join(dir, "prog"), [], { env: ENV, timeoutMs: 120_000 });
+    const r = runPreloaded(path.join(dir, "prog"), [], { env: SITES_ENV, timeoutMs: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     const p = parseProbes(r.stdout);
     assert.equal(p.get("offsetof")?.type, "msg");

@@ -6,24 +6,18 @@
 // wrappers in the executable and in a DSO, malloc inside a DSO through its wrapper. The same
 // program built by gcc -O0, gcc -O2 and clang gives the same types.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BUILD_DIR, PROGRAMS_DIR, ROOT, hasCommand, parseProbes, runPreloaded } from "../lib/programs";
-
-const ALLOCS = path.join(ROOT, "bin", "allocs.js");
-export const SITES_ENV = { LIBALLOCS_ALLOC_FNS: "xmalloc(Z)p xcalloc(zZ)p dso_xmalloc(Z)p" };
-
-export function allocsCc(cc: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): string {
-  const r = spawnSync(process.execPath, [ALLOCS, "cc", ...args], {
-    encoding: "utf8",
-    cwd,
-    env: { ...process.env, ...SITES_ENV, ALLOCS_CC: cc, ...env },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, "", "allocs cc prints nothing on stdout");
-  return r.stderr;
-}
+import {
+  ALLOCS_CC_VARIANTS,
+  BUILD_DIR,
+  PROGRAMS_DIR,
+  SITES_ENV,
+  allocsCc,
+  hasCommand,
+  parseProbes,
+  runPreloaded,
+} from "../lib/programs";
 
 /** name -> [UNIQTYPE_NAME, type size, chunk size] (argc == 1). */
 const EXPECTED: Record<string, [string, number, number]> = {
@@ -49,15 +43,9 @@ const EXPECTED: Record<string, [string, number, number]> = {
   strdup: ["__ARR6_signed_char$8", 6, 6],
 };
 
-const variants = [
-  { cc: "gcc", flags: ["-O0"], label: "gcc -O0" },
-  { cc: "gcc", flags: ["-O2"], label: "gcc -O2" },
-  ...(hasCommand("clang") ? [{ cc: "clang", flags: ["-O0"], label: "clang -O0" }] : []),
-];
-
 const dir = path.join(BUILD_DIR, "sites");
 
-for (const v of variants) {
+for (const v of ALLOCS_CC_VARIANTS) {
   describe(`allocation-site types from source through the runtime (${v.label})`, function () {
     this.timeout(300_000);
     let probes: Map<string, Record<string, string>>;
@@ -68,24 +56,15 @@ for (const v of variants) {
       const tag = v.label.replace(/\W+/g, "_");
       const dso = path.join(dir, `libsites_dso_${tag}.so`);
       const exe = path.join(dir, `sites_sizeof_${tag}`);
-      buildStderr = allocsCc(v.cc, [
-        ...v.flags,
-        "-Wall",
-        "-shared",
-        "-fPIC",
-        "-o",
-        dso,
-        path.join(PROGRAMS_DIR, "sites_dso.c"),
-      ]);
-      buildStderr += allocsCc(v.cc, [
-        ...v.flags,
-        "-Wall",
-        "-o",
-        exe,
-        path.join(PROGRAMS_DIR, "sites_sizeof.c"),
-        dso,
-        `-Wl,-rpath,${dir}`,
-      ]);
+      const build = { cc: v.cc, env: SITES_ENV };
+      buildStderr = allocsCc(
+        [...v.flags, "-Wall", "-shared", "-fPIC", "-o", dso, path.join(PROGRAMS_DIR, "sites_dso.c")],
+        build,
+      );
+      buildStderr += allocsCc(
+        [...v.flags, "-Wall", "-o", exe, path.join(PROGRAMS_DIR, "sites_sizeof.c"), dso, `-Wl,-rpath,${dir}`],
+        build,
+      );
       const r = runPreloaded(exe, [], { env: SITES_ENV, timeoutMs: 120_000 });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /^done/m);

@@ -4,7 +4,6 @@
 // read while stopped: heap pointers must show their allocation summaries. Screenshots go to
 // .test-output/ui/. Not named *.test.ts: the default mocha run does not pick it up (it needs
 // the .vsix, which `npm run test:ui` builds first).
-import { spawnSync } from "node:child_process";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -20,6 +19,7 @@ import {
   makeScratch,
   type Scratch,
 } from "./code-server";
+import { allocsCc } from "../lib/programs";
 
 const PROGRAM = "ui_heap";
 const CONFIG_NAME = "allocs: ui heap";
@@ -39,16 +39,7 @@ function makeWorkspace(dir: string): { source: string; breakLine: number } {
   fs.mkdirSync(path.join(dir, ".vscode"), { recursive: true });
   const source = path.join(dir, `${PROGRAM}.c`);
   fs.copyFileSync(path.join(ROOT, "test-programs", `${PROGRAM}.c`), source);
-  const cc = spawnSync(
-    process.execPath,
-    [path.join(ROOT, "bin", "allocs.js"), "cc", "-O0", "-o", path.join(dir, PROGRAM), source],
-    { encoding: "utf8", timeout: 120_000 },
-  );
-  if (cc.status !== 0) throw new Error(`allocs cc failed: ${cc.stderr}`);
-  assert.ok(
-    fs.existsSync(path.join(dir, `${PROGRAM}.allocsmeta`)),
-    `allocs cc wrote no metadata: ${cc.stderr}`,
-  );
+  allocsCc(["-O0", "-o", path.join(dir, PROGRAM), source]);
   const launch = {
     version: "0.2.0",
     configurations: [
