@@ -3,10 +3,8 @@
 # with and without the runtime preloaded, interleaved in one run. Budget (issue 2): <= 1.05x.
 # Prints the median wall time and CPU time (user+sys) of each, and their ratios.
 # Usage: bash bench/real-program-bench.sh [RUNS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 runs=${1:-21}
-lib=$PWD/runtime/build/liballocs.so
 script=$(mktemp --suffix=.py)
 trap 'rm -f "$script"' EXIT
 cat >"$script" <<'PY'
@@ -26,13 +24,12 @@ measure() { # prints "wall_ms cpu_ms" for one run
   t1=$(date +%s%N)
   awk -v w=$(( (t1 - t0) / 1000000 )) -v t="$times" 'BEGIN { split(t, a, " "); printf "%d %d\n", w, (a[1] + a[2]) * 1000 }'
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 plain_w=() plain_c=() pre_w=() pre_c=()
 expected=$("$py" "$script")
-[ "$(LD_PRELOAD=$lib "$py" "$script")" = "$expected" ] || { echo "output differs with the preload" >&2; exit 1; }
+[ "$(LD_PRELOAD=$RUNTIME_LIB "$py" "$script")" = "$expected" ] || { echo "output differs with the preload" >&2; exit 1; }
 for _ in $(seq "$runs"); do
   read -r w c < <(measure "$py" "$script"); plain_w+=("$w"); plain_c+=("$c")
-  read -r w c < <(measure env LD_PRELOAD="$lib" "$py" "$script"); pre_w+=("$w"); pre_c+=("$c")
+  read -r w c < <(measure env LD_PRELOAD="$RUNTIME_LIB" "$py" "$script"); pre_w+=("$w"); pre_c+=("$c")
 done
 pw=$(printf '%s\n' "${plain_w[@]}" | median); pc=$(printf '%s\n' "${plain_c[@]}" | median)
 rw=$(printf '%s\n' "${pre_w[@]}" | median); rc=$(printf '%s\n' "${pre_c[@]}" | median)
