@@ -18,7 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # gdb's Python often may not write bytecode (PYTHONDONTWRITEBYTECODE, or the bridge installed
 # read-only), and then compiles every module below from source at each start: ~0.1 s, most of
 # the bridge's load time. While they are imported, their bytecode is cached in the user's cache
-# directory (where the debug adapter caches it too); Python's settings are restored after.
+# directory, for every front that sources this file (allocs gdb, allocs core, the debug adapter);
+# Python's settings are restored after.
 _saved_bytecode = (sys.pycache_prefix, sys.dont_write_bytecode)
 _cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
 sys.pycache_prefix = os.path.join(_cache_home, "allocs", "pycache")

@@ -4,7 +4,6 @@
 import { InitializedEvent, StoppedEvent } from "@vscode/debugadapter";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 
 import { GdbConnection, MICommands, MIError, optString, optTuple, type GdbConnectionOptions } from "../mi";
@@ -102,33 +101,15 @@ async function startGdb(ctx: Context, config: SessionConfig): Promise<MICommands
   return mi;
 }
 
-/** Where Python keeps the bridge's compiled modules: gdb's Python would otherwise compile them
- * from source at every start when the bridge's own directory is read-only or the environment
- * says PYTHONDONTWRITEBYTECODE. */
-function pycacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");
-  return path.join(base, "allocs", "pycache");
-}
-
-/** Sources the bridge (its compiled modules cached in pycacheDir(), only while it loads) and
- * checks for its MI command: sent as one batch, answered in order. Never rejects. */
+/** Sources the bridge (which caches its own compiled modules while it loads) and checks for its
+ * MI command: sent as one batch, answered in order. Never rejects. */
 async function loadBridge(ctx: Context, config: SessionConfig): Promise<void> {
   if (!fs.existsSync(config.bridgePath)) {
     ctx.output(`allocs: the gdb bridge ${config.bridgePath} is missing: no allocation information`, "stderr");
     return;
   }
   const gdb = ctx.requireGdb();
-  const cache = JSON.stringify(pycacheDir());
-  const before = gdb
-    .console(
-      "python import sys; sys._allocs_pyc = (sys.pycache_prefix, sys.dont_write_bytecode); " +
-        `sys.pycache_prefix, sys.dont_write_bytecode = ${cache}, False`,
-    )
-    .catch(() => undefined);
   const source = gdb.console(`source ${config.bridgePath}`);
-  const after = gdb
-    .console("python import sys; sys.pycache_prefix, sys.dont_write_bytecode = sys._allocs_pyc")
-    .catch(() => undefined);
   const probe = gdb.send({ operation: "-info-gdb-mi-command", args: ["alloc-describe"] });
   try {
     await source;
@@ -140,8 +121,6 @@ async function loadBridge(ctx: Context, config: SessionConfig): Promise<void> {
       `allocs: loading the gdb bridge failed: ${e instanceof Error ? e.message : String(e)}`,
       "stderr",
     );
-  } finally {
-    await Promise.all([before, after]);
   }
 }
 
