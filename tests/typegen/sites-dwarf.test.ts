@@ -184,6 +184,28 @@ describe("x86 symbolic walk", () => {
     });
     assert.deepEqual(f.args?.[0], { k: "const", v: 8 });
   });
+  it("adds a loaded pointer to a scaled index (`p->tokens[i] = PyMem_Calloc(...)` in python3.11d, -Og)", () => {
+    // movslq %ebx,%r12; lea 0x0(,%r12,8),%rbp; add 0x8(%r13),%rbp; mov $0x30,%esi; mov $1,%edi;
+    // call; mov %rax,0x0(%rbp)
+    const code = Buffer.from(
+      "4c63e3" + "4a8d2ce500000000" + "49036d08" + "be30000000" + "bf01000000" + "e800000000" + "48894500",
+      "hex",
+    );
+    const f = followResult(code, 30, 30, { from: 0, callOff: 25 });
+    assert.deepEqual(f.sink, {
+      kind: "store",
+      at: {
+        base: { k: "load", at: { base: { k: "entry", reg: 13, pc: 0 }, disp: 8, indexed: false } },
+        disp: 0,
+        indexed: true,
+      },
+      pc: 30,
+    });
+    assert.deepEqual(f.args?.slice(0, 2), [
+      { k: "const", v: 1 },
+      { k: "const", v: 0x30 },
+    ]);
+  });
   it("follows the result across a null check and a jump, and through a callee-saved register", () => {
     // call; mov %rax,%rbx; test %rax,%rax; je +0; jmp +2; ud2(skipped); mov %rbx,0x18(%r12)
     const code = Buffer.from(

@@ -32,6 +32,8 @@ export type Insn =
   /** add/sub of an immediate, or xor of a register with itself (a zero). */
   | { op: "addi"; len: number; dst: Operand; value: number; wide: boolean }
   | { op: "zero"; len: number; dst: Reg }
+  /** A 64-bit add of a register or memory to a register (pointer arithmetic: base + index). */
+  | { op: "add"; len: number; dst: Reg; src: Operand }
   /** Writes the registers in `regs` with values not followed (or memory: nothing followed). */
   | { op: "other"; len: number; regs: Reg[] }
   | { op: "call"; len: number; target?: number }
@@ -146,6 +148,8 @@ export function decode(code: Buffer, o: number, pc: number): Insn | undefined {
     const dst = toReg ? regOp(d.m.reg) : d.m.rm;
     if (kind === 6 && d.m.rm.kind === "reg" && d.m.rm.reg === d.m.reg)
       return { op: "zero", len: done(d.next), dst: d.m.reg };
+    if (kind === 0 && w && dst.kind === "reg")
+      return { op: "add", len: done(d.next), dst: dst.reg, src: toReg ? d.m.rm : regOp(d.m.reg) };
     return {
       op: "other",
       len: done(d.next),

@@ -124,6 +124,18 @@ function apply(st: State, insn: Insn): void {
     case "zero":
       st[insn.dst] = { k: "const", v: 0 };
       return;
+    case "add": {
+      // base + scaled index (`add 0x8(%r13),%rbp` after `lea 0x0(,%r12,8),%rbp`): an element.
+      if (insn.dst === RSP) return;
+      const a = st[insn.dst];
+      const b =
+        insn.src.kind === "reg" ? st[insn.src.reg] : { k: "load" as const, at: addressOf(st, insn.src.mem) };
+      const p = isPointerish(a) && !isPointerish(b) ? a : isPointerish(b) && !isPointerish(a) ? b : undefined;
+      if (!p) st[insn.dst] = UNKNOWN;
+      else if (p.k === "addr") st[insn.dst] = { k: "addr", at: { ...p.at, indexed: true } };
+      else st[insn.dst] = { k: "addr", at: { base: p, disp: 0, indexed: true } };
+      return;
+    }
     case "other":
       for (const r of insn.regs) if (r !== RSP) st[r] = UNKNOWN;
       return;
