@@ -1,9 +1,10 @@
 // ELF64 little-endian (x86-64) file: header, section headers with names, program headers, and
-// section contents (decompressed when SHF_COMPRESSED). Everything is read from one Buffer and
-// every offset/size taken from the file is checked against that buffer before use.
+// section contents (decompressed when SHF_COMPRESSED). Bytes come from a buffer or straight from
+// the file, range by range (byte-source.ts); every offset/size taken from the file is checked
+// against its size before use.
 
-import { readFileSync } from "node:fs";
 import { Cursor, cstrAt } from "../bytes";
+import { ByteSource, bufferSource, fileSource } from "./byte-source";
 import { TypegenFormatError } from "../errors";
 import { inflateElfSection, inflateZdebug } from "./compress";
 import { ELFCLASS64, ELFDATA2LSB, SHF_COMPRESSED, SHN_XINDEX, SHT_NOBITS } from "./constants";
@@ -57,21 +58,31 @@ export class ElfFile {
   readonly segments: ProgramHeader[];
   private readonly byName = new Map<string, SectionHeader>();
   private readonly dataCache = new Map<number, Buffer>();
+  private readonly src: ByteSource;
+  private whole: Buffer | undefined;
+  /** The file's size in bytes. */
+  readonly size: number;
 
+  /** The file at `path`, read lazily: headers now, each section's bytes when first asked for. */
   static open(path: string): ElfFile {
-    let buf: Buffer;
+    let src: ByteSource;
     try {
-      buf = readFileSync(path);
+      src = fileSource(path);
     } catch (e) {
       throw new TypegenFormatError(path, "file", 0, `cannot read: ${(e as Error).message}`);
     }
-    return new ElfFile(buf, path);
+    return new ElfFile(src, path);
   }
 
+  /** An ELF image in memory (`buf`), or one read through a byte source. */
   constructor(
-    readonly buf: Buffer,
+    source: Buffer | ByteSource,
     readonly path: string,
   ) {
+    this.src = Buffer.isBuffer(source) ? bufferSource(source) : source;
+    if (Buffer.isBuffer(source)) this.whole = source;
+    this.size = this.src.size;
+    const buf = this.bytes(0, Math.min(64, this.size));
     const c = new Cursor(buf, path, EHDR);
     c.need(64);
     if (buf[0] !== 0x7f || buf[1] !== 0x45 || buf[2] !== 0x4c || buf[3] !== 0x46)
@@ -105,6 +116,22 @@ export class ElfFile {
     for (const s of this.sections) if (s.name && !this.byName.has(s.name)) this.byName.set(s.name, s);
   }
 
+  /** The whole file (read in full on first use when the file is read lazily). */
+  get buf(): Buffer {
+    return (this.whole ??= this.src.read(0, this.size));
+  }
+
+  /** `length` bytes at file offset `offset`; the range must lie inside the file. */
+  bytes(offset: number, length: number): Buffer {
+    if (!(offset >= 0 && length >= 0 && offset <= this.size && length <= this.size - offset))
+      this.fail(
+        "file",
+        offset,
+        `range [0x${offset.toString(16)}, +0x${length.toString(16)}) beyond end of file`,
+      );
+    return this.whole ? this.whole.subarray(offset, offset + length) : this.src.read(offset, length);
+  }
+
   private fail(section: string, offset: number, detail: string): never {
     throw new TypegenFormatError(this.path, section, offset, detail);
   }
@@ -114,23 +141,23 @@ export class ElfFile {
     if (h.shentsize !== 64) this.fail(EHDR, 58, `unexpected e_shentsize ${h.shentsize}`);
     let count = h.shnum;
     let strndx = h.shstrndx;
-    const c = new Cursor(this.buf, this.path, "section headers", 0);
-    if (h.shoff > this.buf.length - 64)
-      this.fail(EHDR, 40, `e_shoff 0x${h.shoff.toString(16)} beyond end of file`);
+    if (h.shoff > this.size - 64) this.fail(EHDR, 40, `e_shoff 0x${h.shoff.toString(16)} beyond end of file`);
     // Extended numbering: more than 0xff00 sections put the real counts in section 0.
+    const first = new Cursor(this.bytes(h.shoff, 64), this.path, "section headers", 0);
     if (count === 0) {
-      c.seek(h.shoff + 32);
-      count = c.u64();
+      first.seek(32);
+      count = first.u64();
     }
     if (strndx === SHN_XINDEX) {
-      c.seek(h.shoff + 40);
-      strndx = c.u32();
+      first.seek(40);
+      strndx = first.u32();
     }
-    if (count > (this.buf.length - h.shoff) / 64)
+    if (count > (this.size - h.shoff) / 64)
       this.fail(EHDR, 60, `${count} section headers do not fit in the file`);
+    const c = new Cursor(this.bytes(h.shoff, count * 64), this.path, "section headers", 0);
     const out: SectionHeader[] = [];
     for (let i = 0; i < count; i++) {
-      c.seek(h.shoff + i * 64);
+      c.seek(i * 64);
       out.push({
         index: i,
         name: "",
@@ -160,9 +187,9 @@ export class ElfFile {
   private readProgramHeaders(h: ElfHeader): ProgramHeader[] {
     if (h.phoff === 0 || h.phnum === 0) return [];
     if (h.phentsize !== 56) this.fail(EHDR, 54, `unexpected e_phentsize ${h.phentsize}`);
-    if (h.phoff > this.buf.length || h.phnum * 56 > this.buf.length - h.phoff)
+    if (h.phoff > this.size || h.phnum * 56 > this.size - h.phoff)
       this.fail(EHDR, 32, "program headers extend beyond end of file");
-    const c = new Cursor(this.buf, this.path, "program headers", h.phoff);
+    const c = new Cursor(this.bytes(h.phoff, h.phnum * 56), this.path, "program headers", 0);
     const out: ProgramHeader[] = [];
     for (let i = 0; i < h.phnum; i++) {
       out.push({
@@ -186,13 +213,13 @@ export class ElfFile {
   /** The section's bytes as stored in the file (compressed if SHF_COMPRESSED; empty if NOBITS). */
   rawData(s: SectionHeader): Buffer {
     if (s.type === SHT_NOBITS) return Buffer.alloc(0);
-    if (s.offset > this.buf.length || s.size > this.buf.length - s.offset)
+    if (s.offset > this.size || s.size > this.size - s.offset)
       this.fail(
         s.name || `section ${s.index}`,
         0,
         `section data [0x${s.offset.toString(16)}, +0x${s.size.toString(16)}) beyond end of file`,
       );
-    return this.buf.subarray(s.offset, s.offset + s.size);
+    return this.bytes(s.offset, s.size);
   }
 
   /** The section's contents, decompressed if needed (cached). */

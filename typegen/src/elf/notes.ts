@@ -46,8 +46,8 @@ export function readNotes(elf: ElfFile): ElfNote[] {
   }
   for (const p of elf.segments) {
     if (p.type !== PT_NOTE) continue;
-    if (p.offset > elf.buf.length || p.filesz > elf.buf.length - p.offset) continue;
-    out.push(...parseNotes(elf.buf.subarray(p.offset, p.offset + p.filesz), elf.path, "PT_NOTE", p.align));
+    if (p.offset > elf.size || p.filesz > elf.size - p.offset) continue;
+    out.push(...parseNotes(elf.bytes(p.offset, p.filesz), elf.path, "PT_NOTE", p.align));
   }
   return out;
 }
