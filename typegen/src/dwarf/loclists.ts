@@ -41,19 +41,20 @@ export function forEachLoc(u: Unit, form: number, value: number, sink: LocSink):
   return readDebugLoc(u, secs.get("loc"), value, sink);
 }
 
+/** Reads one entry's counted expression and hands it to the sink; false when the sink wants no more. */
+function entry(c: Cursor, sink: LocSink, lo: number, hi: number): boolean {
+  const n = c.uleb();
+  c.need(n);
+  const start = c.pos;
+  c.pos += n;
+  return sink(lo, hi, c, start, start + n) !== false;
+}
+
 function readLoclists(u: Unit, buf: Buffer, off: number, sink: LocSink): void {
   const c = new Cursor(buf, u.file, ".debug_loclists");
   c.seek(off);
   const a = u.addrSize;
   let base = u.lowPc;
-  /** Reads one entry's expression and hands it to the sink; false when the sink wants no more. */
-  const expr = (lo: number, hi: number): boolean => {
-    const n = c.uleb();
-    c.need(n);
-    const start = c.pos;
-    c.pos += n;
-    return sink(lo, hi, c, start, start + n) !== false;
-  };
   for (;;) {
     const kind = c.u8();
     switch (kind) {
@@ -64,33 +65,33 @@ function readLoclists(u: Unit, buf: Buffer, off: number, sink: LocSink): void {
         break;
       case DW_LLE.startx_endx: {
         const lo = readAddrIndex(u, c.uleb());
-        if (!expr(lo, readAddrIndex(u, c.uleb()))) return;
+        if (!entry(c, sink, lo, readAddrIndex(u, c.uleb()))) return;
         break;
       }
       case DW_LLE.startx_length: {
         const lo = readAddrIndex(u, c.uleb());
-        if (!expr(lo, lo + c.uleb())) return;
+        if (!entry(c, sink, lo, lo + c.uleb())) return;
         break;
       }
       case DW_LLE.offset_pair: {
         const lo = c.uleb();
-        if (!expr(base + lo, base + c.uleb())) return;
+        if (!entry(c, sink, base + lo, base + c.uleb())) return;
         break;
       }
       case DW_LLE.default_location:
-        if (!expr(0, Infinity)) return;
+        if (!entry(c, sink, 0, Infinity)) return;
         break;
       case DW_LLE.base_address:
         base = c.addr(a);
         break;
       case DW_LLE.start_end: {
         const lo = c.addr(a);
-        if (!expr(lo, c.addr(a))) return;
+        if (!entry(c, sink, lo, c.addr(a))) return;
         break;
       }
       case DW_LLE.start_length: {
         const lo = c.addr(a);
-        if (!expr(lo, lo + c.uleb())) return;
+        if (!entry(c, sink, lo, lo + c.uleb())) return;
         break;
       }
       case DW_LLE.GNU_view_pair:

@@ -7,15 +7,17 @@ import { Collector } from "./collect";
 import { mergeIncomplete } from "./merge";
 import { cSpelling, canonicalName, uniqueKey } from "./spell";
 import { TypeModel } from "./types";
-import { RawUnit, Uniquer } from "./unique";
+import { Uniquer } from "./unique";
 
 export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeModel {
-  const main = new Collector(dwarf);
-  const side = new Collector(dwarf);
-  const uq = new Uniquer(dwarf, (u) => new RawUnit(u, side.collectUnit(u).types));
+  // The main walk's table is refilled for each unit; units loaded for cross-unit references
+  // keep their own.
+  const main = new Collector(dwarf, true);
+  const side = new Collector(dwarf, false);
+  const uq = new Uniquer(dwarf, (u) => side.collectUnit(u).types);
   for (const u of dwarf.units) {
     const rec = main.collectUnit(u);
-    uq.addUnit(new RawUnit(u, rec.types), rec.functions, rec.statics);
+    uq.addUnit(rec.types, rec.functions, rec.statics);
   }
   const m = { types: uq.types, typedefs: uq.typedefs, statics: uq.statics, functions: uq.functions };
   // Spelled names of base types are kept by old id; carry them through the merge.
@@ -36,17 +38,20 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
   const types = m.types;
   // Array sizes need their element's size, which for an aggregate is only known once it was
   // filled; elements always have smaller ids, so one pass in id order settles nested arrays too.
-  for (const t of types)
+  // Indexed loops: this runs once, unoptimised, where for-of allocates per element.
+  for (let i = 0; i < types.length; i++) {
+    const t = types[i];
     if (t.kind === "array") {
       const es = types[t.target ?? 0].byteSize;
       t.byteSize = t.count !== null && t.count !== undefined && es !== null ? t.count * es : null;
     }
-  for (const t of types) canonicalName(types, t.id);
+  }
+  for (let i = 0; i < types.length; i++) canonicalName(types, i);
   const memo = new Map<number, string>();
-  for (const t of types) t.key = uniqueKey(types, t.id, memo);
+  for (let i = 0; i < types.length; i++) types[i].key = uniqueKey(types, i, memo);
   const spelledOf = (id: number): string | undefined => spelled.get(types[id]);
-  for (const t of types) t.cName = cSpelling(types, t.id, "", 0, spelledOf);
-  for (const s of m.statics) s.size = types[s.type].byteSize;
+  for (let i = 0; i < types.length; i++) types[i].cName = cSpelling(types, i, "", 0, spelledOf);
+  for (let i = 0; i < m.statics.length; i++) m.statics[i].size = types[m.statics[i].type].byteSize;
   return {
     file,
     debugFile,

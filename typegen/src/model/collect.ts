@@ -8,8 +8,20 @@ import { Dwarf } from "../dwarf/dwarf";
 import { Location } from "../dwarf/expr";
 import { readRanges } from "../dwarf/ranges";
 import { Unit } from "../dwarf/units";
-import { LocationSource } from "./lazy-locations";
-import { RawFunction, RawLocal, RawMember, RawRange, RawStatic, RawType, TAG_SIGNATURE_STUB } from "./raw";
+import { LazyLocal, LocationSource, decodeLocation, mayBeStatic } from "./lazy-locations";
+import { RawFunction, RawRange, RawStatic } from "./raw";
+import {
+  DIMS,
+  ENUMERATORS,
+  F_DECLARATION,
+  F_HAS_PROTOTYPED,
+  F_PROTOTYPED,
+  F_VARARGS,
+  MEMBERS,
+  PARAMS,
+  RawTable,
+} from "./raw-table";
+import { TAG_SIGNATURE_STUB } from "./tags";
 
 const MAX_DEPTH = 256;
 
@@ -38,22 +50,26 @@ const TYPE_TAG_LIST: number[] = [
 const IS_TYPE_TAG: boolean[] = [];
 for (let t = 0; t < 0x50; t++) IS_TYPE_TAG.push(TYPE_TAG_LIST.includes(t));
 
-type Ctx =
-  | { kind: "none" }
-  | { kind: "type"; raw: RawType }
-  | { kind: "func"; fn: RawFunction | null; fnName: string; lo: number; hi: number };
-
-const NONE: Ctx = { kind: "none" };
+/** The function whose children are being walked (a lexical block's too). */
+interface FuncCtx {
+  /** null outside a concrete function (an abstract inline instance, a declaration). */
+  fn: RawFunction | null;
+  /** Record of the function's synthesised type (-1 with no fn). */
+  fnType: number;
+  fnName: string;
+  lo: number;
+  hi: number;
+}
 
 /** The raw records of one unit. */
 export interface UnitRecords {
-  types: Map<number, RawType>;
+  types: RawTable;
   functions: RawFunction[];
   statics: RawStatic[];
 }
 
 export class Collector {
-  private types = new Map<number, RawType>();
+  private types: RawTable;
   private functions: RawFunction[] = [];
   private statics: RawStatic[] = [];
   private readonly cur: DieCursor;
@@ -62,20 +78,35 @@ export class Collector {
   private unit!: Unit;
   /** Keys for synthesised function types of subprograms, above every real DIE key. */
   private synth: number;
+  /** Where the last location attribute found by `locationAt` is. */
+  private locIsBlock = false;
+  private locForm = 0;
+  private locStart = 0;
+  private locEnd = 0;
 
-  constructor(private readonly dwarf: Dwarf) {
+  /**
+   * `reuse`: one table for every unit (the main walk, whose records are done with once the unit
+   * is uniqued); otherwise each unit gets its own (units loaded for cross-unit references stay).
+   */
+  constructor(
+    private readonly dwarf: Dwarf,
+    private readonly reuse: boolean,
+  ) {
     this.cur = dwarf.cursor();
     this.aux = dwarf.cursor();
     const last = dwarf.units[dwarf.units.length - 1];
     this.synth = last ? last.keyEnd + 1 : 1;
+    this.types = new RawTable();
   }
 
   /** Walks one unit's DIE tree. */
   collectUnit(u: Unit): UnitRecords {
-    this.types = new Map();
+    if (!this.reuse) this.types = new RawTable();
+    this.types.reset(u);
     this.functions = [];
     this.statics = [];
     this.walkUnit(u);
+    this.types.nameAnonymous();
     return { types: this.types, functions: this.functions, statics: this.statics };
   }
 
@@ -85,58 +116,64 @@ export class Collector {
     this.unit = u;
     if (u.dieOffset >= u.end) return;
     if (!cur.read(u.dieOffset)) return;
-    if (cur.hasChildren) this.walkSiblings(cur.next, 1, NONE);
+    if (cur.hasChildren) this.walkSiblings(cur.next, 1, -1, null);
   }
 
-  /** Walks a sibling list starting at `off`; returns the offset after its terminating null entry. */
-  private walkSiblings(off: number, depth: number, ctx: Ctx): number {
+  /**
+   * Walks a sibling list starting at `off`, whose parent is type record `typeRec` (-1: not a type)
+   * or function `fc`; returns the offset after its terminating null entry.
+   */
+  private walkSiblings(off: number, depth: number, typeRec: number, fc: FuncCtx | null): number {
     if (depth > MAX_DEPTH) this.cur.fail("DIE tree nested too deeply", off);
     const cur = this.cur;
+    const t = this.types;
     const end = this.unit.end;
     while (off < end) {
       if (!cur.read(off)) return cur.next;
       const tag = cur.tag;
       const hasChildren = cur.hasChildren;
-      const key = cur.key;
-      let childCtx: Ctx = NONE;
+      let childRec = -1;
+      let childFn: FuncCtx | null = null;
       let skipKids = false;
-      if (tag < 0x50 && IS_TYPE_TAG[tag]) {
-        const raw = this.readType(tag);
-        this.types.set(key, raw);
-        childCtx = { kind: "type", raw };
-      } else
+      if (tag < 0x50 && IS_TYPE_TAG[tag]) childRec = this.readType(tag);
+      else
         switch (tag) {
           case DW_TAG.member:
-            if (ctx.kind === "type") this.readMember(ctx.raw);
+            if (typeRec >= 0) this.readMember(typeRec);
             break;
           case DW_TAG.enumerator:
-            if (ctx.kind === "type")
-              (ctx.raw.enumerators ??= []).push({
-                name: cur.str(DW_AT.name) ?? "",
-                value: cur.sdata(DW_AT.const_value) ?? 0,
-              });
+            if (typeRec >= 0) {
+              const i = t.addItem(typeRec, ENUMERATORS);
+              t.itemName[i] = cur.str(DW_AT.name) ?? "";
+              t.itemA[i] = cur.sdata(DW_AT.const_value) ?? 0;
+            }
             break;
           case DW_TAG.subrange_type:
           case DW_TAG.generic_subrange:
-            if (ctx.kind === "type") (ctx.raw.dims ??= []).push(this.readBound());
+            if (typeRec >= 0) {
+              const n = this.readBound();
+              t.itemA[t.addItem(typeRec, DIMS)] = n ?? NaN;
+            }
             break;
           case DW_TAG.formal_parameter:
-            if (ctx.kind === "type") (ctx.raw.params ??= []).push(cur.ref(DW_AT.type));
-            else if (ctx.kind === "func" && ctx.fn) this.readLocal(ctx, true);
+            if (typeRec >= 0) {
+              const ty = cur.ref(DW_AT.type);
+              t.itemA[t.addItem(typeRec, PARAMS)] = ty;
+            } else if (fc && fc.fn) this.readLocal(fc, true);
             break;
           case DW_TAG.unspecified_parameters:
-            if (ctx.kind === "type") ctx.raw.varargs = true;
-            else if (ctx.kind === "func" && ctx.fn) this.types.get(ctx.fn.type)!.varargs = true;
+            if (typeRec >= 0) t.flags[typeRec] |= F_VARARGS;
+            else if (fc && fc.fn) t.flags[fc.fnType] |= F_VARARGS;
             break;
           case DW_TAG.variable:
-            if (ctx.kind === "func") this.readLocal(ctx, false);
+            if (fc) this.readLocal(fc, false);
             else this.readStatic();
             break;
           case DW_TAG.subprogram:
-            childCtx = this.readFunction();
+            childFn = this.readFunction();
             break;
           case DW_TAG.lexical_block:
-            childCtx = ctx.kind === "func" ? ctx : NONE;
+            childFn = fc;
             break;
           case DW_TAG.inlined_subroutine:
           case DW_TAG.call_site:
@@ -146,41 +183,38 @@ export class Collector {
         }
       if (hasChildren) {
         if (skipKids) off = cur.skipChildren();
-        else off = this.walkSiblings(cur.next, depth + 1, childCtx);
+        else off = this.walkSiblings(cur.next, depth + 1, childRec, childFn);
       } else off = cur.next;
     }
     return off;
   }
 
-  private readType(dwarfTag: number): RawType {
-    let tag = dwarfTag;
+  /** Adds the current type DIE's record; returns its index. */
+  private readType(dwarfTag: number): number {
     const cur = this.cur;
     let size = cur.udata(DW_AT.byte_size);
     if (
       size === undefined &&
-      (tag === DW_TAG.pointer_type || tag === DW_TAG.reference_type || tag === DW_TAG.rvalue_reference_type)
+      (dwarfTag === DW_TAG.pointer_type ||
+        dwarfTag === DW_TAG.reference_type ||
+        dwarfTag === DW_TAG.rvalue_reference_type)
     )
       size = this.unit.addrSize;
-    const isBase = tag === DW_TAG.base_type;
     const sig = cur.has(DW_AT.signature) ? cur.ref(DW_AT.signature) : -1;
-    if (sig >= 0) tag = TAG_SIGNATURE_STUB;
-    // Every field is set, always in this order, so all raw records share one hidden class and the
-    // uniquing code's property reads stay monomorphic.
-    return {
-      tag,
-      name: cur.str(DW_AT.name),
-      byteSize: size,
-      encoding: isBase ? (cur.udata(DW_AT.encoding) ?? 0) : undefined,
-      bitSize: isBase ? cur.udata(DW_AT.bit_size) : undefined,
-      target: sig >= 0 ? sig : cur.ref(DW_AT.type),
-      declaration: cur.flag(DW_AT.declaration),
-      members: undefined,
-      dims: tag === DW_TAG.array_type ? [] : undefined,
-      enumerators: undefined,
-      params: tag === DW_TAG.subroutine_type ? [] : undefined,
-      varargs: false,
-      prototyped: tag === DW_TAG.subroutine_type ? cur.flag(DW_AT.prototyped) : undefined,
-    };
+    const t = this.types;
+    const r = t.add(cur.key, sig >= 0 ? TAG_SIGNATURE_STUB : dwarfTag);
+    t.name[r] = cur.str(DW_AT.name);
+    if (size !== undefined) t.byteSize[r] = size;
+    if (dwarfTag === DW_TAG.base_type) {
+      t.encoding[r] = cur.udata(DW_AT.encoding) ?? 0;
+      t.bitSize[r] = cur.udata(DW_AT.bit_size) ?? NaN;
+    }
+    t.target[r] = sig >= 0 ? sig : cur.ref(DW_AT.type);
+    let flags = cur.flag(DW_AT.declaration) ? F_DECLARATION : 0;
+    if (dwarfTag === DW_TAG.subroutine_type && sig < 0)
+      flags |= F_HAS_PROTOTYPED | (cur.flag(DW_AT.prototyped) ? F_PROTOTYPED : 0);
+    t.flags[r] = flags;
+    return r;
   }
 
   /** An array dimension: DW_AT_count, or upper - lower + 1; null when unbounded or dynamic (VLA). */
@@ -195,7 +229,7 @@ export class Collector {
     return n > 0 ? n : null;
   }
 
-  private readMember(parent: RawType): void {
+  private readMember(parent: number): void {
     const cur = this.cur;
     const name = cur.str(DW_AT.name) ?? null;
     const type = cur.ref(DW_AT.type);
@@ -211,21 +245,28 @@ export class Collector {
         }
       }
     } else if (f !== 0) offset = cur.udata(DW_AT.data_member_location) ?? 0;
-    const m: RawMember = { name, type, offset };
     const bitSize = cur.udata(DW_AT.bit_size);
+    let bitOffset = NaN;
     if (bitSize !== undefined) {
-      m.bitSize = bitSize;
       const dbo = cur.udata(DW_AT.data_bit_offset);
-      if (dbo !== undefined) m.bitOffset = dbo;
+      if (dbo !== undefined) bitOffset = dbo;
       else {
         // DWARF 2-4 DW_AT_bit_offset counts from the storage unit's most significant bit.
         const bo = cur.udata(DW_AT.bit_offset) ?? 0;
         const storage = cur.udata(DW_AT.byte_size) ?? this.sizeOfType(type);
-        m.bitOffset = offset * 8 + storage * 8 - bo - bitSize;
+        bitOffset = offset * 8 + storage * 8 - bo - bitSize;
       }
-      m.offset = Math.floor(m.bitOffset / 8);
+      offset = Math.floor(bitOffset / 8);
     }
-    (parent.members ??= []).push(m);
+    const t = this.types;
+    const i = t.addItem(parent, MEMBERS);
+    t.itemName[i] = name;
+    t.itemA[i] = type;
+    t.itemOffset[i] = offset;
+    if (bitSize !== undefined) {
+      t.itemBitSize[i] = bitSize;
+      t.itemBitOffset[i] = bitOffset;
+    }
   }
 
   /** Byte size of a type DIE (following typedefs/qualifiers), for old-style bit offsets. */
@@ -272,7 +313,7 @@ export class Collector {
     return out;
   }
 
-  private readFunction(): Ctx {
+  private readFunction(): FuncCtx {
     const cur = this.cur;
     const o = this.origin();
     const name = o.name ?? o.linkageName ?? "";
@@ -286,26 +327,16 @@ export class Collector {
       }
     }
     if (lo === undefined || hi === undefined || o.declaration)
-      return { kind: "func", fn: null, fnName: name, lo: 0, hi: 0 };
-    const fnType = this.synth++;
-    this.types.set(fnType, {
-      tag: DW_TAG.subroutine_type,
-      name: undefined,
-      byteSize: undefined,
-      encoding: undefined,
-      bitSize: undefined,
-      target: o.type,
-      declaration: false,
-      members: undefined,
-      dims: undefined,
-      enumerators: undefined,
-      params: [],
-      varargs: false,
-      prototyped: this.prototyped(),
-    });
+      return { fn: null, fnType: -1, fnName: name, lo: 0, hi: 0 };
+    const fnKey = this.synth++;
+    const t = this.types;
+    const prototyped = this.prototyped();
+    const fnType = t.add(fnKey, DW_TAG.subroutine_type);
+    t.target[fnType] = o.type;
+    t.flags[fnType] = F_HAS_PROTOTYPED | (prototyped ? F_PROTOTYPED : 0);
     const fn: RawFunction = {
       name,
-      type: fnType,
+      type: fnKey,
       lowPc: lo,
       highPc: hi,
       external: o.external,
@@ -316,7 +347,7 @@ export class Collector {
     };
     if (o.linkageName) fn.linkageName = o.linkageName;
     this.functions.push(fn);
-    return { kind: "func", fn, fnName: name, lo, hi };
+    return { fn, fnType, fnName: name, lo, hi };
   }
 
   /** DW_AT_prototyped of the current DIE or of its abstract origin / specification. */
@@ -348,24 +379,39 @@ export class Collector {
   /** Location attribute `at`, decoded now (statics need theirs at once). */
   private readLocation(at: number, lo: number, hi: number): RawRange[] {
     const src = this.locationSource(at, lo, hi);
-    return src ? src.decode() : [];
+    return src ? decodeLocation(src) : [];
+  }
+
+  /** Where location attribute `at` is, for decoding later; null if absent or of another form. */
+  private locationSource(at: number, lo: number, hi: number): LocationSource | null {
+    if (!this.locationAt(at)) return null;
+    return new LocationSource(this.unit, this.locIsBlock, this.locForm, this.locStart, this.locEnd, lo, hi);
   }
 
   /**
-   * Where location attribute `at` is, for decoding later; null if absent or of another form. A
-   * block's length is checked now, so a block running past its unit fails here as it always did.
+   * Finds location attribute `at` and leaves where its value is in the loc* fields; false if it is
+   * absent or of another form. A block's length is checked now, so a block running past its unit
+   * fails here as it always did.
    */
-  private locationSource(at: number, lo: number, hi: number): LocationSource | null {
+  private locationAt(at: number): boolean {
     const cur = this.cur;
     const form = cur.form(at);
-    if (form === 0) return null;
-    if (cur.block(at)) return new LocationSource(this.unit, true, form, cur.blockStart, cur.blockEnd, lo, hi);
-    if (Collector.isListForm(form))
-      return new LocationSource(this.unit, false, form, cur.udata(at) ?? 0, 0, lo, hi);
-    return null;
+    if (form === 0) return false;
+    this.locForm = form;
+    if (cur.block(at)) {
+      this.locIsBlock = true;
+      this.locStart = cur.blockStart;
+      this.locEnd = cur.blockEnd;
+      return true;
+    }
+    if (!Collector.isListForm(form)) return false;
+    this.locIsBlock = false;
+    this.locStart = cur.udata(at) ?? 0;
+    this.locEnd = 0;
+    return true;
   }
 
-  private readLocal(ctx: Extract<Ctx, { kind: "func" }>, isParam: boolean): void {
+  private readLocal(ctx: FuncCtx, isParam: boolean): void {
     // Outside a concrete function (an abstract inline instance, a declaration) only a static
     // local matters, and that has a single-expression location: skip the rest unread.
     if (!ctx.fn) {
@@ -374,21 +420,35 @@ export class Collector {
       if (f !== DW_FORM.exprloc && f !== DW_FORM.block1 && f !== DW_FORM.block) return;
     }
     const o = this.origin();
-    const src = this.locationSource(DW_AT.location, ctx.lo, ctx.hi);
+    const has = this.locationAt(DW_AT.location);
+    const local = new LazyLocal(
+      o.name ?? "",
+      o.type,
+      isParam,
+      has ? this.unit : null,
+      this.locIsBlock,
+      this.locForm,
+      this.locStart,
+      this.locEnd,
+      ctx.lo,
+      ctx.hi,
+      undefined,
+    );
     // A function-scope static is a static variable, not part of the frame. Only a location whose
     // first operation can give an address is decoded to find out; the rest stay undecoded.
-    let ranges: RawRange[] | undefined;
-    if (!isParam && src && src.mayBeStatic()) {
-      ranges = src.decode();
+    if (!isParam && mayBeStatic(local)) {
+      const ranges = local.locations;
       const loc = ranges.length === 1 ? ranges[0].loc : undefined;
       if (loc && (loc.kind === "addr" || loc.kind === "tls")) {
         this.pushStatic(o.name ?? "", o.type, loc, false, ctx.fnName);
         return;
       }
     }
-    if (isParam && ctx.fn) this.types.get(ctx.fn.type)!.params!.push(o.type);
+    if (isParam && ctx.fn) {
+      const t = this.types;
+      t.itemA[t.addItem(ctx.fnType, PARAMS)] = o.type;
+    }
     if (!ctx.fn) return;
-    const local: RawLocal = { name: o.name ?? "", type: o.type, isParam, loc: src, ranges };
     (isParam ? ctx.fn.params : ctx.fn.locals).push(local);
   }
 

@@ -14,92 +14,110 @@ import { Unit } from "../dwarf/units";
 import { TypegenFormatError } from "../errors";
 import { FunctionInfo, LocalVar, LocatedRange, TypeId } from "./types";
 
-/** Where an undecoded location attribute is, and the PC range of the function it belongs to. */
-export class LocationSource {
-  constructor(
-    readonly unit: Unit,
-    /** DW_FORM of the value: a block form (exprloc, block*) or a list form (sec_offset, loclistx...). */
-    readonly isBlock: boolean,
-    readonly form: number,
-    /** Block: its start in the unit's section; list: the attribute's value. */
-    readonly start: number,
-    /** Block: its end. */
-    readonly end: number,
-    readonly lo: number,
-    readonly hi: number,
-  ) {}
+/**
+ * Where an undecoded location attribute is, and the PC range [lo, hi) of its function. `start`
+ * and `end` bound a block in the unit's section; a list has its attribute value in `start`.
+ */
+export interface LocationRef {
+  /** null: no location (an optimised-out or constant variable). */
+  readonly unit: Unit | null;
+  readonly isBlock: boolean;
+  /** DW_FORM of the value: a block form (exprloc, block*) or a list form (sec_offset, loclistx...). */
+  readonly form: number;
+  readonly start: number;
+  readonly end: number;
+  readonly lo: number;
+  readonly hi: number;
+}
 
-  /** The ranges, as the eager reader built them: one per list entry, or one for a block. */
-  decode(): LocatedRange[] {
-    const u = this.unit;
-    try {
-      if (this.isBlock) {
-        const c = new Cursor(u.src.buf, u.file, u.src.secName, 0, u.end);
-        return [{ lo: this.lo, hi: this.hi, loc: classifyExpr(u, c, this.start, this.end) }];
-      }
-      const out: LocatedRange[] = [];
-      const fnHi = this.hi;
-      forEachLoc(u, this.form, this.start, (l, h, c, s, e) => {
-        out.push({ lo: l, hi: h === Infinity ? fnHi : h, loc: classifyExpr(u, c, s, e) });
-      });
-      return out;
-    } catch (e) {
-      if (e instanceof TypegenFormatError) throw e;
-      throw new TypegenFormatError(
-        u.file,
-        u.src.secName,
-        u.offset,
-        `unexpected failure: ${(e as Error).message}`,
-      );
+/** The ranges, as the eager reader built them: one per list entry, or one for a block. */
+export function decodeLocation(ref: LocationRef): LocatedRange[] {
+  const u = ref.unit;
+  if (!u) return [];
+  try {
+    if (ref.isBlock) {
+      const c = new Cursor(u.src.buf, u.file, u.src.secName, 0, u.end);
+      return [{ lo: ref.lo, hi: ref.hi, loc: classifyExpr(u, c, ref.start, ref.end) }];
     }
-  }
-
-  /**
-   * False when the location cannot be a single static address (DW_OP_addr/addrx) or TLS offset
-   * (DW_OP_const4u/const8u ...): its first expression starts with another operation, or there is
-   * none. Reads one entry at most, so the common case costs no decoding.
-   */
-  mayBeStatic(): boolean {
-    const u = this.unit;
-    let op = -1;
-    if (this.isBlock) op = this.end > this.start ? u.src.buf[this.start] : -1;
-    else
-      forEachLoc(u, this.form, this.start, (_l, _h, c, s, e) => {
-        op = e > s ? c.buf[s] : 0;
-        return false;
-      });
-    return (
-      op === DW_OP.addr ||
-      op === DW_OP.addrx ||
-      op === DW_OP.GNU_addr_index ||
-      op === DW_OP.const4u ||
-      op === DW_OP.const8u
+    const out: LocatedRange[] = [];
+    const fnHi = ref.hi;
+    forEachLoc(u, ref.form, ref.start, (l, h, c, s, e) => {
+      out.push({ lo: l, hi: h === Infinity ? fnHi : h, loc: classifyExpr(u, c, s, e) });
+    });
+    return out;
+  } catch (e) {
+    if (e instanceof TypegenFormatError) throw e;
+    throw new TypegenFormatError(
+      u.file,
+      u.src.secName,
+      u.offset,
+      `unexpected failure: ${(e as Error).message}`,
     );
   }
 }
 
-function decodeOnce(src: LocationSource | null): LocatedRange[] {
-  return src ? src.decode() : [];
+/**
+ * False when the location cannot be a single static address (DW_OP_addr/addrx) or TLS offset
+ * (DW_OP_const4u/const8u ...): its first expression starts with another operation, or there is
+ * none. Reads one entry at most, so the common case costs no decoding.
+ */
+export function mayBeStatic(ref: LocationRef): boolean {
+  const u = ref.unit;
+  if (!u) return false;
+  let op = -1;
+  if (ref.isBlock) op = ref.end > ref.start ? u.src.buf[ref.start] : -1;
+  else
+    forEachLoc(u, ref.form, ref.start, (_l, _h, c, s, e) => {
+      op = e > s ? c.buf[s] : 0;
+      return false;
+    });
+  return (
+    op === DW_OP.addr ||
+    op === DW_OP.addrx ||
+    op === DW_OP.GNU_addr_index ||
+    op === DW_OP.const4u ||
+    op === DW_OP.const8u
+  );
 }
 
-/** A parameter or local whose `locations` are decoded on first access. */
-export class LazyLocal implements LocalVar {
-  declare typedefName?: string;
-  private ranges: LocatedRange[] | undefined;
+/** A frame base's location. */
+export class LocationSource implements LocationRef {
+  constructor(
+    readonly unit: Unit,
+    readonly isBlock: boolean,
+    readonly form: number,
+    readonly start: number,
+    readonly end: number,
+    readonly lo: number,
+    readonly hi: number,
+  ) {}
+}
+
+/**
+ * A parameter or local whose `locations` are decoded on first access. It holds its location's
+ * reference itself (one object per variable: there are ~10^5 in a large binary). Made by the DIE
+ * walk with `type` still a raw DIE key; uniquing replaces it with the type's id.
+ */
+export class LazyLocal implements LocalVar, LocationRef {
+  typedefName?: string = undefined;
 
   constructor(
     public name: string,
     public type: TypeId,
     public isParam: boolean,
-    private readonly src: LocationSource | null,
+    readonly unit: Unit | null,
+    readonly isBlock: boolean,
+    readonly form: number,
+    readonly start: number,
+    readonly end: number,
+    readonly lo: number,
+    readonly hi: number,
     /** Already decoded (a static candidate that turned out not to be one). */
-    ranges?: LocatedRange[],
-  ) {
-    this.ranges = ranges;
-  }
+    private ranges: LocatedRange[] | undefined,
+  ) {}
 
   get locations(): LocatedRange[] {
-    return (this.ranges ??= decodeOnce(this.src));
+    return (this.ranges ??= decodeLocation(this));
   }
   set locations(v: LocatedRange[]) {
     this.ranges = v;
@@ -120,7 +138,7 @@ export class LazyLocal implements LocalVar {
 
 /** A function whose `frameBase` is decoded on first access. */
 export class LazyFunction implements FunctionInfo {
-  declare linkageName?: string;
+  linkageName?: string = undefined;
   private ranges: LocatedRange[] | undefined = undefined;
 
   constructor(
@@ -129,14 +147,14 @@ export class LazyFunction implements FunctionInfo {
     public lowPc: number,
     public highPc: number,
     public external: boolean,
-    private readonly src: LocationSource | null,
+    private readonly src: LocationRef | null,
     public params: LocalVar[],
     public locals: LocalVar[],
     public unit: string,
   ) {}
 
   get frameBase(): LocatedRange[] {
-    return (this.ranges ??= decodeOnce(this.src));
+    return (this.ranges ??= this.src ? decodeLocation(this.src) : []);
   }
   set frameBase(v: LocatedRange[]) {
     this.ranges = v;

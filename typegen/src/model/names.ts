@@ -4,6 +4,7 @@
 // clang's "unsigned long" are the same type `unsigned_long$64`.
 
 import { DW_ATE } from "../dwarf/constants";
+import { FNV_BASIS, codeHex, fnvStr } from "./layout-code";
 
 export interface BaseName {
   /** Canonical name without the "$bits" suffix. */
@@ -80,12 +81,7 @@ export function baseTypeName(
 
 /** FNV-1a over a string, as 8 hex digits: the "summary code" of an aggregate's layout. */
 export function summaryCode(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, "0");
+  return codeHex(fnvStr(FNV_BASIS, s));
 }
 
 /**

@@ -7,95 +7,88 @@
 // names, offsets and member type *names* (so a self-referential struct needs no recursion).
 // Declaration-only aggregates get a "#?" key and are merged into complete ones at the end
 // (merge.ts).
+//
+// Memos (a raw record's id, name and layout code) are kept in the records' tables and belong to
+// one "epoch": they are only meaningful relative to the current unit (raw keys are looked up
+// through it), so changing the current unit starts a new epoch, which voids them all at once.
+// The records being resolved or named (cycle breaking) are marked in their flags; no unit
+// change happens while any is marked, so within an epoch a key has exactly one record to mark.
 
 import { DW_ATE, DW_TAG } from "../dwarf/constants";
 import { Dwarf } from "../dwarf/dwarf";
 import { Unit } from "../dwarf/units";
 import { LazyFunction, LazyLocal } from "./lazy-locations";
-import { baseTypeName, summaryCode, symbolSafe } from "./names";
-import { RawFunction, RawLocal, RawStatic, RawType, TAG_SIGNATURE_STUB } from "./raw";
-import { CType, FunctionInfo, LocalVar, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
+import { FNV_BASIS, codeHex, fnvChar, fnvNum, fnvStr } from "./layout-code";
+import { baseTypeName, symbolSafe } from "./names";
+import { RawFunction, RawStatic } from "./raw";
+import {
+  DIMS,
+  F_BUSY,
+  F_NAMING,
+  ENUMERATORS,
+  F_DECLARATION,
+  F_HAS_PROTOTYPED,
+  F_PROTOTYPED,
+  F_VARARGS,
+  MEMBERS,
+  PARAMS,
+  RawTable,
+} from "./raw-table";
+import { aggKind, isAliasTag } from "./tags";
+import { CType, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
 
 const VOID = -1;
 const OPAQUE = -2;
 const CYCLE = "__cycle";
+/** The layout code of an incomplete aggregate (spelled "?"); every real code is a 32-bit int. */
+const INCOMPLETE = 2 ** 32;
 
-export function aggKind(tag: number): "struct" | "union" | "enum" | undefined {
-  switch (tag) {
-    case DW_TAG.structure_type:
-    case DW_TAG.class_type:
-      return "struct";
-    case DW_TAG.union_type:
-      return "union";
-    case DW_TAG.enumeration_type:
-      return "enum";
-    default:
-      return undefined;
-  }
+function codeText(code: number): string {
+  return code === INCOMPLETE ? "?" : codeHex(code);
 }
 
-export const ALIAS_TAGS = new Set<number>([
-  DW_TAG.typedef,
-  DW_TAG.const_type,
-  DW_TAG.volatile_type,
-  DW_TAG.restrict_type,
-  DW_TAG.atomic_type,
-  DW_TAG.immutable_type,
-  DW_TAG.packed_type,
-  DW_TAG.shared_type,
-  TAG_SIGNATURE_STUB,
-]);
-
-/** The raw types of one unit, and the typedef names of its anonymous aggregates. */
-export class RawUnit {
-  readonly anonTypedef = new Map<number, string>();
-  constructor(
-    readonly unit: Unit,
-    readonly types: Map<number, RawType>,
-  ) {
-    for (const r of types.values()) {
-      if (r.tag !== DW_TAG.typedef || !r.name) continue;
-      // typedef struct { ... } name;  (possibly through qualifiers)
-      let k = r.target;
-      for (let i = 0; i < 8 && k >= 0; i++) {
-        const t = types.get(k);
-        if (!t) break;
-        if (aggKind(t.tag)) {
-          if (!t.name && !this.anonTypedef.has(k)) this.anonTypedef.set(k, r.name);
-          break;
-        }
-        if (t.tag === DW_TAG.typedef || !ALIAS_TAGS.has(t.tag)) break;
-        k = t.target;
-      }
-    }
-  }
-}
+/** UTF-16 code units of the layout text's punctuation. */
+const C_BAR = 0x7c;
+const C_EQ = 0x3d;
+const C_SEMI = 0x3b;
+const C_AT = 0x40;
+const C_COLON = 0x3a;
 
 /** Loads the raw types of another unit (for cross-unit references). */
-export type UnitLoader = (u: Unit) => RawUnit;
+export type UnitLoader = (u: Unit) => RawTable;
+
+/** An absent number in a raw table is NaN. */
+function or(v: number, d: number): number {
+  return v === v ? v : d;
+}
 
 export class Uniquer {
   readonly types: CType[] = [];
   readonly typedefs: Typedef[] = [];
   readonly statics: StaticVar[] = [];
-  readonly functions: FunctionInfo[] = [];
+  readonly functions: LazyFunction[] = [];
   /** Spelled DWARF name of each base type's first definition (C spelling of plain char etc.). */
   readonly baseSpelled = new Map<TypeId, string>();
   private readonly idByKey = new Map<string, TypeId>();
+  /** Aggregates by kind, name and layout code (their keys, "S<kind>:<name>#<code>", unbuilt). */
+  private readonly aggIds = {
+    struct: new Map<string, Map<number, TypeId>>(),
+    union: new Map<string, Map<number, TypeId>>(),
+    enum: new Map<string, Map<number, TypeId>>(),
+  };
   /** Pointer types by pointee id (the commonest derived type; spares building "P<id>" keys). */
   private readonly pointerTo = new Map<TypeId, TypeId>();
   private readonly seenTypedef = new Set<string>();
   private readonly seenStatic = new Set<string>();
-  private readonly foreign = new Map<Unit, RawUnit>();
-  private cur!: RawUnit;
-  // Per-unit memos (cleared for each unit; keys are only meaningful with `cur`).
-  private idByRaw = new Map<number, TypeId>();
-  private nameMemo = new Map<number, string>();
-  private codeMemo = new Map<number, string>();
-  /** Raw keys being resolved by idOf / named by nameOf (separate: one must not see the other's). */
-  private busy = new Set<number>();
-  private naming = new Set<number>();
-  private readonly fillQueue: { id: TypeId; ru: RawUnit; key: number }[] = [];
+  private readonly foreign = new Map<Unit, RawTable>();
+  private cur!: RawTable;
+  /** Memos in the tables count only when stamped with this epoch (see the header comment). */
+  private epoch = 0;
+  /** Aggregates to fill: type id, table and record, three entries each. */
+  private readonly fillQueue: (number | RawTable)[] = [];
+  /** Where the last successful `lookup` found its key. */
+  private hitT!: RawTable;
+  private hitR = -1;
 
   constructor(
     private readonly dwarf: Dwarf,
@@ -106,25 +99,24 @@ export class Uniquer {
   }
 
   /** Adds one unit's records. */
-  addUnit(ru: RawUnit, functions: RawFunction[], statics: RawStatic[]): void {
-    this.cur = ru;
-    this.idByRaw = new Map();
-    this.nameMemo = new Map();
-    this.codeMemo = new Map();
-    this.busy = new Set();
-    this.naming = new Set();
-    ru.types.forEach((r, k) => {
-      if (r.tag === DW_TAG.typedef) {
-        if (!r.name) return;
-        const type = this.idOf(k);
-        const sig = `${r.name}:${type}`;
+  addUnit(t: RawTable, functions: RawFunction[], statics: RawStatic[]): void {
+    this.cur = t;
+    this.epoch++;
+    for (let r = 0; r < t.n; r++) {
+      const tag = t.tag[r];
+      if (tag === DW_TAG.typedef) {
+        const name = t.name[r];
+        // An unnamed typedef also waits for the next record's drain (the order ids are made in).
+        if (!name) continue;
+        const type = this.idOf(t.key[r]);
+        const sig = `${name}:${type}`;
         if (!this.seenTypedef.has(sig)) {
           this.seenTypedef.add(sig);
-          this.typedefs.push({ name: r.name, type });
+          this.typedefs.push({ name, type });
         }
-      } else if (!ALIAS_TAGS.has(r.tag)) this.idOf(k);
+      } else if (!isAliasTag(tag)) this.idOf(t.key[r]);
       this.drain();
-    });
+    }
     for (const f of functions) {
       const out = new LazyFunction(
         f.name,
@@ -161,39 +153,53 @@ export class Uniquer {
     this.drain();
   }
 
-  private local(l: RawLocal): LocalVar {
-    const out = new LazyLocal(l.name, this.idOf(l.type), l.isParam, l.loc, l.ranges);
-    const td = this.typedefNameOf(l.type);
-    if (td !== undefined) out.typedefName = td;
-    return out;
+  /** Turns a local's raw type key into its type id (and typedef name). */
+  private local(l: LazyLocal): LazyLocal {
+    const raw = l.type;
+    l.type = this.idOf(raw);
+    const td = this.typedefNameOf(raw);
+    if (td !== undefined) l.typedefName = td;
+    return l;
   }
 
-  /** The raw record for `key` and the unit it belongs to (loading another unit if needed). */
-  private lookup(key: number): [RawType, RawUnit] | undefined {
-    const r = this.cur.types.get(key);
-    if (r) return [r, this.cur];
-    const u = this.dwarf.unitFor(key);
-    if (!u || u === this.cur.unit) return undefined;
-    let ru = this.foreign.get(u);
-    if (!ru) {
-      ru = this.load(u);
-      this.foreign.set(u, ru);
+  /**
+   * Finds the raw record of `key` (in the current unit, or in the unit holding it, loaded if
+   * needed) and leaves it in hitT/hitR; false if there is none.
+   */
+  private lookup(key: number): boolean {
+    const cur = this.cur;
+    let r = cur.indexOf(key);
+    if (r >= 0) {
+      this.hitT = cur;
+      this.hitR = r;
+      return true;
     }
-    const fr = ru.types.get(key);
-    return fr ? [fr, ru] : undefined;
+    const u = this.dwarf.unitFor(key);
+    if (!u || u === cur.unit) return false;
+    let t = this.foreign.get(u);
+    if (!t) {
+      t = this.load(u);
+      this.foreign.set(u, t);
+    }
+    r = t.indexOf(key);
+    if (r < 0) return false;
+    this.hitT = t;
+    this.hitR = r;
+    return true;
   }
 
-  private static isComplete(r: RawType): boolean {
-    return !r.declaration && (r.byteSize !== undefined || r.members !== undefined);
+  private static isComplete(t: RawTable, r: number): boolean {
+    return !(t.flags[r] & F_DECLARATION) && (t.byteSize[r] === t.byteSize[r] || t.first(r, MEMBERS) >= 0);
   }
 
   /** Follows qualifiers and typedefs to a concrete raw key. */
   private strip(key: number): number {
     for (let i = 0; i < 64 && key >= 0; i++) {
-      const hit = this.lookup(key);
-      if (!hit) return OPAQUE;
-      if (!ALIAS_TAGS.has(hit[0].tag)) return key;
-      key = hit[0].target;
+      if (!this.lookup(key)) return OPAQUE;
+      const t = this.hitT;
+      const r = this.hitR;
+      if (!isAliasTag(t.tag[r])) return key;
+      key = t.target[r];
     }
     return key >= 0 ? OPAQUE : key;
   }
@@ -202,60 +208,101 @@ export class Uniquer {
   private nameOf(k: number): string {
     if (k === VOID) return "void";
     if (k === OPAQUE) return "__opaque";
-    const m = this.nameMemo.get(k);
-    if (m !== undefined) return m;
-    if (this.naming.has(k)) return CYCLE;
-    const hit = this.lookup(k);
-    if (!hit) return "__opaque";
-    this.naming.add(k);
-    const n = this.rawName(k, hit[0], hit[1]);
-    this.naming.delete(k);
-    this.nameMemo.set(k, n);
+    if (!this.lookup(k)) return "__opaque";
+    const t = this.hitT;
+    const r = this.hitR;
+    if (t.nameEpoch[r] === this.epoch) return t.nameMemo[r];
+    if (t.flags[r] & F_NAMING) return CYCLE;
+    t.flags[r] |= F_NAMING;
+    const n = this.rawName(t, r);
+    t.flags[r] &= ~F_NAMING;
+    t.nameEpoch[r] = this.epoch;
+    t.nameMemo[r] = n;
     return n;
   }
 
-  private rawName(k: number, r: RawType, ru: RawUnit): string {
-    const sub = (x: number): string => this.nameOf(this.strip(x));
-    switch (r.tag) {
-      case DW_TAG.base_type:
-        return baseTypeName(r.encoding ?? 0, r.bitSize ?? (r.byteSize ?? 0) * 8, r.name).name;
+  private rawName(t: RawTable, r: number): string {
+    switch (t.tag[r]) {
+      case DW_TAG.base_type: {
+        const bits = or(t.bitSize[r], or(t.byteSize[r], 0) * 8);
+        return baseTypeName(or(t.encoding[r], 0), bits, t.name[r]).name;
+      }
       case DW_TAG.pointer_type:
       case DW_TAG.reference_type:
       case DW_TAG.rvalue_reference_type:
-        return "__PTR_" + sub(r.target);
+        return "__PTR_" + this.nameOf(this.strip(t.target[r]));
       case DW_TAG.array_type: {
-        const dims = r.dims && r.dims.length > 0 ? r.dims : [null];
-        return dims.map((d) => `__ARR${d ?? 0}_`).join("") + sub(r.target);
+        let dims = "";
+        for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) dims += `__ARR${or(t.itemA[i], 0)}_`;
+        return (dims || "__ARR0_") + this.nameOf(this.strip(t.target[r]));
       }
       case DW_TAG.subroutine_type: {
-        const params = (r.params ?? []).map((p, i) => `__ARG${i}_` + sub(p)).join("");
-        return `__FUN_FROM_${params}${r.varargs ? "__VA_" : ""}__FUN_TO_` + sub(r.target);
+        let params = "";
+        let n = 0;
+        for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i])
+          params += `__ARG${n++}_` + this.nameOf(this.strip(t.itemA[i]));
+        const va = t.flags[r] & F_VARARGS ? "__VA_" : "";
+        return `__FUN_FROM_${params}${va}__FUN_TO_` + this.nameOf(this.strip(t.target[r]));
       }
       case DW_TAG.unspecified_type:
-        return symbolSafe(r.name ?? "unspecified");
+        return symbolSafe(t.name[r] ?? "unspecified");
     }
-    return this.aggName(k, r, ru);
+    return this.aggName(t, r);
   }
 
-  private aggName(k: number, r: RawType, ru: RawUnit): string {
-    const kind = aggKind(r.tag);
+  private aggName(t: RawTable, r: number): string {
+    const kind = aggKind(t.tag[r]);
     if (!kind) return "__opaque";
-    return r.name ?? ru.anonTypedef.get(k) ?? `__anon_${kind}_${this.codeOf(k, r)}`;
+    return t.name[r] ?? t.anonTypedef[r] ?? `__anon_${kind}_${codeText(this.codeOf(t, r))}`;
   }
 
-  /** Layout summary of an aggregate: kind, size, and each member's name, place and type name. */
-  private codeOf(k: number, r: RawType): string {
-    const m = this.codeMemo.get(k);
-    if (m !== undefined) return m;
-    if (!Uniquer.isComplete(r)) return "?";
-    let s = `${aggKind(r.tag)}|${r.byteSize ?? ""}|`;
-    if (r.enumerators) for (const e of r.enumerators) s += `${e.name}=${e.value};`;
-    if (r.members)
-      for (const mem of r.members)
-        s += `${mem.name ?? ""}@${mem.offset}:${mem.bitSize ?? ""}:${mem.bitOffset ?? ""}:${this.nameOf(this.strip(mem.type))};`;
-    const code = summaryCode(s);
-    this.codeMemo.set(k, code);
-    return code;
+  /**
+   * Layout summary of an aggregate: kind, size, and each member's name, place and type name,
+   * hashed as the text `kind|size|name@offset:bits:bitoffset:typename;...` (enumerators
+   * `name=value;`); INCOMPLETE for a declaration.
+   */
+  private codeOf(t: RawTable, r: number): number {
+    if (t.codeEpoch[r] === this.epoch) return t.codeMemo[r];
+    if (!Uniquer.isComplete(t, r)) return INCOMPLETE;
+    const size = t.byteSize[r];
+    let h = fnvStr(FNV_BASIS, aggKind(t.tag[r]) ?? "undefined");
+    h = fnvChar(h, C_BAR);
+    if (size === size) h = fnvNum(h, size);
+    h = fnvChar(h, C_BAR);
+    for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
+      h = fnvChar(fnvStr(h, t.itemName[i] ?? ""), C_EQ);
+      h = fnvChar(fnvNum(h, t.itemA[i]), C_SEMI);
+    }
+    for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
+      h = fnvChar(fnvStr(h, t.itemName[i] ?? ""), C_AT);
+      h = fnvChar(fnvNum(h, t.itemOffset[i]), C_COLON);
+      const bs = t.itemBitSize[i];
+      if (bs === bs) h = fnvNum(fnvChar(fnvNum(h, bs), C_COLON), t.itemBitOffset[i]);
+      else h = fnvChar(h, C_COLON);
+      h = fnvChar(h, C_COLON);
+      h = fnvChar(fnvStr(h, this.nameOf(this.strip(t.itemA[i]))), C_SEMI);
+    }
+    t.codeEpoch[r] = this.epoch;
+    t.codeMemo[r] = h;
+    return h;
+  }
+
+  /** The aggregate of this kind, name and layout code, made on first sight. */
+  private internAgg(kind: "struct" | "union" | "enum", name: string, code: number): TypeId {
+    const byName = this.aggIds[kind];
+    let byCode = byName.get(name);
+    if (!byCode) {
+      byCode = new Map();
+      byName.set(name, byCode);
+    }
+    let id = byCode.get(code);
+    if (id === undefined) {
+      id = this.types.length;
+      const key = `S${kind}:${name}#${codeText(code)}`;
+      this.types.push({ id, kind, name, key, cName: "", byteSize: null });
+      byCode.set(code, id);
+    }
+    return id;
   }
 
   private intern(key: string, name: string, kind: TypeKind): TypeId {
@@ -271,85 +318,95 @@ export class Uniquer {
   /** The type id of a raw key (qualifiers and typedefs resolved). */
   idOf(key: number): TypeId {
     if (key === VOID) return 0;
-    let id = this.idByRaw.get(key);
-    if (id !== undefined) return id;
-    const hit = key === OPAQUE ? undefined : this.lookup(key);
-    if (!hit || this.busy.has(key)) return this.intern("__opaque", "__opaque", "opaque");
-    const [r, ru] = hit;
-    this.busy.add(key);
-    id = this.compute(key, r, ru);
-    this.busy.delete(key);
-    this.idByRaw.set(key, id);
+    if (key === OPAQUE || !this.lookup(key)) return this.intern("__opaque", "__opaque", "opaque");
+    const t = this.hitT;
+    const r = this.hitR;
+    if (t.idEpoch[r] === this.epoch) return t.idMemo[r];
+    if (t.flags[r] & F_BUSY) return this.intern("__opaque", "__opaque", "opaque");
+    t.flags[r] |= F_BUSY;
+    const id = this.compute(t, r);
+    t.flags[r] &= ~F_BUSY;
+    t.idEpoch[r] = this.epoch;
+    t.idMemo[r] = id;
     return id;
   }
 
-  private compute(key: number, r: RawType, ru: RawUnit): TypeId {
-    switch (r.tag) {
+  private compute(t: RawTable, r: number): TypeId {
+    const tag = t.tag[r];
+    switch (tag) {
       case DW_TAG.base_type: {
-        const bits = r.bitSize ?? (r.byteSize ?? 0) * 8;
-        const n = baseTypeName(r.encoding ?? 0, bits, r.name).name;
+        const bits = or(t.bitSize[r], or(t.byteSize[r], 0) * 8);
+        const n = baseTypeName(or(t.encoding[r], 0), bits, t.name[r]).name;
         const id = this.intern("B" + n, n, "base");
-        const t = this.types[id];
-        if (t.encoding === undefined) {
-          t.encoding = r.encoding ?? 0;
-          t.bitSize = bits;
-          t.byteSize = r.byteSize ?? Math.ceil(bits / 8);
-          if (r.name) this.baseSpelled.set(id, r.name);
+        const ct = this.types[id];
+        if (ct.encoding === undefined) {
+          ct.encoding = or(t.encoding[r], 0);
+          ct.bitSize = bits;
+          ct.byteSize = or(t.byteSize[r], Math.ceil(bits / 8));
+          const spelled = t.name[r];
+          if (spelled) this.baseSpelled.set(id, spelled);
         }
         return id;
       }
       case DW_TAG.pointer_type:
       case DW_TAG.reference_type:
       case DW_TAG.rvalue_reference_type: {
-        const target = this.idOf(r.target);
+        const target = this.idOf(t.target[r]);
         let id = this.pointerTo.get(target);
         if (id === undefined) {
           id = this.intern("P" + target, "", "pointer");
           this.pointerTo.set(target, id);
         }
-        const t = this.types[id];
-        t.target = target;
-        t.byteSize = r.byteSize ?? 8;
+        const ct = this.types[id];
+        ct.target = target;
+        ct.byteSize = or(t.byteSize[r], 8);
         return id;
       }
       case DW_TAG.array_type: {
-        const dims = r.dims && r.dims.length > 0 ? r.dims : [null];
+        const dims: (number | null)[] = [];
+        for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) {
+          const d = t.itemA[i];
+          dims.push(d === d ? d : null);
+        }
+        if (dims.length === 0) dims.push(null);
         // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first.
-        let el = this.idOf(r.target);
+        let el = this.idOf(t.target[r]);
         for (let d = dims.length - 1; d >= 0; d--) el = this.arrayOf(el, dims[d]);
         return el;
       }
       case DW_TAG.subroutine_type: {
-        const ret = this.idOf(r.target);
-        const params = (r.params ?? []).map((p) => this.idOf(p));
-        const va = !!r.varargs;
+        const ret = this.idOf(t.target[r]);
+        const params: TypeId[] = [];
+        for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) params.push(this.idOf(t.itemA[i]));
+        const va = (t.flags[r] & F_VARARGS) !== 0;
         const id = this.intern(`F${ret}(${params.join(",")}${va ? ",..." : ""})`, "", "function");
-        const t = this.types[id];
-        if (t.returns === undefined) {
-          t.returns = ret;
-          t.params = params;
-          t.varargs = va;
-          t.prototyped = r.prototyped !== false;
+        const ct = this.types[id];
+        if (ct.returns === undefined) {
+          const f = t.flags[r];
+          ct.returns = ret;
+          ct.params = params;
+          ct.varargs = va;
+          ct.prototyped = !(f & F_HAS_PROTOTYPED) || (f & F_PROTOTYPED) !== 0;
         }
         return id;
       }
       case DW_TAG.unspecified_type: {
-        const n = symbolSafe(r.name ?? "unspecified");
+        const n = symbolSafe(t.name[r] ?? "unspecified");
         return this.intern("U" + n, n, "opaque");
       }
     }
-    if (ALIAS_TAGS.has(r.tag)) return this.idOf(r.target);
-    const kind = aggKind(r.tag);
+    if (isAliasTag(tag)) return this.idOf(t.target[r]);
+    const kind = aggKind(tag);
     if (!kind) return this.intern("__opaque", "__opaque", "opaque");
-    const name = this.aggName(key, r, ru);
-    const complete = Uniquer.isComplete(r);
-    const code = this.codeOf(key, r);
-    const id = this.intern(`S${kind}:${name}#${code}`, name, kind);
-    const t = this.types[id];
+    const name = this.aggName(t, r);
+    const complete = Uniquer.isComplete(t, r);
+    const code = this.codeOf(t, r);
+    const id = this.internAgg(kind, name, code);
+    const ct = this.types[id];
     // The first complete definition fills the type (a declaration only fills it if nothing else does).
-    if (t.complete === undefined || (complete && !t.complete)) {
-      t.complete = complete;
-      this.fillQueue.push({ id, ru, key });
+    if (ct.complete === undefined || (complete && !ct.complete)) {
+      ct.complete = complete;
+      this.fillQueue.push(id, t, r);
     }
     return id;
   }
@@ -357,60 +414,68 @@ export class Uniquer {
   /** Fills queued aggregates (members may queue more aggregates). */
   private drain(): void {
     const q = this.fillQueue;
-    for (let i = 0; i < q.length; i++) this.fillAggregate(q[i].id, q[i].key, q[i].ru);
+    for (let i = 0; i < q.length; i += 3)
+      this.fillAggregate(q[i] as number, q[i + 1] as RawTable, q[i + 2] as number);
     q.length = 0;
   }
 
-  private fillAggregate(id: TypeId, key: number, ru: RawUnit): void {
-    const t = this.types[id];
-    const r = ru.types.get(key);
-    if (!r) return;
+  private fillAggregate(id: TypeId, t: RawTable, r: number): void {
+    const ct = this.types[id];
     const saved = this.cur;
     // Member references are relative to the aggregate's own unit.
-    if (ru !== this.cur) this.switchTo(ru);
-    t.tag = r.name ?? null;
-    t.complete = Uniquer.isComplete(r);
-    t.summaryCode = this.codeOf(key, r);
-    t.byteSize = t.complete ? (r.byteSize ?? null) : null;
-    if (t.kind === "enum") {
-      if (r.target >= 0) t.target = this.idOf(r.target);
-      const base = t.target !== undefined ? this.types[t.target] : undefined;
+    if (t !== this.cur) this.switchTo(t);
+    const size = t.byteSize[r];
+    ct.tag = t.name[r] ?? null;
+    ct.complete = Uniquer.isComplete(t, r);
+    ct.summaryCode = codeText(this.codeOf(t, r));
+    ct.byteSize = ct.complete && size === size ? size : null;
+    if (ct.kind === "enum") {
+      const target = t.target[r];
+      if (target >= 0) ct.target = this.idOf(target);
+      const base = ct.target !== undefined ? this.types[ct.target] : undefined;
       const unsigned = base?.encoding === DW_ATE.unsigned || base?.encoding === DW_ATE.unsigned_char;
-      const bits = (t.byteSize ?? 4) * 8;
-      t.enumerators = (r.enumerators ?? []).map((e) => ({
-        name: e.name,
-        value: unsigned && e.value < 0 ? e.value + 2 ** bits : e.value,
-      }));
-    } else if (t.complete) {
-      t.members = (r.members ?? []).map((m) => {
-        const out: Member = { name: m.name, type: this.idOf(m.type), offset: m.offset };
-        if (m.bitSize !== undefined) {
-          out.bitSize = m.bitSize;
-          out.bitOffset = m.bitOffset;
+      const bits = (ct.byteSize ?? 4) * 8;
+      const out: { name: string; value: number }[] = [];
+      for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
+        const v = t.itemA[i];
+        out.push({ name: t.itemName[i] ?? "", value: unsigned && v < 0 ? v + 2 ** bits : v });
+      }
+      ct.enumerators = out;
+    } else if (ct.complete) {
+      const members: Member[] = [];
+      for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
+        const type = t.itemA[i];
+        const m: Member = { name: t.itemName[i], type: this.idOf(type), offset: t.itemOffset[i] };
+        const bs = t.itemBitSize[i];
+        if (bs === bs) {
+          m.bitSize = bs;
+          m.bitOffset = t.itemBitOffset[i];
         }
-        const td = this.typedefNameOf(m.type);
-        if (td !== undefined) out.typedefName = td;
-        return out;
-      });
+        const td = this.typedefNameOf(type);
+        if (td !== undefined) m.typedefName = td;
+        members.push(m);
+      }
+      ct.members = members;
     }
     if (saved !== this.cur) this.switchTo(saved);
   }
 
   /** Changes the current unit (memos are per unit because raw keys are looked up through it). */
-  private switchTo(ru: RawUnit): void {
-    this.cur = ru;
-    this.idByRaw = new Map();
-    this.nameMemo = new Map();
-    this.codeMemo = new Map();
+  private switchTo(t: RawTable): void {
+    this.cur = t;
+    this.epoch++;
   }
 
   /** The first typedef name on the way from `key` to its concrete type (through qualifiers). */
   private typedefNameOf(key: number): string | undefined {
     for (let i = 0; i < 16 && key >= 0; i++) {
-      const hit = this.lookup(key);
-      if (!hit || !ALIAS_TAGS.has(hit[0].tag)) return undefined;
-      if (hit[0].tag === DW_TAG.typedef) return hit[0].name;
-      key = hit[0].target;
+      if (!this.lookup(key)) return undefined;
+      const t = this.hitT;
+      const r = this.hitR;
+      const tag = t.tag[r];
+      if (!isAliasTag(tag)) return undefined;
+      if (tag === DW_TAG.typedef) return t.name[r];
+      key = t.target[r];
     }
     return undefined;
   }
@@ -418,11 +483,11 @@ export class Uniquer {
   private arrayOf(el: TypeId, count: number | null): TypeId {
     const e = this.types[el];
     const id = this.intern(`A${count ?? 0}:${el}`, "", "array");
-    const t = this.types[id];
-    if (t.target === undefined) {
-      t.target = el;
-      t.count = count;
-      t.byteSize = count !== null && e.byteSize !== null ? count * e.byteSize : null;
+    const ct = this.types[id];
+    if (ct.target === undefined) {
+      ct.target = el;
+      ct.count = count;
+      ct.byteSize = count !== null && e.byteSize !== null ? count * e.byteSize : null;
     }
     return id;
   }

@@ -1,0 +1,40 @@
+// FNV-1a, the hash behind aggregates' "summary codes", fed piece by piece: the code of a layout
+// is the hash of its text ("struct|16|x@0:::int$32;..."), and hashing the pieces as they are
+// produced gives the same value without building that text. Building it was most of what
+// uniquing allocated: every unit repeats the structs of the headers it includes.
+
+export const FNV_BASIS = 0x811c9dc5;
+
+/** Hashes one UTF-16 code unit. */
+export function fnvChar(h: number, c: number): number {
+  return Math.imul(h ^ c, 0x01000193);
+}
+
+/** Hashes a string's code units. */
+export function fnvStr(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+const digits = new Uint8Array(16);
+
+/** Hashes a number as `${n}` would spell it (digits computed directly for 32-bit integers). */
+export function fnvNum(h: number, n: number): number {
+  if (!(Number.isInteger(n) && n > -0x80000000 && n < 0x80000000)) return fnvStr(h, String(n));
+  if (n < 0) {
+    h = fnvChar(h, 45); // "-"
+    n = -n;
+  }
+  let k = 0;
+  do {
+    digits[k++] = n % 10;
+    n = (n - (n % 10)) / 10;
+  } while (n > 0);
+  while (k > 0) h = fnvChar(h, 48 + digits[--k]);
+  return h;
+}
+
+/** The code as written: 8 hex digits. */
+export function codeHex(h: number): string {
+  return (h >>> 0).toString(16).padStart(8, "0");
+}

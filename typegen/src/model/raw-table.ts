@@ -1,0 +1,208 @@
+// The raw type records of one unit as columns (typed arrays and a few arrays of strings), not an
+// object per DIE. A large binary repeats the same headers' types in every unit (python3.11d:
+// 180 units, ~200,000 type DIEs and ~230,000 members for 6,900 distinct types); as objects and
+// Maps they all lived just long enough for V8's young-generation collector to copy them, which
+// was a fifth of typegen's time. The main walk reuses one table for every unit, so the columns
+// soon live in the old generation and a unit costs no allocation per DIE.
+//
+// Records are numbered in DIE order (the order uniquing visits them). Children (members,
+// enumerators, array dimensions, parameters) are "items" chained per record and kind, because a
+// record's children may interleave with a nested type's. Absent numbers are NaN.
+
+import { DW_TAG } from "../dwarf/constants";
+import { Unit } from "../dwarf/units";
+import { aggKind, isAliasTag } from "./tags";
+
+/** Item list kinds of a record. */
+export const MEMBERS = 0;
+export const ENUMERATORS = 1;
+export const DIMS = 2;
+export const PARAMS = 3;
+const KINDS = 4;
+
+/** Record flag bits. */
+export const F_DECLARATION = 1;
+export const F_VARARGS = 2;
+/** DW_AT_prototyped was read (subroutine types only); F_PROTOTYPED is its value. */
+export const F_HAS_PROTOTYPED = 4;
+export const F_PROTOTYPED = 8;
+/** Uniquing's marks: the record's id / name is being computed (a reference back is a cycle). */
+export const F_BUSY = 16;
+export const F_NAMING = 32;
+
+function growF64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+function growI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+export class RawTable {
+  unit!: Unit;
+  /** Number of records / items. */
+  n = 0;
+  items = 0;
+  // Per record.
+  key = new Float64Array(256);
+  tag = new Int32Array(256);
+  name: (string | undefined)[] = [];
+  byteSize = new Float64Array(256);
+  encoding = new Float64Array(256);
+  bitSize = new Float64Array(256);
+  /** DW_AT_type (or the signature's target) as a DIE key; -1: none (void). */
+  target = new Float64Array(256);
+  flags = new Int32Array(256);
+  /** First and last item of each kind: head[r * KINDS + kind], -1 when none. */
+  head = new Int32Array(256 * KINDS);
+  tail = new Int32Array(256 * KINDS);
+  /** The typedef naming an anonymous aggregate (set by `nameAnonymous`). */
+  anonTypedef: (string | undefined)[] = [];
+  // Per item: member (name, type key, offset, bit size, bit offset), enumerator (name, value),
+  // dimension (count, NaN: unbounded) or parameter (type key).
+  itemName: (string | null)[] = [];
+  itemA = new Float64Array(1024);
+  itemOffset = new Float64Array(1024);
+  itemBitSize = new Float64Array(1024);
+  itemBitOffset = new Float64Array(1024);
+  itemNext = new Int32Array(1024);
+  // Uniquing's memos per record, valid while their epoch is the uniquer's (see unique.ts).
+  idEpoch = new Int32Array(256);
+  idMemo = new Int32Array(256);
+  nameEpoch = new Int32Array(256);
+  nameMemo: string[] = [];
+  codeEpoch = new Int32Array(256);
+  codeMemo = new Int32Array(256);
+  /** Record index + 1 by section offset within the unit (0: none); synthesised keys apart. */
+  private slots = new Int32Array(0);
+  private readonly synth = new Map<number, number>();
+
+  /** Empties the table for `u` (reusing its columns). */
+  reset(u: Unit): void {
+    const len = u.end - u.offset;
+    if (this.slots.length < len) this.slots = new Int32Array(Math.max(len, this.slots.length * 2));
+    else if (this.unit) {
+      // Clear only the slots the previous unit used.
+      const base = this.unit.keyStart;
+      const used = this.unit.end - this.unit.offset;
+      for (let r = 0; r < this.n; r++) {
+        const k = this.key[r] - base;
+        if (k >= 0 && k < used) this.slots[k] = 0;
+      }
+    }
+    this.synth.clear();
+    this.unit = u;
+    this.n = 0;
+    this.items = 0;
+  }
+
+  /** Record index of DIE key `key`, or -1. */
+  indexOf(key: number): number {
+    const u = this.unit;
+    if (key >= u.keyStart && key < u.keyEnd) return this.slots[key - u.keyStart] - 1;
+    return this.synth.get(key) ?? -1;
+  }
+
+  /** Adds a record (a DIE of this unit, or a synthesised key outside it); returns its index. */
+  add(key: number, tag: number): number {
+    const r = this.n;
+    if (r === this.tag.length) this.growRecords(r * 2);
+    this.n = r + 1;
+    const u = this.unit;
+    if (key >= u.keyStart && key < u.keyEnd) this.slots[key - u.keyStart] = r + 1;
+    else this.synth.set(key, r);
+    this.key[r] = key;
+    this.tag[r] = tag;
+    this.name[r] = undefined;
+    this.byteSize[r] = NaN;
+    this.encoding[r] = NaN;
+    this.bitSize[r] = NaN;
+    this.target[r] = -1;
+    this.flags[r] = 0;
+    this.head.fill(-1, r * KINDS, r * KINDS + KINDS);
+    this.anonTypedef[r] = undefined;
+    this.idEpoch[r] = 0;
+    this.nameEpoch[r] = 0;
+    this.codeEpoch[r] = 0;
+    return r;
+  }
+
+  /** Appends an item to record r's list of `kind`; returns its index. */
+  addItem(r: number, kind: number): number {
+    const i = this.items;
+    if (i === this.itemNext.length) this.growItems(i * 2);
+    this.items = i + 1;
+    this.itemName[i] = null;
+    this.itemA[i] = NaN;
+    this.itemOffset[i] = 0;
+    this.itemBitSize[i] = NaN;
+    this.itemBitOffset[i] = NaN;
+    this.itemNext[i] = -1;
+    const h = r * KINDS + kind;
+    if (this.head[h] < 0) this.head[h] = i;
+    else this.itemNext[this.tail[h]] = i;
+    this.tail[h] = i;
+    return i;
+  }
+
+  /** First item of record r's list of `kind` (-1: the list is empty). */
+  first(r: number, kind: number): number {
+    return this.head[r * KINDS + kind];
+  }
+
+  /** Number of items in record r's list of `kind`. */
+  count(r: number, kind: number): number {
+    let n = 0;
+    for (let i = this.head[r * KINDS + kind]; i >= 0; i = this.itemNext[i]) n++;
+    return n;
+  }
+
+  /** Names each anonymous aggregate after the first typedef of it (through qualifiers) in the unit. */
+  nameAnonymous(): void {
+    for (let r = 0; r < this.n; r++) {
+      const name = this.name[r];
+      if (this.tag[r] !== DW_TAG.typedef || !name) continue;
+      // typedef struct { ... } name;  (possibly through qualifiers)
+      let k = this.target[r];
+      for (let i = 0; i < 8 && k >= 0; i++) {
+        const t = this.indexOf(k);
+        if (t < 0) break;
+        const tag = this.tag[t];
+        if (aggKind(tag)) {
+          if (!this.name[t] && this.anonTypedef[t] === undefined) this.anonTypedef[t] = name;
+          break;
+        }
+        if (tag === DW_TAG.typedef || !isAliasTag(tag)) break;
+        k = this.target[t];
+      }
+    }
+  }
+
+  private growRecords(n: number): void {
+    this.key = growF64(this.key, n);
+    this.tag = growI32(this.tag, n);
+    this.byteSize = growF64(this.byteSize, n);
+    this.encoding = growF64(this.encoding, n);
+    this.bitSize = growF64(this.bitSize, n);
+    this.target = growF64(this.target, n);
+    this.flags = growI32(this.flags, n);
+    this.head = growI32(this.head, n * KINDS);
+    this.tail = growI32(this.tail, n * KINDS);
+    this.idEpoch = growI32(this.idEpoch, n);
+    this.idMemo = growI32(this.idMemo, n);
+    this.nameEpoch = growI32(this.nameEpoch, n);
+    this.codeEpoch = growI32(this.codeEpoch, n);
+    this.codeMemo = growI32(this.codeMemo, n);
+  }
+
+  private growItems(n: number): void {
+    this.itemA = growF64(this.itemA, n);
+    this.itemOffset = growF64(this.itemOffset, n);
+    this.itemBitSize = growF64(this.itemBitSize, n);
+    this.itemBitOffset = growF64(this.itemBitOffset, n);
+    this.itemNext = growI32(this.itemNext, n);
+  }
+}
