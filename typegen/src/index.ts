@@ -10,7 +10,7 @@ import { ElfFile } from "./elf/elf-file";
 import { buildId } from "./elf/notes";
 import { readSymbols } from "./elf/symbols";
 import { buildModel } from "./model/build";
-import { TypeModel } from "./model/types";
+import { StaticVar, TypeModel } from "./model/types";
 
 export * from "./model/types";
 export { TypegenFormatError } from "./errors";
@@ -58,10 +58,24 @@ export function readTypesFromElf(elf: ElfFile, o?: ReadOptions): TypeModel {
 
 /** Statics whose type has no size (extern int a[]) take the size of their ELF symbol. */
 function fillSizesFromSymbols(model: TypeModel, elf: ElfFile): void {
-  if (!model.statics.some((s) => s.size === null)) return;
-  const bySym = new Map<string, number>();
-  for (const s of readSymbols(elf).symtab)
-    if ((s.type === STT_OBJECT || s.type === STT_TLS) && s.shndx !== SHN_UNDEF)
-      bySym.set(`${s.name}@${s.value}`, s.size);
-  for (const v of model.statics) if (v.size === null) v.size = bySym.get(`${v.name}@${v.addr}`) ?? null;
+  // Only those statics' names are looked up (a key string per symbol cost more than the rest).
+  const want = new Map<string, StaticVar[]>();
+  for (let i = 0; i < model.statics.length; i++) {
+    const v = model.statics[i];
+    if (v.size !== null) continue;
+    const list = want.get(v.name);
+    if (list) list.push(v);
+    else want.set(v.name, [v]);
+  }
+  if (want.size === 0) return;
+  const found = new Map<StaticVar, number>();
+  const syms = readSymbols(elf).symtab;
+  for (let i = 0; i < syms.length; i++) {
+    const s = syms[i];
+    if ((s.type !== STT_OBJECT && s.type !== STT_TLS) || s.shndx === SHN_UNDEF) continue;
+    const list = want.get(s.name);
+    // The last symbol of that name and address wins, as in a map built over the whole table.
+    if (list) for (const v of list) if (v.addr === s.value) found.set(v, s.size);
+  }
+  for (const [v, size] of found) v.size = size;
 }
