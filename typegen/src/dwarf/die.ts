@@ -6,6 +6,7 @@ import { Cursor } from "../bytes";
 import { AbbrevTable } from "./abbrev";
 import { DW_AT, DW_FORM } from "./constants";
 import { skipForm } from "./forms";
+import { ALT_LINE_STR, ALT_STR, LINE_STR, NO_STR, inlineStr } from "./str-ref";
 import { Unit } from "./units";
 
 /** Resolves DW_FORM_ref_sig8 signatures to DIE keys (supplied by the Dwarf set). */
@@ -253,6 +254,11 @@ export class DieCursor {
   }
 
   private strIndex(idx: number): string {
+    return this.unit.src.sections.str(this.strIndexOffset(idx));
+  }
+
+  /** The .debug_str offset of string index `idx` (DW_FORM_strx*). */
+  private strIndexOffset(idx: number): number {
     const u = this.unit;
     const secs = u.src.sections;
     const tab = secs.get("str_offsets");
@@ -261,7 +267,50 @@ export class DieCursor {
     const at = base + idx * u.offsetSize;
     const tc = new Cursor(tab, secs.file, ".debug_str_offsets", at);
     if (!(at >= 0 && at + u.offsetSize <= tab.length)) tc.fail(`string index ${idx} out of range`, at);
-    return secs.str(tc.offset(u.offsetSize));
+    return tc.offset(u.offsetSize);
+  }
+
+  /**
+   * A string-class attribute as a string reference (str-ref.ts), decoded later by resolveStr;
+   * NO_STR if absent. An inline string's terminator is checked now.
+   */
+  strRef(at: number): number {
+    const i = this.find(at);
+    if (i < 0) return NO_STR;
+    const form = this.prep(i);
+    const c = this.c;
+    const u = this.unit;
+    // The same forms name the alt file's own sections in one of its units.
+    const isAlt = u.src.isAlt;
+    switch (form) {
+      case DW_FORM.string: {
+        const pos = c.pos;
+        c.skipCstr();
+        return inlineStr(u.src.base + pos);
+      }
+      case DW_FORM.strp:
+        return (isAlt ? ALT_STR : 0) + c.offset(u.offsetSize);
+      case DW_FORM.line_strp:
+        return (isAlt ? ALT_LINE_STR : LINE_STR) + c.offset(u.offsetSize);
+      case DW_FORM.strx:
+      case DW_FORM.GNU_str_index:
+        return (isAlt ? ALT_STR : 0) + this.strIndexOffset(c.uleb());
+      case DW_FORM.strx1:
+        return (isAlt ? ALT_STR : 0) + this.strIndexOffset(c.u8());
+      case DW_FORM.strx2:
+        return (isAlt ? ALT_STR : 0) + this.strIndexOffset(c.u16());
+      case DW_FORM.strx3:
+        return (isAlt ? ALT_STR : 0) + this.strIndexOffset(c.u24());
+      case DW_FORM.strx4:
+        return (isAlt ? ALT_STR : 0) + this.strIndexOffset(c.u32());
+      case DW_FORM.GNU_strp_alt:
+      case DW_FORM.strp_sup: {
+        const off = c.offset(u.offsetSize);
+        return u.src.alt ? ALT_STR + off : NO_STR;
+      }
+      default:
+        return NO_STR;
+    }
   }
 
   /** A reference, as a global DIE key; -1 if absent or unresolvable (missing alt file, unknown signature). */

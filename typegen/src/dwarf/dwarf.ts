@@ -35,6 +35,7 @@ export class Dwarf {
         infoBase: 0,
         altInfoBase: this.alt ? altBase : -1,
         alt: this.alt,
+        isAlt: false,
       },
       {
         sections: this.main,
@@ -44,6 +45,7 @@ export class Dwarf {
         infoBase: 0,
         altInfoBase: this.alt ? altBase : -1,
         alt: this.alt,
+        isAlt: false,
       },
     ];
     if (this.alt)
@@ -54,6 +56,7 @@ export class Dwarf {
         base: altBase,
         infoBase: altBase,
         altInfoBase: -1,
+        isAlt: true,
       });
     for (const s of srcs) if (s.buf.length > 0) this.units.push(...readUnits(s, cache));
   }

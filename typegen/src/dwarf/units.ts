@@ -23,6 +23,8 @@ export interface UnitSource {
   altInfoBase: number;
   /** The alt (dwz) file's sections, for DW_FORM_GNU_strp_alt. */
   alt?: DwarfSections;
+  /** True for the alt file's own units (their string forms name the alt file's sections). */
+  isAlt: boolean;
 }
 
 export class Unit implements FormatParams {

@@ -14,10 +14,16 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
   // keep their own.
   const main = new Collector(dwarf, true);
   const side = new Collector(dwarf, false);
-  const uq = new Uniquer(dwarf, (u) => side.collectUnit(u).types);
+  const uq = new Uniquer(dwarf, (u) => {
+    const t = side.collectUnit(u).types;
+    t.resolveNames(dwarf);
+    return t;
+  });
   for (const u of dwarf.units) {
     const rec = main.collectUnit(u);
-    uq.addUnit(rec.types, rec.functions, rec.statics);
+    rec.types.resolveNames(dwarf);
+    const { functions, statics } = rec.frames.materialize(u, dwarf);
+    uq.addUnit(rec.types, functions, statics);
   }
   const m = { types: uq.types, typedefs: uq.typedefs, statics: uq.statics, functions: uq.functions };
   // Spelled names of base types are kept by old id; carry them through the merge.

@@ -8,8 +8,9 @@ import { Dwarf } from "../dwarf/dwarf";
 import { Location } from "../dwarf/expr";
 import { readRanges } from "../dwarf/ranges";
 import { Unit } from "../dwarf/units";
-import { LazyLocal, LocationSource, decodeLocation, mayBeStatic } from "./lazy-locations";
-import { RawFunction, RawRange, RawStatic } from "./raw";
+import { EMPTY_STR, NO_STR } from "../dwarf/str-ref";
+import { FrameTable, LOC_BLOCK, LOC_LIST, LOC_NONE } from "./frame-table";
+import { LocationRef, decodeLocation, mayBeStatic } from "./lazy-locations";
 import {
   DIMS,
   ENUMERATORS,
@@ -52,32 +53,49 @@ for (let t = 0; t < 0x50; t++) IS_TYPE_TAG.push(TYPE_TAG_LIST.includes(t));
 
 /** The function whose children are being walked (a lexical block's too). */
 interface FuncCtx {
-  /** null outside a concrete function (an abstract inline instance, a declaration). */
-  fn: RawFunction | null;
+  /** Its index in the frame table; -1 outside a concrete function (an abstract inline instance, a declaration). */
+  fn: number;
   /** Record of the function's synthesised type (-1 with no fn). */
   fnType: number;
-  fnName: string;
+  /** What its statics' scope is called (a string reference: name, else linkage name, else ""). */
+  fnName: number;
   lo: number;
   hi: number;
 }
 
-/** The raw records of one unit. */
+/** The raw records of one unit, names as string references (dwarf/str-ref.ts). */
 export interface UnitRecords {
   types: RawTable;
-  functions: RawFunction[];
-  statics: RawStatic[];
+  frames: FrameTable;
+}
+
+/** A location reference the walk fills for each variable it looks at (one object, reused). */
+class ScratchLocation implements LocationRef {
+  unit: Unit | null = null;
+  isBlock = false;
+  form = 0;
+  start = 0;
+  end = 0;
+  lo = 0;
+  hi = 0;
 }
 
 export class Collector {
   private types: RawTable;
-  private functions: RawFunction[] = [];
-  private statics: RawStatic[] = [];
+  private frames: FrameTable;
+  private readonly scratch = new ScratchLocation();
   private readonly cur: DieCursor;
   /** A second cursor for following abstract_origin / specification without losing our place. */
   private readonly aux: DieCursor;
   private unit!: Unit;
   /** Keys for synthesised function types of subprograms, above every real DIE key. */
   private synth: number;
+  /** What `origin` found. */
+  private oName = NO_STR;
+  private oLinkage = NO_STR;
+  private oType = -1;
+  private oExternal = false;
+  private oDeclaration = false;
   /** Where the last location attribute found by `locationAt` is. */
   private locIsBlock = false;
   private locForm = 0;
@@ -97,17 +115,19 @@ export class Collector {
     const last = dwarf.units[dwarf.units.length - 1];
     this.synth = last ? last.keyEnd + 1 : 1;
     this.types = new RawTable();
+    this.frames = new FrameTable();
   }
 
-  /** Walks one unit's DIE tree. */
+  /** Walks one unit's DIE tree. Names stay references: see `resolveUnit`. */
   collectUnit(u: Unit): UnitRecords {
-    if (!this.reuse) this.types = new RawTable();
+    if (!this.reuse) {
+      this.types = new RawTable();
+      this.frames = new FrameTable();
+    }
     this.types.reset(u);
-    this.functions = [];
-    this.statics = [];
+    this.frames.reset();
     this.walkUnit(u);
-    this.types.nameAnonymous();
-    return { types: this.types, functions: this.functions, statics: this.statics };
+    return { types: this.types, frames: this.frames };
   }
 
   private walkUnit(u: Unit): void {
@@ -144,7 +164,8 @@ export class Collector {
           case DW_TAG.enumerator:
             if (typeRec >= 0) {
               const i = t.addItem(typeRec, ENUMERATORS);
-              t.itemName[i] = cur.str(DW_AT.name) ?? "";
+              const name = cur.strRef(DW_AT.name);
+              t.itemNameRef[i] = name === NO_STR ? EMPTY_STR : name;
               t.itemA[i] = cur.sdata(DW_AT.const_value) ?? 0;
             }
             break;
@@ -159,11 +180,11 @@ export class Collector {
             if (typeRec >= 0) {
               const ty = cur.ref(DW_AT.type);
               t.itemA[t.addItem(typeRec, PARAMS)] = ty;
-            } else if (fc && fc.fn) this.readLocal(fc, true);
+            } else if (fc && fc.fn >= 0) this.readLocal(fc, true);
             break;
           case DW_TAG.unspecified_parameters:
             if (typeRec >= 0) t.flags[typeRec] |= F_VARARGS;
-            else if (fc && fc.fn) t.flags[fc.fnType] |= F_VARARGS;
+            else if (fc && fc.fn >= 0) t.flags[fc.fnType] |= F_VARARGS;
             break;
           case DW_TAG.variable:
             if (fc) this.readLocal(fc, false);
@@ -203,7 +224,7 @@ export class Collector {
     const sig = cur.has(DW_AT.signature) ? cur.ref(DW_AT.signature) : -1;
     const t = this.types;
     const r = t.add(cur.key, sig >= 0 ? TAG_SIGNATURE_STUB : dwarfTag);
-    t.name[r] = cur.str(DW_AT.name);
+    t.nameRef[r] = cur.strRef(DW_AT.name);
     if (size !== undefined) t.byteSize[r] = size;
     if (dwarfTag === DW_TAG.base_type) {
       t.encoding[r] = cur.udata(DW_AT.encoding) ?? 0;
@@ -231,7 +252,7 @@ export class Collector {
 
   private readMember(parent: number): void {
     const cur = this.cur;
-    const name = cur.str(DW_AT.name) ?? null;
+    const name = cur.strRef(DW_AT.name);
     const type = cur.ref(DW_AT.type);
     let offset = 0;
     const f = cur.form(DW_AT.data_member_location);
@@ -260,7 +281,7 @@ export class Collector {
     }
     const t = this.types;
     const i = t.addItem(parent, MEMBERS);
-    t.itemName[i] = name;
+    t.itemNameRef[i] = name;
     t.itemA[i] = type;
     t.itemOffset[i] = offset;
     if (bitSize !== undefined) {
@@ -281,42 +302,37 @@ export class Collector {
     return 0;
   }
 
-  /** Name, type, external of a DIE, following DW_AT_abstract_origin / DW_AT_specification. */
-  private origin(): {
-    name?: string;
-    linkageName?: string;
-    type: number;
-    external: boolean;
-    declaration: boolean;
-  } {
+  /**
+   * Name and linkage name (string references), type, external and declaration of the current
+   * DIE, completed from its DW_AT_abstract_origin / DW_AT_specification chain. Left in the o*
+   * fields (no object per DIE); `full` false reads only the name and type (all a local needs).
+   */
+  private origin(full: boolean): void {
     const cur = this.cur;
-    const out = {
-      name: cur.str(DW_AT.name),
-      linkageName: cur.str(DW_AT.linkage_name),
-      type: cur.ref(DW_AT.type),
-      external: cur.flag(DW_AT.external),
-      declaration: cur.flag(DW_AT.declaration),
-    };
+    this.oName = cur.strRef(DW_AT.name);
+    this.oLinkage = full ? cur.strRef(DW_AT.linkage_name) : NO_STR;
+    this.oType = cur.ref(DW_AT.type);
+    this.oExternal = full && cur.flag(DW_AT.external);
+    this.oDeclaration = full && cur.flag(DW_AT.declaration);
     let next = cur.ref(DW_AT.abstract_origin);
     if (next < 0) next = cur.ref(DW_AT.specification);
     const aux = this.aux;
     for (let i = 0; i < 8 && next >= 0; i++) {
       if (!this.dwarf.seek(aux, next)) break;
-      out.name ??= aux.str(DW_AT.name);
-      out.linkageName ??= aux.str(DW_AT.linkage_name);
-      if (out.type < 0) out.type = aux.ref(DW_AT.type);
-      out.external ||= aux.flag(DW_AT.external);
+      if (this.oName === NO_STR) this.oName = aux.strRef(DW_AT.name);
+      if (full && this.oLinkage === NO_STR) this.oLinkage = aux.strRef(DW_AT.linkage_name);
+      if (this.oType < 0) this.oType = aux.ref(DW_AT.type);
+      if (full) this.oExternal ||= aux.flag(DW_AT.external);
       let n = aux.ref(DW_AT.abstract_origin);
       if (n < 0) n = aux.ref(DW_AT.specification);
       next = n;
     }
-    return out;
   }
 
   private readFunction(): FuncCtx {
     const cur = this.cur;
-    const o = this.origin();
-    const name = o.name ?? o.linkageName ?? "";
+    this.origin(true);
+    const nameRef = this.oName !== NO_STR ? this.oName : this.oLinkage !== NO_STR ? this.oLinkage : EMPTY_STR;
     let lo = cur.addr(DW_AT.low_pc);
     let hi = lo !== undefined ? cur.highPc(lo) : undefined;
     if (lo === undefined && cur.has(DW_AT.ranges)) {
@@ -326,28 +342,25 @@ export class Collector {
         hi = Math.max(...rs.map((r) => r[1]));
       }
     }
-    if (lo === undefined || hi === undefined || o.declaration)
-      return { fn: null, fnType: -1, fnName: name, lo: 0, hi: 0 };
+    if (lo === undefined || hi === undefined || this.oDeclaration)
+      return { fn: -1, fnType: -1, fnName: nameRef, lo: 0, hi: 0 };
     const fnKey = this.synth++;
     const t = this.types;
+    const type = this.oType;
+    const fr = this.frames.addFunction(nameRef, this.oLinkage, fnKey, lo, hi, this.oExternal);
     const prototyped = this.prototyped();
     const fnType = t.add(fnKey, DW_TAG.subroutine_type);
-    t.target[fnType] = o.type;
+    t.target[fnType] = type;
     t.flags[fnType] = F_HAS_PROTOTYPED | (prototyped ? F_PROTOTYPED : 0);
-    const fn: RawFunction = {
-      name,
-      type: fnKey,
-      lowPc: lo,
-      highPc: hi,
-      external: o.external,
-      frameBase: this.locationSource(DW_AT.frame_base, lo, hi),
-      params: [],
-      locals: [],
-      unit: this.unit.name,
-    };
-    if (o.linkageName) fn.linkageName = o.linkageName;
-    this.functions.push(fn);
-    return { fn, fnType, fnName: name, lo, hi };
+    if (this.locationAt(DW_AT.frame_base))
+      this.frames.setFrameBase(
+        fr,
+        this.locIsBlock ? LOC_BLOCK : LOC_LIST,
+        this.locForm,
+        this.locStart,
+        this.locEnd,
+      );
+    return { fn: fr, fnType, fnName: nameRef, lo, hi };
   }
 
   /** DW_AT_prototyped of the current DIE or of its abstract origin / specification. */
@@ -376,16 +389,17 @@ export class Collector {
     );
   }
 
-  /** Location attribute `at`, decoded now (statics need theirs at once). */
-  private readLocation(at: number, lo: number, hi: number): RawRange[] {
-    const src = this.locationSource(at, lo, hi);
-    return src ? decodeLocation(src) : [];
-  }
-
-  /** Where location attribute `at` is, for decoding later; null if absent or of another form. */
-  private locationSource(at: number, lo: number, hi: number): LocationSource | null {
-    if (!this.locationAt(at)) return null;
-    return new LocationSource(this.unit, this.locIsBlock, this.locForm, this.locStart, this.locEnd, lo, hi);
+  /** Location attribute `at` as the scratch reference (its unit null when there is none). */
+  private scratchLocation(at: number, lo: number, hi: number): ScratchLocation {
+    const s = this.scratch;
+    s.unit = this.locationAt(at) ? this.unit : null;
+    s.isBlock = this.locIsBlock;
+    s.form = this.locForm;
+    s.start = this.locStart;
+    s.end = this.locEnd;
+    s.lo = lo;
+    s.hi = hi;
+    return s;
   }
 
   /**
@@ -414,64 +428,53 @@ export class Collector {
   private readLocal(ctx: FuncCtx, isParam: boolean): void {
     // Outside a concrete function (an abstract inline instance, a declaration) only a static
     // local matters, and that has a single-expression location: skip the rest unread.
-    if (!ctx.fn) {
+    if (ctx.fn < 0) {
       if (isParam) return;
       const f = this.cur.form(DW_AT.location);
       if (f !== DW_FORM.exprloc && f !== DW_FORM.block1 && f !== DW_FORM.block) return;
     }
-    const o = this.origin();
-    const has = this.locationAt(DW_AT.location);
-    const local = new LazyLocal(
-      o.name ?? "",
-      o.type,
-      isParam,
-      has ? this.unit : null,
-      this.locIsBlock,
-      this.locForm,
-      this.locStart,
-      this.locEnd,
-      ctx.lo,
-      ctx.hi,
-      undefined,
-    );
+    this.origin(false);
+    const name = this.oName;
+    const type = this.oType;
+    const loc = this.scratchLocation(DW_AT.location, ctx.lo, ctx.hi);
     // A function-scope static is a static variable, not part of the frame. Only a location whose
     // first operation can give an address is decoded to find out; the rest stay undecoded.
-    if (!isParam && mayBeStatic(local)) {
-      const ranges = local.locations;
-      const loc = ranges.length === 1 ? ranges[0].loc : undefined;
-      if (loc && (loc.kind === "addr" || loc.kind === "tls")) {
-        this.pushStatic(o.name ?? "", o.type, loc, false, ctx.fnName);
+    if (!isParam && mayBeStatic(loc)) {
+      const ranges = decodeLocation(loc);
+      const l = ranges.length === 1 ? ranges[0].loc : undefined;
+      if (l && (l.kind === "addr" || l.kind === "tls")) {
+        this.pushStatic(name, type, l, false, ctx.fnName);
         return;
       }
     }
-    if (isParam && ctx.fn) {
+    if (isParam && ctx.fn >= 0) {
       const t = this.types;
-      t.itemA[t.addItem(ctx.fnType, PARAMS)] = o.type;
+      t.itemA[t.addItem(ctx.fnType, PARAMS)] = type;
     }
-    if (!ctx.fn) return;
-    (isParam ? ctx.fn.params : ctx.fn.locals).push(local);
+    if (ctx.fn < 0) return;
+    const kind = loc.unit ? (loc.isBlock ? LOC_BLOCK : LOC_LIST) : LOC_NONE;
+    this.frames.addLocal(ctx.fn, isParam, name, type, kind, loc.form, loc.start, loc.end, ctx.lo, ctx.hi);
   }
 
   private readStatic(): void {
     const cur = this.cur;
     if (!cur.has(DW_AT.location)) return; // a declaration; its definition carries the location
-    const o = this.origin();
-    const locs = this.readLocation(DW_AT.location, 0, 0);
+    this.origin(true);
+    const locs = decodeLocation(this.scratchLocation(DW_AT.location, 0, 0));
     if (locs.length !== 1) return;
-    this.pushStatic(o.name ?? "", o.type, locs[0].loc, o.external);
+    this.pushStatic(this.oName, this.oType, locs[0].loc, this.oExternal, null);
   }
 
-  private pushStatic(name: string, type: number, loc: Location, external: boolean, scope?: string): void {
+  /** `scope`: the enclosing function's name reference (null at file scope). */
+  private pushStatic(
+    name: number,
+    type: number,
+    loc: Location,
+    external: boolean,
+    scope: number | null,
+  ): void {
     if (loc.kind !== "addr" && loc.kind !== "tls") return;
-    const s: RawStatic = {
-      name,
-      type,
-      addr: loc.kind === "addr" ? loc.addr : loc.offset,
-      external,
-      tls: loc.kind === "tls",
-      unit: this.unit.name,
-    };
-    if (scope !== undefined) s.scope = scope;
-    this.statics.push(s);
+    const addr = loc.kind === "addr" ? loc.addr : loc.offset;
+    this.frames.addStatic(name, type, addr, external, loc.kind === "tls", scope);
   }
 }

@@ -7,9 +7,13 @@
 //
 // Records are numbered in DIE order (the order uniquing visits them). Children (members,
 // enumerators, array dimensions, parameters) are "items" chained per record and kind, because a
-// record's children may interleave with a nested type's. Absent numbers are NaN.
+// record's children may interleave with a nested type's. Absent numbers are NaN. The walk
+// stores names as string references (dwarf/str-ref.ts); `resolveNames` turns them into the
+// strings uniquing reads, on whichever thread does the uniquing (`pack`/`load` carry a table
+// from the thread that collected it).
 
 import { DW_TAG } from "../dwarf/constants";
+import { NO_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { aggKind, isAliasTag } from "./tags";
 
@@ -19,6 +23,9 @@ export const ENUMERATORS = 1;
 export const DIMS = 2;
 export const PARAMS = 3;
 const KINDS = 4;
+/** Per-record and per-item columns `pack` carries (besides the KINDS heads). */
+const RECORD_COLS = 8;
+const ITEM_COLS = 6;
 
 /** Record flag bits. */
 export const F_DECLARATION = 1;
@@ -49,6 +56,8 @@ export class RawTable {
   // Per record.
   key = new Float64Array(256);
   tag = new Int32Array(256);
+  nameRef = new Float64Array(256);
+  /** The names, once resolved. */
   name: (string | undefined)[] = [];
   byteSize = new Float64Array(256);
   encoding = new Float64Array(256);
@@ -63,6 +72,8 @@ export class RawTable {
   anonTypedef: (string | undefined)[] = [];
   // Per item: member (name, type key, offset, bit size, bit offset), enumerator (name, value),
   // dimension (count, NaN: unbounded) or parameter (type key).
+  itemNameRef = new Float64Array(1024);
+  /** The item names, once resolved (null: none). */
   itemName: (string | null)[] = [];
   itemA = new Float64Array(1024);
   itemOffset = new Float64Array(1024);
@@ -116,14 +127,13 @@ export class RawTable {
     else this.synth.set(key, r);
     this.key[r] = key;
     this.tag[r] = tag;
-    this.name[r] = undefined;
+    this.nameRef[r] = NO_STR;
     this.byteSize[r] = NaN;
     this.encoding[r] = NaN;
     this.bitSize[r] = NaN;
     this.target[r] = -1;
     this.flags[r] = 0;
     this.head.fill(-1, r * KINDS, r * KINDS + KINDS);
-    this.anonTypedef[r] = undefined;
     this.idEpoch[r] = 0;
     this.nameEpoch[r] = 0;
     this.codeEpoch[r] = 0;
@@ -135,7 +145,7 @@ export class RawTable {
     const i = this.items;
     if (i === this.itemNext.length) this.growItems(i * 2);
     this.items = i + 1;
-    this.itemName[i] = null;
+    this.itemNameRef[i] = NO_STR;
     this.itemA[i] = NaN;
     this.itemOffset[i] = 0;
     this.itemBitSize[i] = NaN;
@@ -160,8 +170,18 @@ export class RawTable {
     return n;
   }
 
+  /** Decodes the names (strings shared through the sections' caches), then names anonymous aggregates. */
+  resolveNames(d: StrSpace): void {
+    for (let r = 0; r < this.n; r++) {
+      this.name[r] = resolveStr(d, this.nameRef[r]);
+      this.anonTypedef[r] = undefined;
+    }
+    for (let i = 0; i < this.items; i++) this.itemName[i] = resolveStr(d, this.itemNameRef[i]) ?? null;
+    this.nameAnonymous();
+  }
+
   /** Names each anonymous aggregate after the first typedef of it (through qualifiers) in the unit. */
-  nameAnonymous(): void {
+  private nameAnonymous(): void {
     for (let r = 0; r < this.n; r++) {
       const name = this.name[r];
       if (this.tag[r] !== DW_TAG.typedef || !name) continue;
@@ -181,9 +201,93 @@ export class RawTable {
     }
   }
 
+  /** The collected part of the table (records, items, names as references) in one buffer. */
+  pack(): Float64Array {
+    const n = this.n;
+    const m = this.items;
+    const out = new Float64Array(2 + n * (RECORD_COLS + KINDS) + m * ITEM_COLS);
+    out[0] = n;
+    out[1] = m;
+    let p = 2;
+    for (const col of [
+      this.key,
+      this.tag,
+      this.nameRef,
+      this.byteSize,
+      this.encoding,
+      this.bitSize,
+      this.target,
+      this.flags,
+    ]) {
+      out.set(col.subarray(0, n), p);
+      p += n;
+    }
+    out.set(this.head.subarray(0, n * KINDS), p);
+    p += n * KINDS;
+    for (const col of [
+      this.itemNameRef,
+      this.itemA,
+      this.itemOffset,
+      this.itemBitSize,
+      this.itemBitOffset,
+      this.itemNext,
+    ]) {
+      out.set(col.subarray(0, m), p);
+      p += m;
+    }
+    return out;
+  }
+
+  /** Refills the table for unit `u` from what `pack` made (names still to resolve). */
+  load(u: Unit, buf: Float64Array): void {
+    this.reset(u);
+    const n = buf[0];
+    const m = buf[1];
+    if (n > this.tag.length) this.growRecords(n);
+    if (m > this.itemNext.length) this.growItems(m);
+    let p = 2;
+    for (const col of [
+      this.key,
+      this.tag,
+      this.nameRef,
+      this.byteSize,
+      this.encoding,
+      this.bitSize,
+      this.target,
+      this.flags,
+    ]) {
+      col.set(buf.subarray(p, p + n));
+      p += n;
+    }
+    this.head.set(buf.subarray(p, p + n * KINDS));
+    p += n * KINDS;
+    for (const col of [
+      this.itemNameRef,
+      this.itemA,
+      this.itemOffset,
+      this.itemBitSize,
+      this.itemBitOffset,
+      this.itemNext,
+    ]) {
+      col.set(buf.subarray(p, p + m));
+      p += m;
+    }
+    this.n = n;
+    this.items = m;
+    for (let r = 0; r < n; r++) {
+      const key = this.key[r];
+      if (key >= u.keyStart && key < u.keyEnd) this.slots[key - u.keyStart] = r + 1;
+      else this.synth.set(key, r);
+    }
+    this.idEpoch.fill(0, 0, n);
+    this.nameEpoch.fill(0, 0, n);
+    this.codeEpoch.fill(0, 0, n);
+  }
+
   private growRecords(n: number): void {
     this.key = growF64(this.key, n);
     this.tag = growI32(this.tag, n);
+    this.nameRef = growF64(this.nameRef, n);
     this.byteSize = growF64(this.byteSize, n);
     this.encoding = growF64(this.encoding, n);
     this.bitSize = growF64(this.bitSize, n);
@@ -199,6 +303,7 @@ export class RawTable {
   }
 
   private growItems(n: number): void {
+    this.itemNameRef = growF64(this.itemNameRef, n);
     this.itemA = growF64(this.itemA, n);
     this.itemOffset = growF64(this.itemOffset, n);
     this.itemBitSize = growF64(this.itemBitSize, n);
