@@ -5,8 +5,22 @@
 
 import { EMPTY_STR, NO_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
-import { LazyLocal, LocationSource } from "./lazy-locations";
-import { RawFunction, RawStatic } from "./raw";
+import {
+  LS_COLS,
+  LS_END,
+  LS_FORM,
+  LS_HI,
+  LS_LO,
+  LS_LOC,
+  LS_NAME,
+  LS_PARAM,
+  LS_START,
+  LS_TYPE,
+  LS_TYPEDEF,
+  LazyFunction,
+  LocalStore,
+} from "./lazy-locations";
+import { RawStatic } from "./raw";
 
 /** Function columns, in order. */
 /** The name (or the linkage name, or EMPTY_STR: what a scope is called), then the linkage name. */
@@ -152,61 +166,38 @@ export class FrameTable {
     s[o + S_SCOPE] = scope ?? NO_STR;
   }
 
-  /** The functions (with their parameters and locals) and statics of unit `u`, names resolved. */
-  materialize(u: Unit, d: StrSpace): { functions: RawFunction[]; statics: RawStatic[] } {
-    const functions: RawFunction[] = [];
+  /**
+   * The functions and statics of unit `u`, names resolved. The functions' parameters and locals
+   * stay rows (a LocalStore, grouped by function) until someone asks for them; function and
+   * variable types are still raw DIE keys for uniquing to resolve.
+   */
+  materialize(u: Unit, d: StrSpace): { functions: LazyFunction[]; statics: RawStatic[] } {
+    const store = new LocalStore(u, d, this.localRows());
+    const first = this.firstLocals;
+    const functions: LazyFunction[] = [];
     const f = this.f;
     for (let i = 0; i < this.fns; i++) {
       const o = i * F_COLS;
       const fb = f[o + F_FB];
-      const lo = f[o + F_LOW];
-      const hi = f[o + F_HIGH];
-      const fn: RawFunction = {
-        name: nameOr(d, f[o + F_NAME], ""),
-        type: f[o + F_TYPE],
-        lowPc: lo,
-        highPc: hi,
-        external: f[o + F_EXTERNAL] !== 0,
-        frameBase:
-          fb === LOC_NONE
-            ? null
-            : new LocationSource(
-                u,
-                fb === LOC_BLOCK,
-                f[o + F_FB_FORM],
-                f[o + F_FB_START],
-                f[o + F_FB_END],
-                lo,
-                hi,
-              ),
-        params: [],
-        locals: [],
-        unit: u.name,
-      };
+      const fn = new LazyFunction(
+        nameOr(d, f[o + F_NAME], ""),
+        f[o + F_TYPE],
+        f[o + F_LOW],
+        f[o + F_HIGH],
+        f[o + F_EXTERNAL] !== 0,
+        u.name,
+        fb === LOC_NONE ? null : u,
+        fb === LOC_BLOCK,
+        f[o + F_FB_FORM],
+        f[o + F_FB_START],
+        f[o + F_FB_END],
+        store,
+        first[i],
+        first[i + 1] - first[i],
+      );
       const linkage = resolveStr(d, f[o + F_LINKAGE]);
       if (linkage) fn.linkageName = linkage;
       functions.push(fn);
-    }
-    const l = this.l;
-    for (let i = 0; i < this.locals; i++) {
-      const o = i * L_COLS;
-      const kind = l[o + L_LOC];
-      const isParam = l[o + L_PARAM] !== 0;
-      const local = new LazyLocal(
-        nameOr(d, l[o + L_NAME], ""),
-        l[o + L_TYPE],
-        isParam,
-        kind === LOC_NONE ? null : u,
-        kind === LOC_BLOCK,
-        l[o + L_FORM],
-        l[o + L_START],
-        l[o + L_END],
-        l[o + L_LO],
-        l[o + L_HI],
-        undefined,
-      );
-      const fn = functions[l[o + L_FN]];
-      (isParam ? fn.params : fn.locals).push(local);
     }
     const statics: RawStatic[] = [];
     const s = this.s;
@@ -224,6 +215,34 @@ export class FrameTable {
       statics.push(st);
     }
     return { functions, statics };
+  }
+
+  /** Start of each function's rows in `localRows` (and the end, at index fns). */
+  private firstLocals = new Int32Array(0);
+
+  /** The locals as LocalStore rows, grouped by function in DIE order (a counting sort). */
+  private localRows(): Float64Array {
+    const first = (this.firstLocals = new Int32Array(this.fns + 1));
+    const l = this.l;
+    for (let i = 0; i < this.locals; i++) first[l[i * L_COLS + L_FN] + 1]++;
+    for (let i = 0; i < this.fns; i++) first[i + 1] += first[i];
+    const next = first.slice(0, this.fns);
+    const rows = new Float64Array(this.locals * LS_COLS);
+    for (let i = 0; i < this.locals; i++) {
+      const o = i * L_COLS;
+      const r = next[l[o + L_FN]]++ * LS_COLS;
+      rows[r + LS_PARAM] = l[o + L_PARAM];
+      rows[r + LS_NAME] = l[o + L_NAME];
+      rows[r + LS_TYPE] = l[o + L_TYPE];
+      rows[r + LS_TYPEDEF] = NO_STR;
+      rows[r + LS_LOC] = l[o + L_LOC];
+      rows[r + LS_FORM] = l[o + L_FORM];
+      rows[r + LS_START] = l[o + L_START];
+      rows[r + LS_END] = l[o + L_END];
+      rows[r + LS_LO] = l[o + L_LO];
+      rows[r + LS_HI] = l[o + L_HI];
+    }
+    return rows;
   }
 
   /** The used part of every column, in one buffer (to post to another thread). */

@@ -10,6 +10,7 @@ import { Cursor } from "../bytes";
 import { DW_OP } from "../dwarf/constants";
 import { classifyExpr } from "../dwarf/expr";
 import { forEachLoc } from "../dwarf/loclists";
+import { StrSpace, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { TypegenFormatError } from "../errors";
 import { FunctionInfo, LocalVar, LocatedRange, TypeId } from "./types";
@@ -80,19 +81,6 @@ export function mayBeStatic(ref: LocationRef): boolean {
   );
 }
 
-/** A frame base's location. */
-export class LocationSource implements LocationRef {
-  constructor(
-    readonly unit: Unit,
-    readonly isBlock: boolean,
-    readonly form: number,
-    readonly start: number,
-    readonly end: number,
-    readonly lo: number,
-    readonly hi: number,
-  ) {}
-}
-
 /**
  * A parameter or local whose `locations` are decoded on first access. It holds its location's
  * reference itself (one object per variable: there are ~10^5 in a large binary). Made by the DIE
@@ -136,28 +124,136 @@ export class LazyLocal implements LocalVar, LocationRef {
   }
 }
 
-/** A function whose `frameBase` is decoded on first access. */
+/** Columns of a LocalStore row. */
+export const LS_PARAM = 0;
+export const LS_NAME = 1;
+export const LS_TYPE = 2;
+/** The typedef the variable was declared with (a string reference, NO_STR: none). */
+export const LS_TYPEDEF = 3;
+/** Location: 0 none, 1 block, 2 list; form, start, end; the function's PC range. */
+export const LS_LOC = 4;
+export const LS_FORM = 5;
+export const LS_START = 6;
+export const LS_END = 7;
+export const LS_LO = 8;
+export const LS_HI = 9;
+export const LS_COLS = 10;
+
+/**
+ * The parameters and locals of one unit's functions as rows of numbers, function by function
+ * (names as string references). A function makes its LazyLocal objects from its rows only when
+ * asked for them: a large binary has ~10^5 variables, and the type model itself needs none.
+ * Uniquing writes each row's type id and typedef name into it.
+ */
+export class LocalStore {
+  constructor(
+    readonly unit: Unit,
+    readonly strs: StrSpace,
+    readonly rows: Float64Array,
+  ) {}
+}
+
+/** A function whose `frameBase` is decoded, and `params`/`locals` made, on first access. */
 export class LazyFunction implements FunctionInfo {
   linkageName?: string = undefined;
-  private ranges: LocatedRange[] | undefined = undefined;
+  private fb: LocatedRange[] | undefined = undefined;
+  private ps: LocalVar[] | undefined = undefined;
+  private ls: LocalVar[] | undefined = undefined;
 
   constructor(
     public name: string,
+    /** A raw DIE key until uniquing replaces it with the type's id. */
     public type: TypeId,
     public lowPc: number,
     public highPc: number,
     public external: boolean,
-    private readonly src: LocationRef | null,
-    public params: LocalVar[],
-    public locals: LocalVar[],
     public unit: string,
+    /** DW_AT_frame_base: `unit` null when there is none. */
+    private readonly fbUnit: Unit | null,
+    readonly isBlock: boolean,
+    readonly form: number,
+    readonly start: number,
+    readonly end: number,
+    /** Rows [first, first + count) of `store` are its parameters and locals, in DIE order. */
+    readonly store: LocalStore,
+    readonly first: number,
+    readonly count: number,
   ) {}
 
   get frameBase(): LocatedRange[] {
-    return (this.ranges ??= this.src ? decodeLocation(this.src) : []);
+    return (this.fb ??= decodeLocation(this.frameBaseRef()));
   }
   set frameBase(v: LocatedRange[]) {
-    this.ranges = v;
+    this.fb = v;
+  }
+
+  get params(): LocalVar[] {
+    if (!this.ps) this.makeLocals();
+    return this.ps!;
+  }
+  set params(v: LocalVar[]) {
+    if (!this.ps) this.makeLocals();
+    this.ps = v;
+  }
+
+  get locals(): LocalVar[] {
+    if (!this.ls) this.makeLocals();
+    return this.ls!;
+  }
+  set locals(v: LocalVar[]) {
+    if (!this.ls) this.makeLocals();
+    this.ls = v;
+  }
+
+  /** Maps the types of the function and its variables (merge.ts renumbers the types). */
+  remapTypes(map: (id: TypeId) => TypeId): void {
+    this.type = map(this.type);
+    const rows = this.store.rows;
+    for (let i = this.first; i < this.first + this.count; i++)
+      rows[i * LS_COLS + LS_TYPE] = map(rows[i * LS_COLS + LS_TYPE]);
+    for (const l of this.ps ?? []) l.type = map(l.type);
+    for (const l of this.ls ?? []) l.type = map(l.type);
+  }
+
+  private frameBaseRef(): LocationRef {
+    return {
+      unit: this.fbUnit,
+      isBlock: this.isBlock,
+      form: this.form,
+      start: this.start,
+      end: this.end,
+      lo: this.lowPc,
+      hi: this.highPc,
+    };
+  }
+
+  private makeLocals(): void {
+    const { rows, unit, strs } = this.store;
+    const ps: LocalVar[] = [];
+    const ls: LocalVar[] = [];
+    for (let i = this.first; i < this.first + this.count; i++) {
+      const o = i * LS_COLS;
+      const kind = rows[o + LS_LOC];
+      const isParam = rows[o + LS_PARAM] !== 0;
+      const v = new LazyLocal(
+        resolveStr(strs, rows[o + LS_NAME]) ?? "",
+        rows[o + LS_TYPE],
+        isParam,
+        kind === 0 ? null : unit,
+        kind === 1,
+        rows[o + LS_FORM],
+        rows[o + LS_START],
+        rows[o + LS_END],
+        rows[o + LS_LO],
+        rows[o + LS_HI],
+        undefined,
+      );
+      const td = resolveStr(strs, rows[o + LS_TYPEDEF]);
+      if (td !== undefined) v.typedefName = td;
+      (isParam ? ps : ls).push(v);
+    }
+    this.ps ??= ps;
+    this.ls ??= ls;
   }
 
   toJSON(): FunctionInfo {

@@ -4,6 +4,7 @@
 // Derived types always have larger ids than their components (they are interned after them), so
 // one pass in id order sees every component's final identity first. Then ids are compacted.
 
+import { LazyFunction } from "./lazy-locations";
 import { CType, FunctionInfo, StaticVar, TypeId, Typedef } from "./types";
 
 // Loops here are indexed: this runs once, unoptimised, and for-of over an array would allocate an
@@ -87,6 +88,11 @@ export function mergeIncomplete(m: MergeInput): void {
   for (let i = 0; i < m.statics.length; i++) m.statics[i].type = r(m.statics[i].type);
   for (let i = 0; i < m.functions.length; i++) {
     const fn = m.functions[i];
+    // Variables not made into objects yet are renumbered where they are (lazy-locations.ts).
+    if (fn instanceof LazyFunction) {
+      fn.remapTypes(r);
+      continue;
+    }
     fn.type = r(fn.type);
     for (let j = 0; j < fn.params.length; j++) fn.params[j].type = r(fn.params[j].type);
     for (let j = 0; j < fn.locals.length; j++) fn.locals[j].type = r(fn.locals[j].type);

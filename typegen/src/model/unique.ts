@@ -16,11 +16,12 @@
 
 import { DW_ATE, DW_TAG } from "../dwarf/constants";
 import { Dwarf } from "../dwarf/dwarf";
+import { NO_STR } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
-import { LazyFunction, LazyLocal } from "./lazy-locations";
+import { LS_COLS, LS_PARAM, LS_TYPE, LS_TYPEDEF, LazyFunction } from "./lazy-locations";
 import { FNV_BASIS, codeHex, fnvChar, fnvNum, fnvStr } from "./layout-code";
 import { baseTypeName, symbolSafe } from "./names";
-import { RawFunction, RawStatic } from "./raw";
+import { RawStatic } from "./raw";
 import {
   DIMS,
   F_BUSY,
@@ -99,7 +100,7 @@ export class Uniquer {
   }
 
   /** Adds one unit's records. */
-  addUnit(t: RawTable, functions: RawFunction[], statics: RawStatic[]): void {
+  addUnit(t: RawTable, functions: LazyFunction[], statics: RawStatic[]): void {
     this.cur = t;
     this.epoch++;
     for (let r = 0; r < t.n; r++) {
@@ -118,19 +119,11 @@ export class Uniquer {
       this.drain();
     }
     for (const f of functions) {
-      const out = new LazyFunction(
-        f.name,
-        this.idOf(f.type),
-        f.lowPc,
-        f.highPc,
-        f.external,
-        f.frameBase,
-        f.params.map((l) => this.local(l)),
-        f.locals.map((l) => this.local(l)),
-        f.unit,
-      );
-      if (f.linkageName) out.linkageName = f.linkageName;
-      this.functions.push(out);
+      f.type = this.idOf(f.type);
+      // Parameters, then locals, each in DIE order (ids are made in the order types are met).
+      this.locals(f, 1);
+      this.locals(f, 0);
+      this.functions.push(f);
     }
     for (const s of statics) {
       const sig = `${s.name}@${s.addr}:${s.tls}`;
@@ -153,13 +146,16 @@ export class Uniquer {
     this.drain();
   }
 
-  /** Turns a local's raw type key into its type id (and typedef name). */
-  private local(l: LazyLocal): LazyLocal {
-    const raw = l.type;
-    l.type = this.idOf(raw);
-    const td = this.typedefNameOf(raw);
-    if (td !== undefined) l.typedefName = td;
-    return l;
+  /** Turns the raw type keys of f's parameters (isParam 1) or locals (0) into type ids and typedef names. */
+  private locals(f: LazyFunction, isParam: number): void {
+    const rows = f.store.rows;
+    for (let i = f.first; i < f.first + f.count; i++) {
+      const o = i * LS_COLS;
+      if (rows[o + LS_PARAM] !== isParam) continue;
+      const raw = rows[o + LS_TYPE];
+      rows[o + LS_TYPE] = this.idOf(raw);
+      rows[o + LS_TYPEDEF] = this.typedefOf(raw) ? this.hitT.nameRef[this.hitR] : NO_STR;
+    }
   }
 
   /**
@@ -468,16 +464,21 @@ export class Uniquer {
 
   /** The first typedef name on the way from `key` to its concrete type (through qualifiers). */
   private typedefNameOf(key: number): string | undefined {
+    return this.typedefOf(key) ? this.hitT.name[this.hitR] : undefined;
+  }
+
+  /** Finds the first typedef on the way from `key` to its concrete type (in hitT/hitR); false if none. */
+  private typedefOf(key: number): boolean {
     for (let i = 0; i < 16 && key >= 0; i++) {
-      if (!this.lookup(key)) return undefined;
+      if (!this.lookup(key)) return false;
       const t = this.hitT;
       const r = this.hitR;
       const tag = t.tag[r];
-      if (!isAliasTag(tag)) return undefined;
-      if (tag === DW_TAG.typedef) return t.name[r];
+      if (!isAliasTag(tag)) return false;
+      if (tag === DW_TAG.typedef) return true;
       key = t.target[r];
     }
-    return undefined;
+    return false;
   }
 
   private arrayOf(el: TypeId, count: number | null): TypeId {
