@@ -68,7 +68,7 @@ export class DieCursor {
     this.tab = tab;
     this.ai = k;
     this.tag = tab.tags[k];
-    this.hasChildren = tab.children[k];
+    this.hasChildren = tab.children[k] !== 0;
     this.attrBase = c.pos;
     const size = tab.sizes[k];
     if (size >= 0) {
