@@ -36,6 +36,7 @@ import {
   RawTable,
 } from "./raw-table";
 import { aggKind, isAliasTag } from "./tags";
+import { Interner } from "./interner";
 import { CType, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
 
 const VOID = -1;
@@ -43,10 +44,6 @@ const OPAQUE = -2;
 const CYCLE = "__cycle";
 /** The layout code of an incomplete aggregate (spelled "?"); every real code is a 32-bit int. */
 const INCOMPLETE = 2 ** 32;
-
-function codeText(code: number): string {
-  return code === INCOMPLETE ? "?" : codeHex(code);
-}
 
 /** UTF-16 code units of the layout text's punctuation. */
 const C_BAR = 0x7c;
@@ -64,23 +61,19 @@ function or(v: number, d: number): number {
 }
 
 export class Uniquer {
-  readonly types: CType[] = [];
+  private readonly ix = new Interner();
+  readonly types: CType[] = this.ix.types;
   readonly typedefs: Typedef[] = [];
   readonly statics: StaticVar[] = [];
   readonly functions: LazyFunction[] = [];
   /** Spelled DWARF name of each base type's first definition (C spelling of plain char etc.). */
   readonly baseSpelled = new Map<TypeId, string>();
-  private readonly idByKey = new Map<string, TypeId>();
-  /** Aggregates by kind, name and layout code (their keys, "S<kind>:<name>#<code>", unbuilt). */
-  private readonly aggIds = {
-    struct: new Map<string, Map<number, TypeId>>(),
-    union: new Map<string, Map<number, TypeId>>(),
-    enum: new Map<string, Map<number, TypeId>>(),
-  };
-  /** Pointer types by pointee id (the commonest derived type; spares building "P<id>" keys). */
-  private readonly pointerTo = new Map<TypeId, TypeId>();
-  private readonly seenTypedef = new Set<string>();
-  private readonly seenStatic = new Set<string>();
+  /** Typedef names already listed, with the types they were listed for. */
+  private readonly seenTypedef = new Map<string, TypeId[]>();
+  /** Statics already listed, by address: names (TLS ones apart). */
+  private readonly seenStatic = new Map<number, string[]>();
+  private readonly seenTls = new Map<number, string[]>();
+  private readonly hex = new Map<number, string>();
   private readonly foreign = new Map<Unit, RawTable>();
   private cur!: RawTable;
   /** Memos in the tables count only when stamped with this epoch (see the header comment). */
@@ -110,9 +103,10 @@ export class Uniquer {
         // An unnamed typedef also waits for the next record's drain (the order ids are made in).
         if (!name) continue;
         const type = this.idOf(t.key[r]);
-        const sig = `${name}:${type}`;
-        if (!this.seenTypedef.has(sig)) {
-          this.seenTypedef.add(sig);
+        const seen = this.seenTypedef.get(name);
+        if (!seen || !seen.includes(type)) {
+          if (seen) seen.push(type);
+          else this.seenTypedef.set(name, [type]);
           this.typedefs.push({ name, type });
         }
       } else if (!isAliasTag(tag)) this.idOf(t.key[r]);
@@ -126,9 +120,11 @@ export class Uniquer {
       this.functions.push(f);
     }
     for (const s of statics) {
-      const sig = `${s.name}@${s.addr}:${s.tls}`;
-      if (this.seenStatic.has(sig)) continue;
-      this.seenStatic.add(sig);
+      const seen = s.tls ? this.seenTls : this.seenStatic;
+      const names = seen.get(s.addr);
+      if (names?.includes(s.name)) continue;
+      if (names) names.push(s.name);
+      else seen.set(s.addr, [s.name]);
       const out: StaticVar = {
         name: s.name,
         type: this.idOf(s.type),
@@ -249,7 +245,7 @@ export class Uniquer {
   private aggName(t: RawTable, r: number): string {
     const kind = aggKind(t.tag[r]);
     if (!kind) return "__opaque";
-    return t.name[r] ?? t.anonTypedef[r] ?? `__anon_${kind}_${codeText(this.codeOf(t, r))}`;
+    return t.name[r] ?? t.anonTypedef[r] ?? `__anon_${kind}_${this.codeText(this.codeOf(t, r))}`;
   }
 
   /**
@@ -283,32 +279,19 @@ export class Uniquer {
     return h;
   }
 
-  /** The aggregate of this kind, name and layout code, made on first sight. */
-  private internAgg(kind: "struct" | "union" | "enum", name: string, code: number): TypeId {
-    const byName = this.aggIds[kind];
-    let byCode = byName.get(name);
-    if (!byCode) {
-      byCode = new Map();
-      byName.set(name, byCode);
+  /** A layout code as written (8 hex digits, "?" when incomplete); one string per code. */
+  private codeText(code: number): string {
+    if (code === INCOMPLETE) return "?";
+    let s = this.hex.get(code);
+    if (s === undefined) {
+      s = codeHex(code);
+      this.hex.set(code, s);
     }
-    let id = byCode.get(code);
-    if (id === undefined) {
-      id = this.types.length;
-      const key = `S${kind}:${name}#${codeText(code)}`;
-      this.types.push({ id, kind, name, key, cName: "", byteSize: null });
-      byCode.set(code, id);
-    }
-    return id;
+    return s;
   }
 
   private intern(key: string, name: string, kind: TypeKind): TypeId {
-    let id = this.idByKey.get(key);
-    if (id === undefined) {
-      id = this.types.length;
-      this.types.push({ id, kind, name, key, cName: "", byteSize: null });
-      this.idByKey.set(key, id);
-    }
-    return id;
+    return this.ix.intern(key, name, kind);
   }
 
   /** The type id of a raw key (qualifiers and typedefs resolved). */
@@ -348,11 +331,7 @@ export class Uniquer {
       case DW_TAG.reference_type:
       case DW_TAG.rvalue_reference_type: {
         const target = this.idOf(t.target[r]);
-        let id = this.pointerTo.get(target);
-        if (id === undefined) {
-          id = this.intern("P" + target, "", "pointer");
-          this.pointerTo.set(target, id);
-        }
+        const id = this.ix.pointer(target);
         const ct = this.types[id];
         ct.target = target;
         ct.byteSize = or(t.byteSize[r], 8);
@@ -375,7 +354,7 @@ export class Uniquer {
         const params: TypeId[] = [];
         for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) params.push(this.idOf(t.itemA[i]));
         const va = (t.flags[r] & F_VARARGS) !== 0;
-        const id = this.intern(`F${ret}(${params.join(",")}${va ? ",..." : ""})`, "", "function");
+        const id = this.ix.fn(ret, params, va);
         const ct = this.types[id];
         if (ct.returns === undefined) {
           const f = t.flags[r];
@@ -397,7 +376,7 @@ export class Uniquer {
     const name = this.aggName(t, r);
     const complete = Uniquer.isComplete(t, r);
     const code = this.codeOf(t, r);
-    const id = this.internAgg(kind, name, code);
+    const id = this.ix.aggregate(kind, name, code, this.codeText(code));
     const ct = this.types[id];
     // The first complete definition fills the type (a declaration only fills it if nothing else does).
     if (ct.complete === undefined || (complete && !ct.complete)) {
@@ -423,7 +402,7 @@ export class Uniquer {
     const size = t.byteSize[r];
     ct.tag = t.name[r] ?? null;
     ct.complete = Uniquer.isComplete(t, r);
-    ct.summaryCode = codeText(this.codeOf(t, r));
+    ct.summaryCode = this.codeText(this.codeOf(t, r));
     ct.byteSize = ct.complete && size === size ? size : null;
     if (ct.kind === "enum") {
       const target = t.target[r];
@@ -483,7 +462,7 @@ export class Uniquer {
 
   private arrayOf(el: TypeId, count: number | null): TypeId {
     const e = this.types[el];
-    const id = this.intern(`A${count ?? 0}:${el}`, "", "array");
+    const id = this.ix.array(el, count);
     const ct = this.types[id];
     if (ct.target === undefined) {
       ct.target = el;

@@ -1,0 +1,110 @@
+// The growing list of distinct types and the lookups that make each one once. Keys are strings
+// ("P12": pointer to type 12, "A3:7", "F0(1,2)", "Sstruct:point#3f2a...", "Bint$32"); derived
+// types and aggregates are found through maps keyed by their components instead, so a unit that
+// repeats known types (every unit of a large binary does) builds no key string: a type's key is
+// written once, when it is made.
+
+import { CType, TypeId, TypeKind } from "./types";
+
+/** One step of the function-type lookup: by return type, then by each parameter in turn. */
+class FnNode {
+  readonly next = new Map<TypeId, FnNode>();
+  id = -1;
+  idVarargs = -1;
+}
+
+export type AggKind = "struct" | "union" | "enum";
+
+export class Interner {
+  readonly types: CType[] = [];
+  private readonly idByKey = new Map<string, TypeId>();
+  /** Aggregates by kind, name and numeric layout code. */
+  private readonly aggIds = {
+    struct: new Map<string, Map<number, TypeId>>(),
+    union: new Map<string, Map<number, TypeId>>(),
+    enum: new Map<string, Map<number, TypeId>>(),
+  };
+  private readonly pointerTo = new Map<TypeId, TypeId>();
+  /** Arrays by element, then count (0 for unbounded, as in the key). */
+  private readonly arrays = new Map<TypeId, Map<number, TypeId>>();
+  private readonly fnByReturn = new Map<TypeId, FnNode>();
+
+  private make(key: string, name: string, kind: TypeKind): TypeId {
+    const id = this.types.length;
+    this.types.push({ id, kind, name, key, cName: "", byteSize: null });
+    return id;
+  }
+
+  /** The type with this key (base, void, opaque and unspecified types), made on first sight. */
+  intern(key: string, name: string, kind: TypeKind): TypeId {
+    let id = this.idByKey.get(key);
+    if (id === undefined) {
+      id = this.make(key, name, kind);
+      this.idByKey.set(key, id);
+    }
+    return id;
+  }
+
+  /** The aggregate of this kind, name and layout code (`codeText` is how the key spells it). */
+  aggregate(kind: AggKind, name: string, code: number, codeText: string): TypeId {
+    const byName = this.aggIds[kind];
+    let byCode = byName.get(name);
+    if (!byCode) {
+      byCode = new Map();
+      byName.set(name, byCode);
+    }
+    let id = byCode.get(code);
+    if (id === undefined) {
+      id = this.make(`S${kind}:${name}#${codeText}`, name, kind);
+      byCode.set(code, id);
+    }
+    return id;
+  }
+
+  pointer(target: TypeId): TypeId {
+    let id = this.pointerTo.get(target);
+    if (id === undefined) {
+      id = this.make("P" + target, "", "pointer");
+      this.pointerTo.set(target, id);
+    }
+    return id;
+  }
+
+  array(el: TypeId, count: number | null): TypeId {
+    const n = count ?? 0;
+    let byCount = this.arrays.get(el);
+    if (!byCount) {
+      byCount = new Map();
+      this.arrays.set(el, byCount);
+    }
+    let id = byCount.get(n);
+    if (id === undefined) {
+      id = this.make(`A${n}:${el}`, "", "array");
+      byCount.set(n, id);
+    }
+    return id;
+  }
+
+  fn(ret: TypeId, params: TypeId[], varargs: boolean): TypeId {
+    let node: FnNode | undefined = this.fnByReturn.get(ret);
+    if (!node) {
+      node = new FnNode();
+      this.fnByReturn.set(ret, node);
+    }
+    for (const p of params) {
+      let next: FnNode | undefined = node.next.get(p);
+      if (!next) {
+        next = new FnNode();
+        node.next.set(p, next);
+      }
+      node = next;
+    }
+    let id = varargs ? node.idVarargs : node.id;
+    if (id < 0) {
+      id = this.make(`F${ret}(${params.join(",")}${varargs ? ",..." : ""})`, "", "function");
+      if (varargs) node.idVarargs = id;
+      else node.id = id;
+    }
+    return id;
+  }
+}
