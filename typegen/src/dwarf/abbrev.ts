@@ -8,7 +8,7 @@
 // collector since the tables are kept (python3.11d: 7 MB for 84,000 specs).
 
 import { Cursor } from "../bytes";
-import { DW_FORM } from "./constants";
+import { DW_AT, DW_FORM } from "./constants";
 import { FormatParams, fixedFormSize, isKnownForm } from "./forms";
 
 /** Scratch columns for the table being parsed (single-threaded, so one set serves all). */
@@ -60,6 +60,44 @@ function grow64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
 
 let scratch: Scratch | undefined;
 
+/**
+ * The attributes the type model asks about, each with a slot in every abbrev's plan (the index
+ * of its spec, so a query is one array read instead of a scan of the abbrev's list; absent
+ * attributes are the commonest queries).
+ */
+const PLANNED = [
+  DW_AT.name,
+  DW_AT.type,
+  DW_AT.byte_size,
+  DW_AT.sibling,
+  DW_AT.location,
+  DW_AT.declaration,
+  DW_AT.external,
+  DW_AT.abstract_origin,
+  DW_AT.specification,
+  DW_AT.linkage_name,
+  DW_AT.low_pc,
+  DW_AT.high_pc,
+  DW_AT.ranges,
+  DW_AT.frame_base,
+  DW_AT.data_member_location,
+  DW_AT.bit_size,
+  DW_AT.data_bit_offset,
+  DW_AT.bit_offset,
+  DW_AT.encoding,
+  DW_AT.signature,
+  DW_AT.prototyped,
+  DW_AT.const_value,
+  DW_AT.count,
+  DW_AT.upper_bound,
+  DW_AT.lower_bound,
+];
+const SLOTS = PLANNED.length;
+/** DW_AT (below SLOT_LIMIT) -> slot, or -1. */
+const SLOT_LIMIT = 0x100;
+const SLOT_OF = new Int8Array(SLOT_LIMIT).fill(-1);
+PLANNED.forEach((at, i) => (SLOT_OF[at] = i));
+
 /** Codes below this are found through a dense array; others through a Map. */
 const DENSE_CODES = 1 << 16;
 
@@ -84,6 +122,8 @@ export class AbbrevTable {
   /** code -> k + 1 for codes below DENSE_CODES (0: undefined); larger codes in `sparse`. */
   private readonly dense: Int32Array;
   private readonly sparse = new Map<number, number>();
+  /** Per abbrev and slot: the planned attribute's spec index minus the abbrev's first, or -1. */
+  private readonly plan: Int16Array;
 
   constructor(buf: Buffer, file: string, offset: number, f: FormatParams) {
     const c = new Cursor(buf, file, ".debug_abbrev", 0);
@@ -136,6 +176,15 @@ export class AbbrevTable {
     this.counts = sc.counts.slice(0, nAbbrevs);
     this.sizes = sc.sizes.slice(0, nAbbrevs);
     this.dense = new Int32Array(maxDense + 1);
+    const plan = (this.plan = new Int16Array(nAbbrevs * SLOTS).fill(-1));
+    for (let k = 0; k < nAbbrevs; k++) {
+      const start = sc.starts[k];
+      for (let j = sc.counts[k] - 1; j >= 0; j--) {
+        const at = sc.attrs[start + j];
+        // Backwards, so a repeated attribute's first spec wins, as in a scan.
+        if (at < SLOT_LIMIT && SLOT_OF[at] >= 0) plan[k * SLOTS + SLOT_OF[at]] = j;
+      }
+    }
     // The first definition of a code wins.
     for (let k = 0; k < nAbbrevs; k++) {
       const code = sc.codes[k];
@@ -153,6 +202,11 @@ export class AbbrevTable {
 
   /** Spec index of attribute `at` within abbrev k, or -1. Lists are short, so a scan beats a map. */
   find(k: number, at: number): number {
+    const slot = at < SLOT_LIMIT ? SLOT_OF[at] : -1;
+    if (slot >= 0) {
+      const j = this.plan[k * SLOTS + slot];
+      return j < 0 ? -1 : this.starts[k] + j;
+    }
     const a = this.attrs;
     const s = this.starts[k];
     const e = s + this.counts[k];
