@@ -4,11 +4,11 @@
 
 import { Dwarf } from "./dwarf/dwarf";
 import { TypegenFormatError } from "./errors";
-import { SHN_UNDEF, STT_OBJECT, STT_TLS } from "./elf/constants";
+import { STT_OBJECT, STT_TLS } from "./elf/constants";
 import { findAltFile, findDebugFile, LookupOptions } from "./elf/debuglink";
 import { ElfFile } from "./elf/elf-file";
 import { buildId } from "./elf/notes";
-import { readSymbols } from "./elf/symbols";
+import { forEachSymbolAt } from "./elf/symbols";
 import { buildModel } from "./model/build";
 import { StaticVar, TypeModel } from "./model/types";
 
@@ -58,24 +58,20 @@ export function readTypesFromElf(elf: ElfFile, o?: ReadOptions): TypeModel {
 
 /** Statics whose type has no size (extern int a[]) take the size of their ELF symbol. */
 function fillSizesFromSymbols(model: TypeModel, elf: ElfFile): void {
-  // Only those statics' names are looked up (a key string per symbol cost more than the rest).
-  const want = new Map<string, StaticVar[]>();
+  // Symbols are matched by address, then name: only the few candidates' names are decoded.
+  const want = new Map<number, StaticVar[]>();
   for (let i = 0; i < model.statics.length; i++) {
     const v = model.statics[i];
     if (v.size !== null) continue;
-    const list = want.get(v.name);
+    const list = want.get(v.addr);
     if (list) list.push(v);
-    else want.set(v.name, [v]);
+    else want.set(v.addr, [v]);
   }
   if (want.size === 0) return;
   const found = new Map<StaticVar, number>();
-  const syms = readSymbols(elf).symtab;
-  for (let i = 0; i < syms.length; i++) {
-    const s = syms[i];
-    if ((s.type !== STT_OBJECT && s.type !== STT_TLS) || s.shndx === SHN_UNDEF) continue;
-    const list = want.get(s.name);
+  forEachSymbolAt(elf, [STT_OBJECT, STT_TLS], new Set(want.keys()), (name, value, size) => {
     // The last symbol of that name and address wins, as in a map built over the whole table.
-    if (list) for (const v of list) if (v.addr === s.value) found.set(v, s.size);
-  }
+    for (const v of want.get(value) ?? []) if (v.name === name) found.set(v, size);
+  });
   for (const [v, size] of found) v.size = size;
 }

@@ -1,7 +1,7 @@
 // .symtab / .dynsym symbols. Names are resolved through the section named by sh_link.
 
 import { Cursor, cstrAt } from "../bytes";
-import { SHT_DYNSYM, SHT_SYMTAB } from "./constants";
+import { SHN_UNDEF, SHT_DYNSYM, SHT_SYMTAB } from "./constants";
 import { ElfFile, SectionHeader } from "./elf-file";
 
 export interface ElfSymbol {
@@ -43,6 +43,39 @@ export function readSymbolTable(elf: ElfFile, s: SectionHeader): ElfSymbol[] {
     });
   }
   return out;
+}
+
+/**
+ * Calls `fn(name, value, size)` for each .symtab symbol whose type is one of `types`, that is defined
+ * (not SHN_UNDEF) and whose value is in `values`, in file order. Only those symbols' names are
+ * decoded (a large binary has ~10^5 symbols and the caller wants a few).
+ */
+export function forEachSymbolAt(
+  elf: ElfFile,
+  types: number[],
+  values: Set<number>,
+  fn: (name: string, value: number, size: number) => void,
+): void {
+  for (const s of elf.sections) {
+    if (s.type !== SHT_SYMTAB) continue;
+    const data = elf.data(s);
+    const strSec = elf.sections[s.link];
+    if (!strSec) new Cursor(data, elf.path, s.name).fail(`sh_link ${s.link} names no section`, 0);
+    const strtab = elf.data(strSec);
+    const c = new Cursor(data, elf.path, s.name);
+    const n = Math.floor(data.length / 24);
+    for (let i = 0; i < n; i++) {
+      c.pos = i * 24;
+      const nameOff = c.u32();
+      const info = c.u8();
+      c.u8(); // st_other
+      const shndx = c.u16();
+      const value = c.u64();
+      const size = c.u64();
+      if (shndx === SHN_UNDEF || !types.includes(info & 0xf) || !values.has(value)) continue;
+      fn(nameOff === 0 ? "" : cstrAt(strtab, nameOff, elf.path, strSec.name), value, size);
+    }
+  }
 }
 
 /** Symbols of .symtab (full) and .dynsym (exported), each in file order. */
