@@ -37,6 +37,8 @@ measure() { # prints "wall cpu kilobytes" of the best (lowest wall) run
   echo "$best_t $best_c $best_m"
 }
 
+# Load from other jobs changes wall times a lot on a shared machine: say what it was.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-40s %9s %9s %9s %9s %9s %9s %7s %7s %7s\n" file tg_wall pa_wall tg_cpu pa_cpu tg_MB pa_MB wall_x cpu_x rss_x
 for f in "${files[@]}"; do
   # Alternate the two tools so a burst of load from elsewhere hits both alike.
@@ -46,3 +48,4 @@ for f in "${files[@]}"; do
     printf "%-40s %9.2f %9.2f %9.2f %9.2f %9.0f %9.0f %7.2f %7.2f %7.2f\n",
       substr(f, 1, 40), tt, pt, tc, pc, tm/1024, pm/1024, tt/pt, tc/pc, tm/pm }'
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
