@@ -1,8 +1,8 @@
-// A string attribute as a number, so that records of a unit can be collected on one thread and
-// named on another without copying strings between them (and so that the same name, read in
-// every unit, is decoded once): an offset into one of the string sections of the main or the
-// alt (dwz) file, or, for DW_FORM_string, the string's place in the DIE key space (which names
-// the section and file it is in; dwarf.ts).
+// A string attribute as a number, so that the DIE walk keeps names in numeric columns (no
+// string or object per DIE) and each is decoded when uniquing needs it, through the sections'
+// string caches: an offset into one of the string sections of the main or the alt (dwz) file,
+// or, for DW_FORM_string, the string's place in the DIE key space (which names the section and
+// file it is in; dwarf.ts).
 
 import { cstrAt } from "../bytes";
 import { DwarfSections } from "./sections";

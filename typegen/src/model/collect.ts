@@ -453,7 +453,7 @@ export class Collector {
     }
     if (ctx.fn < 0) return;
     const kind = loc.unit ? (loc.isBlock ? LOC_BLOCK : LOC_LIST) : LOC_NONE;
-    this.frames.addLocal(ctx.fn, isParam, name, type, kind, loc.form, loc.start, loc.end, ctx.lo, ctx.hi);
+    this.frames.addLocal(ctx.fn, isParam, name, type, kind, loc.form, loc.start, loc.end);
   }
 
   private readStatic(): void {

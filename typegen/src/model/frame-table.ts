@@ -1,16 +1,15 @@
 // The functions, their parameters and locals, and the statics of one unit as the DIE walk
-// collects them: numeric columns with names as string references (dwarf/str-ref.ts), so a
-// unit collected on a worker thread crosses to the uniquing thread as one buffer. `materialize`
-// turns them into the records uniquing takes (raw.ts), names resolved.
+// collects them: numeric columns with names as string references (dwarf/str-ref.ts), no object
+// per DIE. `materialize` turns them into what uniquing takes: a LazyFunction per function, its
+// variables left as rows (lazy-locations.ts), and the statics' records (raw.ts).
 
 import { EMPTY_STR, NO_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import {
   LS_COLS,
   LS_END,
+  LS_FN,
   LS_FORM,
-  LS_HI,
-  LS_LO,
   LS_LOC,
   LS_NAME,
   LS_PARAM,
@@ -36,20 +35,6 @@ const F_FB_FORM = 7;
 const F_FB_START = 8;
 const F_FB_END = 9;
 const F_COLS = 10;
-
-/** Local columns. */
-const L_FN = 0;
-const L_PARAM = 1;
-const L_NAME = 2;
-const L_TYPE = 3;
-/** Location: 0 none, 1 block, 2 list; then form, start, end, and the function's range. */
-const L_LOC = 4;
-const L_FORM = 5;
-const L_START = 6;
-const L_END = 7;
-const L_LO = 8;
-const L_HI = 9;
-const L_COLS = 10;
 
 /** Static columns. */
 const S_NAME = 0;
@@ -78,7 +63,7 @@ export class FrameTable {
   locals = 0;
   statics = 0;
   f = new Float64Array(64 * F_COLS);
-  l = new Float64Array(256 * L_COLS);
+  l = new Float64Array(256 * LS_COLS);
   s = new Float64Array(64 * S_COLS);
 
   reset(): void {
@@ -116,6 +101,7 @@ export class FrameTable {
     this.f[o + F_FB_END] = end;
   }
 
+  /** Adds a parameter or local of function `fn` (a row as LocalStore keeps it). */
   addLocal(
     fn: number,
     isParam: boolean,
@@ -125,23 +111,20 @@ export class FrameTable {
     form: number,
     start: number,
     end: number,
-    lo: number,
-    hi: number,
   ): void {
     const i = this.locals++;
-    if ((i + 1) * L_COLS > this.l.length) this.l = grow(this.l, this.l.length * 2);
+    if ((i + 1) * LS_COLS > this.l.length) this.l = grow(this.l, this.l.length * 2);
     const l = this.l;
-    const o = i * L_COLS;
-    l[o + L_FN] = fn;
-    l[o + L_PARAM] = isParam ? 1 : 0;
-    l[o + L_NAME] = name;
-    l[o + L_TYPE] = type;
-    l[o + L_LOC] = kind;
-    l[o + L_FORM] = form;
-    l[o + L_START] = start;
-    l[o + L_END] = end;
-    l[o + L_LO] = lo;
-    l[o + L_HI] = hi;
+    const o = i * LS_COLS;
+    l[o + LS_FN] = fn;
+    l[o + LS_PARAM] = isParam ? 1 : 0;
+    l[o + LS_NAME] = name;
+    l[o + LS_TYPE] = type;
+    l[o + LS_TYPEDEF] = NO_STR;
+    l[o + LS_LOC] = kind;
+    l[o + LS_FORM] = form;
+    l[o + LS_START] = start;
+    l[o + LS_END] = end;
   }
 
   /** `scope`: the enclosing function's name reference, or NO_STR at file scope. */
@@ -220,57 +203,27 @@ export class FrameTable {
   /** Start of each function's rows in `localRows` (and the end, at index fns). */
   private firstLocals = new Int32Array(0);
 
-  /** The locals as LocalStore rows, grouped by function in DIE order (a counting sort). */
+  /**
+   * The locals as LocalStore rows, grouped by function in DIE order: a copy of the table's rows,
+   * reordered (a counting sort) only when functions nest (GNU C nested functions interleave).
+   */
   private localRows(): Float64Array {
+    const n = this.locals;
     const first = (this.firstLocals = new Int32Array(this.fns + 1));
     const l = this.l;
-    for (let i = 0; i < this.locals; i++) first[l[i * L_COLS + L_FN] + 1]++;
-    for (let i = 0; i < this.fns; i++) first[i + 1] += first[i];
-    const next = first.slice(0, this.fns);
-    const rows = new Float64Array(this.locals * LS_COLS);
-    for (let i = 0; i < this.locals; i++) {
-      const o = i * L_COLS;
-      const r = next[l[o + L_FN]]++ * LS_COLS;
-      rows[r + LS_PARAM] = l[o + L_PARAM];
-      rows[r + LS_NAME] = l[o + L_NAME];
-      rows[r + LS_TYPE] = l[o + L_TYPE];
-      rows[r + LS_TYPEDEF] = NO_STR;
-      rows[r + LS_LOC] = l[o + L_LOC];
-      rows[r + LS_FORM] = l[o + L_FORM];
-      rows[r + LS_START] = l[o + L_START];
-      rows[r + LS_END] = l[o + L_END];
-      rows[r + LS_LO] = l[o + L_LO];
-      rows[r + LS_HI] = l[o + L_HI];
+    let grouped = true;
+    for (let i = 0; i < n; i++) {
+      const fn = l[i * LS_COLS + LS_FN];
+      first[fn + 1]++;
+      if (i > 0 && fn < l[(i - 1) * LS_COLS + LS_FN]) grouped = false;
     }
+    for (let i = 0; i < this.fns; i++) first[i + 1] += first[i];
+    if (grouped) return l.slice(0, n * LS_COLS);
+    const next = first.slice(0, this.fns);
+    const rows = new Float64Array(n * LS_COLS);
+    for (let i = 0; i < n; i++)
+      rows.set(l.subarray(i * LS_COLS, (i + 1) * LS_COLS), next[l[i * LS_COLS + LS_FN]]++ * LS_COLS);
     return rows;
-  }
-
-  /** The used part of every column, in one buffer (to post to another thread). */
-  pack(): Float64Array {
-    const out = new Float64Array(3 + (this.fns * F_COLS + this.locals * L_COLS + this.statics * S_COLS));
-    out[0] = this.fns;
-    out[1] = this.locals;
-    out[2] = this.statics;
-    let p = 3;
-    out.set(this.f.subarray(0, this.fns * F_COLS), p);
-    p += this.fns * F_COLS;
-    out.set(this.l.subarray(0, this.locals * L_COLS), p);
-    p += this.locals * L_COLS;
-    out.set(this.s.subarray(0, this.statics * S_COLS), p);
-    return out;
-  }
-
-  /** The table `pack` made (views into `buf`, no copy). */
-  static unpack(buf: Float64Array): FrameTable {
-    const t = new FrameTable();
-    t.fns = buf[0];
-    t.locals = buf[1];
-    t.statics = buf[2];
-    let p = 3;
-    t.f = buf.subarray(p, (p += t.fns * F_COLS)) as Float64Array<ArrayBuffer>;
-    t.l = buf.subarray(p, (p += t.locals * L_COLS)) as Float64Array<ArrayBuffer>;
-    t.s = buf.subarray(p, (p += t.statics * S_COLS)) as Float64Array<ArrayBuffer>;
-    return t;
   }
 }
 

@@ -124,20 +124,19 @@ export class LazyLocal implements LocalVar, LocationRef {
   }
 }
 
-/** Columns of a LocalStore row. */
-export const LS_PARAM = 0;
-export const LS_NAME = 1;
-export const LS_TYPE = 2;
+/** Columns of a LocalStore row: the function's index in its unit, then the variable. */
+export const LS_FN = 0;
+export const LS_PARAM = 1;
+export const LS_NAME = 2;
+export const LS_TYPE = 3;
 /** The typedef the variable was declared with (a string reference, NO_STR: none). */
-export const LS_TYPEDEF = 3;
-/** Location: 0 none, 1 block, 2 list; form, start, end; the function's PC range. */
-export const LS_LOC = 4;
-export const LS_FORM = 5;
-export const LS_START = 6;
-export const LS_END = 7;
-export const LS_LO = 8;
-export const LS_HI = 9;
-export const LS_COLS = 10;
+export const LS_TYPEDEF = 4;
+/** Location: 0 none, 1 block, 2 list; form, start, end (its PC range is the function's). */
+export const LS_LOC = 5;
+export const LS_FORM = 6;
+export const LS_START = 7;
+export const LS_END = 8;
+export const LS_COLS = 9;
 
 /**
  * The parameters and locals of one unit's functions as rows of numbers, function by function
@@ -244,8 +243,8 @@ export class LazyFunction implements FunctionInfo {
         rows[o + LS_FORM],
         rows[o + LS_START],
         rows[o + LS_END],
-        rows[o + LS_LO],
-        rows[o + LS_HI],
+        this.lowPc,
+        this.highPc,
         undefined,
       );
       const td = resolveStr(strs, rows[o + LS_TYPEDEF]);

@@ -9,8 +9,7 @@
 // enumerators, array dimensions, parameters) are "items" chained per record and kind, because a
 // record's children may interleave with a nested type's. Absent numbers are NaN. The walk
 // stores names as string references (dwarf/str-ref.ts); `resolveNames` turns them into the
-// strings uniquing reads, on whichever thread does the uniquing (`pack`/`load` carry a table
-// from the thread that collected it).
+// strings uniquing reads (each decoded once, through the sections' string caches).
 
 import { DW_TAG } from "../dwarf/constants";
 import { NO_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
@@ -23,9 +22,6 @@ export const ENUMERATORS = 1;
 export const DIMS = 2;
 export const PARAMS = 3;
 const KINDS = 4;
-/** Per-record and per-item columns `pack` carries (besides the KINDS heads). */
-const RECORD_COLS = 8;
-const ITEM_COLS = 6;
 
 /** Record flag bits. */
 export const F_DECLARATION = 1;
@@ -199,89 +195,6 @@ export class RawTable {
         k = this.target[t];
       }
     }
-  }
-
-  /** The collected part of the table (records, items, names as references) in one buffer. */
-  pack(): Float64Array {
-    const n = this.n;
-    const m = this.items;
-    const out = new Float64Array(2 + n * (RECORD_COLS + KINDS) + m * ITEM_COLS);
-    out[0] = n;
-    out[1] = m;
-    let p = 2;
-    for (const col of [
-      this.key,
-      this.tag,
-      this.nameRef,
-      this.byteSize,
-      this.encoding,
-      this.bitSize,
-      this.target,
-      this.flags,
-    ]) {
-      out.set(col.subarray(0, n), p);
-      p += n;
-    }
-    out.set(this.head.subarray(0, n * KINDS), p);
-    p += n * KINDS;
-    for (const col of [
-      this.itemNameRef,
-      this.itemA,
-      this.itemOffset,
-      this.itemBitSize,
-      this.itemBitOffset,
-      this.itemNext,
-    ]) {
-      out.set(col.subarray(0, m), p);
-      p += m;
-    }
-    return out;
-  }
-
-  /** Refills the table for unit `u` from what `pack` made (names still to resolve). */
-  load(u: Unit, buf: Float64Array): void {
-    this.reset(u);
-    const n = buf[0];
-    const m = buf[1];
-    if (n > this.tag.length) this.growRecords(n);
-    if (m > this.itemNext.length) this.growItems(m);
-    let p = 2;
-    for (const col of [
-      this.key,
-      this.tag,
-      this.nameRef,
-      this.byteSize,
-      this.encoding,
-      this.bitSize,
-      this.target,
-      this.flags,
-    ]) {
-      col.set(buf.subarray(p, p + n));
-      p += n;
-    }
-    this.head.set(buf.subarray(p, p + n * KINDS));
-    p += n * KINDS;
-    for (const col of [
-      this.itemNameRef,
-      this.itemA,
-      this.itemOffset,
-      this.itemBitSize,
-      this.itemBitOffset,
-      this.itemNext,
-    ]) {
-      col.set(buf.subarray(p, p + m));
-      p += m;
-    }
-    this.n = n;
-    this.items = m;
-    for (let r = 0; r < n; r++) {
-      const key = this.key[r];
-      if (key >= u.keyStart && key < u.keyEnd) this.slots[key - u.keyStart] = r + 1;
-      else this.synth.set(key, r);
-    }
-    this.idEpoch.fill(0, 0, n);
-    this.nameEpoch.fill(0, 0, n);
-    this.codeEpoch.fill(0, 0, n);
   }
 
   private growRecords(n: number): void {
