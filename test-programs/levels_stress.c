@@ -146,6 +146,8 @@ int main(int argc, char **argv)
         int st = 0;
         if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
             children_ok++;
+        else
+            fprintf(stderr, "child failed: pid %d status %#x\n", (int)pid, st);
         usleep(20000);
         clock_gettime(CLOCK_MONOTONIC, &now);
     } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < 1500);
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
         pthread_join(t[i], NULL);
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
+    if (children_ok <= 5) fprintf(stderr, "only %d children answered\n", children_ok);
     printf("probe stress mismatches=%lu queries_ok=%d handler_ok=%d children_ok=%d\n", mismatches,
            queries > 1000, handler_runs > 10, children_ok > 5);
     return 0;

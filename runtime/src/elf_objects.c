@@ -14,7 +14,7 @@
 #include <string.h>
 
 #pragma weak heap_objects_changed
-void meta_objects_changed(void); /* meta_find.c: loads type metadata for new objects */
+bool meta_objects_changed(bool may_wait); /* meta_find.c: loads metadata for new objects */
 #pragma weak meta_objects_changed
 
 struct lv_object_priv *lv_objects_priv;
@@ -36,7 +36,7 @@ struct scan_state {
     uint32_t n, names_used;
     unsigned long long adds, subs;
 };
-static rt_lock_t scan_lock = RT_LOCK_INIT;
+rt_lock_t objects_scan_lock = RT_LOCK_INIT;
 static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
 static char exe_path[4096];
 /* dlopen tail-jumps to glibc (see below) and only bumps this; the next query rescans. */
@@ -203,6 +203,19 @@ static bool reconcile(const struct scan_state *st)
     return changed;
 }
 
+/* The heap and meta parts learn of new objects outside our locks. A query (wait = false) that
+ * met a fork holding their locks leaves the news pending for the next query. Both calls are
+ * idempotent. */
+static volatile int notify_pending;
+
+static void notify_changed(bool wait)
+{
+    if (!__atomic_exchange_n(&notify_pending, 0, __ATOMIC_ACQ_REL)) return;
+    bool done = !heap_objects_changed || heap_objects_changed(wait);
+    done = (!meta_objects_changed || meta_objects_changed(wait)) && done;
+    if (!done) __atomic_store_n(&notify_pending, 1, __ATOMIC_RELEASE);
+}
+
 /* One scan. wait=false gives up when another thread is scanning: a query then answers from
  * the tables as they are rather than risk waiting on a thread that waits on the loader. */
 static void objects_rescan(bool wait)
@@ -210,8 +223,8 @@ static void objects_rescan(bool wait)
     uint64_t all = ~0ull, old = 0;
     lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
     if (wait) {
-        rt_lock(&scan_lock);
-    } else if (__atomic_exchange_n(&scan_lock.word, 1, __ATOMIC_ACQUIRE)) {
+        rt_lock(&objects_scan_lock);
+    } else if (!rt_trylock(&objects_scan_lock)) {
         lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
         return;
     }
@@ -228,10 +241,10 @@ static void objects_rescan(bool wait)
     seen_adds = st.adds;
     seen_subs = st.subs;
     dlopen_seen = pending;
-    rt_unlock(&scan_lock);
+    rt_unlock(&objects_scan_lock);
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
-    if (changed && heap_objects_changed) heap_objects_changed();
-    if (changed && meta_objects_changed) meta_objects_changed();
+    if (changed) __atomic_store_n(&notify_pending, 1, __ATOMIC_RELEASE);
+    notify_changed(wait);
 }
 
 /* The query path never calls dl_iterate_phdr: it takes the loader's lock, and a query from a
@@ -242,6 +255,7 @@ static void objects_rescan(bool wait)
 void objects_check_changed(void)
 {
     if (objects && lv_dlopen_pending != dlopen_seen) objects_rescan(false);
+    if (__atomic_load_n(&notify_pending, __ATOMIC_ACQUIRE)) notify_changed(false);
 }
 
 static uint64_t last_miss_rescan;
@@ -390,7 +404,6 @@ void objects_init(void)
         objects = NULL;
         return;
     }
-    rt_lock_register(&scan_lock); /* after levels_lock: fork takes it first (we nest it) */
     int saved = errno;
     lv_real_dlopen = dlsym(RTLD_NEXT, "dlopen");
     real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");

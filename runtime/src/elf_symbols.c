@@ -11,7 +11,7 @@
 #include <elf.h>
 #include <string.h>
 
-static rt_lock_t sym_lock = RT_LOCK_INIT;
+rt_lock_t symbols_lock = RT_LOCK_INIT;
 
 struct cand {
     uint64_t addr, size;
@@ -299,11 +299,14 @@ void symbols_ensure(uint32_t idx)
     if (idx >= LV_MAX_OBJECTS ||
         __atomic_load_n(&lv_objects_priv[idx].build_state, __ATOMIC_ACQUIRE))
         return;
-    /* One build at a time, with signals blocked so a handler's query cannot wait on us. */
+    /* One build at a time, with signals blocked so a handler's query cannot wait on us. A
+     * query during another thread's fork answers without symbols rather than wait for it. */
     uint64_t all = ~0ull, old = 0;
     lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
-    rt_lock_register(&sym_lock);
-    rt_lock(&sym_lock);
+    if (!rt_lock_unless_forking(&symbols_lock)) {
+        lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+        return;
+    }
     if (!lv_objects_priv[idx].build_state) {
         struct allocs_object o;
         uintptr_t dynamic;
@@ -315,7 +318,7 @@ void symbols_ensure(uint32_t idx)
         } while (levels_read_retry(seq));
         if (o.flags & ALLOCS_OBJECT_F_LIVE) build(idx, &o, dynamic);
     }
-    rt_unlock(&sym_lock);
+    rt_unlock(&symbols_lock);
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
 }
 

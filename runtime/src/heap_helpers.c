@@ -146,7 +146,7 @@ struct range_set {
 static const char *alloc_wrapper_names[MAX_WRAPPERS];
 static unsigned nalloc_wrappers;
 static struct range_set *ranges; /* published snapshot; old ones are never freed */
-static rt_lock_t wrapper_lock = RT_LOCK_INIT;
+rt_lock_t wrappers_lock = RT_LOCK_INIT;
 static bool parsed;
 unsigned heap_wrapper_generation;
 
@@ -184,7 +184,7 @@ static const char *check_decl(const char *d, size_t len, enum decl_kind kind, si
     return NULL;
 }
 
-/* Under wrapper_lock, once: parse the three variables, warning once per malformed entry. */
+/* Under wrappers_lock, once: parse the three variables, warning once per malformed entry. */
 static void parse_decls(void)
 {
     if (parsed) return;
@@ -218,11 +218,11 @@ static void parse_decls(void)
     }
 }
 
-static void resolve_wrappers(void)
+static bool resolve_wrappers(bool may_wait)
 {
     int saved_errno = errno;
-    rt_lock_register(&wrapper_lock);
-    rt_lock(&wrapper_lock);
+    if (!may_wait && !rt_lock_unless_forking(&wrappers_lock)) return false;
+    if (may_wait) rt_lock(&wrappers_lock);
     parse_decls();
     if (nalloc_wrappers && elf_lookup_function) {
         struct range_set *set = rt_arena_alloc(sizeof *set);
@@ -236,13 +236,14 @@ static void resolve_wrappers(void)
             __atomic_add_fetch(&heap_wrapper_generation, 1, __ATOMIC_RELEASE);
         }
     }
-    rt_unlock(&wrapper_lock);
+    rt_unlock(&wrappers_lock);
     errno = saved_errno;
+    return true;
 }
 
-void heap_objects_changed(void)
+bool heap_objects_changed(bool may_wait)
 {
-    resolve_wrappers();
+    return resolve_wrappers(may_wait);
 }
 
 /* Around fork, rt_core holds every rt_lock on the forking thread. A signal handler running
@@ -261,7 +262,7 @@ static void fork_after(void)
 /* After rt_init (priority 101): the levels part knows the loaded objects by now. */
 __attribute__((constructor(102))) static void heap_late_init(void)
 {
-    resolve_wrappers();
+    resolve_wrappers(true);
     pthread_atfork(fork_prepare, fork_after, fork_after);
 }
 

@@ -109,13 +109,13 @@ uintptr_t heap_bitmap_prev(const uint64_t *l1, uintptr_t addr, uintptr_t lo)
 }
 
 /* ---- the large-chunk table: sorted by base ----
- * Writers hold large_lock and bump large_seq to odd while they move entries; readers are
+ * Writers hold large_chunks_lock and bump large_seq to odd while they move entries; readers are
  * lock-free (seqlock): they retry when the sequence was odd or changed, and give up with
  * "unknown" when they cannot win (a query from a signal handler that interrupted a writer on
  * the same thread). The table is one reservation of LARGE_MAX entries that never moves or
  * shrinks (only touched pages are resident), so a reader can never touch unmapped memory. */
 #define LARGE_MAX (1u << 20)
-static rt_lock_t large_lock = RT_LOCK_INIT;
+rt_lock_t large_chunks_lock = RT_LOCK_INIT;
 static struct allocs_large_chunk *large;
 static size_t nlarge;
 static uint64_t large_seq;
@@ -148,7 +148,7 @@ static size_t large_upper(size_t n, uintptr_t addr)
 static bool large_insert(uintptr_t base, size_t usable)
 {
     if (!large) return false;
-    heap_lock(&large_lock);
+    heap_lock(&large_chunks_lock);
     bool ok = nlarge < LARGE_MAX;
     if (ok) {
         size_t i = large_upper(nlarge, base);
@@ -159,14 +159,14 @@ static bool large_insert(uintptr_t base, size_t usable)
         __atomic_store_n(&nlarge, nlarge + 1, __ATOMIC_RELAXED);
         large_write_end();
     }
-    heap_unlock(&large_lock);
+    heap_unlock(&large_chunks_lock);
     return ok;
 }
 
 void heap_large_remove(uintptr_t base)
 {
     if (!large) return;
-    heap_lock(&large_lock);
+    heap_lock(&large_chunks_lock);
     size_t i = large_upper(nlarge, base);
     if (i > 0 && large[i - 1].base == base) {
         large_write_begin();
@@ -174,7 +174,7 @@ void heap_large_remove(uintptr_t base)
         __atomic_store_n(&nlarge, nlarge - 1, __ATOMIC_RELAXED);
         large_write_end();
     }
-    heap_unlock(&large_lock);
+    heap_unlock(&large_chunks_lock);
 }
 
 /* The entry with the greatest base <= addr, read consistently: 1 found, 0 none, -1 when the
@@ -206,7 +206,6 @@ static int large_find(uintptr_t addr, struct allocs_large_chunk *out)
 
 void heap_index_init(void)
 {
-    rt_lock_register(&large_lock);
     large = rt_map(LARGE_MAX * sizeof *large);
     __allocs_root.large_chunks = (uint64_t)(uintptr_t)large;
     heap_chunk_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
@@ -277,21 +276,26 @@ bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
 }
 
 /* Reads one chunk for the walk. Large chunks may be mmapped and unmapped by a concurrent free,
- * so they are read under large_lock (free removes them from the table before releasing); a
- * walk from a signal handler that interrupted a writer skips them rather than deadlock. */
+ * so they are read under large_chunks_lock (free removes them from the table before releasing);
+ * a walk from a signal handler that interrupted a writer, or during another thread's fork,
+ * skips them rather than deadlock. */
 static bool walk_read(uintptr_t base, struct rt_chunk *out)
 {
     if (__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) {
         if (heap_busy) return false;
         bool done = false, ok = false;
-        heap_lock(&large_lock);
+        heap_busy++;
+        if (!rt_lock_unless_forking(&large_chunks_lock)) {
+            heap_busy--;
+            return false;
+        }
         size_t i = large_upper(nlarge, base);
         if (i > 0 && large[i - 1].base == base) {
             done = true;
             ok = heap_bitmap_test(heap_chunk_l1, base);
             if (ok) fill_chunk(base, large[i - 1].usable, out);
         }
-        heap_unlock(&large_lock);
+        heap_unlock(&large_chunks_lock);
         if (done) return ok;
     }
     if (!heap_bitmap_test(heap_chunk_l1, base)) return false;

@@ -181,16 +181,34 @@ static inline __attribute__((always_inline)) void untrack(void *p)
     count(threads_current(), 0, 1, 0, requested);
 }
 
+/* While glibc's allocator runs on this thread it may hold an arena lock, which fork() takes
+ * after the atfork handlers took the runtime's: a signal handler that lands here must not wait
+ * for a fork (rt_lock_unless_forking gives up at once while this is set). */
+#define IN_LIBC(call)                                                                              \
+    ({                                                                                             \
+        rt_in_libc_alloc++;                                                                        \
+        __auto_type r_ = (call);                                                                   \
+        rt_in_libc_alloc--;                                                                        \
+        r_;                                                                                        \
+    })
+#define IN_LIBC_VOID(call)                                                                         \
+    do {                                                                                           \
+        rt_in_libc_alloc++;                                                                        \
+        call;                                                                                      \
+        rt_in_libc_alloc--;                                                                        \
+    } while (0)
+
 static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr_t pc)
 {
     int s = heap_state();
-    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
-    if (RT_UNLIKELY(heap_busy)) return heap_real.malloc(n);
+    if (RT_UNLIKELY(s != ST_READY))
+        return s == ST_REAL ? IN_LIBC(heap_real.malloc(n)) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(heap_busy)) return IN_LIBC(heap_real.malloc(n));
     if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
         errno = ENOMEM;
         return NULL;
     }
-    return track(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), n, pc);
+    return track(IN_LIBC(heap_real.malloc(n + ALLOCS_TRAILER_BYTES)), n, pc);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -204,10 +222,10 @@ static inline __attribute__((always_inline)) void free_impl(void *p)
     /* No start bit before the index exists, so the common case needs no state check. */
     if (RT_LIKELY(heap_index_is_start((uintptr_t)p))) {
         untrack(p);
-        heap_real.free(p);
+        IN_LIBC_VOID(heap_real.free(p));
         return;
     }
-    if (heap_state() >= ST_REAL) heap_real.free(p);
+    if (heap_state() >= ST_REAL) IN_LIBC_VOID(heap_real.free(p));
     /* else: nothing can free it yet; leaking is the only safe answer */
 }
 
@@ -220,13 +238,13 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc)
     }
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY))
-        return s == ST_REAL ? heap_real.calloc(nmemb, size) : boot_alloc(n, 16);
-    if (RT_UNLIKELY(heap_busy)) return heap_real.calloc(nmemb, size);
+        return s == ST_REAL ? IN_LIBC(heap_real.calloc(nmemb, size)) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(heap_busy)) return IN_LIBC(heap_real.calloc(nmemb, size));
     if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
         errno = ENOMEM;
         return NULL;
     }
-    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n, pc);
+    return track(IN_LIBC(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES)), n, pc);
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
@@ -237,7 +255,7 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
     size_t old_req = heap_trailer_requested(t, old_usable);
     /* Unmark first: a moving realloc frees p, and another thread may get it back at once. */
     heap_index_remove((uintptr_t)p, old_req, old_usable);
-    void *q = heap_real.realloc(p, n + ALLOCS_TRAILER_BYTES);
+    void *q = IN_LIBC(heap_real.realloc(p, n + ALLOCS_TRAILER_BYTES));
     if (!q) { /* p is untouched, trailer included */
         heap_index_add((uintptr_t)p, old_req, old_usable);
         heap_busy--;
@@ -278,11 +296,11 @@ static void *realloc_impl(void *p, size_t n, uintptr_t pc)
         if (q) memcpy(q, p, boot_size(p) < n ? boot_size(p) : n);
         return q;
     }
-    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.realloc(p, n) : NULL;
-    if (!heap_index_is_start((uintptr_t)p)) return heap_real.realloc(p, n);
+    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? IN_LIBC(heap_real.realloc(p, n)) : NULL;
+    if (!heap_index_is_start((uintptr_t)p)) return IN_LIBC(heap_real.realloc(p, n));
     if (n == 0) { /* glibc 2.36 (REALLOC_ZERO_BYTES_FREES): free p, return NULL */
         untrack(p);
-        heap_real.free(p);
+        IN_LIBC_VOID(heap_real.free(p));
         return NULL;
     }
     if (n > SIZE_MAX - ALLOCS_TRAILER_BYTES) {
@@ -296,8 +314,8 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc)
 {
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY))
-        return s == ST_REAL ? heap_real.memalign(align, n) : boot_alloc(n, align);
-    if (RT_UNLIKELY(heap_busy)) return heap_real.memalign(align, n);
+        return s == ST_REAL ? IN_LIBC(heap_real.memalign(align, n)) : boot_alloc(n, align);
+    if (RT_UNLIKELY(heap_busy)) return IN_LIBC(heap_real.memalign(align, n));
     if (align > SIZE_MAX / 2 + 1) { /* glibc checks the alignment before the size */
         errno = EINVAL;
         return NULL;
@@ -306,7 +324,7 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc)
         errno = ENOMEM;
         return NULL;
     }
-    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, pc);
+    return track(IN_LIBC(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES)), n, pc);
 }
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))

@@ -24,7 +24,7 @@ struct site_hash {
 
 static struct allocs_site *sites;
 static struct site_hash *hash;
-static rt_lock_t sites_lock = RT_LOCK_INIT;
+rt_lock_t sites_lock = RT_LOCK_INIT;
 
 #define cache_entry heap_site_cache_entry
 #define cache heap_site_cache
@@ -46,7 +46,6 @@ static struct site_hash *hash_new(uint32_t capacity)
 
 void heap_sites_init(void)
 {
-    rt_lock_register(&sites_lock);
     sites = rt_map(SITES_CAPACITY * sizeof *sites);
     hash = hash_new(4096);
     if (!sites || !hash) {

@@ -35,19 +35,41 @@ void rt_unmap(void *p, size_t bytes);
 void *rt_arena_alloc(size_t bytes);
 const char *rt_strdup(const char *s); /* permanent copy; NULL on failure */
 
-/* A lock for the runtime's rare slow paths. All rt_locks are taken around fork() (atfork
- * handlers) so a child never inherits one held by a thread that no longer exists. */
+/* A lock for the runtime's rare slow paths. Every rt_lock is taken around fork() (atfork
+ * handlers), in the fixed order of rt_core.c's fork_locks[], so a child never inherits one held
+ * by a thread that no longer exists. A lock that nests inside another comes later in that
+ * order; each lock is declared here so the order is stated once. */
 typedef struct rt_lock {
     volatile int word;
-    struct rt_lock *next_registered;
 } rt_lock_t;
 #define RT_LOCK_INIT                                                                               \
     {                                                                                              \
-        0, 0                                                                                       \
+        0                                                                                          \
     }
 void rt_lock(rt_lock_t *l);
 void rt_unlock(rt_lock_t *l);
-void rt_lock_register(rt_lock_t *l); /* once per lock, before first use (idempotent) */
+/* Takes l unless a fork() on another thread has held it for a few milliseconds: then false.
+ * glibc's fork takes malloc's and stdio's locks after the atfork handlers, so a signal handler
+ * on a thread that holds one of those, waiting for a lock the fork holds, would deadlock the
+ * fork. The paths a handler can reach (mmap, munmap, mremap, queries) use this and fall back:
+ * log the change (maps_pending.c), or answer with what the tables hold. */
+bool rt_lock_unless_forking(rt_lock_t *l);
+/* Non-zero while this thread runs glibc's allocator (heap_malloc.c sets it): it may hold an
+ * arena lock, so a handler that interrupted it gives up on a fork at once, not after 100 ms. */
+extern RT_TLS int rt_in_libc_alloc;
+bool rt_trylock(rt_lock_t *l); /* false at once if held */
+
+extern rt_lock_t meta_lock;         /* meta_mem.c: type metadata loading and synthesis */
+extern rt_lock_t wrappers_lock;     /* heap_helpers.c: declared allocation wrappers */
+extern rt_lock_t custom_lock;       /* rt_core.c: custom allocator objects */
+extern rt_lock_t objects_scan_lock; /* elf_objects.c: one scan of the loaded objects */
+extern rt_lock_t symbols_lock;      /* elf_symbols.c: one symbol table build */
+extern rt_lock_t pool_lock;         /* pool.c: registered pool objects */
+extern rt_lock_t threads_lock;      /* threads.c: the thread records' free list */
+extern rt_lock_t sites_lock;        /* heap_sites.c: the allocation site table */
+extern rt_lock_t large_chunks_lock; /* heap_index.c: the large-chunk table */
+extern rt_lock_t levels_lock;       /* levels.c: mappings, objects, stacks (the seqlock) */
+extern rt_lock_t arena_lock;        /* rt_core.c: the bump arena */
 
 /* "allocs: <message>\n" on stderr with write(2); no malloc, safe anywhere. */
 void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -123,7 +145,9 @@ void threads_set_main_stack(uintptr_t lo, uintptr_t hi);
 /* heap -> levels: the extent [lo, hi) of a function named name in any loaded ELF object. */
 bool elf_lookup_function(const char *name, uintptr_t *lo, uintptr_t *hi);
 /* levels -> heap: objects were loaded or unloaded (dlopen/dlclose); called outside any of the
- * levels part's locks. The heap re-resolves declared allocation wrappers. */
-void heap_objects_changed(void);
+ * levels part's locks. The heap re-resolves declared allocation wrappers. may_wait = false
+ * (a query, perhaps in a signal handler): gives up when a fork holds the lock, returning false,
+ * and the levels part calls again on a later query. */
+bool heap_objects_changed(bool may_wait);
 
 #endif

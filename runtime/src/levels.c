@@ -90,16 +90,35 @@ rt_lock_t levels_lock = RT_LOCK_INIT;
 static unsigned levels_seq;
 static RT_TLS uint64_t saved_sigmask;
 
-void levels_write_begin(void)
+static bool write_begin(bool unless_forking)
 {
     /* Block every signal first: a handler that calls mmap or a query on this thread while we
      * hold the lock (or have the sequence odd) would otherwise wait for us forever. */
     uint64_t all = ~0ull, old = 0;
     lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
-    rt_lock(&levels_lock);
+    if (unless_forking) {
+        if (!rt_lock_unless_forking(&levels_lock)) {
+            lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+            return false;
+        }
+    } else {
+        rt_lock(&levels_lock);
+    }
     saved_sigmask = old;
     __atomic_fetch_add(&levels_seq, 1, __ATOMIC_ACQ_REL);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    maps_pending_drain_locked(); /* what was done while a fork held the lock, in order */
+    return true;
+}
+
+void levels_write_begin(void)
+{
+    write_begin(false);
+}
+
+bool levels_write_try_begin(void)
+{
+    return write_begin(true);
 }
 
 void levels_write_end(void)
@@ -218,15 +237,20 @@ static void fork_after(void)
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &fork_saved_mask, 0, 8);
 }
 
+static void fork_after_child(void)
+{
+    maps_pending_after_fork_child();
+    fork_after();
+}
+
 __attribute__((constructor(102))) static void levels_fork_handlers(void)
 {
-    pthread_atfork(fork_prepare, fork_after, fork_after);
+    pthread_atfork(fork_prepare, fork_after, fork_after_child);
 }
 
 void levels_init(int argc, char **argv, char **envp)
 {
     if (levels_ready) return;
-    rt_lock_register(&levels_lock);
     stack_init();
     maps_init();
     auxv_init(argc, argv, envp); /* also the main stack's bounds, which the first scan refines */

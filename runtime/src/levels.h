@@ -44,6 +44,9 @@ uint64_t lv_now_ns(void); /* CLOCK_MONOTONIC */
 
 /* ---- levels.c: the write lock and the seqlock ---- */
 void levels_write_begin(void);
+/* The same unless a fork() on another thread holds the lock: then false, and nothing held.
+ * For the paths a signal handler can reach (see rt_lock_unless_forking). */
+bool levels_write_try_begin(void);
 void levels_write_end(void);
 unsigned levels_read_begin(void);     /* waits out a writer; returns the sequence */
 bool levels_read_retry(unsigned seq); /* true: a writer intervened, read again */
@@ -59,6 +62,7 @@ void *levels_alloc(size_t bytes);
 
 /* ---- maps.c ---- */
 #define LV_MAX_BIGS 65536u
+#define PAGE_UP(x) (((uintptr_t)(x) + 4095) & ~(uintptr_t)4095)
 void maps_init(void);
 void maps_ensure(void); /* the first read of /proc/self/maps, deferred until needed */
 /* Copies the mapping containing addr (a top-level MAPPING big). When no known mapping contains
@@ -69,8 +73,12 @@ int bigs_alloc(const struct allocs_big *b);
 void bigs_free(int idx);
 void bigs_relink(void); /* recomputes the parent of BRK/STACK/AUXV bigs */
 void maps_rescan_locked(void);
-bool maps_rescan(void);     /* takes the lock; false if rate-limited */
-void maps_rescan_now(void); /* the same, never rate-limited */
+bool maps_rescan(void); /* takes the lock; false if rate-limited or a fork holds it */
+/* A change to the mappings went unrecorded (a fork held the lock): the next lookup rescans. */
+void maps_mark_stale(void);
+/* The index and the pending log, read without any lock and never rescanning. */
+bool maps_lookup(uintptr_t addr, struct allocs_big *out);
+void maps_rescan_now(void); /* the same, never rate-limited (and it too gives way to a fork) */
 void brk_refresh(void);     /* brk_hi = current break */
 /* m: the mapping containing addr, or NULL if none is known. */
 bool brk_contains(uintptr_t addr, const struct allocs_big *m);
@@ -79,7 +87,22 @@ void maps_note_map_locked(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t sit
 void maps_note_unmap_locked(uintptr_t b, uintptr_t e);
 void maps_note_remap_locked(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len,
                             bool keep_old, uint64_t site);
-void maps_calls_init(void);                       /* finds glibc's functions */
+void maps_calls_init(void); /* finds glibc's functions */
+
+/* ---- maps_pending.c: changes logged while a fork holds the levels lock ---- */
+void maps_pending_begin(void); /* blocks signals, takes the log's own lock */
+void maps_pending_end(void);
+void maps_pending_map(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site);
+void maps_pending_unmap(uintptr_t b, uintptr_t e);
+/* was: the mapping at old before the call (looked up before maps_pending_begin: a reader that
+ * holds the log's lock must not wait for a writer, who may be waiting for that lock). */
+void maps_pending_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len, bool keep_old,
+                        uint64_t site, const struct allocs_big *was);
+bool maps_pending_nonempty(void);
+void maps_pending_drain_locked(void); /* applies and empties the log (levels lock held) */
+/* The answer for addr once the logged changes are applied to the index's answer. */
+bool maps_pending_overlay(uintptr_t addr, struct allocs_big *out, bool found);
+void maps_pending_after_fork_child(void);
 extern int lv_brk_big, lv_stack_big, lv_auxv_big; /* indexes into bigs, -1 if none */
 extern uintptr_t lv_main_stack_lo, lv_main_stack_hi;
 

@@ -19,8 +19,6 @@ int lv_brk_big = -1, lv_stack_big = -1, lv_auxv_big = -1;
 uintptr_t lv_main_stack_lo, lv_main_stack_hi;
 static volatile int maps_ready;
 
-#define PAGE_UP(x) (((uintptr_t)(x) + 4095) & ~(uintptr_t)4095)
-
 /* ---- slots ---- */
 int bigs_alloc(const struct allocs_big *b)
 {
@@ -259,9 +257,26 @@ static void first_scan_setup(void)
 
 void maps_ensure(void)
 {
-    if (maps_scanned || !maps_ready) return;
-    levels_write_begin();
+    if (maps_scanned || !maps_ready || !levels_write_try_begin()) return;
     if (!maps_scanned) maps_rescan_locked();
+    levels_write_end();
+}
+
+static volatile int maps_stale;
+
+void maps_mark_stale(void)
+{
+    __atomic_store_n(&maps_stale, 1, __ATOMIC_RELEASE);
+}
+
+/* Changes made while a fork held the lock are applied by whoever takes it next (the pending
+ * log); one that could not be logged makes us read /proc/self/maps again before answering
+ * (not rate-limited: this happens at most once per fork that met a burst of mmaps). */
+static void catch_up(void)
+{
+    bool stale = __atomic_load_n(&maps_stale, __ATOMIC_ACQUIRE);
+    if (!(stale || maps_pending_nonempty()) || !levels_write_try_begin()) return;
+    if (__atomic_exchange_n(&maps_stale, 0, __ATOMIC_ACQ_REL)) maps_rescan_locked();
     levels_write_end();
 }
 
@@ -323,7 +338,7 @@ bool maps_rescan(void)
 {
     uint64_t now = lv_now_ns();
     if (last_rescan_end && now - last_rescan_end < 4 * last_rescan_cost + 20000) return false;
-    levels_write_begin();
+    if (!levels_write_try_begin()) return false;
     maps_rescan_locked();
     levels_write_end();
     return true;
@@ -331,8 +346,7 @@ bool maps_rescan(void)
 
 void maps_rescan_now(void)
 {
-    if (!maps_ready) return;
-    levels_write_begin();
+    if (!maps_ready || !levels_write_try_begin()) return;
     maps_rescan_locked();
     levels_write_end();
 }
@@ -341,30 +355,37 @@ bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan)
 {
     if (!maps_ready) return false;
     maps_ensure();
+    if (may_rescan) catch_up();
     for (int attempt = 0; attempt < 2; attempt++) {
-        bool found;
-        unsigned seq;
-        do {
-            seq = levels_read_begin();
-            uint32_t n = nmaps < LV_MAX_BIGS ? nmaps : LV_MAX_BIGS, lo = 0, hi = n;
-            while (lo < hi) {
-                uint32_t mid = (lo + hi) / 2;
-                uint32_t s = (uint32_t)map_index[mid] % LV_MAX_BIGS;
-                if (bigs[s].end <= addr)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            found = false;
-            if (lo < n) {
-                *out = bigs[(uint32_t)map_index[lo] % LV_MAX_BIGS];
-                found = out->begin <= addr && addr < out->end;
-            }
-        } while (levels_read_retry(seq));
-        if (found) return true;
+        if (maps_lookup(addr, out)) return true;
         if (!may_rescan || attempt || !maps_rescan()) return false;
     }
     return false;
+}
+
+bool maps_lookup(uintptr_t addr, struct allocs_big *out)
+{
+    if (!maps_ready) return false;
+    bool found;
+    unsigned seq;
+    do {
+        seq = levels_read_begin();
+        uint32_t n = nmaps < LV_MAX_BIGS ? nmaps : LV_MAX_BIGS, lo = 0, hi = n;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            uint32_t s = (uint32_t)map_index[mid] % LV_MAX_BIGS;
+            if (bigs[s].end <= addr)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        found = false;
+        if (lo < n) {
+            *out = bigs[(uint32_t)map_index[lo] % LV_MAX_BIGS];
+            found = out->begin <= addr && addr < out->end;
+        }
+    } while (levels_read_retry(seq));
+    return maps_pending_nonempty() ? maps_pending_overlay(addr, out, found) : found;
 }
 
 /* ---- brk ---- */
@@ -372,7 +393,7 @@ void brk_refresh(void)
 {
     uintptr_t cur = (uintptr_t)lv_syscall3(SYS_brk, 0, 0, 0);
     if (cur == __allocs_root.brk_hi || cur < __allocs_root.brk_lo) return;
-    levels_write_begin();
+    if (!levels_write_try_begin()) return; /* a fork holds the lock: the next query refreshes */
     __allocs_root.brk_hi = cur;
     if (lv_brk_big >= 0) bigs[lv_brk_big].end = cur;
     /* Keep the [heap] mapping record in step, as the kernel does: [start of brk, the break

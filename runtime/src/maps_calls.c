@@ -38,22 +38,30 @@ static uint16_t flags_of(int prot, int flags)
 }
 
 /* A fresh mapping's range was free, so recording it after the call is safe; MAP_FIXED replaces
- * what was there, so like munmap it holds the lock across the call (see maps.c). */
+ * what was there, so like munmap it holds the lock across the call (see maps.c). When a fork on
+ * another thread holds the lock, the change is logged instead (maps_pending.c): waiting could
+ * deadlock the fork, which waits next for malloc's locks, perhaps held by this very thread
+ * under the signal handler we run in. */
 static void *do_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, int fd, off_t off,
                      void *site)
 {
-    bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
-    if (fixed) levels_write_begin();
+    bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE), locked = false;
+    if (fixed && !(locked = levels_write_try_begin())) maps_pending_begin();
     void *r =
         real ? real(addr, len, prot, flags, fd, off) : raw_mmap(addr, len, prot, flags, fd, off);
     int saved = errno;
+    if (!fixed && r != MAP_FAILED && len && !(locked = levels_write_try_begin()))
+        maps_pending_begin();
+    bool logged = (fixed || (r != MAP_FAILED && len)) && !locked;
     if (r != MAP_FAILED && len) {
-        if (!fixed) levels_write_begin();
-        maps_note_map_locked((uintptr_t)r, (uintptr_t)r + len, flags_of(prot, flags),
-                             (uintptr_t)site);
-        fixed = true;
+        uintptr_t b = (uintptr_t)r, e = b + len;
+        if (locked)
+            maps_note_map_locked(b, e, flags_of(prot, flags), (uintptr_t)site);
+        else
+            maps_pending_map(b, e, flags_of(prot, flags), (uintptr_t)site);
     }
-    if (fixed) levels_write_end();
+    if (locked) levels_write_end();
+    if (logged) maps_pending_end();
     errno = saved;
     return r;
 }
@@ -71,7 +79,8 @@ RT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_
 RT_EXPORT int munmap(void *addr, size_t len)
 {
     int r;
-    levels_write_begin();
+    bool locked = levels_write_try_begin();
+    if (!locked) maps_pending_begin();
     if (real_munmap) {
         r = real_munmap(addr, len);
     } else {
@@ -80,8 +89,14 @@ RT_EXPORT int munmap(void *addr, size_t len)
         r = k < 0 ? -1 : 0;
     }
     int saved = errno;
-    if (r == 0 && len) maps_note_unmap_locked((uintptr_t)addr, (uintptr_t)addr + len);
-    levels_write_end();
+    uintptr_t b = (uintptr_t)addr, e = b + len;
+    if (locked) {
+        if (r == 0 && len) maps_note_unmap_locked(b, e);
+        levels_write_end();
+    } else {
+        if (r == 0 && len) maps_pending_unmap(b, e);
+        maps_pending_end();
+    }
     errno = saved;
     return r;
 }
@@ -97,7 +112,12 @@ RT_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
     }
     void *site = __builtin_return_address(0);
     void *r;
-    levels_write_begin();
+    struct allocs_big was;
+    bool locked = levels_write_try_begin(), known = false;
+    if (!locked) {
+        known = maps_lookup((uintptr_t)old, &was);
+        maps_pending_begin();
+    }
     if (real_mremap) {
         r = real_mremap(old, old_len, new_len, flags, new_addr);
     } else {
@@ -107,11 +127,18 @@ RT_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
         r = k < 0 && k > -4096 ? MAP_FAILED : (void *)k;
     }
     int saved = errno;
-    if (r != MAP_FAILED)
-        maps_note_remap_locked((uintptr_t)old, old_len, (uintptr_t)r, new_len,
-                               flags & 4 /* MREMAP_DONTUNMAP: the old range stays mapped */,
-                               (uintptr_t)site);
-    levels_write_end();
+    bool keep_old = flags & 4; /* MREMAP_DONTUNMAP: the old range stays mapped */
+    if (locked) {
+        if (r != MAP_FAILED)
+            maps_note_remap_locked((uintptr_t)old, old_len, (uintptr_t)r, new_len, keep_old,
+                                   (uintptr_t)site);
+        levels_write_end();
+    } else {
+        if (r != MAP_FAILED)
+            maps_pending_remap((uintptr_t)old, old_len, (uintptr_t)r, new_len, keep_old,
+                               (uintptr_t)site, known ? &was : NULL);
+        maps_pending_end();
+    }
     errno = saved;
     return r;
 }

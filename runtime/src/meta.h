@@ -21,11 +21,14 @@
 #include "../include/allocs_uniqtype.h"
 
 /* elf_objects.c -> meta: objects were added (also the first scan at start-up); called outside
- * the levels part's locks. Loads metadata for every live object not tried before. */
-void meta_objects_changed(void);
+ * the levels part's locks. Loads metadata for every live object not tried before. may_wait as
+ * for heap_objects_changed: false when a fork holds the lock and nothing was done. */
+bool meta_objects_changed(bool may_wait);
+/* Takes meta_lock with every signal blocked; with may_wait = false, gives up (false) when a fork
+ * on another thread holds it. */
+bool meta_lock_take(uint64_t *saved_mask, bool may_wait);
 
 /* meta_mem.c */
-void meta_lock_take(uint64_t *saved_mask); /* blocks signals, then takes meta_lock */
 void meta_lock_drop(uint64_t saved_mask);
 void *meta_pool_alloc(size_t bytes); /* zeroed, 16-aligned, permanent; under meta_lock */
 /* Zeroed private anonymous memory, populated (no page faults); big requests on transparent huge

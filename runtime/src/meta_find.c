@@ -119,19 +119,19 @@ static void load_object(struct allocs_object *obj, bool *completed)
     }
 }
 
-void meta_objects_changed(void)
+bool meta_objects_changed(bool may_wait)
 {
     struct allocs_object *objects = (struct allocs_object *)(uintptr_t)__allocs_root.objects;
-    if (!objects) return;
+    if (!objects) return true;
     const char *off = rt_getenv("ALLOCS_META");
-    if (off && strcmp(off, "off") == 0) return;
+    if (off && strcmp(off, "off") == 0) return true;
     /* ALLOCS_META_STATS=1: one line per call with the time spent (the load benchmark). */
     const char *stats = rt_getenv("ALLOCS_META_STATS");
     struct timespec c0, c1;
     uint64_t w0 = lv_now_ns(), loaded = 0, ntypes = 0;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     uint64_t mask;
-    meta_lock_take(&mask);
+    if (!meta_lock_take(&mask, may_wait)) return false;
     bool completed = false;
     uint32_t n = __atomic_load_n(&__allocs_root.nobjects, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++) {
@@ -160,4 +160,5 @@ void meta_objects_changed(void)
                 (unsigned long long)loaded, (unsigned long long)ntypes,
                 (double)(lv_now_ns() - w0) / 1e6, cpu);
     }
+    return true;
 }

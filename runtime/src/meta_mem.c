@@ -12,14 +12,19 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-static rt_lock_t meta_lock = RT_LOCK_INIT;
+rt_lock_t meta_lock = RT_LOCK_INIT;
 
-void meta_lock_take(uint64_t *saved)
+bool meta_lock_take(uint64_t *saved, bool may_wait)
 {
     uint64_t all = ~0ull;
     lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, saved, 8);
-    rt_lock_register(&meta_lock);
-    rt_lock(&meta_lock);
+    if (may_wait) {
+        rt_lock(&meta_lock);
+    } else if (!rt_lock_unless_forking(&meta_lock)) {
+        lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, saved, 0, 8);
+        return false;
+    }
+    return true;
 }
 
 void meta_lock_drop(uint64_t saved)

@@ -209,7 +209,7 @@ static const struct uniqtype *array_of(const struct uniqtype *el, uint64_t n)
     const struct uniqtype *t = meta_table_find(name);
     if (t) return t;
     uint64_t mask;
-    meta_lock_take(&mask);
+    if (!meta_lock_take(&mask, false)) return NULL;
     t = array_locked(el, n);
     meta_lock_drop(mask);
     return t;
@@ -346,7 +346,7 @@ static bool is_at_random(uintptr_t base)
 const struct uniqtype *meta_type_of_string(size_t size)
 {
     uint64_t mask;
-    meta_lock_take(&mask);
+    if (!meta_lock_take(&mask, false)) return NULL;
     const struct uniqtype *c = base("signed_char$8", "char", ATE_SIGNED_CHAR, 8);
     const struct uniqtype *t = c ? array_locked(c, size) : NULL;
     meta_lock_drop(mask);
@@ -357,7 +357,7 @@ const struct uniqtype *meta_type_of_auxv(uintptr_t b, size_t size)
 {
     const struct allocs_root *r = &__allocs_root;
     uint64_t mask;
-    meta_lock_take(&mask);
+    if (!meta_lock_take(&mask, false)) return NULL;
     const struct uniqtype *t = NULL;
     if (b == r->argv || b == r->envp) {
         const struct uniqtype *p = char_ptr_locked();

@@ -17,7 +17,7 @@
 static uint64_t *sub_l1;
 static struct allocs_suballoc *table;
 static uint64_t capacity, used, live; /* used counts tombstones too */
-static rt_lock_t pool_lock = RT_LOCK_INIT;
+rt_lock_t pool_lock = RT_LOCK_INIT;
 static uint32_t pool_seq;
 
 #define EMPTY 0u
@@ -25,7 +25,6 @@ static uint32_t pool_seq;
 
 void pool_init(void)
 {
-    rt_lock_register(&pool_lock);
     sub_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
     __allocs_root.sub_l1 = (uint64_t)(uintptr_t)sub_l1;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 RT_EXPORT struct allocs_root __allocs_root = {
@@ -46,14 +47,13 @@ void rt_unmap(void *p, size_t bytes)
 /* A bump arena for small permanent records (names, allocator objects). Chunks are 1 MiB of
  * reserved memory, so only what is used becomes resident. */
 #define ARENA_CHUNK (1u << 20)
-static rt_lock_t arena_lock = RT_LOCK_INIT;
+rt_lock_t arena_lock = RT_LOCK_INIT;
 static char *arena_next, *arena_end;
 
 void *rt_arena_alloc(size_t bytes)
 {
     bytes = (bytes + 15) & ~(size_t)15;
     if (bytes == 0 || bytes > ARENA_CHUNK) return NULL;
-    rt_lock_register(&arena_lock);
     rt_lock(&arena_lock);
     if (!arena_next || (size_t)(arena_end - arena_next) < bytes) {
         char *chunk = rt_map(ARENA_CHUNK);
@@ -82,17 +82,43 @@ const char *rt_strdup(const char *s)
 /* ---- locks ----
  * A test-and-test-and-set spinlock that yields: the runtime's locks guard short, rare slow
  * paths (new sites, mappings, dlopen), and a futex-based mutex would be needless weight in a
- * preloaded library. Rule: runtime locks are never nested, so the fork handler can take them
- * all in list order without deadlock. */
-static volatile int registry_word;
-static rt_lock_t *registry_head;
+ * preloaded library. */
+enum { LOCK_FREE, LOCK_HELD, LOCK_HELD_BY_FORK };
 
-static void spin_acquire(volatile int *w)
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: async-signal-safe, no lock */
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* How long rt_lock_unless_forking waits for a fork to finish before it gives up. A fork that
+ * takes longer (on a loaded machine a fork can take milliseconds) is most likely waiting for
+ * a lock that the caller's thread holds (see internal.h); waiting first keeps the common case,
+ * a thread that just met a fork, exact. Each waiter has its own patience: the threads that are
+ * not part of the deadlock get the lock as soon as the fork is through. */
+#define FORK_PATIENCE_NS 100000000ull
+RT_TLS int rt_in_libc_alloc;
+
+static bool spin_acquire(volatile int *w, bool unless_forking)
 {
     unsigned spins = 0;
+    uint64_t fork_seen = 0;
     for (;;) {
-        if (!__atomic_exchange_n(w, 1, __ATOMIC_ACQUIRE)) return;
-        while (__atomic_load_n(w, __ATOMIC_RELAXED)) {
+        /* A compare-and-swap, not an exchange: a failed attempt must leave the fork's mark. */
+        int v = LOCK_FREE;
+        if (__atomic_compare_exchange_n(w, &v, LOCK_HELD, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            return true;
+        while ((v = __atomic_load_n(w, __ATOMIC_RELAXED)) != LOCK_FREE) {
+            if (unless_forking && v == LOCK_HELD_BY_FORK) {
+                if (rt_in_libc_alloc) return false; /* the fork is surely waiting for us */
+                uint64_t now = monotonic_ns();
+                if (!fork_seen)
+                    fork_seen = now;
+                else if (now - fork_seen > FORK_PATIENCE_NS)
+                    return false;
+            }
             if (++spins > 64)
                 sched_yield();
             else
@@ -101,39 +127,41 @@ static void spin_acquire(volatile int *w)
     }
 }
 
-static void spin_release(volatile int *w)
-{
-    __atomic_store_n(w, 0, __ATOMIC_RELEASE);
-}
-
 void rt_lock(rt_lock_t *l)
 {
-    spin_acquire(&l->word);
+    spin_acquire(&l->word, false);
+}
+bool rt_lock_unless_forking(rt_lock_t *l)
+{
+    return spin_acquire(&l->word, true);
+}
+bool rt_trylock(rt_lock_t *l)
+{
+    int v = LOCK_FREE;
+    return __atomic_compare_exchange_n(&l->word, &v, LOCK_HELD, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
 }
 void rt_unlock(rt_lock_t *l)
 {
-    spin_release(&l->word);
+    __atomic_store_n(&l->word, LOCK_FREE, __ATOMIC_RELEASE);
 }
 
-void rt_lock_register(rt_lock_t *l)
-{
-    if (__atomic_load_n(&l->next_registered, __ATOMIC_ACQUIRE)) return;
-    spin_acquire(&registry_word);
-    /* A registered lock never has a NULL link: (rt_lock_t *)1 ends the list. */
-    if (!l->next_registered) {
-        __atomic_store_n(&l->next_registered, registry_head ? registry_head : (rt_lock_t *)1,
-                         __ATOMIC_RELEASE);
-        registry_head = l;
-    }
-    spin_release(&registry_word);
-}
+/* The order the fork handler takes them in: a lock taken while another is held comes after
+ * it (wrappers_lock holds symbols_lock and arena_lock inside; custom_lock holds arena_lock;
+ * objects_scan_lock and symbols_lock hold levels_lock), so the forking thread and a nesting thread
+ * never wait on each other. Every lock is listed, so none needs registering at first use (which
+ * would itself need a lock while the fork holds them all). */
+static rt_lock_t *const fork_locks[] = {
+    &meta_lock,         &wrappers_lock, &custom_lock,  &objects_scan_lock,
+    &symbols_lock,      &pool_lock,     &threads_lock, &sites_lock,
+    &large_chunks_lock, &levels_lock,   &arena_lock,
+};
+#define NFORK_LOCKS (sizeof fork_locks / sizeof fork_locks[0])
 
-#define FOR_EACH_LOCK(p)                                                                           \
-    for (rt_lock_t *p = registry_head; p;                                                          \
-         p = p->next_registered == (rt_lock_t *)1 ? NULL : p->next_registered)
-
-/* Signals are blocked while the locks are held: a handler that ran on the forking thread in
- * that window (a timer calling mmap, say) would wait forever for a lock its own thread holds. */
+/* Signals are blocked while the locks are held (levels.c blocks them around the whole fork
+ * too): a handler that ran on the forking thread in that window would wait forever for a lock
+ * its own thread holds. Each lock is marked as the fork's, so that rt_lock_unless_forking on
+ * the other threads gives up instead of waiting for it. */
 static RT_TLS sigset_t mask_before_fork;
 
 static void before_fork(void)
@@ -141,14 +169,16 @@ static void before_fork(void)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &mask_before_fork);
-    spin_acquire(&registry_word);
-    FOR_EACH_LOCK(p) rt_lock(p);
+    for (size_t i = 0; i < NFORK_LOCKS; i++) {
+        rt_lock(fork_locks[i]);
+        __atomic_store_n(&fork_locks[i]->word, LOCK_HELD_BY_FORK, __ATOMIC_RELAXED);
+    }
 }
 
 static void release_after_fork(void)
 {
-    FOR_EACH_LOCK(p) rt_unlock(p);
-    spin_release(&registry_word);
+    for (size_t i = NFORK_LOCKS; i-- > 0;)
+        rt_unlock(fork_locks[i]);
     pthread_sigmask(SIG_SETMASK, &mask_before_fork, NULL);
 }
 
@@ -213,7 +243,7 @@ struct allocator *rt_allocator(enum allocs_allocator_id id)
 #define MAX_CUSTOM_ALLOCATORS 64
 static struct allocator custom_allocators[MAX_CUSTOM_ALLOCATORS];
 static struct allocs_allocator_record custom_records[MAX_CUSTOM_ALLOCATORS];
-static rt_lock_t custom_lock = RT_LOCK_INIT;
+rt_lock_t custom_lock = RT_LOCK_INIT;
 
 struct allocator *rt_custom_allocator(uint32_t index)
 {
@@ -224,7 +254,6 @@ struct allocator *rt_custom_allocator(uint32_t index)
 struct allocator *rt_add_custom_allocator(const char *name)
 {
     if (!name || !*name) return NULL;
-    rt_lock_register(&custom_lock);
     rt_lock(&custom_lock);
     struct allocator *found = NULL;
     uint32_t n = __allocs_root.nallocators;

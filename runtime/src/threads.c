@@ -22,9 +22,10 @@ enum { TLS_NONE = 0, TLS_RECORD, TLS_RETIRED };
 
 RT_TLS struct allocs_thread *threads_tls_rec;
 static RT_TLS int tls_state;
+static RT_TLS uintptr_t own_stack_lo, own_stack_hi; /* from the trampoline, for the record */
 
 static struct allocs_thread *threads;
-static rt_lock_t threads_lock = RT_LOCK_INIT;
+rt_lock_t threads_lock = RT_LOCK_INIT;
 static int32_t free_next[THREADS_CAPACITY]; /* free list of reusable slots */
 static int32_t free_head = -1;
 static pthread_key_t exit_key;
@@ -42,7 +43,6 @@ static uint32_t sys_gettid(void)
 
 void threads_init(void)
 {
-    rt_lock_register(&threads_lock);
     threads = rt_map(THREADS_CAPACITY * sizeof *threads);
     if (!threads) return;
     __allocs_root.threads = (uint64_t)(uintptr_t)threads;
@@ -75,7 +75,14 @@ struct allocs_thread *threads_self_slow(void)
     if (!threads) return NULL;
     int saved_errno = errno;
     heap_busy++; /* pthread_setspecific may calloc its second-level array */
-    rt_lock(&threads_lock);
+    /* A thread that meets another thread's fork stuck for milliseconds goes on unrecorded
+     * (its counters count as retired) and tries again at its next allocation: the fork may be
+     * waiting for something only this thread will do. */
+    if (!rt_lock_unless_forking(&threads_lock)) {
+        heap_busy--;
+        errno = saved_errno;
+        return NULL;
+    }
     int32_t idx = -1;
     if (free_head >= 0) {
         idx = free_head;
@@ -92,6 +99,9 @@ struct allocs_thread *threads_self_slow(void)
             rec->flags |= ALLOCS_THREAD_F_MAIN;
             rec->stack_lo = main_stack_lo;
             rec->stack_hi = main_stack_hi;
+        } else {
+            rec->stack_lo = own_stack_lo;
+            rec->stack_hi = own_stack_hi;
         }
         if ((uint32_t)idx == __allocs_root.nthreads)
             __atomic_store_n(&__allocs_root.nthreads, (uint32_t)idx + 1, __ATOMIC_RELEASE);
@@ -170,6 +180,15 @@ void threads_set_main_stack(uintptr_t lo, uintptr_t hi)
 
 bool threads_find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *tid, bool *is_self)
 {
+    /* Our own stack, read by the trampoline, even before (or without) a record: a thread
+     * whose record waits for another thread's fork still knows where its frames are. */
+    if (own_stack_lo < own_stack_hi && addr >= own_stack_lo && addr < own_stack_hi) {
+        if (lo) *lo = own_stack_lo;
+        if (hi) *hi = own_stack_hi;
+        if (tid) *tid = threads_tls_rec ? threads_tls_rec->tid : 0;
+        if (is_self) *is_self = true;
+        return true;
+    }
     if (!threads) return false;
     uint32_t n = __atomic_load_n(&__allocs_root.nthreads, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n; i++) {
@@ -219,21 +238,19 @@ static void *trampoline(void *p)
     struct start s = *(struct start *)p;
     heap_real.free(p);
     int saved_errno = errno;
-    struct allocs_thread *rec = threads_current();
-    if (rec) {
-        heap_busy++; /* pthread_getattr_np allocates; keep that out of the program's heap */
-        pthread_attr_t attr;
-        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-            void *addr;
-            size_t size;
-            if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-                rec->stack_lo = (uintptr_t)addr;
-                rec->stack_hi = (uintptr_t)addr + size;
-            }
-            pthread_attr_destroy(&attr);
+    heap_busy++; /* pthread_getattr_np allocates; keep that out of the program's heap */
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            own_stack_lo = (uintptr_t)addr;
+            own_stack_hi = (uintptr_t)addr + size;
         }
-        heap_busy--;
+        pthread_attr_destroy(&attr);
     }
+    heap_busy--;
+    threads_current(); /* the record, with the stack bounds just read */
     errno = saved_errno;
     return s.fn(s.arg);
 }

@@ -5,7 +5,7 @@
 // check that it finished (no crash, no deadlock) with no mismatch.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { buildProgram, parseProbes, runtimeLib } from "../lib/programs";
+import { buildProgram, parseProbes, runtimeLib, ubsanRuntimeLib } from "../lib/programs";
 
 describe("runtime levels: threads, signals, dlopen/dlclose and fork at once", function () {
   this.timeout(120_000);
@@ -40,5 +40,28 @@ describe("runtime levels: threads, signals, dlopen/dlclose and fork at once", fu
   // locks held: rt_core's fork handlers have to block signals around fork.
   it("never deadlocks when a signal handler maps memory while its thread is forking", function () {
     stress("-O2", "fork");
+  });
+
+  // The deadlock above, made certain: glibc's fork waits (after the atfork handlers took the
+  // runtime's locks) for stdio's list lock, which a thread holds inside fflush(NULL); a signal
+  // handler on that very thread maps, unmaps and queries memory. The handler must not wait for
+  // the fork, and its answers must still be exact, then in the child and after the fork.
+  it("answers a signal handler exactly while a fork waits for the handler's own thread", function () {
+    const exe = buildProgram("fork_wait", { api: true });
+    for (const lib of [runtimeLib(), ubsanRuntimeLib()]) {
+      const r = spawnSync(exe, [], {
+        env: { ...process.env, LD_PRELOAD: lib },
+        encoding: "utf8",
+        timeout: 30_000,
+        killSignal: "SIGKILL",
+      });
+      assert.equal(r.signal, null, `${lib}: killed by ${r.signal} (deadlock)\n${r.stderr}`);
+      assert.equal(r.status, 0, `${lib}: status\n${r.stderr}`);
+      assert.deepEqual(parseProbes(r.stdout).get("fork_wait"), {
+        handler_ok: "1",
+        child_ok: "1",
+        parent_ok: "1",
+      });
+    }
   });
 });
