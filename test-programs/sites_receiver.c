@@ -1,7 +1,7 @@
 /* sites_receiver: allocation sites typed from DWARF alone (`allocs typegen` on a plain
  * `gcc -g` build): the receiving local's pointee (single when the constant size is sizeof T,
- * else an array), a global receiver, a function returning the allocation; a `void *` receiver
- * and a store through a pointer stay unknown. Run with argc == 1. */
+ * else an array), a global receiver, a function returning the allocation, a store through a
+ * pointer (the member's pointee); a `void *` receiver stays unknown. Run with argc == 1. */
 #include "sites_common.h"
 #include <stdlib.h>
 
