@@ -415,7 +415,15 @@ static bool find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, bool *is_se
     struct allocs_big m;
     if (!maps_find(sp, &m, true)) { /* our own stack is surely mapped: not worth rate-limiting */
         maps_rescan_now();
-        if (!maps_find(sp, &m, false)) return false;
+        /* A rescan gives way to a fork that may be waiting for this thread: read our line. */
+        uintptr_t b, e;
+        bool file;
+        if (!maps_find(sp, &m, false)) {
+            if (!maps_read_line_at(sp, &b, &e, &file)) return false;
+            m.begin = b;
+            m.end = e;
+            m.flags = file ? ALLOCS_BIG_F_FILE : 0;
+        }
     }
     if (addr >= m.begin && addr < m.end && !(m.flags & ALLOCS_BIG_F_FILE)) {
         *lo = (uintptr_t)m.begin;
