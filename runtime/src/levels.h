@@ -78,6 +78,8 @@ bool maps_rescan(void); /* takes the lock; false if rate-limited or a fork holds
 void maps_mark_stale(void);
 /* The index and the pending log, read without any lock and never rescanning. */
 bool maps_lookup(uintptr_t addr, struct allocs_big *out);
+/* ---- maps_line.c ---- */
+uintptr_t lv_parse_hex(const char **p, const char *end);
 /* The /proc/self/maps line containing addr, read with no lock and no shared buffer. */
 bool maps_read_line_at(uintptr_t addr, uintptr_t *b, uintptr_t *e, bool *file);
 void maps_rescan_now(void); /* the same, never rate-limited (and it too gives way to a fork) */
