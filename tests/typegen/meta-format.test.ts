@@ -111,6 +111,16 @@ describe("metadata writer and reader", () => {
     assert.equal(readMeta(writeMeta(model, [])).sites.length, 0);
   });
 
+  it("writes an unsigned enumerator of 2^64 - 1 as all ones (as a double it is 2^64)", () => {
+    const m = readMeta(writeMeta(readTypes(build("typegen_types.c", "typegen_types_meta"))));
+    const big = m.types[m.byName.get("big")!];
+    const es = m.enumerators.slice(big.first, big.first + big.count);
+    assert.deepEqual(
+      es.map((e) => [e.name, e.value]),
+      [["BIG_MAX", -1]],
+    );
+  });
+
   it("refuses bad files with TypegenFormatError naming the file, section and offset", () => {
     const good = writeMeta(readTypes(exe));
     const bad = (mutate: (b: Buffer) => Buffer, re: RegExp): void => {

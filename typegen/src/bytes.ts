@@ -6,6 +6,12 @@
 import { TypegenFormatError } from "./errors";
 
 const TWO32 = 4294967296;
+/**
+ * 2^64: no DWARF value typegen decodes is wider than 64 bits. As a double it is also what
+ * 2^64 - 1 rounds to, so a bound of `<= TWO64` keeps every real 64-bit value.
+ */
+export const TWO64 = 18446744073709551616;
+const TWO63 = 9223372036854775808;
 
 export class Cursor {
   pos: number;
@@ -126,7 +132,11 @@ export class Cursor {
     }
   }
 
-  /** Unsigned LEB128. Values beyond 2^53 are approximated, never a loop past the end. */
+  /**
+   * Unsigned LEB128. Values beyond 2^53 are approximated, never a loop past the end. One wider
+   * than 64 bits is an error: its double would grow to Infinity, or NaN once a zero byte
+   * multiplies an infinite weight, and reach the model as a size, offset or enumerator.
+   */
   uleb(): number {
     const b = this.buf;
     let p = this.pos;
@@ -146,11 +156,12 @@ export class Cursor {
       if (byte < 0x80) break;
       mul *= 128;
     }
+    if (!(result <= TWO64)) this.fail("LEB128 value wider than 64 bits", this.pos);
     this.pos = p;
     return result;
   }
 
-  /** Signed LEB128. */
+  /** Signed LEB128; like `uleb`, an error beyond 64 bits (signed or unsigned). */
   sleb(): number {
     const b = this.buf;
     let p = this.pos;
@@ -165,6 +176,7 @@ export class Cursor {
       mul *= 128;
     } while (byte >= 0x80);
     if (byte & 0x40) result -= mul;
+    if (!(result >= -TWO63 && result <= TWO64)) this.fail("LEB128 value wider than 64 bits", this.pos);
     this.pos = p;
     return result;
   }

@@ -179,6 +179,15 @@ export function recordSize(s: Section): number {
 
 export type Values = Record<string, number | bigint | Buffer | string>;
 
+/**
+ * A 64-bit field's value as a bigint. Model numbers are doubles, and a double cannot hold
+ * 2^64 - 1 or 2^63 - 1: it rounds them (and their neighbours) up to 2^64 or 2^63, one past the
+ * field's range. Those are written as the largest value the field holds, the one they stand for.
+ */
+function int64(x: number | bigint, top: number): bigint {
+  return x === top ? BigInt(top) - 1n : BigInt(x);
+}
+
 /** Writes one record's fields (missing ones stay zero) at `at`. */
 export function writeRecord(buf: Buffer, at: number, l: RecordLayout, v: Values): void {
   for (const f of l.fields) {
@@ -196,10 +205,10 @@ export function writeRecord(buf: Buffer, at: number, l: RecordLayout, v: Values)
         buf.writeUInt32LE(Number(x), o);
         break;
       case "u64":
-        buf.writeBigUInt64LE(BigInt(x as number | bigint), o);
+        buf.writeBigUInt64LE(int64(x as number | bigint, 2 ** 64), o);
         break;
       case "i64":
-        buf.writeBigInt64LE(BigInt(x as number | bigint), o);
+        buf.writeBigInt64LE(int64(x as number | bigint, 2 ** 63), o);
         break;
       case "magic8":
         buf.write(String(x), o, 8, "latin1");

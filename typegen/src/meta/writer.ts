@@ -190,7 +190,8 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
       for (const e of es)
         enumerators.push({
           name: strings.add(e.name),
-          value: BigInt.asIntN(64, BigInt(Math.trunc(e.value))),
+          // An unsigned 2^64 - 1 is 2^64 as a double; wrapped to 64 bits that would be 0.
+          value: e.value >= 2 ** 64 ? -1n : BigInt.asIntN(64, BigInt(Math.trunc(e.value))),
         });
     }
     if (kind === Kind.STRUCT || kind === Kind.UNION) {

@@ -2,6 +2,7 @@
 // needs (types, members, enumerators, array bounds, function signatures, statics, functions and
 // their locals) into raw records keyed by DIE key; uniquing and naming happen afterwards.
 
+import { TWO64 } from "../bytes";
 import { DW_AT, DW_FORM, DW_TAG } from "../dwarf/constants";
 import { DieCursor } from "../dwarf/die";
 import { Dwarf } from "../dwarf/dwarf";
@@ -279,6 +280,14 @@ export class Collector {
       }
       offset = Math.floor(bitOffset / 8);
     }
+    // A negative offset (DW_FORM_sdata, or a DWARF 2-4 bit offset counting past the storage
+    // unit's start) puts the member before its struct; nothing downstream can place it.
+    if (!(offset >= 0))
+      cur.fail(
+        bitSize === undefined
+          ? `member offset ${offset} before the start of its type`
+          : `bit-field at bit ${bitOffset} before the start of its type`,
+      );
     const t = this.types;
     const i = t.addItem(parent, MEMBERS);
     t.itemNameRef[i] = name;
@@ -342,8 +351,13 @@ export class Collector {
         hi = Math.max(...rs.map((r) => r[1]));
       }
     }
-    if (lo === undefined || hi === undefined || this.oDeclaration)
+    // A linker marks a function whose code it discarded with a tombstone low_pc (lld: -1 or -2,
+    // both 2^64 as a double): no code, so no frame. Any other range past 2^64 is corrupt, and
+    // no address field holds it.
+    const discarded = this.unit.addrSize === 8 ? lo === TWO64 : lo === 0xffffffff || lo === 0xfffffffe;
+    if (lo === undefined || hi === undefined || this.oDeclaration || discarded)
       return { fn: -1, fnType: -1, fnName: nameRef, lo: 0, hi: 0 };
+    if (!(hi <= TWO64)) cur.fail(`function range 0x${lo.toString(16)}..0x${hi.toString(16)} beyond 2^64`);
     const fnKey = this.synth++;
     const t = this.types;
     const type = this.oType;

@@ -413,7 +413,9 @@ export class Uniquer {
       const out: { name: string; value: number }[] = [];
       for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
         const v = t.itemA[i];
-        out.push({ name: t.itemName[i] ?? "", value: unsigned && v < 0 ? v + 2 ** bits : v });
+        // Values are read as 64 bits at most; past that (a corrupt byte size) 2 ** bits is no
+        // reinterpretation, and from 1024 bits on it is Infinity.
+        out.push({ name: t.itemName[i] ?? "", value: unsigned && v < 0 && bits <= 64 ? v + 2 ** bits : v });
       }
       ct.enumerators = out;
     } else if (ct.complete) {
