@@ -121,6 +121,13 @@ describe("metadata writer and reader", () => {
     );
   });
 
+  it("writes an array longer than the 32-bit count as unbounded, keeping its 64-bit size", () => {
+    const m = readMeta(writeMeta(readTypes(build("typegen_huge.c", "typegen_huge_meta"))));
+    const huge = m.types.find((t) => t.kind === Kind.ARRAY && t.size === 2 ** 33);
+    assert.ok(huge, m.types.map((t) => `${t.name} ${t.size}`).join("\n"));
+    assert.equal(huge.count, 0);
+  });
+
   it("refuses bad files with TypegenFormatError naming the file, section and offset", () => {
     const good = writeMeta(readTypes(exe));
     const bad = (mutate: (b: Buffer) => Buffer, re: RegExp): void => {

@@ -180,7 +180,8 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
     if (kind === Kind.POINTER) rec.related = isVoid(t.target) ? META_NONE : ref(t.target);
     if (kind === Kind.ARRAY) {
       rec.related = ref(t.target);
-      rec.count = t.count ?? 0;
+      // The count is 32 bits: a longer array is written as unbounded; its size (64 bits) stays.
+      rec.count = t.count !== null && t.count !== undefined && t.count <= 0xffffffff ? t.count : 0;
     }
     if (kind === Kind.ENUM) {
       rec.related = ref(t.target);
