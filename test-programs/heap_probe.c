@@ -162,6 +162,12 @@ int main(void)
     probe("large_interior", big + 900000, big, (void *)site_malloc);
     char *mid = site_malloc(40000);
     probe("large_mid", mid + 39999, mid, (void *)site_malloc);
+    /* Either side of the large-table rule (extent >= 32 KiB): the last byte of each is found,
+     * by the bounded map scan or through the table. */
+    char *below = site_malloc(32 * 1024 - 24);
+    probe("below_large", below + 32 * 1024 - 25, below, (void *)site_malloc);
+    char *at = site_malloc(32 * 1024);
+    probe("at_large", at + 32 * 1024 - 1, at, (void *)site_malloc);
 
     char *s1 = site_strdup("hello, world");
     probe("strdup", s1 + 3, s1, (void *)site_strdup);
@@ -228,6 +234,8 @@ int main(void)
     free(a4);
     free(big);
     free(mid);
+    free(below);
+    free(at);
     free(s1);
     free(s2);
     free(s3);

@@ -1,10 +1,12 @@
 """Heap chunks: lookup of the chunk holding an address, and the walk of every live chunk.
 
-Mirrors the runtime (docs/runtime-layout.md "Heap chunks"): chunk starts are bits in per-GiB
-bitmaps; an interior pointer scans backwards at most 32 KiB, then the large-chunk table; sizes
-come from glibc's chunk header; the 8-byte trailer holds sequence number, site id and slack.
-The walk reads bitmaps in big blocks and chunk headers/trailers in whole heap spans, so a
-million chunks cost a few hundred debugger reads, not millions.
+Mirrors the runtime (docs/runtime-layout.md "Heap chunks"): chunk starts are non-zero bytes in
+per-region byte maps (one byte per 16-byte granule, 128 MiB regions); an interior pointer scans
+backwards at most 32 KiB of map (the nearest start holds it or nothing does), and only when no
+start is found there, the large-chunk table; sizes come from glibc's chunk header; the 8-byte
+trailer holds sequence number, site id and slack. The walk reads chunk_l1 and the maps in big
+blocks and chunk headers/trailers in whole heap spans, so a million chunks cost a few hundred
+debugger reads, not millions.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import bisect
 import re
 import struct
 from dataclasses import dataclass
+from itertools import compress
 from typing import Iterator, List, Optional, Tuple
 
 from . import layout as L
@@ -21,12 +24,15 @@ from .root import Root
 
 _U64 = struct.Struct("<Q")
 _NONZERO = re.compile(rb"[^\x00]+")
-# For each byte value, the positions of its set bits.
-_BITS: List[Tuple[int, ...]] = [tuple(i for i in range(8) if v >> i & 1) for v in range(256)]
+_MARK = re.compile(rb"[^\x00]")
 MAX_USABLE = 1 << 40
 USER_LIMIT = 1 << 47
 SCAN_GRANULES = L.LARGE_CHUNK_BYTES >> L.GRANULE_SHIFT
-BITMAP_BLOCK = 1 << 20  # bytes of bitmap read at once by the walk (covers 128 MiB of heap)
+_REGION_GRANULE_SHIFT = L.CHUNK_REGION_SHIFT - L.GRANULE_SHIFT
+L1_BLOCK = 1 << 20  # bytes of chunk_l1 read at once by the walk (1/8 of it)
+MAP_BLOCK = 1 << 20  # bytes of byte map read at once by the walk (covers 16 MiB of heap)
+_ZERO_L1_BLOCK = bytes(L1_BLOCK)
+_ZERO_MAP_BLOCK = bytes(MAP_BLOCK)
 SPAN_GAP = 64 * 1024  # chunks closer than this are read in one span
 SPAN_MAX = 4 << 20
 
@@ -69,49 +75,40 @@ class Heap:
     def __init__(self, reader: Reader, root: Root) -> None:
         self.r = reader
         self.root = root
-        self._l1: Optional[bytes] = None
 
-    # ---- bitmaps ----
-    def region_bitmap(self, region: int, l1: int = 0) -> int:
-        """The address of a 1 GiB region's bitmap, or 0."""
-        if not 0 <= region < L.L1_ENTRIES or not (l1 or self.root.rec.chunk_l1):
+    # ---- chunk-start byte maps ----
+    def region_map(self, region: int) -> int:
+        """The address of a 128 MiB region's chunk-start byte map, or 0."""
+        l1 = self.root.rec.chunk_l1
+        if not l1 or not 0 <= region < L.CHUNK_L1_ENTRIES:
             return 0
-        return self.r.try_u64((l1 or self.root.rec.chunk_l1) + 8 * region) or 0
+        return self.r.try_u64(l1 + 8 * region) or 0
 
-    def _set_bits_below(self, addr: int, granules: int, l1: int = 0) -> Iterator[int]:
-        """Addresses of set bits at or below addr, nearest first, within `granules` granules."""
-        end = addr >> L.GRANULE_SHIFT  # absolute granule index (inclusive)
-        lo = max(0, end - granules)
-        g = end
+    def _starts_below(self, addr: int, granules: int) -> Iterator[int]:
+        """Marked chunk starts (non-zero map bytes) at or below addr, nearest first, within
+        `granules` granules below addr's own; a region whose map is absent or unreadable has none."""
+        g = addr >> L.GRANULE_SHIFT  # absolute granule index (inclusive)
+        lo = max(0, g - granules)
         while g >= lo:
-            region = g >> (L.REGION_SHIFT - L.GRANULE_SHIFT)
-            region_first = region << (L.REGION_SHIFT - L.GRANULE_SHIFT)
-            bm = self.region_bitmap(region, l1)
-            start = max(lo, region_first)
-            if bm:
-                w_lo = (start - region_first) >> 6
-                w_hi = (g - region_first) >> 6
-                data = self.r.try_read(bm + 8 * w_lo, 8 * (w_hi - w_lo + 1))
-                if data is not None:
-                    words = struct.unpack(f"<{w_hi - w_lo + 1}Q", data)
-                    for wi in range(len(words) - 1, -1, -1):
-                        w = words[wi]
-                        if not w:
-                            continue
-                        first_g = region_first + ((w_lo + wi) << 6)
-                        for bit in range(63, -1, -1):
-                            gg = first_g + bit
-                            if w >> bit & 1 and start <= gg <= g:
-                                yield gg << L.GRANULE_SHIFT
-            g = region_first - 1
+            region = g >> _REGION_GRANULE_SHIFT
+            first = region << _REGION_GRANULE_SHIFT
+            start = max(lo, first)
+            m = self.region_map(region)
+            data = self.r.try_read(m + (start - first), g - start + 1) if m else None
+            if data is not None:
+                for i in reversed([mk.start() for mk in _MARK.finditer(data)]):
+                    yield (start + i) << L.GRANULE_SHIFT
+            g = first - 1
 
-    def bit_set(self, addr: int, l1: int = 0) -> bool:
-        g = (addr & L.REGION_MASK) >> L.GRANULE_SHIFT
-        bm = self.region_bitmap(addr >> L.REGION_SHIFT, l1)
-        if not bm:
+    def is_marked(self, addr: int) -> bool:
+        """Is addr a marked chunk start (its byte in the map non-zero)?"""
+        if addr & ((1 << L.GRANULE_SHIFT) - 1) or not 0 <= addr < USER_LIMIT:
             return False
-        w = self.r.try_u64(bm + 8 * (g >> 6))
-        return bool(w and w >> (g & 63) & 1)
+        m = self.region_map(addr >> L.CHUNK_REGION_SHIFT)
+        if not m:
+            return False
+        data = self.r.try_read(m + ((addr & L.CHUNK_REGION_MASK) >> L.GRANULE_SHIFT), 1)
+        return bool(data and data[0])
 
     # ---- one chunk ----
     def chunk_at(self, base: int, usable: Optional[int] = None) -> Optional[Chunk]:
@@ -132,12 +129,11 @@ class Heap:
         """The live chunk holding addr (interior pointers included), exactly as the runtime finds it."""
         if addr < 4096 or addr >= USER_LIMIT:
             return None
-        for b in self._set_bits_below(addr, SCAN_GRANULES):
+        for b in self._starts_below(addr, SCAN_GRANULES):
+            # Chunks never overlap: if the nearest start does not reach addr, no chunk does.
             c = self.chunk_at(b)
-            if c is not None and addr < c.end:
-                return c
-            break  # the nearest chunk start does not reach addr: no small chunk does
-        return self.find_large(addr)
+            return c if c is not None and addr < c.end else None
+        return self.find_large(addr)  # no start within 32 KiB: only a large chunk can hold addr
 
     def large_chunks(self) -> List[Tuple[int, int]]:
         rec = self.root.rec
@@ -162,7 +158,7 @@ class Heap:
     def find_freed(self, addr: int) -> Optional[Tuple[int, int]]:
         """A freed glibc chunk holding addr: (user pointer, usable size), found by walking glibc's
         chunk headers forward from the nearest live chunk (at most 32 KiB, 256 steps)."""
-        for b in self._set_bits_below(addr, SCAN_GRANULES):
+        for b in self._starts_below(addr, SCAN_GRANULES):
             c = self.chunk_at(b)
             if c is None:
                 return None
@@ -180,7 +176,7 @@ class Heap:
                     return None
                 if at + 16 <= addr < at + size:
                     user = at + 16
-                    if self.bit_set(user):
+                    if self.is_marked(user):
                         return None  # live after all: the caller looked it up already
                     return user, size - 8
                 if at + size > addr:
@@ -191,40 +187,39 @@ class Heap:
 
     # ---- the walk ----
     def chunk_bases(self) -> Iterator[List[int]]:
-        """Sorted user pointers of every chunk marked live, in batches (one per bitmap block)."""
+        """Sorted user pointers of every chunk marked live, in batches (one per map block)."""
+        for region, map_addr in self._mapped_regions():
+            yield from self._region_bases(region, map_addr)
+
+    def _mapped_regions(self) -> Iterator[Tuple[int, int]]:
+        """(region, map address) of every chunk_l1 entry that is not 0, in address order."""
         l1_addr = self.root.rec.chunk_l1
         if not l1_addr:
             return
-        try:
-            l1 = self.r.read_uncached(l1_addr, 8 * L.L1_ENTRIES)
-        except MemoryUnreadable:
-            return
-        # A run of non-zero bytes may cover several entries, and one entry may hold several runs.
-        runs = [(m.start() // 8, (m.end() - 1) // 8) for m in _NONZERO.finditer(l1)]
-        regions = sorted({r for first, last in runs for r in range(first, last + 1)})
-        for region in regions:
-            (bm,) = _U64.unpack_from(l1, region * 8)
-            if bm:
-                yield from self._region_bases(region, bm)
-
-    def _region_bases(self, region: int, bm: int) -> Iterator[List[int]]:
-        region_base = region << L.REGION_SHIFT
-        for off in range(0, L.REGION_BITMAP_BYTES, BITMAP_BLOCK):
+        for off in range(0, 8 * L.CHUNK_L1_ENTRIES, L1_BLOCK):
             try:
-                block = self.r.read_uncached(bm + off, BITMAP_BLOCK)
+                block = self.r.read_uncached(l1_addr + off, L1_BLOCK)
             except MemoryUnreadable:
                 continue
-            if not block.strip(b"\0"):
+            if block == _ZERO_L1_BLOCK:
                 continue
-            bases: List[int] = []
-            add = bases.append
-            base0 = region_base + off * 8 * 16
-            for m in _NONZERO.finditer(block):
-                for i in range(m.start(), m.end()):
-                    at = base0 + i * 128
-                    for bit in _BITS[block[i]]:
-                        add(at + (bit << 4))
-            yield bases
+            # A run of non-zero bytes may cover several entries, and one entry may hold several runs.
+            runs = [range(m.start() // 8, (m.end() + 7) // 8) for m in _NONZERO.finditer(block)]
+            for e in sorted({e for run in runs for e in run}):
+                (map_addr,) = _U64.unpack_from(block, e * 8)
+                if map_addr:
+                    yield off // 8 + e, map_addr
+
+    def _region_bases(self, region: int, map_addr: int) -> Iterator[List[int]]:
+        region_base = region << L.CHUNK_REGION_SHIFT
+        for off in range(0, L.CHUNK_MAP_BYTES, MAP_BLOCK):
+            try:
+                block = self.r.read_uncached(map_addr + off, MAP_BLOCK)
+            except MemoryUnreadable:
+                continue
+            if block == _ZERO_MAP_BLOCK:
+                continue
+            yield _marked(block, region_base + (off << L.GRANULE_SHIFT))
 
     def walk(self) -> Iterator[Chunk]:
         """Every live chunk whose header and trailer decode consistently, in address order."""
@@ -272,6 +267,24 @@ class Heap:
                     continue
                 trailer = t
             yield b, usable, trailer
+
+
+def _marked(block: bytes, base0: int) -> List[int]:
+    """base0 + 16 * i for every non-zero byte i of a map block, in C loops: itertools.compress for a
+    dense block, a regex over the non-zero runs for a sparse one (both skip zeros without Python
+    bytecode per byte)."""
+    step = 1 << L.GRANULE_SHIFT
+    marks = len(block) - block.count(0)
+    if marks * 16 >= len(block):
+        return list(compress(range(base0, base0 + len(block) * step, step), block))
+    bases: List[int] = []
+    for m in _NONZERO.finditer(block):
+        s, e = m.span()
+        if e - s == 1:
+            bases.append(base0 + s * step)
+        else:
+            bases.extend(range(base0 + s * step, base0 + e * step, step))
+    return bases
 
 
 def _spans(bases: List[int]) -> Iterator[List[int]]:

@@ -1,4 +1,4 @@
-"""The runtime's in-memory layout, version 1 (runtime/include/allocs_layout.h).
+"""The runtime's in-memory layout, version 2 (runtime/include/allocs_layout.h).
 
 Every record is described once, in a table of (field, offset, struct code); the struct formats
 and the record classes are built from these tables, and the sizes are checked against the
@@ -11,14 +11,23 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Sequence, Tuple
 
 ROOT_SYMBOL = "__allocs_root"
 MAGIC = b"ALLOCS\x01\x00"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 GRANULE_SHIFT = 4
-REGION_SHIFT = 30
-REGION_MASK = (1 << REGION_SHIFT) - 1
-L1_ENTRIES = 1 << (47 - REGION_SHIFT)
-REGION_BITMAP_BYTES = (1 << REGION_SHIFT) >> GRANULE_SHIFT >> 3
+# Heap chunk starts: one byte per granule (non-zero = a live chunk's user pointer), one byte map
+# per 128 MiB region; chunk_l1[addr >> CHUNK_REGION_SHIFT] is the region's map or 0.
+CHUNK_REGION_SHIFT = 27
+CHUNK_REGION_MASK = (1 << CHUNK_REGION_SHIFT) - 1
+CHUNK_L1_ENTRIES = 1 << (47 - CHUNK_REGION_SHIFT)
+CHUNK_MAP_BYTES = (1 << CHUNK_REGION_SHIFT) >> GRANULE_SHIFT
+# Chunks whose extent (usable size less the trailer) is at least this are in the large-chunk table.
 LARGE_CHUNK_BYTES = 32 * 1024
+
+# Pool object starts: one bit per granule, one bitmap per 1 GiB region; sub_l1[addr >> 30].
+SUB_REGION_SHIFT = 30
+SUB_REGION_MASK = (1 << SUB_REGION_SHIFT) - 1
+SUB_L1_ENTRIES = 1 << (47 - SUB_REGION_SHIFT)
+SUB_BITMAP_BYTES = (1 << SUB_REGION_SHIFT) >> GRANULE_SHIFT >> 3
 
 TRAILER_BYTES = 8
 TRAILER_SEQ_MASK = (1 << 30) - 1

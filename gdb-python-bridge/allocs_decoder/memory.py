@@ -1,7 +1,8 @@
 """A Reader: bounded, cached reads over a Target for the duration of one query.
 
 Live processes change between queries, so a Reader lives for one command; within it, repeated
-small reads (root, tables, bitmap words) hit a page cache instead of the debugger.
+small reads (root, tables, chunk map bytes, pool bitmap words) hit a page cache instead of the
+debugger.
 """
 from __future__ import annotations
 

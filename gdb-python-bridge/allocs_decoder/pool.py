@@ -1,10 +1,12 @@
 """Objects registered by custom (pool/arena) allocators inside malloc chunks.
 
-Object starts are bits in the sub_l1 bitmaps (same shape as the chunk bitmaps); the records are
-an open-addressing table keyed by base (docs/runtime-layout.md "Pool objects").
+Object starts are bits in the sub_l1 bitmaps (one bit per 16-byte granule, 1 GiB regions: not
+the chunks' byte maps); the records are an open-addressing table keyed by base
+(docs/runtime-layout.md "Pool objects").
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Dict, Iterator, Optional
 
@@ -16,6 +18,41 @@ from .root import Root
 MAX_CAPACITY = 1 << 24
 MAX_SCAN_GRANULES = 1 << 20
 TABLE_BLOCK = 1 << 20
+_REGION_GRANULE_SHIFT = L.SUB_REGION_SHIFT - L.GRANULE_SHIFT
+
+
+def sub_bitmap(r: Reader, sub_l1: int, region: int) -> int:
+    """The address of a 1 GiB region's pool-object bitmap, or 0."""
+    if not sub_l1 or not 0 <= region < L.SUB_L1_ENTRIES:
+        return 0
+    return r.try_u64(sub_l1 + 8 * region) or 0
+
+
+def set_bits_below(r: Reader, sub_l1: int, addr: int, granules: int) -> Iterator[int]:
+    """Granules (as addresses) whose bit is set in the sub_l1 bitmaps, at or below addr, nearest
+    first, within `granules` granules below addr's own; an absent or unreadable bitmap has none."""
+    end = addr >> L.GRANULE_SHIFT  # absolute granule index (inclusive)
+    lo = max(0, end - granules)
+    g = end
+    while g >= lo:
+        region = g >> _REGION_GRANULE_SHIFT
+        first = region << _REGION_GRANULE_SHIFT
+        start = max(lo, first)
+        bm = sub_bitmap(r, sub_l1, region)
+        w_lo = (start - first) >> 6
+        w_hi = (g - first) >> 6
+        data = r.try_read(bm + 8 * w_lo, 8 * (w_hi - w_lo + 1)) if bm else None
+        if data is not None:
+            words = struct.unpack(f"<{w_hi - w_lo + 1}Q", data)
+            for wi in range(len(words) - 1, -1, -1):
+                w = words[wi]
+                first_g = first + ((w_lo + wi) << 6)
+                while w:
+                    bit = w.bit_length() - 1
+                    w ^= 1 << bit
+                    if start <= first_g + bit <= g:
+                        yield (first_g + bit) << L.GRANULE_SHIFT
+        g = first - 1
 
 
 @dataclass
@@ -84,7 +121,7 @@ class Pools:
         if not self.root.rec.sub_l1:
             return None
         granules = min((addr - chunk.base) >> L.GRANULE_SHIFT, MAX_SCAN_GRANULES) + 1
-        for g in self.heap._set_bits_below(addr, granules, l1=self.root.rec.sub_l1):
+        for g in set_bits_below(self.r, self.root.rec.sub_l1, addr, granules):
             if g + 15 < chunk.base:
                 return None
             for k in range(min(addr - g, 15), -1, -1):

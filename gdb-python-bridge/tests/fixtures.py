@@ -1,7 +1,8 @@
 """Synthetic memory images of a process with the allocs runtime, for decoder unit tests.
 
-ImageBuilder lays out a root, chunk bitmaps, a glibc-style heap with trailers, sites, the
-large-chunk table, bigs, objects, threads and pool records, exactly as allocs_layout.h says,
+ImageBuilder lays out a root, chunk-start byte maps, a glibc-style heap with trailers, sites, the
+large-chunk table, bigs, objects, threads and pool records with their bitmaps, exactly as
+allocs_layout.h (version 2) says,
 in a sparse address space that FakeTarget serves (unmapped bytes raise MemoryUnreadable).
 """
 from __future__ import annotations
@@ -15,10 +16,10 @@ from allocs_decoder.errors import MemoryUnreadable
 from allocs_decoder.target import Mapping, SourceLine, Symbolization
 
 ROOT_ADDR = 0x7F0000001000
-L1_ADDR = 0x7F0000100000
-BITMAP_ADDR = 0x7F0010000000  # region bitmaps, 8 MiB apart
-SUB_L1_ADDR = 0x7F0000300000
-SUB_BITMAP_ADDR = 0x7F0020000000
+L1_ADDR = 0x7F0001000000  # chunk_l1: 2^20 entries, 8 MiB
+MAP_ADDR = 0x7F0010000000  # chunk-start byte maps, one per 128 MiB region, 8 MiB apart
+SUB_L1_ADDR = 0x7F0000300000  # sub_l1: 2^17 entries, 1 MiB
+SUB_BITMAP_ADDR = 0x7F0020000000  # pool-object bitmaps, one per 1 GiB region, 8 MiB apart
 TABLES = 0x7F0000400000
 HEAP = 0x555555559000
 
@@ -87,13 +88,13 @@ class ImageBuilder:
     def __init__(self, heap_size: int = 1 << 20) -> None:
         self.t = FakeTarget()
         self.t.map(ROOT_ADDR, L.RootRec.size)
-        self.t.map(L1_ADDR, 8 * L.L1_ENTRIES)
-        self.t.map(SUB_L1_ADDR, 8 * L.L1_ENTRIES)
+        self.t.map(L1_ADDR, 8 * L.CHUNK_L1_ENTRIES)
+        self.t.map(SUB_L1_ADDR, 8 * L.SUB_L1_ENTRIES)
         self.t.map(TABLES, 1 << 20)
         self.t.map(HEAP, heap_size)
         self.heap_end = HEAP + 0x10  # glibc's first chunk header sits at heap start
         self.heap_top = HEAP + heap_size
-        self.root = dict(magic=L.MAGIC, version=1, root_size=L.RootRec.size,
+        self.root = dict(magic=L.MAGIC, version=L.LAYOUT_VERSION, root_size=L.RootRec.size,
                          flags=L.ROOT_F_INITIALISED | L.ROOT_F_GLIBC_MALLOC, chunk_l1=L1_ADDR,
                          sub_l1=SUB_L1_ADDR)
         self.regions: Dict[int, int] = {}
@@ -108,31 +109,34 @@ class ImageBuilder:
         self.t.symbols[L.ROOT_SYMBOL] = ROOT_ADDR
         self.seq = 0
 
-    # ---- strings and bitmaps ----
+    # ---- strings, byte maps and bitmaps ----
     def string(self, text: str) -> int:
         addr = self.strings_at
         self.t.write(addr, text.encode() + b"\0")
         self.strings_at += len(text) + 1
         return addr
 
-    def _bitmap(self, l1: int, regions: Dict[int, int], base_area: int, addr: int) -> None:
-        region = addr >> L.REGION_SHIFT
-        if region not in regions:
-            bm = base_area + len(regions) * L.REGION_BITMAP_BYTES
-            self.t.map(bm, L.REGION_BITMAP_BYTES)
-            self.t.u64(l1 + 8 * region, bm)
-            regions[region] = bm
-        g = (addr & L.REGION_MASK) >> L.GRANULE_SHIFT
-        word = regions[region] + 8 * (g >> 6)
+    def mark_chunk(self, addr: int, value: int = 1) -> None:
+        """Sets addr's byte in its region's chunk-start map (the runtime writes 1; 0 unmarks)."""
+        region = addr >> L.CHUNK_REGION_SHIFT
+        if region not in self.regions:
+            m = MAP_ADDR + len(self.regions) * L.CHUNK_MAP_BYTES
+            self.t.map(m, L.CHUNK_MAP_BYTES)
+            self.t.u64(L1_ADDR + 8 * region, m)
+            self.regions[region] = m
+        self.t.write(self.regions[region] + ((addr & L.CHUNK_REGION_MASK) >> L.GRANULE_SHIFT), bytes([value]))
+
+    def _sub_bit(self, addr: int) -> None:
+        region = addr >> L.SUB_REGION_SHIFT
+        if region not in self.sub_regions:
+            bm = SUB_BITMAP_ADDR + len(self.sub_regions) * L.SUB_BITMAP_BYTES
+            self.t.map(bm, L.SUB_BITMAP_BYTES)
+            self.t.u64(SUB_L1_ADDR + 8 * region, bm)
+            self.sub_regions[region] = bm
+        g = (addr & L.SUB_REGION_MASK) >> L.GRANULE_SHIFT
+        word = self.sub_regions[region] + 8 * (g >> 6)
         old = struct.unpack("<Q", self.t.read_memory(word, 8))[0]
         self.t.u64(word, old | 1 << (g & 63))
-
-    def clear_bit(self, addr: int) -> None:
-        region = addr >> L.REGION_SHIFT
-        g = (addr & L.REGION_MASK) >> L.GRANULE_SHIFT
-        word = self.regions[region] + 8 * (g >> 6)
-        old = struct.unpack("<Q", self.t.read_memory(word, 8))[0]
-        self.t.u64(word, old & ~(1 << (g & 63)))
 
     # ---- heap ----
     def site(self, pc: int, function: str, file: str, line: int) -> int:
@@ -155,13 +159,20 @@ class ImageBuilder:
             (site << L.TRAILER_SITE_SHIFT) | (min(slack, L.TRAILER_SLACK_UNKNOWN) << L.TRAILER_SLACK_SHIFT)
         self.t.u64(base + usable - 8, trailer)
         if track:
-            self._bitmap(L1_ADDR, self.regions, BITMAP_ADDR, base)
-            if size >= L.LARGE_CHUNK_BYTES or usable - 8 > L.LARGE_CHUNK_BYTES:
+            self.mark_chunk(base)
+            if usable - L.TRAILER_BYTES >= L.LARGE_CHUNK_BYTES:
                 self.large.append((base, usable))
         return base
 
+    def new_heap(self, start: int, size: int) -> None:
+        """Maps another heap area (e.g. across a 128 MiB region boundary); later chunks go there."""
+        self.t.map(start, size)
+        self.heap_end = start + 0x10
+        self.heap_top = start + size
+
     def free_chunk(self, base: int) -> None:
-        self.clear_bit(base)
+        self.mark_chunk(base, 0)
+        self.large = [(b, u) for b, u in self.large if b != base]
 
     def top(self) -> None:
         """The top chunk after the last allocation (what glibc leaves at the end of the heap)."""
@@ -174,7 +185,7 @@ class ImageBuilder:
 
     def pool_object(self, allocator: int, base: int, size: int, site: int, seq: int) -> None:
         self.suballocs[base] = (base, size, site, allocator, seq)
-        self._bitmap(SUB_L1_ADDR, self.sub_regions, SUB_BITMAP_ADDR, base & ~15)
+        self._sub_bit(base & ~15)
 
     # ---- levels ----
     def big(self, begin: int, end: int, kind: int, parent: int = -1, flags: int = 0,

@@ -23,6 +23,19 @@ RECORDS = {
     "allocs_meta_static": L.MetaStaticRec, "allocs_meta_frame": L.MetaFrameRec,
     "allocs_meta_frame_var": L.MetaFrameVarRec, "allocs_meta_site": L.MetaSiteRec,
 }
+# The header's constants the decoder relies on, with the decoder's values.
+CONSTANTS = {
+    "ALLOCS_LAYOUT_VERSION": L.LAYOUT_VERSION, "ALLOCS_GRANULE_SHIFT": L.GRANULE_SHIFT,
+    "ALLOCS_CHUNK_REGION_SHIFT": L.CHUNK_REGION_SHIFT, "ALLOCS_CHUNK_L1_ENTRIES": L.CHUNK_L1_ENTRIES,
+    "ALLOCS_CHUNK_MAP_BYTES": L.CHUNK_MAP_BYTES, "ALLOCS_LARGE_CHUNK_BYTES": L.LARGE_CHUNK_BYTES,
+    "ALLOCS_SUB_REGION_SHIFT": L.SUB_REGION_SHIFT, "ALLOCS_SUB_L1_ENTRIES": L.SUB_L1_ENTRIES,
+    "ALLOCS_SUB_BITMAP_BYTES": L.SUB_BITMAP_BYTES, "ALLOCS_TRAILER_BYTES": L.TRAILER_BYTES,
+    "ALLOCS_TRAILER_SEQ_MASK": L.TRAILER_SEQ_MASK, "ALLOCS_TRAILER_POOL_BIT": L.TRAILER_POOL_BIT,
+    "ALLOCS_TRAILER_SITE_SHIFT": L.TRAILER_SITE_SHIFT, "ALLOCS_TRAILER_SITE_MASK": L.TRAILER_SITE_MASK,
+    "ALLOCS_TRAILER_SLACK_SHIFT": L.TRAILER_SLACK_SHIFT, "ALLOCS_TRAILER_SLACK_MASK": L.TRAILER_SLACK_MASK,
+    "ALLOCS_META_NONE": L.META_NONE, "ALLOCS_SITE_ARRAY": L.SITE_ARRAY, "ALLOCS_KIND_FRAME": L.KIND_FRAME,
+    "ALLOCS_TYPE_F_INCOMPLETE": L.TYPE_F_INCOMPLETE,
+}
 
 
 @unittest.skipUnless(shutil.which("gcc"), "gcc is needed to compile the layout header")
@@ -36,10 +49,7 @@ class LayoutAgainstHeader(unittest.TestCase):
             for fname, _off, _code in rec.table:
                 lines.append(f'printf("{struct_name} {fname} %zu\\n", '
                              f'offsetof(struct {struct_name}, {fname}));')
-        for const in ("ALLOCS_LAYOUT_VERSION", "ALLOCS_GRANULE_SHIFT", "ALLOCS_REGION_SHIFT",
-                      "ALLOCS_L1_ENTRIES", "ALLOCS_LARGE_CHUNK_BYTES", "ALLOCS_TRAILER_SITE_SHIFT",
-                      "ALLOCS_TRAILER_SLACK_SHIFT", "ALLOCS_META_NONE", "ALLOCS_SITE_ARRAY",
-                      "ALLOCS_KIND_FRAME", "ALLOCS_TYPE_F_INCOMPLETE"):
+        for const in CONSTANTS:
             lines.append(f'printf("const {const} %llu\\n", (unsigned long long)({const}));')
         lines.append("return 0; }")
         with tempfile.TemporaryDirectory() as d:
@@ -53,17 +63,8 @@ class LayoutAgainstHeader(unittest.TestCase):
             self.assertEqual(got[(struct_name, "sizeof")], rec.size, struct_name)
             for fname, off, _code in rec.table:
                 self.assertEqual(got[(struct_name, fname)], off, f"{struct_name}.{fname}")
-        self.assertEqual(got[("const", "ALLOCS_LAYOUT_VERSION")], L.LAYOUT_VERSION)
-        self.assertEqual(got[("const", "ALLOCS_GRANULE_SHIFT")], L.GRANULE_SHIFT)
-        self.assertEqual(got[("const", "ALLOCS_REGION_SHIFT")], L.REGION_SHIFT)
-        self.assertEqual(got[("const", "ALLOCS_L1_ENTRIES")], L.L1_ENTRIES)
-        self.assertEqual(got[("const", "ALLOCS_LARGE_CHUNK_BYTES")], L.LARGE_CHUNK_BYTES)
-        self.assertEqual(got[("const", "ALLOCS_TRAILER_SITE_SHIFT")], L.TRAILER_SITE_SHIFT)
-        self.assertEqual(got[("const", "ALLOCS_TRAILER_SLACK_SHIFT")], L.TRAILER_SLACK_SHIFT)
-        self.assertEqual(got[("const", "ALLOCS_META_NONE")], L.META_NONE)
-        self.assertEqual(got[("const", "ALLOCS_SITE_ARRAY")], L.SITE_ARRAY)
-        self.assertEqual(got[("const", "ALLOCS_KIND_FRAME")], L.KIND_FRAME)
-        self.assertEqual(got[("const", "ALLOCS_TYPE_F_INCOMPLETE")], L.TYPE_F_INCOMPLETE)
+        for const, value in CONSTANTS.items():
+            self.assertEqual(got[("const", const)], value, const)
 
 
 class RecordTables(unittest.TestCase):

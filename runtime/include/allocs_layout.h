@@ -1,4 +1,4 @@
-/* allocs_layout.h: the runtime's index as it lies in the process's memory (layout version 1).
+/* allocs_layout.h: the runtime's index as it lies in the process's memory (layout version 2).
  *
  * This is the contract between the runtime (writer) and every out-of-process reader (the gdb
  * bridge, on live processes and core files). docs/runtime-layout.md explains it in prose; the
@@ -17,20 +17,23 @@
 
 #define ALLOCS_ROOT_SYMBOL "__allocs_root"
 #define ALLOCS_MAGIC "ALLOCS\x01\x00" /* 8 bytes including the trailing NUL */
-#define ALLOCS_LAYOUT_VERSION 1u
+#define ALLOCS_LAYOUT_VERSION 2u
 
 /* ---- Heap chunk index ----
- * Chunk starts are marked in sparse bitmaps: one bit per 16-byte granule. The address space is
- * cut into 1 GiB regions; chunk_l1[addr >> 30] is the address of that region's bitmap (or 0).
- * Bit (g & 63) of 64-bit word (g >> 6), with g = (addr & (1 GiB - 1)) >> 4, is set when a live
- * chunk's user pointer is addr. */
+ * Chunk starts are marked in sparse byte maps: one byte per 16-byte granule, so malloc and free
+ * mark and unmark with a plain byte store (no locked instruction, no lost update between
+ * threads). The address space is cut into 128 MiB regions; chunk_l1[addr >> 27] is the address
+ * of that region's map (or 0). Byte g of the map, with g = (addr & (128 MiB - 1)) >> 4, is
+ * non-zero when a live chunk's user pointer is addr (the runtime writes 1). */
 #define ALLOCS_GRANULE_SHIFT 4u
-#define ALLOCS_REGION_SHIFT 30u
-#define ALLOCS_L1_ENTRIES (1u << (47u - ALLOCS_REGION_SHIFT)) /* user space is 47 bits */
-#define ALLOCS_REGION_BITMAP_BYTES ((1ul << ALLOCS_REGION_SHIFT) >> ALLOCS_GRANULE_SHIFT >> 3)
+#define ALLOCS_CHUNK_REGION_SHIFT 27u
+/* user space is 47 bits */
+#define ALLOCS_CHUNK_L1_ENTRIES (1u << (47u - ALLOCS_CHUNK_REGION_SHIFT))
+#define ALLOCS_CHUNK_MAP_BYTES ((1ul << ALLOCS_CHUNK_REGION_SHIFT) >> ALLOCS_GRANULE_SHIFT)
 
-/* Chunks whose requested size is at least this are also listed in the large-chunk table, so
- * an interior pointer never scans more than this many bytes' worth of bitmap. */
+/* Chunks whose extent (usable size less the trailer) is at least this are also listed in the
+ * large-chunk table, so an interior pointer never scans more than this many bytes' worth of
+ * map. */
 #define ALLOCS_LARGE_CHUNK_BYTES (32u * 1024u)
 
 /* Each chunk ends with an 8-byte trailer at base + usable_size - 8, where usable_size is the
@@ -148,9 +151,15 @@ struct allocs_thread {
 };
 
 /* ---- Pool objects registered by custom allocators ----
- * Object starts are marked in a second sparse bitmap (sub_l1, same shape as chunk_l1); the
+ * Object starts are marked in sparse bitmaps (sub_l1): one bit per 16-byte granule, 1 GiB
+ * regions; sub_l1[addr >> 30] is the region's bitmap (or 0), and bit (g & 63) of 64-bit word
+ * (g >> 6), with g = (addr & (1 GiB - 1)) >> 4, is set when an object starts in granule g. The
  * records are an open-addressing table keyed by base (hash: (base >> 4) * 0x9E3779B97F4A7C15
  * >> (64 - log2(capacity)), linear probing). base 0 = empty, base 1 = deleted. */
+#define ALLOCS_SUB_REGION_SHIFT 30u
+#define ALLOCS_SUB_L1_ENTRIES (1u << (47u - ALLOCS_SUB_REGION_SHIFT))
+#define ALLOCS_SUB_BITMAP_BYTES ((1ul << ALLOCS_SUB_REGION_SHIFT) >> ALLOCS_GRANULE_SHIFT >> 3)
+
 struct allocs_suballoc {
     uint64_t base;
     uint64_t size;
@@ -174,7 +183,7 @@ struct allocs_root {
     uint32_t pid;
 
     /* heap chunks */
-    uint64_t chunk_l1;     /* uint64_t[ALLOCS_L1_ENTRIES] */
+    uint64_t chunk_l1;     /* uint64_t[ALLOCS_CHUNK_L1_ENTRIES]: region -> byte map */
     uint64_t large_chunks; /* struct allocs_large_chunk[], sorted by base */
     uint64_t nlarge_chunks;
     uint64_t sites;  /* struct allocs_site[sites_capacity]; index = site id */
@@ -199,7 +208,7 @@ struct allocs_root {
     uint64_t brk_lo, brk_hi;   /* the brk heap as last observed */
 
     /* pool objects */
-    uint64_t sub_l1;
+    uint64_t sub_l1;             /* uint64_t[ALLOCS_SUB_L1_ENTRIES]: region -> bitmap */
     uint64_t suballocs;          /* struct allocs_suballoc[suballocs_capacity] */
     uint64_t suballocs_capacity; /* a power of two */
     uint64_t allocators;         /* struct allocs_allocator_record[nallocators] */

@@ -29,10 +29,10 @@
 
 #define WITH_SITE(type, call)                                                                      \
     ({                                                                                             \
-        uintptr_t saved_ = heap_site_override;                                                     \
-        if (!saved_) heap_site_override = CALLER;                                                  \
+        uintptr_t saved_ = rt_self.site_override;                                                  \
+        if (!saved_) rt_self.site_override = CALLER;                                               \
         type r_ = (call);                                                                          \
-        heap_site_override = saved_;                                                               \
+        rt_self.site_override = saved_;                                                            \
         r_;                                                                                        \
     })
 
@@ -148,7 +148,7 @@ static unsigned nalloc_wrappers;
 static struct range_set *ranges; /* published snapshot; old ones are never freed */
 rt_lock_t wrappers_lock = RT_LOCK_INIT;
 static bool parsed;
-unsigned heap_wrapper_generation;
+uint64_t heap_wrapper_key;
 
 /* Checks one declaration, e.g. "xcalloc(zZ)p"; NULL if well-formed, else what is wrong. */
 static const char *check_decl(const char *d, size_t len, enum decl_kind kind, size_t *name_len)
@@ -233,7 +233,10 @@ static bool resolve_wrappers(bool may_wait)
                     set->r[set->n++] = (struct range){lo, hi};
             }
             __atomic_store_n(&ranges, set, __ATOMIC_RELEASE);
-            __atomic_add_fetch(&heap_wrapper_generation, 1, __ATOMIC_RELEASE);
+            /* A new generation in bits 48-62 of every site cache key (heap.h). */
+            __atomic_store_n(&heap_wrapper_key,
+                             (heap_wrapper_key + (1ull << 48)) & (0x7fffull << 48),
+                             __ATOMIC_RELEASE);
         }
     }
     rt_unlock(&wrappers_lock);
@@ -252,11 +255,11 @@ bool heap_objects_changed(bool may_wait)
  * before its locks are taken and our parent/child handlers after they are released. */
 static void fork_prepare(void)
 {
-    heap_busy++;
+    rt_self.heap_busy++;
 }
 static void fork_after(void)
 {
-    heap_busy--;
+    rt_self.heap_busy--;
 }
 
 /* After rt_init (priority 101): the levels part knows the loaded objects by now. */
@@ -305,8 +308,8 @@ uintptr_t heap_wrapper_caller(uintptr_t pc)
 {
     (void)pc;
     struct unwind_state st = {false, 0};
-    heap_busy++; /* the unwinder may allocate the first time it registers objects */
+    rt_self.heap_busy++; /* the unwinder may allocate the first time it registers objects */
     _Unwind_Backtrace(unwind_step, &st);
-    heap_busy--;
+    rt_self.heap_busy--;
     return st.caller;
 }

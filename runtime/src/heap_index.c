@@ -1,111 +1,99 @@
 /* heap_index.c: which addresses are chunk starts, and the chunk containing an address.
  *
- * Chunk starts are bits in sparse bitmaps (one bit per 16-byte granule, one 8 MiB bitmap per
- * 1 GiB region, reserved with MAP_NORESERVE so only touched pages are resident). malloc and
- * free only flip a bit with one atomic OR/AND: no lock, so threads never serialise on us.
- * Memory ordering: the trailer is written before the bit is set with release ordering, so a
- * reader that observes the bit (acquire) also observes the trailer; on x86-64 both compile to
- * a plain `lock or` / `mov`, so the ordering costs nothing over relaxed.
+ * Chunk starts are bytes in sparse byte maps (one byte per 16-byte granule, one 8 MiB map per
+ * 128 MiB region, reserved with MAP_NORESERVE so only touched pages are resident). malloc and
+ * free mark and unmark with a plain byte store: no lock and no locked instruction, and since
+ * every granule has its own byte no thread can undo another's mark. Memory ordering: the
+ * trailer is written before the mark is stored with release ordering, so a reader that sees
+ * the mark (acquire) also sees the trailer; on x86-64 both are plain moves.
  *
- * An interior pointer finds its chunk by scanning the bitmap backwards at most
- * ALLOCS_LARGE_CHUNK_BYTES; chunks that can be bigger than that are also kept in a sorted
+ * An interior pointer finds its chunk by scanning the map backwards, eight bytes at a time, at
+ * most ALLOCS_LARGE_CHUNK_BYTES; chunks that can be bigger than that are also kept in a sorted
  * table (root.large_chunks) searched when the bounded scan finds no start. */
 #define _GNU_SOURCE
 #include "heap.h"
 
 #include <string.h>
 
-#define REGION_BYTES (1ul << ALLOCS_REGION_SHIFT)
-#define REGION_WORDS (ALLOCS_REGION_BITMAP_BYTES / 8)
+#define REGION_BYTES (1ul << ALLOCS_CHUNK_REGION_SHIFT)
 #define USER_LIMIT (1ul << 47)
 
-uint64_t *heap_chunk_l1;
+uint8_t *heap_chunk_l1[ALLOCS_CHUNK_L1_ENTRIES];
 
-/* Regions with a chunk bitmap, so a walk does not read the whole 1 MiB L1 array. When the list
- * overflows, the walk falls back to scanning L1. */
+/* Regions with a map, so a walk does not read the whole L1 array. When the list overflows,
+ * the walk falls back to scanning L1. */
 #define MAX_LISTED_REGIONS 1024
 static uint32_t listed_regions[MAX_LISTED_REGIONS];
 static uint32_t nlisted_regions; /* may exceed MAX_LISTED_REGIONS: then the list is partial */
 
-static uint64_t *region_bitmap(uint64_t *l1, uintptr_t addr, bool create)
+static uint8_t *region_map(uintptr_t addr, bool create)
 {
-    uintptr_t r = addr >> ALLOCS_REGION_SHIFT;
-    uint64_t *bm = (uint64_t *)(uintptr_t)__atomic_load_n(&l1[r], __ATOMIC_ACQUIRE);
-    if (bm || !create) return bm;
+    uintptr_t r = addr >> ALLOCS_CHUNK_REGION_SHIFT;
+    uint8_t *map = __atomic_load_n(&heap_chunk_l1[r], __ATOMIC_ACQUIRE);
+    if (map || !create) return map;
     /* Lock-free creation: the loser of a race unmaps its copy. */
-    uint64_t *fresh = rt_map(ALLOCS_REGION_BITMAP_BYTES);
+    uint8_t *fresh = rt_map(ALLOCS_CHUNK_MAP_BYTES), *expected = NULL;
     if (!fresh) return NULL;
-    uint64_t expected = 0;
-    if (!__atomic_compare_exchange_n(&l1[r], &expected, (uint64_t)(uintptr_t)fresh, false,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        rt_unmap(fresh, ALLOCS_REGION_BITMAP_BYTES);
-        return (uint64_t *)(uintptr_t)expected;
+    if (!__atomic_compare_exchange_n(&heap_chunk_l1[r], &expected, fresh, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        rt_unmap(fresh, ALLOCS_CHUNK_MAP_BYTES);
+        return expected;
     }
-    if (l1 == heap_chunk_l1) {
-        uint32_t i = __atomic_fetch_add(&nlisted_regions, 1, __ATOMIC_ACQ_REL);
-        if (i < MAX_LISTED_REGIONS)
-            __atomic_store_n(&listed_regions[i], (uint32_t)r, __ATOMIC_RELEASE);
-    }
+    uint32_t i = __atomic_fetch_add(&nlisted_regions, 1, __ATOMIC_ACQ_REL);
+    if (i < MAX_LISTED_REGIONS) __atomic_store_n(&listed_regions[i], (uint32_t)r, __ATOMIC_RELEASE);
     return fresh;
 }
 
-static inline uint64_t granule_bit(uintptr_t addr)
+static inline size_t granule_index(uintptr_t addr)
 {
-    return 1ull << (((addr & (REGION_BYTES - 1)) >> ALLOCS_GRANULE_SHIFT) & 63);
-}
-static inline size_t granule_word(uintptr_t addr)
-{
-    return ((addr & (REGION_BYTES - 1)) >> ALLOCS_GRANULE_SHIFT) >> 6;
+    return (addr & (REGION_BYTES - 1)) >> ALLOCS_GRANULE_SHIFT;
 }
 
-bool heap_bitmap_set(uint64_t *l1, uintptr_t addr)
+/* Eight marks at once; other threads store single bytes into them meanwhile, which an aligned
+ * 8-byte load sees whole or not at all, byte by byte. */
+static inline uint64_t load_marks(const uint8_t *map, size_t i)
 {
-    if (addr >= USER_LIMIT) return false;
-    uint64_t *bm = region_bitmap(l1, addr, true);
-    if (!bm) return false;
-    __atomic_fetch_or(&bm[granule_word(addr)], granule_bit(addr), __ATOMIC_RELEASE);
-    return true;
+    return __atomic_load_n((const uint64_t *)(const void *)(map + i), __ATOMIC_ACQUIRE);
 }
 
-void heap_bitmap_clear(uint64_t *l1, uintptr_t addr)
+/* The greatest marked granule index in [lo, hi] of one map, or SIZE_MAX: eight marks per load,
+ * the first word masked above hi. */
+static size_t map_prev(const uint8_t *map, size_t hi, size_t lo)
 {
-    if (addr >= USER_LIMIT) return;
-    uint64_t *bm = region_bitmap(l1, addr, false);
-    if (bm) __atomic_fetch_and(&bm[granule_word(addr)], ~granule_bit(addr), __ATOMIC_RELEASE);
+    size_t w = hi & ~(size_t)7;
+    uint64_t marks = load_marks(map, w) & (~0ull >> (8 * (7 - (hi & 7))));
+    for (;;) {
+        if (marks) {
+            size_t g = w + (size_t)(63 - __builtin_clzll(marks)) / 8;
+            return g >= lo ? g : SIZE_MAX; /* the lower words lie wholly below lo */
+        }
+        if (w <= lo) return SIZE_MAX;
+        w -= 8;
+        marks = load_marks(map, w);
+    }
 }
 
-bool heap_bitmap_test(const uint64_t *l1, uintptr_t addr)
+/* The greatest chunk start in [lo, addr], or 0. */
+static uintptr_t chunk_prev(uintptr_t addr, uintptr_t lo)
 {
-    if (!l1 || addr >= USER_LIMIT || (addr & 15)) return false;
-    uint64_t *bm = region_bitmap((uint64_t *)l1, addr, false);
-    return bm && (__atomic_load_n(&bm[granule_word(addr)], __ATOMIC_ACQUIRE) & granule_bit(addr));
-}
-
-uintptr_t heap_bitmap_prev(const uint64_t *l1, uintptr_t addr, uintptr_t lo)
-{
-    if (!l1 || addr >= USER_LIMIT) return 0;
+    if (addr >= USER_LIMIT) return 0;
     lo &= ~(uintptr_t)15;
     for (;;) {
         uintptr_t region_base = addr & ~(REGION_BYTES - 1);
-        const uint64_t *bm = region_bitmap((uint64_t *)l1, addr, false);
-        if (bm) {
-            size_t w = granule_word(addr);
-            size_t wlo = lo > region_base ? granule_word(lo) : 0;
-            unsigned bit = ((addr & (REGION_BYTES - 1)) >> ALLOCS_GRANULE_SHIFT) & 63;
-            uint64_t word = __atomic_load_n(&bm[w], __ATOMIC_ACQUIRE) & (~0ull >> (63 - bit));
-            for (;;) {
-                if (word) {
-                    uintptr_t g = (w << 6) + 63 - (unsigned)__builtin_clzll(word);
-                    uintptr_t found = region_base + (g << ALLOCS_GRANULE_SHIFT);
-                    return found >= lo ? found : 0;
-                }
-                if (w <= wlo) break;
-                word = __atomic_load_n(&bm[--w], __ATOMIC_ACQUIRE);
-            }
+        const uint8_t *map = region_map(addr, false);
+        if (map) {
+            size_t g = map_prev(map, granule_index(addr), lo > region_base ? granule_index(lo) : 0);
+            if (g != SIZE_MAX) return region_base + (g << ALLOCS_GRANULE_SHIFT);
         }
         if (region_base <= lo || region_base == 0) return 0;
         addr = region_base - 1;
     }
+}
+
+static bool is_marked(uintptr_t base)
+{
+    uint8_t *m = heap_chunk_mark(base);
+    return m && __atomic_load_n(m, __ATOMIC_ACQUIRE);
 }
 
 /* ---- the large-chunk table: sorted by base ----
@@ -184,7 +172,7 @@ static int large_find(uintptr_t addr, struct allocs_large_chunk *out)
     for (int attempt = 0; attempt < 1000; attempt++) {
         uint64_t s1 = __atomic_load_n(&large_seq, __ATOMIC_ACQUIRE);
         if (s1 & 1) {
-            if (heap_busy) return -1; /* perhaps our own interrupted write */
+            if (rt_self.heap_busy) return -1; /* perhaps our own interrupted write */
             __builtin_ia32_pause();
             continue;
         }
@@ -208,19 +196,20 @@ void heap_index_init(void)
 {
     large = rt_map(LARGE_MAX * sizeof *large);
     __allocs_root.large_chunks = (uint64_t)(uintptr_t)large;
-    heap_chunk_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
     __allocs_root.chunk_l1 = (uint64_t)(uintptr_t)heap_chunk_l1;
 }
 
-/* The fast path (heap.h) handles small chunks in regions that already have a bitmap. */
-bool heap_index_add_slow(uintptr_t base, size_t requested, size_t usable)
+/* The fast path (heap.h) handles small chunks in regions that already have a map. */
+bool heap_index_add_slow(uintptr_t base, size_t usable)
 {
-    if (!heap_chunk_l1) return false;
-    if (heap_is_large(requested, usable) && !large_insert(base, usable)) return false;
-    if (!heap_bitmap_set(heap_chunk_l1, base)) {
-        if (heap_is_large(requested, usable)) heap_large_remove(base);
+    if ((base & 15) || base >= USER_LIMIT) return false; /* a neighbour's granule, or no room */
+    if (heap_is_large(usable) && !large_insert(base, usable)) return false;
+    uint8_t *map = region_map(base, true);
+    if (!map) {
+        if (heap_is_large(usable)) heap_large_remove(base);
         return false;
     }
+    __atomic_store_n(&map[granule_index(base)], 1, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -247,9 +236,9 @@ static inline bool contains(uintptr_t base, size_t usable, uintptr_t addr)
 
 bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
 {
-    if (RT_UNLIKELY(!heap_chunk_l1 || addr >= USER_LIMIT || addr < 4096)) return false;
+    if (RT_UNLIKELY(addr >= USER_LIMIT || addr < 4096)) return false;
     uintptr_t lo = addr > ALLOCS_LARGE_CHUNK_BYTES ? addr - ALLOCS_LARGE_CHUNK_BYTES : 0;
-    uintptr_t base = heap_bitmap_prev(heap_chunk_l1, addr, lo);
+    uintptr_t base = chunk_prev(addr, lo);
     if (RT_LIKELY(base)) {
         /* The nearest start at or below addr: chunks never overlap, so if this one does not
          * contain addr, no chunk (large or not) does. */
@@ -262,9 +251,9 @@ bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
     if (!__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) return false;
     int found = large_find(addr, &e);
     if (found < 0) {
-        /* The table is mid-update: the bitmap is always consistent, so scan it without bound
+        /* The table is mid-update: the map is always consistent, so scan it without bound
          * (slow, but only for this rare case). */
-        e.base = heap_bitmap_prev(heap_chunk_l1, addr, 0);
+        e.base = chunk_prev(addr, 0);
         if (!e.base) return false;
         e.usable = heap_usable((void *)e.base);
     } else if (!found) {
@@ -282,23 +271,23 @@ bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
 static bool walk_read(uintptr_t base, struct rt_chunk *out)
 {
     if (__atomic_load_n(&nlarge, __ATOMIC_RELAXED)) {
-        if (heap_busy) return false;
+        if (rt_self.heap_busy) return false;
         bool done = false, ok = false;
-        heap_busy++;
+        rt_self.heap_busy++;
         if (!rt_lock_unless_forking(&large_chunks_lock)) {
-            heap_busy--;
+            rt_self.heap_busy--;
             return false;
         }
         size_t i = large_upper(nlarge, base);
         if (i > 0 && large[i - 1].base == base) {
             done = true;
-            ok = heap_bitmap_test(heap_chunk_l1, base);
+            ok = is_marked(base);
             if (ok) fill_chunk(base, large[i - 1].usable, out);
         }
         heap_unlock(&large_chunks_lock);
         if (done) return ok;
     }
-    if (!heap_bitmap_test(heap_chunk_l1, base)) return false;
+    if (!is_marked(base)) return false;
     fill_chunk(base, heap_usable((void *)base), out);
     return true;
 }
@@ -306,18 +295,17 @@ static bool walk_read(uintptr_t base, struct rt_chunk *out)
 static long walk_region(uintptr_t r, int (*cb)(const struct rt_chunk *, void *), void *arg,
                         bool *stop)
 {
-    const uint64_t *bm =
-        (const uint64_t *)(uintptr_t)__atomic_load_n(&heap_chunk_l1[r], __ATOMIC_ACQUIRE);
+    const uint8_t *map = __atomic_load_n(&heap_chunk_l1[r], __ATOMIC_ACQUIRE);
     long n = 0;
-    if (!bm) return 0;
-    for (size_t w = 0; w < REGION_WORDS && !*stop; w++) {
-        uint64_t word = __atomic_load_n(&bm[w], __ATOMIC_ACQUIRE);
-        while (word && !*stop) {
-            unsigned b = (unsigned)__builtin_ctzll(word);
-            word &= word - 1;
-            uintptr_t base = (r << ALLOCS_REGION_SHIFT) + (((w << 6) + b) << ALLOCS_GRANULE_SHIFT);
+    if (!map) return 0;
+    for (size_t i = 0; i < ALLOCS_CHUNK_MAP_BYTES && !*stop; i += 8) {
+        uint64_t w = load_marks(map, i);
+        while (w && !*stop) {
+            size_t g = i + (size_t)__builtin_ctzll(w) / 8;
+            w &= ~(0xffull << ((g - i) * 8));
             struct rt_chunk c;
-            if (!walk_read(base, &c)) continue;
+            if (!walk_read((r << ALLOCS_CHUNK_REGION_SHIFT) + (g << ALLOCS_GRANULE_SHIFT), &c))
+                continue;
             n++;
             if (cb(&c, arg)) *stop = true;
         }
@@ -327,7 +315,7 @@ static long walk_region(uintptr_t r, int (*cb)(const struct rt_chunk *, void *),
 
 long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg)
 {
-    if (!heap_chunk_l1 || !cb) return 0;
+    if (!cb) return 0;
     bool stop = false;
     long n = 0;
     uint32_t listed = __atomic_load_n(&nlisted_regions, __ATOMIC_ACQUIRE);
@@ -350,7 +338,7 @@ long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg)
         for (uint32_t i = 0; i < k && !stop; i++)
             n += walk_region(order[i], cb, arg, &stop);
     } else {
-        for (uintptr_t r = 0; r < ALLOCS_L1_ENTRIES && !stop; r++)
+        for (uintptr_t r = 0; r < ALLOCS_CHUNK_L1_ENTRIES && !stop; r++)
             n += walk_region(r, cb, arg, &stop);
     }
     return n;

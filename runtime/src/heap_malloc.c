@@ -2,9 +2,9 @@
  *
  * Every chunk is requested from the real allocator with 8 extra bytes; the 8-byte trailer at
  * base + usable - 8 records sequence number, site id and slack, and the chunk start is marked
- * in the bitmap (heap_index.c). Chunks we did not create (allocated before we resolved the
+ * in the byte map (heap_index.c). Chunks we did not create (allocated before we resolved the
  * real allocator, by the dynamic loader's minimal malloc, or while our own code runs) have no
- * start bit and pass straight through, exactly as glibc would handle them.
+ * start mark and pass straight through, exactly as glibc would handle them.
  *
  * The real allocator is the next definition (dlsym RTLD_NEXT), not glibc's __libc_malloc:
  * if another allocator (jemalloc, tcmalloc...) is preloaded after us or linked into the
@@ -26,8 +26,6 @@
 
 struct heap_real heap_real;
 bool heap_glibc;
-RT_TLS int heap_busy;
-RT_TLS uintptr_t heap_site_override;
 
 enum { ST_NONE, ST_RESOLVING, ST_REAL, ST_READY };
 static int state; /* REAL: real functions known (pass through); READY: tracking */
@@ -70,9 +68,9 @@ nomem:
 void *heap_next_symbol(const char *name)
 {
     int saved = errno;
-    heap_busy++;
+    rt_self.heap_busy++;
     void *sym = dlsym(RTLD_NEXT, name);
-    heap_busy--;
+    rt_self.heap_busy--;
     errno = saved;
     return sym;
 }
@@ -106,14 +104,14 @@ static int start_slow(void)
     heap_real = r;
     __atomic_store_n(&state, ST_REAL, __ATOMIC_RELEASE);
     /* From here our own nested mallocs pass through; build the tables. */
-    heap_busy++;
+    rt_self.heap_busy++;
     if (heap_glibc)
         __atomic_or_fetch(&__allocs_root.flags, ALLOCS_ROOT_F_GLIBC_MALLOC, __ATOMIC_RELEASE);
     heap_index_init();
     heap_sites_init();
     threads_init();
     pool_init();
-    heap_busy--;
+    rt_self.heap_busy--;
     __atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
     errno = saved;
     return ST_READY;
@@ -150,12 +148,14 @@ static inline void count(struct allocs_thread *rec, uint64_t allocs, uint64_t fr
 
 static inline uint32_t site_of(uintptr_t pc)
 {
-    uintptr_t o = heap_site_override;
+    uintptr_t o = rt_self.site_override;
     return heap_site_lookup(RT_UNLIKELY(o != 0) ? o : pc);
 }
 
-/* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8. */
-static inline __attribute__((always_inline)) void *track(void *p, size_t requested, uintptr_t pc)
+/* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8.
+ * The general case: any allocator, a thread without a record or out of sequence numbers, a
+ * site not in the cache, a large chunk, a region without a map. */
+static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uintptr_t pc)
 {
     if (RT_UNLIKELY(!p)) return NULL;
     size_t usable = heap_usable(p);
@@ -163,52 +163,73 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t request
     uint64_t seq = threads_next_seq(rec);
     *heap_trailer_at((uintptr_t)p, usable) =
         heap_trailer_make(seq, site_of(pc), usable, requested, false);
-    if (RT_LIKELY(heap_index_add((uintptr_t)p, requested, usable))) count(rec, 1, 0, requested, 0);
+    if (RT_LIKELY(heap_index_add((uintptr_t)p, usable))) count(rec, 1, 0, requested, 0);
     return p;
 }
 
-/* Forgets a tracked chunk (its start bit is set); the caller then releases it. The bit is
- * cleared before the real free, so a concurrent malloc reusing the address cannot lose its
- * own bit to us. */
-static inline __attribute__((always_inline)) void untrack(void *p)
+/* The same for the common case, with no call but the tail call to track_slow: a glibc chunk,
+ * a recorded thread with sequence numbers left, a cached site, a small chunk in a mapped
+ * region. Not inlined: the entry points reach it by a tail call, so across the real
+ * allocator's call they keep only the size and the pc alive, and it needs no saved
+ * registers. */
+static __attribute__((noinline)) void *track(void *p, size_t requested, uintptr_t pc)
+{
+    struct allocs_thread *rec = rt_self.rec;
+    if (RT_UNLIKELY(!p || !heap_glibc || !rec || rec->next_seq >= rec->seq_limit))
+        return track_slow(p, requested, pc);
+    uintptr_t site_pc = RT_UNLIKELY(rt_self.site_override != 0) ? rt_self.site_override : pc;
+    const struct rt_site_cache_entry *e = heap_site_cache_slot(site_pc);
+    size_t usable = heap_usable(p);
+    /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
+    uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
+                                   __ATOMIC_ACQUIRE);
+    if (RT_UNLIKELY(e->key != heap_site_cache_key(site_pc) || !map || heap_is_large(usable)))
+        return track_slow(p, requested, pc);
+    /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
+    *heap_trailer_at((uintptr_t)p, usable) =
+        (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) |
+        ((uint64_t)e->id << ALLOCS_TRAILER_SITE_SHIFT) |
+        ((uint64_t)(usable - ALLOCS_TRAILER_BYTES - requested) << ALLOCS_TRAILER_SLACK_SHIFT);
+    __atomic_store_n(
+        &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT], 1,
+        __ATOMIC_RELEASE);
+    rec->allocs++;
+    rec->bytes_allocated += requested;
+    return p;
+}
+
+/* Forgets a tracked chunk whose start mark is `mark`; the caller then releases it. The mark
+ * is cleared before the real free, so a concurrent malloc reusing the address cannot lose its
+ * own mark to us. */
+static inline __attribute__((always_inline)) void untrack(void *p, uint8_t *mark)
 {
     size_t usable = heap_usable(p);
     uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
     size_t requested = heap_trailer_requested(t, usable);
     if (RT_UNLIKELY(t & ALLOCS_TRAILER_POOL_BIT))
         pool_drop_range((uintptr_t)p, (uintptr_t)p + usable);
-    heap_index_remove((uintptr_t)p, requested, usable);
+    __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
+    if (RT_UNLIKELY(heap_is_large(usable))) heap_large_remove((uintptr_t)p);
     count(threads_current(), 0, 1, 0, requested);
 }
 
-/* While glibc's allocator runs on this thread it may hold an arena lock, which fork() takes
- * after the atfork handlers took the runtime's: a signal handler that lands here must not wait
- * for a fork (rt_lock_unless_forking gives up at once while this is set). */
-#define IN_LIBC(call)                                                                              \
-    ({                                                                                             \
-        rt_in_libc_alloc++;                                                                        \
-        __auto_type r_ = (call);                                                                   \
-        rt_in_libc_alloc--;                                                                        \
-        r_;                                                                                        \
-    })
-#define IN_LIBC_VOID(call)                                                                         \
-    do {                                                                                           \
-        rt_in_libc_alloc++;                                                                        \
-        call;                                                                                      \
-        rt_in_libc_alloc--;                                                                        \
-    } while (0)
+/* The start mark of a tracked chunk, or NULL when p is not one (NULL included). */
+static inline uint8_t *tracked_mark(void *p)
+{
+    uint8_t *m = heap_chunk_mark((uintptr_t)p);
+    return RT_LIKELY(m != NULL) && __atomic_load_n(m, __ATOMIC_ACQUIRE) ? m : NULL;
+}
 
 static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr_t pc)
 {
     int s = heap_state();
-    if (RT_UNLIKELY(s != ST_READY))
-        return s == ST_REAL ? IN_LIBC(heap_real.malloc(n)) : boot_alloc(n, 16);
-    if (RT_UNLIKELY(heap_busy)) return IN_LIBC(heap_real.malloc(n));
+    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
     if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
         errno = ENOMEM;
         return NULL;
     }
-    return track(IN_LIBC(heap_real.malloc(n + ALLOCS_TRAILER_BYTES)), n, pc);
+    return track(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), n, pc);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -216,17 +237,43 @@ void *heap_malloc_at(size_t n, uintptr_t pc)
     return malloc_impl(n, pc);
 }
 
-static inline __attribute__((always_inline)) void free_impl(void *p)
+/* free's general case: any allocator, a chunk with pool objects or in the large table, a
+ * thread without a record, and pointers the index does not know. */
+static __attribute__((noinline)) void free_slow(void *p)
 {
-    if (!p || is_boot(p)) return;
-    /* No start bit before the index exists, so the common case needs no state check. */
-    if (RT_LIKELY(heap_index_is_start((uintptr_t)p))) {
-        untrack(p);
-        IN_LIBC_VOID(heap_real.free(p));
+    /* No mark exists before the index does, so this needs no state check first. */
+    uint8_t *mark = tracked_mark(p);
+    if (mark) {
+        untrack(p, mark);
+        heap_real.free(p);
         return;
     }
-    if (heap_state() >= ST_REAL) IN_LIBC_VOID(heap_real.free(p));
+    if (!p || is_boot(p)) return;
+    if (heap_state() >= ST_REAL) heap_real.free(p);
     /* else: nothing can free it yet; leaking is the only safe answer */
+}
+
+/* The common case with no call but the tail calls: a small glibc chunk without pool objects,
+ * freed by a recorded thread. */
+static inline __attribute__((always_inline)) void free_impl(void *p)
+{
+    uint8_t *mark = tracked_mark(p);
+    struct allocs_thread *rec = rt_self.rec;
+    if (RT_LIKELY(mark && heap_glibc && rec)) {
+        size_t usable = heap_usable(p);
+        uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
+        if (RT_LIKELY(!(t & ALLOCS_TRAILER_POOL_BIT) && !heap_is_large(usable))) {
+            size_t room = usable - ALLOCS_TRAILER_BYTES;
+            size_t requested = room - (size_t)(t >> ALLOCS_TRAILER_SLACK_SHIFT);
+            if (RT_UNLIKELY(requested > room)) requested = room; /* the program wrote over it */
+            __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
+            rec->frees++;
+            rec->bytes_freed += requested;
+            heap_real.free(p);
+            return;
+        }
+    }
+    free_slow(p);
 }
 
 static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc)
@@ -238,27 +285,27 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc)
     }
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY))
-        return s == ST_REAL ? IN_LIBC(heap_real.calloc(nmemb, size)) : boot_alloc(n, 16);
-    if (RT_UNLIKELY(heap_busy)) return IN_LIBC(heap_real.calloc(nmemb, size));
+        return s == ST_REAL ? heap_real.calloc(nmemb, size) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.calloc(nmemb, size);
     if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
         errno = ENOMEM;
         return NULL;
     }
-    return track(IN_LIBC(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES)), n, pc);
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n, pc);
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
 {
-    heap_busy++;
+    rt_self.heap_busy++;
     size_t old_usable = heap_usable(p);
     uint64_t t = *heap_trailer_at((uintptr_t)p, old_usable);
     size_t old_req = heap_trailer_requested(t, old_usable);
     /* Unmark first: a moving realloc frees p, and another thread may get it back at once. */
-    heap_index_remove((uintptr_t)p, old_req, old_usable);
-    void *q = IN_LIBC(heap_real.realloc(p, n + ALLOCS_TRAILER_BYTES));
+    heap_index_remove((uintptr_t)p, old_usable);
+    void *q = heap_real.realloc(p, n + ALLOCS_TRAILER_BYTES);
     if (!q) { /* p is untouched, trailer included */
-        heap_index_add((uintptr_t)p, old_req, old_usable);
-        heap_busy--;
+        heap_index_add((uintptr_t)p, old_usable);
+        rt_self.heap_busy--;
         return NULL;
     }
     size_t usable = heap_usable(q);
@@ -274,7 +321,7 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
         seq = threads_next_seq(rec);
     }
     *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site_of(pc), usable, n, pool);
-    if (heap_index_add((uintptr_t)q, n, usable)) {
+    if (heap_index_add((uintptr_t)q, usable)) {
         if (q == p)
             count(rec, 0, 0, n > old_req ? n - old_req : 0, n < old_req ? old_req - n : 0);
         else
@@ -282,7 +329,7 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
     } else {
         count(rec, 0, 1, 0, old_req); /* could not index the new chunk: it is untracked */
     }
-    heap_busy--;
+    rt_self.heap_busy--;
     return q;
 }
 
@@ -296,11 +343,12 @@ static void *realloc_impl(void *p, size_t n, uintptr_t pc)
         if (q) memcpy(q, p, boot_size(p) < n ? boot_size(p) : n);
         return q;
     }
-    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? IN_LIBC(heap_real.realloc(p, n)) : NULL;
-    if (!heap_index_is_start((uintptr_t)p)) return IN_LIBC(heap_real.realloc(p, n));
+    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.realloc(p, n) : NULL;
+    uint8_t *mark = tracked_mark(p);
+    if (!mark) return heap_real.realloc(p, n);
     if (n == 0) { /* glibc 2.36 (REALLOC_ZERO_BYTES_FREES): free p, return NULL */
-        untrack(p);
-        IN_LIBC_VOID(heap_real.free(p));
+        untrack(p, mark);
+        heap_real.free(p);
         return NULL;
     }
     if (n > SIZE_MAX - ALLOCS_TRAILER_BYTES) {
@@ -314,8 +362,8 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc)
 {
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY))
-        return s == ST_REAL ? IN_LIBC(heap_real.memalign(align, n)) : boot_alloc(n, align);
-    if (RT_UNLIKELY(heap_busy)) return IN_LIBC(heap_real.memalign(align, n));
+        return s == ST_REAL ? heap_real.memalign(align, n) : boot_alloc(n, align);
+    if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.memalign(align, n);
     if (align > SIZE_MAX / 2 + 1) { /* glibc checks the alignment before the size */
         errno = EINVAL;
         return NULL;
@@ -324,7 +372,7 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc)
         errno = ENOMEM;
         return NULL;
     }
-    return track(IN_LIBC(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES)), n, pc);
+    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, pc);
 }
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))

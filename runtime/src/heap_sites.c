@@ -13,8 +13,6 @@
 #include <string.h>
 
 #define SITES_CAPACITY (1u << 20)
-#define CACHE_ENTRIES HEAP_SITE_CACHE_ENTRIES
-#define SITE_WRAPPER HEAP_SITE_WRAPPER
 
 struct site_hash {
     uint32_t mask;  /* capacity - 1 */
@@ -25,12 +23,6 @@ struct site_hash {
 static struct allocs_site *sites;
 static struct site_hash *hash;
 rt_lock_t sites_lock = RT_LOCK_INIT;
-
-#define cache_entry heap_site_cache_entry
-#define cache heap_site_cache
-#define cache_generation heap_site_cache_generation
-RT_TLS struct heap_site_cache_entry heap_site_cache[CACHE_ENTRIES];
-RT_TLS unsigned heap_site_cache_generation;
 
 static inline uint32_t hash_slot(uintptr_t pc, uint32_t mask)
 {
@@ -115,40 +107,29 @@ static uint32_t intern(uintptr_t pc)
     return id;
 }
 
-static inline struct cache_entry *cache_slot(uintptr_t pc)
+/* Remembers pc's answer in this thread's cache (heap.h). */
+static inline uint32_t cache_put(uintptr_t pc, uint32_t id, uintptr_t wrapper_bit)
 {
-    unsigned gen = __atomic_load_n(&heap_wrapper_generation, __ATOMIC_RELAXED);
-    if (RT_UNLIKELY(cache_generation != gen)) {
-        memset(cache, 0, sizeof cache);
-        cache_generation = gen;
-    }
-    return &cache[(pc ^ (pc >> 7)) & (CACHE_ENTRIES - 1)];
+    struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+    e->key = heap_site_cache_key(pc) | wrapper_bit;
+    e->id = id;
+    return id;
 }
 
 uint32_t heap_site_id(uintptr_t pc)
 {
     if (RT_UNLIKELY(!sites || !pc)) return 0;
-    struct cache_entry *e = cache_slot(pc);
-    uint32_t id;
-    if (RT_LIKELY(e->pc == pc)) {
-        id = e->id;
-        if (RT_LIKELY(id != SITE_WRAPPER)) return id;
-    } else if (heap_wrappers_active() && heap_in_wrapper(pc)) {
-        e->pc = pc;
-        e->id = SITE_WRAPPER;
-    } else {
-        id = intern(pc);
-        e->pc = pc;
-        e->id = id;
-        return id;
+    const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+    uintptr_t key = heap_site_cache_key(pc);
+    if (e->key == key) return e->id;
+    if (e->key != (key | HEAP_SITE_KEY_WRAPPER)) {
+        if (!heap_wrappers_active() || !heap_in_wrapper(pc)) return cache_put(pc, intern(pc), 0);
+        cache_put(pc, 0, HEAP_SITE_KEY_WRAPPER);
     }
     /* The call came from inside a declared wrapper: the site is the wrapper's caller. */
     uintptr_t caller = heap_wrapper_caller(pc);
     if (!caller) return intern(pc);
-    struct cache_entry *c = cache_slot(caller);
-    if (c->pc == caller && c->id != SITE_WRAPPER) return c->id;
-    id = intern(caller);
-    c->pc = caller;
-    c->id = id;
-    return id;
+    const struct rt_site_cache_entry *c = heap_site_cache_slot(caller);
+    if (c->key == heap_site_cache_key(caller)) return c->id;
+    return cache_put(caller, intern(caller), 0);
 }

@@ -54,10 +54,22 @@ void rt_unlock(rt_lock_t *l);
  * fork. The paths a handler can reach (mmap, munmap, mremap, queries) use this and fall back:
  * log the change (maps_pending.c), or answer with what the tables hold. */
 bool rt_lock_unless_forking(rt_lock_t *l);
-/* Non-zero while this thread runs glibc's allocator (heap_malloc.c sets it): it may hold an
- * arena lock, so a handler that interrupted it gives up on a fork at once, not after 100 ms. */
-extern RT_TLS int rt_in_libc_alloc;
 bool rt_trylock(rt_lock_t *l); /* false at once if held */
+
+/* The runtime's per-thread state that the malloc path reads, in one TLS block: every field is
+ * one offset from the same thread-pointer slot, so the fast path resolves it once. */
+#define RT_SITE_CACHE_ENTRIES 128u
+struct rt_site_cache_entry {
+    uintptr_t key; /* pc ^ (wrapper generation << 48); 0 = empty */
+    uint32_t id;
+};
+struct rt_thread_state {
+    int heap_busy;           /* recursion guard: the runtime's own code is running on this thread */
+    uintptr_t site_override; /* set by helpers: the site for nested mallocs */
+    struct allocs_thread *rec; /* this thread's record (threads.c), NULL until made */
+    struct rt_site_cache_entry site_cache[RT_SITE_CACHE_ENTRIES]; /* heap_sites.c */
+};
+extern RT_TLS struct rt_thread_state rt_self;
 
 extern rt_lock_t meta_lock;         /* meta_mem.c: type metadata loading and synthesis */
 extern rt_lock_t wrappers_lock;     /* heap_helpers.c: declared allocation wrappers */

@@ -1,10 +1,10 @@
 /* pool.c: objects registered by custom (pool/arena) allocators inside malloc chunks.
  *
- * Layout (allocs_layout.h): object starts are bits in a second sparse bitmap (root.sub_l1,
- * 16-byte granules like the chunk bitmap) and the records are an open-addressing table keyed
- * by base (root.suballocs: multiplicative hash, linear probing, 0 = empty, 1 = deleted).
- * Objects need not be 16-byte aligned, so a set bit means "one or more objects start in this
- * granule" and a lookup probes the table for each of the granule's 16 possible bases.
+ * Layout (allocs_layout.h): object starts are bits in sparse bitmaps (root.sub_l1, one bit
+ * per 16-byte granule, one 8 MiB bitmap per 1 GiB region) and the records are an open-addressing
+ * table keyed by base (root.suballocs: multiplicative hash, linear probing, 0 = empty, 1 =
+ * deleted). Objects need not be 16-byte aligned, so a set bit means "one or more objects start in
+ * this granule" and a lookup probes the table for each of the granule's 16 possible bases.
  *
  * Registration, lookups and frees of pool-holding chunks are rare next to malloc/free, so one
  * rt_lock guards everything; no code here allocates, so holding it can never deadlock against
@@ -25,8 +25,67 @@ static uint32_t pool_seq;
 
 void pool_init(void)
 {
-    sub_l1 = rt_map((size_t)ALLOCS_L1_ENTRIES * sizeof(uint64_t));
+    sub_l1 = rt_map((size_t)ALLOCS_SUB_L1_ENTRIES * sizeof(uint64_t));
     __allocs_root.sub_l1 = (uint64_t)(uintptr_t)sub_l1;
+}
+
+/* ---- the object-start bitmap (changed under pool_lock; atomics for lock-free readers) ---- */
+#define REGION_BYTES (1ul << ALLOCS_SUB_REGION_SHIFT)
+#define USER_LIMIT (1ul << 47)
+
+static uint64_t *region_bitmap(uintptr_t addr, bool create)
+{
+    uint64_t *entry = &sub_l1[addr >> ALLOCS_SUB_REGION_SHIFT];
+    uint64_t *bm = (uint64_t *)(uintptr_t)__atomic_load_n(entry, __ATOMIC_ACQUIRE);
+    if (bm || !create) return bm;
+    bm = rt_map(ALLOCS_SUB_BITMAP_BYTES);
+    if (bm) __atomic_store_n(entry, (uint64_t)(uintptr_t)bm, __ATOMIC_RELEASE);
+    return bm;
+}
+static inline size_t granule(uintptr_t addr)
+{
+    return (addr & (REGION_BYTES - 1)) >> ALLOCS_GRANULE_SHIFT;
+}
+static bool bitmap_set(uintptr_t addr) /* false if no memory */
+{
+    uint64_t *bm = addr < USER_LIMIT ? region_bitmap(addr, true) : NULL;
+    if (!bm) return false;
+    __atomic_fetch_or(&bm[granule(addr) >> 6], 1ull << (granule(addr) & 63), __ATOMIC_RELEASE);
+    return true;
+}
+static void bitmap_clear(uintptr_t addr)
+{
+    uint64_t *bm = addr < USER_LIMIT ? region_bitmap(addr, false) : NULL;
+    if (bm)
+        __atomic_fetch_and(&bm[granule(addr) >> 6], ~(1ull << (granule(addr) & 63)),
+                           __ATOMIC_RELEASE);
+}
+/* The greatest marked granule address in [lo, addr], or 0. */
+static uintptr_t bitmap_prev(uintptr_t addr, uintptr_t lo)
+{
+    if (addr >= USER_LIMIT) return 0;
+    lo &= ~(uintptr_t)15;
+    for (;;) {
+        uintptr_t region_base = addr & ~(REGION_BYTES - 1);
+        const uint64_t *bm = region_bitmap(addr, false);
+        if (bm) {
+            size_t w = granule(addr) >> 6, wlo = lo > region_base ? granule(lo) >> 6 : 0;
+            uint64_t word =
+                __atomic_load_n(&bm[w], __ATOMIC_ACQUIRE) & (~0ull >> (63 - (granule(addr) & 63)));
+            for (;;) {
+                if (word) {
+                    uintptr_t found =
+                        region_base + ((((uintptr_t)w << 6) + 63 - (unsigned)__builtin_clzll(word))
+                                       << ALLOCS_GRANULE_SHIFT);
+                    return found >= lo ? found : 0;
+                }
+                if (w <= wlo) break;
+                word = __atomic_load_n(&bm[--w], __ATOMIC_ACQUIRE);
+            }
+        }
+        if (region_base <= lo || region_base == 0) return 0;
+        addr = region_base - 1;
+    }
 }
 
 static inline uint64_t home(uint64_t base, uint64_t cap)
@@ -82,7 +141,7 @@ static bool make_room(void)
 /* The object with the greatest base in [lo, addr], or NULL. Lock held. */
 static struct allocs_suballoc *object_at_or_before(uintptr_t addr, uintptr_t lo)
 {
-    uintptr_t g = heap_bitmap_prev(sub_l1, addr, lo);
+    uintptr_t g = bitmap_prev(addr, lo);
     while (g) {
         uintptr_t top = addr - g < 15 ? addr - g : 15;
         for (uintptr_t k = top + 1; k-- > 0;) {
@@ -90,7 +149,7 @@ static struct allocs_suballoc *object_at_or_before(uintptr_t addr, uintptr_t lo)
             if (s >= 0 && g + k >= lo) return &table[s];
         }
         if (g < 16 || g - 16 < (lo & ~(uintptr_t)15)) break;
-        g = heap_bitmap_prev(sub_l1, g - 1, lo);
+        g = bitmap_prev(g - 1, lo);
     }
     return NULL;
 }
@@ -108,7 +167,7 @@ static void delete_slot(int64_t s)
     table[s].base = DELETED;
     live--;
     uintptr_t g = base & ~(uintptr_t)15;
-    if (granule_empty(g)) heap_bitmap_clear(sub_l1, g);
+    if (granule_empty(g)) bitmap_clear(g);
 }
 
 static bool valid_allocator(const struct allocator *a, uint32_t *index)
@@ -132,7 +191,7 @@ int pool_register(const struct allocator *a, uintptr_t base, size_t size, uintpt
     struct allocs_suballoc *prev = object_at_or_before(base + size - 1, c.base);
     if (prev && prev->base + prev->size > base) {
         err = ALLOCS_ERR_INVALID; /* overlaps an object already registered */
-    } else if (!make_room() || !heap_bitmap_set(sub_l1, base & ~(uintptr_t)15)) {
+    } else if (!make_room() || !bitmap_set(base & ~(uintptr_t)15)) {
         err = ALLOCS_ERR_NOMEM;
     } else {
         struct allocs_suballoc e = {base, size, site, index,
@@ -168,8 +227,8 @@ int pool_unregister(const struct allocator *a, uintptr_t base)
 
 bool pool_find(uintptr_t addr, const struct rt_chunk *chunk, struct rt_pool_object *out)
 {
-    /* heap_busy: a query from a signal handler that interrupted a pool update. */
-    if (!sub_l1 || !chunk || !chunk->has_pool_objects || heap_busy) return false;
+    /* rt_self.heap_busy: a query from a signal handler that interrupted a pool update. */
+    if (!sub_l1 || !chunk || !chunk->has_pool_objects || rt_self.heap_busy) return false;
     bool found = false;
     heap_lock(&pool_lock);
     const struct allocs_suballoc *e = object_at_or_before(addr, chunk->base);
@@ -189,7 +248,7 @@ void pool_drop_range(uintptr_t lo, uintptr_t hi)
 {
     if (!sub_l1 || hi <= lo) return;
     heap_lock(&pool_lock);
-    uintptr_t g = heap_bitmap_prev(sub_l1, hi - 1, lo);
+    uintptr_t g = bitmap_prev(hi - 1, lo);
     while (g) {
         for (uintptr_t k = 0; k < 16; k++) {
             int64_t s = find_slot(g + k);
@@ -198,9 +257,9 @@ void pool_drop_range(uintptr_t lo, uintptr_t hi)
                 live--;
             }
         }
-        if (granule_empty(g)) heap_bitmap_clear(sub_l1, g);
+        if (granule_empty(g)) bitmap_clear(g);
         if (g < 16 || g - 16 < (lo & ~(uintptr_t)15)) break;
-        g = heap_bitmap_prev(sub_l1, g - 1, lo);
+        g = bitmap_prev(g - 1, lo);
     }
     heap_unlock(&pool_lock);
 }

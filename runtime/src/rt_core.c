@@ -98,7 +98,7 @@ static uint64_t monotonic_ns(void)
  * a thread that just met a fork, exact. Each waiter has its own patience: the threads that are
  * not part of the deadlock get the lock as soon as the fork is through. */
 #define FORK_PATIENCE_NS 100000000ull
-RT_TLS int rt_in_libc_alloc;
+RT_TLS struct rt_thread_state rt_self;
 
 static bool spin_acquire(volatile int *w, bool unless_forking)
 {
@@ -112,7 +112,6 @@ static bool spin_acquire(volatile int *w, bool unless_forking)
             return true;
         while ((v = __atomic_load_n(w, __ATOMIC_RELAXED)) != LOCK_FREE) {
             if (unless_forking && v == LOCK_HELD_BY_FORK) {
-                if (rt_in_libc_alloc) return false; /* the fork is surely waiting for us */
                 uint64_t now = monotonic_ns();
                 if (!fork_seen)
                     fork_seen = now;

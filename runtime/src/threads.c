@@ -20,7 +20,6 @@
 
 enum { TLS_NONE = 0, TLS_RECORD, TLS_RETIRED };
 
-RT_TLS struct allocs_thread *threads_tls_rec;
 static RT_TLS int tls_state;
 static RT_TLS uintptr_t own_stack_lo, own_stack_hi; /* from the trampoline, for the record */
 
@@ -71,15 +70,15 @@ static void retire(struct allocs_thread *rec)
 
 struct allocs_thread *threads_self_slow(void)
 {
-    if (tls_state != TLS_NONE) return threads_tls_rec; /* NULL once retired */
+    if (tls_state != TLS_NONE) return rt_self.rec; /* NULL once retired */
     if (!threads) return NULL;
     int saved_errno = errno;
-    heap_busy++; /* pthread_setspecific may calloc its second-level array */
+    rt_self.heap_busy++; /* pthread_setspecific may calloc its second-level array */
     /* A thread that meets another thread's fork stuck for milliseconds goes on unrecorded
      * (its counters count as retired) and tries again at its next allocation: the fork may be
      * waiting for something only this thread will do. */
     if (!rt_lock_unless_forking(&threads_lock)) {
-        heap_busy--;
+        rt_self.heap_busy--;
         errno = saved_errno;
         return NULL;
     }
@@ -107,10 +106,10 @@ struct allocs_thread *threads_self_slow(void)
             __atomic_store_n(&__allocs_root.nthreads, (uint32_t)idx + 1, __ATOMIC_RELEASE);
     }
     rt_unlock(&threads_lock);
-    threads_tls_rec = rec;
+    rt_self.rec = rec;
     tls_state = rec ? TLS_RECORD : TLS_RETIRED; /* no slot left: count as retired */
     if (rec && exit_key_ok) pthread_setspecific(exit_key, rec);
-    heap_busy--;
+    rt_self.heap_busy--;
     errno = saved_errno;
     return rec;
 }
@@ -124,8 +123,8 @@ struct allocs_thread *threads_self(void)
 static void thread_exit(void *v)
 {
     struct allocs_thread *rec = v;
-    if (!rec || rec != threads_tls_rec) return;
-    threads_tls_rec = NULL;
+    if (!rec || rec != rt_self.rec) return;
+    rt_self.rec = NULL;
     tls_state = TLS_RETIRED;
     retire(rec);
     rt_lock(&threads_lock);
@@ -140,7 +139,7 @@ static void thread_exit(void *v)
  * take threads_lock (the child is single-threaded here). */
 static void after_fork_child(void)
 {
-    struct allocs_thread *self = threads_tls_rec;
+    struct allocs_thread *self = rt_self.rec;
     uint32_t n = __allocs_root.nthreads;
     for (uint32_t i = 0; i < n; i++) {
         struct allocs_thread *rec = &threads[i];
@@ -185,7 +184,7 @@ bool threads_find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *
     if (own_stack_lo < own_stack_hi && addr >= own_stack_lo && addr < own_stack_hi) {
         if (lo) *lo = own_stack_lo;
         if (hi) *hi = own_stack_hi;
-        if (tid) *tid = threads_tls_rec ? threads_tls_rec->tid : 0;
+        if (tid) *tid = rt_self.rec ? rt_self.rec->tid : 0;
         if (is_self) *is_self = true;
         return true;
     }
@@ -199,7 +198,7 @@ bool threads_find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *
             if (lo) *lo = l;
             if (hi) *hi = h;
             if (tid) *tid = rec->tid;
-            if (is_self) *is_self = rec == threads_tls_rec;
+            if (is_self) *is_self = rec == rt_self.rec;
             return true;
         }
     }
@@ -238,7 +237,7 @@ static void *trampoline(void *p)
     struct start s = *(struct start *)p;
     heap_real.free(p);
     int saved_errno = errno;
-    heap_busy++; /* pthread_getattr_np allocates; keep that out of the program's heap */
+    rt_self.heap_busy++; /* pthread_getattr_np allocates; keep that out of the program's heap */
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void *addr;
@@ -249,7 +248,7 @@ static void *trampoline(void *p)
         }
         pthread_attr_destroy(&attr);
     }
-    heap_busy--;
+    rt_self.heap_busy--;
     threads_current(); /* the record, with the stack bounds just read */
     errno = saved_errno;
     return s.fn(s.arg);

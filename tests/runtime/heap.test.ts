@@ -28,7 +28,7 @@ function assertChunk(probes: Probes, name: string, size: number): void {
   assert.ok(site > 0 && site < 200, `${name}: site ${site} bytes into the allocating function`);
 }
 
-// gcc and clang builds, and a non-PIE one whose brk heap sits in the lowest 1 GiB region.
+// gcc and clang builds, and a non-PIE one whose brk heap sits in the lowest 128 MiB region.
 const VARIANTS: { label: string; opts: BuildOptions }[] = [
   { label: "gcc", opts: { api: true } },
   { label: "clang", opts: { api: true, cc: "clang" } },
@@ -92,9 +92,11 @@ for (const { label, opts } of VARIANTS)
       assert.deepEqual(get(probes, "posix_memalign_einval"), { value: "22", untouched: "1" });
     });
 
-    it("finds interior pointers of large chunks (past the bounded bitmap scan)", () => {
+    it("finds interior pointers of large chunks (past the bounded map scan)", () => {
       assertChunk(probes, "large_interior", 1 << 20);
       assertChunk(probes, "large_mid", 40000);
+      assertChunk(probes, "below_large", 32 * 1024 - 24);
+      assertChunk(probes, "at_large", 32 * 1024);
     });
 
     it("attributes libc helpers' allocations to their caller", () => {
