@@ -154,7 +154,7 @@ static inline uint32_t site_of(uintptr_t pc)
 
 /* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8.
  * The general case: any allocator, a thread without a record or out of sequence numbers, a
- * site not in the cache, a large chunk, a region without a map. */
+ * site not in the cache or given by a libc helper, a large chunk, a region without a map. */
 static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uintptr_t pc)
 {
     if (RT_UNLIKELY(!p)) return NULL;
@@ -175,15 +175,15 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
 static __attribute__((noinline)) void *track(void *p, size_t requested, uintptr_t pc)
 {
     struct allocs_thread *rec = rt_self.rec;
-    if (RT_UNLIKELY(!p || !heap_glibc || !rec || rec->next_seq >= rec->seq_limit))
+    if (RT_UNLIKELY(!p || !heap_glibc || !rec || rec->next_seq >= rec->seq_limit ||
+                    rt_self.site_override != 0))
         return track_slow(p, requested, pc);
-    uintptr_t site_pc = RT_UNLIKELY(rt_self.site_override != 0) ? rt_self.site_override : pc;
-    const struct rt_site_cache_entry *e = heap_site_cache_slot(site_pc);
+    const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
     size_t usable = heap_usable(p);
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
     uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
                                    __ATOMIC_ACQUIRE);
-    if (RT_UNLIKELY(e->key != heap_site_cache_key(site_pc) || !map || heap_is_large(usable)))
+    if (RT_UNLIKELY(e->key != heap_site_cache_key(pc) || !map || heap_is_large(usable)))
         return track_slow(p, requested, pc);
     /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
     *heap_trailer_at((uintptr_t)p, usable) =
