@@ -48,7 +48,8 @@ typedef struct rt_lock {
     }
 void rt_lock(rt_lock_t *l);
 void rt_unlock(rt_lock_t *l);
-/* Takes l unless a fork() on another thread has held it for a few milliseconds: then false.
+/* Takes l unless a fork() on another thread has held it for 100 ms (or this thread already
+ * gave up on the same fork): then false.
  * glibc's fork takes malloc's and stdio's locks after the atfork handlers, so a signal handler
  * on a thread that holds one of those, waiting for a lock the fork holds, would deadlock the
  * fork. The paths a handler can reach (mmap, munmap, mremap, queries) use this and fall back:
