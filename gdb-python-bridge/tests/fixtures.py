@@ -116,25 +116,27 @@ class ImageBuilder:
         self.strings_at += len(text) + 1
         return addr
 
+    def _region(self, regions: Dict[int, int], l1: int, area: int, size: int, shift: int,
+                addr: int) -> int:
+        """The map or bitmap of addr's region (made, and entered in l1, on first use)."""
+        region = addr >> shift
+        if region not in regions:
+            m = area + len(regions) * size
+            self.t.map(m, size)
+            self.t.u64(l1 + 8 * region, m)
+            regions[region] = m
+        return regions[region]
+
     def mark_chunk(self, addr: int, value: int = 1) -> None:
         """Sets addr's byte in its region's chunk-start map (the runtime writes 1; 0 unmarks)."""
-        region = addr >> L.CHUNK_REGION_SHIFT
-        if region not in self.regions:
-            m = MAP_ADDR + len(self.regions) * L.CHUNK_MAP_BYTES
-            self.t.map(m, L.CHUNK_MAP_BYTES)
-            self.t.u64(L1_ADDR + 8 * region, m)
-            self.regions[region] = m
-        self.t.write(self.regions[region] + ((addr & L.CHUNK_REGION_MASK) >> L.GRANULE_SHIFT), bytes([value]))
+        m = self._region(self.regions, L1_ADDR, MAP_ADDR, L.CHUNK_MAP_BYTES, L.CHUNK_REGION_SHIFT, addr)
+        self.t.write(m + ((addr & L.CHUNK_REGION_MASK) >> L.GRANULE_SHIFT), bytes([value]))
 
     def _sub_bit(self, addr: int) -> None:
-        region = addr >> L.SUB_REGION_SHIFT
-        if region not in self.sub_regions:
-            bm = SUB_BITMAP_ADDR + len(self.sub_regions) * L.SUB_BITMAP_BYTES
-            self.t.map(bm, L.SUB_BITMAP_BYTES)
-            self.t.u64(SUB_L1_ADDR + 8 * region, bm)
-            self.sub_regions[region] = bm
+        bm = self._region(self.sub_regions, SUB_L1_ADDR, SUB_BITMAP_ADDR, L.SUB_BITMAP_BYTES,
+                          L.SUB_REGION_SHIFT, addr)
         g = (addr & L.SUB_REGION_MASK) >> L.GRANULE_SHIFT
-        word = self.sub_regions[region] + 8 * (g >> 6)
+        word = bm + 8 * (g >> 6)
         old = struct.unpack("<Q", self.t.read_memory(word, 8))[0]
         self.t.u64(word, old | 1 << (g & 63))
 
