@@ -169,6 +169,9 @@ static inline uint64_t threads_next_seq(struct allocs_thread *rec)
     return threads_next_seq_slow(rec);
 }
 
+/* ---- interrupted.c ---- */
+void interrupted_init(void); /* the real allocator's and libc's code ranges */
+
 /* ---- pool.c ---- */
 void pool_init(void);
 /* The chunk [base, base + usable) is going away: drop the pool objects inside [lo, hi). */

@@ -111,6 +111,7 @@ static int start_slow(void)
     heap_sites_init();
     threads_init();
     pool_init();
+    interrupted_init();
     rt_self.heap_busy--;
     __atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
     errno = saved;

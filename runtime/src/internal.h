@@ -48,13 +48,17 @@ typedef struct rt_lock {
     }
 void rt_lock(rt_lock_t *l);
 void rt_unlock(rt_lock_t *l);
-/* Takes l unless a fork() on another thread has held it for 100 ms (or this thread already
- * gave up on the same fork): then false.
+/* Takes l unless a fork() on another thread has held it for 100 ms (at once when this thread
+ * runs a signal handler that interrupted the allocator or libc: heap_interrupted_libc): then
+ * false.
  * glibc's fork takes malloc's and stdio's locks after the atfork handlers, so a signal handler
  * on a thread that holds one of those, waiting for a lock the fork holds, would deadlock the
  * fork. The paths a handler can reach (mmap, munmap, mremap, queries) use this and fall back:
  * log the change (maps_pending.c), or answer with what the tables hold. */
 bool rt_lock_unless_forking(rt_lock_t *l);
+/* interrupted.c: this thread runs a signal handler that interrupted the real allocator's or
+ * libc's code (which may hold a lock glibc's fork takes after ours). Slow: for that case only. */
+bool heap_interrupted_libc(void);
 bool rt_trylock(rt_lock_t *l); /* false at once if held */
 
 /* The runtime's per-thread state that the malloc path reads, in one TLS block: every field is

@@ -337,14 +337,33 @@ void maps_rescan_now(void)
     levels_write_end();
 }
 
+/* A change went unrecorded (the pending log was full while a fork held the lock) and the index
+ * could not be reread since: the kernel's own line for addr bounds the answer, so it never
+ * reports unmapped memory as mapped, nor misses a mapping (found then by its line alone). */
+static bool bounded_by_kernel(uintptr_t addr, struct allocs_big *out, bool found)
+{
+    if (!__atomic_load_n(&maps_stale, __ATOMIC_ACQUIRE)) return found;
+    uintptr_t b, e;
+    bool file;
+    if (!maps_read_line_at(addr, &b, &e, &file)) return false;
+    if (!found) {
+        *out = (struct allocs_big){
+            b, e, -1, ALLOCS_BIG_MAPPING, file ? ALLOCS_BIG_F_FILE : 0, UINT32_MAX, 0, 0, 0};
+        return true;
+    }
+    if (out->begin < b) out->begin = b;
+    if (out->end > e) out->end = e;
+    return true;
+}
+
 bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan)
 {
     if (!maps_ready) return false;
     maps_ensure();
     if (may_rescan) catch_up();
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (maps_lookup(addr, out)) return true;
-        if (!may_rescan || attempt || !maps_rescan()) return false;
+        if (maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
+        if (!may_rescan || attempt || !maps_rescan()) return bounded_by_kernel(addr, out, false);
     }
     return false;
 }
@@ -370,8 +389,12 @@ bool maps_lookup(uintptr_t addr, struct allocs_big *out)
             *out = bigs[(uint32_t)map_index[lo] % LV_MAX_BIGS];
             found = out->begin <= addr && addr < out->end;
         }
+        /* The log is overlaid inside the read: a writer that drains it into the index between
+         * the two reads changes the sequence, so the answer is never the index from before the
+         * drain without the log it drained. */
+        if (maps_pending_nonempty()) found = maps_pending_overlay(addr, out, found);
     } while (levels_read_retry(seq));
-    return maps_pending_nonempty() ? maps_pending_overlay(addr, out, found) : found;
+    return found;
 }
 
 /* ---- brk ---- */

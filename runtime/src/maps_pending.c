@@ -23,7 +23,9 @@ struct pending_op {
     uint8_t kind, keep_old;
 };
 
-#define PENDING_MAX 256
+/* Room for a few milliseconds of a program mapping and unmapping in a loop on every thread
+ * while a fork stalls (once a thread has given up on a fork it logs at once). */
+#define PENDING_MAX 2048
 static struct pending_op ops[PENDING_MAX];
 static volatile uint32_t npending;
 static volatile unsigned pending_seq; /* odd while the log is emptied */

@@ -99,14 +99,6 @@ static uint64_t monotonic_ns(void)
  * not part of the deadlock get the lock as soon as the fork is through. */
 #define FORK_PATIENCE_NS 100000000ull
 RT_TLS struct rt_thread_state rt_self;
-/* Forks are numbered (from 1); a thread that ran out of patience with fork N gives up at once
- * on every lock N holds. Its handler may have interrupted glibc's allocator holding an arena
- * lock the fork waits for: a periodic signal (a 2 ms timer) would otherwise land again as soon
- * as the handler returns, wait its 100 ms again, and never let the allocator, then the fork,
- * go on. */
-static unsigned fork_generation;
-static RT_TLS unsigned gave_up_on_fork;
-
 static bool spin_acquire(volatile int *w, bool unless_forking)
 {
     unsigned spins = 0;
@@ -119,13 +111,12 @@ static bool spin_acquire(volatile int *w, bool unless_forking)
             return true;
         while ((v = __atomic_load_n(w, __ATOMIC_RELAXED)) != LOCK_FREE) {
             if (unless_forking && v == LOCK_HELD_BY_FORK) {
-                unsigned fork = __atomic_load_n(&fork_generation, __ATOMIC_ACQUIRE);
-                if (gave_up_on_fork == fork) return false;
                 uint64_t now = monotonic_ns();
                 if (!fork_seen) {
+                    /* the fork is surely waiting for the code this handler interrupted */
+                    if (heap_interrupted_libc()) return false;
                     fork_seen = now;
                 } else if (now - fork_seen > FORK_PATIENCE_NS) {
-                    gave_up_on_fork = fork;
                     return false;
                 }
             }
@@ -179,7 +170,6 @@ static void before_fork(void)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &mask_before_fork);
-    __atomic_add_fetch(&fork_generation, 1, __ATOMIC_RELEASE);
     for (size_t i = 0; i < NFORK_LOCKS; i++) {
         rt_lock(fork_locks[i]);
         __atomic_store_n(&fork_locks[i]->word, LOCK_HELD_BY_FORK, __ATOMIC_RELAXED);
