@@ -87,8 +87,15 @@ bool maps_pending_nonempty(void)
 
 void maps_pending_drain_locked(void)
 {
-    if (!maps_pending_nonempty()) return;
-    rt_lock(&pending_lock); /* signals are blocked: we hold the levels lock */
+    /* Taken even when the log looks empty: a thread may be between its system call and its
+     * entry (it holds pending_lock, with signals blocked, for both), and whatever the lock's
+     * holder does next (a rescan of /proc/self/maps, say) must not see the change without
+     * the entry. Signals are blocked here too: we hold the levels lock. */
+    rt_lock(&pending_lock);
+    if (!maps_pending_nonempty()) {
+        rt_unlock(&pending_lock);
+        return;
+    }
     __atomic_fetch_add(&pending_seq, 1, __ATOMIC_ACQ_REL);
     for (uint32_t i = 0; i < npending; i++) {
         const struct pending_op *op = &ops[i];
