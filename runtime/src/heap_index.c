@@ -90,12 +90,6 @@ static uintptr_t chunk_prev(uintptr_t addr, uintptr_t lo)
     }
 }
 
-static bool is_marked(uintptr_t base)
-{
-    uint8_t *m = heap_chunk_mark(base);
-    return m && __atomic_load_n(m, __ATOMIC_ACQUIRE);
-}
-
 /* ---- the large-chunk table: sorted by base ----
  * Writers hold large_chunks_lock and bump large_seq to odd while they move entries; readers are
  * lock-free (seqlock): they retry when the sequence was odd or changed, and give up with
@@ -281,13 +275,13 @@ static bool walk_read(uintptr_t base, struct rt_chunk *out)
         size_t i = large_upper(nlarge, base);
         if (i > 0 && large[i - 1].base == base) {
             done = true;
-            ok = is_marked(base);
+            ok = heap_index_is_start(base);
             if (ok) fill_chunk(base, large[i - 1].usable, out);
         }
         heap_unlock(&large_chunks_lock);
         if (done) return ok;
     }
-    if (!is_marked(base)) return false;
+    if (!heap_index_is_start(base)) return false;
     fill_chunk(base, heap_usable((void *)base), out);
     return true;
 }

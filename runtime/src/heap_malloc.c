@@ -264,6 +264,8 @@ static inline __attribute__((always_inline)) void free_impl(void *p)
         size_t usable = heap_usable(p);
         uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
         if (RT_LIKELY(!(t & ALLOCS_TRAILER_POOL_BIT) && !heap_is_large(usable))) {
+            /* heap_trailer_requested without its UNKNOWN case, which a small glibc chunk
+             * never has (see track) */
             size_t room = usable - ALLOCS_TRAILER_BYTES;
             size_t requested = room - (size_t)(t >> ALLOCS_TRAILER_SLACK_SHIFT);
             if (RT_UNLIKELY(requested > room)) requested = room; /* the program wrote over it */

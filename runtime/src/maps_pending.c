@@ -23,8 +23,9 @@ struct pending_op {
     uint8_t kind, keep_old;
 };
 
-/* Room for a few milliseconds of a program mapping and unmapping in a loop on every thread
- * while a fork stalls (once a thread has given up on a fork it logs at once). */
+/* Room for a program mapping and unmapping in a loop on every thread while a fork stalls and
+ * its threads log after their 100 ms of patience, or at once from a handler that interrupted
+ * libc (interrupted.c). */
 #define PENDING_MAX 2048
 static struct pending_op ops[PENDING_MAX];
 static volatile uint32_t npending;

@@ -98,7 +98,9 @@ static uint64_t monotonic_ns(void)
  * a thread that just met a fork, exact. Each waiter has its own patience: the threads that are
  * not part of the deadlock get the lock as soon as the fork is through. */
 #define FORK_PATIENCE_NS 100000000ull
-RT_TLS struct rt_thread_state rt_self;
+
+RT_TLS struct rt_thread_state rt_self; /* internal.h */
+
 static bool spin_acquire(volatile int *w, bool unless_forking)
 {
     unsigned spins = 0;
