@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# typegen vs pahole on the same debug file, in one run: wall time, CPU time (user+sys, all
-# threads) and peak RSS of each (best of N runs each), and typegen's ratios to pahole. CPU time
-# is the steadier figure on a shared machine; wall time is what the budget (2x pahole) is about.
-# Usage: bench/typegen-bench.sh [FILE...]   (default: libc's debug file from libc6-dbg, and
-# python3.11d if python3.11-dbg is installed). Needs: node, pahole (dwarves), GNU time.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-RUNS=${RUNS:-3}
-DUMP=dist/typegen/src/tools/dump.js
-[ -f "$DUMP" ] || npx tsc -p .
+# `allocs typegen FILE --out OUT` (the command users run: Node's start-up, the DWARF model, the
+# allocation-site analysis and the metadata file, all included) against `pahole FILE` on the same
+# file. The two alternate (bench/compare.py): minimum CPU times give the steady ratio, wall
+# medians what a user waits. Budgets (issue 16): wall at most 1.5x pahole's, CPU at most 2x, peak
+# RSS at most 1x; judged only on a quiet machine.
+# Also times `allocs typegen` on a small program (budget: well under 0.3 s wall).
+# Usage: bash bench/typegen-bench.sh [FILE...]   (default: libc's debug file from libc6-dbg, and
+# python3.11d if python3.11-dbg is installed). REPS=N sets the runs per command (default 5).
+# Needs: node, pahole (dwarves).
+source "$(dirname "$0")/lib.sh"
+REPS=${REPS:-5}
+[ -f dist/cli/src/main.js ] || npx tsc -p .
 command -v pahole >/dev/null || { echo "pahole not installed (apt-get install dwarves)"; exit 2; }
-[ -x /usr/bin/time ] || { echo "/usr/bin/time not installed (apt-get install time)"; exit 2; }
 
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
@@ -21,31 +22,19 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 [ ${#files[@]} -gt 0 ] || { echo "no input files (install libc6-dbg or pass a file)"; exit 2; }
 
-measure() { # prints "wall cpu kilobytes" of the best (lowest wall) run
-  local best_t=999999 best_c=0 best_m=0 t u s m tf
-  tf=$(mktemp)
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -o "$tf" -f "%e %U %S %M" "$@" >/dev/null 2>&1
-    read -r t u s m < <(tail -1 "$tf")
-    if awk "BEGIN{exit !($t < $best_t)}"; then
-      best_t=$t
-      best_c=$(awk "BEGIN{print $u + $s}")
-      best_m=$m
-    fi
-  done
-  rm -f "$tf"
-  echo "$best_t $best_c $best_m"
-}
-
-# Load from other jobs changes wall times a lot on a shared machine: say what it was.
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-40s %9s %9s %9s %9s %9s %9s %7s %7s %7s\n" file tg_wall pa_wall tg_cpu pa_cpu tg_MB pa_MB wall_x cpu_x rss_x
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 for f in "${files[@]}"; do
-  # Alternate the two tools so a burst of load from elsewhere hits both alike.
-  read -r tt tc tm < <(measure node "$DUMP" "$f")
-  read -r pt pc pm < <(measure pahole "$f")
-  awk -v f="$(basename "$f")" -v tt="$tt" -v pt="$pt" -v tc="$tc" -v pc="$pc" -v tm="$tm" -v pm="$pm" 'BEGIN{
-    printf "%-40s %9.2f %9.2f %9.2f %9.2f %9.0f %9.0f %7.2f %7.2f %7.2f\n",
-      substr(f, 1, 40), tt, pt, tc, pc, tm/1024, pm/1024, tt/pt, tc/pc, tm/pm }'
+  echo "== $f"
+  python3 bench/compare.py --reps "$REPS" --name-a pahole --name-b "allocs typegen" \
+    --wall-budget 1.5 --cpu-budget 2.0 --rss-budget 1.0 \
+    -- pahole "$f" \
+    --- node bin/allocs.js typegen "$f" --out "$out/meta" --quiet
 done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Start-up counts: a small program's typegen run, against `node -e 0` (Node's own start).
+gcc -g -O0 -o "$BENCH_OUT/typegen-small" test-programs/seed_demo.c -Iruntime/include runtime/build/liballocs_stub.so
+echo "== a small program (test-programs/seed_demo.c): allocs typegen vs node -e 0"
+python3 bench/compare.py --reps "$REPS" --name-a "node -e 0" --name-b "allocs typegen" \
+  -- node -e 0 \
+  --- node bin/allocs.js typegen "$BENCH_OUT/typegen-small" --out "$out/small" --quiet
