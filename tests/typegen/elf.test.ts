@@ -85,6 +85,8 @@ describe("typegen ELF reader vs readelf", function () {
     execFileSync("objcopy", ["--strip-debug", "--add-gnu-debuglink=" + dbg, exe, prog]);
     const elf = ElfFile.open(prog);
     assert.equal(elf.hasDwarf(), false);
+    assert.equal(elf.hasCode(), true, "the stripped program keeps its code");
+    assert.equal(ElfFile.open(dbg).hasCode(), false, "the debug file's .text is a NOBITS placeholder");
     assert.equal(readDebugLink(elf)?.file, "prog.debug");
     // Build-id lookup is tried first; point it at an empty debug root so the debuglink path is used.
     const found = findDebugFile(elf, { debugDirs: [path.join(dir, "no-such-root")] });

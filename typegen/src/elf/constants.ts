@@ -13,6 +13,7 @@ export const SHT_NOBITS = 8;
 export const SHT_DYNSYM = 11;
 
 export const SHF_ALLOC = 0x2;
+export const SHF_EXECINSTR = 0x4;
 export const SHF_COMPRESSED = 0x800;
 
 export const SHN_UNDEF = 0;

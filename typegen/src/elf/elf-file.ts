@@ -7,7 +7,7 @@ import { Cursor, cstrAt } from "../bytes";
 import { ByteSource, bufferSource, fileSource } from "./byte-source";
 import { TypegenFormatError } from "../errors";
 import { inflateElfSection, inflateZdebug } from "./compress";
-import { ELFCLASS64, ELFDATA2LSB, SHF_COMPRESSED, SHN_XINDEX, SHT_NOBITS } from "./constants";
+import { ELFCLASS64, ELFDATA2LSB, SHF_COMPRESSED, SHF_EXECINSTR, SHN_XINDEX, SHT_NOBITS } from "./constants";
 
 export interface ElfHeader {
   type: number;
@@ -246,5 +246,11 @@ export class ElfFile {
   hasDwarf(): boolean {
     const s = this.byName.get(".debug_info") ?? this.byName.get(".zdebug_info");
     return !!s && s.type !== SHT_NOBITS && s.size > 0;
+  }
+
+  /** True when some executable section has its bytes in this file: a separate debug file's
+   * `.text` is a NOBITS placeholder, so there is no code to find allocation calls in. */
+  hasCode(): boolean {
+    return this.sections.some((s) => s.flags & SHF_EXECINSTR && s.type !== SHT_NOBITS && s.size > 0);
   }
 }

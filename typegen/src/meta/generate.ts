@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { ElfFile } from "../elf/elf-file";
 import { readTypes } from "../index";
 import { SiteReport, SourceUnit, UnknownSite, analyseUnits, matchSourceSites } from "../sites/index";
 import { inferDwarfSites } from "../sites/dwarf-route";
@@ -64,7 +65,9 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
     unknown = r.unknown;
     allocCalls = r.calls ?? 0;
   }
-  if (o.dwarfSites !== false) {
+  // A separate debug file has DWARF but no code: there are no calls to find (and looking costs
+  // a third of the run on libc's debug file).
+  if (o.dwarfSites !== false && ElfFile.open(prog).hasCode()) {
     stage("allocation sites (DWARF)", 0.8);
     const skip = new Set(sites.map((s) => s.vaddr));
     let r: SiteReport;
