@@ -356,16 +356,48 @@ static bool bounded_by_kernel(uintptr_t addr, struct allocs_big *out, bool found
     return true;
 }
 
+/* Does the kernel map the page holding addr? 1 yes, 0 no, -1 cannot tell (mincore refused by a
+ * seccomp filter, say). One system call that reads no file: mincore fails with ENOMEM exactly
+ * when part of the range is not mapped (any protection, PROT_NONE included). */
+static int kernel_maps_page(uintptr_t addr)
+{
+    unsigned char resident;
+    long r = lv_syscall3(SYS_mincore, addr & ~(uintptr_t)4095, 4096, &resident);
+    return r == 0 ? 1 : r == -12 /* ENOMEM */ ? 0 : -1;
+}
+
+/* A miss in the index is settled by the kernel, not by the clock. Mappings that glibc makes
+ * for itself (a new thread's stack, a malloc arena) reach the index only by a rescan, and the
+ * rescan used to be rate-limited by time alone: a query landing in a new thread's stack just
+ * after another rescan (the one dlclose does, say, or any query a moment earlier: on a loaded
+ * machine the last rescan's cost, and so the wait, grows with every preemption) answered that
+ * no mapping held the stack (levels.test's "another thread's stack": chain `stack`, not
+ * `mmap,stack`). Now mincore says whether the page is mapped: if not, the miss is the answer,
+ * at the cost of one system call and no rescan (what the rate limit was for: a program
+ * probing garbage addresses); if it is, the index is rescanned now, and should a fork hold the
+ * lock (or the mapping be gone again from the rescan's read), the kernel's own line answers.
+ * Only when mincore cannot tell does the old rate-limited rescan decide. */
 bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan)
 {
     if (!maps_ready) return false;
     maps_ensure();
     if (may_rescan) catch_up();
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
-        if (!may_rescan || attempt || !maps_rescan()) return bounded_by_kernel(addr, out, false);
+    if (maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
+    if (!may_rescan) return bounded_by_kernel(addr, out, false);
+    int kernel = kernel_maps_page(addr);
+    if (kernel == 0) return false;
+    if (kernel < 0) {
+        if (maps_rescan() && maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
+        return bounded_by_kernel(addr, out, false);
     }
-    return false;
+    maps_rescan_now();
+    if (maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
+    uintptr_t b, e;
+    bool file;
+    if (!maps_read_line_at(addr, &b, &e, &file)) return false;
+    *out = (struct allocs_big){
+        b, e, -1, ALLOCS_BIG_MAPPING, file ? ALLOCS_BIG_F_FILE : 0, UINT32_MAX, 0, 0, 0};
+    return true;
 }
 
 bool maps_lookup(uintptr_t addr, struct allocs_big *out)
