@@ -164,6 +164,25 @@ static bool parse_line(const char *p, const char *end, struct line *out)
     return true;
 }
 
+/* The kernel writes /proc/self/maps a page of text per read and, since Linux 6.17, locks one
+ * VMA at a time, so the lines are not one snapshot: a mapping that grows by a merge while we
+ * read (another thread's mmap next to it, which holds no lock of ours) can be reported twice,
+ * once before and once after, the second line overlapping the first (seen here as
+ * 7fdaaffed000-7fdaaffee000 then 7fdaaffed000-7fdaaffef000). The merge in maps_rescan_locked
+ * assumes ascending, disjoint lines: given the overlap, it indexed a program's mapping from
+ * the first line and then add_mapping'd the second line over it, dropping the program's own
+ * record for a bigger one (levels_stress: "fresh mapping ... size=12288/8192", "mapping after
+ * munmap of its tail ... size=8192/4096", "mapping made in a signal handler ...
+ * size=8192/4096"). So a line is cut to start where the line before it ended, and dropped if
+ * nothing is left: both views were true at some moment, and the overlap was mapped in both. */
+static bool keep_ascending(uint32_t n)
+{
+    if (n == 0 || lines[n].b >= lines[n - 1].e) return true;
+    if (lines[n].e <= lines[n - 1].e) return false;
+    lines[n].b = lines[n - 1].e;
+    return true;
+}
+
 static uint32_t read_maps(void)
 {
     int fd = lv_open_read("/proc/self/maps");
@@ -177,7 +196,7 @@ static uint32_t read_maps(void)
         have += (size_t)r;
         char *p = maps_buf, *end = maps_buf + have, *nl;
         while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
-            if (n < LV_MAX_BIGS && parse_line(p, nl, &lines[n])) n++;
+            if (n < LV_MAX_BIGS && parse_line(p, nl, &lines[n]) && keep_ascending(n)) n++;
             p = nl + 1;
         }
         have = (size_t)(end - p);
