@@ -35,7 +35,7 @@ for ((i = 1; i <= RUNS; i++)); do
   wait "$pid" || true
   if ! grep -q "mismatches=0 queries_ok=1 handler_ok=1 children_ok=1" "$out"; then
     bad=$((bad + 1))
-    echo "run $i: $(grep -m1 mismatch "$out" || tail -1 "$out")"
+    echo "run $i: $(grep -m3 -E 'mismatch|child failed|children answered|^after' "$out" || tail -1 "$out")"
   fi
 done
 echo "levels_stress $MODE: $RUNS runs, $hangs hung, $bad with wrong answers"

@@ -356,20 +356,52 @@ void maps_rescan_now(void)
     levels_write_end();
 }
 
+/* The gap the index leaves around addr (which no record contains), read under the seqlock:
+ * [end of the record below, start of the record above). */
+static void index_gap(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    unsigned seq;
+    do {
+        seq = levels_read_begin();
+        uint32_t n = nmaps < LV_MAX_BIGS ? nmaps : LV_MAX_BIGS, l = 0, h = n;
+        while (l < h) {
+            uint32_t mid = (l + h) / 2;
+            if (bigs[(uint32_t)map_index[mid] % LV_MAX_BIGS].end <= addr)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        *lo = l > 0 ? (uintptr_t)bigs[(uint32_t)map_index[l - 1] % LV_MAX_BIGS].end : 0;
+        *hi = l < n ? (uintptr_t)bigs[(uint32_t)map_index[l] % LV_MAX_BIGS].begin : UINTPTR_MAX;
+    } while (levels_read_retry(seq));
+}
+
+/* The kernel's own line for an address the index does not know. The kernel merges neighbouring
+ * mappings with the same protection, so a line can hold a program's mapping and its
+ * neighbours: it is cut to the gap the index leaves around addr, where the index knows better. */
+static bool kernel_line_answer(uintptr_t addr, struct allocs_big *out)
+{
+    uintptr_t b, e, lo, hi;
+    bool file;
+    if (!maps_read_line_at(addr, &b, &e, &file)) return false;
+    index_gap(addr, &lo, &hi);
+    if (lo > b && lo <= addr) b = lo;
+    if (hi < e && hi > addr) e = hi;
+    *out = (struct allocs_big){
+        b, e, -1, ALLOCS_BIG_MAPPING, file ? ALLOCS_BIG_F_FILE : 0, UINT32_MAX, 0, 0, 0};
+    return true;
+}
+
 /* A change went unrecorded (the pending log was full while a fork held the lock) and the index
  * could not be reread since: the kernel's own line for addr bounds the answer, so it never
  * reports unmapped memory as mapped, nor misses a mapping (found then by its line alone). */
 static bool bounded_by_kernel(uintptr_t addr, struct allocs_big *out, bool found)
 {
     if (!__atomic_load_n(&maps_stale, __ATOMIC_ACQUIRE)) return found;
+    if (!found) return kernel_line_answer(addr, out);
     uintptr_t b, e;
     bool file;
     if (!maps_read_line_at(addr, &b, &e, &file)) return false;
-    if (!found) {
-        *out = (struct allocs_big){
-            b, e, -1, ALLOCS_BIG_MAPPING, file ? ALLOCS_BIG_F_FILE : 0, UINT32_MAX, 0, 0, 0};
-        return true;
-    }
     if (out->begin < b) out->begin = b;
     if (out->end > e) out->end = e;
     return true;
@@ -411,12 +443,7 @@ bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan)
     }
     maps_rescan_now();
     if (maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
-    uintptr_t b, e;
-    bool file;
-    if (!maps_read_line_at(addr, &b, &e, &file)) return false;
-    *out = (struct allocs_big){
-        b, e, -1, ALLOCS_BIG_MAPPING, file ? ALLOCS_BIG_F_FILE : 0, UINT32_MAX, 0, 0, 0};
-    return true;
+    return kernel_line_answer(addr, out);
 }
 
 bool maps_lookup(uintptr_t addr, struct allocs_big *out)
