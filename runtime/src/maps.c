@@ -336,9 +336,9 @@ void maps_rescan_locked(void)
     last_rescan_cost = t1 - t0;
 }
 
-/* Rate limit: a program probing garbage addresses must not spend its life reading
- * /proc/self/maps, so a rescan is allowed once at least 4x the last one's cost has passed
- * (at most ~20% of the time). */
+/* Rate limit, for when mincore cannot tell whether an address is mapped (maps_find): a program
+ * probing garbage addresses must not spend its life reading /proc/self/maps, so a rescan is
+ * allowed once at least 4x the last one's cost has passed (at most ~20% of the time). */
 bool maps_rescan(void)
 {
     uint64_t now = lv_now_ns();
