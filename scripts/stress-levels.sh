@@ -15,9 +15,10 @@ node -e 'const p = require("./dist/tests/lib/programs.js");
   p.buildProgram("levels_stress", { api: true, cflags: ["-O2"], variant: "O2" });'
 exe=test-programs/build/levels_stress-O2-gcc
 dso=test-programs/build/levels_dso-gcc.so
+out=$BENCH_OUT/stress-$MODE-$$.out
 hangs=0 bad=0
 for ((i = 1; i <= RUNS; i++)); do
-  LD_PRELOAD=$RUNTIME_LIB "$exe" "$dso" "$MODE" >"$BENCH_OUT/stress.out" 2>&1 &
+  LD_PRELOAD=$RUNTIME_LIB "$exe" "$dso" "$MODE" >"$out" 2>&1 &
   pid=$!
   for ((t = 0; t < 300; t++)); do
     sleep 0.1
@@ -32,9 +33,10 @@ for ((i = 1; i <= RUNS; i++)); do
     continue
   fi
   wait "$pid" || true
-  if ! grep -q "mismatches=0 queries_ok=1 handler_ok=1 children_ok=1" "$BENCH_OUT/stress.out"; then
+  if ! grep -q "mismatches=0 queries_ok=1 handler_ok=1 children_ok=1" "$out"; then
     bad=$((bad + 1))
-    echo "run $i: $(grep -m1 mismatch "$BENCH_OUT/stress.out" || tail -1 "$BENCH_OUT/stress.out")"
+    echo "run $i: $(grep -m3 -E 'mismatch|child failed|children answered|^after' "$out" || tail -1 "$out")"
   fi
 done
 echo "levels_stress $MODE: $RUNS runs, $hangs hung, $bad with wrong answers"
+rm -f "$out"

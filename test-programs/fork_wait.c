@@ -7,10 +7,18 @@
  * mmaps, queries and unmaps while the fork holds the runtime's locks, and only after the
  * handler has returned does the helper drain the pipe so the flusher, and then the fork, can
  * go on. The child and the parent then query what the handler left mapped.
+ * Every step waits for the state it needs, never for a time: on a loaded machine a sleep let
+ * main fork before the flusher held the lock (the fork then went through and the handler ran
+ * after it: handler_ok=0), and a drain that stopped after 200 idle milliseconds could leave
+ * the flusher blocked on a full pipe, and the fork with it, for ever.
  * Prints `probe fork_wait ...`; a deadlock is the test's timeout. */
 #define _GNU_SOURCE
 #include <allocs.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +30,7 @@
 
 static int pipefd[2];
 static FILE *pipe_out;
-static volatile int flushing, forking, handler_done, handler_ok;
+static volatile int forking, handler_done, handler_ok;
 static char *kept; /* mapped by the handler and left mapped */
 static long page;
 
@@ -50,7 +58,6 @@ static void on_usr1(int sig)
 static void *flusher(void *arg)
 {
     (void)arg;
-    flushing = 1;
     fflush(NULL); /* blocks in write() holding stdio's list lock until the helper reads */
     return NULL;
 }
@@ -61,22 +68,46 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+static pid_t main_tid;
+static char data[(1 << 17) - 1]; /* what the flusher writes */
+
+/* The system call main's thread is blocked in (/proc/self/task/TID/syscall's first field), or
+ * -1 when the file cannot be read (then a long sleep stands in). */
+static long main_syscall(void)
+{
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)main_tid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    return strtol(buf, NULL, 10);
+}
+
 static void *helper(void *arg)
 {
     pthread_t target = *(pthread_t *)arg;
     while (!forking)
         sleep_ms(1);
-    sleep_ms(200); /* main is inside fork now, past the atfork handlers */
+    /* Main is inside fork, past the atfork handlers (they take the runtime's locks by spinning
+     * and yielding, never with a futex), once its thread waits on a futex: stdio's list lock,
+     * which the flusher holds. */
+    long call;
+    while ((call = main_syscall()) != SYS_futex && call != -1)
+        sleep_ms(1);
+    if (call == -1) sleep_ms(2000);
     pthread_kill(target, SIGUSR1);
     while (!handler_done)
         sleep_ms(1);
     char buf[65536];
-    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-    for (int idle = 0; idle < 200;) { /* drain until the flusher has written everything */
-        if (read(pipefd[0], buf, sizeof buf) > 0)
-            idle = 0;
-        else
-            idle++, sleep_ms(1);
+    for (size_t got = 0; got < sizeof data;) { /* everything the flusher writes */
+        ssize_t n = read(pipefd[0], buf, sizeof buf);
+        if (n > 0)
+            got += (size_t)n;
+        else if (n == 0 || errno != EINTR)
+            break;
     }
     return NULL;
 }
@@ -96,15 +127,17 @@ int main(void)
     static char big[1 << 17];
     memset(big, 'x', sizeof big);
     setvbuf(pipe_out, big, _IOFBF, sizeof big);
-    static char data[(1 << 17) - 1];
     memset(data, 'y', sizeof data);
     fwrite(data, 1, sizeof data, pipe_out); /* buffered: fflush will block on the full pipe */
 
     pthread_t f, h;
+    main_tid = (pid_t)syscall(SYS_gettid);
     pthread_create(&f, NULL, flusher, NULL);
-    while (!flushing)
+    /* Bytes in the pipe: the flusher is writing, inside fflush, and so holds stdio's list lock
+     * until the helper drains the pipe. */
+    int queued = 0;
+    while (ioctl(pipefd[0], FIONREAD, &queued) == 0 && queued == 0)
         sleep_ms(1);
-    sleep_ms(100); /* the flusher is blocked in write() by now */
     pthread_create(&h, NULL, helper, &f);
 
     forking = 1;

@@ -218,7 +218,9 @@ static void notify_changed(bool wait)
 
 /* One scan. wait=false gives up when another thread is scanning: a query then answers from
  * the tables as they are rather than risk waiting on a thread that waits on the loader. */
-static void objects_rescan(bool wait)
+static uintptr_t untracked_start; /* objects_missed */
+
+static bool objects_rescan(bool wait)
 {
     uint64_t all = ~0ull, old = 0;
     lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
@@ -226,7 +228,7 @@ static void objects_rescan(bool wait)
         rt_lock(&objects_scan_lock);
     } else if (!rt_trylock(&objects_scan_lock)) {
         lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
-        return;
+        return false;
     }
     unsigned pending = lv_dlopen_pending;
     bool first = seen_adds == ~0ull;
@@ -244,7 +246,9 @@ static void objects_rescan(bool wait)
     rt_unlock(&objects_scan_lock);
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
     if (changed) __atomic_store_n(&notify_pending, 1, __ATOMIC_RELEASE);
+    if (changed) __atomic_store_n(&untracked_start, 0, __ATOMIC_RELEASE);
     notify_changed(wait);
+    return true;
 }
 
 /* The query path never calls dl_iterate_phdr: it takes the loader's lock, and a query from a
@@ -258,16 +262,24 @@ void objects_check_changed(void)
     if (__atomic_load_n(&notify_pending, __ATOMIC_ACQUIRE)) notify_changed(false);
 }
 
-static uint64_t last_miss_rescan;
-
+/* An object the loader knows and we do not: rescan, once per such object rather than once per
+ * time interval. With "at most every 10 ms", an object glibc loaded for itself (an NSS module)
+ * just after another one's rescan was answered as no object at all until 10 ms had passed,
+ * an answer that depended on the machine's speed. An object that a rescan still does not add
+ * (no loadable segment we keep, or the table is full) is remembered by its start, so queries
+ * in it do not rescan again; any rescan that changes the objects forgets it. */
 bool objects_missed(uintptr_t addr)
 {
     struct dl_find_object dlfo;
     if (!objects || _dl_find_object((void *)addr, &dlfo) != 0) return false;
-    uint64_t now = lv_now_ns();
-    if (now - last_miss_rescan < 10000000ull) return false; /* at most every 10 ms */
-    last_miss_rescan = now;
-    objects_rescan(false);
+    uintptr_t start = (uintptr_t)dlfo.dlfo_map_start;
+    if (__atomic_load_n(&untracked_start, __ATOMIC_ACQUIRE) == start) return false;
+    if (!objects_rescan(false)) return true; /* another thread is scanning: look again */
+    uint32_t idx;
+    struct allocs_object o;
+    struct lv_segment seg;
+    if (!objects_find(addr, &idx, &o, &seg))
+        __atomic_store_n(&untracked_start, start, __ATOMIC_RELEASE);
     return true;
 }
 

@@ -164,6 +164,25 @@ static bool parse_line(const char *p, const char *end, struct line *out)
     return true;
 }
 
+/* The kernel writes /proc/self/maps a page of text per read and, since Linux 6.17, locks one
+ * VMA at a time, so the lines are not one snapshot: a mapping that grows by a merge while we
+ * read (another thread's mmap next to it, which holds no lock of ours) can be reported twice,
+ * once before and once after, the second line overlapping the first (seen here as
+ * 7fdaaffed000-7fdaaffee000 then 7fdaaffed000-7fdaaffef000). The merge in maps_rescan_locked
+ * assumes ascending, disjoint lines: given the overlap, it indexed a program's mapping from
+ * the first line and then add_mapping'd the second line over it, dropping the program's own
+ * record for a bigger one (levels_stress: "fresh mapping ... size=12288/8192", "mapping after
+ * munmap of its tail ... size=8192/4096", "mapping made in a signal handler ...
+ * size=8192/4096"). So a line is cut to start where the line before it ended, and dropped if
+ * nothing is left: both views were true at some moment, and the overlap was mapped in both. */
+static bool keep_ascending(uint32_t n)
+{
+    if (n == 0 || lines[n].b >= lines[n - 1].e) return true;
+    if (lines[n].e <= lines[n - 1].e) return false;
+    lines[n].b = lines[n - 1].e;
+    return true;
+}
+
 static uint32_t read_maps(void)
 {
     int fd = lv_open_read("/proc/self/maps");
@@ -177,7 +196,7 @@ static uint32_t read_maps(void)
         have += (size_t)r;
         char *p = maps_buf, *end = maps_buf + have, *nl;
         while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
-            if (n < LV_MAX_BIGS && parse_line(p, nl, &lines[n])) n++;
+            if (n < LV_MAX_BIGS && parse_line(p, nl, &lines[n]) && keep_ascending(n)) n++;
             p = nl + 1;
         }
         have = (size_t)(end - p);
@@ -317,9 +336,9 @@ void maps_rescan_locked(void)
     last_rescan_cost = t1 - t0;
 }
 
-/* Rate limit: a program probing garbage addresses must not spend its life reading
- * /proc/self/maps, so a rescan is allowed once at least 4x the last one's cost has passed
- * (at most ~20% of the time). */
+/* Rate limit, for when mincore cannot tell whether an address is mapped (maps_find): a program
+ * probing garbage addresses must not spend its life reading /proc/self/maps, so a rescan is
+ * allowed once at least 4x the last one's cost has passed (at most ~20% of the time). */
 bool maps_rescan(void)
 {
     uint64_t now = lv_now_ns();
@@ -337,35 +356,94 @@ void maps_rescan_now(void)
     levels_write_end();
 }
 
+/* The gap the index leaves around addr (which no record contains), read under the seqlock:
+ * [end of the record below, start of the record above). */
+static void index_gap(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    unsigned seq;
+    do {
+        seq = levels_read_begin();
+        uint32_t n = nmaps < LV_MAX_BIGS ? nmaps : LV_MAX_BIGS, l = 0, h = n;
+        while (l < h) {
+            uint32_t mid = (l + h) / 2;
+            if (bigs[(uint32_t)map_index[mid] % LV_MAX_BIGS].end <= addr)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        *lo = l > 0 ? (uintptr_t)bigs[(uint32_t)map_index[l - 1] % LV_MAX_BIGS].end : 0;
+        *hi = l < n ? (uintptr_t)bigs[(uint32_t)map_index[l] % LV_MAX_BIGS].begin : UINTPTR_MAX;
+    } while (levels_read_retry(seq));
+}
+
+/* The kernel's own line for an address the index does not know. The kernel merges neighbouring
+ * mappings with the same protection, so a line can hold a program's mapping and its
+ * neighbours: it is cut to the gap the index leaves around addr, where the index knows better. */
+static bool kernel_line_answer(uintptr_t addr, struct allocs_big *out)
+{
+    uintptr_t b, e, lo, hi;
+    bool file;
+    if (!maps_read_line_at(addr, &b, &e, &file)) return false;
+    index_gap(addr, &lo, &hi);
+    if (lo > b && lo <= addr) b = lo;
+    if (hi < e && hi > addr) e = hi;
+    *out = (struct allocs_big){
+        b, e, -1, ALLOCS_BIG_MAPPING, file ? ALLOCS_BIG_F_FILE : 0, UINT32_MAX, 0, 0, 0};
+    return true;
+}
+
 /* A change went unrecorded (the pending log was full while a fork held the lock) and the index
  * could not be reread since: the kernel's own line for addr bounds the answer, so it never
  * reports unmapped memory as mapped, nor misses a mapping (found then by its line alone). */
 static bool bounded_by_kernel(uintptr_t addr, struct allocs_big *out, bool found)
 {
     if (!__atomic_load_n(&maps_stale, __ATOMIC_ACQUIRE)) return found;
+    if (!found) return kernel_line_answer(addr, out);
     uintptr_t b, e;
     bool file;
     if (!maps_read_line_at(addr, &b, &e, &file)) return false;
-    if (!found) {
-        *out = (struct allocs_big){
-            b, e, -1, ALLOCS_BIG_MAPPING, file ? ALLOCS_BIG_F_FILE : 0, UINT32_MAX, 0, 0, 0};
-        return true;
-    }
     if (out->begin < b) out->begin = b;
     if (out->end > e) out->end = e;
     return true;
 }
 
+/* Does the kernel map the page holding addr? 1 yes, 0 no, -1 cannot tell (mincore refused by a
+ * seccomp filter, say). One system call that reads no file: mincore fails with ENOMEM exactly
+ * when part of the range is not mapped (any protection, PROT_NONE included). */
+static int kernel_maps_page(uintptr_t addr)
+{
+    unsigned char resident;
+    long r = lv_syscall3(SYS_mincore, addr & ~(uintptr_t)4095, 4096, &resident);
+    return r == 0 ? 1 : r == -12 /* ENOMEM */ ? 0 : -1;
+}
+
+/* A miss in the index is settled by the kernel, not by the clock. Mappings that glibc makes
+ * for itself (a new thread's stack, a malloc arena) reach the index only by a rescan, and the
+ * rescan used to be rate-limited by time alone: a query landing in a new thread's stack just
+ * after another rescan (the one dlclose does, say, or any query a moment earlier: on a loaded
+ * machine the last rescan's cost, and so the wait, grows with every preemption) answered that
+ * no mapping held the stack (levels.test's "another thread's stack": chain `stack`, not
+ * `mmap,stack`). Now mincore says whether the page is mapped: if not, the miss is the answer,
+ * at the cost of one system call and no rescan (what the rate limit was for: a program
+ * probing garbage addresses); if it is, the index is rescanned now, and should a fork hold the
+ * lock (or the mapping be gone again from the rescan's read), the kernel's own line answers.
+ * Only when mincore cannot tell does the old rate-limited rescan decide. */
 bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan)
 {
     if (!maps_ready) return false;
     maps_ensure();
     if (may_rescan) catch_up();
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
-        if (!may_rescan || attempt || !maps_rescan()) return bounded_by_kernel(addr, out, false);
+    if (maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
+    if (!may_rescan) return bounded_by_kernel(addr, out, false);
+    int kernel = kernel_maps_page(addr);
+    if (kernel == 0) return false;
+    if (kernel < 0) {
+        if (maps_rescan() && maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
+        return bounded_by_kernel(addr, out, false);
     }
-    return false;
+    maps_rescan_now();
+    if (maps_lookup(addr, out)) return bounded_by_kernel(addr, out, true);
+    return kernel_line_answer(addr, out);
 }
 
 bool maps_lookup(uintptr_t addr, struct allocs_big *out)

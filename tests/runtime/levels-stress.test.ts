@@ -35,6 +35,24 @@ describe("runtime levels: threads, signals, dlopen/dlclose and fork at once", fu
     });
   }
 
+  // The kernel writes /proc/self/maps a page of text at a time, so a rescan can read a mapping
+  // twice, before and after it grew by a merge. The program's own mappings must stay exact:
+  // base, size and call site, under both builds of the runtime.
+  it("keeps the program's own mappings exact while their kernel lines merge and split under a rescan", function () {
+    const exe = buildProgram("levels_maps_tear", { api: true });
+    for (const lib of [runtimeLib(), ubsanRuntimeLib()]) {
+      const r = spawnSync(exe, [], {
+        env: { ...process.env, LD_PRELOAD: lib },
+        encoding: "utf8",
+        timeout: 60_000,
+        killSignal: "SIGKILL",
+      });
+      assert.equal(r.signal, null, `${lib}: killed by ${r.signal}\n${r.stderr}`);
+      assert.equal(r.status, 0, `${lib}: status\n${r.stderr}`);
+      assert.deepEqual(parseProbes(r.stdout).get("tear"), { mismatches: "0", rescans_ok: "1" }, r.stderr);
+    }
+  });
+
   // A signal landing on the forking thread between the atfork prepare handler (which takes
   // every runtime lock) and the parent/child handler must not call into the runtime with those
   // locks held: rt_core's fork handlers have to block signals around fork.
