@@ -69,8 +69,8 @@ class LldbTarget:
     # ---- Target ----
     def read_memory(self, addr: int, size: int) -> bytes:
         p = self.process()
-        if not p.IsValid() or p.GetState() in (lldb.eStateInvalid, lldb.eStateUnloaded, lldb.eStateExited,
-                                                 lldb.eStateDetached):
+        gone = (lldb.eStateInvalid, lldb.eStateUnloaded, lldb.eStateExited, lldb.eStateDetached)
+        if not p.IsValid() or p.GetState() in gone:
             raise MemoryUnreadable(addr, size, "no process or core file (run the program or load a core)")
         if size == 0:
             return b""
@@ -193,8 +193,8 @@ class LldbTarget:
                     ("x" if info.IsExecutable() else "-") + "p"
                 if perms == "---p" and self.is_core():
                     continue
-                out.append(Mapping(int(info.GetRegionBase()), int(info.GetRegionEnd()), info.GetName() or None,
-                                   perms))
+                name = info.GetName() or None
+                out.append(Mapping(int(info.GetRegionBase()), int(info.GetRegionEnd()), name, perms))
             return sorted(out, key=lambda m: m.begin)
         except Exception:
             return None
