@@ -20,6 +20,19 @@ import {
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
 import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { validate } from "../lib/json-schema";
+
+/** The schema (docs/schema) each labelled answer must match. */
+function schemaOf(label: string): string {
+  const named: Record<string, string> = {
+    census: "census",
+    maps: "maps",
+    whereis: "whereis",
+    ls: "ls",
+    who: "who-points-to",
+  };
+  return `${named[label] ?? "description"}.schema.json`;
+}
 
 /** The probe indices (static: the same in every run) from one plain preloaded run. */
 function probeIndices(exe: string): Probes {
@@ -124,6 +137,12 @@ describe("lldb bridge", function () {
       checkAll("lldb live", parseProbes(run.stdout), answers(run.stdout), run.stdout);
     });
 
+    it("writes every answer in the shape of its JSON schema", () => {
+      const got = answers(run.stdout);
+      assert.ok(got.size > 15);
+      for (const [label, value] of got) assert.deepEqual(validate(schemaOf(label), value), [], label);
+    });
+
     it("answers whereis / ls / who-points-to as gdb's front does", () => {
       const got = answers(run.stdout);
       const p = parseProbes(run.stdout);
@@ -173,7 +192,9 @@ describe("lldb bridge", function () {
     it("gives the same JSON as gdb for the same addresses", function () {
       if (!hasCommand("gdb")) this.skip();
       const queries = infoQueries(parseProbes(stdout));
-      sameJson("kernel core", queryCore(exe, core, queries), lldbCore(core, queries));
+      const gdbAnswers = queryCore(exe, core, queries);
+      for (const [label, value] of gdbAnswers) assert.deepEqual(validate(schemaOf(label), value), [], label);
+      sameJson("kernel core", gdbAnswers, lldbCore(core, queries));
     });
   });
 
