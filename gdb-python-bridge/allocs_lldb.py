@@ -15,13 +15,16 @@ from typing import Any, Dict
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from allocs_lldbfront.commands import COMMAND_CLASSES, register_commands  # noqa: E402
+from allocs_lldbfront.formatters import (  # noqa: E402
+    PointerChildren, pointer_summary_lldb, register_formatters,
+)
 from allocs_lldbfront.session_cache import invalidate, session  # noqa: E402
 
 globals().update(COMMAND_CLASSES)  # `command script add -c allocs_lldb.AllocInfo` resolves here
 
-__all__ = ["invalidate", "session", *COMMAND_CLASSES]
+__all__ = ["PointerChildren", "invalidate", "pointer_summary_lldb", "session", *COMMAND_CLASSES]
 
 
 def __lldb_init_module(debugger: Any, internal_dict: Dict[str, Any]) -> None:
-    for e in register_commands(debugger, __name__):
+    for e in register_commands(debugger, __name__) + register_formatters(debugger, __name__):
         print(f"allocs: {e}", file=sys.stderr)

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildProgram, hasCommand, parseProbes, runtimeLib } from "../lib/programs";
+import { buildProgram, buildWithAllocsCc, hasCommand, parseProbes, runtimeLib } from "../lib/programs";
 import {
   GDB_TIMEOUT_MS,
   type Json,
@@ -215,6 +215,70 @@ describe("lldb bridge", function () {
     it("gives the same JSON as gdb for the same addresses", () => {
       const queries = infoQueries(parseProbes(stdout));
       sameJson("gcore", queryCore(exe, gcore, queries), lldbCore(gcore, queries));
+    });
+  });
+
+  describe("summaries and synthetic children (bridge_types, with its metadata)", () => {
+    let out: string;
+    before(() => {
+      const types = buildWithAllocsCc("bridge_types");
+      const lines = ["frame variable -P 1 pts opaque arena a argv", "p pts", "frame variable -P 1 hits lit"];
+      out = allocsLldb([
+        "-o",
+        "b types_stop",
+        "-o",
+        "run",
+        "-o",
+        "up",
+        ...commandFile(dir, "fv", lines),
+        "--",
+        types,
+        "stop",
+      ]).stdout;
+    });
+
+    /** The block `frame variable` printed for one variable: its line and its children's. */
+    function block(name: string): string {
+      const m = new RegExp(`^\\([^)]*\\) ${name} = (?:[^\\n]*\\{\\n(?:  .*\\n)*\\}|[^\\n]*)`, "m").exec(out);
+      assert.ok(m, `no ${name} in:\n${out}`);
+      return m[0];
+    }
+
+    it("shows each pointer's allocation beside its value", () => {
+      assert.match(
+        block("pts"),
+        /^\(point \*\) pts = 0x[0-9a-f]+ → __default_lib_malloc struct point\[3\] @ bridge_types\.c:35 \{/,
+      );
+      assert.match(block("a"), / → __default_lib_malloc struct node @ bridge_types\.c:66/);
+      assert.match(block("argv"), / → auxv char \*\[3\] @ argv/);
+      assert.match(
+        out,
+        /^\(point \*\) \$0 = 0x[0-9a-f]+ → __default_lib_malloc struct point\[3\] @ bridge_types\.c:35$/m,
+      );
+      assert.match(
+        block("lit"),
+        /^\(const char \*\) lit = 0x[0-9a-f]+ "a string literal for the bridge" → static char\[32\]/,
+      );
+    });
+
+    it("expands a pointer into a malloc'd array to the chunk's real length", () => {
+      const pts = block("pts");
+      assert.deepEqual(pts.match(/^ {2}\[\d+\]/gm), ["  [0]", "  [1]", "  [2]"]);
+      assert.match(pts, /\[1\] = \(x = 1, y = 10, z = 100\)/);
+      assert.equal(
+        block("arena").match(/^ {2}(\(point\) )?\[\d+\]/gm)?.length,
+        16,
+        "malloc(16 * sizeof(struct point))",
+      );
+    });
+
+    it("expands a void * as its dynamic type, and a single object as LLDB does", () => {
+      const opaque = block("opaque");
+      assert.match(opaque, /^\(void \*\) opaque = 0x[0-9a-f]+ → __default_lib_malloc struct point\[3\]/);
+      assert.match(opaque, /\[2\] = \(x = 2, y = 20, z = 200\)/);
+      const a = block("a");
+      assert.match(a, /^ {2}next = 0x[0-9a-f]+ → __default_lib_malloc struct node/m);
+      assert.match(a, /^ {2}where = \(x = 1, y = 2, z = 3\)/m);
     });
   });
 

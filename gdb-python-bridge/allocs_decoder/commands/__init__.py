@@ -8,6 +8,7 @@ from typing import Dict, Tuple
 from ..session import Session
 from .address import Info, Print, Whatis, Whereis, Whyis, pointer_spelling, print_typed
 from .heap import Census, Ls, Maps, Type, WhoPointsTo, census_text, type_names
+from .summary import pointer_summary
 from .model import (
     CORE_NO_RUNTIME, Args, Command, CommandError, Option, Reply, address_of, describe_expr, error_json,
     error_line, parse_args,
@@ -35,5 +36,5 @@ def run_command(name: str, s: Session, arg: str) -> Tuple[Reply, bool]:
 __all__ = [
     "BY_NAME", "COMMANDS", "CORE_NO_RUNTIME", "PREFIX", "PREFIX_HELP", "Args", "Command", "CommandError",
     "Option", "Reply", "address_of", "census_text", "describe_expr", "error_json", "error_line", "parse_args",
-    "pointer_spelling", "print_typed", "run_command", "type_names",
+    "pointer_spelling", "pointer_summary", "print_typed", "run_command", "type_names",
 ]
