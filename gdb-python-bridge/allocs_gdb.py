@@ -1,9 +1,10 @@
 """The gdb front of the allocs bridge: `source` this file in gdb (allocs gdb does it for you).
 
 It adapts gdb to the decoder's Target protocol (memory, symbols, source lines, mappings,
-threads and frames) and defines the `alloc` commands and the `-alloc-describe` MI command. All
-decoding lives in allocs_decoder (no gdb import there); the gdb side lives in allocs_gdbfront,
-split by job; this file puts its own directory on sys.path, imports it and registers everything.
+threads and frames), registers the `alloc` commands (defined once, for every front, in
+allocs_decoder.commands) and the `-alloc-describe` MI command. All decoding lives in
+allocs_decoder (no gdb import there); the gdb side lives in allocs_gdbfront, split by job;
+this file puts its own directory on sys.path, imports it and registers everything.
 Errors are one line (gdb.GdbError); gdb keeps working.
 """
 from __future__ import annotations
@@ -28,20 +29,12 @@ try:
     from allocs_decoder import (
         DecodeError, Frame, Mapping, MemoryUnreadable, Session, SourceLine, Symbolization, Thread, Variable,
     )
-    from allocs_decoder import queries, render, values
+    from allocs_decoder import commands, queries, render, values
     from allocs_decoder.description import AddressDescription
-    from allocs_gdbfront.commands_address import (
-        AllocInfo, AllocPrefix, AllocPrint, AllocWhatis, AllocWhereis, AllocWhyis, print_typed,
-    )
-    from allocs_gdbfront.commands_heap import (
-        AllocCensus, AllocLs, AllocMaps, AllocType, AllocWhoPointsTo,
-    )
-    from allocs_gdbfront.common import (
-        CORE_NO_RUNTIME, Args, address_of, describe_expr, emit, guarded, parse_args,
-    )
+    from allocs_gdbfront.commands import describe_expr, register_commands
     from allocs_gdbfront.report import CLI_MARKER, cli_report
     from allocs_gdbfront.session_cache import (
-        _CACHE, INVALIDATING_EVENTS, TARGET, _register_events, invalidate, session,
+        INVALIDATING_EVENTS, TARGET, invalidate, register_events, session,
     )
     from allocs_gdbfront.target import REGISTERS, GdbTarget
 
@@ -50,26 +43,21 @@ try:
 finally:
     sys.pycache_prefix, sys.dont_write_bytecode = _saved_bytecode
 
-# The names scripts sourced after this file use (cli_report, session, ...), as before the split.
+# The names scripts sourced after this file use (cli_report, session, ...).
 __all__ = [
     "DecodeError", "Frame", "Mapping", "MemoryUnreadable", "Session", "SourceLine", "Symbolization", "Thread",
-    "Variable", "queries", "render", "values", "AddressDescription", "AllocInfo", "AllocPrefix", "AllocPrint",
-    "AllocWhatis", "AllocWhereis", "AllocWhyis", "print_typed", "AllocCensus", "AllocLs", "AllocMaps",
-    "AllocType", "AllocWhoPointsTo", "CORE_NO_RUNTIME", "Args", "address_of", "describe_expr", "emit",
-    "guarded", "parse_args", "CLI_MARKER", "cli_report", "_CACHE", "INVALIDATING_EVENTS", "TARGET",
-    "invalidate", "session", "REGISTERS", "GdbTarget", "register",
+    "Variable", "commands", "queries", "render", "values", "AddressDescription", "describe_expr",
+    "CLI_MARKER", "cli_report", "INVALIDATING_EVENTS", "TARGET", "invalidate", "session", "REGISTERS",
+    "GdbTarget", "register",
 ]
 
 
 def register() -> None:
-    AllocPrefix()
-    for cls in (AllocInfo, AllocWhatis, AllocWhereis, AllocWhyis, AllocPrint, AllocLs, AllocCensus, AllocMaps,
-                AllocType, AllocWhoPointsTo):
-        cls()
+    register_commands()
     if hasattr(gdb, "MICommand"):
         MiAllocDescribe()
         MiAllocDescribeBatch()
-    _register_events()
+    register_events()
 
 
 register()

@@ -7,14 +7,16 @@ cd "$(dirname "$0")/.."
 # command-to-check:debian-package
 needs=(gcc:gcc make:make gdb:gdb python3:python3 readelf:binutils objcopy:binutils
        clang:clang clang-format:clang-format flake8:flake8 git:git sqlite3:sqlite3
-       lua5.4:lua5.4 pahole:dwarves dwz:dwz chromium:chromium krb5-config:libkrb5-dev rg:ripgrep)
+       lua5.4:lua5.4 pahole:dwarves dwz:dwz chromium:chromium krb5-config:libkrb5-dev rg:ripgrep
+       lldb-16:lldb-16 lldb-vscode-16:lldb-16)
 missing=()
 for pair in "${needs[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 # Packages found by dpkg rather than by a command: libc's and python's debug builds (typegen's
-# real-input tests and benchmarks) and GNU time (the benchmarks' peak RSS).
-for pkg in libc6-dbg python3.11-dbg time; do
+# real-input tests and benchmarks), GNU time (the benchmarks' peak RSS) and lldb's Python module
+# (the LLDB front; lldb-16 ships lldb-vscode-16, its DAP server).
+for pkg in libc6-dbg python3.11-dbg time python3-lldb-16; do
   if [ -f /etc/debian_version ] && ! dpkg -s "$pkg" >/dev/null 2>&1; then missing+=("$pkg"); fi
 done
 

@@ -4,6 +4,7 @@ import { runCommand } from "./commands/run";
 import { ccCommand } from "./commands/cc";
 import { demoCommand } from "./commands/demo";
 import { gdbCommand } from "./commands/gdb";
+import { lldbCommand } from "./commands/lldb";
 import { coreCommand } from "./commands/core";
 import { adapterCommand } from "./commands/adapter";
 import { typegenCommand } from "./commands/typegen";
@@ -20,6 +21,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   gdb: {
     summary: "gdb [GDB ARGS...]       gdb with the alloc commands, the runtime preloaded into the program",
     run: gdbCommand,
+  },
+  lldb: {
+    summary: "lldb [LLDB ARGS...]     lldb with the alloc commands, the runtime preloaded into the program",
+    run: lldbCommand,
   },
   typegen: {
     summary: "typegen PROG [--out FILE] [--cache]  write PROG's type metadata (PROG.allocsmeta)",

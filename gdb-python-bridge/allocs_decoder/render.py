@@ -12,6 +12,11 @@ def _size(n: Optional[int]) -> str:
     return "?" if n is None else f"{n} byte{'s' if n != 1 else ''}"
 
 
+def size_text(n: Optional[int]) -> str:
+    """"N bytes" (or "?"), for the fronts' and the commands' text."""
+    return _size(n)
+
+
 def _adj(n: Optional[int]) -> str:
     return "?-byte" if n is None else f"{n}-byte"
 

@@ -1,13 +1,18 @@
 """What the decoder needs from a debugger (or a test): the Target protocol and its records.
 
-A front (gdb, later lldb) implements Target; the decoder never imports a debugger. Only
-read_memory and lookup_symbol are required; the optional methods may be absent or return None,
-and the decoder then says less (no file:line, no frames) rather than fail.
+A front (gdb, lldb) implements Target; the decoder never imports a debugger. The contract:
+- read_memory and lookup_symbol are required (Target); decoding needs nothing else.
+- evaluate_address is required of a front that runs the `alloc` commands (CommandTarget): the
+  commands take expressions in the debugger's language.
+- Every other method is optional (OptionalTarget): it may be absent, and when present it NEVER
+  raises: it returns None when it does not know, and the decoder then says less (no file:line,
+  no frames) rather than fail. A front catches its debugger's errors inside these methods.
+- Addresses are unsigned 64-bit integers; the Architecture says how the target stores words.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Protocol, runtime_checkable
+from typing import Callable, List, Optional, Protocol, Tuple, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,13 @@ class Variable:
 
 @dataclass
 class Frame:
-    """One activation: it occupies [sp, cfa) (the caller's stack pointer is the CFA)."""
+    """One activation: it occupies [sp, cfa).
+
+    cfa is the Canonical Frame Address as DWARF call-frame information defines it: the value the
+    stack pointer had in the caller just before the call instruction (on x86-64, the address just
+    above the pushed return address; equal to the caller's sp once this frame returns). gdb gives
+    it as the older frame's sp, lldb as SBFrame.GetCFA(). For the outermost frame a front without
+    CFI may estimate it (frame pointer + 16), never below sp. level 0 is the innermost frame."""
 
     level: int
     pc: int
@@ -77,16 +88,60 @@ class Target(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Architecture:
+    """How the target stores words: what the runtime's layout (docs/runtime-layout.md) assumes."""
+
+    name: str = "x86_64"
+    pointer_size: int = 8
+    little_endian: bool = True
+    pc_register: str = "rip"
+    sp_register: str = "rsp"
+    auxv_entry_size: int = 16  # one (a_type, a_val) pair
+
+
+X86_64 = Architecture()
+
+
+class CommandTarget(Target, Protocol):
+    """A Target the `alloc` commands can run on (allocs_decoder.commands)."""
+
+    def evaluate_address(self, expr: str) -> int:
+        """The address an expression designates in the debugger's language: a pointer's value, an
+        integer, or an object's address (an lvalue that is neither). Raises an exception whose
+        message is one line (the debugger's own error is fine) when it cannot."""
+        ...
+
+
 class OptionalTarget(Protocol):
-    """Methods a Target may also have (each may return None when it does not know)."""
+    """Methods a Target may also have. None of them raises: None means "not known"."""
+
+    name: str  # "gdb", "lldb": names the debugger in answers ("via")
 
     def symbolize(self, addr: int) -> Optional[Symbolization]: ...
 
-    def source_line(self, pc: int) -> Optional[SourceLine]: ...
+    def source_line(self, pc: int) -> Optional[SourceLine]:
+        """The function and file:line of the instruction at pc (callers pass a return address - 1)."""
+        ...
 
-    def mappings(self) -> Optional[List[Mapping]]: ...
+    def mappings(self) -> Optional[List[Mapping]]:
+        """The process's mappings in address order; in a core, its unnamed segments too."""
+        ...
 
     def threads(self) -> Optional[List[Thread]]: ...
+
+    def is_core(self) -> Optional[bool]:
+        """True when the target is a core file (no live process), False when live."""
+        ...
+
+    def architecture(self) -> Optional[Architecture]: ...
+
+    def print_object(self, pointer_type: str, addr: int,
+                     path: Optional[str]) -> Optional[Tuple[str, Optional[str]]]:
+        """The object at addr printed by the debugger through its own type (pointer_type is a C
+        pointer spelling, "struct point (*)[3]"), and the part at path ("[2].y") when one is given;
+        None when the debugger does not know the type."""
+        ...
 
 
 def optional_call(target: object, method: str, *args: object) -> object:

@@ -6,9 +6,7 @@ from typing import Any, Dict, List
 
 import gdb  # type: ignore[import-not-found]
 
-from allocs_decoder import DecodeError
-
-from .common import describe_expr
+from .commands import describe_expr
 
 
 def _mi_value(v: Any) -> Any:
@@ -25,12 +23,7 @@ def _mi_value(v: Any) -> Any:
 
 
 def _describe_json(expr: str) -> Dict[str, Any]:
-    try:
-        return describe_expr(expr).to_json()
-    except DecodeError as e:
-        raise gdb.GdbError(f"alloc: {e}")
-    except gdb.error as e:
-        raise gdb.GdbError(f"alloc: {str(e).splitlines()[0] if str(e) else 'gdb error'}")
+    return describe_expr(expr).to_json()  # every failure: one gdb.GdbError line
 
 
 if hasattr(gdb, "MICommand"):
@@ -64,10 +57,8 @@ if hasattr(gdb, "MICommand"):
             for expr in rest:
                 try:
                     out.append(_describe_json(expr))
-                except gdb.GdbError as e:
+                except gdb.GdbError as e:  # this address only
                     out.append({"address": expr, "error": str(e)})
-                except Exception as e:  # a bug in the bridge: this address only
-                    out.append({"address": expr, "error": f"alloc: internal error: {type(e).__name__}: {e}"})
             if as_json:
                 return {"json": json.dumps(out)}
             return {"descriptions": _mi_value(out)}

@@ -6,9 +6,9 @@ from typing import Any, Dict, List
 
 import gdb  # type: ignore[import-not-found]
 
-from allocs_decoder import DecodeError, queries, render
+from allocs_decoder import commands, queries, render
 
-from .common import describe_expr
+from .commands import DEBUGGER_ERRORS, describe_expr
 from .session_cache import session
 
 
@@ -26,17 +26,15 @@ def cli_report(exprs: List[str], as_json: bool) -> None:
             results.append({"expression": expr, "description": d.to_json(), "text": render.info_text(d)})
         except gdb.GdbError as e:
             results.append({"expression": expr, "error": str(e)})
-        except (DecodeError, gdb.error) as e:
-            results.append({"expression": expr, "error": f"alloc: {e}"})
-        except Exception as e:
-            results.append({"expression": expr, "error": f"alloc: internal error: {type(e).__name__}: {e}"})
+    census_text = ""
     if not exprs:
         try:
             s = session()
             c = queries.census(s, "site")
             results.append({"census": c.to_json(s, "site")})
-        except (DecodeError, gdb.error, ValueError) as e:
-            results.append({"error": f"alloc: {e}"})
+            census_text = commands.census_text(s, c, "site")
+        except Exception as e:
+            results.append({"error": commands.error_line(e, DEBUGGER_ERRORS)})
     gdb.write(f"{CLI_MARKER}\n")  # everything gdb printed before this is its own chatter
     if as_json:
         gdb.write(json.dumps([{k: v for k, v in r.items() if k != "text"} for r in results]) + "\n")
@@ -49,4 +47,4 @@ def cli_report(exprs: List[str], as_json: bool) -> None:
         elif "text" in r:
             gdb.write(r["text"] + "\n")
         elif "census" in r:
-            gdb.execute("alloc census")
+            gdb.write(census_text + "\n")

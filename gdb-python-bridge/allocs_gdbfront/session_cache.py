@@ -24,7 +24,7 @@ def invalidate(*_args: Any) -> None:
     _CACHE["session"] = None
 
 
-def _register_events() -> None:
+def register_events() -> None:
     if _CACHE["events"]:
         return
     for name in INVALIDATING_EVENTS:

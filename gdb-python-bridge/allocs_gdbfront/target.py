@@ -3,11 +3,12 @@ registers and frames (with their variables, read on demand)."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gdb  # type: ignore[import-not-found]
 
 from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symbolization, Thread, Variable
+from allocs_decoder.target import X86_64, Architecture
 
 REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
              "r14", "r15")
@@ -16,11 +17,47 @@ _INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?"
 
 
 class GdbTarget:
-    """The decoder's Target over gdb's Python API."""
+    """The decoder's Target (a CommandTarget, with every optional method) over gdb's Python API."""
+
+    name = "gdb"
+
+    def evaluate_address(self, expr: str) -> int:
+        """A pointer's value, an integer, or an object's address; gdb.error when gdb cannot."""
+        v = gdb.parse_and_eval(expr)
+        code = v.type.strip_typedefs().code
+        if code in (gdb.TYPE_CODE_PTR, gdb.TYPE_CODE_INT, gdb.TYPE_CODE_ENUM, gdb.TYPE_CODE_CHAR,
+                    gdb.TYPE_CODE_BOOL):
+            return int(v) & ((1 << 64) - 1)
+        if v.address is not None:
+            return int(v.address)
+        return int(v) & ((1 << 64) - 1)
+
+    def is_core(self) -> bool:
+        return has_core()
+
+    def architecture(self) -> Optional[Architecture]:
+        try:
+            name = gdb.selected_inferior().architecture().name()
+        except (gdb.error, RuntimeError, AttributeError):
+            return None
+        return X86_64 if "x86-64" in name or "x86_64" in name else Architecture(name=name)
+
+    def print_object(self, pointer_type: str, addr: int,
+                     path: Optional[str]) -> Optional[Tuple[str, Optional[str]]]:
+        try:
+            obj = f"(*({pointer_type}) {addr:#x})"
+            whole = gdb.parse_and_eval(obj)
+            text = whole.format_string(pretty_structs=True, max_elements=64, repeat_threshold=0)
+            at = None
+            if path:
+                at = gdb.parse_and_eval(obj + path).format_string(pretty_structs=True, max_elements=64)
+            return text, at
+        except (gdb.error, RuntimeError):
+            return None
 
     def read_memory(self, addr: int, size: int) -> bytes:
         inferior = gdb.selected_inferior()
-        if inferior is None or (inferior.pid == 0 and not _has_core()):
+        if inferior is None or (inferior.pid == 0 and not has_core()):
             raise MemoryUnreadable(addr, size, "no process or core file (run the program or load a core)")
         try:
             return bytes(inferior.read_memory(addr, size))
@@ -104,7 +141,7 @@ class GdbTarget:
             if rest and re.fullmatch(r"[r-][w-][x-][ps-]", rest[0]):
                 perms = rest.pop(0)
             out.append(Mapping(begin, end, " ".join(rest) or None, perms))
-        if _has_core():
+        if has_core():
             out = sorted(out + _core_segments(out), key=lambda m: m.begin)
         return out
 
@@ -136,7 +173,7 @@ def _core_segments(listed: List[Mapping]) -> List[Mapping]:
     return out
 
 
-def _has_core() -> bool:
+def has_core() -> bool:
     try:
         return "Local core dump file" in gdb.execute("info target", to_string=True)
     except gdb.error:

@@ -1,0 +1,299 @@
+"""The decoder's Target over LLDB's SB API: memory (SBProcess.ReadMemory, the object files'
+sections where a core left them out), symbols (SBTarget.FindSymbols, ResolveLoadAddress), source
+lines, mappings (GetMemoryRegions; in a core, its segments), threads, registers and frames with
+DWARF's CFA (SBFrame.GetCFA) and their variables, and expressions (SBFrame)."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import lldb  # type: ignore[import-not-found]
+
+from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symbolization, Thread, Variable
+from allocs_decoder.target import X86_64, Architecture
+
+MASK64 = (1 << 64) - 1
+REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+             "r14", "r15")
+_DATA_SYMBOLS = {lldb.eSymbolTypeData}
+_SCALAR_CLASSES = (lldb.eTypeClassPointer, lldb.eTypeClassBuiltin, lldb.eTypeClassEnumeration)
+
+
+class LldbError(Exception):
+    """An expression LLDB could not evaluate (its message is LLDB's first line)."""
+
+
+_EXPR_LOCATION = re.compile(r"^<user expression \d+>:\d+:\d+: ")
+
+
+def _first_line(text: Optional[str], default: str) -> str:
+    """LLDB's error in one line: the first `error:` line that says what went wrong (the
+    expression parser's headline, "expression failed to parse:", says nothing)."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith("error: "):
+            ln = _EXPR_LOCATION.sub("", ln[len("error: "):])
+            if ln:
+                return ln
+    lines = [ln for ln in lines if not ln.endswith("failed to parse:")] or lines
+    return lines[0] if lines else default
+
+
+class LldbTarget:
+    """The decoder's Target (a CommandTarget, with every optional method) over one SBTarget.
+
+    The SB objects are looked up at each call from the debugger (the selected target, process,
+    thread and frame), so one LldbTarget serves a whole lldb session. Optional methods never
+    raise: LLDB's failures become None."""
+
+    name = "lldb"
+
+    def __init__(self, debugger: Any, exe_ctx: Any = None) -> None:
+        self.debugger = debugger
+        self.exe_ctx = exe_ctx
+
+    # ---- the SB objects of the moment ----
+    def target(self) -> Any:
+        if self.exe_ctx is not None and self.exe_ctx.GetTarget().IsValid():
+            return self.exe_ctx.GetTarget()
+        return self.debugger.GetSelectedTarget()
+
+    def process(self) -> Any:
+        return self.target().GetProcess()
+
+    def frame(self) -> Any:
+        if self.exe_ctx is not None and self.exe_ctx.GetFrame().IsValid():
+            return self.exe_ctx.GetFrame()
+        return self.process().GetSelectedThread().GetSelectedFrame()
+
+    # ---- Target ----
+    def read_memory(self, addr: int, size: int) -> bytes:
+        p = self.process()
+        gone = (lldb.eStateInvalid, lldb.eStateUnloaded, lldb.eStateExited, lldb.eStateDetached)
+        if not p.IsValid() or p.GetState() in gone:
+            raise MemoryUnreadable(addr, size, "no process or core file (run the program or load a core)")
+        if size == 0:
+            return b""
+        err = lldb.SBError()
+        data = p.ReadMemory(addr, size, err)
+        if err.Success() and data is not None and len(data) == size:
+            return bytes(data)
+        # A core holds only the segments the kernel (or gcore) wrote: read-only parts of the
+        # object files are read from the files, as LLDB's own `memory read` does.
+        t = self.target()
+        ferr = lldb.SBError()
+        fdata = t.ReadMemory(lldb.SBAddress(addr, t), size, ferr)
+        if ferr.Success() and fdata is not None and len(fdata) == size and self.is_core():
+            return bytes(fdata)
+        raise MemoryUnreadable(addr, size, _first_line(err.GetCString(), ""))
+
+    def lookup_symbol(self, name: str) -> Optional[int]:
+        t = self.target()
+        found = t.FindSymbols(name)
+        for i in range(found.GetSize()):
+            sym = found.GetContextAtIndex(i).GetSymbol()
+            if sym.IsValid():
+                a = sym.GetStartAddress().GetLoadAddress(t)
+                if a != lldb.LLDB_INVALID_ADDRESS:
+                    return int(a)
+        return None
+
+    def evaluate_address(self, expr: str) -> int:
+        """A pointer's value, an integer, or an object's address. A variable path (`p`, `a[2]`,
+        `s.f`, `&x`) is read without compiling; anything else goes through LLDB's expression
+        evaluator in the selected frame."""
+        try:
+            return int(expr, 0) & MASK64
+        except ValueError:
+            pass
+        frame = self.frame()
+        v = frame.GetValueForVariablePath(expr) if frame.IsValid() else None
+        if v is None or not v.IsValid() or not v.GetError().Success():
+            opts = lldb.SBExpressionOptions()
+            opts.SetTimeoutInMicroSeconds(5_000_000)
+            opts.SetIgnoreBreakpoints(True)
+            v = frame.EvaluateExpression(expr, opts) if frame.IsValid() else self.target().EvaluateExpression(
+                expr, opts)
+        if not v.IsValid() or not v.GetError().Success():
+            raise LldbError(_first_line(v.GetError().GetCString() if v.IsValid() else None,
+                                        f"cannot evaluate {expr!r}"))
+        cls = v.GetType().GetCanonicalType().GetTypeClass()
+        if cls in _SCALAR_CLASSES:
+            return int(v.GetValueAsUnsigned()) & MASK64
+        addr = v.GetLoadAddress()
+        if addr != lldb.LLDB_INVALID_ADDRESS:
+            return int(addr)
+        return int(v.GetValueAsUnsigned()) & MASK64
+
+    # ---- optional: none of these raises ----
+    def is_core(self) -> bool:
+        try:
+            return self.process().GetPluginName() == "elf-core"
+        except Exception:
+            return False
+
+    def architecture(self) -> Optional[Architecture]:
+        try:
+            triple = self.target().GetTriple() or ""
+        except Exception:
+            return None
+        return X86_64 if triple.startswith("x86_64") else Architecture(name=triple.split("-")[0] or "?")
+
+    def symbolize(self, addr: int) -> Optional[Symbolization]:
+        try:
+            t = self.target()
+            a = t.ResolveLoadAddress(addr)
+            sym = a.GetSymbol()
+            if not sym.IsValid() or not sym.GetName():
+                return None
+            base = sym.GetStartAddress().GetLoadAddress(t)
+            end = sym.GetEndAddress().GetLoadAddress(t)
+            if base == lldb.LLDB_INVALID_ADDRESS:
+                return None
+            # As gdb's front: a size only for variables (a function's "size" says nothing here).
+            size = end - base if sym.GetType() in _DATA_SYMBOLS and end > base else None
+            section = a.GetSection().GetName() if a.GetSection().IsValid() else None
+            obj = a.GetModule().GetFileSpec().fullpath if a.GetModule().IsValid() else None
+            return Symbolization(sym.GetName(), int(base), size, obj, section)
+        except Exception:
+            return None
+
+    def source_line(self, pc: int) -> Optional[SourceLine]:
+        try:
+            t = self.target()
+            a = t.ResolveLoadAddress(pc)
+            sc = a.GetSymbolContext(lldb.eSymbolContextFunction | lldb.eSymbolContextBlock
+                                    | lldb.eSymbolContextLineEntry | lldb.eSymbolContextSymbol)
+            function = None
+            inlined = sc.GetBlock().GetContainingInlinedBlock()
+            if inlined.IsValid():
+                function = inlined.GetInlinedName()
+            if function is None and sc.GetFunction().IsValid():
+                function = sc.GetFunction().GetName()
+            if function is None and sc.GetSymbol().IsValid():
+                function = sc.GetSymbol().GetName()
+            le = sc.GetLineEntry()
+            file = le.GetFileSpec().fullpath if le.IsValid() and le.GetFileSpec().IsValid() else None
+            line = le.GetLine() if le.IsValid() and le.GetLine() else None
+            if function is None and file is None:
+                return None
+            return SourceLine(function, file, line if file else None)
+        except Exception:
+            return None
+
+    def mappings(self) -> Optional[List[Mapping]]:
+        try:
+            regions = self.process().GetMemoryRegions()
+            info = lldb.SBMemoryRegionInfo()
+            out = []
+            for i in range(regions.GetSize()):
+                if not regions.GetMemoryRegionAtIndex(i, info) or not info.IsMapped():
+                    continue
+                perms = ("r" if info.IsReadable() else "-") + ("w" if info.IsWritable() else "-") + \
+                    ("x" if info.IsExecutable() else "-") + "p"
+                if perms == "---p" and self.is_core():
+                    continue
+                name = info.GetName() or None
+                out.append(Mapping(int(info.GetRegionBase()), int(info.GetRegionEnd()), name, perms))
+            return sorted(out, key=lambda m: m.begin)
+        except Exception:
+            return None
+
+    def threads(self) -> Optional[List[Thread]]:
+        try:
+            out = []
+            for t in self.process():
+                out.append(Thread(int(t.GetIndexID()), int(t.GetThreadID()), t.GetName(),
+                                  registers=_bind(_registers, t, {}), frames=_bind(_frames, t, [])))
+            return sorted(out, key=lambda t: t.num)
+        except Exception:
+            return None
+
+    def print_object(self, pointer_type: str, addr: int,
+                     path: Optional[str]) -> Optional[Tuple[str, Optional[str]]]:
+        try:
+            frame = self.frame()
+            obj = f"(*({pointer_type}) {addr:#x})"
+            opts = lldb.SBExpressionOptions()
+            opts.SetTimeoutInMicroSeconds(5_000_000)
+            whole = frame.EvaluateExpression(obj, opts)
+            if not whole.IsValid() or not whole.GetError().Success():
+                return None
+            at = None
+            if path:
+                part = frame.EvaluateExpression(obj + path, opts)
+                at = _value_text(part) if part.IsValid() and part.GetError().Success() else None
+            return _value_text(whole), at
+        except Exception:
+            return None
+
+
+def _value_text(v: Any) -> str:
+    """A value as `frame variable` prints it, without the leading `(type) $N = `."""
+    stream = lldb.SBStream()
+    v.GetDescription(stream)
+    text = stream.GetData().strip()
+    head = text.find(" = ")
+    return text[head + 3:] if text.startswith("(") and head >= 0 else text
+
+
+def _bind(fn: Callable[[Any], Any], arg: Any, default: Any) -> Callable[[], Any]:
+    """fn(arg) on first call, kept; `default` when LLDB fails (a thread it cannot unwind gives
+    nothing, not a failed answer)."""
+    cache: List[Any] = []
+
+    def call() -> Any:
+        if not cache:
+            try:
+                cache.append(fn(arg))
+            except Exception:
+                cache.append(default)
+        return cache[0]
+    return call
+
+
+def _registers(t: Any) -> Dict[str, int]:
+    out: Dict[str, int] = {}
+    f = t.GetFrameAtIndex(0)
+    if not f.IsValid():
+        return out
+    for r in REGISTERS:
+        v = f.FindRegister(r)
+        if v.IsValid():
+            out[r] = int(v.GetValueAsUnsigned()) & MASK64
+    return out
+
+
+def _frame_variables(f: Any) -> List[Variable]:
+    out: List[Variable] = []
+    vs = f.GetVariables(True, True, False, True)  # arguments, locals, no statics, in scope only
+    for i in range(vs.GetSize()):
+        v = vs.GetValueAtIndex(i)
+        a = v.GetLoadAddress()
+        if a != lldb.LLDB_INVALID_ADDRESS:
+            out.append(Variable(v.GetName(), int(a), int(v.GetByteSize())))
+    return out
+
+
+def _frame_function(f: Any) -> Optional[str]:
+    block = f.GetBlock().GetContainingInlinedBlock()
+    if block.IsValid() and block.GetInlinedName():
+        return block.GetInlinedName()
+    fn = f.GetFunction()
+    if fn.IsValid():
+        return fn.GetName()
+    sym = f.GetSymbol()
+    return sym.GetName() if sym.IsValid() else None
+
+
+def _frames(t: Any, limit: int = 256) -> List[Frame]:
+    out: List[Frame] = []
+    for level in range(min(t.GetNumFrames(), limit)):
+        f = t.GetFrameAtIndex(level)
+        sp, cfa = int(f.GetSP()) & MASK64, int(f.GetCFA()) & MASK64
+        le = f.GetLineEntry()
+        file = le.GetFileSpec().fullpath if le.IsValid() and le.GetFileSpec().IsValid() else None
+        line = le.GetLine() if file and le.GetLine() else None
+        out.append(Frame(level, int(f.GetPC()) & MASK64, sp, max(cfa, sp), _frame_function(f), file, line,
+                         _bind(_frame_variables, f, [])))
+    return out

@@ -1,0 +1,304 @@
+// The LLDB front against real lldb-16, the same program and the same checks as the gdb tests
+// (test-programs/bridge_target.c, bridge-target.ts): every kind of address field by field live,
+// after a kernel core and after a gcore; gdb and lldb giving the same JSON for the same core;
+// `help alloc`, errors, and `allocs lldb` passing lldb's options through.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { buildProgram, buildWithAllocsCc, hasCommand, parseProbes, runtimeLib } from "../lib/programs";
+import {
+  GDB_TIMEOUT_MS,
+  type Json,
+  type Probes,
+  answers,
+  makeGcore,
+  makeKernelCore,
+  queryCore,
+  skipWithoutKernelCores,
+} from "./gdb";
+import { checkAll, infoQueries } from "./bridge-target";
+import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { validate } from "../lib/json-schema";
+
+/** The schema (docs/schema) each labelled answer must match. */
+function schemaOf(label: string): string {
+  const named: Record<string, string> = {
+    census: "census",
+    maps: "maps",
+    whereis: "whereis",
+    ls: "ls",
+    who: "who-points-to",
+  };
+  return `${named[label] ?? "description"}.schema.json`;
+}
+
+/** The probe indices (static: the same in every run) from one plain preloaded run. */
+function probeIndices(exe: string): Probes {
+  const r = spawnSync(exe, ["stop"], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, LD_PRELOAD: runtimeLib() },
+  });
+  return parseProbes(r.stdout);
+}
+
+/** A source file named relative to its compilation directory (glibc's `../include/x.h`): gdb
+ * keeps DW_AT_name's spelling, LLDB normalises it (`include/x.h`); both name the same file, so
+ * such names compare from their last `../` on. Absolute names (the test program's) compare whole. */
+function sameFile(json: unknown): unknown {
+  return JSON.parse(JSON.stringify(json), (key, v) =>
+    key === "file" && typeof v === "string" && !v.startsWith("/") ? v.replace(/^(\.\.\/)+/, "") : v,
+  );
+}
+
+/** Every answer gdb gave, given the same by lldb. */
+function sameJson(where: string, gdbAnswers: Map<string, unknown>, lldbAnswers: Map<string, unknown>): void {
+  assert.ok(gdbAnswers.size > 10, `${where}: gdb answered ${gdbAnswers.size} queries`);
+  for (const [label, g] of gdbAnswers) {
+    assert.deepEqual(
+      sameFile(lldbAnswers.get(label)),
+      sameFile(g),
+      `${where}: lldb and gdb differ on ${label}`,
+    );
+  }
+}
+
+describe("lldb bridge", function () {
+  this.timeout(10 * GDB_TIMEOUT_MS);
+  let exe: string;
+  let dir: string;
+  let indices: Probes;
+
+  before(function () {
+    if (!hasLldb()) {
+      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
+      this.skip();
+    }
+    exe = buildProgram("bridge_target", { api: true });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-"));
+    indices = probeIndices(exe);
+  });
+  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** The labelled info queries (and census, maps) asked of EXE with CORE in lldb. */
+  function lldbCore(core: string, queries: Array<[string, string]>): Map<string, unknown> {
+    const r = allocsLldb([...commandFile(dir, "core", lldbQueryLines(queries)), "-c", core, exe]);
+    assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
+    return answers(r.stdout);
+  }
+
+  it("lists every alloc command in `help alloc`, each with its help", () => {
+    const r = allocsLldb(["-o", "help alloc", "-o", "help alloc who-points-to"]);
+    for (const c of [
+      "info",
+      "whatis",
+      "whereis",
+      "whyis",
+      "print",
+      "ls",
+      "census",
+      "maps",
+      "type",
+      "who-points-to",
+    ]) {
+      assert.match(r.stdout, new RegExp(`^\\s+${c}\\s+-- \\S`, "m"), `help alloc lists ${c}`);
+    }
+    assert.match(r.stdout, /Pointers into the allocation at an address/);
+    assert.match(r.stdout, /Scans live heap chunks, writable static data/);
+  });
+
+  describe("live process", () => {
+    let run: ReturnType<typeof allocsLldb>;
+    before(() => {
+      const lines = lldbQueryLines([
+        ...infoQueries(indices),
+        ["whereis", "alloc whereis --json probe_addr[0]"],
+        ["ls", "alloc ls --json --site make_points"],
+        ["who", "alloc who-points-to --json probe_addr[0]"],
+        ["garbage", "alloc info --json 0x10"],
+      ]);
+      lines.push("alloc info nosuch_variable", "alloc census --by nothing", "p 6*7");
+      run = allocsLldb([
+        "-o",
+        "b bridge_stop",
+        "-o",
+        "run",
+        ...commandFile(dir, "live", lines),
+        "--",
+        exe,
+        "stop",
+      ]);
+    });
+
+    it("describes every kind of address field by field", () => {
+      assert.doesNotMatch(run.stderr + run.stdout, /Traceback/);
+      checkAll("lldb live", parseProbes(run.stdout), answers(run.stdout), run.stdout);
+    });
+
+    it("writes every answer in the shape of its JSON schema", () => {
+      const got = answers(run.stdout);
+      assert.ok(got.size > 15);
+      for (const [label, value] of got) assert.deepEqual(validate(schemaOf(label), value), [], label);
+    });
+
+    it("answers whereis / ls / who-points-to as gdb's front does", () => {
+      const got = answers(run.stdout);
+      const p = parseProbes(run.stdout);
+      const where = got.get("whereis") as Json;
+      assert.deepEqual(
+        where.chain.map((l: Json) => l.allocator),
+        ["mmap", "brk", "__default_lib_malloc"],
+      );
+      const ls = got.get("ls") as Json;
+      assert.deepEqual(
+        ls.entries.map((e: Json) => e.base),
+        ["0x" + BigInt(p.get("heap_interior")?.base ?? "0").toString(16)],
+      );
+      const who = got.get("who") as Json;
+      assert.ok(
+        who.referrers.some((r: Json) => r.region === "stack" && r.description?.site?.variable === "pts"),
+        "main's local `pts` points to the array",
+      );
+      const garbage = got.get("garbage") as Json;
+      assert.equal(garbage.state, "unknown");
+    });
+
+    it("gives one-line errors and lldb goes on", () => {
+      const errs = run.stderr.split("\n").filter((l) => /^error: alloc/.test(l));
+      assert.deepEqual(errs, [
+        "error: alloc: use of undeclared identifier 'nosuch_variable'",
+        "error: alloc census: --by nothing: expected site or type",
+      ]);
+      assert.match(run.stdout, /^\(int\) \$\d+ = 42$/m);
+    });
+  });
+
+  describe("kernel core", () => {
+    let core: string;
+    let stdout: string;
+    before(function () {
+      skipWithoutKernelCores(this);
+      const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
+      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir));
+    });
+
+    it("describes every kind of address field by field", () => {
+      const probes = parseProbes(stdout);
+      checkAll("lldb kernel core", probes, lldbCore(core, infoQueries(probes)), stdout);
+    });
+
+    it("gives the same JSON as gdb for the same addresses", function () {
+      if (!hasCommand("gdb")) this.skip();
+      const queries = infoQueries(parseProbes(stdout));
+      const gdbAnswers = queryCore(exe, core, queries);
+      for (const [label, value] of gdbAnswers) assert.deepEqual(validate(schemaOf(label), value), [], label);
+      sameJson("kernel core", gdbAnswers, lldbCore(core, queries));
+    });
+  });
+
+  describe("gcore", () => {
+    let gcore: string;
+    let stdout: string;
+    before(function () {
+      if (!hasCommand("gdb")) this.skip();
+      gcore = path.join(dir, "gcore.core");
+      stdout = makeGcore(exe, "bridge_stop", gcore).stdout;
+    });
+
+    it("describes every kind of address field by field", () => {
+      const probes = parseProbes(stdout);
+      checkAll("lldb gcore", probes, lldbCore(gcore, infoQueries(probes)), stdout);
+    });
+
+    it("gives the same JSON as gdb for the same addresses", () => {
+      const queries = infoQueries(parseProbes(stdout));
+      sameJson("gcore", queryCore(exe, gcore, queries), lldbCore(gcore, queries));
+    });
+  });
+
+  describe("summaries and synthetic children (bridge_types, with its metadata)", () => {
+    let out: string;
+    before(() => {
+      const types = buildWithAllocsCc("bridge_types");
+      const lines = ["frame variable -P 1 pts opaque arena a argv", "p pts", "frame variable -P 1 hits lit"];
+      out = allocsLldb([
+        "-o",
+        "b types_stop",
+        "-o",
+        "run",
+        "-o",
+        "up",
+        ...commandFile(dir, "fv", lines),
+        "--",
+        types,
+        "stop",
+      ]).stdout;
+    });
+
+    /** The block `frame variable` printed for one variable: its line and its children's. */
+    function block(name: string): string {
+      const m = new RegExp(`^\\([^)]*\\) ${name} = (?:[^\\n]*\\{\\n(?:  .*\\n)*\\}|[^\\n]*)`, "m").exec(out);
+      assert.ok(m, `no ${name} in:\n${out}`);
+      return m[0];
+    }
+
+    it("shows each pointer's allocation beside its value", () => {
+      assert.match(
+        block("pts"),
+        /^\(point \*\) pts = 0x[0-9a-f]+ → __default_lib_malloc struct point\[3\] @ bridge_types\.c:35 \{/,
+      );
+      assert.match(block("a"), / → __default_lib_malloc struct node @ bridge_types\.c:66/);
+      assert.match(block("argv"), / → auxv char \*\[3\] @ argv/);
+      assert.match(
+        out,
+        /^\(point \*\) \$0 = 0x[0-9a-f]+ → __default_lib_malloc struct point\[3\] @ bridge_types\.c:35$/m,
+      );
+      assert.match(
+        block("lit"),
+        /^\(const char \*\) lit = 0x[0-9a-f]+ "a string literal for the bridge" → static char\[32\]/,
+      );
+    });
+
+    it("expands a pointer into a malloc'd array to the chunk's real length", () => {
+      const pts = block("pts");
+      assert.deepEqual(pts.match(/^ {2}\[\d+\]/gm), ["  [0]", "  [1]", "  [2]"]);
+      assert.match(pts, /\[1\] = \(x = 1, y = 10, z = 100\)/);
+      assert.equal(
+        block("arena").match(/^ {2}(\(point\) )?\[\d+\]/gm)?.length,
+        16,
+        "malloc(16 * sizeof(struct point))",
+      );
+    });
+
+    it("expands a void * as its dynamic type, and a single object as LLDB does", () => {
+      const opaque = block("opaque");
+      assert.match(opaque, /^\(void \*\) opaque = 0x[0-9a-f]+ → __default_lib_malloc struct point\[3\]/);
+      assert.match(opaque, /\[2\] = \(x = 2, y = 20, z = 200\)/);
+      const a = block("a");
+      assert.match(a, /^ {2}next = 0x[0-9a-f]+ → __default_lib_malloc struct node/m);
+      assert.match(a, /^ {2}where = \(x = 1, y = 2, z = 3\)/m);
+    });
+  });
+
+  describe("allocs lldb", () => {
+    it("preloads the runtime into the program only and passes lldb's options through", () => {
+      const r = allocsLldb([
+        "-o",
+        "b bridge_stop",
+        "-o",
+        "run",
+        "-o",
+        'script import os; print("lldb-preload:", os.environ.get("LD_PRELOAD"))',
+        "-o",
+        "alloc info --json probe_addr[0]",
+        "--",
+        exe,
+        "stop",
+      ]);
+      assert.match(r.stdout, /^lldb-preload: None$/m, "lldb itself is not preloaded");
+      assert.match(r.stdout, /"allocator": "__default_lib_malloc"/, "the program is");
+    });
+  });
+});
