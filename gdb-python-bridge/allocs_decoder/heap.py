@@ -15,7 +15,7 @@ import re
 import struct
 from dataclasses import dataclass
 from itertools import compress
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from . import layout as L
 from .errors import MemoryUnreadable
@@ -45,6 +45,7 @@ class Chunk:
     site_id: int
     seq: int
     has_pool_objects: bool
+    slack: int = 0  # the trailer's slack field (TRAILER_SLACK_UNKNOWN when unknown)
 
     @property
     def end(self) -> int:
@@ -68,13 +69,21 @@ def decode_trailer(base: int, usable: int, trailer: int) -> Optional[Chunk]:
         return None  # a half-written or foreign record
     size = room if slack == L.TRAILER_SLACK_UNKNOWN or slack > room else room - slack
     return Chunk(base, usable, size, (trailer >> L.TRAILER_SITE_SHIFT) & L.TRAILER_SITE_MASK,
-                 trailer & L.TRAILER_SEQ_MASK, bool(trailer & L.TRAILER_POOL_BIT))
+                 trailer & L.TRAILER_SEQ_MASK, bool(trailer & L.TRAILER_POOL_BIT), slack)
+
+
+Report = Callable[[int, str], None]
+
+
+def _ignore(addr: int, what: str) -> None:
+    pass
 
 
 class Heap:
-    def __init__(self, reader: Reader, root: Root) -> None:
+    def __init__(self, reader: Reader, root: Root, report: Report = _ignore) -> None:
         self.r = reader
         self.root = root
+        self.report = report  # damage met by a lookup (integrity.Integrity.report)
 
     # ---- chunk-start byte maps ----
     def region_map(self, region: int) -> int:
@@ -82,7 +91,11 @@ class Heap:
         l1 = self.root.rec.chunk_l1
         if not l1 or not 0 <= region < L.CHUNK_L1_ENTRIES:
             return 0
-        return self.r.try_u64(l1 + 8 * region) or 0
+        m = self.r.try_u64(l1 + 8 * region) or 0
+        if m and (m % 4096 or self.r.try_read(m, 1) is None or self.r.try_read(m + L.CHUNK_MAP_BYTES - 1, 1) is None):
+            self.report(l1 + 8 * region, f"chunk_l1[{region}] = {m:#x} is not a mapped byte map")
+            return 0
+        return m
 
     def _starts_below(self, addr: int, granules: int) -> Iterator[int]:
         """Marked chunk starts (non-zero map bytes) at or below addr, nearest first, within
@@ -97,6 +110,8 @@ class Heap:
             data = self.r.try_read(m + (start - first), g - start + 1) if m else None
             if data is not None:
                 for i in reversed([mk.start() for mk in _MARK.finditer(data)]):
+                    if data[i] != 1:  # the runtime writes 1
+                        self.report(m + (start - first) + i, f"a chunk-start byte is {data[i]:#x}, not 1")
                     yield (start + i) << L.GRANULE_SHIFT
             g = first - 1
 
