@@ -27,6 +27,7 @@ MAX_COUNT = 1 << 24
 ROOT_FLAGS = L.ROOT_F_INITIALISED | L.ROOT_F_GLIBC_MALLOC
 MAX_ARGS = 1 << 16
 MAX_LEVEL_DEPTH = 16
+SEQ_BLOCK = 1024  # threads.c: the sequence numbers a thread takes at once
 PAGE = 4096
 USER_LIMIT = 1 << 47
 
@@ -57,6 +58,10 @@ class Integrity:
         self._checked = False
         self._sites: Dict[int, Optional[Tuple[int, str]]] = {}
         self._known: Set[Tuple[int, str]] = set()
+        self._seq_bound: Optional[int] = None
+        self._maps: Dict[int, Optional[str]] = {}
+        self._regions: Dict[int, int] = {}
+        self._owned: Optional[List[Tuple[int, int, str]]] = None
 
     # ---- recording ----
     def report(self, addr: int, what: str) -> None:
@@ -257,6 +262,45 @@ class Integrity:
                 self._table(at + i * L.ThreadRec.size, f"thread #{i}'s stack {t.stack_lo:#x}-{t.stack_hi:#x} "
                                                         "is empty or implausible")
 
+    def owned(self) -> List[Tuple[int, int, str]]:
+        """Extents that hold something else than a chunk-start map: the runtime's other tables, ELF
+        files, stacks, the brk heap."""
+        if self._owned is None:
+            rec = self.s.require_root().rec
+            out = [(rec.bigs, rec.bigs_capacity * L.BigRec.size, "the levels table"),
+                   (rec.objects, rec.objects_capacity * L.ObjectRec.size, "the objects table"),
+                   (rec.threads, rec.threads_capacity * L.ThreadRec.size, "the threads table"),
+                   (rec.sites, rec.sites_capacity * L.SiteRec.size, "the sites table"),
+                   (rec.suballocs, rec.suballocs_capacity * L.SuballocRec.size, "the pool objects table"),
+                   (rec.chunk_l1, 8 * L.CHUNK_L1_ENTRIES, "chunk_l1"), (rec.sub_l1, 8 * L.SUB_L1_ENTRIES, "sub_l1"),
+                   (rec.brk_lo, rec.brk_hi - rec.brk_lo, "the brk heap")]
+            out += [(b.begin, b.size, f"a level ({b.allocator})") for b in self.s.levels.bigs()
+                    if b.kind in (L.BIG_ELF_FILE, L.BIG_ELF_SEGMENT, L.BIG_STACK, L.BIG_AUXV)]
+            out += [(t.stack_lo, t.stack_hi - t.stack_lo, "a thread's stack") for t in self.s.levels.threads()]
+            self._owned = [(a, a + n, what) for a, n, what in out if a and 0 < n < 1 << 40]
+        return self._owned
+
+    def map_problem(self, region: int, m: int) -> Optional[str]:
+        """Why m cannot be region's chunk-start byte map (it must be page-aligned, mapped over its
+        whole extent, and hold nothing else), or None. Cached per map address."""
+        if m not in self._maps:
+            end = m + L.CHUNK_MAP_BYTES
+            problem = None
+            if m % PAGE or not self.readable(m, L.CHUNK_MAP_BYTES):
+                problem = "not a mapped, page-aligned byte map"
+            else:
+                hit = next((what for a, b, what in self.owned() if a < end and m < b), None)
+                other = next((r for r, x in self._regions.items() if x != m and x < end and m < x + L.CHUNK_MAP_BYTES),
+                             None)
+                if hit is not None:
+                    problem = f"the byte map would overlap {hit}"
+                elif other is not None:
+                    problem = f"the byte map would overlap region {other}'s"
+            self._maps[m] = problem
+        if self._maps[m] is None:
+            self._regions[region] = m
+        return self._maps[m]
+
     # ---- per answer ----
     def check_site(self, site_id: int, pc: Optional[int]) -> None:
         """A heap site's pc: a return address (after a call) in a loaded object's text."""
@@ -279,21 +323,32 @@ class Integrity:
             return where, f"site #{site_id}'s pc {pc:#x} is not a return address in a loaded object's text"
         return None
 
-    def check_chunk(self, base: int, usable: int, hdr: Optional[int], site_id: int, slack: int) -> None:
+    def check_chunk(self, base: int, usable: int, hdr: Optional[int], site_id: int, slack: int,
+                     seq: int) -> None:
         """A live chunk: glibc's header agrees with the next chunk's, its trailer with the tables."""
-        if hdr is not None and not hdr & 2:  # in an arena: the next chunk says this one is in use
-            size = hdr & ~7
-            nxt = self.r.try_u64(base - 16 + size + 8)
-            if size % 16 or nxt is None or not nxt & 1 or (nxt & ~7) < 16 or (nxt & ~7) % 16:
-                self.report(base - 8, f"the chunk header {hdr:#x} does not agree with the next chunk's")
-        elif hdr is not None and ((base - 16) % PAGE or (hdr & ~7) % PAGE):
-            self.report(base - 8, f"the mmapped chunk header {hdr:#x} is not page-sized")
+        problem = self.s.heap.header_problem(base, hdr)
+        if problem is not None:
+            self.report(base - 8, problem)
         room = usable - L.TRAILER_BYTES
         if slack != L.TRAILER_SLACK_UNKNOWN and slack > room:
             self.report(base + room, f"the trailer's slack {slack} exceeds the chunk's {room} bytes")
         rec = self.s.require_root().rec
         if site_id and site_id >= rec.nsites:
             self.report(base + room, f"the trailer's site #{site_id} is past the site table's {rec.nsites}")
+        bound = self.seq_bound()
+        if bound is not None and seq >= bound:
+            self.report(base + room, f"the trailer's sequence number {seq} is past the {bound} the runtime can "
+                                     "have given")
+
+    def seq_bound(self) -> Optional[int]:
+        """Sequence numbers come in blocks of SEQ_BLOCK per thread from one counter: none can be
+        past the allocations counted plus a block per thread record (None once they may wrap)."""
+        if self._seq_bound is None:
+            rec = self.s.require_root().rec
+            allocs = self.s.levels.stats().total_allocs
+            bound = allocs + SEQ_BLOCK * (min(rec.threads_capacity, MAX_COUNT) + 2)
+            self._seq_bound = bound if bound < L.TRAILER_SEQ_MASK else -1
+        return self._seq_bound if self._seq_bound >= 0 else None
 
     def check_pool_object(self, chunk: "Chunk", obj: Optional["PoolObject"]) -> None:
         """A chunk marked as holding pool objects: the pool tables must be there, and an object

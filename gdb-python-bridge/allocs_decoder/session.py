@@ -59,7 +59,8 @@ class Session:
     @property
     def heap(self) -> Heap:
         if self._heap is None:
-            self._heap = Heap(self.reader, self.require_root(), self.integrity.report)
+            self._heap = Heap(self.reader, self.require_root(), self.integrity.report,
+                              self.integrity.map_problem)
         return self._heap
 
     @property

@@ -90,6 +90,8 @@ class TypeRecords:
             name = self._string(rec.name)
             c_name = self._string(rec.c_name)
             problem = record_problem(rec, name, c_name)
+            if problem is None and (rec.c_name == 0 or c_name is None):
+                problem = f"its C spelling at {rec.c_name:#x} is not a readable string"
             if problem is None and name:
                 t = UType(addr, name, c_name or name, rec.size, rec.kind, rec.encoding, rec.flags,
                           rec.bit_size,
@@ -134,6 +136,9 @@ class TypeRecords:
                         problem = f"member {name!r} (offset {m.offset}) is unreadable or outside the type"
                         out = None
                         break
+                    if (mt is not None and not m.bit_size and t.kind != L.KIND_FRAME
+                            and m.offset + mt.size > t.size and problem is None):
+                        problem = f"member {name!r} ({mt.size} bytes at offset {m.offset}) ends past its {t.size} bytes"
                     out.append(UMember(name, mt, m.offset, m.bit_offset, m.bit_size))
         if problem is not None:
             self._bad[t.addr] = f"type {t.name}: {problem}"

@@ -109,7 +109,19 @@ CORE_NO_RUNTIME = ("no __allocs_root in this core: either the program ran withou
                    "could not load its shared libraries (a truncated core, or a core of another program?)")
 
 
+NO_TARGET = "alloc: no process or core file here: run the program, attach, or load a core (core-file CORE)"
+
+
+def require_target() -> None:
+    """A one-line error when there is nothing to read (no live process, no core: e.g. the core
+    given was refused), rather than an answer made from the executable alone."""
+    inferior = gdb.selected_inferior()
+    if inferior is None or (inferior.pid == 0 and not _has_core()):
+        raise gdb.GdbError(NO_TARGET)
+
+
 def describe_expr(expr: str) -> AddressDescription:
+    require_target()
     d = session().describe(address_of(expr))
     if not d.runtime and d.notes and _has_core():
         d.notes[0] = CORE_NO_RUNTIME

@@ -8,7 +8,7 @@ import gdb  # type: ignore[import-not-found]
 
 from allocs_decoder import DecodeError, queries, render
 
-from .common import describe_expr
+from .common import describe_expr, require_target
 from .session_cache import session
 
 
@@ -32,9 +32,12 @@ def cli_report(exprs: List[str], as_json: bool) -> None:
             results.append({"expression": expr, "error": f"alloc: internal error: {type(e).__name__}: {e}"})
     if not exprs:
         try:
+            require_target()
             s = session()
             c = queries.census(s, "site")
             results.append({"census": c.to_json(s, "site")})
+        except gdb.GdbError as e:
+            results.append({"error": str(e)})
         except (DecodeError, gdb.error, ValueError) as e:
             results.append({"error": f"alloc: {e}"})
     gdb.write(f"{CLI_MARKER}\n")  # everything gdb printed before this is its own chatter
