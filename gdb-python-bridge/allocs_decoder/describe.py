@@ -169,8 +169,8 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
     if chunk is None:
         return False
     d.push(Level(L.MALLOC, chunk.base, chunk.size, None))
-    s.integrity.check_chunk(chunk.base, chunk.usable, s.reader.try_u64(chunk.base - 8), chunk.site_id, chunk.slack,
-                             chunk.seq)
+    hdr = s.reader.try_u64(chunk.base - 8)
+    s.integrity.check_chunk(chunk.base, chunk.usable, hdr, chunk.site_id, chunk.slack, chunk.seq)
     pc, type_addr = s.checked_site_record(chunk.site_id)
     d.allocator, d.base, d.size, d.state = L.MALLOC, chunk.base, chunk.size, "live"
     seq: Optional[int] = chunk.seq

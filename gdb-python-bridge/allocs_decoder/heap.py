@@ -167,7 +167,8 @@ class Heap:
             # Chunks never overlap: if the nearest start does not reach addr, no chunk does.
             c = self.chunk_at(b)
             if c is None:
-                self.report(b - 8, f"the chunk marked live at {b:#x} has a header or trailer that does not decode")
+                self.report(b - 8, f"the chunk marked live at {b:#x} has a header or trailer that does not "
+                                   "decode")
                 return None
             if addr >= c.end:  # addr is past it: only right if glibc's records agree on its size
                 problem = self.header_problem(b, self.r.try_u64(b - 8))

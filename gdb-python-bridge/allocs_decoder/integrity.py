@@ -32,7 +32,12 @@ PAGE = 4096
 USER_LIMIT = 1 << 47
 
 
+MAPPINGS = "the debugger's mappings: "  # what-prefix of damage to the core's own mapping list
+
+
 def damage_note(addr: int, what: str) -> str:
+    if what.startswith(MAPPINGS):
+        return f"the core's mapping list is damaged at {addr:#x}: {what[len(MAPPINGS):]}"
     return f"the runtime's tables are damaged at {addr:#x}: {what}"
 
 
@@ -137,11 +142,25 @@ class Integrity:
             self._pointer(at, "allocators", rec.allocators, rec.nallocators * L.AllocatorRec.size)
         self._pointer(at, "chunk_l1", rec.chunk_l1, 8 * L.CHUNK_L1_ENTRIES)
         self._pointer(at, "sub_l1", rec.sub_l1, 8 * L.SUB_L1_ENTRIES)
+        self._check_mappings()
         self._check_brk(at, rec)
         self._check_auxv(at, rec)
         self._check_bigs()
         self._check_objects()
         self._check_threads()
+
+    def _check_mappings(self) -> None:
+        """The debugger's mappings (in a core, from its file-mapping note and segments) never
+        overlap: an overlap means the note is damaged, and the chain's mmap level may be wrong."""
+        last = None
+        for m in sorted(self.s.mappings(), key=lambda m: m.begin):
+            if m.end <= m.begin or m.end > 1 << 64:
+                self._table(m.begin, f"{MAPPINGS}{m.begin:#x}-{m.end:#x} ({m.name}) is empty")
+            elif last is not None and m.begin < last.end:
+                self._table(m.begin, f"{MAPPINGS}{m.begin:#x}-{m.end:#x} ({m.name}) overlaps "
+                                     f"{last.begin:#x}-{last.end:#x} ({last.name})")
+            if last is None or m.end > last.end:
+                last = m
 
     def _check_brk(self, at: int, rec: object) -> None:
         lo, hi = rec.brk_lo, rec.brk_hi  # type: ignore[attr-defined]
@@ -189,7 +208,8 @@ class Integrity:
             if b.kind not in L.BIG_KIND_ALLOCATOR and b.kind != L.BIG_MAPPING:
                 self._table(where, f"level #{b.index} has unknown kind {b.kind}")
                 continue
-            if b.kind in (L.BIG_ELF_FILE, L.BIG_ELF_SEGMENT) and b.object != L.NO_OBJECT and b.object >= nobjects:
+            elf = b.kind in (L.BIG_ELF_FILE, L.BIG_ELF_SEGMENT)
+            if elf and b.object != L.NO_OBJECT and b.object >= nobjects:
                 self._table(where, f"level #{b.index} names object #{b.object} of {nobjects}")
             if b.parent < 0:
                 continue
@@ -199,8 +219,9 @@ class Integrity:
             if p is None or p.index == b.index:
                 self._table(where, f"level #{b.index} names parent #{b.parent}, which is not a level")
             elif not (lowest <= b.begin and b.end <= p.end):
-                self._table(where, f"level #{b.index} ({b.allocator} {b.begin:#x}-{b.end:#x}, {b.size} bytes) "
-                                   f"is not inside its parent #{p.index} ({p.begin:#x}-{p.end:#x}, {p.size} bytes)")
+                self._table(where, f"level #{b.index} ({b.allocator} {b.begin:#x}-{b.end:#x}, {b.size} "
+                                   f"bytes) is not inside its parent #{p.index} ({p.begin:#x}-{p.end:#x}, "
+                                   f"{p.size} bytes)")
         for b in bigs:  # a cycle of parents
             seen, cur = {b.index}, b
             for _ in range(MAX_LEVEL_DEPTH + 1):
@@ -220,11 +241,12 @@ class Integrity:
             if not o.flags & L.OBJECT_F_LIVE:
                 continue
             if not o.lo < o.hi or o.hi > USER_LIMIT:
-                self._table(where, f"object #{o.index}'s extent {o.lo:#x}-{o.hi:#x} is empty or past user space")
+                self._table(where, f"object #{o.index}'s extent {o.lo:#x}-{o.hi:#x} is empty or past "
+                                   "user space")
             if o.flags & L.OBJECT_F_SYMBOLS and o.symbols:
                 if o.nsymbols > MAX_COUNT or not self.readable(o.symbols, o.nsymbols * L.SymbolRec.size):
-                    self._table(where, f"object #{o.index}'s symbol table {o.symbols:#x} ({o.nsymbols} symbols) "
-                                       "is not mapped")
+                    self._table(where, f"object #{o.index}'s symbol table {o.symbols:#x} "
+                                       f"({o.nsymbols} symbols) is not mapped")
                 elif o.strtab and not self.readable(o.strtab, 1):
                     self._table(where, f"object #{o.index}'s string table {o.strtab:#x} is not mapped")
             if o.meta:
@@ -259,8 +281,8 @@ class Integrity:
             if not t.flags & L.THREAD_F_LIVE:
                 continue
             if not t.stack_lo < t.stack_hi or t.stack_hi > USER_LIMIT or t.stack_hi - t.stack_lo > 1 << 34:
-                self._table(at + i * L.ThreadRec.size, f"thread #{i}'s stack {t.stack_lo:#x}-{t.stack_hi:#x} "
-                                                        "is empty or implausible")
+                self._table(at + i * L.ThreadRec.size,
+                            f"thread #{i}'s stack {t.stack_lo:#x}-{t.stack_hi:#x} is empty or implausible")
 
     def owned(self) -> List[Tuple[int, int, str]]:
         """Extents that hold something else than a chunk-start map: the runtime's other tables, ELF
@@ -272,11 +294,13 @@ class Integrity:
                    (rec.threads, rec.threads_capacity * L.ThreadRec.size, "the threads table"),
                    (rec.sites, rec.sites_capacity * L.SiteRec.size, "the sites table"),
                    (rec.suballocs, rec.suballocs_capacity * L.SuballocRec.size, "the pool objects table"),
-                   (rec.chunk_l1, 8 * L.CHUNK_L1_ENTRIES, "chunk_l1"), (rec.sub_l1, 8 * L.SUB_L1_ENTRIES, "sub_l1"),
+                   (rec.chunk_l1, 8 * L.CHUNK_L1_ENTRIES, "chunk_l1"),
+                   (rec.sub_l1, 8 * L.SUB_L1_ENTRIES, "sub_l1"),
                    (rec.brk_lo, rec.brk_hi - rec.brk_lo, "the brk heap")]
             out += [(b.begin, b.size, f"a level ({b.allocator})") for b in self.s.levels.bigs()
                     if b.kind in (L.BIG_ELF_FILE, L.BIG_ELF_SEGMENT, L.BIG_STACK, L.BIG_AUXV)]
-            out += [(t.stack_lo, t.stack_hi - t.stack_lo, "a thread's stack") for t in self.s.levels.threads()]
+            out += [(t.stack_lo, t.stack_hi - t.stack_lo, "a thread's stack")
+                    for t in self.s.levels.threads()]
             self._owned = [(a, a + n, what) for a, n, what in out if a and 0 < n < 1 << 40]
         return self._owned
 
@@ -290,8 +314,8 @@ class Integrity:
                 problem = "not a mapped, page-aligned byte map"
             else:
                 hit = next((what for a, b, what in self.owned() if a < end and m < b), None)
-                other = next((r for r, x in self._regions.items() if x != m and x < end and m < x + L.CHUNK_MAP_BYTES),
-                             None)
+                other = next((r for r, x in self._regions.items()
+                              if x != m and x < end and m < x + L.CHUNK_MAP_BYTES), None)
                 if hit is not None:
                     problem = f"the byte map would overlap {hit}"
                 elif other is not None:
@@ -324,7 +348,7 @@ class Integrity:
         return None
 
     def check_chunk(self, base: int, usable: int, hdr: Optional[int], site_id: int, slack: int,
-                     seq: int) -> None:
+                    seq: int) -> None:
         """A live chunk: glibc's header agrees with the next chunk's, its trailer with the tables."""
         problem = self.s.heap.header_problem(base, hdr)
         if problem is not None:
@@ -337,8 +361,8 @@ class Integrity:
             self.report(base + room, f"the trailer's site #{site_id} is past the site table's {rec.nsites}")
         bound = self.seq_bound()
         if bound is not None and seq >= bound:
-            self.report(base + room, f"the trailer's sequence number {seq} is past the {bound} the runtime can "
-                                     "have given")
+            self.report(base + room, f"the trailer's sequence number {seq} is past the {bound} the runtime "
+                                     "can have given")
 
     def seq_bound(self) -> Optional[int]:
         """Sequence numbers come in blocks of SEQ_BLOCK per thread from one counter: none can be
@@ -355,13 +379,14 @@ class Integrity:
         found must lie inside its chunk and name a registered allocator."""
         rec = self.s.require_root().rec
         if not rec.sub_l1 or not rec.suballocs:
-            self.report(self.s.require_root().addr, "a chunk holds pool objects, but the pool tables are absent")
+            self.report(self.s.require_root().addr,
+                        "a chunk holds pool objects, but the pool tables are absent")
             return
         if obj is None:
             return
         if not chunk.base <= obj.base < chunk.end or obj.size > chunk.end - obj.base:
-            self.report(rec.suballocs, f"the pool object {obj.base:#x} ({obj.size} bytes) is not inside its chunk "
-                                       f"{chunk.base:#x}-{chunk.end:#x}")
+            self.report(rec.suballocs, f"the pool object {obj.base:#x} ({obj.size} bytes) is not inside its "
+                                       f"chunk {chunk.base:#x}-{chunk.end:#x}")
         if obj.allocator_index >= rec.nallocators:
-            self.report(rec.suballocs, f"the pool object {obj.base:#x} names allocator #{obj.allocator_index} "
-                                       f"of {rec.nallocators}")
+            self.report(rec.suballocs, f"the pool object {obj.base:#x} names allocator "
+                                       f"#{obj.allocator_index} of {rec.nallocators}")

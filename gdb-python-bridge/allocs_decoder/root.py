@@ -48,7 +48,8 @@ def load_root(reader: Reader) -> Root:
         )
     if rec.root_size != L.RootRec.size:
         raise LayoutError(
-            f"__allocs_root at {addr:#x} says root_size {rec.root_size}, expected {L.RootRec.size}"
+            f"__allocs_root at {addr:#x} says root_size {rec.root_size}, expected {L.RootRec.size}: the "
+            "runtime's header is damaged or from another build"
         )
     return Root(addr, rec)
 

@@ -40,6 +40,18 @@ def record_problem(rec: object, name: Optional[str], c_name: Optional[str]) -> O
         return f"a {KIND_NAMES[kind]} type named {name!r}"
     if kind == L.KIND_POINTER and size != 8:
         return f"a pointer type of size {size}"
+    if kind == L.KIND_VOID and name != "void":
+        return f"a void type named {name!r}"
+    if kind == L.KIND_ENUM and size not in (1, 2, 4, 8):
+        return f"an enum of size {size}"
+    if (kind == L.KIND_BASE) != ("$" in name and not name.startswith("__")):
+        return f"a {KIND_NAMES[kind]} type named {name!r}"  # only base types are `stem$bits`
+    if kind == L.KIND_BASE:
+        tail = name.rpartition("$")[2]
+        bits = int(tail) if tail.isdigit() else 0
+        exact = bits % 8 == 0 and "BitInt" not in name  # _BitInt(N) is padded to a power of two
+        if not bits or size * 8 < bits or (exact and size * 8 != bits):
+            return f"the base type {name!r} has size {size}"
     named = not name.startswith("__anon_")
     if kind in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM) and named and c_name and not c_name.endswith(name):
         return f"its name {name!r} and C spelling {c_name!r} disagree"
@@ -132,13 +144,17 @@ class TypeRecords:
                     name = self._string(m.name) if m.name else ""
                     if mt is None and problem is None:  # that member's type is unknown; the rest stands
                         problem = f"member {name!r} has no readable type"
+                    if (name == "" and mt is not None and not m.bit_size and problem is None
+                            and mt.kind not in (L.KIND_STRUCT, L.KIND_UNION)):
+                        problem = f"a member at offset {m.offset} has no name but is not a struct or union"
                     if name is None or (m.offset > t.size and t.kind != L.KIND_FRAME):
                         problem = f"member {name!r} (offset {m.offset}) is unreadable or outside the type"
                         out = None
                         break
                     if (mt is not None and not m.bit_size and t.kind != L.KIND_FRAME
                             and m.offset + mt.size > t.size and problem is None):
-                        problem = f"member {name!r} ({mt.size} bytes at offset {m.offset}) ends past its {t.size} bytes"
+                        problem = (f"member {name!r} ({mt.size} bytes at offset {m.offset}) ends past its "
+                                   f"{t.size} bytes")
                     out.append(UMember(name, mt, m.offset, m.bit_offset, m.bit_size))
         if problem is not None:
             self._bad[t.addr] = f"type {t.name}: {problem}"

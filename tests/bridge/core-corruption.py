@@ -44,7 +44,8 @@ def segments(path: str) -> List[Segment]:
         table = f.read(phentsize * phnum)
     out = []
     for i in range(phnum):
-        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+        fields = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+        p_type, p_offset, p_vaddr, p_filesz = fields[0], fields[2], fields[3], fields[5]
         if p_type in (PT_LOAD, PT_NOTE) and p_filesz:
             out.append(Segment(p_type, p_offset, p_vaddr, p_filesz))
     return out
@@ -100,8 +101,10 @@ class Targets:
         root = s.require_root()
         rec = root.rec
         self.add("root", root.addr, L.RootRec, 1)
-        tables = [("bigs", rec.bigs, L.BigRec, rec.nbigs), ("objects", rec.objects, L.ObjectRec, rec.nobjects),
-                  ("threads", rec.threads, L.ThreadRec, rec.nthreads), ("sites", rec.sites, L.SiteRec, rec.nsites),
+        tables = [("bigs", rec.bigs, L.BigRec, rec.nbigs),
+                  ("objects", rec.objects, L.ObjectRec, rec.nobjects),
+                  ("threads", rec.threads, L.ThreadRec, rec.nthreads),
+                  ("sites", rec.sites, L.SiteRec, rec.nsites),
                   ("large_chunks", rec.large_chunks, L.LargeChunkRec, rec.nlarge_chunks),
                   ("allocators", rec.allocators, L.AllocatorRec, rec.nallocators)]
         for label, addr, rt, n in tables:
@@ -150,7 +153,8 @@ def hostile(rng: random.Random, old: int, width: int, self_addr: int, targets: T
     mask = (1 << (8 * width)) - 1
     other = rng.choice(targets.places)[1]
     choices = [0, 1, mask, mask >> 1, rng.getrandbits(8 * width), 0x10, 0xDEAD0000, 0x7FF0DEAD0000,
-               self_addr, other, old + rng.choice([1, 8, 16, 4096, -8, -4096]), old ^ (1 << rng.randrange(8 * width)),
+               self_addr, other, old + rng.choice([1, 8, 16, 4096, -8, -4096]),
+               old ^ (1 << rng.randrange(8 * width)),
                old * 4096, 0x7FFFFFFF]
     return rng.choice(choices) & mask
 
@@ -163,7 +167,8 @@ def mutate(rng: random.Random, segs: List[Segment], targets: Targets, note_paths
     if kind == "note" or (kind == "note_path" and note_paths is None):
         notes = [s for s in segs if s.kind == PT_NOTE]
         s = rng.choice(notes)
-        edits = [(s.offset + rng.randrange(s.filesz), bytes([rng.randrange(256)])) for _ in range(rng.randint(1, 4))]
+        edits = [(s.offset + rng.randrange(s.filesz), bytes([rng.randrange(256)]))
+                 for _ in range(rng.randint(1, 4))]
         return "note bytes", edits
     if kind == "note_path":
         assert note_paths is not None
@@ -184,7 +189,7 @@ def mutate(rng: random.Random, segs: List[Segment], targets: Targets, note_paths
         at = addr + rng.randrange(count)
         off = file_offset(segs, at, 1)
         byte = rng.choice([0, 0xFF, rng.randrange(256)])
-        return f"{label} byte at {at:#x}", ([(off, bytes([byte]))] if off is not None else [])
+        return f"{label} byte at {at:#x} -> {byte:#x}", ([(off, bytes([byte]))] if off is not None else [])
     index = rng.randrange(max(count, 1))
     name, field_off, code = rng.choice(rec_type.table)
     width = struct.calcsize("<" + code)
