@@ -141,7 +141,7 @@ class Integrity:
         else:
             self._pointer(at, "allocators", rec.allocators, rec.nallocators * L.AllocatorRec.size)
         self._pointer(at, "chunk_l1", rec.chunk_l1, 8 * L.CHUNK_L1_ENTRIES)
-        self._pointer(at, "sub_l1", rec.sub_l1, 8 * L.SUB_L1_ENTRIES)
+        self._pointer(at, "sub_l1", rec.sub_l1, 8 * L.SUB_L1_ENTRIES, PAGE)  # pool.c maps it on its own
         self._check_mappings()
         self._check_brk(at, rec)
         self._check_auxv(at, rec)

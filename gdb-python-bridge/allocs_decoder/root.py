@@ -44,7 +44,8 @@ def load_root(reader: Reader) -> Root:
     if rec.version != L.LAYOUT_VERSION:
         raise LayoutError(
             f"__allocs_root at {addr:#x} has layout version {rec.version}; this decoder reads version "
-            f"{L.LAYOUT_VERSION} (use the bridge from the same allocs build as the runtime)"
+            f"{L.LAYOUT_VERSION}: the runtime's header is damaged, or the bridge is not from the runtime's "
+            "allocs build"
         )
     if rec.root_size != L.RootRec.size:
         raise LayoutError(

@@ -58,6 +58,18 @@ def record_problem(rec: object, name: Optional[str], c_name: Optional[str]) -> O
     return None
 
 
+def derived_problem(t: UType, r: UType) -> Optional[str]:
+    """Why a pointer or array type cannot be derived from its related type: its canonical name
+    spells the related type's (and an array's length), and an array's size is length * element."""
+    if t.kind == L.KIND_POINTER and t.name != "__PTR_" + r.name:
+        return f"the pointer type {t.name!r} points to {r.name!r}"
+    if t.kind == L.KIND_ARRAY and t.count and t.name != f"__ARR{t.count}_{r.name}":
+        return f"the array type {t.name!r} has {t.count} elements of {r.name!r}"
+    if t.kind == L.KIND_ARRAY and t.count and r.size and t.size != t.count * r.size:
+        return f"the array type {t.name!r} has size {t.size}, not {t.count} * {r.size}"
+    return None
+
+
 class TypeRecords:
     """The uniqtype records reachable from one Session (one stop)."""
 
@@ -117,7 +129,13 @@ class TypeRecords:
     def related(self, t: UType) -> Optional[UType]:
         if t.related_obj is not None:
             return t.related_obj
-        return self.get(t.related_addr) if t.related_addr else None
+        r = self.get(t.related_addr) if t.related_addr else None
+        if r is not None and t.addr is not None:
+            problem = derived_problem(t, r)
+            if problem is not None:
+                self._bad[t.addr] = f"type record: {problem}"
+                self.report(t.addr, self._bad[t.addr])
+        return r
 
     def members(self, t: UType) -> List[UMember]:
         """A composite's members (empty when unreadable or implausible)."""
@@ -134,6 +152,8 @@ class TypeRecords:
         problem: Optional[str] = None
         if t.count > MAX_MEMBERS or (t.count and (not t.items or t.items & 7)):
             problem = f"{t.count} members at {t.items:#x}"
+        elif not t.count and t.size and t.kind != L.KIND_FRAME and not t.flags & L.TYPE_F_INCOMPLETE:
+            problem = f"no members in {t.size} bytes"
         elif t.count:
             data = self.r.try_read(t.items, t.count * L.UniqtypeMemberRec.size)
             problem = f"its {t.count} members at {t.items:#x} are not mapped" if data is None else None

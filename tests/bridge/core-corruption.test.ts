@@ -10,11 +10,20 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
-import { BIN, BRIDGE, GDB_TIMEOUT_MS, type Probes, allocsGdb, makeGcore, makeKernelCore, kernelCoreProblem } from "./gdb";
+import {
+  BIN,
+  BRIDGE,
+  GDB_TIMEOUT_MS,
+  type Probes,
+  allocsGdb,
+  makeGcore,
+  makeKernelCore,
+  kernelCoreProblem,
+} from "./gdb";
 
 const DRIVER = path.join(ROOT, "tests", "bridge", "core-corruption.py");
 /** Mutants per core (ALLOCS_CORRUPTION_MUTANTS overrides: more for a longer hunt). */
-const MUTANTS = Number(process.env.ALLOCS_CORRUPTION_MUTANTS ?? 150);
+const MUTANTS = Number(process.env.ALLOCS_CORRUPTION_MUTANTS ?? 120);
 /** One query may take this long on a loaded machine; a hang takes forever. */
 const QUERY_SECONDS = 30;
 
@@ -59,7 +68,18 @@ function runMutants(exe: string, core: string, probes: Probes, seed: number, dir
   const addrs = [...probes].map(([name, p]) => `${name}=${p.addr}`).join(",");
   const r = spawnSync(
     "gdb",
-    ["-nx", "-q", "-batch", "-iex", `source ${BRIDGE}`, "-iex", "maint set bfd-sharing off", "-x", DRIVER, exe],
+    [
+      "-nx",
+      "-q",
+      "-batch",
+      "-iex",
+      `source ${BRIDGE}`,
+      "-iex",
+      "maint set bfd-sharing off",
+      "-x",
+      DRIVER,
+      exe,
+    ],
     {
       encoding: "utf8",
       timeout: 20 * GDB_TIMEOUT_MS,
@@ -149,7 +169,12 @@ describe("gdb bridge: damaged and wrong core files", function () {
       ["directory", exe, dir, /is a directory, not a core file/],
       ["C source", exe, path.join(ROOT, "test-programs", "bridge_types.c"), /is not a core file \(not ELF\)/],
       ["the program itself", exe, exe, /is an ELF file of type 3 .*not a core file/],
-      ["truncated core", exe, truncated, /is truncated: a memory segment ends at byte \d+, past the file's 200000/],
+      [
+        "truncated core",
+        exe,
+        truncated,
+        /is truncated: a memory segment ends at byte \d+, past the file's 200000/,
+      ],
       ["another program's core", "/bin/true", gcore, /is not a core of this program/],
     ];
     for (const [label, prog, core, expected] of cases) {

@@ -72,7 +72,11 @@ export function coreFileProblem(file: string): string | undefined {
 /** gdb's own verdict on the core, when it refused it or says it is another program's. */
 export function gdbCoreRefusal(stderr: string, force = false): string | undefined {
   const refused = /is not a core dump|File format not recognized|not in executable format/.exec(stderr);
-  if (refused) return `gdb cannot read it (${stderr.split("\n").find((l) => l.includes(refused[0]))?.trim()})`;
+  if (refused)
+    return `gdb cannot read it (${stderr
+      .split("\n")
+      .find((l) => l.includes(refused[0]))
+      ?.trim()})`;
   if (!force && /core file may not match specified executable file/.test(stderr))
     return "is not a core of this program (gdb: core file may not match specified executable file; --force answers anyway)";
   return undefined;
