@@ -37,4 +37,12 @@ export interface DescriptionJson {
   readonly chain: readonly LevelJson[];
   readonly runtime?: boolean;
   readonly notes?: readonly string[];
+  /** Failed checks of the runtime's tables behind this answer (docs/address-description.md "Damage"). */
+  readonly damage?: readonly DamageJson[];
+}
+
+/** One failed check: the damaged record's address and what is wrong with it. */
+export interface DamageJson {
+  readonly address: string;
+  readonly what: string;
 }

@@ -10,6 +10,7 @@ from .brk import brk_heap, heap_mapping
 from .description import AddressDescription, Level, heap_site, stack_site, static_site
 from .elf import ElfFile, open_elf
 from .errors import DecodeError
+from .integrity import damage_note
 from .levels import Big
 from .session import NO_RUNTIME_NOTE, Session
 from .target import Frame, Symbolization, Thread, optional_call
@@ -21,7 +22,20 @@ MAX_STRINGS = 65536
 
 
 def describe(s: Session, addr: int) -> AddressDescription:
-    addr &= ADDR_MASK
+    """The description, with the damage to the runtime's tables it was built on (a note each and
+    the `damage` field), checked by s.integrity."""
+    s.integrity.begin()
+    try:
+        d = _describe(s, addr & ADDR_MASK)
+    finally:
+        damage = s.integrity.end()
+    if d.runtime and d.address:
+        d.damage = damage
+        d.notes.extend(damage_note(a, what) for a, what in damage)
+    return d
+
+
+def _describe(s: Session, addr: int) -> AddressDescription:
     d = AddressDescription(addr)
     root = s.root()  # LayoutError propagates: a corrupted header is an error, not a guess
     if root is None:
@@ -32,6 +46,7 @@ def describe(s: Session, addr: int) -> AddressDescription:
     if addr == 0:
         d.notes.append("the null pointer")
         return d
+    s.integrity.check_tables()
     if not root.initialised:
         d.notes.append("the runtime had not finished initialising: answers may be incomplete")
     lv = _levels(s, d, addr)
@@ -154,7 +169,9 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
     if chunk is None:
         return False
     d.push(Level(L.MALLOC, chunk.base, chunk.size, None))
-    pc, type_addr = s.site_record(chunk.site_id)
+    hdr = s.reader.try_u64(chunk.base - 8)
+    s.integrity.check_chunk(chunk.base, chunk.usable, hdr, chunk.site_id, chunk.slack, chunk.seq)
+    pc, type_addr = s.checked_site_record(chunk.site_id)
     d.allocator, d.base, d.size, d.state = L.MALLOC, chunk.base, chunk.size, "live"
     seq: Optional[int] = chunk.seq
     chunk_pc = pc
@@ -165,6 +182,7 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
 
     if chunk.has_pool_objects:
         obj = s.pools.find(addr, chunk)
+        s.integrity.check_pool_object(chunk, obj)
         if obj is not None:
             d.push(Level(obj.allocator, obj.base, obj.size, None))
             d.allocator, d.base, d.size = obj.allocator, obj.base, obj.size

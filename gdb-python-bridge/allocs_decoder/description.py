@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 STATES = ("live", "freed", "unknown")
 
@@ -37,6 +37,7 @@ class AddressDescription:
     chain: List[Level] = field(default_factory=list)
     runtime: bool = True
     notes: List[str] = field(default_factory=list)
+    damage: List[Tuple[int, str]] = field(default_factory=list)  # (address, what failed its check)
     # Not in the JSON: the decoded run-time types behind `type` and `pathType` (types.UType).
     utype: Any = field(default=None, repr=False, compare=False)
     path_utype: Any = field(default=None, repr=False, compare=False)
@@ -72,6 +73,7 @@ class AddressDescription:
             "chain": [lv.to_json() for lv in self.chain],
             "runtime": self.runtime,
             "notes": list(self.notes),
+            "damage": [{"address": hexaddr(a), "what": what} for a, what in self.damage],
         }
 
 

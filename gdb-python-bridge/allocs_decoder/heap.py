@@ -15,7 +15,7 @@ import re
 import struct
 from dataclasses import dataclass
 from itertools import compress
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from . import layout as L
 from .errors import MemoryUnreadable
@@ -45,6 +45,7 @@ class Chunk:
     site_id: int
     seq: int
     has_pool_objects: bool
+    slack: int = 0  # the trailer's slack field (TRAILER_SLACK_UNKNOWN when unknown)
 
     @property
     def end(self) -> int:
@@ -68,13 +69,23 @@ def decode_trailer(base: int, usable: int, trailer: int) -> Optional[Chunk]:
         return None  # a half-written or foreign record
     size = room if slack == L.TRAILER_SLACK_UNKNOWN or slack > room else room - slack
     return Chunk(base, usable, size, (trailer >> L.TRAILER_SITE_SHIFT) & L.TRAILER_SITE_MASK,
-                 trailer & L.TRAILER_SEQ_MASK, bool(trailer & L.TRAILER_POOL_BIT))
+                 trailer & L.TRAILER_SEQ_MASK, bool(trailer & L.TRAILER_POOL_BIT), slack)
+
+
+Report = Callable[[int, str], None]
+
+
+def _ignore(addr: int, what: str) -> None:
+    pass
 
 
 class Heap:
-    def __init__(self, reader: Reader, root: Root) -> None:
+    def __init__(self, reader: Reader, root: Root, report: Report = _ignore,
+                 map_problem: Callable[[int, int], Optional[str]] = lambda region, m: None) -> None:
         self.r = reader
         self.root = root
+        self.report = report  # damage met by a lookup (integrity.Integrity.report)
+        self.map_problem = map_problem  # why a region's byte map address is wrong (integrity), or None
 
     # ---- chunk-start byte maps ----
     def region_map(self, region: int) -> int:
@@ -82,7 +93,12 @@ class Heap:
         l1 = self.root.rec.chunk_l1
         if not l1 or not 0 <= region < L.CHUNK_L1_ENTRIES:
             return 0
-        return self.r.try_u64(l1 + 8 * region) or 0
+        m = self.r.try_u64(l1 + 8 * region) or 0
+        problem = self.map_problem(region, m) if m else None
+        if problem is not None:
+            self.report(l1 + 8 * region, f"chunk_l1[{region}] = {m:#x}: {problem}")
+            return 0
+        return m
 
     def _starts_below(self, addr: int, granules: int) -> Iterator[int]:
         """Marked chunk starts (non-zero map bytes) at or below addr, nearest first, within
@@ -97,6 +113,8 @@ class Heap:
             data = self.r.try_read(m + (start - first), g - start + 1) if m else None
             if data is not None:
                 for i in reversed([mk.start() for mk in _MARK.finditer(data)]):
+                    if data[i] != 1:  # the runtime writes 1
+                        self.report(m + (start - first) + i, f"a chunk-start byte is {data[i]:#x}, not 1")
                     yield (start + i) << L.GRANULE_SHIFT
             g = first - 1
 
@@ -125,6 +143,22 @@ class Heap:
             return None
         return decode_trailer(base, usable, trailer)
 
+    def header_problem(self, base: int, hdr: Optional[int]) -> Optional[str]:
+        """Why glibc's header of the live chunk at base cannot be right, or None: an arena chunk's
+        size is a multiple of 16 and the next chunk's header marks it in use (PREV_INUSE); an
+        mmapped chunk is whole pages."""
+        if hdr is None:
+            return f"the header of the chunk at {base:#x} is not mapped"
+        size = hdr & ~7
+        if hdr & 2:
+            if (base - 16) % 4096 or size % 4096:
+                return f"the mmapped chunk header {hdr:#x} at {base - 8:#x} is not whole pages"
+            return None
+        nxt = self.r.try_u64(base - 16 + size + 8) if size % 16 == 0 and 32 <= size < MAX_USABLE else None
+        if nxt is None or not nxt & 1 or (nxt & ~7) < 16 or (nxt & ~7) % 16:
+            return f"the chunk header {hdr:#x} at {base - 8:#x} does not agree with the next chunk's"
+        return None
+
     def find_chunk(self, addr: int) -> Optional[Chunk]:
         """The live chunk holding addr (interior pointers included), exactly as the runtime finds it."""
         if addr < 4096 or addr >= USER_LIMIT:
@@ -132,7 +166,16 @@ class Heap:
         for b in self._starts_below(addr, SCAN_GRANULES):
             # Chunks never overlap: if the nearest start does not reach addr, no chunk does.
             c = self.chunk_at(b)
-            return c if c is not None and addr < c.end else None
+            if c is None:
+                self.report(b - 8, f"the chunk marked live at {b:#x} has a header or trailer that does not "
+                                   "decode")
+                return None
+            if addr >= c.end:  # addr is past it: only right if glibc's records agree on its size
+                problem = self.header_problem(b, self.r.try_u64(b - 8))
+                if problem is not None:
+                    self.report(b - 8, problem)
+                return None
+            return c
         return self.find_large(addr)  # no start within 32 KiB: only a large chunk can hold addr
 
     def large_chunks(self) -> List[Tuple[int, int]]:

@@ -70,6 +70,7 @@ class Pools:
         self.r = reader
         self.root = root
         self.heap = heap
+        self.report = heap.report  # damage met (integrity.Integrity.report)
         self._names: Dict[int, str] = {}
 
     def allocator_name(self, index: int) -> str:
@@ -80,6 +81,9 @@ class Pools:
         if rec.allocators and index < min(rec.nallocators, 4096):
             ptr = self.r.try_u64(rec.allocators + index * L.AllocatorRec.size)
             name = self.r.cstring(ptr, 256) if ptr else None
+            if ptr and name is None:
+                self.report(rec.allocators + index * L.AllocatorRec.size,
+                            f"allocator #{index}'s name {ptr:#x} is not a readable string")
         self._names[index] = name or f"allocator#{L.FIRST_CUSTOM_ALLOCATOR + index}"
         return self._names[index]
 

@@ -44,11 +44,13 @@ def load_root(reader: Reader) -> Root:
     if rec.version != L.LAYOUT_VERSION:
         raise LayoutError(
             f"__allocs_root at {addr:#x} has layout version {rec.version}; this decoder reads version "
-            f"{L.LAYOUT_VERSION} (use the bridge from the same allocs build as the runtime)"
+            f"{L.LAYOUT_VERSION}: the runtime's header is damaged, or the bridge is not from the runtime's "
+            "allocs build"
         )
     if rec.root_size != L.RootRec.size:
         raise LayoutError(
-            f"__allocs_root at {addr:#x} says root_size {rec.root_size}, expected {L.RootRec.size}"
+            f"__allocs_root at {addr:#x} says root_size {rec.root_size}, expected {L.RootRec.size}: the "
+            "runtime's header is damaged or from another build"
         )
     return Root(addr, rec)
 

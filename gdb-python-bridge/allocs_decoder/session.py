@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Tuple
 from . import layout as L
 from .errors import NoRuntime
 from .heap import Heap
+from .integrity import Integrity
 from .levels import Levels
 from .memory import Reader
 from .pool import Pools
@@ -37,6 +38,7 @@ class Session:
         self._site_pcs: Optional[List[Tuple[int, int]]] = None
         self._mappings: Optional[List[Mapping]] = None
         self._threads: Optional[List[Thread]] = None
+        self.integrity = Integrity(self)
 
     # ---- the runtime's parts ----
     def root(self) -> Optional[Root]:
@@ -57,7 +59,8 @@ class Session:
     @property
     def heap(self) -> Heap:
         if self._heap is None:
-            self._heap = Heap(self.reader, self.require_root())
+            self._heap = Heap(self.reader, self.require_root(), self.integrity.report,
+                              self.integrity.map_problem)
         return self._heap
 
     @property
@@ -90,6 +93,12 @@ class Session:
         if 0 < site_id < len(self._site_pcs) and self._site_pcs[site_id][0]:
             return self._site_pcs[site_id]
         return None, 0
+
+    def checked_site_record(self, site_id: int) -> Tuple[Optional[int], int]:
+        """site_record, with the site checked (integrity.check_site) for the current answer."""
+        pc, type_addr = self.site_record(site_id)
+        self.integrity.check_site(site_id, pc)
+        return pc, type_addr
 
     def site_pc(self, site_id: int) -> Optional[int]:
         return self.site_record(site_id)[0]

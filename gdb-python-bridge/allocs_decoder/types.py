@@ -44,7 +44,8 @@ class MetaTypes(TypeRecords):
     available = True
 
     def __init__(self, reader: Reader, session: object) -> None:
-        super().__init__(reader)
+        integrity = getattr(session, "integrity", None)
+        super().__init__(reader, *([integrity.report] if integrity is not None else []))
         self.s = session
         self._metas: Dict[int, Optional[LoadedMeta]] = {}
         self._by_name: Optional[Dict[str, int]] = None

@@ -24,6 +24,7 @@ def answer(records: TypeRecords, t: UType, offset: int, base_offset: int = 0) ->
         _path, inner, left = path_to(records, t, 0, [])
         return TypeAnswer(t.c_name, t.name, "", t.c_name, (), t, inner, -left)
     if rel < 0 or (t.size and rel >= t.size and t.kind != L.KIND_ARRAY):
+        records.members(t)  # checks the record (a damaged size shows in its members)
         notes.append(f"offset {offset} is outside the type {t.c_name} ({t.size} bytes)")
         return TypeAnswer(t.c_name, t.name, "", None, tuple(notes), t)
     path, inner, left = path_to(records, t, rel, notes)

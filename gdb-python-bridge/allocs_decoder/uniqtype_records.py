@@ -7,7 +7,7 @@ unknown" rather than an error.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from . import layout as L
 from .memory import Reader
@@ -15,13 +15,69 @@ from .uniqtype import COMPOSITE, KIND_NAMES, MAX_MEMBERS, TypeAnswer, UMember, U
 from .uniqtype_paths import answer
 
 MAX_NAME = 1024
+# The canonical name's prefix each kind has (docs/type-names.md).
+KIND_PREFIX = {L.KIND_POINTER: "__PTR_", L.KIND_ARRAY: "__ARR", L.KIND_FUNCTION: "__FUN_FROM_",
+               L.KIND_FRAME: "__FRAME_"}
+
+
+def _ignore(addr: int, what: str) -> None:
+    pass
+
+
+def record_problem(rec: object, name: Optional[str], c_name: Optional[str]) -> Optional[str]:
+    """Why a uniqtype record cannot be right (its kind, name, spelling and size disagree), or None."""
+    kind, size = rec.kind, rec.size  # type: ignore[attr-defined]
+    if kind not in KIND_NAMES:
+        return f"unknown kind {kind}"
+    if not name:
+        return "its name is not a readable string"
+    if size >= 1 << 48:
+        return f"size {size} is implausible"
+    prefix = KIND_PREFIX.get(kind)
+    if prefix is not None and not name.startswith(prefix):
+        return f"a {KIND_NAMES[kind]} type named {name!r}"
+    if prefix is None and name.startswith("__") and name.split("_")[2:3] in (["PTR"], ["FUN"], ["FRAME"]):
+        return f"a {KIND_NAMES[kind]} type named {name!r}"
+    if kind == L.KIND_POINTER and size != 8:
+        return f"a pointer type of size {size}"
+    if kind == L.KIND_VOID and name != "void":
+        return f"a void type named {name!r}"
+    if kind == L.KIND_ENUM and size not in (1, 2, 4, 8):
+        return f"an enum of size {size}"
+    if (kind == L.KIND_BASE) != ("$" in name and not name.startswith("__")):
+        return f"a {KIND_NAMES[kind]} type named {name!r}"  # only base types are `stem$bits`
+    if kind == L.KIND_BASE:
+        tail = name.rpartition("$")[2]
+        bits = int(tail) if tail.isdigit() else 0
+        exact = bits % 8 == 0 and "BitInt" not in name  # _BitInt(N) is padded to a power of two
+        if not bits or size * 8 < bits or (exact and size * 8 != bits):
+            return f"the base type {name!r} has size {size}"
+    named = not name.startswith("__anon_")
+    if kind in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM) and named and c_name and not c_name.endswith(name):
+        return f"its name {name!r} and C spelling {c_name!r} disagree"
+    return None
+
+
+def derived_problem(t: UType, r: UType) -> Optional[str]:
+    """Why a pointer or array type cannot be derived from its related type: its canonical name
+    spells the related type's (and an array's length), and an array's size is length * element."""
+    if t.kind == L.KIND_POINTER and t.name != "__PTR_" + r.name:
+        return f"the pointer type {t.name!r} points to {r.name!r}"
+    if t.kind == L.KIND_ARRAY and t.count and t.name != f"__ARR{t.count}_{r.name}":
+        return f"the array type {t.name!r} has {t.count} elements of {r.name!r}"
+    if t.kind == L.KIND_ARRAY and t.count and r.size and t.size != t.count * r.size:
+        return f"the array type {t.name!r} has size {t.size}, not {t.count} * {r.size}"
+    return None
 
 
 class TypeRecords:
     """The uniqtype records reachable from one Session (one stop)."""
 
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: Reader, report: Callable[[int, str], None] = _ignore) -> None:
         self.r = reader
+        self.report = report  # damage met (integrity.Integrity.report)
+        self._bad: Dict[int, str] = {}
+        self._bad_members: Set[int] = set()
         self._types: Dict[int, Optional[UType]] = {}
         self._members: Dict[int, Optional[List[UMember]]] = {}
         self._strings: Dict[int, Optional[str]] = {}
@@ -46,25 +102,40 @@ class TypeRecords:
         if not addr or addr & 7:
             return None
         if addr in self._types:
+            if addr in self._bad:
+                self.report(addr, self._bad[addr])
             return self._types[addr]
         self._types[addr] = None  # a cycle through this record reads as unknown
         data = self.r.try_read(addr, L.UniqtypeRec.size)
         t: Optional[UType] = None
+        problem: Optional[str] = "not mapped"
         if data is not None:
             rec = L.UniqtypeRec.unpack(data)
             name = self._string(rec.name)
             c_name = self._string(rec.c_name)
-            if name and rec.kind in KIND_NAMES and rec.size < (1 << 48):
+            problem = record_problem(rec, name, c_name)
+            if problem is None and (rec.c_name == 0 or c_name is None):
+                problem = f"its C spelling at {rec.c_name:#x} is not a readable string"
+            if problem is None and name:
                 t = UType(addr, name, c_name or name, rec.size, rec.kind, rec.encoding, rec.flags,
                           rec.bit_size,
                           rec.related, rec.count, rec.items)
+        if problem is not None:
+            self._bad[addr] = f"type record: {problem}"
+            self.report(addr, self._bad[addr])
         self._types[addr] = t
         return t
 
     def related(self, t: UType) -> Optional[UType]:
         if t.related_obj is not None:
             return t.related_obj
-        return self.get(t.related_addr) if t.related_addr else None
+        r = self.get(t.related_addr) if t.related_addr else None
+        if r is not None and t.addr is not None:
+            problem = derived_problem(t, r)
+            if problem is not None:
+                self._bad[t.addr] = f"type record: {problem}"
+                self.report(t.addr, self._bad[t.addr])
+        return r
 
     def members(self, t: UType) -> List[UMember]:
         """A composite's members (empty when unreadable or implausible)."""
@@ -73,21 +144,44 @@ class TypeRecords:
         if t.kind not in COMPOSITE or t.addr is None:
             return []
         if t.addr in self._members:
+            if (self._members[t.addr] is None or t.addr in self._bad_members) and t.addr in self._bad:
+                self.report(t.addr, self._bad[t.addr])
             return self._members[t.addr] or []
         self._members[t.addr] = None
         out: Optional[List[UMember]] = None
-        if 0 < t.count <= MAX_MEMBERS and t.items:
+        problem: Optional[str] = None
+        if t.count > MAX_MEMBERS or (t.count and (not t.items or t.items & 7)):
+            problem = f"{t.count} members at {t.items:#x}"
+        elif not t.count and t.size and t.kind != L.KIND_FRAME and not t.flags & L.TYPE_F_INCOMPLETE:
+            problem = f"no members in {t.size} bytes"
+        elif t.count:
             data = self.r.try_read(t.items, t.count * L.UniqtypeMemberRec.size)
+            problem = f"its {t.count} members at {t.items:#x} are not mapped" if data is None else None
             if data is not None:
                 out = []
                 for m in L.UniqtypeMemberRec.unpack_all(data, t.count):
                     mt = self.get(m.type)
                     name = self._string(m.name) if m.name else ""
-                    if name is None or m.offset > (1 << 40):
+                    if mt is None and problem is None:  # that member's type is unknown; the rest stands
+                        problem = f"member {name!r} has no readable type"
+                    if (name == "" and mt is not None and not m.bit_size and problem is None
+                            and mt.kind not in (L.KIND_STRUCT, L.KIND_UNION)):
+                        problem = f"a member at offset {m.offset} has no name but is not a struct or union"
+                    if name is None or (m.offset > t.size and t.kind != L.KIND_FRAME):
+                        problem = f"member {name!r} (offset {m.offset}) is unreadable or outside the type"
                         out = None
                         break
+                    if (mt is not None and not m.bit_size and t.kind != L.KIND_FRAME
+                            and m.offset + mt.size > t.size and problem is None):
+                        problem = (f"member {name!r} ({mt.size} bytes at offset {m.offset}) ends past its "
+                                   f"{t.size} bytes")
                     out.append(UMember(name, mt, m.offset, m.bit_offset, m.bit_size))
+        if problem is not None:
+            self._bad[t.addr] = f"type {t.name}: {problem}"
+            self.report(t.addr, self._bad[t.addr])
         self._members[t.addr] = out
+        if out is not None and problem is not None:
+            self._bad_members.add(t.addr)
         return out or []
 
     def enumerators(self, t: UType) -> List[Tuple[str, int]]:

@@ -12,6 +12,7 @@ from allocs_decoder.commands import Command, CommandError
 from allocs_decoder.description import AddressDescription
 
 from .session_cache import session
+from .target import has_core
 
 DEBUGGER_ERRORS = (gdb.error,)
 
@@ -30,8 +31,20 @@ def guarded(fn: Callable[[], Any]) -> Any:
         raise fail(e)
 
 
+NO_TARGET = "alloc: no process or core file here: run the program, attach, or load a core (core-file CORE)"
+
+
+def require_target() -> None:
+    """A one-line error when there is nothing to read (no live process, no core: e.g. the core
+    given was refused), rather than an answer made from the executable alone."""
+    inferior = gdb.selected_inferior()
+    if inferior is None or (inferior.pid == 0 and not has_core()):
+        raise gdb.GdbError(NO_TARGET)
+
+
 def describe_expr(expr: str) -> AddressDescription:
     """The description of the address an expression designates (raises a one-line gdb.GdbError)."""
+    require_target()
     return guarded(lambda: commands.describe_expr(session(), expr))
 
 
@@ -52,6 +65,7 @@ class GdbAllocCommand(gdb.Command):
 
     def invoke(self, arg: str, from_tty: bool) -> None:
         def run() -> None:
+            require_target()
             a = self.cmd.parse(arg)
             reply = self.cmd.run(session(), a)
             if a.json:
@@ -83,4 +97,4 @@ def register_commands() -> None:
         named(cmd)
 
 
-__all__ = ["CommandError", "describe_expr", "fail", "guarded", "register_commands"]
+__all__ = ["CommandError", "describe_expr", "fail", "guarded", "register_commands", "require_target"]

@@ -8,7 +8,7 @@ import gdb  # type: ignore[import-not-found]
 
 from allocs_decoder import commands, queries, render
 
-from .commands import DEBUGGER_ERRORS, describe_expr
+from .commands import DEBUGGER_ERRORS, describe_expr, require_target
 from .session_cache import session
 
 
@@ -29,10 +29,13 @@ def cli_report(exprs: List[str], as_json: bool) -> None:
     census_text = ""
     if not exprs:
         try:
+            require_target()
             s = session()
             c = queries.census(s, "site")
             results.append({"census": c.to_json(s, "site")})
             census_text = commands.census_text(s, c, "site")
+        except gdb.GdbError as e:
+            results.append({"error": str(e)})
         except Exception as e:
             results.append({"error": commands.error_line(e, DEBUGGER_ERRORS)})
     gdb.write(f"{CLI_MARKER}\n")  # everything gdb printed before this is its own chatter

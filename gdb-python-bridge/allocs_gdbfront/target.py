@@ -2,7 +2,10 @@
 registers and frames (with their variables, read on demand)."""
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import tempfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gdb  # type: ignore[import-not-found]
@@ -14,6 +17,25 @@ REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
              "r14", "r15")
 _CORE_SEGMENT = re.compile(r"^\s*0x([0-9a-f]+) - 0x([0-9a-f]+) is load\d+[a-z]?$")
 _INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?")
+
+
+def gdb_text(command: str) -> str:
+    """A gdb command's output as text. gdb's Python gives it as strict UTF-8 and raises on any other
+    byte (a path in a damaged core's file-mapping note, a file named in Latin-1): then the output is
+    taken as bytes through gdb's `pipe` and bad bytes are escaped (\\xNN), so one byte cannot stop
+    every query."""
+    try:
+        return str(gdb.execute(command, to_string=True))
+    except UnicodeDecodeError:
+        pass
+    fd, path = tempfile.mkstemp(prefix="allocs-gdb-")
+    os.close(fd)
+    try:
+        gdb.execute(f"pipe {command} | cat > {shlex.quote(path)}", to_string=True)
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "backslashreplace")
+    finally:
+        os.unlink(path)
 
 
 class GdbTarget:
@@ -69,17 +91,17 @@ class GdbTarget:
             sym = gdb.lookup_global_symbol(name)
             if sym is not None and sym.addr_class != gdb.SYMBOL_LOC_UNRESOLVED:
                 return int(sym.value().address)
-        except (gdb.error, RuntimeError, TypeError):
+        except (gdb.error, RuntimeError, TypeError, ValueError):
             pass
         try:
             return int(gdb.parse_and_eval(f"(unsigned long)&'{name}'"))
-        except gdb.error:
+        except (gdb.error, ValueError):
             return None
 
     def symbolize(self, addr: int) -> Optional[Symbolization]:
         try:
-            text = gdb.execute(f"info symbol {addr:#x}", to_string=True).strip()
-        except gdb.error:
+            text = gdb_text(f"info symbol {addr:#x}").strip()
+        except (gdb.error, ValueError):
             return None
         m = _INFO_SYMBOL.match(text)
         if not m:
@@ -94,7 +116,7 @@ class GdbTarget:
                 if sym is not None and sym.is_variable:
                     size = sym.type.sizeof
                     break
-            except (gdb.error, RuntimeError):
+            except (gdb.error, RuntimeError, ValueError):
                 pass
         return Symbolization(name, addr - off, size, obj, section)
 
@@ -106,14 +128,14 @@ class GdbTarget:
                 block = block.superblock
             if block is not None:
                 function = block.function.name
-        except (RuntimeError, gdb.error):
+        except (RuntimeError, gdb.error, ValueError):
             pass
         file = line = None
         try:
             sal = gdb.find_pc_line(pc)
             if sal.symtab is not None and sal.line:
                 file, line = sal.symtab.filename, sal.line
-        except gdb.error:
+        except (gdb.error, ValueError):
             pass
         if function is None:
             sym = self.symbolize(pc)
@@ -124,8 +146,8 @@ class GdbTarget:
 
     def mappings(self) -> Optional[List[Mapping]]:
         try:
-            text = gdb.execute("info proc mappings", to_string=True)
-        except gdb.error:
+            text = gdb_text("info proc mappings")
+        except (gdb.error, ValueError):
             return None
         out = []
         for raw in text.splitlines():
@@ -159,8 +181,8 @@ def _core_segments(listed: List[Mapping]) -> List[Mapping]:
     (the core's NT_FILE note), so the heap, anonymous mmaps and thread stacks are missing. gdb
     names the core's segments loadN in `info files`; those are unnamed, as the core does not say."""
     try:
-        text = gdb.execute("info files", to_string=True)
-    except gdb.error:
+        text = gdb_text("info files")
+    except (gdb.error, ValueError):
         return []
     out = []
     for raw in text.splitlines():
@@ -175,8 +197,8 @@ def _core_segments(listed: List[Mapping]) -> List[Mapping]:
 
 def has_core() -> bool:
     try:
-        return "Local core dump file" in gdb.execute("info target", to_string=True)
-    except gdb.error:
+        return "Local core dump file" in gdb_text("info target")
+    except (gdb.error, ValueError):
         return False
 
 
@@ -200,7 +222,7 @@ class _OnThread:
         self.old_thread = gdb.selected_thread()
         try:
             self.old_frame = gdb.selected_frame()
-        except gdb.error:
+        except (gdb.error, ValueError):
             self.old_frame = None
         self.thread.switch()
 
@@ -210,7 +232,7 @@ class _OnThread:
                 self.old_thread.switch()
             if self.old_frame is not None and self.old_frame.is_valid():
                 self.old_frame.select()
-        except gdb.error:
+        except (gdb.error, ValueError):
             pass
 
 
@@ -223,7 +245,7 @@ def _registers(t: Any) -> Dict[str, int]:
             f = gdb.newest_frame()
             for r in REGISTERS:
                 out[r] = int(f.read_register(r)) & ((1 << 64) - 1)
-        except gdb.error:
+        except (gdb.error, ValueError):
             pass
     return out
 
@@ -232,7 +254,7 @@ def _frame_variables(f: Any) -> List[Variable]:
     out: List[Variable] = []
     try:
         block = f.block()
-    except (RuntimeError, gdb.error):
+    except (RuntimeError, gdb.error, ValueError):
         return out
     while block is not None:
         for sym in block:
@@ -242,7 +264,7 @@ def _frame_variables(f: Any) -> List[Variable]:
                 v = sym.value(f)
                 if v.address is not None:
                     out.append(Variable(sym.name, int(v.address), v.type.sizeof))
-            except (gdb.error, RuntimeError, TypeError):
+            except (gdb.error, RuntimeError, TypeError, ValueError):
                 continue
         if block.function is not None:
             break
@@ -262,7 +284,7 @@ def _variables(t: Any, level: int) -> Callable[[], List[Variable]]:
                 for _ in range(level):
                     f = f.older() if f is not None else None
                 return _frame_variables(f) if f is not None else []
-            except gdb.error:
+            except (gdb.error, ValueError):
                 return []
     return get
 
@@ -274,7 +296,7 @@ def _frames(t: Any, limit: int = 256) -> List[Frame]:
     with _OnThread(t):
         try:
             f = gdb.newest_frame()
-        except gdb.error:
+        except (gdb.error, ValueError):
             return out
         level = 0
         while f is not None and level < limit:
@@ -291,7 +313,7 @@ def _frames(t: Any, limit: int = 256) -> List[Frame]:
                 out.append(Frame(level, int(f.pc()), sp, max(cfa, sp), f.name(), file, sal.line or None,
                                  _variables(t, level)))
                 f = older
-            except gdb.error:
+            except (gdb.error, ValueError):
                 break
             level += 1
     return out

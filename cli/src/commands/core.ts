@@ -6,24 +6,80 @@ import * as fs from "node:fs";
 import { BRIDGE, gdbCommandName } from "./gdb";
 import { UsageError } from "../paths";
 
-const USAGE = "usage: allocs core PROG CORE [ADDR|EXPR ...] [--json]";
+const USAGE = "usage: allocs core PROG CORE [ADDR|EXPR ...] [--json] [--force]";
 
 export interface CoreArgs {
   prog: string;
   core: string;
   exprs: string[];
   json: boolean;
+  /** Answer even when gdb says the core may not be PROG's. */
+  force?: boolean;
 }
 
 export function parseCoreArgs(args: string[]): CoreArgs {
   const json = args.includes("--json");
-  const rest = args.filter((a) => a !== "--json");
+  const force = args.includes("--force");
+  const rest = args.filter((a) => a !== "--json" && a !== "--force");
   if (rest.length < 2) throw new UsageError(USAGE);
   const [prog, core, ...exprs] = rest;
   for (const f of [prog, core]) {
     if (!fs.existsSync(f)) throw new UsageError(`allocs core: ${f}: no such file`);
   }
-  return { prog, core, exprs, json };
+  return { prog, core, exprs, json, force };
+}
+
+const ET_CORE = 4;
+const PT_LOAD = 1;
+
+/** Why FILE cannot be a core file (empty, a directory, not ELF, an ELF executable or library, a
+ * truncated core), or undefined. Reads only the ELF header and program headers (ELF64, little-endian). */
+export function coreFileProblem(file: string): string | undefined {
+  const st = fs.statSync(file);
+  if (st.isDirectory()) return "is a directory, not a core file";
+  if (!st.isFile()) return "is not a regular file";
+  if (st.size === 0) return "is empty, not a core file";
+  const fd = fs.openSync(file, "r");
+  try {
+    const ehdr = Buffer.alloc(64);
+    const n = fs.readSync(fd, ehdr, 0, 64, 0);
+    if (n < 4 || ehdr.toString("latin1", 0, 4) !== "\x7fELF") return "is not a core file (not ELF)";
+    if (n < 64 || ehdr[4] !== 2 || ehdr[5] !== 1) return "is not a 64-bit little-endian ELF core file";
+    const type = ehdr.readUInt16LE(16);
+    if (type !== ET_CORE) return `is an ELF file of type ${type} (a program or library), not a core file`;
+    const phoff = Number(ehdr.readBigUInt64LE(32));
+    const phentsize = ehdr.readUInt16LE(54);
+    const phnum = ehdr.readUInt16LE(56);
+    if (phentsize < 56 || phnum === 0 || phoff + phentsize * phnum > st.size)
+      return "is truncated or damaged: its program headers are missing";
+    const phdrs = Buffer.alloc(phentsize * phnum);
+    fs.readSync(fd, phdrs, 0, phdrs.length, phoff);
+    let loads = 0;
+    for (let i = 0; i < phnum; i++) {
+      const at = i * phentsize;
+      if (phdrs.readUInt32LE(at) !== PT_LOAD) continue;
+      loads++;
+      const end = phdrs.readBigUInt64LE(at + 8) + phdrs.readBigUInt64LE(at + 32);
+      if (end > BigInt(st.size))
+        return `is truncated: a memory segment ends at byte ${end}, past the file's ${st.size}`;
+    }
+    return loads ? undefined : "has no memory segments (not a process's core)";
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** gdb's own verdict on the core, when it refused it or says it is another program's. */
+export function gdbCoreRefusal(stderr: string, force = false): string | undefined {
+  const refused = /is not a core dump|File format not recognized|not in executable format/.exec(stderr);
+  if (refused)
+    return `gdb cannot read it (${stderr
+      .split("\n")
+      .find((l) => l.includes(refused[0]))
+      ?.trim()})`;
+  if (!force && /core file may not match specified executable file/.test(stderr))
+    return "is not a core of this program (gdb: core file may not match specified executable file; --force answers anyway)";
+  return undefined;
 }
 
 /** The gdb command line that answers for a core (exported for tests). */
@@ -59,6 +115,11 @@ export function gdbWarnings(stderr: string): string[] {
 
 export async function coreCommand(args: string[]): Promise<number> {
   const a = parseCoreArgs(args);
+  const problem = coreFileProblem(a.core);
+  if (problem) {
+    console.error(`allocs core: ${a.core} ${problem}`);
+    return 1;
+  }
   const timeout = Number(process.env.ALLOCS_GDB_TIMEOUT_MS ?? 120_000);
   const r = spawnSync(gdbCommandName(), coreGdbArguments(a), {
     encoding: "utf8",
@@ -70,6 +131,11 @@ export async function coreCommand(args: string[]): Promise<number> {
     if (e.code === "ENOENT") throw new Error(`${gdbCommandName()}: command not found`);
     if (e.code === "ETIMEDOUT") throw new Error(`allocs core: gdb did not answer within ${timeout} ms`);
     throw e;
+  }
+  const refusal = gdbCoreRefusal(r.stderr, a.force);
+  if (refusal) {
+    console.error(`allocs core: ${a.core} ${refusal}`);
+    return 1;
   }
   const warnings = gdbWarnings(r.stderr);
   const at = r.stdout.indexOf(MARKER);
