@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { generateMeta } from "../../../typegen/src/meta/generate";
 import { analyseSource, parseFlags } from "../../../typegen/src/sites/source";
 import { SourceUnit } from "../../../typegen/src/sites/index";
+import { linkIntoCache } from "../../../typegen/src/meta/ensure";
 import { gatherSidecars, sidecarPath, writeSidecar } from "../../../typegen/src/sites/sidecar";
 
 /** Flags after which cc does not link. */
@@ -50,13 +51,15 @@ export function ccArguments(args: string[]): string[] {
   return out;
 }
 
-/** The linked output: -o FILE / -oFILE, else a.out. */
+/** The linked output: the last -o FILE / -oFILE (cc's rule: automake writes `-o x -o y`),
+ * else a.out. */
 export function outputOf(args: string[]): string {
+  let out = "a.out";
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "-o" && i + 1 < args.length) return args[i + 1];
-    if (args[i].startsWith("-o") && args[i].length > 2) return args[i].slice(2);
+    if (args[i] === "-o" && i + 1 < args.length) out = args[++i];
+    else if (args[i].startsWith("-o") && args[i].length > 2) out = args[i].slice(2);
   }
-  return "a.out";
+  return out;
 }
 
 /** The operands on the command line (skipping options and their arguments). */
@@ -137,13 +140,15 @@ export function metadataAfterLink(args: string[]): void {
   );
   try {
     const r = generateMeta(out, { sources, calls });
+    if (r.buildId) linkIntoCache(r.out, r.buildId);
     for (const u of r.unknownSites)
       if (u.route === "source")
         process.stderr.write(`allocs cc: ${u.where}: ${u.callee}: allocated type unknown (${u.why})\n`);
   } catch (e) {
     try {
       // Without the source analysis (clang missing or failing), types and frames still help.
-      generateMeta(out, { calls });
+      const r = generateMeta(out, { calls });
+      if (r.buildId) linkIntoCache(r.out, r.buildId);
       process.stderr.write(
         `allocs cc: warning: allocation sites of ${out} not analysed: ${(e as Error).message}\n`,
       );

@@ -5,6 +5,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { BRIDGE, gdbCommandName } from "./gdb";
 import { UsageError } from "../paths";
+import { prepareMetadata } from "../meta-setup";
+import { coreObjects } from "../../../typegen/src/meta/objects";
 
 const USAGE = "usage: allocs core PROG CORE [ADDR|EXPR ...] [--json]";
 
@@ -59,6 +61,7 @@ export function gdbWarnings(stderr: string): string[] {
 
 export async function coreCommand(args: string[]): Promise<number> {
   const a = parseCoreArgs(args);
+  await prepareMetadata("allocs core", [a.prog, ...coreObjects(a.core)]);
   const timeout = Number(process.env.ALLOCS_GDB_TIMEOUT_MS ?? 120_000);
   const r = spawnSync(gdbCommandName(), coreGdbArguments(a), {
     encoding: "utf8",
