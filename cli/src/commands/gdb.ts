@@ -61,9 +61,11 @@ export function attachNote(pid: number): string | undefined {
 
 /** gdb's options that take a value as the next argument (or after `=`). */
 const GDB_VALUE_OPTIONS = new Set(
-  "ex eval-command iex init-eval-command x command ix init-command eix early-init-command " +
+  (
+    "ex eval-command iex init-eval-command x command ix init-command eix early-init-command " +
     "eiex early-init-eval-command p pid c core e exec se s symbols d directory cd data-directory " +
-    "D b l t tty i interpreter ui".split(" "),
+    "D b l t tty i interpreter ui"
+  ).split(" "),
 );
 
 /** What gdb will open: the program, and a core file or a process (as gdb reads its arguments:

@@ -11,6 +11,9 @@ import { PT_INTERP } from "../elf/constants";
 import { ElfFile } from "../elf/elf-file";
 import { readNotes } from "../elf/notes";
 
+/** The allocs runtime itself (preloaded): not a program's object, left out. */
+const RUNTIME = /\/liballocs(-\w+)?\.so$/;
+
 /** The note in a core listing every file-backed mapping (name "CORE"). */
 const NT_FILE = 0x46494c45;
 
@@ -81,7 +84,7 @@ export function processObjects(pid: number): string[] {
   const out: string[] = [];
   for (const line of maps.split("\n")) {
     const m = /^\S+ \S+ \S+ \S+ \d+\s+(\/.*?)(?: \(deleted\))?$/.exec(line);
-    if (m && !out.includes(m[1]) && isElf(m[1])) out.push(m[1]);
+    if (m && !RUNTIME.test(m[1]) && !out.includes(m[1]) && isElf(m[1])) out.push(m[1]);
   }
   return out;
 }
@@ -104,7 +107,7 @@ export function coreObjects(core: string): string[] {
       const end = n.desc.indexOf(0, at);
       const name = n.desc.toString("utf8", at, end < 0 ? n.desc.length : end);
       at = end < 0 ? n.desc.length : end + 1;
-      if (name.startsWith("/") && !out.includes(name) && isElf(name)) out.push(name);
+      if (name.startsWith("/") && !RUNTIME.test(name) && !out.includes(name) && isElf(name)) out.push(name);
     }
   }
   return out;
