@@ -13,6 +13,8 @@ import { PROGRAMS_DIR, ROOT, allocsCc, runtimeLib } from "../lib/programs";
 import { GDB_TIMEOUT_MS, Json, allocsGdb, answers, queryCommands } from "../bridge/gdb";
 import { buildId } from "../../typegen/src/elf/notes";
 import { ElfFile } from "../../typegen/src/elf/elf-file";
+import type { DebugProtocol } from "@vscode/debugprotocol";
+import { TestClient } from "../extension/dap-client";
 
 const BIN = path.join(ROOT, "bin", "allocs.js");
 
@@ -196,5 +198,45 @@ describe("zero setup: metadata made on demand, found by build-id", function () {
     });
     const size = /\$1 = (\d+)/.exec(gdb.stdout)?.[1];
     assert.match(cached.stdout, new RegExp(`^lib_object type=zs_lib_record size=${size}$`, "m"));
+  });
+});
+
+describe("zero setup in the debug adapter", function () {
+  this.timeout(300_000);
+  it("launch makes the program's missing metadata first, with a DAP progress notification", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-zero-dap-"));
+    const exe = path.join(dir, "zero_setup_dap");
+    const b = spawnSync("gcc", ["-g", "-O0", "-o", exe, path.join(PROGRAMS_DIR, "zero_setup_dap.c")], {
+      encoding: "utf8",
+    });
+    assert.equal(b.status, 0, b.stderr);
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = path.join(dir, "cache");
+    const client = new TestClient({ terminal: false });
+    try {
+      await client.start();
+      const events: string[] = [];
+      for (const e of ["progressStart", "progressUpdate", "progressEnd"])
+        client.on(e, (ev: DebugProtocol.Event) => events.push(`${e} ${JSON.stringify(ev.body)}`));
+      await client.initializeRequest({
+        adapterID: "allocs",
+        linesStartAt1: true,
+        columnsStartAt1: true,
+        pathFormat: "path",
+        supportsProgressReporting: true,
+      });
+      const initialized = client.waitForEvent("initialized", 120_000);
+      await client.launchRequest({ program: exe, console: "internalConsole" } as DebugProtocol.LaunchRequestArguments);
+      await initialized;
+      assert.match(events[0] ?? "", /^progressStart .*allocs: making type metadata.*zero_setup_dap/, events.join("\n"));
+      assert.match(events[events.length - 1], /^progressEnd /, events.join("\n"));
+      const id = buildId(ElfFile.open(exe)) as string;
+      assert.ok(fs.existsSync(path.join(dir, "cache", "allocs", "meta", `${id}.allocsmeta`)));
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = saved;
+      await client.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
