@@ -167,9 +167,10 @@ whose type is unknown are listed as an untyped fallback, labelled so."""
         s = session()
         d = s.describe(address_of(a.rest))
         limit = _int_opt(a, "--limit") or 20
-        rows = queries.typed_referrers(s, d, limit=limit)
+        report = queries.referrers(s, d, limit=limit)
+        rows = report.rows
         if a.json:
-            emit({"target": d.to_json(), "typed": any(r.typed for r in rows), "referrers": [
+            emit({"target": d.to_json(), "typed": any(r.typed for r in rows), "omitted": report.omitted, "referrers": [
                 {"address": None if r.ref.region == "register" else f"{r.ref.where:#x}",
                  "value": f"{r.ref.value:#x}", "region": r.ref.region, "register": r.ref.register,
                  "thread": r.ref.thread, "typed": r.typed,
@@ -191,3 +192,5 @@ whose type is unknown are listed as an untyped fallback, labelled so."""
             gdb.write(f"  {ref.where:#x} ({ref.region}{typ}) = {ref.value:#x}: {what}{tail}{label}\n")
         if not rows:
             gdb.write("  no pointers found\n")
+        if queries.omitted_text(report):
+            gdb.write(f"{queries.omitted_text(report)}\n")
