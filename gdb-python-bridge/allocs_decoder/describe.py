@@ -132,16 +132,38 @@ def _levels(s: Session, d: AddressDescription, addr: int) -> _Levels:
     return out
 
 
+# Why a type is unknown when the object's metadata *is* loaded (no metadata at all keeps
+# render.NO_TYPES: typegen has not run), by what was looked up.
+UNTYPED_WITH_META = {
+    "site": "metadata is loaded, but typegen found no type for this allocation site: build with "
+            "`allocs cc` for types from the source, or see `allocs typegen PROG` for why",
+    "frame": "metadata is loaded, but it has no frame for this function (no DWARF for it?)",
+    "static": "metadata is loaded, but it has no type for this symbol (no DWARF for it?)",
+}
+
+
+def _why_untyped(types: MetaTypes, meta_at: int, what: str) -> Optional[str]:
+    try:
+        loaded = types.meta_for(meta_at) is not None
+    except (DecodeError, ValueError, OverflowError):
+        return None
+    return f"unknown ({UNTYPED_WITH_META[what]})" if loaded else None
+
+
 def _types(s: Session, d: AddressDescription, find: Callable[[MetaTypes], Optional[UType]],
-           base_offset: int = 0) -> None:
+           base_offset: int = 0, meta_at: Optional[int] = None, what: str = "site") -> None:
     """Fills type, uniqtype, path and pathType from the run-time type `find` gives. A corrupted or
-    missing record means "type unknown", never a failed description."""
+    missing record means "type unknown", never a failed description; when the metadata of the
+    object holding `meta_at` (a site's pc, a frame's pc, a static's address) is loaded but has no
+    type, d.type_why says so."""
     types = s.types
     if types is None or d.base is None or d.size is None:
         return
     try:
         t = find(types)
         if t is None:
+            if meta_at:
+                d.type_why = _why_untyped(types, meta_at, what)
             return
         ans = types.answer(t, d.address - d.base, base_offset)
     except (DecodeError, ValueError, OverflowError, RecursionError, struct.error) as e:
@@ -200,7 +222,7 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
                        line.line if line else None, seq)
     if addr >= d.base + d.size:
         d.notes.append(f"{addr - d.base - d.size} bytes past the requested size (in malloc's slack)")
-    _types(s, d, find)
+    _types(s, d, find, meta_at=chunk_pc)
     return True
 
 
@@ -267,11 +289,14 @@ def _frame_types(s: Session, d: AddressDescription, f: Frame) -> None:
     types = s.types
     if types is None:
         return
+    pc = f.pc if f.level == 0 else f.pc - 1
     try:
-        t = types.of_frame(f.pc if f.level == 0 else f.pc - 1)
+        t = types.of_frame(pc)
     except DecodeError:
         t = None
     if t is None or not t.size:
+        if d.base is not None:
+            d.type_why = _why_untyped(types, pc, "frame")
         return
     _types(s, d, lambda _t: t, base_offset=(f.cfa - t.size) - f.sp)
 
@@ -367,7 +392,7 @@ def _static_leaf(s: Session, d: AddressDescription, addr: int, path: Optional[st
         _types(s, d, lambda types: types.string_literal(lit_size))
     else:
         sym_base = base
-        _types(s, d, lambda types: types.of_static(addr, sym_base))
+        _types(s, d, lambda types: types.of_static(addr, sym_base), meta_at=addr, what="static")
     return True
 
 

@@ -42,6 +42,8 @@ class AddressDescription:
     utype: Any = field(default=None, repr=False, compare=False)
     path_utype: Any = field(default=None, repr=False, compare=False)
     path_start: Optional[int] = field(default=None, repr=False, compare=False)  # offset of path_utype
+    # Not in the JSON: why `type` is unknown when the object's metadata is loaded (render's text).
+    type_why: Optional[str] = field(default=None, repr=False, compare=False)
 
     @property
     def offset(self) -> Optional[int]:

@@ -339,22 +339,46 @@ class TypedReferrer:
     typed: bool  # True: the word's run-time type says it is a pointer
 
 
-def typed_referrers(s: Session, target: AddressDescription, limit: int = 20) -> List[TypedReferrer]:
+@dataclass
+class ReferrerReport:
+    rows: List[TypedReferrer]  # typed referrers first, then untyped words, then registers
+    omitted: int  # referrers found but not listed (limit)
+    more: bool  # the scan itself stopped at its cap: there may be more than rows + omitted
+
+
+def referrers(s: Session, target: AddressDescription, limit: int = 20) -> ReferrerReport:
     """who_points_to, keeping a word only when the run-time type of the memory holding it says it
     is a pointer (the member at that offset has a pointer type). Words in memory of unknown type
-    are kept as the untyped fallback (typed False); registers are kept as they are."""
-    out: List[TypedReferrer] = []
-    for r in who_points_to(s, target, limit=max(limit * 20, 200)):
+    are kept as the untyped fallback (typed False); registers are kept as they are. Typed rows
+    come first; how many rows the limit left out is counted, never dropped silently."""
+    cap = max(limit * 20, 200)
+    found = who_points_to(s, target, limit=cap)
+    typed: List[TypedReferrer] = []
+    untyped: List[TypedReferrer] = []
+    registers: List[TypedReferrer] = []
+    for r in found:
         if r.region == "register":
-            out.append(TypedReferrer(r, None, False))
-        else:
-            d = s.describe(r.where)
-            if d.utype is None:
-                out.append(TypedReferrer(r, d, False))
-            elif (d.path_utype is not None and d.path_utype.kind == L.KIND_POINTER and
-                  d.path_start == r.where - (d.base or 0)):
-                out.append(TypedReferrer(r, d, True))
-            # else: typed memory that is not a pointer there: a coincidence, not a referrer
-        if len(out) >= limit:
-            break
-    return out
+            registers.append(TypedReferrer(r, None, False))
+            continue
+        d = s.describe(r.where)
+        if d.utype is None:
+            untyped.append(TypedReferrer(r, d, False))
+        elif (d.path_utype is not None and d.path_utype.kind == L.KIND_POINTER and
+              d.path_start == r.where - (d.base or 0)):
+            typed.append(TypedReferrer(r, d, True))
+        # else: typed memory that is not a pointer there: a coincidence, not a referrer
+    rows = typed + untyped + registers
+    return ReferrerReport(rows[:limit], max(0, len(rows) - limit), len(found) >= cap)
+
+
+def typed_referrers(s: Session, target: AddressDescription, limit: int = 20) -> List[TypedReferrer]:
+    """The rows of referrers() (typed first)."""
+    return referrers(s, target, limit).rows
+
+
+def omitted_text(report: ReferrerReport) -> Optional[str]:
+    """The line saying what the limit left out, or None when every referrer is listed."""
+    if not report.omitted and not report.more:
+        return None
+    n = f"{report.omitted}{' or more' if report.more else ''}"
+    return f"  ... {n} more not shown (alloc who-points-to --limit N shows more)"

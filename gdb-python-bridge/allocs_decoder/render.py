@@ -95,7 +95,8 @@ def info_text(d: AddressDescription) -> str:
 
 def whatis_text(d: AddressDescription, short: bool = False) -> str:
     if d.type is None:
-        return NO_TYPES if short else f"{headline(d)}\ntype: {NO_TYPES}"
+        why = d.type_why or NO_TYPES
+        return why if short else f"{headline(d)}\ntype: {why}"
     text = d.type + (f", at {d.path} ({d.path_type})" if d.path else "")
     return text if short else f"{headline(d)}\ntype: {text}"
 

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Protocol, Tuple
 
 from . import layout as L
 from .memory import Reader
+from .meta_file import MetaFile, load_for
 from .uniqtype import (
     ATE_SIGNED, ATE_SIGNED_CHAR, ATE_UNSIGNED, ATE_UNSIGNED_CHAR, UMember, UType, make_array, make_base,
 )
@@ -36,6 +37,7 @@ class LoadedMeta:
     bias: int
     path: Optional[str]
     rec: object
+    file: Optional[MetaFile] = None  # read from disk: the runtime had not loaded it (addr 0)
 
 
 class MetaTypes(TypeRecords):
@@ -70,7 +72,20 @@ class MetaTypes(TypeRecords):
                 rec = L.LoadedMetaRec.unpack(data)
                 self._metas[idx] = LoadedMeta(ptr, obj.load_bias, self._string(rec.path),  # type: ignore
                                               rec)
+            elif not ptr:
+                self._metas[idx] = self._from_disk(obj)
         return self._metas[idx]
+
+    def _from_disk(self, obj: object) -> Optional[LoadedMeta]:
+        """The object's metadata file by build-id (meta_file.py), when the runtime loaded none."""
+        build_id = bytes(getattr(obj, "build_id", b"") or b"").hex()
+        try:
+            f = load_for(build_id, getattr(obj, "path", None))
+        except (OSError, ValueError):
+            return None
+        if f is None:
+            return None
+        return LoadedMeta(0, obj.load_bias, f.path, None, f)  # type: ignore[attr-defined]
 
     def metas(self) -> List[LoadedMeta]:
         out = []
@@ -82,6 +97,8 @@ class MetaTypes(TypeRecords):
         return out
 
     def type_at(self, m: LoadedMeta, idx: int) -> Optional[UType]:
+        if m.file is not None:
+            return m.file.type(idx)
         rec = m.rec
         if idx == L.META_NONE or idx >= min(rec.ntypes, MAX_META_RECORDS):  # type: ignore[attr-defined]
             return None
@@ -104,7 +121,13 @@ class MetaTypes(TypeRecords):
             return self._site_types[pc]
         t: Optional[UType] = None
         m = self.meta_for(pc)
-        if m is not None and m.rec.nsites:  # type: ignore[attr-defined]
+        if m is not None and m.file is not None:
+            hit = m.file.site((pc - m.bias) & ((1 << 64) - 1))
+            if hit is not None:
+                t = m.file.type(hit[0])
+                if t is not None and hit[1] & L.SITE_ARRAY:
+                    t = make_array(t, 0)
+        elif m is not None and m.rec.nsites:  # type: ignore[attr-defined]
             hit = self._search(m.rec.sites, m.rec.nsites, L.MetaSiteRec, "vaddr",  # type: ignore
                                (pc - m.bias) & ((1 << 64) - 1), exact=True)
             if hit is not None:
@@ -127,6 +150,8 @@ class MetaTypes(TypeRecords):
 
     def of_static(self, addr: int, sym_base: Optional[int]) -> Optional[UType]:
         m = self.meta_for(addr)
+        if m is not None and m.file is not None:
+            return self._static_from_file(m, m.file, addr, sym_base)
         if m is None or not m.rec.nstatics:  # type: ignore[attr-defined]
             return None
         rec = m.rec
@@ -153,8 +178,24 @@ class MetaTypes(TypeRecords):
                 cover = s
         return self.type_at(m, cover.type) if cover is not None else None
 
+    def _static_from_file(self, m: LoadedMeta, f: MetaFile, addr: int, sym_base: Optional[int]) -> Optional[UType]:
+        a = addr - m.bias
+        b = (sym_base - m.bias) if sym_base is not None else None
+        cover = None
+        for vaddr, size, t in reversed(f.statics_near(a)):  # as of_static: the symbol's start first
+            if t == L.META_NONE:
+                continue
+            if b is not None and vaddr == b:
+                return f.type(t)
+            if cover is None and a < vaddr + (size or 1):
+                cover = t
+        return f.type(cover) if cover is not None else None
+
     def of_frame(self, pc: int) -> Optional[UType]:
         m = self.meta_for(pc)
+        if m is not None and m.file is not None:
+            t = m.file.frame(pc - m.bias)
+            return m.file.type(t) if t is not None else None
         if m is None or not m.rec.nframes:  # type: ignore[attr-defined]
             return None
         hit = self._search(m.rec.frames, m.rec.nframes, L.MetaFrameRec, "lo", pc - m.bias,  # type: ignore
@@ -206,6 +247,8 @@ class MetaTypes(TypeRecords):
         by_c: Dict[str, int] = {}
         total = 0
         for m in self.metas():
+            if m.file is not None:
+                continue  # types read from disk have no address: found by lookup()'s disk pass
             n = min(m.rec.ntypes, MAX_TYPES_INDEXED - total)  # type: ignore[attr-defined]
             if n <= 0:
                 break
@@ -236,12 +279,28 @@ class MetaTypes(TypeRecords):
                 ptr = self._by_name.get(name[len(prefix):])
                 if ptr:
                     return self.get(ptr)
+        for m in self.metas():
+            if m.file is not None:
+                t = self._lookup_in_file(m.file, name)
+                if t is not None:
+                    return t
         if name.endswith("]") and "[" in name:
             head, _, n = name[:-1].rpartition("[")
             if n.isdigit():
                 el = self.lookup(head.strip())
                 if el is not None:
                     return make_array(el, int(n))
+        return None
+
+    @staticmethod
+    def _lookup_in_file(f: MetaFile, name: str) -> Optional[UType]:
+        bare = name
+        for prefix in ("struct ", "union ", "enum "):
+            if name.startswith(prefix):
+                bare = name[len(prefix):]
+        for n, i in f.names():
+            if n in (name, bare):
+                return f.type(i)
         return None
 
     def names(self) -> List[str]:

@@ -185,6 +185,8 @@ class TypeRecords:
         return out or []
 
     def enumerators(self, t: UType) -> List[Tuple[str, int]]:
+        if "enumerators" in t.extra:  # a type read from a metadata file (meta_file.py)
+            return list(t.extra["enumerators"])  # type: ignore[call-overload]
         if t.kind != L.KIND_ENUM or not t.items or not 0 < t.count <= MAX_MEMBERS:
             return []
         data = self.r.try_read(t.items, t.count * L.UniqtypeEnumeratorRec.size)
@@ -194,6 +196,8 @@ class TypeRecords:
         return [(self._string(e.name) or "?", e.value) for e in recs]
 
     def params(self, t: UType) -> List[Optional[UType]]:
+        if "params" in t.extra:
+            return list(t.extra["params"])  # type: ignore[call-overload]
         if t.kind != L.KIND_FUNCTION or not t.items or not 0 < t.count <= MAX_MEMBERS:
             return []
         data = self.r.try_read(t.items, 8 * t.count)

@@ -289,11 +289,34 @@ def _variables(t: Any, level: int) -> Callable[[], List[Variable]]:
     return get
 
 
+class _PastMain:
+    """Unwinds past `main` for the moment (`set backtrace past-main on`), restoring the user's
+    setting: a frame's bounds are [sp, CFA), and the CFA is its caller's stack pointer, which gdb
+    unwinds from the CFI (.eh_frame) at any -O level. gdb shows no caller for main by default, so
+    without this main's CFA would be a guess (rbp + 16 holds only with a frame pointer)."""
+
+    def __enter__(self) -> bool:
+        try:
+            self.old = bool(gdb.parameter("backtrace past-main"))
+            if not self.old:
+                gdb.execute("set backtrace past-main on", to_string=True)
+        except (gdb.error, RuntimeError):
+            self.old = True
+        return self.old
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self.old:
+            try:
+                gdb.execute("set backtrace past-main off", to_string=True)
+            except gdb.error:
+                pass
+
+
 def _frames(t: Any, limit: int = 256) -> List[Frame]:
     out: List[Frame] = []
     if not t.is_valid():
         return out
-    with _OnThread(t):
+    with _OnThread(t), _PastMain() as past_main:
         try:
             f = gdb.newest_frame()
         except (gdb.error, ValueError):
@@ -305,13 +328,15 @@ def _frames(t: Any, limit: int = 256) -> List[Frame]:
                 older = f.older()
                 if older is not None:
                     cfa = int(older.read_register("rsp")) & ((1 << 64) - 1)
-                else:
+                else:  # the outermost frame (_start, clone3): nothing to unwind to
                     bp = int(f.read_register("rbp")) & ((1 << 64) - 1)
                     cfa = bp + 16 if bp > sp else sp + 8
                 sal = f.find_sal()
                 file = sal.symtab.filename if sal.symtab is not None else None
                 out.append(Frame(level, int(f.pc()), sp, max(cfa, sp), f.name(), file, sal.line or None,
                                  _variables(t, level)))
+                if not past_main and f.name() == "main":
+                    break  # the frames the user sees (levels as in `backtrace`) end at main
                 f = older
             except (gdb.error, ValueError):
                 break

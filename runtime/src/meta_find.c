@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #define MAX_FILE_BYTES (1ull << 30)
@@ -83,7 +84,34 @@ static bool join(const char *a, size_t alen, const char *b, const char *c)
     memcpy(path_buf + alen + bl, c, cl + 1);
     return true;
 }
-/* The documented search: ALLOCS_META_PATH dirs by build-id, P.allocsmeta, the cache. */
+/* Next to each file the loader's path P resolves to through symlinks (libtool installs
+ * libfoo.so.0 -> libfoo.so.0.8.6 and `allocs cc` wrote libfoo.so.0.8.6.allocsmeta), 8 levels. */
+static bool try_beside_link_targets(const char *name, struct allocs_object *obj, bool *completed)
+{
+    static char cur[4096], target[4096]; /* under the metadata lock, like path_buf */
+    size_t n = strlen(name);
+    if (n >= sizeof cur) return false;
+    memcpy(cur, name, n + 1);
+    for (int depth = 0; depth < 8; depth++) {
+        long len = lv_syscall3(SYS_readlink, cur, target, sizeof target - 1);
+        if (len <= 0) return false;
+        target[len] = 0;
+        size_t dir = 0;
+        if (target[0] != '/') {
+            const char *slash = strrchr(cur, '/');
+            dir = slash ? (size_t)(slash - cur + 1) : 0;
+        }
+        if (dir + (size_t)len + 1 > sizeof cur) return false;
+        memcpy(cur + dir, target, (size_t)len + 1);
+        if (join(cur, strlen(cur), "", ALLOCS_META_SUFFIX) &&
+            try_file(path_buf, obj, name, completed) == TRY_LOADED)
+            return true;
+    }
+    return false;
+}
+
+/* The documented search: ALLOCS_META_PATH dirs by build-id, P.allocsmeta, next to P's symlink
+ * targets, the cache by build-id. */
 static void load_object(struct allocs_object *obj, bool *completed)
 {
     if (!obj->build_id_len) return;
@@ -104,6 +132,7 @@ static void load_object(struct allocs_object *obj, bool *completed)
     if (*name && join(name, strlen(name), "", ALLOCS_META_SUFFIX) &&
         try_file(path_buf, obj, name, completed) == TRY_LOADED)
         return;
+    if (*name && try_beside_link_targets(name, obj, completed)) return;
     const char *xdg = rt_getenv("XDG_CACHE_HOME"), *home = rt_getenv("HOME");
     if (xdg && *xdg) {
         if (join(xdg, strlen(xdg), "/allocs/meta", id) && strlen(path_buf) + 12 < sizeof path_buf) {

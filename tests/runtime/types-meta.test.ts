@@ -139,6 +139,9 @@ describe("metadata search and refusal", function () {
     return p;
   }
   const id = (): string => readMeta(meta).buildId;
+  /** A cache holding nothing: `allocs cc` also links each output's metadata into the user's
+   * cache by build-id, where the runtime would find the copy's metadata after refusing a file. */
+  const emptyCache = (): string => path.join(tmp, "empty-cache");
 
   it("finds BUILDID.allocsmeta in an ALLOCS_META_PATH directory", () => {
     const p = bare("via_path");
@@ -164,7 +167,7 @@ describe("metadata search and refusal", function () {
     const demo = path.join(tmp, "demo");
     allocsCc(["-o", demo, path.join(PROGRAMS_DIR, "seed_demo.c")]);
     fs.copyFileSync(demo + ".allocsmeta", p + ".allocsmeta");
-    const r = runPreloaded(p, [], { env: { PROBE_API_ONLY: "1" } });
+    const r = runPreloaded(p, [], { env: { PROBE_API_ONLY: "1", XDG_CACHE_HOME: emptyCache() } });
     assert.equal(r.status, 0, r.stderr);
     const other = readMeta(fs.readFileSync(demo + ".allocsmeta")).buildId;
     const lines = r.stderr.trim().split("\n");
@@ -210,7 +213,7 @@ describe("metadata search and refusal", function () {
     assert.ok(MEMBER.size && SITE.size && STATIC.size && FRAME.size && HEADER.size);
     for (const [what, mutate, re] of cases) {
       fs.writeFileSync(file, mutate(Buffer.from(meta)));
-      const r = runPreloaded(p, [], { env: { PROBE_API_ONLY: "1" } });
+      const r = runPreloaded(p, [], { env: { PROBE_API_ONLY: "1", XDG_CACHE_HOME: emptyCache() } });
       assert.equal(r.status, 0, `${what}: ${r.stderr}`);
       const lines = r.stderr.trim().split("\n");
       assert.equal(lines.length, 1, `${what}: ${r.stderr}`);

@@ -13,7 +13,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { generateMeta } from "../../../typegen/src/meta/generate";
 import { analyseSource, parseFlags } from "../../../typegen/src/sites/source";
-import { SourceUnit } from "../../../typegen/src/sites/index";
+import { SourceUnit, analyseUnits } from "../../../typegen/src/sites/index";
+import { linkIntoCache } from "../../../typegen/src/meta/ensure";
 import { gatherSidecars, sidecarPath, writeSidecar } from "../../../typegen/src/sites/sidecar";
 
 /** Flags after which cc does not link. */
@@ -50,13 +51,15 @@ export function ccArguments(args: string[]): string[] {
   return out;
 }
 
-/** The linked output: -o FILE / -oFILE, else a.out. */
+/** The linked output: the last -o FILE / -oFILE (cc's rule: automake writes `-o x -o y`),
+ * else a.out. */
 export function outputOf(args: string[]): string {
+  let out = "a.out";
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "-o" && i + 1 < args.length) return args[i + 1];
-    if (args[i].startsWith("-o") && args[i].length > 2) return args[i].slice(2);
+    if (args[i] === "-o" && i + 1 < args.length) out = args[++i];
+    else if (args[i].startsWith("-o") && args[i].length > 2) out = args[i].slice(2);
   }
-  return "a.out";
+  return out;
 }
 
 /** The operands on the command line (skipping options and their arguments). */
@@ -131,19 +134,27 @@ export function metadataAfterLink(args: string[]): void {
     .filter((f) => fs.existsSync(f))
     .map((file) => ({ file, flags }));
   const warn = (m: string): void => void process.stderr.write(`allocs cc: warning: ${m}\n`);
-  const calls = gatherSidecars(
+  const sidecarCalls = gatherSidecars(
     operands(args).filter((f) => !f.endsWith(".c")),
     warn,
   );
+  // Each source on its own: one clang failure loses that source's site types (said), not all.
+  const calls = [...sidecarCalls];
+  const analysed = analyseUnits(sources, (file, e) =>
+    warn(`allocation sites of ${file} not analysed (typed from DWARF alone): ${e.message.split("\n")[0]}`),
+  );
+  for (const c of analysed) calls.push(c);
   try {
-    const r = generateMeta(out, { sources, calls });
+    const r = generateMeta(out, { calls });
+    if (r.buildId) linkIntoCache(r.out, r.buildId);
     for (const u of r.unknownSites)
       if (u.route === "source")
         process.stderr.write(`allocs cc: ${u.where}: ${u.callee}: allocated type unknown (${u.why})\n`);
   } catch (e) {
     try {
-      // Without the source analysis (clang missing or failing), types and frames still help.
-      generateMeta(out, { calls });
+      // Without the source analysis (its matching failing), types and frames still help.
+      const r = generateMeta(out, { calls: sidecarCalls });
+      if (r.buildId) linkIntoCache(r.out, r.buildId);
       process.stderr.write(
         `allocs cc: warning: allocation sites of ${out} not analysed: ${(e as Error).message}\n`,
       );

@@ -5,6 +5,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { BRIDGE, gdbCommandName } from "./gdb";
 import { UsageError } from "../paths";
+import { prepareMetadata } from "../meta-setup";
+import { coreObjects } from "../../../typegen/src/meta/objects";
 
 const USAGE = "usage: allocs core PROG CORE [ADDR|EXPR ...] [--json] [--force]";
 
@@ -120,6 +122,7 @@ export async function coreCommand(args: string[]): Promise<number> {
     console.error(`allocs core: ${a.core} ${problem}`);
     return 1;
   }
+  await prepareMetadata("allocs core", [a.prog, ...coreObjects(a.core)]);
   const timeout = Number(process.env.ALLOCS_GDB_TIMEOUT_MS ?? 120_000);
   const r = spawnSync(gdbCommandName(), coreGdbArguments(a), {
     encoding: "utf8",

@@ -5,6 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { runInherited } from "../preload";
 import { ROOT, requireBuilt, runtimeLibrary } from "../paths";
+import { prepareMetadata } from "../meta-setup";
+import { coreObjects, processObjects, programObjects } from "../../../typegen/src/meta/objects";
 
 export const BRIDGE = path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py");
 
@@ -57,12 +59,65 @@ export function attachNote(pid: number): string | undefined {
   );
 }
 
+/** gdb's options that take a value as the next argument (or after `=`). */
+const GDB_VALUE_OPTIONS = new Set(
+  (
+    "ex eval-command iex init-eval-command x command ix init-command eix early-init-command " +
+    "eiex early-init-eval-command p pid c core e exec se s symbols d directory cd data-directory " +
+    "D b l t tty i interpreter ui"
+  ).split(" "),
+);
+
+/** What gdb will open: the program, and a core file or a process (as gdb reads its arguments:
+ * `PROG [CORE|PID]`, `--args PROG ARGS...`, `-p PID`, `-c CORE`, `-e`/`-se PROG`). */
+export function gdbTargets(args: string[]): { program?: string; core?: string; pid?: number } {
+  const out: { program?: string; core?: string; pid?: number } = {};
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--args") {
+      if (i + 1 < args.length) positional.unshift(args[i + 1]);
+      break;
+    }
+    if (a.startsWith("-") && a.length > 1) {
+      const m = /^--?([^=]+)(?:=(.*))?$/.exec(a);
+      const name = m?.[1] ?? "";
+      if (!GDB_VALUE_OPTIONS.has(name)) continue;
+      const value = m?.[2] ?? args[++i];
+      if (value === undefined) break;
+      if (name === "p" || name === "pid") out.pid = Number(value);
+      else if (name === "c" || name === "core") out.core = value;
+      else if (name === "e" || name === "exec" || name === "se") out.program = value;
+      continue;
+    }
+    positional.push(a);
+  }
+  if (out.program === undefined && positional.length > 0) out.program = positional[0];
+  if (positional.length > 1 && out.core === undefined && out.pid === undefined) {
+    if (/^\d+$/.test(positional[1]) && !fs.existsSync(positional[1])) out.pid = Number(positional[1]);
+    else out.core = positional[1];
+  }
+  return out;
+}
+
+/** The objects whose metadata the session will want: the process's or the core's, else the
+ * program's and its libraries'. */
+export function gdbObjects(args: string[]): string[] {
+  const t = gdbTargets(args);
+  const files: string[] = [];
+  if (t.pid !== undefined) files.push(...processObjects(t.pid));
+  else if (t.core !== undefined) files.push(...coreObjects(t.core));
+  if (t.program !== undefined) files.push(...programObjects(t.program));
+  return files;
+}
+
 export async function gdbCommand(args: string[]): Promise<number> {
   const lib = requireBuilt(runtimeLibrary());
-  const pid = attachPid(args);
+  const pid = gdbTargets(args).pid ?? attachPid(args);
   if (pid !== undefined) {
     const note = attachNote(pid);
     if (note) console.error(note);
   }
+  await prepareMetadata("allocs gdb", gdbObjects(args));
   return runInherited(gdbCommandName(), [...bridgeArguments(lib), ...args], process.env);
 }

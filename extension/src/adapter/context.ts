@@ -27,6 +27,7 @@ export interface ClientCapabilities {
   supportsMemoryReferences: boolean;
   supportsInvalidatedEvent: boolean;
   supportsMemoryEvent: boolean;
+  supportsProgressReporting?: boolean;
 }
 
 /** A frame as the client knows it: a thread and a level in that thread's stack. */

@@ -1,7 +1,13 @@
 // Starting a session: launch (a program, with the runtime preloaded into it only), attach (a
 // running process) and post-mortem (launch with coreDumpPath); configurationDone starts the
 // program once breakpoints are set.
-import { InitializedEvent, StoppedEvent } from "@vscode/debugadapter";
+import {
+  InitializedEvent,
+  ProgressEndEvent,
+  ProgressStartEvent,
+  ProgressUpdateEvent,
+  StoppedEvent,
+} from "@vscode/debugadapter";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,6 +25,44 @@ import { handler, type RequestFamily } from "./handler";
 import { defaultGdbOptions, takeEarlyGdb } from "./early-gdb";
 import { adapterTerminal, integratedTerminal, type ProgramTerminal } from "./terminal";
 import { wireEvents } from "./execution";
+import { ensureMetadata } from "../../../typegen/src/meta/ensure";
+import { coreObjects, processObjects, programObjects } from "../../../typegen/src/meta/objects";
+
+/** Zero setup (typegen/src/meta/ensure.ts, shared with the allocs CLI): the missing type metadata
+ * of the session's objects is made into the build-id cache before the program runs, with a
+ * progress notification; a failure is a line in the Debug Console, never a failed launch. */
+async function prepareMetadata(ctx: Context, config: SessionConfig): Promise<void> {
+  const files: string[] = [];
+  if (config.kind === "core") files.push(...coreObjects(config.coreDumpPath as string));
+  if (config.kind === "attach") files.push(...processObjects(config.processId as number));
+  const env = { ...process.env };
+  for (const [name, value] of config.env)
+    if (value === null) delete env[name];
+    else env[name] = value;
+  if (config.program !== undefined) files.push(...programObjects(config.program, env));
+  const id = `allocs-metadata-${Date.now()}`;
+  const progress = ctx.clientCaps.supportsProgressReporting === true;
+  let label = "";
+  const report = await ensureMetadata(files, {
+    start: (todo) => {
+      if (progress)
+        ctx.client.sendEvent(new ProgressStartEvent(id, "allocs: making type metadata", todo.join(", ")));
+      else ctx.output(`allocs: making type metadata (once per build) for ${todo.join(", ")}`);
+    },
+    object: (file, i, n) => void (label = `${path.basename(file)} (${i + 1}/${n})`),
+    stage: (stage, fraction) => {
+      if (progress)
+        ctx.client.sendEvent(
+          new ProgressUpdateEvent(id, `${label}: ${stage} ${Math.round(fraction * 100)}%`),
+        );
+    },
+    end: (r) => {
+      if (progress) ctx.client.sendEvent(new ProgressEndEvent(id, `${r.generated.length} made`));
+    },
+  }).catch((e: Error) => ({ failed: [{ file: "", message: e.message }] }));
+  for (const f of report.failed)
+    ctx.output(`allocs: no type metadata for ${f.file}: ${f.message}`, "important");
+}
 
 /** The inferior's LD_PRELOAD: the runtime first, the user's own preloads kept. */
 function preloadValue(runtime: string, user: string | null | undefined): string {
@@ -156,8 +200,9 @@ async function launch(ctx: Context, a: AllocsLaunchArguments): Promise<void> {
   // sent at once (gdb answers in order, one round trip instead of one per command).
   const terminal = config.kind === "launch" ? openTerminal(ctx, config) : undefined;
   terminal?.catch(() => undefined);
+  const metadata = prepareMetadata(ctx, config);
   const mi = await startGdb(ctx, config);
-  const steps: Promise<unknown>[] = [];
+  const steps: Promise<unknown>[] = [metadata];
   if (config.cwd !== undefined) steps.push(mi.environmentCd(path.resolve(config.cwd)));
   steps.push(mi.fileExecAndSymbols(config.program as string));
   if (config.kind === "launch") {
@@ -194,9 +239,11 @@ async function launch(ctx: Context, a: AllocsLaunchArguments): Promise<void> {
 async function attach(ctx: Context, a: AllocsAttachArguments): Promise<void> {
   const config = attachConfig(a);
   ctx.config = config;
+  const metadata = prepareMetadata(ctx, config);
   const mi = await startGdb(ctx, config);
   ctx.bridgeLoading = loadBridge(ctx, config);
   if (config.program !== undefined) await mi.fileExecAndSymbols(config.program);
+  await metadata;
   await ctx.bridgeLoading;
   ctx.quietStops = true;
   try {

@@ -61,6 +61,7 @@ export class AllocsDebugSession extends DebugSession {
         supportsRunInTerminal: args.supportsRunInTerminalRequest === true,
         supportsMemoryReferences: args.supportsMemoryReferences === true,
         supportsInvalidatedEvent: args.supportsInvalidatedEvent === true,
+        supportsProgressReporting: args.supportsProgressReporting === true,
         supportsMemoryEvent: args.supportsMemoryEvent === true,
       },
     );

@@ -143,9 +143,11 @@ whose type is unknown are listed as an untyped fallback, labelled so."""
     def run(self, s: Session, a: Args) -> Reply:
         d = s.describe(address_of(s, a.rest))
         limit = a.int_opt("--limit") or 20
-        rows = queries.typed_referrers(s, d, limit=limit)
+        report = queries.referrers(s, d, limit=limit)
+        rows = report.rows
         if a.json:
-            return Reply({"target": d.to_json(), "typed": any(r.typed for r in rows), "referrers": [
+            return Reply({"target": d.to_json(), "typed": any(r.typed for r in rows),
+                          "omitted": report.omitted, "referrers": [
                 {"address": None if r.ref.region == "register" else f"{r.ref.where:#x}",
                  "value": f"{r.ref.value:#x}", "region": r.ref.region, "register": r.ref.register,
                  "thread": r.ref.thread, "typed": r.typed,
@@ -166,4 +168,7 @@ whose type is unknown are listed as an untyped fallback, labelled so."""
             lines.append(f"  {ref.where:#x} ({ref.region}{typ}) = {ref.value:#x}: {what}{tail}{label}")
         if not rows:
             lines.append("  no pointers found")
+        omitted = queries.omitted_text(report)
+        if omitted:
+            lines.append(omitted)
         return Reply(text="\n".join(lines))

@@ -268,10 +268,21 @@ export function matchSourceSites(model: TypeModel, elfPath: string, srcCalls: So
   return report;
 }
 
-/** Analyses C sources with clang (throws when clang fails). */
-export function analyseUnits(units: SourceUnit[]): SourceCall[] {
+/** Analyses C sources with clang. When clang fails on one: with `onError`, that source is
+ * reported and the others kept; without, the error is thrown. */
+export function analyseUnits(units: SourceUnit[], onError?: (file: string, e: Error) => void): SourceCall[] {
   const calls: SourceCall[] = [];
-  for (const u of units) calls.push(...analyseSource(u.file, u.flags));
+  for (const u of units) {
+    let found: SourceCall[];
+    try {
+      found = analyseSource(u.file, u.flags);
+    } catch (e) {
+      if (!onError) throw e;
+      onError(u.file, e as Error);
+      continue;
+    }
+    for (const c of found) calls.push(c); // not push(...found): a big source has many calls
+  }
   return calls;
 }
 

@@ -18,8 +18,10 @@
 
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { AllocFn, allocFunctions } from "./decls";
+import { forEachTopLevelElement } from "./json-stream";
 
 /** What the analysis says about one call's size. `alt` is the desugared spelling of `type`. */
 export type SizeClass =
@@ -352,8 +354,9 @@ class Analysis {
 }
 
 /** clang prints locations delta-encoded (file and line only when they change): one pass in
- * document order gives every node its beginning (the expansion site for macro arguments). */
-function locate(ast: AstNode, mainFile: string): void {
+ * document order gives every node its beginning (the expansion site for macro arguments). The
+ * returned walker keeps its state, so top-level declarations may be walked one at a time. */
+function locator(mainFile: string): (n: AstNode) => void {
   let file = mainFile;
   let line = 0;
   const see = (l: AstLoc | undefined): Where | undefined => {
@@ -376,7 +379,7 @@ function locate(ast: AstNode, mainFile: string): void {
     }
     for (const c of n.inner ?? []) walk(c);
   };
-  walk(ast);
+  return walk;
 }
 
 /** The allocation calls of one translation unit's AST whose call is written in `mainFile`. */
@@ -386,7 +389,7 @@ export function findAllocCalls(
   fns: Map<string, AllocFn> = allocFunctions(),
 ): SourceCall[] {
   const root = ast as AstNode;
-  locate(root, mainFile);
+  locator(mainFile)(root);
   const a = new Analysis(mainFile, fns);
   a.visit(root, [], undefined);
   return a.calls;
@@ -411,11 +414,34 @@ export function analyseSource(
   clang = process.env.ALLOCS_CLANG ?? "clang",
   fns: Map<string, AllocFn> = allocFunctions(),
 ): SourceCall[] {
-  const r = spawnSync(clang, ["-Xclang", "-ast-dump=json", "-fsyntax-only", "-w", ...flags, file], {
-    encoding: "utf8",
-    maxBuffer: 1 << 30,
-  });
-  if (r.error) throw new Error(`${clang}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${clang} could not parse ${file}:\n${r.stderr}`);
-  return findAllocCalls(JSON.parse(r.stdout), file, fns);
+  // The AST goes to a file read back one top-level declaration at a time (json-stream.ts): a
+  // large source's AST is more than one string can hold.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-ast-"));
+  const astFile = path.join(dir, "ast.json");
+  try {
+    const fd = fs.openSync(astFile, "w");
+    let r;
+    try {
+      r = spawnSync(clang, ["-Xclang", "-ast-dump=json", "-fsyntax-only", "-w", ...flags, file], {
+        stdio: ["ignore", fd, "pipe"],
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (r.error) throw new Error(`${clang}: ${r.error.message}`);
+    if (r.status !== 0) throw new Error(`${clang} could not parse ${file}:\n${r.stderr}`);
+    const root: AstNode = { kind: "TranslationUnitDecl", inner: [] };
+    const locate = locator(file);
+    const a = new Analysis(file, fns);
+    forEachTopLevelElement(astFile, (json) => {
+      const decl = JSON.parse(json) as AstNode;
+      locate(decl);
+      a.visit(decl, [root], undefined);
+    });
+    return a.calls;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
