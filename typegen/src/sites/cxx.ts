@@ -5,13 +5,15 @@
 import type { AllocFn } from "./decls";
 import { ElfFile } from "../elf/elf-file";
 import { readSymbols } from "../elf/symbols";
-import { DW_ATE } from "../dwarf/constants";
+import { DW_ATE, DW_OP } from "../dwarf/constants";
 import { SITE_ARRAY, SITE_GUESSED, SITE_TRAILING } from "../meta/format";
 import { baseTypeName, summaryCode } from "../model/names";
-import { CType, FunctionInfo, TypeId, TypeModel } from "../model/types";
+import { CType, FunctionInfo, LocalVar, TypeId, TypeModel } from "../model/types";
+import { openDebugElf, openDwarf } from "../index";
+import { StdAllocatorRanges } from "./cxx-allocators";
 import { FunctionIndex } from "./fnindex";
 import { ReceiverTyper } from "./receiver";
-import { Mem, RAX, RBP, decode } from "./x86-decode";
+import { DWARF_OF, Mem, RAX, RBP, decode } from "./x86-decode";
 
 /** operator new and operator new[] in all their forms (plain, nothrow, aligned). */
 export const CXX_NEW_FNS: readonly string[] = [
@@ -42,8 +44,14 @@ export interface NewScan {
   /** A 64-bit value stored at the new memory's start and the elements addressed 8 bytes past
    * it: the array cookie (Itanium C++ ABI 2.7) of a `new T[n]` whose T has a destructor. */
   cookie: boolean;
+  /** The constant stored as the count, when one was. */
+  cookieCount?: number;
   /** The rbp slot the elements' address (8 past a cookie) is stored to, and where. */
   elementsSlot?: { disp: number; pc: number };
+  /** At each instruction boundary, the registers (DWARF numbers) holding the new memory's
+   * address (`at0`) or 8 past it (`at8`), for the variables whose locations are there. */
+  at0: { pc: number; regs: number[] }[];
+  at8: { pc: number; regs: number[] }[];
 }
 
 /** A register's value as far as the scan follows it: the new memory plus `disp` (`indexed`:
@@ -54,6 +62,34 @@ type Val = NewVal | { k: "abs"; addr: number };
 const RDI = 7;
 const CALLER_SAVED = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 
+const CALLEE_SAVED = [3, 5, 12, 13, 14, 15];
+
+/**
+ * The callee-saved registers holding an address computed rip-relative (`lea X(%rip),%r14`)
+ * somewhere before the call at code[callOff], decoding in address order from the function's
+ * entry code[from]: an optimised constructor inlined after operator new stores a vtable
+ * address loaded before the call. Best effort: an undecodable instruction forgets everything.
+ */
+export function addressesBefore(code: Buffer, from: number, callOff: number, fromPc: number): Map<number, Val> {
+  const out = new Map<number, Val>();
+  let pc = fromPc;
+  for (let at = from, n = 0; at < callOff && n < 4096; n++) {
+    const insn = decode(code, at, pc);
+    if (!insn) return new Map();
+    if (insn.op === "lea" && insn.mem.base === "rip" && insn.wide) out.set(insn.dst, { k: "abs", addr: insn.mem.disp });
+    else if (insn.op === "lea") out.delete(insn.dst);
+    else if (insn.op === "mov" && insn.dst.kind === "reg") out.delete(insn.dst.reg);
+    else if ((insn.op === "addi" && insn.dst.kind === "reg") || insn.op === "zero" || insn.op === "add")
+      out.delete(insn.op === "addi" ? (insn.dst as { kind: "reg"; reg: number }).reg : (insn as { dst: number }).dst);
+    else if (insn.op === "other") for (const r of insn.regs) out.delete(r);
+    else if (insn.op === "call") for (const r of [...out.keys()]) if (!CALLEE_SAVED.includes(r)) out.delete(r);
+    at += insn.len;
+    pc += insn.len;
+  }
+  for (const r of [...out.keys()]) if (!CALLEE_SAVED.includes(r)) out.delete(r);
+  return out;
+}
+
 /**
  * Scans the straight-line code after operator new's return address (code[off], virtual address
  * `vaddr`) for at most `maxInsns` instructions, in address order: jumps are not followed, so a
@@ -61,13 +97,25 @@ const CALLER_SAVED = [0, 1, 2, 6, 7, 8, 9, 10, 11];
  * scan follows the new memory through registers and the stack slots of an rbp frame; a call
  * clobbers the caller-saved registers, and the scan ends at a return or an unknown instruction.
  */
-export function scanNew(code: Buffer, off: number, vaddr: number, maxInsns = 48): NewScan {
-  const out: NewScan = { thisCalls: [], firstWordAddrs: [], cookie: false };
-  const regs = new Map<number, Val>([[RAX, { k: "new", disp: 0, indexed: false }]]);
+export function scanNew(
+  code: Buffer,
+  off: number,
+  vaddr: number,
+  before: Map<number, Val> = new Map(),
+  maxInsns = 48,
+): NewScan {
+  const out: NewScan = { thisCalls: [], firstWordAddrs: [], cookie: false, at0: [], at8: [] };
+  const regs = new Map<number, Val>(before);
+  for (const r of CALLER_SAVED) regs.delete(r);
+  regs.set(RAX, { k: "new", disp: 0, indexed: false });
   const slots = new Map<number, Val>();
   let cookieStored = false;
   let pc = vaddr;
   for (let n = 0, at = off; n < maxInsns && at < code.length; n++) {
+    const held = (disp: number): number[] =>
+      [...regs].filter(([, v]) => v.k === "new" && v.disp === disp && !v.indexed).map(([r]) => DWARF_OF[r]);
+    out.at0.push({ pc, regs: held(0) });
+    out.at8.push({ pc, regs: held(8) });
     const insn = decode(code, at, pc);
     if (!insn || insn.op === "ret" || insn.op === "stop") break;
     const memVal = (m: Mem): Val | undefined => {
@@ -98,6 +146,7 @@ export function scanNew(code: Buffer, off: number, vaddr: number, maxInsns = 48)
             if (v?.k === "abs") out.firstWordAddrs.push(v.addr);
             else if (src.kind === "imm" && src.value >= 0x1000) out.firstWordAddrs.push(src.value);
             if (!v || v.k === "abs") cookieStored = true;
+            if (src.kind === "imm") out.cookieCount ??= src.value;
           }
           break;
         }
@@ -118,7 +167,9 @@ export function scanNew(code: Buffer, off: number, vaddr: number, maxInsns = 48)
       case "addi": {
         if (insn.dst.kind !== "reg") break;
         const v = regs.get(insn.dst.reg);
-        if (v?.k === "new" && insn.wide) regs.set(insn.dst.reg, { k: "new", disp: v.disp, indexed: true });
+        // The first add moves past a cookie; a constructor loop's step adds an element size:
+        // either way the elements start at a displacement the caller checks against sizeof.
+        if (v?.k === "new" && insn.wide) regs.set(insn.dst.reg, { k: "new", disp: v.disp + insn.value, indexed: v.indexed });
         else regs.delete(insn.dst.reg);
         break;
       }
@@ -199,6 +250,7 @@ export interface CxxSite {
 export class CxxSiteTyper {
   private readonly vtables = new Map<number, string[]>();
   private readonly cookieTypes = new Map<TypeId, TypeId>();
+  private readonly allocators?: StdAllocatorRanges;
 
   constructor(
     private readonly model: TypeModel,
@@ -209,6 +261,11 @@ export class CxxSiteTyper {
     for (const sym of readSymbols(elf).symtab) {
       const cls = sym.value ? vtableClass(sym.name) : undefined;
       if (cls) this.vtables.set(sym.value + 16, cls);
+    }
+    try {
+      this.allocators = new StdAllocatorRanges(openDwarf(openDebugElf(elf)), model);
+    } catch {
+      this.allocators = undefined; // malformed DWARF only loses the containers' types
     }
   }
 
@@ -232,6 +289,29 @@ export class CxxSiteTyper {
     );
   }
 
+  /** The pointee of a variable's pointer type (a complete type with a size). */
+  private pointee(t: TypeId | undefined): CType | undefined {
+    const rt = t === undefined ? undefined : this.model.types[t];
+    const pt = rt?.kind === "pointer" && rt.target !== undefined ? this.model.types[rt.target] : undefined;
+    return pt?.byteSize && pt.complete !== false && pt.kind !== "void" ? pt : undefined;
+  }
+
+  /** A variable computed as `breg<R> k; stack_value` while R holds the new memory. */
+  private computedFrom(fn: FunctionInfo, held: { pc: number; regs: number[] }[]): LocalVar | undefined {
+    for (const h of held)
+      for (const v of fn.locals)
+        for (const r of v.locations)
+          if (
+            r.lo <= h.pc &&
+            h.pc < r.hi &&
+            r.loc.kind === "expr" &&
+            r.loc.length === 3 &&
+            h.regs.some((reg) => reg < 32 && r.loc.kind === "expr" && r.loc.op === DW_OP.breg0 + reg)
+          )
+            return v;
+    return undefined;
+  }
+
   siteOf(
     callee: string,
     fn: FunctionInfo | undefined,
@@ -239,9 +319,18 @@ export class CxxSiteTyper {
     off: number,
     ret: number,
     total: number | undefined,
+    entryOff: number | undefined,
   ): CxxSite | undefined {
+    // Inside std::allocator<T>::allocate (out of line or inlined): T[n].
+    const element = this.allocators?.elementAt(ret - 1);
+    if (element !== undefined) return { type: element, flags: SITE_GUESSED | SITE_ARRAY };
     const array = CXX_NEW_ARRAY_FNS.includes(callee);
-    const scan = scanNew(code, off, ret);
+    const callOff = off - 5;
+    const before =
+      entryOff !== undefined && fn && entryOff <= callOff
+        ? addressesBefore(code, entryOff, callOff, ret - (off - entryOff))
+        : new Map<number, never>();
+    const scan = scanNew(code, off, ret, before);
     if (!array) {
       const first = scan.thisCalls[0];
       let cls = first && first.disp === 0 && !first.indexed ? this.thisClass(first.target) : undefined;
@@ -254,20 +343,29 @@ export class CxxSiteTyper {
       if (cls && (total === undefined || total === cls.byteSize)) return { type: cls.id, flags: SITE_GUESSED };
       return undefined;
     }
-    const elementDisp = scan.cookie ? 8 : 0;
-    const ctor = scan.thisCalls.find((c) => c.disp === elementDisp);
+    // The elements' type: the constructor run on them, else what receives their address.
+    const ctor = scan.thisCalls.find((c) => c.disp === 0 || c.disp === 8);
     let el = ctor && this.thisClass(ctor.target);
-    if (!el && scan.cookie && fn && scan.elementsSlot) {
-      const at = { base: { k: "entry" as const, reg: 6, pc: scan.elementsSlot.pc }, disp: scan.elementsSlot.disp, indexed: false };
-      const r = this.typer.storeTarget(fn, at, scan.elementsSlot.pc);
-      const rt = r ? this.model.types[r.type] : undefined;
-      const pt = rt?.kind === "pointer" && rt.target !== undefined ? this.model.types[rt.target] : undefined;
-      if (pt?.byteSize) el = pt;
+    let cookie = scan.cookie || (ctor?.disp === 8 && scan.cookieCount !== undefined);
+    if (!el && fn) {
+      if (scan.elementsSlot) {
+        const at = { base: { k: "entry" as const, reg: 6, pc: scan.elementsSlot.pc }, disp: scan.elementsSlot.disp, indexed: false };
+        el = this.pointee(this.typer.storeTarget(fn, at, scan.elementsSlot.pc)?.type);
+      }
+      el ??= this.pointee(this.typer.heldVariable(fn, scan.at8, false)?.type);
+      // Optimised code describes the elements' pointer as a computed value over a register
+      // holding the new memory (`DW_OP_breg6 8; DW_OP_stack_value`): its expression is only
+      // classified by its first operation, so the size check below must confirm it.
+      if (!el && scan.cookieCount !== undefined) el = this.pointee(this.computedFrom(fn, scan.at0)?.type);
+      if (el) cookie = true;
     }
     if (!el || !el.byteSize) return undefined;
-    const payload = total === undefined ? undefined : total - elementDisp;
+    // A stored count must agree with the size: 8 + count * sizeof T.
+    if (cookie && total !== undefined && scan.cookieCount !== undefined && total !== 8 + scan.cookieCount * el.byteSize)
+      return undefined;
+    const payload = total === undefined ? undefined : total - (cookie ? 8 : 0);
     if (payload !== undefined && (payload < 0 || payload % el.byteSize !== 0)) return undefined;
-    if (!scan.cookie) return { type: el.id, flags: SITE_GUESSED | SITE_ARRAY };
+    if (!cookie) return { type: el.id, flags: SITE_GUESSED | SITE_ARRAY };
     return { type: this.cookieType(el), flags: SITE_GUESSED | SITE_TRAILING };
   }
 

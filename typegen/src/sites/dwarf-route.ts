@@ -165,7 +165,8 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     if (cxx && CxxSiteTyper.isNew(call.callee) && !tail) {
       const site = facts.callSites.get(call.ret);
       const total = argConstant(0, code, call, sec, flow, site && facts.params(site));
-      const r = cxx.siteOf(call.callee, fn, code, call.ret - sec.addr, call.ret, total);
+      const entry = fn ? entryOf(fn) - sec.addr : undefined;
+      const r = cxx.siteOf(call.callee, fn, code, call.ret - sec.addr, call.ret, total, entry);
       if (r) return r;
     }
     // Who receives the result, in order of evidence; the first that points to a type wins.
