@@ -70,19 +70,28 @@ const CALLEE_SAVED = [3, 5, 12, 13, 14, 15];
  * entry code[from]: an optimised constructor inlined after operator new stores a vtable
  * address loaded before the call. Best effort: an undecodable instruction forgets everything.
  */
-export function addressesBefore(code: Buffer, from: number, callOff: number, fromPc: number): Map<number, Val> {
+export function addressesBefore(
+  code: Buffer,
+  from: number,
+  callOff: number,
+  fromPc: number,
+): Map<number, Val> {
   const out = new Map<number, Val>();
   let pc = fromPc;
   for (let at = from, n = 0; at < callOff && n < 4096; n++) {
     const insn = decode(code, at, pc);
     if (!insn) return new Map();
-    if (insn.op === "lea" && insn.mem.base === "rip" && insn.wide) out.set(insn.dst, { k: "abs", addr: insn.mem.disp });
+    if (insn.op === "lea" && insn.mem.base === "rip" && insn.wide)
+      out.set(insn.dst, { k: "abs", addr: insn.mem.disp });
     else if (insn.op === "lea") out.delete(insn.dst);
     else if (insn.op === "mov" && insn.dst.kind === "reg") out.delete(insn.dst.reg);
     else if ((insn.op === "addi" && insn.dst.kind === "reg") || insn.op === "zero" || insn.op === "add")
-      out.delete(insn.op === "addi" ? (insn.dst as { kind: "reg"; reg: number }).reg : (insn as { dst: number }).dst);
+      out.delete(
+        insn.op === "addi" ? (insn.dst as { kind: "reg"; reg: number }).reg : (insn as { dst: number }).dst,
+      );
     else if (insn.op === "other") for (const r of insn.regs) out.delete(r);
-    else if (insn.op === "call") for (const r of [...out.keys()]) if (!CALLEE_SAVED.includes(r)) out.delete(r);
+    else if (insn.op === "call")
+      for (const r of [...out.keys()]) if (!CALLEE_SAVED.includes(r)) out.delete(r);
     at += insn.len;
     pc += insn.len;
   }
@@ -127,7 +136,9 @@ export function scanNew(
     const intoNew = (m: Mem): NewVal | undefined => {
       if (m.base === undefined || m.base === "rip") return undefined;
       const b = regs.get(m.base);
-      return b?.k === "new" ? { k: "new", disp: b.disp + m.disp, indexed: b.indexed || m.index !== undefined } : undefined;
+      return b?.k === "new"
+        ? { k: "new", disp: b.disp + m.disp, indexed: b.indexed || m.index !== undefined }
+        : undefined;
     };
     switch (insn.op) {
       case "mov": {
@@ -151,7 +162,13 @@ export function scanNew(
           break;
         }
         const d = insn.dst.reg;
-        const v = !insn.wide ? undefined : src.kind === "reg" ? regs.get(src.reg) : src.kind === "mem" ? memVal(src.mem) : undefined;
+        const v = !insn.wide
+          ? undefined
+          : src.kind === "reg"
+            ? regs.get(src.reg)
+            : src.kind === "mem"
+              ? memVal(src.mem)
+              : undefined;
         // a load through rip is a value in memory, not its address
         if (v && !(src.kind === "mem" && src.mem.base === "rip")) regs.set(d, v);
         else regs.delete(d);
@@ -169,7 +186,8 @@ export function scanNew(
         const v = regs.get(insn.dst.reg);
         // The first add moves past a cookie; a constructor loop's step adds an element size:
         // either way the elements start at a displacement the caller checks against sizeof.
-        if (v?.k === "new" && insn.wide) regs.set(insn.dst.reg, { k: "new", disp: v.disp + insn.value, indexed: v.indexed });
+        if (v?.k === "new" && insn.wide)
+          regs.set(insn.dst.reg, { k: "new", disp: v.disp + insn.value, indexed: v.indexed });
         else regs.delete(insn.dst.reg);
         break;
       }
@@ -285,7 +303,11 @@ export class CxxSiteTyper {
   private classNamed(parts: string[], size: number | undefined): CType | undefined {
     const tag = parts[parts.length - 1];
     return this.model.types.find(
-      (t) => t.kind === "struct" && t.tag === tag && t.complete !== false && (size === undefined || t.byteSize === size),
+      (t) =>
+        t.kind === "struct" &&
+        t.tag === tag &&
+        t.complete !== false &&
+        (size === undefined || t.byteSize === size),
     );
   }
 
@@ -340,7 +362,8 @@ export class CxxSiteTyper {
           cls = parts && this.classNamed(parts, total);
           if (cls) break;
         }
-      if (cls && (total === undefined || total === cls.byteSize)) return { type: cls.id, flags: SITE_GUESSED };
+      if (cls && (total === undefined || total === cls.byteSize))
+        return { type: cls.id, flags: SITE_GUESSED };
       return undefined;
     }
     // The elements' type: the constructor run on them, else what receives their address.
@@ -349,7 +372,11 @@ export class CxxSiteTyper {
     let cookie = scan.cookie || (ctor?.disp === 8 && scan.cookieCount !== undefined);
     if (!el && fn) {
       if (scan.elementsSlot) {
-        const at = { base: { k: "entry" as const, reg: 6, pc: scan.elementsSlot.pc }, disp: scan.elementsSlot.disp, indexed: false };
+        const at = {
+          base: { k: "entry" as const, reg: 6, pc: scan.elementsSlot.pc },
+          disp: scan.elementsSlot.disp,
+          indexed: false,
+        };
         el = this.pointee(this.typer.storeTarget(fn, at, scan.elementsSlot.pc)?.type);
       }
       el ??= this.pointee(this.typer.heldVariable(fn, scan.at8, false)?.type);
@@ -361,7 +388,12 @@ export class CxxSiteTyper {
     }
     if (!el || !el.byteSize) return undefined;
     // A stored count must agree with the size: 8 + count * sizeof T.
-    if (cookie && total !== undefined && scan.cookieCount !== undefined && total !== 8 + scan.cookieCount * el.byteSize)
+    if (
+      cookie &&
+      total !== undefined &&
+      scan.cookieCount !== undefined &&
+      total !== 8 + scan.cookieCount * el.byteSize
+    )
       return undefined;
     const payload = total === undefined ? undefined : total - (cookie ? 8 : 0);
     if (payload !== undefined && (payload < 0 || payload % el.byteSize !== 0)) return undefined;
@@ -382,11 +414,28 @@ export class CxxSiteTyper {
     const ulongName = baseTypeName(DW_ATE.unsigned, 64, "unsigned long");
     const ulong =
       types.find((t) => t.kind === "base" && t.name === ulongName.name)?.id ??
-      add({ kind: "base", name: ulongName.name, key: ulongName.name, cName: ulongName.c, byteSize: 8, encoding: DW_ATE.unsigned, bitSize: 64 });
+      add({
+        kind: "base",
+        name: ulongName.name,
+        key: ulongName.name,
+        cName: ulongName.c,
+        byteSize: 8,
+        encoding: DW_ATE.unsigned,
+        bitSize: 64,
+      });
     const arrName = `__ARR0_${el.name}`;
     const arr =
-      types.find((t) => t.kind === "array" && t.target === el.id && (t.count === null || t.count === 0))?.id ??
-      add({ kind: "array", name: arrName, key: `${arrName}|${el.key}`, cName: `${el.cName}[]`, byteSize: null, target: el.id, count: null });
+      types.find((t) => t.kind === "array" && t.target === el.id && (t.count === null || t.count === 0))
+        ?.id ??
+      add({
+        kind: "array",
+        name: arrName,
+        key: `${arrName}|${el.key}`,
+        cName: `${el.cName}[]`,
+        byteSize: null,
+        target: el.id,
+        count: null,
+      });
     const name = `__NEWARR_${el.name}`;
     const key = `${name}|${el.key}`;
     const id = add({

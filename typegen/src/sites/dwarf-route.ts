@@ -105,7 +105,9 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   report.calls = calls.length + orphans.length;
 
   const typer = new ReceiverTyper(model, new CfaRules(elf));
-  const cxx = calls.some((c) => CxxSiteTyper.isNew(c.callee)) ? new CxxSiteTyper(model, elf, functions, typer) : undefined;
+  const cxx = calls.some((c) => CxxSiteTyper.isNew(c.callee))
+    ? new CxxSiteTyper(model, elf, functions, typer)
+    : undefined;
   const whereOf = (pc: number): string => {
     const at = lines?.lookup(pc);
     return at ? `${at.file}:${at.line}` : `0x${pc.toString(16)}`;
