@@ -117,7 +117,8 @@ int main(int argc, char **argv)
     const char *node = reinterpret_cast<const char *>(node_value) - sizeof(std::_Rb_tree_node_base);
     probe("map_node", &node_value->second, node, sizeof(Node), demangled(typeid(Node).name()),
           map_line);
-    probe("shared", shared.get(), nullptr, 0, demangled(typeid(*shared).name()), shared_line);
+    const geo::Shape &shared_ref = *shared;
+    probe("shared", shared.get(), nullptr, 0, demangled(typeid(shared_ref).name()), shared_line);
     printf("sizes circle=%zu rect=%zu tracked=%zu point=%zu\n", sizeof(geo::Circle),
            sizeof(geo::Rect), sizeof(Tracked), sizeof(geo::Point));
     fflush(stdout);
