@@ -78,6 +78,15 @@ struct Tracked {
 
 static std::map<int, std::string> registry;
 
+/* Raw memory through a void *: nothing at its site says what it will hold, so only the vtable
+ * pointer the placement new stores tells the object's class. */
+__attribute__((noinline)) static void *raw_block(size_t n)
+{
+    void *p = malloc(n);
+    if (p) memset(p, 0, n);
+    return p;
+}
+
 __attribute__((noinline)) void cxx_stop(void)
 {
     __asm__ volatile("" ::: "memory");
@@ -96,6 +105,8 @@ int main(int argc, char **argv)
     std::string text(100, 'x'); int text_line = __LINE__;
     registry[1] = "one"; int map_line = __LINE__;
     registry[2] = "two";
+    geo::Shape *placed = new (raw_block(sizeof(geo::Circle))) geo::Circle(4, 1.5);
+    int placed_line = __LINE__ - 1;
     std::shared_ptr<geo::Circle> shared = std::make_shared<geo::Circle>(3, 1.0);
     int shared_line = __LINE__;
 
@@ -119,12 +130,16 @@ int main(int argc, char **argv)
           map_line);
     const geo::Shape &shared_ref = *shared;
     probe("shared", shared.get(), nullptr, 0, demangled(typeid(shared_ref).name()), shared_line);
+    probe("placed", &static_cast<geo::Circle *>(placed)->centre.y, placed, sizeof(geo::Circle),
+          demangled(typeid(*placed).name()), placed_line);
     printf("sizes circle=%zu rect=%zu tracked=%zu point=%zu\n", sizeof(geo::Circle),
            sizeof(geo::Rect), sizeof(Tracked), sizeof(geo::Point));
     fflush(stdout);
     if (do_abort) abort();
     cxx_stop();
-    double sum = circle->area() + rect->area() + shared->area();
+    double sum = circle->area() + rect->area() + shared->area() + placed->area();
+    placed->~Shape();
+    free(placed);
     delete circle;
     delete rect;
     delete[] tracked;

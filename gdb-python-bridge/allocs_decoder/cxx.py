@@ -106,8 +106,10 @@ def dynamic_type(s: object, types: object, base: int, static: Optional[UType],
                  size: int) -> Optional[Tuple[UType, str]]:
     """The class a heap object's vtable pointer names, with the vtable symbol, when it is a
     class of the loaded metadata that fits in the chunk and the static type is a struct or
-    unknown (never an array: its first element's class is not the chunk's)."""
-    if static is not None and static.kind != L.KIND_STRUCT:
+    unknown, or an array of another class that the dynamic class fills exactly (a `Shape *`
+    receiving a `new Circle` twice Shape's size reads as Shape[2]); an array of the class
+    itself stays an array (its first element's class is not the chunk's)."""
+    if static is not None and static.kind not in (L.KIND_STRUCT, L.KIND_ARRAY):
         return None
     word = s.reader.try_u64(base)  # type: ignore[attr-defined]
     if not word:
@@ -123,5 +125,9 @@ def dynamic_type(s: object, types: object, base: int, static: Optional[UType],
         if t is not None and t.kind == L.KIND_STRUCT and 0 < t.size <= size:
             if static is not None and static.addr == t.addr:
                 return None  # the static type is already the dynamic one
+            if static is not None and static.kind == L.KIND_ARRAY:
+                el = types.related(static)  # type: ignore[attr-defined]
+                if t.size != size or (el is not None and el.addr == t.addr):
+                    return None
             return t, hit[0]
     return None
