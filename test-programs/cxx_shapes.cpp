@@ -129,7 +129,12 @@ int main(int argc, char **argv)
     probe("map_node", &node_value->second, node, sizeof(Node), demangled(typeid(Node).name()),
           map_line);
     const geo::Shape &shared_ref = *shared;
-    probe("shared", shared.get(), nullptr, 0, demangled(typeid(shared_ref).name()), shared_line);
+    /* make_shared's one block: the control block (counts), then the object */
+    using Block = std::_Sp_counted_ptr_inplace<geo::Circle, std::allocator<void>, __gnu_cxx::_S_atomic>;
+    const char *block = reinterpret_cast<const char *>(shared.get()) -
+                        sizeof(std::_Sp_counted_base<__gnu_cxx::_S_atomic>);
+    probe("shared", shared.get(), block, sizeof(Block), demangled(typeid(shared_ref).name()),
+          shared_line);
     probe("placed", &static_cast<geo::Circle *>(placed)->centre.y, placed, sizeof(geo::Circle),
           demangled(typeid(*placed).name()), placed_line);
     printf("sizes circle=%zu rect=%zu tracked=%zu point=%zu\n", sizeof(geo::Circle),
