@@ -2,6 +2,7 @@
 import { UsageError, runtimeLibrary, requireBuilt } from "./paths";
 import { runCommand } from "./commands/run";
 import { ccCommand } from "./commands/cc";
+import { cxxCommand } from "./commands/cxx";
 import { demoCommand } from "./commands/demo";
 import { gdbCommand } from "./commands/gdb";
 import { lldbCommand } from "./commands/lldb";
@@ -16,6 +17,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   cc: {
     summary: "cc ARGS...              compile like cc, adding allocs.h and its stub library",
     run: ccCommand,
+  },
+  "c++": {
+    summary: "c++ ARGS...             the same for C++ (g++; ALLOCS_CXX=clang++ for clang++)",
+    run: cxxCommand,
   },
   demo: { summary: "demo                    build and run liballocs's demo program", run: demoCommand },
   gdb: {

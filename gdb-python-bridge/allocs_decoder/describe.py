@@ -7,6 +7,7 @@ from typing import Callable, List, Optional, Tuple
 
 from . import layout as L
 from .brk import brk_heap, heap_mapping
+from .cxx import dynamic_type, readable_name
 from .description import AddressDescription, Level, heap_site, stack_site, static_site
 from .elf import ElfFile, open_elf
 from .errors import DecodeError
@@ -199,7 +200,13 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
     chunk_pc = pc
 
     def find_chunk(types: MetaTypes) -> Optional[UType]:
-        return types.of_chunk(type_addr, chunk_pc, chunk.size)
+        t = types.of_chunk(type_addr, chunk_pc, chunk.size)
+        dyn = dynamic_type(s, types, chunk.base, t, chunk.size)
+        if dyn is None:
+            return t
+        d.notes.append(f"dynamic type {dyn[0].c_name}, from its vtable pointer "
+                       f"({readable_name(s.target, dyn[1])})")
+        return dyn[0]
     find: Callable[[MetaTypes], Optional[UType]] = find_chunk
 
     if chunk.has_pool_objects:
@@ -384,6 +391,7 @@ def _static_leaf(s: Session, d: AddressDescription, addr: int, path: Optional[st
         return True
     if base is None or size is None:
         return False
+    symbol = readable_name(s.target, symbol)
     d.allocator, d.base, d.size, d.state = L.STATIC, base, size, "live"
     d.push(Level(L.STATIC, base, size, symbol or section))
     d.site = static_site(symbol, path, section)

@@ -143,6 +143,10 @@ class OptionalTarget(Protocol):
         None when the debugger does not know the type."""
         ...
 
+    def demangle(self, name: str) -> Optional[str]:
+        """A C++ (Itanium ABI) symbol name demangled; None when not known. Must not raise."""
+        ...
+
 
 def optional_call(target: object, method: str, *args: object) -> object:
     """Calls target.method(*args) if the target has it; None otherwise or when it fails soft."""

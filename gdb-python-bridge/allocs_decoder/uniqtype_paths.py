@@ -23,7 +23,7 @@ def answer(records: TypeRecords, t: UType, offset: int, base_offset: int = 0) ->
         # innermost type is still found: who-points-to asks whether a pointer lies here.
         _path, inner, left = path_to(records, t, 0, [])
         return TypeAnswer(t.c_name, t.name, "", t.c_name, (), t, inner, -left)
-    if rel < 0 or (t.size and rel >= t.size and t.kind != L.KIND_ARRAY):
+    if rel < 0 or (t.size and rel >= t.size and t.kind != L.KIND_ARRAY and not open_ended(records, t)):
         records.members(t)  # checks the record (a damaged size shows in its members)
         notes.append(f"offset {offset} is outside the type {t.c_name} ({t.size} bytes)")
         return TypeAnswer(t.c_name, t.name, "", None, tuple(notes), t)
@@ -31,6 +31,19 @@ def answer(records: TypeRecords, t: UType, offset: int, base_offset: int = 0) ->
     inner_c = inner.c_name if inner is not None else None
     return TypeAnswer(t.c_name, t.name, path, inner_c, tuple(notes), t,
                       inner, offset - left)
+
+
+def is_unbounded_array(t: Optional[UType]) -> bool:
+    return t is not None and t.kind == L.KIND_ARRAY and t.count == 0
+
+
+def open_ended(records: TypeRecords, t: UType) -> bool:
+    """A struct ending in a flexible array member (`T tail[]`, or a C++ array cookie's
+    elements): the allocation may extend past its size."""
+    if t.kind != L.KIND_STRUCT:
+        return False
+    ms = records.members(t)
+    return bool(ms) and is_unbounded_array(ms[-1].type)
 
 
 def path_to(records: TypeRecords, t: UType, off: int, notes: List[str]) -> Tuple[str, Optional[UType], int]:
@@ -57,9 +70,11 @@ def path_to(records: TypeRecords, t: UType, off: int, notes: List[str]) -> Tuple
             ms = records.members(cur)
             hit = None
             covering = []
-            for m in ms:
+            for k, m in enumerate(ms):
                 lo = m.offset + (m.bit_offset // 8 if m.bit_size else 0)
                 hi = m.offset + m.size if m.bit_size else m.offset + max(m.size, 1)
+                if k == len(ms) - 1 and is_unbounded_array(m.type):
+                    hi = 1 << 62  # a flexible array member runs to the end of the allocation
                 if lo <= off < hi:
                     covering.append(m)
             if covering:

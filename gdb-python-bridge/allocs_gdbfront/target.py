@@ -120,6 +120,14 @@ class GdbTarget:
                 pass
         return Symbolization(name, addr - off, size, obj, section)
 
+    def demangle(self, name: str) -> Optional[str]:
+        """gdb's own demangler (its `demangle` command); None when it cannot."""
+        try:
+            text = gdb.execute(f"demangle -l c++ -- {name}", to_string=True).strip()
+        except gdb.error:
+            return None
+        return text if text and not text.startswith("Can't demangle") else None
+
     def source_line(self, pc: int) -> Optional[SourceLine]:
         function = None
         try:

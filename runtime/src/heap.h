@@ -4,6 +4,7 @@
  *   heap_index.c    chunk-start byte maps, trailers, the large-chunk table, lookup and walk
  *   heap_sites.c    the site table: allocation pc -> dense site id
  *   heap_helpers.c  strdup & co. (caller as site), declared allocation wrappers
+ *   heap_cxx.c      operator new/delete, every form (caller as site)
  *   threads.c       per-thread records: counters, sequence numbers, stacks
  *   pool.c          objects registered by custom allocators
  */
@@ -26,6 +27,9 @@ extern bool heap_glibc;       /* the real allocator is glibc's: usable size come
 void heap_resolve_real(void); /* idempotent */
 /* malloc with an explicit site pc (helpers that allocate on their caller's behalf). */
 void *heap_malloc_at(size_t n, uintptr_t pc);
+/* memalign and free for heap_cxx.c's operator new/delete (same paths as the exported ones). */
+void *heap_memalign_at(size_t align, size_t n, uintptr_t pc);
+void heap_free(void *p);
 /* Resolves the next definition of a libc function (used by helpers and threads.c). */
 void *heap_next_symbol(const char *name);
 

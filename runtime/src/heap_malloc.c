@@ -378,6 +378,16 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc)
     return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, pc);
 }
 
+/* Entry points for heap_cxx.c (operator new/delete, with their caller's pc). */
+void *heap_memalign_at(size_t align, size_t n, uintptr_t pc)
+{
+    return memalign_impl(align, n, pc);
+}
+void heap_free(void *p)
+{
+    free_impl(p);
+}
+
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 
 RT_EXPORT void *malloc(size_t n)

@@ -49,12 +49,23 @@ function upToDate(file: string, inputs: string[]): boolean {
 /** test-programs/NAME.c and the extra sources, and everything a build of them depends on: those,
  * the headers in test-programs/ and the API header. */
 function programInputs(name: string, extraSources: string[] = []): { sources: string[]; inputs: string[] } {
-  const sources = [name + ".c", ...extraSources].map((s) => path.join(PROGRAMS_DIR, s));
+  const sources = [mainSource(name), ...extraSources].map((s) => path.join(PROGRAMS_DIR, s));
   const headers = fs
     .readdirSync(PROGRAMS_DIR)
     .filter((f) => f.endsWith(".h"))
     .map((f) => path.join(PROGRAMS_DIR, f));
   return { sources, inputs: [...sources, ...headers, path.join(RUNTIME_INCLUDE, "allocs.h")] };
+}
+
+/** test-programs/NAME.cpp when there is one (a C++ program), else NAME.c. */
+function mainSource(name: string): string {
+  return fs.existsSync(path.join(PROGRAMS_DIR, name + ".cpp")) ? name + ".cpp" : name + ".c";
+}
+
+/** The compiler for a program: the C++ driver of `cc` for a C++ program. */
+function driverFor(name: string, cc: "gcc" | "clang"): string {
+  if (!mainSource(name).endsWith(".cpp")) return cc;
+  return cc === "clang" ? "clang++" : "g++";
 }
 
 const CFLAGS = ["-g", "-O0", "-Wall", "-Wextra"];
@@ -77,9 +88,10 @@ export function buildProgram(name: string, opts: BuildOptions = {}): string {
     args.push(`-I${RUNTIME_INCLUDE}`, stubLib(), `-Wl,-rpath,${path.dirname(stubLib())}`);
   }
   args.push(...(opts.ldflags ?? []), ...LIBS);
-  const r = spawnSync(cc, args, { encoding: "utf8" });
+  const driver = driverFor(name, cc);
+  const r = spawnSync(driver, args, { encoding: "utf8" });
   if (r.status !== 0) {
-    throw new Error(`${cc} ${args.join(" ")} failed:\n${r.stderr}`);
+    throw new Error(`${driver} ${args.join(" ")} failed:\n${r.stderr}`);
   }
   return out;
 }

@@ -8,6 +8,7 @@
 // Works in Makefiles: same flags, same exit status, nothing on stdout; a metadata problem is a
 // warning on stderr and never fails the build.
 import { runInherited } from "../preload";
+import { cxxDriverOf, hasCxxInput } from "./cxx";
 import { RUNTIME_INCLUDE, requireBuilt, stubLibrary } from "../paths";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -164,8 +165,11 @@ export function metadataAfterLink(args: string[]): void {
   }
 }
 
-export async function ccCommand(args: string[]): Promise<number> {
-  const status = await runInherited(compilerCommand(), ccArguments(args), process.env);
+/** `compiler`: the C++ driver for `allocs c++`; else ALLOCS_CC, or its C++ driver when an
+ * input is C++ (cxx.ts). */
+export async function ccCommand(args: string[], compiler?: string): Promise<number> {
+  const cc = compiler ?? (hasCxxInput(args) ? cxxDriverOf(compilerCommand()) : compilerCommand());
+  const status = await runInherited(cc, ccArguments(args), process.env);
   if (status === 0 && args.includes("-c") && !args.includes("-E") && !args.includes("-S"))
     sidecarsAfterCompile(args);
   if (status === 0 && isLinking(args)) metadataAfterLink(args);

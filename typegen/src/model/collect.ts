@@ -162,6 +162,11 @@ export class Collector {
           case DW_TAG.member:
             if (typeRec >= 0) this.readMember(typeRec);
             break;
+          case DW_TAG.inheritance:
+            // A C++ base class: an anonymous member (paths go through it: `.id` of a Circle's
+            // Shape part), except a virtual base, whose offset is computed at run time.
+            if (typeRec >= 0 && !this.isVirtualBase()) this.readMember(typeRec);
+            break;
           case DW_TAG.enumerator:
             if (typeRec >= 0) {
               const i = t.addItem(typeRec, ENUMERATORS);
@@ -249,6 +254,14 @@ export class Collector {
     const lower = cur.sdata(DW_AT.lower_bound) ?? 0;
     const n = upper - lower + 1;
     return n > 0 ? n : null;
+  }
+
+  /** The current DW_TAG_inheritance's offset is an expression (a virtual base's). */
+  private isVirtualBase(): boolean {
+    const cur = this.cur;
+    const f = cur.form(DW_AT.data_member_location);
+    if (f !== DW_FORM.exprloc && f !== DW_FORM.block1 && f !== DW_FORM.block) return false;
+    return !cur.block(DW_AT.data_member_location) || cur.c.buf[cur.blockStart] !== 0x23;
   }
 
   private readMember(parent: number): void {

@@ -5,6 +5,8 @@
 // type, and the return kind after `)`. The allocation's size is the product of the size
 // arguments: the capital one and any lowercase `z` (so `xcalloc(zZ)` is calloc-like).
 
+import { cxxAllocFunctions } from "./cxx";
+
 export interface AllocFn {
   name: string;
   /** Argument indices whose product is the allocation's size. */
@@ -44,6 +46,7 @@ export function parseAllocDecl(d: string): AllocFn | undefined {
 export function allocFunctions(env: NodeJS.ProcessEnv = process.env): Map<string, AllocFn> {
   const out = new Map<string, AllocFn>();
   for (const f of BUILTIN) out.set(f.name, f);
+  for (const f of cxxAllocFunctions()) out.set(f.name, f);
   for (const d of (env.LIBALLOCS_ALLOC_FNS ?? "").split(/\s+/)) {
     if (!d) continue;
     const f = parseAllocDecl(d);

@@ -24,6 +24,7 @@ import { CType, FunctionInfo, TypeId, TypeModel } from "../model/types";
 import { AllocCall, allocTargets } from "./calls";
 import { CfaRules } from "./cfi";
 import { CallValue, CodeFacts, noCodeFacts, readCodeFacts } from "./callsites";
+import { CxxSiteTyper } from "./cxx";
 import { AllocFn, allocFunctions } from "./decls";
 import { FunctionIndex } from "./fnindex";
 import { LineIndex, SiteReport, hasFlexibleMember } from "./index";
@@ -104,6 +105,9 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   report.calls = calls.length + orphans.length;
 
   const typer = new ReceiverTyper(model, new CfaRules(elf));
+  const cxx = calls.some((c) => CxxSiteTyper.isNew(c.callee))
+    ? new CxxSiteTyper(model, elf, functions, typer)
+    : undefined;
   const whereOf = (pc: number): string => {
     const at = lines?.lookup(pc);
     return at ? `${at.file}:${at.line}` : `0x${pc.toString(16)}`;
@@ -159,6 +163,14 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       from,
       callOff: call.approx ? undefined : call.call - sec.addr,
     });
+    // operator new: the constructor or vtable the code applies to the new memory (cxx.ts).
+    if (cxx && CxxSiteTyper.isNew(call.callee) && !tail) {
+      const site = facts.callSites.get(call.ret);
+      const total = argConstant(0, code, call, sec, flow, site && facts.params(site));
+      const entry = fn ? entryOf(fn) - sec.addr : undefined;
+      const r = cxx.siteOf(call.callee, fn, code, call.ret - sec.addr, call.ret, total, entry);
+      if (r) return r;
+    }
     // Who receives the result, in order of evidence; the first that points to a type wins.
     const cands: Receiver[] = [];
     // A tail allocator returning a typed pointer says what it allocates.

@@ -1,0 +1,133 @@
+"""C++ in the decoder: a polymorphic object's dynamic type from its vtable pointer, and names
+spelled as C++ people read them.
+
+Itanium C++ ABI (2.5): an object of a polymorphic class starts with a pointer into its class's
+vtable, 16 bytes past the vtable symbol `_ZTV<class>` (past the offset-to-top and the
+typeinfo pointer). The heap chunk's first word is read; when it points 16 bytes into a
+`_ZTV...` symbol, the class is looked up by name in the loaded metadata, and the chunk is
+described as that class (`alloc print` of a `Shape *` shows the Circle's members).
+
+Names: the Target may demangle (`demangle(name)`, optional, must not raise: gdb's own
+demangler in the gdb front); without it, a small demangler here reads the names statics and
+vtables have (`_ZL8registry`, `_ZN3geo5countE`, `_ZTVN3geo6CircleE`) and leaves others as they
+are. Standard library only: no c++filt.
+"""
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+from . import layout as L
+from .elf import open_elf
+from .target import optional_call
+from .uniqtype import UType
+
+_SOURCE_NAME = re.compile(r"(\d+)")
+_STD_ABBREV = {"St": "std", "Sa": "std::allocator", "Ss": "std::string"}
+
+
+def nested_name(mangled: str) -> Optional[List[str]]:
+    """The components of a mangled data or vtable name without templates or parameters:
+    `<len><id>` or `N [St] (<len><id>)+ E`; None for anything else."""
+    s = mangled
+    nested = s.startswith("N")
+    if nested:
+        s = s[1:]
+    parts: List[str] = []
+    if s.startswith("St"):
+        parts.append("std")
+        s = s[2:]
+    while True:
+        m = _SOURCE_NAME.match(s)
+        if m is None:
+            break
+        n = int(m.group(1))
+        ident = s[len(m.group(1)):len(m.group(1)) + n]
+        if n == 0 or len(ident) != n:
+            return None
+        parts.append(ident)
+        s = s[len(m.group(1)) + n:]
+        if not nested:
+            break
+    if s != ("E" if nested else "") or not parts:
+        return None
+    return parts
+
+
+def simple_demangle(name: str) -> Optional[str]:
+    """`_ZL8registry` -> `registry`, `_ZN3geo5countE` -> `geo::count`, `_ZTVN3geo6CircleE` ->
+    `vtable for geo::Circle`; None when the name is not one of these shapes."""
+    if not name.startswith("_Z"):
+        return None
+    rest = name[2:]
+    prefix = ""
+    if rest.startswith("TV"):
+        prefix, rest = "vtable for ", rest[2:]
+    elif rest.startswith("TI"):
+        prefix, rest = "typeinfo for ", rest[2:]
+    elif rest.startswith("L"):
+        rest = rest[1:]
+    parts = nested_name(rest)
+    return prefix + "::".join(parts) if parts else None
+
+
+def readable_name(target: object, name: Optional[str]) -> Optional[str]:
+    """A symbol name as a person reads it: demangled by the debugger when it can, else by
+    simple_demangle, else unchanged."""
+    if not name or not name.startswith("_Z"):
+        return name
+    try:
+        d = optional_call(target, "demangle", name)
+    except Exception:  # noqa: BLE001 - an optional Target method must not break a description
+        d = None
+    if isinstance(d, str) and d and d != name:
+        return d
+    return simple_demangle(name) or name
+
+
+def _symbol_at(s: object, addr: int) -> Optional[Tuple[str, int]]:
+    """The (mangled) symbol containing addr and its start: the runtime's table, else the ELF
+    file on disk."""
+    levels = s.levels  # type: ignore[attr-defined]
+    obj = levels.object_for(addr)
+    if obj is None:
+        return None
+    rs = levels.runtime_symbol(obj, addr)
+    if rs is not None:
+        return rs.name, rs.addr
+    elf = open_elf(obj.path)
+    if elf is None:
+        return None
+    es = elf.symbol_at(addr - obj.load_bias)
+    return (es.name, es.addr + obj.load_bias) if es is not None else None
+
+
+def dynamic_type(s: object, types: object, base: int, static: Optional[UType],
+                 size: int) -> Optional[Tuple[UType, str]]:
+    """The class a heap object's vtable pointer names, with the vtable symbol, when it is a
+    class of the loaded metadata that fits in the chunk and the static type is a struct or
+    unknown, or an array of another class that the dynamic class fills exactly (a `Shape *`
+    receiving a `new Circle` twice Shape's size reads as Shape[2]); an array of the class
+    itself stays an array (its first element's class is not the chunk's)."""
+    if static is not None and static.kind not in (L.KIND_STRUCT, L.KIND_ARRAY):
+        return None
+    word = s.reader.try_u64(base)  # type: ignore[attr-defined]
+    if not word:
+        return None
+    hit = _symbol_at(s, word)
+    if hit is None or word - hit[1] != 16 or not hit[0].startswith("_ZTV"):
+        return None
+    parts = nested_name(hit[0][4:])
+    if not parts:
+        return None
+    for name in ("::".join(parts), parts[-1]):
+        t = types.lookup(name)  # type: ignore[attr-defined]
+        if t is not None and t.kind == L.KIND_STRUCT and 0 < t.size <= size:
+            if static is not None and static.addr == t.addr:
+                return None  # the static type is already the dynamic one
+            if static is not None and static.kind == L.KIND_ARRAY:
+                el = types.related(static)  # type: ignore[attr-defined]
+                if t.size != size or (el is not None and el.addr == t.addr):
+                    return None
+            return t, hit[0]
+    return None

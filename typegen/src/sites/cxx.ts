@@ -1,0 +1,458 @@
+// C++ allocation functions and what their calls allocate, from DWARF alone.
+// The replaceable allocation functions (Itanium C++ ABI names; size_t is `m`): every form of
+// operator new takes the size first, so the site's size rule is argument 0.
+
+import type { AllocFn } from "./decls";
+import { ElfFile } from "../elf/elf-file";
+import { readSymbols } from "../elf/symbols";
+import { DW_ATE, DW_OP } from "../dwarf/constants";
+import { SITE_ARRAY, SITE_GUESSED, SITE_TRAILING } from "../meta/format";
+import { baseTypeName, summaryCode } from "../model/names";
+import { CType, FunctionInfo, LocalVar, TypeId, TypeModel } from "../model/types";
+import { openDebugElf, openDwarf } from "../index";
+import { StdAllocatorRanges } from "./cxx-allocators";
+import { FunctionIndex } from "./fnindex";
+import { ReceiverTyper } from "./receiver";
+import { DWARF_OF, Mem, RAX, RBP, decode } from "./x86-decode";
+
+/** operator new and operator new[] in all their forms (plain, nothrow, aligned). */
+export const CXX_NEW_FNS: readonly string[] = [
+  "_Znwm",
+  "_ZnwmRKSt9nothrow_t",
+  "_ZnwmSt11align_val_t",
+  "_ZnwmSt11align_val_tRKSt9nothrow_t",
+];
+export const CXX_NEW_ARRAY_FNS: readonly string[] = [
+  "_Znam",
+  "_ZnamRKSt9nothrow_t",
+  "_ZnamSt11align_val_t",
+  "_ZnamSt11align_val_tRKSt9nothrow_t",
+];
+
+export function cxxAllocFunctions(): AllocFn[] {
+  return [...CXX_NEW_FNS, ...CXX_NEW_ARRAY_FNS].map((name) => ({ name, sizeArgs: [0], wrapper: false }));
+}
+
+/** What the code right after a call to operator new does with the new memory. */
+export interface NewScan {
+  /** Direct calls made with the new memory (plus `disp`) as their first argument (`this`):
+   * constructors, in order. `indexed`: at an unknown multiple past disp (an array's loop). */
+  thisCalls: { target: number; disp: number; indexed: boolean }[];
+  /** Addresses stored into the new memory's first word: a vtable pointer (`_ZTV... + 16`)
+   * when a constructor was inlined. */
+  firstWordAddrs: number[];
+  /** A 64-bit value stored at the new memory's start and the elements addressed 8 bytes past
+   * it: the array cookie (Itanium C++ ABI 2.7) of a `new T[n]` whose T has a destructor. */
+  cookie: boolean;
+  /** The constant stored as the count, when one was. */
+  cookieCount?: number;
+  /** The rbp slot the elements' address (8 past a cookie) is stored to, and where. */
+  elementsSlot?: { disp: number; pc: number };
+  /** At each instruction boundary, the registers (DWARF numbers) holding the new memory's
+   * address (`at0`) or 8 past it (`at8`), for the variables whose locations are there. */
+  at0: { pc: number; regs: number[] }[];
+  at8: { pc: number; regs: number[] }[];
+}
+
+/** A register's value as far as the scan follows it: the new memory plus `disp` (`indexed`:
+ * plus some multiple of an element size), or a known absolute address. */
+type NewVal = { k: "new"; disp: number; indexed: boolean };
+type Val = NewVal | { k: "abs"; addr: number };
+
+const RDI = 7;
+const CALLER_SAVED = [0, 1, 2, 6, 7, 8, 9, 10, 11];
+
+const CALLEE_SAVED = [3, 5, 12, 13, 14, 15];
+
+/**
+ * The callee-saved registers holding an address computed rip-relative (`lea X(%rip),%r14`)
+ * somewhere before the call at code[callOff], decoding in address order from the function's
+ * entry code[from]: an optimised constructor inlined after operator new stores a vtable
+ * address loaded before the call. Best effort: an undecodable instruction forgets everything.
+ */
+export function addressesBefore(
+  code: Buffer,
+  from: number,
+  callOff: number,
+  fromPc: number,
+): Map<number, Val> {
+  const out = new Map<number, Val>();
+  let pc = fromPc;
+  for (let at = from, n = 0; at < callOff && n < 4096; n++) {
+    const insn = decode(code, at, pc);
+    if (!insn) return new Map();
+    if (insn.op === "lea" && insn.mem.base === "rip" && insn.wide)
+      out.set(insn.dst, { k: "abs", addr: insn.mem.disp });
+    else if (insn.op === "lea") out.delete(insn.dst);
+    else if (insn.op === "mov" && insn.dst.kind === "reg") out.delete(insn.dst.reg);
+    else if ((insn.op === "addi" && insn.dst.kind === "reg") || insn.op === "zero" || insn.op === "add")
+      out.delete(
+        insn.op === "addi" ? (insn.dst as { kind: "reg"; reg: number }).reg : (insn as { dst: number }).dst,
+      );
+    else if (insn.op === "other") for (const r of insn.regs) out.delete(r);
+    else if (insn.op === "call")
+      for (const r of [...out.keys()]) if (!CALLEE_SAVED.includes(r)) out.delete(r);
+    at += insn.len;
+    pc += insn.len;
+  }
+  for (const r of [...out.keys()]) if (!CALLEE_SAVED.includes(r)) out.delete(r);
+  return out;
+}
+
+/**
+ * Scans the straight-line code after operator new's return address (code[off], virtual address
+ * `vaddr`) for at most `maxInsns` instructions, in address order: jumps are not followed, so a
+ * constructor loop's body (`new T[n]` at -O0 jumps over it to the test) is still seen. The
+ * scan follows the new memory through registers and the stack slots of an rbp frame; a call
+ * clobbers the caller-saved registers, and the scan ends at a return or an unknown instruction.
+ */
+export function scanNew(
+  code: Buffer,
+  off: number,
+  vaddr: number,
+  before: Map<number, Val> = new Map(),
+  maxInsns = 48,
+): NewScan {
+  const out: NewScan = { thisCalls: [], firstWordAddrs: [], cookie: false, at0: [], at8: [] };
+  const regs = new Map<number, Val>(before);
+  for (const r of CALLER_SAVED) regs.delete(r);
+  regs.set(RAX, { k: "new", disp: 0, indexed: false });
+  const slots = new Map<number, Val>();
+  let cookieStored = false;
+  let pc = vaddr;
+  for (let n = 0, at = off; n < maxInsns && at < code.length; n++) {
+    const held = (disp: number): number[] =>
+      [...regs].filter(([, v]) => v.k === "new" && v.disp === disp && !v.indexed).map(([r]) => DWARF_OF[r]);
+    out.at0.push({ pc, regs: held(0) });
+    out.at8.push({ pc, regs: held(8) });
+    const insn = decode(code, at, pc);
+    if (!insn || insn.op === "ret" || insn.op === "stop") break;
+    const memVal = (m: Mem): Val | undefined => {
+      if (m.base === "rip") return { k: "abs", addr: m.disp };
+      if (m.base === RBP && m.index === undefined) return slots.get(m.disp);
+      return undefined;
+    };
+    /** The new memory's address plus the operand's displacement, for a store through it. */
+    const intoNew = (m: Mem): NewVal | undefined => {
+      if (m.base === undefined || m.base === "rip") return undefined;
+      const b = regs.get(m.base);
+      return b?.k === "new"
+        ? { k: "new", disp: b.disp + m.disp, indexed: b.indexed || m.index !== undefined }
+        : undefined;
+    };
+    switch (insn.op) {
+      case "mov": {
+        const src = insn.src;
+        if (insn.dst.kind === "mem") {
+          const dm = insn.dst.mem;
+          if (dm.base === RBP && dm.index === undefined) {
+            const v = src.kind === "reg" && insn.wide ? regs.get(src.reg) : undefined;
+            if (v?.k === "new" && v.disp === 8 && !v.indexed) out.elementsSlot ??= { disp: dm.disp, pc };
+            if (v) slots.set(dm.disp, v);
+            else slots.delete(dm.disp);
+          }
+          const into = intoNew(dm);
+          if (into && into.disp === 0 && !into.indexed && insn.wide) {
+            const v = src.kind === "reg" ? regs.get(src.reg) : undefined;
+            if (v?.k === "abs") out.firstWordAddrs.push(v.addr);
+            else if (src.kind === "imm" && src.value >= 0x1000) out.firstWordAddrs.push(src.value);
+            if (!v || v.k === "abs") cookieStored = true;
+            if (src.kind === "imm") out.cookieCount ??= src.value;
+          }
+          break;
+        }
+        const d = insn.dst.reg;
+        const v = !insn.wide
+          ? undefined
+          : src.kind === "reg"
+            ? regs.get(src.reg)
+            : src.kind === "mem"
+              ? memVal(src.mem)
+              : undefined;
+        // a load through rip is a value in memory, not its address
+        if (v && !(src.kind === "mem" && src.mem.base === "rip")) regs.set(d, v);
+        else regs.delete(d);
+        break;
+      }
+      case "lea": {
+        const m = insn.mem;
+        const v = m.base === "rip" ? ({ k: "abs", addr: m.disp } as Val) : intoNew(m);
+        if (v && insn.wide) regs.set(insn.dst, v);
+        else regs.delete(insn.dst);
+        break;
+      }
+      case "addi": {
+        if (insn.dst.kind !== "reg") break;
+        const v = regs.get(insn.dst.reg);
+        // The first add moves past a cookie; a constructor loop's step adds an element size:
+        // either way the elements start at a displacement the caller checks against sizeof.
+        if (v?.k === "new" && insn.wide)
+          regs.set(insn.dst.reg, { k: "new", disp: v.disp + insn.value, indexed: v.indexed });
+        else regs.delete(insn.dst.reg);
+        break;
+      }
+      case "zero":
+        regs.delete(insn.dst);
+        break;
+      case "add":
+        regs.delete(insn.dst);
+        break;
+      case "other":
+        for (const r of insn.regs) regs.delete(r);
+        break;
+      case "call": {
+        const self = regs.get(RDI);
+        if (insn.target !== undefined && self?.k === "new")
+          out.thisCalls.push({ target: insn.target, disp: self.disp, indexed: self.indexed });
+        for (const r of CALLER_SAVED) regs.delete(r);
+        break;
+      }
+      case "leave":
+        regs.delete(RBP);
+        break;
+    }
+    if (cookieStored && [...regs.values(), ...slots.values()].some((v) => v.k === "new" && v.disp === 8))
+      out.cookie = true;
+    at += insn.len;
+    pc += insn.len;
+  }
+  return out;
+}
+
+/** The class a vtable symbol names: `_ZTV` + a source name or a nested name of source names
+ * (`_ZTVN3geo6CircleE` -> ["geo", "Circle"]; `St` is `std`); undefined for anything else
+ * (templates, substitutions), which the caller then does not use. */
+export function vtableClass(symbol: string): string[] | undefined {
+  if (!symbol.startsWith("_ZTV")) return undefined;
+  let s = symbol.slice(4);
+  const nested = s.startsWith("N");
+  if (nested) s = s.slice(1);
+  const parts: string[] = [];
+  if (s.startsWith("St")) {
+    parts.push("std");
+    s = s.slice(2);
+  }
+  for (;;) {
+    const m = /^(\d+)/.exec(s);
+    if (!m) break;
+    const len = Number(m[1]);
+    const id = s.slice(m[1].length, m[1].length + len);
+    if (id.length !== len || len === 0) return undefined;
+    parts.push(id);
+    s = s.slice(m[1].length + len);
+    if (!nested) break;
+  }
+  if (nested ? s !== "E" : s !== "") return undefined;
+  return parts.length > 0 ? parts : undefined;
+}
+
+export interface CxxSite {
+  type: TypeId;
+  flags: number;
+}
+
+/**
+ * Types the calls to operator new from what the code does with the new memory, before the
+ * general receiver route (a `Shape *` receives a `new Circle`, so the receiver is the wrong
+ * evidence for a class with a constructor):
+ * - `new T(...)`: the constructor called on it (its `this` parameter's pointee), or the vtable
+ *   stored into its first word by an inlined constructor (`_ZTV<T> + 16`), when the size is
+ *   sizeof T (or unknown).
+ * - `new T[n]` of a T with a destructor: the count is stored in a size_t cookie before the
+ *   elements (Itanium C++ ABI 2.7), so the chunk is typed as the struct `{ unsigned long
+ *   __count; T __elements[]; }` (CxxCookies), flagged TRAILING: base, size and element paths
+ *   (`.__elements[2].tag`) stay right. T from the elements' constructor, else from what receives
+ *   the elements' address.
+ * - `new T[n]` of other T: the constructor called on its elements; else the general route.
+ */
+export class CxxSiteTyper {
+  private readonly vtables = new Map<number, string[]>();
+  private readonly cookieTypes = new Map<TypeId, TypeId>();
+  private readonly allocators?: StdAllocatorRanges;
+
+  constructor(
+    private readonly model: TypeModel,
+    elf: ElfFile,
+    private readonly functions: FunctionIndex,
+    private readonly typer: ReceiverTyper,
+  ) {
+    for (const sym of readSymbols(elf).symtab) {
+      const cls = sym.value ? vtableClass(sym.name) : undefined;
+      if (cls) this.vtables.set(sym.value + 16, cls);
+    }
+    try {
+      this.allocators = new StdAllocatorRanges(openDwarf(openDebugElf(elf)), model);
+    } catch {
+      this.allocators = undefined; // malformed DWARF only loses the containers' types
+    }
+  }
+
+  static isNew(callee: string): boolean {
+    return CXX_NEW_FNS.includes(callee) || CXX_NEW_ARRAY_FNS.includes(callee);
+  }
+
+  /** The class a function's `this` points to (its first parameter, a pointer to a class). */
+  private thisClass(entry: number): CType | undefined {
+    const fn = this.functions.at(entry);
+    const p = fn && fn.lowPc === entry ? fn.params[0] : undefined;
+    const pt = p ? this.model.types[p.type] : undefined;
+    const cls = pt?.kind === "pointer" && pt.target !== undefined ? this.model.types[pt.target] : undefined;
+    return cls && (cls.kind === "struct" || cls.kind === "union") && cls.byteSize ? cls : undefined;
+  }
+
+  private classNamed(parts: string[], size: number | undefined): CType | undefined {
+    const tag = parts[parts.length - 1];
+    return this.model.types.find(
+      (t) =>
+        t.kind === "struct" &&
+        t.tag === tag &&
+        t.complete !== false &&
+        (size === undefined || t.byteSize === size),
+    );
+  }
+
+  /** The pointee of a variable's pointer type (a complete type with a size). */
+  private pointee(t: TypeId | undefined): CType | undefined {
+    const rt = t === undefined ? undefined : this.model.types[t];
+    const pt = rt?.kind === "pointer" && rt.target !== undefined ? this.model.types[rt.target] : undefined;
+    return pt?.byteSize && pt.complete !== false && pt.kind !== "void" ? pt : undefined;
+  }
+
+  /** A variable computed as `breg<R> k; stack_value` while R holds the new memory. */
+  private computedFrom(fn: FunctionInfo, held: { pc: number; regs: number[] }[]): LocalVar | undefined {
+    for (const h of held)
+      for (const v of fn.locals)
+        for (const r of v.locations)
+          if (
+            r.lo <= h.pc &&
+            h.pc < r.hi &&
+            r.loc.kind === "expr" &&
+            r.loc.length === 3 &&
+            h.regs.some((reg) => reg < 32 && r.loc.kind === "expr" && r.loc.op === DW_OP.breg0 + reg)
+          )
+            return v;
+    return undefined;
+  }
+
+  siteOf(
+    callee: string,
+    fn: FunctionInfo | undefined,
+    code: Buffer,
+    off: number,
+    ret: number,
+    total: number | undefined,
+    entryOff: number | undefined,
+  ): CxxSite | undefined {
+    // Inside std::allocator<T>::allocate (out of line or inlined): T[n].
+    const element = this.allocators?.elementAt(ret - 1);
+    if (element !== undefined) return { type: element, flags: SITE_GUESSED | SITE_ARRAY };
+    const array = CXX_NEW_ARRAY_FNS.includes(callee);
+    const callOff = off - 5;
+    const before =
+      entryOff !== undefined && fn && entryOff <= callOff
+        ? addressesBefore(code, entryOff, callOff, ret - (off - entryOff))
+        : new Map<number, never>();
+    const scan = scanNew(code, off, ret, before);
+    if (!array) {
+      const first = scan.thisCalls[0];
+      let cls = first && first.disp === 0 && !first.indexed ? this.thisClass(first.target) : undefined;
+      if (!cls)
+        for (const a of scan.firstWordAddrs) {
+          const parts = this.vtables.get(a);
+          cls = parts && this.classNamed(parts, total);
+          if (cls) break;
+        }
+      if (cls && (total === undefined || total === cls.byteSize))
+        return { type: cls.id, flags: SITE_GUESSED };
+      return undefined;
+    }
+    // The elements' type: the constructor run on them, else what receives their address.
+    const ctor = scan.thisCalls.find((c) => c.disp === 0 || c.disp === 8);
+    let el = ctor && this.thisClass(ctor.target);
+    let cookie = scan.cookie || (ctor?.disp === 8 && scan.cookieCount !== undefined);
+    if (!el && fn) {
+      if (scan.elementsSlot) {
+        const at = {
+          base: { k: "entry" as const, reg: 6, pc: scan.elementsSlot.pc },
+          disp: scan.elementsSlot.disp,
+          indexed: false,
+        };
+        el = this.pointee(this.typer.storeTarget(fn, at, scan.elementsSlot.pc)?.type);
+      }
+      el ??= this.pointee(this.typer.heldVariable(fn, scan.at8, false)?.type);
+      // Optimised code describes the elements' pointer as a computed value over a register
+      // holding the new memory (`DW_OP_breg6 8; DW_OP_stack_value`): its expression is only
+      // classified by its first operation, so the size check below must confirm it.
+      if (!el && scan.cookieCount !== undefined) el = this.pointee(this.computedFrom(fn, scan.at0)?.type);
+      if (el) cookie = true;
+    }
+    if (!el || !el.byteSize) return undefined;
+    // A stored count must agree with the size: 8 + count * sizeof T.
+    if (
+      cookie &&
+      total !== undefined &&
+      scan.cookieCount !== undefined &&
+      total !== 8 + scan.cookieCount * el.byteSize
+    )
+      return undefined;
+    const payload = total === undefined ? undefined : total - (cookie ? 8 : 0);
+    if (payload !== undefined && (payload < 0 || payload % el.byteSize !== 0)) return undefined;
+    if (!cookie) return { type: el.id, flags: SITE_GUESSED | SITE_ARRAY };
+    return { type: this.cookieType(el), flags: SITE_GUESSED | SITE_TRAILING };
+  }
+
+  /** `{ unsigned long __count; T __elements[]; }`, made once per T and added to the model. */
+  cookieType(el: CType): TypeId {
+    const known = this.cookieTypes.get(el.id);
+    if (known !== undefined) return known;
+    const types = this.model.types;
+    const add = (t: Omit<CType, "id">): TypeId => {
+      const id = types.length;
+      types.push({ ...t, id });
+      return id;
+    };
+    const ulongName = baseTypeName(DW_ATE.unsigned, 64, "unsigned long");
+    const ulong =
+      types.find((t) => t.kind === "base" && t.name === ulongName.name)?.id ??
+      add({
+        kind: "base",
+        name: ulongName.name,
+        key: ulongName.name,
+        cName: ulongName.c,
+        byteSize: 8,
+        encoding: DW_ATE.unsigned,
+        bitSize: 64,
+      });
+    const arrName = `__ARR0_${el.name}`;
+    const arr =
+      types.find((t) => t.kind === "array" && t.target === el.id && (t.count === null || t.count === 0))
+        ?.id ??
+      add({
+        kind: "array",
+        name: arrName,
+        key: `${arrName}|${el.key}`,
+        cName: `${el.cName}[]`,
+        byteSize: null,
+        target: el.id,
+        count: null,
+      });
+    const name = `__NEWARR_${el.name}`;
+    const key = `${name}|${el.key}`;
+    const id = add({
+      kind: "struct",
+      name,
+      key,
+      cName: `new ${el.cName}[]`,
+      byteSize: 8,
+      tag: name,
+      complete: true,
+      summaryCode: summaryCode(key),
+      members: [
+        { name: "__count", type: ulong, offset: 0 },
+        { name: "__elements", type: arr, offset: 8 },
+      ],
+    });
+    this.cookieTypes.set(el.id, id);
+    return id;
+  }
+}
