@@ -274,8 +274,9 @@ const struct uniqtype *meta_type_of_frame(uintptr_t pc)
     return type_at(lm, f[lo - 1].type);
 }
 
-/* The site's type as cached in root.sites (an ARRAY site as its unbounded array type). */
-static const struct uniqtype *site_type(uintptr_t pc)
+/* The SITES record for the call whose return address is pc, or NULL. */
+static const struct allocs_meta_site *site_record(uintptr_t pc,
+                                                  const struct allocs_loaded_meta **out)
 {
     uintptr_t bias;
     const struct allocs_loaded_meta *lm = meta_at(pc, &bias);
@@ -290,8 +291,26 @@ static const struct uniqtype *site_type(uintptr_t pc)
             hi = mid;
     }
     if (lo >= lm->nsites || s[lo].vaddr != a) return NULL;
-    const struct uniqtype *t = type_at(lm, s[lo].type);
-    if (t && (s[lo].flags & ALLOCS_SITE_ARRAY)) t = array_of(t, 0);
+    *out = lm;
+    return &s[lo];
+}
+
+/* Lock-free (a seqlock read of the objects and a binary search): safe on the malloc path. */
+uint32_t meta_site_flags(uintptr_t pc)
+{
+    const struct allocs_loaded_meta *lm;
+    const struct allocs_meta_site *s = site_record(pc, &lm);
+    return s ? s->flags : 0;
+}
+
+/* The site's type as cached in root.sites (an ARRAY site as its unbounded array type). */
+static const struct uniqtype *site_type(uintptr_t pc)
+{
+    const struct allocs_loaded_meta *lm;
+    const struct allocs_meta_site *s = site_record(pc, &lm);
+    if (!s) return NULL;
+    const struct uniqtype *t = type_at(lm, s->type);
+    if (t && (s->flags & ALLOCS_SITE_ARRAY)) t = array_of(t, 0);
     return t;
 }
 
