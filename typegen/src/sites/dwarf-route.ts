@@ -19,7 +19,7 @@
 
 import { openDebugElf, openDwarf } from "../index";
 import { ElfFile, SectionHeader } from "../elf/elf-file";
-import { SITE_ARRAY, SITE_GUESSED, SITE_TRAILING } from "../meta/format";
+import { SITE_ARRAY, SITE_GUESSED, SITE_TRAILING, SITE_WRAPPER, siteFlagsWithArg } from "../meta/format";
 import { CType, FunctionInfo, TypeId, TypeModel } from "../model/types";
 import { AllocCall, allocTargets } from "./calls";
 import { CfaRules } from "./cfi";
@@ -29,11 +29,15 @@ import { FunctionIndex } from "./fnindex";
 import { LineIndex, SiteReport, hasFlexibleMember } from "./index";
 import { Receiver, ReceiverTyper } from "./receiver";
 import { SizeRule, TailAllocator, TailFinder, ruleOf } from "./tails";
+import { Wrapper, WrapperFinder } from "./wrappers";
 import { ResultFlow, argDwarfReg, constantArg, followResult } from "./x86";
 
 function execSectionAt(elf: ElfFile, addr: number): SectionHeader | undefined {
   return elf.sections.find((s) => s.flags & 0x4 && s.type === 1 && addr >= s.addr && addr < s.addr + s.size);
 }
+
+/** At most this many rounds of "a function returning a wrapper's result is one". */
+const MAX_WRAPPER_ROUNDS = 8;
 
 export interface DwarfSiteOptions {
   /** Allocation functions (default: the malloc family and LIBALLOCS_ALLOC_FNS). */
@@ -81,7 +85,8 @@ function argConstant(
 
 export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions = {}): SiteReport {
   const report: SiteReport = { sites: [], unknown: [] };
-  const fns = o.fns ?? allocFunctions();
+  // Copied: the wrappers found in this binary are added to it.
+  const fns = new Map(o.fns ?? allocFunctions());
   const elf = ElfFile.open(elfPath);
   const base = allocTargets(elf, new Set(fns.keys()));
   if (base.code.size === 0 && base.got.size === 0) {
@@ -91,7 +96,15 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   const { facts, lines } = codeFacts(elf);
   const functions = new FunctionIndex(model.functions, facts.ranges);
   const entryOf = (fn: FunctionInfo): number => facts.ranges.get(fn.lowPc)?.[0][0] ?? fn.lowPc;
-  const { tails, branches } = new TailFinder(elf, fns, functions, facts, entryOf).find(base);
+  // Tail allocators and returning wrappers, each kind making more of both, to a fixpoint.
+  const tailFinder = new TailFinder(elf, fns, functions, facts, entryOf);
+  let { tails, branches } = tailFinder.find(base);
+  const wrappers = new WrapperFinder(elf, fns, functions, facts, entryOf, (t) => tails.get(t)?.size);
+  for (let round = 0; round < MAX_WRAPPER_ROUNDS && wrappers.scan(branches); round++) {
+    for (const w of wrappers.wrappers.values()) base.code.set(w.entry, w.fn.name.split(".")[0]);
+    ({ tails, branches } = tailFinder.find(base));
+  }
+  report.wrappers = [...wrappers.wrappers.values()].map((w) => w.fn.name);
   const calls = branches.filter((b) => !b.tail);
   const seen = new Set(calls.map((c) => c.ret));
   // Calls the byte scan cannot see (through a register) that the call site DIEs name.
@@ -121,11 +134,18 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   );
 
   for (const call of calls) {
+    const inWrapper = wrappers.calls.get(call.ret);
+    if (inWrapper) {
+      // Its result is returned: the runtime steps over this frame to the wrapper's caller.
+      report.sites.push({ vaddr: call.ret, type: -1, flags: siteFlagsWithArg(SITE_WRAPPER, inWrapper.cfaOffset) });
+      continue;
+    }
     if (o.skip?.has(call.ret)) continue;
     const fn = functions.at(call.call);
     const fnDecl = fn ? fns.get(fn.name.split(".")[0]) : undefined;
     if (fnDecl?.wrapper) continue; // the runtime attributes these to the wrapper's caller
     const tail = call.target !== undefined ? tails.get(call.target) : undefined;
+    const wrapper = call.target !== undefined ? wrappers.wrappers.get(call.target) : undefined;
     const callee = tail ? tail.fn.name : call.callee;
     const unknown = (why: string): void => {
       report.unknown.push({ where: whereOf(call.call), callee, why, function: fn?.name, route: "dwarf" });
@@ -135,7 +155,11 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
         report.sites.push({ vaddr: call.ret, type: charType.id, flags: SITE_ARRAY | SITE_GUESSED });
       continue;
     }
-    const r = siteOf(call, fn, tail);
+    if (wrapper?.offset) {
+      unknown(`${wrapper.fn.name} returns its chunk ${wrapper.offset} bytes past the start (a header)`);
+      continue;
+    }
+    const r = siteOf(call, fn, tail ?? wrapper);
     if ("why" in r) unknown(r.why);
     else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
   }
@@ -144,7 +168,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   function siteOf(
     call: AllocCall,
     fn: FunctionInfo | undefined,
-    tail: TailAllocator | undefined,
+    tail: TailAllocator | Wrapper | undefined,
   ): { type: TypeId; flags: number } | { why: string } {
     const sec = execSectionAt(elf, call.ret);
     if (!sec) return { why: "return address outside the code" };
@@ -201,7 +225,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const size = pt.byteSize;
     if (!size || pt.complete === false) return { why: `${recvName} points to an incomplete type` };
     // The allocation's size, when constant: one T, an array, or T with a tail.
-    const rule: SizeRule | undefined = tail ? tail.size : ruleOf(fns.get(call.callee));
+    const rule: SizeRule | undefined = tail && "jump" in tail ? tail.size : ruleOf(fns.get(call.callee));
     const site = facts.callSites.get(call.ret);
     const params = site && facts.params(site);
     let total: number | undefined = rule?.factor;

@@ -43,7 +43,10 @@ export interface TailScan {
 const MAX_ROUNDS = 6;
 
 export function ruleOf(fn: AllocFn | undefined): SizeRule | undefined {
-  return fn?.sizeArgs.length ? { args: fn.sizeArgs, factor: 1 } : undefined;
+  if (!fn) return undefined;
+  // A found wrapper allocating a constant size has no size arguments, only a factor.
+  if (fn.sizeArgs.length || fn.factor !== undefined) return { args: fn.sizeArgs, factor: fn.factor ?? 1 };
+  return undefined;
 }
 
 /** The DWARF register of each argument position (rdi, rsi, rdx, rcx, r8, r9). */
