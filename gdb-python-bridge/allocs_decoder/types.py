@@ -122,7 +122,29 @@ class MetaTypes(TypeRecords):
             el = self.related(t)
             if el is not None and el.size:
                 return make_array(el, size // el.size)
-        return t
+        return self.with_trailing(t, size)
+
+    def with_trailing(self, t: Optional[UType], size: int) -> Optional[UType]:
+        """As the runtime's with_trailing (docs/metadata-format.md, "Trailing arrays"): a struct
+        ending in an array of 0 or 1 elements, in a chunk with room for more, is `__FLEX<n>_S`,
+        the struct with that array holding n = (size - its offset) / element size elements."""
+        if t is None or t.kind != L.KIND_STRUCT or size <= t.size:
+            return t
+        members = self.members(t)
+        if not members:
+            return t
+        last = members[-1]
+        a = last.type
+        el = self.related(a) if a is not None else None
+        if (a is None or a.kind != L.KIND_ARRAY or a.count > 1 or el is None or not el.size or
+                last.bit_size or size < last.offset):
+            return t
+        n = (size - last.offset) // el.size
+        if n <= a.count or n > 0xffffffff:
+            return t
+        retyped = list(members[:-1]) + [UMember(last.name, make_array(el, n), last.offset)]
+        return UType(None, f"__FLEX{n}_{t.name}", f"{t.c_name or t.name} ({last.name}[{n}])",
+                     last.offset + n * el.size, L.KIND_STRUCT, count=len(members), members_obj=retyped)
 
     def of_static(self, addr: int, sym_base: Optional[int]) -> Optional[UType]:
         m = self.meta_for(addr)

@@ -238,8 +238,12 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       total *= c;
     }
     let flags = SITE_GUESSED;
-    if (total === undefined || total === 0) flags |= SITE_ARRAY;
+    // A struct ending in a flexible array member is never an array of itself: room past it is
+    // for the trailing elements (`malloc(sizeof(S) + n * sizeof(E))`).
+    const flexible = hasFlexibleMember(model, pt.id);
+    if (total === undefined || total === 0) flags |= flexible ? SITE_TRAILING : SITE_ARRAY;
     else if (total === size) flags |= 0;
+    else if (flexible && total > size) flags |= SITE_TRAILING;
     else if (total % size === 0) flags |= SITE_ARRAY;
     else if (total > size || hasFlexibleMember(model, pt.id)) flags |= SITE_TRAILING;
     else return { why: `${total} bytes is smaller than ${pt.cName} (${recvName})` };
