@@ -114,6 +114,25 @@ class MetaTypes(TypeRecords):
         self._site_types[pc] = t
         return t
 
+    def site_flags(self, pc: int) -> int:
+        """The SITES flags of the call whose return address is pc (0 when none)."""
+        m = self.meta_for(pc)
+        if m is None or not m.rec.nsites:  # type: ignore[attr-defined]
+            return 0
+        hit = self._search(m.rec.sites, m.rec.nsites, L.MetaSiteRec, "vaddr",  # type: ignore
+                           (pc - m.bias) & ((1 << 64) - 1), exact=True)
+        return int(hit[1].flags) if hit is not None else 0  # type: ignore[attr-defined]
+
+    def inlined_site(self, pc: int) -> Optional[Tuple[int, int]]:
+        """For a call in an inlined allocation wrapper (SITE_INLINED): the inlined call's line and
+        how many inlined-function blocks to step out of to the function that line is in."""
+        f = self.site_flags(pc)
+        if not f & L.SITE_INLINED:
+            return None
+        arg = f >> L.SITE_ARG_SHIFT
+        line, levels = arg & ((1 << L.SITE_INLINED_LINE_BITS) - 1), arg >> L.SITE_INLINED_LINE_BITS
+        return (line, levels) if line and levels else None
+
     def of_chunk(self, cached_type: int, site_pc: Optional[int], size: int) -> Optional[UType]:
         t = self.get(cached_type) if cached_type else None
         if t is None and site_pc:

@@ -19,7 +19,15 @@
 
 import { openDebugElf, openDwarf } from "../index";
 import { ElfFile, SectionHeader } from "../elf/elf-file";
-import { SITE_ARRAY, SITE_GUESSED, SITE_TRAILING, SITE_WRAPPER, siteFlagsWithArg } from "../meta/format";
+import {
+  SITE_ARRAY,
+  SITE_GUESSED,
+  SITE_INLINED,
+  SITE_TRAILING,
+  SITE_WRAPPER,
+  siteFlagsWithArg,
+} from "../meta/format";
+import { InlinedSites } from "./inlined";
 import { CType, FunctionInfo, TypeId, TypeModel } from "../model/types";
 import { AllocCall, allocTargets } from "./calls";
 import { CfaRules } from "./cfi";
@@ -105,6 +113,13 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     ({ tails, branches } = tailFinder.find(base));
   }
   report.wrappers = [...wrappers.wrappers.values()].map((w) => w.fn.name);
+  // Calls inside inlined wrappers: their site line is the inlined call's (inlined.ts).
+  const withCode = new Set(model.functions.filter((f) => f.highPc > f.lowPc).map((f) => f.name));
+  const inlined = new InlinedSites(
+    facts.inlined,
+    (c) => !!c.callee && (fns.has(c.callee) || (c.returnsPointer && !withCode.has(c.callee))),
+  );
+  report.inlined = new Map();
   const calls = branches.filter((b) => !b.tail);
   const seen = new Set(calls.map((c) => c.ret));
   // Calls the byte scan cannot see (through a register) that the call site DIEs name.
@@ -134,6 +149,8 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   );
 
   for (const call of calls) {
+    const inlinedArg = call.approx ? undefined : inlined.argAt(call.call);
+    if (inlinedArg !== undefined) report.inlined.set(call.ret, inlinedArg);
     const inWrapper = wrappers.calls.get(call.ret);
     if (inWrapper) {
       // Its result is returned: the runtime steps over this frame to the wrapper's caller.
@@ -162,6 +179,12 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const r = siteOf(call, fn, tail ?? wrapper);
     if ("why" in r) unknown(r.why);
     else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
+    if ("why" in r && inlinedArg !== undefined) report.sites.push({ vaddr: call.ret, type: -1, flags: 0 });
+  }
+  // Every record of a call in an inlined wrapper carries its call line.
+  for (const s of report.sites) {
+    const arg = report.inlined.get(s.vaddr);
+    if (arg !== undefined && !(s.flags & SITE_WRAPPER)) s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
   }
   return report;
 
