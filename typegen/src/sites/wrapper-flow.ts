@@ -121,3 +121,35 @@ export function returnedResult(
   if (offsets.size === 2 && offsets.has(0)) offsets.delete(0);
   return offsets.size === 1 ? { offset: [...offsets][0] } : undefined;
 }
+
+/** The argument registers' values at the call at code[callOff], decoded from code[from]
+ * (virtual address `fromPc`, a function's entry) through straight-line code, following values
+ * through the stack slots they are spilled to and reloaded from (-O0 keeps every argument in
+ * its slot); undefined when the code in between is not straight-line code this decoder knows. */
+export function argsThroughSlots(code: Buffer, from: number, callOff: number, fromPc: number): Sym[] | undefined {
+  if (from > callOff || callOff - from >= 512) return undefined;
+  const st = initial(fromPc);
+  const slots = new Map<string, Sym>();
+  let o = from;
+  let pc = fromPc;
+  for (let n = 0; o < callOff && n < 96; n++) {
+    const insn = decode(code, o, pc);
+    if (!insn || insn.op === "jmp" || insn.op === "ret" || insn.op === "stop") return undefined;
+    let done = false;
+    if (insn.op === "mov" && insn.wide && insn.dst.kind === "mem" && insn.src.kind === "reg") {
+      const k = slotKey(addressOf(st, insn.dst.mem));
+      if (k) slots.set(k, st[insn.src.reg]);
+    } else if (insn.op === "mov" && insn.wide && insn.dst.kind === "reg" && insn.src.kind === "mem") {
+      const k = slotKey(addressOf(st, insn.src.mem));
+      const v = k ? slots.get(k) : undefined;
+      if (v && insn.dst.reg !== RSP) {
+        st[insn.dst.reg] = v;
+        done = true;
+      }
+    }
+    if (!done) apply(st, insn);
+    o += insn.len;
+    pc += insn.len;
+  }
+  return o === callOff ? [7, 6, 2, 1, 8, 9].map((r) => st[r]) : undefined;
+}

@@ -16,7 +16,7 @@ import { CodeFacts } from "./callsites";
 import { AllocFn } from "./decls";
 import { FunctionIndex } from "./fnindex";
 import { SizeRule, ruleOf } from "./tails";
-import { returnedResult } from "./wrapper-flow";
+import { argsThroughSlots, returnedResult } from "./wrapper-flow";
 import { Sym, argDwarfReg, argsAt, constantArg } from "./x86";
 
 export interface Wrapper {
@@ -108,7 +108,11 @@ export class WrapperFinder {
     if (!g) return undefined;
     const site = this.facts.callSites.get(call.ret);
     const params = site && this.facts.params(site);
-    const syms = entry >= sec.addr ? argsAt(code, entry - sec.addr, call.call - sec.addr, entry) : undefined;
+    const syms =
+      entry >= sec.addr
+        ? (argsThroughSlots(code, entry - sec.addr, call.call - sec.addr, entry) ??
+          argsAt(code, entry - sec.addr, call.call - sec.addr, entry))
+        : undefined;
     const out: SizeRule = { args: [], factor: g.factor };
     const entryReg = (s: Sym | undefined): number | undefined => {
       if (s?.k === "entry" && s.pc === entry) return s.reg;
