@@ -4,7 +4,8 @@
  * inlined into its callers (imalloc); and structs ending in a flexible array member (msg) and
  * in a length-1 array (rec1) allocated with room for n elements. Each allocation prints
  * `probe NAME line=L site=PC type=T size=N` (L its own source line), and the program stops in
- * stop_here() with every object reachable from the globals g_*. */
+ * stop_here() with every object reachable from the globals g_*; `probe main addr=` gives the
+ * load bias. */
 #include <allocs.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -101,6 +102,7 @@ NOINLINE void stop_here(void)
 
 int main(void)
 {
+    printf("probe main addr=%p\n", (void *)main);
     g_point = xmalloc(sizeof *g_point); probe("xmalloc", g_point, __LINE__);
     g_nodes = xcalloc(4, sizeof *g_nodes); probe("xcalloc", g_nodes, __LINE__);
     g_list = xzalloc(sizeof *g_list); probe("xzalloc", g_list, __LINE__);
