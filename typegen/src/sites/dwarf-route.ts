@@ -107,7 +107,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   // Tail allocators and returning wrappers, each kind making more of both, to a fixpoint.
   const tailFinder = new TailFinder(elf, fns, functions, facts, entryOf);
   let { tails, branches } = tailFinder.find(base);
-  const wrappers = new WrapperFinder(elf, fns, functions, facts, entryOf, (t) => tails.get(t)?.size);
+  const wrappers = new WrapperFinder(model, elf, fns, functions, facts, entryOf, (t) => tails.get(t)?.size);
   for (let round = 0; round < MAX_WRAPPER_ROUNDS && wrappers.scan(branches); round++) {
     for (const w of wrappers.wrappers.values()) base.code.set(w.entry, w.fn.name.split(".")[0]);
     ({ tails, branches } = tailFinder.find(base));

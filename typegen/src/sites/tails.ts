@@ -66,6 +66,8 @@ export class TailFinder {
 
   find(base: AllocTargets): TailScan {
     const targets: AllocTargets = { code: new Map(base.code), got: base.got };
+    // Called again (wrappers.ts found more targets): the tail allocators found before stay targets.
+    for (const [entry, t] of this.tails) targets.code.set(entry, t.fn.name);
     let branches: AllocCall[] = [];
     for (let round = 0; round < MAX_ROUNDS; round++) {
       branches = scanBranches(this.elf, targets, true);

@@ -9,7 +9,7 @@
 // wrappers (LIBALLOCS_ALLOC_FNS) get the same records when their result is returned.
 
 import { ElfFile, SectionHeader } from "../elf/elf-file";
-import { FunctionInfo } from "../model/types";
+import { FunctionInfo, TypeModel } from "../model/types";
 import { AllocCall, allocTargets, execSections } from "./calls";
 import { CfaRules } from "./cfi";
 import { CodeFacts } from "./callsites";
@@ -49,6 +49,7 @@ export class WrapperFinder {
   private readonly passFirstArg: Set<number>;
 
   constructor(
+    private readonly model: TypeModel,
     private readonly elf: ElfFile,
     /** Allocation functions; found wrappers are added (their callers' size rules need them). */
     private readonly fns: Map<string, AllocFn>,
@@ -69,7 +70,9 @@ export class WrapperFinder {
       if (b.tail || b.approx || this.checked.has(b.ret)) continue;
       this.checked.add(b.ret);
       const f = this.functions.at(b.call);
-      if (!f || f.name === "main") continue;
+      // A void function may leave the result in rax (`s->next = malloc(...)` then ret): only a
+      // function returning a pointer can return it.
+      if (!f || f.name === "main" || !this.returnsPointer(f)) continue;
       const sec = this.sectionAt(b.ret);
       if (!sec) continue;
       const code = this.elf.data(sec);
@@ -95,6 +98,12 @@ export class WrapperFinder {
       grew = true;
     }
     return grew;
+  }
+
+  /** Typedefs and qualifiers are resolved away in the model. */
+  private returnsPointer(f: FunctionInfo): boolean {
+    const t = this.model.types[f.type]?.returns;
+    return t !== undefined && this.model.types[t]?.kind === "pointer";
   }
 
   private sectionAt(pc: number): SectionHeader | undefined {
