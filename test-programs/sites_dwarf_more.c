@@ -50,8 +50,8 @@ NOINLINE static struct node *tail_node(void)
     return malloc(sizeof(struct node)); /* site:tail_inside */
 }
 
-/* An undeclared wrapper: optimised, its callers are the sites, typed by what receives the
- * result; unoptimised, its own call is the one site, of a void * result: unknown. */
+/* An undeclared wrapper: its callers are the sites, typed by what receives the result (a tail
+ * call when optimised, a returned result when not: typegen finds both). */
 NOINLINE void *my_alloc(size_t n)
 {
     return malloc(n); /* site:wrapper_inside */
@@ -63,7 +63,8 @@ NOINLINE void *my_alloc2(size_t n)
     return my_alloc(n);
 }
 
-/* realloc with a computed size, its result used after the call (no tail call). */
+/* realloc with a computed size, its result used after the call (no tail call), then returned:
+ * a wrapper too, whose caller is the site. */
 NOINLINE static struct point *grow(struct point *old, int twice)
 {
     struct point *r = realloc(old, twice ? 2 * sizeof *r : sizeof *r); /* site:grow */
@@ -76,7 +77,8 @@ NOINLINE __attribute__((cold)) static void cold_report(int flag)
     printf("cold %d\n", flag);
 }
 
-/* Optimised, the unlikely branch goes to a `.cold` part far from the rest (DW_AT_ranges). */
+/* Optimised, the unlikely branch goes to a `.cold` part far from the rest (DW_AT_ranges).
+ * It returns what it allocated: its caller is the site. */
 NOINLINE static struct hdr *split(int flag)
 {
     if (__builtin_expect(flag == 42, 0)) cold_report(flag);
@@ -110,11 +112,11 @@ int main(int argc, char **argv)
     sites_show("wrapper", q);
     struct point *g = malloc(sizeof *g); /* site:grow_first */
     g->x = 0;
-    g = grow(g, argc);
+    g = grow(g, argc); /* site:grow_caller */
     sites_show("grow", g);
     struct hdr *h2 = my_alloc2(sizeof *h2); /* site:wrapper2 */
     sites_show("wrapper2", h2);
-    struct hdr *hs = split(argc);
+    struct hdr *hs = split(argc); /* site:split_caller */
     sites_show("split", hs);
     free(hs);
     free(h2);

@@ -109,6 +109,15 @@ class Session:
             return None
         if pc not in self._lines:
             line = optional_call(self.target, "source_line", pc - 1)
+            types = self.types
+            inlined = types.inlined_site(pc) if types is not None else None
+            if inlined is not None:  # a call in an inlined wrapper: its caller's line
+                call_line, levels = inlined
+                outer = optional_call(self.target, "enclosing_function", pc - 1, levels)
+                if isinstance(outer, SourceLine):
+                    line = SourceLine(outer.function, outer.file, call_line)
+                elif isinstance(line, SourceLine):
+                    line = SourceLine(line.function, line.file, call_line)
             if line is None:
                 sym = optional_call(self.target, "symbolize", pc - 1)
                 if isinstance(sym, Symbolization):

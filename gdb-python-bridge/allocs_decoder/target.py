@@ -124,6 +124,11 @@ class OptionalTarget(Protocol):
         """The function and file:line of the instruction at pc (callers pass a return address - 1)."""
         ...
 
+    def enclosing_function(self, pc: int, levels: int) -> Optional[SourceLine]:
+        """The function `levels` inlined-function blocks out from the innermost one holding pc
+        (its name and file; line None): where an inlined wrapper's call line belongs."""
+        ...
+
     def mappings(self) -> Optional[List[Mapping]]:
         """The process's mappings in address order; in a core, its unnamed segments too."""
         ...

@@ -138,6 +138,25 @@ class MetaTypes(TypeRecords):
         self._site_types[pc] = t
         return t
 
+    def site_flags(self, pc: int) -> int:
+        """The SITES flags of the call whose return address is pc (0 when none)."""
+        m = self.meta_for(pc)
+        if m is None or not m.rec.nsites:  # type: ignore[attr-defined]
+            return 0
+        hit = self._search(m.rec.sites, m.rec.nsites, L.MetaSiteRec, "vaddr",  # type: ignore
+                           (pc - m.bias) & ((1 << 64) - 1), exact=True)
+        return int(hit[1].flags) if hit is not None else 0  # type: ignore[attr-defined]
+
+    def inlined_site(self, pc: int) -> Optional[Tuple[int, int]]:
+        """For a call in an inlined allocation wrapper (SITE_INLINED): the inlined call's line and
+        how many inlined-function blocks to step out of to the function that line is in."""
+        f = self.site_flags(pc)
+        if not f & L.SITE_INLINED:
+            return None
+        arg = f >> L.SITE_ARG_SHIFT
+        line, levels = arg & ((1 << L.SITE_INLINED_LINE_BITS) - 1), arg >> L.SITE_INLINED_LINE_BITS
+        return (line, levels) if line and levels else None
+
     def of_chunk(self, cached_type: int, site_pc: Optional[int], size: int) -> Optional[UType]:
         t = self.get(cached_type) if cached_type else None
         if t is None and site_pc:
@@ -146,7 +165,29 @@ class MetaTypes(TypeRecords):
             el = self.related(t)
             if el is not None and el.size:
                 return make_array(el, size // el.size)
-        return t
+        return self.with_trailing(t, size)
+
+    def with_trailing(self, t: Optional[UType], size: int) -> Optional[UType]:
+        """As the runtime's with_trailing (docs/metadata-format.md, "Trailing arrays"): a struct
+        ending in an array of 0 or 1 elements, in a chunk with room for more, is `__FLEX<n>_S`,
+        the struct with that array holding n = (size - its offset) / element size elements."""
+        if t is None or t.kind != L.KIND_STRUCT or size <= t.size:
+            return t
+        members = self.members(t)
+        if not members:
+            return t
+        last = members[-1]
+        a = last.type
+        el = self.related(a) if a is not None else None
+        if (a is None or a.kind != L.KIND_ARRAY or a.count > 1 or el is None or not el.size or
+                last.bit_size or size < last.offset):
+            return t
+        n = (size - last.offset) // el.size
+        if n <= a.count or n > 0xffffffff:
+            return t
+        retyped = list(members[:-1]) + [UMember(last.name, make_array(el, n), last.offset)]
+        return UType(None, f"__FLEX{n}_{t.name}", f"{t.c_name or t.name} ({last.name}[{n}])",
+                     last.offset + n * el.size, L.KIND_STRUCT, count=len(members), members_obj=retyped)
 
     def of_static(self, addr: int, sym_base: Optional[int]) -> Optional[UType]:
         m = self.meta_for(addr)

@@ -152,6 +152,23 @@ class GdbTarget:
             return None
         return SourceLine(function, file, line)
 
+    def enclosing_function(self, pc: int, levels: int) -> Optional[SourceLine]:
+        """The function `levels` function blocks out from the innermost one at pc (inlined
+        functions' blocks count), with the file its symbol is defined in."""
+        try:
+            block = gdb.block_for_pc(pc)
+            seen = 0
+            while block is not None and not block.is_static and not block.is_global:
+                if block.function is not None:
+                    if seen == levels:
+                        sym = block.function
+                        return SourceLine(sym.name, sym.symtab.filename if sym.symtab else None, None)
+                    seen += 1
+                block = block.superblock
+        except (RuntimeError, gdb.error):
+            pass
+        return None
+
     def mappings(self) -> Optional[List[Mapping]]:
         try:
             text = gdb_text("info proc mappings")

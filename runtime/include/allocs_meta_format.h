@@ -125,6 +125,18 @@ struct allocs_meta_frame_var {
 #define ALLOCS_SITE_ARRAY 0x1u    /* the chunk is an array of `type`, sized by the chunk */
 #define ALLOCS_SITE_TRAILING 0x2u /* `type` followed by a trailing array (sizeof(T) + n*...) */
 #define ALLOCS_SITE_GUESSED 0x4u  /* inferred from DWARF alone (no source analysis) */
+/* The call is inside an allocation wrapper (a function returning what it allocates): the site
+ * is the wrapper's caller. ALLOCS_SITE_ARG is the wrapper's CFA minus rsp at this return
+ * address (from .eh_frame, CFA = rsp + k), so the caller's return address is at
+ * CFA(entry point) + k - 8; 0 when the CFA is not rsp-based (the runtime then unwinds). */
+#define ALLOCS_SITE_WRAPPER 0x8u
+/* The call is in the body of an allocation wrapper inlined into its caller: ALLOCS_SITE_ARG
+ * is the line of the inlined call (DW_AT_call_line) in the enclosing function's file. */
+#define ALLOCS_SITE_INLINED 0x10u
+#define ALLOCS_SITE_KNOWN_FLAGS 0x1fu
+/* flags bits 8-31: the argument of WRAPPER or INLINED (the two never meet on one record) */
+#define ALLOCS_SITE_ARG_SHIFT 8
+#define ALLOCS_SITE_ARG(flags) ((flags) >> ALLOCS_SITE_ARG_SHIFT)
 
 struct allocs_meta_site {
     uint64_t vaddr; /* return address of the allocating call (ELF virtual address) */

@@ -27,6 +27,10 @@ extern bool heap_glibc;       /* the real allocator is glibc's: usable size come
 void heap_resolve_real(void); /* idempotent */
 /* malloc with an explicit site pc (helpers that allocate on their caller's behalf). */
 void *heap_malloc_at(size_t n, uintptr_t pc);
+/* The same, with the entry point's CFA (`__builtin_dwarf_cfa()`, where its return address pc
+ * sits at cfa - 8): lets a call from inside an allocation wrapper be attributed to the
+ * wrapper's caller without unwinding (heap_site_id_at). */
+void *heap_malloc_at_cfa(size_t n, uintptr_t pc, uintptr_t cfa);
 /* memalign and free for heap_cxx.c's operator new/delete (same paths as the exported ones). */
 void *heap_memalign_at(size_t align, size_t n, uintptr_t pc);
 void heap_free(void *p);
@@ -125,6 +129,13 @@ static inline bool heap_index_is_start(uintptr_t base)
 /* ---- heap_sites.c ---- */
 void heap_sites_init(void);
 uint32_t heap_site_id(uintptr_t pc); /* 0 when the table is full */
+/* The site id for an allocation whose entry point was called from pc with CFA cfa (0: not
+ * known). A pc inside an allocation wrapper (metadata's ALLOCS_SITE_WRAPPER records, or a
+ * declared wrapper) stands for the wrapper's caller: with the record's CFA offset k, the
+ * caller's return address is one load, *(cfa + k - 8), and the hop repeats for a wrapper
+ * calling a wrapper; the classification is cached per thread like a site. */
+uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa);
+void heap_site_cache_flush(void); /* every thread's cache misses once (a new generation) */
 /* The per-thread cache in front of heap_site_id, inline for the malloc path: one entry per
  * pc hash, keyed by pc xor the wrapper generation (bits 48-62: heap_wrapper_key, bumped when
  * wrapper ranges change), so a change of wrappers misses every entry without touching other
@@ -140,11 +151,15 @@ static inline struct rt_site_cache_entry *heap_site_cache_slot(uintptr_t pc)
 {
     return &rt_self.site_cache[pc & (RT_SITE_CACHE_ENTRIES - 1)];
 }
-static inline uint32_t heap_site_lookup(uintptr_t pc)
+/* The malloc path's lookup, made before the real allocator's call so that only the id stays
+ * alive across it: a cached site, else (a wrapper's pc, a helper's override, a new pc) the
+ * general case. */
+static inline uint32_t heap_site_lookup(uintptr_t pc, uintptr_t cfa)
 {
     const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
-    if (RT_LIKELY(e->key == heap_site_cache_key(pc))) return e->id;
-    return heap_site_id(pc);
+    uintptr_t o = rt_self.site_override;
+    if (RT_LIKELY(e->key == heap_site_cache_key(pc) && !o)) return e->id;
+    return o ? heap_site_id(o) : heap_site_id_at(pc, cfa);
 }
 uintptr_t heap_site_pc(uint32_t id);
 

@@ -13,6 +13,7 @@
  * on that slow path). */
 #define _GNU_SOURCE
 #include "heap.h"
+#include "meta.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -45,7 +46,7 @@
 RT_EXPORT char *strdup(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *p = heap_malloc_at(n, CALLER);
+    char *p = heap_malloc_at_cfa(n, CALLER, (uintptr_t)__builtin_dwarf_cfa());
     if (p) memcpy(p, s, n);
     return p;
 }
@@ -53,7 +54,7 @@ RT_EXPORT char *strdup(const char *s)
 RT_EXPORT char *strndup(const char *s, size_t max)
 {
     size_t n = strnlen(s, max);
-    char *p = heap_malloc_at(n + 1, CALLER);
+    char *p = heap_malloc_at_cfa(n + 1, CALLER, (uintptr_t)__builtin_dwarf_cfa());
     if (p) {
         memcpy(p, s, n);
         p[n] = 0;
@@ -233,10 +234,7 @@ static bool resolve_wrappers(bool may_wait)
                     set->r[set->n++] = (struct range){lo, hi};
             }
             __atomic_store_n(&ranges, set, __ATOMIC_RELEASE);
-            /* A new generation in bits 48-62 of every site cache key (heap.h). */
-            __atomic_store_n(&heap_wrapper_key,
-                             (heap_wrapper_key + (1ull << 48)) & (0x7fffull << 48),
-                             __ATOMIC_RELEASE);
+            heap_site_cache_flush(); /* a new generation of every site cache key (heap.h) */
         }
     }
     rt_unlock(&wrappers_lock);
@@ -294,7 +292,7 @@ static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *ctx, void *arg)
     struct unwind_state *st = arg;
     uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
     if (!ip) return _URC_END_OF_STACK;
-    bool inside = heap_in_wrapper(ip);
+    bool inside = heap_in_wrapper(ip) || (meta_site_flags(ip) & ALLOCS_SITE_WRAPPER);
     if (!st->in_wrapper_seen) {
         st->in_wrapper_seen = inside;
     } else if (!inside) {

@@ -147,49 +147,40 @@ static inline void count(struct allocs_thread *rec, uint64_t allocs, uint64_t fr
     }
 }
 
-static inline uint32_t site_of(uintptr_t pc)
-{
-    uintptr_t o = rt_self.site_override;
-    return heap_site_lookup(RT_UNLIKELY(o != 0) ? o : pc);
-}
-
-/* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8.
- * The general case: any allocator, a thread without a record or out of sequence numbers, a
- * site not in the cache or given by a libc helper, a large chunk, a region without a map. */
-static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uintptr_t pc)
+/* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8,
+ * site is its site id (heap_site_lookup, made before that call). The general case: any
+ * allocator, a thread without a record or out of sequence numbers, a large chunk, a region
+ * without a map. */
+static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uint32_t site)
 {
     if (RT_UNLIKELY(!p)) return NULL;
     size_t usable = heap_usable(p);
     struct allocs_thread *rec = threads_current();
     uint64_t seq = threads_next_seq(rec);
     *heap_trailer_at((uintptr_t)p, usable) =
-        heap_trailer_make(seq, site_of(pc), usable, requested, false);
+        heap_trailer_make(seq, site, usable, requested, false);
     if (RT_LIKELY(heap_index_add((uintptr_t)p, usable))) count(rec, 1, 0, requested, 0);
     return p;
 }
 
 /* The same for the common case, with no call but the tail call to track_slow: a glibc chunk,
- * a recorded thread with sequence numbers left, a cached site, a small chunk in a mapped
- * region. Not inlined: the entry points reach it by a tail call, so across the real
- * allocator's call they keep only the size and the pc alive, and it needs no saved
- * registers. */
-static __attribute__((noinline)) void *track(void *p, size_t requested, uintptr_t pc)
+ * a recorded thread with sequence numbers left, a small chunk in a mapped region. Not
+ * inlined: the entry points reach it by a tail call, so across the real allocator's call they
+ * keep only the size and the site id alive, and it needs no saved registers. */
+static __attribute__((noinline)) void *track(void *p, size_t requested, uint32_t site)
 {
     struct allocs_thread *rec = rt_self.rec;
-    if (RT_UNLIKELY(!p || !heap_glibc || !rec || rec->next_seq >= rec->seq_limit ||
-                    rt_self.site_override != 0))
-        return track_slow(p, requested, pc);
-    const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+    if (RT_UNLIKELY(!p || !heap_glibc || !rec || rec->next_seq >= rec->seq_limit))
+        return track_slow(p, requested, site);
     size_t usable = heap_usable(p);
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
     uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
                                    __ATOMIC_ACQUIRE);
-    if (RT_UNLIKELY(e->key != heap_site_cache_key(pc) || !map || heap_is_large(usable)))
-        return track_slow(p, requested, pc);
+    if (RT_UNLIKELY(!map || heap_is_large(usable))) return track_slow(p, requested, site);
     /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
     *heap_trailer_at((uintptr_t)p, usable) =
         (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) |
-        ((uint64_t)e->id << ALLOCS_TRAILER_SITE_SHIFT) |
+        ((uint64_t)site << ALLOCS_TRAILER_SITE_SHIFT) |
         ((uint64_t)(usable - ALLOCS_TRAILER_BYTES - requested) << ALLOCS_TRAILER_SLACK_SHIFT);
     __atomic_store_n(
         &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT], 1,
@@ -221,7 +212,8 @@ static inline uint8_t *tracked_mark(void *p)
     return RT_LIKELY(m != NULL) && __atomic_load_n(m, __ATOMIC_ACQUIRE) ? m : NULL;
 }
 
-static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr_t pc)
+static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr_t pc,
+                                                               uintptr_t cfa)
 {
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
@@ -230,12 +222,18 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr
         errno = ENOMEM;
         return NULL;
     }
-    return track(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), n, pc);
+    uint32_t site = heap_site_lookup(pc, cfa);
+    return track(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), n, site);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
 {
-    return malloc_impl(n, pc);
+    return malloc_impl(n, pc, 0);
+}
+
+void *heap_malloc_at_cfa(size_t n, uintptr_t pc, uintptr_t cfa)
+{
+    return malloc_impl(n, pc, cfa);
 }
 
 /* free's general case: any allocator, a chunk with pool objects or in the large table, a
@@ -279,7 +277,7 @@ static inline __attribute__((always_inline)) void free_impl(void *p)
     free_slow(p);
 }
 
-static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc)
+static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
 {
     size_t n;
     if (__builtin_mul_overflow(nmemb, size, &n)) {
@@ -294,11 +292,13 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc)
         errno = ENOMEM;
         return NULL;
     }
-    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n, pc);
+    uint32_t site = heap_site_lookup(pc, cfa);
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n, site);
 }
 
-static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
+static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
 {
+    uint32_t site = heap_site_lookup(pc, cfa);
     rt_self.heap_busy++;
     size_t old_usable = heap_usable(p);
     uint64_t t = *heap_trailer_at((uintptr_t)p, old_usable);
@@ -323,7 +323,7 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
         pool = false;
         seq = threads_next_seq(rec);
     }
-    *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site_of(pc), usable, n, pool);
+    *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site, usable, n, pool);
     if (heap_index_add((uintptr_t)q, usable)) {
         if (q == p)
             count(rec, 0, 0, n > old_req ? n - old_req : 0, n < old_req ? old_req - n : 0);
@@ -336,13 +336,13 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc)
     return q;
 }
 
-static void *realloc_impl(void *p, size_t n, uintptr_t pc)
+static void *realloc_impl(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
 {
-    if (!p) return heap_malloc_at(n, pc);
+    if (!p) return malloc_impl(n, pc, cfa);
     int s = heap_state();
     if (is_boot(p)) { /* copy out of the bootstrap buffer; the old block is never reused */
         if (n == 0) return NULL;
-        void *q = heap_malloc_at(n, pc);
+        void *q = malloc_impl(n, pc, cfa);
         if (q) memcpy(q, p, boot_size(p) < n ? boot_size(p) : n);
         return q;
     }
@@ -358,10 +358,10 @@ static void *realloc_impl(void *p, size_t n, uintptr_t pc)
         errno = ENOMEM;
         return NULL;
     }
-    return realloc_tracked(p, n, pc);
+    return realloc_tracked(p, n, pc, cfa);
 }
 
-static void *memalign_impl(size_t align, size_t n, uintptr_t pc)
+static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
 {
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY))
@@ -375,7 +375,8 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc)
         errno = ENOMEM;
         return NULL;
     }
-    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, pc);
+    uint32_t site = heap_site_lookup(pc, cfa);
+    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, site);
 }
 
 /* Entry points for heap_cxx.c (operator new/delete, with their caller's pc). */
@@ -389,10 +390,13 @@ void heap_free(void *p)
 }
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))
+/* Our CFA, where the caller's rsp was before its call: with the metadata's CFA offset of a
+ * wrapper's call, the wrapper's own return address (heap_site_id_at). */
+#define CFA ((uintptr_t)__builtin_dwarf_cfa())
 
 RT_EXPORT void *malloc(size_t n)
 {
-    return heap_malloc_at(n, CALLER);
+    return malloc_impl(n, CALLER, CFA);
 }
 RT_EXPORT void free(void *p)
 {
@@ -400,11 +404,11 @@ RT_EXPORT void free(void *p)
 }
 RT_EXPORT void *calloc(size_t nmemb, size_t size)
 {
-    return calloc_impl(nmemb, size, CALLER);
+    return calloc_impl(nmemb, size, CALLER, CFA);
 }
 RT_EXPORT void *realloc(void *p, size_t n)
 {
-    return realloc_impl(p, n, CALLER);
+    return realloc_impl(p, n, CALLER, CFA);
 }
 
 RT_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -414,17 +418,17 @@ RT_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return realloc_impl(p, n, CALLER);
+    return realloc_impl(p, n, CALLER, CFA);
 }
 
 RT_EXPORT void *memalign(size_t align, size_t n)
 {
-    return memalign_impl(align, n, CALLER);
+    return memalign_impl(align, n, CALLER, CFA);
 }
 /* glibc 2.36's aligned_alloc is an alias of memalign (no extra checks before 2.38). */
 RT_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-    return memalign_impl(align, n, CALLER);
+    return memalign_impl(align, n, CALLER, CFA);
 }
 
 RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -432,7 +436,7 @@ RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
     if (align % sizeof(void *) != 0 || align == 0 ||
         ((align / sizeof(void *)) & (align / sizeof(void *) - 1)) != 0)
         return EINVAL;
-    void *p = memalign_impl(align, n, CALLER);
+    void *p = memalign_impl(align, n, CALLER, CFA);
     if (!p) return ENOMEM;
     *out = p;
     return 0;
@@ -440,7 +444,7 @@ RT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 RT_EXPORT void *valloc(size_t n)
 {
-    return memalign_impl((size_t)getpagesize(), n, CALLER);
+    return memalign_impl((size_t)getpagesize(), n, CALLER, CFA);
 }
 
 RT_EXPORT void *pvalloc(size_t n)
@@ -450,7 +454,7 @@ RT_EXPORT void *pvalloc(size_t n)
         errno = ENOMEM;
         return NULL;
     }
-    return memalign_impl(page, rounded & ~(page - 1), CALLER);
+    return memalign_impl(page, rounded & ~(page - 1), CALLER, CFA);
 }
 
 RT_EXPORT size_t malloc_usable_size(void *p)

@@ -9,6 +9,7 @@
  * sites_lock. Nothing here calls malloc. */
 #define _GNU_SOURCE
 #include "heap.h"
+#include "meta.h"
 
 #include <string.h>
 
@@ -116,20 +117,71 @@ static inline uint32_t cache_put(uintptr_t pc, uint32_t id, uintptr_t wrapper_bi
     return id;
 }
 
+/* A new generation for every thread's site cache: each entry misses once and its pc is
+ * classified again (wrapper ranges or metadata changed). */
+void heap_site_cache_flush(void)
+{
+    uint64_t old = __atomic_load_n(&heap_wrapper_key, __ATOMIC_RELAXED), next;
+    do
+        next = (old + (1ull << 48)) & (0x7fffull << 48);
+    while (!__atomic_compare_exchange_n(&heap_wrapper_key, &old, next, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+}
+
+void heap_sites_meta_changed(void)
+{
+    heap_site_cache_flush();
+}
+
+/* What a pc not yet in this thread's cache is: 0 an allocation site; HEAP_WRAP_UNWIND a call
+ * inside a wrapper whose caller is found by unwinding (declared in LIBALLOCS_ALLOC_FNS, or a
+ * frame typegen could not describe); else the wrapper's CFA offset k at pc (metadata). */
+#define HEAP_WRAP_UNWIND 1u
+static uint32_t classify(uintptr_t pc)
+{
+    uint32_t f = meta_site_flags(pc);
+    if (f & ALLOCS_SITE_WRAPPER) {
+        uint32_t k = ALLOCS_SITE_ARG(f);
+        return k >= 8 && k < (1u << 20) ? k : HEAP_WRAP_UNWIND;
+    }
+    return heap_wrappers_active() && heap_in_wrapper(pc) ? HEAP_WRAP_UNWIND : 0;
+}
+
+/* Wrappers inside wrappers: at most this many hops to the site. */
+#define MAX_HOPS 16
+
+uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
+{
+    if (RT_UNLIKELY(!sites)) return 0;
+    for (unsigned hop = 0; pc && hop < MAX_HOPS; hop++) {
+        const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+        uintptr_t key = heap_site_cache_key(pc);
+        if (e->key == key) return e->id;
+        uint32_t k;
+        if (e->key == (key | HEAP_SITE_KEY_WRAPPER)) {
+            k = e->id;
+        } else {
+            k = classify(pc);
+            if (!k) return cache_put(pc, intern(pc), 0);
+            cache_put(pc, k, HEAP_SITE_KEY_WRAPPER);
+        }
+        if (k != HEAP_WRAP_UNWIND && cfa) {
+            /* The wrapper's CFA is cfa + k; its return address sits just below it. */
+            cfa += k;
+            pc = *(const uintptr_t *)(cfa - 8);
+            continue;
+        }
+        /* The call came from inside a wrapper whose frame we cannot step over: unwind. */
+        uintptr_t caller = heap_wrapper_caller(pc);
+        if (!caller) return intern(pc);
+        const struct rt_site_cache_entry *c = heap_site_cache_slot(caller);
+        if (c->key == heap_site_cache_key(caller)) return c->id;
+        return cache_put(caller, intern(caller), 0);
+    }
+    return pc ? intern(pc) : 0;
+}
+
 uint32_t heap_site_id(uintptr_t pc)
 {
-    if (RT_UNLIKELY(!sites || !pc)) return 0;
-    const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
-    uintptr_t key = heap_site_cache_key(pc);
-    if (e->key == key) return e->id;
-    if (e->key != (key | HEAP_SITE_KEY_WRAPPER)) {
-        if (!heap_wrappers_active() || !heap_in_wrapper(pc)) return cache_put(pc, intern(pc), 0);
-        cache_put(pc, 0, HEAP_SITE_KEY_WRAPPER);
-    }
-    /* The call came from inside a declared wrapper: the site is the wrapper's caller. */
-    uintptr_t caller = heap_wrapper_caller(pc);
-    if (!caller) return intern(pc);
-    const struct rt_site_cache_entry *c = heap_site_cache_slot(caller);
-    if (c->key == heap_site_cache_key(caller)) return c->id;
-    return cache_put(caller, intern(caller), 0);
+    return heap_site_id_at(pc, 0);
 }

@@ -61,6 +61,10 @@ static inline const struct uniqtype *meta_resolve(const struct uniqtype *t)
 /* The queries api.c makes (NULL when nothing is known). */
 const struct uniqtype *meta_type_of_static(uintptr_t addr, uintptr_t base);
 const struct uniqtype *meta_type_of_frame(uintptr_t pc);
+/* heap_sites.c: metadata was loaded; every thread's site cache must classify pcs again. */
+void heap_sites_meta_changed(void);
+/* The SITES flags of the call returning to pc (ALLOCS_SITE_*), 0 when none. */
+uint32_t meta_site_flags(uintptr_t pc);
 const struct uniqtype *meta_type_of_chunk(uint32_t site_id, uintptr_t site_pc, size_t size);
 const struct uniqtype *meta_type_of_auxv(uintptr_t base, size_t size);
 /* A string literal of `size` bytes (NUL included): char[size], made up without metadata. */

@@ -181,6 +181,7 @@ bool meta_objects_changed(bool may_wait)
             if (objects[i].meta)
                 meta_patch_refs((struct allocs_loaded_meta *)(uintptr_t)objects[i].meta);
     meta_lock_drop(mask);
+    if (loaded) heap_sites_meta_changed(); /* wrapper call sites may now be known */
     if (stats && *stats == '1') {
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
         double cpu =

@@ -215,6 +215,51 @@ static const struct uniqtype *array_of(const struct uniqtype *el, uint64_t n)
     return t;
 }
 
+/* ---- trailing arrays ----
+ * A struct whose last member is an array of 0 or 1 elements (`double vals[];`, `char name[1];`)
+ * in a chunk with room past it is that struct with the array holding n elements,
+ * n = (chunk size - the member's offset) / element size: `__FLEX<n>_<S>`, C spelling
+ * `struct S (vals[n])`, size offset + n * element size, members S's with the last retyped. */
+static const struct uniqtype *flex_locked(const struct uniqtype *s, uint64_t n)
+{
+    const struct uniqtype_member *last = &s->members[s->count - 1];
+    const struct uniqtype *el = last->type->related;
+    char name[512], c[512];
+    if ((size_t)snprintf(name, sizeof name, "__FLEX%llu_%s", (unsigned long long)n, s->name) >=
+        sizeof name)
+        return NULL;
+    const struct uniqtype *e = meta_table_find(name);
+    if (e) return e;
+    const struct uniqtype *arr = array_locked(el, n);
+    struct uniqtype_member *m = meta_pool_alloc(s->count * sizeof *m);
+    if (!arr || !m) return NULL;
+    memcpy(m, s->members, s->count * sizeof *m);
+    m[s->count - 1].type = arr;
+    snprintf(c, sizeof c, "%s (%s[%llu])", s->c_name ? s->c_name : s->name, last->name,
+             (unsigned long long)n);
+    return make(name, c, ALLOCS_KIND_STRUCT, last->offset + n * el->size, 0, 0, NULL, s->count,
+                m);
+}
+
+/* t, or its __FLEX<n> form when a chunk of `size` bytes has room for more trailing elements. */
+static const struct uniqtype *with_trailing(const struct uniqtype *t, size_t size)
+{
+    if (!t || t->kind != ALLOCS_KIND_STRUCT || !t->count || !t->members || size <= t->size)
+        return t;
+    const struct uniqtype_member *last = &t->members[t->count - 1];
+    const struct uniqtype *a = last->type;
+    if (!a || a->kind != ALLOCS_KIND_ARRAY || a->count > 1 || !a->related || !a->related->size ||
+        last->bit_size || size < last->offset)
+        return t;
+    uint64_t n = (size - last->offset) / a->related->size;
+    if (n <= a->count || n > UINT32_MAX) return t;
+    uint64_t mask;
+    if (!meta_lock_take(&mask, false)) return t;
+    const struct uniqtype *f = flex_locked(t, n);
+    meta_lock_drop(mask);
+    return f ? f : t;
+}
+
 /* ---- per-object lookups ---- */
 static const struct allocs_loaded_meta *meta_at(uintptr_t addr, uintptr_t *bias)
 {
@@ -274,8 +319,9 @@ const struct uniqtype *meta_type_of_frame(uintptr_t pc)
     return type_at(lm, f[lo - 1].type);
 }
 
-/* The site's type as cached in root.sites (an ARRAY site as its unbounded array type). */
-static const struct uniqtype *site_type(uintptr_t pc)
+/* The SITES record for the call whose return address is pc, or NULL. */
+static const struct allocs_meta_site *site_record(uintptr_t pc,
+                                                  const struct allocs_loaded_meta **out)
 {
     uintptr_t bias;
     const struct allocs_loaded_meta *lm = meta_at(pc, &bias);
@@ -290,8 +336,26 @@ static const struct uniqtype *site_type(uintptr_t pc)
             hi = mid;
     }
     if (lo >= lm->nsites || s[lo].vaddr != a) return NULL;
-    const struct uniqtype *t = type_at(lm, s[lo].type);
-    if (t && (s[lo].flags & ALLOCS_SITE_ARRAY)) t = array_of(t, 0);
+    *out = lm;
+    return &s[lo];
+}
+
+/* Lock-free (a seqlock read of the objects and a binary search): safe on the malloc path. */
+uint32_t meta_site_flags(uintptr_t pc)
+{
+    const struct allocs_loaded_meta *lm;
+    const struct allocs_meta_site *s = site_record(pc, &lm);
+    return s ? s->flags : 0;
+}
+
+/* The site's type as cached in root.sites (an ARRAY site as its unbounded array type). */
+static const struct uniqtype *site_type(uintptr_t pc)
+{
+    const struct allocs_loaded_meta *lm;
+    const struct allocs_meta_site *s = site_record(pc, &lm);
+    if (!s) return NULL;
+    const struct uniqtype *t = type_at(lm, s->type);
+    if (t && (s->flags & ALLOCS_SITE_ARRAY)) t = array_of(t, 0);
     return t;
 }
 
@@ -311,7 +375,7 @@ const struct uniqtype *meta_type_of_chunk(uint32_t site_id, uintptr_t site_pc, s
     }
     if (t && t->kind == ALLOCS_KIND_ARRAY && t->count == 0 && t->related && t->related->size)
         return array_of(t->related, size / t->related->size);
-    return t;
+    return with_trailing(t, size);
 }
 
 /* ---- auxv ---- */

@@ -88,7 +88,15 @@ bool meta_records_ok(struct meta_load *L)
         const int S = ALLOCS_META_SITES;
         const struct allocs_meta_site *s = &L->sites[i];
         if (i && s->vaddr < s[-1].vaddr) BAD(L, fo(L, S, i, 0), "SITES not sorted by vaddr");
-        if (!type_ok(L, s->type, FO(L, S, i, struct allocs_meta_site, type), false)) return false;
+        /* A WRAPPER or INLINED record may have no type: it still says where the site is. */
+        bool none_ok = (s->flags & (ALLOCS_SITE_WRAPPER | ALLOCS_SITE_INLINED)) != 0;
+        if (!type_ok(L, s->type, FO(L, S, i, struct allocs_meta_site, type), none_ok)) return false;
+        if (s->flags & 0xffu & ~ALLOCS_SITE_KNOWN_FLAGS)
+            BAD(L, FO(L, S, i, struct allocs_meta_site, flags), "unknown site flag");
+        if ((s->flags & ALLOCS_SITE_WRAPPER) && (s->flags & ALLOCS_SITE_INLINED))
+            BAD(L, FO(L, S, i, struct allocs_meta_site, flags), "site both WRAPPER and INLINED");
+        if ((s->flags & ALLOCS_SITE_WRAPPER) && ALLOCS_SITE_ARG(s->flags) % 8)
+            BAD(L, FO(L, S, i, struct allocs_meta_site, flags), "wrapper CFA offset not 8-aligned");
     }
     return true;
 }

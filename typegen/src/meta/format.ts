@@ -53,6 +53,15 @@ export const FRAME_VAR_PARAM = 0x1;
 export const SITE_ARRAY = 0x1;
 export const SITE_TRAILING = 0x2;
 export const SITE_GUESSED = 0x4;
+/** The call is inside an allocation wrapper: the site is its caller; SITE_ARG = CFA offset. */
+export const SITE_WRAPPER = 0x8;
+/** The call is in an inlined allocation wrapper's body: SITE_ARG = the inlined call's line. */
+export const SITE_INLINED = 0x10;
+export const SITE_ARG_SHIFT = 8;
+/** flags with `arg` in bits 8-31 (the argument of WRAPPER or INLINED). */
+export function siteFlagsWithArg(flags: number, arg: number): number {
+  return (flags | (Math.min(arg, 0xffffff) << SITE_ARG_SHIFT)) >>> 0;
+}
 
 export type FieldType = "u8" | "u16" | "u32" | "u64" | "i64" | "magic8" | "bytes20";
 

@@ -11,7 +11,7 @@ import { readTypes } from "../index";
 import { SiteReport, SourceUnit, UnknownSite, analyseUnits, matchSourceSites } from "../sites/index";
 import { inferDwarfSites } from "../sites/dwarf-route";
 import { SourceCall } from "../sites/source";
-import { META_SUFFIX } from "./format";
+import { META_SUFFIX, SITE_INLINED, SITE_WRAPPER, siteFlagsWithArg } from "./format";
 import { SiteTypes, writeMeta } from "./writer";
 
 export interface GenerateOptions {
@@ -81,6 +81,12 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
           { where: prog, callee: "*", why: `DWARF route failed: ${(e as Error).message}`, route: "dwarf" },
         ],
       };
+    }
+    // Source-route sites in inlined wrappers get their call line too.
+    for (const site of sites) {
+      const arg = r.inlined?.get(site.vaddr);
+      if (arg !== undefined && !(site.flags & (SITE_WRAPPER | SITE_INLINED)))
+        site.flags = siteFlagsWithArg(site.flags | SITE_INLINED, arg);
     }
     sites = [...sites, ...r.sites];
     guessed = r.sites.length;

@@ -16,6 +16,8 @@ import {
   NSECTIONS,
   SECTION_NAMES,
   SITE,
+  SITE_INLINED,
+  SITE_WRAPPER,
   STATIC,
   STATIC_FUNCTION,
   STATIC_VARIABLE,
@@ -255,7 +257,9 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
   const sites = records(Section.SITES, SITE, (r, at) => {
     if (r.vaddr < prev) fail("SITES", at, "not sorted by vaddr");
     prev = r.vaddr;
-    return { vaddr: r.vaddr, type: typeRef(r.type, "SITES", at + 8, false), flags: r.flags };
+    // A WRAPPER or INLINED record may have no type.
+    const noneOk = (r.flags & (SITE_WRAPPER | SITE_INLINED)) !== 0;
+    return { vaddr: r.vaddr, type: typeRef(r.type, "SITES", at + 8, noneOk), flags: r.flags };
   });
   return { buildId, types, members, enumerators, params, statics, frames, frameVars, sites, byName };
 }

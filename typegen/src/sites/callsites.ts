@@ -46,6 +46,20 @@ export interface DwarfCallSite {
 }
 
 const MAX_DEPTH = 256;
+const AT_call_line = 0x59;
+
+/** A DW_TAG_inlined_subroutine: a function's body inlined into another at a call line. */
+export interface InlinedCall {
+  ranges: Range[];
+  /** DW_AT_call_line: the line of the call in the function it was inlined into. */
+  line: number;
+  /** The inlined function's name (its abstract origin's). */
+  callee?: string;
+  /** The inlined function returns a pointer (an allocation wrapper may). */
+  returnsPointer: boolean;
+  /** The inlined call this one is nested in (its index), or -1. */
+  parent: number;
+}
 const UNKNOWN: CallValue = { k: "unknown" };
 
 /** Evaluates a DW_AT_call_value expression held in c.buf[start, end) as far as constants go. */
@@ -123,6 +137,9 @@ class CallSiteReader {
   readonly out = new Map<number, DwarfCallSite>();
   /** Functions with DW_AT_ranges: their ranges, by their lowest address. */
   readonly ranges = new Map<number, Range[]>();
+  /** Every inlined subroutine with code, in DIE order (parents before children). */
+  readonly inlined: InlinedCall[] = [];
+  private inlineParent = -1;
 
   constructor(private readonly dwarf: Dwarf) {
     this.cur = dwarf.cursor();
@@ -152,11 +169,52 @@ class CallSiteReader {
       }
       if (tag === DW_TAG.call_site || tag === DW_TAG.GNU_call_site) off = this.callSite(tag);
       else if (!cur.hasChildren) off = cur.next;
-      else if (tag === DW_TAG.subprogram || tag === DW_TAG.lexical_block || tag === DW_TAG.inlined_subroutine)
+      else if (tag === DW_TAG.inlined_subroutine) {
+        const saved = this.inlineParent;
+        this.inlineParent = this.inlinedCall();
+        off = this.walk(cur.next, depth + 1, end);
+        this.inlineParent = saved;
+      } else if (tag === DW_TAG.subprogram || tag === DW_TAG.lexical_block)
         off = this.walk(cur.next, depth + 1, end);
       else off = cur.skipChildren();
     }
     return off;
+  }
+
+  /** Records the inlined subroutine DIE the cursor is on (without moving it); its index. */
+  private inlinedCall(): number {
+    const cur = this.cur;
+    let ranges: Range[] = [];
+    const lo = cur.addr(DW_AT.low_pc);
+    if (lo !== undefined) {
+      const hi = cur.highPc(lo);
+      if (hi !== undefined && hi > lo) ranges = [[lo, hi]];
+    } else if (cur.has(DW_AT.ranges)) {
+      ranges = readRanges(cur.unit, cur.form(DW_AT.ranges), cur.udata(DW_AT.ranges) ?? 0);
+    }
+    const line = cur.udata(AT_call_line) ?? 0;
+    const origin = cur.ref(DW_AT.abstract_origin);
+    const callee = origin >= 0 ? this.nameOf(origin) : undefined;
+    const returnsPointer = origin >= 0 && this.returnsPointer(origin);
+    const pos = cur.c.pos;
+    this.inlined.push({ ranges, line, callee, returnsPointer, parent: this.inlineParent });
+    cur.c.pos = pos;
+    return this.inlined.length - 1;
+  }
+
+  /** Whether the function DIE at `key` returns a pointer (through typedefs and qualifiers). */
+  private returnsPointer(key: number): boolean {
+    const aux = this.aux;
+    if (!this.dwarf.seek(aux, key)) return false;
+    let t = aux.ref(DW_AT.type);
+    for (let i = 0; i < 8 && t >= 0; i++) {
+      if (!this.dwarf.seek(aux, t)) return false;
+      if (aux.tag === DW_TAG.pointer_type) return true;
+      if (aux.tag !== DW_TAG.typedef && aux.tag !== DW_TAG.const_type && aux.tag !== DW_TAG.volatile_type)
+        return false;
+      t = aux.ref(DW_AT.type);
+    }
+    return false;
   }
 
   /** Reads the call site DIE the cursor is on, and its parameters; returns the offset after it. */
@@ -220,6 +278,8 @@ export interface CodeFacts {
   ranges: Map<number, Range[]>;
   /** A call site's parameter values by DWARF register (constants and entry values only). */
   params(site: DwarfCallSite): Map<number, CallValue>;
+  /** Inlined subroutines with code (parents before children). */
+  inlined: InlinedCall[];
 }
 
 export function readCodeFacts(dwarf: Dwarf): CodeFacts {
@@ -238,10 +298,10 @@ export function readCodeFacts(dwarf: Dwarf): CodeFacts {
     }
     return m;
   };
-  return { callSites: r.out, ranges: r.ranges, params };
+  return { callSites: r.out, ranges: r.ranges, params, inlined: r.inlined };
 }
 
 /** Facts for a binary whose DWARF could not be read for them. */
 export function noCodeFacts(): CodeFacts {
-  return { callSites: new Map(), ranges: new Map(), params: () => new Map() };
+  return { callSites: new Map(), ranges: new Map(), params: () => new Map(), inlined: [] };
 }

@@ -15,6 +15,12 @@ export interface AllocFn {
   outArg?: number;
   /** A declared wrapper (its own body's allocations are attributed to its callers). */
   wrapper: boolean;
+  /** The product of the size arguments is multiplied by this (default 1). */
+  factor?: number;
+  /** Found in the code (wrappers.ts), not declared. */
+  found?: boolean;
+  /** Found: bytes its result is past the chunk's start (a header). */
+  offset?: number;
 }
 
 const BUILTIN: AllocFn[] = [

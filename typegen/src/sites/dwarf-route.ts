@@ -19,7 +19,15 @@
 
 import { openDebugElf, openDwarf } from "../index";
 import { ElfFile, SectionHeader } from "../elf/elf-file";
-import { SITE_ARRAY, SITE_GUESSED, SITE_TRAILING } from "../meta/format";
+import {
+  SITE_ARRAY,
+  SITE_GUESSED,
+  SITE_INLINED,
+  SITE_TRAILING,
+  SITE_WRAPPER,
+  siteFlagsWithArg,
+} from "../meta/format";
+import { InlinedSites } from "./inlined";
 import { CType, FunctionInfo, TypeId, TypeModel } from "../model/types";
 import { AllocCall, allocTargets } from "./calls";
 import { CfaRules } from "./cfi";
@@ -30,11 +38,15 @@ import { FunctionIndex } from "./fnindex";
 import { LineIndex, SiteReport, hasFlexibleMember } from "./index";
 import { Receiver, ReceiverTyper } from "./receiver";
 import { SizeRule, TailAllocator, TailFinder, ruleOf } from "./tails";
+import { Wrapper, WrapperFinder } from "./wrappers";
 import { ResultFlow, argDwarfReg, constantArg, followResult } from "./x86";
 
 function execSectionAt(elf: ElfFile, addr: number): SectionHeader | undefined {
   return elf.sections.find((s) => s.flags & 0x4 && s.type === 1 && addr >= s.addr && addr < s.addr + s.size);
 }
+
+/** At most this many rounds of "a function returning a wrapper's result is one". */
+const MAX_WRAPPER_ROUNDS = 8;
 
 export interface DwarfSiteOptions {
   /** Allocation functions (default: the malloc family and LIBALLOCS_ALLOC_FNS). */
@@ -82,7 +94,8 @@ function argConstant(
 
 export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions = {}): SiteReport {
   const report: SiteReport = { sites: [], unknown: [] };
-  const fns = o.fns ?? allocFunctions();
+  // Copied: the wrappers found in this binary are added to it.
+  const fns = new Map(o.fns ?? allocFunctions());
   const elf = ElfFile.open(elfPath);
   const base = allocTargets(elf, new Set(fns.keys()));
   if (base.code.size === 0 && base.got.size === 0) {
@@ -92,7 +105,22 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   const { facts, lines } = codeFacts(elf);
   const functions = new FunctionIndex(model.functions, facts.ranges);
   const entryOf = (fn: FunctionInfo): number => facts.ranges.get(fn.lowPc)?.[0][0] ?? fn.lowPc;
-  const { tails, branches } = new TailFinder(elf, fns, functions, facts, entryOf).find(base);
+  // Tail allocators and returning wrappers, each kind making more of both, to a fixpoint.
+  const tailFinder = new TailFinder(elf, fns, functions, facts, entryOf);
+  let { tails, branches } = tailFinder.find(base);
+  const wrappers = new WrapperFinder(model, elf, fns, functions, facts, entryOf, (t) => tails.get(t)?.size);
+  for (let round = 0; round < MAX_WRAPPER_ROUNDS && wrappers.scan(branches); round++) {
+    for (const w of wrappers.wrappers.values()) base.code.set(w.entry, w.fn.name.split(".")[0]);
+    ({ tails, branches } = tailFinder.find(base));
+  }
+  report.wrappers = [...wrappers.wrappers.values()].map((w) => w.fn.name);
+  // Calls inside inlined wrappers: their site line is the inlined call's (inlined.ts).
+  const withCode = new Set(model.functions.filter((f) => f.highPc > f.lowPc).map((f) => f.name));
+  const inlined = new InlinedSites(
+    facts.inlined,
+    (c) => !!c.callee && (fns.has(c.callee) || (c.returnsPointer && !withCode.has(c.callee))),
+  );
+  report.inlined = new Map();
   const calls = branches.filter((b) => !b.tail);
   const seen = new Set(calls.map((c) => c.ret));
   // Calls the byte scan cannot see (through a register) that the call site DIEs name.
@@ -125,11 +153,20 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   );
 
   for (const call of calls) {
+    const inlinedArg = call.approx ? undefined : inlined.argAt(call.call);
+    if (inlinedArg !== undefined) report.inlined.set(call.ret, inlinedArg);
+    const inWrapper = wrappers.calls.get(call.ret);
+    if (inWrapper) {
+      // Its result is returned: the runtime steps over this frame to the wrapper's caller.
+      report.sites.push({ vaddr: call.ret, type: -1, flags: siteFlagsWithArg(SITE_WRAPPER, inWrapper.cfaOffset) });
+      continue;
+    }
     if (o.skip?.has(call.ret)) continue;
     const fn = functions.at(call.call);
     const fnDecl = fn ? fns.get(fn.name.split(".")[0]) : undefined;
     if (fnDecl?.wrapper) continue; // the runtime attributes these to the wrapper's caller
     const tail = call.target !== undefined ? tails.get(call.target) : undefined;
+    const wrapper = call.target !== undefined ? wrappers.wrappers.get(call.target) : undefined;
     const callee = tail ? tail.fn.name : call.callee;
     const unknown = (why: string): void => {
       report.unknown.push({ where: whereOf(call.call), callee, why, function: fn?.name, route: "dwarf" });
@@ -139,16 +176,26 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
         report.sites.push({ vaddr: call.ret, type: charType.id, flags: SITE_ARRAY | SITE_GUESSED });
       continue;
     }
-    const r = siteOf(call, fn, tail);
+    if (wrapper?.offset) {
+      unknown(`${wrapper.fn.name} returns its chunk ${wrapper.offset} bytes past the start (a header)`);
+      continue;
+    }
+    const r = siteOf(call, fn, tail ?? wrapper);
     if ("why" in r) unknown(r.why);
     else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
+    if ("why" in r && inlinedArg !== undefined) report.sites.push({ vaddr: call.ret, type: -1, flags: 0 });
+  }
+  // Every record of a call in an inlined wrapper carries its call line.
+  for (const s of report.sites) {
+    const arg = report.inlined.get(s.vaddr);
+    if (arg !== undefined && !(s.flags & SITE_WRAPPER)) s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
   }
   return report;
 
   function siteOf(
     call: AllocCall,
     fn: FunctionInfo | undefined,
-    tail: TailAllocator | undefined,
+    tail: TailAllocator | Wrapper | undefined,
   ): { type: TypeId; flags: number } | { why: string } {
     const sec = execSectionAt(elf, call.ret);
     if (!sec) return { why: "return address outside the code" };
@@ -213,7 +260,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const size = pt.byteSize;
     if (!size || pt.complete === false) return { why: `${recvName} points to an incomplete type` };
     // The allocation's size, when constant: one T, an array, or T with a tail.
-    const rule: SizeRule | undefined = tail ? tail.size : ruleOf(fns.get(call.callee));
+    const rule: SizeRule | undefined = tail && "jump" in tail ? tail.size : ruleOf(fns.get(call.callee));
     const site = facts.callSites.get(call.ret);
     const params = site && facts.params(site);
     let total: number | undefined = rule?.factor;
@@ -226,8 +273,12 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       total *= c;
     }
     let flags = SITE_GUESSED;
-    if (total === undefined || total === 0) flags |= SITE_ARRAY;
+    // A struct ending in a flexible array member is never an array of itself: room past it is
+    // for the trailing elements (`malloc(sizeof(S) + n * sizeof(E))`).
+    const flexible = hasFlexibleMember(model, pt.id);
+    if (total === undefined || total === 0) flags |= flexible ? SITE_TRAILING : SITE_ARRAY;
     else if (total === size) flags |= 0;
+    else if (flexible && total > size) flags |= SITE_TRAILING;
     else if (total % size === 0) flags |= SITE_ARRAY;
     else if (total > size || hasFlexibleMember(model, pt.id)) flags |= SITE_TRAILING;
     else return { why: `${total} bytes is smaller than ${pt.cName} (${recvName})` };

@@ -42,6 +42,10 @@ export interface SiteReport {
   unknown: UnknownSite[];
   /** Allocation calls found in the binary. */
   calls?: number;
+  /** Allocation wrappers found in the code (dwarf-route.ts, wrappers.ts). */
+  wrappers?: string[];
+  /** Calls inside inlined wrappers: return address -> the INLINED flag's argument. */
+  inlined?: Map<number, number>;
 }
 
 /** Finds the model type a C spelling from clang names ("int", "struct point", "point_t"). */

@@ -43,7 +43,10 @@ export interface TailScan {
 const MAX_ROUNDS = 6;
 
 export function ruleOf(fn: AllocFn | undefined): SizeRule | undefined {
-  return fn?.sizeArgs.length ? { args: fn.sizeArgs, factor: 1 } : undefined;
+  if (!fn) return undefined;
+  // A found wrapper allocating a constant size has no size arguments, only a factor.
+  if (fn.sizeArgs.length || fn.factor !== undefined) return { args: fn.sizeArgs, factor: fn.factor ?? 1 };
+  return undefined;
 }
 
 /** The DWARF register of each argument position (rdi, rsi, rdx, rcx, r8, r9). */
@@ -63,6 +66,8 @@ export class TailFinder {
 
   find(base: AllocTargets): TailScan {
     const targets: AllocTargets = { code: new Map(base.code), got: base.got };
+    // Called again (wrappers.ts found more targets): the tail allocators found before stay targets.
+    for (const [entry, t] of this.tails) targets.code.set(entry, t.fn.name);
     let branches: AllocCall[] = [];
     for (let round = 0; round < MAX_ROUNDS; round++) {
       branches = scanBranches(this.elf, targets, true);

@@ -54,20 +54,26 @@ const RESULT: Sym = { k: "result" };
 const ARG_REGS = [7, 6, 2, 1, 8, 9];
 const CALLER_SAVED = [0, 1, 2, 6, 7, 8, 9, 10, 11];
 
-type State = Sym[];
+export type State = Sym[];
 
-function initial(pc: number): State {
+export function initial(pc: number): State {
   const s: State = [];
   for (let r = 0; r < 16; r++) s.push({ k: "entry", reg: DWARF_OF[r], pc });
   return s;
 }
 
 function isPointerish(s: Sym): boolean {
-  return s.k === "entry" || s.k === "load" || s.k === "abs" || (s.k === "addr" && isPointerish(s.at.base));
+  return (
+    s.k === "entry" ||
+    s.k === "load" ||
+    s.k === "abs" ||
+    s.k === "result" ||
+    (s.k === "addr" && isPointerish(s.at.base))
+  );
 }
 
 /** The symbolic address of a memory operand. */
-function addressOf(st: State, m: Mem): Addr {
+export function addressOf(st: State, m: Mem): Addr {
   let base: Sym;
   let disp = m.disp;
   let indexed = m.index !== undefined;
@@ -93,7 +99,7 @@ function addressOf(st: State, m: Mem): Addr {
   return { base, disp, indexed };
 }
 
-function apply(st: State, insn: Insn): void {
+export function apply(st: State, insn: Insn): void {
   switch (insn.op) {
     case "mov": {
       if (insn.dst.kind !== "reg") return;

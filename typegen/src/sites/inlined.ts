@@ -1,0 +1,77 @@
+// Allocation sites inside inlined wrappers. When the compiler inlines an allocation wrapper
+// (`static inline void *xmalloc(size_t n) { ... malloc(n) ... }`), the allocating call is in
+// the caller's code, but the line table gives the wrapper's own line. The site a person wants
+// is the line where the caller called the wrapper: DW_AT_call_line of the
+// DW_TAG_inlined_subroutine holding the call (callsites.ts reads them). Wrappers inlined into
+// wrappers are stepped over to the outermost one's call line. An inlined function counts as a
+// wrapper when it is an allocation function (declared, or found in the code by wrappers.ts),
+// or when it returns a pointer and has no out-of-line copy to check.
+//
+// The metadata gets the line as the INLINED flag's argument, with how many inlined function
+// blocks to step out of (from the innermost) to reach the function the line belongs to, for a
+// reader that asks its debugger for that function's name and file (docs/metadata-format.md).
+
+import { InlinedCall } from "./callsites";
+
+/** Bits of the INLINED argument holding the line; above them, the blocks to step out of. */
+export const INLINED_LINE_BITS = 20;
+
+interface Interval {
+  lo: number;
+  hi: number;
+  idx: number;
+}
+
+/** How far back to look past intervals that end before the pc. */
+const BACKTRACK = 64;
+
+export class InlinedSites {
+  private readonly iv: Interval[] = [];
+  private readonly depth: number[] = [];
+
+  constructor(
+    private readonly calls: InlinedCall[],
+    /** Whether the named function is an allocation wrapper. */
+    private readonly isWrapper: (c: InlinedCall) => boolean,
+  ) {
+    calls.forEach((c, i) => {
+      this.depth.push(c.parent >= 0 ? this.depth[c.parent] + 1 : 0);
+      for (const [lo, hi] of c.ranges) if (hi > lo) this.iv.push({ lo, hi, idx: i });
+    });
+    this.iv.sort((a, b) => a.lo - b.lo);
+  }
+
+  /** The innermost inlined call whose code holds pc. */
+  private innermost(pc: number): number | undefined {
+    const iv = this.iv;
+    let lo = 0;
+    let hi = iv.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (iv[mid].lo <= pc) lo = mid + 1;
+      else hi = mid;
+    }
+    let best: number | undefined;
+    for (let i = lo - 1; i >= 0 && i >= lo - BACKTRACK; i--) {
+      const v = iv[i];
+      if (pc < v.hi && (best === undefined || this.depth[v.idx] > this.depth[best])) best = v.idx;
+    }
+    return best;
+  }
+
+  /** For a call at `pc` inside an inlined wrapper: the INLINED argument (the outermost
+   * wrapper's call line, and the blocks to step out of); undefined otherwise. */
+  argAt(pc: number): number | undefined {
+    let i = this.innermost(pc);
+    if (i === undefined || !this.isWrapper(this.calls[i])) return undefined;
+    let levels = 1;
+    let line = this.calls[i].line;
+    for (let p = this.calls[i].parent; p >= 0 && this.isWrapper(this.calls[p]); p = this.calls[p].parent) {
+      i = p;
+      line = this.calls[p].line;
+      levels++;
+    }
+    if (!line || line >= 1 << INLINED_LINE_BITS || levels > 15) return undefined;
+    return line | (levels << INLINED_LINE_BITS);
+  }
+}
