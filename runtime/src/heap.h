@@ -32,7 +32,7 @@ void *heap_malloc_at(size_t n, uintptr_t pc);
  * wrapper's caller without unwinding (heap_site_id_at). */
 void *heap_malloc_at_cfa(size_t n, uintptr_t pc, uintptr_t cfa);
 /* memalign and free for heap_cxx.c's operator new/delete (same paths as the exported ones). */
-void *heap_memalign_at(size_t align, size_t n, uintptr_t pc);
+void *heap_memalign_at(size_t align, size_t n, uintptr_t pc, uintptr_t cfa);
 void heap_free(void *p);
 /* Resolves the next definition of a libc function (used by helpers and threads.c). */
 void *heap_next_symbol(const char *name);

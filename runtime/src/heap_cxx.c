@@ -157,6 +157,10 @@ static __attribute__((noinline)) void *new_al_nt_failed(const char *name, size_t
 
 /* ---- operator new ---- */
 
+/* The exported operator's CFA (these helpers are always inlined into it): with the metadata's
+ * CFA offset of a wrapper's call, the wrapper's own return address (heap_site_id_at). */
+#define OUR_CFA ((uintptr_t)__builtin_dwarf_cfa())
+
 /* A power of two: anything else is undefined behaviour, which the next definition handles
  * its own way (libstdc++ throws std::bad_alloc). */
 static inline bool good_alignment(size_t al)
@@ -168,7 +172,7 @@ static inline __attribute__((always_inline)) void *new_impl(const char *name, si
                                                             uintptr_t pc)
 {
     if (RT_UNLIKELY(forwarding())) return new_failed(name, n, 0);
-    void *p = heap_malloc_at(n, pc);
+    void *p = heap_malloc_at_cfa(n, pc, OUR_CFA);
     return RT_LIKELY(p != NULL) ? p : new_failed(name, n, pc);
 }
 
@@ -176,7 +180,7 @@ static inline __attribute__((always_inline)) void *new_nt_impl(const char *name,
                                                                const void *nt, uintptr_t pc)
 {
     if (RT_UNLIKELY(forwarding())) return new_nt_failed(name, n, nt, 0);
-    void *p = heap_malloc_at(n, pc);
+    void *p = heap_malloc_at_cfa(n, pc, OUR_CFA);
     return RT_LIKELY(p != NULL) ? p : new_nt_failed(name, n, nt, pc);
 }
 
@@ -184,7 +188,7 @@ static inline __attribute__((always_inline)) void *new_al_impl(const char *name,
                                                                size_t al, uintptr_t pc)
 {
     if (RT_UNLIKELY(forwarding() || !good_alignment(al))) return new_al_failed(name, n, al, 0);
-    void *p = heap_memalign_at(al, n, pc);
+    void *p = heap_memalign_at(al, n, pc, OUR_CFA);
     return RT_LIKELY(p != NULL) ? p : new_al_failed(name, n, al, pc);
 }
 
@@ -193,7 +197,7 @@ new_al_nt_impl(const char *name, size_t n, size_t al, const void *nt, uintptr_t 
 {
     if (RT_UNLIKELY(forwarding() || !good_alignment(al)))
         return new_al_nt_failed(name, n, al, nt, 0);
-    void *p = heap_memalign_at(al, n, pc);
+    void *p = heap_memalign_at(al, n, pc, OUR_CFA);
     return RT_LIKELY(p != NULL) ? p : new_al_nt_failed(name, n, al, nt, pc);
 }
 

@@ -379,10 +379,12 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
     return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, site);
 }
 
-/* Entry points for heap_cxx.c (operator new/delete, with their caller's pc). */
-void *heap_memalign_at(size_t align, size_t n, uintptr_t pc)
+/* Entry points for heap_cxx.c (operator new/delete, with their caller's pc and their own CFA,
+ * so that an operator new called from inside an allocation wrapper is attributed to the
+ * wrapper's caller like a malloc would be). */
+void *heap_memalign_at(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
 {
-    return memalign_impl(align, n, pc);
+    return memalign_impl(align, n, pc, cfa);
 }
 void heap_free(void *p)
 {
