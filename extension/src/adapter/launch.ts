@@ -8,6 +8,7 @@ import * as path from "node:path";
 
 import { GdbConnection, MICommands, MIError, optString, optTuple, type GdbConnectionOptions } from "../mi";
 import {
+  ConfigError,
   attachConfig,
   launchConfig,
   type AllocsAttachArguments,
@@ -101,6 +102,36 @@ async function startGdb(ctx: Context, config: SessionConfig): Promise<MICommands
   return mi;
 }
 
+/** cppdbg's setupCommands, in order, before the program is loaded: `-...` as MI commands,
+ * anything else as a gdb CLI command. A failure stops the launch unless `ignoreFailures`. */
+async function runSetupCommands(ctx: Context, config: SessionConfig): Promise<void> {
+  const gdb = ctx.requireGdb();
+  for (const c of config.setupCommands) {
+    const text = c.text.trim();
+    if (text === "") continue;
+    try {
+      if (text.startsWith("-")) {
+        const [operation, ...rest] = text.split(/\s+/);
+        await gdb.send({ operation, args: rest });
+      } else {
+        const r = await gdb.console(text);
+        const printed = (r.console + r.log).trim();
+        if (printed !== "") ctx.output(printed, "console");
+      }
+    } catch (e) {
+      const why = e instanceof MIError ? e.msg : e instanceof Error ? e.message : String(e);
+      if (c.ignoreFailures) {
+        ctx.output(`allocs: setup command "${text}" failed (ignored): ${why}`, "console");
+        continue;
+      }
+      throw new ConfigError(
+        `setup command "${text}"${c.description ? ` (${c.description})` : ""} failed: ${why} ` +
+          '(set "ignoreFailures": true to go on)',
+      );
+    }
+  }
+}
+
 /** Sources the bridge (which caches its own compiled modules while it loads) and checks for its
  * MI command: sent as one batch, answered in order. Never rejects. */
 async function loadBridge(ctx: Context, config: SessionConfig): Promise<void> {
@@ -129,7 +160,12 @@ async function openTerminal(ctx: Context, config: SessionConfig): Promise<Progra
   let terminal: ProgramTerminal | undefined;
   if (config.useIntegratedTerminal) {
     try {
-      terminal = await integratedTerminal(ctx, title, config.cwd ?? path.dirname(config.program ?? "."));
+      terminal = await integratedTerminal(
+        ctx,
+        title,
+        config.cwd ?? path.dirname(config.program ?? "."),
+        config.terminalKind,
+      );
     } catch (e) {
       ctx.output(
         `allocs: the integrated terminal failed (${e instanceof Error ? e.message : String(e)}); ` +
@@ -157,6 +193,7 @@ async function launch(ctx: Context, a: AllocsLaunchArguments): Promise<void> {
   const terminal = config.kind === "launch" ? openTerminal(ctx, config) : undefined;
   terminal?.catch(() => undefined);
   const mi = await startGdb(ctx, config);
+  await runSetupCommands(ctx, config);
   const steps: Promise<unknown>[] = [];
   if (config.cwd !== undefined) steps.push(mi.environmentCd(path.resolve(config.cwd)));
   steps.push(mi.fileExecAndSymbols(config.program as string));
@@ -195,6 +232,7 @@ async function attach(ctx: Context, a: AllocsAttachArguments): Promise<void> {
   const config = attachConfig(a);
   ctx.config = config;
   const mi = await startGdb(ctx, config);
+  await runSetupCommands(ctx, config);
   ctx.bridgeLoading = loadBridge(ctx, config);
   if (config.program !== undefined) await mi.fileExecAndSymbols(config.program);
   await ctx.bridgeLoading;
