@@ -268,6 +268,23 @@ function readMaps(pid: number): string | undefined {
   }
 }
 
+/** Why a core's process stopped, from what gdb said on opening it: the signal that killed it
+ * (an exception, with the signal as its text), or none (a core written by gcore of a healthy
+ * process: a plain stop, not an empty exception). Execution requests are refused on a core. */
+export function coreStoppedEvent(said: string, coreName: string, thread: number): DebugProtocol.StoppedEvent {
+  const m = /Program terminated with signal (SIG\w+), ([^\n]*?)\.?\n/.exec(said);
+  let ev: DebugProtocol.StoppedEvent;
+  if (m !== null) {
+    ev = new StoppedEvent("exception", thread, `${m[1]}: ${m[2]}`) as DebugProtocol.StoppedEvent;
+    ev.body.description = `core file ${coreName}: the program was killed by ${m[1]} (${m[2]})`;
+  } else {
+    ev = new StoppedEvent("core written by gcore", thread) as DebugProtocol.StoppedEvent;
+    ev.body.description = `core file ${coreName}, written by gcore (no signal stopped the program)`;
+  }
+  ev.body.allThreadsStopped = true;
+  return ev;
+}
+
 async function configurationDone(ctx: Context): Promise<void> {
   const mi = ctx.requireMi();
   const config = ctx.config;
@@ -284,8 +301,12 @@ async function configurationDone(ctx: Context): Promise<void> {
   }
   if (config.kind === "core") {
     ctx.quietStops = true;
+    let said = "";
     try {
-      await mi.targetSelectCore(config.coreDumpPath as string);
+      const r = await ctx
+        .requireGdb()
+        .send({ operation: "-target-select", args: ["core", config.coreDumpPath as string] });
+      said = r.console + r.log;
     } finally {
       ctx.quietStops = false;
     }
@@ -294,10 +315,7 @@ async function configurationDone(ctx: Context): Promise<void> {
     const threads = await mi.threadInfo();
     const thread = Number(threads.currentThreadId ?? threads.threads[0]?.id ?? 1);
     ctx.stoppedThread = thread;
-    const ev = new StoppedEvent("exception", thread) as DebugProtocol.StoppedEvent;
-    ev.body.description = `core file ${path.basename(config.coreDumpPath as string)}`;
-    ev.body.allThreadsStopped = true;
-    ctx.client.sendEvent(ev);
+    ctx.client.sendEvent(coreStoppedEvent(said, path.basename(config.coreDumpPath as string), thread));
     return;
   }
   // attach: the process is stopped; run it unless asked to stay
