@@ -91,6 +91,7 @@ int main(int argc, char **argv)
                    (second != NULL) + (opaque_stack != NULL);
     printf("sum %d counter %d\n", sum, counter); /* BP_AFTER */
     fflush(stdout);
+    list->data[3] += 1; /* BP_WRITE */
     if (strcmp(mode, "abort") == 0) abort();
     free(msg);
     free(arr);

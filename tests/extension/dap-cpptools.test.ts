@@ -6,7 +6,26 @@
 import assert from "node:assert/strict";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
-import { clientPerTest, launchToBreakpoint, markerLine } from "./dap-client";
+import {
+  children,
+  clientPerTest,
+  HAS_BRIDGE,
+  launchToBreakpoint,
+  markerLine,
+  SOURCE,
+  TestClient,
+  topLocals,
+} from "./dap-client";
+
+async function continueToStop(client: TestClient, threadId: number): Promise<DebugProtocol.StoppedEvent> {
+  const stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
+  await client.continueRequest({ threadId });
+  return stopped;
+}
+
+async function topFrame(client: TestClient, threadId: number): Promise<DebugProtocol.StackFrame> {
+  return (await client.stackTraceRequest({ threadId })).body.stackFrames[0];
+}
 
 describe("debug adapter: what cpptools users expect", function () {
   this.timeout(60000);
@@ -45,4 +64,59 @@ describe("debug adapter: what cpptools users expect", function () {
       "square's first instruction is there",
     );
   });
+
+  it("breaks on a variable's change through a gdb watchpoint", async () => {
+    const client = newClient();
+    const stop = await launchToBreakpoint(client, [markerLine("BP_LOOP")]);
+    const threadId = stop.body.threadId ?? 1;
+    const frame = await topFrame(client, threadId);
+    const scopes = await client.scopesRequest({ frameId: frame.id });
+    const ref = scopes.body.scopes[0].variablesReference;
+    await client.variablesRequest({ variablesReference: ref });
+    const info = await client.send("dataBreakpointInfo", { variablesReference: ref, name: "counter" });
+    assert.match(info.body.description, /counter \(4 bytes\)/);
+    assert.ok(info.body.dataId);
+    const set = await client.send("setDataBreakpoints", { breakpoints: [{ dataId: info.body.dataId }] });
+    assert.equal(set.body.breakpoints[0].verified, true);
+    await client.setBreakpointsRequest({ source: { path: SOURCE }, breakpoints: [] });
+    const hit = await continueToStop(client, threadId);
+    assert.equal(hit.body.reason, "data breakpoint");
+    assert.equal((await topFrame(client, threadId)).name, "touch");
+  });
+
+  (HAS_BRIDGE ? it : it.skip)(
+    "offers a pointer's whole allocation as a data breakpoint's bytes",
+    async () => {
+      const client = newClient();
+      const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+      const threadId = stop.body.threadId ?? 1;
+      const locals = await topLocals(client, threadId);
+      const list = locals.get("list") as DebugProtocol.Variable;
+      await children(client, list);
+      const info = await client.send("dataBreakpointInfo", {
+        variablesReference: list.variablesReference,
+        name: "[allocation]",
+      });
+      // struct node { struct node *next; int value; int data[4]; }: 32 bytes from calloc(1, sizeof *list)
+      assert.match(
+        info.body.description,
+        /^the whole allocation: 32 bytes at 0x[0-9a-f]+ \(__default_lib_malloc/,
+      );
+      // an address alone: from it to the end of its allocation
+      const byAddress = await client.send("dataBreakpointInfo", {
+        name: list.memoryReference,
+        asAddress: true,
+      });
+      assert.match(byAddress.body.description, /^32 bytes at 0x[0-9a-f]+ to the end of its allocation/);
+      await client.send("setDataBreakpoints", { breakpoints: [{ dataId: info.body.dataId }] });
+      await client.setBreakpointsRequest({ source: { path: SOURCE }, breakpoints: [] });
+      const hit = await continueToStop(client, threadId);
+      assert.equal(hit.body.reason, "data breakpoint");
+      const line = (await topFrame(client, threadId)).line;
+      assert.ok(
+        [markerLine("BP_WRITE"), markerLine("BP_WRITE") + 1].includes(line),
+        `stopped at line ${line}`,
+      );
+    },
+  );
 });

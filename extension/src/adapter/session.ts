@@ -8,6 +8,7 @@ import { ConfigError } from "./config";
 import { Context } from "./context";
 import { allocationFamily } from "./describe";
 import { breakpointsFamily } from "./breakpoints";
+import { dataBreakpointsFamily } from "./data-breakpoints";
 import { disassembleFamily } from "./disassemble";
 import { evaluateFamily } from "./evaluate";
 import { executionFamily } from "./execution";
@@ -21,6 +22,7 @@ import { variablesFamily } from "./variables";
 export const FAMILIES: readonly RequestFamily[] = [
   launchFamily,
   breakpointsFamily,
+  dataBreakpointsFamily,
   executionFamily,
   stackFamily,
   variablesFamily,
