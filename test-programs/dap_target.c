@@ -15,6 +15,12 @@ struct point {
     int x, y, z;
 };
 
+struct node {
+    struct node *next;
+    int value;
+    int data[4];
+};
+
 volatile int released;
 int global_total;
 
@@ -68,16 +74,30 @@ int main(int argc, char **argv)
     char *msg = strdup("hello allocs");
     int counter = 5;
     int sum = 0;
+    struct node *list = calloc(1, sizeof *list);
+    list->next = calloc(1, sizeof *list->next);
+    list->next->value = 42;
+    for (int i = 0; i < 4; i++)
+        list->data[i] = 10 * (i + 1);
+    int *value_field = &list->next->value; /* one int inside a heap struct */
+    int *data_tail = &list->data[1];       /* an array member: 3 elements remain */
+    void *second = pts + 1;                /* a void * into a struct array */
+    void *opaque_stack = &counter;         /* a void * into the frame */
     printf("start %s\n", msg);
     fflush(stdout);
     for (int i = 0; i < 4; i++)
         sum += square(i); /* BP_LOOP */
-    global_total = sum + touch(&counter) + mid[0] + (opaque != NULL);
+    global_total = sum + touch(&counter) + mid[0] + (opaque != NULL) + *value_field + data_tail[0] +
+                   (second != NULL) + (opaque_stack != NULL);
     printf("sum %d counter %d\n", sum, counter); /* BP_AFTER */
     fflush(stdout);
+    list->data[3] += 1; /* BP_WRITE */
     if (strcmp(mode, "abort") == 0) abort();
     free(msg);
     free(arr);
+    global_total += 1; /* BP_FREED */
     free(pts);
+    free(list->next);
+    free(list);
     return 3;
 }

@@ -38,19 +38,16 @@ describe("debug adapter: allocations", function () {
     );
     assert.match(arr.value, /^0x[0-9a-f]+ → __default_lib_malloc (40 B|int\[10\]) @ dap_target\.c:\d+$/);
     assert.ok(allocLine > 0);
-    // the virtual [allocation] child holds the whole description
+    // the virtual [allocation] child holds the whole description, as `alloc info` reads
     const kids = await children(client, mid);
     const allocation = kids.get("[allocation]") as DebugProtocol.Variable;
     assert.equal(allocation.presentationHint?.kind, "virtual");
     const fields = await children(client, allocation);
-    assert.equal(fields.get("allocator")?.value, "__default_lib_malloc");
+    assert.equal(fields.get("allocator")?.value, "__default_lib_malloc (live)");
     assert.equal(BigInt(fields.get("base")?.value ?? "0"), arrAddress);
-    assert.equal(fields.get("size")?.value, "40");
+    assert.equal(fields.get("size")?.value, "40 bytes");
     assert.equal(fields.get("offset")?.value, "12");
-    assert.equal(fields.get("state")?.value, "live");
-    const site = await children(client, fields.get("site") as DebugProtocol.Variable);
-    assert.equal(site.get("function")?.value, "main");
-    assert.match(site.get("file")?.value ?? "", /dap_target\.c$/);
+    assert.match(fields.get("site")?.value ?? "", /^main at \S*dap_target\.c:\d+ /);
     // a stack address and a string literal are described too
     const r = await client.customRequest("allocs/describe", { expression: "&counter" });
     const d = (r.body as { description: DescriptionJson }).description;

@@ -81,6 +81,8 @@ export class TestClient extends DebugClient {
   readonly terminalRequests: DebugProtocol.RunInTerminalRequestArguments[] = [];
   terminalOutput = "";
   readonly outputs: DebugProtocol.OutputEvent[] = [];
+  /** every failed response, as the adapter sent it (body.error says whether VS Code pops it up) */
+  readonly failures: DebugProtocol.ErrorResponse[] = [];
   private readonly useTerminal: boolean;
   private closed = false;
 
@@ -93,7 +95,11 @@ export class TestClient extends DebugClient {
     self.dispatch = (body: string): void => {
       const message = JSON.parse(body) as DebugProtocol.ProtocolMessage;
       if (message.type === "request") this.reverseRequest(message as DebugProtocol.Request);
-      else original(body);
+      else {
+        const r = message as DebugProtocol.Response;
+        if (r.type === "response" && !r.success) this.failures.push(r as DebugProtocol.ErrorResponse);
+        original(body);
+      }
     };
     this.on("output", (e: DebugProtocol.OutputEvent) => this.outputs.push(e));
   }
@@ -120,6 +126,13 @@ export class TestClient extends DebugClient {
         supportsVariableType: true,
       },
     );
+  }
+
+  /** The last failed response to a command, and whether it asked to be shown to the user. */
+  lastFailure(command: string): { message: string; showUser: boolean } {
+    const r = [...this.failures].reverse().find((f) => f.command === command);
+    if (r === undefined) throw new Error(`no failed ${command} response`);
+    return { message: r.message ?? "", showUser: r.body?.error?.showUser === true };
   }
 
   /** Everything written to output events of a category so far. */

@@ -134,6 +134,9 @@ describe("debug adapter: attach and core files", function () {
     await client.configurationDoneRequest();
     const s = (await stopped) as DebugProtocol.StoppedEvent;
     assert.equal(s.body.reason, "exception");
+    // the exception box says which signal killed the program, never empty
+    assert.equal(s.body.text, "SIGABRT: Aborted");
+    assert.match(s.body.description ?? "", /killed by SIGABRT/);
     const st = await client.stackTraceRequest({ threadId: s.body.threadId ?? 1, levels: 50 });
     const main = st.body.stackFrames.find((f) => f.name === "main");
     assert.ok(main !== undefined, "main is on the core's stack");
@@ -155,5 +158,56 @@ describe("debug adapter: attach and core files", function () {
     });
     assert.equal(Buffer.from(bytes.body.data, "base64").toString("latin1"), "hello allocs");
     await assert.rejects(client.continueRequest({ threadId: 1 }), /core file/);
+  });
+
+  it("opens a gcore of a healthy process as a stop without an exception; execution is refused", async function () {
+    const problem = ptraceProblem();
+    if (problem !== undefined) {
+      console.log(`      (skipped: ${problem})`);
+      this.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-dap-gcore-"));
+    cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const child = spawn(dapTarget(), ["wait"], {
+      env: { ...process.env, LD_PRELOAD: runtimeLib() },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    cleanup.push(() => killQuietly(child.pid as number));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the program did not start")), 10000);
+      child.stdout?.on("data", (d: Buffer) => {
+        if (d.toString().includes("pid ")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const prefix = path.join(dir, "gc");
+    const g = spawnSync("gcore", ["-o", prefix, String(child.pid)], { encoding: "utf8", timeout: 60000 });
+    const core = `${prefix}.${child.pid}`;
+    assert.ok(fs.existsSync(core), `gcore wrote ${core}: ${g.stderr}`);
+    const client = newClient();
+    await client.start();
+    await client.initializeRequest();
+    const stopped = client.waitForEvent("stopped", 30000);
+    await client.launchRequest({
+      program: dapTarget(),
+      coreDumpPath: core,
+    } as DebugProtocol.LaunchRequestArguments);
+    await client.configurationDoneRequest();
+    const s = (await stopped) as DebugProtocol.StoppedEvent;
+    assert.notEqual(s.body.reason, "exception");
+    assert.equal(s.body.reason, "core written by gcore");
+    assert.match(s.body.description ?? "", /written by gcore/);
+    const threadId = s.body.threadId ?? 1;
+    for (const step of [
+      () => client.continueRequest({ threadId }),
+      () => client.nextRequest({ threadId }),
+      () => client.stepInRequest({ threadId }),
+      () => client.stepOutRequest({ threadId }),
+    ]) {
+      await assert.rejects(step(), /core file, a snapshot of a process that no longer runs/);
+      assert.equal(client.lastFailure(client.failures[client.failures.length - 1].command).showUser, true);
+    }
   });
 });

@@ -109,7 +109,7 @@ describe("debug adapter: a launched program", function () {
     }
   });
 
-  it("runs alloc commands and other gdb commands from the Debug Console", async () => {
+  it("runs alloc commands and other gdb commands (-exec) from the Debug Console", async () => {
     const client = newClient();
     const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
     const repl = await topFrameEvaluator(client, stop.body.threadId ?? 1, "repl");
@@ -119,7 +119,8 @@ describe("debug adapter: a launched program", function () {
       assert.match(info.body.result, /size\s+40 bytes/);
       assert.match(info.body.result, /offset\s+12/);
     }
-    assert.match((await repl("info line")).body.result, /Line \d+ of .*dap_target\.c/);
+    // gdb commands take -exec, as in cpptools (a bare word is an expression: dap-errors.test.ts)
+    assert.match((await repl("-exec info line")).body.result, /Line \d+ of .*dap_target\.c/);
     assert.equal((await repl("sum * 2")).body.result, "28");
     // the repl may have side effects (it is the user's console)
     assert.equal((await repl("counter = 7")).body.result, "7");

@@ -201,7 +201,7 @@ describe("vscode: the manifest (extension/package.json)", () => {
         variables: Record<string, string>;
         configurationAttributes: Record<string, { required: string[]; properties: Record<string, unknown> }>;
         configurationSnippets: { body: Record<string, unknown> }[];
-        initialConfigurations: AllocsConfiguration[];
+        initialConfigurations?: AllocsConfiguration[];
       }[];
       breakpoints: { language: string }[];
     };
@@ -251,6 +251,20 @@ describe("vscode: the manifest (extension/package.json)", () => {
       (s) => `${String(s.body.request)}${s.body.coreDumpPath ? "+core" : ""}`,
     );
     assert.deepEqual(requests.sort(), ["attach", "launch", "launch+core"]);
-    for (const c of d.initialConfigurations) ok(resolveConfiguration(c, { hasFolder: true }));
+    // "create a launch.json file" writes the provider's one configuration: a static list beside it
+    // would be written too (two identical configurations)
+    assert.equal(d.initialConfigurations, undefined);
+    ok(resolveConfiguration(defaultLaunchConfiguration(), { hasFolder: true }));
+  });
+
+  it("allows every attribute the adapter reads, with cppdbg's names", () => {
+    const d = manifest.contributes.debuggers[0];
+    const launch = d.configurationAttributes.launch.properties as Record<string, { enum?: string[] }>;
+    for (const a of ["env", "console", "externalConsole", "setupCommands", "MIMode", "traceMI"])
+      assert.ok(a in launch, `launch allows ${a}`);
+    assert.deepEqual(launch.console.enum, ["integratedTerminal", "externalTerminal", "internalConsole"]);
+    assert.deepEqual(launch.MIMode.enum, ["gdb"]);
+    const attach = d.configurationAttributes.attach.properties;
+    for (const a of ["setupCommands", "MIMode"]) assert.ok(a in attach, `attach allows ${a}`);
   });
 });

@@ -25,14 +25,30 @@ export interface AllocsLaunchArguments extends DebugProtocol.LaunchRequestArgume
   runtimePath?: string;
   /** Post-mortem: a core file of `program`. */
   coreDumpPath?: string;
-  /** "integratedTerminal" (default when the client can) or "internalConsole" (a pty the adapter owns). */
-  console?: "integratedTerminal" | "internalConsole";
+  /** "integratedTerminal" (default when the client can), "externalTerminal", or "internalConsole"
+   * (a pty the adapter owns). */
+  console?: "integratedTerminal" | "externalTerminal" | "internalConsole";
+  /** cppdbg: true runs the program in an external terminal (console "externalTerminal"). */
+  externalConsole?: boolean;
+  /** cppdbg: gdb commands run before the program is loaded (`-...` are MI commands). */
+  setupCommands?: SetupCommand[];
+  /** cppdbg: the debugger; only "gdb" here. */
+  MIMode?: string;
   /** Log every MI line to the Debug Console. */
   traceMI?: boolean;
 }
 
+/** cppdbg's setupCommands entry. */
+export interface SetupCommand {
+  text: string;
+  description?: string;
+  ignoreFailures?: boolean;
+}
+
 export interface AllocsAttachArguments extends DebugProtocol.AttachRequestArguments {
   processId?: number | string;
+  setupCommands?: SetupCommand[];
+  MIMode?: string;
   program?: string;
   miDebuggerPath?: string;
   bridgePath?: string;
@@ -57,6 +73,9 @@ export interface SessionConfig {
   readonly coreDumpPath?: string;
   readonly processId?: number;
   readonly useIntegratedTerminal: boolean;
+  /** runInTerminal's kind when the program gets a client terminal */
+  readonly terminalKind: "integrated" | "external";
+  readonly setupCommands: readonly SetupCommand[];
   readonly traceMI: boolean;
 }
 
@@ -84,7 +103,37 @@ function envMap(a: AllocsLaunchArguments): Map<string, string | null> {
   return env;
 }
 
+/** cppdbg's MIMode: gdb, or a clear refusal (lldb sessions are the allocs-lldb debugger type). */
+function checkMIMode(mode: unknown): void {
+  if (mode === undefined || mode === "gdb") return;
+  throw new ConfigError(
+    `"MIMode": ${JSON.stringify(mode)} is not supported: this debugger type drives gdb ("MIMode": "gdb"); ` +
+      'for lldb use the debugger type "allocs-lldb"',
+  );
+}
+
+function setupCommands(list: unknown): SetupCommand[] {
+  if (list === undefined) return [];
+  const ok =
+    Array.isArray(list) &&
+    list.every((c) => c !== null && typeof c === "object" && typeof (c as SetupCommand).text === "string");
+  if (!ok)
+    throw new ConfigError(
+      '"setupCommands" must be a list of { "text": "gdb command", "ignoreFailures": true|false }',
+    );
+  return (list as SetupCommand[]).map((c) => ({
+    text: c.text,
+    description: c.description,
+    ignoreFailures: c.ignoreFailures === true,
+  }));
+}
+
+const CONSOLES = ["integratedTerminal", "externalTerminal", "internalConsole"];
+
 export function launchConfig(a: AllocsLaunchArguments, clientHasTerminal: boolean): SessionConfig {
+  checkMIMode(a.MIMode);
+  if (a.console !== undefined && !CONSOLES.includes(a.console))
+    throw new ConfigError(`"console": ${JSON.stringify(a.console)} is not one of ${CONSOLES.join(", ")}`);
   if (typeof a.program !== "string" || a.program.trim() === "") {
     throw new ConfigError(
       'no program to debug: set "program" in the launch configuration to the path of an executable',
@@ -111,11 +160,14 @@ export function launchConfig(a: AllocsLaunchArguments, clientHasTerminal: boolea
     runtimePath: a.runtimePath ?? defaultRuntimePath(),
     coreDumpPath: core,
     useIntegratedTerminal: clientHasTerminal && a.console !== "internalConsole",
+    terminalKind: a.console === "externalTerminal" || a.externalConsole === true ? "external" : "integrated",
+    setupCommands: setupCommands(a.setupCommands),
     traceMI: a.traceMI === true,
   };
 }
 
 export function attachConfig(a: AllocsAttachArguments): SessionConfig {
+  checkMIMode(a.MIMode);
   const pid = Number(a.processId);
   if (!Number.isInteger(pid) || pid <= 0) {
     throw new ConfigError('attach needs "processId": the id of a running process');
@@ -133,6 +185,8 @@ export function attachConfig(a: AllocsAttachArguments): SessionConfig {
     runtimePath: defaultRuntimePath(),
     processId: pid,
     useIntegratedTerminal: false,
+    terminalKind: "integrated",
+    setupCommands: setupCommands(a.setupCommands),
     traceMI: a.traceMI === true,
   };
 }

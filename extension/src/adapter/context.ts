@@ -54,6 +54,8 @@ export type Container =
     }
   /** elements from..to (inclusive) of an array varobj, for long arrays */
   | { readonly kind: "range"; readonly varobj: string; readonly from: number; readonly to: number }
+  /** the "[allocation]" child: `alloc info` of the description's address */
+  | { readonly kind: "allocation"; readonly description: AddressDescription }
   /** a plain JSON value (the address description and its parts) */
   | { readonly kind: "json"; readonly value: unknown };
 

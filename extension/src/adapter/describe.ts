@@ -94,12 +94,20 @@ async function describeUncached(ctx: Context, what: string): Promise<AddressDesc
   return json === undefined ? undefined : (JSON.parse(json) as AddressDescription);
 }
 
-/** The one-line summary: allocator, type (while known), +offset, (path), @ site. */
+/** The one-line summary: allocator, type (while known), +offset, (path), @ site. A local says
+ * its variable and field path once ("local pts[2].x in main"); a freed chunk shows no size (malloc
+ * keeps only its own rounded-up size, not the size the program asked for). */
 export function summary(d: AddressDescription | undefined): string | undefined {
   if (d === undefined || d.allocator === null) return undefined;
-  const parts = [d.state === "freed" ? `freed ${d.allocator}` : d.allocator];
+  if (d.allocator === "stackframe") {
+    const fn = d.site?.function ?? "??";
+    if (d.path !== undefined && d.path !== "") return `local ${d.path} in ${fn}`;
+    return `in the frame of ${fn}${d.offset !== null ? ` +${d.offset}` : ""}`;
+  }
+  const freed = d.state === "freed";
+  const parts = [freed ? `freed ${d.allocator}` : d.allocator];
   if (d.type !== null && d.type !== undefined) parts.push(d.type);
-  else if (d.size !== null) parts.push(`${d.size} B`);
+  else if (d.size !== null && !freed) parts.push(`${d.size} B`);
   if (d.offset !== null && d.offset !== 0) parts.push(`+${d.offset}`);
   if (d.path !== undefined && d.path !== "") parts.push(`(${d.path})`);
   const site = siteText(d);

@@ -1,7 +1,9 @@
 // disassemble: instructionCount instructions around memoryReference + offset, starting
 // instructionOffset instructions away (negative: before it). x86 instructions have no fixed
-// length, so instructions before the address come from disassembling a window that ends
-// there and keeping the ones that line up with it.
+// length, so instructions before the address are found as cpptools finds them: function by
+// function backwards (gdb disassembles the whole function containing an address, from its
+// start), and only between functions (padding, code without symbols) from a small window that
+// ends at the boundary and lines up with it. Addresses are written with the pointer's full width.
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import type { MIInstruction, MISourceAndInstructions } from "../mi";
@@ -13,6 +15,11 @@ const MAX_INSN = 15;
 
 function hex(a: bigint): string {
   return `0x${a.toString(16)}`;
+}
+
+/** Every address in the view has one width (16 hex digits), as gdb writes them. */
+function wide(a: bigint | string): string {
+  return `0x${BigInt(a).toString(16).padStart(16, "0")}`;
 }
 
 interface Located extends MIInstruction {
@@ -38,6 +45,44 @@ async function window(ctx: Context, start: bigint, end: bigint): Promise<Located
   }
 }
 
+/** Up to `count` instructions that end exactly at `end`, from a window of `span` bytes. */
+async function lineUp(ctx: Context, end: bigint, span: number): Promise<Located[]> {
+  for (const slack of [span, span / 2, span / 4]) {
+    const from = end > BigInt(slack) ? end - BigInt(slack) : 0n;
+    const got = (await window(ctx, from, end)).filter((i) => BigInt(i.address) < end);
+    const last = got[got.length - 1];
+    if (last === undefined) continue;
+    const size = BigInt((last.opcodes ?? "").split(" ").filter(Boolean).length);
+    if (BigInt(last.address) + size === end) return got;
+  }
+  return [];
+}
+
+/** The whole function containing `address`, or [] (no symbol there, unreadable). */
+async function functionAt(ctx: Context, address: bigint): Promise<Located[]> {
+  try {
+    return flatten(await ctx.requireMi().disassembleFunctionWithSource(hex(address)));
+  } catch {
+    return [];
+  }
+}
+
+/** At most `count` instructions before `anchor`, walking back function by function. */
+async function instructionsBefore(ctx: Context, anchor: bigint, count: number): Promise<Located[]> {
+  let out: Located[] = [];
+  let cursor = anchor;
+  for (let steps = 0; out.length < count && cursor > 0n && steps < 64; steps++) {
+    let part = (await functionAt(ctx, cursor - 1n)).filter((i) => BigInt(i.address) < cursor);
+    const first = part[0];
+    // the function's instructions must end at the cursor (a function's own padding may not)
+    if (first === undefined) part = await lineUp(ctx, cursor, 64);
+    if (part.length === 0) break;
+    out = [...part, ...out];
+    cursor = BigInt(part[0].address);
+  }
+  return out.slice(Math.max(0, out.length - count));
+}
+
 async function disassemble(
   ctx: Context,
   a: DebugProtocol.DisassembleArguments,
@@ -47,24 +92,12 @@ async function disassemble(
   const before = Math.max(0, -(a.instructionOffset ?? 0));
   const after = Math.max(0, a.instructionCount + (a.instructionOffset ?? 0));
   const forward = after > 0 ? await window(ctx, anchor, anchor + BigInt(after * MAX_INSN)) : [];
-  let backward: Located[] = [];
-  if (before > 0) {
-    // try windows that end exactly at the anchor, from further back to nearer
-    for (const slack of [before * MAX_INSN, before * 8, before * 4]) {
-      const from = anchor > BigInt(slack) ? anchor - BigInt(slack) : 0n;
-      const got = (await window(ctx, from, anchor)).filter((i) => BigInt(i.address) < anchor);
-      const last = got[got.length - 1];
-      if (last === undefined) continue;
-      const size = BigInt((last.opcodes ?? "").split(" ").filter(Boolean).length);
-      if (backward.length === 0 || BigInt(last.address) + size === anchor) backward = got;
-      if (BigInt(last.address) + size === anchor && got.length >= before) break;
-    }
-  }
+  const backward = before > 0 ? await instructionsBefore(ctx, anchor, before) : [];
   const pick = [...backward.slice(Math.max(0, backward.length - before)), ...forward];
   const skip = Math.max(0, (a.instructionOffset ?? 0) > 0 ? (a.instructionOffset ?? 0) : 0);
   const chosen = pick.slice(skip, skip + a.instructionCount);
   const instructions: DebugProtocol.DisassembledInstruction[] = chosen.map((i) => ({
-    address: i.address,
+    address: wide(i.address),
     instruction: i.inst,
     instructionBytes: i.opcodes,
     symbol: i.funcName !== undefined ? `${i.funcName}+${i.offset ?? 0}` : undefined,
@@ -73,14 +106,16 @@ async function disassemble(
   }));
   // the client expects exactly instructionCount entries: pad with invalid ones
   const missingBefore = Math.max(0, before - backward.length);
+  // unreadable memory before the first instruction found (the start of the code): one row a byte
+  const firstKnown = backward[0] !== undefined ? BigInt(backward[0].address) : anchor;
   const pad = (address: bigint): DebugProtocol.DisassembledInstruction => ({
-    address: hex(address),
+    address: wide(address),
     instruction: "??",
     presentationHint: "invalid",
   });
   const padded = [
     ...Array.from({ length: Math.min(missingBefore, a.instructionCount) }, (_, k) =>
-      pad(anchor - BigInt(missingBefore - k)),
+      pad(firstKnown - BigInt(missingBefore - k)),
     ),
     ...instructions,
   ].slice(0, a.instructionCount);

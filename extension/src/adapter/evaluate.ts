@@ -1,4 +1,4 @@
-// evaluate: repl (expressions, `alloc ...` commands and any other gdb command), watch and hover
+// evaluate: repl (expressions; `alloc ...` commands; other gdb commands behind `-exec`), watch and hover
 // (never with side effects: expressions that assign, increment or call are refused, and gdb
 // runs with `may-call-functions off` outside the repl), clipboard (the full value).
 import { InvalidatedEvent } from "@vscode/debugadapter";
@@ -125,23 +125,18 @@ async function repl(
     return { result: printed, variablesReference: 0 };
   }
   if (trimmed === "") return { result: "", variablesReference: 0 };
-  let expressionError: Error | undefined;
-  if (ctx.hasProcess && !ctx.running) {
-    try {
-      return await withCalls(() => expressionResult(ctx, trimmed, frame, "repl"));
-    } catch (e) {
-      if (!(e instanceof MIError)) throw e;
-      expressionError = e;
-    }
+  // Everything else is an expression, as in cpptools: a word that happens to be a gdb command
+  // (`next`, `kill`) must never run as one; gdb commands take the explicit `-exec` prefix.
+  const hint = /^[a-z][\w-]*(\s|$)/.test(trimmed) ? ` (a gdb command needs a prefix: -exec ${trimmed})` : "";
+  if (!ctx.hasProcess || ctx.running) {
+    const state = ctx.running ? "while the program is running" : "before the program runs";
+    throw new Error(`cannot evaluate ${trimmed} ${state}${hint}`);
   }
-  // not an expression: a gdb command
   try {
-    const printed = await withCalls(() => consoleCommand(ctx, trimmed, frame));
-    return { result: printed, variablesReference: 0 };
+    return await withCalls(() => expressionResult(ctx, trimmed, frame, "repl"));
   } catch (e) {
-    if (expressionError !== undefined && e instanceof MIError && /^Undefined command/.test(e.msg))
-      throw expressionError;
-    throw e;
+    if (!(e instanceof MIError)) throw e;
+    throw new Error(`${e.msg}${hint}`);
   }
 }
 

@@ -17,7 +17,8 @@ import { handler, type RequestFamily } from "./handler";
 import type { Context } from "./context";
 
 function requireRunnable(ctx: Context, what: string): void {
-  if (ctx.config?.kind === "core") throw new Error(`cannot ${what}: a core file is a dead process`);
+  if (ctx.config?.kind === "core")
+    throw new Error(`cannot ${what}: this is a core file, a snapshot of a process that no longer runs`);
   ctx.requireStopped(what);
 }
 
@@ -188,7 +189,8 @@ export const executionFamily: RequestFamily = {
     }),
     pause: handler(async (ctx) => {
       const mi = ctx.requireMi();
-      if (ctx.config?.kind === "core") throw new Error("cannot pause: a core file is a dead process");
+      if (ctx.config?.kind === "core")
+        throw new Error("cannot pause: this is a core file, a snapshot of a process that no longer runs");
       if (!ctx.running) return;
       ctx.pauseRequested = true;
       await mi.execInterrupt({ all: true });

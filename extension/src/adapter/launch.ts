@@ -14,6 +14,7 @@ import * as path from "node:path";
 
 import { GdbConnection, MICommands, MIError, optString, optTuple, type GdbConnectionOptions } from "../mi";
 import {
+  ConfigError,
   attachConfig,
   launchConfig,
   type AllocsAttachArguments,
@@ -145,6 +146,36 @@ async function startGdb(ctx: Context, config: SessionConfig): Promise<MICommands
   return mi;
 }
 
+/** cppdbg's setupCommands, in order, before the program is loaded: `-...` as MI commands,
+ * anything else as a gdb CLI command. A failure stops the launch unless `ignoreFailures`. */
+async function runSetupCommands(ctx: Context, config: SessionConfig): Promise<void> {
+  const gdb = ctx.requireGdb();
+  for (const c of config.setupCommands) {
+    const text = c.text.trim();
+    if (text === "") continue;
+    try {
+      if (text.startsWith("-")) {
+        const [operation, ...rest] = text.split(/\s+/);
+        await gdb.send({ operation, args: rest });
+      } else {
+        const r = await gdb.console(text);
+        const printed = (r.console + r.log).trim();
+        if (printed !== "") ctx.output(printed, "console");
+      }
+    } catch (e) {
+      const why = e instanceof MIError ? e.msg : e instanceof Error ? e.message : String(e);
+      if (c.ignoreFailures) {
+        ctx.output(`allocs: setup command "${text}" failed (ignored): ${why}`, "console");
+        continue;
+      }
+      throw new ConfigError(
+        `setup command "${text}"${c.description ? ` (${c.description})` : ""} failed: ${why} ` +
+          '(set "ignoreFailures": true to go on)',
+      );
+    }
+  }
+}
+
 /** Sources the bridge (which caches its own compiled modules while it loads) and checks for its
  * MI command: sent as one batch, answered in order. Never rejects. */
 async function loadBridge(ctx: Context, config: SessionConfig): Promise<void> {
@@ -173,7 +204,12 @@ async function openTerminal(ctx: Context, config: SessionConfig): Promise<Progra
   let terminal: ProgramTerminal | undefined;
   if (config.useIntegratedTerminal) {
     try {
-      terminal = await integratedTerminal(ctx, title, config.cwd ?? path.dirname(config.program ?? "."));
+      terminal = await integratedTerminal(
+        ctx,
+        title,
+        config.cwd ?? path.dirname(config.program ?? "."),
+        config.terminalKind,
+      );
     } catch (e) {
       ctx.output(
         `allocs: the integrated terminal failed (${e instanceof Error ? e.message : String(e)}); ` +
@@ -202,6 +238,7 @@ async function launch(ctx: Context, a: AllocsLaunchArguments): Promise<void> {
   terminal?.catch(() => undefined);
   const metadata = prepareMetadata(ctx, config);
   const mi = await startGdb(ctx, config);
+  await runSetupCommands(ctx, config);
   const steps: Promise<unknown>[] = [metadata];
   if (config.cwd !== undefined) steps.push(mi.environmentCd(path.resolve(config.cwd)));
   steps.push(mi.fileExecAndSymbols(config.program as string));
@@ -241,6 +278,7 @@ async function attach(ctx: Context, a: AllocsAttachArguments): Promise<void> {
   ctx.config = config;
   const metadata = prepareMetadata(ctx, config);
   const mi = await startGdb(ctx, config);
+  await runSetupCommands(ctx, config);
   ctx.bridgeLoading = loadBridge(ctx, config);
   if (config.program !== undefined) await mi.fileExecAndSymbols(config.program);
   await metadata;
@@ -277,6 +315,23 @@ function readMaps(pid: number): string | undefined {
   }
 }
 
+/** Why a core's process stopped, from what gdb said on opening it: the signal that killed it
+ * (an exception, with the signal as its text), or none (a core written by gcore of a healthy
+ * process: a plain stop, not an empty exception). Execution requests are refused on a core. */
+export function coreStoppedEvent(said: string, coreName: string, thread: number): DebugProtocol.StoppedEvent {
+  const m = /Program terminated with signal (SIG\w+), ([^\n]*?)\.?\n/.exec(said);
+  let ev: DebugProtocol.StoppedEvent;
+  if (m !== null) {
+    ev = new StoppedEvent("exception", thread, `${m[1]}: ${m[2]}`) as DebugProtocol.StoppedEvent;
+    ev.body.description = `core file ${coreName}: the program was killed by ${m[1]} (${m[2]})`;
+  } else {
+    ev = new StoppedEvent("core written by gcore", thread) as DebugProtocol.StoppedEvent;
+    ev.body.description = `core file ${coreName}, written by gcore (no signal stopped the program)`;
+  }
+  ev.body.allThreadsStopped = true;
+  return ev;
+}
+
 async function configurationDone(ctx: Context): Promise<void> {
   const mi = ctx.requireMi();
   const config = ctx.config;
@@ -293,8 +348,12 @@ async function configurationDone(ctx: Context): Promise<void> {
   }
   if (config.kind === "core") {
     ctx.quietStops = true;
+    let said = "";
     try {
-      await mi.targetSelectCore(config.coreDumpPath as string);
+      const r = await ctx
+        .requireGdb()
+        .send({ operation: "-target-select", args: ["core", config.coreDumpPath as string] });
+      said = r.console + r.log;
     } finally {
       ctx.quietStops = false;
     }
@@ -303,10 +362,7 @@ async function configurationDone(ctx: Context): Promise<void> {
     const threads = await mi.threadInfo();
     const thread = Number(threads.currentThreadId ?? threads.threads[0]?.id ?? 1);
     ctx.stoppedThread = thread;
-    const ev = new StoppedEvent("exception", thread) as DebugProtocol.StoppedEvent;
-    ev.body.description = `core file ${path.basename(config.coreDumpPath as string)}`;
-    ev.body.allThreadsStopped = true;
-    ctx.client.sendEvent(ev);
+    ctx.client.sendEvent(coreStoppedEvent(said, path.basename(config.coreDumpPath as string), thread));
     return;
   }
   // attach: the process is stopped; run it unless asked to stay

@@ -89,19 +89,109 @@ export function elementCount(d: AddressDescription | undefined, elementSize: num
   return Math.max(1, Math.floor((d.size - d.offset) / elementSize));
 }
 
-/** The expression for what a pointer container shows, or undefined (an untyped void *). */
+/** "[1].y" -> ["[1]", ".y"]; a frame's path starts with the variable ("pts[2].x" -> ["pts", "[2]", ".x"]). */
+export function pathComponents(p: string | undefined): string[] {
+  return (p ?? "").match(/^[A-Za-z_$][\w$]*|\.[A-Za-z_$][\w$]*|\[\d+\]/g) ?? [];
+}
+
+function frameArgs(frame: FrameRef | undefined): { thread: number; frame: number } | undefined {
+  return frame === undefined ? undefined : { thread: frame.thread, frame: frame.level };
+}
+
+/** Where the objects along a description's path can be named: a C expression for the whole
+ * allocation and the frame to evaluate in, or undefined when its type is not known. */
+function pathRoot(d: AddressDescription): { root: string; frame?: FrameRef; first: number } | undefined {
+  if (d.state !== "live" || d.base === null) return undefined;
+  if (d.allocator === "stackframe") {
+    // a frame's members are its variables: the path starts with one, named in that frame
+    const s = d.site;
+    if (s?.frame === null || s?.frame === undefined || !/^[A-Za-z_$]/.test(d.path ?? "")) return undefined;
+    return { root: "", frame: { thread: s.thread ?? 1, level: s.frame }, first: 1 };
+  }
+  if (d.type === null || d.type === undefined || !/^[\w\s*]+(\[\d+\])*$/.test(d.type)) return undefined;
+  return { root: `(${castTo(d.type, d.base)})`, first: 0 };
+}
+
+/** The target of a pointer by the run-time type at its offset: the object the path names that
+ * starts at the pointer (for a typed pointer the innermost one of the pointee's size, for a
+ * `void *` the outermost), and when that object is an array element, the elements that remain. */
+async function typedTarget(
+  ctx: Context,
+  c: Extract<Container, { kind: "pointer" }>,
+  pointeeSize: number | undefined,
+): Promise<{ expression: string; count: number; frame?: FrameRef } | undefined> {
+  const d = c.description;
+  if (d === undefined) return undefined;
+  const where = pathRoot(d);
+  if (where === undefined) return undefined;
+  const comps = pathComponents(d.path);
+  const prefixes: string[] = [];
+  for (let k = where.first; k <= comps.length; k++) prefixes.push(where.root + comps.slice(0, k).join(""));
+  const mi = ctx.requireMi();
+  const args = frameArgs(where.frame);
+  // sizeof each object on the path that starts at the pointer, 0 for those that do not
+  const sizes = await Promise.all(
+    prefixes.map((e) =>
+      mi
+        .dataEvaluateExpression(`(unsigned long)&(${e}) == ${c.address}UL ? sizeof(${e}) : 0`, args)
+        .then((v) => Number(v))
+        .catch(() => 0),
+    ),
+  );
+  let pick = -1;
+  if (isVoid(c.pointeeType)) pick = sizes.findIndex((n) => n > 0);
+  else for (let i = sizes.length - 1; i >= 0 && pick < 0; i--) if (sizes[i] === pointeeSize) pick = i;
+  if (pick < 0) return undefined;
+  const expression = prefixes[pick];
+  const last = comps[where.first + pick - 1];
+  const index = last === undefined ? undefined : /^\[(\d+)\]$/.exec(last);
+  const single = isVoid(c.pointeeType) ? expression : `*(${c.pointeeType} *)${c.address}`;
+  if (index === null || index === undefined || pick === 0)
+    return { expression: single, count: 1, frame: where.frame };
+  // an element: the elements from it to the end of its array
+  const parent = prefixes[pick - 1];
+  const whole = await mi
+    .dataEvaluateExpression(`sizeof(${parent})`, args)
+    .then((v) => Number(v))
+    .catch(() => 0);
+  const remaining = sizes[pick] > 0 ? Math.floor(whole / sizes[pick]) - Number(index[1]) : 1;
+  if (remaining <= 1) return { expression: single, count: 1, frame: where.frame };
+  return { expression: `(${expression})@${remaining}`, count: remaining, frame: where.frame };
+}
+
+/** The expression for what a pointer container shows, or undefined (nothing to show: an untyped
+ * `void *`, a freed chunk). */
 async function targetExpression(
   ctx: Context,
   c: Extract<Container, { kind: "pointer" }>,
-): Promise<{ expression: string; count: number } | undefined> {
+): Promise<{ expression: string; count: number; frame?: FrameRef } | undefined> {
   const d = c.description;
+  // a freed chunk's bytes are malloc's now: nothing there is the program's data
+  if (d?.state === "freed") return undefined;
+  const size = isVoid(c.pointeeType) ? undefined : await sizeOf(ctx, c.pointeeType, c.frame);
+  const typed = await typedTarget(ctx, c, size);
+  if (typed !== undefined) return { ...typed, frame: typed.frame ?? c.frame };
   if (isVoid(c.pointeeType)) {
-    if (d?.type && d.base) return { expression: castTo(d.type, d.base), count: 1 };
+    if (d?.type && d.base && d.offset === 0 && pathRoot(d) !== undefined && d.allocator !== "stackframe")
+      return { expression: castTo(d.type, d.base), count: 1, frame: c.frame };
     return undefined;
   }
-  const n = elementCount(d, await sizeOf(ctx, c.pointeeType, c.frame));
-  if (n > 1) return { expression: `*(${c.pointeeType} (*)[${n}])${c.address}`, count: n };
-  return { expression: `*(${c.pointeeType} *)${c.address}`, count: 1 };
+  // no type at the pointer's offset: as many of the pointee as fit in the allocation (a frame's
+  // extent is not an array of anything)
+  let n = d?.allocator === "stackframe" ? 1 : elementCount(d, size);
+  if (n > 1 && d !== undefined && d.type !== null && pathRoot(d) !== undefined) {
+    // a known type: an array of the pointee's size runs to its end, anything else is one object
+    const element = /^(.*?)\s*\[\d+\]$/.exec(d.type);
+    if (element === null || (await sizeOf(ctx, element[1], c.frame)) !== size) n = 1;
+  }
+  if (n > 1) return { expression: `*(${c.pointeeType} (*)[${n}])${c.address}`, count: n, frame: c.frame };
+  return { expression: `*(${c.pointeeType} *)${c.address}`, count: 1, frame: c.frame };
+}
+
+/** gdb's reason in words (MI's own prefixes like "-var-create: " dropped). */
+export function miReason(e: unknown): string {
+  const text = e instanceof MIError ? e.msg : e instanceof Error ? e.message : String(e);
+  return text.replace(/^-[\w-]+:\s*/, "");
 }
 
 /** The JSON description as nested variables (the "[allocation]" child). */
@@ -220,34 +310,44 @@ export async function pointerChildren(
     out.push({
       name: "[allocation]",
       value: summary(c.description) ?? "not in any known allocation",
-      variablesReference: ctx.addContainer({ kind: "json", value: c.description }),
+      variablesReference: ctx.addContainer({ kind: "allocation", description: c.description }),
       presentationHint: { kind: "virtual", attributes: ["readOnly"] },
     });
   }
   const target = await targetExpression(ctx, c);
-  if (target === undefined) return out;
+  if (target === undefined) {
+    if (c.description?.state === "freed")
+      out.push({
+        name: "[freed]",
+        value: "the program freed this chunk: its bytes are malloc's, not the program's data",
+        variablesReference: 0,
+        presentationHint: { kind: "virtual", attributes: ["readOnly"] },
+      });
+    return out;
+  }
+  const mi = ctx.requireMi();
   let vo: MIVarObj;
   try {
-    vo = await ctx
-      .requireMi()
-      .varCreate(
-        target.expression,
-        c.frame === undefined ? {} : { thread: c.frame.thread, frame: c.frame.level },
-      );
+    vo = await mi.varCreate(target.expression, frameArgs(target.frame) ?? {});
   } catch (e) {
+    // -var-create only says "unable to create variable object": ask gdb for its own reason
+    const why = await mi
+      .dataEvaluateExpression(target.expression, frameArgs(target.frame))
+      .then(() => miReason(e), miReason);
     out.push({
       name: `*${c.label}`,
-      value: `<${e instanceof MIError ? e.msg : String(e)}>`,
+      value: `<cannot be read: ${/unable to create variable object/.test(why) ? "gdb cannot evaluate it" : why}>`,
       variablesReference: 0,
+      presentationHint: { attributes: ["readOnly"] },
     });
     return out;
   }
   ctx.rememberVarobj(vo.name);
   if (vo.numchild > 0) {
-    out.push(...(await varobjChildren(ctx, reference, vo.name, vo.numchild, c.frame)));
+    out.push(...(await varobjChildren(ctx, reference, vo.name, vo.numchild, target.frame)));
   } else {
     ctx.setAssignTargets(reference, new Map([[`*${c.label}`, { kind: "varobj", name: vo.name }]]));
-    out.push(await varobjVariable(ctx, vo, `*${c.label}`, c.frame));
+    out.push(await varobjVariable(ctx, vo, `*${c.label}`, target.frame));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { ConfigError } from "./config";
 import { Context } from "./context";
 import { allocationFamily } from "./describe";
 import { breakpointsFamily } from "./breakpoints";
+import { dataBreakpointsFamily } from "./data-breakpoints";
 import { disassembleFamily } from "./disassemble";
 import { evaluateFamily } from "./evaluate";
 import { executionFamily } from "./execution";
@@ -21,6 +22,7 @@ import { variablesFamily } from "./variables";
 export const FAMILIES: readonly RequestFamily[] = [
   launchFamily,
   breakpointsFamily,
+  dataBreakpointsFamily,
   executionFamily,
   stackFamily,
   variablesFamily,
@@ -36,6 +38,38 @@ export function capabilities(): DebugProtocol.Capabilities {
 }
 
 const HANDLERS = new Map<string, RequestHandler>(FAMILIES.flatMap((f) => Object.entries(f.requests)));
+
+/** Requests whose failure the user asked for and must see as a notification. Everything else
+ * fails quietly: VS Code shows a failed watch's message inline in the Watch view, a failed repl
+ * evaluation in the Debug Console, and nothing for a failed hover; a failed stackTrace,
+ * scopes or variables request only leaves that part of a view empty. */
+const USER_REQUESTS = new Set([
+  "launch",
+  "attach",
+  "configurationDone",
+  "setVariable",
+  "setExpression",
+  "setDataBreakpoints",
+  "writeMemory",
+  "gotoTargets",
+  "goto",
+  "continue",
+  "next",
+  "stepIn",
+  "stepOut",
+  "pause",
+]);
+
+function showsUser(request: DebugProtocol.Request): boolean {
+  return USER_REQUESTS.has(request.command);
+}
+
+/** Errors that only mean the client asked about a stop that is over: never the user's business. */
+export function isRace(message: string): boolean {
+  return /the program has moved on|while the program is running|the program is not running|no debug session/.test(
+    message,
+  );
+}
 
 export class AllocsDebugSession extends DebugSession {
   private ctx?: Context;
@@ -92,20 +126,20 @@ export class AllocsDebugSession extends DebugSession {
         if (request.command === "disconnect") this.shutdown();
       },
       (e: unknown) => {
-        this.fail(response, e);
+        this.fail(response, e, showsUser(request));
         if (request.command === "launch" || request.command === "attach") void ctx.dispose();
         if (request.command === "disconnect") this.shutdown();
       },
     );
   }
 
-  private fail(response: DebugProtocol.Response, e: unknown): void {
+  private fail(response: DebugProtocol.Response, e: unknown, showUser = true): void {
     const message = e instanceof Error ? e.message : String(e);
     // user-facing configuration problems show without a "details" button
     this.sendErrorResponse(response, {
       id: e instanceof ConfigError ? 1001 : 1002,
       format: message.replace(/[{}]/g, (c) => (c === "{" ? "(" : ")")),
-      showUser: true,
+      showUser: showUser && !isRace(message),
     });
   }
 

@@ -143,7 +143,12 @@ export function relayPython(): string | undefined {
 }
 
 /** VS Code's integrated terminal through the runInTerminal reverse request. */
-export async function integratedTerminal(ctx: Context, title: string, cwd: string): Promise<ProgramTerminal> {
+export async function integratedTerminal(
+  ctx: Context,
+  title: string,
+  cwd: string,
+  kind: "integrated" | "external" = "integrated",
+): Promise<ProgramTerminal> {
   const dir = fs.mkdtempSync(path.join(ctx.sessionDir(), "terminal-"));
   const helper = path.join(dir, "t.sh");
   fs.writeFileSync(path.join(dir, "relay.py"), RELAY_PY);
@@ -151,7 +156,7 @@ export async function integratedTerminal(ctx: Context, title: string, cwd: strin
   const response = await ctx.client.runInTerminal(
     // `[ -f ]`: a late second run of the command, after the session, finds nothing and says nothing
     {
-      kind: "integrated",
+      kind,
       title,
       cwd,
       args: ["sh", "-c", '[ -f "$0" ] && exec sh "$0" "$1" "$2"', helper, dir, relayPython() ?? ""],

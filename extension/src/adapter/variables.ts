@@ -7,6 +7,7 @@ import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import { MIError, type MIVariable } from "../mi";
 import type { AssignTarget, Context, FrameRef } from "./context";
+import { allocationInfoVariables } from "./allocation-info";
 import { describeAddress, leadingAddress, withSummary } from "./describe";
 import { handler, type RequestFamily } from "./handler";
 import { jsonVariables, pointeeType, pointerChildren, pointerVariable, varobjChildren } from "./pointers";
@@ -100,6 +101,8 @@ async function variables(
       return paged(await registers(ctx, c.frame));
     case "json":
       return paged(jsonVariables(ctx, c.value));
+    case "allocation":
+      return paged(await allocationInfoVariables(ctx, c.description));
     case "pointer":
       return paged(await pointerChildren(ctx, a.variablesReference, c));
     case "expr": {

@@ -427,6 +427,15 @@ export class MICommands {
     return listTuples(r.results, "asm_insns").map(decodeSourceAndInstructions);
   }
 
+  /** The whole function containing `address`, grouped under source lines (mode 5: with opcodes). */
+  async disassembleFunctionWithSource(
+    address: string,
+    options?: SendOptions,
+  ): Promise<MISourceAndInstructions[]> {
+    const r = await this.send("-data-disassemble", ["-a", address, "--", "5"], options);
+    return listTuples(r.results, "asm_insns").map(decodeSourceAndInstructions);
+  }
+
   /** The whole function containing `address`. */
   async disassembleFunction(
     address: string,

@@ -248,6 +248,8 @@ export interface MISourceAndInstructions {
 }
 
 export function decodeSourceAndInstructions(t: MIResultsHolder): MISourceAndInstructions {
+  // code without line information comes back as plain instructions, even in the source modes
+  if (optString(t, "address") !== undefined) return { line: 0, instructions: [decodeInstruction(t)] };
   return {
     line: optNumber(t, "line") ?? 0,
     file: optString(t, "file"),
