@@ -229,6 +229,16 @@ static bool objects_rescan(bool wait)
     } else if (!rt_trylock(&objects_scan_lock)) {
         lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
         return false;
+    } else if (heap_interrupted_libc()) {
+        /* A query from a signal handler that interrupted its own thread in the loader or libc:
+         * dl_iterate_phdr would wait for the loader's list lock, which that thread may hold or
+         * be halfway through taking (levels_stress hung so: SIGALRM landed in
+         * _dl_add_to_namespace_list's pthread_mutex_lock during a dlopen whose entry had
+         * marked a rescan pending, and the handler's query rescanned). The tables answer as
+         * they are; a later query rescans. */
+        rt_unlock(&objects_scan_lock);
+        lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+        return false;
     }
     unsigned pending = lv_dlopen_pending;
     bool first = seen_adds == ~0ull;
@@ -251,11 +261,13 @@ static bool objects_rescan(bool wait)
     return true;
 }
 
-/* The query path never calls dl_iterate_phdr: it takes the loader's lock, and a query from a
- * signal handler that interrupted a thread holding it (inside dl_iterate_phdr, dlopen or a
- * query of its own) would wait forever. dlopen and dlclose are seen by our wrappers; glibc's
- * own loads (NSS, iconv modules) are noticed when an address misses every object we know but
- * _dl_find_object, which is lock-free, places it in one. */
+/* The query path reaches dl_iterate_phdr only through objects_rescan(false): never while
+ * another thread scans, and never from a signal handler that interrupted its thread in the
+ * loader or libc (dl_iterate_phdr takes the loader's lock, which that thread may hold). It
+ * rescans after a dlopen that tail-jumped to glibc (lv_dlopen_pending); the other dlopens and
+ * every dlclose rescan in our wrappers. glibc's own loads (NSS, iconv modules) are noticed when
+ * an address misses every object we know but _dl_find_object, which is lock-free, places it
+ * in one. */
 void objects_check_changed(void)
 {
     if (objects && lv_dlopen_pending != dlopen_seen) objects_rescan(false);

@@ -56,8 +56,9 @@ void rt_unlock(rt_lock_t *l);
  * fork. The paths a handler can reach (mmap, munmap, mremap, queries) use this and fall back:
  * log the change (maps_pending.c), or answer with what the tables hold. */
 bool rt_lock_unless_forking(rt_lock_t *l);
-/* interrupted.c: this thread runs a signal handler that interrupted the real allocator's or
- * libc's code (which may hold a lock glibc's fork takes after ours). Slow: for that case only. */
+/* interrupted.c: this thread runs a signal handler that interrupted the real allocator's,
+ * libc's or ld.so's code (which may hold a lock glibc's fork takes after ours, or the loader's
+ * list lock). Slow: for those cases only. */
 bool heap_interrupted_libc(void);
 bool rt_trylock(rt_lock_t *l); /* false at once if held */
 

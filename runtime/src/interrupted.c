@@ -9,8 +9,13 @@
  * interrupted: on x86-64 the handler's stack holds the restorer's address (glibc's
  * __restore_rt, as sigaction installed it) followed by the ucontext, whose saved rip is the
  * interrupted instruction. We scan this thread's stack above the current frame for restorer
- * words and check each frame's rip against the real allocator's and libc's code. A stale
- * word that happens to match only makes a thread give up at once, which is always safe. */
+ * words and check each frame's rip against the real allocator's, libc's and ld.so's code. A
+ * stale word that happens to match only makes a thread give up at once, which is always safe.
+ *
+ * The same question guards a query's rescan of the loader's list (objects_rescan in
+ * elf_objects.c): dl_iterate_phdr takes the loader's list lock, and a handler that interrupted
+ * its own thread inside dlopen, dlclose or dl_iterate_phdr (holding that lock, or halfway
+ * through taking it) would wait for it forever. */
 #define _GNU_SOURCE
 #include "heap.h"
 #include "levels.h"
@@ -19,13 +24,15 @@
 #include <elf.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 
 struct code_range {
     uintptr_t lo, hi;
 };
-static struct code_range code[2]; /* the real allocator's and libc's executable segments */
+/* The real allocator's, libc's and the dynamic loader's executable segments. */
+static struct code_range code[3];
 
 /* The executable PT_LOAD extent of the object holding fn. */
 static void exec_range_of(void *fn, struct code_range *out)
@@ -52,6 +59,9 @@ void interrupted_init(void)
 {
     exec_range_of((void *)heap_real.malloc, &code[0]);
     exec_range_of(heap_next_symbol("fflush"), &code[1]);
+    /* ld.so (at AT_BASE): a handler that interrupted the loader, or libc's dl_iterate_phdr,
+     * may have interrupted them holding the loader's list lock (objects_rescan). */
+    exec_range_of((void *)getauxval(AT_BASE), &code[2]);
 }
 
 static bool in_watched_code(uintptr_t pc)
