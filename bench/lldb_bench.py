@@ -21,8 +21,10 @@ def _addresses(debugger: Any, n: int) -> List[int]:
     def word(addr: int) -> int:
         return struct.unpack("<Q", process.ReadMemory(addr, 8, err))[0]
 
-    keep = word(target.FindSymbols("keep").GetContextAtIndex(0).GetSymbol().GetStartAddress().GetLoadAddress(target))
-    nkeep = word(target.FindSymbols("nkeep").GetContextAtIndex(0).GetSymbol().GetStartAddress().GetLoadAddress(target))
+    def symbol(name: str) -> int:
+        return target.FindSymbols(name).GetContextAtIndex(0).GetSymbol().GetStartAddress().GetLoadAddress(target)
+
+    keep, nkeep = word(symbol("keep")), word(symbol("nkeep"))
     return [word(keep + 8 * ((i * 7919) % nkeep)) + 3 for i in range(n)]
 
 
