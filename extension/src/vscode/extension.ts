@@ -1,5 +1,5 @@
 // The extension's entry point (package.json "main"): the `allocs` debugger type (adapter
-// factory and configuration provider), the process picker behind ${command:pickProcess}, and
+// factory and configuration provider), the `allocs-lldb` type (lldb-dap with the LLDB front: ./lldb.ts), the process picker behind ${command:pickProcess}, and
 // the commands that draw memory: Describe Address..., Show Heap Census, Show Memory Map.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -20,6 +20,7 @@ import {
 import { headline, humanBytes, parseAddress } from "./description";
 import { PS_ARGS, parseProcessList } from "./processes";
 import { renderCensusHtml, renderDescriptionHtml, renderMemoryMapHtml } from "./render";
+import { LLDB_DEBUG_TYPE, findLldbAdapter, lldbConfiguration, lldbRequests } from "./lldb";
 import { census, describe, memoryMap, type RequestSession } from "./requests";
 import { Views } from "./views";
 
@@ -38,6 +39,31 @@ class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
       );
     }
     return new vscode.DebugAdapterExecutable(c.command, c.args, { env: c.env });
+  }
+}
+
+/** `allocs-lldb`: lldb-dap (lldb-vscode) with the LLDB front and the preload (./lldb.ts). */
+class LldbAdapterFactory implements vscode.DebugAdapterDescriptorFactory {
+  createDebugAdapterDescriptor(
+    session: vscode.DebugSession,
+  ): vscode.ProviderResult<vscode.DebugAdapterDescriptor> {
+    const configured = session.configuration.lldbAdapter;
+    const adapter = typeof configured === "string" ? configured : findLldbAdapter();
+    if (adapter === undefined) {
+      throw new Error("allocs: no lldb-dap or lldb-vscode on the PATH (Debian: apt install lldb-16)");
+    }
+    return new vscode.DebugAdapterExecutable(adapter, []);
+  }
+}
+
+class LldbConfigurationProvider implements vscode.DebugConfigurationProvider {
+  constructor(private readonly root: string) {}
+
+  resolveDebugConfiguration(
+    _folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): vscode.ProviderResult<vscode.DebugConfiguration> {
+    return lldbConfiguration(config, this.root) as vscode.DebugConfiguration;
   }
 }
 
@@ -95,7 +121,7 @@ class ConfigurationProvider implements vscode.DebugConfigurationProvider {
 
 function activeSession(): vscode.DebugSession | undefined {
   const s = vscode.debug.activeDebugSession;
-  if (s !== undefined && s.type === DEBUG_TYPE) return s;
+  if (s !== undefined && (s.type === DEBUG_TYPE || s.type === LLDB_DEBUG_TYPE)) return s;
   return undefined;
 }
 
@@ -105,6 +131,11 @@ function requireSession(): vscode.DebugSession {
     throw new Error("allocs: start an allocs debug session (and stop the program) first");
   }
   return s;
+}
+
+/** What the commands ask: the allocs adapter answers allocs/* itself, lldb-dap through the front. */
+function requestsFor(session: vscode.DebugSession): RequestSession {
+  return session.type === LLDB_DEBUG_TYPE ? lldbRequests(session) : session;
 }
 
 /** The frame selected in the Call Stack view, when it belongs to this session. */
@@ -199,6 +230,11 @@ export function activate(context: vscode.ExtensionContext): void {
     views,
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new AdapterFactory(context.extensionPath)),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider),
+    vscode.debug.registerDebugAdapterDescriptorFactory(LLDB_DEBUG_TYPE, new LldbAdapterFactory()),
+    vscode.debug.registerDebugConfigurationProvider(
+      LLDB_DEBUG_TYPE,
+      new LldbConfigurationProvider(context.extensionPath),
+    ),
     vscode.commands.registerCommand(COMMANDS.pickProcess, pickProcess),
     vscode.commands.registerCommand(
       COMMANDS.describeAddress,
@@ -216,7 +252,7 @@ export function activate(context: vscode.ExtensionContext): void {
         }
         if (input === undefined || input.trim() === "") return;
         const frameId = parseAddress(input) === undefined ? selectedFrame(session) : undefined;
-        await showDescription(views, session, input, frameId);
+        await showDescription(views, requestsFor(session), input, frameId);
       }),
     ),
     vscode.commands.registerCommand(
@@ -225,14 +261,14 @@ export function activate(context: vscode.ExtensionContext): void {
         const session = requireSession();
         const input = variableInput(arg);
         if (input === undefined) throw new Error("allocs: no variable to describe");
-        await showDescription(views, session, input, selectedFrame(session));
+        await showDescription(views, requestsFor(session), input, selectedFrame(session));
       }),
     ),
     vscode.commands.registerCommand(
       COMMANDS.showHeapCensus,
       guarded(async () => {
         const session = requireSession();
-        const c = await census(session);
+        const c = await census(requestsFor(session));
         views.show(
           "census",
           `(${c.total.chunks} allocations, ${humanBytes(c.total.bytes)})`,
@@ -244,7 +280,7 @@ export function activate(context: vscode.ExtensionContext): void {
       COMMANDS.showMemoryMap,
       guarded(async () => {
         const session = requireSession();
-        const nodes = await memoryMap(session);
+        const nodes = await memoryMap(requestsFor(session));
         views.show("maps", undefined, renderMemoryMapHtml(nodes));
       }),
     ),

@@ -1,0 +1,123 @@
+// The `allocs-lldb` debugger type: LLVM's own DAP server (lldb-dap, or Debian's lldb-vscode-16)
+// with the bridge's LLDB front imported by `initCommands` and the runtime preloaded into the
+// program through the launch's `env`. Pointers in Variables, Watch and hovers then show their
+// allocation (the front's LLDB summaries) and expand to a heap chunk's real length (its
+// synthetic children). The commands (Describe Address, Heap Census, Memory Map) reach the
+// front through `evaluate` in the REPL context with LLDB's command escape (a backquote):
+// `lldbRequests` answers the extension's `allocs/*` requests that way. No vscode import here,
+// so the tests drive it with a real DAP client.
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+
+import type { RequestSession } from "./requests";
+
+export const LLDB_DEBUG_TYPE = "allocs-lldb";
+
+/** The DAP servers tried in order: LLVM 17+'s name, then lldb-vscode by version, then unversioned. */
+export const LLDB_ADAPTERS = ["lldb-dap", "lldb-vscode-16", "lldb-vscode-15", "lldb-vscode"];
+
+/** The first DAP server on the PATH, or undefined (the setting `lldbAdapter` overrides). */
+export function findLldbAdapter(candidates: readonly string[] = LLDB_ADAPTERS): string | undefined {
+  for (const name of candidates) {
+    if (spawnSync("sh", ["-c", `command -v "$1"`, "sh", name], { encoding: "utf8" }).status === 0)
+      return name;
+  }
+  return undefined;
+}
+
+/** Where the bridge's LLDB front and the runtime are in a checkout or an installed extension. */
+export function lldbPluginPath(root: string): string {
+  return path.join(root, "gdb-python-bridge", "allocs_lldb.py");
+}
+
+export function lldbRuntimePath(root: string): string {
+  return path.join(root, "runtime", "build", "liballocs.so");
+}
+
+export interface LldbLaunchConfiguration {
+  type?: string;
+  request?: string;
+  program?: string;
+  initCommands?: string[];
+  /** lldb-dap's environment: "NAME=VALUE" strings */
+  env?: string[];
+  /** false: do not preload the runtime into the program */
+  preload?: boolean;
+  [key: string]: unknown;
+}
+
+/** The configuration lldb-dap gets: the plugin imported first, the runtime preloaded into a
+ * launched program (the user's own LD_PRELOAD kept after it); everything else passes through. */
+export function lldbConfiguration(config: LldbLaunchConfiguration, root: string): LldbLaunchConfiguration {
+  const out: LldbLaunchConfiguration = { ...config, type: LLDB_DEBUG_TYPE };
+  const importLine = `command script import ${lldbPluginPath(root)}`;
+  out.initCommands = [importLine, ...(config.initCommands ?? []).filter((c) => c !== importLine)];
+  if ((out.request ?? "launch") === "launch" && config.preload !== false) {
+    const runtime = lldbRuntimePath(root);
+    const env = [...(config.env ?? [])];
+    const i = env.findIndex((e) => e.startsWith("LD_PRELOAD="));
+    const others =
+      i >= 0
+        ? env[i]
+            .slice("LD_PRELOAD=".length)
+            .split(/[: ]/)
+            .filter((p) => p && p !== runtime)
+        : [];
+    const value = `LD_PRELOAD=${[runtime, ...others].join(":")}`;
+    if (i >= 0) env[i] = value;
+    else env.push(value);
+    out.env = env;
+  }
+  return out;
+}
+
+/** The part of a DAP session used to reach lldb's command line. */
+export interface EvaluateSession {
+  customRequest(command: string, args?: unknown): PromiseLike<unknown>;
+}
+
+/** Runs an `alloc` command with --json through lldb-dap's REPL and parses its one JSON line;
+ * the command's one-line error (`error: alloc...`) becomes a thrown Error. */
+export async function allocJson(
+  session: EvaluateSession,
+  command: string,
+  frameId?: number,
+): Promise<unknown> {
+  const args: Record<string, unknown> = { expression: `\`${command}`, context: "repl" };
+  if (frameId !== undefined) args.frameId = frameId;
+  const body = (await session.customRequest("evaluate", args)) as { result?: unknown } | undefined;
+  const text = typeof body?.result === "string" ? body.result : "";
+  const json = text.split("\n").find((l) => l.startsWith("{") || l.startsWith("["));
+  if (json !== undefined) return JSON.parse(json);
+  const error = text.split("\n").find((l) => /^error: /.test(l));
+  throw new Error(error ? error.replace(/^error: /, "") : `alloc: no answer from lldb to ${command}`);
+}
+
+/** The extension's `allocs/describe`, `allocs/census` and `allocs/maps` requests answered by
+ * the LLDB front, so the commands and views work unchanged in an `allocs-lldb` session. */
+export function lldbRequests(session: EvaluateSession): RequestSession {
+  return {
+    async customRequest(command: string, args?: unknown): Promise<unknown> {
+      const a = (args ?? {}) as { address?: string; expression?: string; frameId?: number; by?: string };
+      switch (command) {
+        case "allocs/describe": {
+          const what = a.address ?? a.expression;
+          if (what === undefined || what.trim() === "")
+            throw new Error("allocs: an address or expression is needed");
+          const description = await allocJson(session, `alloc info --json ${what}`, a.frameId);
+          return { description };
+        }
+        case "allocs/census":
+          return allocJson(
+            session,
+            `alloc census --json --by ${a.by === "type" ? "type" : "site"}`,
+            a.frameId,
+          );
+        case "allocs/maps":
+          return allocJson(session, "alloc maps --json", a.frameId);
+        default:
+          return session.customRequest(command, args);
+      }
+    },
+  };
+}
