@@ -66,6 +66,7 @@ class Integrity:
         self._seq_bound: Optional[int] = None
         self._maps: Dict[int, Optional[str]] = {}
         self._regions: Dict[int, int] = {}
+        self._returns: Dict[int, bool] = {}
         self._owned: Optional[List[Tuple[int, int, str]]] = None
 
     # ---- recording ----
@@ -341,11 +342,17 @@ class Integrity:
             return where, f"a chunk's site #{site_id} is past the site table's {rec.nsites} entries"
         if pc is None:
             return (where, f"site #{site_id} has no pc") if site_id else None
-        obj = self.s.levels.object_for(pc)
-        code = self.r.try_read(pc - 7, 7)
-        if obj is None or code is None or not is_call_return(code):
+        if not self.is_return_address(pc):
             return where, f"site #{site_id}'s pc {pc:#x} is not a return address in a loaded object's text"
         return None
+
+    def is_return_address(self, pc: int) -> bool:
+        """Is pc just after a call, in a loaded object? (Cached per pc.)"""
+        if pc not in self._returns:
+            code = self.r.try_read(pc - 7, 7) if pc >= 7 else None
+            self._returns[pc] = (self.s.levels.object_for(pc) is not None and code is not None
+                                 and is_call_return(code))
+        return self._returns[pc]
 
     def check_chunk(self, base: int, usable: int, hdr: Optional[int], site_id: int, slack: int,
                     seq: int) -> None:
@@ -387,6 +394,10 @@ class Integrity:
         if not chunk.base <= obj.base < chunk.end or obj.size > chunk.end - obj.base:
             self.report(rec.suballocs, f"the pool object {obj.base:#x} ({obj.size} bytes) is not inside its "
                                        f"chunk {chunk.base:#x}-{chunk.end:#x}")
+        # A pool's site is any code address its allocator passed (not always a return address).
+        if obj.site and self.s.levels.object_for(obj.site) is None:
+            self.report(rec.suballocs, f"the pool object {obj.base:#x}'s site {obj.site:#x} is in no loaded "
+                                       "object")
         if obj.allocator_index >= rec.nallocators:
             self.report(rec.suballocs, f"the pool object {obj.base:#x} names allocator "
                                        f"#{obj.allocator_index} of {rec.nallocators}")
