@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from . import layout as L
+from .elf import open_elf
 from .memory import Reader
+from .target import Mapping
 
 if TYPE_CHECKING:
     from .heap import Chunk
@@ -50,6 +52,22 @@ def is_call_return(code: bytes) -> bool:
         if len(code) >= k and code[-k] == 0xFF and (code[-k + 1] >> 3) & 7 == 2:
             return True
     return False
+
+
+def file_mapping_problem(m: Mapping, bias: int) -> Optional[str]:
+    """Why a file-backed mapping of a loaded object cannot be right: the file offset it maps must
+    lie in one of the object's PT_LOAD segments, at the address the object's load bias puts it."""
+    elf = open_elf(m.name)
+    if elf is None or not elf.segments or m.offset is None:
+        return None
+    wants = [(bias + vaddr - (off - m.offset)) & ~(PAGE - 1) for off, vaddr, size in elf.segments
+             if off & ~(PAGE - 1) <= m.offset < off + max(size, 1)]  # a page may start two segments
+    if not wants:
+        return f"{m.name} at {m.begin:#x} maps file offset {m.offset:#x}, in none of its segments"
+    if m.begin not in wants:
+        return (f"{m.name} at {m.begin:#x} maps file offset {m.offset:#x}, which its load bias puts at "
+                f"{wants[0]:#x}")
+    return None
 
 
 class Integrity:
@@ -154,6 +172,8 @@ class Integrity:
         """The debugger's mappings (in a core, from its file-mapping note and segments) never
         overlap: an overlap means the note is damaged, and the chain's mmap level may be wrong."""
         last = None
+        biases = {o.path: o.load_bias for o in self.s.levels.objects()
+                  if o.path and o.flags & L.OBJECT_F_LIVE}
         for m in sorted(self.s.mappings(), key=lambda m: m.begin):
             if m.end <= m.begin or m.end > 1 << 64:
                 self._table(m.begin, f"{MAPPINGS}{m.begin:#x}-{m.end:#x} ({m.name}) is empty")
@@ -162,6 +182,10 @@ class Integrity:
                                      f"{last.begin:#x}-{last.end:#x} ({last.name})")
             if last is None or m.end > last.end:
                 last = m
+            if m.offset is not None and m.name in biases:
+                problem = file_mapping_problem(m, biases[m.name])
+                if problem is not None:
+                    self._table(m.begin, MAPPINGS + problem)
 
     def _check_brk(self, at: int, rec: object) -> None:
         lo, hi = rec.brk_lo, rec.brk_hi  # type: ignore[attr-defined]
