@@ -305,7 +305,9 @@ class Integrity:
         for i, t in enumerate(self.s.levels.threads()):
             if not t.flags & L.THREAD_F_LIVE:
                 continue
-            if not t.stack_lo < t.stack_hi or t.stack_hi > USER_LIMIT or t.stack_hi - t.stack_lo > 1 << 34:
+            unmapped = bool(self.s.mappings()) and self.s.mapping_for(t.stack_hi - 1) is None
+            if (not t.stack_lo < t.stack_hi or t.stack_hi > USER_LIMIT or t.stack_hi - t.stack_lo > 1 << 34
+                    or unmapped or not 0 < t.tid < 1 << 22):
                 self._table(at + i * L.ThreadRec.size,
                             f"thread #{i}'s stack {t.stack_lo:#x}-{t.stack_hi:#x} is empty or implausible")
 
