@@ -49,6 +49,7 @@ class ElfFile:
         self.sections: List[Section] = []
         self.symbols: List[ElfSymbol] = []
         self.min_vaddr = 0
+        self.segments: List[Tuple[int, int, int]] = []
         self._starts: List[int] = []
         with open(path, "rb") as f:
             head = f.read(_EHDR.size)
@@ -62,6 +63,8 @@ class ElfFile:
             phdrs = [_PHDR.unpack_from(ph, i * phentsize) for i in range(phnum)
                      if (i + 1) * phentsize <= len(ph)]
             loads = [p[3] for p in phdrs if p[0] == PT_LOAD]
+            # (file offset, vaddr, file size) of each PT_LOAD: where a mapping of the file belongs
+            self.segments = [(p[2], p[3], p[5]) for p in phdrs if p[0] == PT_LOAD]
             self.min_vaddr = min(loads) & ~0xFFF if loads else 0
             f.seek(shoff)
             sh = f.read(shentsize * shnum)

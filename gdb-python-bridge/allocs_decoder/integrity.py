@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from . import layout as L
+from .elf import open_elf
 from .memory import Reader
+from .target import Mapping
 
 if TYPE_CHECKING:
     from .heap import Chunk
@@ -52,6 +54,22 @@ def is_call_return(code: bytes) -> bool:
     return False
 
 
+def file_mapping_problem(m: Mapping, bias: int) -> Optional[str]:
+    """Why a file-backed mapping of a loaded object cannot be right: the file offset it maps must
+    lie in one of the object's PT_LOAD segments, at the address the object's load bias puts it."""
+    elf = open_elf(m.name)
+    if elf is None or not elf.segments or m.offset is None:
+        return None
+    wants = [(bias + vaddr - (off - m.offset)) & ~(PAGE - 1) for off, vaddr, size in elf.segments
+             if off & ~(PAGE - 1) <= m.offset < off + max(size, 1)]  # a page may start two segments
+    if not wants:
+        return f"{m.name} at {m.begin:#x} maps file offset {m.offset:#x}, in none of its segments"
+    if m.begin not in wants:
+        return (f"{m.name} at {m.begin:#x} maps file offset {m.offset:#x}, which its load bias puts at "
+                f"{wants[0]:#x}")
+    return None
+
+
 class Integrity:
     """The damage found in one Session, and the checks that find it."""
 
@@ -66,6 +84,7 @@ class Integrity:
         self._seq_bound: Optional[int] = None
         self._maps: Dict[int, Optional[str]] = {}
         self._regions: Dict[int, int] = {}
+        self._returns: Dict[int, bool] = {}
         self._owned: Optional[List[Tuple[int, int, str]]] = None
 
     # ---- recording ----
@@ -153,6 +172,8 @@ class Integrity:
         """The debugger's mappings (in a core, from its file-mapping note and segments) never
         overlap: an overlap means the note is damaged, and the chain's mmap level may be wrong."""
         last = None
+        biases = {o.path: o.load_bias for o in self.s.levels.objects()
+                  if o.path and o.flags & L.OBJECT_F_LIVE}
         for m in sorted(self.s.mappings(), key=lambda m: m.begin):
             if m.end <= m.begin or m.end > 1 << 64:
                 self._table(m.begin, f"{MAPPINGS}{m.begin:#x}-{m.end:#x} ({m.name}) is empty")
@@ -161,6 +182,10 @@ class Integrity:
                                      f"{last.begin:#x}-{last.end:#x} ({last.name})")
             if last is None or m.end > last.end:
                 last = m
+            if m.offset is not None and m.name in biases:
+                problem = file_mapping_problem(m, biases[m.name])
+                if problem is not None:
+                    self._table(m.begin, MAPPINGS + problem)
 
     def _check_brk(self, at: int, rec: object) -> None:
         lo, hi = rec.brk_lo, rec.brk_hi  # type: ignore[attr-defined]
@@ -280,7 +305,9 @@ class Integrity:
         for i, t in enumerate(self.s.levels.threads()):
             if not t.flags & L.THREAD_F_LIVE:
                 continue
-            if not t.stack_lo < t.stack_hi or t.stack_hi > USER_LIMIT or t.stack_hi - t.stack_lo > 1 << 34:
+            unmapped = bool(self.s.mappings()) and self.s.mapping_for(t.stack_hi - 1) is None
+            if (not t.stack_lo < t.stack_hi or t.stack_hi > USER_LIMIT or t.stack_hi - t.stack_lo > 1 << 34
+                    or unmapped or not 0 < t.tid < 1 << 22):
                 self._table(at + i * L.ThreadRec.size,
                             f"thread #{i}'s stack {t.stack_lo:#x}-{t.stack_hi:#x} is empty or implausible")
 
@@ -341,11 +368,17 @@ class Integrity:
             return where, f"a chunk's site #{site_id} is past the site table's {rec.nsites} entries"
         if pc is None:
             return (where, f"site #{site_id} has no pc") if site_id else None
-        obj = self.s.levels.object_for(pc)
-        code = self.r.try_read(pc - 7, 7)
-        if obj is None or code is None or not is_call_return(code):
+        if not self.is_return_address(pc):
             return where, f"site #{site_id}'s pc {pc:#x} is not a return address in a loaded object's text"
         return None
+
+    def is_return_address(self, pc: int) -> bool:
+        """Is pc just after a call, in a loaded object? (Cached per pc.)"""
+        if pc not in self._returns:
+            code = self.r.try_read(pc - 7, 7) if pc >= 7 else None
+            self._returns[pc] = (self.s.levels.object_for(pc) is not None and code is not None
+                                 and is_call_return(code))
+        return self._returns[pc]
 
     def check_chunk(self, base: int, usable: int, hdr: Optional[int], site_id: int, slack: int,
                     seq: int) -> None:
@@ -387,6 +420,10 @@ class Integrity:
         if not chunk.base <= obj.base < chunk.end or obj.size > chunk.end - obj.base:
             self.report(rec.suballocs, f"the pool object {obj.base:#x} ({obj.size} bytes) is not inside its "
                                        f"chunk {chunk.base:#x}-{chunk.end:#x}")
+        # A pool's site is any code address its allocator passed (not always a return address).
+        if obj.site and self.s.levels.object_for(obj.site) is None:
+            self.report(rec.suballocs, f"the pool object {obj.base:#x}'s site {obj.site:#x} is in no loaded "
+                                       "object")
         if obj.allocator_index >= rec.nallocators:
             self.report(rec.suballocs, f"the pool object {obj.base:#x} names allocator "
                                        f"#{obj.allocator_index} of {rec.nallocators}")

@@ -134,6 +134,11 @@ class Pools:
                 obj = self.lookup(g + k)
                 if obj is not None:
                     return obj if addr - obj.base < obj.size else None
+            if g >= chunk.base and all(self.lookup(g + k) is None for k in range(16)):
+                # A set bit says an object starts in this granule: its record must be there.
+                self.report(self.root.rec.suballocs, f"the pool bitmap marks an object start at {g:#x}, "
+                                                     "but no pool record has a base there")
+                return None
         return None
 
     def walk(self) -> Iterator[PoolObject]:

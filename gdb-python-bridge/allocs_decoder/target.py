@@ -39,6 +39,7 @@ class Mapping:
     end: int
     name: Optional[str] = None  # path, "[heap]", "[stack]", or None
     perms: Optional[str] = None
+    offset: Optional[int] = None  # the file offset mapped at begin (file-backed mappings), when known
 
 
 @dataclass(frozen=True)

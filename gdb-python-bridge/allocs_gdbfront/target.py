@@ -180,14 +180,14 @@ class GdbTarget:
             if len(tok) < 4 or not tok[0].startswith("0x"):
                 continue
             try:
-                begin, end = int(tok[0], 16), int(tok[1], 16)
+                begin, end, offset = int(tok[0], 16), int(tok[1], 16), int(tok[3], 16)
             except ValueError:
                 continue
             rest = tok[4:]
             perms = None
             if rest and re.fullmatch(r"[r-][w-][x-][ps-]", rest[0]):
                 perms = rest.pop(0)
-            out.append(Mapping(begin, end, " ".join(rest) or None, perms))
+            out.append(Mapping(begin, end, " ".join(rest) or None, perms, offset))
         if has_core():
             out = sorted(out + _core_segments(out), key=lambda m: m.begin)
         return out
