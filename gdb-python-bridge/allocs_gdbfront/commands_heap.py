@@ -170,7 +170,8 @@ whose type is unknown are listed as an untyped fallback, labelled so."""
         report = queries.referrers(s, d, limit=limit)
         rows = report.rows
         if a.json:
-            emit({"target": d.to_json(), "typed": any(r.typed for r in rows), "omitted": report.omitted, "referrers": [
+            emit({"target": d.to_json(), "typed": any(r.typed for r in rows), "omitted": report.omitted,
+                  "referrers": [
                 {"address": None if r.ref.region == "register" else f"{r.ref.where:#x}",
                  "value": f"{r.ref.value:#x}", "region": r.ref.region, "register": r.ref.register,
                  "thread": r.ref.thread, "typed": r.typed,

@@ -86,7 +86,10 @@ describe("frames from the CFI: main at any -O level", function () {
         if (cc === "gcc") assert.equal(inMain.typed, true);
         const firstUntyped = rows.findIndex((r) => !r.typed);
         if (firstUntyped >= 0)
-          assert.ok(rows.slice(firstUntyped).every((r) => !r.typed), "typed referrers come first");
+          assert.ok(
+            rows.slice(firstUntyped).every((r) => !r.typed),
+            "typed referrers come first",
+          );
         assert.equal(who.omitted, 0);
         const one = a.get("who1");
         assert.equal(one.referrers.length, 1);
