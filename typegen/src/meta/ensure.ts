@@ -8,7 +8,8 @@
 // object (what `allocs cc` writes; also next to the file a symlink resolves to), or a marker
 // `BUILDID.nodwarf` remembering an object without DWARF (most system libraries), so those are
 // not searched for debug files again on every run (until a debug file appears by build-id).
-// A generation that fails leaves `BUILDID.failed` with the reason (said once, not retried).
+// A generation that fails on a malformed file leaves `BUILDID.failed` with the reason (said
+// once, not retried); other failures are said and retried next time.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -141,14 +142,21 @@ export function generateInWorker(
     let settled = false;
     worker.on(
       "message",
-      (m: { stage?: string; fraction?: number; result?: GenerateResult; error?: { message: string } }) => {
+      (m: {
+        stage?: string;
+        fraction?: number;
+        result?: GenerateResult;
+        error?: { name: string; message: string };
+      }) => {
         if (m.stage !== undefined) onStage(m.stage, m.fraction ?? 0);
         else if (m.result) {
           settled = true;
           resolve(m.result);
         } else if (m.error) {
           settled = true;
-          reject(new Error(m.error.message));
+          const e = new Error(m.error.message);
+          e.name = m.error.name;
+          reject(e);
         }
       },
     );
@@ -195,7 +203,9 @@ export async function ensureMetadata(
     } catch (e) {
       const message = (e as Error).message.split("\n")[0];
       report.failed.push({ file: p.file, message });
-      writeMarker(markerPath(p.buildId as string, "failed", env), `${p.file}: ${message}\n`);
+      // the file itself is bad: remembered; anything else (memory, a missing part) is retried
+      if ((e as Error).name === "TypegenFormatError")
+        writeMarker(markerPath(p.buildId as string, "failed", env), `${p.file}: ${message}\n`);
     }
   }
   progress.end?.(report);
