@@ -4,7 +4,8 @@
 // bridge look), and reused until the object's build-id changes. Shared by the `allocs`
 // commands (run, gdb, core) and the debug adapter; they draw the progress.
 //
-// What is already there costs a stat or two per object: the cache entry, metadata next to the
+// What is already there costs a stat or two per object: the cache entry (made by this build of
+// typegen or later, or a link to what `allocs cc` wrote), metadata next to the
 // object (what `allocs cc` writes; also next to the file a symlink resolves to), or a marker
 // `BUILDID.nodwarf` remembering an object without DWARF (most system libraries), so those are
 // not searched for debug files again on every run (until a debug file appears by build-id).
@@ -85,6 +86,30 @@ export function besideCandidates(file: string): string[] {
   return out;
 }
 
+/** When this typegen was built: metadata it made before that (a file in the cache, not a link
+ * to one `allocs cc` wrote) is made again, as a newer typegen may type more. */
+let builtAt: number | undefined;
+function typegenBuiltAt(): number {
+  if (builtAt === undefined) {
+    try {
+      builtAt = fs.statSync(path.join(__dirname, "writer.js")).mtimeMs;
+    } catch {
+      builtAt = 0;
+    }
+  }
+  return builtAt;
+}
+
+function cachedAndCurrent(file: string): boolean {
+  try {
+    const l = fs.lstatSync(file);
+    if (l.isSymbolicLink()) return fs.existsSync(file);
+    return l.mtimeMs >= typegenBuiltAt();
+  } catch {
+    return false;
+  }
+}
+
 function markerPath(id: string, kind: "nodwarf" | "failed", env: NodeJS.ProcessEnv): string {
   return path.join(cacheDir(env), `${id}.${kind}`);
 }
@@ -101,9 +126,9 @@ export function planObject(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   if (!id) return { file, state: "no-build-id" };
   const plan = (state: ObjectState): ObjectPlan => ({ file, state, buildId: id });
-  if (fs.existsSync(path.join(cacheDir(env), id + META_SUFFIX))) return plan("cached");
+  if (cachedAndCurrent(path.join(cacheDir(env), id + META_SUFFIX))) return plan("cached");
   if (besideCandidates(file).some((m) => metaFileBuildId(m) === id)) return plan("beside");
-  if (fs.existsSync(markerPath(id, "failed", env))) return plan("failed-before");
+  if (cachedAndCurrent(markerPath(id, "failed", env))) return plan("failed-before");
   if (fs.existsSync(markerPath(id, "nodwarf", env))) {
     // remembered, unless a debug file has been installed since (a stat per debug directory)
     if (!buildIdPaths(id).some((p) => fs.existsSync(p))) return plan("no-dwarf");
