@@ -6,7 +6,7 @@
 # runtime/build), so a staging folder rebuilds that layout with only what runs:
 #   package.json        extension/package.json + the root's runtime "dependencies"
 #   README.md, LICENSE  extension/vsix/
-#   dist/extension/**, dist/cli/**   compiled TypeScript (no tests)
+#   dist/extension/**, dist/cli/**, dist/typegen/**   compiled TypeScript (no tests)
 #   gdb-python-bridge/** (no tests, no caches)
 #   runtime/build/liballocs.so, runtime/build/liballocs_stub.so, runtime/include/**
 #   node_modules/       the root's production dependencies, copied (node-pty: its built binary
@@ -53,6 +53,8 @@ copy_js() { # SRC DEST
 }
 copy_js dist/extension "$stage/dist/extension"
 [ -d dist/cli ] && copy_js dist/cli "$stage/dist/cli"
+# typegen: the adapter makes missing type metadata itself (typegen/src/meta/ensure.ts, its worker)
+copy_js dist/typegen "$stage/dist/typegen"
 
 # the bridge (Python) without its tests and caches
 (cd gdb-python-bridge && find . -type f -name '*.py' -not -path './tests/*' -print0) |

@@ -138,7 +138,8 @@ def _levels(s: Session, d: AddressDescription, addr: int) -> _Levels:
 UNTYPED_WITH_META = {
     "site": "metadata is loaded, but typegen found no type for this allocation site: build with "
             "`allocs cc` for types from the source, or see `allocs typegen PROG` for why",
-    "frame": "metadata is loaded, but it has no frame for this function (no DWARF for it?)",
+    "frame": "metadata is loaded, but it places none of this function's variables in its frame here "
+             "(they live in registers, or DWARF locates them in a way typegen does not follow)",
     "static": "metadata is loaded, but it has no type for this symbol (no DWARF for it?)",
 }
 

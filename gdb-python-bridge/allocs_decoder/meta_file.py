@@ -47,7 +47,8 @@ class MetaFile:
             raise MetaFileError(f"{path}: not an allocs metadata file")
         version, header_size, file_size = struct.unpack_from("<IIQ", data, 8)
         if version != VERSION or header_size != HEADER_SIZE or file_size != len(data):
-            raise MetaFileError(f"{path}: version {version}, header {header_size}, size {file_size}: unsupported")
+            raise MetaFileError(
+                f"{path}: version {version}, header {header_size}, size {file_size}: unsupported")
         id_len = struct.unpack_from("<I", data, 44)[0]
         if id_len > 20:
             raise MetaFileError(f"{path}: build_id_len {id_len}")
@@ -122,12 +123,13 @@ class MetaFile:
             return None
         if idx in self._types:
             return self._types[idx]
-        name, c_name, size, kind, enc, flags, bits, related, count, first = self._record(TYPES, _TYPE, idx)
+        name, c_name, size, kind, enc, flags, bits, related, count, first = self._record(
+            TYPES, _TYPE, idx)
         if kind > L.KIND_FRAME:
             self._types[idx] = None
             return None
-        t = UType(None, self.string(name), self.string(c_name) or self.string(name), size, kind, enc, flags, bits,
-                  count=count)
+        spelled = self.string(c_name) or self.string(name)
+        t = UType(None, self.string(name), spelled, size, kind, enc, flags, bits, count=count)
         self._types[idx] = t  # before its parts: a member may point back to it
         t.related_obj = self.type(related)
         if kind in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_FRAME):
@@ -136,7 +138,8 @@ class MetaFile:
             t.extra["enumerators"] = [(self.string(n), v) for n, v in (
                 self._record(ENUMERATORS, _ENUMERATOR, first + i) for i in range(min(count, MAX_MEMBERS)))]
         elif kind == L.KIND_FUNCTION and first + min(count, MAX_MEMBERS) <= self.count[PARAMS]:
-            t.extra["params"] = [self.type(struct.unpack_from("<I", self.data, self.off[PARAMS] + 4 * (first + i))[0])
+            at = self.off[PARAMS] + 4 * first
+            t.extra["params"] = [self.type(struct.unpack_from("<I", self.data, at + 4 * i)[0])
                                  for i in range(min(count, MAX_MEMBERS))]
         return t
 
@@ -151,7 +154,8 @@ class MetaFile:
 
     def names(self) -> List[Tuple[str, int]]:
         """(canonical name, index) of every type, for lookups by name."""
-        return [(self.string(self._record(TYPES, _TYPE, i)[0]), i) for i in range(min(self.count[TYPES], 1 << 18))]
+        n = min(self.count[TYPES], 1 << 18)
+        return [(self.string(self._record(TYPES, _TYPE, i)[0]), i) for i in range(n)]
 
 
 def _cache_dir(env: Dict[str, str]) -> str:
@@ -159,7 +163,8 @@ def _cache_dir(env: Dict[str, str]) -> str:
     return os.path.join(base, "allocs", "meta")
 
 
-def candidate_paths(build_id: str, object_path: Optional[str], env: Optional[Dict[str, str]] = None) -> List[str]:
+def candidate_paths(build_id: str, object_path: Optional[str],
+                    env: Optional[Dict[str, str]] = None) -> List[str]:
     """Where the runtime looks, in its order (docs/metadata-format.md, "Where the runtime looks")."""
     env = dict(os.environ) if env is None else env
     out = [os.path.join(d, build_id + SUFFIX) for d in env.get("ALLOCS_META_PATH", "").split(":") if d]
@@ -180,7 +185,8 @@ def candidate_paths(build_id: str, object_path: Optional[str], env: Optional[Dic
 _loaded: Dict[Tuple[str, int, int], MetaFile] = {}
 
 
-def load_for(build_id: str, object_path: Optional[str], env: Optional[Dict[str, str]] = None) -> Optional[MetaFile]:
+def load_for(build_id: str, object_path: Optional[str],
+             env: Optional[Dict[str, str]] = None) -> Optional[MetaFile]:
     """The first valid metadata file for this build-id, parsed once per file version (path, size,
     mtime); None when there is none (a file for another build-id or an invalid one is skipped)."""
     if not build_id:

@@ -219,7 +219,8 @@ class MetaTypes(TypeRecords):
                 cover = s
         return self.type_at(m, cover.type) if cover is not None else None
 
-    def _static_from_file(self, m: LoadedMeta, f: MetaFile, addr: int, sym_base: Optional[int]) -> Optional[UType]:
+    def _static_from_file(self, m: LoadedMeta, f: MetaFile, addr: int,
+                          sym_base: Optional[int]) -> Optional[UType]:
         a = addr - m.bias
         b = (sym_base - m.bias) if sym_base is not None else None
         cover = None

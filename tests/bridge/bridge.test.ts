@@ -23,6 +23,7 @@ import {
   queryCore,
   runToStop,
   skipWithoutKernelCores,
+  withoutMetadata,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
 
@@ -87,7 +88,8 @@ describe("gdb bridge", function () {
     let probes: Probes;
     before(() => {
       // Probe addresses are read from the program's own probe_addr[] at the breakpoint.
-      probes = parseProbes(runToStop(exe, "bridge_stop").stdout);
+      // A plain gcc build run without metadata: answers without types (whatis: type null).
+      probes = parseProbes(runToStop(exe, "bridge_stop", [], "stop", withoutMetadata(dir)).stdout);
       const cmds = queryCommands([
         ...infoQueries(probes),
         ["whatis", "alloc whatis --json probe_addr[0]"],
@@ -98,7 +100,7 @@ describe("gdb bridge", function () {
         ["who", "alloc who-points-to --json probe_addr[0]"],
         ["garbage", "alloc info --json 0x10"],
       ]);
-      run = runToStop(exe, "bridge_stop", cmds);
+      run = runToStop(exe, "bridge_stop", cmds, "stop", withoutMetadata(dir));
     });
 
     it("describes every kind of address field by field", () => {

@@ -61,12 +61,10 @@ describe("frames from the CFI: main at any -O level", function () {
         assert.equal(d.site.frame, 1);
         assert.equal(BigInt(d.base) + BigInt(d.size), cfa, "main's frame ends at its CFA");
         assert.ok(BigInt(d.base) <= local && local + 24n <= cfa);
-        if (cc === "gcc") {
-          // gcc's locations are CFA-relative: the frame's type places the local exactly
-          assert.equal(d.type, "frame of main");
-          assert.equal(d.path, "local.a");
-          assert.equal(d.pathType, "long");
-        }
+        // gcc locates it from the CFA, clang from rsp (placed through the CFI's "CFA = rsp + N")
+        assert.equal(d.type, "frame of main");
+        assert.equal(d.path, "local.a");
+        assert.equal(d.pathType, "long");
         assert.match(out, /^#1 +0x[0-9a-f]+ in main /m, "the user's frame is still main after the queries");
       });
 
@@ -83,10 +81,15 @@ describe("frames from the CFI: main at any -O level", function () {
         assert.ok(inWorker, `keep[0] in the worker's frame: ${JSON.stringify(rows)}`);
         assert.equal(inWorker.description.site.variable, "keep");
         assert.notEqual(inWorker.thread, inMain.thread);
-        if (cc === "gcc") assert.equal(inMain.typed, true);
+        assert.equal(inMain.typed, true);
+        assert.equal(inMain.description.path, "local.self");
+        assert.equal(inWorker.typed, true);
         const firstUntyped = rows.findIndex((r) => !r.typed);
         if (firstUntyped >= 0)
-          assert.ok(rows.slice(firstUntyped).every((r) => !r.typed), "typed referrers come first");
+          assert.ok(
+            rows.slice(firstUntyped).every((r) => !r.typed),
+            "typed referrers come first",
+          );
         assert.equal(who.omitted, 0);
         const one = a.get("who1");
         assert.equal(one.referrers.length, 1);

@@ -44,8 +44,20 @@ export function allocsGdb(args: string[], opts: { cwd?: string; env?: NodeJS.Pro
 }
 
 /** `allocs gdb` runs EXE with ARG to the breakpoint at the function `stop`, then runs `cmds`. */
-export function runToStop(exe: string, stop: string, cmds: string[] = [], arg = "stop"): GdbRun {
-  return allocsGdb(["-ex", `break ${stop}`, "-ex", "run", ...cmds, "--args", exe, arg]);
+export function runToStop(
+  exe: string,
+  stop: string,
+  cmds: string[] = [],
+  arg = "stop",
+  env: NodeJS.ProcessEnv = {},
+): GdbRun {
+  return allocsGdb(["-ex", `break ${stop}`, "-ex", "run", ...cmds, "--args", exe, arg], { env });
+}
+
+/** The environment of a run without type metadata: zero setup off and a cache of its own, empty
+ * (the user's cache may hold the program's metadata, made by an earlier `allocs gdb`). */
+export function withoutMetadata(dir: string): NodeJS.ProcessEnv {
+  return { ALLOCS_AUTO_META: "off", XDG_CACHE_HOME: path.join(dir, "no-metadata-cache") };
 }
 
 /** Writes a gcore of EXE stopped at `stop` (after `before`); returns that run, whose stdout has the

@@ -48,7 +48,16 @@ describe("zero setup: metadata made on demand, found by build-id", function () {
     };
     // the library without -g: no DWARF (zero setup remembers it)
     cc(["-shared", "-fPIC", "-Wl,--build-id", "-o", lib, path.join(PROGRAMS_DIR, "zero_setup_lib.c")]);
-    cc(["-g", "-O0", "-o", exe, path.join(PROGRAMS_DIR, "zero_setup.c"), `-L${dir}`, "-lzsl", `-Wl,-rpath,${dir}`]);
+    cc([
+      "-g",
+      "-O0",
+      "-o",
+      exe,
+      path.join(PROGRAMS_DIR, "zero_setup.c"),
+      `-L${dir}`,
+      "-lzsl",
+      `-Wl,-rpath,${dir}`,
+    ]);
     const g = spawnSync("gdb", ["-nx", "-q", "-batch", "-ex", "print sizeof(struct zs_node)", exe], {
       encoding: "utf8",
     });
@@ -100,11 +109,17 @@ describe("zero setup: metadata made on demand, found by build-id", function () {
   it("says 'typegen has not run' only when no metadata is loaded; an untyped site says why", () => {
     const typed = atStop();
     assert.equal(typed.a.get("untyped")?.type, null);
-    assert.match(typed.r.stdout, /type +unknown \(metadata is loaded, but typegen found no type for this allocation site/);
+    assert.match(
+      typed.r.stdout,
+      /type +unknown \(metadata is loaded, but typegen found no type for this allocation site/,
+    );
     assert.doesNotMatch(typed.r.stdout, /typegen has not run/);
     const none = atStop({ ALLOCS_AUTO_META: "off", XDG_CACHE_HOME: path.join(dir, "empty-cache") });
     assert.equal(none.a.get("node")?.type, null);
-    assert.match(none.r.stdout, /type +unknown \(types need metadata: typegen has not run for this program\)/);
+    assert.match(
+      none.r.stdout,
+      /type +unknown \(types need metadata: typegen has not run for this program\)/,
+    );
   });
 
   it("allocs run makes it too, saying so in one line when stderr is not a terminal", () => {
@@ -171,7 +186,15 @@ describe("zero setup: metadata made on demand, found by build-id", function () {
     const libCache = path.join(dir, "libtool-cache");
     const ccEnv = { env: { XDG_CACHE_HOME: libCache } };
     allocsCc(
-      ["-g", "-shared", "-fPIC", "-Wl,-soname,libzsl.so.0", "-o", real, path.join(PROGRAMS_DIR, "zero_setup_libtool.c")],
+      [
+        "-g",
+        "-shared",
+        "-fPIC",
+        "-Wl,-soname,libzsl.so.0",
+        "-o",
+        real,
+        path.join(PROGRAMS_DIR, "zero_setup_libtool.c"),
+      ],
       ccEnv,
     );
     fs.symlinkSync("libzsl.so.0.8.6", path.join(libs, "libzsl.so.0"));
@@ -226,9 +249,16 @@ describe("zero setup in the debug adapter", function () {
         supportsProgressReporting: true,
       });
       const initialized = client.waitForEvent("initialized", 120_000);
-      await client.launchRequest({ program: exe, console: "internalConsole" } as DebugProtocol.LaunchRequestArguments);
+      await client.launchRequest({
+        program: exe,
+        console: "internalConsole",
+      } as DebugProtocol.LaunchRequestArguments);
       await initialized;
-      assert.match(events[0] ?? "", /^progressStart .*allocs: making type metadata.*zero_setup_dap/, events.join("\n"));
+      assert.match(
+        events[0] ?? "",
+        /^progressStart .*allocs: making type metadata.*zero_setup_dap/,
+        events.join("\n"),
+      );
       assert.match(events[events.length - 1], /^progressEnd /, events.join("\n"));
       const id = buildId(ElfFile.open(exe)) as string;
       assert.ok(fs.existsSync(path.join(dir, "cache", "allocs", "meta", `${id}.allocsmeta`)));

@@ -4,11 +4,13 @@
 // bridge look), and reused until the object's build-id changes. Shared by the `allocs`
 // commands (run, gdb, core) and the debug adapter; they draw the progress.
 //
-// What is already there costs a stat or two per object: the cache entry, metadata next to the
+// What is already there costs a stat or two per object: the cache entry (made by this build of
+// typegen or later, or a link to what `allocs cc` wrote), metadata next to the
 // object (what `allocs cc` writes; also next to the file a symlink resolves to), or a marker
 // `BUILDID.nodwarf` remembering an object without DWARF (most system libraries), so those are
 // not searched for debug files again on every run (until a debug file appears by build-id).
-// A generation that fails leaves `BUILDID.failed` with the reason (said once, not retried).
+// A generation that fails on a malformed file leaves `BUILDID.failed` with the reason (said
+// once, not retried); other failures are said and retried next time.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -84,6 +86,30 @@ export function besideCandidates(file: string): string[] {
   return out;
 }
 
+/** When this typegen was built: metadata it made before that (a file in the cache, not a link
+ * to one `allocs cc` wrote) is made again, as a newer typegen may type more. */
+let builtAt: number | undefined;
+function typegenBuiltAt(): number {
+  if (builtAt === undefined) {
+    try {
+      builtAt = fs.statSync(path.join(__dirname, "writer.js")).mtimeMs;
+    } catch {
+      builtAt = 0;
+    }
+  }
+  return builtAt;
+}
+
+function cachedAndCurrent(file: string): boolean {
+  try {
+    const l = fs.lstatSync(file);
+    if (l.isSymbolicLink()) return fs.existsSync(file);
+    return l.mtimeMs >= typegenBuiltAt();
+  } catch {
+    return false;
+  }
+}
+
 function markerPath(id: string, kind: "nodwarf" | "failed", env: NodeJS.ProcessEnv): string {
   return path.join(cacheDir(env), `${id}.${kind}`);
 }
@@ -100,9 +126,9 @@ export function planObject(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   if (!id) return { file, state: "no-build-id" };
   const plan = (state: ObjectState): ObjectPlan => ({ file, state, buildId: id });
-  if (fs.existsSync(path.join(cacheDir(env), id + META_SUFFIX))) return plan("cached");
+  if (cachedAndCurrent(path.join(cacheDir(env), id + META_SUFFIX))) return plan("cached");
   if (besideCandidates(file).some((m) => metaFileBuildId(m) === id)) return plan("beside");
-  if (fs.existsSync(markerPath(id, "failed", env))) return plan("failed-before");
+  if (cachedAndCurrent(markerPath(id, "failed", env))) return plan("failed-before");
   if (fs.existsSync(markerPath(id, "nodwarf", env))) {
     // remembered, unless a debug file has been installed since (a stat per debug directory)
     if (!buildIdPaths(id).some((p) => fs.existsSync(p))) return plan("no-dwarf");
@@ -141,14 +167,21 @@ export function generateInWorker(
     let settled = false;
     worker.on(
       "message",
-      (m: { stage?: string; fraction?: number; result?: GenerateResult; error?: { message: string } }) => {
+      (m: {
+        stage?: string;
+        fraction?: number;
+        result?: GenerateResult;
+        error?: { name: string; message: string };
+      }) => {
         if (m.stage !== undefined) onStage(m.stage, m.fraction ?? 0);
         else if (m.result) {
           settled = true;
           resolve(m.result);
         } else if (m.error) {
           settled = true;
-          reject(new Error(m.error.message));
+          const e = new Error(m.error.message);
+          e.name = m.error.name;
+          reject(e);
         }
       },
     );
@@ -195,7 +228,9 @@ export async function ensureMetadata(
     } catch (e) {
       const message = (e as Error).message.split("\n")[0];
       report.failed.push({ file: p.file, message });
-      writeMarker(markerPath(p.buildId as string, "failed", env), `${p.file}: ${message}\n`);
+      // the file itself is bad: remembered; anything else (memory, a missing part) is retried
+      if ((e as Error).name === "TypegenFormatError")
+        writeMarker(markerPath(p.buildId as string, "failed", env), `${p.file}: ${message}\n`);
     }
   }
   progress.end?.(report);

@@ -13,6 +13,8 @@ import { inferDwarfSites } from "../sites/dwarf-route";
 import { SourceCall } from "../sites/source";
 import { META_SUFFIX, SITE_INLINED, SITE_WRAPPER, siteFlagsWithArg } from "./format";
 import { SiteTypes, writeMeta } from "./writer";
+import { CfaRules } from "../sites/cfi";
+import { ElfFile } from "../elf/elf-file";
 
 export interface GenerateOptions {
   out?: string;
@@ -95,7 +97,13 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
     allocCalls = Math.max(allocCalls, r.calls ?? 0);
   }
   stage("writing", 0.9);
-  const buf = writeMeta(model, sites);
+  let cfa: CfaRules | undefined;
+  try {
+    cfa = new CfaRules(ElfFile.open(prog));
+  } catch {
+    cfa = undefined; // no .eh_frame to read: rsp-relative locals stay out of the frames
+  }
+  const buf = writeMeta(model, sites, { cfa: cfa && ((pc) => (cfa as CfaRules).segments(pc)) });
   let out = o.out ?? prog + META_SUFFIX;
   if (o.cache) {
     if (!model.buildId)

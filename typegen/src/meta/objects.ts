@@ -61,7 +61,8 @@ export function programObjects(prog: string, env: NodeJS.ProcessEnv = process.en
   }
   if (!interp) return [file];
   // LD_PRELOAD is the runtime's business (it has no DWARF worth typing): kept out of the list.
-  const { LD_PRELOAD: _preload, ...loaderEnv } = env;
+  const loaderEnv = { ...env };
+  delete loaderEnv.LD_PRELOAD;
   const r = spawnSync(interp, ["--list", file], { encoding: "utf8", env: loaderEnv, timeout: 30_000 });
   const out = [file];
   if (r.status !== 0 || typeof r.stdout !== "string") return out;

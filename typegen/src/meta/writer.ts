@@ -47,6 +47,7 @@ export type SiteTypes = SiteType[];
 /** x86-64 with a frame pointer: after `push %rbp; mov %rsp,%rbp`, rbp = CFA - 16. */
 const RBP_FROM_CFA = -16;
 const DWARF_RBP = 6;
+const DWARF_RSP = 7;
 
 class Strings {
   private map = new Map<string, number>([["", 0]]);
@@ -85,23 +86,39 @@ function frameBaseOffset(loc: FunctionInfo["frameBase"][number]["loc"]): number 
   return null;
 }
 
-/** Where each of a function's variables lives relative to the CFA, per PC range. */
-export function frameVars(f: FunctionInfo): FrameVarOut[] {
+/** Where each of a function's variables lives relative to the CFA, per PC range. An
+ * rsp-relative location (clang's frame base without a frame pointer) is placed through the CFA
+ * rule over its range, where that rule is "CFA = rsp + N". */
+export function frameVars(f: FunctionInfo, cfa?: CfaSegments): FrameVarOut[] {
   const out: FrameVarOut[] = [];
   const add = (v: LocalVar, lo: number, hi: number, cfaOffset: number): void => {
     if (hi > lo) out.push({ pcLo: lo, pcHi: hi, cfaOffset, name: v.name, type: v.type, param: v.isParam });
+  };
+  let segments: ReturnType<CfaSegments> | undefined;
+  const fromRsp = (v: LocalVar, lo: number, hi: number, off: number): void => {
+    segments ??= cfa ? cfa(f.lowPc) : [];
+    for (const s of segments)
+      if (s.rule?.reg === DWARF_RSP) add(v, Math.max(lo, s.lo), Math.min(hi, s.hi), off - s.rule.offset);
   };
   for (const v of [...f.params, ...f.locals]) {
     for (const r of v.locations) {
       if (r.loc.kind === "fbreg") {
         const off = r.loc.offset;
         for (const fb of f.frameBase) {
+          const lo = Math.max(r.lo, fb.lo);
+          const hi = Math.min(r.hi, fb.hi);
+          if (fb.loc.kind === "reg" && fb.loc.reg === DWARF_RSP) {
+            fromRsp(v, lo, hi, off);
+            continue;
+          }
           const base = frameBaseOffset(fb.loc);
           if (base === null) continue;
-          add(v, Math.max(r.lo, fb.lo), Math.min(r.hi, fb.hi), base + off);
+          add(v, lo, hi, base + off);
         }
       } else if (r.loc.kind === "breg" && r.loc.reg === DWARF_RBP) {
         add(v, r.lo, r.hi, RBP_FROM_CFA + r.loc.offset);
+      } else if (r.loc.kind === "breg" && r.loc.reg === DWARF_RSP) {
+        fromRsp(v, r.lo, r.hi, r.loc.offset);
       }
     }
   }
@@ -147,7 +164,15 @@ function uniqueNames(types: CType[]): string[] {
 export interface WriteOptions {
   /** Overrides the model's build-id (hex). */
   buildId?: string;
+  /** The binary's CFA rules (.eh_frame, sites/cfi.ts): rsp-relative locations become
+   * CFA-relative where the rule is "CFA = rsp + N" (clang without a frame pointer). */
+  cfa?: CfaSegments;
 }
+
+/** The CFA rule over each stretch of the function holding a pc (CfaRules.segments). */
+export type CfaSegments = (
+  pc: number,
+) => { lo: number; hi: number; rule: { reg: number; offset: number } | undefined }[];
 
 export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptions = {}): Buffer {
   const strings = new Strings();
@@ -267,7 +292,7 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
   for (const f of byLo) {
     if (f.lowPc === lastLo) continue; /* an alias of the previous function */
     lastLo = f.lowPc;
-    const vars = frameVars(f);
+    const vars = frameVars(f, o.cfa);
     const inFrame = vars.filter((v) => v.cfaOffset < 0);
     const size = inFrame.reduce((m, v) => Math.max(m, -v.cfaOffset), 0);
     const seen = new Set<string>();

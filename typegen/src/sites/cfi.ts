@@ -103,6 +103,31 @@ export class CfaRules {
     }
   }
 
+  /** The CFA rule over each stretch of the function whose FDE holds `pc`, in address order
+   * (undefined rule: an expression, or no answer); empty when no FDE holds pc. */
+  segments(pc: number): { lo: number; hi: number; rule: CfaRule | undefined }[] {
+    try {
+      this.fdes ??= this.readFdes();
+    } catch {
+      this.fdes = [];
+    }
+    const f = this.fdes.find((x) => x.lo <= pc && pc < x.hi);
+    if (!f) return [];
+    const out: { lo: number; hi: number; rule: CfaRule | undefined }[] = [];
+    const st: RunState = { cfa: undefined, saved: [], loc: f.lo };
+    try {
+      if (this.exec(f, f.cie.insns, st, Infinity) === "stop") return [];
+      const row = (lo: number, hi: number, rule: CfaRule | undefined): void => {
+        if (hi > lo) out.push({ lo, hi: Math.min(hi, f.hi), rule: rule && { ...rule } });
+      };
+      if (this.exec(f, f.insns, st, Infinity, row) === "stop") return out;
+    } catch {
+      return out;
+    }
+    if (st.loc < f.hi) out.push({ lo: st.loc, hi: f.hi, rule: st.cfa && { ...st.cfa } });
+    return out;
+  }
+
   private cursor(): Cursor {
     return new Cursor(this.buf, this.file, ".eh_frame");
   }
@@ -225,7 +250,13 @@ export class CfaRules {
   }
 
   /** Executes instructions in [range) until the location passes `pc`. */
-  private exec(f: Fde, range: [number, number], st: RunState, pc: number): "done" | "stop" {
+  private exec(
+    f: Fde,
+    range: [number, number],
+    st: RunState,
+    pc: number,
+    row?: (lo: number, hi: number, rule: CfaRule | undefined) => void,
+  ): "done" | "stop" {
     const c = this.cursor();
     c.seek(range[0]);
     c.end = range[1];
@@ -309,6 +340,7 @@ export class CfaRules {
         }
       if (advance > 0) {
         if (st.loc + advance > pc) return "done";
+        row?.(st.loc, st.loc + advance, st.cfa);
         st.loc += advance;
       }
     }
