@@ -64,8 +64,10 @@ enum next_slot {
     N_NEW_ARR_AL,
     N_NEW_AL_NT,
     N_NEW_ARR_AL_NT,
+    /* the deletes use 8-19 */
+    N_CXA_ALLOC = 20,
     N_SLOTS = 32
-}; /* deletes use 8-19 */
+};
 static void *next_fns[N_SLOTS];
 static const char *const next_names[N_NEW_ARR_AL_NT + 1] = {
     NEW, NEW_ARR, NEW_NT, NEW_ARR_NT, NEW_AL, NEW_ARR_AL, NEW_AL_NT, NEW_ARR_AL_NT,
@@ -320,3 +322,22 @@ DELETE3(16, _ZdlPvmSt11align_val_t, size_t, size_t)
 DELETE3(17, _ZdaPvmSt11align_val_t, size_t, size_t)
 DELETE3(18, _ZdlPvSt11align_val_tRKSt9nothrow_t, size_t, const void *)
 DELETE3(19, _ZdaPvSt11align_val_tRKSt9nothrow_t, size_t, const void *)
+
+/* ---- exceptions in flight ----
+ * libstdc++'s __cxa_allocate_exception mallocs the thrown object behind its 128-byte header
+ * (__cxa_refcounted_exception) from inside libstdc++; the site that matters is the throw
+ * expression, its caller. The next definition runs with the site override the libc helpers
+ * use (heap_helpers.c), so its malloc records the throw's pc. It never throws (it calls
+ * std::terminate when out of memory), so the override is always restored. */
+typedef void *(*cxa_alloc_fn)(size_t);
+
+RT_EXPORT void *__cxa_allocate_exception(size_t thrown_size)
+{
+    cxa_alloc_fn next = (cxa_alloc_fn)next_symbol(N_CXA_ALLOC, "__cxa_allocate_exception");
+    if (!next) no_next("__cxa_allocate_exception");
+    uintptr_t saved = rt_self.site_override;
+    if (!saved) rt_self.site_override = CALLER;
+    void *r = next(thrown_size);
+    rt_self.site_override = saved;
+    return r;
+}

@@ -45,6 +45,7 @@ const PROBES = [
   "map_node",
   "shared",
   "placed",
+  "thrown",
 ];
 
 /** The class name typeid gives (`geo::Circle`) as the metadata spells the class: typegen's
@@ -91,7 +92,7 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
     assert.equal(d.type, classSpelling(probe(name).type), `${where} ${variant} ${name}: type`);
     assert.equal(d.path, pathTo, `${where} ${variant} ${name}: path`);
   }
-  for (const name of ["circle", "rect", "tracked", "points", "one"]) {
+  for (const name of ["circle", "rect", "tracked", "points", "one", "thrown"]) {
     const d = get(name);
     assert.match(String(d.site?.function), /^main\b/, `${where} ${variant} ${name}: site function`);
     assert.ok(String(d.site?.file).endsWith("cxx_shapes.cpp"), `${where} ${variant} ${name}: site file`);
@@ -138,6 +139,13 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
     placed.notes.some((n: string) => /^dynamic type struct Circle, from its vtable pointer/.test(n)),
     `${where} ${variant} placed: notes ${JSON.stringify(placed.notes)}`,
   );
+  // An exception in flight: libstdc++'s header, then the thrown object; the site is the throw.
+  assert.equal(
+    get("thrown").type,
+    `thrown ${classSpelling(probe("thrown").type)}`,
+    `${where} ${variant} thrown`,
+  );
+  assert.equal(get("thrown").path, ".__thrown.what[3]", `${where} ${variant} thrown: path`);
   // A file-scope static: `registry`, not `_ZL8registry` (clang adds the ABI tag of its type,
   // `_ZL8registryB5cxx11`, which demangles to `registry[abi:cxx11]`).
   const reg = get("registry");
