@@ -78,6 +78,14 @@ struct Tracked {
 
 static std::map<int, std::string> registry;
 
+/* A thrown object lives in a malloc'd block behind libstdc++'s exception header
+ * (__cxa_refcounted_exception, 128 bytes on x86-64) until its handler ends. */
+struct Oops {
+    long code;
+    char what[24];
+};
+static const size_t EXCEPTION_HEADER = 128;
+
 /* Raw memory through a void *: nothing at its site says what it will hold, so only the vtable
  * pointer the placement new stores tells the object's class. */
 __attribute__((noinline)) static void *raw_block(size_t n)
@@ -139,9 +147,16 @@ int main(int argc, char **argv)
           demangled(typeid(*placed).name()), placed_line);
     printf("sizes circle=%zu rect=%zu tracked=%zu point=%zu\n", sizeof(geo::Circle),
            sizeof(geo::Rect), sizeof(Tracked), sizeof(geo::Point));
-    fflush(stdout);
-    if (do_abort) abort();
-    cxx_stop();
+    int throw_line = 0;
+    try {
+        throw_line = __LINE__; throw Oops{42, "out of shapes"};
+    } catch (Oops &oops) {
+        probe("thrown", &oops.what[3], reinterpret_cast<char *>(&oops) - EXCEPTION_HEADER,
+              EXCEPTION_HEADER + sizeof(Oops), demangled(typeid(oops).name()), throw_line);
+        fflush(stdout);
+        if (do_abort) abort();
+        cxx_stop();
+    }
     double sum = circle->area() + rect->area() + shared->area() + placed->area();
     placed->~Shape();
     free(placed);

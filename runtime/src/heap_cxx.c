@@ -52,12 +52,36 @@ typedef void (*del_sz_fn)(void *, size_t);
  * and third argument travel in integer registers either way (x86-64 System V). */
 typedef void (*del_sz_al_fn)(void *, size_t, size_t);
 
-/* The next definition of `name` (libstdc++'s), looked up once per call site's cache slot. */
-#define NEXT(type, name)                                                                           \
-    static type next_;                                                                             \
-    if (!__atomic_load_n(&next_, __ATOMIC_ACQUIRE))                                                \
-        __atomic_store_n(&next_, (type)heap_next_symbol(name), __ATOMIC_RELEASE);                  \
-    type next = __atomic_load_n(&next_, __ATOMIC_ACQUIRE)
+/* The next definitions (libstdc++'s), looked up once each: one slot per name, since one
+ * failure path serves several forms and each must reach its own next definition (libstdc++'s
+ * new[] calls our new, whose failure must not come back to new[]). */
+enum next_slot {
+    N_NEW,
+    N_NEW_ARR,
+    N_NEW_NT,
+    N_NEW_ARR_NT,
+    N_NEW_AL,
+    N_NEW_ARR_AL,
+    N_NEW_AL_NT,
+    N_NEW_ARR_AL_NT,
+    /* the deletes use 8-19 */
+    N_CXA_ALLOC = 20,
+    N_SLOTS = 32
+};
+static void *next_fns[N_SLOTS];
+static const char *const next_names[N_NEW_ARR_AL_NT + 1] = {
+    NEW, NEW_ARR, NEW_NT, NEW_ARR_NT, NEW_AL, NEW_ARR_AL, NEW_AL_NT, NEW_ARR_AL_NT,
+};
+
+static void *next_symbol(unsigned slot, const char *name)
+{
+    void *f = __atomic_load_n(&next_fns[slot], __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = heap_next_symbol(name);
+        __atomic_store_n(&next_fns[slot], f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
 
 /* ---- are the allocation functions ours? ---- */
 enum { MODE_UNKNOWN, MODE_OURS, MODE_FORWARD };
@@ -126,32 +150,32 @@ static void __attribute__((noreturn)) no_next(const char *name)
     abort();
 }
 
-static __attribute__((noinline)) void *new_failed(const char *name, size_t n, uintptr_t pc)
+static __attribute__((noinline)) void *new_failed(unsigned slot, size_t n, uintptr_t pc)
 {
-    NEXT(new_fn, name);
-    if (!next) no_next(name);
+    new_fn next = (new_fn)next_symbol(slot, next_names[slot]);
+    if (!next) no_next(next_names[slot]);
     return resite(next(n), pc);
 }
 
-static __attribute__((noinline)) void *new_nt_failed(const char *name, size_t n, const void *nt,
+static __attribute__((noinline)) void *new_nt_failed(unsigned slot, size_t n, const void *nt,
                                                      uintptr_t pc)
 {
-    NEXT(new_nt_fn, name);
+    new_nt_fn next = (new_nt_fn)next_symbol(slot, next_names[slot]);
     return next ? resite(next(n, nt), pc) : NULL;
 }
 
-static __attribute__((noinline)) void *new_al_failed(const char *name, size_t n, size_t al,
+static __attribute__((noinline)) void *new_al_failed(unsigned slot, size_t n, size_t al,
                                                      uintptr_t pc)
 {
-    NEXT(new_al_fn, name);
-    if (!next) no_next(name);
+    new_al_fn next = (new_al_fn)next_symbol(slot, next_names[slot]);
+    if (!next) no_next(next_names[slot]);
     return resite(next(n, al), pc);
 }
 
-static __attribute__((noinline)) void *new_al_nt_failed(const char *name, size_t n, size_t al,
+static __attribute__((noinline)) void *new_al_nt_failed(unsigned slot, size_t n, size_t al,
                                                         const void *nt, uintptr_t pc)
 {
-    NEXT(new_al_nt_fn, name);
+    new_al_nt_fn next = (new_al_nt_fn)next_symbol(slot, next_names[slot]);
     return next ? resite(next(n, al, nt), pc) : NULL;
 }
 
@@ -168,130 +192,156 @@ static inline bool good_alignment(size_t al)
     return al != 0 && (al & (al - 1)) == 0;
 }
 
-static inline __attribute__((always_inline)) void *new_impl(const char *name, size_t n,
-                                                            uintptr_t pc)
+static inline __attribute__((always_inline)) void *new_impl(unsigned slot, size_t n, uintptr_t pc)
 {
-    if (RT_UNLIKELY(forwarding())) return new_failed(name, n, 0);
+    if (RT_UNLIKELY(forwarding())) return new_failed(slot, n, 0);
     void *p = heap_malloc_at_cfa(n, pc, OUR_CFA);
-    return RT_LIKELY(p != NULL) ? p : new_failed(name, n, pc);
+    return RT_LIKELY(p != NULL) ? p : new_failed(slot, n, pc);
 }
 
-static inline __attribute__((always_inline)) void *new_nt_impl(const char *name, size_t n,
+static inline __attribute__((always_inline)) void *new_nt_impl(unsigned slot, size_t n,
                                                                const void *nt, uintptr_t pc)
 {
-    if (RT_UNLIKELY(forwarding())) return new_nt_failed(name, n, nt, 0);
+    if (RT_UNLIKELY(forwarding())) return new_nt_failed(slot, n, nt, 0);
     void *p = heap_malloc_at_cfa(n, pc, OUR_CFA);
-    return RT_LIKELY(p != NULL) ? p : new_nt_failed(name, n, nt, pc);
+    return RT_LIKELY(p != NULL) ? p : new_nt_failed(slot, n, nt, pc);
 }
 
-static inline __attribute__((always_inline)) void *new_al_impl(const char *name, size_t n,
-                                                               size_t al, uintptr_t pc)
+static inline __attribute__((always_inline)) void *new_al_impl(unsigned slot, size_t n, size_t al,
+                                                               uintptr_t pc)
 {
-    if (RT_UNLIKELY(forwarding() || !good_alignment(al))) return new_al_failed(name, n, al, 0);
+    if (RT_UNLIKELY(forwarding() || !good_alignment(al))) return new_al_failed(slot, n, al, 0);
     void *p = heap_memalign_at(al, n, pc, OUR_CFA);
-    return RT_LIKELY(p != NULL) ? p : new_al_failed(name, n, al, pc);
+    return RT_LIKELY(p != NULL) ? p : new_al_failed(slot, n, al, pc);
 }
 
 static inline __attribute__((always_inline)) void *
-new_al_nt_impl(const char *name, size_t n, size_t al, const void *nt, uintptr_t pc)
+new_al_nt_impl(unsigned slot, size_t n, size_t al, const void *nt, uintptr_t pc)
 {
     if (RT_UNLIKELY(forwarding() || !good_alignment(al)))
-        return new_al_nt_failed(name, n, al, nt, 0);
+        return new_al_nt_failed(slot, n, al, nt, 0);
     void *p = heap_memalign_at(al, n, pc, OUR_CFA);
-    return RT_LIKELY(p != NULL) ? p : new_al_nt_failed(name, n, al, nt, pc);
+    return RT_LIKELY(p != NULL) ? p : new_al_nt_failed(slot, n, al, nt, pc);
 }
 
 RT_EXPORT void *_Znwm(size_t n)
 {
-    return new_impl(NEW, n, CALLER);
+    return new_impl(N_NEW, n, CALLER);
 }
 RT_EXPORT void *_Znam(size_t n)
 {
-    return new_impl(NEW_ARR, n, CALLER);
+    return new_impl(N_NEW_ARR, n, CALLER);
 }
 RT_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const void *nt)
 {
-    return new_nt_impl(NEW_NT, n, nt, CALLER);
+    return new_nt_impl(N_NEW_NT, n, nt, CALLER);
 }
 RT_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const void *nt)
 {
-    return new_nt_impl(NEW_ARR_NT, n, nt, CALLER);
+    return new_nt_impl(N_NEW_ARR_NT, n, nt, CALLER);
 }
 RT_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al)
 {
-    return new_al_impl(NEW_AL, n, al, CALLER);
+    return new_al_impl(N_NEW_AL, n, al, CALLER);
 }
 RT_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t al)
 {
-    return new_al_impl(NEW_ARR_AL, n, al, CALLER);
+    return new_al_impl(N_NEW_ARR_AL, n, al, CALLER);
 }
 RT_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt)
 {
-    return new_al_nt_impl(NEW_AL_NT, n, al, nt, CALLER);
+    return new_al_nt_impl(N_NEW_AL_NT, n, al, nt, CALLER);
 }
 RT_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void *nt)
 {
-    return new_al_nt_impl(NEW_ARR_AL_NT, n, al, nt, CALLER);
+    return new_al_nt_impl(N_NEW_ARR_AL_NT, n, al, nt, CALLER);
 }
 
 /* ---- operator delete: libstdc++'s every form ends in free() ---- */
 
-static __attribute__((noinline)) void del_forward(const char *name, void *p)
+static __attribute__((noinline)) void del_forward(unsigned slot, const char *name, void *p)
 {
-    NEXT(del_fn, name);
-    if (next) next(p);
-    else heap_free(p);
+    del_fn next = (del_fn)next_symbol(slot, name);
+    if (next)
+        next(p);
+    else
+        heap_free(p);
 }
-static __attribute__((noinline)) void del_forward2(const char *name, void *p, size_t a)
+static __attribute__((noinline)) void del_forward2(unsigned slot, const char *name, void *p,
+                                                   size_t a)
 {
-    NEXT(del_sz_fn, name);
-    if (next) next(p, a);
-    else heap_free(p);
+    del_sz_fn next = (del_sz_fn)next_symbol(slot, name);
+    if (next)
+        next(p, a);
+    else
+        heap_free(p);
 }
-static __attribute__((noinline)) void del_forward3(const char *name, void *p, size_t a, size_t b)
+static __attribute__((noinline)) void del_forward3(unsigned slot, const char *name, void *p,
+                                                   size_t a, size_t b)
 {
-    NEXT(del_sz_al_fn, name);
-    if (next) next(p, a, b);
-    else heap_free(p);
+    del_sz_al_fn next = (del_sz_al_fn)next_symbol(slot, name);
+    if (next)
+        next(p, a, b);
+    else
+        heap_free(p);
 }
 
-#define DELETE1(sym)                                                                               \
+#define DELETE1(slot, sym)                                                                         \
     RT_EXPORT void sym(void *p)                                                                    \
     {                                                                                              \
-        if (RT_UNLIKELY(forwarding())) {                                                          \
-            del_forward(#sym, p);                                                                            \
-            return;                                                                        \
-        }                                \
+        if (RT_UNLIKELY(forwarding())) {                                                           \
+            del_forward(slot, #sym, p);                                                            \
+            return;                                                                                \
+        }                                                                                          \
         heap_free(p);                                                                              \
     }
-#define DELETE2(sym, type2)                                                                        \
+#define DELETE2(slot, sym, type2)                                                                  \
     RT_EXPORT void sym(void *p, type2 a)                                                           \
     {                                                                                              \
-        if (RT_UNLIKELY(forwarding())) {                                                          \
-            del_forward2(#sym, p, (size_t)a);                                                                            \
-            return;                                                                        \
-        }                    \
+        if (RT_UNLIKELY(forwarding())) {                                                           \
+            del_forward2(slot, #sym, p, (size_t)a);                                                \
+            return;                                                                                \
+        }                                                                                          \
         heap_free(p);                                                                              \
     }
-#define DELETE3(sym, type2, type3)                                                                 \
+#define DELETE3(slot, sym, type2, type3)                                                           \
     RT_EXPORT void sym(void *p, type2 a, type3 b)                                                  \
     {                                                                                              \
-        if (RT_UNLIKELY(forwarding())) {                                                          \
-            del_forward3(#sym, p, (size_t)a, (size_t)b);                                                                            \
-            return;                                                                        \
-        }         \
+        if (RT_UNLIKELY(forwarding())) {                                                           \
+            del_forward3(slot, #sym, p, (size_t)a, (size_t)b);                                     \
+            return;                                                                                \
+        }                                                                                          \
         heap_free(p);                                                                              \
     }
 
-DELETE1(_ZdlPv)
-DELETE1(_ZdaPv)
-DELETE2(_ZdlPvm, size_t)
-DELETE2(_ZdaPvm, size_t)
-DELETE2(_ZdlPvRKSt9nothrow_t, const void *)
-DELETE2(_ZdaPvRKSt9nothrow_t, const void *)
-DELETE2(_ZdlPvSt11align_val_t, size_t)
-DELETE2(_ZdaPvSt11align_val_t, size_t)
-DELETE3(_ZdlPvmSt11align_val_t, size_t, size_t)
-DELETE3(_ZdaPvmSt11align_val_t, size_t, size_t)
-DELETE3(_ZdlPvSt11align_val_tRKSt9nothrow_t, size_t, const void *)
-DELETE3(_ZdaPvSt11align_val_tRKSt9nothrow_t, size_t, const void *)
+DELETE1(8, _ZdlPv)
+DELETE1(9, _ZdaPv)
+DELETE2(10, _ZdlPvm, size_t)
+DELETE2(11, _ZdaPvm, size_t)
+DELETE2(12, _ZdlPvRKSt9nothrow_t, const void *)
+DELETE2(13, _ZdaPvRKSt9nothrow_t, const void *)
+DELETE2(14, _ZdlPvSt11align_val_t, size_t)
+DELETE2(15, _ZdaPvSt11align_val_t, size_t)
+DELETE3(16, _ZdlPvmSt11align_val_t, size_t, size_t)
+DELETE3(17, _ZdaPvmSt11align_val_t, size_t, size_t)
+DELETE3(18, _ZdlPvSt11align_val_tRKSt9nothrow_t, size_t, const void *)
+DELETE3(19, _ZdaPvSt11align_val_tRKSt9nothrow_t, size_t, const void *)
+
+/* ---- exceptions in flight ----
+ * libstdc++'s __cxa_allocate_exception mallocs the thrown object behind its 128-byte header
+ * (__cxa_refcounted_exception) from inside libstdc++; the site that matters is the throw
+ * expression, its caller. The next definition runs with the site override the libc helpers
+ * use (heap_helpers.c), so its malloc records the throw's pc. It never throws (it calls
+ * std::terminate when out of memory), so the override is always restored. */
+typedef void *(*cxa_alloc_fn)(size_t);
+
+RT_EXPORT void *__cxa_allocate_exception(size_t thrown_size)
+{
+    cxa_alloc_fn next = (cxa_alloc_fn)next_symbol(N_CXA_ALLOC, "__cxa_allocate_exception");
+    if (!next) no_next("__cxa_allocate_exception");
+    uintptr_t saved = rt_self.site_override;
+    if (!saved) rt_self.site_override = CALLER;
+    void *r = next(thrown_size);
+    rt_self.site_override = saved;
+    return r;
+}

@@ -34,7 +34,19 @@ const VARIANTS: { cc: "gcc" | "clang"; opt: string; label: string }[] = [
     : []),
 ];
 
-const PROBES = ["circle", "rect", "tracked", "points", "one", "vector", "string", "map_node", "shared", "placed"];
+const PROBES = [
+  "circle",
+  "rect",
+  "tracked",
+  "points",
+  "one",
+  "vector",
+  "string",
+  "map_node",
+  "shared",
+  "placed",
+  "thrown",
+];
 
 /** The class name typeid gives (`geo::Circle`) as the metadata spells the class: typegen's
  * model has no namespaces yet (docs/type-names.md), so `struct Circle`. */
@@ -80,7 +92,7 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
     assert.equal(d.type, classSpelling(probe(name).type), `${where} ${variant} ${name}: type`);
     assert.equal(d.path, pathTo, `${where} ${variant} ${name}: path`);
   }
-  for (const name of ["circle", "rect", "tracked", "points", "one"]) {
+  for (const name of ["circle", "rect", "tracked", "points", "one", "thrown"]) {
     const d = get(name);
     assert.match(String(d.site?.function), /^main\b/, `${where} ${variant} ${name}: site function`);
     assert.ok(String(d.site?.file).endsWith("cxx_shapes.cpp"), `${where} ${variant} ${name}: site file`);
@@ -89,7 +101,11 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
   // new Tracked[3]: the cookie (a size_t count) then the elements. clang++ -O2 initialises the
   // block with vector stores and describes no variable for it: that site stays unknown.
   if (variant !== "clang++ -O2") {
-    assert.equal(get("tracked").type, `new ${classSpelling(probe("tracked").type)}[]`, `${variant} tracked: type`);
+    assert.equal(
+      get("tracked").type,
+      `new ${classSpelling(probe("tracked").type)}[]`,
+      `${variant} tracked: type`,
+    );
     assert.equal(get("tracked").path, ".__elements[2].tag[1]", `${where} ${variant} tracked: path`);
   }
   assert.equal(get("points").type, `${classSpelling(probe("points").type)}[5]`, `${variant} points: type`);
@@ -98,11 +114,23 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
   assert.equal(get("one").path, ".y", `${where} ${variant} one: path`);
   // Containers: std::allocator<T>::allocate's T (the buffer holds capacity() elements).
   const vec = get("vector");
-  assert.equal(vec.type, `${classSpelling(probe("vector").type)}[${vec.size / pointSize}]`, `${variant} vector: type`);
+  assert.equal(
+    vec.type,
+    `${classSpelling(probe("vector").type)}[${vec.size / pointSize}]`,
+    `${variant} vector: type`,
+  );
   assert.equal(vec.path, "[4].y", `${where} ${variant} vector: path`);
-  assert.match(get("map_node").type, /^struct _Rb_tree_node<std::pair<.*>\[1\]$/, `${variant} map node: type`);
+  assert.match(
+    get("map_node").type,
+    /^struct _Rb_tree_node<std::pair<.*>\[1\]$/,
+    `${variant} map node: type`,
+  );
   assert.match(get("map_node").path, /^\[0\]\._M_storage/, `${variant} map node: path`);
-  assert.match(get("shared").type, /^struct _Sp_counted_ptr_inplace<geo::Circle, .*>\[1\]$/, `${variant} shared`);
+  assert.match(
+    get("shared").type,
+    /^struct _Sp_counted_ptr_inplace<geo::Circle, .*>\[1\]$/,
+    `${variant} shared`,
+  );
   // An object in raw memory: only its vtable pointer names its class.
   const placed = get("placed");
   assert.equal(placed.type, classSpelling(probe("placed").type), `${where} ${variant} placed: type`);
@@ -111,11 +139,22 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
     placed.notes.some((n: string) => /^dynamic type struct Circle, from its vtable pointer/.test(n)),
     `${where} ${variant} placed: notes ${JSON.stringify(placed.notes)}`,
   );
+  // An exception in flight: libstdc++'s header, then the thrown object; the site is the throw.
+  assert.equal(
+    get("thrown").type,
+    `thrown ${classSpelling(probe("thrown").type)}`,
+    `${where} ${variant} thrown`,
+  );
+  assert.equal(get("thrown").path, ".__thrown.what[3]", `${where} ${variant} thrown: path`);
   // A file-scope static: `registry`, not `_ZL8registry` (clang adds the ABI tag of its type,
   // `_ZL8registryB5cxx11`, which demangles to `registry[abi:cxx11]`).
   const reg = get("registry");
   assert.equal(reg.allocator, "static", `${where} ${variant} registry: allocator`);
-  assert.match(reg.chain[reg.chain.length - 1].name, /^registry(\[abi:cxx11\])?$/, `${where} ${variant} registry`);
+  assert.match(
+    reg.chain[reg.chain.length - 1].name,
+    /^registry(\[abi:cxx11\])?$/,
+    `${where} ${variant} registry`,
+  );
 }
 
 describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function () {
@@ -132,10 +171,14 @@ describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function ()
       let exe: string;
       before(() => {
         exe = buildProgram("cxx_shapes", { cc: v.cc, cflags: [v.opt], variant: v.opt.slice(1) });
-        const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "allocs.js"), "typegen", "--quiet", exe], {
-          encoding: "utf8",
-          timeout: GDB_TIMEOUT_MS,
-        });
+        const r = spawnSync(
+          process.execPath,
+          [path.join(ROOT, "bin", "allocs.js"), "typegen", "--quiet", exe],
+          {
+            encoding: "utf8",
+            timeout: GDB_TIMEOUT_MS,
+          },
+        );
         assert.equal(r.status, 0, r.stderr);
       });
 

@@ -81,7 +81,11 @@ export function buildProgram(name: string, opts: BuildOptions = {}): string {
   if (opts.api) inputs.push(stubLib());
   if (upToDate(out, inputs)) return out;
   fs.mkdirSync(BUILD_DIR, { recursive: true });
-  const args = [...CFLAGS, ...(opts.cflags ?? [])];
+  const args = [
+    ...CFLAGS,
+    ...(mainSource(name).endsWith(".cpp") ? ["-std=c++17"] : []),
+    ...(opts.cflags ?? []),
+  ];
   if (opts.shared) args.push("-shared", "-fPIC");
   args.push("-o", out, ...sources);
   if (opts.api) {

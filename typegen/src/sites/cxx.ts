@@ -29,8 +29,19 @@ export const CXX_NEW_ARRAY_FNS: readonly string[] = [
   "_ZnamSt11align_val_tRKSt9nothrow_t",
 ];
 
+/** libstdc++'s allocation of a thrown object (behind its header); the runtime records the
+ * throw expression as the site (runtime/src/heap_cxx.c). */
+export const CXX_EXCEPTION_FN = "__cxa_allocate_exception";
+/** sizeof(__cxa_refcounted_exception) on x86-64 (libstdc++ and libc++abi): the thrown object
+ * starts this far into the chunk. */
+export const CXX_EXCEPTION_HEADER = 128;
+
 export function cxxAllocFunctions(): AllocFn[] {
-  return [...CXX_NEW_FNS, ...CXX_NEW_ARRAY_FNS].map((name) => ({ name, sizeArgs: [0], wrapper: false }));
+  return [...CXX_NEW_FNS, ...CXX_NEW_ARRAY_FNS, CXX_EXCEPTION_FN].map((name) => ({
+    name,
+    sizeArgs: [0],
+    wrapper: false,
+  }));
 }
 
 /** What the code right after a call to operator new does with the new memory. */
@@ -222,9 +233,9 @@ export function scanNew(
 /** The class a vtable symbol names: `_ZTV` + a source name or a nested name of source names
  * (`_ZTVN3geo6CircleE` -> ["geo", "Circle"]; `St` is `std`); undefined for anything else
  * (templates, substitutions), which the caller then does not use. */
-export function vtableClass(symbol: string): string[] | undefined {
-  if (!symbol.startsWith("_ZTV")) return undefined;
-  let s = symbol.slice(4);
+export function vtableClass(symbol: string, prefix = "_ZTV"): string[] | undefined {
+  if (!symbol.startsWith(prefix)) return undefined;
+  let s = symbol.slice(prefix.length);
   const nested = s.startsWith("N");
   if (nested) s = s.slice(1);
   const parts: string[] = [];
@@ -267,7 +278,10 @@ export interface CxxSite {
  */
 export class CxxSiteTyper {
   private readonly vtables = new Map<number, string[]>();
+  /** typeinfo objects (`_ZTI<class>`) by address: what a throw passes to __cxa_throw. */
+  private readonly typeinfos = new Map<number, string[]>();
   private readonly cookieTypes = new Map<TypeId, TypeId>();
+  private readonly exceptionTypes = new Map<TypeId, TypeId>();
   private readonly allocators?: StdAllocatorRanges;
 
   constructor(
@@ -279,6 +293,8 @@ export class CxxSiteTyper {
     for (const sym of readSymbols(elf).symtab) {
       const cls = sym.value ? vtableClass(sym.name) : undefined;
       if (cls) this.vtables.set(sym.value + 16, cls);
+      const ti = sym.value ? vtableClass(sym.name, "_ZTI") : undefined;
+      if (ti) this.typeinfos.set(sym.value, ti);
     }
     try {
       this.allocators = new StdAllocatorRanges(openDwarf(openDebugElf(elf)), model);
@@ -288,7 +304,26 @@ export class CxxSiteTyper {
   }
 
   static isNew(callee: string): boolean {
-    return CXX_NEW_FNS.includes(callee) || CXX_NEW_ARRAY_FNS.includes(callee);
+    return CXX_NEW_FNS.includes(callee) || CXX_NEW_ARRAY_FNS.includes(callee) || callee === CXX_EXCEPTION_FN;
+  }
+
+  /** A thrown object: the class whose typeinfo the code after the allocation passes on (to
+   * __cxa_throw), when its size is the allocation's. */
+  private thrownSite(code: Buffer, off: number, ret: number, total: number | undefined): CxxSite | undefined {
+    let pc = ret;
+    for (let at = off, n = 0; n < 64 && at < code.length; n++) {
+      const insn = decode(code, at, pc);
+      if (!insn || insn.op === "ret" || insn.op === "stop") break;
+      if (insn.op === "lea" && insn.mem.base === "rip") {
+        const parts = this.typeinfos.get(insn.mem.disp);
+        const cls = parts && this.classNamed(parts, total);
+        if (cls) return { type: this.exceptionType(cls), flags: SITE_GUESSED };
+        if (parts) return undefined;
+      }
+      at += insn.len;
+      pc += insn.len;
+    }
+    return undefined;
   }
 
   /** The class a function's `this` points to (its first parameter, a pointer to a class). */
@@ -343,6 +378,7 @@ export class CxxSiteTyper {
     total: number | undefined,
     entryOff: number | undefined,
   ): CxxSite | undefined {
+    if (callee === CXX_EXCEPTION_FN) return this.thrownSite(code, off, ret, total);
     // Inside std::allocator<T>::allocate (out of line or inlined): T[n].
     const element = this.allocators?.elementAt(ret - 1);
     if (element !== undefined) return { type: element, flags: SITE_GUESSED | SITE_ARRAY };
@@ -399,6 +435,62 @@ export class CxxSiteTyper {
     if (payload !== undefined && (payload < 0 || payload % el.byteSize !== 0)) return undefined;
     if (!cookie) return { type: el.id, flags: SITE_GUESSED | SITE_ARRAY };
     return { type: this.cookieType(el), flags: SITE_GUESSED | SITE_TRAILING };
+  }
+
+  private addType(t: Omit<CType, "id">): TypeId {
+    const id = this.model.types.length;
+    this.model.types.push({ ...t, id });
+    return id;
+  }
+
+  /** `{ unsigned char __cxa_header[128]; T __thrown; }`: an exception in flight, made once
+   * per T and added to the model. */
+  exceptionType(el: CType): TypeId {
+    const known = this.exceptionTypes.get(el.id);
+    if (known !== undefined) return known;
+    const types = this.model.types;
+    const ucharName = baseTypeName(DW_ATE.unsigned_char, 8, "unsigned char");
+    const uchar =
+      types.find((t) => t.kind === "base" && t.name === ucharName.name)?.id ??
+      this.addType({
+        kind: "base",
+        name: ucharName.name,
+        key: ucharName.name,
+        cName: ucharName.c,
+        byteSize: 1,
+        encoding: DW_ATE.unsigned_char,
+        bitSize: 8,
+      });
+    const hdrName = `__ARR${CXX_EXCEPTION_HEADER}_${ucharName.name}`;
+    const hdr =
+      types.find((t) => t.kind === "array" && t.target === uchar && t.count === CXX_EXCEPTION_HEADER)?.id ??
+      this.addType({
+        kind: "array",
+        name: hdrName,
+        key: hdrName,
+        cName: `${ucharName.c}[${CXX_EXCEPTION_HEADER}]`,
+        byteSize: CXX_EXCEPTION_HEADER,
+        target: uchar,
+        count: CXX_EXCEPTION_HEADER,
+      });
+    const name = `__EXC_${el.name}`;
+    const key = `${name}|${el.key}`;
+    const id = this.addType({
+      kind: "struct",
+      name,
+      key,
+      cName: `thrown ${el.cName}`,
+      byteSize: CXX_EXCEPTION_HEADER + (el.byteSize ?? 0),
+      tag: name,
+      complete: true,
+      summaryCode: summaryCode(key),
+      members: [
+        { name: "__cxa_header", type: hdr, offset: 0 },
+        { name: "__thrown", type: el.id, offset: CXX_EXCEPTION_HEADER },
+      ],
+    });
+    this.exceptionTypes.set(el.id, id);
+    return id;
   }
 
   /** `{ unsigned long __count; T __elements[]; }`, made once per T and added to the model. */
