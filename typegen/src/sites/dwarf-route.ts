@@ -154,7 +154,11 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const inWrapper = wrappers.calls.get(call.ret);
     if (inWrapper) {
       // Its result is returned: the runtime steps over this frame to the wrapper's caller.
-      report.sites.push({ vaddr: call.ret, type: -1, flags: siteFlagsWithArg(SITE_WRAPPER, inWrapper.cfaOffset) });
+      report.sites.push({
+        vaddr: call.ret,
+        type: -1,
+        flags: siteFlagsWithArg(SITE_WRAPPER | SITE_GUESSED, inWrapper.cfaOffset),
+      });
       continue;
     }
     if (o.skip?.has(call.ret)) continue;
@@ -179,7 +183,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const r = siteOf(call, fn, tail ?? wrapper);
     if ("why" in r) unknown(r.why);
     else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
-    if ("why" in r && inlinedArg !== undefined) report.sites.push({ vaddr: call.ret, type: -1, flags: 0 });
+    if ("why" in r && inlinedArg !== undefined) report.sites.push({ vaddr: call.ret, type: -1, flags: SITE_GUESSED });
   }
   // Every record of a call in an inlined wrapper carries its call line.
   for (const s of report.sites) {
