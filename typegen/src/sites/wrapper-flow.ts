@@ -54,6 +54,8 @@ export function returnedResult(
   vaddr: number,
   /** Call targets that return their first argument (memset, memcpy...: `return memset(p, ...)`). */
   passFirstArg: ReadonlySet<number> = new Set(),
+  /** Follow on past a store of the pointer elsewhere (only whether it is returned matters). */
+  o: { escapes?: boolean; escaped?: boolean } = {},
 ): ReturnedResult | undefined {
   const st0 = initial(vaddr);
   for (const r of CALLER_SAVED) st0[r] = { k: "unknown" };
@@ -100,7 +102,10 @@ export function returnedResult(
         if (k) p.slots.set(k, v);
         // The pointer kept somewhere else (`table[i] = p = malloc(...)`): a registry or a
         // get-or-create, whose own line is the better site; not a wrapper.
-        else if (resultOffset(v) !== undefined && resultOffset({ k: "addr", at: to }) === undefined) return undefined;
+        else if (resultOffset(v) !== undefined && resultOffset({ k: "addr", at: to }) === undefined) {
+          if (!o.escapes) return undefined;
+          o.escaped = true;
+        }
       } else if (insn.op === "mov" && insn.wide && insn.dst.kind === "reg" && insn.src.kind === "mem") {
         const k = slotKey(addressOf(p.st, insn.src.mem));
         const v = k ? p.slots.get(k) : undefined;
