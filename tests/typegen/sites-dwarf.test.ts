@@ -97,7 +97,7 @@ for (const v of variants) {
       const m = readMeta(fs.readFileSync(exe + ".allocsmeta"));
       assert.ok(m.sites.length >= 3);
       for (const s of m.sites) assert.ok(s.flags & SITE_GUESSED, `site ${s.vaddr.toString(16)} not GUESSED`);
-      assert.ok(m.sites.some((s) => m.types[s.type].name === "point" && s.flags & SITE_ARRAY));
+      assert.ok(m.sites.some((s) => m.types[s.type]?.name === "point" && s.flags & SITE_ARRAY));
     });
     it("reports how many sites were typed and lists the unknown ones with function and file:line", () => {
       assert.match(stderr, /: \d+ of \d+ allocation sites typed \(\d+ guessed from DWARF\), \d+ unknown/);

@@ -39,6 +39,7 @@ import { LineIndex, SiteReport, hasFlexibleMember } from "./index";
 import { Receiver, ReceiverTyper } from "./receiver";
 import { SizeRule, TailAllocator, TailFinder, ruleOf } from "./tails";
 import { Wrapper, WrapperFinder } from "./wrappers";
+import { returnedResult } from "./wrapper-flow";
 import { ResultFlow, argDwarfReg, constantArg, followResult } from "./x86";
 
 function execSectionAt(elf: ElfFile, addr: number): SectionHeader | undefined {
@@ -121,6 +122,11 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     (c) => !!c.callee && (fns.has(c.callee) || (c.returnsPointer && !withCode.has(c.callee))),
   );
   report.inlined = new Map();
+  const returnOf = new Map<string, TypeId>();
+  for (const f of model.functions) {
+    const r = model.types[f.type]?.returns;
+    if (r !== undefined && !returnOf.has(f.name)) returnOf.set(f.name, r);
+  }
   const calls = branches.filter((b) => !b.tail);
   const seen = new Set(calls.map((c) => c.ret));
   // Calls the byte scan cannot see (through a register) that the call site DIEs name.
@@ -158,7 +164,11 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const inWrapper = wrappers.calls.get(call.ret);
     if (inWrapper) {
       // Its result is returned: the runtime steps over this frame to the wrapper's caller.
-      report.sites.push({ vaddr: call.ret, type: -1, flags: siteFlagsWithArg(SITE_WRAPPER, inWrapper.cfaOffset) });
+      report.sites.push({
+        vaddr: call.ret,
+        type: -1,
+        flags: siteFlagsWithArg(SITE_WRAPPER | SITE_GUESSED, inWrapper.cfaOffset),
+      });
       continue;
     }
     if (o.skip?.has(call.ret)) continue;
@@ -183,7 +193,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const r = siteOf(call, fn, tail ?? wrapper);
     if ("why" in r) unknown(r.why);
     else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
-    if ("why" in r && inlinedArg !== undefined) report.sites.push({ vaddr: call.ret, type: -1, flags: 0 });
+    if ("why" in r && inlinedArg !== undefined) report.sites.push({ vaddr: call.ret, type: -1, flags: SITE_GUESSED });
   }
   // Every record of a call in an inlined wrapper carries its call line.
   for (const s of report.sites) {
@@ -234,10 +244,17 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       if (stored && !stored.local) cands.push(stored);
       const v = typer.heldVariable(fn, flow.held, false);
       if (v) cands.push({ type: v.type, name: v.name, local: true });
-      // A function returning the allocation: its return type.
+      // A function returning the allocation: its return type (also when it first stores the
+      // pointer somewhere, `return table[i] = p;`, which makes it no wrapper).
       const ret = model.types[fn.type]?.returns;
-      if (sink.kind === "return" && ret !== undefined) cands.push({ type: ret, name: `${fn.name}'s result` });
+      if (ret !== undefined && (sink.kind === "return" || returnedResult(code, call.ret - sec.addr, call.ret, undefined, { escapes: true })))
+        cands.push({ type: ret, name: `${fn.name}'s result` });
     }
+    // Last: the call is in an inlined function returning a pointer (`get_var`, inlined, whose
+    // `return variables[i] = bc_malloc(...)` leaves nothing else to follow).
+    const inl = call.approx ? undefined : inlined.calleeAt(call.call);
+    const inlRet = inl?.returnsPointer && inl.callee ? returnOf.get(inl.callee) : undefined;
+    if (inlRet !== undefined) cands.push({ type: inlRet, name: `${inl!.callee}'s result` });
     if (cands.length === 0) {
       if (!fn) return { why: "no DWARF function around the call" };
       if (flow.sink.kind === "store") return { why: "result stored through a pointer to an unknown object" };

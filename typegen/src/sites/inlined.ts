@@ -59,6 +59,12 @@ export class InlinedSites {
     return best;
   }
 
+  /** The inlined function whose inlined code holds pc (innermost), when one does. */
+  calleeAt(pc: number): InlinedCall | undefined {
+    const i = this.innermost(pc);
+    return i === undefined ? undefined : this.calls[i];
+  }
+
   /** For a call at `pc` inside an inlined wrapper: the INLINED argument (the outermost
    * wrapper's call line, and the blocks to step out of); undefined otherwise. */
   argAt(pc: number): number | undefined {

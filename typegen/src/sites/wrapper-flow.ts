@@ -4,7 +4,8 @@
 // registers, the local stack slots it is saved to and reloaded from (-O0), and a constant
 // added to it (`p = malloc(n + H); return p + H`, a header). The function is an allocation
 // wrapper when some path returns the result, and every path that returns it returns it at the
-// same offset. Bytes this decoder does not know end a path, never throw.
+// same offset, and no path stores the pointer anywhere but the stack or the new chunk itself.
+// Bytes this decoder does not know end a path, never throw.
 
 import { decode, RAX, RBP, RSP } from "./x86-decode";
 import { Addr, State, Sym, addressOf, apply, initial } from "./x86";
@@ -53,6 +54,8 @@ export function returnedResult(
   vaddr: number,
   /** Call targets that return their first argument (memset, memcpy...: `return memset(p, ...)`). */
   passFirstArg: ReadonlySet<number> = new Set(),
+  /** Follow on past a store of the pointer elsewhere (only whether it is returned matters). */
+  o: { escapes?: boolean; escaped?: boolean } = {},
 ): ReturnedResult | undefined {
   const st0 = initial(vaddr);
   for (const r of CALLER_SAVED) st0[r] = { k: "unknown" };
@@ -93,8 +96,16 @@ export function returnedResult(
         continue;
       }
       if (insn.op === "mov" && insn.wide && insn.dst.kind === "mem" && insn.src.kind === "reg") {
-        const k = slotKey(addressOf(p.st, insn.dst.mem));
-        if (k) p.slots.set(k, p.st[insn.src.reg]);
+        const to = addressOf(p.st, insn.dst.mem);
+        const k = slotKey(to);
+        const v = p.st[insn.src.reg];
+        if (k) p.slots.set(k, v);
+        // The pointer kept somewhere else (`table[i] = p = malloc(...)`): a registry or a
+        // get-or-create, whose own line is the better site; not a wrapper.
+        else if (resultOffset(v) !== undefined && resultOffset({ k: "addr", at: to }) === undefined) {
+          if (!o.escapes) return undefined;
+          o.escaped = true;
+        }
       } else if (insn.op === "mov" && insn.wide && insn.dst.kind === "reg" && insn.src.kind === "mem") {
         const k = slotKey(addressOf(p.st, insn.src.mem));
         const v = k ? p.slots.get(k) : undefined;
