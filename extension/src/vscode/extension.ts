@@ -19,8 +19,14 @@ import {
 } from "./config";
 import { headline, humanBytes, parseAddress } from "./description";
 import { PS_ARGS, parseProcessList } from "./processes";
-import { renderCensusHtml, renderDescriptionHtml, renderMemoryMapHtml } from "./render";
-import { census, describe, memoryMap, type RequestSession } from "./requests";
+import {
+  renderCensusPageHtml,
+  renderDescriptionHtml,
+  renderListHtml,
+  renderMemoryMapHtml,
+  VIEW_COMMANDS,
+} from "./render";
+import { census, describe, listAllocations, memoryMap, type RequestSession } from "./requests";
 import { Views } from "./views";
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
@@ -141,8 +147,22 @@ async function showDescription(
     void vscode.window.showInformationMessage(`allocs: nothing is known about ${input}`);
     return;
   }
-  views.show("describe", description.address, renderDescriptionHtml(description));
+  // after a stop the same words are described again (an expression in the top frame then)
+  const redraw = async (): Promise<string | undefined> => {
+    const again = await describe(session, input);
+    return again.description === undefined ? undefined : renderDescriptionHtml(again.description);
+  };
+  views.show("describe", input, renderDescriptionHtml(description), redraw);
   vscode.window.setStatusBarMessage(headline(description), 10_000);
+}
+
+async function censusPage(session: RequestSession): Promise<{ body: string; title: string }> {
+  const bySite = await census(session, "site");
+  const byType = await census(session, "type").catch(() => undefined);
+  return {
+    body: renderCensusPageHtml(bySite, byType),
+    title: `(${bySite.total.chunks} allocations, ${humanBytes(bySite.total.bytes)})`,
+  };
 }
 
 /** The words under the cursor or the selection, offered as the default input. */
@@ -232,22 +252,37 @@ export function activate(context: vscode.ExtensionContext): void {
       COMMANDS.showHeapCensus,
       guarded(async () => {
         const session = requireSession();
-        const c = await census(session);
-        views.show(
-          "census",
-          `(${c.total.chunks} allocations, ${humanBytes(c.total.bytes)})`,
-          renderCensusHtml(c),
-        );
+        const page = await censusPage(session);
+        views.show("census", page.title, page.body, async () => (await censusPage(session)).body);
+      }),
+    ),
+    // a census row's link: the allocations it counts, each linking to Describe
+    vscode.commands.registerCommand(
+      VIEW_COMMANDS.list,
+      guarded(async (filter?: { type?: string; site?: string }) => {
+        const session = requireSession();
+        const what = filter?.type ?? filter?.site ?? "all";
+        const draw = async (): Promise<string> =>
+          renderListHtml(what, await listAllocations(session, filter ?? {}));
+        views.show("list", what, await draw(), draw);
       }),
     ),
     vscode.commands.registerCommand(
       COMMANDS.showMemoryMap,
       guarded(async () => {
         const session = requireSession();
-        const nodes = await memoryMap(session);
-        views.show("maps", undefined, renderMemoryMapHtml(nodes));
+        const draw = async (): Promise<string> => renderMemoryMapHtml(await memoryMap(session));
+        views.show("maps", undefined, await draw(), draw);
       }),
     ),
+    // every stop of an allocs session redraws the view
+    vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
+      createDebugAdapterTracker: () => ({
+        onDidSendMessage: (m: { type?: string; event?: string }) => {
+          if (m.type === "event" && m.event === "stopped") void views.refresh();
+        },
+      }),
+    }),
   );
 }
 
