@@ -186,4 +186,36 @@ describe("debug adapter: allocations", function () {
       "the brk heap is in its [heap] mapping",
     );
   });
+
+  (HAS_BRIDGE ? it : it.skip)(
+    "lists the allocations behind a census row (allocs/ls by type and by site)",
+    async () => {
+      const client = newClient();
+      const program = buildWithAllocsCc("dap_target");
+      await launchToBreakpoint(client, [markerLine("BP_AFTER")], { program });
+      const byType = (await client.customRequest("allocs/ls", { type: "struct point[]" })).body as {
+        entries: { base: string; size: number; type: string | null }[];
+        matched: number;
+      };
+      assert.equal(byType.matched, 1);
+      assert.equal(byType.entries[0].size, 36);
+      assert.equal(byType.entries[0].type, "struct point[3]");
+      const nodes = (await client.customRequest("allocs/ls", { type: "struct node" })).body as {
+        matched: number;
+      };
+      assert.equal(nodes.matched, 2);
+      const ptsLine =
+        fs
+          .readFileSync(SOURCE, "utf8")
+          .split("\n")
+          .findIndex((l) => l.includes("malloc(3 * sizeof *pts)")) + 1;
+      const bySite = (await client.customRequest("allocs/ls", { site: `${SOURCE}:${ptsLine}` })).body as {
+        entries: { base: string }[];
+      };
+      assert.deepEqual(
+        bySite.entries.map((e) => e.base),
+        byType.entries.map((e) => e.base),
+      );
+    },
+  );
 });

@@ -119,4 +119,97 @@ describe("debug adapter: what cpptools users expect", function () {
       );
     },
   );
+
+  it("accepts format specifiers in Watch: ,x ,d ,o ,b ,[n] ,n and /x", async () => {
+    const client = newClient();
+    await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+    const watch = async (expression: string): Promise<DebugProtocol.EvaluateResponse["body"]> =>
+      (await client.evaluateRequest({ expression, context: "watch" })).body;
+    assert.equal((await watch("counter,x")).result, "0x6");
+    assert.equal((await watch("counter, h")).result, "0x6");
+    assert.equal((await watch("counter,o")).result, "06");
+    assert.equal((await watch("counter,b")).result, "110");
+    assert.equal((await watch("/x counter")).result, "0x6");
+    assert.equal((await watch("sum,d")).result, "14");
+    // n elements from a pointer, with or without brackets
+    for (const e of ["mid,[3]", "mid,3"]) {
+      const r = await watch(e);
+      const kids = await client.variablesRequest({ variablesReference: r.variablesReference });
+      assert.deepEqual(
+        kids.body.variables.map((v) => v.value),
+        ["9", "16", "25"],
+        e,
+      );
+    }
+    // a plain comma expression is still C
+    assert.equal((await watch("(counter, sum)")).result, "14");
+  });
+
+  it("lists modules, the allocs runtime named as such", async () => {
+    const client = newClient();
+    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+    assert.ok(stop);
+    const r = await client.send("modules", {});
+    const mods = (r as DebugProtocol.ModulesResponse).body.modules;
+    assert.ok(
+      mods.some((m) => /^dap_target/.test(m.name)),
+      mods.map((m) => m.name).join(", "),
+    );
+    assert.ok(
+      mods.some((m) => /^libc\.so/.test(m.name) && /^0x[0-9a-f]+-0x[0-9a-f]+$/.test(m.addressRange ?? "")),
+    );
+    assert.ok(
+      mods.some((m) => m.name === "liballocs.so (allocs runtime)"),
+      mods.map((m) => m.name).join(", "),
+    );
+  });
+
+  it("completes expressions, fields, -exec commands and alloc commands in the Debug Console", async () => {
+    const client = newClient();
+    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+    const frameId = (await topFrame(client, stop.body.threadId ?? 1)).id;
+    const complete = async (text: string): Promise<string[]> =>
+      (await client.send("completions", { text, column: text.length + 1, frameId })).body.targets.map(
+        (t: DebugProtocol.CompletionItem) => t.text ?? t.label,
+      );
+    assert.ok((await complete("coun")).includes("counter"));
+    assert.ok((await complete("list->ne")).includes("list->next"));
+    assert.ok((await complete("-exec info li")).includes("-exec info line"));
+    assert.ok((await complete("alloc in")).includes("alloc info"));
+  });
+
+  it("jumps to the cursor and stops there (goto), and sets an expression", async () => {
+    const client = newClient();
+    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+    const threadId = stop.body.threadId ?? 1;
+    const frame = await topFrame(client, threadId);
+    const set = await client.send("setExpression", { expression: "counter", value: "40", frameId: frame.id });
+    assert.equal(set.body.value, "40");
+    assert.equal(
+      (await client.evaluateRequest({ expression: "counter", context: "watch" })).body.result,
+      "40",
+    );
+    // back to the line that prints "start": the loop is not run again, the stop is immediate
+    const startLine = markerLine("BP_LOOP") - 3;
+    const t = await client.send("gotoTargets", { source: { path: SOURCE }, line: startLine });
+    const target = (t as DebugProtocol.GotoTargetsResponse).body.targets[0];
+    const stopped = client.waitForEvent("stopped", 20000) as Promise<DebugProtocol.StoppedEvent>;
+    await client.send("goto", { threadId, targetId: target.id });
+    assert.equal((await stopped).body.reason, "goto");
+    assert.equal((await topFrame(client, threadId)).line, startLine);
+  });
+
+  it("shows vector registers as one number with their lanes as children", async () => {
+    const client = newClient();
+    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+    const frame = await topFrame(client, stop.body.threadId ?? 1);
+    const scopes = await client.scopesRequest({ frameId: frame.id });
+    const regs = await client.variablesRequest({
+      variablesReference: scopes.body.scopes[1].variablesReference,
+    });
+    const xmm0 = regs.body.variables.find((v) => v.name === "xmm0") as DebugProtocol.Variable;
+    assert.match(xmm0.value, /^0x[0-9a-f]+$/);
+    const lanes = await children(client, xmm0);
+    assert.ok(lanes.has("v4_float") && lanes.has("v16_int8"), [...lanes.keys()].join(", "));
+  });
 });

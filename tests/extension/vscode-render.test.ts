@@ -10,16 +10,22 @@ import {
   descriptionFromBody,
   headline,
   humanBytes,
+  isRuntimeObject,
   jsonInText,
   levelsOf,
+  nestMaps,
   parseAddress,
   siteText,
   type CensusJson,
   type DescriptionJson,
   type MapNodeJson,
+  type NestedMapNode,
 } from "../../extension/src/vscode/description";
 import {
+  censusRowFilter,
   escapeXml,
+  renderCensusPageHtml,
+  renderListHtml,
   renderCensusHtml,
   renderCensusSvg,
   renderDescriptionHtml,
@@ -301,7 +307,11 @@ describe("vscode: pictures", () => {
       /<h2>0x5555555592ac is 12 bytes into a 24-byte __default_lib_malloc allocation at 0x5555555592a0<\/h2>/,
     );
     assert.match(page, /<th>site<\/th><td>main at ui_heap\.c:14<\/td>/);
-    assert.match(page, /<th>type<\/th><td>unknown \(no type metadata for this program\)<\/td>/);
+    // says why there is no type and what to do about it
+    assert.match(
+      page,
+      /<th>type<\/th><td>unknown \(no type metadata for this program: build it with `allocs cc`, or run `allocs typegen PROGRAM` once, then restart the session\)<\/td>/,
+    );
     assert.match(page, /mmap 0x555555559000 \(132 KiB\) \[heap\] ⊃ brk/);
     save("describe.html", page);
   });
@@ -348,6 +358,159 @@ describe("vscode: pictures", () => {
     assert.ok(rows[5] > rows[3] && rows[3] > rows[0] && rows[0] > rows[2]);
     assert.match(svg, /data-allocator="brk"/);
     save("maps.html", renderPage("maps", svg));
+  });
+});
+
+describe("vscode: views a person can read", () => {
+  // as the bridge answers for a preloaded program: ELF files beside the mappings they span, the
+  // stack's 8 MiB reservation under its 132 KiB mapping, the runtime's library
+  const REAL: MapNodeJson[] = [
+    { allocator: "mmap", base: "0x555555554000", size: 4096, name: "/w/prog", flags: "r--f" },
+    {
+      allocator: "elf_file",
+      base: "0x555555554000",
+      size: 16504,
+      name: "/w/prog",
+      flags: "---f",
+      children: [
+        { allocator: "elf_segment", base: "0x555555554000", size: 2128, name: "/w/prog", flags: "r--f" },
+        { allocator: "elf_segment", base: "0x555555555000", size: 4085, name: "/w/prog", flags: "r-xf" },
+      ],
+    },
+    { allocator: "mmap", base: "0x555555555000", size: 4096, name: "/w/prog", flags: "r-xf" },
+    { allocator: "mmap", base: "0x555555558000", size: 4096, name: "/w/prog", flags: "rw-f" },
+    {
+      allocator: "elf_file",
+      base: "0x7ffff7600000",
+      size: 9451904,
+      name: "/opt/allocs/runtime/build/liballocs.so",
+      flags: "---f",
+    },
+    {
+      allocator: "mmap",
+      base: "0x7ffff7620000",
+      size: 9322496,
+      name: null,
+      flags: "rw-",
+    },
+    {
+      allocator: "mmap",
+      base: "0x7ffffffde000",
+      size: 135168,
+      name: "[stack]",
+      flags: "rw-",
+      children: [
+        {
+          allocator: "stack",
+          base: "0x7fffff7ff000",
+          size: 8388608,
+          name: "[stack]",
+          flags: "rw-",
+          children: [{ allocator: "auxv", base: "0x7fffffffe760", size: 2200, name: null, flags: "rw-" }],
+        },
+      ],
+    },
+    {
+      allocator: "mmap",
+      base: "0x7ffff0000000",
+      size: 4096,
+      name: "/a/very/long/directory/name/that/goes/on/libsomething-with-a-really-long-name-indeed.so.1.2.3",
+      flags: "r--f",
+    },
+  ];
+
+  it("nests the memory map by containment: no child is larger than its parent", () => {
+    const roots = nestMaps(REAL);
+    const check = (n: NestedMapNode): void => {
+      for (const c of n.children) {
+        assert.ok(c.size <= n.size, `${c.allocator} ${c.size} under ${n.allocator} ${n.size}`);
+        assert.ok(BigInt(c.base) >= BigInt(n.base));
+        check(c);
+      }
+    };
+    roots.forEach(check);
+    // the ELF file holds the mappings it spans (its last page included), each holding its segment
+    const elf = roots.find((n) => n.allocator === "elf_file" && n.name === "/w/prog") as NestedMapNode;
+    assert.deepEqual(
+      elf.children.map((c) => [c.allocator, c.base]),
+      [
+        ["mmap", "0x555555554000"],
+        ["mmap", "0x555555555000"],
+        ["mmap", "0x555555558000"],
+      ],
+    );
+    assert.deepEqual(
+      elf.children[1].children.map((c) => c.allocator),
+      ["elf_segment"],
+    );
+    // the stack's reservation holds its mapped part, which holds the auxv
+    const stack = roots.find((n) => n.allocator === "stack") as NestedMapNode;
+    assert.equal(stack.children[0].name, "[stack]");
+    assert.equal(stack.children[0].children[0].allocator, "auxv");
+  });
+
+  it("labels the runtime's library and what lies in it; long names never reach the address column", () => {
+    const roots = nestMaps(REAL);
+    const rt = roots.find((n) => isRuntimeObject(n.name)) as NestedMapNode;
+    assert.equal(rt.runtime, true);
+    assert.ok(rt.children.some((c) => c.base === "0x7ffff7620000" && c.runtime));
+    const svg = renderMemoryMapSvg(REAL);
+    assert.match(svg, /elf_file liballocs\.so \(allocs runtime\)/);
+    assert.match(svg, /mmap \(runtime\)/);
+    // every label ends before the address column begins (monospace 11px: 6.7 px a character)
+    const addrX = Math.min(...attrs(svg, "text", "x", "addr"));
+    for (const m of svg.matchAll(/<text x="([\d.]+)"[^>]*class="(?:title|label)"[^>]*>([^<]*)</g)) {
+      const end = Number(m[1]) + m[2].length * 6.7;
+      assert.ok(
+        end < addrX - 19 * 6.7 + 1,
+        `"${m[2]}" ends at ${end}, addresses start at ${addrX - 19 * 6.7}`,
+      );
+    }
+  });
+
+  it("census rows link to their allocations, which link to Describe; by type says what to do without types", () => {
+    const svg = renderCensusSvg(CENSUS);
+    const links = [...svg.matchAll(/<a href="([^"]+)">/g)].map((m) =>
+      decodeURIComponent(m[1].replace(/&#38;/g, "&")),
+    );
+    assert.equal(links.length, 2);
+    assert.equal(
+      links[0],
+      `command:allocs.listAllocations?${JSON.stringify([censusRowFilter(CENSUS.rows[0])])}`,
+    );
+    assert.match(links[0], /"site":"[^"]*ui_heap\.c:15"/);
+    assert.deepEqual(censusRowFilter({ type: "struct point[]", count: 1, bytes: 36 }), {
+      type: "struct point[]",
+    });
+    const byType = renderCensusHtml({ ...CENSUS, by: "type", rows: [{ type: null, count: 2, bytes: 66 }] });
+    assert.match(
+      byType,
+      /Allocations of unknown type: no type metadata for this program: build it with `allocs cc`/,
+    );
+    const page = renderCensusPageHtml(CENSUS, {
+      ...CENSUS,
+      by: "type",
+      rows: [{ type: "int[]", count: 1, bytes: 40 }],
+    });
+    assert.match(page, /Heap by site[\s\S]*Heap by type/);
+    const list = renderListHtml("int[]", {
+      entries: [
+        {
+          allocator: "__default_lib_malloc",
+          base: "0x5555555592e0",
+          size: 40,
+          type: "int[10]",
+          site: { function: "main", file: "/w/p.c", line: 9 },
+        },
+      ],
+      matched: 1,
+    });
+    assert.match(
+      list,
+      /<a href="command:allocs\.describeAddress\?%5B%220x5555555592e0%22%5D">0x5555555592e0<\/a>/,
+    );
+    assert.match(list, /int\[10\]<\/td><td>main at p\.c:9/);
+    assert.doesNotMatch(renderPage("t", page), /<script/);
   });
 });
 

@@ -92,6 +92,8 @@ export class Context {
   quietStops = false;
   /** the next SIGINT stop answers a pause request */
   pauseRequested = false;
+  /** the next breakpoint stop ends a Jump to Cursor (goto) */
+  gotoPending = false;
   /** the thread of the last stop */
   stoppedThread = 1;
   /** logpoint breakpoint number -> message template */

@@ -8,6 +8,7 @@ import { MIError } from "../mi";
 import type { Context, FrameRef } from "./context";
 import { handler, type RequestFamily } from "./handler";
 import { leadingAddress } from "./describe";
+import { parseFormatSpecifiers } from "./format-specifiers";
 import { pointeeType, pointerVariable, RANGE } from "./pointers";
 
 /** Operators with side effects, outside string and character literals. */
@@ -56,11 +57,13 @@ async function consoleCommand(ctx: Context, command: string, frame: FrameRef | u
 
 async function expressionResult(
   ctx: Context,
-  expression: string,
+  text: string,
   frame: FrameRef | undefined,
   context: string,
 ): Promise<DebugProtocol.EvaluateResponse["body"]> {
   const mi = ctx.requireMi();
+  const spec = parseFormatSpecifiers(text);
+  const expression = spec.expression;
   if (context === "clipboard") {
     return { result: await mi.dataEvaluateExpression(expression, frameArgs(frame)), variablesReference: 0 };
   }
@@ -74,8 +77,17 @@ async function expressionResult(
     throw e;
   }
   ctx.rememberVarobj(vo.name);
-  const value = vo.value ?? "";
-  if (pointeeType(vo.type) !== undefined && leadingAddress(value) !== undefined) {
+  let value = vo.value ?? "";
+  if (spec.format !== undefined) {
+    const r = await ctx.requireGdb().send({ operation: "-var-set-format", args: [vo.name, spec.format] });
+    const v = r.results.find((x) => x.name === "value")?.value;
+    if (typeof v === "string") value = v;
+  }
+  if (
+    spec.format === undefined &&
+    pointeeType(vo.type) !== undefined &&
+    leadingAddress(value) !== undefined
+  ) {
     const v = await pointerVariable(ctx, expression, value, vo.type as string, frame);
     return {
       result: v.value,

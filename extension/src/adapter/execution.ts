@@ -25,6 +25,10 @@ function requireRunnable(ctx: Context, what: string): void {
 function stopReason(ctx: Context, stop: MIStoppedEvent): { reason: string; description?: string } {
   switch (stop.reason) {
     case "breakpoint-hit":
+      if (ctx.gotoPending) {
+        ctx.gotoPending = false;
+        return { reason: "goto" };
+      }
       if (ctx.expectEntry) return { reason: "entry" };
       return { reason: "breakpoint" };
     case "end-stepping-range":

@@ -1,7 +1,7 @@
 // The whole-heap questions, as custom requests: `allocs/census {by?: "site" | "type"}` (live
 // allocations counted per allocation site or per run-time type, largest first) and
 // `allocs/maps` (the hierarchy of big allocations: mappings, ELF files and segments, the brk
-// heap, stacks). Both are the bridge's `alloc census --json` / `alloc maps --json`, run through
+// heap, stacks), and `allocs/ls` (the allocations behind one census row). Both are the bridge's `alloc census --json` / `alloc maps --json`, run through
 // gdb's console with their printed JSON captured from the MI stream: the adapter passes the
 // bridge's JSON on untouched (extension/src/vscode/description.ts types it).
 import { MIError } from "../mi";
@@ -67,10 +67,34 @@ async function maps(ctx: Context): Promise<unknown> {
   return { maps: list };
 }
 
+interface LsArguments {
+  type?: string;
+  site?: string;
+  limit?: number;
+}
+
+/** Quotes one argument for the bridge's own argument parser (shell-like words). */
+function word(text: string): string {
+  return /^[\w./:[\]*-]+$/.test(text) ? text : `'${text.replace(/'/g, "")}'`;
+}
+
+/** `allocs/ls {type?, site?, limit?}`: live allocations of one type or site (what a census row
+ * counts), the bridge's `alloc ls --json`. */
+async function ls(ctx: Context, a: LsArguments): Promise<unknown> {
+  const args = ["alloc ls --json", `--limit ${Math.max(1, Math.min(10000, Number(a.limit ?? 500)))}`];
+  if (typeof a.type === "string" && a.type !== "") args.push(`--type ${word(a.type.replace(/\[\]$/, ""))}`);
+  if (typeof a.site === "string" && a.site !== "") args.push(`--site ${word(a.site)}`);
+  const r = await bridgeJson(ctx, "list allocations", args.join(" "));
+  if (typeof r !== "object" || r === null || !Array.isArray((r as { entries?: unknown }).entries))
+    throw new Error("alloc ls: the bridge's answer is not a list of allocations");
+  return r;
+}
+
 export const heapFamily: RequestFamily = {
   name: "heap",
   requests: {
     "allocs/census": handler(census),
     "allocs/maps": handler(maps),
+    "allocs/ls": handler(ls),
   },
 };

@@ -13,7 +13,10 @@ import { disassembleFamily } from "./disassemble";
 import { evaluateFamily } from "./evaluate";
 import { executionFamily } from "./execution";
 import type { RequestFamily, RequestHandler } from "./handler";
+import { completionsFamily } from "./completions";
+import { gotoFamily } from "./goto";
 import { heapFamily } from "./heap";
+import { modulesFamily } from "./modules";
 import { launchFamily, prestartGdb } from "./launch";
 import { memoryFamily } from "./memory";
 import { stackFamily } from "./stack";
@@ -27,6 +30,9 @@ export const FAMILIES: readonly RequestFamily[] = [
   stackFamily,
   variablesFamily,
   evaluateFamily,
+  completionsFamily,
+  gotoFamily,
+  modulesFamily,
   memoryFamily,
   disassembleFamily,
   allocationFamily,

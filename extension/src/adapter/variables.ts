@@ -78,6 +78,18 @@ async function registers(ctx: Context, frame: FrameRef): Promise<DebugProtocol.V
     const value = t.results.find((r) => r.name === "value")?.value;
     const name = nameOf[num];
     if (typeof name !== "string" || name === "" || typeof value !== "string") continue;
+    if (value.startsWith("{")) {
+      // a vector register: its 128/256/512-bit value in one number, the lanes (v4_float,
+      // v16_int8, ...) as its children
+      const whole = /\buint(128|256|512) = (0x[0-9a-f]+)/.exec(value);
+      out.push({
+        name,
+        value: whole !== null ? whole[2] : "{...}",
+        variablesReference: ctx.addContainer({ kind: "expr", expression: `$${name}`, frame }),
+        evaluateName: `$${name}`,
+      });
+      continue;
+    }
     out.push({ name, value, variablesReference: 0, evaluateName: `$${name}` });
   }
   return out;
@@ -187,11 +199,43 @@ async function setVariable(
   return { value: shown, type };
 }
 
+/** setExpression: assigns to any lvalue expression (Watch, and variables with an evaluateName). */
+async function setExpression(
+  ctx: Context,
+  a: DebugProtocol.SetExpressionArguments,
+): Promise<DebugProtocol.SetExpressionResponse["body"]> {
+  const mi = ctx.requireStopped("change a value");
+  const frame = ctx.frame(a.frameId);
+  let vo;
+  try {
+    vo = await mi.varCreate(a.expression, frameArgs(frame) ?? {});
+  } catch (e) {
+    throw new Error(e instanceof MIError ? `cannot set ${a.expression}: ${e.msg}` : String(e));
+  }
+  let value: string;
+  try {
+    value = await mi.varAssign(vo.name, a.value);
+  } catch (e) {
+    throw new Error(e instanceof MIError ? `cannot set ${a.expression}: ${e.msg}` : String(e));
+  } finally {
+    await mi.varDelete(vo.name).catch(() => undefined);
+  }
+  ctx.invalidateValues();
+  const address = leadingAddress(value);
+  const shown =
+    pointeeType(vo.type) !== undefined && address !== undefined
+      ? withSummary(value, await describeAddress(ctx, address))
+      : value;
+  if (ctx.clientCaps.supportsInvalidatedEvent) ctx.client.sendEvent(new InvalidatedEvent(["variables"]));
+  return { value: shown, type: vo.type, variablesReference: 0 };
+}
+
 export const variablesFamily: RequestFamily = {
   name: "variables",
-  capabilities: { supportsSetVariable: true },
+  capabilities: { supportsSetVariable: true, supportsSetExpression: true },
   requests: {
     variables: handler(variables),
     setVariable: handler(setVariable),
+    setExpression: handler(setExpression),
   },
 };

@@ -34,6 +34,98 @@ export interface MapNodeJson {
   readonly children?: readonly MapNodeJson[];
 }
 
+/** One allocation of `allocs/ls` (the bridge's `alloc ls --json`). */
+export interface LsEntryJson {
+  readonly allocator: string;
+  readonly base: string;
+  readonly size: number;
+  readonly type?: string | null;
+  readonly site?: SiteJson | null;
+}
+
+export interface LsJson {
+  readonly entries: readonly LsEntryJson[];
+  readonly matched: number;
+}
+
+/** What to do when a program's allocations have no types. */
+export const NO_TYPES_ADVICE =
+  "no type metadata for this program: build it with `allocs cc`, or run `allocs typegen PROGRAM` " +
+  "once, then restart the session";
+
+/** The allocs runtime's own library (preloaded into every program it watches). */
+export function isRuntimeObject(name: string | null | undefined): boolean {
+  return typeof name === "string" && /(^|\/)liballocs[^/]*\.so(\.|$)/.test(name);
+}
+
+const PAGE = 4096n;
+
+function endOf(n: MapNodeJson): bigint {
+  const end = BigInt(n.base) + BigInt(n.size);
+  // an ELF file or segment ends inside its last page, which its mapping covers whole
+  return n.allocator === "elf_file" || n.allocator === "elf_segment"
+    ? ((end + PAGE - 1n) / PAGE) * PAGE
+    : end;
+}
+
+/** The memory map as a person reads it: every node under the smallest node that contains it
+ * (an ELF file over the mappings it spans, a stack's reservation over its mapped part), so no
+ * child is larger than its parent; nodes that only overlap stay side by side. Each node's
+ * `runtime` says it is the allocs runtime's library or lies inside it. */
+export function nestMaps(nodes: readonly MapNodeJson[]): NestedMapNode[] {
+  const flat: { node: MapNodeJson; depth: number; order: number }[] = [];
+  const walk = (ns: readonly MapNodeJson[], depth: number): void => {
+    for (const n of ns) {
+      flat.push({ node: n, depth, order: flat.length });
+      walk(n.children ?? [], depth + 1);
+    }
+  };
+  walk(nodes, 0);
+  // outer first: lower base, then longer, then the bridge's own order (a parent before its child)
+  flat.sort((a, b) => {
+    const ba = BigInt(a.node.base);
+    const bb = BigInt(b.node.base);
+    if (ba !== bb) return ba < bb ? -1 : 1;
+    const ea = BigInt(a.node.size);
+    const eb = BigInt(b.node.size);
+    if (ea !== eb) return ea > eb ? -1 : 1;
+    return a.depth - b.depth || a.order - b.order;
+  });
+  const roots: NestedMapNode[] = [];
+  const open: { end: bigint; base: bigint; out: NestedMapNode }[] = [];
+  for (const { node } of flat) {
+    const base = BigInt(node.base);
+    const end = base + BigInt(node.size);
+    while (open.length > 0 && open[open.length - 1].end <= base) open.pop();
+    // the innermost open node that contains this one whole
+    let parent: (typeof open)[number] | undefined;
+    for (let i = open.length - 1; i >= 0; i--) {
+      if (open[i].base <= base && end <= open[i].end) {
+        parent = open[i];
+        break;
+      }
+    }
+    const out: NestedMapNode = {
+      allocator: node.allocator,
+      base: node.base,
+      size: node.size,
+      name: node.name ?? null,
+      flags: node.flags,
+      runtime: isRuntimeObject(node.name) || parent?.out.runtime === true,
+      children: [],
+    };
+    if (parent !== undefined) parent.out.children.push(out);
+    else roots.push(out);
+    open.push({ base, end: endOf(node), out });
+  }
+  return roots;
+}
+
+export interface NestedMapNode extends MapNodeJson {
+  readonly runtime: boolean;
+  readonly children: NestedMapNode[];
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

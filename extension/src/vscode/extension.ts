@@ -19,9 +19,15 @@ import {
 } from "./config";
 import { headline, humanBytes, parseAddress } from "./description";
 import { PS_ARGS, parseProcessList } from "./processes";
-import { renderCensusHtml, renderDescriptionHtml, renderMemoryMapHtml } from "./render";
+import {
+  renderCensusPageHtml,
+  renderDescriptionHtml,
+  renderListHtml,
+  renderMemoryMapHtml,
+  VIEW_COMMANDS,
+} from "./render";
 import { LLDB_DEBUG_TYPE, findLldbAdapter, lldbConfiguration, lldbRequests } from "./lldb";
-import { census, describe, memoryMap, type RequestSession } from "./requests";
+import { census, describe, listAllocations, memoryMap, type RequestSession } from "./requests";
 import { Views } from "./views";
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
@@ -172,8 +178,22 @@ async function showDescription(
     void vscode.window.showInformationMessage(`allocs: nothing is known about ${input}`);
     return;
   }
-  views.show("describe", description.address, renderDescriptionHtml(description));
+  // after a stop the same words are described again (an expression in the top frame then)
+  const redraw = async (): Promise<string | undefined> => {
+    const again = await describe(session, input);
+    return again.description === undefined ? undefined : renderDescriptionHtml(again.description);
+  };
+  views.show("describe", input, renderDescriptionHtml(description), redraw);
   vscode.window.setStatusBarMessage(headline(description), 10_000);
+}
+
+async function censusPage(session: RequestSession): Promise<{ body: string; title: string }> {
+  const bySite = await census(session, "site");
+  const byType = await census(session, "type").catch(() => undefined);
+  return {
+    body: renderCensusPageHtml(bySite, byType),
+    title: `(${bySite.total.chunks} allocations, ${humanBytes(bySite.total.bytes)})`,
+  };
 }
 
 /** The words under the cursor or the selection, offered as the default input. */
@@ -268,20 +288,38 @@ export function activate(context: vscode.ExtensionContext): void {
       COMMANDS.showHeapCensus,
       guarded(async () => {
         const session = requireSession();
-        const c = await census(requestsFor(session));
-        views.show(
-          "census",
-          `(${c.total.chunks} allocations, ${humanBytes(c.total.bytes)})`,
-          renderCensusHtml(c),
-        );
+        const requests = requestsFor(session);
+        const page = await censusPage(requests);
+        views.show("census", page.title, page.body, async () => (await censusPage(requests)).body);
+      }),
+    ),
+    // a census row's link: the allocations it counts, each linking to Describe
+    vscode.commands.registerCommand(
+      VIEW_COMMANDS.list,
+      guarded(async (filter?: { type?: string; site?: string }) => {
+        const session = requireSession();
+        const what = filter?.type ?? filter?.site ?? "all";
+        const draw = async (): Promise<string> =>
+          renderListHtml(what, await listAllocations(requestsFor(session), filter ?? {}));
+        views.show("list", what, await draw(), draw);
       }),
     ),
     vscode.commands.registerCommand(
       COMMANDS.showMemoryMap,
       guarded(async () => {
         const session = requireSession();
-        const nodes = await memoryMap(requestsFor(session));
-        views.show("maps", undefined, renderMemoryMapHtml(nodes));
+        const draw = async (): Promise<string> => renderMemoryMapHtml(await memoryMap(requestsFor(session)));
+        views.show("maps", undefined, await draw(), draw);
+      }),
+    ),
+    // every stop of an allocs session (gdb or LLDB) redraws the view
+    ...[DEBUG_TYPE, LLDB_DEBUG_TYPE].map((type) =>
+      vscode.debug.registerDebugAdapterTrackerFactory(type, {
+        createDebugAdapterTracker: () => ({
+          onDidSendMessage: (m: { type?: string; event?: string }) => {
+            if (m.type === "event" && m.event === "stopped") void views.refresh();
+          },
+        }),
       }),
     ),
   );

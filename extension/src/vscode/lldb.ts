@@ -98,7 +98,15 @@ export async function allocJson(
 export function lldbRequests(session: EvaluateSession): RequestSession {
   return {
     async customRequest(command: string, args?: unknown): Promise<unknown> {
-      const a = (args ?? {}) as { address?: string; expression?: string; frameId?: number; by?: string };
+      const a = (args ?? {}) as {
+        address?: string;
+        expression?: string;
+        frameId?: number;
+        by?: string;
+        type?: string;
+        site?: string;
+        limit?: number;
+      };
       switch (command) {
         case "allocs/describe": {
           const what = a.address ?? a.expression;
@@ -115,6 +123,16 @@ export function lldbRequests(session: EvaluateSession): RequestSession {
           );
         case "allocs/maps":
           return allocJson(session, "alloc maps --json", a.frameId);
+        case "allocs/ls": {
+          // the census view's rows link here: the allocations of one type or one site
+          const quote = (v: string): string => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+          const filter = [
+            a.type !== undefined ? `--type ${quote(a.type)}` : "",
+            a.site !== undefined ? `--site ${quote(a.site)}` : "",
+            a.limit !== undefined ? `--limit ${Math.max(1, Math.trunc(a.limit))}` : "",
+          ];
+          return allocJson(session, `alloc ls --json ${filter.filter(Boolean).join(" ")}`, a.frameId);
+        }
         default:
           return session.customRequest(command, args);
       }

@@ -7,13 +7,39 @@ import {
   censusRowLabel,
   headline,
   humanBytes,
+  isRuntimeObject,
   levelsOf,
+  nestMaps,
+  NO_TYPES_ADVICE,
   siteText,
   type CensusJson,
+  type CensusRowJson,
   type DescriptionJson,
   type LevelJson,
+  type LsJson,
   type MapNodeJson,
+  type NestedMapNode,
 } from "./description";
+
+/** The commands a picture's links run (webview command URIs; no scripts in the page). */
+export const VIEW_COMMANDS = {
+  describe: "allocs.describeAddress",
+  list: "allocs.listAllocations",
+} as const;
+
+/** A `command:` link with its JSON arguments. */
+export function commandUri(command: string, args: unknown[]): string {
+  return `command:${command}?${encodeURIComponent(JSON.stringify(args))}`;
+}
+
+/** What `alloc ls` filters a census row by: its type (arrays of it included) or its site. */
+export function censusRowFilter(row: CensusRowJson): { type?: string; site?: string } | undefined {
+  if (row.type !== undefined && row.type !== null) return { type: row.type };
+  const s = row.site;
+  if (s?.file && s.line !== null && s.line !== undefined) return { site: `${s.file}:${s.line}` };
+  if (s?.function) return { site: s.function };
+  return undefined;
+}
 
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -49,7 +75,7 @@ function text(
 
 function levelTitle(l: LevelJson): string {
   const name = l.name ? `  ${basename(l.name)}` : "";
-  return `${l.allocator}${name}`;
+  return `${l.allocator}${name}${isRuntimeObject(l.name) ? " (allocs runtime)" : ""}`;
 }
 
 /** The hierarchy around the address: one bar per level, outermost first, each showing where the
@@ -133,7 +159,7 @@ export function renderDescriptionHtml(d: DescriptionJson): string {
     row("base", d.base),
     row("size", d.size === null ? undefined : `${d.size} bytes`),
     row("offset", d.offset === null ? undefined : String(d.offset)),
-    row("type", d.type ?? (d.allocator === null ? undefined : "unknown (no type metadata for this program)")),
+    row("type", d.type ?? (d.allocator === null ? undefined : `unknown (${NO_TYPES_ADVICE})`)),
     row("field", d.path ? `${d.path}${d.pathType ? ` (${d.pathType})` : ""}` : undefined),
     row("site", siteText(d.site)),
     row("chain", chain),
@@ -165,13 +191,17 @@ export function renderCensusSvg(c: CensusJson): string {
     const w = Math.max(2, (r.bytes / max) * barMax);
     let label = censusRowLabel(r);
     if (label.length > 44) label = `${label.slice(0, 43)}…`;
-    parts.push(`<g class="census-row">`);
+    const filter = censusRowFilter(r);
+    if (filter !== undefined) parts.push(`<a href="${escapeXml(commandUri(VIEW_COMMANDS.list, [filter]))}">`);
+    parts.push(`<g class="census-row${filter !== undefined ? " link" : ""}">`);
+    parts.push(`<title>${escapeXml(`${censusRowLabel(r)}: list these allocations`)}</title>`);
     parts.push(text(barX - 8, y + 15, label, "label", "end"));
     parts.push(
       `<rect class="cbar" x="${barX}" y="${y + 3}" width="${w.toFixed(1)}" height="${rh - 6}" rx="2"/>`,
     );
     parts.push(text(barX + w + 6, y + 15, `${humanBytes(r.bytes)} in ${r.count}`, "size"));
     parts.push("</g>");
+    if (filter !== undefined) parts.push("</a>");
   });
   if (rows.length === 0) parts.push(text(LEFT, top + 15, "no live heap allocations", "label"));
   if (rest.length > 0) {
@@ -200,34 +230,71 @@ export function renderCensusHtml(c: CensusJson): string {
     `${t.chunks} live heap allocation${t.chunks === 1 ? "" : "s"}, ${humanBytes(t.bytes)} requested` +
     (t.poolObjects ? `; ${t.poolObjects} pool objects, ${humanBytes(t.poolBytes ?? 0)}` : "") +
     (stats ? `; ${stats.totalAllocs} allocations and ${stats.totalFrees} frees so far` : "");
-  return `<h2>Heap by ${escapeXml(c.by)}</h2><p>${escapeXml(summary)}</p><div class="picture">${renderCensusSvg(c)}</div>`;
+  const untyped = c.by === "type" && c.rows.some((r) => r.type === null || r.type === undefined);
+  const advice = untyped
+    ? `<p class="note">Allocations of unknown type: ${escapeXml(NO_TYPES_ADVICE)}.</p>`
+    : "";
+  return (
+    `<h2>Heap by ${escapeXml(c.by)}</h2><p>${escapeXml(summary)}</p>${advice}` +
+    `<div class="picture">${renderCensusSvg(c)}</div>`
+  );
+}
+
+/** The census by site and by type on one page: a row links to its allocations. */
+export function renderCensusPageHtml(bySite: CensusJson, byType: CensusJson | undefined): string {
+  const hint = `<p class="hint">Click a row to list its allocations; click an allocation to describe it.</p>`;
+  return renderCensusHtml(bySite) + (byType !== undefined ? renderCensusHtml(byType) : "") + hint;
+}
+
+/** The allocations behind a census row, each linking to its description. */
+export function renderListHtml(title: string, ls: LsJson): string {
+  const rows = ls.entries
+    .map((e) => {
+      const link = escapeXml(commandUri(VIEW_COMMANDS.describe, [e.base]));
+      return (
+        `<tr><td><a href="${link}">${escapeXml(e.base)}</a></td><td class="num">${escapeXml(humanBytes(e.size))}</td>` +
+        `<td>${escapeXml(e.type ?? "?")}</td><td>${escapeXml(siteText(e.site) ?? "?")}</td></tr>`
+      );
+    })
+    .join("");
+  const more = ls.matched > ls.entries.length ? ` (the first ${ls.entries.length} shown)` : "";
+  return (
+    `<h2>${escapeXml(title)}</h2><p>${ls.matched} live allocation${ls.matched === 1 ? "" : "s"}${more}</p>` +
+    `<table class="list"><tr><th>address</th><th>size</th><th>type</th><th>site</th></tr>${rows}</table>`
+  );
 }
 
 interface FlatNode {
-  node: MapNodeJson;
+  node: NestedMapNode;
   depth: number;
 }
 
-function flatten(nodes: readonly MapNodeJson[], depth: number, out: FlatNode[]): void {
+function flatten(nodes: readonly NestedMapNode[], depth: number, out: FlatNode[]): void {
   for (const n of nodes) {
     out.push({ node: n, depth });
-    flatten(n.children ?? [], depth + 1, out);
+    flatten(n.children, depth + 1, out);
   }
 }
 
 const MAP_ROWS = 400;
+/** monospace 11px: about this many pixels per character */
+const CHAR_W = 6.7;
 
-/** The memory map: every big allocation as a row, children indented under their parent, bar
- * length on a log scale of the size (4 KiB to 1 TiB span the width). */
+/** The memory map: every big allocation as a row, nested by containment (no child larger than
+ * its parent), children indented; the name column is cut to its own width so it never runs into
+ * the address column; bar length on a log scale of the size (4 KiB to 1 TiB span the width). The
+ * allocs runtime's library and what lies in it are labelled. */
 export function renderMemoryMapSvg(nodes: readonly MapNodeJson[]): string {
   const flat: FlatNode[] = [];
-  flatten(nodes, 0, flat);
+  flatten(nestMaps(nodes), 0, flat);
   const shown = flat.slice(0, MAP_ROWS);
   const rh = 22;
   const top = 8;
   const indent = 16;
   const labelW = 330;
-  const barX = LEFT + labelW;
+  const addrW = 19 * CHAR_W;
+  const addrX = LEFT + labelW + addrW;
+  const barX = addrX + 10;
   const barMax = WIDTH - barX - 90;
   const parts: string[] = [];
   shown.forEach(({ node, depth }, i) => {
@@ -236,14 +303,17 @@ export function renderMemoryMapSvg(nodes: readonly MapNodeJson[]): string {
     const lg = Math.log2(Math.max(1, node.size));
     const w = Math.max(3, Math.min(1, Math.max(0, (lg - 10) / 30)) * barMax);
     const name = node.name ? ` ${basename(node.name)}` : "";
-    let label = `${node.allocator}${name}`;
-    const room = Math.max(8, 40 - depth * 2);
+    const own = isRuntimeObject(node.name) ? " (allocs runtime)" : node.runtime ? " (runtime)" : "";
+    let label = `${node.allocator}${name}${own}`;
+    const room = Math.max(6, Math.floor((labelW - depth * indent - 8) / CHAR_W));
     if (label.length > room) label = `${label.slice(0, room - 1)}…`;
-    parts.push(`<g class="map-row" data-allocator="${escapeXml(node.allocator)}">`);
+    const cls = node.runtime ? " runtime" : "";
+    parts.push(`<g class="map-row${cls}" data-allocator="${escapeXml(node.allocator)}">`);
+    if (node.name) parts.push(`<title>${escapeXml(`${node.allocator} ${node.name}${own}`)}</title>`);
     parts.push(text(LEFT + depth * indent, y + 15, label, depth === 0 ? "title" : "label"));
-    parts.push(text(barX - 8, y + 15, hex(base), "addr", "end"));
+    parts.push(text(addrX, y + 15, hex(base), "addr", "end"));
     parts.push(
-      `<rect class="mbar d${Math.min(depth, 4)}" x="${barX}" y="${y + 4}" width="${w.toFixed(1)}" height="${rh - 8}" rx="2"/>`,
+      `<rect class="mbar d${Math.min(depth, 4)}${cls}" x="${barX}" y="${y + 4}" width="${w.toFixed(1)}" height="${rh - 8}" rx="2"/>`,
     );
     parts.push(text(barX + w + 6, y + 15, `${humanBytes(node.size)} ${node.flags ?? ""}`.trim(), "size"));
     parts.push("</g>");
@@ -268,7 +338,17 @@ const STYLE = `
 body { font-family: var(--vscode-font-family, sans-serif); color: var(--vscode-foreground, #222);
   background: var(--vscode-editor-background, #fff); padding: 8px 16px; }
 h2 { font-size: 1.05em; font-weight: 600; }
-svg { max-width: 100%; height: auto; }
+svg { width: 100%; max-width: 1600px; height: auto; }
+svg a { cursor: pointer; }
+svg .link:hover rect { opacity: 0.7; }
+.map-row.runtime text.label, .map-row.runtime text.title { fill: var(--vscode-descriptionForeground, #888); font-style: italic; }
+p.note { color: var(--vscode-editorWarning-foreground, #a60); }
+p.hint { color: var(--vscode-descriptionForeground, #666); }
+table.list { border-collapse: collapse; }
+table.list th { text-align: left; padding: 2px 12px 2px 0; color: var(--vscode-descriptionForeground, #666); font-weight: normal; }
+table.list td { font-family: var(--vscode-editor-font-family, monospace); padding: 2px 12px 2px 0; }
+table.list td.num { text-align: right; }
+a { color: var(--vscode-textLink-foreground, #36c); }
 svg text { font-family: var(--vscode-editor-font-family, monospace); font-size: 11px;
   fill: var(--vscode-foreground, #222); }
 svg text.title { font-weight: 600; }

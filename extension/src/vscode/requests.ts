@@ -8,6 +8,7 @@ import {
   parseAddress,
   type CensusJson,
   type DescriptionJson,
+  type LsJson,
   type MapNodeJson,
 } from "./description";
 
@@ -48,4 +49,15 @@ export async function memoryMap(session: RequestSession): Promise<MapNodeJson[]>
   const nodes = typeof v === "object" && v !== null && !Array.isArray(v) && "maps" in v ? v.maps : v;
   if (!isMapNodes(nodes)) throw new Error("the debugger's memory map answer is not a list of mappings");
   return nodes;
+}
+
+/** The allocations of one type or site (a census row): the adapter's `allocs/ls`. */
+export async function listAllocations(
+  session: RequestSession,
+  filter: { type?: string; site?: string },
+): Promise<LsJson> {
+  const v = await session.customRequest("allocs/ls", { ...filter, limit: 500 });
+  if (typeof v !== "object" || v === null || !Array.isArray((v as { entries?: unknown }).entries))
+    throw new Error("the debugger's list of allocations is not a list");
+  return v as LsJson;
 }

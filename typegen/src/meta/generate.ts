@@ -14,7 +14,6 @@ import { SourceCall } from "../sites/source";
 import { META_SUFFIX, SITE_INLINED, SITE_WRAPPER, siteFlagsWithArg } from "./format";
 import { SiteTypes, writeMeta } from "./writer";
 import { CfaRules } from "../sites/cfi";
-import { ElfFile } from "../elf/elf-file";
 
 export interface GenerateOptions {
   out?: string;
