@@ -21,6 +21,7 @@ import {
 import { checkAll, infoQueries } from "./bridge-target";
 import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
 import { validate } from "../lib/json-schema";
+import { LLDB_PLUGIN, lldbAttachPid, lldbBridgeArguments } from "../../cli/src/commands/lldb";
 
 /** The schema (docs/schema) each labelled answer must match. */
 function schemaOf(label: string): string {
@@ -283,6 +284,19 @@ describe("lldb bridge", function () {
   });
 
   describe("allocs lldb", () => {
+    it("puts its own settings before the user's arguments and finds an attach's pid", () => {
+      assert.deepEqual(lldbBridgeArguments("/rt/liballocs.so", { LD_PRELOAD: "/x/mine.so" }), [
+        "-O",
+        "settings set target.env-vars LD_PRELOAD=/rt/liballocs.so:/x/mine.so",
+        "-O",
+        `command script import ${LLDB_PLUGIN}`,
+      ]);
+      assert.equal(lldbAttachPid(["-p", "123"]), 123);
+      assert.equal(lldbAttachPid(["--attach-pid=45"]), 45);
+      assert.equal(lldbAttachPid(["--", "prog", "-p", "123"]), undefined, "the program's own -p");
+      assert.equal(lldbAttachPid(["-c", "core", "prog"]), undefined);
+    });
+
     it("preloads the runtime into the program only and passes lldb's options through", () => {
       const r = allocsLldb([
         "-o",
