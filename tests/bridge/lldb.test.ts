@@ -120,6 +120,13 @@ describe("lldb bridge", function () {
         ["who", "alloc who-points-to --json probe_addr[0]"],
         ["garbage", "alloc info --json 0x10"],
       ]);
+      lines.push(
+        "frame select 1",
+        ...lldbQueryLines([
+          ["stack_local", "alloc info --json &pts"],
+          ["sp", "alloc info --json $sp"],
+        ]),
+      );
       lines.push("alloc info nosuch_variable", "alloc census --by nothing", "p 6*7");
       run = allocsLldb([
         "-o",
@@ -164,6 +171,26 @@ describe("lldb bridge", function () {
       );
       const garbage = got.get("garbage") as Json;
       assert.equal(garbage.state, "unknown");
+    });
+
+    it("describes a local of main's frame (a caller of the stop) by its frame, variable and thread", () => {
+      const got = answers(run.stdout);
+      const d = got.get("stack_local") as Json;
+      assert.equal(d.allocator, "stackframe");
+      assert.equal(d.state, "live");
+      assert.deepEqual(
+        [d.site.function, d.site.variable, d.site.frame, d.site.thread],
+        ["main", "pts", 1, 1],
+      );
+      assert.ok(String(d.site.file).endsWith("bridge_target.c"));
+      assert.equal(d.chain[d.chain.length - 2].allocator, "stack");
+      // main's frame starts at its stack pointer ($sp in frame 1) and holds the local.
+      const sp = got.get("sp") as Json;
+      assert.equal(d.base, sp.address, "the frame's base is main's stack pointer");
+      assert.equal(sp.base, d.base);
+      assert.ok(
+        BigInt(d.base) <= BigInt(d.address) && BigInt(d.address) + 8n <= BigInt(d.base) + BigInt(d.size),
+      );
     });
 
     it("gives one-line errors and lldb goes on", () => {
