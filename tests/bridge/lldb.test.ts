@@ -21,6 +21,8 @@ import {
 import { checkAll, infoQueries } from "./bridge-target";
 import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
 import { validate } from "../lib/json-schema";
+import { summary as adapterSummary } from "../../extension/src/adapter/describe";
+import type { DescriptionJson } from "../../extension/src/description-json";
 import { LLDB_PLUGIN, lldbAttachPid, lldbBridgeArguments } from "../../cli/src/commands/lldb";
 
 /** The schema (docs/schema) each labelled answer must match. */
@@ -250,7 +252,14 @@ describe("lldb bridge", function () {
     let out: string;
     before(() => {
       const types = buildWithAllocsCc("bridge_types");
-      const lines = ["frame variable -P 1 pts opaque arena a argv", "p pts", "frame variable -P 1 hits lit"];
+      const lines = [
+        "frame variable -P 1 pts opaque arena a argv",
+        "p pts",
+        "frame variable -P 1 hits lit",
+        ...lldbQueryLines(
+          ["pts", "opaque", "arena", "a", "argv", "hits", "lit"].map((v) => [v, `alloc info --json ${v}`]),
+        ),
+      ];
       out = allocsLldb([
         "-o",
         "b types_stop",
@@ -287,6 +296,15 @@ describe("lldb bridge", function () {
         block("lit"),
         /^\(const char \*\) lit = 0x[0-9a-f]+ "a string literal for the bridge" → static char\[32\]/,
       );
+    });
+
+    it("writes the same summary as the gdb debug adapter for the same description", () => {
+      const got = answers(out);
+      for (const name of ["pts", "opaque", "arena", "a", "argv", "hits", "lit"]) {
+        const shown = / → (.*?)(?: \{)?$/m.exec(block(name).split("\n")[0]);
+        assert.ok(shown, `${name} has a summary`);
+        assert.equal(shown[1], adapterSummary(got.get(name) as DescriptionJson), name);
+      }
     });
 
     it("expands a pointer into a malloc'd array to the chunk's real length", () => {
