@@ -141,6 +141,11 @@ describe("VS Code through LLDB (allocs-lldb, lldb-vscode-16, a real DAP client)"
       describeAddress(session, "nosuch_variable", mainFrame),
       /use of undeclared identifier/,
     );
+    const ls = (await session.customRequest("allocs/ls", { type: "struct point", limit: 500 })) as {
+      entries: Array<{ base: string; type: string }>;
+    };
+    assert.deepEqual(validate("ls.schema.json", ls), []);
+    assert.ok(ls.entries.some((e) => e.type === "struct point[3]"));
   });
 });
 

@@ -93,7 +93,7 @@ export async function allocJson(
   throw new Error(error ? error.replace(/^error: /, "") : `alloc: no answer from lldb to ${command}`);
 }
 
-/** The extension's `allocs/describe`, `allocs/census` and `allocs/maps` requests answered by
+/** The extension's `allocs/describe`, `allocs/census`, `allocs/maps` and `allocs/ls` requests answered by
  * the LLDB front, so the commands and views work unchanged in an `allocs-lldb` session. */
 export function lldbRequests(session: EvaluateSession): RequestSession {
   return {
@@ -115,6 +115,16 @@ export function lldbRequests(session: EvaluateSession): RequestSession {
           );
         case "allocs/maps":
           return allocJson(session, "alloc maps --json", a.frameId);
+        case "allocs/ls": {
+          const f = (args ?? {}) as { type?: string; site?: string; limit?: number };
+          const quote = (v: string) => JSON.stringify(v); // the command line's "..." for a value with spaces
+          const opts = [
+            f.type !== undefined ? `--type ${quote(f.type)}` : "",
+            f.site !== undefined ? `--site ${quote(f.site)}` : "",
+            typeof f.limit === "number" ? `--limit ${Math.floor(f.limit)}` : "",
+          ].filter(Boolean);
+          return allocJson(session, ["alloc ls --json", ...opts].join(" "), a.frameId);
+        }
         default:
           return session.customRequest(command, args);
       }
