@@ -19,7 +19,7 @@ import {
   skipWithoutKernelCores,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
-import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { LLDB, allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
 import { validate } from "../lib/json-schema";
 import { summary as adapterSummary } from "../../extension/src/adapter/describe";
 import type { DescriptionJson } from "../../extension/src/description-json";
@@ -91,6 +91,35 @@ describe("lldb bridge", function () {
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
     return answers(r.stdout);
   }
+
+  it("says there is nothing to read before the program runs, and on a process without the runtime says so", () => {
+    const lines = lldbQueryLines([["plain", "alloc info --json &global_counts[2]"]]);
+    const r = spawnSync(
+      LLDB,
+      [
+        "--no-lldbinit",
+        "--batch",
+        "-o",
+        `command script import ${LLDB_PLUGIN}`,
+        ...commandFile(dir, "plain-before", ["alloc info 0x1234"]),
+        "-o",
+        "b bridge_stop",
+        "-o",
+        "run",
+        ...commandFile(dir, "plain", lines),
+        "--",
+        exe,
+        "stop",
+      ],
+      { encoding: "utf8", timeout: GDB_TIMEOUT_MS },
+    );
+    assert.match(r.stderr, /^error: alloc: no process or core file here: run the program/m);
+    const g = answers(r.stdout.replace(/\r\n/g, "\n")).get("plain") as Json;
+    assert.ok(g, r.stdout + r.stderr);
+    assert.equal(g.runtime, false);
+    assert.match(g.notes[0], /runtime is not loaded/);
+    assert.deepEqual([g.allocator, g.site.symbol, g.offset], ["static", "global_counts", 8]);
+  });
 
   it("lists every alloc command in `help alloc`, each with its help", () => {
     const r = allocsLldb(["-o", "help alloc", "-o", "help alloc who-points-to"]);
