@@ -288,6 +288,10 @@ describe("lldb bridge", function () {
         ...lldbQueryLines(
           ["pts", "opaque", "arena", "a", "argv", "hits", "lit"].map((v) => [v, `alloc info --json ${v}`]),
         ),
+        ...lldbQueryLines([
+          ["print", "alloc print --json &pts[1].y"],
+          ["type", "alloc type --json struct flags"],
+        ]),
       ];
       out = allocsLldb([
         "-o",
@@ -334,6 +338,27 @@ describe("lldb bridge", function () {
         assert.ok(shown, `${name} has a summary`);
         assert.equal(shown[1], adapterSummary(got.get(name) as DescriptionJson), name);
       }
+    });
+
+    it("prints an interior pointer's whole object through LLDB's own types, and a type's layout", () => {
+      const got = answers(out);
+      const pr = got.get("print") as Json;
+      assert.deepEqual(validate("print.schema.json", pr), []);
+      assert.deepEqual(
+        [pr.type, pr.via, pr.atPath, pr.description.path],
+        ["struct point[3]", "lldb", "10", "[1].y"],
+      );
+      assert.match(pr.value, /\[1\] = \(x = 1, y = 10, z = 100\)/);
+      const t = got.get("type") as Json;
+      assert.deepEqual(validate("type.schema.json", t), []);
+      assert.deepEqual(
+        t.members.map((m: Json) => [m.name, m.offset, m.type, m.bitOffset, m.bitSize]),
+        [
+          ["count", 0, "int", null, null],
+          ["mode", 4, "unsigned int", 0, 3],
+          ["level", 4, "unsigned int", 3, 9],
+        ],
+      );
     });
 
     it("expands a pointer into a malloc'd array to the chunk's real length", () => {
