@@ -22,7 +22,8 @@ def _addresses(debugger: Any, n: int) -> List[int]:
         return struct.unpack("<Q", process.ReadMemory(addr, 8, err))[0]
 
     def symbol(name: str) -> int:
-        return target.FindSymbols(name).GetContextAtIndex(0).GetSymbol().GetStartAddress().GetLoadAddress(target)
+        sym = target.FindSymbols(name).GetContextAtIndex(0).GetSymbol()
+        return sym.GetStartAddress().GetLoadAddress(target)
 
     keep, nkeep = word(symbol("keep")), word(symbol("nkeep"))
     return [word(keep + 8 * ((i * 7919) % nkeep)) + 3 for i in range(n)]

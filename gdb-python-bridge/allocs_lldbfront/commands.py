@@ -15,6 +15,7 @@ from .session_cache import session
 from .target import LldbError
 
 DEBUGGER_ERRORS = (LldbError,)
+NO_TARGET = "alloc: no process or core file here: run the program, attach, or load a core (lldb -c CORE)"
 
 
 class LldbAllocCommand:
@@ -35,7 +36,10 @@ class LldbAllocCommand:
     def __call__(self, debugger: Any, command: str, exe_ctx: Any, result: Any) -> None:
         try:
             a = self.cmd.parse(command)
-            reply = self.cmd.run(session(debugger, exe_ctx), a)
+            s = session(debugger, exe_ctx)
+            if not s.target.has_memory():  # type: ignore[attr-defined]
+                raise commands.CommandError(NO_TARGET)
+            reply = self.cmd.run(s, a)
             out = json.dumps(reply.json) if a.json else reply.text
             if out:
                 result.AppendMessage(out)

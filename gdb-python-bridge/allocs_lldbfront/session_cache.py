@@ -2,7 +2,9 @@
 
 LLDB has no Python event hooks a command script can rely on, so the Session is keyed on what
 changes when the process may have: the target, the process (its id and LLDB's unique id) and its
-stop id (which grows at every resume; expression evaluation does not count)."""
+stop id counting expression stops (it grows at every resume, and when an expression ran code in
+the process, which may have written memory). A `memory write` changes none of these: after one,
+`script allocs_lldb.invalidate()` drops the Session."""
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
@@ -19,7 +21,7 @@ def _key(target: LldbTarget) -> Tuple[Any, ...]:
     p = t.GetProcess()
     if not p.IsValid():
         return (id(t), None)
-    return (t.GetExecutable().fullpath, p.GetUniqueID(), p.GetProcessID(), p.GetStopID(False), p.GetState())
+    return (t.GetExecutable().fullpath, p.GetUniqueID(), p.GetProcessID(), p.GetStopID(True), p.GetState())
 
 
 def session(debugger: Any, exe_ctx: Optional[Any] = None) -> Session:

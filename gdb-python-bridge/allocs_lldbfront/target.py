@@ -66,16 +66,20 @@ class LldbTarget:
             return self.exe_ctx.GetFrame()
         return self.process().GetSelectedThread().GetSelectedFrame()
 
-    # ---- Target ----
-    def read_memory(self, addr: int, size: int) -> bytes:
+    def has_memory(self) -> bool:
+        """Whether there is a process (live or a core) to read: not before `run`, nor after exit."""
         p = self.process()
         gone = (lldb.eStateInvalid, lldb.eStateUnloaded, lldb.eStateExited, lldb.eStateDetached)
-        if not p.IsValid() or p.GetState() in gone:
+        return bool(p.IsValid()) and p.GetState() not in gone
+
+    # ---- Target ----
+    def read_memory(self, addr: int, size: int) -> bytes:
+        if not self.has_memory():
             raise MemoryUnreadable(addr, size, "no process or core file (run the program or load a core)")
         if size == 0:
             return b""
         err = lldb.SBError()
-        data = p.ReadMemory(addr, size, err)
+        data = self.process().ReadMemory(addr, size, err)
         if err.Success() and data is not None and len(data) == size:
             return bytes(data)
         # A core holds only the segments the kernel (or gcore) wrote: read-only parts of the

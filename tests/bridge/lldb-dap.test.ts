@@ -5,13 +5,16 @@
 // real length, a void * as its dynamic type; then Describe Address, Heap Census and Memory Map
 // through the extension's own request layer.
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { DebugClient } from "@vscode/debugadapter-testsupport";
 import type { DebugProtocol } from "@vscode/debugprotocol";
-import { ROOT, buildWithAllocsCc } from "../lib/programs";
+import { ROOT, buildWithAllocsCc, hasCommand } from "../lib/programs";
 import { validate } from "../lib/json-schema";
 import { findLldbAdapter, lldbConfiguration, lldbRequests } from "../../extension/src/vscode/lldb";
 import { census, describe as describeAddress, memoryMap } from "../../extension/src/vscode/requests";
-import { GDB_TIMEOUT_MS } from "./gdb";
+import { GDB_TIMEOUT_MS, makeGcore } from "./gdb";
 
 const ADAPTER = "lldb-vscode-16";
 
@@ -138,5 +141,57 @@ describe("VS Code through LLDB (allocs-lldb, lldb-vscode-16, a real DAP client)"
       describeAddress(session, "nosuch_variable", mainFrame),
       /use of undeclared identifier/,
     );
+    const ls = (await session.customRequest("allocs/ls", { type: "struct point", limit: 500 })) as {
+      entries: Array<{ base: string; type: string }>;
+    };
+    assert.deepEqual(validate("ls.schema.json", ls), []);
+    assert.ok(ls.entries.some((e) => e.type === "struct point[3]"));
+  });
+});
+
+describe("VS Code through LLDB on a core file (allocs-lldb attach with coreFile)", function () {
+  this.timeout(4 * GDB_TIMEOUT_MS);
+  let dc: DebugClient;
+  let dir: string;
+
+  before(async function () {
+    if (findLldbAdapter([ADAPTER]) === undefined || !hasCommand("gdb")) this.skip();
+    const exe = buildWithAllocsCc("bridge_types");
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-dap-"));
+    const core = path.join(dir, "gcore.core");
+    makeGcore(exe, "types_stop", core);
+    dc = new DebugClient("/usr/bin/env", ADAPTER, "lldb");
+    dc.defaultTimeout = GDB_TIMEOUT_MS;
+    await dc.start();
+    await dc.initializeRequest({ adapterID: "allocs-lldb", linesStartAt1: true, columnsStartAt1: true });
+    const config = lldbConfiguration({ request: "attach", program: exe, coreFile: core }, ROOT);
+    assert.equal(config.env, undefined, "nothing to preload into a core");
+    const attached = dc.attachRequest(config as DebugProtocol.AttachRequestArguments);
+    await dc.waitForEvent("initialized");
+    await dc.configurationDoneRequest();
+    await attached;
+  });
+
+  after(async () => {
+    if (dc !== undefined) {
+      const grace = new Promise((resolve) => setTimeout(resolve, 10_000));
+      await Promise.race([dc.disconnectRequest({}).catch(() => undefined), grace]);
+      (dc as unknown as { stopAdapter(): void }).stopAdapter();
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("describes an address and takes the census in the core", async () => {
+    const session = lldbRequests({
+      customRequest: async (command: string, args?: unknown) => (await dc.customRequest(command, args)).body,
+    });
+    const { description } = await describeAddress(session, "opaque");
+    assert.ok(description);
+    assert.deepEqual(
+      [description.allocator, description.type, description.state],
+      ["__default_lib_malloc", "struct point[3]", "live"],
+    );
+    const c = await census(session);
+    assert.equal(c.runtimeStats?.liveChunks, c.total.chunks);
   });
 });

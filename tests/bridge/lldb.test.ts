@@ -19,8 +19,11 @@ import {
   skipWithoutKernelCores,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
-import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { LLDB, allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
 import { validate } from "../lib/json-schema";
+import { summary as adapterSummary } from "../../extension/src/adapter/describe";
+import type { DescriptionJson } from "../../extension/src/description-json";
+import { LLDB_PLUGIN, lldbAttachPid, lldbBridgeArguments } from "../../cli/src/commands/lldb";
 
 /** The schema (docs/schema) each labelled answer must match. */
 function schemaOf(label: string): string {
@@ -89,6 +92,35 @@ describe("lldb bridge", function () {
     return answers(r.stdout);
   }
 
+  it("says there is nothing to read before the program runs, and on a process without the runtime says so", () => {
+    const lines = lldbQueryLines([["plain", "alloc info --json &global_counts[2]"]]);
+    const r = spawnSync(
+      LLDB,
+      [
+        "--no-lldbinit",
+        "--batch",
+        "-o",
+        `command script import ${LLDB_PLUGIN}`,
+        ...commandFile(dir, "plain-before", ["alloc info 0x1234"]),
+        "-o",
+        "b bridge_stop",
+        "-o",
+        "run",
+        ...commandFile(dir, "plain", lines),
+        "--",
+        exe,
+        "stop",
+      ],
+      { encoding: "utf8", timeout: GDB_TIMEOUT_MS },
+    );
+    assert.match(r.stderr, /^error: alloc: no process or core file here: run the program/m);
+    const g = answers(r.stdout.replace(/\r\n/g, "\n")).get("plain") as Json;
+    assert.ok(g, r.stdout + r.stderr);
+    assert.equal(g.runtime, false);
+    assert.match(g.notes[0], /runtime is not loaded/);
+    assert.deepEqual([g.allocator, g.site.symbol, g.offset], ["static", "global_counts", 8]);
+  });
+
   it("lists every alloc command in `help alloc`, each with its help", () => {
     const r = allocsLldb(["-o", "help alloc", "-o", "help alloc who-points-to"]);
     for (const c of [
@@ -119,6 +151,13 @@ describe("lldb bridge", function () {
         ["who", "alloc who-points-to --json probe_addr[0]"],
         ["garbage", "alloc info --json 0x10"],
       ]);
+      lines.push(
+        "frame select 1",
+        ...lldbQueryLines([
+          ["stack_local", "alloc info --json &pts"],
+          ["sp", "alloc info --json $sp"],
+        ]),
+      );
       lines.push("alloc info nosuch_variable", "alloc census --by nothing", "p 6*7");
       run = allocsLldb([
         "-o",
@@ -163,6 +202,26 @@ describe("lldb bridge", function () {
       );
       const garbage = got.get("garbage") as Json;
       assert.equal(garbage.state, "unknown");
+    });
+
+    it("describes a local of main's frame (a caller of the stop) by its frame, variable and thread", () => {
+      const got = answers(run.stdout);
+      const d = got.get("stack_local") as Json;
+      assert.equal(d.allocator, "stackframe");
+      assert.equal(d.state, "live");
+      assert.deepEqual(
+        [d.site.function, d.site.variable, d.site.frame, d.site.thread],
+        ["main", "pts", 1, 1],
+      );
+      assert.ok(String(d.site.file).endsWith("bridge_target.c"));
+      assert.equal(d.chain[d.chain.length - 2].allocator, "stack");
+      // main's frame starts at its stack pointer ($sp in frame 1) and holds the local.
+      const sp = got.get("sp") as Json;
+      assert.equal(d.base, sp.address, "the frame's base is main's stack pointer");
+      assert.equal(sp.base, d.base);
+      assert.ok(
+        BigInt(d.base) <= BigInt(d.address) && BigInt(d.address) + 8n <= BigInt(d.base) + BigInt(d.size),
+      );
     });
 
     it("gives one-line errors and lldb goes on", () => {
@@ -222,7 +281,18 @@ describe("lldb bridge", function () {
     let out: string;
     before(() => {
       const types = buildWithAllocsCc("bridge_types");
-      const lines = ["frame variable -P 1 pts opaque arena a argv", "p pts", "frame variable -P 1 hits lit"];
+      const lines = [
+        "frame variable -P 1 pts opaque arena a argv",
+        "p pts",
+        "frame variable -P 1 hits lit",
+        ...lldbQueryLines(
+          ["pts", "opaque", "arena", "a", "argv", "hits", "lit"].map((v) => [v, `alloc info --json ${v}`]),
+        ),
+        ...lldbQueryLines([
+          ["print", "alloc print --json &pts[1].y"],
+          ["type", "alloc type --json struct flags"],
+        ]),
+      ];
       out = allocsLldb([
         "-o",
         "b types_stop",
@@ -261,6 +331,36 @@ describe("lldb bridge", function () {
       );
     });
 
+    it("writes the same summary as the gdb debug adapter for the same description", () => {
+      const got = answers(out);
+      for (const name of ["pts", "opaque", "arena", "a", "argv", "hits", "lit"]) {
+        const shown = / → (.*?)(?: \{)?$/m.exec(block(name).split("\n")[0]);
+        assert.ok(shown, `${name} has a summary`);
+        assert.equal(shown[1], adapterSummary(got.get(name) as DescriptionJson), name);
+      }
+    });
+
+    it("prints an interior pointer's whole object through LLDB's own types, and a type's layout", () => {
+      const got = answers(out);
+      const pr = got.get("print") as Json;
+      assert.deepEqual(validate("print.schema.json", pr), []);
+      assert.deepEqual(
+        [pr.type, pr.via, pr.atPath, pr.description.path],
+        ["struct point[3]", "lldb", "10", "[1].y"],
+      );
+      assert.match(pr.value, /\[1\] = \(x = 1, y = 10, z = 100\)/);
+      const t = got.get("type") as Json;
+      assert.deepEqual(validate("type.schema.json", t), []);
+      assert.deepEqual(
+        t.members.map((m: Json) => [m.name, m.offset, m.type, m.bitOffset, m.bitSize]),
+        [
+          ["count", 0, "int", null, null],
+          ["mode", 4, "unsigned int", 0, 3],
+          ["level", 4, "unsigned int", 3, 9],
+        ],
+      );
+    });
+
     it("expands a pointer into a malloc'd array to the chunk's real length", () => {
       const pts = block("pts");
       assert.deepEqual(pts.match(/^ {2}\[\d+\]/gm), ["  [0]", "  [1]", "  [2]"]);
@@ -283,6 +383,19 @@ describe("lldb bridge", function () {
   });
 
   describe("allocs lldb", () => {
+    it("puts its own settings before the user's arguments and finds an attach's pid", () => {
+      assert.deepEqual(lldbBridgeArguments("/rt/liballocs.so", { LD_PRELOAD: "/x/mine.so" }), [
+        "-O",
+        "settings set target.env-vars LD_PRELOAD=/rt/liballocs.so:/x/mine.so",
+        "-O",
+        `command script import ${LLDB_PLUGIN}`,
+      ]);
+      assert.equal(lldbAttachPid(["-p", "123"]), 123);
+      assert.equal(lldbAttachPid(["--attach-pid=45"]), 45);
+      assert.equal(lldbAttachPid(["--", "prog", "-p", "123"]), undefined, "the program's own -p");
+      assert.equal(lldbAttachPid(["-c", "core", "prog"]), undefined);
+    });
+
     it("preloads the runtime into the program only and passes lldb's options through", () => {
       const r = allocsLldb([
         "-o",

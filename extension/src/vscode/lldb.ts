@@ -93,20 +93,12 @@ export async function allocJson(
   throw new Error(error ? error.replace(/^error: /, "") : `alloc: no answer from lldb to ${command}`);
 }
 
-/** The extension's `allocs/describe`, `allocs/census` and `allocs/maps` requests answered by
+/** The extension's `allocs/describe`, `allocs/census`, `allocs/maps` and `allocs/ls` requests answered by
  * the LLDB front, so the commands and views work unchanged in an `allocs-lldb` session. */
 export function lldbRequests(session: EvaluateSession): RequestSession {
   return {
     async customRequest(command: string, args?: unknown): Promise<unknown> {
-      const a = (args ?? {}) as {
-        address?: string;
-        expression?: string;
-        frameId?: number;
-        by?: string;
-        type?: string;
-        site?: string;
-        limit?: number;
-      };
+      const a = (args ?? {}) as { address?: string; expression?: string; frameId?: number; by?: string };
       switch (command) {
         case "allocs/describe": {
           const what = a.address ?? a.expression;
@@ -124,14 +116,14 @@ export function lldbRequests(session: EvaluateSession): RequestSession {
         case "allocs/maps":
           return allocJson(session, "alloc maps --json", a.frameId);
         case "allocs/ls": {
-          // the census view's rows link here: the allocations of one type or one site
-          const quote = (v: string): string => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-          const filter = [
-            a.type !== undefined ? `--type ${quote(a.type)}` : "",
-            a.site !== undefined ? `--site ${quote(a.site)}` : "",
-            a.limit !== undefined ? `--limit ${Math.max(1, Math.trunc(a.limit))}` : "",
-          ];
-          return allocJson(session, `alloc ls --json ${filter.filter(Boolean).join(" ")}`, a.frameId);
+          const f = (args ?? {}) as { type?: string; site?: string; limit?: number };
+          const quote = (v: string) => JSON.stringify(v); // the command line's "..." for a value with spaces
+          const opts = [
+            f.type !== undefined ? `--type ${quote(f.type)}` : "",
+            f.site !== undefined ? `--site ${quote(f.site)}` : "",
+            typeof f.limit === "number" ? `--limit ${Math.floor(f.limit)}` : "",
+          ].filter(Boolean);
+          return allocJson(session, ["alloc ls --json", ...opts].join(" "), a.frameId);
         }
         default:
           return session.customRequest(command, args);

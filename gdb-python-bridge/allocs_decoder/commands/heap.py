@@ -109,8 +109,11 @@ sizes and bit-fields, enumerators, parameters."""
         types = s.types
         if types is None:
             raise CommandError("alloc type: the allocs runtime is not loaded, so no run-time types are known")
-        name = a.rest[1:-1] if len(a.rest) > 1 and a.rest[0] == a.rest[-1] and a.rest[0] in "'\"" else a.rest
+        quoted = len(a.rest) > 1 and a.rest[0] == a.rest[-1] and a.rest[0] in "'\""
+        name = a.rest[1:-1] if quoted else a.rest
         t = types.lookup(name)
+        if t is None and quoted:  # a quoted name is never an expression ('ab' is a C char constant)
+            raise CommandError(f"alloc type: no run-time type named {name!r}")
         if t is None:
             try:
                 addr = address_of(s, a.rest)
