@@ -54,9 +54,10 @@ static enum try_result try_file(const char *path, struct allocs_object *obj, con
         hex(want, obj->build_id, obj->build_id_len);
         hex(have, L.h.build_id, L.h.build_id_len);
         if (!stale_msg[0]) /* said only if no later candidate loads (the cache may have it) */
-            snprintf(stale_msg, sizeof stale_msg,
-                     "metadata %s is for build-id %s, but %s has build-id %s: rerun allocs typegen %s",
-                     path, have[0] ? have : "(none)", objname, want, objname);
+            snprintf(
+                stale_msg, sizeof stale_msg,
+                "metadata %s is for build-id %s, but %s has build-id %s: rerun allocs typegen %s",
+                path, have[0] ? have : "(none)", objname, want, objname);
         lv_close(L.fd);
         return TRY_REFUSED;
     }
