@@ -153,7 +153,7 @@ def _why_untyped(types: MetaTypes, meta_at: int, what: str) -> Optional[str]:
 
 
 def _types(s: Session, d: AddressDescription, find: Callable[[MetaTypes], Optional[UType]],
-           base_offset: int = 0, meta_at: Optional[int] = None, what: str = "site") -> None:
+           base_offset: int = 0, meta_at: Optional[int] = None, what: str = "") -> None:
     """Fills type, uniqtype, path and pathType from the run-time type `find` gives. A corrupted or
     missing record means "type unknown", never a failed description; when the metadata of the
     object holding `meta_at` (a site's pc, a frame's pc, a static's address) is loaded but has no
@@ -164,8 +164,10 @@ def _types(s: Session, d: AddressDescription, find: Callable[[MetaTypes], Option
     try:
         t = find(types)
         if t is None:
-            if meta_at:
+            if meta_at and what:
                 d.type_why = _why_untyped(types, meta_at, what)
+            elif what == "site":
+                d.type_why = "unknown (no allocation site is recorded for this chunk)"
             return
         ans = types.answer(t, d.address - d.base, base_offset)
     except (DecodeError, ValueError, OverflowError, RecursionError, struct.error) as e:
@@ -230,7 +232,7 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
                        line.line if line else None, seq)
     if addr >= d.base + d.size:
         d.notes.append(f"{addr - d.base - d.size} bytes past the requested size (in malloc's slack)")
-    _types(s, d, find, meta_at=chunk_pc)
+    _types(s, d, find, meta_at=chunk_pc or 0, what="site")
     return True
 
 

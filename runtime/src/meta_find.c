@@ -25,6 +25,7 @@ static void hex(char *out, const uint8_t *id, uint32_t n)
 }
 
 enum try_result { TRY_ABSENT, TRY_REFUSED, TRY_LOADED };
+static char stale_msg[3 * 4096]; /* the first stale file met in one object's search */
 
 static enum try_result try_file(const char *path, struct allocs_object *obj, const char *objname,
                                 bool *completed)
@@ -52,7 +53,10 @@ static enum try_result try_file(const char *path, struct allocs_object *obj, con
         char want[41], have[41];
         hex(want, obj->build_id, obj->build_id_len);
         hex(have, L.h.build_id, L.h.build_id_len);
-        rt_warn("metadata %s is for build-id %s, but %s has build-id %s: rerun allocs typegen %s",
+        if (!stale_msg[0]) /* said only if no later candidate loads (the cache may have it) */
+            snprintf(
+                stale_msg, sizeof stale_msg,
+                "metadata %s is for build-id %s, but %s has build-id %s: rerun allocs typegen %s",
                 path, have[0] ? have : "(none)", objname, want, objname);
         lv_close(L.fd);
         return TRY_REFUSED;
@@ -112,9 +116,8 @@ static bool try_beside_link_targets(const char *name, struct allocs_object *obj,
 
 /* The documented search: ALLOCS_META_PATH dirs by build-id, P.allocsmeta, next to P's symlink
  * targets, the cache by build-id. */
-static void load_object(struct allocs_object *obj, bool *completed)
+static void search_object(struct allocs_object *obj, bool *completed)
 {
-    if (!obj->build_id_len) return;
     const char *name = (const char *)(uintptr_t)obj->name;
     if (!name) name = "";
     char id[48];
@@ -146,6 +149,17 @@ static void load_object(struct allocs_object *obj, bool *completed)
             try_file(path_buf, obj, name, completed);
         }
     }
+}
+
+/* A stale file is reported only when no other candidate loads: after a rebuild with plain cc,
+ * zero setup has put the new build's metadata in the cache, and the old file next to the
+ * program is then no news. */
+static void load_object(struct allocs_object *obj, bool *completed)
+{
+    if (!obj->build_id_len) return;
+    stale_msg[0] = 0;
+    search_object(obj, completed);
+    if (!obj->meta && stale_msg[0]) rt_warn("%s", stale_msg);
 }
 
 bool meta_objects_changed(bool may_wait)

@@ -15,6 +15,7 @@ import { buildId } from "../../typegen/src/elf/notes";
 import { ElfFile } from "../../typegen/src/elf/elf-file";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import { TestClient } from "../extension/dap-client";
+import { gdbTargets } from "../../cli/src/commands/gdb";
 
 const BIN = path.join(ROOT, "bin", "allocs.js");
 
@@ -221,6 +222,22 @@ describe("zero setup: metadata made on demand, found by build-id", function () {
     });
     const size = /\$1 = (\d+)/.exec(gdb.stdout)?.[1];
     assert.match(cached.stdout, new RegExp(`^lib_object type=zs_lib_record size=${size}$`, "m"));
+  });
+});
+
+describe("zero setup: what allocs gdb will open", () => {
+  it("reads gdb's own argument forms", () => {
+    assert.deepEqual(gdbTargets(["-q", "prog", "1234"]), { program: "prog", pid: 1234 });
+    assert.deepEqual(gdbTargets(["--batch", "-ex", "bt", "prog", "core.1"]), {
+      program: "prog",
+      core: "core.1",
+    });
+    assert.deepEqual(gdbTargets(["-ex", "run", "--args", "prog", "-p", "5"]), { program: "prog" });
+    assert.deepEqual(gdbTargets(["--pid=77", "-batch"]), { pid: 77 });
+    assert.deepEqual(gdbTargets(["-c", "core", "-iex", "set x 1", "prog"]), {
+      core: "core",
+      program: "prog",
+    });
   });
 });
 

@@ -7,6 +7,12 @@ import * as path from "node:path";
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 export const PROGRAMS_DIR = path.join(ROOT, "test-programs");
 export const BUILD_DIR = path.join(PROGRAMS_DIR, "build");
+
+/** The tests' own cache (type metadata made by zero setup, the bridge's bytecode), kept across
+ * runs in build/: what the user's ~/.cache holds (metadata of another typegen, or of these very
+ * programs) must not change an answer. ALLOCS_TEST_USER_CACHE=1 keeps the user's. */
+if (process.env.ALLOCS_TEST_USER_CACHE !== "1")
+  process.env.XDG_CACHE_HOME = path.join(BUILD_DIR, "xdg-cache");
 export const RUNTIME_INCLUDE = path.join(ROOT, "runtime", "include");
 
 export function runtimeLib(): string {

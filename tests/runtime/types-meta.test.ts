@@ -177,6 +177,20 @@ describe("metadata search and refusal", function () {
     assert.equal(parseProbes(r.stdout).get("global")?.type, "(no" /* "(no type)", cut at the space */);
   });
 
+  it("says nothing of a stale file next to the program when the cache holds this build's file", () => {
+    const p = bare("stale_but_cached");
+    const demo = path.join(tmp, "demo2");
+    allocsCc(["-o", demo, path.join(PROGRAMS_DIR, "seed_demo.c")]);
+    fs.copyFileSync(demo + ".allocsmeta", p + ".allocsmeta");
+    const cache = path.join(tmp, "cache-for-stale");
+    fs.mkdirSync(path.join(cache, "allocs", "meta"), { recursive: true });
+    fs.writeFileSync(path.join(cache, "allocs", "meta", `${id()}.allocsmeta`), meta);
+    const r = runPreloaded(p, [], { env: { PROBE_API_ONLY: "1", XDG_CACHE_HOME: cache } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(parseProbes(r.stdout).get("global")?.type, "shape");
+  });
+
   it("refuses targeted corruptions with one line naming the file and reason, without crashing", () => {
     const p = bare("corrupt");
     const file = p + ".allocsmeta";

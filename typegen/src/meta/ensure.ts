@@ -18,7 +18,7 @@ import { Worker } from "node:worker_threads";
 import { buildIdPaths, findDebugFile } from "../elf/debuglink";
 import { ElfFile } from "../elf/elf-file";
 import { buildId } from "../elf/notes";
-import { META_MAGIC, META_SUFFIX } from "./format";
+import { META_MAGIC, META_SUFFIX, META_VERSION } from "./format";
 import { GenerateResult, cacheDir } from "./generate";
 
 export type ObjectState =
@@ -59,6 +59,7 @@ export function metaFileBuildId(file: string): string | undefined {
     fd = fs.openSync(file, "r");
     const h = Buffer.alloc(48);
     if (fs.readSync(fd, h, 0, 48, 0) !== 48 || h.toString("latin1", 0, 8) !== META_MAGIC) return undefined;
+    if (h.readUInt32LE(8) !== META_VERSION) return undefined; // another typegen's: not ours to use
     const len = h.readUInt32LE(44);
     return len > 0 && len <= 20 ? h.toString("hex", 24, 24 + len) : undefined;
   } catch {
@@ -104,6 +105,7 @@ function cachedAndCurrent(file: string): boolean {
   try {
     const l = fs.lstatSync(file);
     if (l.isSymbolicLink()) return fs.existsSync(file);
+    if (file.endsWith(META_SUFFIX) && metaFileBuildId(file) === undefined) return false; // not one we can use
     return l.mtimeMs >= typegenBuiltAt();
   } catch {
     return false;
