@@ -130,6 +130,9 @@ class TypeRecords:
         if t.related_obj is not None:
             return t.related_obj
         r = self.get(t.related_addr) if t.related_addr else None
+        if r is None and t.addr is not None and t.kind in (L.KIND_ARRAY, L.KIND_POINTER):
+            self._bad.setdefault(t.addr, f"type record: {t.name} has no readable related type")
+            self.report(t.addr, self._bad[t.addr])
         if r is not None and t.addr is not None:
             problem = derived_problem(t, r)
             if problem is not None:
