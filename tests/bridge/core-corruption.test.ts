@@ -9,17 +9,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ROOT, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
-import {
-  BIN,
-  BRIDGE,
-  GDB_TIMEOUT_MS,
-  type Probes,
-  allocsGdb,
-  makeGcore,
-  makeKernelCore,
-  kernelCoreProblem,
-} from "./gdb";
+import { ROOT, buildWithAllocsCc, hasCommand, parseProbes, runtimeLib } from "../lib/programs";
+import { BIN, BRIDGE, GDB_TIMEOUT_MS, type Probes, allocsGdb, makeGcore, kernelCoreProblem } from "./gdb";
 
 const DRIVER = path.join(ROOT, "tests", "bridge", "core-corruption.py");
 /** Mutants per core (ALLOCS_CORRUPTION_MUTANTS overrides: more for a longer hunt). */
@@ -167,6 +158,20 @@ function judge(where: string, mutants: Mutant[]): Tally {
   return t;
 }
 
+/** A kernel core of EXE `abort` run with address-space randomisation off (as gdb runs the gcore's
+ * process), so that the same seed mutates the same records in every run. */
+function kernelCoreWithoutAslr(exe: string, kdir: string): { stdout: string; core: string } {
+  const script = 'ulimit -c unlimited; LD_PRELOAD="$1" exec setarch "$(uname -m)" -R "$2" abort';
+  const r = spawnSync("sh", ["-c", script, "sh", runtimeLib(), exe], {
+    cwd: kdir,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const core = fs.readdirSync(kdir).find((f) => f === "core" || /^core\.\d+$/.test(f));
+  assert.ok(core, `no core file in ${kdir} (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
+  return { stdout: r.stdout, core: path.join(kdir, core) };
+}
+
 describe("gdb bridge: damaged and wrong core files", function () {
   this.timeout(20 * GDB_TIMEOUT_MS);
   let exe: string;
@@ -228,7 +233,7 @@ describe("gdb bridge: damaged and wrong core files", function () {
       this.skip();
     }
     const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
-    const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
+    const { stdout, core } = kernelCoreWithoutAslr(exe, kdir);
     judge("kernel core", runMutants(exe, core, parseProbes(stdout), 1, dir));
     fs.rmSync(kdir, { recursive: true, force: true });
   });
