@@ -14,7 +14,7 @@ import { BIN, BRIDGE, GDB_TIMEOUT_MS, type Probes, allocsGdb, makeGcore, kernelC
 
 const DRIVER = path.join(ROOT, "tests", "bridge", "core-corruption.py");
 /** Mutants per core (ALLOCS_CORRUPTION_MUTANTS overrides: more for a longer hunt). */
-const MUTANTS = Number(process.env.ALLOCS_CORRUPTION_MUTANTS ?? 120);
+const MUTANTS = Number(process.env.ALLOCS_CORRUPTION_MUTANTS ?? 100);
 /** One query may take this long on a loaded machine; a hang takes forever. */
 const QUERY_SECONDS = 30;
 
