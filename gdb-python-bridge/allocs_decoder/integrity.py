@@ -159,7 +159,12 @@ class Integrity:
             self._table(at, f"nallocators {rec.nallocators} is implausible")
         else:
             self._pointer(at, "allocators", rec.allocators, rec.nallocators * L.AllocatorRec.size)
-        self._pointer(at, "chunk_l1", rec.chunk_l1, 8 * L.CHUNK_L1_ENTRIES)
+        if self._pointer(at, "chunk_l1", rec.chunk_l1, 8 * L.CHUNK_L1_ENTRIES):
+            end = rec.chunk_l1 + 8 * L.CHUNK_L1_ENTRIES
+            hit = next((what for a, b, what in self.owned()
+                        if what.startswith("the ") and a < end and rec.chunk_l1 < b), None)  # (in .bss)
+            if hit is not None:
+                self._table(at, f"chunk_l1 {rec.chunk_l1:#x} overlaps {hit}")
         self._pointer(at, "sub_l1", rec.sub_l1, 8 * L.SUB_L1_ENTRIES, PAGE)  # pool.c maps it on its own
         self._check_mappings()
         self._check_brk(at, rec)
@@ -233,6 +238,8 @@ class Integrity:
             if b.kind not in L.BIG_KIND_ALLOCATOR and b.kind != L.BIG_MAPPING:
                 self._table(where, f"level #{b.index} has unknown kind {b.kind}")
                 continue
+            if b.begin < USER_LIMIT < b.end:
+                self._table(where, f"level #{b.index} {b.begin:#x}-{b.end:#x} runs past user space")
             elf = b.kind in (L.BIG_ELF_FILE, L.BIG_ELF_SEGMENT)
             if elf and b.object != L.NO_OBJECT and b.object >= nobjects:
                 self._table(where, f"level #{b.index} names object #{b.object} of {nobjects}")
@@ -247,6 +254,16 @@ class Integrity:
                 self._table(where, f"level #{b.index} ({b.allocator} {b.begin:#x}-{b.end:#x}, {b.size} "
                                    f"bytes) is not inside its parent #{p.index} ({p.begin:#x}-{p.end:#x}, "
                                    f"{p.size} bytes)")
+        if not bigs and any(o.flags & L.OBJECT_F_LIVE for o in self.s.levels.objects()):
+            self._table(at, "no levels, yet loaded objects")
+        last = None
+        for b in sorted((b for b in bigs if b.kind == L.BIG_MAPPING), key=lambda b: b.begin):
+            if last is not None and b.begin < last.end:  # the kernel's mappings never overlap
+                self._table(at + b.index * L.BigRec.size,
+                            f"mapping level #{b.index} {b.begin:#x}-{b.end:#x} overlaps #{last.index} "
+                            f"{last.begin:#x}-{last.end:#x}")
+            if last is None or b.end > last.end:
+                last = b
         for b in bigs:  # a cycle of parents
             seen, cur = {b.index}, b
             for _ in range(MAX_LEVEL_DEPTH + 1):
@@ -301,10 +318,18 @@ class Integrity:
                 self._table(meta, f"metadata {name} ({n} records at {ptr:#x}) is not mapped")
 
     def _check_threads(self) -> None:
-        at = self.s.require_root().rec.threads
-        for i, t in enumerate(self.s.levels.threads()):
+        rec = self.s.require_root().rec
+        at = rec.threads
+        records = self.s.levels.threads()
+        if records and not any(t.flags & L.THREAD_F_LIVE for t in records):
+            self._table(at, f"none of the {len(records)} thread records is live")
+        tids = {t.tid for t in self.s.debugger_threads()}
+        for i, t in enumerate(records):
             if not t.flags & L.THREAD_F_LIVE:
                 continue
+            if tids and t.tid not in tids:
+                self._table(at + i * L.ThreadRec.size,
+                            f"thread #{i}'s tid {t.tid} is not a thread of this process")
             unmapped = bool(self.s.mappings()) and self.s.mapping_for(t.stack_hi - 1) is None
             if (not t.stack_lo < t.stack_hi or t.stack_hi > USER_LIMIT or t.stack_hi - t.stack_lo > 1 << 34
                     or unmapped or not 0 < t.tid < 1 << 22):
@@ -323,7 +348,8 @@ class Integrity:
                    (rec.suballocs, rec.suballocs_capacity * L.SuballocRec.size, "the pool objects table"),
                    (rec.chunk_l1, 8 * L.CHUNK_L1_ENTRIES, "chunk_l1"),
                    (rec.sub_l1, 8 * L.SUB_L1_ENTRIES, "sub_l1"),
-                   (rec.brk_lo, rec.brk_hi - rec.brk_lo, "the brk heap")]
+                   (rec.brk_lo, rec.brk_hi - rec.brk_lo, "the brk heap"),
+                   (self.s.require_root().addr, L.RootRec.size, "the root record")]
             out += [(b.begin, b.size, f"a level ({b.allocator})") for b in self.s.levels.bigs()
                     if b.kind in (L.BIG_ELF_FILE, L.BIG_ELF_SEGMENT, L.BIG_STACK, L.BIG_AUXV)]
             out += [(t.stack_lo, t.stack_hi - t.stack_lo, "a thread's stack")

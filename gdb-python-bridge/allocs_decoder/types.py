@@ -53,6 +53,7 @@ class MetaTypes(TypeRecords):
         self._by_name: Optional[Dict[str, int]] = None
         self._by_c_name: Optional[Dict[str, int]] = None
         self._site_types: Dict[int, Optional[UType]] = {}
+        self._site_damage: Dict[int, List[Tuple[int, str]]] = {}
 
     # ---- loaded metadata per ELF object ----
     def meta_for(self, addr: int) -> Optional[LoadedMeta]:
@@ -118,7 +119,26 @@ class MetaTypes(TypeRecords):
     def site_type(self, pc: int) -> Optional[UType]:
         """The type SITES gives the call whose return address is pc (ARRAY: unbounded array)."""
         if pc in self._site_types:
+            for where, what in self._site_damage.get(pc, ()):
+                self.report(where, what)  # the damage behind the cached answer, for this answer too
             return self._site_types[pc]
+        outer = self.report
+        met: List[Tuple[int, str]] = []
+
+        def report(where: int, what: str) -> None:
+            met.append((where, what))
+            outer(where, what)
+        self.report = report
+        try:
+            t = self._site_type(pc)
+        finally:
+            self.report = outer
+        if met:
+            self._site_damage[pc] = met
+        self._site_types[pc] = t
+        return t
+
+    def _site_type(self, pc: int) -> Optional[UType]:
         t: Optional[UType] = None
         m = self.meta_for(pc)
         if m is not None and m.file is not None:
@@ -135,7 +155,6 @@ class MetaTypes(TypeRecords):
                 t = self.type_at(m, rec.type)  # type: ignore[attr-defined]
                 if t is not None and rec.flags & L.SITE_ARRAY:  # type: ignore[attr-defined]
                     t = make_array(t, 0)
-        self._site_types[pc] = t
         return t
 
     def site_flags(self, pc: int) -> int:

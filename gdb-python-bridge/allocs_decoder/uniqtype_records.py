@@ -15,6 +15,7 @@ from .uniqtype import COMPOSITE, KIND_NAMES, MAX_MEMBERS, TypeAnswer, UMember, U
 from .uniqtype_paths import answer
 
 MAX_NAME = 1024
+FRAME_ARGS_LIMIT = 16384  # bytes of stack-passed arguments a frame's members may reach above its CFA
 # The canonical name's prefix each kind has (docs/type-names.md).
 KIND_PREFIX = {L.KIND_POINTER: "__PTR_", L.KIND_ARRAY: "__ARR", L.KIND_FUNCTION: "__FUN_FROM_",
                L.KIND_FRAME: "__FRAME_"}
@@ -130,6 +131,9 @@ class TypeRecords:
         if t.related_obj is not None:
             return t.related_obj
         r = self.get(t.related_addr) if t.related_addr else None
+        if r is None and t.addr is not None and t.kind in (L.KIND_ARRAY, L.KIND_POINTER):
+            self._bad.setdefault(t.addr, f"type record: {t.name} has no readable related type")
+            self.report(t.addr, self._bad[t.addr])
         if r is not None and t.addr is not None:
             problem = derived_problem(t, r)
             if problem is not None:
@@ -167,7 +171,9 @@ class TypeRecords:
                     if (name == "" and mt is not None and not m.bit_size and problem is None
                             and mt.kind not in (L.KIND_STRUCT, L.KIND_UNION)):
                         problem = f"a member at offset {m.offset} has no name but is not a struct or union"
-                    if name is None or (m.offset > t.size and t.kind != L.KIND_FRAME):
+                    # A frame's parameters passed on the stack lie above the CFA, past its size.
+                    limit = t.size + FRAME_ARGS_LIMIT if t.kind == L.KIND_FRAME else t.size
+                    if name is None or m.offset > limit:
                         problem = f"member {name!r} (offset {m.offset}) is unreadable or outside the type"
                         out = None
                         break
