@@ -78,14 +78,19 @@ export class WrapperFinder {
       const code = this.elf.data(sec);
       const r = returnedResult(code, b.ret - sec.addr, b.ret, this.passFirstArg);
       if (!r) continue;
-      const rule = this.cfa.at(b.ret);
-      this.calls.set(b.ret, { ret: b.ret, cfaOffset: rule?.reg === DWARF_RSP ? rule.offset : 0 });
       const name = f.name.split(".")[0];
       const entry = this.entryOf(f);
-      if (this.fns.has(name) || this.wrappers.has(entry) || b.target === entry) continue;
-      const w: Wrapper = { fn: f, entry, offset: r.offset };
-      const size = this.rule(b, entry, sec, code);
-      if (size) w.size = size;
+      const known = this.fns.has(name) || this.wrappers.has(entry) || b.target === entry;
+      const size = known ? undefined : this.rule(b, entry, sec, code);
+      // An allocation wrapper allocates what its caller asks for: the size comes from its
+      // arguments. A function that allocates a size of its own choosing and returns the object
+      // (a factory: `pts = malloc(3 * sizeof *pts)`, filled in, returned) is where the object's
+      // type is known, so it stays the allocation site (liballocs's wrappers take a size, `Z`).
+      if (!known && !size?.args.length) continue;
+      const rule = this.cfa.at(b.ret);
+      this.calls.set(b.ret, { ret: b.ret, cfaOffset: rule?.reg === DWARF_RSP ? rule.offset : 0 });
+      if (known) continue;
+      const w: Wrapper = { fn: f, entry, offset: r.offset, size };
       this.wrappers.set(entry, w);
       this.fns.set(name, {
         name,
