@@ -36,6 +36,7 @@ try:
     from allocs_gdbfront.commands_heap import (
         AllocCensus, AllocLs, AllocMaps, AllocType, AllocWhoPointsTo,
     )
+    from allocs_gdbfront.commands_snapshot import COMMANDS as SNAPSHOT_COMMANDS
     from allocs_gdbfront.common import (
         CORE_NO_RUNTIME, Args, address_of, describe_expr, emit, guarded, parse_args,
     )
@@ -64,7 +65,7 @@ __all__ = [
 def register() -> None:
     AllocPrefix()
     for cls in (AllocInfo, AllocWhatis, AllocWhereis, AllocWhyis, AllocPrint, AllocLs, AllocCensus, AllocMaps,
-                AllocType, AllocWhoPointsTo):
+                AllocType, AllocWhoPointsTo, *SNAPSHOT_COMMANDS):
         cls()
     if hasattr(gdb, "MICommand"):
         MiAllocDescribe()

@@ -15,7 +15,7 @@ from .session_cache import session
 class AllocLs(gdb.Command):
     """List live heap allocations, filtered.
 
-Usage: alloc ls [--json] [--site FN|FILE:LINE] [--min-size N] [--limit N] [--type T]
+Usage: alloc ls [--json] [--site FN|FILE:LINE] [--min-size N] [--limit N] [--type T] [--since SNAPSHOT]
 --type T keeps allocations of run-time type T (C spelling, quoted when it has spaces, or
 canonical name), arrays of T included."""
 
@@ -24,7 +24,7 @@ canonical name), arrays of T included."""
 
     @guarded
     def invoke(self, arg: str, from_tty: bool) -> None:
-        a = parse_args(arg, valued=("--site", "--min-size", "--limit", "--type"))
+        a = parse_args(arg, valued=("--site", "--min-size", "--limit", "--type", "--since"))
         if a.rest:
             raise gdb.GdbError(f"alloc ls: unexpected argument {a.rest!r}")
         limit = _int_opt(a, "--limit")
@@ -34,7 +34,7 @@ canonical name), arrays of T included."""
         if want is not None and s.types is None:
             raise gdb.GdbError("alloc ls: --type needs the allocs runtime's type metadata")
         entries, matched = queries.ls(s, site=a.opts.get("--site"), min_size=_int_opt(a, "--min-size") or 0,
-                                      limit=limit, type_name=want)
+                                      limit=limit, type_name=want, since=a.opts.get("--since"))
         if a.json:
             emit({"entries": [e.to_json(s) for e in entries], "matched": matched})
             return

@@ -1,0 +1,406 @@
+"""The heap graph: every live malloc chunk (base, size, site, sequence number, type) and its
+outgoing pointers, and the roots (statics, thread stacks, registers, thread-local storage) that
+point into it. The input of `alloc leaks`, `alloc retainers` and `alloc snapshot`.
+
+A chunk's pointers are found precisely where its run-time type is known (the words at its
+pointer members, for every element of the chunk's live length when its site allocates arrays)
+and conservatively elsewhere (every aligned word whose value lies in a live chunk): unknown
+types, byte buffers (char arrays are untyped memory), the tail of a chunk past its type, chunks
+that host pool objects. Each chunk says which (`precise`). Roots are always scanned
+conservatively, as memcheck and LeakSanitizer scan them.
+
+The walk reuses the heap's span reads (heap.chunk_bases, heap._spans): one debugger read per
+span of nearby chunks. Chunks are held in arrays, edges in compressed rows (CSR), so a million
+chunks fit in a few tens of megabytes.
+"""
+from __future__ import annotations
+
+import bisect
+import struct
+from array import array
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+from . import layout as L
+from .errors import DecodeError, MemoryUnreadable
+from .heap import MAX_USABLE, _spans
+from .session import Session
+from .target import Frame, Variable
+from .uniqtype import ATE_SIGNED_CHAR, ATE_UNSIGNED_CHAR, COMPOSITE, MAX_DEPTH, UType
+
+MAX_POINTER_OFFSETS = 4096  # pointer members of one type followed precisely; more: conservative
+MAX_ROOT_RANGE = 64 << 20  # a static segment or stack larger than this is not scanned
+_CHARS = (ATE_SIGNED_CHAR, ATE_UNSIGNED_CHAR)
+
+# Root kinds, as the JSON spells them.
+STATIC, STACK, REGISTER, TLS, MMAP = "static", "stack", "register", "tls", "mmap"
+
+
+@dataclass(frozen=True)
+class SiteLayout:
+    """Where the pointers are in the chunks of one site: `offsets` (bytes, 8-aligned) inside each
+    `stride`-byte element, repeated over the chunk when `repeat` (an array site); None offsets:
+    untyped, every word is scanned."""
+
+    type: Optional[UType]  # the site's type (an unbounded array for an array site), None: unknown
+    offsets: Optional[Tuple[int, ...]]
+    stride: int = 0
+    repeat: bool = False
+
+    @property
+    def precise(self) -> bool:
+        return self.offsets is not None
+
+
+UNTYPED = SiteLayout(None, None)
+
+
+class _Untyped(Exception):
+    pass
+
+
+def pointer_offsets(s: Session, t: UType) -> Optional[Tuple[int, ...]]:
+    """The byte offsets of every pointer inside an object of type t (None when the type cannot
+    say: members unknown, a byte buffer, too many pointers). Union members all count."""
+    types = s.types
+    if types is None:
+        return None
+    out: List[int] = []
+
+    def walk(u: Optional[UType], at: int, depth: int) -> None:
+        if u is None or depth > MAX_DEPTH:
+            raise _Untyped
+        if u.kind == L.KIND_POINTER:
+            out.append(at)
+        elif u.kind in COMPOSITE:
+            ms = types.members(u)
+            if not ms and u.size:
+                raise _Untyped
+            for m in ms:
+                if not m.bit_size:
+                    walk(m.type, at + m.offset, depth + 1)
+        elif u.kind == L.KIND_ARRAY:
+            el = types.related(u)
+            if el is None or not el.size:
+                raise _Untyped
+            if el.kind == L.KIND_BASE and el.size == 1 and el.encoding in _CHARS:
+                raise _Untyped  # a byte buffer: anything may be stored in it
+            before = len(out)
+            walk(el, at, depth + 1)
+            inner = out[before:]
+            for i in range(1, u.count if inner else 0):
+                out.extend(o + i * el.size for o in inner)
+                if len(out) > MAX_POINTER_OFFSETS:
+                    raise _Untyped
+        elif u.kind == L.KIND_VOID:
+            raise _Untyped
+        if len(out) > MAX_POINTER_OFFSETS:
+            raise _Untyped
+
+    try:
+        walk(t, 0, 0)
+    except _Untyped:
+        return None
+    if any(o & 7 for o in out):
+        return None  # a packed pointer: the word scan below reads aligned words only
+    return tuple(sorted(set(out)))
+
+
+def site_layout(s: Session, site_id: int) -> SiteLayout:
+    """The pointer layout of a site's chunks, from the type the runtime gives them."""
+    types = s.types
+    if types is None or not site_id:
+        return UNTYPED
+    try:
+        pc, cached = s.site_record(site_id)
+        t = types.get(cached) if cached else None
+        if t is None and pc:
+            t = types.site_type(pc)
+        if t is None:
+            return UNTYPED
+        if t.kind == L.KIND_ARRAY and t.count == 0:
+            el = types.related(t)
+            is_byte = el is not None and el.kind == L.KIND_BASE and el.size == 1 and el.encoding in _CHARS
+            if el is None or not el.size or is_byte:
+                return SiteLayout(t, None)  # a byte buffer is untyped memory
+            offs = pointer_offsets(s, el)
+            return SiteLayout(t, offs, el.size, True)
+        return SiteLayout(t, pointer_offsets(s, t), t.size, False)
+    except DecodeError:
+        return UNTYPED
+
+
+@dataclass
+class RootRange:
+    """Memory scanned as a root: [lo, hi), or one register (lo is its value, hi 0)."""
+
+    kind: str
+    lo: int
+    hi: int
+    thread: Optional[int] = None  # the debugger's thread number
+    name: Optional[str] = None  # a register's name, a segment's object, a mapping's name
+    frames: List[Frame] = field(default_factory=list)  # a stack's frames, innermost first
+
+
+@dataclass
+class RootEdge:
+    range: int  # index into HeapGraph.roots
+    where: int  # the word's address (a register: 0)
+    dst: int  # the chunk's index
+
+
+@dataclass
+class HeapGraph:
+    bases: "array[int]"
+    sizes: "array[int]"
+    ends: "array[int]"  # base + usable - 8: an address in [base, end) is inside the chunk
+    site_ids: "array[int]"
+    seqs: "array[int]"
+    precise: bytearray  # 1: the chunk's pointers were read from its type
+    edge_start: "array[int]"  # the chunk i's edges are edge_off/edge_dst[edge_start[i]:edge_start[i+1]]
+    edge_off: "array[int]"  # the pointer's offset inside the source chunk
+    edge_dst: "array[int]"  # the chunk it points into
+    roots: List[RootRange]
+    root_edges: List[RootEdge]
+    layouts: Dict[int, SiteLayout]
+    notes: List[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.bases)
+
+    def index_of(self, addr: int) -> Optional[int]:
+        """The chunk holding addr (interior addresses included), or None."""
+        i = bisect.bisect_right(self.bases, addr) - 1
+        return i if i >= 0 and addr < self.ends[i] else None
+
+    def out_edges(self, i: int) -> Iterator[Tuple[int, int]]:
+        """(offset, destination) of chunk i's pointers."""
+        a, b = self.edge_start[i], self.edge_start[i + 1]
+        return zip(self.edge_off[a:b], self.edge_dst[a:b])
+
+    def layout(self, i: int) -> SiteLayout:
+        return self.layouts.get(self.site_ids[i], UNTYPED)
+
+    def type_of(self, s: Session, i: int) -> Optional[UType]:
+        """The chunk's run-time type, sized by the chunk as describe() gives it."""
+        types = s.types
+        if types is None:
+            return None
+        try:
+            _pc, cached = s.site_record(self.site_ids[i])
+            return types.of_chunk(cached, s.site_pc(self.site_ids[i]), self.sizes[i])
+        except DecodeError:
+            return None
+
+
+def _chunk_records(s: Session) -> Iterator[Tuple[int, int, int, bytes, int]]:
+    """(base, usable, trailer, the span's buffer, the buffer's start) of every live chunk, reading
+    each span of nearby chunks once (as heap.walk_raw does, keeping the contents)."""
+    heap = s.heap
+    unpack = struct.Struct("<Q").unpack_from
+    for bases in heap.chunk_bases():
+        for span in _spans(bases):
+            last = heap.chunk_at(span[-1])
+            end = span[-1] + (last.usable if last is not None else 16)
+            start = span[0] - 8
+            try:
+                buf = s.reader.read_uncached(start, end - start)
+            except MemoryUnreadable:
+                for b in span:  # something in the span is unreadable: one chunk at a time
+                    c = heap.chunk_at(b)
+                    data = s.reader.try_read(b - 8, c.usable + 8) if c is not None else None
+                    if c is not None and data is not None:
+                        (tr,) = unpack(data, c.usable)
+                        yield b, c.usable, tr, data, b - 8
+                continue
+            n = len(buf)
+            for b in span:
+                (hdr,) = unpack(buf, b - 8 - start)
+                size = hdr & ~7
+                usable = size - 16 if hdr & 2 else size - 8
+                if usable < 16 or usable >= MAX_USABLE or b + usable - start > n:
+                    continue
+                (tr,) = unpack(buf, b + usable - 8 - start)
+                yield b, usable, tr, buf, start
+
+
+def build(s: Session, extra_roots: Optional[List[RootRange]] = None,
+          progress: Optional[Callable[[str], None]] = None) -> HeapGraph:
+    """The heap graph of the stopped process (live or core). NoRuntime without the runtime."""
+    s.require_root()
+    if not s.require_root().glibc_malloc:
+        raise DecodeError("the runtime does not sit on glibc's malloc here: chunks cannot be sized")
+    bases, sizes, ends, site_ids, seqs = array("Q"), array("Q"), array("Q"), array("L"), array("L")
+    precise = bytearray()
+    contents: List[Tuple[bytes, int, int]] = []  # (buffer, offset of the chunk's data, its length)
+    layouts: Dict[int, SiteLayout] = {}
+    slack_shift, slack_mask, unknown = L.TRAILER_SLACK_SHIFT, L.TRAILER_SLACK_MASK, L.TRAILER_SLACK_UNKNOWN
+    site_shift, site_mask, seq_mask = L.TRAILER_SITE_SHIFT, L.TRAILER_SITE_MASK, L.TRAILER_SEQ_MASK
+    for b, usable, tr, buf, start in _chunk_records(s):
+        slack = (tr >> slack_shift) & slack_mask
+        room = usable - 8
+        size = room if slack == unknown or slack > room else room - slack
+        sid = (tr >> site_shift) & site_mask
+        if sid not in layouts:
+            layouts[sid] = site_layout(s, sid)
+        bases.append(b)
+        sizes.append(size)
+        ends.append(b + room)
+        site_ids.append(sid)
+        seqs.append(tr & seq_mask)
+        precise.append(1 if layouts[sid].precise and not tr & L.TRAILER_POOL_BIT else 0)
+        contents.append((buf, b - start, size))
+    if progress:
+        progress(f"{len(bases)} chunks read")
+    g = HeapGraph(bases, sizes, ends, site_ids, seqs, precise, array("Q", [0]), array("L"), array("L"),
+                  [], [], layouts)
+    _edges(g, contents)
+    del contents
+    g.roots = root_ranges(s, g) + list(extra_roots or [])
+    g.root_edges = _root_edges(s, g)
+    return g
+
+
+def _edges(g: HeapGraph, contents: List[Tuple[bytes, int, int]]) -> None:
+    """Fills the compressed rows of every chunk's outgoing pointers."""
+    if not len(g):
+        return
+    lo, hi = g.bases[0], g.ends[-1]
+    bases, ends = g.bases, g.ends
+    find = bisect.bisect_right
+    e_off, e_dst, e_start = g.edge_off, g.edge_dst, g.edge_start
+    for i, (buf, at, size) in enumerate(contents):
+        lay = g.layouts.get(g.site_ids[i], UNTYPED)
+        words = array("Q", buf[at: at + (size & ~7)]) if size >= 8 else array("Q")
+        if g.precise[i]:
+            assert lay.offsets is not None
+            stride = lay.stride if lay.repeat else max(size, 1)
+            scan_from = _typed_words(words, lay, size)
+            cand: List[Tuple[int, int]] = []
+            for off in lay.offsets:
+                if lay.repeat and stride % 8 == 0:
+                    for k, v in enumerate(words[off // 8:: stride // 8]):
+                        if lo <= v < hi:
+                            cand.append((off + k * stride, v))
+                elif off + 8 <= size:
+                    v = words[off // 8]
+                    if lo <= v < hi:
+                        cand.append((off, v))
+            if not lay.repeat and lay.type is not None and lay.type.size < size:
+                cand.extend((8 * k, v) for k, v in enumerate(words) if k >= scan_from and lo <= v < hi)
+            cand.sort()
+        else:
+            cand = [(8 * k, v) for k, v in enumerate(words) if lo <= v < hi]
+        for off, v in cand:
+            j = find(bases, v) - 1
+            if j >= 0 and v < ends[j] and j != i:
+                e_off.append(off)
+                e_dst.append(j)
+        e_start.append(len(e_dst))
+
+
+def _typed_words(words: "array[int]", lay: SiteLayout, size: int) -> int:
+    """The first word past the type (its tail is scanned conservatively); repeat: none."""
+    if lay.repeat or lay.type is None:
+        return len(words)
+    return (lay.type.size + 7) // 8
+
+
+# ---- roots ----
+def _runtime_object(s: Session) -> Optional[int]:
+    obj = s.levels.object_for(s.require_root().addr)
+    return obj.index if obj is not None else None
+
+
+def root_ranges(s: Session, g: HeapGraph) -> List[RootRange]:
+    """Writable segments of every loaded object (the runtime's own excepted: its tables are not
+    the program's pointers), the program's own writable mmaps holding no chunk, every thread's
+    registers and stack from its innermost frame up."""
+    out: List[RootRange] = []
+    rt = _runtime_object(s)
+    objects = {o.index: o for o in s.levels.objects()}
+    for b in s.levels.bigs():
+        if b.kind == L.BIG_ELF_SEGMENT and b.flags & L.BIG_F_WRITE and b.object != rt:
+            obj = objects.get(b.object)
+            out.append(RootRange(STATIC, b.begin, b.end, name=obj.path if obj else b.name))
+        elif (b.kind == L.BIG_MAPPING and b.flags & L.BIG_F_USER_MMAP and b.flags & L.BIG_F_WRITE
+              and not _holds_chunk(g, b.begin, b.end)):
+            out.append(RootRange(MMAP, b.begin, b.end, name=b.name))
+    for t in s.debugger_threads():
+        try:
+            regs = t.registers() or {}
+        except Exception:
+            regs = {}
+        for name, v in regs.items():
+            if isinstance(v, int) and name not in ("rip", "pc", "rsp", "sp"):
+                out.append(RootRange(REGISTER, v, 0, t.num, name))
+        try:
+            frames = list(t.frames())
+        except Exception:
+            frames = []
+        if not frames:
+            continue
+        sp, top = frames[0].sp, frames[-1].cfa
+        rec = s.levels.thread_for_stack(sp)
+        if rec is not None:
+            top = rec.stack_hi
+        out.append(RootRange(STACK, sp, top, t.num, t.name, frames))
+    return out
+
+
+def _holds_chunk(g: HeapGraph, lo: int, hi: int) -> bool:
+    i = bisect.bisect_left(g.bases, lo)
+    return i < len(g.bases) and g.bases[i] < hi
+
+
+def _root_edges(s: Session, g: HeapGraph) -> List[RootEdge]:
+    out: List[RootEdge] = []
+    if not len(g):
+        return out
+    lo, hi = g.bases[0], g.ends[-1]
+    for ri, r in enumerate(g.roots):
+        if r.kind == REGISTER:
+            j = g.index_of(r.lo) if lo <= r.lo < hi else None
+            if j is not None:
+                out.append(RootEdge(ri, 0, j))
+            continue
+        if not 0 < r.hi - r.lo <= MAX_ROOT_RANGE:
+            continue
+        start = r.lo - r.lo % 8
+        data = _read_range(s, start, r.hi)
+        for k, v in enumerate(array("Q", data[: len(data) & ~7])):
+            if lo <= v < hi:
+                j = g.index_of(v)
+                if j is not None:
+                    out.append(RootEdge(ri, start + 8 * k, j))
+    return out
+
+
+def _read_range(s: Session, lo: int, hi: int) -> bytes:
+    """[lo, hi) with unreadable pages as zeros (a core may omit some)."""
+    data = s.reader.try_read(lo, hi - lo)
+    if data is not None:
+        return data
+    parts = []
+    page = 4096
+    at = lo
+    while at < hi:
+        n = min(page - at % page, hi - at)
+        parts.append(s.reader.try_read(at, n) or bytes(n))
+        at += n
+    return b"".join(parts)
+
+
+# ---- labels of the words that point ----
+def frame_of(r: RootRange, where: int) -> Tuple[Optional[Frame], Optional[Variable]]:
+    """The frame of a stack root holding the word at `where`, and the variable covering it."""
+    for f in r.frames:
+        if f.sp <= where < f.cfa:
+            try:
+                for v in f.variables():
+                    if v.addr <= where < v.addr + max(v.size, 1):
+                        return f, v
+            except Exception:
+                pass
+            return f, None
+    return None, None
