@@ -63,6 +63,10 @@ void *g_untyped; /* an untyped buffer (malloc of a computed size) */
 static pthread_barrier_t ready;
 static struct rnode *volatile g_handoff;
 struct entry *g_keep[2];
+/* The addresses of the threads' chunks for the debugger, disguised so no scan takes them for
+ * pointers: (void *)(g_tnode_key ^ DISGUISE). */
+#define DISGUISE 0x5a5a5a5a5a5a5a5aUL
+uintptr_t g_tnode_key, g_rnode_key;
 
 __attribute__((noinline)) void stop(void)
 {
@@ -143,6 +147,7 @@ static void *stack_holder(void *arg)
     struct tnode *volatile mine = malloc(sizeof(struct tnode));
     printf("probe tnode line=%d size=%zu addr=%p\n", __LINE__ - 1, sizeof(struct tnode),
            (void *)mine);
+    g_tnode_key = (uintptr_t)mine ^ DISGUISE;
     fflush(stdout);
     pthread_barrier_wait(&ready);
     for (;;)
@@ -173,6 +178,7 @@ __attribute__((noinline)) static void start_threads(void)
     g_handoff = malloc(sizeof(struct rnode));
     printf("probe rnode line=%d size=%zu addr=%p\n", __LINE__ - 1, sizeof(struct rnode),
            (void *)g_handoff);
+    g_rnode_key = (uintptr_t)g_handoff ^ DISGUISE;
     pthread_barrier_init(&ready, NULL, 3);
     pthread_create(&t1, NULL, stack_holder, NULL);
     pthread_create(&t2, NULL, register_holder, NULL);

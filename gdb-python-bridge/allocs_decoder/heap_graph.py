@@ -256,7 +256,8 @@ def build(s: Session, extra_roots: Optional[List[RootRange]] = None,
                   [], [], layouts)
     _edges(g, contents)
     del contents
-    g.roots = root_ranges(s, g) + list(extra_roots or [])
+    g.roots = root_ranges(s, g)
+    g.roots += _trimmed(extra_roots or [], [r for r in g.roots if r.kind == STACK])
     g.root_edges = _root_edges(s, g)
     return g
 
@@ -345,6 +346,22 @@ def root_ranges(s: Session, g: HeapGraph) -> List[RootRange]:
         if rec is not None:
             top = rec.stack_hi
         out.append(RootRange(STACK, sp, top, t.num, t.name, frames))
+    return out
+
+
+def _trimmed(extra: List[RootRange], stacks: List[RootRange]) -> List[RootRange]:
+    """Extra ranges (thread-local storage) less the stacks they overlap: a thread's stack ends just
+    below its static TLS, and a word is one root, not two."""
+    out = []
+    for r in extra:
+        lo, hi = r.lo, r.hi
+        for st in stacks:
+            if st.lo <= lo < st.hi:
+                lo = st.hi
+            if st.lo < hi <= st.hi:
+                hi = st.lo
+        if lo < hi:
+            out.append(RootRange(r.kind, lo, hi, r.thread, r.name, r.frames))
     return out
 
 
