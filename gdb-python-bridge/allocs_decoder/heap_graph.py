@@ -193,6 +193,18 @@ class HeapGraph:
             return None
 
 
+def _fits(lay: SiteLayout, size: int) -> bool:
+    """Is the site's type to be trusted for a chunk of this size? An array site's chunk must hold
+    whole elements, a single object's at least the type: a header with a flexible array member
+    that typegen took for an array of headers, or a type too big for the chunk, is scanned
+    conservatively rather than at wrong offsets."""
+    if not lay.precise:
+        return False
+    if lay.repeat:
+        return lay.stride > 0 and size % lay.stride == 0
+    return lay.type is None or size >= lay.type.size
+
+
 def _chunk_records(s: Session) -> Iterator[Tuple[int, int, int, bytes, int]]:
     """(base, usable, trailer, the span's buffer, the buffer's start) of every live chunk, reading
     each span of nearby chunks once (as heap.walk_raw does, keeping the contents)."""
@@ -248,7 +260,7 @@ def build(s: Session, extra_roots: Optional[List[RootRange]] = None,
         ends.append(b + room)
         site_ids.append(sid)
         seqs.append(tr & seq_mask)
-        precise.append(1 if layouts[sid].precise and not tr & L.TRAILER_POOL_BIT else 0)
+        precise.append(1 if _fits(layouts[sid], size) and not tr & L.TRAILER_POOL_BIT else 0)
         contents.append((buf, b - start, size))
     if progress:
         progress(f"{len(bases)} chunks read")

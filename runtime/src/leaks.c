@@ -18,6 +18,7 @@
  * approximate as the moment (the same holds for LeakSanitizer). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,8 +31,8 @@
 #include "levels.h"
 #include "meta.h"
 
-#define LK_MAX_OFFSETS 64u /* pointer members of one site's type followed precisely */
-#define LK_MAX_GROUPS 40u  /* groups printed per kind */
+#define LK_MAX_OFFSETS 64u         /* pointer members of one site's type followed precisely */
+#define LK_MAX_GROUPS 40u          /* groups printed per kind */
 #define LK_DIRECT_READ (64u << 10) /* larger chunks are read with lv_safe_read */
 
 enum {
@@ -73,7 +74,8 @@ static struct {
     uint32_t nsites;
     uintptr_t lo, hi; /* the heap's extent */
     int phase;        /* 1: typed pointers only; 2: every pointer */
-} lk;
+    int fd;           /* the report's stderr, kept from start-up */
+} lk = {.fd = 2};
 
 static int count_cb(const struct rt_chunk *c, void *arg)
 {
@@ -98,8 +100,10 @@ static long lk_find(uintptr_t v)
     size_t a = 0, b = lk.n; /* the last chunk with base <= v */
     while (b - a > 1) {
         size_t m = a + (b - a) / 2;
-        if (lk.c[m].base <= v) a = m;
-        else b = m;
+        if (lk.c[m].base <= v)
+            a = m;
+        else
+            b = m;
     }
     return lk.c[a].base <= v && v < lk.c[a].end ? (long)a : -1;
 }
@@ -163,6 +167,14 @@ static struct lk_layout *layout_of(uint32_t site)
     return l->precise ? l : NULL;
 }
 
+/* An array site's chunk must hold whole elements, a single object's at least the type: a header
+ * with a flexible array member taken for an array of headers, or a type too big for the chunk,
+ * is scanned conservatively rather than at wrong offsets. */
+static bool layout_fits(const struct lk_layout *l, uint64_t size)
+{
+    return l->repeat ? l->stride && size % l->stride == 0 : size >= l->type_size;
+}
+
 /* ---- marking ---- */
 static void lk_reach(long j, bool typed)
 {
@@ -197,6 +209,7 @@ static void chunk_pointers(long i, void (*hit)(long, long))
         return;
     }
     struct lk_layout *l = (c->state & LK_POOL) ? NULL : layout_of(c->site);
+    if (l && !layout_fits(l, c->size)) l = NULL;
     if (!l) {
         scan_words(w, nwords, i, hit);
         return;
@@ -213,8 +226,8 @@ static void chunk_pointers(long i, void (*hit)(long, long))
 
 static bool chunk_is_typed(long i)
 {
-    return !(lk.c[i].state & LK_POOL) && lk.c[i].size <= LK_DIRECT_READ &&
-           layout_of(lk.c[i].site) != NULL;
+    const struct lk_layout *l = (lk.c[i].state & LK_POOL) ? NULL : layout_of(lk.c[i].site);
+    return l && lk.c[i].size <= LK_DIRECT_READ && layout_fits(l, lk.c[i].size);
 }
 
 static void reach_hit(long i, long j)
@@ -246,8 +259,10 @@ static bool holds_chunk(uintptr_t lo, uintptr_t hi)
     size_t a = 0, b = lk.n;
     while (a < b) { /* the first chunk with base >= lo */
         size_t m = a + (b - a) / 2;
-        if (lk.c[m].base < lo) a = m + 1;
-        else b = m;
+        if (lk.c[m].base < lo)
+            a = m + 1;
+        else
+            b = m;
     }
     return a < lk.n && lk.c[a].base < hi;
 }
@@ -351,7 +366,7 @@ static void out(const char *fmt, ...)
     if (n < 0) return;
     size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
     for (size_t off = 0; off < len;) {
-        ssize_t w = write(2, buf + off, len - off);
+        ssize_t w = write(lk.fd, buf + off, len - off);
         if (w <= 0) break;
         off += (size_t)w;
     }
@@ -415,6 +430,15 @@ static int leaks_exit_status(void)
     return 0;
 }
 
+/* Many programs close stderr at exit (gnulib's close_stdout): the report keeps a copy of it, made
+ * at start-up, close-on-exec and numbered high, out of the program's way. */
+__attribute__((constructor)) static void leaks_keep_stderr(void)
+{
+    if (leaks_exit_status() < 0) return;
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 900);
+    if (fd >= 0) lk.fd = fd;
+}
+
 __attribute__((destructor)) static void leaks_at_exit(void)
 {
     int status = leaks_exit_status();
@@ -449,8 +473,10 @@ __attribute__((destructor)) static void leaks_at_exit(void)
     scan_roots();
     while (lk.top) { /* phase 1 follows typed chunks only; the untyped ones wait */
         long i = lk.stack[--lk.top];
-        if (chunk_is_typed(i)) chunk_pointers(i, reach_hit);
-        else lk.c[i].state |= LK_FRONTIER;
+        if (chunk_is_typed(i))
+            chunk_pointers(i, reach_hit);
+        else
+            lk.c[i].state |= LK_FRONTIER;
     }
     lk.phase = 2;
     for (size_t i = 0; i < lk.n; i++)
@@ -468,7 +494,7 @@ __attribute__((destructor)) static void leaks_at_exit(void)
     uint64_t cons = 0, cons_bytes = 0, lost = 0;
     for (size_t i = 0; i < lk.n; i++) {
         struct lk_chunk *c = &lk.c[i];
-        struct lk_group *g = c->state & LK_DEFINITE ? &definite[c->site < lk.nsites ? c->site : 0]
+        struct lk_group *g = c->state & LK_DEFINITE   ? &definite[c->site < lk.nsites ? c->site : 0]
                              : c->state & LK_INDIRECT ? &indirect[c->site < lk.nsites ? c->site : 0]
                                                       : NULL;
         if ((c->state & LK_REACHED) && !(c->state & LK_TYPED)) cons++, cons_bytes += c->size;
