@@ -1,8 +1,8 @@
 """`alloc leaks`: the live chunks no root reaches, grouped by type and site, as memcheck's leak
 check divides them: "definitely lost" (no leaked chunk points to it either: the head of what was
 lost) and "indirectly lost" (reachable only from leaked chunks). A cycle no root reaches has no
-head: its first-allocated chunk (lowest sequence number) is counted as definitely lost, the rest
-as indirectly lost, as memcheck picks one block of a clique.
+head: its lowest-addressed chunk is counted as definitely lost, the rest as indirectly lost, as
+memcheck picks one block of a clique.
 
 Reachability follows the heap graph (heap_graph.py): typed pointers precisely, untyped memory
 conservatively. The chunks reached only through untyped memory (no path of typed pointers from a
@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import layout as L
 from .description import hexaddr
 from .heap_graph import HeapGraph, build
 from .queries import site_json, site_type_name
@@ -66,8 +65,9 @@ def classify(g: HeapGraph, reached: bytearray) -> bytearray:
             if not reached[j] and j != i:
                 pointed[j] = 1
     heads = [i for i in lost if not pointed[i]]
-    # cycles with no head: by sequence number, the first allocated one of each is the head
-    rest = sorted((i for i in lost if pointed[i]), key=lambda i: g.seqs[i])
+    # cycles with no head: the lowest-addressed chunk of each is its head (as the runtime's
+    # check at exit picks it: runtime/src/leaks.c)
+    rest = [i for i in lost if pointed[i]]
     for group in (heads, rest):
         for h in group:
             if state[h]:
@@ -180,10 +180,4 @@ def leaks(s: Session, limit: Optional[int] = None,
     return js, "\n".join(lines)
 
 
-def untyped_note(s: Session) -> Optional[str]:
-    if s.types is None:
-        return "no run-time types: every chunk was scanned conservatively"
-    return None
-
-
-__all__ = ["mark", "classify", "leak_report", "leaks", "LeakGroup", "LeakReport", "KINDS", "L"]
+__all__ = ["mark", "classify", "leak_report", "leaks", "LeakGroup", "LeakReport", "KINDS"]
