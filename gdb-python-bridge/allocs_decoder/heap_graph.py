@@ -9,21 +9,20 @@ types, byte buffers (char arrays are untyped memory), the tail of a chunk past i
 that host pool objects. Each chunk says which (`precise`). Roots are always scanned
 conservatively, as memcheck and LeakSanitizer scan them.
 
-The walk reuses the heap's span reads (heap.chunk_bases, heap._spans): one debugger read per
-span of nearby chunks. Chunks are held in arrays, edges in compressed rows (CSR), so a million
-chunks fit in a few tens of megabytes.
+The two passes over the heap's memory are heap_scan.py's (one debugger read per span of nearby
+chunks, reused from heap.py's walk). Chunks are held in arrays, edges in compressed rows (CSR), so
+a million chunks fit in a few tens of megabytes.
 """
 from __future__ import annotations
 
 import bisect
-import struct
 from array import array
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import layout as L
-from .errors import DecodeError, MemoryUnreadable
-from .heap import MAX_USABLE, _spans
+from .errors import DecodeError
+from .heap_scan import PointerRule, find_edges, read_chunks
 from .session import Session
 from .target import Frame, Variable
 from .uniqtype import ATE_SIGNED_CHAR, ATE_UNSIGNED_CHAR, COMPOSITE, MAX_DEPTH, UType
@@ -151,7 +150,7 @@ class RootEdge:
 
 @dataclass
 class HeapGraph:
-    bases: "array[int]"
+    bases: List[int]
     sizes: "array[int]"
     ends: "array[int]"  # base + usable - 8: an address in [base, end) is inside the chunk
     site_ids: "array[int]"
@@ -205,118 +204,39 @@ def _fits(lay: SiteLayout, size: int) -> bool:
     return lay.type is None or size >= lay.type.size
 
 
-def _chunk_records(s: Session) -> Iterator[Tuple[int, int, int, bytes, int]]:
-    """(base, usable, trailer, the span's buffer, the buffer's start) of every live chunk, reading
-    each span of nearby chunks once (as heap.walk_raw does, keeping the contents)."""
-    heap = s.heap
-    unpack = struct.Struct("<Q").unpack_from
-    for bases in heap.chunk_bases():
-        for span in _spans(bases):
-            last = heap.chunk_at(span[-1])
-            end = span[-1] + (last.usable if last is not None else 16)
-            start = span[0] - 8
-            try:
-                buf = s.reader.read_uncached(start, end - start)
-            except MemoryUnreadable:
-                for b in span:  # something in the span is unreadable: one chunk at a time
-                    c = heap.chunk_at(b)
-                    data = s.reader.try_read(b - 8, c.usable + 8) if c is not None else None
-                    if c is not None and data is not None:
-                        (tr,) = unpack(data, c.usable)
-                        yield b, c.usable, tr, data, b - 8
-                continue
-            n = len(buf)
-            for b in span:
-                (hdr,) = unpack(buf, b - 8 - start)
-                size = hdr & ~7
-                usable = size - 16 if hdr & 2 else size - 8
-                if usable < 16 or usable >= MAX_USABLE or b + usable - start > n:
-                    continue
-                (tr,) = unpack(buf, b + usable - 8 - start)
-                yield b, usable, tr, buf, start
+def _rule(lay: SiteLayout) -> Optional[PointerRule]:
+    if lay.offsets is None:
+        return None
+    if lay.repeat:
+        return PointerRule(frozenset(lay.offsets), lay.stride, True, 1 << 62)
+    tail = ((lay.type.size if lay.type is not None else 0) + 7) & ~7
+    return PointerRule(frozenset(lay.offsets), 0, False, tail)
 
 
 def build(s: Session, extra_roots: Optional[List[RootRange]] = None,
           progress: Optional[Callable[[str], None]] = None) -> HeapGraph:
     """The heap graph of the stopped process (live or core). NoRuntime without the runtime."""
-    s.require_root()
     if not s.require_root().glibc_malloc:
         raise DecodeError("the runtime does not sit on glibc's malloc here: chunks cannot be sized")
-    bases, sizes, ends, site_ids, seqs = array("Q"), array("Q"), array("Q"), array("L"), array("L")
-    precise = bytearray()
-    contents: List[Tuple[bytes, int, int]] = []  # (buffer, offset of the chunk's data, its length)
-    layouts: Dict[int, SiteLayout] = {}
-    slack_shift, slack_mask, unknown = L.TRAILER_SLACK_SHIFT, L.TRAILER_SLACK_MASK, L.TRAILER_SLACK_UNKNOWN
-    site_shift, site_mask, seq_mask = L.TRAILER_SITE_SHIFT, L.TRAILER_SITE_MASK, L.TRAILER_SEQ_MASK
-    for b, usable, tr, buf, start in _chunk_records(s):
-        slack = (tr >> slack_shift) & slack_mask
-        room = usable - 8
-        size = room if slack == unknown or slack > room else room - slack
-        sid = (tr >> site_shift) & site_mask
-        if sid not in layouts:
-            layouts[sid] = site_layout(s, sid)
-        bases.append(b)
-        sizes.append(size)
-        ends.append(b + room)
-        site_ids.append(sid)
-        seqs.append(tr & seq_mask)
-        precise.append(1 if _fits(layouts[sid], size) and not tr & L.TRAILER_POOL_BIT else 0)
-        contents.append((buf, b - start, size))
+    c = read_chunks(s)
     if progress:
-        progress(f"{len(bases)} chunks read")
-    g = HeapGraph(bases, sizes, ends, site_ids, seqs, precise, array("Q", [0]), array("L"), array("L"),
+        progress(f"{len(c.bases)} chunks read")
+    layouts: Dict[int, SiteLayout] = {sid: site_layout(s, sid) for sid in set(c.site_ids)}
+    rules = {sid: _rule(lay) for sid, lay in layouts.items()}
+    precise = bytearray(1 if not pool and _fits(layouts[sid], size) else 0
+                        for sid, size, pool in zip(c.site_ids, c.sizes, c.pool))
+
+    def rule_of(i: int) -> Optional[PointerRule]:
+        return rules[c.site_ids[i]] if precise[i] else None
+
+    edge_start, edge_off, edge_dst = find_edges(c, rule_of)
+    g = HeapGraph(c.bases, c.sizes, c.ends, c.site_ids, c.seqs, precise, edge_start, edge_off, edge_dst,
                   [], [], layouts)
-    _edges(g, contents)
-    del contents
+    c.spans = []  # the heap's contents are no longer needed
     g.roots = root_ranges(s, g)
     g.roots += _trimmed(extra_roots or [], [r for r in g.roots if r.kind == STACK])
     g.root_edges = _root_edges(s, g)
     return g
-
-
-def _edges(g: HeapGraph, contents: List[Tuple[bytes, int, int]]) -> None:
-    """Fills the compressed rows of every chunk's outgoing pointers."""
-    if not len(g):
-        return
-    lo, hi = g.bases[0], g.ends[-1]
-    bases, ends = g.bases, g.ends
-    find = bisect.bisect_right
-    e_off, e_dst, e_start = g.edge_off, g.edge_dst, g.edge_start
-    for i, (buf, at, size) in enumerate(contents):
-        lay = g.layouts.get(g.site_ids[i], UNTYPED)
-        words = array("Q", buf[at: at + (size & ~7)]) if size >= 8 else array("Q")
-        if g.precise[i]:
-            assert lay.offsets is not None
-            stride = lay.stride if lay.repeat else max(size, 1)
-            scan_from = _typed_words(words, lay, size)
-            cand: List[Tuple[int, int]] = []
-            for off in lay.offsets:
-                if lay.repeat and stride % 8 == 0:
-                    for k, v in enumerate(words[off // 8:: stride // 8]):
-                        if lo <= v < hi:
-                            cand.append((off + k * stride, v))
-                elif off + 8 <= size:
-                    v = words[off // 8]
-                    if lo <= v < hi:
-                        cand.append((off, v))
-            if not lay.repeat and lay.type is not None and lay.type.size < size:
-                cand.extend((8 * k, v) for k, v in enumerate(words) if k >= scan_from and lo <= v < hi)
-            cand.sort()
-        else:
-            cand = [(8 * k, v) for k, v in enumerate(words) if lo <= v < hi]
-        for off, v in cand:
-            j = find(bases, v) - 1
-            if j >= 0 and v < ends[j] and j != i:
-                e_off.append(off)
-                e_dst.append(j)
-        e_start.append(len(e_dst))
-
-
-def _typed_words(words: "array[int]", lay: SiteLayout, size: int) -> int:
-    """The first word past the type (its tail is scanned conservatively); repeat: none."""
-    if lay.repeat or lay.type is None:
-        return len(words)
-    return (lay.type.size + 7) // 8
 
 
 # ---- roots ----

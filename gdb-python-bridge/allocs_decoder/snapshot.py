@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .errors import DecodeError
 from .heap_graph import HeapGraph, build
+from .heap_scan import read_chunks
 from .queries import site_json, site_type_name
 from .render import site_text
 from .session import Session
@@ -58,12 +59,23 @@ def _next_name() -> str:
 
 
 # ---- taking one ----
-def take(s: Session, g: Optional[HeapGraph] = None) -> Dict[str, Any]:
-    """The snapshot of the stopped process, as the dictionary written to the file."""
-    g = g if g is not None else build(s)
+def take(s: Session, g: Optional[HeapGraph] = None, edges: bool = True) -> Dict[str, Any]:
+    """The snapshot of the stopped process, as the dictionary written to the file. edges False
+    (what a diff against now needs): the chunks alone, without the pointer scan."""
+    if g is None and not edges:
+        c = read_chunks(s)
+        c.spans = []
+        site_ids, cols = c.site_ids, {"base": c.bases, "size": list(c.sizes), "seq": list(c.seqs)}
+        edge_cols: Dict[str, List[int]] = {"start": [], "offset": [], "dst": []}
+        precise: List[int] = []
+    else:
+        g = g if g is not None else build(s)
+        site_ids, cols = g.site_ids, {"base": list(g.bases), "size": list(g.sizes), "seq": list(g.seqs)}
+        edge_cols = {"start": list(g.edge_start), "offset": list(g.edge_off), "dst": list(g.edge_dst)}
+        precise = list(g.precise)
     site_index: Dict[int, int] = {}
     sites: List[Dict[str, Any]] = []
-    for sid in sorted(set(g.site_ids)):
+    for sid in sorted(set(site_ids)):
         pc = s.site_pc(sid) if sid else None
         j = site_json(s, pc)
         j.pop("seq", None)
@@ -74,9 +86,8 @@ def take(s: Session, g: Optional[HeapGraph] = None) -> Dict[str, Any]:
     return {
         "format": FORMAT, "version": VERSION, "created": round(time.time(), 3),
         "runtime": f"{root.addr:#x}", "sites": sites,
-        "chunks": {"base": list(g.bases), "size": list(g.sizes), "seq": list(g.seqs),
-                   "site": [site_index[x] for x in g.site_ids], "precise": list(g.precise)},
-        "edges": {"start": list(g.edge_start), "offset": list(g.edge_off), "dst": list(g.edge_dst)},
+        "chunks": {**cols, "site": [site_index[x] for x in site_ids], "precise": precise},
+        "edges": edge_cols,
     }
 
 
@@ -264,7 +275,7 @@ def resolve_pair(s: Optional[Session], a: Optional[str], b: Optional[str]) -> Si
         if x == NOW:
             if s is None:
                 raise SnapshotError("\"now\" needs a process or a core")
-            return take(s)
+            return take(s, edges=False)
         return load(x)
 
     def label(x: str) -> str:
