@@ -12,8 +12,9 @@
  *   register       a struct rnode only a third thread's register r15 points to
  *   growth         between stop 1 and stop 2: 5 struct grow added at one site, 2 struct entry
  *                  freed.
- * Usage: leaks_target [exit|abort]: "exit" leaves the leaks in place and returns from main (for
- * allocs run --leaks) instead of stopping twice; "abort" aborts at the first stop (a kernel core).
+ * Usage: leaks_target [exit|exit-threads|abort]: "exit" leaves the leaks in place and returns
+ * from main (for allocs run --leaks) instead of stopping twice, "exit-threads" too with the two
+ * threads still blocked; "abort" aborts at the first stop (a kernel core).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -202,14 +203,15 @@ __attribute__((noinline)) static void grow(void)
 
 int main(int argc, char **argv)
 {
-    int at_exit = argc > 1 && strcmp(argv[1], "exit") == 0;
+    int at_exit = argc > 1 && strncmp(argv[1], "exit", 4) == 0;
+    int threads = !(argc > 1 && strcmp(argv[1], "exit") == 0);
     setvbuf(stdout, NULL, _IOLBF, 0);
     lose_list();
     lose_cycle();
     lose_holder();
     hide();
     fill_cache();
-    if (!at_exit) start_threads();
+    if (threads) start_threads();
     printf("probe ready\n");
     scrub_stack();
     if (at_exit) return 0;
