@@ -37,8 +37,8 @@ class Chunks:
     bases: List[int] = field(default_factory=list)  # a list: bisect on it runs in C
     sizes: "array[int]" = field(default_factory=lambda: array("Q"))
     ends: "array[int]" = field(default_factory=lambda: array("Q"))
-    site_ids: "array[int]" = field(default_factory=lambda: array("L"))
-    seqs: "array[int]" = field(default_factory=lambda: array("L"))
+    site_ids: "array[int]" = field(default_factory=lambda: array("I"))
+    seqs: "array[int]" = field(default_factory=lambda: array("I"))
     pool: bytearray = field(default_factory=bytearray)  # 1: hosts pool objects
     spans: List[Tuple[bytes, int, int, int]] = field(default_factory=list)  # buf, start, first, n
 
@@ -98,7 +98,7 @@ def find_edges(c: Chunks, rule_of: Callable[[int], Optional[PointerRule]]
     """(edge_start, edge_off, edge_dst) in compressed rows. rule_of(i): chunk i's pointer rule,
     None to read every word."""
     n = len(c.bases)
-    e_src, e_off, e_dst = array("L"), array("L"), array("L")
+    e_src, e_off, e_dst = array("I"), array("I"), array("I")
     if n:
         bases, sizes, ends = c.bases, c.sizes, c.ends
         lo, hi = bases[0], ends[-1]

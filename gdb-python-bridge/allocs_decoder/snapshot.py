@@ -10,11 +10,14 @@ file:line), so two runs of one program compare even when their load addresses di
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import json
 import os
 import re
 import time
+from array import array
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -65,14 +68,14 @@ def take(s: Session, g: Optional[HeapGraph] = None, edges: bool = True) -> Dict[
     if g is None and not edges:
         c = read_chunks(s)
         c.spans = []
-        site_ids, cols = c.site_ids, {"base": c.bases, "size": list(c.sizes), "seq": list(c.seqs)}
-        edge_cols: Dict[str, List[int]] = {"start": [], "offset": [], "dst": []}
-        precise: List[int] = []
+        site_ids, cols = c.site_ids, {"base": array("Q", c.bases), "size": c.sizes, "seq": c.seqs}
+        edge_cols: Dict[str, Any] = {"start": array("Q"), "offset": array("I"), "dst": array("I")}
+        precise = bytearray()
     else:
         g = g if g is not None else build(s)
-        site_ids, cols = g.site_ids, {"base": list(g.bases), "size": list(g.sizes), "seq": list(g.seqs)}
-        edge_cols = {"start": list(g.edge_start), "offset": list(g.edge_off), "dst": list(g.edge_dst)}
-        precise = list(g.precise)
+        site_ids, cols = g.site_ids, {"base": array("Q", g.bases), "size": g.sizes, "seq": g.seqs}
+        edge_cols = {"start": g.edge_start, "offset": g.edge_off, "dst": g.edge_dst}
+        precise = g.precise
     site_index: Dict[int, int] = {}
     sites: List[Dict[str, Any]] = []
     for sid in sorted(set(site_ids)):
@@ -86,7 +89,7 @@ def take(s: Session, g: Optional[HeapGraph] = None, edges: bool = True) -> Dict[
     return {
         "format": FORMAT, "version": VERSION, "created": round(time.time(), 3),
         "runtime": f"{root.addr:#x}", "sites": sites,
-        "chunks": {**cols, "site": [site_index[x] for x in site_ids], "precise": precise},
+        "chunks": {**cols, "site": array("I", [site_index[x] for x in site_ids]), "precise": precise},
         "edges": edge_cols,
     }
 
@@ -102,12 +105,38 @@ def save(s: Session, name: Optional[str] = None, g: Optional[HeapGraph] = None) 
     return js, f"snapshot {_display(path)}: {n} chunks, {total} bytes, {js['edges']} pointers -> {path}"
 
 
+# Columns are written as base64 of their little-endian bytes (docs/snapshot-format.md): a million
+# chunks dump and load in C loops, not as ten million JSON numbers.
+_WIDTH = {8: "u64", 4: "u32", 1: "u8"}
+_CODE = {"u64": "Q", "u32": "I", "u8": "B"}
+
+
+def _encode(col: Any) -> Dict[str, str]:
+    arr = col if isinstance(col, array) else array("B", col) if isinstance(col, (bytes, bytearray)) \
+        else array("Q", col)
+    if arr.itemsize == 8 and arr.typecode != "Q":
+        arr = array("Q", arr)
+    return {"type": _WIDTH[arr.itemsize], "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+def _decode(col: Any) -> "array[int]":
+    if isinstance(col, list):  # a hand-written or older file: plain numbers
+        return array("Q", col)
+    if not isinstance(col, dict) or col.get("type") not in _CODE:
+        raise ValueError("a column is neither numbers nor an encoded array")
+    arr = array(_CODE[col["type"]])
+    arr.frombytes(base64.b64decode(col.get("data", ""), validate=True))
+    return arr
+
+
 def write(snap: Dict[str, Any], path: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    out = {**snap, "chunks": {k: _encode(v) for k, v in snap["chunks"].items()},
+           "edges": {k: _encode(v) for k, v in snap["edges"].items()}}
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as f:
-            json.dump(snap, f, separators=(",", ":"))
+            json.dump(out, f, separators=(",", ":"))
         os.replace(tmp, path)  # a reader never sees half a snapshot
     except OSError as e:
         if os.path.exists(tmp):
@@ -125,17 +154,19 @@ def load(name_or_path: str) -> Dict[str, Any]:
         opener = gzip.open if head == b"\x1f\x8b" else open
         with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
             snap = json.load(f)
-    except (OSError, ValueError, EOFError) as e:
+        if not isinstance(snap, dict) or snap.get("format") != FORMAT:
+            raise SnapshotError(f"{path} is not an allocs snapshot")
+        if snap.get("version") != VERSION:
+            raise SnapshotError(f"{path} has version {snap.get('version')}, expected {VERSION}")
+        c = {k: _decode(v) for k, v in dict(snap.get("chunks") or {}).items()}
+        snap["chunks"] = c
+        snap["edges"] = {k: _decode(v) for k, v in dict(snap.get("edges") or {}).items()}
+    except (OSError, ValueError, EOFError, TypeError, binascii.Error) as e:
         raise SnapshotError(f"{path} is not a readable snapshot: {e}")
-    if not isinstance(snap, dict) or snap.get("format") != FORMAT:
-        raise SnapshotError(f"{path} is not an allocs snapshot")
-    if snap.get("version") != VERSION:
-        raise SnapshotError(f"{path} has version {snap.get('version')}, expected {VERSION}")
-    c = snap.get("chunks", {})
     cols = ("base", "size", "seq", "site")
-    if not all(isinstance(c.get(k), list) for k in cols) or len({len(c[k]) for k in cols}) != 1:
+    if not all(k in c for k in cols) or len({len(c[k]) for k in cols}) != 1:
         raise SnapshotError(f"{path} is damaged (its chunk columns disagree)")
-    if any(not 0 <= x < len(snap.get("sites", [])) for x in c["site"]):
+    if not isinstance(snap.get("sites"), list) or (len(c["site"]) and max(c["site"]) >= len(snap["sites"])):
         raise SnapshotError(f"{path} is damaged (a chunk names no site)")
     return snap
 
@@ -207,9 +238,9 @@ def site_key(site: Dict[str, Any]) -> str:
     return site.get("pc") or "(unknown site)"
 
 
-def _keys(snap: Dict[str, Any]) -> Dict[Tuple[int, int], Tuple[int, int]]:
+def _keys(snap: Dict[str, Any]) -> List[int]:
     c = snap["chunks"]
-    return {(b, q): (z, si) for b, q, z, si in zip(c["base"], c["seq"], c["size"], c["site"])}
+    return [(q << 47) | b for b, q in zip(c["base"], c["seq"])]
 
 
 def diff(a: Dict[str, Any], b: Dict[str, Any], a_name: str = "A", b_name: str = "B",
@@ -219,17 +250,19 @@ def diff(a: Dict[str, Any], b: Dict[str, Any], a_name: str = "A", b_name: str = 
     by: Dict[str, Dict[Any, DiffRow]] = {"type": {}, "site": {}}
     total = DiffRow("total")
 
-    def count(snap: Dict[str, Any], chunks: Dict[Tuple[int, int], Tuple[int, int]],
-              other: Dict[Tuple[int, int], Tuple[int, int]], added: bool) -> None:
-        sites = snap["sites"]
-        for k, (size, si) in chunks.items():
-            if k in other:
-                continue
-            site = sites[si]
+    def count(snap: Dict[str, Any], keys: List[int], other: List[int], added: bool) -> None:
+        others = set(other)
+        sizes, site_of = snap["chunks"]["size"], snap["chunks"]["site"]
+        per_site: Dict[int, List[int]] = {}
+        for i in [i for i, k in enumerate(keys) if k not in others]:
+            row = per_site.setdefault(site_of[i], [0, 0])
+            row[0] += 1
+            row[1] += sizes[i]
+        for si, (n, nbytes) in per_site.items():
+            site = snap["sites"][si]
             for kind, key in (("type", site.get("type") or "(type unknown)"), ("site", site_key(site))):
-                row = by[kind].setdefault(key, DiffRow(key))
-                _bump(row, size, added)
-            _bump(total, size, added)
+                _bump(by[kind].setdefault(key, DiffRow(key)), n, nbytes, added)
+            _bump(total, n, nbytes, added)
 
     count(b, kb, ka, True)
     count(a, ka, kb, False)
@@ -251,13 +284,13 @@ def diff(a: Dict[str, Any], b: Dict[str, Any], a_name: str = "A", b_name: str = 
     return js, "\n".join(lines)
 
 
-def _bump(row: DiffRow, size: int, added: bool) -> None:
+def _bump(row: DiffRow, n: int, nbytes: int, added: bool) -> None:
     if added:
-        row.added += 1
-        row.added_bytes += size
+        row.added += n
+        row.added_bytes += nbytes
     else:
-        row.freed += 1
-        row.freed_bytes += size
+        row.freed += n
+        row.freed_bytes += nbytes
 
 
 Side = Tuple[Dict[str, Any], str, Dict[str, Any], str]
@@ -293,8 +326,7 @@ def since_keys(name_or_path: str) -> Set[int]:
     """`alloc ls --since A`: the chunks of snapshot A; a live chunk not among them was allocated
     after A. (Sequence numbers order allocations within a thread only: each thread draws blocks of
     them, so "newer than A" is "not in A", matched by base and sequence number.)"""
-    c = load(name_or_path)["chunks"]
-    return {chunk_key(b, q) for b, q in zip(c["base"], c["seq"])}
+    return set(_keys(load(name_or_path)))
 
 
 __all__ = ["save", "load", "ls", "rm", "diff", "take", "resolve_pair", "since_keys", "site_text"]
