@@ -233,8 +233,9 @@ def build(s: Session, extra_roots: Optional[List[RootRange]] = None,
     g = HeapGraph(c.bases, c.sizes, c.ends, c.site_ids, c.seqs, precise, edge_start, edge_off, edge_dst,
                   [], [], layouts)
     c.spans = []  # the heap's contents are no longer needed
-    g.roots = root_ranges(s, g)
-    g.roots += _trimmed(extra_roots or [], [r for r in g.roots if r.kind == STACK])
+    roots = root_ranges(s, g) + list(extra_roots or [])
+    stacks = [r for r in roots if r.kind == STACK]
+    g.roots = [r for r in roots if r.kind != TLS] + _trimmed([r for r in roots if r.kind == TLS], stacks)
     g.root_edges = _root_edges(s, g)
     return g
 
@@ -265,8 +266,11 @@ def root_ranges(s: Session, g: HeapGraph) -> List[RootRange]:
         except Exception:
             regs = {}
         for name, v in regs.items():
-            if isinstance(v, int) and name not in ("rip", "pc", "rsp", "sp"):
+            if isinstance(v, int) and name not in ("rip", "pc", "rsp", "sp", "fs_base"):
                 out.append(RootRange(REGISTER, v, 0, t.num, name))
+        fs = regs.get("fs_base")
+        if isinstance(fs, int) and fs:  # a front that reads the thread pointer: its TLS is a root
+            out.append(tls_range(s, fs, t.num))
         try:
             frames = list(t.frames())
         except Exception:
@@ -295,6 +299,20 @@ def _trimmed(extra: List[RootRange], stacks: List[RootRange]) -> List[RootRange]
         if lo < hi:
             out.append(RootRange(r.kind, lo, hi, r.thread, r.name, r.frames))
     return out
+
+
+TLS_BELOW = 64 << 10  # static TLS blocks sit below the thread pointer (x86-64 TLS variant II)
+TLS_ABOVE = 2 << 10  # the thread control block above it
+
+
+def tls_range(s: Session, fs_base: int, thread: Optional[int]) -> RootRange:
+    """A thread's static TLS area and TCB around its thread pointer, clipped to its mapping (the
+    part that overlaps its stack is trimmed off by build)."""
+    lo, hi = fs_base - TLS_BELOW, fs_base + TLS_ABOVE
+    m = s.mapping_for(fs_base)
+    if m is not None:
+        lo, hi = max(lo, m.begin), min(hi, m.end)
+    return RootRange(TLS, lo, hi, thread, "thread-local storage")
 
 
 def _holds_chunk(g: HeapGraph, lo: int, hi: int) -> bool:

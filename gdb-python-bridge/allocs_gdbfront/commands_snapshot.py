@@ -8,18 +8,16 @@ from typing import List, Optional
 import gdb  # type: ignore[import-not-found]
 
 from allocs_decoder import heap_graph, leaks, retainers, snapshot
-from allocs_decoder.heap_graph import TLS, HeapGraph, RootRange
+from allocs_decoder.heap_graph import HeapGraph, RootRange
 from allocs_decoder.session import Session
 
 from .common import _int_opt, address_of, emit, guarded, parse_args
 from .session_cache import session
 
-TLS_BELOW = 64 << 10  # static TLS blocks sit below the thread pointer (x86-64 TLS variant II)
-TLS_ABOVE = 2 << 10  # the thread control block above it
-
 
 def tls_roots(s: Session) -> List[RootRange]:
-    """Every thread's static TLS area and TCB around its thread pointer, clipped to its mapping."""
+    """Every thread's static TLS area, from its thread pointer ($fs_base: gdb's register list for
+    the decoder has no fs_base)."""
     out: List[RootRange] = []
     for t in gdb.selected_inferior().threads():
         if not t.is_valid():
@@ -29,16 +27,8 @@ def tls_roots(s: Session) -> List[RootRange]:
                 fs = int(gdb.parse_and_eval("$fs_base")) & ((1 << 64) - 1)
         except (gdb.error, RuntimeError):
             continue
-        if not fs:
-            continue
-        lo, hi = fs - TLS_BELOW, fs + TLS_ABOVE
-        m = s.mapping_for(fs)
-        if m is not None:
-            lo, hi = max(lo, m.begin), min(hi, m.end)
-        for rec in s.levels.threads():  # a thread's stack ends below its TLS: it is a root already
-            if lo < rec.stack_hi <= fs:
-                lo = rec.stack_hi
-        out.append(RootRange(TLS, lo, hi, t.num, "thread-local storage"))
+        if fs:
+            out.append(heap_graph.tls_range(s, fs, t.num))
     return out
 
 
