@@ -12,6 +12,7 @@ import { disassembleFamily } from "./disassemble";
 import { evaluateFamily } from "./evaluate";
 import { executionFamily } from "./execution";
 import type { RequestFamily, RequestHandler } from "./handler";
+import { graphFamily } from "./graph";
 import { heapFamily } from "./heap";
 import { launchFamily, prestartGdb } from "./launch";
 import { memoryFamily } from "./memory";
@@ -29,6 +30,7 @@ export const FAMILIES: readonly RequestFamily[] = [
   disassembleFamily,
   allocationFamily,
   heapFamily,
+  graphFamily,
 ];
 
 export function capabilities(): DebugProtocol.Capabilities {
