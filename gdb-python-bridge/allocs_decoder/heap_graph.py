@@ -192,16 +192,10 @@ class HeapGraph:
             return None
 
 
-def _fits(lay: SiteLayout, size: int) -> bool:
-    """Is the site's type to be trusted for a chunk of this size? An array site's chunk must hold
-    whole elements, a single object's at least the type: a header with a flexible array member
-    that typegen took for an array of headers, or a type too big for the chunk, is scanned
-    conservatively rather than at wrong offsets."""
-    if not lay.precise:
-        return False
-    if lay.repeat:
-        return lay.stride > 0 and size % lay.stride == 0
-    return lay.type is None or size >= lay.type.size
+# A site's type is trusted for a chunk only when it fits: an array site's chunk must hold whole
+# elements, a single object's at least the type. A header with a flexible array member that
+# typegen took for an array of headers, or a type too big for the chunk, is scanned conservatively
+# rather than at wrong offsets (build computes this per chunk).
 
 
 def _rule(lay: SiteLayout) -> Optional[PointerRule]:
@@ -223,8 +217,12 @@ def build(s: Session, extra_roots: Optional[List[RootRange]] = None,
         progress(f"{len(c.bases)} chunks read")
     layouts: Dict[int, SiteLayout] = {sid: site_layout(s, sid) for sid in set(c.site_ids)}
     rules = {sid: _rule(lay) for sid, lay in layouts.items()}
-    precise = bytearray(1 if not pool and _fits(layouts[sid], size) else 0
-                        for sid, size, pool in zip(c.site_ids, c.sizes, c.pool))
+    # per site: None (untyped), or how a chunk's size must be to fit the type: (stride, 0) whole
+    # elements, (0, minimum) at least the type
+    fit = {sid: None if not lay.precise else (lay.stride, 0) if lay.repeat else
+           (0, lay.type.size if lay.type is not None else 0) for sid, lay in layouts.items()}
+    precise = bytearray(0 if pool or f is None else (size % f[0] == 0) if f[0] else (size >= f[1])
+                        for f, size, pool in zip(map(fit.__getitem__, c.site_ids), c.sizes, c.pool))
 
     def rule_of(i: int) -> Optional[PointerRule]:
         return rules[c.site_ids[i]] if precise[i] else None

@@ -6,7 +6,6 @@ pointer members of a typed one. The per-word filter is one list comprehension ov
 words (C loops); Python code runs per chunk and per candidate pointer only."""
 from __future__ import annotations
 
-import struct
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -17,8 +16,6 @@ from . import layout as L
 from .errors import MemoryUnreadable
 from .heap import MAX_USABLE, _spans
 from .session import Session
-
-_U64 = struct.Struct("<Q")
 
 
 @dataclass(frozen=True)
@@ -52,16 +49,17 @@ def read_chunks(s: Session) -> Chunks:
     site_shift, site_mask = L.TRAILER_SITE_SHIFT, L.TRAILER_SITE_MASK
     seq_mask, pool_bit = L.TRAILER_SEQ_MASK, L.TRAILER_POOL_BIT
     bases, sizes, ends, sids, seqs, pool = c.bases, c.sizes, c.ends, c.site_ids, c.seqs, c.pool
-    unpack = _U64.unpack_from
     for span, buf, start in _span_buffers(s):
         first = len(bases)
-        n = len(buf)
+        words = array("Q", buf[: len(buf) & ~7])  # spans start 8 bytes below a 16-aligned base
+        n = len(words)
         for b in span:
-            (hdr,) = unpack(buf, b - 8 - start)
+            hdr = words[(b - 8 - start) >> 3]
             usable = (hdr & ~7) - (16 if hdr & 2 else 8)
-            if usable < 16 or usable >= MAX_USABLE or b + usable - start > n:
+            t = (b + usable - 8 - start) >> 3
+            if usable < 16 or usable >= MAX_USABLE or t >= n:
                 continue
-            (tr,) = unpack(buf, b + usable - 8 - start)
+            tr = words[t]
             room = usable - 8
             slack = (tr >> slack_shift) & slack_mask
             bases.append(b)
