@@ -21,6 +21,7 @@ import { headline, humanBytes, parseAddress } from "./description";
 import { PS_ARGS, parseProcessList } from "./processes";
 import { renderCensusHtml, renderDescriptionHtml, renderMemoryMapHtml } from "./render";
 import { census, describe, memoryMap, type RequestSession } from "./requests";
+import { registerGraphCommands } from "./graph";
 import { Views } from "./views";
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
@@ -193,6 +194,7 @@ function pickProcess(): Promise<string | undefined> {
 }
 
 export function activate(context: vscode.ExtensionContext): void {
+  registerGraphCommands(context, requireSession, guarded);
   const views = new Views();
   const provider = new ConfigurationProvider();
   context.subscriptions.push(
