@@ -75,6 +75,8 @@ static struct {
     uintptr_t lo, hi; /* the heap's extent */
     int phase;        /* 1: typed pointers only; 2: every pointer */
     int fd;           /* the report's stderr, kept from start-up */
+    bool careful;     /* other threads live: chunks are copied with lv_safe_read into copy */
+    uintptr_t *copy;  /* LK_DIRECT_READ bytes */
 } lk = {.fd = 2};
 
 static int count_cb(const struct rt_chunk *c, void *arg)
@@ -201,12 +203,19 @@ static void chunk_pointers(long i, void (*hit)(long, long))
     size_t nwords = c->size / 8;
     uintptr_t buf[512];
     const uintptr_t *w = (const uintptr_t *)c->base;
-    if (c->size > LK_DIRECT_READ) { /* a big chunk may be an mmap another thread unmaps */
+    /* A big chunk may be an mmap another thread unmaps: read in blocks through lv_safe_read,
+     * untyped. While other threads run, any chunk may be freed and its arena's heap shrunk under
+     * the walk: small chunks are copied through lv_safe_read first (a chunk gone is skipped). */
+    if (c->size > LK_DIRECT_READ) {
         for (size_t at = 0; at < nwords; at += 512) {
             size_t k = nwords - at < 512 ? nwords - at : 512;
             if (lv_safe_read(buf, c->base + 8 * at, 8 * k)) scan_words(buf, k, i, hit);
         }
         return;
+    }
+    if (lk.careful) {
+        if (!lv_safe_read(lk.copy, c->base, nwords * 8)) return;
+        w = lk.copy;
     }
     struct lk_layout *l = (c->state & LK_POOL) ? NULL : layout_of(c->site);
     if (l && !layout_fits(l, c->size)) l = NULL;
@@ -430,6 +439,19 @@ static int leaks_exit_status(void)
     return 0;
 }
 
+static bool other_threads_live(void)
+{
+    const struct allocs_thread *th = (const struct allocs_thread *)(uintptr_t)__allocs_root.threads;
+    long self_tid = syscall(SYS_gettid);
+    for (uint32_t i = 0; th && i < __allocs_root.nthreads; i++) {
+        struct allocs_thread t;
+        if (lv_safe_read(&t, (uintptr_t)&th[i], sizeof t) && (t.flags & ALLOCS_THREAD_F_LIVE) &&
+            t.tid != (uint32_t)self_tid)
+            return true;
+    }
+    return false;
+}
+
 /* Many programs close stderr at exit (gnulib's close_stdout): the report keeps a copy of it, made
  * at start-up, close-on-exec and numbered high, out of the program's way. */
 __attribute__((constructor)) static void leaks_keep_stderr(void)
@@ -450,7 +472,7 @@ __attribute__((destructor)) static void leaks_at_exit(void)
     lk.nsites = __allocs_root.nsites;
     size_t bytes = lk.cap * (sizeof *lk.c + sizeof *lk.stack);
     size_t groups_bytes = 2 * (size_t)lk.nsites * sizeof(struct lk_group);
-    size_t layout_bytes = (size_t)lk.nsites * sizeof(struct lk_layout);
+    size_t layout_bytes = (size_t)lk.nsites * sizeof(struct lk_layout) + LK_DIRECT_READ;
     char *mem = rt_map(bytes + groups_bytes + layout_bytes);
     if (!mem) {
         rt_warn("leak check: no memory for %zu chunks", n);
@@ -461,6 +483,7 @@ __attribute__((destructor)) static void leaks_at_exit(void)
     struct lk_group *definite = (struct lk_group *)(mem + bytes);
     struct lk_group *indirect = definite + lk.nsites;
     lk.layouts = (struct lk_layout *)(mem + bytes + groups_bytes);
+    lk.copy = (uintptr_t *)(mem + bytes + groups_bytes + layout_bytes - LK_DIRECT_READ);
     heap_walk(fill_cb, NULL);
     for (size_t i = 1; i < lk.n; i++) /* the walk is in address order; make sure */
         if (lk.c[i].base < lk.c[i - 1].base) {
@@ -469,6 +492,7 @@ __attribute__((destructor)) static void leaks_at_exit(void)
             return;
         }
     if (lk.n) lk.lo = lk.c[0].base, lk.hi = lk.c[lk.n - 1].end;
+    lk.careful = other_threads_live();
     lk.phase = 1;
     scan_roots();
     while (lk.top) { /* phase 1 follows typed chunks only; the untyped ones wait */

@@ -109,6 +109,8 @@ describe("allocs run --leaks: the typed leak report at exit", function () {
     // the chunk only the third thread's r15 holds: another thread's registers are not readable
     // from inside the process at exit (docs/leaks.md), so it is reported lost
     assert.ok(groups.includes("definitely 1 32 struct rnode start_threads"), groups.join("\n"));
+    // with other threads running, chunks are copied before they are read, still typed
+    assert.match(r.stderr, /^allocs: reachable only through untyped memory: 40 bytes in 1 chunk$/m);
   });
 
   it("changes nothing without --leaks, and keeps the status with a bare --leaks", () => {
