@@ -14,15 +14,12 @@
  * It never mallocs (its memory comes from rt_map) and never writes to stdout; reads outside the
  * heap go through lv_safe_read, so an unmapped page is skipped, not a crash. With exit:N and a
  * leak found, stdio is flushed and the process exits with N; otherwise the exit status is kept.
+ * The report itself (the settings, the groups on stderr) is leaks_report.c's.
  * Other threads still running may change the heap under the walk: their answers are as
  * approximate as the moment (the same holds for LeakSanitizer). */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <fcntl.h>
 #include <link.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,9 +27,9 @@
 #include "heap.h"
 #include "levels.h"
 #include "meta.h"
+#include "leaks.h"
 
 #define LK_MAX_OFFSETS 64u         /* pointer members of one site's type followed precisely */
-#define LK_MAX_GROUPS 40u          /* groups printed per kind */
 #define LK_DIRECT_READ (64u << 10) /* larger chunks are read with lv_safe_read */
 
 enum {
@@ -60,11 +57,6 @@ struct lk_layout {
     uint32_t offsets[LK_MAX_OFFSETS];
 };
 
-struct lk_group {
-    uint64_t count, bytes;
-    uintptr_t example;
-};
-
 static struct {
     struct lk_chunk *c;
     size_t n, cap;
@@ -74,10 +66,9 @@ static struct {
     uint32_t nsites;
     uintptr_t lo, hi; /* the heap's extent */
     int phase;        /* 1: typed pointers only; 2: every pointer */
-    int fd;           /* the report's stderr, kept from start-up */
     bool careful;     /* other threads live: chunks are copied with lv_safe_read into copy */
     uintptr_t *copy;  /* LK_DIRECT_READ bytes */
-} lk = {.fd = 2};
+} lk;
 
 static int count_cb(const struct rt_chunk *c, void *arg)
 {
@@ -363,82 +354,6 @@ static void lose_from(size_t h)
     }
 }
 
-/* ---- the report ---- */
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(lk.fd, buf + off, len - off);
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-}
-
-static const char *type_name(uint32_t site, char *buf, size_t n)
-{
-    const struct uniqtype *t = meta_resolve(meta_type_of_chunk(site, heap_site_pc(site), 0));
-    if (!t) return "(type unknown)";
-    if (t->kind == ALLOCS_KIND_ARRAY && t->count == 0 && t->related) {
-        snprintf(buf, n, "%s[]", meta_resolve(t->related)->c_name);
-        return buf;
-    }
-    return t->c_name;
-}
-
-static void print_site(uint32_t site, struct lk_group *g)
-{
-    uintptr_t pc = heap_site_pc(site);
-    char tbuf[256];
-    const char *type = site ? type_name(site, tbuf, sizeof tbuf) : "(type unknown)";
-    const char *object = NULL;
-    const char *fn = pc ? symbols_function_at(pc - 1, &object) : NULL; /* static functions too */
-    Dl_info di;
-    if (pc && dladdr((void *)(pc - 1), &di) && di.dli_fname) {
-        const char *obj = strrchr(di.dli_fname, '/');
-        obj = obj ? obj + 1 : di.dli_fname;
-        if (!fn) fn = di.dli_sname;
-        out("allocs:   %8lu %12lu  %s  at %s (%s+%#lx)  e.g. %#lx\n", (unsigned long)g->count,
-            (unsigned long)g->bytes, type, fn ? fn : "?", *obj ? obj : "?",
-            (unsigned long)(pc - (uintptr_t)di.dli_fbase), (unsigned long)g->example);
-    } else {
-        out("allocs:   %8lu %12lu  %s  at pc %#lx  e.g. %#lx\n", (unsigned long)g->count,
-            (unsigned long)g->bytes, type, (unsigned long)pc, (unsigned long)g->example);
-    }
-}
-
-static void report_kind(struct lk_group *groups, const char *title)
-{
-    uint64_t count = 0, bytes = 0;
-    for (uint32_t s = 0; s < lk.nsites; s++)
-        count += groups[s].count, bytes += groups[s].bytes;
-    out("allocs: %s: %lu bytes in %lu chunk%s\n", title, (unsigned long)bytes, (unsigned long)count,
-        count == 1 ? "" : "s");
-    for (unsigned printed = 0; printed < LK_MAX_GROUPS; printed++) { /* largest first */
-        uint32_t best = UINT32_MAX;
-        for (uint32_t s = 0; s < lk.nsites; s++)
-            if (groups[s].count && (best == UINT32_MAX || groups[s].bytes > groups[best].bytes))
-                best = s;
-        if (best == UINT32_MAX) break;
-        print_site(best, &groups[best]);
-        groups[best].count = 0;
-    }
-}
-
-static int leaks_exit_status(void)
-{
-    const char *v = rt_getenv("ALLOCS_LEAKS");
-    if (!v || !*v || strcmp(v, "0") == 0) return -1;
-    if (strncmp(v, "exit:", 5) == 0) return atoi(v + 5) & 255;
-    return 0;
-}
-
 static bool other_threads_live(void)
 {
     const struct allocs_thread *th = (const struct allocs_thread *)(uintptr_t)__allocs_root.threads;
@@ -450,15 +365,6 @@ static bool other_threads_live(void)
             return true;
     }
     return false;
-}
-
-/* Many programs close stderr at exit (gnulib's close_stdout): the report keeps a copy of it, made
- * at start-up, close-on-exec and numbered high, out of the program's way. */
-__attribute__((constructor)) static void leaks_keep_stderr(void)
-{
-    if (leaks_exit_status() < 0) return;
-    int fd = fcntl(2, F_DUPFD_CLOEXEC, 900);
-    if (fd >= 0) lk.fd = fd;
 }
 
 __attribute__((destructor)) static void leaks_at_exit(void)
@@ -526,11 +432,11 @@ __attribute__((destructor)) static void leaks_at_exit(void)
         if (!g->count || c->base < g->example) g->example = c->base;
         g->count++, g->bytes += c->size, lost++;
     }
-    out("allocs: leak check at exit: %lu live chunks\n", (unsigned long)lk.n);
-    report_kind(definite, "definitely lost");
-    report_kind(indirect, "indirectly lost (reachable only from leaked chunks)");
-    out("allocs: reachable only through untyped memory: %lu bytes in %lu chunk%s\n",
-        (unsigned long)cons_bytes, (unsigned long)cons, cons == 1 ? "" : "s");
+    leaks_out("allocs: leak check at exit: %lu live chunks\n", (unsigned long)lk.n);
+    leaks_report_kind(definite, lk.nsites, "definitely lost");
+    leaks_report_kind(indirect, lk.nsites, "indirectly lost (reachable only from leaked chunks)");
+    leaks_out("allocs: reachable only through untyped memory: %lu bytes in %lu chunk%s\n",
+              (unsigned long)cons_bytes, (unsigned long)cons, cons == 1 ? "" : "s");
     rt_unmap(mem, bytes + groups_bytes + layout_bytes);
     if (lost && status > 0) {
         fflush(NULL); /* the program's output is kept whole */
