@@ -30,26 +30,32 @@ def mark(g: HeapGraph) -> Tuple[bytearray, bytearray]:
         if not reached[e.dst]:
             reached[e.dst] = 1
             stack.append(e.dst)
-    start, dst, precise = g.edge_start, g.edge_dst, g.precise
+    # lists index faster than arrays (no int object made per read); most chunks have no pointer
+    start, dst, precise = list(g.edge_start), list(g.edge_dst), g.precise
     frontier_untyped: List[int] = []
+    pop, push = stack.pop, stack.append
     while stack:
-        i = stack.pop()
+        i = pop()
         if not precise[i]:
             frontier_untyped.append(i)
             continue
-        for j in dst[start[i]: start[i + 1]]:
+        for k in range(start[i], start[i + 1]):
+            j = dst[k]
             if not reached[j]:
                 reached[j] = 1
-                stack.append(j)
+                push(j)
     typed_reach = bytes(reached)
     stack = frontier_untyped
+    pop, push = stack.pop, stack.append
     while stack:
-        i = stack.pop()
-        for j in dst[start[i]: start[i + 1]]:
+        i = pop()
+        for k in range(start[i], start[i + 1]):
+            j = dst[k]
             if not reached[j]:
                 reached[j] = 1
-                stack.append(j)
-    only_cons = bytearray(a & ~b & 1 for a, b in zip(reached, typed_reach))
+                push(j)
+    # 1 where reached now but not in the typed pass (reached >= typed_reach, both 0 or 1)
+    only_cons = bytearray(x - y for x, y in zip(reached, typed_reach)) if n else bytearray()
     return reached, only_cons
 
 
