@@ -10,6 +10,7 @@ import {
   renderDiffHtml,
   renderLeaksHtml,
   renderRetainersHtml,
+  retainersInput,
   type DiffJson,
   type LeaksJson,
   type RetainersJson,
@@ -74,5 +75,18 @@ describe("vscode: heap-graph pictures", () => {
     );
     assert.match(renderRetainersHtml({ ...j, reachable: false, chains: [] }), /it is leaked/);
     assert.ok(!isLeaks(j) && !isDiff(j));
+  });
+
+  it("asks about a variable's pointer value, else its expression", () => {
+    assert.equal(
+      retainersInput({ value: "0x55555555a440 → __default_lib_malloc struct entry", name: "p" }),
+      "0x55555555a440",
+    );
+    assert.equal(retainersInput({ value: "(struct entry *) 0x10", name: "p" }), "0x10");
+    assert.equal(
+      retainersInput({ value: "{...}", evaluateName: "g_cache.buckets[12]", name: "[12]" }),
+      "g_cache.buckets[12]",
+    );
+    assert.equal(retainersInput(undefined), undefined);
   });
 });

@@ -146,3 +146,13 @@ export function renderRetainersHtml(j: RetainersJson): string {
   );
   return `<h2>${escapeXml(head)}</h2><ol>${items.join("")}</ol>`;
 }
+
+/** What "Show Retainers" asks about for a variable of the Variables or Watch view: the address its
+ * value starts with (a pointer, shown with its summary after it), else its expression. */
+export function retainersInput(
+  v: { value?: string; evaluateName?: string; name?: string } | undefined,
+): string | undefined {
+  if (v === undefined) return undefined;
+  const leading = /^(?:\([^)]*\)\s*)?(0x[0-9a-fA-F]+)\b/.exec((v.value ?? "").trim());
+  return leading !== null ? leading[1] : (v.evaluateName ?? v.name);
+}

@@ -14,6 +14,7 @@ import {
   renderDiffHtml,
   renderLeaksHtml,
   renderRetainersHtml,
+  retainersInput,
 } from "./graph-render";
 
 type Guard = <A extends unknown[]>(fn: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
@@ -98,11 +99,11 @@ export function registerGraphCommands(
     ),
     vscode.commands.registerCommand(
       COMMANDS.showRetainers,
-      guarded(async () => {
+      guarded(async (arg?: { variable?: { value?: string; evaluateName?: string; name?: string } }) => {
         const session = requireSession();
-        const expression = await vscode.window.showInputBox({
-          prompt: "Retainers of (an address or expression)",
-        });
+        const expression =
+          retainersInput(arg?.variable) ??
+          (await vscode.window.showInputBox({ prompt: "Retainers of (an address or expression)" }));
         if (!expression) return;
         const j = await session.customRequest("allocs/retainers", { expression });
         if (!isRetainers(j)) throw new Error("the debugger's answer is not a list of retainers");
