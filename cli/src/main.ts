@@ -7,6 +7,7 @@ import { demoCommand } from "./commands/demo";
 import { gdbCommand } from "./commands/gdb";
 import { lldbCommand } from "./commands/lldb";
 import { coreCommand } from "./commands/core";
+import { diffCommand } from "./commands/diff";
 import { adapterCommand } from "./commands/adapter";
 import { typegenCommand } from "./commands/typegen";
 
@@ -36,6 +37,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
     run: typegenCommand,
   },
   core: { summary: "core PROG CORE [EXPR...] [--json]  describe addresses in a core file", run: coreCommand },
+  diff: {
+    summary: "diff [PROG] A B [--json]  what grew between two cores or heap snapshots, by type and site",
+    run: diffCommand,
+  },
   adapter: {
     summary: "adapter [--port N]      the debug adapter (DAP, type allocs) on stdio or a TCP port",
     run: adapterCommand,

@@ -95,14 +95,17 @@ def live_entries(s: Session) -> Iterator[Entry]:
 
 
 def ls(s: Session, site: Optional[str] = None, min_size: int = 0, limit: Optional[int] = None,
-       type_name: Optional[str] = None) -> Tuple[List[Entry], int]:
-    """Filtered live entries (at most limit) and the number that matched in all."""
+       type_name: Optional[str] = None, since: Optional[str] = None) -> Tuple[List[Entry], int]:
+    """Filtered live entries (at most limit) and the number that matched in all. since: a
+    snapshot's name or path; only allocations made after it (not in it) are kept."""
+    from .snapshot import chunk_key, since_keys  # snapshot imports this module
+    older = since_keys(since) if since is not None else None
     out: List[Entry] = []
     matched = 0
     site_ok: Dict[Optional[int], bool] = {}
     want = " ".join(type_name.split()) if type_name is not None else None
     for e in live_entries(s):
-        if e.size < min_size:
+        if e.size < min_size or (older is not None and chunk_key(e.base, e.seq) in older):
             continue
         if want is not None and not type_matches(s, entry_type(s, e), want):
             continue

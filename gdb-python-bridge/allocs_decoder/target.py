@@ -12,7 +12,7 @@ A front (gdb, lldb) implements Target; the decoder never imports a debugger. The
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Protocol, Tuple, runtime_checkable
+from typing import Callable, Dict, List, Optional, Protocol, Tuple, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,11 @@ class OptionalTarget(Protocol):
         """The object at addr printed by the debugger through its own type (pointer_type is a C
         pointer spelling, "struct point (*)[3]"), and the part at path ("[2].y") when one is given;
         None when the debugger does not know the type."""
+        ...
+
+    def thread_pointers(self) -> Optional[Dict[int, int]]:
+        """Each thread's thread pointer (x86-64's fs_base), by thread number: where its static
+        thread-local storage lies, a root of the heap graph. None when the debugger cannot tell."""
         ...
 
     def demangle(self, name: str) -> Optional[str]:

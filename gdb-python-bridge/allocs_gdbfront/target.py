@@ -192,6 +192,27 @@ class GdbTarget:
             out = sorted(out + _core_segments(out), key=lambda m: m.begin)
         return out
 
+    def thread_pointers(self) -> Optional[Dict[int, int]]:
+        """$fs_base of every thread (gdb's register list for the decoder has no fs_base): each
+        thread is selected in turn, and the selection is put back."""
+        out: Dict[int, int] = {}
+        prev = gdb.selected_thread()
+        try:
+            for t in gdb.selected_inferior().threads():
+                if not t.is_valid():
+                    continue
+                try:
+                    t.switch()
+                    fs = int(gdb.parse_and_eval("$fs_base")) & ((1 << 64) - 1)
+                except (gdb.error, RuntimeError):
+                    continue
+                if fs:
+                    out[t.num] = fs
+        finally:
+            if prev is not None and prev.is_valid():
+                prev.switch()
+        return out
+
     def threads(self) -> Optional[List[Thread]]:
         inferior = gdb.selected_inferior()
         out = []

@@ -62,6 +62,10 @@ describe("gdb bridge", function () {
       "maps",
       "type",
       "who-points-to",
+      "leaks",
+      "retainers",
+      "snapshot",
+      "diff",
     ]) {
       assert.match(r.stdout, new RegExp(`^alloc ${c} --`, "m"), `help alloc lists ${c}`);
     }

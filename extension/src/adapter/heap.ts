@@ -25,7 +25,7 @@ export function printedJson(text: string): unknown {
 }
 
 /** Runs a bridge command that prints JSON, and returns what it printed, parsed. */
-async function bridgeJson(ctx: Context, what: string, command: string): Promise<unknown> {
+export async function bridgeJson(ctx: Context, what: string, command: string): Promise<unknown> {
   ctx.requireStopped(what);
   await ctx.bridgeLoading;
   if (!ctx.bridge) throw new Error("the allocs gdb bridge is not loaded: no allocation information");

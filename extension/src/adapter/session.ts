@@ -15,6 +15,7 @@ import { executionFamily } from "./execution";
 import type { RequestFamily, RequestHandler } from "./handler";
 import { completionsFamily } from "./completions";
 import { gotoFamily } from "./goto";
+import { graphFamily } from "./graph";
 import { heapFamily } from "./heap";
 import { modulesFamily } from "./modules";
 import { launchFamily, prestartGdb } from "./launch";
@@ -37,6 +38,7 @@ export const FAMILIES: readonly RequestFamily[] = [
   disassembleFamily,
   allocationFamily,
   heapFamily,
+  graphFamily,
 ];
 
 export function capabilities(): DebugProtocol.Capabilities {

@@ -12,6 +12,12 @@ export const COMMANDS = {
   showMemoryMap: "allocs.showMemoryMap",
   describeVariable: "allocs.describeVariable",
   pickProcess: "allocs.pickProcess",
+  // the heap-graph commands (graph.ts)
+  showLeaks: "allocs.showLeaks",
+  takeSnapshot: "allocs.takeSnapshot",
+  compareSnapshot: "allocs.compareSnapshot",
+  showRetainers: "allocs.showRetainers",
+  showHeapCensusByType: "allocs.showHeapCensusByType",
 } as const;
 
 /** A debug configuration as VS Code hands it over (launch.json plus our attributes). */

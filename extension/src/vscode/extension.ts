@@ -28,6 +28,7 @@ import {
 } from "./render";
 import { LLDB_DEBUG_TYPE, findLldbAdapter, lldbConfiguration, lldbRequests } from "./lldb";
 import { census, describe, listAllocations, memoryMap, type RequestSession } from "./requests";
+import { registerGraphCommands } from "./graph";
 import { Views } from "./views";
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
@@ -244,6 +245,7 @@ function pickProcess(): Promise<string | undefined> {
 }
 
 export function activate(context: vscode.ExtensionContext): void {
+  registerGraphCommands(context, () => requestsFor(requireSession()), guarded);
   const views = new Views();
   const provider = new ConfigurationProvider();
   context.subscriptions.push(

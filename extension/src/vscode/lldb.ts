@@ -95,6 +95,13 @@ export async function allocJson(
 
 /** The extension's `allocs/describe`, `allocs/census`, `allocs/maps` and `allocs/ls` requests answered by
  * the LLDB front, so the commands and views work unchanged in an `allocs-lldb` session. */
+/** A snapshot name or path as one word of the command line (the command splits on blanks). */
+function snapshotWord(v: string): string {
+  if (!/^[^\s"'`]+$/.test(v))
+    throw new Error(`allocs: a snapshot name or path without blanks or quotes, not ${v}`);
+  return v;
+}
+
 export function lldbRequests(session: EvaluateSession): RequestSession {
   return {
     async customRequest(command: string, args?: unknown): Promise<unknown> {
@@ -124,6 +131,28 @@ export function lldbRequests(session: EvaluateSession): RequestSession {
             typeof f.limit === "number" ? `--limit ${Math.floor(f.limit)}` : "",
           ].filter(Boolean);
           return allocJson(session, ["alloc ls --json", ...opts].join(" "), a.frameId);
+        }
+        case "allocs/leaks":
+          return allocJson(session, "alloc leaks --json", a.frameId);
+        case "allocs/retainers": {
+          const r = (args ?? {}) as { expression?: string; limit?: number };
+          if (!r.expression?.trim()) throw new Error("allocs: an address or expression is needed");
+          const limit = typeof r.limit === "number" ? ` --limit ${Math.floor(r.limit)}` : "";
+          return allocJson(session, `alloc retainers --json${limit} ${r.expression}`, a.frameId);
+        }
+        case "allocs/snapshot": {
+          const r = (args ?? {}) as { action?: string; name?: string };
+          const name = r.name !== undefined ? ` ${snapshotWord(r.name)}` : "";
+          if (r.action === "ls") return allocJson(session, "alloc snapshot ls --json", a.frameId);
+          if (r.action === "rm") return allocJson(session, `alloc snapshot rm --json${name}`, a.frameId);
+          return allocJson(session, `alloc snapshot save --json${name}`, a.frameId);
+        }
+        case "allocs/diff": {
+          const r = (args ?? {}) as { from?: string; to?: string };
+          const names = [r.from, r.to]
+            .filter((x): x is string => x !== undefined)
+            .map((x) => JSON.stringify(x));
+          return allocJson(session, ["alloc diff --json", ...names].join(" "), a.frameId);
         }
         default:
           return session.customRequest(command, args);

@@ -7,6 +7,7 @@ from typing import Dict, Tuple
 
 from ..session import Session
 from .address import Info, Print, Whatis, Whereis, Whyis, pointer_spelling, print_typed
+from .graph import GRAPH_COMMANDS
 from .heap import Census, Ls, Maps, Type, WhoPointsTo, census_text, type_names
 from .summary import pointer_summary
 from .model import (
@@ -22,6 +23,7 @@ Addresses are expressions: a pointer's value, an integer, or an object (its addr
 
 COMMANDS: Tuple[Command, ...] = (
     Info(), Whatis(), Whereis(), Whyis(), Print(), Ls(), Census(), Maps(), Type(), WhoPointsTo(),
+    *GRAPH_COMMANDS,
 )
 BY_NAME: Dict[str, Command] = {c.name: c for c in COMMANDS}
 

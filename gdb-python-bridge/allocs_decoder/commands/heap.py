@@ -12,13 +12,15 @@ class Ls(Command):
     name = "ls"
     help = """List live heap allocations, filtered.
 
-Usage: alloc ls [--json] [--site FN|FILE:LINE] [--min-size N] [--limit N] [--type T]
+Usage: alloc ls [--json] [--site FN|FILE:LINE] [--min-size N] [--limit N] [--type T] [--since SNAPSHOT]
 --type T keeps allocations of run-time type T (C spelling, quoted when it has spaces, or
-canonical name), arrays of T included."""
+canonical name), arrays of T included. --since SNAPSHOT keeps those not in the snapshot
+(alloc snapshot save)."""
     options = (Option("--site", "FN|FILE:LINE", "allocated at this site"),
                Option("--min-size", "N", "at least N bytes"),
                Option("--limit", "N", "at most N entries (100 in text)"),
-               Option("--type", "T", "of run-time type T"))
+               Option("--type", "T", "of run-time type T"),
+               Option("--since", "SNAPSHOT", "made after the snapshot (not in it)"))
     expression = False
 
     def run(self, s: Session, a: Args) -> Reply:
@@ -30,7 +32,7 @@ canonical name), arrays of T included."""
         if want is not None and s.types is None:
             raise CommandError("alloc ls: --type needs the allocs runtime's type metadata")
         entries, matched = queries.ls(s, site=a.opts.get("--site"), min_size=a.int_opt("--min-size") or 0,
-                                      limit=limit, type_name=want)
+                                      limit=limit, type_name=want, since=a.opts.get("--since"))
         if a.json:
             return Reply({"entries": [e.to_json(s) for e in entries], "matched": matched})
         lines = []
