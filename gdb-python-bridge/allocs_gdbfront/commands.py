@@ -65,7 +65,8 @@ class GdbAllocCommand(gdb.Command):
 
     def invoke(self, arg: str, from_tty: bool) -> None:
         def run() -> None:
-            require_target()
+            if self.cmd.needs_target:
+                require_target()
             a = self.cmd.parse(arg)
             reply = self.cmd.run(session(), a)
             if a.json:

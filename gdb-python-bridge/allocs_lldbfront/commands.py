@@ -37,7 +37,7 @@ class LldbAllocCommand:
         try:
             a = self.cmd.parse(command)
             s = session(debugger, exe_ctx)
-            if not s.target.has_memory():  # type: ignore[attr-defined]
+            if self.cmd.needs_target and not s.target.has_memory():  # type: ignore[attr-defined]
                 raise commands.CommandError(NO_TARGET)
             reply = self.cmd.run(s, a)
             out = json.dumps(reply.json) if a.json else reply.text

@@ -66,6 +66,7 @@ save records every live chunk (base, size, type, site, sequence number, outgoing
 ${XDG_CACHE_HOME:-~/.cache}/allocs/snapshots/NAME.snap.json.gz (or PATH); compare them with
 alloc diff, list newer allocations with alloc ls --since NAME."""
     expression = False
+    needs_target = False  # ls, rm and the diff of two files read no process
 
     def parse(self, arg: str) -> Args:
         """The verb first, its options after it (`save --json NAME`) or before it."""
@@ -97,6 +98,7 @@ A and B are snapshot names or paths, or `now` (this stop); A defaults to the new
 B to now. By type and by site: count and bytes added, freed and net, largest growth first."""
     options = (Option("--limit", "N", "at most N rows per table in text"),)
     expression = False
+    needs_target = False  # ls, rm and the diff of two files read no process
 
     def run(self, s: Session, a: Args) -> Reply:
         names = a.rest.split()

@@ -73,6 +73,9 @@ class Command:
     help = ""  # the help text; its first line is what `help alloc` lists
     options: Tuple[Option, ...] = ()
     expression = True  # the argument is a debugger expression (fronts complete expressions)
+    # Whether the command reads a process or core: a front refuses it with one line when there is
+    # neither (rather than answering from the executable's file alone). Snapshot files need none.
+    needs_target = True
 
     @classmethod
     def summary(cls) -> str:
