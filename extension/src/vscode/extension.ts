@@ -152,7 +152,7 @@ async function showDescription(
     const again = await describe(session, input);
     return again.description === undefined ? undefined : renderDescriptionHtml(again.description);
   };
-  views.show("describe", input, renderDescriptionHtml(description), redraw);
+  views.show("describe", description.address, renderDescriptionHtml(description), redraw);
   vscode.window.setStatusBarMessage(headline(description), 10_000);
 }
 
