@@ -439,10 +439,10 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
       .waitFor({ state: "visible", timeout: 20_000 });
     assert.equal(await page.locator(".tab", { hasText: /Allocs: / }).count(), 1, "one panel for the views");
     const censusView = page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
-    await censusView.locator("svg.census").first().waitFor({ state: "visible", timeout: 20_000 });
+    await censusView.locator(".census.chart").first().waitFor({ state: "visible", timeout: 20_000 });
     const censusText = await censusView.locator("body").innerText({ timeout: 5_000 });
     assert.match(censusText, /Heap by site[\s\S]*Heap by type/, censusText);
-    assert.ok((await censusView.locator("svg.census a").count()) > 0, "census rows are links");
+    assert.ok((await censusView.locator(".census a.census-row").count()) > 0, "census rows are links");
     await step("census drawn");
     await page.screenshot({ path: path.join(OUT_DIR, "heap-census.png"), timeout: 10_000 });
 
