@@ -445,6 +445,34 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
     assert.ok((await censusView.locator(".census a.census-row").count()) > 0, "census rows are links");
     await step("census drawn");
     await page.screenshot({ path: path.join(OUT_DIR, "heap-census.png"), timeout: 10_000 });
+    assert.match(censusText, /2 live heap allocations/, censusText);
+
+    // a step over the printf (whose stdout buffer is one more heap allocation): the view is
+    // redrawn at the stop, without asking
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("F10");
+    await page
+      .locator(".debug-call-stack .monaco-list-row", {
+        hasText: new RegExp(`main[\\s\\S]*${PROGRAM}\\.c\\s*${breakLine + 1}:\\d+`),
+      })
+      .first()
+      .waitFor({ state: "visible", timeout: 30_000 });
+    let redrawn = "";
+    const redrawDeadline = Date.now() + 20_000;
+    while (Date.now() < redrawDeadline) {
+      redrawn = await censusView
+        .locator("body")
+        .innerText({ timeout: 5_000 })
+        .catch(() => "");
+      if (/3 live heap allocations/.test(redrawn)) break;
+      await page.waitForTimeout(250);
+    }
+    assert.match(redrawn, /3 live heap allocations/, `the census after the step: ${redrawn}`);
+    await page
+      .locator(".tab", { hasText: /Allocs: Heap Census \(3 allocations/ })
+      .waitFor({ state: "visible", timeout: 10_000 });
+    await step("census redrawn after a step");
+    await page.screenshot({ path: path.join(OUT_DIR, "heap-census-after-step.png"), timeout: 10_000 });
 
     // continue to the end: the program prints its line in its terminal and exits; the session
     // ends and the toolbar goes away

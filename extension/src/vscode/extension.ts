@@ -148,9 +148,9 @@ async function showDescription(
     return;
   }
   // after a stop the same words are described again (an expression in the top frame then)
-  const redraw = async (): Promise<string | undefined> => {
+  const redraw = async (): Promise<{ body: string } | undefined> => {
     const again = await describe(session, input);
-    return again.description === undefined ? undefined : renderDescriptionHtml(again.description);
+    return again.description === undefined ? undefined : { body: renderDescriptionHtml(again.description) };
   };
   views.show("describe", description.address, renderDescriptionHtml(description), redraw);
   vscode.window.setStatusBarMessage(headline(description), 10_000);
@@ -253,7 +253,7 @@ export function activate(context: vscode.ExtensionContext): void {
       guarded(async () => {
         const session = requireSession();
         const page = await censusPage(session);
-        views.show("census", page.title, page.body, async () => (await censusPage(session)).body);
+        views.show("census", page.title, page.body, () => censusPage(session));
       }),
     ),
     // a census row's link: the allocations it counts, each linking to Describe
@@ -262,17 +262,20 @@ export function activate(context: vscode.ExtensionContext): void {
       guarded(async (filter?: { type?: string; site?: string }) => {
         const session = requireSession();
         const what = filter?.type ?? filter?.site ?? "all";
-        const draw = async (): Promise<string> =>
-          renderListHtml(what, await listAllocations(session, filter ?? {}));
-        views.show("list", what, await draw(), draw);
+        const draw = async (): Promise<{ body: string }> => ({
+          body: renderListHtml(what, await listAllocations(session, filter ?? {})),
+        });
+        views.show("list", what, (await draw()).body, draw);
       }),
     ),
     vscode.commands.registerCommand(
       COMMANDS.showMemoryMap,
       guarded(async () => {
         const session = requireSession();
-        const draw = async (): Promise<string> => renderMemoryMapHtml(await memoryMap(session));
-        views.show("maps", undefined, await draw(), draw);
+        const draw = async (): Promise<{ body: string }> => ({
+          body: renderMemoryMapHtml(await memoryMap(session)),
+        });
+        views.show("maps", undefined, (await draw()).body, draw);
       }),
     ),
     // every stop of an allocs session redraws the view

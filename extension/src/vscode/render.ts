@@ -217,7 +217,10 @@ export function renderCensusHtml(c: CensusJson): string {
     `${t.chunks} live heap allocation${t.chunks === 1 ? "" : "s"}, ${humanBytes(t.bytes)} requested` +
     (t.poolObjects ? `; ${t.poolObjects} pool objects, ${humanBytes(t.poolBytes ?? 0)}` : "") +
     (stats ? `; ${stats.totalAllocs} allocations and ${stats.totalFrees} frees so far` : "");
-  const untyped = c.by === "type" && c.rows.some((r) => r.type === null || r.type === undefined);
+  // no row with a type: the program has no metadata (a row of unknown type among typed ones is
+  // an allocation inside a library, e.g. stdio's buffer)
+  const untyped =
+    c.by === "type" && c.rows.length > 0 && c.rows.every((r) => r.type === null || r.type === undefined);
   const advice = untyped
     ? `<p class="note">Allocations of unknown type: ${escapeXml(NO_TYPES_ADVICE)}.</p>`
     : "";
