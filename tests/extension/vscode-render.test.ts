@@ -174,7 +174,9 @@ function barWidths(html: string, cls: string): number[] {
 /** A chart's label cells: [indentation in px, text]. */
 function chartLabels(html: string): [number, string][] {
   return [
-    ...html.matchAll(/<span class="label[^"]*"(?: style="padding-left:(\d+)px")?[^>]*>([^<]*)<\/span>/g),
+    ...html.matchAll(
+      /<span class="label[^"]*"(?: style="padding-left:(\d+)px")?[^>]*>(?:<bdi>)?([^<]*)(?:<\/bdi>)?<\/span>/g,
+    ),
   ].map((m) => [Number(m[1] ?? 0), m[2]]);
 }
 
@@ -339,6 +341,11 @@ describe("vscode: pictures", () => {
     const labels = chartLabels(chart).map((l) => l[1]);
     assert.ok(labels.includes("main at ui_heap.c:15"));
     assert.match(chart, /<span class="size">42 B in 1<\/span>/);
+    // a site label is cut at its start when long (its file:line tells rows apart)
+    assert.match(
+      chart,
+      /<span class="label cut-start" title="main at ui_heap\.c:15"><bdi>main at ui_heap\.c:15<\/bdi><\/span>/,
+    );
     const html = renderCensusHtml(CENSUS);
     assert.match(html, /2 live heap allocations, 66 B requested; 2 allocations and 0 frees so far/);
     save("census.html", renderPage("census", html));
@@ -496,6 +503,7 @@ describe("vscode: views a person can read", () => {
       type: "struct point[]",
     });
     const byType = renderCensusHtml({ ...CENSUS, by: "type", rows: [{ type: null, count: 2, bytes: 66 }] });
+    assert.match(byType, /<bdi>\(type unknown\)<\/bdi>/);
     assert.match(
       byType,
       /Allocations of unknown type: no type metadata for this program: build it with `allocs cc`/,

@@ -186,10 +186,12 @@ export function renderCensusChart(c: CensusJson): string {
   const parts: string[] = [];
   for (const r of shown) {
     const filter = censusRowFilter(r);
-    const label = censusRowLabel(r);
+    const label = censusRowLabel(r, c.by);
     const pct = Math.max(0.5, (r.bytes / max) * 100);
+    // a site's end (file:line) tells rows apart: a long one is cut at its start
+    const cut = c.by === "site" ? " cut-start" : "";
     const inner =
-      `<span class="label" title="${escapeXml(label)}">${escapeXml(label)}</span>` +
+      `<span class="label${cut}" title="${escapeXml(label)}"><bdi>${escapeXml(label)}</bdi></span>` +
       `<span class="track"><span class="cbar" style="width:${pct.toFixed(1)}%"></span></span>` +
       `<span class="size">${escapeXml(`${humanBytes(r.bytes)} in ${r.count}`)}</span>`;
     parts.push(
@@ -314,6 +316,7 @@ svg { width: 100%; max-width: 1200px; height: auto; }
   color: inherit; text-decoration: none; }
 .chart .label { flex: 0 0 38%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; box-sizing: border-box; }
 .census .label { text-align: right; }
+.census .label.cut-start { direction: rtl; }
 .chart .label.title { font-weight: 600; }
 .chart .addr { flex: 0 0 19ch; text-align: right; color: var(--vscode-descriptionForeground, #666); }
 .chart .track { flex: 1 1 auto; min-width: 40px; }
