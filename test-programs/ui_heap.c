@@ -24,3 +24,5 @@ int main(void)
     free(pts);
     return 0;
 }
+/* added to Watch by the test, an error there:
+ * watch: not_in_scope */

@@ -27,10 +27,10 @@ import {
   renderCensusPageHtml,
   renderListHtml,
   renderCensusHtml,
-  renderCensusSvg,
+  renderCensusChart,
   renderDescriptionHtml,
   renderHierarchySvg,
-  renderMemoryMapSvg,
+  renderMemoryMapChart,
   renderPage,
 } from "../../extension/src/vscode/render";
 import {
@@ -162,6 +162,22 @@ function attrs(svg: string, element: string, attr: string, cls?: string): number
     .map((m) => m[0])
     .filter((tag) => cls === undefined || new RegExp(`class="[^"]*\\b${cls}\\b`).test(tag))
     .map((tag) => Number(new RegExp(`\\b${attr}="([-\\d.]+)"`).exec(tag)?.[1]));
+}
+
+/** The percentage widths of a chart's bars of one class, in document order. */
+function barWidths(html: string, cls: string): number[] {
+  return [...html.matchAll(new RegExp(`class="${cls}[^"]*" style="width:([\\d.]+)%"`, "g"))].map((m) =>
+    Number(m[1]),
+  );
+}
+
+/** A chart's label cells: [indentation in px, text]. */
+function chartLabels(html: string): [number, string][] {
+  return [
+    ...html.matchAll(
+      /<span class="label[^"]*"(?: style="padding-left:(\d+)px")?[^>]*>(?:<bdi>)?([^<]*)(?:<\/bdi>)?<\/span>/g,
+    ),
+  ].map((m) => [Number(m[1] ?? 0), m[2]]);
 }
 
 function texts(svg: string): string[] {
@@ -317,14 +333,19 @@ describe("vscode: pictures", () => {
   });
 
   it("the census: one bar per site, longest for the most bytes, labelled with site, bytes and count", () => {
-    const svg = renderCensusSvg(CENSUS);
-    const widths = attrs(svg, "rect", "width", "cbar");
+    const chart = renderCensusChart(CENSUS);
+    const widths = barWidths(chart, "cbar");
     assert.equal(widths.length, 2);
     assert.ok(widths[0] > widths[1]);
     assert.ok(Math.abs(widths[1] / widths[0] - 24 / 42) < 0.01, "bar lengths are proportional to bytes");
-    const t = texts(svg);
-    assert.ok(t.includes("main at ui_heap.c:15"));
-    assert.ok(t.includes("42 B in 1"));
+    const labels = chartLabels(chart).map((l) => l[1]);
+    assert.ok(labels.includes("main at ui_heap.c:15"));
+    assert.match(chart, /<span class="size">42 B in 1<\/span>/);
+    // a site label is cut at its start when long (its file:line tells rows apart)
+    assert.match(
+      chart,
+      /<span class="label cut-start" title="main at ui_heap\.c:15"><bdi>main at ui_heap\.c:15<\/bdi><\/span>/,
+    );
     const html = renderCensusHtml(CENSUS);
     assert.match(html, /2 live heap allocations, 66 B requested; 2 allocations and 0 frees so far/);
     save("census.html", renderPage("census", html));
@@ -336,28 +357,25 @@ describe("vscode: pictures", () => {
       count: 1,
       bytes: 100 - i,
     }));
-    const svg = renderCensusSvg({ ...CENSUS, rows });
-    assert.equal(attrs(svg, "rect", "width", "cbar").length, 25);
-    assert.match(svg, /… 5 more rows: 365 B in 5/);
-    assert.match(renderCensusSvg({ ...CENSUS, rows: [] }), /no live heap allocations/);
+    const chart = renderCensusChart({ ...CENSUS, rows });
+    assert.equal(barWidths(chart, "cbar").length, 25);
+    assert.match(chart, /… 5 more rows: 365 B in 5/);
+    assert.match(renderCensusChart({ ...CENSUS, rows: [] }), /no live heap allocations/);
   });
 
   it("the memory map: a row per mapping, children indented, bars growing with size", () => {
-    const svg = renderMemoryMapSvg(MAPS);
-    const rows = attrs(svg, "rect", "width", "mbar");
+    const chart = renderMemoryMapChart(MAPS);
+    const rows = barWidths(chart, "mbar");
     assert.equal(rows.length, 6);
-    const labelsX = [...svg.matchAll(/<text x="([\d.]+)"[^>]*class="(?:title|label)"[^>]*>([^<]*)</g)].map(
-      (m) => [Number(m[1]), m[2]],
-    );
-    assert.deepEqual(labelsX.slice(0, 3), [
-      [20, "elf_file ui_heap"],
-      [36, "elf_segment ui_heap"],
-      [36, "elf_segment ui_heap"],
+    assert.deepEqual(chartLabels(chart).slice(0, 3), [
+      [0, "elf_file ui_heap"],
+      [16, "elf_segment ui_heap"],
+      [16, "elf_segment ui_heap"],
     ]);
     // 38 MiB > 132 KiB > 16 KiB > 608 B
     assert.ok(rows[5] > rows[3] && rows[3] > rows[0] && rows[0] > rows[2]);
-    assert.match(svg, /data-allocator="brk"/);
-    save("maps.html", renderPage("maps", svg));
+    assert.match(chart, /data-allocator="brk"/);
+    save("maps.html", renderPage("maps", chart));
   });
 });
 
@@ -454,23 +472,25 @@ describe("vscode: views a person can read", () => {
     const rt = roots.find((n) => isRuntimeObject(n.name)) as NestedMapNode;
     assert.equal(rt.runtime, true);
     assert.ok(rt.children.some((c) => c.base === "0x7ffff7620000" && c.runtime));
-    const svg = renderMemoryMapSvg(REAL);
-    assert.match(svg, /elf_file liballocs\.so \(allocs runtime\)/);
-    assert.match(svg, /mmap \(runtime\)/);
-    // every label ends before the address column begins (monospace 11px: 6.7 px a character)
-    const addrX = Math.min(...attrs(svg, "text", "x", "addr"));
-    for (const m of svg.matchAll(/<text x="([\d.]+)"[^>]*class="(?:title|label)"[^>]*>([^<]*)</g)) {
-      const end = Number(m[1]) + m[2].length * 6.7;
-      assert.ok(
-        end < addrX - 19 * 6.7 + 1,
-        `"${m[2]}" ends at ${end}, addresses start at ${addrX - 19 * 6.7}`,
-      );
-    }
+    const chart = renderMemoryMapChart(REAL);
+    assert.match(chart, /elf_file liballocs\.so \(allocs runtime\)/);
+    assert.match(chart, /mmap \(runtime\)/);
+    // a name has its own column, cut with an ellipsis before the address column (CSS), the whole
+    // name in its tooltip
+    assert.match(
+      renderPage("m", chart),
+      /\.chart \.label \{ flex: 0 0 38%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;/,
+    );
+    assert.match(
+      chart,
+      /<span class="label title" style="padding-left:0px" title="mmap \/a\/very\/long\/directory\/[^"]*indeed\.so\.1\.2\.3">mmap libsomething-with-a-really-long-name-indeed\.so\.1\.2\.3<\/span><span class="addr">0x7ffff0000000<\/span>/,
+    );
+    save("maps-nested.html", renderPage("maps", chart));
   });
 
   it("census rows link to their allocations, which link to Describe; by type says what to do without types", () => {
-    const svg = renderCensusSvg(CENSUS);
-    const links = [...svg.matchAll(/<a href="([^"]+)">/g)].map((m) =>
+    const chart = renderCensusChart(CENSUS);
+    const links = [...chart.matchAll(/<a class="census-row link" href="([^"]+)"/g)].map((m) =>
       decodeURIComponent(m[1].replace(/&#38;/g, "&")),
     );
     assert.equal(links.length, 2);
@@ -483,6 +503,7 @@ describe("vscode: views a person can read", () => {
       type: "struct point[]",
     });
     const byType = renderCensusHtml({ ...CENSUS, by: "type", rows: [{ type: null, count: 2, bytes: 66 }] });
+    assert.match(byType, /<bdi>\(type unknown\)<\/bdi>/);
     assert.match(
       byType,
       /Allocations of unknown type: no type metadata for this program: build it with `allocs cc`/,

@@ -79,7 +79,14 @@ function leftovers(workspace: string): number[] {
 
 /** F1, then TEXT typed into the quick input (replacing its ">"), then a click on the first row
  * matching PICK. */
-async function palette(page: Page, text: string, pick: string | RegExp, timeoutMs = 15_000): Promise<void> {
+async function palette(
+  page: Page,
+  text: string,
+  pick: string | RegExp,
+  timeoutMs = 15_000,
+  /** the command asks for input in the same quick input: do not wait for it to close */
+  asksInput = false,
+): Promise<void> {
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget .quick-input-box input");
   await input.waitFor({ state: "visible", timeout: timeoutMs });
@@ -88,7 +95,37 @@ async function palette(page: Page, text: string, pick: string | RegExp, timeoutM
   const row = page.locator(".quick-input-list .monaco-list-row", { hasText: pick }).first();
   await row.waitFor({ state: "visible", timeout: timeoutMs });
   await row.click({ timeout: timeoutMs });
+  if (asksInput) {
+    await page
+      .locator(
+        ".quick-input-widget .quick-input-box input[placeholder], .quick-input-widget .quick-input-message",
+        {
+          hasText: /./,
+        },
+      )
+      .first()
+      .waitFor({ state: "attached", timeout: timeoutMs })
+      .catch(() => undefined);
+    return;
+  }
   await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: timeoutMs });
+}
+
+/** The screen point in the middle of WORD on the editor line holding LINE_TEXT (the editor's font
+ * is monospace: the line's own span is as wide as its characters). */
+async function wordPoint(page: Page, lineText: string, word: string): Promise<{ x: number; y: number }> {
+  const line = page
+    .locator(".monaco-editor .view-line", { hasText: lineText })
+    .first()
+    .locator("span")
+    .first();
+  const box = await line.boundingBox({ timeout: 10_000 });
+  assert.ok(box !== null, `the line with ${lineText} is on screen`);
+  const text = ((await line.textContent({ timeout: 5_000 })) ?? "").replace(/\u00a0/g, " ");
+  const at = text.indexOf(word);
+  assert.ok(at >= 0, `${word} is on the line ${text}`);
+  const charW = box.width / Math.max(1, text.length);
+  return { x: box.x + (at + word.length / 2) * charW, y: box.y + box.height / 2 };
 }
 
 /** Drags the sash between the side bar and the editor so that the Variables view's values are
@@ -298,8 +335,82 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
       .catch(() => "");
     assert.doesNotMatch(toasts, /stack-list-frames|Not enough frames/, `notifications: ${toasts}`);
 
+    // the Variables view of a heap struct: pts expands to its allocation and its three points,
+    // the second one to its fields
+    await ptsRow.click();
+    await page.keyboard.press("ArrowRight");
+    const allocationRow = variables.locator(".monaco-list-row", { hasText: /^\s*\[allocation\]/ }).first();
+    await allocationRow.waitFor({ state: "visible", timeout: 20_000 });
+    const secondRow = variables.locator(".monaco-list-row", { hasText: /^\s*\[1\]/ }).first();
+    await secondRow.waitFor({ state: "visible", timeout: 20_000 });
+    assert.equal(
+      await variables.locator(".monaco-list-row", { hasText: /^\s*\[3\]/ }).count(),
+      0,
+      "three points",
+    );
+    await secondRow.click();
+    await page.keyboard.press("ArrowRight");
+    await variables
+      .locator(".monaco-list-row", { hasText: /^\s*y\s*[=:]?\s*10\b/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    const expanded = (await variables.innerText({ timeout: 5_000 })).replace(/\u00a0/g, " ");
+    assert.match(expanded, /\[allocation\]\s*=?\s*__default_lib_malloc struct point\[3\]/, expanded);
+    assert.match(expanded, /x\s*[=:]?\s*1\b[\s\S]*y\s*[=:]?\s*10\b/, expanded);
+    await step("heap struct expanded");
+    await page.screenshot({ path: path.join(OUT_DIR, "variables-heap-struct.png"), timeout: 10_000 });
+
+    // a hover over `name` in the source shows its value with the summary
+    // (the cursor on the word, then "Debug: Show Hover": what a mouse hover shows, without
+    // depending on the mouse's timing)
+    const namePoint = await wordPoint(page, "BREAK", "name");
+    await page.mouse.click(namePoint.x, namePoint.y);
+    await palette(page, ">Debug: Show Hover", "Debug: Show Hover");
+    const hover = page.locator(".debug-hover-widget");
+    await hover.waitFor({ state: "visible", timeout: 20_000 });
+    const hoverText = (await hover.innerText({ timeout: 5_000 })).replace(/\u00a0/g, " ");
+    assert.match(hoverText, /__default_lib_malloc/, `hover: ${hoverText}`);
+    await step("hover shown");
+    await page.screenshot({ path: path.join(OUT_DIR, "hover.png"), timeout: 10_000 });
+    await page.mouse.move(5, 5);
+    await page.keyboard.press("Escape");
+
+    // a watch that fails: its error stays in the Watch view, no notification pops up
+    const wordAt = await wordPoint(page, "watch: not_in_scope", "not_in_scope");
+    await page.mouse.dblclick(wordAt.x, wordAt.y);
+    await palette(page, ">Debug: Add to Watch", "Debug: Add to Watch");
+    const watch = page.locator(".debug-watch");
+    await watch
+      .locator(".monaco-list-row", { hasText: /not_in_scope/ })
+      .first()
+      .waitFor({ state: "visible", timeout: 20_000 });
+    let watchText = "";
+    const watchDeadline = Date.now() + 10_000;
+    while (Date.now() < watchDeadline) {
+      watchText = (await watch.innerText({ timeout: 5_000 })).replace(/\u00a0/g, " ");
+      if (/No symbol/.test(watchText)) break;
+      await page.waitForTimeout(250);
+    }
+    assert.match(watchText, /not_in_scope[\s\S]*No symbol "not_in_scope" in current context/, watchText);
+    await page.waitForTimeout(1_000);
+    const popups = await page
+      .locator(".notifications-toasts .notification-toast")
+      .allInnerTexts()
+      .catch(() => [] as string[]);
+    assert.deepEqual(
+      popups.filter((t) => /No symbol|not_in_scope|moved on|running|var-create/.test(t)),
+      [],
+      `notifications: ${popups.join(" | ")}`,
+    );
+    await step("watch error inline, no pop-up");
+    await page.screenshot({ path: path.join(OUT_DIR, "watch-error-no-popup.png"), timeout: 10_000 });
+
     // Allocs: Describe Address... on `pts`: a webview draws the chain down to the 24-byte chunk
-    await palette(page, ">Allocs: Describe Address", "Allocs: Describe Address...");
+    await palette(page, ">Allocs: Describe Address", "Allocs: Describe Address...", 15_000, true);
+    // the input box of the command (its prompt), not the palette
+    await page
+      .locator(".quick-input-widget", { hasText: /address .* or a C expression/i })
+      .waitFor({ state: "visible", timeout: 15_000 });
     await page.locator(".quick-input-widget .quick-input-box input").waitFor({ state: "visible" });
     await page.keyboard.press("ControlOrMeta+A");
     await page.keyboard.type("pts", { delay: 20 });
@@ -320,6 +431,48 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
     assert.match(facts, /main at ui_heap\.c:14/);
     await step("Describe Address drawn");
     await page.screenshot({ path: path.join(OUT_DIR, "describe-address.png"), timeout: 10_000 });
+
+    // the census in the same panel (one view, not another editor column), by site and by type
+    await palette(page, ">Allocs: Show Heap Census", "Allocs: Show Heap Census");
+    await page
+      .locator(".tab", { hasText: /Allocs: Heap Census/ })
+      .waitFor({ state: "visible", timeout: 20_000 });
+    assert.equal(await page.locator(".tab", { hasText: /Allocs: / }).count(), 1, "one panel for the views");
+    const censusView = page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
+    await censusView.locator(".census.chart").first().waitFor({ state: "visible", timeout: 20_000 });
+    const censusText = await censusView.locator("body").innerText({ timeout: 5_000 });
+    assert.match(censusText, /Heap by site[\s\S]*Heap by type/, censusText);
+    assert.ok((await censusView.locator(".census a.census-row").count()) > 0, "census rows are links");
+    await step("census drawn");
+    await page.screenshot({ path: path.join(OUT_DIR, "heap-census.png"), timeout: 10_000 });
+    assert.match(censusText, /2 live heap allocations/, censusText);
+
+    // a step over the printf (whose stdout buffer is one more heap allocation): the view is
+    // redrawn at the stop, without asking
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("F10");
+    await page
+      .locator(".debug-call-stack .monaco-list-row", {
+        hasText: new RegExp(`main[\\s\\S]*${PROGRAM}\\.c\\s*${breakLine + 1}:\\d+`),
+      })
+      .first()
+      .waitFor({ state: "visible", timeout: 30_000 });
+    let redrawn = "";
+    const redrawDeadline = Date.now() + 20_000;
+    while (Date.now() < redrawDeadline) {
+      redrawn = await censusView
+        .locator("body")
+        .innerText({ timeout: 5_000 })
+        .catch(() => "");
+      if (/3 live heap allocations/.test(redrawn)) break;
+      await page.waitForTimeout(250);
+    }
+    assert.match(redrawn, /3 live heap allocations/, `the census after the step: ${redrawn}`);
+    await page
+      .locator(".tab", { hasText: /Allocs: Heap Census \(3 allocations/ })
+      .waitFor({ state: "visible", timeout: 10_000 });
+    await step("census redrawn after a step");
+    await page.screenshot({ path: path.join(OUT_DIR, "heap-census-after-step.png"), timeout: 10_000 });
 
     // continue to the end: the program prints its line in its terminal and exits; the session
     // ends and the toolbar goes away

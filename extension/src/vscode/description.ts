@@ -242,7 +242,8 @@ export function levelsOf(d: DescriptionJson): LevelJson[] {
 }
 
 /** The label of a census row: its site or its type. */
-export function censusRowLabel(row: CensusRowJson): string {
+export function censusRowLabel(row: CensusRowJson, by = "site"): string {
   if (row.type !== undefined && row.type !== null) return row.type;
+  if (by === "type") return "(type unknown)";
   return siteText(row.site) ?? "(unknown site)";
 }

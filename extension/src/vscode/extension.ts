@@ -180,11 +180,11 @@ async function showDescription(
     return;
   }
   // after a stop the same words are described again (an expression in the top frame then)
-  const redraw = async (): Promise<string | undefined> => {
+  const redraw = async (): Promise<{ body: string } | undefined> => {
     const again = await describe(session, input);
-    return again.description === undefined ? undefined : renderDescriptionHtml(again.description);
+    return again.description === undefined ? undefined : { body: renderDescriptionHtml(again.description) };
   };
-  views.show("describe", input, renderDescriptionHtml(description), redraw);
+  views.show("describe", description.address, renderDescriptionHtml(description), redraw);
   vscode.window.setStatusBarMessage(headline(description), 10_000);
 }
 
@@ -292,7 +292,7 @@ export function activate(context: vscode.ExtensionContext): void {
         const session = requireSession();
         const requests = requestsFor(session);
         const page = await censusPage(requests);
-        views.show("census", page.title, page.body, async () => (await censusPage(requests)).body);
+        views.show("census", page.title, page.body, () => censusPage(requests));
       }),
     ),
     // a census row's link: the allocations it counts, each linking to Describe
@@ -301,17 +301,20 @@ export function activate(context: vscode.ExtensionContext): void {
       guarded(async (filter?: { type?: string; site?: string }) => {
         const session = requireSession();
         const what = filter?.type ?? filter?.site ?? "all";
-        const draw = async (): Promise<string> =>
-          renderListHtml(what, await listAllocations(requestsFor(session), filter ?? {}));
-        views.show("list", what, await draw(), draw);
+        const draw = async (): Promise<{ body: string }> => ({
+          body: renderListHtml(what, await listAllocations(requestsFor(session), filter ?? {})),
+        });
+        views.show("list", what, (await draw()).body, draw);
       }),
     ),
     vscode.commands.registerCommand(
       COMMANDS.showMemoryMap,
       guarded(async () => {
         const session = requireSession();
-        const draw = async (): Promise<string> => renderMemoryMapHtml(await memoryMap(requestsFor(session)));
-        views.show("maps", undefined, await draw(), draw);
+        const draw = async (): Promise<{ body: string }> => ({
+          body: renderMemoryMapHtml(await memoryMap(requestsFor(session))),
+        });
+        views.show("maps", undefined, (await draw()).body, draw);
       }),
     ),
     // every stop of an allocs session (gdb or LLDB) redraws the view

@@ -174,53 +174,42 @@ export function renderDescriptionHtml(d: DescriptionJson): string {
 
 const CENSUS_ROWS = 25;
 
-/** The heap census as horizontal bars (bytes), largest first, with counts. */
-export function renderCensusSvg(c: CensusJson): string {
+/** The heap census as horizontal bars (bytes), largest first, with counts: HTML rows whose bars
+ * are a percentage of the row, so the chart is as wide as the panel and its text stays its size;
+ * a long label is cut with an ellipsis (the whole label in its tooltip). Each row links to the
+ * allocations it counts. */
+export function renderCensusChart(c: CensusJson): string {
   const rows = [...c.rows].sort((a, b) => b.bytes - a.bytes || b.count - a.count);
   const shown = rows.slice(0, CENSUS_ROWS);
   const rest = rows.slice(CENSUS_ROWS);
   const max = Math.max(1, ...shown.map((r) => r.bytes));
-  const labelW = 300;
-  const barX = LEFT + labelW;
-  const barMax = WIDTH - barX - 150;
-  const rh = 24;
-  const top = 10;
   const parts: string[] = [];
-  shown.forEach((r, i) => {
-    const y = top + i * rh;
-    const w = Math.max(2, (r.bytes / max) * barMax);
-    let label = censusRowLabel(r);
-    if (label.length > 44) label = `${label.slice(0, 43)}…`;
+  for (const r of shown) {
     const filter = censusRowFilter(r);
-    if (filter !== undefined) parts.push(`<a href="${escapeXml(commandUri(VIEW_COMMANDS.list, [filter]))}">`);
-    parts.push(`<g class="census-row${filter !== undefined ? " link" : ""}">`);
-    parts.push(`<title>${escapeXml(`${censusRowLabel(r)}: list these allocations`)}</title>`);
-    parts.push(text(barX - 8, y + 15, label, "label", "end"));
+    const label = censusRowLabel(r, c.by);
+    const pct = Math.max(0.5, (r.bytes / max) * 100);
+    // a site's end (file:line) tells rows apart: a long one is cut at its start
+    const cut = c.by === "site" ? " cut-start" : "";
+    const inner =
+      `<span class="label${cut}" title="${escapeXml(label)}"><bdi>${escapeXml(label)}</bdi></span>` +
+      `<span class="track"><span class="cbar" style="width:${pct.toFixed(1)}%"></span></span>` +
+      `<span class="size">${escapeXml(`${humanBytes(r.bytes)} in ${r.count}`)}</span>`;
     parts.push(
-      `<rect class="cbar" x="${barX}" y="${y + 3}" width="${w.toFixed(1)}" height="${rh - 6}" rx="2"/>`,
-    );
-    parts.push(text(barX + w + 6, y + 15, `${humanBytes(r.bytes)} in ${r.count}`, "size"));
-    parts.push("</g>");
-    if (filter !== undefined) parts.push("</a>");
-  });
-  if (rows.length === 0) parts.push(text(LEFT, top + 15, "no live heap allocations", "label"));
-  if (rest.length > 0) {
-    const bytes = rest.reduce((s, r) => s + r.bytes, 0);
-    const count = rest.reduce((s, r) => s + r.count, 0);
-    parts.push(
-      text(
-        LEFT,
-        top + shown.length * rh + 15,
-        `… ${rest.length} more rows: ${humanBytes(bytes)} in ${count}`,
-        "label",
-      ),
+      filter !== undefined
+        ? `<a class="census-row link" href="${escapeXml(commandUri(VIEW_COMMANDS.list, [filter]))}" title="list these allocations">${inner}</a>`
+        : `<div class="census-row">${inner}</div>`,
     );
   }
-  const height = top + (Math.max(1, shown.length) + (rest.length > 0 ? 1 : 0)) * rh + 10;
-  return (
-    `<svg class="census" xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
-    `viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="heap census by ${escapeXml(c.by)}">${parts.join("")}</svg>`
-  );
+  if (rows.length === 0)
+    parts.push(`<div class="census-row"><span class="label">no live heap allocations</span></div>`);
+  if (rest.length > 0) {
+    const bytes = rest.reduce((n, r) => n + r.bytes, 0);
+    const count = rest.reduce((n, r) => n + r.count, 0);
+    parts.push(
+      `<div class="census-more">${escapeXml(`… ${rest.length} more rows: ${humanBytes(bytes)} in ${count}`)}</div>`,
+    );
+  }
+  return `<div class="census chart" role="table" aria-label="heap census by ${escapeXml(c.by)}">${parts.join("")}</div>`;
 }
 
 export function renderCensusHtml(c: CensusJson): string {
@@ -230,14 +219,14 @@ export function renderCensusHtml(c: CensusJson): string {
     `${t.chunks} live heap allocation${t.chunks === 1 ? "" : "s"}, ${humanBytes(t.bytes)} requested` +
     (t.poolObjects ? `; ${t.poolObjects} pool objects, ${humanBytes(t.poolBytes ?? 0)}` : "") +
     (stats ? `; ${stats.totalAllocs} allocations and ${stats.totalFrees} frees so far` : "");
-  const untyped = c.by === "type" && c.rows.some((r) => r.type === null || r.type === undefined);
+  // no row with a type: the program has no metadata (a row of unknown type among typed ones is
+  // an allocation inside a library, e.g. stdio's buffer)
+  const untyped =
+    c.by === "type" && c.rows.length > 0 && c.rows.every((r) => r.type === null || r.type === undefined);
   const advice = untyped
     ? `<p class="note">Allocations of unknown type: ${escapeXml(NO_TYPES_ADVICE)}.</p>`
     : "";
-  return (
-    `<h2>Heap by ${escapeXml(c.by)}</h2><p>${escapeXml(summary)}</p>${advice}` +
-    `<div class="picture">${renderCensusSvg(c)}</div>`
-  );
+  return `<h2>Heap by ${escapeXml(c.by)}</h2><p>${escapeXml(summary)}</p>${advice}` + renderCensusChart(c);
 }
 
 /** The census by site and by type on one page: a row links to its allocations. */
@@ -277,71 +266,64 @@ function flatten(nodes: readonly NestedMapNode[], depth: number, out: FlatNode[]
 }
 
 const MAP_ROWS = 400;
-/** monospace 11px: about this many pixels per character */
-const CHAR_W = 6.7;
 
 /** The memory map: every big allocation as a row, nested by containment (no child larger than
- * its parent), children indented; the name column is cut to its own width so it never runs into
- * the address column; bar length on a log scale of the size (4 KiB to 1 TiB span the width). The
- * allocs runtime's library and what lies in it are labelled. */
-export function renderMemoryMapSvg(nodes: readonly MapNodeJson[]): string {
+ * its parent), children indented; HTML columns (name, address, bar, size) so a long name is cut
+ * with an ellipsis before the address column and the chart is as wide as the panel; bar length
+ * on a log scale of the size (4 KiB to 1 TiB span the track). The allocs runtime's library and
+ * what lies in it are labelled. */
+export function renderMemoryMapChart(nodes: readonly MapNodeJson[]): string {
   const flat: FlatNode[] = [];
   flatten(nestMaps(nodes), 0, flat);
   const shown = flat.slice(0, MAP_ROWS);
-  const rh = 22;
-  const top = 8;
-  const indent = 16;
-  const labelW = 330;
-  const addrW = 19 * CHAR_W;
-  const addrX = LEFT + labelW + addrW;
-  const barX = addrX + 10;
-  const barMax = WIDTH - barX - 90;
   const parts: string[] = [];
-  shown.forEach(({ node, depth }, i) => {
-    const y = top + i * rh;
+  for (const { node, depth } of shown) {
     const base = BigInt(node.base);
     const lg = Math.log2(Math.max(1, node.size));
-    const w = Math.max(3, Math.min(1, Math.max(0, (lg - 10) / 30)) * barMax);
+    const pct = Math.max(1, Math.min(1, Math.max(0, (lg - 10) / 30)) * 100);
     const name = node.name ? ` ${basename(node.name)}` : "";
     const own = isRuntimeObject(node.name) ? " (allocs runtime)" : node.runtime ? " (runtime)" : "";
-    let label = `${node.allocator}${name}${own}`;
-    const room = Math.max(6, Math.floor((labelW - depth * indent - 8) / CHAR_W));
-    if (label.length > room) label = `${label.slice(0, room - 1)}…`;
-    const cls = node.runtime ? " runtime" : "";
-    parts.push(`<g class="map-row${cls}" data-allocator="${escapeXml(node.allocator)}">`);
-    if (node.name) parts.push(`<title>${escapeXml(`${node.allocator} ${node.name}${own}`)}</title>`);
-    parts.push(text(LEFT + depth * indent, y + 15, label, depth === 0 ? "title" : "label"));
-    parts.push(text(addrX, y + 15, hex(base), "addr", "end"));
+    const label = `${node.allocator}${name}${own}`;
+    const tip = `${node.allocator}${node.name ? ` ${node.name}` : ""}${own}`;
     parts.push(
-      `<rect class="mbar d${Math.min(depth, 4)}${cls}" x="${barX}" y="${y + 4}" width="${w.toFixed(1)}" height="${rh - 8}" rx="2"/>`,
+      `<div class="map-row d${Math.min(depth, 4)}${node.runtime ? " runtime" : ""}" data-allocator="${escapeXml(node.allocator)}">` +
+        `<span class="label${depth === 0 ? " title" : ""}" style="padding-left:${depth * 16}px" title="${escapeXml(tip)}">${escapeXml(label)}</span>` +
+        `<span class="addr">${hex(base)}</span>` +
+        `<span class="track"><span class="mbar d${Math.min(depth, 4)}" style="width:${pct.toFixed(1)}%"></span></span>` +
+        `<span class="size">${escapeXml(`${humanBytes(node.size)} ${node.flags ?? ""}`.trim())}</span></div>`,
     );
-    parts.push(text(barX + w + 6, y + 15, `${humanBytes(node.size)} ${node.flags ?? ""}`.trim(), "size"));
-    parts.push("</g>");
-  });
-  if (flat.length > shown.length) {
-    parts.push(text(LEFT, top + shown.length * rh + 15, `… ${flat.length - shown.length} more`, "label"));
   }
+  if (flat.length > shown.length)
+    parts.push(`<div class="map-more">… ${flat.length - shown.length} more</div>`);
   if (flat.length === 0)
-    parts.push(text(LEFT, top + 15, "no mappings known (is the runtime preloaded?)", "label"));
-  const height = top + (Math.max(1, shown.length) + 1) * rh;
-  return (
-    `<svg class="memory-map" xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
-    `viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="memory map">${parts.join("")}</svg>`
-  );
+    parts.push(
+      `<div class="map-row"><span class="label">no mappings known (is the runtime preloaded?)</span></div>`,
+    );
+  return `<div class="memory-map chart" role="table" aria-label="memory map">${parts.join("")}</div>`;
 }
 
 export function renderMemoryMapHtml(nodes: readonly MapNodeJson[]): string {
-  return `<h2>Memory map</h2><div class="picture">${renderMemoryMapSvg(nodes)}</div>`;
+  return `<h2>Memory map</h2>${renderMemoryMapChart(nodes)}`;
 }
 
 const STYLE = `
 body { font-family: var(--vscode-font-family, sans-serif); color: var(--vscode-foreground, #222);
   background: var(--vscode-editor-background, #fff); padding: 8px 16px; }
 h2 { font-size: 1.05em; font-weight: 600; }
-svg { width: 100%; max-width: 1600px; height: auto; }
-svg a { cursor: pointer; }
-svg .link:hover rect { opacity: 0.7; }
-.map-row.runtime text.label, .map-row.runtime text.title { fill: var(--vscode-descriptionForeground, #888); font-style: italic; }
+svg { width: 100%; max-width: 1200px; height: auto; }
+.chart { font-family: var(--vscode-editor-font-family, monospace); font-size: 12px; }
+.chart .census-row, .chart .map-row { display: flex; align-items: center; gap: 8px; height: 20px;
+  color: inherit; text-decoration: none; }
+.chart .label { flex: 0 0 38%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; box-sizing: border-box; }
+.census .label { text-align: right; }
+.census .label.cut-start { direction: rtl; }
+.chart .label.title { font-weight: 600; }
+.chart .addr { flex: 0 0 19ch; text-align: right; color: var(--vscode-descriptionForeground, #666); }
+.chart .track { flex: 1 1 auto; min-width: 40px; }
+.chart .size { flex: 0 0 12ch; white-space: nowrap; color: var(--vscode-descriptionForeground, #666); }
+.chart .cbar, .chart .mbar { display: block; height: 12px; border-radius: 2px; }
+a.census-row:hover { background: var(--vscode-list-hoverBackground, #eef); }
+.map-row.runtime .label { color: var(--vscode-descriptionForeground, #888); font-style: italic; }
 p.note { color: var(--vscode-editorWarning-foreground, #a60); }
 p.hint { color: var(--vscode-descriptionForeground, #666); }
 table.list { border-collapse: collapse; }
@@ -361,11 +343,11 @@ svg text.type { font-style: italic; }
 .inner { fill: var(--vscode-charts-blue, #3b7dd8); opacity: 0.8; }
 .zoom { fill: var(--vscode-charts-blue, #3b7dd8); opacity: 0.12; }
 .mark { stroke: var(--vscode-charts-red, #d33); stroke-width: 2; }
-.cbar { fill: var(--vscode-charts-blue, #3b7dd8); }
-.mbar { fill: var(--vscode-charts-blue, #3b7dd8); }
-.mbar.d1 { fill: var(--vscode-charts-green, #3a9a5b); }
-.mbar.d2 { fill: var(--vscode-charts-orange, #d9822b); }
-.mbar.d3, .mbar.d4 { fill: var(--vscode-charts-purple, #8a5cc2); }
+.cbar { background: var(--vscode-charts-blue, #3b7dd8); }
+.mbar { background: var(--vscode-charts-blue, #3b7dd8); }
+.mbar.d1 { background: var(--vscode-charts-green, #3a9a5b); }
+.mbar.d2 { background: var(--vscode-charts-orange, #d9822b); }
+.mbar.d3, .mbar.d4 { background: var(--vscode-charts-purple, #8a5cc2); }
 table.facts { border-collapse: collapse; margin-top: 8px; }
 table.facts th { text-align: left; padding: 2px 12px 2px 0; color: var(--vscode-descriptionForeground, #666);
   font-weight: normal; vertical-align: top; }

@@ -15,12 +15,13 @@ const TITLES: Record<ViewKind, string> = {
   maps: "Allocs: Memory Map",
 };
 
-/** Draws a view's body again (after a stop); undefined when there is nothing to draw any more. */
-export type Redraw = () => Promise<string | undefined>;
+/** Draws a view's body (and title, when it says something that changes) again after a stop;
+ * undefined when there is nothing to draw any more. */
+export type Redraw = () => Promise<{ body: string; title?: string } | undefined>;
 
 export class Views implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
-  private current?: { kind: ViewKind; title: string; redraw?: Redraw };
+  private current?: { readonly kind: ViewKind; title: string; readonly redraw?: Redraw };
 
   show(kind: ViewKind, title: string | undefined, body: string, redraw?: Redraw): vscode.WebviewPanel {
     const fullTitle = title ? `${TITLES[kind]} ${title}` : TITLES[kind];
@@ -59,14 +60,18 @@ export class Views implements vscode.Disposable {
     const now = this.current;
     const panel = this.panel;
     if (now?.redraw === undefined || panel === undefined) return;
-    let body: string | undefined;
+    let drawn: { body: string; title?: string } | undefined;
     try {
-      body = await now.redraw();
+      drawn = await now.redraw();
     } catch (e) {
-      body = `<p class="note">${escapeHtml(e instanceof Error ? e.message : String(e))}</p>`;
+      drawn = { body: `<p class="note">${escapeHtml(e instanceof Error ? e.message : String(e))}</p>` };
     }
-    if (body !== undefined && this.panel === panel && this.current === now)
-      panel.webview.html = renderPage(now.title, body, panel.webview.cspSource);
+    if (drawn === undefined || this.panel !== panel || this.current !== now) return;
+    if (drawn.title !== undefined) {
+      now.title = `${TITLES[now.kind]} ${drawn.title}`;
+      panel.title = now.title;
+    }
+    panel.webview.html = renderPage(now.title, drawn.body, panel.webview.cspSource);
   }
 
   dispose(): void {
