@@ -245,8 +245,8 @@ function pickProcess(): Promise<string | undefined> {
 }
 
 export function activate(context: vscode.ExtensionContext): void {
-  registerGraphCommands(context, () => requestsFor(requireSession()), guarded);
   const views = new Views();
+  registerGraphCommands(context, () => requestsFor(requireSession()), guarded, views);
   const provider = new ConfigurationProvider();
   context.subscriptions.push(
     views,

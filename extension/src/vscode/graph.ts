@@ -1,12 +1,13 @@
 // The heap-graph commands of the extension: "Show Leaks", "Take Heap Snapshot", "Compare with
 // Heap Snapshot...", "Show Retainers..." and "Show Heap Census by Type" (the census command's
 // by-type view). Each asks the adapter (extension/src/adapter/graph.ts) and draws its answer with
-// graph-render.ts in a webview panel of its own.
+// graph-render.ts in the one allocs view (views.ts), redrawn at every stop.
 import * as vscode from "vscode";
 
 import { COMMANDS } from "./config";
 import { census, type RequestSession } from "./requests";
-import { renderCensusHtml, renderPage } from "./render";
+import { renderCensusHtml } from "./render";
+import { Views } from "./views";
 import {
   isDiff,
   isLeaks,
@@ -19,49 +20,24 @@ import {
 
 type Guard = <A extends unknown[]>(fn: (...args: A) => Promise<void>) => (...args: A) => Promise<void>;
 
-class Panels implements vscode.Disposable {
-  private readonly panels = new Map<string, vscode.WebviewPanel>();
-
-  show(kind: string, title: string, body: string): void {
-    let panel = this.panels.get(kind);
-    if (panel === undefined) {
-      const created = vscode.window.createWebviewPanel(
-        `allocs.${kind}`,
-        title,
-        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-        { enableScripts: false, enableFindWidget: true },
-      );
-      created.onDidDispose(() => this.panels.delete(kind));
-      this.panels.set(kind, created);
-      panel = created;
-    } else {
-      panel.title = title;
-      panel.reveal(undefined, true);
-    }
-    panel.webview.html = renderPage(title, body, panel.webview.cspSource);
-  }
-
-  dispose(): void {
-    for (const p of this.panels.values()) p.dispose();
-    this.panels.clear();
-  }
-}
-
 export function registerGraphCommands(
   context: vscode.ExtensionContext,
   /** The stopped session's requests (a gdb `allocs` session, or an `allocs-lldb` one's). */
   requireSession: () => RequestSession,
   guarded: Guard,
+  views: Views,
 ): void {
-  const panels = new Panels();
   context.subscriptions.push(
-    panels,
     vscode.commands.registerCommand(
       COMMANDS.showLeaks,
       guarded(async () => {
-        const j = await requireSession().customRequest("allocs/leaks", {});
-        if (!isLeaks(j)) throw new Error("the debugger's answer is not a leak report");
-        panels.show("leaks", "Allocs: Leaks", renderLeaksHtml(j));
+        const session = requireSession();
+        const draw = async (): Promise<{ body: string }> => {
+          const j = await session.customRequest("allocs/leaks", {});
+          if (!isLeaks(j)) throw new Error("the debugger's answer is not a leak report");
+          return { body: renderLeaksHtml(j) };
+        };
+        views.show("leaks", undefined, (await draw()).body, draw);
       }),
     ),
     vscode.commands.registerCommand(
@@ -93,9 +69,12 @@ export function registerGraphCommands(
           placeHolder: "Compare now with the snapshot...",
         });
         if (from === undefined) return;
-        const j = await session.customRequest("allocs/diff", { from });
-        if (!isDiff(j)) throw new Error("the debugger's answer is not a comparison");
-        panels.show("diff", `Allocs: ${from} → now`, renderDiffHtml(j));
+        const draw = async (): Promise<{ body: string }> => {
+          const j = await session.customRequest("allocs/diff", { from });
+          if (!isDiff(j)) throw new Error("the debugger's answer is not a comparison");
+          return { body: renderDiffHtml(j) };
+        };
+        views.show("diff", `${from} → now`, (await draw()).body, draw);
       }),
     ),
     vscode.commands.registerCommand(
@@ -106,16 +85,22 @@ export function registerGraphCommands(
           retainersInput(arg?.variable) ??
           (await vscode.window.showInputBox({ prompt: "Retainers of (an address or expression)" }));
         if (!expression) return;
-        const j = await session.customRequest("allocs/retainers", { expression });
-        if (!isRetainers(j)) throw new Error("the debugger's answer is not a list of retainers");
-        panels.show("retainers", "Allocs: Retainers", renderRetainersHtml(j));
+        const draw = async (): Promise<{ body: string }> => {
+          const j = await session.customRequest("allocs/retainers", { expression });
+          if (!isRetainers(j)) throw new Error("the debugger's answer is not a list of retainers");
+          return { body: renderRetainersHtml(j) };
+        };
+        views.show("retainers", `of ${expression}`, (await draw()).body, draw);
       }),
     ),
     vscode.commands.registerCommand(
       COMMANDS.showHeapCensusByType,
       guarded(async () => {
-        const c = await census(requireSession(), "type");
-        panels.show("censusByType", "Allocs: Heap Census by Type", renderCensusHtml(c));
+        const session = requireSession();
+        const draw = async (): Promise<{ body: string }> => ({
+          body: renderCensusHtml(await census(session, "type")),
+        });
+        views.show("census", "by type", (await draw()).body, draw);
       }),
     ),
   );
