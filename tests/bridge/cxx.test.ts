@@ -46,6 +46,7 @@ const PROBES = [
   "shared",
   "placed",
   "thrown",
+  "derived",
 ];
 
 /** The class name typeid gives (`geo::Circle`) as the metadata spells the class: typegen's
@@ -92,7 +93,7 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
     assert.equal(d.type, classSpelling(probe(name).type), `${where} ${variant} ${name}: type`);
     assert.equal(d.path, pathTo, `${where} ${variant} ${name}: path`);
   }
-  for (const name of ["circle", "rect", "tracked", "points", "one", "thrown"]) {
+  for (const name of ["circle", "rect", "tracked", "points", "one", "thrown", "derived"]) {
     const d = get(name);
     assert.match(String(d.site?.function), /^main\b/, `${where} ${variant} ${name}: site function`);
     assert.ok(String(d.site?.file).endsWith("cxx_shapes.cpp"), `${where} ${variant} ${name}: site file`);
@@ -139,6 +140,9 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
     placed.notes.some((n: string) => /^dynamic type struct Circle, from its vtable pointer/.test(n)),
     `${where} ${variant} placed: notes ${JSON.stringify(placed.notes)}`,
   );
+  // A non-polymorphic derived class received as its base: the one derived class of that size.
+  assert.equal(get("derived").type, classSpelling(probe("derived").type), `${where} ${variant} derived`);
+  assert.equal(get("derived").path, ".extra[1]", `${where} ${variant} derived: path`);
   // An exception in flight: libstdc++'s header, then the thrown object; the site is the throw.
   assert.equal(
     get("thrown").type,

@@ -59,6 +59,9 @@ export interface NewScan {
   cookieCount?: number;
   /** The rbp slot the elements' address (8 past a cookie) is stored to, and where. */
   elementsSlot?: { disp: number; pc: number };
+  /** The rbp slots the new memory's address itself is stored to, and where, in order (a
+   * compiler's temporary first, at -O0, then the variable). */
+  slots0: { disp: number; pc: number }[];
   /** At each instruction boundary, the registers (DWARF numbers) holding the new memory's
    * address (`at0`) or 8 past it (`at8`), for the variables whose locations are there. */
   at0: { pc: number; regs: number[] }[];
@@ -124,7 +127,7 @@ export function scanNew(
   before: Map<number, Val> = new Map(),
   maxInsns = 48,
 ): NewScan {
-  const out: NewScan = { thisCalls: [], firstWordAddrs: [], cookie: false, at0: [], at8: [] };
+  const out: NewScan = { thisCalls: [], firstWordAddrs: [], cookie: false, at0: [], at8: [], slots0: [] };
   const regs = new Map<number, Val>(before);
   for (const r of CALLER_SAVED) regs.delete(r);
   regs.set(RAX, { k: "new", disp: 0, indexed: false });
@@ -159,6 +162,7 @@ export function scanNew(
           if (dm.base === RBP && dm.index === undefined) {
             const v = src.kind === "reg" && insn.wide ? regs.get(src.reg) : undefined;
             if (v?.k === "new" && v.disp === 8 && !v.indexed) out.elementsSlot ??= { disp: dm.disp, pc };
+            if (v?.k === "new" && v.disp === 0 && !v.indexed) out.slots0.push({ disp: dm.disp, pc });
             if (v) slots.set(dm.disp, v);
             else slots.delete(dm.disp);
           }
@@ -353,6 +357,24 @@ export class CxxSiteTyper {
     return pt?.byteSize && pt.complete !== false && pt.kind !== "void" ? pt : undefined;
   }
 
+  /** For `operator new` (not new[]) of `total` bytes received as a `base *`: the one class
+   * deriving from base (its first member, transitively, an anonymous base at offset 0) that
+   * has that size; undefined when there is none or more than one. */
+  derivedOfSize(callee: string, base: CType, total: number): TypeId | undefined {
+    if (!CXX_NEW_FNS.includes(callee) || base.kind !== "struct") return undefined;
+    const derives = (t: CType, depth: number): boolean => {
+      const first = t.members?.[0];
+      if (!first || first.name !== null || first.offset !== 0 || depth > 8) return false;
+      if (first.type === base.id) return true;
+      const ft = this.model.types[first.type];
+      return ft?.kind === "struct" && derives(ft, depth + 1);
+    };
+    const found = this.model.types.filter(
+      (t) => t.kind === "struct" && t.byteSize === total && t.complete !== false && derives(t, 0),
+    );
+    return found.length === 1 ? found[0].id : undefined;
+  }
+
   /** A variable computed as `breg<R> k; stack_value` while R holds the new memory. */
   private computedFrom(fn: FunctionInfo, held: { pc: number; regs: number[] }[]): LocalVar | undefined {
     for (const h of held)
@@ -400,7 +422,19 @@ export class CxxSiteTyper {
         }
       if (cls && (total === undefined || total === cls.byteSize))
         return { type: cls.id, flags: SITE_GUESSED };
-      return undefined;
+      // No constructor call (a trivial or inlined one): what receives the new memory, or the
+      // one class derived from it that has the allocation's size.
+      if (cls || !fn || total === undefined) return undefined;
+      let recv: CType | undefined;
+      for (const slot of scan.slots0) {
+        const at = { base: { k: "entry" as const, reg: 6, pc: slot.pc }, disp: slot.disp, indexed: false };
+        recv = this.pointee(this.typer.storeTarget(fn, at, slot.pc)?.type);
+        if (recv) break;
+      }
+      recv ??= this.pointee(this.typer.heldVariable(fn, scan.at0, false)?.type);
+      if (!recv || recv.byteSize === total) return undefined; // the general route says the same
+      const derived = this.derivedOfSize(callee, recv, total);
+      return derived === undefined ? undefined : { type: derived, flags: SITE_GUESSED };
     }
     // The elements' type: the constructor run on them, else what receives their address.
     const ctor = scan.thisCalls.find((c) => c.disp === 0 || c.disp === 8);
