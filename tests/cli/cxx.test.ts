@@ -75,7 +75,7 @@ describe("cli: allocs c++, and allocs cc on C++ sources", function () {
         out,
         "stop",
       ]);
-      assert.match(g.stdout, /struct Circle/, g.stdout + g.stderr);
+      assert.match(g.stdout, /struct geo::Circle/, g.stdout + g.stderr);
     });
 
   it("`allocs` lists the c++ command", () => {

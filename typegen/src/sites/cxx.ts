@@ -340,13 +340,13 @@ export class CxxSiteTyper {
   }
 
   private classNamed(parts: string[], size: number | undefined): CType | undefined {
-    const tag = parts[parts.length - 1];
-    return this.model.types.find(
-      (t) =>
-        t.kind === "struct" &&
-        t.tag === tag &&
-        t.complete !== false &&
-        (size === undefined || t.byteSize === size),
+    // Tags are qualified (`geo::Circle`) in C++ units.
+    const qualified = parts.join("::");
+    const fits = (t: CType): boolean =>
+      t.kind === "struct" && t.complete !== false && (size === undefined || t.byteSize === size);
+    return (
+      this.model.types.find((t) => fits(t) && t.tag === qualified) ??
+      this.model.types.find((t) => fits(t) && t.tag === parts[parts.length - 1])
     );
   }
 
