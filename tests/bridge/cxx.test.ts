@@ -131,6 +131,16 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
     /^struct std::_Sp_counted_ptr_inplace<geo::Circle, .*>\[1\]$/,
     `${variant} shared`,
   );
+  // A std::string's buffer: allocated inside libstdc++ (no debug information), typed by the
+  // bridge from the site's function, std::basic_string<char>'s code.
+  const str = get("string");
+  assert.equal(str.type, `char[${probe("string").size}]`, `${where} ${variant} string: type`);
+  assert.equal(str.path, `[${Number(BigInt(probe("string").addr) - BigInt(probe("string").base))}]`);
+  assert.match(
+    String(str.site?.function),
+    /^std::__cxx11::basic_string<char/,
+    `${where} ${variant} string: site`,
+  );
   // An object in raw memory: only its vtable pointer names its class.
   const placed = get("placed");
   assert.equal(placed.type, classSpelling(probe("placed").type), `${where} ${variant} placed: type`);
