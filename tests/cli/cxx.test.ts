@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PROGRAMS_DIR, ROOT, hasCommand } from "../lib/programs";
 import { allocsGdb } from "../bridge/gdb";
+import { cxxDriverOf, hasCxxInput } from "../../cli/src/commands/cxx";
 
 const SOURCE = path.join(PROGRAMS_DIR, "cxx_shapes.cpp");
 
@@ -77,6 +78,20 @@ describe("cli: allocs c++, and allocs cc on C++ sources", function () {
       ]);
       assert.match(g.stdout, /struct geo::Circle/, g.stdout + g.stderr);
     });
+
+  it("knows a C++ command line and the C++ driver of a C compiler", () => {
+    assert.equal(hasCxxInput(["-c", "a.cpp"]), true);
+    assert.equal(hasCxxInput(["-o", "x", "a.o", "b.cc"]), true);
+    assert.equal(hasCxxInput(["-x", "c++", "a.h"]), true);
+    assert.equal(hasCxxInput(["-o", "a.cpp", "a.c"]), false); // an output named .cpp is no input
+    assert.equal(hasCxxInput(["-O2", "a.c", "b.o"]), false);
+    assert.equal(cxxDriverOf("gcc"), "g++");
+    assert.equal(cxxDriverOf("gcc-12"), "g++-12");
+    assert.equal(cxxDriverOf("/usr/bin/clang-14"), "/usr/bin/clang++-14");
+    assert.equal(cxxDriverOf("x86_64-linux-gnu-gcc"), "x86_64-linux-gnu-g++");
+    assert.equal(cxxDriverOf("cc"), "c++");
+    assert.equal(cxxDriverOf("icx"), "icx");
+  });
 
   it("`allocs` lists the c++ command", () => {
     const r = allocs(["help"]);
