@@ -69,6 +69,15 @@ class Rect : public Shape {
 };
 } // namespace geo
 
+/* A derived class without virtual methods: no vtable, and nothing but its size tells it from
+ * the base the pointer is declared as. */
+struct Base {
+    int kind;
+};
+struct Derived : Base {
+    long extra[3];
+};
+
 /* A type with a destructor: new Tracked[n] stores n in a size_t cookie before the elements. */
 struct Tracked {
     long value = 7;
@@ -108,6 +117,7 @@ int main(int argc, char **argv)
     Tracked *tracked = new Tracked[3]; int tracked_line = __LINE__;
     geo::Point *points = new geo::Point[5]; int points_line = __LINE__;
     geo::Point *one = new geo::Point{8, 9}; int one_line = __LINE__;
+    Base *derived = new Derived(); int derived_line = __LINE__;
     std::vector<geo::Point> vec; int vec_line = __LINE__;
     for (int i = 0; i < 6; i++) vec.push_back(geo::Point{i, -i});
     std::string text(100, 'x'); int text_line = __LINE__;
@@ -145,6 +155,8 @@ int main(int argc, char **argv)
           shared_line);
     probe("placed", &static_cast<geo::Circle *>(placed)->centre.y, placed, sizeof(geo::Circle),
           demangled(typeid(*placed).name()), placed_line);
+    probe("derived", &static_cast<Derived *>(derived)->extra[1], derived, sizeof(Derived), "Derived",
+          derived_line);
     printf("sizes circle=%zu rect=%zu tracked=%zu point=%zu\n", sizeof(geo::Circle),
            sizeof(geo::Rect), sizeof(Tracked), sizeof(geo::Point));
     int throw_line = 0;

@@ -20,7 +20,7 @@ from typing import List, Optional, Tuple
 from . import layout as L
 from .elf import open_elf
 from .target import optional_call
-from .uniqtype import UType
+from .uniqtype import ATE_SIGNED, ATE_SIGNED_CHAR, UType, make_array, make_base
 
 _SOURCE_NAME = re.compile(r"(\d+)")
 _STD_ABBREV = {"St": "std", "Sa": "std::allocator", "Ss": "std::string"}
@@ -131,3 +131,34 @@ def dynamic_type(s: object, types: object, base: int, static: Optional[UType],
                     return None
             return t, hit[0]
     return None
+
+
+# std::basic_string<C>'s members: whatever they allocate is the string's buffer. Most are
+# explicitly instantiated inside libstdc++.so (no debug information, so no metadata), for char
+# and wchar_t; the user's code calls them, but the site the runtime records is inside them.
+_STRING_MEMBERS = {
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE": ("signed_char$8", "char", ATE_SIGNED_CHAR, 8),
+    "_ZNSt7__cxx1112basic_stringIwSt11char_traitsIwESaIwEE": ("int$32", "wchar_t", ATE_SIGNED, 32),
+}
+
+
+def library_site(s: object, pc: Optional[int]) -> Optional[Tuple[str, Optional[str]]]:
+    """The (mangled) function of the standard library holding a site pc, and its readable name,
+    for sites in code without debug information (libstdc++.so)."""
+    if not pc:
+        return None
+    hit = _symbol_at(s, pc)
+    if hit is None:
+        return None
+    return hit[0], readable_name(s.target, hit[0])  # type: ignore[attr-defined]
+
+
+def string_buffer_type(s: object, pc: Optional[int], size: int) -> Optional[UType]:
+    """A std::string's (std::wstring's) heap buffer: `char[size]` (capacity + 1 characters)
+    when the site is in one of basic_string's members."""
+    site = library_site(s, pc)
+    el = next((v for k, v in _STRING_MEMBERS.items() if site[0].startswith(k)), None) if site else None
+    if el is None:
+        return None
+    base = make_base(el[0], el[1], el[2], el[3])
+    return make_array(base, size // (el[3] // 8))

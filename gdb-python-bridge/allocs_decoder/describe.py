@@ -7,7 +7,7 @@ from typing import Callable, List, Optional, Tuple
 
 from . import layout as L
 from .brk import brk_heap, heap_mapping
-from .cxx import dynamic_type, readable_name
+from .cxx import dynamic_type, library_site, readable_name, string_buffer_type
 from .description import AddressDescription, Level, heap_site, stack_site, static_site
 from .elf import ElfFile, open_elf
 from .errors import DecodeError
@@ -204,6 +204,11 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
 
     def find_chunk(types: MetaTypes) -> Optional[UType]:
         t = types.of_chunk(type_addr, chunk_pc, chunk.size)
+        if t is None:
+            t = string_buffer_type(s, chunk_pc, chunk.size)
+            if t is not None:
+                d.notes.append("a std::string's buffer (its site is in std::basic_string's code)")
+                return t
         dyn = dynamic_type(s, types, chunk.base, t, chunk.size)
         if dyn is None:
             return t
@@ -228,8 +233,11 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
                 return t
             find = find_pool
     line = s.source_line(pc)
-    d.site = heap_site(pc, line.function if line else None, line.file if line else None,
-                       line.line if line else None, seq)
+    function = line.function if line else None
+    if function is None:  # a site in a library without debug information (libstdc++)
+        lib = library_site(s, pc)
+        function = lib[1] if lib is not None else None
+    d.site = heap_site(pc, function, line.file if line else None, line.line if line else None, seq)
     if addr >= d.base + d.size:
         d.notes.append(f"{addr - d.base - d.size} bytes past the requested size (in malloc's slack)")
     _types(s, d, find, meta_at=chunk_pc or 0, what="site")

@@ -46,12 +46,12 @@ const PROBES = [
   "shared",
   "placed",
   "thrown",
+  "derived",
 ];
 
-/** The class name typeid gives (`geo::Circle`) as the metadata spells the class: typegen's
- * model has no namespaces yet (docs/type-names.md), so `struct Circle`. */
+/** The class name typeid gives (`geo::Circle`) as the metadata spells the class. */
 function classSpelling(typeidName: string): string {
-  return `struct ${typeidName.split("::").pop()}`;
+  return `struct ${typeidName}`;
 }
 
 function queries(probes: Probes): Array<[string, string]> {
@@ -92,7 +92,7 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
     assert.equal(d.type, classSpelling(probe(name).type), `${where} ${variant} ${name}: type`);
     assert.equal(d.path, pathTo, `${where} ${variant} ${name}: path`);
   }
-  for (const name of ["circle", "rect", "tracked", "points", "one", "thrown"]) {
+  for (const name of ["circle", "rect", "tracked", "points", "one", "thrown", "derived"]) {
     const d = get(name);
     assert.match(String(d.site?.function), /^main\b/, `${where} ${variant} ${name}: site function`);
     assert.ok(String(d.site?.file).endsWith("cxx_shapes.cpp"), `${where} ${variant} ${name}: site file`);
@@ -122,23 +122,36 @@ function check(where: string, variant: string, stdout: string, got: Map<string, 
   assert.equal(vec.path, "[4].y", `${where} ${variant} vector: path`);
   assert.match(
     get("map_node").type,
-    /^struct _Rb_tree_node<std::pair<.*>\[1\]$/,
+    /^struct std::_Rb_tree_node<std::pair<.*>\[1\]$/,
     `${variant} map node: type`,
   );
   assert.match(get("map_node").path, /^\[0\]\._M_storage/, `${variant} map node: path`);
   assert.match(
     get("shared").type,
-    /^struct _Sp_counted_ptr_inplace<geo::Circle, .*>\[1\]$/,
+    /^struct std::_Sp_counted_ptr_inplace<geo::Circle, .*>\[1\]$/,
     `${variant} shared`,
+  );
+  // A std::string's buffer: allocated inside libstdc++ (no debug information), typed by the
+  // bridge from the site's function, std::basic_string<char>'s code.
+  const str = get("string");
+  assert.equal(str.type, `char[${probe("string").size}]`, `${where} ${variant} string: type`);
+  assert.equal(str.path, `[${Number(BigInt(probe("string").addr) - BigInt(probe("string").base))}]`);
+  assert.match(
+    String(str.site?.function),
+    /^std::__cxx11::basic_string<char/,
+    `${where} ${variant} string: site`,
   );
   // An object in raw memory: only its vtable pointer names its class.
   const placed = get("placed");
   assert.equal(placed.type, classSpelling(probe("placed").type), `${where} ${variant} placed: type`);
   assert.equal(placed.path, ".centre.y", `${where} ${variant} placed: path`);
   assert.ok(
-    placed.notes.some((n: string) => /^dynamic type struct Circle, from its vtable pointer/.test(n)),
+    placed.notes.some((n: string) => /^dynamic type struct geo::Circle, from its vtable pointer/.test(n)),
     `${where} ${variant} placed: notes ${JSON.stringify(placed.notes)}`,
   );
+  // A non-polymorphic derived class received as its base: the one derived class of that size.
+  assert.equal(get("derived").type, classSpelling(probe("derived").type), `${where} ${variant} derived`);
+  assert.equal(get("derived").path, ".extra[1]", `${where} ${variant} derived: path`);
   // An exception in flight: libstdc++'s header, then the thrown object; the site is the throw.
   assert.equal(
     get("thrown").type,
@@ -187,7 +200,12 @@ describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function ()
         const pre = spawnSync(exe, ["run"], {
           encoding: "utf8",
           timeout: 60_000,
-          env: { ...process.env, LD_PRELOAD: path.join(ROOT, "runtime", "build", "liballocs.so") },
+          // the user's metadata cache is not this test's business
+          env: {
+            ...process.env,
+            LD_PRELOAD: path.join(ROOT, "runtime", "build", "liballocs.so"),
+            XDG_CACHE_HOME: dir,
+          },
         });
         const strip = (s: string): string => s.replace(/0x[0-9a-f]+|\(nil\)/g, "ADDR");
         assert.equal(pre.status, 0, pre.stderr);

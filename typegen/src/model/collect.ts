@@ -26,6 +26,17 @@ import {
 import { TAG_SIGNATURE_STUB } from "./tags";
 
 const MAX_DEPTH = 256;
+/** DW_LANG_C_plus_plus, _03, _11, _14 (DWARF 5 table 7.17). */
+const CXX_LANGUAGES = [0x4, 0x19, 0x1a, 0x21];
+/** Aggregates that name a C++ scope (and are qualified by theirs). */
+function isScopeTag(tag: number): boolean {
+  return (
+    tag === DW_TAG.class_type ||
+    tag === DW_TAG.structure_type ||
+    tag === DW_TAG.union_type ||
+    tag === DW_TAG.enumeration_type
+  );
+}
 
 const TYPE_TAG_LIST: number[] = [
   DW_TAG.base_type,
@@ -83,6 +94,9 @@ class ScratchLocation implements LocationRef {
 
 export class Collector {
   private types: RawTable;
+  /** The enclosing C++ namespaces and classes of the DIE being read (C++ units only). */
+  private scope: string[] = [];
+  private cxxUnit = false;
   private frames: FrameTable;
   private readonly scratch = new ScratchLocation();
   private readonly cur: DieCursor;
@@ -137,6 +151,8 @@ export class Collector {
     this.unit = u;
     if (u.dieOffset >= u.end) return;
     if (!cur.read(u.dieOffset)) return;
+    this.cxxUnit = CXX_LANGUAGES.includes(cur.udata(DW_AT.language) ?? 0);
+    this.scope = [];
     if (cur.hasChildren) this.walkSiblings(cur.next, 1, -1, null);
   }
 
@@ -209,8 +225,19 @@ export class Collector {
             break;
         }
       if (hasChildren) {
+        // C++: the names of enclosing namespaces and classes qualify the aggregates inside.
+        const scopeName = !this.cxxUnit
+          ? undefined
+          : tag === DW_TAG.namespace
+            ? (cur.str(DW_AT.name) ?? "(anonymous namespace)")
+            : childRec >= 0 && isScopeTag(tag)
+              ? cur.str(DW_AT.name)
+              : undefined;
+        const scoped = scopeName !== undefined;
+        if (scoped) this.scope.push(scopeName);
         if (skipKids) off = cur.skipChildren();
         else off = this.walkSiblings(cur.next, depth + 1, childRec, childFn);
+        if (scoped) this.scope.pop();
       } else off = cur.next;
     }
     return off;
@@ -231,6 +258,7 @@ export class Collector {
     const t = this.types;
     const r = t.add(cur.key, sig >= 0 ? TAG_SIGNATURE_STUB : dwarfTag);
     t.nameRef[r] = cur.strRef(DW_AT.name);
+    if (this.scope.length > 0 && isScopeTag(dwarfTag)) t.scope[r] = this.scope.join("::");
     if (size !== undefined) t.byteSize[r] = size;
     if (dwarfTag === DW_TAG.base_type) {
       t.encoding[r] = cur.udata(DW_AT.encoding) ?? 0;

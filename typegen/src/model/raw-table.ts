@@ -53,8 +53,10 @@ export class RawTable {
   key = new Float64Array(256);
   tag = new Int32Array(256);
   nameRef = new Float64Array(256);
-  /** The names, once resolved. */
+  /** The names, once resolved (a C++ aggregate's qualified by its scope: `geo::Circle`). */
   name: (string | undefined)[] = [];
+  /** A C++ aggregate's enclosing namespaces and classes (`geo`, `std`), else undefined. */
+  scope: (string | undefined)[] = [];
   byteSize = new Float64Array(256);
   encoding = new Float64Array(256);
   bitSize = new Float64Array(256);
@@ -124,6 +126,7 @@ export class RawTable {
     this.key[r] = key;
     this.tag[r] = tag;
     this.nameRef[r] = NO_STR;
+    this.scope[r] = undefined;
     this.byteSize[r] = NaN;
     this.encoding[r] = NaN;
     this.bitSize[r] = NaN;
@@ -169,7 +172,9 @@ export class RawTable {
   /** Decodes the names (strings shared through the sections' caches), then names anonymous aggregates. */
   resolveNames(d: StrSpace): void {
     for (let r = 0; r < this.n; r++) {
-      this.name[r] = resolveStr(d, this.nameRef[r]);
+      const name = resolveStr(d, this.nameRef[r]);
+      const scope = this.scope[r];
+      this.name[r] = name !== undefined && scope !== undefined ? `${scope}::${name}` : name;
       this.anonTypedef[r] = undefined;
     }
     for (let i = 0; i < this.items; i++) this.itemName[i] = resolveStr(d, this.itemNameRef[i]) ?? null;

@@ -13,7 +13,7 @@ import { DieCursor } from "../dwarf/die";
 import { Dwarf } from "../dwarf/dwarf";
 import { readRanges } from "../dwarf/ranges";
 import { baseTypeName } from "../model/names";
-import { TypeId, TypeModel } from "../model/types";
+import { CType, TypeId, TypeModel } from "../model/types";
 
 const ALLOCATOR_CLASS = /^(std::)?(__new_allocator|new_allocator|allocator)</;
 const MAX_DEPTH = 128;
@@ -153,8 +153,11 @@ export class StdAllocatorRanges {
       }
       if (tag === DW_TAG.class_type || tag === DW_TAG.structure_type || tag === DW_TAG.union_type) {
         if (!name || size === undefined) return undefined;
-        return this.model.types.find(
-          (t) => (t.kind === "struct" || t.kind === "union") && t.tag === name && t.byteSize === size,
+        // The model's tags are qualified by their namespaces (`std::_Rb_tree_node<...>`).
+        const ok = (t: CType): boolean => (t.kind === "struct" || t.kind === "union") && t.byteSize === size;
+        return (
+          this.model.types.find((t) => ok(t) && t.tag === name) ??
+          this.model.types.find((t) => ok(t) && t.tag?.endsWith(`::${name}`))
         )?.id;
       }
       // const T, a typedef: what it names

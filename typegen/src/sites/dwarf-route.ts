@@ -289,6 +289,11 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       }
       total *= c;
     }
+    // `Base *p = new Derived` with Derived's constructor inlined: the one class derived from
+    // the receiver's that has the allocation's size (cxx.ts).
+    const derived =
+      cxx && total !== undefined && total !== size ? cxx.derivedOfSize(call.callee, pt, total) : undefined;
+    if (derived !== undefined) return { type: derived, flags: SITE_GUESSED };
     let flags = SITE_GUESSED;
     // A struct ending in a flexible array member is never an array of itself: room past it is
     // for the trailing elements (`malloc(sizeof(S) + n * sizeof(E))`).
