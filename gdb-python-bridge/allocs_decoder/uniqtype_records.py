@@ -7,6 +7,8 @@ unknown" rather than an error.
 """
 from __future__ import annotations
 
+import re
+
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from . import layout as L
@@ -19,6 +21,12 @@ FRAME_ARGS_LIMIT = 16384  # bytes of stack-passed arguments a frame's members ma
 # The canonical name's prefix each kind has (docs/type-names.md).
 KIND_PREFIX = {L.KIND_POINTER: "__PTR_", L.KIND_ARRAY: "__ARR", L.KIND_FUNCTION: "__FUN_FROM_",
                L.KIND_FRAME: "__FRAME_"}
+
+
+_BASE_NAME = re.compile(r".+\$\d{1,4}")
+# Names typegen derives or makes up (docs/type-names.md): never a base type's, whatever they end in.
+MADE_UP_PREFIXES = ("__PTR_", "__ARR", "__FUN_", "__FRAME_", "__NEWARR_", "__EXC_", "__FLEX", "__HDR",
+                    "__anon_", "__opaque")
 
 
 def _ignore(addr: int, what: str) -> None:
@@ -41,19 +49,26 @@ def record_problem(rec: object, name: Optional[str], c_name: Optional[str]) -> O
         return f"a {KIND_NAMES[kind]} type named {name!r}"
     if kind == L.KIND_POINTER and size != 8:
         return f"a pointer type of size {size}"
-    if kind == L.KIND_VOID and name != "void":
-        return f"a void type named {name!r}"
+    # void, and what typegen writes as void: an opaque or unresolvable type, DWARF's unspecified
+    # type (`decltype(nullptr)`), each under its own name; never sized, never a struct's spelling
+    if kind == L.KIND_VOID and (size != 0 or (c_name or "").startswith(("struct ", "union ", "enum "))):
+        return f"a void type {name!r} ({c_name!r}, {size} bytes)"
     if kind == L.KIND_ENUM and size not in (1, 2, 4, 8):
         return f"an enum of size {size}"
-    if (kind == L.KIND_BASE) != ("$" in name and not name.startswith("__")):
-        return f"a {KIND_NAMES[kind]} type named {name!r}"  # only base types are `stem$bits`
+    # Only base types are `stem$bits` (docs/type-names.md; `__int128$128` too); a name made
+    # unique in its file ends in `$` and 8 hex digits (`_IO_FILE$9706ee6f`), of any kind.
+    base_like = _BASE_NAME.fullmatch(name) is not None and not name.startswith(MADE_UP_PREFIXES)
+    if (kind == L.KIND_BASE) != base_like:
+        return f"a {KIND_NAMES[kind]} type named {name!r}"
     if kind == L.KIND_BASE:
         tail = name.rpartition("$")[2]
         bits = int(tail) if tail.isdigit() else 0
         exact = bits % 8 == 0 and "BitInt" not in name  # _BitInt(N) is padded to a power of two
         if not bits or size * 8 < bits or (exact and size * 8 != bits):
             return f"the base type {name!r} has size {size}"
-    named = not name.startswith("__anon_")
+    # Types typegen makes up (`__anon_...`, C++'s `__NEWARR_T` and `__EXC_T`, a trailing array's
+    # `__FLEX<n>_S`, a header's `__HDR<h>_T`) are spelled in C differently from their name.
+    named = not name.startswith("__")
     if kind in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM) and named and c_name and not c_name.endswith(name):
         return f"its name {name!r} and C spelling {c_name!r} disagree"
     return None
