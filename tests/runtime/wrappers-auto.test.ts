@@ -96,8 +96,8 @@ for (const opt of ["2", "0"]) {
     it("a calloc wrapper: an array of the elements", () => check("xcalloc", "__ARR4_node", 64));
     it("a wrapper of a wrapper (memset after it)", () => check("xzalloc", "node", 16));
     it("a realloc wrapper", () => check("xrealloc", "__ARR10_int$32", 40));
-    it("a wrapper adding a header: the site is its caller; the chunk includes the header", () =>
-      check("hmalloc", undefined, 32));
+    it("a wrapper adding a header: the site is its caller; the chunk is the header, then the object", () =>
+      check("hmalloc", "__HDR16_point", 32));
     it("a struct with a flexible array member, sized for 5 elements", () => check("msg", "__FLEX5_msg", 48));
     it("a struct with a length-1 trailing array, sized for 6", () => check("rec1", "__FLEX6_rec1", 10));
     if (opt === "2")
@@ -106,7 +106,7 @@ for (const opt of ["2", "0"]) {
     it("gdb: the inlined wrapper's site is its caller's line; trailing arrays have field paths", () => {
       const { json, out } = gdbJson(
         exe,
-        ["g_ipoint", "(char *)g_msg + 24", "g_rec->name + 3", "g_list"],
+        ["g_ipoint", "(char *)g_msg + 24", "g_rec->name + 3", "g_list", "&g_hpoint->y"],
         [
           "-ex",
           "print sizeof(struct msg)",
@@ -116,7 +116,7 @@ for (const opt of ["2", "0"]) {
           "print (int)&((struct rec1 *)0)->name",
         ],
       );
-      const [ipoint, msg, rec, list] = json;
+      const [ipoint, msg, rec, list, hpoint] = json;
       const site = (j: Record<string, unknown>) => j.site as { function: string; line: number };
       assert.equal(site(ipoint).function, "main");
       assert.equal(site(ipoint).line, Number(probes.get("imalloc")!.line));
@@ -133,6 +133,9 @@ for (const opt of ["2", "0"]) {
       assert.equal(rec.path, ".name[3]");
       assert.equal(site(list).function, "main");
       assert.equal(site(list).line, Number(probes.get("xzalloc")!.line));
+      assert.equal(hpoint.type, "struct point (after a 16-byte header)");
+      assert.equal(hpoint.path, ".object.y");
+      assert.equal(site(hpoint).line, Number(probes.get("hmalloc")!.line));
     });
   });
 }

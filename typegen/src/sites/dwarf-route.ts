@@ -22,6 +22,7 @@ import { ElfFile, SectionHeader } from "../elf/elf-file";
 import {
   SITE_ARRAY,
   SITE_GUESSED,
+  SITE_HEADER,
   SITE_INLINED,
   SITE_TRAILING,
   SITE_WRAPPER,
@@ -182,11 +183,19 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
         report.sites.push({ vaddr: call.ret, type: charType.id, flags: SITE_ARRAY | SITE_GUESSED });
       continue;
     }
-    if (wrapper?.offset) {
-      unknown(`${wrapper.fn.name} returns its chunk ${wrapper.offset} bytes past the start (a header)`);
+    const r = siteOf(call, fn, tail ?? wrapper);
+    if (wrapper?.offset && !("why" in r)) {
+      // The chunk is a header, then the object: the size rule counted the object only.
+      if (r.flags & SITE_ARRAY)
+        unknown(`${wrapper.fn.name} puts a ${wrapper.offset}-byte header before an array`);
+      else
+        report.sites.push({
+          vaddr: call.ret,
+          type: r.type,
+          flags: siteFlagsWithArg(r.flags | SITE_HEADER, wrapper.offset),
+        });
       continue;
     }
-    const r = siteOf(call, fn, tail ?? wrapper);
     if ("why" in r) unknown(r.why);
     else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
     if ("why" in r && inlinedArg !== undefined)
@@ -195,7 +204,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   // Every record of a call in an inlined wrapper carries its call line.
   for (const s of report.sites) {
     const arg = report.inlined.get(s.vaddr);
-    if (arg !== undefined && !(s.flags & SITE_WRAPPER))
+    if (arg !== undefined && !(s.flags & (SITE_WRAPPER | SITE_HEADER)))
       s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
   }
   return report;
