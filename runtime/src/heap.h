@@ -154,7 +154,16 @@ static inline uint32_t heap_site_lookup(uintptr_t pc, uintptr_t cfa)
 {
     const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
     uintptr_t o = rt_self.site_override;
-    if (RT_LIKELY(e->key == heap_site_cache_key(pc) && !o)) return e->id;
+    uintptr_t key = heap_site_cache_key(pc);
+    if (RT_LIKELY(e->key == key && !o)) return e->id;
+    /* A call from inside a wrapper (id = its CFA offset k, > 1): one load to the wrapper's
+     * return address, and a second cache lookup; further hops in heap_site_id_at. */
+    if (e->key == (key | HEAP_SITE_KEY_WRAPPER) && e->id > 1 && cfa && !o) {
+        cfa += e->id;
+        pc = *(const uintptr_t *)(cfa - 8);
+        e = heap_site_cache_slot(pc);
+        if (RT_LIKELY(e->key == heap_site_cache_key(pc))) return e->id;
+    }
     return o ? heap_site_id(o) : heap_site_id_at(pc, cfa);
 }
 uintptr_t heap_site_pc(uint32_t id);

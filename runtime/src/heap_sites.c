@@ -165,7 +165,8 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
             if (!k) return cache_put(pc, intern(pc), 0);
             cache_put(pc, k, HEAP_SITE_KEY_WRAPPER);
         }
-        if (k != HEAP_WRAP_UNWIND && cfa) {
+        const struct allocs_thread *rec = rt_self.rec;
+        if (k != HEAP_WRAP_UNWIND && cfa && (!rec || !rec->stack_hi || cfa + k <= rec->stack_hi)) {
             /* The wrapper's CFA is cfa + k; its return address sits just below it. */
             cfa += k;
             pc = *(const uintptr_t *)(cfa - 8);
