@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # command-to-check:debian-package
 needs=(gcc:gcc make:make gdb:gdb python3:python3 readelf:binutils objcopy:binutils
        clang:clang clang-format:clang-format flake8:flake8 git:git sqlite3:sqlite3
-       lua5.4:lua5.4 pahole:dwarves dwz:dwz chromium:chromium krb5-config:libkrb5-dev rg:ripgrep)
+       lua5.4:lua5.4 pahole:dwarves dwz:dwz chromium:chromium krb5-config:libkrb5-dev rg:ripgrep
+       dpkg-source:dpkg-dev addr2line:binutils)
 missing=()
 for pair in "${needs[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
