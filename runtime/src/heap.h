@@ -157,12 +157,15 @@ static inline uint32_t heap_site_lookup(uintptr_t pc, uintptr_t cfa)
     uintptr_t key = heap_site_cache_key(pc);
     if (RT_LIKELY(e->key == key && !o)) return e->id;
     /* A call from inside a wrapper (id = its CFA offset k, > 1): one load to the wrapper's
-     * return address, and a second cache lookup; further hops in heap_site_id_at. */
-    if (e->key == (key | HEAP_SITE_KEY_WRAPPER) && e->id > 1 && cfa && !o) {
+     * return address, and another cache lookup, for up to two wrappers deep; the rest (a
+     * miss, a deeper chain) in heap_site_id_at. */
+    for (int hop = 0; hop < 2 && e->key == (key | HEAP_SITE_KEY_WRAPPER) && e->id > 1 && cfa && !o;
+         hop++) {
         cfa += e->id;
         pc = *(const uintptr_t *)(cfa - 8);
         e = heap_site_cache_slot(pc);
-        if (RT_LIKELY(e->key == heap_site_cache_key(pc))) return e->id;
+        key = heap_site_cache_key(pc);
+        if (RT_LIKELY(e->key == key)) return e->id;
     }
     return o ? heap_site_id(o) : heap_site_id_at(pc, cfa);
 }
