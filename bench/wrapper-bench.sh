@@ -5,13 +5,16 @@
 # (LIBALLOCS_ALLOC_FNS, no metadata: each allocation unwinds). Budget: preloaded <= 1.10x plain.
 # Programs: bench/wrapper-trees.c (binary-trees through new_node -> xmalloc -> malloc) and, when
 # tests/runtime/real-programs has built it, Debian's jq 1.6 (everything through jv_mem_alloc)
-# on a generated JSON document. Interleaved runs; medians of CPU time (user+sys).
+# on a generated JSON document; and wrapper-trees built with -DDIRECT (malloc called directly),
+# the reference for what wrappers add. Interleaved runs; medians of CPU time (user+sys).
 # Usage: bash bench/wrapper-bench.sh [RUNS] [DEPTH]
 source "$(dirname "$0")/lib.sh"
 runs=${1:-7}
 depth=${2:-16}
 gcc -g -O2 -o "$BENCH_OUT/wrapper-trees" bench/wrapper-trees.c
 node bin/allocs.js typegen "$BENCH_OUT/wrapper-trees" 2>/dev/null
+gcc -g -O2 -DDIRECT -o "$BENCH_OUT/direct-trees" bench/wrapper-trees.c
+node bin/allocs.js typegen "$BENCH_OUT/direct-trees" 2>/dev/null
 jq=test-programs/build/real/jq-O2
 json=$BENCH_OUT/wrapper-bench.json
 if [ -x "$jq" ]; then
@@ -47,6 +50,8 @@ bench() { # NAME DECLS CMD...: three variants interleaved
 }
 
 bench "wrapper-trees depth $depth" "xmalloc(Z)p" "$BENCH_OUT/wrapper-trees" "$depth"
+# The reference: the same trees with malloc called directly (what the wrappers may add to).
+bench "wrapper-trees -DDIRECT (no wrappers) depth $depth" "" "$BENCH_OUT/direct-trees" "$depth"
 if [ -x "$jq" ]; then
   bench "jq 1.6 . on a $(( $(stat -c %s "$json") / 1024 )) KiB document" \
     "jv_mem_alloc(Z)p jv_mem_calloc(zZ)p jv_mem_realloc(pZ)p" "$jq" . "$json"

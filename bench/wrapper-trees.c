@@ -1,7 +1,7 @@
 /* wrapper-trees: binary-trees (bench/binary-trees.c) allocating through a program's own
  * allocation layer, the way real programs do: every node comes from new_node -> xmalloc ->
  * malloc (a wrapper of a check-and-abort wrapper), so each allocation's site is two frames up.
- * Usage: wrapper-trees DEPTH */
+ * Built with -DDIRECT, make() calls malloc itself (the reference). Usage: wrapper-trees DEPTH */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,7 +28,13 @@ __attribute__((noinline)) struct node *new_node(void)
 
 static struct node *make(int depth)
 {
+#ifdef DIRECT /* the same program allocating with malloc directly: the bench's reference */
+    struct node *n = malloc(sizeof *n);
+    if (!n) abort();
+    n->left = n->right = NULL;
+#else
     struct node *n = new_node();
+#endif
     if (depth > 0) {
         n->left = make(depth - 1);
         n->right = make(depth - 1);

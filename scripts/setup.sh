@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 needs=(gcc:gcc g++:g++ clang++:clang make:make gdb:gdb python3:python3 readelf:binutils objcopy:binutils
        clang:clang clang-format:clang-format flake8:flake8 git:git sqlite3:sqlite3
        lua5.4:lua5.4 pahole:dwarves dwz:dwz chromium:chromium krb5-config:libkrb5-dev rg:ripgrep
-       lldb-16:lldb-16 lldb-vscode-16:lldb-16 valgrind:valgrind)
+       lldb-16:lldb-16 lldb-vscode-16:lldb-16 valgrind:valgrind
+       dpkg-source:dpkg-dev addr2line:binutils)
 missing=()
 for pair in "${needs[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")

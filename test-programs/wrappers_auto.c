@@ -3,9 +3,9 @@
  * (xzalloc -> xmalloc), one that puts a header before what it returns (hmalloc), one always
  * inlined into its callers (imalloc); and structs ending in a flexible array member (msg) and
  * in a length-1 array (rec1) allocated with room for n elements. Each allocation prints
- * `probe NAME line=L site=PC type=T size=N` (L its own source line), and the program stops in
- * stop_here() with every object reachable from the globals g_*; `probe main addr=` gives the
- * load bias. */
+ * `probe NAME line=L site=PC type=T size=N` (L the allocating call's source line), and the
+ * program stops in stop_here() with every object reachable from the globals g_*;
+ * `probe main addr=` gives the load bias. */
 #include <allocs.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -103,21 +103,29 @@ NOINLINE void stop_here(void)
 int main(void)
 {
     printf("probe main addr=%p\n", (void *)main);
-    g_point = xmalloc(sizeof *g_point); probe("xmalloc", g_point, __LINE__);
-    g_nodes = xcalloc(4, sizeof *g_nodes); probe("xcalloc", g_nodes, __LINE__);
-    g_list = xzalloc(sizeof *g_list); probe("xzalloc", g_list, __LINE__);
+    g_point = xmalloc(sizeof *g_point);
+    probe("xmalloc", g_point, __LINE__ - 1); /* the allocating call: the line before */
+    g_nodes = xcalloc(4, sizeof *g_nodes);
+    probe("xcalloc", g_nodes, __LINE__ - 1); /* the allocating call: the line before */
+    g_list = xzalloc(sizeof *g_list);
+    probe("xzalloc", g_list, __LINE__ - 1); /* the allocating call: the line before */
     g_list->key = 7;
     g_list->next = &g_nodes[1];
     g_ints = xmalloc(4 * sizeof *g_ints);
-    g_ints = xrealloc(g_ints, 10 * sizeof *g_ints); probe("xrealloc", g_ints, __LINE__);
-    g_hpoint = hmalloc(sizeof *g_hpoint); probe("hmalloc", g_hpoint, __LINE__);
-    g_ipoint = imalloc(sizeof *g_ipoint); probe("imalloc", g_ipoint, __LINE__);
+    g_ints = xrealloc(g_ints, 10 * sizeof *g_ints);
+    probe("xrealloc", g_ints, __LINE__ - 1); /* the allocating call: the line before */
+    g_hpoint = hmalloc(sizeof *g_hpoint);
+    probe("hmalloc", g_hpoint, __LINE__ - 1); /* the allocating call: the line before */
+    g_ipoint = imalloc(sizeof *g_ipoint);
+    probe("imalloc", g_ipoint, __LINE__ - 1); /* the allocating call: the line before */
     g_ipoint->x = 1.5;
-    g_msg = xmalloc(sizeof(struct msg) + 5 * sizeof(double)); probe("msg", g_msg, __LINE__);
+    g_msg = xmalloc(sizeof(struct msg) + 5 * sizeof(double));
+    probe("msg", g_msg, __LINE__ - 1); /* the allocating call: the line before */
     g_msg->len = 5;
     for (int i = 0; i < 5; i++)
         g_msg->vals[i] = i * 0.5;
-    g_rec = malloc(offsetof(struct rec1, name) + 6); probe("rec1", g_rec, __LINE__);
+    g_rec = malloc(offsetof(struct rec1, name) + 6);
+    probe("rec1", g_rec, __LINE__ - 1); /* the allocating call: the line before */
     g_rec->n = 6;
     memcpy(g_rec->name, "hello", 6);
     stop_here();

@@ -23,6 +23,7 @@ from .memory import Reader
 from .meta_file import MetaFile, load_for
 from .uniqtype import (
     ATE_SIGNED, ATE_SIGNED_CHAR, ATE_UNSIGNED, ATE_UNSIGNED_CHAR, UMember, UType, make_array, make_base,
+    make_header,
 )
 from .uniqtype_records import TypeRecords
 
@@ -153,7 +154,10 @@ class MetaTypes(TypeRecords):
             if hit is not None:
                 rec = hit[1]
                 t = self.type_at(m, rec.type)  # type: ignore[attr-defined]
-                if t is not None and rec.flags & L.SITE_ARRAY:  # type: ignore[attr-defined]
+                flags = rec.flags  # type: ignore[attr-defined]
+                if t is not None and flags & L.SITE_HEADER and not flags & L.SITE_ARRAY:
+                    t = make_header(t, flags >> L.SITE_ARG_SHIFT)
+                elif t is not None and flags & L.SITE_ARRAY:
                     t = make_array(t, 0)
         return t
 

@@ -90,5 +90,13 @@ def make_array(el: UType, n: int) -> UType:
                  related_obj=el)
 
 
+def make_header(t: UType, h: int) -> UType:
+    """As the runtime's header_of: `__HDR<h>_T`, an h-byte header, then one T (SITE_HEADER)."""
+    u = make_base("unsigned_char$8", "unsigned char", ATE_UNSIGNED_CHAR, 8)
+    members = [UMember("__header", make_array(u, h), 0), UMember("object", t, h)]
+    return UType(None, f"__HDR{h}_{t.name}", f"{t.c_name or t.name} (after a {h}-byte header)", h + t.size,
+                 L.KIND_STRUCT, count=2, members_obj=members)
+
+
 def make_base(name: str, c_name: str, encoding: int, bits: int) -> UType:
     return UType(None, name, c_name, bits // 8, L.KIND_BASE, encoding=encoding, bit_size=bits)

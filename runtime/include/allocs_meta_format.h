@@ -133,8 +133,11 @@ struct allocs_meta_frame_var {
 /* The call is in the body of an allocation wrapper inlined into its caller: ALLOCS_SITE_ARG
  * is the line of the inlined call (DW_AT_call_line) in the enclosing function's file. */
 #define ALLOCS_SITE_INLINED 0x10u
-#define ALLOCS_SITE_KNOWN_FLAGS 0x1fu
-/* flags bits 8-31: the argument of WRAPPER or INLINED (the two never meet on one record) */
+/* The chunk starts with a header of ALLOCS_SITE_ARG bytes, then one `type` (a wrapper that
+ * returns `p + H`): the chunk is `__HDR<H>_T`, a struct {unsigned char __header[H]; T object}. */
+#define ALLOCS_SITE_HEADER 0x20u
+#define ALLOCS_SITE_KNOWN_FLAGS 0x3fu
+/* flags bits 8-31: the argument of WRAPPER, INLINED or HEADER (one per record) */
 #define ALLOCS_SITE_ARG_SHIFT 8
 #define ALLOCS_SITE_ARG(flags) ((flags) >> ALLOCS_SITE_ARG_SHIFT)
 

@@ -152,14 +152,14 @@ static inline struct rt_site_cache_entry *heap_site_cache_slot(uintptr_t pc)
     return &rt_self.site_cache[pc & (RT_SITE_CACHE_ENTRIES - 1)];
 }
 /* The malloc path's lookup, made before the real allocator's call so that only the id stays
- * alive across it: a cached site, else (a wrapper's pc, a helper's override, a new pc) the
- * general case. */
+ * alive across it: a cached site inline; anything else (a wrapper's pc, a helper's override, a
+ * new pc) out of line, so the entry points keep their few saved registers. */
+uint32_t heap_site_lookup_slow(uintptr_t pc, uintptr_t cfa);
 static inline uint32_t heap_site_lookup(uintptr_t pc, uintptr_t cfa)
 {
     const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
-    uintptr_t o = rt_self.site_override;
-    if (RT_LIKELY(e->key == heap_site_cache_key(pc) && !o)) return e->id;
-    return o ? heap_site_id(o) : heap_site_id_at(pc, cfa);
+    if (RT_LIKELY(e->key == heap_site_cache_key(pc) && !rt_self.site_override)) return e->id;
+    return heap_site_lookup_slow(pc, cfa);
 }
 uintptr_t heap_site_pc(uint32_t id);
 

@@ -244,6 +244,9 @@ static bool resolve_wrappers(bool may_wait)
 
 bool heap_objects_changed(bool may_wait)
 {
+    /* Code at a pc may now be another object's: every cached classification (a wrapper's CFA
+     * offset above all) is looked up again. */
+    heap_site_cache_flush();
     return resolve_wrappers(may_wait);
 }
 

@@ -165,7 +165,8 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
             if (!k) return cache_put(pc, intern(pc), 0);
             cache_put(pc, k, HEAP_SITE_KEY_WRAPPER);
         }
-        if (k != HEAP_WRAP_UNWIND && cfa) {
+        const struct allocs_thread *rec = rt_self.rec;
+        if (k != HEAP_WRAP_UNWIND && cfa && (!rec || !rec->stack_hi || cfa + k <= rec->stack_hi)) {
             /* The wrapper's CFA is cfa + k; its return address sits just below it. */
             cfa += k;
             pc = *(const uintptr_t *)(cfa - 8);
@@ -179,6 +180,26 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
         return cache_put(caller, intern(caller), 0);
     }
     return pc ? intern(pc) : 0;
+}
+
+uint32_t heap_site_lookup_slow(uintptr_t pc, uintptr_t cfa)
+{
+    uintptr_t o = rt_self.site_override;
+    if (o) return heap_site_id(o);
+    /* A call from inside a wrapper (cached with id = its CFA offset k, > 1): one load to the
+     * wrapper's return address and another cache lookup, for up to two wrappers deep; a miss
+     * or a deeper chain goes on in heap_site_id_at. */
+    const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+    uintptr_t key = heap_site_cache_key(pc);
+    for (int hop = 0; hop < 2 && cfa && e->key == (key | HEAP_SITE_KEY_WRAPPER) && e->id > 1;
+         hop++) {
+        cfa += e->id;
+        pc = *(const uintptr_t *)(cfa - 8);
+        e = heap_site_cache_slot(pc);
+        key = heap_site_cache_key(pc);
+        if (RT_LIKELY(e->key == key)) return e->id;
+    }
+    return heap_site_id_at(pc, cfa);
 }
 
 uint32_t heap_site_id(uintptr_t pc)

@@ -237,8 +237,31 @@ static const struct uniqtype *flex_locked(const struct uniqtype *s, uint64_t n)
     m[s->count - 1].type = arr;
     snprintf(c, sizeof c, "%s (%s[%llu])", s->c_name ? s->c_name : s->name, last->name,
              (unsigned long long)n);
-    return make(name, c, ALLOCS_KIND_STRUCT, last->offset + n * el->size, 0, 0, NULL, s->count,
-                m);
+    return make(name, c, ALLOCS_KIND_STRUCT, last->offset + n * el->size, 0, 0, NULL, s->count, m);
+}
+
+/* __HDR<h>_T: a chunk holding an h-byte header, then one T (ALLOCS_SITE_HEADER). */
+static const struct uniqtype *header_of(const struct uniqtype *t, uint32_t h)
+{
+    char name[512], c[512];
+    if (!t || !h || (size_t)snprintf(name, sizeof name, "__HDR%u_%s", h, t->name) >= sizeof name)
+        return NULL;
+    const struct uniqtype *e = meta_table_find(name);
+    if (e) return e;
+    uint64_t mask;
+    if (!meta_lock_take(&mask, false)) return NULL;
+    const struct uniqtype *u = base("unsigned_char$8", "unsigned char", ATE_UNSIGNED_CHAR, 8);
+    const struct uniqtype *arr = u ? array_locked(u, h) : NULL;
+    struct uniqtype_member *m = meta_pool_alloc(2 * sizeof *m);
+    const struct uniqtype *r = NULL;
+    if (arr && m) {
+        m[0] = (struct uniqtype_member){pool_str("__header"), arr, 0, 0, 0, 0};
+        m[1] = (struct uniqtype_member){pool_str("object"), t, h, 0, 0, 0};
+        snprintf(c, sizeof c, "%s (after a %u-byte header)", t->c_name ? t->c_name : t->name, h);
+        r = make(name, c, ALLOCS_KIND_STRUCT, h + t->size, 0, 0, NULL, 2, m);
+    }
+    meta_lock_drop(mask);
+    return r;
 }
 
 /* t, or its __FLEX<n> form when a chunk of `size` bytes has room for more trailing elements. */
@@ -355,7 +378,10 @@ static const struct uniqtype *site_type(uintptr_t pc)
     const struct allocs_meta_site *s = site_record(pc, &lm);
     if (!s) return NULL;
     const struct uniqtype *t = type_at(lm, s->type);
-    if (t && (s->flags & ALLOCS_SITE_ARRAY)) t = array_of(t, 0);
+    if (t && (s->flags & ALLOCS_SITE_HEADER) && !(s->flags & ALLOCS_SITE_ARRAY))
+        t = header_of(t, ALLOCS_SITE_ARG(s->flags));
+    else if (t && (s->flags & ALLOCS_SITE_ARRAY))
+        t = array_of(t, 0);
     return t;
 }
 

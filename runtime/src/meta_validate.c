@@ -93,8 +93,10 @@ bool meta_records_ok(struct meta_load *L)
         if (!type_ok(L, s->type, FO(L, S, i, struct allocs_meta_site, type), none_ok)) return false;
         if (s->flags & 0xffu & ~ALLOCS_SITE_KNOWN_FLAGS)
             BAD(L, FO(L, S, i, struct allocs_meta_site, flags), "unknown site flag");
-        if ((s->flags & ALLOCS_SITE_WRAPPER) && (s->flags & ALLOCS_SITE_INLINED))
-            BAD(L, FO(L, S, i, struct allocs_meta_site, flags), "site both WRAPPER and INLINED");
+        uint32_t with_arg =
+            s->flags & (ALLOCS_SITE_WRAPPER | ALLOCS_SITE_INLINED | ALLOCS_SITE_HEADER);
+        if (with_arg & (with_arg - 1))
+            BAD(L, FO(L, S, i, struct allocs_meta_site, flags), "two site flags with an argument");
         if ((s->flags & ALLOCS_SITE_WRAPPER) && ALLOCS_SITE_ARG(s->flags) % 8)
             BAD(L, FO(L, S, i, struct allocs_meta_site, flags), "wrapper CFA offset not 8-aligned");
     }

@@ -57,6 +57,8 @@ export const SITE_GUESSED = 0x4;
 export const SITE_WRAPPER = 0x8;
 /** The call is in an inlined allocation wrapper's body: SITE_ARG = the inlined call's line. */
 export const SITE_INLINED = 0x10;
+/** The chunk starts with a SITE_ARG-byte header, then the type (a wrapper returning p + H). */
+export const SITE_HEADER = 0x20;
 export const SITE_ARG_SHIFT = 8;
 /** flags with `arg` in bits 8-31 (the argument of WRAPPER or INLINED). */
 export function siteFlagsWithArg(flags: number, arg: number): number {

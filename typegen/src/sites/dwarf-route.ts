@@ -22,6 +22,7 @@ import { ElfFile, SectionHeader } from "../elf/elf-file";
 import {
   SITE_ARRAY,
   SITE_GUESSED,
+  SITE_HEADER,
   SITE_INLINED,
   SITE_TRAILING,
   SITE_WRAPPER,
@@ -186,19 +187,29 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
         report.sites.push({ vaddr: call.ret, type: charType.id, flags: SITE_ARRAY | SITE_GUESSED });
       continue;
     }
-    if (wrapper?.offset) {
-      unknown(`${wrapper.fn.name} returns its chunk ${wrapper.offset} bytes past the start (a header)`);
+    const r = siteOf(call, fn, tail ?? wrapper);
+    if (wrapper?.offset && !("why" in r)) {
+      // The chunk is a header, then the object: the size rule counted the object only.
+      if (r.flags & SITE_ARRAY)
+        unknown(`${wrapper.fn.name} puts a ${wrapper.offset}-byte header before an array`);
+      else
+        report.sites.push({
+          vaddr: call.ret,
+          type: r.type,
+          flags: siteFlagsWithArg(r.flags | SITE_HEADER, wrapper.offset),
+        });
       continue;
     }
-    const r = siteOf(call, fn, tail ?? wrapper);
     if ("why" in r) unknown(r.why);
     else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
-    if ("why" in r && inlinedArg !== undefined) report.sites.push({ vaddr: call.ret, type: -1, flags: SITE_GUESSED });
+    if ("why" in r && inlinedArg !== undefined)
+      report.sites.push({ vaddr: call.ret, type: -1, flags: SITE_GUESSED });
   }
   // Every record of a call in an inlined wrapper carries its call line.
   for (const s of report.sites) {
     const arg = report.inlined.get(s.vaddr);
-    if (arg !== undefined && !(s.flags & SITE_WRAPPER)) s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
+    if (arg !== undefined && !(s.flags & (SITE_WRAPPER | SITE_HEADER)))
+      s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
   }
   return report;
 
@@ -247,7 +258,11 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       // A function returning the allocation: its return type (also when it first stores the
       // pointer somewhere, `return table[i] = p;`, which makes it no wrapper).
       const ret = model.types[fn.type]?.returns;
-      if (ret !== undefined && (sink.kind === "return" || returnedResult(code, call.ret - sec.addr, call.ret, undefined, { escapes: true })))
+      if (
+        ret !== undefined &&
+        (sink.kind === "return" ||
+          returnedResult(code, call.ret - sec.addr, call.ret, undefined, { escapes: true }))
+      )
         cands.push({ type: ret, name: `${fn.name}'s result` });
     }
     // Last: the call is in an inlined function returning a pointer (`get_var`, inlined, whose

@@ -36,6 +36,39 @@ export interface WrapperCall {
 
 const ARG_DWARF = [0, 1, 2, 3, 4, 5].map((i) => argDwarfReg(i) as number);
 const DWARF_RSP = 7;
+const DWARF_RBP = 6;
+
+/**
+ * How far below the CFA rsp is in the body of a function with the usual frame-pointer prologue
+ * (`[endbr64] push %rbp; mov %rsp,%rbp; [push %reg]...; [sub $N,%rsp]`, what gcc and clang emit
+ * at -O0, which keep rsp fixed after it around calls with register arguments); undefined for any
+ * other prologue.
+ */
+export function prologueDepth(code: Buffer, o: number): number | undefined {
+  const at = (i: number): number | undefined => (o + i < code.length ? code[o + i] : undefined);
+  let i = 0;
+  if (at(0) === 0xf3 && at(1) === 0x0f && at(2) === 0x1e && at(3) === 0xfa) i = 4; // endbr64
+  if (at(i) !== 0x55) return undefined; // push %rbp
+  i++;
+  if (!(at(i) === 0x48 && at(i + 1) === 0x89 && at(i + 2) === 0xe5)) return undefined; // mov %rsp,%rbp
+  i += 3;
+  let depth = 16;
+  for (let n = 0; n < 6; n++) {
+    const b = at(i);
+    if (b !== undefined && b >= 0x50 && b <= 0x57 && b !== 0x54 && b !== 0x55) {
+      depth += 8; // push %rbx etc.
+      i++;
+    } else if (b === 0x41 && (at(i + 1) ?? 0) >= 0x50 && (at(i + 1) ?? 0) <= 0x57) {
+      depth += 8; // push %r8-%r15
+      i += 2;
+    } else break;
+  }
+  if (at(i) === 0x48 && at(i + 1) === 0x83 && at(i + 2) === 0xec)
+    depth += at(i + 3) ?? 0; // sub $imm8
+  else if (at(i) === 0x48 && at(i + 1) === 0x81 && at(i + 2) === 0xec && o + i + 7 <= code.length)
+    depth += code.readUInt32LE(o + i + 3); // sub $imm32
+  return depth % 8 === 0 ? depth : undefined;
+}
 /** libc functions returning their first argument. */
 const PASS_FIRST_ARG = new Set(["memset", "memcpy", "memmove", "strcpy", "strcat", "strncpy"]);
 
@@ -88,7 +121,11 @@ export class WrapperFinder {
       // type is known, so it stays the allocation site (liballocs's wrappers take a size, `Z`).
       if (!known && !size?.args.length) continue;
       const rule = this.cfa.at(b.ret);
-      this.calls.set(b.ret, { ret: b.ret, cfaOffset: rule?.reg === DWARF_RSP ? rule.offset : 0 });
+      let k = rule?.reg === DWARF_RSP ? rule.offset : 0;
+      // A frame pointer (-O0): CFA = rbp + 16, and rsp sits a fixed distance below rbp.
+      if (rule?.reg === DWARF_RBP && rule.offset === 16 && entry >= sec.addr)
+        k = prologueDepth(code, entry - sec.addr) ?? 0;
+      this.calls.set(b.ret, { ret: b.ret, cfaOffset: k });
       if (known) continue;
       const w: Wrapper = { fn: f, entry, offset: r.offset, size };
       this.wrappers.set(entry, w);
