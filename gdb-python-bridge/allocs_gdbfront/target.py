@@ -17,7 +17,7 @@ REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
              "r14", "r15")
 _CORE_SEGMENT = re.compile(r"^\s*0x([0-9a-f]+) - 0x([0-9a-f]+) is load\d+[a-z]?$")
 # `NAME [+ OFF] in section SEC [of FILE]`; a demangled C++ name has spaces (`f(unsigned long, char)`)
-_INFO_SYMBOL = re.compile(r"^(.+?)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?$")
+_INFO_SYMBOL = re.compile(r"^(.+?)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?")
 
 
 def gdb_text(command: str) -> str:
