@@ -100,6 +100,8 @@ NOINLINE void stop_here(void)
     __asm__ volatile("" ::: "memory");
 }
 
+/* Each allocation and its probe share a line (the probe's __LINE__ is the site's line). */
+// clang-format off
 int main(void)
 {
     printf("probe main addr=%p\n", (void *)main);
@@ -132,3 +134,4 @@ int main(void)
     puts("done");
     return 0;
 }
+// clang-format on

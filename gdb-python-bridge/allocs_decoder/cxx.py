@@ -18,7 +18,6 @@ import re
 from typing import List, Optional, Tuple
 
 from . import layout as L
-from .elf import open_elf
 from .target import optional_call
 from .uniqtype import ATE_SIGNED, ATE_SIGNED_CHAR, UType, make_array, make_base
 
@@ -87,7 +86,7 @@ def readable_name(target: object, name: Optional[str]) -> Optional[str]:
 
 def _symbol_at(s: object, addr: int) -> Optional[Tuple[str, int]]:
     """The (mangled) symbol containing addr and its start: the runtime's table, else the ELF
-    file on disk."""
+    object (the Target's copy, else the file on this host)."""
     levels = s.levels  # type: ignore[attr-defined]
     obj = levels.object_for(addr)
     if obj is None:
@@ -95,7 +94,7 @@ def _symbol_at(s: object, addr: int) -> Optional[Tuple[str, int]]:
     rs = levels.runtime_symbol(obj, addr)
     if rs is not None:
         return rs.name, rs.addr
-    elf = open_elf(obj.path)
+    elf = s.elf(obj.path)  # type: ignore[attr-defined]
     if elf is None:
         return None
     es = elf.symbol_at(addr - obj.load_bias)

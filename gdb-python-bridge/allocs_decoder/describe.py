@@ -9,7 +9,7 @@ from . import layout as L
 from .brk import brk_heap, heap_mapping
 from .cxx import dynamic_type, library_site, readable_name, string_buffer_type
 from .description import AddressDescription, Level, heap_site, stack_site, static_site
-from .elf import ElfFile, open_elf
+from .elf import ElfFile
 from .errors import DecodeError
 from .integrity import damage_note
 from .levels import Big
@@ -322,23 +322,24 @@ def _frame_types(s: Session, d: AddressDescription, f: Frame) -> None:
 def _auxv_leaf(s: Session, d: AddressDescription, addr: int) -> None:
     rec = s.require_root().rec
     r = s.reader
+    word, aux = s.arch.pointer_size, s.arch.auxv_entry_size  # 8 and 16 on x86-64
     items: List[tuple] = []
     if rec.argv:
-        items.append(("argc", rec.argv - 8, 8))
+        items.append(("argc", rec.argv - word, word))
         argc = min(rec.argc, MAX_STRINGS)
-        items.append(("argv", rec.argv, 8 * (argc + 1)))
-        strings = [(f"argv[{i}]", r.try_u64(rec.argv + 8 * i)) for i in range(argc)]
+        items.append(("argv", rec.argv, word * (argc + 1)))
+        strings = [(f"argv[{i}]", s.try_word(rec.argv + word * i)) for i in range(argc)]
         envc = 0
         if rec.envp:
-            while envc < MAX_STRINGS and r.try_u64(rec.envp + 8 * envc):
+            while envc < MAX_STRINGS and s.try_word(rec.envp + word * envc):
                 envc += 1
-            items.append(("envp", rec.envp, 8 * (envc + 1)))
-            strings += [(f"envp[{i}]", r.try_u64(rec.envp + 8 * i)) for i in range(envc)]
+            items.append(("envp", rec.envp, word * (envc + 1)))
+            strings += [(f"envp[{i}]", s.try_word(rec.envp + word * i)) for i in range(envc)]
         if rec.auxv:
             n = 0
-            while n < 512 and r.try_u64(rec.auxv + 16 * n):
+            while n < 512 and s.try_word(rec.auxv + aux * n):
                 n += 1
-            items.append(("auxv", rec.auxv, 16 * (n + 1)))
+            items.append(("auxv", rec.auxv, aux * (n + 1)))
         for name, p in strings:
             if p and p <= addr < p + 4096:
                 text = r.cstring(p)
@@ -377,7 +378,7 @@ def _static_leaf(s: Session, d: AddressDescription, addr: int, path: Optional[st
     dbg = dbg if isinstance(dbg, Symbolization) else None
     if path is None and dbg is not None:
         path = dbg.object
-    elf = open_elf(path)
+    elf = s.elf(path)  # the Target's copy of the object, else the file on this host
     if elf is not None and bias is None:
         bias = _bias_from_mappings(s, path or "", elf)
     if elf is not None and bias is not None:

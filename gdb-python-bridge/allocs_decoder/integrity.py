@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
 from . import layout as L
-from .elf import open_elf
+from .elf import ElfFile
 from .memory import Reader
 from .target import Mapping
 
@@ -54,10 +54,10 @@ def is_call_return(code: bytes) -> bool:
     return False
 
 
-def file_mapping_problem(m: Mapping, bias: int) -> Optional[str]:
-    """Why a file-backed mapping of a loaded object cannot be right: the file offset it maps must
-    lie in one of the object's PT_LOAD segments, at the address the object's load bias puts it."""
-    elf = open_elf(m.name)
+def file_mapping_problem(m: Mapping, bias: int, elf: Optional[ElfFile]) -> Optional[str]:
+    """Why a file-backed mapping of a loaded object (elf, the file it maps) cannot be right: the
+    file offset it maps must lie in one of the object's PT_LOAD segments, at the address the
+    object's load bias puts it."""
     if elf is None or not elf.segments or m.offset is None:
         return None
     wants = [(bias + vaddr - (off - m.offset)) & ~(PAGE - 1) for off, vaddr, size in elf.segments
@@ -188,7 +188,7 @@ class Integrity:
             if last is None or m.end > last.end:
                 last = m
             if m.offset is not None and m.name in biases:
-                problem = file_mapping_problem(m, biases[m.name])
+                problem = file_mapping_problem(m, biases[m.name], self.s.elf(m.name))
                 if problem is not None:
                     self._table(m.begin, MAPPINGS + problem)
 

@@ -12,6 +12,7 @@ from .heap import _spans
 from .errors import DecodeError
 from .levels import Big
 from .session import Session
+from .target import X86_64, Architecture
 from .uniqtype import UType, array_c_name
 
 _U64 = struct.Struct("<Q")
@@ -249,14 +250,18 @@ class Referrer:
     thread: Optional[int] = None
 
 
-def _scan(data: bytes, start: int, lo: int, hi: int, region: str, out: List[Referrer], limit: int) -> None:
-    """Aligned words in data (at address start) whose value is in [lo, hi)."""
-    skip = (-start) % 8
+def _scan(data: bytes, start: int, lo: int, hi: int, region: str, out: List[Referrer], limit: int,
+          arch: Architecture = X86_64) -> None:
+    """Aligned pointer-sized words (the target's) in data (at address start) whose value is in [lo, hi)."""
+    n = arch.pointer_size
+    order = "<" if arch.little_endian else ">"
+    words = _U64 if arch == X86_64 else struct.Struct(order + ("Q" if n == 8 else "I"))
+    skip = (-start) % n
     mv = memoryview(data)[skip:]
-    mv = mv[: len(mv) - len(mv) % 8]
-    for i, (v,) in enumerate(_U64.iter_unpack(mv)):
+    mv = mv[: len(mv) - len(mv) % n]
+    for i, (v,) in enumerate(words.iter_unpack(mv)):
         if lo <= v < hi:
-            out.append(Referrer(start + skip + 8 * i, v, region))
+            out.append(Referrer(start + skip + n * i, v, region))
             if len(out) >= limit:
                 return
 
@@ -274,7 +279,7 @@ def who_points_to(s: Session, target: AddressDescription, limit: int = 50,
         except Exception:
             regs = {}
         for name, v in regs.items():
-            if isinstance(v, int) and lo <= v < hi and name not in ("rip", "pc"):
+            if isinstance(v, int) and lo <= v < hi and name not in (s.arch.pc_register, "pc"):
                 out.append(Referrer(0, v, "register", name, r.num))
     root = s.root()
     if root is not None:
@@ -287,13 +292,13 @@ def who_points_to(s: Session, target: AddressDescription, limit: int = 50,
             if b.kind == L.BIG_ELF_SEGMENT and b.flags & L.BIG_F_WRITE and len(out) < limit:
                 data = s.reader.try_read(b.begin, b.size) if b.size <= 64 << 20 else None
                 if data is not None:
-                    _scan(data, b.begin, lo, hi, "static", out, limit)
+                    _scan(data, b.begin, lo, hi, "static", out, limit, s.arch)
     else:
         for m in s.mappings():
             if m.perms and "w" in m.perms and m.name and m.name.startswith("/") and len(out) < limit:
                 data = s.reader.try_read(m.begin, m.end - m.begin)
                 if data is not None:
-                    _scan(data, m.begin, lo, hi, "static", out, limit)
+                    _scan(data, m.begin, lo, hi, "static", out, limit, s.arch)
     for t in s.debugger_threads():
         frames = []
         try:
@@ -310,7 +315,7 @@ def who_points_to(s: Session, target: AddressDescription, limit: int = 50,
         data = s.reader.try_read(sp, top - sp) if 0 < top - sp <= 64 << 20 else None
         if data is not None:
             before = len(out)
-            _scan(data, sp, lo, hi, "stack", out, limit)
+            _scan(data, sp, lo, hi, "stack", out, limit, s.arch)
             for ref in out[before:]:
                 ref.thread = t.num
     # A pointer inside the allocation itself is not a referrer from outside.

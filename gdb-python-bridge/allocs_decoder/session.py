@@ -16,8 +16,9 @@ from .integrity import Integrity
 from .levels import Levels
 from .memory import Reader
 from .pool import Pools
+from .elf import ElfFile, object_elf
 from .root import Root, bounded, load_root
-from .target import Mapping, SourceLine, Symbolization, Target, Thread, optional_call
+from .target import X86_64, Architecture, Mapping, SourceLine, Symbolization, Target, Thread, optional_call
 from .types import MetaTypes
 
 NO_RUNTIME_NOTE = "the allocs runtime is not loaded in this process: showing only what the debugger knows"
@@ -38,6 +39,8 @@ class Session:
         self._site_pcs: Optional[List[Tuple[int, int]]] = None
         self._mappings: Optional[List[Mapping]] = None
         self._threads: Optional[List[Thread]] = None
+        self._elves: Dict[str, Optional[ElfFile]] = {}
+        self._arch: Optional[Architecture] = None
         self.integrity = Integrity(self)
 
     # ---- the runtime's parts ----
@@ -126,6 +129,26 @@ class Session:
         return self._lines[pc]
 
     # ---- what the debugger knows ----
+    @property
+    def arch(self) -> Architecture:
+        """The target's Architecture (Target.architecture), x86-64 when the Target does not say."""
+        if self._arch is None:
+            try:
+                a = optional_call(self.target, "architecture")
+            except Exception:  # noqa: BLE001 - an optional Target method must not break an answer
+                a = None
+            self._arch = a if isinstance(a, Architecture) else X86_64
+        return self._arch
+
+    def try_word(self, addr: int) -> Optional[int]:
+        """The pointer-sized word at addr in the target's byte order, or None when unreadable."""
+        data = self.reader.try_read(addr, self.arch.pointer_size)
+        return None if data is None else int.from_bytes(data, "little" if self.arch.little_endian else "big")
+
+    def elf(self, path: Optional[str]) -> Optional[ElfFile]:
+        """The ELF object the process loaded from path: the Target's copy, else the host's file."""
+        return object_elf(self.target, path, self._elves)
+
     def mappings(self) -> List[Mapping]:
         if self._mappings is None:
             m = optional_call(self.target, "mappings")

@@ -102,6 +102,18 @@ class Architecture:
 
 
 X86_64 = Architecture()
+_REGISTERS = {"x86_64": ("rip", "rsp"), "i386": ("eip", "esp"), "aarch64": ("pc", "sp"), "arm": ("pc", "sp"),
+              "riscv64": ("pc", "sp"), "ppc64le": ("pc", "r1"), "s390x": ("pc", "r15")}
+
+
+def architecture_of(name: str, pointer_size: int = 8, little_endian: bool = True) -> Architecture:
+    """The Architecture a front names (its debugger's spelling: "i386:x86-64", "x86_64",
+    "aarch64"...), with the word size and byte order the debugger reports."""
+    key = name.replace("i386:x86-64", "x86_64").replace("x86-64", "x86_64").split(":")[-1]
+    if key == "x86_64" and pointer_size == 8 and little_endian:
+        return X86_64
+    pc, sp = _REGISTERS.get(key, ("pc", "sp"))
+    return Architecture(key, pointer_size, little_endian, pc, sp, 2 * pointer_size)
 
 
 class CommandTarget(Target, Protocol):
@@ -156,6 +168,13 @@ class OptionalTarget(Protocol):
 
     def demangle(self, name: str) -> Optional[str]:
         """A C++ (Itanium ABI) symbol name demangled; None when not known. Must not raise."""
+        ...
+
+    def object_bytes(self, path: str) -> Optional[bytes]:
+        """The contents of the ELF object the process loaded from path (the target's name for it)
+        as the debugger has it: a remote target's downloaded copy, the file a core's module was
+        found at. None when the debugger's copy is path on this host (the decoder then reads it
+        there, cached across stops) or when it has none."""
         ...
 
 

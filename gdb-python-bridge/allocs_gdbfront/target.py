@@ -11,12 +11,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import gdb  # type: ignore[import-not-found]
 
 from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symbolization, Thread, Variable
-from allocs_decoder.target import X86_64, Architecture
+from allocs_decoder.target import Architecture, architecture_of
 
 REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
              "r14", "r15")
 _CORE_SEGMENT = re.compile(r"^\s*0x([0-9a-f]+) - 0x([0-9a-f]+) is load\d+[a-z]?$")
-_INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?")
+# `NAME [+ OFF] in section SEC [of FILE]`; a demangled C++ name has spaces (`f(unsigned long, char)`)
+_INFO_SYMBOL = re.compile(r"^(.+?)(?: \+ (\d+))? in section (\S+)(?: of (\S+))?")
 
 
 def gdb_text(command: str) -> str:
@@ -58,11 +59,29 @@ class GdbTarget:
         return has_core()
 
     def architecture(self) -> Optional[Architecture]:
+        """gdb's name for the inferior's architecture, its pointer size and byte order."""
         try:
             name = gdb.selected_inferior().architecture().name()
-        except (gdb.error, RuntimeError, AttributeError):
+            size = int(gdb.lookup_type("void").pointer().sizeof)
+            little = "big endian" not in gdb_text("show endian")
+        except (gdb.error, RuntimeError, AttributeError, ValueError):
             return None
-        return X86_64 if "x86-64" in name or "x86_64" in name else Architecture(name=name)
+        return architecture_of(name, size, little)
+
+    def object_bytes(self, path: str) -> Optional[bytes]:
+        """The file gdb read for the object the process loaded from path, when it is another
+        file on this host (a sysroot's, a solib-search-path's); None when it is path itself or
+        is not on this host (`target:` files are read through the remote target by gdb only)."""
+        try:
+            for o in gdb.objfiles():
+                local = o.filename
+                if path in (o.filename, o.username) and local and local != path \
+                        and not local.startswith("target:") and os.path.isfile(local):
+                    with open(local, "rb") as f:
+                        return f.read()
+        except (gdb.error, RuntimeError, OSError):
+            pass
+        return None
 
     def print_object(self, pointer_type: str, addr: int,
                      path: Optional[str]) -> Optional[Tuple[str, Optional[str]]]:

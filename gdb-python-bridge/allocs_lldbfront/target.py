@@ -4,13 +4,14 @@ lines, mappings (GetMemoryRegions; in a core, its segments), threads, registers 
 DWARF's CFA (SBFrame.GetCFA) and their variables, and expressions (SBFrame)."""
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import lldb  # type: ignore[import-not-found]
 
 from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symbolization, Thread, Variable
-from allocs_decoder.target import X86_64, Architecture
+from allocs_decoder.target import Architecture, architecture_of
 
 MASK64 = (1 << 64) - 1
 REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
@@ -137,11 +138,32 @@ class LldbTarget:
             return False
 
     def architecture(self) -> Optional[Architecture]:
+        """The target triple's architecture, its address size and byte order."""
         try:
-            triple = self.target().GetTriple() or ""
+            t = self.target()
+            triple = t.GetTriple() or ""
+            if not triple:
+                return None
+            size = int(t.GetAddressByteSize()) or 8
+            little = t.GetByteOrder() != lldb.eByteOrderBig
         except Exception:
             return None
-        return X86_64 if triple.startswith("x86_64") else Architecture(name=triple.split("-")[0] or "?")
+        return architecture_of(triple.split("-")[0], size, little)
+
+    def object_bytes(self, path: str) -> Optional[bytes]:
+        """The file LLDB read for the module the process loaded from path (its platform file),
+        when it is another file on this host (a remote platform's module cache, a sysroot's);
+        None when it is path itself or there is none."""
+        try:
+            for m in self.target().module_iter():
+                local = m.GetFileSpec().fullpath
+                if path in (local, m.GetPlatformFileSpec().fullpath) and local and local != path \
+                        and os.path.isfile(local):
+                    with open(local, "rb") as f:
+                        return f.read()
+        except Exception:
+            pass
+        return None
 
     def symbolize(self, addr: int) -> Optional[Symbolization]:
         try:
@@ -158,7 +180,7 @@ class LldbTarget:
             size = end - base if sym.GetType() in _DATA_SYMBOLS and end > base else None
             section = a.GetSection().GetName() if a.GetSection().IsValid() else None
             obj = a.GetModule().GetFileSpec().fullpath if a.GetModule().IsValid() else None
-            return Symbolization(sym.GetName(), int(base), size, obj, section)
+            return Symbolization(gnu_spelling(sym.GetName()) or "", int(base), size, obj, section)
         except Exception:
             return None
 
@@ -167,15 +189,16 @@ class LldbTarget:
             t = self.target()
             a = t.ResolveLoadAddress(pc)
             sc = a.GetSymbolContext(lldb.eSymbolContextFunction | lldb.eSymbolContextBlock
-                                    | lldb.eSymbolContextLineEntry | lldb.eSymbolContextSymbol)
+                                    | lldb.eSymbolContextLineEntry | lldb.eSymbolContextSymbol
+                                    | lldb.eSymbolContextCompUnit)
             function = None
             inlined = sc.GetBlock().GetContainingInlinedBlock()
             if inlined.IsValid():
-                function = inlined.GetInlinedName()
+                function = gnu_spelling(inlined.GetInlinedName())
             if function is None and sc.GetFunction().IsValid():
-                function = sc.GetFunction().GetName()
+                function = _function_name(sc.GetFunction(), sc.GetCompileUnit())
             if function is None and sc.GetSymbol().IsValid():
-                function = sc.GetSymbol().GetName()
+                function = gnu_spelling(sc.GetSymbol().GetName())
             le = sc.GetLineEntry()
             file = le.GetFileSpec().fullpath if le.IsValid() and le.GetFileSpec().IsValid() else None
             line = le.GetLine() if le.IsValid() and le.GetLine() else None
@@ -184,6 +207,47 @@ class LldbTarget:
             return SourceLine(function, file, line if file else None)
         except Exception:
             return None
+
+    def enclosing_function(self, pc: int, levels: int) -> Optional[SourceLine]:
+        """The function `levels` function blocks out from the innermost one at pc (inlined
+        functions' blocks count, as in gdb's front). Its file is where its code at pc lies: the
+        line entry's file for the innermost, else the call-site file of the block it inlined."""
+        try:
+            sc = self.target().ResolveLoadAddress(pc).GetSymbolContext(
+                lldb.eSymbolContextFunction | lldb.eSymbolContextBlock | lldb.eSymbolContextLineEntry
+                | lldb.eSymbolContextCompUnit)
+            le = sc.GetLineEntry()
+            file = le.GetFileSpec().fullpath if le.IsValid() and le.GetFileSpec().IsValid() else None
+            block = sc.GetBlock().GetContainingInlinedBlock() if sc.GetBlock().IsValid() else None
+            for _ in range(levels):
+                if block is None or not block.IsValid():
+                    return None  # fewer function blocks than asked for
+                call_file = block.GetInlinedCallSiteFile()
+                file = call_file.fullpath if call_file.IsValid() else None
+                block = block.GetParent().GetContainingInlinedBlock()
+            if block is not None and block.IsValid():
+                name = gnu_spelling(block.GetInlinedName())
+            elif sc.GetFunction().IsValid():
+                name = _function_name(sc.GetFunction(), sc.GetCompileUnit())
+            else:
+                return None
+            return SourceLine(name, file, None) if name else None
+        except Exception:
+            return None
+
+    def demangle(self, name: str) -> Optional[str]:
+        """LLDB's demangled name of the target's symbol so named (SBSymbol.GetDisplayName: the
+        name demangled in full); None when no module has it."""
+        try:
+            found = self.target().FindSymbols(name)
+            for i in range(found.GetSize()):
+                sym = found.GetContextAtIndex(i).GetSymbol()
+                if sym.IsValid() and sym.GetMangledName() == name:
+                    shown = gnu_spelling(sym.GetDisplayName() or sym.GetName())
+                    return shown if shown and shown != name else None
+        except Exception:
+            pass
+        return None
 
     def mappings(self) -> Optional[List[Mapping]]:
         try:
@@ -230,6 +294,34 @@ class LldbTarget:
             return _value_text(whole), at
         except Exception:
             return None
+
+
+_CXX = {lldb.eLanguageTypeC_plus_plus, lldb.eLanguageTypeC_plus_plus_03, lldb.eLanguageTypeC_plus_plus_11,
+        lldb.eLanguageTypeC_plus_plus_14}
+
+
+_CLOSE_CLOSE = re.compile(r"(?<!operator)>>")
+
+
+def gnu_spelling(name: Optional[str]) -> Optional[str]:
+    """A demangled C++ name spelled as GNU's demangler (gdb, c++filt) spells it: LLVM's writes
+    `A<B<int>>`, GNU's `A<B<int> >` (operator>> stays)."""
+    while name and _CLOSE_CLOSE.search(name):
+        name = _CLOSE_CLOSE.sub("> >", name)
+    return name
+
+
+def _function_name(fn: Any, cu: Any) -> Optional[str]:
+    """A function's name as gdb's front gives it: a C++ function that has no mangled name (main)
+    with its parameter types, as gdb names C++ functions (`main(int, char**)`); else LLDB's
+    (demangled) name."""
+    name = fn.GetName()
+    if name and "(" not in name and not fn.GetMangledName() and cu.IsValid() and cu.GetLanguage() in _CXX:
+        args = fn.GetType().GetFunctionArgumentTypes()
+        spelled = [re.sub(r" (?=[*&])", "", args.GetTypeAtIndex(i).GetName() or "?")
+                   for i in range(args.GetSize())]
+        return f"{name}({', '.join(spelled)})"
+    return gnu_spelling(name)
 
 
 def _value_text(v: Any) -> str:
@@ -282,12 +374,12 @@ def _frame_variables(f: Any) -> List[Variable]:
 def _frame_function(f: Any) -> Optional[str]:
     block = f.GetBlock().GetContainingInlinedBlock()
     if block.IsValid() and block.GetInlinedName():
-        return block.GetInlinedName()
+        return gnu_spelling(block.GetInlinedName())
     fn = f.GetFunction()
     if fn.IsValid():
-        return fn.GetName()
+        return _function_name(fn, f.GetCompileUnit())
     sym = f.GetSymbol()
-    return sym.GetName() if sym.IsValid() else None
+    return gnu_spelling(sym.GetName()) if sym.IsValid() else None
 
 
 def _frames(t: Any, limit: int = 256) -> List[Frame]:

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from allocs_decoder import LayoutError, NoRuntime, Session, SourceLine  # noqa: E402
 from allocs_decoder import layout as L  # noqa: E402
 from allocs_decoder import queries  # noqa: E402
-from allocs_decoder.target import Mapping, Symbolization  # noqa: E402
+from allocs_decoder.target import X86_64, Mapping, Symbolization, architecture_of  # noqa: E402
 from fixtures import HEAP, ROOT_ADDR, FakeTarget, ImageBuilder  # noqa: E402
 
 PC_A, PC_B = 0x401234, 0x401300
@@ -209,6 +209,64 @@ class Levels(unittest.TestCase):
         d = Session(t).describe(seg + 0xE8)
         self.assertEqual((d.allocator, d.base, d.size, d.offset), ("static", seg + 0xE0, 32, 8))
         self.assertEqual(d.site["symbol"], "global_counts")
+
+    def test_static_from_the_objects_bytes_the_target_supplies(self) -> None:
+        # The object is not on this host (a remote target's, a core's file found elsewhere): its
+        # symbols come from Target.object_bytes; without that method nothing is known here.
+        b = image()
+        seg = 0x555555558000
+        b.t.map(seg, 0x1000)
+        b.big(seg, seg + 0x1000, L.BIG_ELF_SEGMENT, flags=0xC | L.BIG_F_FILE, name="/nonexistent/prog")
+        t = b.build()
+        t.maps = [Mapping(seg, seg + 0x1000, "/nonexistent/prog", "rw-p", 0)]
+        d = Session(t).describe(seg + 0xE8)
+        self.assertIsNone(d.base)
+        t.object_bytes = lambda path: tiny_elf(0x4000, "global_counts", 0x40E0, 32) \
+            if path == "/nonexistent/prog" else None  # type: ignore[attr-defined]
+        d = Session(t).describe(seg + 0xE8)
+        self.assertEqual((d.allocator, d.base, d.size, d.offset), ("static", seg + 0xE0, 32, 8))
+        self.assertEqual((d.site["symbol"], d.site["section"]), ("global_counts", ".data"))
+
+
+class Architectures(unittest.TestCase):
+    def test_the_debuggers_names_and_the_default(self) -> None:
+        self.assertIs(architecture_of("i386:x86-64"), X86_64)  # gdb's name
+        self.assertIs(architecture_of("x86_64"), X86_64)  # LLDB's triple
+        a64 = architecture_of("aarch64")
+        self.assertEqual((a64.pc_register, a64.sp_register, a64.pointer_size, a64.auxv_entry_size),
+                         ("pc", "sp", 8, 16))
+        i386 = architecture_of("i386", 4)
+        self.assertEqual((i386.pc_register, i386.pointer_size, i386.auxv_entry_size), ("eip", 4, 8))
+        t = image().build()
+        self.assertIs(Session(t).arch, X86_64)  # a Target that does not say is x86-64
+        t.architecture = lambda: architecture_of("aarch64")  # type: ignore[attr-defined]
+        self.assertEqual(Session(t).arch.name, "aarch64")
+
+
+def tiny_elf(vaddr: int, symbol: str, sym_addr: int, sym_size: int) -> bytes:
+    """An ELF64 little-endian file: one PT_LOAD at vaddr, a 4 KiB writable .data there, and a
+    .symtab holding one object symbol."""
+    shstr = b"\0.data\0.symtab\0.strtab\0.shstrtab\0"
+    strtab = b"\0" + symbol.encode() + b"\0"
+    syms = bytes(24) + struct.pack("<IBBHQQ", 1, 0x11, 0, 1, sym_addr, sym_size)  # GLOBAL OBJECT in .data
+    ehdr, phdr, shdr = 64, 56, 64
+    off_sym = ehdr + phdr
+    off_str = off_sym + len(syms)
+    off_shstr = off_str + len(strtab)
+    off_sh = (off_shstr + len(shstr) + 7) & ~7
+    body = struct.pack("<16sHHIQQQIHHHHHH", b"\x7fELF\x02\x01\x01" + bytes(9), 3, 62, 1, 0, ehdr, off_sh, 0,
+                       ehdr, phdr, 1, shdr, 5, 4)
+    body += struct.pack("<IIQQQQQQ", 1, 6, 0, vaddr, vaddr, 0x1000, 0x1000, 0x1000)
+    body += syms + strtab + shstr
+    body += bytes(off_sh - len(body))
+    sections = [(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                (1, 8, 0x3, vaddr, 0, 0x1000, 0, 0, 8, 0),  # .data (NOBITS here: no bytes needed)
+                (7, 2, 0, 0, off_sym, len(syms), 3, 1, 8, 24),  # .symtab, its strings in section 3
+                (15, 3, 0, 0, off_str, len(strtab), 0, 0, 1, 0),
+                (23, 3, 0, 0, off_shstr, len(shstr), 0, 0, 1, 0)]
+    for sec in sections:
+        body += struct.pack("<IIQQQQIIQQ", *sec)
+    return body
 
 
 class BrkHeap(unittest.TestCase):

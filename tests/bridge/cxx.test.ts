@@ -12,16 +12,14 @@ import * as path from "node:path";
 import { ROOT, buildProgram, hasCommand, parseProbes } from "../lib/programs";
 import {
   GDB_TIMEOUT_MS,
-  type Json,
-  type Probes,
   answers,
-  hex,
   makeKernelCore,
   queryCommands,
   queryCore,
   runToStop,
   skipWithoutKernelCores,
 } from "./gdb";
+import { check, queries } from "./cxx-shapes";
 
 const VARIANTS: { cc: "gcc" | "clang"; opt: string; label: string }[] = [
   { cc: "gcc", opt: "-O0", label: "g++ -O0" },
@@ -33,142 +31,6 @@ const VARIANTS: { cc: "gcc" | "clang"; opt: string; label: string }[] = [
       ]
     : []),
 ];
-
-const PROBES = [
-  "circle",
-  "rect",
-  "tracked",
-  "points",
-  "one",
-  "vector",
-  "string",
-  "map_node",
-  "shared",
-  "placed",
-  "thrown",
-  "derived",
-];
-
-/** The class name typeid gives (`geo::Circle`) as the metadata spells the class. */
-function classSpelling(typeidName: string): string {
-  return `struct ${typeidName}`;
-}
-
-function queries(probes: Probes): Array<[string, string]> {
-  return [
-    ...PROBES.map((name): [string, string] => {
-      const p = probes.get(name);
-      assert.ok(p, `the program printed no probe ${name}`);
-      return [name, `alloc info --json probe_addr[${p.index}]`];
-    }),
-    ["registry", "alloc info --json &registry"],
-  ];
-}
-
-function check(where: string, variant: string, stdout: string, got: Map<string, unknown>): void {
-  const probes = parseProbes(stdout);
-  const sizes = /^sizes circle=\d+ rect=\d+ tracked=\d+ point=(\d+)$/m.exec(stdout);
-  assert.ok(sizes, `no sizes line in:\n${stdout}`);
-  const pointSize = Number(sizes[1]);
-  for (const name of PROBES) {
-    const p = probes.get(name)!;
-    const d = got.get(name) as Json;
-    const what = `${where} ${variant} ${name}`;
-    assert.ok(d, `${what}: no answer`);
-    assert.equal(d.allocator, "__default_lib_malloc", `${what}: allocator`);
-    assert.equal(d.state, "live", `${what}: state`);
-    assert.equal(d.base, hex(p.base), `${what}: base`);
-    assert.equal(d.size, Number(p.size), `${what}: size`);
-    assert.equal(d.offset, Number(BigInt(p.addr) - BigInt(p.base)), `${what}: offset`);
-  }
-  const get = (n: string): Json => got.get(n) as Json;
-  const probe = (n: string): Record<string, string> => probes.get(n)!;
-  // new T: the class, and the site is the new-expression's line in main (never libstdc++).
-  for (const [name, pathTo] of [
-    ["circle", ".radius"],
-    ["rect", ""],
-  ]) {
-    const d = get(name);
-    assert.equal(d.type, classSpelling(probe(name).type), `${where} ${variant} ${name}: type`);
-    assert.equal(d.path, pathTo, `${where} ${variant} ${name}: path`);
-  }
-  for (const name of ["circle", "rect", "tracked", "points", "one", "thrown", "derived"]) {
-    const d = get(name);
-    assert.match(String(d.site?.function), /^main\b/, `${where} ${variant} ${name}: site function`);
-    assert.ok(String(d.site?.file).endsWith("cxx_shapes.cpp"), `${where} ${variant} ${name}: site file`);
-    assert.equal(d.site?.line, Number(probe(name).line), `${where} ${variant} ${name}: site line`);
-  }
-  // new Tracked[3]: the cookie (a size_t count) then the elements. clang++ -O2 initialises the
-  // block with vector stores and describes no variable for it: that site stays unknown.
-  if (variant !== "clang++ -O2") {
-    assert.equal(
-      get("tracked").type,
-      `new ${classSpelling(probe("tracked").type)}[]`,
-      `${variant} tracked: type`,
-    );
-    assert.equal(get("tracked").path, ".__elements[2].tag[1]", `${where} ${variant} tracked: path`);
-  }
-  assert.equal(get("points").type, `${classSpelling(probe("points").type)}[5]`, `${variant} points: type`);
-  assert.equal(get("points").path, "[3].y", `${where} ${variant} points: path`);
-  assert.equal(get("one").type, classSpelling(probe("one").type), `${where} ${variant} one: type`);
-  assert.equal(get("one").path, ".y", `${where} ${variant} one: path`);
-  // Containers: std::allocator<T>::allocate's T (the buffer holds capacity() elements).
-  const vec = get("vector");
-  assert.equal(
-    vec.type,
-    `${classSpelling(probe("vector").type)}[${vec.size / pointSize}]`,
-    `${variant} vector: type`,
-  );
-  assert.equal(vec.path, "[4].y", `${where} ${variant} vector: path`);
-  assert.match(
-    get("map_node").type,
-    /^struct std::_Rb_tree_node<std::pair<.*>\[1\]$/,
-    `${variant} map node: type`,
-  );
-  assert.match(get("map_node").path, /^\[0\]\._M_storage/, `${variant} map node: path`);
-  assert.match(
-    get("shared").type,
-    /^struct std::_Sp_counted_ptr_inplace<geo::Circle, .*>\[1\]$/,
-    `${variant} shared`,
-  );
-  // A std::string's buffer: allocated inside libstdc++ (no debug information), typed by the
-  // bridge from the site's function, std::basic_string<char>'s code.
-  const str = get("string");
-  assert.equal(str.type, `char[${probe("string").size}]`, `${where} ${variant} string: type`);
-  assert.equal(str.path, `[${Number(BigInt(probe("string").addr) - BigInt(probe("string").base))}]`);
-  assert.match(
-    String(str.site?.function),
-    /^std::__cxx11::basic_string<char/,
-    `${where} ${variant} string: site`,
-  );
-  // An object in raw memory: only its vtable pointer names its class.
-  const placed = get("placed");
-  assert.equal(placed.type, classSpelling(probe("placed").type), `${where} ${variant} placed: type`);
-  assert.equal(placed.path, ".centre.y", `${where} ${variant} placed: path`);
-  assert.ok(
-    placed.notes.some((n: string) => /^dynamic type struct geo::Circle, from its vtable pointer/.test(n)),
-    `${where} ${variant} placed: notes ${JSON.stringify(placed.notes)}`,
-  );
-  // A non-polymorphic derived class received as its base: the one derived class of that size.
-  assert.equal(get("derived").type, classSpelling(probe("derived").type), `${where} ${variant} derived`);
-  assert.equal(get("derived").path, ".extra[1]", `${where} ${variant} derived: path`);
-  // An exception in flight: libstdc++'s header, then the thrown object; the site is the throw.
-  assert.equal(
-    get("thrown").type,
-    `thrown ${classSpelling(probe("thrown").type)}`,
-    `${where} ${variant} thrown`,
-  );
-  assert.equal(get("thrown").path, ".__thrown.what[3]", `${where} ${variant} thrown: path`);
-  // A file-scope static: `registry`, not `_ZL8registry` (clang adds the ABI tag of its type,
-  // `_ZL8registryB5cxx11`, which demangles to `registry[abi:cxx11]`).
-  const reg = get("registry");
-  assert.equal(reg.allocator, "static", `${where} ${variant} registry: allocator`);
-  assert.match(
-    reg.chain[reg.chain.length - 1].name,
-    /^registry(\[abi:cxx11\])?$/,
-    `${where} ${variant} registry`,
-  );
-}
 
 describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function () {
   this.timeout(20 * GDB_TIMEOUT_MS);

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildProgram, buildWithAllocsCc, hasCommand, parseProbes, runtimeLib } from "../lib/programs";
+import { buildProgram, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
 import {
   GDB_TIMEOUT_MS,
   type Json,
@@ -19,7 +19,7 @@ import {
   skipWithoutKernelCores,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
-import { LLDB, allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { LLDB, allocsLldb, commandFile, hasLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
 import { validate } from "../lib/json-schema";
 import { summary as adapterSummary } from "../../extension/src/adapter/describe";
 import type { DescriptionJson } from "../../extension/src/description-json";
@@ -35,37 +35,6 @@ function schemaOf(label: string): string {
     who: "who-points-to",
   };
   return `${named[label] ?? "description"}.schema.json`;
-}
-
-/** The probe indices (static: the same in every run) from one plain preloaded run. */
-function probeIndices(exe: string): Probes {
-  const r = spawnSync(exe, ["stop"], {
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { ...process.env, LD_PRELOAD: runtimeLib() },
-  });
-  return parseProbes(r.stdout);
-}
-
-/** A source file named relative to its compilation directory (glibc's `../include/x.h`): gdb
- * keeps DW_AT_name's spelling, LLDB normalises it (`include/x.h`); both name the same file, so
- * such names compare from their last `../` on. Absolute names (the test program's) compare whole. */
-function sameFile(json: unknown): unknown {
-  return JSON.parse(JSON.stringify(json), (key, v) =>
-    key === "file" && typeof v === "string" && !v.startsWith("/") ? v.replace(/^(\.\.\/)+/, "") : v,
-  );
-}
-
-/** Every answer gdb gave, given the same by lldb. */
-function sameJson(where: string, gdbAnswers: Map<string, unknown>, lldbAnswers: Map<string, unknown>): void {
-  assert.ok(gdbAnswers.size > 10, `${where}: gdb answered ${gdbAnswers.size} queries`);
-  for (const [label, g] of gdbAnswers) {
-    assert.deepEqual(
-      sameFile(lldbAnswers.get(label)),
-      sameFile(g),
-      `${where}: lldb and gdb differ on ${label}`,
-    );
-  }
 }
 
 describe("lldb bridge", function () {

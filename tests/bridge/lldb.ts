@@ -1,10 +1,12 @@
 // Helpers for the LLDB front's tests: `allocs lldb` runs (always with a timeout), labelled
 // queries through a command file (lldb's --batch stops at the first failing -o command; a
 // `command source -e false` file goes on, as a user's session does).
+import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BIN, GDB_TIMEOUT_MS, type GdbRun } from "./gdb";
+import { parseProbes, runtimeLib } from "../lib/programs";
+import { BIN, GDB_TIMEOUT_MS, type GdbRun, type Probes } from "./gdb";
 
 export const LLDB = "lldb-16";
 
@@ -38,4 +40,39 @@ export function lldbQueryLines(queries: Array<[string, string]>): string[] {
   const out: string[] = [];
   for (const [label, cmd] of queries) out.push(`script print("@@${label}")`, cmd);
   return out;
+}
+
+/** The probe indices (static: the same in every run) from one plain preloaded run. */
+export function probeIndices(exe: string, args = ["stop"]): Probes {
+  const r = spawnSync(exe, args, {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, LD_PRELOAD: runtimeLib() },
+  });
+  return parseProbes(r.stdout);
+}
+
+/** A source file named relative to its compilation directory (glibc's `../include/x.h`): gdb
+ * keeps DW_AT_name's spelling, LLDB normalises it (`include/x.h`); both name the same file, so
+ * such names compare from their last `../` on. Absolute names (the test program's) compare whole. */
+function sameFile(json: unknown): unknown {
+  return JSON.parse(JSON.stringify(json), (key, v) =>
+    key === "file" && typeof v === "string" && !v.startsWith("/") ? v.replace(/^(\.\.\/)+/, "") : v,
+  );
+}
+
+/** Every answer gdb gave, given the same by lldb. */
+export function sameJson(
+  where: string,
+  gdbAnswers: Map<string, unknown>,
+  lldbAnswers: Map<string, unknown>,
+): void {
+  assert.ok(gdbAnswers.size > 10, `${where}: gdb answered ${gdbAnswers.size} queries`);
+  for (const [label, g] of gdbAnswers) {
+    assert.deepEqual(
+      sameFile(lldbAnswers.get(label)),
+      sameFile(g),
+      `${where}: lldb and gdb differ on ${label}`,
+    );
+  }
 }

@@ -16,7 +16,7 @@ from typing import Any, Dict, Optional, Tuple, Type
 from ..description import AddressDescription
 from ..errors import DecodeError
 from ..session import Session
-from ..target import X86_64, Architecture, optional_call
+from ..target import X86_64, optional_call
 
 MASK64 = (1 << 64) - 1
 
@@ -141,9 +141,8 @@ def describe_expr(s: Session, expr: str) -> AddressDescription:
     d = s.describe(address_of(s, expr))
     if not d.runtime and d.notes and optional_call(s.target, "is_core") is True:
         d.notes[0] = CORE_NO_RUNTIME
-    arch = optional_call(s.target, "architecture")
-    if isinstance(arch, Architecture) and arch != X86_64:
-        d.notes.append(f"the target is {arch.name}: the runtime's records were read as x86-64's")
+    if s.arch != X86_64:
+        d.notes.append(f"the target is {s.arch.name}: the runtime's records were read as x86-64's")
     return d
 
 
