@@ -220,8 +220,25 @@ static void notify_changed(bool wait)
  * the tables as they are rather than risk waiting on a thread that waits on the loader. */
 static uintptr_t untracked_start; /* objects_missed */
 
+/* Threads inside glibc's dlopen or dlclose through our wrappers. A fork while one of them holds
+ * the loader's list lock leaves that lock held for ever in the child (glibc 2.36 does not reset
+ * it), and the child's first query after a dlopen rescanned the list with dl_iterate_phdr and
+ * hung, and its parent in waitpid with it (levels_stress, fork mode, about 1 run in 400). So a
+ * child forked while any was busy never rescans the loader's list from a query: it answers
+ * from the tables it inherited. (A dlopen that tail-jumps to glibc is not counted: we never
+ * see it return.) */
+static volatile int loader_busy;
+static bool loader_lost;
+
+void objects_after_fork_child(void)
+{
+    loader_lost = __atomic_load_n(&loader_busy, __ATOMIC_ACQUIRE) != 0;
+    loader_busy = 0; /* those threads do not exist here */
+}
+
 static bool objects_rescan(bool wait)
 {
+    if (!wait && loader_lost) return false;
     uint64_t all = ~0ull, old = 0;
     lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
     if (wait) {
@@ -368,7 +385,9 @@ int lv_dlopen_route(const char *file, int mode, uintptr_t ra)
 void *lv_dlopen_wrapped(const char *file, int mode);
 void *lv_dlopen_wrapped(const char *file, int mode)
 {
+    __atomic_fetch_add(&loader_busy, 1, __ATOMIC_ACQ_REL);
     void *h = ((void *(*)(const char *, int))lv_real_dlopen)(file, mode);
+    __atomic_fetch_sub(&loader_busy, 1, __ATOMIC_ACQ_REL);
     int saved = errno;
     objects_rescan(true);
     errno = saved;
@@ -409,7 +428,9 @@ RT_EXPORT int dlclose(void *handle)
 {
     if (!real_dlclose) real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     if (!real_dlclose) return -1;
+    __atomic_fetch_add(&loader_busy, 1, __ATOMIC_ACQ_REL);
     int r = real_dlclose(handle);
+    __atomic_fetch_sub(&loader_busy, 1, __ATOMIC_ACQ_REL);
     if (objects) {
         int saved = errno;
         objects_rescan(true);
