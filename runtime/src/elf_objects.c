@@ -232,7 +232,8 @@ static bool loader_lost;
 
 void objects_after_fork_child(void)
 {
-    loader_lost = __atomic_load_n(&loader_busy, __ATOMIC_ACQUIRE) != 0;
+    /* A child of such a child inherits the held lock too. */
+    loader_lost = loader_lost || __atomic_load_n(&loader_busy, __ATOMIC_ACQUIRE) != 0;
     loader_busy = 0; /* those threads do not exist here */
 }
 
@@ -261,6 +262,7 @@ static bool objects_rescan(bool wait)
     bool first = seen_adds == ~0ull;
     struct scan_state st = {0, 0, 0, 0};
     dl_iterate_phdr(collect, &st);
+    loader_lost = false; /* it returned: the lock is free after all (this process's own dlopen) */
     levels_write_begin();
     bool changed = reconcile(&st);
     /* dlopen and dlclose map and unmap through glibc's internal calls, unseen by our mmap. */
