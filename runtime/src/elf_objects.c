@@ -228,13 +228,27 @@ static uintptr_t untracked_start; /* objects_missed */
  * from the tables it inherited. (A dlopen that tail-jumps to glibc is not counted: we never
  * see it return.) */
 static volatile int loader_busy;
+static RT_TLS int loader_mine; /* of those, this thread (a constructor may fork) */
 static bool loader_lost;
 
 void objects_after_fork_child(void)
 {
     /* A child of such a child inherits the held lock too. */
-    loader_lost = loader_lost || __atomic_load_n(&loader_busy, __ATOMIC_ACQUIRE) != 0;
-    loader_busy = 0; /* those threads do not exist here */
+    int others = __atomic_load_n(&loader_busy, __ATOMIC_ACQUIRE) - loader_mine;
+    loader_lost = loader_lost || others != 0;
+    loader_busy = loader_mine; /* the other threads do not exist here */
+}
+
+static void loader_enter(void)
+{
+    loader_mine++;
+    __atomic_fetch_add(&loader_busy, 1, __ATOMIC_ACQ_REL);
+}
+
+static void loader_leave(void)
+{
+    __atomic_fetch_sub(&loader_busy, 1, __ATOMIC_ACQ_REL);
+    loader_mine--;
 }
 
 static bool objects_rescan(bool wait)
@@ -387,9 +401,9 @@ int lv_dlopen_route(const char *file, int mode, uintptr_t ra)
 void *lv_dlopen_wrapped(const char *file, int mode);
 void *lv_dlopen_wrapped(const char *file, int mode)
 {
-    __atomic_fetch_add(&loader_busy, 1, __ATOMIC_ACQ_REL);
+    loader_enter();
     void *h = ((void *(*)(const char *, int))lv_real_dlopen)(file, mode);
-    __atomic_fetch_sub(&loader_busy, 1, __ATOMIC_ACQ_REL);
+    loader_leave();
     int saved = errno;
     objects_rescan(true);
     errno = saved;
@@ -430,9 +444,9 @@ RT_EXPORT int dlclose(void *handle)
 {
     if (!real_dlclose) real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     if (!real_dlclose) return -1;
-    __atomic_fetch_add(&loader_busy, 1, __ATOMIC_ACQ_REL);
+    loader_enter();
     int r = real_dlclose(handle);
-    __atomic_fetch_sub(&loader_busy, 1, __ATOMIC_ACQ_REL);
+    loader_leave();
     if (objects) {
         int saved = errno;
         objects_rescan(true);
