@@ -37,6 +37,9 @@ for ((i = 1; i <= RUNS; i++)); do
     bad=$((bad + 1))
     echo "run $i: $(grep -m3 -E 'mismatch|child failed|children answered|^after' "$out" || tail -1 "$out")"
   fi
+  if ((i % 50 == 0 && i < RUNS)); then
+    echo "... $i runs, $hangs hung, $bad with wrong answers (load average $(cut -d' ' -f1 /proc/loadavg))"
+  fi
 done
 echo "levels_stress $MODE: $RUNS runs, $hangs hung, $bad with wrong answers"
 rm -f "$out"

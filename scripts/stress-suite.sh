@@ -44,6 +44,10 @@ for ((i = 0; i < ${HOGS:-$(nproc)}; i++)); do
 done
 
 out=$(mktemp -t stress-suite.XXXXXX)
+# A cache of its own: the runtime and the CLI read metadata from $XDG_CACHE_HOME/allocs, which
+# other checkouts on the same machine (other versions of typegen) write too.
+XDG_CACHE_HOME=$(mktemp -d -t stress-suite-cache.XXXXXX)
+export XDG_CACHE_HOME
 say() {
   echo "$*"
   if [ -n "${LOG:-}" ]; then echo "$*" >>"$LOG"; fi
@@ -66,5 +70,5 @@ for ((run = 1; run <= RUNS; run++)); do
   fi
   say "run $run: ok, ${passing:-0 passing}, ${secs}s (load average $load)"
 done
-rm -f "$out"
+rm -rf "$out" "$XDG_CACHE_HOME"
 say "stress-suite: $RUNS of $RUNS runs passed"

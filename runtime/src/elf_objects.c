@@ -220,8 +220,40 @@ static void notify_changed(bool wait)
  * the tables as they are rather than risk waiting on a thread that waits on the loader. */
 static uintptr_t untracked_start; /* objects_missed */
 
+/* Threads inside glibc's dlopen or dlclose through our wrappers. A fork while one of them holds
+ * the loader's list lock leaves that lock held for ever in the child (glibc 2.36 does not reset
+ * it), and the child's first query after a dlopen rescanned the list with dl_iterate_phdr and
+ * hung, and its parent in waitpid with it (levels_stress, fork mode, about 1 run in 400). So a
+ * child forked while any was busy never rescans the loader's list from a query: it answers
+ * from the tables it inherited. (A dlopen that tail-jumps to glibc is not counted: we never
+ * see it return.) */
+static volatile int loader_busy;
+static RT_TLS int loader_mine; /* of those, this thread (a constructor may fork) */
+static bool loader_lost;
+
+void objects_after_fork_child(void)
+{
+    /* A child of such a child inherits the held lock too. */
+    int others = __atomic_load_n(&loader_busy, __ATOMIC_ACQUIRE) - loader_mine;
+    loader_lost = loader_lost || others != 0;
+    loader_busy = loader_mine; /* the other threads do not exist here */
+}
+
+static void loader_enter(void)
+{
+    loader_mine++;
+    __atomic_fetch_add(&loader_busy, 1, __ATOMIC_ACQ_REL);
+}
+
+static void loader_leave(void)
+{
+    __atomic_fetch_sub(&loader_busy, 1, __ATOMIC_ACQ_REL);
+    loader_mine--;
+}
+
 static bool objects_rescan(bool wait)
 {
+    if (!wait && loader_lost) return false;
     uint64_t all = ~0ull, old = 0;
     lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
     if (wait) {
@@ -244,6 +276,7 @@ static bool objects_rescan(bool wait)
     bool first = seen_adds == ~0ull;
     struct scan_state st = {0, 0, 0, 0};
     dl_iterate_phdr(collect, &st);
+    loader_lost = false; /* it returned: the lock is free after all (this process's own dlopen) */
     levels_write_begin();
     bool changed = reconcile(&st);
     /* dlopen and dlclose map and unmap through glibc's internal calls, unseen by our mmap. */
@@ -368,7 +401,9 @@ int lv_dlopen_route(const char *file, int mode, uintptr_t ra)
 void *lv_dlopen_wrapped(const char *file, int mode);
 void *lv_dlopen_wrapped(const char *file, int mode)
 {
+    loader_enter();
     void *h = ((void *(*)(const char *, int))lv_real_dlopen)(file, mode);
+    loader_leave();
     int saved = errno;
     objects_rescan(true);
     errno = saved;
@@ -409,7 +444,9 @@ RT_EXPORT int dlclose(void *handle)
 {
     if (!real_dlclose) real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     if (!real_dlclose) return -1;
+    loader_enter();
     int r = real_dlclose(handle);
+    loader_leave();
     if (objects) {
         int saved = errno;
         objects_rescan(true);

@@ -240,6 +240,7 @@ static void fork_after(void)
 static void fork_after_child(void)
 {
     maps_pending_after_fork_child();
+    objects_after_fork_child();
     fork_after();
 }
 

@@ -131,7 +131,8 @@ struct lv_object_priv { /* private per-object data, parallel to root.objects */
 };
 extern struct lv_object_priv *lv_objects_priv; /* [LV_MAX_OBJECTS], rt_map'd */
 void objects_init(void);
-void objects_check_changed(void); /* cheap: rescans after a dlopen that bypassed the wrapper */
+void objects_check_changed(void);    /* cheap: rescans after a dlopen that bypassed the wrapper */
+void objects_after_fork_child(void); /* was another thread inside the loader? */
 /* After objects_find failed: true if the loader knows an object there (we rescanned). */
 bool objects_missed(uintptr_t addr);
 /* The live object and segment containing addr (by value; consistent under the seqlock). */
