@@ -141,4 +141,3 @@ export function check(where: string, variant: string, stdout: string, got: Map<s
     `${where} ${variant} registry`,
   );
 }
-
