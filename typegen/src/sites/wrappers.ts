@@ -111,23 +111,18 @@ export class WrapperFinder {
       const code = this.elf.data(sec);
       const r = returnedResult(code, b.ret - sec.addr, b.ret, this.passFirstArg);
       if (!r) continue;
+      const rule = this.cfa.at(b.ret);
       const name = f.name.split(".")[0];
       const entry = this.entryOf(f);
-      const known = this.fns.has(name) || this.wrappers.has(entry) || b.target === entry;
-      const size = known ? undefined : this.rule(b, entry, sec, code);
-      // An allocation wrapper allocates what its caller asks for: the size comes from its
-      // arguments. A function that allocates a size of its own choosing and returns the object
-      // (a factory: `pts = malloc(3 * sizeof *pts)`, filled in, returned) is where the object's
-      // type is known, so it stays the allocation site (liballocs's wrappers take a size, `Z`).
-      if (!known && !size?.args.length) continue;
-      const rule = this.cfa.at(b.ret);
       let k = rule?.reg === DWARF_RSP ? rule.offset : 0;
       // A frame pointer (-O0): CFA = rbp + 16, and rsp sits a fixed distance below rbp.
       if (rule?.reg === DWARF_RBP && rule.offset === 16 && entry >= sec.addr)
         k = prologueDepth(code, entry - sec.addr) ?? 0;
       this.calls.set(b.ret, { ret: b.ret, cfaOffset: k });
-      if (known) continue;
-      const w: Wrapper = { fn: f, entry, offset: r.offset, size };
+      if (this.fns.has(name) || this.wrappers.has(entry) || b.target === entry) continue;
+      const w: Wrapper = { fn: f, entry, offset: r.offset };
+      const size = this.rule(b, entry, sec, code);
+      if (size) w.size = size;
       this.wrappers.set(entry, w);
       this.fns.set(name, {
         name,
