@@ -100,6 +100,8 @@ NOINLINE void stop_here(void)
     __asm__ volatile("" ::: "memory");
 }
 
+// each probe's __LINE__ must be the line of the allocation it follows
+// clang-format off
 int main(void)
 {
     printf("probe main addr=%p\n", (void *)main);
@@ -124,3 +126,4 @@ int main(void)
     puts("done");
     return 0;
 }
+// clang-format on

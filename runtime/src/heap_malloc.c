@@ -157,8 +157,7 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
     size_t usable = heap_usable(p);
     struct allocs_thread *rec = threads_current();
     uint64_t seq = threads_next_seq(rec);
-    *heap_trailer_at((uintptr_t)p, usable) =
-        heap_trailer_make(seq, site, usable, requested, false);
+    *heap_trailer_at((uintptr_t)p, usable) = heap_trailer_make(seq, site, usable, requested, false);
     if (RT_LIKELY(heap_index_add((uintptr_t)p, usable))) count(rec, 1, 0, requested, 0);
     return p;
 }

@@ -237,8 +237,7 @@ static const struct uniqtype *flex_locked(const struct uniqtype *s, uint64_t n)
     m[s->count - 1].type = arr;
     snprintf(c, sizeof c, "%s (%s[%llu])", s->c_name ? s->c_name : s->name, last->name,
              (unsigned long long)n);
-    return make(name, c, ALLOCS_KIND_STRUCT, last->offset + n * el->size, 0, 0, NULL, s->count,
-                m);
+    return make(name, c, ALLOCS_KIND_STRUCT, last->offset + n * el->size, 0, 0, NULL, s->count, m);
 }
 
 /* t, or its __FLEX<n> form when a chunk of `size` bytes has room for more trailing elements. */

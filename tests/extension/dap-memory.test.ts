@@ -22,19 +22,34 @@ describe("debug adapter: memory behind every pointer", function () {
     const next = list.get("next") as DebugProtocol.Variable;
     pointers.push(next);
     const watched = await client.evaluateRequest({ expression: "list->next", context: "watch" });
-    pointers.push({ name: "watch list->next", value: watched.body.result, variablesReference: 0, memoryReference: watched.body.memoryReference });
+    pointers.push({
+      name: "watch list->next",
+      value: watched.body.result,
+      variablesReference: 0,
+      memoryReference: watched.body.memoryReference,
+    });
     for (const p of pointers) {
       const ref = p.memoryReference;
       assert.match(ref ?? "", /^0x[0-9a-f]+$/, `${p.name} has a memoryReference`);
-      assert.equal(BigInt(ref as string), BigInt(p.value.split(" ")[0]), `${p.name}: the reference is the pointer's value`);
+      assert.equal(
+        BigInt(ref as string),
+        BigInt(p.value.split(" ")[0]),
+        `${p.name}: the reference is the pointer's value`,
+      );
       const read = await client.send("readMemory", { memoryReference: ref, count: 4 });
       assert.equal(read.body.unreadableBytes ?? 0, 0, p.name);
       const bytes = Buffer.from(read.body.data, "base64");
       assert.equal(bytes.length, 4, p.name);
       // gdb's own view of the first byte
-      const first = await client.evaluateRequest({ expression: `*(unsigned char *)${ref}`, context: "watch" });
+      const first = await client.evaluateRequest({
+        expression: `*(unsigned char *)${ref}`,
+        context: "watch",
+      });
       assert.equal(Number(first.body.result.split(" ")[0]), bytes[0], p.name);
-      const wrote = await client.send("writeMemory", { memoryReference: ref, data: bytes.toString("base64") });
+      const wrote = await client.send("writeMemory", {
+        memoryReference: ref,
+        data: bytes.toString("base64"),
+      });
       assert.equal(wrote.body?.bytesWritten ?? 4, 4, p.name);
     }
     // a write is seen by the program's own variables
@@ -42,6 +57,9 @@ describe("debug adapter: memory behind every pointer", function () {
       memoryReference: locals.get("value_field")?.memoryReference,
       data: Buffer.from([7, 0, 0, 0]).toString("base64"),
     });
-    assert.equal((await client.evaluateRequest({ expression: "list->next->value", context: "watch" })).body.result, "7");
+    assert.equal(
+      (await client.evaluateRequest({ expression: "list->next->value", context: "watch" })).body.result,
+      "7",
+    );
   });
 });

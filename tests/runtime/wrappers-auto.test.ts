@@ -33,7 +33,11 @@ function nmAddress(exe: string, sym: string): number {
   return parseInt(m[1], 16);
 }
 
-function gdbJson(exe: string, exprs: string[], extra: string[] = []): { json: Record<string, unknown>[]; out: string } {
+function gdbJson(
+  exe: string,
+  exprs: string[],
+  extra: string[] = [],
+): { json: Record<string, unknown>[]; out: string } {
   const cmds = exprs.flatMap((e) => ["-ex", `alloc info --json ${e}`]);
   const r = spawnSync(
     process.execPath,
@@ -70,7 +74,11 @@ for (const opt of ["2", "0"]) {
     const check = (name: string, type: string | undefined, size: number) => {
       const p = probes.get(name);
       assert.ok(p, `probe ${name} missing`);
-      assert.equal(lineOf(exe, Number(p.site) - bias), Number(p.line), `${name}: the site is the wrapper's caller`);
+      assert.equal(
+        lineOf(exe, Number(p.site) - bias),
+        Number(p.line),
+        `${name}: the site is the wrapper's caller`,
+      );
       if (type !== undefined) assert.equal(p.type, type, `${name}: type`);
       assert.equal(Number(p.size), size, `${name}: size`);
     };
@@ -80,7 +88,8 @@ for (const opt of ["2", "0"]) {
       const wrappers = m.sites.filter((s) => s.flags & SITE_WRAPPER);
       // xmalloc, xcalloc, xzalloc (its call of xmalloc), xrealloc, hmalloc
       assert.ok(wrappers.length >= 5, `only ${wrappers.length} wrapper calls marked`);
-      if (opt === "2") for (const w of wrappers) assert.ok(w.flags >>> 8 >= 8, "rsp-based CFA offsets at -O2");
+      if (opt === "2")
+        for (const w of wrappers) assert.ok(w.flags >>> 8 >= 8, "rsp-based CFA offsets at -O2");
     });
     it("a check-and-abort wrapper: its caller's site, typed as malloc(sizeof *p) there", () =>
       check("xmalloc", "point", 16));
@@ -98,13 +107,22 @@ for (const opt of ["2", "0"]) {
       const { json, out } = gdbJson(
         exe,
         ["g_ipoint", "(char *)g_msg + 24", "g_rec->name + 3", "g_list"],
-        ["-ex", "print sizeof(struct msg)", "-ex", "print sizeof(double)", "-ex", "print (int)&((struct rec1 *)0)->name"],
+        [
+          "-ex",
+          "print sizeof(struct msg)",
+          "-ex",
+          "print sizeof(double)",
+          "-ex",
+          "print (int)&((struct rec1 *)0)->name",
+        ],
       );
       const [ipoint, msg, rec, list] = json;
       const site = (j: Record<string, unknown>) => j.site as { function: string; line: number };
       assert.equal(site(ipoint).function, "main");
       assert.equal(site(ipoint).line, Number(probes.get("imalloc")!.line));
-      const [sizeofMsg, sizeofDouble, nameOff] = [...out.matchAll(/^\$\d+ = (\d+)$/gm)].map((m) => Number(m[1]));
+      const [sizeofMsg, sizeofDouble, nameOff] = [...out.matchAll(/^\$\d+ = (\d+)$/gm)].map((m) =>
+        Number(m[1]),
+      );
       assert.equal(msg.size, sizeofMsg + 5 * sizeofDouble);
       assert.equal(msg.uniqtype, "__FLEX5_msg");
       assert.equal(msg.type, "struct msg (vals[5])");

@@ -342,7 +342,9 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
 
   // A WRAPPER or INLINED record may have no type (META_NONE): it still says where the site is.
   const siteRecs = [...sites]
-    .filter((s) => (s.type >= 0 && s.type < nModel) || (s.type === -1 && s.flags & (SITE_WRAPPER | SITE_INLINED)))
+    .filter(
+      (s) => (s.type >= 0 && s.type < nModel) || (s.type === -1 && s.flags & (SITE_WRAPPER | SITE_INLINED)),
+    )
     .map((s) => (s.type === -1 ? { ...s, type: META_NONE } : s))
     .sort((a, b) => a.vaddr - b.vaddr)
     .filter((s, i, a) => i === 0 || a[i - 1].vaddr !== s.vaddr);

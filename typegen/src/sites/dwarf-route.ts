@@ -193,12 +193,14 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const r = siteOf(call, fn, tail ?? wrapper);
     if ("why" in r) unknown(r.why);
     else report.sites.push({ vaddr: call.ret, type: r.type, flags: r.flags });
-    if ("why" in r && inlinedArg !== undefined) report.sites.push({ vaddr: call.ret, type: -1, flags: SITE_GUESSED });
+    if ("why" in r && inlinedArg !== undefined)
+      report.sites.push({ vaddr: call.ret, type: -1, flags: SITE_GUESSED });
   }
   // Every record of a call in an inlined wrapper carries its call line.
   for (const s of report.sites) {
     const arg = report.inlined.get(s.vaddr);
-    if (arg !== undefined && !(s.flags & SITE_WRAPPER)) s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
+    if (arg !== undefined && !(s.flags & SITE_WRAPPER))
+      s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
   }
   return report;
 
@@ -247,7 +249,11 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       // A function returning the allocation: its return type (also when it first stores the
       // pointer somewhere, `return table[i] = p;`, which makes it no wrapper).
       const ret = model.types[fn.type]?.returns;
-      if (ret !== undefined && (sink.kind === "return" || returnedResult(code, call.ret - sec.addr, call.ret, undefined, { escapes: true })))
+      if (
+        ret !== undefined &&
+        (sink.kind === "return" ||
+          returnedResult(code, call.ret - sec.addr, call.ret, undefined, { escapes: true }))
+      )
         cands.push({ type: ret, name: `${fn.name}'s result` });
     }
     // Last: the call is in an inlined function returning a pointer (`get_var`, inlined, whose

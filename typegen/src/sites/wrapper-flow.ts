@@ -137,7 +137,12 @@ export function returnedResult(
  * (virtual address `fromPc`, a function's entry) through straight-line code, following values
  * through the stack slots they are spilled to and reloaded from (-O0 keeps every argument in
  * its slot); undefined when the code in between is not straight-line code this decoder knows. */
-export function argsThroughSlots(code: Buffer, from: number, callOff: number, fromPc: number): Sym[] | undefined {
+export function argsThroughSlots(
+  code: Buffer,
+  from: number,
+  callOff: number,
+  fromPc: number,
+): Sym[] | undefined {
   if (from > callOff || callOff - from >= 512) return undefined;
   const st = initial(fromPc);
   const slots = new Map<string, Sym>();
