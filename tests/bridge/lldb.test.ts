@@ -17,6 +17,7 @@ import {
   makeKernelCore,
   queryCore,
   skipWithoutKernelCores,
+  withoutMetadata,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
 import { LLDB, allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
@@ -159,16 +160,11 @@ describe("lldb bridge", function () {
         ]),
       );
       lines.push("alloc info nosuch_variable", "alloc census --by nothing", "p 6*7");
-      run = allocsLldb([
-        "-o",
-        "b bridge_stop",
-        "-o",
-        "run",
-        ...commandFile(dir, "live", lines),
-        "--",
-        exe,
-        "stop",
-      ]);
+      // no metadata while it allocates, as in tests/bridge/bridge.test.ts
+      run = allocsLldb(
+        ["-o", "b bridge_stop", "-o", "run", ...commandFile(dir, "live", lines), "--", exe, "stop"],
+        { env: withoutMetadata(dir) },
+      );
     });
 
     it("describes every kind of address field by field", () => {
@@ -240,7 +236,7 @@ describe("lldb bridge", function () {
     before(function () {
       skipWithoutKernelCores(this);
       const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
-      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir));
+      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir, withoutMetadata(dir)));
     });
 
     it("describes every kind of address field by field", () => {
@@ -263,7 +259,7 @@ describe("lldb bridge", function () {
     before(function () {
       if (!hasCommand("gdb")) this.skip();
       gcore = path.join(dir, "gcore.core");
-      stdout = makeGcore(exe, "bridge_stop", gcore).stdout;
+      stdout = makeGcore(exe, "bridge_stop", gcore, [], withoutMetadata(dir)).stdout;
     });
 
     it("describes every kind of address field by field", () => {
