@@ -164,6 +164,9 @@ class MetaTypes(TypeRecords):
     def site_flags(self, pc: int) -> int:
         """The SITES flags of the call whose return address is pc (0 when none)."""
         m = self.meta_for(pc)
+        if m is not None and m.file is not None:  # read from disk: no loaded record to search
+            hit_in_file = m.file.site((pc - m.bias) & ((1 << 64) - 1))
+            return hit_in_file[1] if hit_in_file is not None else 0
         if m is None or not m.rec.nsites:  # type: ignore[attr-defined]
             return 0
         hit = self._search(m.rec.sites, m.rec.nsites, L.MetaSiteRec, "vaddr",  # type: ignore

@@ -14,6 +14,7 @@ from typing import List, Tuple
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from allocs_decoder import layout as L  # noqa: E402
 from allocs_decoder.meta_file import MetaFile, MetaFileError, load_for  # noqa: E402
+from allocs_decoder.types import LoadedMeta, MetaTypes  # noqa: E402
 
 BUILD_ID = bytes(range(1, 21))
 NONE = 0xFFFFFFFF
@@ -114,6 +115,23 @@ class MetaFileTest(unittest.TestCase):
             hit = load_for(BUILD_ID.hex(), other, env)
             assert hit is not None
             self.assertTrue(hit.path.startswith(cache))
+
+    def test_site_queries_of_metadata_read_from_disk(self) -> None:
+        """Metadata read from disk has no loaded record (rec None): every site query (its type,
+        its flags, an inlined wrapper's line) answers from the file."""
+        bias = 0x555500000000
+        disk = LoadedMeta(0, bias, "x.allocsmeta", None, MetaFile(metadata(), "x.allocsmeta"))
+
+        class OnDisk(MetaTypes):
+            def meta_for(self, addr: int) -> LoadedMeta:
+                return disk
+
+        types = OnDisk(None, object())  # type: ignore[arg-type]  # nothing is read from memory
+        node = types.site_type(bias + 0x1010)
+        self.assertEqual(node.c_name if node is not None else None, "struct node")
+        self.assertEqual(types.site_flags(bias + 0x1020), L.SITE_ARRAY)
+        self.assertEqual(types.site_flags(bias + 0x1011), 0)
+        self.assertIsNone(types.inlined_site(bias + 0x1010))
 
 
 if __name__ == "__main__":

@@ -60,10 +60,16 @@ export function withoutMetadata(dir: string): NodeJS.ProcessEnv {
   return { ALLOCS_AUTO_META: "off", XDG_CACHE_HOME: path.join(dir, "no-metadata-cache") };
 }
 
-/** Writes a gcore of EXE stopped at `stop` (after `before`); returns that run, whose stdout has the
- * program's probes. */
-export function makeGcore(exe: string, stop: string, gcore: string, before: string[] = []): GdbRun {
-  const r = runToStop(exe, stop, [...before, "-ex", `gcore ${gcore}`]);
+/** Writes a gcore of EXE stopped at `stop` (after `before`), run with `env` (e.g. withoutMetadata);
+ * returns that run, whose stdout has the program's probes. */
+export function makeGcore(
+  exe: string,
+  stop: string,
+  gcore: string,
+  before: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): GdbRun {
+  const r = runToStop(exe, stop, [...before, "-ex", `gcore ${gcore}`], "stop", env);
   assert.ok(fs.existsSync(gcore), r.stderr);
   return r;
 }
@@ -134,10 +140,16 @@ export function skipWithoutKernelCores(ctx: Mocha.Context): void {
 }
 
 /** Runs EXE ARGS preloaded with cores enabled in dir; returns its stdout and the core's path. */
-export function makeKernelCore(exe: string, args: string[], dir: string): { stdout: string; core: string } {
+export function makeKernelCore(
+  exe: string,
+  args: string[],
+  dir: string,
+  env: NodeJS.ProcessEnv = {},
+): { stdout: string; core: string } {
   const script = 'ulimit -c unlimited; LD_PRELOAD="$1" exec "$2" "$3"';
   const r = spawnSync("sh", ["-c", script, "sh", runtimeLib(), exe, ...args], {
     cwd: dir,
+    env: { ...process.env, ...env },
     encoding: "utf8",
     timeout: 60_000,
   });

@@ -17,6 +17,7 @@ import {
   makeKernelCore,
   queryCore,
   skipWithoutKernelCores,
+  withoutMetadata,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
 import { LLDB, allocsLldb, commandFile, hasLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
@@ -128,16 +129,11 @@ describe("lldb bridge", function () {
         ]),
       );
       lines.push("alloc info nosuch_variable", "alloc census --by nothing", "p 6*7");
-      run = allocsLldb([
-        "-o",
-        "b bridge_stop",
-        "-o",
-        "run",
-        ...commandFile(dir, "live", lines),
-        "--",
-        exe,
-        "stop",
-      ]);
+      // no metadata while it allocates, as in tests/bridge/bridge.test.ts
+      run = allocsLldb(
+        ["-o", "b bridge_stop", "-o", "run", ...commandFile(dir, "live", lines), "--", exe, "stop"],
+        { env: withoutMetadata(dir) },
+      );
     });
 
     it("describes every kind of address field by field", () => {
@@ -209,7 +205,7 @@ describe("lldb bridge", function () {
     before(function () {
       skipWithoutKernelCores(this);
       const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
-      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir));
+      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir, withoutMetadata(dir)));
     });
 
     it("describes every kind of address field by field", () => {
@@ -232,7 +228,7 @@ describe("lldb bridge", function () {
     before(function () {
       if (!hasCommand("gdb")) this.skip();
       gcore = path.join(dir, "gcore.core");
-      stdout = makeGcore(exe, "bridge_stop", gcore).stdout;
+      stdout = makeGcore(exe, "bridge_stop", gcore, [], withoutMetadata(dir)).stdout;
     });
 
     it("describes every kind of address field by field", () => {

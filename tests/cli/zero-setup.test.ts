@@ -173,7 +173,7 @@ describe("zero setup: metadata made on demand, found by build-id", function () {
     assert.ok(fs.existsSync(core), g.stderr);
     assert.ok(!fs.existsSync(path.join(fresh, "allocs", "meta", `${idOf(exe)}.allocsmeta`)));
     const r = allocs(["core", exe, core, "--json", "zs_global"], { XDG_CACHE_HOME: fresh });
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 0, r.stderr + r.stdout); // a --json answer's error is on stdout
     const [answer] = JSON.parse(r.stdout) as Json[];
     assert.equal(answer.description.type, "struct zs_node", r.stdout);
     assert.equal(answer.description.size, nodeSize);

@@ -2,6 +2,7 @@
 // references, invalidated/memory events and runInTerminal (answered for real: the command runs
 // in a pseudo-terminal, as VS Code's integrated terminal would run it). Also: the test program,
 // its marker lines, and cleanup of every process a test started.
+import assert from "node:assert/strict";
 import { DebugClient } from "@vscode/debugadapter-testsupport";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 import * as fs from "node:fs";
@@ -9,6 +10,8 @@ import * as path from "node:path";
 import type { IPty } from "node-pty";
 
 import { buildProgram, PROGRAMS_DIR, ROOT } from "../lib/programs";
+import { ensureMetadata } from "../../typegen/src/meta/ensure";
+import { programObjects } from "../../typegen/src/meta/objects";
 
 export const ADAPTER = path.join(ROOT, "dist", "extension", "src", "adapter", "main.js");
 export const SOURCE = path.join(PROGRAMS_DIR, "dap_target.c");
@@ -209,12 +212,16 @@ export class TestClient extends DebugClient {
   }
 }
 
-/** For a suite whose tests each drive the adapter: builds dap_target before them, and closes every
- * client a test made after it. Returns the way to make such a client. */
+/** For a suite whose tests each drive the adapter: builds dap_target and makes its type metadata
+ * before them, and closes every client a test made after it. Returns the way to make such a client.
+ * The metadata is made here with the adapter's own function (zero setup) so that no launch or
+ * attach of a test makes it inside a wait for an event: libc's takes seconds on a loaded machine. */
 export function clientPerTest(): (opts?: ClientOptions) => TestClient {
   const made: TestClient[] = [];
-  before(() => {
-    dapTarget();
+  before(async function () {
+    this.timeout(600_000);
+    const report = await ensureMetadata(programObjects(dapTarget()));
+    assert.deepEqual(report.failed, [], "dap_target's type metadata");
   });
   afterEach(async () => {
     for (const c of made.splice(0)) await c.close();

@@ -1,5 +1,6 @@
 // Pointers expand by what they point at, against real gdb, the bridge and
-// test-programs/dap_target.c built by `allocs cc` (types known) and by plain gcc -g (no types):
+// test-programs/dap_target.c built by `allocs cc` (types known) and by plain gcc -g (types made
+// by zero setup at launch; none when zero setup is off and no metadata was ever made for it):
 // a pointer into a typed allocation expands by the type at its offset (one int field is one int,
 // an array member the elements that remain); a `void *` and a typed pointer into a struct array
 // expand the same way, from the pointer; a freed pointer is not expanded as live data and shows
@@ -7,8 +8,21 @@
 import assert from "node:assert/strict";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
-import { children, clientPerTest, HAS_BRIDGE, launchToBreakpoint, markerLine, topLocals } from "./dap-client";
-import { buildWithAllocsCc } from "../lib/programs";
+import {
+  children,
+  clientPerTest,
+  dapTarget,
+  HAS_BRIDGE,
+  launchToBreakpoint,
+  markerLine,
+  topLocals,
+} from "./dap-client";
+import { buildProgram, buildWithAllocsCc } from "../lib/programs";
+
+/** The build-id of the build of dap_target no metadata is ever made for. */
+const NO_META_ID = "a110c5" + "0".repeat(30) + "beef";
+/** arr = malloc(10 * sizeof *arr), arr an int *: 10 ints (sizeof int 4, its 40 bytes). */
+const TYPE_OF_ARR = /^int\[10\]/;
 
 function elements(kids: Map<string, DebugProtocol.Variable>): string[] {
   return [...kids.keys()].filter((k) => /^\[\d+\]$/.test(k));
@@ -76,12 +90,26 @@ function elements(kids: Map<string, DebugProtocol.Variable>): string[] {
     assert.doesNotMatch(msg.value, /\d+ B/);
   });
 
-  it('shows "[allocation]" as alloc info reads, and says why a plain gcc -g build has no types', async () => {
-    const client = newClient();
-    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")]);
+  /** The "[allocation]" rows of `mid` (arr + 3, arr = malloc(10 * sizeof *arr)) at BP_AFTER. */
+  async function allocationOfMid(
+    client: ReturnType<typeof newClient>,
+    extra: Record<string, unknown>,
+  ): Promise<Map<string, DebugProtocol.Variable>> {
+    const stop = await launchToBreakpoint(client, [markerLine("BP_AFTER")], extra);
     const locals = await topLocals(client, stop.body.threadId ?? 1);
     const kids = await children(client, locals.get("mid") as DebugProtocol.Variable);
-    const info = await children(client, kids.get("[allocation]") as DebugProtocol.Variable);
+    return children(client, kids.get("[allocation]") as DebugProtocol.Variable);
+  }
+
+  it('shows "[allocation]" as alloc info reads, and says why a plain gcc -g build has no types', async () => {
+    const client = newClient();
+    // a plain gcc -g build whose metadata no one made: zero setup off for this launch, and a
+    // build-id of its own, so that no cache holds metadata for it (the bridge reads the cache too)
+    const program = buildProgram("dap_target", {
+      variant: "nometa",
+      ldflags: [`-Wl,--build-id=0x${NO_META_ID}`],
+    });
+    const info = await allocationOfMid(client, { program, env: { ALLOCS_AUTO_META: "off" } });
     assert.equal(info.get("allocator")?.value, "__default_lib_malloc (live)");
     assert.equal(info.get("size")?.value, "40 bytes");
     assert.equal(info.get("offset")?.value, "12");
@@ -91,6 +119,15 @@ function elements(kids: Map<string, DebugProtocol.Variable>): string[] {
     for (const raw of ["uniqtype", "pathType", "notes", "runtime"]) assert.equal(info.has(raw), false, raw);
     const chain = await children(client, info.get("chain") as DebugProtocol.Variable);
     assert.ok([...chain.values()].some((v) => /^mmap .*\[heap\]/.test(v.value)));
+  });
+
+  it('with zero setup, a plain gcc -g build\'s "[allocation]" has its type', async () => {
+    const client = newClient();
+    const info = await allocationOfMid(client, { program: dapTarget() });
+    assert.equal(info.get("allocator")?.value, "__default_lib_malloc (live)");
+    assert.equal(info.get("size")?.value, "40 bytes");
+    assert.equal(info.get("offset")?.value, "12");
+    assert.match(info.get("type")?.value ?? "", TYPE_OF_ARR);
   });
 
   it("names a local and its field path once", async () => {

@@ -113,9 +113,15 @@ async function onStopped(ctx: Context, stop: MIStoppedEvent): Promise<void> {
 
 /** Subscribes the session to gdb's async records. */
 export function wireEvents(ctx: Context, gdb: GdbConnection): void {
+  // gdb has resumed the program when a command answers ^running; *running may come in a later
+  // read (a loaded machine splits them), after the client has heard the command's response and
+  // asked to pause: running from ^running on, or that pause would find the program "stopped".
+  gdb.on("record", (record) => {
+    if (record.kind === "result" && record.resultClass === "running" && !ctx.running) ctx.resumed();
+  });
   gdb.on("exec", (record) => {
     if (record.asyncClass === "running") {
-      ctx.resumed();
+      if (!ctx.running) ctx.resumed();
       if (!ctx.quietStops) {
         const ev = new ContinuedEvent(ctx.stoppedThread, true);
         ctx.client.sendEvent(ev);

@@ -44,23 +44,28 @@ async function prepareMetadata(ctx: Context, config: SessionConfig): Promise<voi
   const id = `allocs-metadata-${Date.now()}`;
   const progress = ctx.clientCaps.supportsProgressReporting === true;
   let label = "";
-  const report = await ensureMetadata(files, {
-    start: (todo) => {
-      if (progress)
-        ctx.client.sendEvent(new ProgressStartEvent(id, "allocs: making type metadata", todo.join(", ")));
-      else ctx.output(`allocs: making type metadata (once per build) for ${todo.join(", ")}`);
+  // the launch's env counts, as for the program (ALLOCS_AUTO_META=off, XDG_CACHE_HOME)
+  const report = await ensureMetadata(
+    files,
+    {
+      start: (todo) => {
+        if (progress)
+          ctx.client.sendEvent(new ProgressStartEvent(id, "allocs: making type metadata", todo.join(", ")));
+        else ctx.output(`allocs: making type metadata (once per build) for ${todo.join(", ")}`);
+      },
+      object: (file, i, n) => void (label = `${path.basename(file)} (${i + 1}/${n})`),
+      stage: (stage, fraction) => {
+        if (progress)
+          ctx.client.sendEvent(
+            new ProgressUpdateEvent(id, `${label}: ${stage} ${Math.round(fraction * 100)}%`),
+          );
+      },
+      end: (r) => {
+        if (progress) ctx.client.sendEvent(new ProgressEndEvent(id, `${r.generated.length} made`));
+      },
     },
-    object: (file, i, n) => void (label = `${path.basename(file)} (${i + 1}/${n})`),
-    stage: (stage, fraction) => {
-      if (progress)
-        ctx.client.sendEvent(
-          new ProgressUpdateEvent(id, `${label}: ${stage} ${Math.round(fraction * 100)}%`),
-        );
-    },
-    end: (r) => {
-      if (progress) ctx.client.sendEvent(new ProgressEndEvent(id, `${r.generated.length} made`));
-    },
-  }).catch((e: Error) => ({ failed: [{ file: "", message: e.message }] }));
+    env,
+  ).catch((e: Error) => ({ failed: [{ file: "", message: e.message }] }));
   for (const f of report.failed)
     ctx.output(`allocs: no type metadata for ${f.file}: ${f.message}`, "important");
 }
