@@ -73,7 +73,7 @@ describe("debug adapter: a C++ program", function () {
       assert.ok(allocation, "no [allocation] child");
       const fields = await children(client, allocation);
       assert.equal(fields.get("type")?.value, "struct geo::Circle");
-      assert.equal(fields.get("size")?.value, "32");
+      assert.equal(fields.get("size")?.value, "32 bytes"); // as alloc info reads
     },
   );
 });

@@ -49,7 +49,7 @@ describe("allocation-site sidecars: separate compile and link", function () {
     const r = runPreloaded(path.join(dir, "prog"), [], { env: SITES_ENV, timeoutMs: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     const p = parseProbes(r.stdout);
-    assert.equal(p.get("offsetof")?.type, "msg");
+    assert.equal(p.get("offsetof")?.type, "__FLEX10_msg", "struct msg with its trailing array's 10 bytes");
     assert.equal(p.get("local")?.type, "__ARR3_point");
     assert.equal(p.get("wrapper")?.type, "__ARR5_point");
     assert.equal(p.get("dso_wrapper")?.type, "hdr", "the wrapper from the archive's member");

@@ -23,7 +23,7 @@ import {
 const EXPECTED: Record<string, [string, number, number]> = {
   c42: ["__ARR42_signed_char$8", 42, 42],
   c42s: ["__ARR42_signed_char$8", 42, 42],
-  offsetof: ["msg", 4, 14], // struct msg with its flexible array's 10 bytes (TRAILING)
+  offsetof: ["__FLEX10_msg", 14, 14], // struct msg with its flexible array holding the 10 bytes (TRAILING)
   sizeof_expr: ["__ARR1_long$64", 8, 8], // malloc(argc * sizeof x), long x
   local: ["__ARR3_point", 24, 24], // size_t n = sizeof(struct point) * 3; malloc(n)
   local_one: ["point", 8, 8],
