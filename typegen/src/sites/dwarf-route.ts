@@ -163,6 +163,17 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const inlinedArg = call.approx ? undefined : inlined.argAt(call.call);
     if (inlinedArg !== undefined) report.inlined.set(call.ret, inlinedArg);
     const inWrapper = wrappers.calls.get(call.ret);
+    // operator new inside std::allocator<T>::allocate (which returns its result, so it looks like
+    // a wrapper): cxx.ts types it T[n] where it is, a container's buffer or node. Stepping to
+    // allocate's caller, library code whose receiver names no T, would lose that type.
+    const cxxHere =
+      inWrapper && cxx && CxxSiteTyper.isNew(call.callee)
+        ? siteOf(call, functions.at(call.call), undefined)
+        : undefined;
+    if (cxxHere && !("why" in cxxHere)) {
+      report.sites.push({ vaddr: call.ret, type: cxxHere.type, flags: cxxHere.flags });
+      continue;
+    }
     if (inWrapper) {
       // Its result is returned: the runtime steps over this frame to the wrapper's caller.
       report.sites.push({
