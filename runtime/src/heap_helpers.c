@@ -13,6 +13,7 @@
  * on that slow path). */
 #define _GNU_SOURCE
 #include "heap.h"
+#include "levels.h"
 #include "meta.h"
 
 #include <ctype.h>
@@ -21,6 +22,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unwind.h>
 
 /* The levels part provides this; until it is linked in, wrappers stay unresolved. */
@@ -222,7 +225,16 @@ static void parse_decls(void)
 static bool resolve_wrappers(bool may_wait)
 {
     int saved_errno = errno;
-    if (!may_wait && !rt_lock_unless_forking(&wrappers_lock)) return false;
+    /* Signals stay blocked while wrappers_lock is held, as for the runtime's other locks: a
+     * handler that interrupted this thread inside the lock and queried (a dlopen's rescan
+     * calls back here) would wait for the lock its own thread holds, forever. */
+    uint64_t all = ~0ull, old = 0;
+    lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
+    if (!may_wait && !rt_lock_unless_forking(&wrappers_lock)) {
+        lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+        errno = saved_errno;
+        return false;
+    }
     if (may_wait) rt_lock(&wrappers_lock);
     parse_decls();
     if (nalloc_wrappers && elf_lookup_function) {
@@ -238,6 +250,7 @@ static bool resolve_wrappers(bool may_wait)
         }
     }
     rt_unlock(&wrappers_lock);
+    lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
     errno = saved_errno;
     return true;
 }
