@@ -213,9 +213,13 @@ class GdbTarget:
 
     def thread_pointers(self) -> Optional[Dict[int, int]]:
         """$fs_base of every thread (gdb's register list for the decoder has no fs_base): each
-        thread is selected in turn, and the selection is put back."""
+        thread is selected in turn, and the selected thread and frame are put back."""
         out: Dict[int, int] = {}
         prev = gdb.selected_thread()
+        try:
+            prev_frame: Optional[gdb.Frame] = gdb.selected_frame()
+        except gdb.error:
+            prev_frame = None
         try:
             for t in gdb.selected_inferior().threads():
                 if not t.is_valid():
@@ -230,6 +234,9 @@ class GdbTarget:
         finally:
             if prev is not None and prev.is_valid():
                 prev.switch()
+                # switching threads selects frame 0: the user's `up` stays where it was
+                if prev_frame is not None and prev_frame.is_valid():
+                    prev_frame.select()
         return out
 
     def threads(self) -> Optional[List[Thread]]:

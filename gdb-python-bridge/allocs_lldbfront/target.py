@@ -277,6 +277,19 @@ class LldbTarget:
         except Exception:
             return None
 
+    def thread_pointers(self) -> Optional[Dict[int, int]]:
+        """Each thread's fs_base (x86-64's thread pointer), from its innermost frame's registers."""
+        try:
+            out: Dict[int, int] = {}
+            for t in self.process():
+                reg = t.GetFrameAtIndex(0).FindRegister("fs_base")
+                fs = int(reg.GetValueAsUnsigned()) if reg.IsValid() else 0
+                if fs:
+                    out[int(t.GetIndexID())] = fs
+            return out
+        except Exception:
+            return None
+
     def print_object(self, pointer_type: str, addr: int,
                      path: Optional[str]) -> Optional[Tuple[str, Optional[str]]]:
         try:
