@@ -290,10 +290,15 @@ def _trimmed(extra: List[RootRange], stacks: List[RootRange]) -> List[RootRange]
     for r in extra:
         lo, hi = r.lo, r.hi
         for st in stacks:
-            if st.lo <= lo < st.hi:
-                lo = st.hi
-            if st.lo < hi <= st.hi:
-                hi = st.lo
+            if not (st.lo < hi and lo < st.hi):
+                continue
+            # The TLS lies above the stack it overlaps. A shallow stack (a thread blocked in
+            # pause) lies wholly inside the 64 KiB guessed below the thread pointer: then too the
+            # TLS starts where the stack ends, or a stack word would also count as TLS.
+            if st.hi <= hi:
+                lo = max(lo, st.hi)
+            else:
+                hi = min(hi, st.lo)
         if lo < hi:
             out.append(RootRange(r.kind, lo, hi, r.thread, r.name, r.frames))
     return out
