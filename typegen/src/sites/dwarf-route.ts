@@ -163,9 +163,10 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const inlinedArg = call.approx ? undefined : inlined.argAt(call.call);
     if (inlinedArg !== undefined) report.inlined.set(call.ret, inlinedArg);
     const inWrapper = wrappers.calls.get(call.ret);
-    // operator new inside std::allocator<T>::allocate (which returns its result, so it looks like
-    // a wrapper): cxx.ts types it T[n] where it is, a container's buffer or node. Stepping to
-    // allocate's caller, library code whose receiver names no T, would lose that type.
+    // operator new in a function that returns its result (so it looks like a wrapper), which
+    // cxx.ts can type where it is: std::allocator<T>::allocate's T[n] (a container's buffer or
+    // node), or a factory's `new T` by its constructor or vtable. Stepping to the caller (for
+    // allocate, library code whose receiver names no T) would lose that type.
     const cxxHere =
       inWrapper && cxx && CxxSiteTyper.isNew(call.callee)
         ? siteOf(call, functions.at(call.call), undefined)
