@@ -111,10 +111,7 @@ def site_layout(s: Session, site_id: int) -> SiteLayout:
     if types is None or not site_id:
         return UNTYPED
     try:
-        pc, cached = s.site_record(site_id)
-        t = types.get(cached) if cached else None
-        if t is None and pc:
-            t = types.site_type(pc)
+        t = s.site_uniqtype(site_id)
         if t is None:
             return UNTYPED
         if t.kind == L.KIND_ARRAY and t.count == 0:

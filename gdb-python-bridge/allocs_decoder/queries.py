@@ -201,10 +201,7 @@ def site_type_name(s: Session, sid: int, pc: Optional[int]) -> Optional[str]:
     if types is None:
         return None
     try:
-        _pc, cached = s.site_record(sid)
-        t = types.get(cached) if cached else None
-        if t is None and pc:
-            t = types.site_type(pc)
+        t = s.site_uniqtype(sid, pc or 0)  # the census row's own pc, never the recorded one
         if t is None:
             return None
         if t.kind == L.KIND_ARRAY and t.count == 0:

@@ -20,6 +20,7 @@ from .elf import ElfFile, object_elf
 from .root import Root, bounded, load_root
 from .target import X86_64, Architecture, Mapping, SourceLine, Symbolization, Target, Thread, optional_call
 from .types import MetaTypes
+from .uniqtype import UType
 
 NO_RUNTIME_NOTE = "the allocs runtime is not loaded in this process: showing only what the debugger knows"
 
@@ -105,6 +106,19 @@ class Session:
 
     def site_pc(self, site_id: int) -> Optional[int]:
         return self.site_record(site_id)[0]
+
+    def site_uniqtype(self, site_id: int, pc: Optional[int] = None) -> Optional[UType]:
+        """A site's own type, not sized by any chunk: the uniqtype the runtime recorded for it,
+        else the metadata's type for its return address (pc, or the one recorded); None when
+        unknown or without type metadata."""
+        types = self.types
+        if types is None:
+            return None
+        recorded_pc, cached = self.site_record(site_id)
+        t = types.get(cached) if cached else None
+        if t is None and pc is None:
+            pc = recorded_pc
+        return types.site_type(pc) if t is None and pc else t
 
     def source_line(self, pc: Optional[int]) -> Optional[SourceLine]:
         """Function and file:line of the call whose return address is pc."""
