@@ -289,13 +289,15 @@ def _trimmed(extra: List[RootRange], stacks: List[RootRange]) -> List[RootRange]
         for st in stacks:
             if not (st.lo < hi and lo < st.hi):
                 continue
-            # The TLS lies above the stack it overlaps. A shallow stack (a thread blocked in
-            # pause) lies wholly inside the 64 KiB guessed below the thread pointer: then too the
-            # TLS starts where the stack ends, or a stack word would also count as TLS.
+            # A thread's static TLS lies above its stack, in the same mapping; below the stack
+            # pointer is dead stack, whose stale words are no roots. A shallow stack (a thread
+            # blocked in pause) lies wholly inside the 64 KiB guessed below the thread pointer:
+            # the TLS starts where the stack ends. A stack that reaches past the guess (its
+            # record ends at the mapping's end) holds the TLS itself: its words are stack roots.
             if st.hi <= hi:
                 lo = max(lo, st.hi)
             else:
-                hi = min(hi, st.lo)
+                hi = lo
         if lo < hi:
             out.append(RootRange(r.kind, lo, hi, r.thread, r.name, r.frames))
     return out
