@@ -18,6 +18,7 @@ export const COMMANDS = {
   compareSnapshot: "allocs.compareSnapshot",
   showRetainers: "allocs.showRetainers",
   showHeapCensusByType: "allocs.showHeapCensusByType",
+  showHeapTreemap: "allocs.showHeapTreemap",
 } as const;
 
 /** A debug configuration as VS Code hands it over (launch.json plus our attributes). */

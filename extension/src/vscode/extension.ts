@@ -20,6 +20,8 @@ import {
 import { headline, humanBytes, parseAddress } from "./description";
 import { PS_ARGS, parseProcessList } from "./processes";
 import {
+  commandUri,
+  escapeXml,
   renderCensusPageHtml,
   renderDescriptionHtml,
   renderListHtml,
@@ -29,6 +31,7 @@ import {
 import { LLDB_DEBUG_TYPE, findLldbAdapter, lldbConfiguration, lldbRequests } from "./lldb";
 import { census, describe, listAllocations, memoryMap, type RequestSession } from "./requests";
 import { registerGraphCommands } from "./graph";
+import { TREEMAP_COMMAND } from "./treemap-render";
 import { Views } from "./views";
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
@@ -191,8 +194,9 @@ async function showDescription(
 async function censusPage(session: RequestSession): Promise<{ body: string; title: string }> {
   const bySite = await census(session, "site");
   const byType = await census(session, "type").catch(() => undefined);
+  const treemap = escapeXml(commandUri(TREEMAP_COMMAND, [{ by: "type" }]));
   return {
-    body: renderCensusPageHtml(bySite, byType),
+    body: `<p><a href="${treemap}">Show as a treemap</a></p>${renderCensusPageHtml(bySite, byType)}`,
     title: `(${bySite.total.chunks} allocations, ${humanBytes(bySite.total.bytes)})`,
   };
 }

@@ -1,6 +1,6 @@
 // The heap-graph commands of the extension: "Show Leaks", "Take Heap Snapshot", "Compare with
-// Heap Snapshot...", "Show Retainers..." and "Show Heap Census by Type" (the census command's
-// by-type view). Each asks the adapter (extension/src/adapter/graph.ts) and draws its answer with
+// Heap Snapshot...", "Show Retainers...", "Show Heap Census by Type" (the census command's
+// by-type view) and "Show Heap Treemap" (treemap-page.ts: by type or site, or growth since a snapshot). Each asks the adapter (extension/src/adapter/graph.ts) and draws its answer with
 // graph-render.ts in the one allocs view (views.ts), redrawn at every stop.
 import * as vscode from "vscode";
 
@@ -8,6 +8,9 @@ import { COMMANDS } from "./config";
 import { census, type RequestSession } from "./requests";
 import { renderCensusHtml } from "./render";
 import { Views } from "./views";
+import { treemapPage } from "./treemap-page";
+import { TREEMAP_COMMAND, type TreemapArgs } from "./treemap-render";
+import { commandUri, escapeXml } from "./render";
 import {
   isDiff,
   isLeaks,
@@ -72,7 +75,8 @@ export function registerGraphCommands(
         const draw = async (): Promise<{ body: string }> => {
           const j = await session.customRequest("allocs/diff", { from });
           if (!isDiff(j)) throw new Error("the debugger's answer is not a comparison");
-          return { body: renderDiffHtml(j) };
+          const picture = escapeXml(commandUri(TREEMAP_COMMAND, [{ by: "type", from }]));
+          return { body: `<p><a href="${picture}">Show as a treemap</a></p>${renderDiffHtml(j)}` };
         };
         views.show("diff", `${from} → now`, (await draw()).body, draw);
       }),
@@ -101,6 +105,20 @@ export function registerGraphCommands(
           body: renderCensusHtml(await census(session, "type")),
         });
         views.show("census", "by type", (await draw()).body, draw);
+      }),
+    ),
+    // from the palette (by type, live), or a page's link (by type/site, growth since a snapshot)
+    vscode.commands.registerCommand(
+      COMMANDS.showHeapTreemap,
+      guarded(async (arg?: TreemapArgs) => {
+        const session = requireSession();
+        const args: TreemapArgs = {
+          by: arg?.by === "site" ? "site" : "type",
+          from: typeof arg?.from === "string" ? arg.from : undefined,
+        };
+        const draw = (): Promise<{ body: string; title: string }> => treemapPage(session, args);
+        const page = await draw();
+        views.show("treemap", page.title, page.body, draw);
       }),
     ),
   );

@@ -1,12 +1,12 @@
 // The one webview panel that shows the pictures of render.ts and graph-render.ts (an address, the
-// heap census, the allocations behind a census row, the memory map, leaks, growth, retainers): reused by every command in the column it
+// heap census, the allocations behind a census row, the memory map, leaks, growth, retainers, the heap treemap): reused by every command in the column it
 // opened in, its drawings as wide as the editor, and redrawn on every stop of the program (the
 // view remembers how to draw itself again). Links in a page are `command:` URIs: no scripts.
 import * as vscode from "vscode";
 
 import { renderPage } from "./render";
 
-export type ViewKind = "describe" | "census" | "list" | "maps" | "leaks" | "diff" | "retainers";
+export type ViewKind = "describe" | "census" | "list" | "maps" | "leaks" | "diff" | "retainers" | "treemap";
 
 const TITLES: Record<ViewKind, string> = {
   describe: "Allocs: Address",
@@ -16,6 +16,7 @@ const TITLES: Record<ViewKind, string> = {
   leaks: "Allocs: Leaks",
   diff: "Allocs: Heap Growth",
   retainers: "Allocs: Retainers",
+  treemap: "Allocs: Heap Treemap",
 };
 
 /** Draws a view's body (and title, when it says something that changes) again after a stop;
