@@ -167,7 +167,7 @@ export function renderTreemap(cells: readonly TreemapCell[], what: string): stri
     const tip = cellTooltip(c);
     const label = big
       ? `<span class="tm-label">${escapeXml(c.label)}</span><span class="tm-size">${escapeXml(
-          comparing ? signedBytes(c.growth?.netBytes ?? 0) : humanBytes(c.bytes),
+          comparing && c.growth?.netBytes ? `${humanBytes(c.bytes)} (${signedBytes(c.growth.netBytes)})` : humanBytes(c.bytes),
         )}</span>`
       : "";
     const attrs =
