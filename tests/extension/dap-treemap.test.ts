@@ -71,7 +71,10 @@ function linkArgs(href: string): { command: string; args: unknown[] } {
 }
 
 function lineOf(file: string, text: string): number {
-  const i = fs.readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text));
+  const i = fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .findIndex((l) => l.includes(text));
   assert.ok(i >= 0, `${text} in ${file}`);
   return i + 1;
 }
@@ -91,7 +94,10 @@ function checkAreas(drawn: Cell[], c: CensusJson, by: "type" | "site"): void {
     const cell = drawn.find((d) => d.key === key);
     assert.ok(cell, `a rectangle for ${key}`);
     const share = (cell.width * cell.height) / 1e4;
-    assert.ok(Math.abs(share - r.bytes / total) < 1e-4, `${key}: area ${share} for ${r.bytes} of ${total} bytes`);
+    assert.ok(
+      Math.abs(share - r.bytes / total) < 1e-4,
+      `${key}: area ${share} for ${r.bytes} of ${total} bytes`,
+    );
     assert.match(cell.label, new RegExp(`in ${r.count} allocations?`), `${key}'s aria label has its count`);
   }
   for (let i = 0; i < drawn.length; i++) {
@@ -153,7 +159,10 @@ describe("debug adapter: the heap treemap from the bridge's answers", function (
       drawn.map((d) => [d.key, d.background]),
     );
     // keyboard and screen readers: every rectangle is a link (focusable) or has tabindex, with a label
-    assert.match(page.body, /<div class="treemap" role="group" aria-label="treemap of the live heap by type">/);
+    assert.match(
+      page.body,
+      /<div class="treemap" role="group" aria-label="treemap of the live heap by type">/,
+    );
     assert.equal((page.body.match(/class="tm-cell"/g) ?? []).length, drawn.length);
     // the table stays: every census row has its row in it
     assert.match(page.body, /<h3>As a table<\/h3><div class="census chart" role="table"/);
@@ -195,7 +204,10 @@ describe("debug adapter: the heap treemap from the bridge's answers", function (
     assert.deepEqual([growRow?.count, growRow?.bytes], [5, 160], "5 struct grow of 32 bytes live now");
     const grow = g.find((d) => d.key === "struct grow");
     assert.ok(grow);
-    assert.match(grow.label, /^struct grow: 160 B in 5 allocations; since the snapshot: 5 added \(160 B\), 0 freed \(0 B\), net \+5 \(\+160 B\)$/);
+    assert.match(
+      grow.label,
+      /^struct grow: 160 B in 5 allocations; since the snapshot: 5 added \(160 B\), 0 freed \(0 B\), net \+5 \(\+160 B\)$/,
+    );
     assert.equal(grow.background, growthColour(160, 160), "the largest growth, strongest red");
     const entry = g.find((d) => d.key === "struct entry");
     assert.ok(entry);
@@ -204,7 +216,11 @@ describe("debug adapter: the heap treemap from the bridge's answers", function (
     for (const d of g.filter((c) => c.key !== "struct grow" && c.key !== "struct entry"))
       assert.equal(d.background, growthColour(0, 160), `${d.key} unchanged: grey`);
     assert.ok(grown.body.includes(`Heap growth by type from ${snap} to now`));
-    assert.ok(grown.body.includes(`<span class="tm-label">struct grow</span><span class="tm-size">160 B (+160 B)</span>`));
+    assert.ok(
+      grown.body.includes(
+        `<span class="tm-label">struct grow</span><span class="tm-size">160 B (+160 B)</span>`,
+      ),
+    );
 
     // by site: the growth found under the census's site (the diff's key for it)
     const growLine = lineOf(path.join(PROGRAMS_DIR, "leaks_target.c"), "malloc(sizeof(struct grow))");

@@ -474,6 +474,25 @@ describe("VS Code UI (code-server + the packaged extension)", function () {
     await step("census redrawn after a step");
     await page.screenshot({ path: path.join(OUT_DIR, "heap-census-after-step.png"), timeout: 10_000 });
 
+    // the treemap of the live heap by type, in the same panel; a rectangle taken from the keyboard
+    // (focus, Enter) lists its allocations as a census row does
+    await palette(page, ">Allocs: Show Heap Treemap", "Allocs: Show Heap Treemap");
+    await page
+      .locator(".tab", { hasText: /Allocs: Heap Treemap by type \(3 allocations/ })
+      .waitFor({ state: "visible", timeout: 20_000 });
+    assert.equal(await page.locator(".tab", { hasText: /Allocs: / }).count(), 1, "one panel for the views");
+    const cell = censusView.locator(".treemap a.tm-cell", { hasText: "struct point" }).first();
+    await cell.waitFor({ state: "visible", timeout: 20_000 });
+    assert.match((await cell.getAttribute("aria-label")) ?? "", /^struct point\S* 24 B in 1 allocation$/);
+    await step("treemap drawn");
+    await page.screenshot({ path: path.join(OUT_DIR, "heap-treemap.png"), timeout: 10_000 });
+    await cell.focus();
+    await page.keyboard.press("Enter");
+    await page
+      .locator(".tab", { hasText: /Allocs: Allocations struct point/ })
+      .waitFor({ state: "visible", timeout: 20_000 });
+    await step("treemap rectangle listed its allocations");
+
     // continue to the end: the program prints its line in its terminal and exits; the session
     // ends and the toolbar goes away
     await page.locator(".monaco-editor .view-lines").first().click();

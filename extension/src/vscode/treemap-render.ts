@@ -5,7 +5,13 @@
 // a tooltip; a click lists the allocations, as a census row does. The census or growth table stays
 // below the picture. Pure functions of the bridge's JSON (census: docs/schema/census.schema.json,
 // diff: docs/snapshot-format.md), unit-tested without VS Code.
-import { censusRowLabel, humanBytes, type CensusJson, type CensusRowJson, type SiteJson } from "./description";
+import {
+  censusRowLabel,
+  humanBytes,
+  type CensusJson,
+  type CensusRowJson,
+  type SiteJson,
+} from "./description";
 import { renderDiffHtml, type DiffJson, type DiffRowJson } from "./graph-render";
 import { censusRowFilter, commandUri, escapeXml, renderCensusChart, VIEW_COMMANDS } from "./render";
 import { squarify } from "./treemap-layout";
@@ -167,7 +173,9 @@ export function renderTreemap(cells: readonly TreemapCell[], what: string): stri
     const tip = cellTooltip(c);
     const label = big
       ? `<span class="tm-label">${escapeXml(c.label)}</span><span class="tm-size">${escapeXml(
-          comparing && c.growth?.netBytes ? `${humanBytes(c.bytes)} (${signedBytes(c.growth.netBytes)})` : humanBytes(c.bytes),
+          comparing && c.growth?.netBytes
+            ? `${humanBytes(c.bytes)} (${signedBytes(c.growth.netBytes)})`
+            : humanBytes(c.bytes),
         )}</span>`
       : "";
     const attrs =

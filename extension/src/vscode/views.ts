@@ -1,7 +1,8 @@
-// The one webview panel that shows the pictures of render.ts and graph-render.ts (an address, the
-// heap census, the allocations behind a census row, the memory map, leaks, growth, retainers, the heap treemap): reused by every command in the column it
-// opened in, its drawings as wide as the editor, and redrawn on every stop of the program (the
-// view remembers how to draw itself again). Links in a page are `command:` URIs: no scripts.
+// The one webview panel that shows the pictures of render.ts, graph-render.ts and treemap-render.ts
+// (an address, the heap census, the allocations behind a census row, the memory map, leaks,
+// growth, retainers, the heap treemap): reused by every command in the column it opened in, its
+// drawings as wide as the editor, and redrawn on every stop of the program (the view remembers how
+// to draw itself again). Links in a page are `command:` URIs: no scripts.
 import * as vscode from "vscode";
 
 import { renderPage } from "./render";
