@@ -19,146 +19,15 @@ import {
   queryCommands,
   skipWithoutKernelCores,
 } from "./gdb";
-
-const FILE = "leaks_target.c";
-
-/** `probe NAME k=v ...` lines; a name printed several times keeps its first values. */
-function probes(stdout: string): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  for (const m of stdout.matchAll(/^probe (\S+)(.*)$/gm)) {
-    if (out.has(m[1])) continue;
-    const kv: Record<string, string> = {};
-    for (const p of m[2].trim().split(/\s+/).filter(Boolean)) {
-      const [k, v] = p.split("=");
-      kv[k] = v;
-    }
-    out.set(m[1], kv);
-  }
-  return out;
-}
-
-interface Group {
-  kind: string;
-  type: string;
-  line: number;
-  count: number;
-  bytes: number;
-}
-
-/** The leak groups the program's probes say there are, in the report's order. */
-function expectedGroups(p: Map<string, Record<string, string>>): Group[] {
-  const n = (name: string, key: string) => Number(p.get(name)?.[key]);
-  const node = n("list", "size");
-  return [
-    // definitely lost, then indirectly, then reachable only through untyped memory; by bytes
-    // then count (then address: the list head is the highest of its site's chunks)
-    { kind: "definite", type: "struct node", line: n("list_node", "line"), count: 1, bytes: node },
-    { kind: "definite", type: "struct pair", line: n("cycle", "line"), count: 1, bytes: n("cycle", "size") },
-    {
-      kind: "definite",
-      type: "struct holder",
-      line: n("holder", "line"),
-      count: 1,
-      bytes: n("holder", "size"),
-    },
-    { kind: "indirect", type: "struct node", line: n("list_node", "line"), count: 2, bytes: 2 * node },
-    {
-      kind: "indirect",
-      type: "struct payload",
-      line: n("payload", "line"),
-      count: 1,
-      bytes: n("payload", "size"),
-    },
-    {
-      kind: "indirect",
-      type: "struct pair",
-      line: n("cycle", "line") + 2,
-      count: 1,
-      bytes: n("cycle", "size"),
-    },
-    {
-      kind: "conservative",
-      type: "struct hidden",
-      line: n("hidden", "line"),
-      count: 1,
-      bytes: n("hidden", "size"),
-    },
-  ];
-}
-
-function checkLeaks(j: Json, p: Map<string, Record<string, string>>, what: string): void {
-  assert.ok(j, `${what}: no answer to alloc leaks`);
-  const want = expectedGroups(p);
-  const got = (j.groups as Json[]).map((g) => ({
-    kind: g.kind,
-    type: g.type,
-    line: g.site.line,
-    count: g.count,
-    bytes: g.bytes,
-  }));
-  // definitely lost groups are sorted by bytes, count, then example address: the three 16-byte
-  // heads are compared as a set
-  const key = (g: Group) => JSON.stringify(g);
-  assert.deepEqual(got.map(key).sort(), want.map(key).sort(), `${what}: leak groups`);
-  assert.deepEqual(
-    got.map((g) => g.kind),
-    want.map((g) => g.kind),
-    `${what}: definite, indirect, conservative in that order`,
-  );
-  for (const g of j.groups as Json[]) {
-    assert.ok(String(g.site.file).endsWith(FILE), `${what}: site file ${g.site.file}`);
-    assert.match(g.example, /^0x[0-9a-f]+$/);
-  }
-  const sum = (kind: string) => want.filter((g) => g.kind === kind).reduce((a, g) => a + g.bytes, 0);
-  assert.deepEqual(j.definite, { count: 3, bytes: sum("definite") }, `${what}: definitely lost`);
-  assert.deepEqual(j.indirect, { count: 4, bytes: sum("indirect") }, `${what}: indirectly lost`);
-  assert.deepEqual(j.conservative, { count: 1, bytes: sum("conservative") }, `${what}: conservative`);
-  assert.equal(j.typed, true);
-}
-
-/** The chain g_cache .buckets[12] -> struct entry .next -> struct entry, step by step. */
-function checkCacheChain(j: Json, p: Map<string, Record<string, string>>, what: string): void {
-  const chain = p.get("chain");
-  assert.ok(chain);
-  assert.equal(j.target.base, "0x" + BigInt(chain.e2).toString(16), `${what}: target`);
-  assert.equal(j.target.type, "struct entry");
-  assert.equal(j.chains.length, 1, `${what}: one chain: ${JSON.stringify(j.chains)}`);
-  const [s0, s1] = j.chains[0].steps;
-  assert.equal(j.chains[0].length, 2);
-  assert.deepEqual(
-    [s0.kind, s0.symbol, s0.type, s0.path],
-    ["static", "g_cache", "struct cache", ".buckets[12]"],
-  );
-  assert.deepEqual(
-    [s1.kind, s1.base, s1.type, s1.path, s1.typed],
-    ["heap", "0x" + BigInt(chain.e1).toString(16), "struct entry", ".next", true],
-  );
-}
-
-/** Chunks only another thread's stack or register points to. */
-function checkThreadRoots(stack: Json, reg: Json, what: string): void {
-  assert.equal(stack.target.type, "struct tnode");
-  assert.deepEqual(
-    stack.chains.map((c: Json) => c.steps.map((s: Json) => [s.kind, s.function, s.variable])),
-    [[["stack", "stack_holder", "mine"]]],
-    `${what}: the thread's local variable holds the only pointer`,
-  );
-  assert.equal(reg.target.type, "struct rnode");
-  assert.deepEqual(
-    reg.chains.map((c: Json) => c.steps.map((s: Json) => [s.kind, s.register])),
-    [[["register", "r15"]]],
-    `${what}: the thread's r15 holds the only pointer`,
-  );
-}
-
-const QUERIES: Array<[string, string]> = [
-  ["leaks", "alloc leaks --json"],
-  ["cache", "alloc retainers --json g_cache.buckets[12]->next"],
-  // the program keeps these addresses disguised, so that no scan takes them for pointers
-  ["stack", "alloc retainers --json (void *)(g_tnode_key ^ 0x5a5a5a5a5a5a5a5a)"],
-  ["reg", "alloc retainers --json (void *)(g_rnode_key ^ 0x5a5a5a5a5a5a5a5a)"],
-  ["hidden", "alloc retainers --json *(void **)((char *)g_untyped + 16)"],
-];
+import {
+  QUERIES,
+  checkCacheChain,
+  checkGrowth,
+  checkHiddenChain,
+  checkLeaks,
+  checkThreadRoots,
+  probes,
+} from "./leaks-expect";
 
 describe("alloc leaks, retainers, snapshots and diff", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
@@ -202,53 +71,13 @@ describe("alloc leaks, retainers, snapshots and diff", function () {
     checkLeaks(a.get("leaks"), p, "live");
     checkCacheChain(a.get("cache"), p, "live");
     checkThreadRoots(a.get("stack"), a.get("reg"), "live");
-    const hidden = a.get("hidden");
-    assert.equal(hidden.target.type, "struct hidden");
-    assert.deepEqual(
-      hidden.chains[0].steps.map((s: Json) => [s.kind, s.symbol ?? s.type, s.path, s.typed ?? null]),
-      [
-        ["static", "g_untyped", "", null],
-        ["heap", `char[${p.get("untyped")?.size}]`, "[16]", false],
-      ],
-      "the hidden chunk is reached through the untyped buffer, conservatively",
-    );
+    checkHiddenChain(a.get("hidden"), p, "live");
 
     const save = a.get("save");
     assert.equal(save.name, "first");
     assert.equal(save.path, path.join(dir, "cache", "allocs", "snapshots", "first.snap.json.gz"));
     assert.equal(save.chunks, a.get("leaks").live.count, "the snapshot holds every live chunk");
-    const grow = Number(p.get("grow")?.size ?? 32);
-    const d = a.get("diff");
-    assert.deepEqual(d.total, {
-      added: 5,
-      addedBytes: 5 * grow,
-      freed: 2,
-      freedBytes: 2 * Number(p.get("entry")?.size),
-      net: 3,
-      netBytes: 5 * grow - 2 * Number(p.get("entry")?.size),
-    });
-    assert.deepEqual(
-      d.byType.map((x: Json) => [x.type, x.added, x.addedBytes, x.freed, x.freedBytes]),
-      [
-        ["struct grow", 5, 5 * grow, 0, 0],
-        ["struct entry", 0, 0, 2, 2 * Number(p.get("entry")?.size)],
-      ],
-    );
-    const growLine = /^probe grow line=(\d+)/m.exec(r.stdout)?.[1];
-    const site = (x: Json) => /^(\S+) at (.*):(\d+)$/.exec(x.site)?.slice(1);
-    assert.deepEqual(
-      d.bySite.map((x: Json) => [...(site(x) ?? []).map((v, i) => (i === 1 ? path.basename(v) : v)), x.net]),
-      [
-        ["grow", FILE, growLine, 5],
-        ["fill_cache", FILE, p.get("kept")?.line, -2],
-      ],
-    );
-    const since = a.get("since");
-    assert.equal(since.matched, 5);
-    for (const e of since.entries) {
-      assert.equal(e.type, "struct grow");
-      assert.equal(e.site.line, Number(growLine));
-    }
+    checkGrowth(a.get("diff"), a.get("since"), p, r.stdout, "live");
     assert.deepEqual(
       a.get("ls").snapshots.map((x: Json) => x.name),
       ["first"],
