@@ -127,11 +127,16 @@ describe("allocs run --leaks: the typed leak report at exit", function () {
 
   // Debian programs (coreutils, findutils, sed: installed everywhere) against memcheck, with
   // glibc's exit-time frees off in memcheck as they are in a normal run (--run-libc-freeres=no).
+  // sort, stat -f, date -d and df leak (16 bytes in 1, 344 in 2, 128 in 1, 144 in 1 by memcheck);
+  // their arguments keep their output the same from run to run.
   const REAL: string[][] = [
     ["/usr/bin/sort", "/etc/passwd"],
     ["/usr/bin/sed", "--version"],
     ["/usr/bin/find", "/etc/apt", "-maxdepth", "1"],
     ["/usr/bin/ls", "/"],
+    ["/usr/bin/stat", "-f", "/proc"],
+    ["/usr/bin/date", "-u", "-d", "2000-01-01"],
+    ["/usr/bin/df", "/proc"],
   ];
   for (const argv of REAL) {
     it(`agrees with valgrind memcheck on ${argv.join(" ")}`, function () {
