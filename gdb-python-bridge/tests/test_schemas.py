@@ -91,7 +91,7 @@ class Outputs(unittest.TestCase):
         names = sorted(f for f in os.listdir(SCHEMA_DIR) if f.endswith(".schema.json"))
         self.assertEqual(names, sorted(f"{n}.schema.json" for n in (
             "description", "whatis", "whereis", "whyis", "print", "ls", "census", "maps", "who-points-to",
-            "type", "error")))
+            "type", "error", "leaks", "retainers", "snapshot", "diff")))
         for n in names:
             doc = self.schemas.doc(n)
             self.assertEqual(doc["$id"].rsplit("/", 1)[1], n)

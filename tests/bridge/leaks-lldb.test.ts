@@ -17,6 +17,7 @@ import {
   queryCommands,
   skipWithoutKernelCores,
 } from "./gdb";
+import { validate } from "../lib/json-schema";
 import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
 import {
   QUERIES,
@@ -27,6 +28,20 @@ import {
   checkThreadRoots,
   probes,
 } from "./leaks-expect";
+
+/** The schema of each labelled answer of the live run. */
+const SCHEMAS: Record<string, string> = {
+  leaks: "leaks",
+  cache: "retainers",
+  stack: "retainers",
+  reg: "retainers",
+  hidden: "retainers",
+  save: "snapshot",
+  diff: "diff",
+  since: "ls",
+  ls: "snapshot",
+  rm: "snapshot",
+};
 
 describe("alloc leaks, retainers, snapshots and diff in lldb", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
@@ -72,6 +87,13 @@ describe("alloc leaks, retainers, snapshots and diff in lldb", function () {
     checkThreadRoots(a.get("stack"), a.get("reg"), "lldb live");
     checkHiddenChain(a.get("hidden"), p, "lldb live");
 
+    // every answer in the shape of its schema (docs/schema)
+    for (const [label, schema] of Object.entries(SCHEMAS))
+      assert.deepEqual(
+        validate(`${schema}.schema.json`, a.get(label)),
+        [],
+        `${label}: ${JSON.stringify(a.get(label))}`,
+      );
     const save = a.get("save");
     assert.equal(save.name, "first");
     assert.equal(save.path, path.join(dir, "cache", "allocs", "snapshots", "first.snap.json.gz"));
@@ -111,6 +133,11 @@ describe("alloc leaks, retainers, snapshots and diff in lldb", function () {
     const ga = answers(g.stdout) as Map<string, Json>;
     // LLDB 16 has no fs_base register in a kernel core (`register read fs_base`: invalid register
     // name), so no thread's TLS is a root there (docs/leaks.md); the same answers otherwise
+    for (const [label] of QUERIES) {
+      const schema = label === "leaks" ? "leaks" : "retainers";
+      assert.deepEqual(validate(`${schema}.schema.json`, ga.get(label)), [], `gdb ${label}`);
+      assert.deepEqual(validate(`${schema}.schema.json`, a.get(label)), [], `lldb ${label}`);
+    }
     const tls = ga.get("leaks").roots.tls;
     assert.equal(a.get("leaks").roots.tls, undefined, "lldb reads no thread pointer from a core");
     assert.deepEqual({ ...a.get("leaks"), roots: { ...a.get("leaks").roots, tls } }, ga.get("leaks"));

@@ -20,6 +20,7 @@ import type { RequestSession } from "../../extension/src/vscode/requests";
 import { treemapPage } from "../../extension/src/vscode/treemap-page";
 import { growthColour, siteKey, TREEMAP_COMMAND } from "../../extension/src/vscode/treemap-render";
 import { renderPage, VIEW_COMMANDS } from "../../extension/src/vscode/render";
+import { validate } from "../lib/json-schema";
 
 const OUT = path.resolve(__dirname, "..", "..", "..", ".test-output", "extension");
 
@@ -142,6 +143,7 @@ describe("debug adapter: the heap treemap from the bridge's answers", function (
 
     // the live heap by type: what the census says, drawn
     const byType = (await session.customRequest("allocs/census", { by: "type" })) as CensusJson;
+    assert.deepEqual(validate("census.schema.json", byType), [], "the census the treemap reads");
     const page = await treemapPage(session, { by: "type" });
     save("treemap-by-type.html", page.body);
     assert.match(page.title, new RegExp(`by type \\(${byType.total.chunks} allocations`));
@@ -196,6 +198,11 @@ describe("debug adapter: the heap treemap from the bridge's answers", function (
     await stopped;
 
     const nowByType = (await session.customRequest("allocs/census", { by: "type" })) as CensusJson;
+    assert.deepEqual(
+      validate("diff.schema.json", await session.customRequest("allocs/diff", { from: snap })),
+      [],
+      "the diff the treemap reads",
+    );
     const grown = await treemapPage(session, { by: "type", from: snap });
     save("treemap-growth-by-type.html", grown.body);
     const g = cells(grown.body);
