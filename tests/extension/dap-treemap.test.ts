@@ -11,10 +11,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { DebugClient } from "@vscode/debugadapter-testsupport";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import { clientPerTest, HAS_BRIDGE } from "./dap-client";
-import { buildWithAllocsCc, PROGRAMS_DIR } from "../lib/programs";
+import { buildWithAllocsCc, PROGRAMS_DIR, ROOT } from "../lib/programs";
+import { findLldbAdapter, lldbConfiguration, lldbRequests } from "../../extension/src/vscode/lldb";
 import type { CensusJson } from "../../extension/src/vscode/description";
 import type { RequestSession } from "../../extension/src/vscode/requests";
 import { treemapPage } from "../../extension/src/vscode/treemap-page";
@@ -238,5 +240,85 @@ describe("debug adapter: the heap treemap from the bridge's answers", function (
     assert.match(growSite.key, /^grow at /);
     assert.match(growSite.label, /160 B in 5 allocations; since the snapshot: 5 added \(160 B\), 0 freed/);
     assert.deepEqual(linkArgs(growSite.href ?? "").args, [{ site: growSite.key.replace(/^grow at /, "") }]);
+  });
+});
+
+describe("the heap treemap in an allocs-lldb session (lldb-vscode-16, the LLDB front)", function () {
+  this.timeout(240000);
+  const ADAPTER = "lldb-vscode-16";
+  let dc: DebugClient | undefined;
+  let debuggee: number | undefined;
+  let dir: string;
+
+  before(function () {
+    if (!HAS_BRIDGE || findLldbAdapter([ADAPTER]) === undefined) this.skip();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-treemap-"));
+  });
+  after(async () => {
+    if (dc !== undefined) {
+      const client = dc;
+      const grace = new Promise((resolve) => setTimeout(resolve, 10_000));
+      await Promise.race([
+        client.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined),
+        grace,
+      ]);
+      (client as unknown as { stopAdapter(): void }).stopAdapter();
+    }
+    if (debuggee !== undefined) {
+      try {
+        process.kill(debuggee, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("draws the live heap and the growth since a snapshot from LLDB's answers", async () => {
+    const exe = buildWithAllocsCc("leaks_target");
+    const client = new DebugClient("/usr/bin/env", ADAPTER, "lldb");
+    dc = client;
+    client.defaultTimeout = 60000;
+    await client.start();
+    client.on("process", (e: DebugProtocol.ProcessEvent) => (debuggee = e.body.systemProcessId));
+    await client.initializeRequest({
+      adapterID: "allocs-lldb",
+      linesStartAt1: true,
+      columnsStartAt1: true,
+      pathFormat: "path",
+    });
+    const config = lldbConfiguration({ request: "launch", program: exe }, ROOT);
+    const launched = client.launchRequest(config as DebugProtocol.LaunchRequestArguments);
+    await client.waitForEvent("initialized");
+    await client.setFunctionBreakpointsRequest({ breakpoints: [{ name: "stop" }] });
+    await client.configurationDoneRequest();
+    await launched;
+    const first = (await client.waitForEvent("stopped")) as DebugProtocol.StoppedEvent;
+    // as the extension asks in an allocs-lldb session (extension.ts requestsFor)
+    const session = lldbRequests({
+      customRequest: async (command: string, args?: unknown) =>
+        (await client.customRequest(command, args)).body,
+    });
+    const byType = (await session.customRequest("allocs/census", { by: "type" })) as CensusJson;
+    const page = await treemapPage(session, { by: "type" });
+    save("treemap-lldb-by-type.html", page.body);
+    checkAreas(cells(page.body), byType, "type");
+    assert.ok(cells(page.body).some((d) => d.key === "struct node"));
+
+    const snap = path.join(dir, "first.snap.json.gz");
+    await session.customRequest("allocs/snapshot", { action: "save", name: snap });
+    const stopped = client.waitForEvent("stopped");
+    await client.continueRequest({ threadId: first.body.threadId ?? 1 });
+    await stopped;
+    const now = (await session.customRequest("allocs/census", { by: "type" })) as CensusJson;
+    const grown = await treemapPage(session, { by: "type", from: snap });
+    save("treemap-lldb-growth-by-type.html", grown.body);
+    const g = cells(grown.body);
+    checkAreas(g, now, "type");
+    assert.match(
+      g.find((d) => d.key === "struct grow")?.label ?? "",
+      /^struct grow: 160 B in 5 allocations; since the snapshot: 5 added \(160 B\), 0 freed \(0 B\), net \+5 \(\+160 B\)$/,
+    );
+    assert.match(g.find((d) => d.key === "struct entry")?.label ?? "", /2 freed \(32 B\), net -2 \(-32 B\)$/);
   });
 });

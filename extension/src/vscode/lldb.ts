@@ -149,9 +149,9 @@ export function lldbRequests(session: EvaluateSession): RequestSession {
         }
         case "allocs/diff": {
           const r = (args ?? {}) as { from?: string; to?: string };
-          const names = [r.from, r.to]
-            .filter((x): x is string => x !== undefined)
-            .map((x) => JSON.stringify(x));
+          // one word each, as for allocs/snapshot: the command takes no quotes (a quoted name is
+          // looked up quotes and all)
+          const names = [r.from, r.to].filter((x): x is string => x !== undefined).map(snapshotWord);
           return allocJson(session, ["alloc diff --json", ...names].join(" "), a.frameId);
         }
         default:
