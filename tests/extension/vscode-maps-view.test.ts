@@ -1,6 +1,8 @@
 // The Memory Map view (render.ts over description.ts's nesting): mappings nested by containment,
 // the allocs runtime's own library and reservations labelled, names cut before the address column.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 import {
   isRuntimeObject,
@@ -117,11 +119,11 @@ describe("vscode: the memory map view", () => {
   it("labels the runtime's library and what lies in it; long names never reach the address column", () => {
     const roots = nestMaps(REAL);
     const rt = roots.find((n) => isRuntimeObject(n.name)) as NestedMapNode;
-    assert.equal(rt.runtime, true);
+    assert.deepEqual(rt.runtime, { part: "library", holds: [] });
     assert.ok(rt.children.some((c) => c.base === "0x7ffff7620000" && c.runtime));
     const chart = renderMemoryMapChart(REAL);
     assert.match(chart, /elf_file liballocs\.so \(allocs runtime\)/);
-    assert.match(chart, /mmap \(runtime\)/);
+    assert.match(chart, /mmap \(allocs runtime\)/);
     // a name has its own column, cut with an ellipsis before the address column (CSS), the whole
     // name in its tooltip
     assert.match(
@@ -133,5 +135,48 @@ describe("vscode: the memory map view", () => {
       /<span class="label title" style="padding-left:0px" title="mmap \/a\/very\/long\/directory\/[^"]*indeed\.so\.1\.2\.3">mmap libsomething-with-a-really-long-name-indeed\.so\.1\.2\.3<\/span><span class="addr">0x7ffff0000000<\/span>/,
     );
     save("maps-nested.html", renderPage("maps", chart));
+  });
+
+  it("labels the runtime's reservations from the bridge's own field (real `alloc maps --json`), set apart", () => {
+    // `alloc maps --json` in test-programs/ui_heap.c at its BREAK line (paths shortened)
+    const file = path.resolve(__dirname, "../../../tests/extension/fixtures/maps-ui_heap.json");
+    const real = (JSON.parse(fs.readFileSync(file, "utf8")) as { maps: MapNodeJson[] }).maps;
+    const chart = renderMemoryMapChart(real);
+    const rows = [
+      ...chart.matchAll(
+        /<div class="map-row ([^"]*)"[^>]*><span[^>]*>([^<]*)<\/span><span class="addr">([^<]*)</g,
+      ),
+    ].map((m) => ({ cls: m[1], label: m[2], addr: m[3] }));
+    const row = (addr: string): { cls: string; label: string } | undefined =>
+      rows.find((r) => r.addr === addr);
+    // the tables the runtime reserved: anonymous mappings a user would otherwise take for the program's
+    assert.deepEqual(row("0x7ffff3400000"), {
+      cls: "d0 runtime tables",
+      label: "mmap (allocs runtime: chunk-start byte maps)",
+      addr: "0x7ffff3400000",
+    });
+    assert.equal(
+      row("0x7ffff51e0000")?.label,
+      "mmap (allocs runtime: the pool bitmap index, the threads table, the site table, the large-chunk table)",
+    );
+    assert.equal(
+      row("0x7ffff4000000")?.label,
+      "mmap (allocs runtime: the levels table, the ELF objects table)",
+    );
+    assert.equal(row("0x7ffff7f73000")?.label, "mmap (allocs runtime: names)");
+    // its library, and its .bss (the chunk-start map index) inside it
+    assert.equal(row("0x7ffff7600000")?.label, "elf_file liballocs.so (allocs runtime)");
+    assert.match(row("0x7ffff7600000")?.cls ?? "", /\bruntime library\b/);
+    assert.match(row("0x7ffff7626000")?.cls ?? "", /\bruntime library\b/);
+    // the program's own memory is not the runtime's
+    for (const addr of ["0x555555554000", "0x555555559000"]) {
+      assert.doesNotMatch(row(addr)?.cls ?? "runtime", /runtime/, addr);
+      assert.doesNotMatch(row(addr)?.label ?? "runtime", /runtime/, addr);
+    }
+    // set apart: muted, italic labels and hatched bars
+    const page = renderPage("maps", chart);
+    assert.match(page, /\.map-row\.runtime \.label \{[^}]*font-style: italic/);
+    assert.match(page, /\.map-row\.runtime \.mbar \{ background: repeating-linear-gradient/);
+    save("maps-runtime.html", page);
   });
 });
