@@ -246,9 +246,10 @@ def _unrecorded_runtime_mappings(s: Session, bigs: List[Big], own: RuntimeMemory
         if m is None or m.begin in seen or any(b.begin < m.end and m.begin < b.end for b in bigs):
             continue
         seen.add(m.begin)
-        perms = (m.perms or "---")[:3]
+        # the runtime maps its tables read-write (rt_core.c, meta_mem.c); a core's mappings may not
+        # say, and the two debuggers would disagree
         out.append({"allocator": "mmap", "base": hexaddr(m.begin), "size": m.end - m.begin, "name": m.name,
-                    "flags": perms + ("f" if m.name and m.name.startswith("/") else ""),
+                    "flags": "rw-",
                     "runtime": own.label(m.begin, m.end), "children": []})
     return out
 
