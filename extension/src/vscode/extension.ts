@@ -29,6 +29,7 @@ import {
 import { LLDB_DEBUG_TYPE, findLldbAdapter, lldbConfiguration, lldbRequests } from "./lldb";
 import { census, describe, listAllocations, memoryMap, type RequestSession } from "./requests";
 import { registerGraphCommands } from "./graph";
+import { registerPostMortem } from "./postmortem";
 import { Views } from "./views";
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
@@ -246,6 +247,7 @@ function pickProcess(): Promise<string | undefined> {
 
 export function activate(context: vscode.ExtensionContext): void {
   const views = new Views();
+  registerPostMortem(context);
   registerGraphCommands(context, () => requestsFor(requireSession()), guarded, views);
   const provider = new ConfigurationProvider();
   context.subscriptions.push(
