@@ -30,6 +30,9 @@ try:
         DecodeError, Frame, Mapping, MemoryUnreadable, Session, SourceLine, Symbolization, Thread, Variable,
     )
     from allocs_decoder import commands, queries, render, values
+    # imported by the first description (Session.describe imports it late, to break an import
+    # cycle): here, so its bytecode is cached too (compiling it took 10-20 ms of the first stop)
+    from allocs_decoder import describe as _describe  # noqa: F401
     from allocs_decoder.description import AddressDescription
     from allocs_gdbfront.commands import describe_expr, register_commands
     from allocs_gdbfront.report import CLI_MARKER, cli_report

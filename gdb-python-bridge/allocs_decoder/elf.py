@@ -48,20 +48,45 @@ class ElfSymbol:
     kind: str  # "function" or "variable"
 
 
+def _cstr(tab: bytes, off: int) -> str:
+    end = tab.find(b"\0", off)
+    return tab[off:end if end >= 0 else len(tab)].decode("utf-8", "replace")
+
+
 class ElfFile:
     def __init__(self, path: str, data: Optional[bytes] = None) -> None:
         """The file at path on this host, or (data given) the file's contents, named path."""
         self.path = path
         self.sections: List[Section] = []
-        self.symbols: List[ElfSymbol] = []
         self.min_vaddr = 0
         self.segments: List[Tuple[int, int, int]] = []
+        # the symbol tables' bytes (symbols, strings), decoded on first use: most answers need
+        # only the segments and sections, and decoding took most of a first stop's describe
+        self._symtabs: List[Tuple[bytes, bytes]] = []
+        self._symbols: Optional[List[ElfSymbol]] = None
         self._starts: List[int] = []
         with (io.BytesIO(data) if data is not None else open(path, "rb")) as f:
             self._parse(path, f)
-        self.symbols.sort(key=lambda s: (s.addr, -s.size))  # outer before inner
-        self._starts = [s.addr for s in self.symbols]
         self.sections.sort(key=lambda s: s.addr)
+
+    @property
+    def symbols(self) -> List[ElfSymbol]:
+        """Sized function and variable symbols, outer before inner at one address."""
+        if self._symbols is None:
+            out: List[ElfSymbol] = []
+            for data, strs in self._symtabs:
+                for j in range(len(data) // _SYM.size):
+                    name, info, _other, shndx, value, size = _SYM.unpack_from(data, j * _SYM.size)
+                    kind = info & 0xF
+                    if kind not in (STT_OBJECT, STT_FUNC) or shndx == 0 or not value:
+                        continue
+                    out.append(ElfSymbol(_cstr(strs, name), value, size,
+                                         "function" if kind == STT_FUNC else "variable"))
+            out.sort(key=lambda s: (s.addr, -s.size))
+            self._symtabs = []
+            self._symbols = out
+            self._starts = [s.addr for s in out]
+        return self._symbols
 
     def _parse(self, path: str, f: BinaryIO) -> None:
         head = f.read(_EHDR.size)
@@ -92,32 +117,21 @@ class ElfFile:
 
         names = blob(shstrndx) if shstrndx < len(shdrs) else b""
 
-        def cstr(tab: bytes, off: int) -> str:
-            end = tab.find(b"\0", off)
-            return tab[off:end if end >= 0 else len(tab)].decode("utf-8", "replace")
-
         symtabs = [i for i, s in enumerate(shdrs) if s[1] == SHT_SYMTAB] or \
             [i for i, s in enumerate(shdrs) if s[1] == SHT_DYNSYM]
         for s in shdrs:
             if s[2] & SHF_ALLOC and s[3]:
-                self.sections.append(Section(cstr(names, s[0]), s[3], s[5], s[2], s[1]))
-        for i in symtabs:
-            data, strs = blob(i), blob(shdrs[i][6])
-            for j in range(len(data) // _SYM.size):
-                name, info, _other, shndx, value, size = _SYM.unpack_from(data, j * _SYM.size)
-                kind = info & 0xF
-                if kind not in (STT_OBJECT, STT_FUNC) or shndx == 0 or not value:
-                    continue
-                self.symbols.append(ElfSymbol(cstr(strs, name), value, size,
-                                              "function" if kind == STT_FUNC else "variable"))
+                self.sections.append(Section(_cstr(names, s[0]), s[3], s[5], s[2], s[1]))
+        self._symtabs = [(blob(i), blob(shdrs[i][6]) if shdrs[i][6] < len(shdrs) else b"") for i in symtabs]
 
     def symbol_at(self, vaddr: int) -> Optional[ElfSymbol]:
         """The sized symbol containing vaddr (an unrelocated address)."""
         # As the runtime does it: the last symbol starting at or below vaddr whose extent (at
         # least one byte) reaches it.
+        symbols = self.symbols
         i = bisect.bisect_right(self._starts, vaddr)
         for k in range(i - 1, max(-1, i - 256), -1):
-            s = self.symbols[k]
+            s = symbols[k]
             if vaddr < s.addr + max(s.size, 1):
                 return s
         return None

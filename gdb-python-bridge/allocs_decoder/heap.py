@@ -234,6 +234,10 @@ class Heap:
         for region, map_addr in self._mapped_regions():
             yield from self._region_bases(region, map_addr)
 
+    def byte_maps(self) -> Iterator[Tuple[int, int]]:
+        """(region, map address) of every chunk-start byte map, in address order."""
+        return self._mapped_regions()
+
     def _mapped_regions(self) -> Iterator[Tuple[int, int]]:
         """(region, map address) of every chunk_l1 entry that is not 0, in address order."""
         l1_addr = self.root.rec.chunk_l1

@@ -11,6 +11,7 @@ from .description import AddressDescription, hexaddr
 from .heap import _spans
 from .errors import DecodeError
 from .levels import Big
+from .runtime_memory import RuntimeMemory, runtime_memory
 from .session import Session
 from .target import X86_64, Architecture
 from .uniqtype import UType, array_c_name
@@ -214,8 +215,10 @@ def site_type_name(s: Session, sid: int, pc: Optional[int]) -> Optional[str]:
 
 # ---- maps ----
 def maps(s: Session) -> List[Dict[str, Any]]:
-    """The big allocations as a tree (outermost first), each {allocator, base, size, name, children}."""
+    """The big allocations as a tree (outermost first), each {allocator, base, size, name, flags,
+    runtime, children}; runtime says which are the allocs runtime's own (runtime_memory.py)."""
     bigs = with_brk_heap(s, s.levels.bigs())
+    own = runtime_memory(s)
     indices = {b.index for b in bigs}
     children: Dict[int, List[Big]] = {}
     for b in sorted(bigs, key=lambda b: b.begin):
@@ -224,11 +227,31 @@ def maps(s: Session) -> List[Dict[str, Any]]:
     def node(b: Big, depth: int) -> Dict[str, Any]:
         kids = children.get(b.index, []) if depth < 16 else []
         return {"allocator": b.allocator, "base": hexaddr(b.begin), "size": b.size, "name": b.name,
-                "flags": _flags(b.flags),
+                "flags": _flags(b.flags), "runtime": own.label(b.begin, b.end),
                 "children": [node(k, depth + 1) for k in kids if k.index != b.index]}
 
     tops = sorted((b for b in bigs if b.parent < 0 or b.parent not in indices), key=lambda b: b.begin)
-    return [node(b, 0) for b in tops]
+    out = [node(b, 0) for b in tops] + _unrecorded_runtime_mappings(s, bigs, own)
+    return sorted(out, key=lambda n: int(n["base"], 16))
+
+
+def _unrecorded_runtime_mappings(s: Session, bigs: List[Big], own: RuntimeMemory) -> List[Dict[str, Any]]:
+    """The debugger's mappings that hold the runtime's tables but are in no level yet (the runtime
+    maps its tables with raw system calls; its levels see them only at the next /proc/self/maps
+    reread), so the map shows everything the runtime reserved."""
+    out: List[Dict[str, Any]] = []
+    seen = set()
+    for begin, _end, _what in sorted(own.tables):
+        m = s.mapping_for(begin)
+        if m is None or m.begin in seen or any(b.begin < m.end and m.begin < b.end for b in bigs):
+            continue
+        seen.add(m.begin)
+        # the runtime maps its tables read-write (rt_core.c, meta_mem.c); a core's mappings may not
+        # say, and the two debuggers would disagree
+        out.append({"allocator": "mmap", "base": hexaddr(m.begin), "size": m.end - m.begin, "name": m.name,
+                    "flags": "rw-",
+                    "runtime": own.label(m.begin, m.end), "children": []})
+    return out
 
 
 def _flags(f: int) -> str:

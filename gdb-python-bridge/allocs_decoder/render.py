@@ -129,12 +129,21 @@ def hexdump(addr: int, data: bytes, width: int = 16) -> List[str]:
     return out
 
 
+def _runtime_note(own: Optional[Dict[str, Any]]) -> str:
+    """'  [allocs runtime: what it holds]' for the runtime's own mappings and levels."""
+    if not own:
+        return ""
+    what = "library" if own["part"] == "library" else "reserved"
+    holds = ", ".join(own["holds"])
+    return f"  [allocs runtime {what}{': ' + holds if holds else ''}]"
+
+
 def maps_lines(nodes: List[Dict[str, Any]], depth: int = 0) -> List[str]:
     out = []
     for n in nodes:
         base = int(n["base"], 16)
         name = f"  {n['name']}" if n.get("name") else ""
         out.append(f"{'  ' * depth}{n['allocator']:<12} {base:#x}-{base + n['size']:#x} {n['flags']:<5}"
-                   f" {_size(n['size']):>16}{name}")
+                   f" {_size(n['size']):>16}{name}{_runtime_note(n.get('runtime'))}")
         out.extend(maps_lines(n["children"], depth + 1))
     return out

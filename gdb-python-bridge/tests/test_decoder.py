@@ -15,7 +15,7 @@ from allocs_decoder import LayoutError, NoRuntime, Session, SourceLine  # noqa: 
 from allocs_decoder import layout as L  # noqa: E402
 from allocs_decoder import queries  # noqa: E402
 from allocs_decoder.target import X86_64, Mapping, Symbolization, architecture_of  # noqa: E402
-from fixtures import HEAP, ROOT_ADDR, FakeTarget, ImageBuilder  # noqa: E402
+from fixtures import HEAP, L1_ADDR, MAP_ADDR, ROOT_ADDR, TABLES, FakeTarget, ImageBuilder  # noqa: E402
 
 PC_A, PC_B = 0x401234, 0x401300
 
@@ -296,7 +296,7 @@ class BrkHeap(unittest.TestCase):
                              [("mmap", HEAP, self.MIB, "[heap]"), ("brk", HEAP, self.MIB, None),
                               (L.MALLOC, p, 100_000, None)], where)
             heap = [n for n in queries.maps(s) if n["base"] == hex(HEAP)]
-            node = {"base": hex(HEAP), "size": self.MIB, "name": "[heap]", "flags": "rw-"}
+            node = {"base": hex(HEAP), "size": self.MIB, "name": "[heap]", "flags": "rw-", "runtime": None}
             brk = dict(node, allocator="brk", children=[])
             self.assertEqual(heap, [dict(node, allocator="mmap", children=[brk])], where)
 
@@ -308,6 +308,43 @@ class BrkHeap(unittest.TestCase):
         self.assertEqual([(n["base"], n["size"]) for n in heap], [(hex(HEAP - 0x1000), self.MIB + 0x1000)])
         self.assertEqual([(c["allocator"], c["base"], c["size"]) for c in heap[0]["children"]],
                          [("brk", hex(HEAP), self.MIB)])
+
+
+class RuntimeOwnMemory(unittest.TestCase):
+    """`alloc maps` labels the runtime's library and the tables its root record points to."""
+
+    RW = L.BIG_F_READ | L.BIG_F_WRITE
+
+    def test_the_library_and_the_tables_are_labelled_and_the_programs_memory_is_not(self) -> None:
+        b = image()
+        b.big(TABLES, TABLES + (1 << 20), L.BIG_MAPPING, flags=self.RW)  # levels, sites, names
+        b.malloc(24, b.site(PC_A, "f", "f.c", 3))  # the heap's region gets its byte map
+        t = b.build()
+        # the byte map and chunk_l1 are in no level yet: the debugger's mappings still list them
+        t.maps = [Mapping(MAP_ADDR, MAP_ADDR + L.CHUNK_MAP_BYTES, None, "rw-p"),
+                  Mapping(L1_ADDR, L1_ADDR + 8 * L.CHUNK_L1_ENTRIES, None, "rw-p"),
+                  Mapping(0x7F00FF000000, 0x7F00FF001000, None, "rw-p")]  # not the runtime's
+        nodes = {n["base"]: n for n in queries.maps(Session(t))}
+        self.assertEqual(nodes[hex(HEAP - 0x1000)]["runtime"], None)
+        self.assertEqual(nodes[hex(HEAP - 0x1000)]["children"][0]["runtime"], None)
+        tables = nodes[hex(TABLES)]["runtime"]
+        self.assertEqual(tables["part"], "tables")
+        for what in ("the site table", "the levels table", "names"):
+            self.assertIn(what, tables["holds"])
+        self.assertEqual(nodes[hex(MAP_ADDR)]["runtime"],
+                         {"part": "tables", "holds": ["chunk-start byte maps"]})
+        self.assertEqual(nodes[hex(L1_ADDR)]["runtime"],
+                         {"part": "tables", "holds": ["the chunk-start map index"]})
+        self.assertEqual((nodes[hex(MAP_ADDR)]["allocator"], nodes[hex(MAP_ADDR)]["flags"]), ("mmap", "rw-"))
+        self.assertNotIn(hex(0x7F00FF000000), nodes)
+
+    def test_text_names_what_the_runtime_keeps_there(self) -> None:
+        from allocs_decoder import render
+        b = image()
+        b.big(TABLES, TABLES + (1 << 20), L.BIG_MAPPING, flags=self.RW)
+        lines = render.maps_lines(queries.maps(Session(b.build())))
+        self.assertTrue(any(line.startswith(f"mmap         {TABLES:#x}")
+                            and "[allocs runtime reserved: the site table" in line for line in lines), lines)
 
 
 class WithoutRuntime(unittest.TestCase):

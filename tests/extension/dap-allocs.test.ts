@@ -185,6 +185,38 @@ describe("debug adapter: allocations", function () {
       maps.maps.some((n) => n.name === "[heap]" && n.children?.some((c) => c.allocator === "brk")),
       "the brk heap is in its [heap] mapping",
     );
+    // the runtime's own memory is labelled: its library, and the tables its root points to (gdb
+    // reads the root's fields for the ground truth)
+    const runtimeLib = all.find((n) => n.allocator === "elf_file" && /liballocs\.so$/.test(n.name ?? ""));
+    assert.equal(runtimeLib?.runtime?.part, "library");
+    assert.ok(runtimeLib?.runtime?.holds.includes("the root record"));
+    const frameId = (await client.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].id;
+    const rootField = async (field: string): Promise<bigint> =>
+      BigInt(
+        (
+          await client.evaluateRequest({
+            expression: `(unsigned long)__allocs_root.${field}`,
+            context: "watch",
+            frameId,
+          })
+        ).body.result.split(" ")[0],
+      );
+    for (const [field, what] of [
+      ["sites", "the site table"],
+      ["bigs", "the levels table"],
+      ["sub_l1", "the pool bitmap index"],
+    ]) {
+      const at = await rootField(field);
+      const holder = all.find(
+        (n) => n.allocator === "mmap" && BigInt(n.base) <= at && at < BigInt(n.base) + BigInt(n.size),
+      );
+      assert.ok(holder, `a mapping holds ${what} at 0x${at.toString(16)}`);
+      assert.equal(holder.runtime?.part, "tables", what);
+      assert.ok(holder.runtime?.holds.includes(what), `${what}: ${JSON.stringify(holder.runtime)}`);
+    }
+    // the program's own memory is not the runtime's
+    assert.equal(elf.runtime, null);
+    assert.equal(maps.maps.find((n) => n.name === "[heap]")?.runtime, null);
   });
 
   (HAS_BRIDGE ? it : it.skip)(

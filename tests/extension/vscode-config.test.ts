@@ -6,9 +6,11 @@ import * as path from "node:path";
 
 import {
   COMMANDS,
+  POST_MORTEM_CONTEXT,
   adapterCommand,
   checkSubstituted,
   defaultLaunchConfiguration,
+  isPostMortem,
   resolveConfiguration,
   type AllocsConfiguration,
   type FileChecks,
@@ -204,6 +206,8 @@ describe("vscode: the manifest (extension/package.json)", () => {
         initialConfigurations?: AllocsConfiguration[];
       }[];
       breakpoints: { language: string }[];
+      menus: Record<string, { command: string; when?: string; group?: string }[]>;
+      keybindings: { command: string; key: string; when: string }[];
     };
   };
 
@@ -225,6 +229,32 @@ describe("vscode: the manifest (extension/package.json)", () => {
     for (const t of ["Allocs: Describe Address...", "Allocs: Show Heap Census", "Allocs: Show Memory Map"]) {
       assert.ok(titles.includes(t), t);
     }
+  });
+
+  it("a core file's session: a lock on the debug toolbar, and the execution keys say why instead", () => {
+    assert.equal(isPostMortem({ request: "launch", coreDumpPath: "/tmp/core.1" }), true);
+    assert.equal(isPostMortem({ request: "launch", program: "/bin/prog" }), false);
+    assert.equal(isPostMortem({ request: "attach", coreDumpPath: "/tmp/core.1" }), false);
+    assert.equal(isPostMortem({ request: "launch", coreDumpPath: " " }), false);
+    assert.equal(isPostMortem(undefined), false);
+    const lock = manifest.contributes.commands.find((c) => c.command === COMMANDS.postMortemInfo) as {
+      icon?: string;
+      enablement?: string;
+    };
+    assert.equal(lock.icon, "$(lock)");
+    assert.equal(lock.enablement, POST_MORTEM_CONTEXT);
+    assert.deepEqual(manifest.contributes.menus["debug/toolBar"], [
+      { command: COMMANDS.postMortemInfo, when: POST_MORTEM_CONTEXT, group: "navigation" },
+    ]);
+    // Continue (F5), Step Over (F10), Into (F11), Out (Shift+F11), only while a core file is stopped
+    assert.deepEqual(
+      manifest.contributes.keybindings.map((k) => [k.key, k.command, k.when]),
+      ["f5", "f10", "f11", "shift+f11"].map((key) => [
+        key,
+        COMMANDS.postMortemInfo,
+        `${POST_MORTEM_CONTEXT} && debugState == 'stopped'`,
+      ]),
+    );
   });
 
   it("declares the debugger type allocs with cppdbg-like launch, attach and core attributes", () => {

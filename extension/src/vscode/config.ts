@@ -19,7 +19,23 @@ export const COMMANDS = {
   showRetainers: "allocs.showRetainers",
   showHeapCensusByType: "allocs.showHeapCensusByType",
   showHeapTreemap: "allocs.showHeapTreemap",
+  // the lock on the debug toolbar of a core file's session (postmortem.ts)
+  postMortemInfo: "allocs.postMortemInfo",
 } as const;
+
+/** The context key that is true while the focused session is a core file's: VS Code enables
+ * Continue and the steps by its debug state alone (no DAP capability or context key turns them
+ * off), so the extension adds a lock to the toolbar and takes the execution keys itself. */
+export const POST_MORTEM_CONTEXT = "allocs.postMortem";
+
+export const POST_MORTEM_NOTICE =
+  "allocs: this is a core file, a snapshot of a process that no longer runs: it cannot continue or step. " +
+  "Inspect it, or launch the program to run it.";
+
+/** Whether a session's configuration opens a core file (a launch with coreDumpPath). */
+export function isPostMortem(c: AllocsConfiguration | undefined): boolean {
+  return c?.request === "launch" && typeof c.coreDumpPath === "string" && c.coreDumpPath.trim() !== "";
+}
 
 /** A debug configuration as VS Code hands it over (launch.json plus our attributes). */
 export interface AllocsConfiguration {

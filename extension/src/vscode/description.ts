@@ -31,7 +31,15 @@ export interface MapNodeJson {
   readonly size: number;
   readonly name?: string | null;
   readonly flags?: string;
+  /** the allocs runtime's own memory (docs/schema/maps.schema.json), null when not */
+  readonly runtime?: RuntimeOwnJson | null;
   readonly children?: readonly MapNodeJson[];
+}
+
+/** What of the allocs runtime's a mapping or level holds: inside its library, or its tables. */
+export interface RuntimeOwnJson {
+  readonly part: "library" | "tables";
+  readonly holds: readonly string[];
 }
 
 /** One allocation of `allocs/ls` (the bridge's `alloc ls --json`). */
@@ -71,7 +79,7 @@ function endOf(n: MapNodeJson): bigint {
 /** The memory map as a person reads it: every node under the smallest node that contains it
  * (an ELF file over the mappings it spans, a stack's reservation over its mapped part), so no
  * child is larger than its parent; nodes that only overlap stay side by side. Each node's
- * `runtime` says it is the allocs runtime's library or lies inside it. */
+ * `runtime` says it is the allocs runtime's own: its library, or the tables it reserved. */
 export function nestMaps(nodes: readonly MapNodeJson[]): NestedMapNode[] {
   const flat: { node: MapNodeJson; depth: number; order: number }[] = [];
   const walk = (ns: readonly MapNodeJson[], depth: number): void => {
@@ -111,7 +119,7 @@ export function nestMaps(nodes: readonly MapNodeJson[]): NestedMapNode[] {
       size: node.size,
       name: node.name ?? null,
       flags: node.flags,
-      runtime: isRuntimeObject(node.name) || parent?.out.runtime === true,
+      runtime: runtimeOwn(node, parent?.out),
       children: [],
     };
     if (parent !== undefined) parent.out.children.push(out);
@@ -121,8 +129,17 @@ export function nestMaps(nodes: readonly MapNodeJson[]): NestedMapNode[] {
   return roots;
 }
 
+/** The bridge's label; from a bridge that gives none, the runtime's library by its name and what
+ * lies inside it. */
+function runtimeOwn(node: MapNodeJson, parent: NestedMapNode | undefined): RuntimeOwnJson | null {
+  if (node.runtime !== undefined) return node.runtime;
+  return isRuntimeObject(node.name) || parent?.runtime?.part === "library"
+    ? { part: "library", holds: [] }
+    : null;
+}
+
 export interface NestedMapNode extends MapNodeJson {
-  readonly runtime: boolean;
+  readonly runtime: RuntimeOwnJson | null;
   readonly children: NestedMapNode[];
 }
 

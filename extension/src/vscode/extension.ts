@@ -32,6 +32,7 @@ import { LLDB_DEBUG_TYPE, findLldbAdapter, lldbConfiguration, lldbRequests } fro
 import { census, describe, listAllocations, memoryMap, type RequestSession } from "./requests";
 import { registerGraphCommands } from "./graph";
 import { TREEMAP_COMMAND } from "./treemap-render";
+import { registerPostMortem } from "./postmortem";
 import { Views } from "./views";
 
 class AdapterFactory implements vscode.DebugAdapterDescriptorFactory {
@@ -250,6 +251,7 @@ function pickProcess(): Promise<string | undefined> {
 
 export function activate(context: vscode.ExtensionContext): void {
   const views = new Views();
+  registerPostMortem(context);
   registerGraphCommands(context, () => requestsFor(requireSession()), guarded, views);
   const provider = new ConfigurationProvider();
   context.subscriptions.push(

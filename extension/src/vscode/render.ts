@@ -19,6 +19,7 @@ import {
   type LsJson,
   type MapNodeJson,
   type NestedMapNode,
+  type RuntimeOwnJson,
 } from "./description";
 
 /** The commands a picture's links run (webview command URIs; no scripts in the page). */
@@ -267,11 +268,19 @@ function flatten(nodes: readonly NestedMapNode[], depth: number, out: FlatNode[]
 
 const MAP_ROWS = 400;
 
+/** " (allocs runtime)" on the runtime's library, " (allocs runtime: the site table, ...)" on the
+ * memory it reserved: not the program's. */
+function runtimeLabel(own: RuntimeOwnJson | null): string {
+  if (own === null) return "";
+  if (own.part === "library") return " (allocs runtime)";
+  return ` (allocs runtime${own.holds.length > 0 ? `: ${own.holds.join(", ")}` : ""})`;
+}
+
 /** The memory map: every big allocation as a row, nested by containment (no child larger than
  * its parent), children indented; HTML columns (name, address, bar, size) so a long name is cut
  * with an ellipsis before the address column and the chart is as wide as the panel; bar length
  * on a log scale of the size (4 KiB to 1 TiB span the track). The allocs runtime's library and
- * what lies in it are labelled. */
+ * the tables it reserved are labelled, muted and their bars hatched: not the program's memory. */
 export function renderMemoryMapChart(nodes: readonly MapNodeJson[]): string {
   const flat: FlatNode[] = [];
   flatten(nestMaps(nodes), 0, flat);
@@ -282,11 +291,11 @@ export function renderMemoryMapChart(nodes: readonly MapNodeJson[]): string {
     const lg = Math.log2(Math.max(1, node.size));
     const pct = Math.max(1, Math.min(1, Math.max(0, (lg - 10) / 30)) * 100);
     const name = node.name ? ` ${basename(node.name)}` : "";
-    const own = isRuntimeObject(node.name) ? " (allocs runtime)" : node.runtime ? " (runtime)" : "";
+    const own = runtimeLabel(node.runtime);
     const label = `${node.allocator}${name}${own}`;
     const tip = `${node.allocator}${node.name ? ` ${node.name}` : ""}${own}`;
     parts.push(
-      `<div class="map-row d${Math.min(depth, 4)}${node.runtime ? " runtime" : ""}" data-allocator="${escapeXml(node.allocator)}">` +
+      `<div class="map-row d${Math.min(depth, 4)}${node.runtime ? ` runtime ${node.runtime.part}` : ""}" data-allocator="${escapeXml(node.allocator)}">` +
         `<span class="label${depth === 0 ? " title" : ""}" style="padding-left:${depth * 16}px" title="${escapeXml(tip)}">${escapeXml(label)}</span>` +
         `<span class="addr">${hex(base)}</span>` +
         `<span class="track"><span class="mbar d${Math.min(depth, 4)}" style="width:${pct.toFixed(1)}%"></span></span>` +
@@ -324,6 +333,7 @@ svg { width: 100%; max-width: 1200px; height: auto; }
 .chart .cbar, .chart .mbar { display: block; height: 12px; border-radius: 2px; }
 a.census-row:hover { background: var(--vscode-list-hoverBackground, #eef); }
 .map-row.runtime .label { color: var(--vscode-descriptionForeground, #888); font-style: italic; }
+.map-row.runtime .mbar { background: repeating-linear-gradient(135deg, var(--vscode-descriptionForeground, #888) 0 3px, transparent 3px 6px); }
 p.note { color: var(--vscode-editorWarning-foreground, #a60); }
 p.hint { color: var(--vscode-descriptionForeground, #666); }
 table.list { border-collapse: collapse; }
