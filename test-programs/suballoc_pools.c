@@ -3,7 +3,7 @@
  *   LIBALLOCS_SUBALLOC_FNS="bump_alloc(pZ)p fl_alloc(pZ)p"
  *   LIBALLOCS_SUBFREE_FNS="fl_free(pP)->fl_alloc"
  * Built with plain gcc -g (the stub library only for the probes). Each object prints
- * `probe NAME line=L sizeof=S` (L the allocating call's line, S the program's own sizeof), then
+ * `probe NAME obj=ADDR line=L sizeof=S` (L the allocating call's line, S the program's own sizeof), then
  * what the C API says about an address inside it (`alloc= base= size= type= parent=
  * parent_size= site=`); `probe main addr=` gives the load bias. The program stops in stop_here()
  * with every object reachable from the globals g_*; with the argument "abort" it then aborts
@@ -42,9 +42,9 @@ static void probe(const char *name, int line, size_t size, const void *inside, c
     struct alloc_info info;
     int err = alloc_describe(inside, &info);
     const char *parent = info.depth >= 2 ? info.chain[info.depth - 2].allocator->name : "-";
-    printf("probe %s line=%d sizeof=%zu err=%d alloc=%s base=%td size=%zu type=%s parent=%s "
+    printf("probe %s obj=%#lx line=%d sizeof=%zu err=%d alloc=%s base=%td size=%zu type=%s parent=%s "
            "parent_size=%zu site=%#lx\n",
-           name, line, size, err, info.allocator->name, (const char *)info.base - (const char *)obj,
+           name, (unsigned long)(uintptr_t)obj, line, size, err, info.allocator->name, (const char *)info.base - (const char *)obj,
            info.size, info.type ? UNIQTYPE_NAME(info.type) : "-", parent,
            info.depth >= 2 ? info.chain[info.depth - 2].size : 0, (unsigned long)(uintptr_t)info.site);
 }
@@ -80,6 +80,7 @@ int main(int argc, char **argv)
     printf("probe dead line=%d reused=%d\n", l_dead, dead == again);
     /* Between objects in the bump chunk: the chunk itself. */
     probe("gap", 0, 0, g_bump.chunk + 4000, g_bump.chunk);
+    fflush(stdout);
     stop_here();
     if (argc > 1 && strcmp(argv[1], "abort") == 0) abort();
     printf("done\n");

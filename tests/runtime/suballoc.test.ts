@@ -1,0 +1,208 @@
+// Nested allocators declared in liballocs's syntax (test-programs/suballoc_pools.c): a bump
+// allocator and a free list carve typed structs out of malloc'd chunks, with no call of the
+// runtime's API in them. With LIBALLOCS_SUBALLOC_FNS / LIBALLOCS_SUBFREE_FNS set (for
+// `allocs typegen` and at run time), each object is an allocation of its own one level below its
+// chunk: allocator (the suballocator's name), base, size, type and site line, checked against the
+// program's own sizeof/__LINE__ (addr2line for the site) through the C API in the program, and
+// against gdb's ptype/sizeof through the bridge, live and on a kernel core. Plain `gcc -g` and
+// `clang -g` builds (the stub library only for the program's probes), -O0 and -O2. A bad
+// declaration is one warning and changes nothing else.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ROOT, buildProgram, hasCommand, parseProbes, runPreloaded } from "../lib/programs";
+import { Json, allocsGdb, makeKernelCore, queryCommands, answers, skipWithoutKernelCores } from "../bridge/gdb";
+import { readMeta } from "../../typegen/src/meta/reader";
+import { SITE_SUBALLOC } from "../../typegen/src/meta/format";
+import { validate } from "../lib/json-schema";
+
+const ALLOCS = path.join(ROOT, "bin", "allocs.js");
+const DECLS = {
+  LIBALLOCS_SUBALLOC_FNS: "bump_alloc(pZ)p fl_alloc(pZ)p",
+  LIBALLOCS_SUBFREE_FNS: "fl_free(pP)->fl_alloc",
+};
+
+/** Source line of the call returning to `vaddr` (addr2line; the last line is the function's own). */
+function lineOf(exe: string, vaddr: number): number {
+  const r = spawnSync("addr2line", ["-i", "-e", exe, "0x" + (vaddr - 1).toString(16)], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  return Number(/:(\d+)/.exec(lines[lines.length - 1])?.[1] ?? 0);
+}
+
+function nmAddress(exe: string, sym: string): number {
+  const r = spawnSync("nm", [exe], { encoding: "utf8" });
+  const m = new RegExp(`^([0-9a-f]+) T ${sym}$`, "m").exec(r.stdout);
+  assert.ok(m, `${sym} not in nm ${exe}`);
+  return parseInt(m[1], 16);
+}
+
+/** The objects the program makes: probe name, expected uniqtype, allocator, a gdb expression
+ * inside it and the field path that expression is at. */
+const OBJECTS: [string, string, string, string, string][] = [
+  ["point", "point", "bump_alloc", "&g_point->y", ".y"],
+  ["bumped", "node", "bump_alloc", "g_bumped->name + 3", ".name[3]"],
+  ["points", "__ARR5_point", "bump_alloc", "&g_points[3].y", "[3].y"],
+  ["listed", "node", "fl_alloc", "&g_listed->where.y", ".where.y"],
+  ["again", "node", "fl_alloc", "&g_freed_then_reused->next", ".next"],
+];
+
+const variants: ["gcc" | "clang", string][] = [
+  ["gcc", "-O0"],
+  ["gcc", "-O2"],
+  ...(hasCommand("clang") ? ([["clang", "-O0"], ["clang", "-O2"]] as ["clang", string][]) : []),
+];
+
+for (const [cc, opt] of variants) {
+  describe(`declared suballocators: objects carved out of malloc chunks (${cc} ${opt})`, function () {
+    let exe: string;
+    let probes: Map<string, Record<string, string>>;
+    let stderr: string;
+    const probe = (name: string): Record<string, string> => {
+      const p = probes.get(name);
+      assert.ok(p, `probe ${name} missing`);
+      return p;
+    };
+
+    before(function () {
+      exe = buildProgram("suballoc_pools", {
+        cc,
+        api: true,
+        cflags: [opt],
+        variant: `o${opt.slice(2)}`,
+        extraSources: ["suballoc_pools_impl.c"],
+      });
+      fs.rmSync(exe + ".allocsmeta", { force: true });
+      const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
+        encoding: "utf8",
+        env: { ...process.env, ...DECLS },
+      });
+      assert.equal(t.status, 0, t.stderr);
+      const r = runPreloaded(exe, [], { env: DECLS });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^done$/m);
+      probes = parseProbes(r.stdout);
+      stderr = r.stderr;
+    });
+
+    it("typegen records each direct call of the suballocators and the free function", () => {
+      const m = readMeta(fs.readFileSync(exe + ".allocsmeta"));
+      const subs = m.sites.filter((s) => s.flags & SITE_SUBALLOC);
+      // bump_alloc x3, fl_alloc x3, fl_free x1 in main (and none elsewhere)
+      assert.equal(subs.length, 7, subs.map((s) => s.vaddr.toString(16)).join(" "));
+    });
+
+    it("the runtime redirects them silently", () => assert.equal(stderr, ""));
+
+    it("the C API: each object is its own allocation below the chunk, typed and sited", () => {
+      const bias = Number(probe("main").addr) - nmAddress(exe, "main");
+      for (const [name, type, allocator] of OBJECTS) {
+        const p = probe(name);
+        assert.equal(p.err, "0", name);
+        assert.equal(p.alloc, allocator, `${name}: allocator`);
+        assert.equal(p.base, "0", `${name}: base`);
+        assert.equal(p.size, p.sizeof, `${name}: size is the program's sizeof`);
+        assert.equal(p.type, type, `${name}: type`);
+        assert.equal(p.parent, "__default_lib_malloc", `${name}: one level below the malloc chunk`);
+        assert.equal(p.parent_size, name === "listed" || name === "again" ? "320" : "4096", name);
+        assert.equal(lineOf(exe, Number(p.site) - bias), Number(p.line), `${name}: site line`);
+      }
+    });
+
+    it("a declared free drops the object: the slot handed out again is the new object", () => {
+      assert.equal(probe("dead").reused, "1");
+      assert.equal(probe("again").line, String(Number(probe("dead").line) + 2));
+    });
+
+    it("between objects, the address is the chunk's", () => {
+      const g = probe("gap");
+      assert.equal(g.alloc, "__default_lib_malloc");
+      assert.equal(g.size, "4096");
+    });
+
+    /** The bridge's answers for every object, from a live process or a core, against the probes
+     * printed by the same run and gdb's own sizeof and ptype. */
+    function checkBridge(answered: Map<string, unknown>, runProbes: Map<string, Record<string, string>>): void {
+      for (const [name, type, allocator, , fieldPath] of OBJECTS) {
+        const j = answered.get(name) as Json;
+        const p = runProbes.get(name)!;
+        assert.ok(j, `no answer for ${name}`);
+        assert.deepEqual(validate("description.schema.json", j), [], `${name}: docs/schema/description.schema.json`);
+        assert.equal(j.allocator, allocator, `${name}: allocator`);
+        assert.equal(j.base, "0x" + BigInt(p.obj).toString(16), `${name}: base`);
+        assert.equal(j.size, Number(p.sizeof), `${name}: size`);
+        assert.equal(j.uniqtype, type, `${name}: type`);
+        assert.equal(j.path, fieldPath, `${name}: field path`);
+        assert.equal(j.site.function, "main", `${name}: site function`);
+        assert.equal(j.site.line, Number(p.line), `${name}: site line`);
+        const chain = j.chain as { allocator: string; size: number }[];
+        assert.equal(chain[chain.length - 1].allocator, allocator);
+        assert.equal(chain[chain.length - 2].allocator, "__default_lib_malloc", `${name}: parent level`);
+      }
+    }
+
+    const queries = (): Array<[string, string]> =>
+      OBJECTS.map(([name, , , expr]) => [name, `alloc info --json ${expr}`] as [string, string]);
+
+    it("gdb, live: allocator, base, size, type, field path and site line", () => {
+      const r = allocsGdb(
+        [
+          "-ex",
+          "break stop_here",
+          "-ex",
+          "run",
+          ...queryCommands(queries()),
+          "-ex",
+          "print sizeof(struct node)",
+          "-ex",
+          "ptype struct node",
+          exe,
+        ],
+        { env: DECLS },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /Traceback/);
+      const runProbes = parseProbes(r.stdout);
+      checkBridge(answers(r.stdout), runProbes);
+      assert.match(r.stdout, new RegExp(`^\\$1 = ${runProbes.get("bumped")!.sizeof}$`, "m"), "gdb's sizeof");
+      assert.match(r.stdout, /type = struct node \{\n\s+long key;\n\s+struct point where;/, "gdb's ptype");
+    });
+
+    it("gdb, kernel core: the same answers", function () {
+      skipWithoutKernelCores(this);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-suballoc-"));
+      try {
+        const { stdout, core } = makeKernelCore(exe, ["abort"], dir, DECLS);
+        const r = allocsGdb([...queryCommands(queries()), exe, core]);
+        assert.doesNotMatch(r.stderr, /Traceback/);
+        checkBridge(answers(r.stdout), parseProbes(stdout));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+describe("declared suballocators: bad declarations", function () {
+  it("a missing function or one taking stack arguments: one warning each, the same output", () => {
+    const exe = buildProgram("suballoc_pools", {
+      api: true,
+      variant: "o0",
+      extraSources: ["suballoc_pools_impl.c"],
+    });
+    const bad = runPreloaded(exe, [], {
+      env: { LIBALLOCS_SUBALLOC_FNS: "no_such_pool_fn(pZ)p bump_alloc(pppppppZ)p", LIBALLOCS_SUBFREE_FNS: "" },
+    });
+    const none = runPreloaded(exe, [], { env: { LIBALLOCS_SUBALLOC_FNS: "", LIBALLOCS_SUBFREE_FNS: "" } });
+    assert.equal(bad.status, 0, bad.stderr);
+    const warnings = bad.stderr.trim().split("\n");
+    assert.equal(warnings.length, 2, bad.stderr);
+    assert.ok(warnings.some((w) => /no function no_such_pool_fn/.test(w)), bad.stderr);
+    assert.ok(warnings.some((w) => /bump_alloc\(pppppppZ\)p.*more than 6 arguments/.test(w)), bad.stderr);
+    const masked = (s: string) => s.replace(/0x[0-9a-f]+/g, "ADDR");
+    assert.equal(masked(bad.stdout), masked(none.stdout));
+    assert.equal(none.stderr, "");
+  });
+});
