@@ -180,7 +180,8 @@ static const char *check_decl(const char *d, size_t len, enum decl_kind kind, si
         const char *arrow = memchr(d + i, '-', len - i);
         if (arrow) {
             size_t k = (size_t)(arrow - d);
-            if (k + 2 >= len || d[k + 1] != '>' || !(isalpha((unsigned char)d[k + 2]) || d[k + 2] == '_'))
+            if (k + 2 >= len || d[k + 1] != '>' ||
+                !(isalpha((unsigned char)d[k + 2]) || d[k + 2] == '_'))
                 return "expected \"->\" and the suballocator's name";
             for (size_t j = k + 2; j < len; j++)
                 if (!isalnum((unsigned char)d[j]) && d[j] != '_')

@@ -42,10 +42,10 @@ struct decl {
     char name[128];
     bool free;
     uint8_t nargs;
-    uint8_t ptr_arg;          /* free: the freed pointer */
-    uint8_t size_args[6];     /* alloc: arguments whose product is the size */
+    uint8_t ptr_arg;      /* free: the freed pointer */
+    uint8_t size_args[6]; /* alloc: arguments whose product is the size */
     uint8_t nsize_args;
-    char owner[128];          /* free: the suballocator it frees for ("->name"), or "" */
+    char owner[128]; /* free: the suballocator it frees for ("->name"), or "" */
     const struct allocator *a;
     unsigned patched;
     bool warned;
@@ -55,9 +55,9 @@ static struct decl decls[MAX_DECLS];
 static unsigned ndecls;
 
 struct slot {
-    uintptr_t orig;          /* the function called */
+    uintptr_t orig; /* the function called */
     const struct decl *d;
-    uintptr_t tramp;         /* its trampoline, in a page near the caller */
+    uintptr_t tramp; /* its trampoline, in a page near the caller */
 };
 static struct slot slots[MAX_SLOTS];
 static unsigned nslots;
@@ -118,8 +118,7 @@ static uintptr_t stub_body(unsigned k, const uintptr_t *args, uintptr_t site)
                 pool_unregister(a, p);
             else /* without "->name": whichever declared suballocator registered it */
                 for (unsigned i = 0; i < ndecls; i++)
-                    if (!decls[i].free && decls[i].a &&
-                        pool_unregister(decls[i].a, p) == ALLOCS_OK)
+                    if (!decls[i].free && decls[i].a && pool_unregister(decls[i].a, p) == ALLOCS_OK)
                         break;
             errno = e;
         }
@@ -144,14 +143,16 @@ static uintptr_t stub_body(unsigned k, const uintptr_t *args, uintptr_t site)
     return r;
 }
 
+/* stub_<two octal digits> passes 0<digits>, an octal constant: REF8(j) lists stubs j0..j7, so
+ * stubs[k] is the stub that passes k, the slot it serves. */
+// clang-format off
 #define STUB(k)                                                                                    \
-    static __attribute__((noinline)) uintptr_t stub_##k(uintptr_t a0, uintptr_t a1, uintptr_t a2, \
-                                                        uintptr_t a3, uintptr_t a4, uintptr_t a5) \
+    static __attribute__((noinline)) uintptr_t stub_##k(uintptr_t a0, uintptr_t a1, uintptr_t a2,  \
+                                                        uintptr_t a3, uintptr_t a4, uintptr_t a5)  \
     {                                                                                              \
         uintptr_t args[6] = {a0, a1, a2, a3, a4, a5};                                              \
         return stub_body(0##k, args, (uintptr_t)__builtin_return_address(0));                      \
     }
-/* stub_<two octal digits>: the body gets the slot index from the name read as octal. */
 #define STUB8(k)                                                                                   \
     STUB(k##0) STUB(k##1) STUB(k##2) STUB(k##3) STUB(k##4) STUB(k##5) STUB(k##6) STUB(k##7)
 STUB8(0) STUB8(1) STUB8(2) STUB8(3) STUB8(4) STUB8(5) STUB8(6) STUB8(7)
@@ -160,8 +161,7 @@ STUB8(0) STUB8(1) STUB8(2) STUB8(3) STUB8(4) STUB8(5) STUB8(6) STUB8(7)
         stub_##k##7
 static const fn6 stubs[MAX_SLOTS] = {REF8(0), REF8(1), REF8(2), REF8(3),
                                      REF8(4), REF8(5), REF8(6), REF8(7)};
-/* stub_<digits> passes 0<digits>, an octal constant: REF8(j) lists j0..j7, so stubs[k] is
- * the stub that passes k. */
+// clang-format on
 
 /* ---- redirecting the calls ---- */
 static rt_lock_t suballoc_lock = RT_LOCK_INIT;

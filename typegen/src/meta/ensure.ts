@@ -161,7 +161,10 @@ export function suballocKeyFor(elf: ElfFile, env: NodeJS.ProcessEnv = process.en
   if (subs.size === 0) return "";
   const syms = readSymbols(elf);
   const named = new Set([...syms.symtab, ...syms.dynsym].map((s) => s.name.split(".")[0]));
-  return [...subs.keys()].filter((n) => named.has(n)).sort().join(" ");
+  return [...subs.keys()]
+    .filter((n) => named.has(n))
+    .sort()
+    .join(" ");
 }
 
 /** True when the metadata was made with the declarations that matter to this object. */

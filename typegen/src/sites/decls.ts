@@ -77,7 +77,9 @@ function parseSubDecl(d: string, free: boolean): SubDecl | undefined {
   const caps = [...letters].map((c, i) => (c >= "A" && c <= "Z" ? i : -1)).filter((i) => i >= 0);
   if (caps.length !== 1 || (free ? letters[caps[0]] !== "P" : letters[caps[0]] === "P" || m[3] !== "p"))
     return undefined;
-  const sizeArgs = free ? [] : [...letters].map((c, i) => (i === caps[0] || c === "z" ? i : -1)).filter((i) => i >= 0);
+  const sizeArgs = free
+    ? []
+    : [...letters].map((c, i) => (i === caps[0] || c === "z" ? i : -1)).filter((i) => i >= 0);
   return { name: m[1], sizeArgs, wrapper: false, free, nargs: letters.length };
 }
 

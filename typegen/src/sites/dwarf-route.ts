@@ -257,7 +257,13 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       if (!decl.free) {
         const r = siteOf(b, fn, undefined);
         if ("why" in r)
-          report.unknown.push({ where: whereOf(b.call), callee: b.callee, why: r.why, function: fn?.name, route: "dwarf" });
+          report.unknown.push({
+            where: whereOf(b.call),
+            callee: b.callee,
+            why: r.why,
+            function: fn?.name,
+            route: "dwarf",
+          });
         else rec = { vaddr: b.ret, type: r.type, flags: r.flags | SITE_SUBALLOC };
       }
       const at = byRet.get(b.ret);
