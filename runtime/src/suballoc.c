@@ -62,6 +62,7 @@ struct slot {
 static struct slot slots[MAX_SLOTS];
 static unsigned nslots;
 static uint8_t done[LV_MAX_OBJECTS];
+static uint64_t records_seen; /* SUBALLOC records in the metadata loaded so far */
 
 void suballoc_declare(const char *d, size_t len, bool is_free)
 {
@@ -234,6 +235,7 @@ static void patch_object(const struct allocs_object *o)
     unsigned mismatched = 0;
     for (uint64_t i = 0; i < lm->nsites; i++) {
         if (!(sites[i].flags & ALLOCS_SITE_SUBALLOC)) continue;
+        records_seen++;
         uintptr_t pc = o->load_bias + sites[i].vaddr;
         uint8_t b[5];
         if (pc < o->lo + 5 || pc > o->hi || !lv_safe_read(b, pc - 5, 5) || b[0] != 0xe8) {
@@ -285,10 +287,13 @@ static void warn_unused_decls(void)
         const struct decl *d = &decls[i];
         uintptr_t lo, hi;
         const char *var = d->free ? "LIBALLOCS_SUBFREE_FNS" : "LIBALLOCS_SUBALLOC_FNS";
-        if (!elf_lookup_function(d->name, &lo, &hi))
-            rt_warn("%s: no function %s in the program or its libraries: nothing redirected", var,
-                    d->name);
-        else if (!d->patched)
+        /* A process whose metadata records no suballocator call was not prepared for any (a
+         * child like sh inheriting the variables): a name it lacks is no news there. */
+        if (!elf_lookup_function(d->name, &lo, &hi)) {
+            if (records_seen)
+                rt_warn("%s: no function %s in the program or its libraries: nothing redirected",
+                        var, d->name);
+        } else if (!d->patched)
             rt_warn("%s: no call of %s redirected (inlined everywhere, called only through "
                     "pointers or another object, or metadata made without the declaration: "
                     "`allocs typegen` with %s set makes it again)",

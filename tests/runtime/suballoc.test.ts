@@ -213,6 +213,12 @@ describe("declared suballocators: bad declarations", function () {
       variant: "o0",
       extraSources: ["suballoc_pools_impl.c"],
     });
+    // metadata made with the good declarations: the program is prepared for suballocators
+    const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
+      encoding: "utf8",
+      env: { ...process.env, ...DECLS },
+    });
+    assert.equal(t.status, 0, t.stderr);
     const bad = runPreloaded(exe, [], {
       env: {
         LIBALLOCS_SUBALLOC_FNS: "no_such_pool_fn(pZ)p bump_alloc(pppppppZ)p",
