@@ -174,7 +174,7 @@ for (const [cc, opt] of variants) {
           "break stop_here",
           "-ex",
           "run",
-          ...queryCommands(queries()),
+          ...queryCommands([...queries(), ["ls", "alloc ls --json --type 'struct node'"]]),
           "-ex",
           "print sizeof(struct node)",
           "-ex",
@@ -186,7 +186,19 @@ for (const [cc, opt] of variants) {
       assert.equal(r.status, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /Traceback/);
       const runProbes = parseProbes(r.stdout);
-      checkBridge(answers(r.stdout), runProbes);
+      const found = answers(r.stdout);
+      checkBridge(found, runProbes);
+      // alloc ls finds them by type: the bumped node, the listed one and the one reused
+      const ls = found.get("ls") as Json;
+      assert.deepEqual(validate("ls.schema.json", ls), []);
+      const nodes = (ls.entries as { allocator: string; base: string }[]).map(
+        (e) => `${e.allocator} ${e.base}`,
+      );
+      const expected = ["bumped", "listed", "again"].map((n) => {
+        const p = runProbes.get(n)!;
+        return `${p.alloc} 0x${BigInt(p.obj).toString(16)}`;
+      });
+      assert.deepEqual(nodes.sort(), expected.sort());
       assert.match(r.stdout, new RegExp(`^\\$1 = ${runProbes.get("bumped")!.sizeof}$`, "m"), "gdb's sizeof");
       assert.match(r.stdout, /type = struct node \{\n\s+long key;\n\s+struct point where;/, "gdb's ptype");
     });
