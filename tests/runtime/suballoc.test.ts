@@ -254,3 +254,33 @@ describe("declared suballocators: bad declarations", function () {
     assert.equal(none.stderr, "");
   });
 });
+
+describe("declared suballocators: inlined copies", function () {
+  it("typegen lists each inlined call with its line; the program runs unchanged, its objects the chunk's", () => {
+    const exe = buildProgram("suballoc_pools", {
+      api: true,
+      cflags: ["-O2", "-flto", "-Wno-stringop-overflow"],
+      ldflags: ["-flto"],
+      variant: "lto",
+      extraSources: ["suballoc_pools_impl.c"],
+    });
+    const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
+      encoding: "utf8",
+      env: { ...process.env, ...DECLS },
+    });
+    assert.equal(t.status, 0, t.stderr);
+    const r = runPreloaded(exe, [], { env: DECLS });
+    assert.equal(r.status, 0, r.stderr);
+    const probes = parseProbes(r.stdout);
+    for (const [name, fn] of [
+      ["point", "bump_alloc"],
+      ["bumped", "bump_alloc"],
+      ["listed", "fl_alloc"],
+    ]) {
+      const line = probes.get(name)!.line;
+      assert.match(t.stderr + t.stdout, new RegExp(`suballocator ${fn} inlined at line ${line}:`), name);
+      // not redirected: the chunk answers
+      assert.equal(probes.get(name)!.alloc, "__default_lib_malloc", name);
+    }
+  });
+});
