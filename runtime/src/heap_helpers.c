@@ -152,6 +152,7 @@ static unsigned nalloc_wrappers;
 static struct range_set *ranges; /* published snapshot; old ones are never freed */
 rt_lock_t wrappers_lock = RT_LOCK_INIT;
 static bool parsed;
+static bool decls_ready; /* set (release) once parse_decls has finished */
 uint64_t heap_wrapper_key;
 
 /* Checks one declaration, e.g. "xcalloc(zZ)p"; NULL if well-formed, else what is wrong. */
@@ -234,10 +235,13 @@ static void parse_decls(void)
             v += len;
         }
     }
+    __atomic_store_n(&decls_ready, true, __ATOMIC_RELEASE);
 }
 
 void heap_decls_parse(void)
 {
+    /* Parsed by now in practice (resolve_wrappers runs first on every change): no lock then. */
+    if (__atomic_load_n(&decls_ready, __ATOMIC_ACQUIRE)) return;
     uint64_t all = ~0ull, old = 0;
     lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
     rt_lock(&wrappers_lock);

@@ -31,7 +31,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #define MAX_DECLS 32
 #define MAX_SLOTS 64 /* distinct (object, function) pairs redirected */
@@ -47,6 +49,7 @@ struct decl {
     uint8_t nsize_args;
     char owner[128]; /* free: the suballocator it frees for ("->name"), or "" */
     const struct allocator *a;
+    uintptr_t addr; /* the function's address this pass (0: not defined in a loaded object) */
     unsigned patched;
     bool warned;
 };
@@ -218,10 +221,8 @@ static bool patch_call(uintptr_t pc, int32_t rel)
 
 static const struct decl *decl_at(uintptr_t target)
 {
-    for (unsigned i = 0; i < ndecls; i++) {
-        uintptr_t lo, hi;
-        if (elf_lookup_function(decls[i].name, &lo, &hi) && lo == target) return &decls[i];
-    }
+    for (unsigned i = 0; i < ndecls; i++)
+        if (decls[i].addr && decls[i].addr == target) return &decls[i];
     return NULL;
 }
 
@@ -285,11 +286,10 @@ static void warn_unused_decls(void)
 {
     for (unsigned i = 0; i < ndecls; i++) {
         const struct decl *d = &decls[i];
-        uintptr_t lo, hi;
         const char *var = d->free ? "LIBALLOCS_SUBFREE_FNS" : "LIBALLOCS_SUBALLOC_FNS";
         /* A process whose metadata records no suballocator call was not prepared for any (a
          * child like sh inheriting the variables): a name it lacks is no news there. */
-        if (!elf_lookup_function(d->name, &lo, &hi)) {
+        if (!d->addr) {
             if (records_seen)
                 rt_warn("%s: no function %s in the program or its libraries: nothing redirected",
                         var, d->name);
@@ -308,9 +308,15 @@ void suballoc_objects_loaded(void)
         first_pass_done = true;
         return;
     }
+    /* Signals stay blocked while the lock is held: a handler's query would come back here. */
+    uint64_t all = ~0ull, old_mask = 0;
+    lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old_mask, 8);
     rt_lock(&suballoc_lock);
-    for (unsigned i = 0; i < ndecls; i++)
+    for (unsigned i = 0; i < ndecls; i++) {
         if (!decls[i].free && !decls[i].a) decls[i].a = rt_add_custom_allocator(decls[i].name);
+        uintptr_t lo, hi; /* looked up once per pass: a symbol search walks every object */
+        decls[i].addr = elf_lookup_function(decls[i].name, &lo, &hi) ? lo : 0;
+    }
     const struct allocs_object *objects =
         (const struct allocs_object *)(uintptr_t)__allocs_root.objects;
     uint32_t n = __atomic_load_n(&__allocs_root.nobjects, __ATOMIC_ACQUIRE);
@@ -322,6 +328,7 @@ void suballoc_objects_loaded(void)
     }
     if (!first_pass_done) warn_unused_decls();
     first_pass_done = true;
-    errno = saved_errno;
     rt_unlock(&suballoc_lock);
+    lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, 0, 8);
+    errno = saved_errno;
 }
