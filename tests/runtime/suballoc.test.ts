@@ -284,3 +284,29 @@ describe("declared suballocators: inlined copies", function () {
     }
   });
 });
+
+describe("declared suballocators: in a library loaded with dlopen", function () {
+  it("its calls are redirected inside dlopen: the object is typed and sited in the library", () => {
+    const dso = buildProgram("suballoc_dso", { shared: true, cflags: ["-O2"], variant: "o2" });
+    const exe = buildProgram("suballoc_dlopen", { api: true });
+    const env = { LIBALLOCS_SUBALLOC_FNS: "dso_pool_alloc(Z)p", LIBALLOCS_SUBFREE_FNS: "" };
+    fs.rmSync(dso + ".allocsmeta", { force: true });
+    const t = spawnSync(process.execPath, [ALLOCS, "typegen", dso], {
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+    });
+    assert.equal(t.status, 0, t.stderr);
+    const r = runPreloaded(exe, [dso], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    const p = parseProbes(r.stdout).get("dso")!;
+    assert.ok(p, r.stdout);
+    assert.equal(p.err, "0");
+    assert.equal(p.alloc, "dso_pool_alloc");
+    assert.equal(p.base, "0");
+    assert.equal(p.size, "12"); // sizeof(struct dpoint): three ints
+    assert.equal(p.type, "dpoint");
+    assert.equal(p.parent, "__default_lib_malloc");
+    assert.equal(lineOf(dso, Number(p.site_off)), Number(p.line));
+  });
+});
