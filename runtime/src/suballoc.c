@@ -226,6 +226,23 @@ static const struct decl *decl_at(uintptr_t target)
     return NULL;
 }
 
+/* A PLT entry's GOT slot value when target is one (`jmp *GOT(%rip)`, after an endbr64 and a
+ * bnd prefix in .plt.sec), else 0. Only a slot already bound (BIND_NOW, or called before)
+ * holds the function's address; a lazy one points back into the PLT and matches nothing. */
+static uintptr_t plt_slot_value(uintptr_t target, const struct allocs_object *o)
+{
+    uint8_t b[11];
+    if (target < o->lo || target + sizeof b > o->hi || !lv_safe_read(b, target, sizeof b)) return 0;
+    size_t i = 0;
+    if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa) i = 4; /* endbr64 */
+    if (b[i] == 0xf2) i++;                                                   /* bnd */
+    if (b[i] != 0xff || b[i + 1] != 0x25) return 0;
+    int32_t rel;
+    memcpy(&rel, b + i + 2, 4);
+    uintptr_t slot = target + i + 6 + (intptr_t)rel, value = 0;
+    return lv_safe_read(&value, slot, sizeof value) ? value : 0;
+}
+
 static void patch_object(const struct allocs_object *o)
 {
     const struct allocs_loaded_meta *lm = (const struct allocs_loaded_meta *)(uintptr_t)o->meta;
@@ -245,15 +262,17 @@ static void patch_object(const struct allocs_object *o)
         }
         int32_t rel;
         memcpy(&rel, b + 1, 4);
-        const struct decl *d = decl_at(pc + (intptr_t)rel);
-        if (!d) continue; /* a function not declared in this run: left alone */
+        uintptr_t target = pc + (intptr_t)rel;
+        const struct decl *d = decl_at(target);
+        if (!d && (d = decl_at(plt_slot_value(target, o)))) target = d->addr; /* another object's */
+        if (!d) continue; /* a function not declared in this run (or a lazy PLT slot): left alone */
         if (!page && !(page = page_near(o->lo, o->hi))) {
             rt_warn("suballocators: no free page within 2 GiB of %s's code: its calls of %s are "
                     "not redirected",
                     name, d->name);
             return;
         }
-        int k = slot_for(pc + (intptr_t)rel, d);
+        int k = slot_for(target, d);
         intptr_t dist = (intptr_t)(page + (uintptr_t)k * TRAMP_BYTES) - (intptr_t)pc;
         if (k < 0 || dist != (int32_t)dist) {
             if (!((struct decl *)d)->warned)
@@ -294,9 +313,9 @@ static void warn_unused_decls(void)
                 rt_warn("%s: no function %s in the program or its libraries: nothing redirected",
                         var, d->name);
         } else if (!d->patched)
-            rt_warn("%s: no call of %s redirected (inlined everywhere, called only through "
-                    "pointers or another object, or metadata made without the declaration: "
-                    "`allocs typegen` with %s set makes it again)",
+            rt_warn("%s: no call of %s redirected (inlined everywhere, called through pointers "
+                    "or through a PLT slot not bound yet, which LD_BIND_NOW=1 binds, or metadata "
+                    "made without the declaration: `allocs typegen` with %s set makes it again)",
                     var, d->name, var);
     }
 }

@@ -310,3 +310,50 @@ describe("declared suballocators: in a library loaded with dlopen", function () 
     assert.equal(lineOf(dso, Number(p.site_off)), Number(p.line));
   });
 });
+
+describe("declared suballocators: in another object, called through the PLT", function () {
+  const env = { LIBALLOCS_SUBALLOC_FNS: "lib_pool_alloc(Z)p", LIBALLOCS_SUBFREE_FNS: "" };
+  let exe: string;
+  let lazy: string;
+  before(function () {
+    const lib = buildProgram("suballoc_plt_lib", { shared: true, cflags: ["-O2"], variant: "o2" });
+    const link = (variant: string, flag: string): string =>
+      buildProgram("suballoc_plt", {
+        api: true,
+        variant,
+        ldflags: [lib, `-Wl,-rpath,${path.dirname(lib)}`, flag],
+      });
+    exe = link("now", "-Wl,-z,now");
+    lazy = link("lazy", "-Wl,-z,lazy");
+    for (const e of [exe, lazy]) {
+      fs.rmSync(e + ".allocsmeta", { force: true });
+      const t = spawnSync(process.execPath, [ALLOCS, "typegen", e], {
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+      });
+      assert.equal(t.status, 0, t.stderr);
+    }
+  });
+  const check = (stdout: string): void => {
+    const p = parseProbes(stdout).get("plt")!;
+    assert.ok(p, stdout);
+    assert.equal(p.alloc, "lib_pool_alloc");
+    assert.equal(p.size, p.sizeof);
+    assert.equal(p.type, "trio");
+  };
+  it("bound at load (-z now): redirected", () => {
+    const r = runPreloaded(exe, [], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    check(r.stdout);
+  });
+  it("lazily bound: one warning naming LD_BIND_NOW, and with it set, redirected", () => {
+    const r = runPreloaded(lazy, [], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /no call of lib_pool_alloc redirected .*LD_BIND_NOW=1/);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    const bound = runPreloaded(lazy, [], { env: { ...env, LD_BIND_NOW: "1" } });
+    assert.equal(bound.stderr, "");
+    check(bound.stdout);
+  });
+});
