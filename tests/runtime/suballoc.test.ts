@@ -24,6 +24,9 @@ import {
 import { readMeta } from "../../typegen/src/meta/reader";
 import { SITE_SUBALLOC } from "../../typegen/src/meta/format";
 import { validate } from "../lib/json-schema";
+import { cacheDir } from "../../typegen/src/meta/generate";
+import { ElfFile } from "../../typegen/src/elf/elf-file";
+import { buildId } from "../../typegen/src/elf/notes";
 
 const ALLOCS = path.join(ROOT, "bin", "allocs.js");
 const DECLS = {
@@ -355,5 +358,42 @@ describe("declared suballocators: in another object, called through the PLT", fu
     const bound = runPreloaded(lazy, [], { env: { ...env, LD_BIND_NOW: "1" } });
     assert.equal(bound.stderr, "");
     check(bound.stdout);
+  });
+});
+
+describe("declared suballocators: zero setup", function () {
+  it("allocs run makes the metadata with the declarations, and again when they change", () => {
+    const built = buildProgram("suballoc_pools", {
+      api: true,
+      variant: "o0",
+      extraSources: ["suballoc_pools_impl.c"],
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-suballoc-zero-"));
+    try {
+      const exe = path.join(dir, "prog"); // no metadata beside it: zero setup's cache by build-id
+      fs.copyFileSync(built, exe);
+      fs.chmodSync(exe, 0o755);
+      const id = buildId(ElfFile.open(exe))!;
+      const subfns = path.join(cacheDir(), `${id}.allocsmeta.subfns`);
+      const run = (env: NodeJS.ProcessEnv) =>
+        spawnSync(process.execPath, [ALLOCS, "run", exe], {
+          encoding: "utf8",
+          env: { ...process.env, ...env },
+        });
+      const full = run(DECLS);
+      assert.equal(full.status, 0, full.stderr);
+      assert.equal(parseProbes(full.stdout).get("bumped")!.alloc, "bump_alloc");
+      assert.equal(parseProbes(full.stdout).get("bumped")!.type, "node");
+      assert.equal(fs.readFileSync(subfns, "utf8").trim(), "bump_alloc fl_alloc fl_free");
+      const fewer = { ...DECLS, LIBALLOCS_SUBFREE_FNS: "" };
+      const changed = run(fewer);
+      assert.match(changed.stderr, /making type metadata/);
+      assert.equal(fs.readFileSync(subfns, "utf8").trim(), "bump_alloc fl_alloc");
+      assert.equal(parseProbes(changed.stdout).get("listed")!.type, "node");
+      const again = run(fewer);
+      assert.doesNotMatch(again.stderr, /making type metadata/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
