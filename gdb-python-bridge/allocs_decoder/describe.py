@@ -13,6 +13,7 @@ from .elf import ElfFile
 from .errors import DecodeError
 from .integrity import damage_note
 from .levels import Big
+from .pool import suballoc_type
 from .session import NO_RUNTIME_NOTE, Session
 from .target import Frame, Symbolization, Thread, optional_call
 from .types import MetaTypes
@@ -226,6 +227,9 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
             pc, seq = obj.site or None, obj.seq
 
             def find_pool(types: MetaTypes) -> Optional[UType]:
+                t = suballoc_type(types, obj)
+                if t is not None:
+                    return t
                 t = _pool_type(types, types.of_chunk(type_addr, chunk_pc, chunk.size), chunk.base, obj.base,
                                obj.size)
                 if t is not None:

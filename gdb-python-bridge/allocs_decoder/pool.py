@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Dict, Iterator, Optional
 
 from . import layout as L
 from .heap import Chunk, Heap
 from .memory import Reader
 from .root import Root
+
+if TYPE_CHECKING:
+    from .types import MetaTypes
+    from .uniqtype import UType
 
 MAX_CAPACITY = 1 << 24
 MAX_SCAN_GRANULES = 1 << 20
@@ -154,3 +158,13 @@ class Pools:
             for rec in L.SuballocRec.unpack_all(data, n):
                 if rec.base > L.SUBALLOC_DELETED and rec.allocator < 4096:
                     yield self._object(rec)
+
+
+def suballoc_type(types: "MetaTypes", obj: PoolObject) -> Optional["UType"]:
+    """The type of an object a declared suballocator returned (LIBALLOCS_SUBALLOC_FNS): its site
+    is the redirected call's return address, whose SITES record (flagged SITE_SUBALLOC) types it
+    as a malloc call there would be, sized by the object (an array site: T[size / sizeof T]).
+    None for objects registered through the C API, whose site has no such record."""
+    if not obj.site or not types.site_flags(obj.site) & L.SITE_SUBALLOC:
+        return None
+    return types.of_chunk(0, obj.site, obj.size)

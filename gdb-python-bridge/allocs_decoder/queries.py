@@ -67,6 +67,9 @@ def entry_type(s: Session, e: Entry) -> Optional[UType]:
         if e.allocator == L.MALLOC:
             _pc, cached = s.site_record(e.site_id)
             return types.of_chunk(cached, e.site, e.size)
+        # a declared suballocator's object: its call site's record (pool.suballoc_type)
+        if e.site and types.site_flags(e.site) & L.SITE_SUBALLOC:
+            return types.of_chunk(0, e.site, e.size)
         return None
     except DecodeError:
         return None

@@ -136,7 +136,12 @@ struct allocs_meta_frame_var {
 /* The chunk starts with a header of ALLOCS_SITE_ARG bytes, then one `type` (a wrapper that
  * returns `p + H`): the chunk is `__HDR<H>_T`, a struct {unsigned char __header[H]; T object}. */
 #define ALLOCS_SITE_HEADER 0x20u
-#define ALLOCS_SITE_KNOWN_FLAGS 0x3fu
+/* The call is a direct `call rel32` to a suballocator declared in LIBALLOCS_SUBALLOC_FNS (or its
+ * free function, LIBALLOCS_SUBFREE_FNS): what it returns is a pool object one level below the
+ * malloc chunk it lies in, typed by this record. The runtime redirects the call through a stub
+ * that registers the object (runtime/src/suballoc.c). `type` may be ALLOCS_META_NONE. */
+#define ALLOCS_SITE_SUBALLOC 0x40u
+#define ALLOCS_SITE_KNOWN_FLAGS 0x7fu
 /* flags bits 8-31: the argument of WRAPPER, INLINED or HEADER (one per record) */
 #define ALLOCS_SITE_ARG_SHIFT 8
 #define ALLOCS_SITE_ARG(flags) ((flags) >> ALLOCS_SITE_ARG_SHIFT)

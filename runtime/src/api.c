@@ -133,8 +133,10 @@ static const struct uniqtype *leaf_type(uintptr_t a, const struct leaf *l)
         return l->pc ? meta_type_of_frame(l->pc) : NULL;
     case ALLOCS_ALLOCATOR_AUXV:
         return meta_type_of_auxv(l->base, l->size);
-    default:
-        return NULL;
+    default: /* a pool object from a declared suballocator: its call site's record (suballoc.c) */
+        return l->site && (meta_site_flags(l->site) & ALLOCS_SITE_SUBALLOC)
+                   ? meta_type_of_chunk(0, l->site, l->size)
+                   : NULL;
     }
 }
 

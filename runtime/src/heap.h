@@ -191,6 +191,13 @@ static inline uint64_t threads_next_seq(struct allocs_thread *rec)
 /* ---- interrupted.c ---- */
 void interrupted_init(void); /* the real allocator's and libc's code ranges */
 
+/* ---- suballoc.c (declared suballocators; heap_helpers.c parses the declarations) ---- */
+/* One well-formed declaration "name(letters)p" or, for a free, "name(letters)[->owner]". */
+void suballoc_declare(const char *d, size_t len, bool is_free);
+/* Metadata was loaded (meta_find.c): redirect the new objects' recorded suballocator calls. */
+void suballoc_objects_loaded(void);
+void heap_decls_parse(void); /* heap_helpers.c: parses the declaration variables, once */
+
 /* ---- pool.c ---- */
 void pool_init(void);
 /* The chunk [base, base + usable) is going away: drop the pool objects inside [lo, hi). */

@@ -134,9 +134,9 @@ RT_EXPORT char *getcwd(char *buf, size_t size)
 }
 
 /* ---- declared wrappers ---- */
-enum decl_kind { DECL_ALLOC, DECL_FREE, DECL_SUBALLOC };
+enum decl_kind { DECL_ALLOC, DECL_FREE, DECL_SUBALLOC, DECL_SUBFREE };
 static const char *const decl_env[] = {"LIBALLOCS_ALLOC_FNS", "LIBALLOCS_FREE_FNS",
-                                       "LIBALLOCS_SUBALLOC_FNS"};
+                                       "LIBALLOCS_SUBALLOC_FNS", "LIBALLOCS_SUBFREE_FNS"};
 
 #define MAX_WRAPPERS 64
 struct range {
@@ -152,6 +152,7 @@ static unsigned nalloc_wrappers;
 static struct range_set *ranges; /* published snapshot; old ones are never freed */
 rt_lock_t wrappers_lock = RT_LOCK_INIT;
 static bool parsed;
+static bool decls_ready; /* set (release) once parse_decls has finished */
 uint64_t heap_wrapper_key;
 
 /* Checks one declaration, e.g. "xcalloc(zZ)p"; NULL if well-formed, else what is wrong. */
@@ -176,7 +177,20 @@ static const char *check_decl(const char *d, size_t len, enum decl_kind kind, si
     if (ncaps != 1) return "exactly one argument letter must be a capital";
     i++; /* past ')' */
     size_t ret_len = len - i;
-    if (kind == DECL_FREE) {
+    if (kind == DECL_SUBFREE) { /* liballocs: "pool_free(pP)->pool_alloc" */
+        const char *arrow = memchr(d + i, '-', len - i);
+        if (arrow) {
+            size_t k = (size_t)(arrow - d);
+            if (k + 2 >= len || d[k + 1] != '>' ||
+                !(isalpha((unsigned char)d[k + 2]) || d[k + 2] == '_'))
+                return "expected \"->\" and the suballocator's name";
+            for (size_t j = k + 2; j < len; j++)
+                if (!isalnum((unsigned char)d[j]) && d[j] != '_')
+                    return "the name after \"->\" is not a function name";
+            ret_len = k - i;
+        }
+    }
+    if (kind == DECL_FREE || kind == DECL_SUBFREE) {
         if (cap != 'P') return "a free function's capital letter must be P (the freed pointer)";
         if (ret_len > 1 || (ret_len == 1 && !strchr("zpi", d[i])))
             return "after ')' expected nothing or one return letter (z, p or i)";
@@ -193,7 +207,7 @@ static void parse_decls(void)
 {
     if (parsed) return;
     parsed = true;
-    for (int kind = DECL_ALLOC; kind <= DECL_SUBALLOC; kind++) {
+    for (int kind = DECL_ALLOC; kind <= DECL_SUBFREE; kind++) {
         const char *v = rt_getenv(decl_env[kind]);
         while (v && *v) {
             while (isspace((unsigned char)*v))
@@ -214,12 +228,26 @@ static void parse_decls(void)
                     const char *copy = rt_strdup(name);
                     if (copy) alloc_wrapper_names[nalloc_wrappers++] = copy;
                 }
+            } else if (kind == DECL_SUBALLOC || kind == DECL_SUBFREE) {
+                suballoc_declare(v, len, kind == DECL_SUBFREE);
             }
-            /* Free and suballocator declarations are validated; frees reach our free anyway,
-             * and pool objects are registered through alloc_register_object. */
+            /* Free declarations are validated; frees reach our free anyway. */
             v += len;
         }
     }
+    __atomic_store_n(&decls_ready, true, __ATOMIC_RELEASE);
+}
+
+void heap_decls_parse(void)
+{
+    /* Parsed by now in practice (resolve_wrappers runs first on every change): no lock then. */
+    if (__atomic_load_n(&decls_ready, __ATOMIC_ACQUIRE)) return;
+    uint64_t all = ~0ull, old = 0;
+    lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, 8);
+    rt_lock(&wrappers_lock);
+    parse_decls();
+    rt_unlock(&wrappers_lock);
+    lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
 }
 
 static bool resolve_wrappers(bool may_wait)

@@ -11,6 +11,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+void suballoc_objects_loaded(void); /* suballoc.c */
+
 #define MAX_FILE_BYTES (1ull << 30)
 static uint8_t tried[LV_MAX_OBJECTS]; /* per object slot: metadata search done */
 
@@ -196,6 +198,7 @@ bool meta_objects_changed(bool may_wait)
                 meta_patch_refs((struct allocs_loaded_meta *)(uintptr_t)objects[i].meta);
     meta_lock_drop(mask);
     if (loaded) heap_sites_meta_changed(); /* wrapper call sites may now be known */
+    suballoc_objects_loaded(); /* redirect the new objects' suballocator calls (suballoc.c) */
     if (stats && *stats == '1') {
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
         double cpu =

@@ -88,8 +88,10 @@ bool meta_records_ok(struct meta_load *L)
         const int S = ALLOCS_META_SITES;
         const struct allocs_meta_site *s = &L->sites[i];
         if (i && s->vaddr < s[-1].vaddr) BAD(L, fo(L, S, i, 0), "SITES not sorted by vaddr");
-        /* A WRAPPER or INLINED record may have no type: it still says where the site is. */
-        bool none_ok = (s->flags & (ALLOCS_SITE_WRAPPER | ALLOCS_SITE_INLINED)) != 0;
+        /* A WRAPPER, INLINED or SUBALLOC record may have no type: it still says where the
+         * site is. */
+        bool none_ok =
+            (s->flags & (ALLOCS_SITE_WRAPPER | ALLOCS_SITE_INLINED | ALLOCS_SITE_SUBALLOC)) != 0;
         if (!type_ok(L, s->type, FO(L, S, i, struct allocs_meta_site, type), none_ok)) return false;
         if (s->flags & 0xffu & ~ALLOCS_SITE_KNOWN_FLAGS)
             BAD(L, FO(L, S, i, struct allocs_meta_site, flags), "unknown site flag");

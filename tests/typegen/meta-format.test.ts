@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readTypes, TypegenFormatError } from "../../typegen/src/index";
+import * as Format from "../../typegen/src/meta/format";
 import { HEADER, Kind, RECORDS, SITE_ARRAY, TYPE } from "../../typegen/src/meta/format";
 import { readMeta } from "../../typegen/src/meta/reader";
 import { writeMeta } from "../../typegen/src/meta/writer";
@@ -51,6 +52,27 @@ describe("metadata format: TS tables vs allocs_meta_format.h", () => {
       for (const f of r.fields) expected.push(`${r.cName} ${f.name} ${f.offset}`);
     }
     assert.deepEqual(out, expected);
+  });
+
+  it("agrees on every site flag (ALLOCS_SITE_*)", () => {
+    const flags = Object.entries(Format).filter(
+      ([k, v]) => k.startsWith("SITE_") && typeof v === "number" && k !== "SITE_ARG_SHIFT",
+    ) as [string, number][];
+    assert.ok(flags.some(([k]) => k === "SITE_SUBALLOC"));
+    const src = path.join(tmpDir(), "meta_flags.c");
+    const lines = flags.map(([k]) => `printf("%s %u\\n", "${k}", (unsigned)ALLOCS_${k});`);
+    fs.writeFileSync(
+      src,
+      `#include <stdio.h>\n#include "allocs_meta_format.h"\nint main(void) {\n${lines.join("\n")}\nreturn 0;\n}\n`,
+    );
+    const exe = path.join(tmpDir(), "meta_flags");
+    const cc = spawnSync("gcc", [`-I${INCLUDE}`, "-o", exe, src], { encoding: "utf8" });
+    assert.equal(cc.status, 0, cc.stderr);
+    const out = spawnSync(exe, { encoding: "utf8" }).stdout.trim().split("\n");
+    assert.deepEqual(
+      out,
+      flags.map(([k, v]) => `${k} ${v}`),
+    );
   });
 });
 

@@ -18,7 +18,11 @@ import { Worker } from "node:worker_threads";
 import { buildIdPaths, findDebugFile } from "../elf/debuglink";
 import { ElfFile } from "../elf/elf-file";
 import { buildId } from "../elf/notes";
+import { readSymbols } from "../elf/symbols";
+import { suballocFunctions } from "../sites/decls";
 import { META_MAGIC, META_SUFFIX, META_VERSION } from "./format";
+/** Beside a metadata file: the suballocator declarations it was made with (suballocKeyFor). */
+export const SUBFNS_SUFFIX = ".subfns";
 import { GenerateResult, cacheDir } from "./generate";
 
 export type ObjectState =
@@ -128,7 +132,8 @@ export function planObject(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   if (!id) return { file, state: "no-build-id" };
   const plan = (state: ObjectState): ObjectPlan => ({ file, state, buildId: id });
-  if (cachedAndCurrent(path.join(cacheDir(env), id + META_SUFFIX))) return plan("cached");
+  const cached = path.join(cacheDir(env), id + META_SUFFIX);
+  if (cachedAndCurrent(cached) && suballocsRecorded(cached, elf, env)) return plan("cached");
   if (besideCandidates(file).some((m) => metaFileBuildId(m) === id)) return plan("beside");
   if (cachedAndCurrent(markerPath(id, "failed", env))) return plan("failed-before");
   if (fs.existsSync(markerPath(id, "nodwarf", env))) {
@@ -146,6 +151,31 @@ export function planObject(file: string, env: NodeJS.ProcessEnv = process.env): 
     return plan("no-dwarf");
   }
   return plan("missing");
+}
+
+/** The declared suballocators (LIBALLOCS_SUBALLOC_FNS, _SUBFREE_FNS) an object's symbols name,
+ * as the key written beside the metadata made with them (META.subfns, typegen's generate.ts);
+ * "" when none. Objects naming none (libc) are not made again when declarations change. */
+export function suballocKeyFor(elf: ElfFile, env: NodeJS.ProcessEnv = process.env): string {
+  const subs = suballocFunctions(env);
+  if (subs.size === 0) return "";
+  const syms = readSymbols(elf);
+  const named = new Set([...syms.symtab, ...syms.dynsym].map((s) => s.name.split(".")[0]));
+  return [...subs.keys()]
+    .filter((n) => named.has(n))
+    .sort()
+    .join(" ");
+}
+
+/** True when the metadata was made with the declarations that matter to this object. */
+function suballocsRecorded(meta: string, elf: ElfFile, env: NodeJS.ProcessEnv): boolean {
+  const key = suballocKeyFor(elf, env);
+  if (key === "") return true;
+  try {
+    return fs.readFileSync(meta + SUBFNS_SUFFIX, "utf8").trim() === key;
+  } catch {
+    return false;
+  }
 }
 
 function writeMarker(file: string, text: string): void {

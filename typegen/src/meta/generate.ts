@@ -10,6 +10,7 @@ import { ElfFile } from "../elf/elf-file";
 import { readTypes } from "../index";
 import { SiteReport, SourceUnit, UnknownSite, analyseUnits, matchSourceSites } from "../sites/index";
 import { inferDwarfSites } from "../sites/dwarf-route";
+import { SUBFNS_SUFFIX, suballocKeyFor } from "./ensure";
 import { SourceCall } from "../sites/source";
 import { META_SUFFIX, SITE_INLINED, SITE_WRAPPER, siteFlagsWithArg } from "./format";
 import { SiteTypes, writeMeta } from "./writer";
@@ -113,6 +114,10 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
   const tmp = `${out}.tmp${process.pid}`;
   fs.writeFileSync(tmp, buf);
   fs.renameSync(tmp, out);
+  // The suballocator declarations it was made with, for zero setup's cache check (ensure.ts).
+  const subKey = suballocKeyFor(ElfFile.open(prog));
+  if (subKey) fs.writeFileSync(out + SUBFNS_SUFFIX, subKey + "\n");
+  else fs.rmSync(out + SUBFNS_SUFFIX, { force: true });
   stage("done", 1);
   return {
     out,

@@ -17,6 +17,7 @@ import {
   SECTION_NAMES,
   SITE,
   SITE_INLINED,
+  SITE_SUBALLOC,
   SITE_WRAPPER,
   STATIC,
   STATIC_FUNCTION,
@@ -257,8 +258,8 @@ export function readMeta(buf: Buffer, file = "(metadata)"): MetaFile {
   const sites = records(Section.SITES, SITE, (r, at) => {
     if (r.vaddr < prev) fail("SITES", at, "not sorted by vaddr");
     prev = r.vaddr;
-    // A WRAPPER or INLINED record may have no type.
-    const noneOk = (r.flags & (SITE_WRAPPER | SITE_INLINED)) !== 0;
+    // A WRAPPER, INLINED or SUBALLOC record may have no type.
+    const noneOk = (r.flags & (SITE_WRAPPER | SITE_INLINED | SITE_SUBALLOC)) !== 0;
     return { vaddr: r.vaddr, type: typeRef(r.type, "SITES", at + 8, noneOk), flags: r.flags };
   });
   return { buildId, types, members, enumerators, params, statics, frames, frameVars, sites, byName };

@@ -18,6 +18,7 @@ import {
   NSECTIONS,
   SITE,
   SITE_INLINED,
+  SITE_SUBALLOC,
   SITE_WRAPPER,
   STATIC,
   STATIC_FUNCTION,
@@ -340,10 +341,13 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
       });
   }
 
-  // A WRAPPER or INLINED record may have no type (META_NONE): it still says where the site is.
+  // A WRAPPER, INLINED or SUBALLOC record may have no type (META_NONE): it still says where
+  // the site is.
   const siteRecs = [...sites]
     .filter(
-      (s) => (s.type >= 0 && s.type < nModel) || (s.type === -1 && s.flags & (SITE_WRAPPER | SITE_INLINED)),
+      (s) =>
+        (s.type >= 0 && s.type < nModel) ||
+        (s.type === -1 && s.flags & (SITE_WRAPPER | SITE_INLINED | SITE_SUBALLOC)),
     )
     .map((s) => (s.type === -1 ? { ...s, type: META_NONE } : s))
     .sort((a, b) => a.vaddr - b.vaddr)

@@ -60,3 +60,46 @@ export function allocFunctions(env: NodeJS.ProcessEnv = process.env): Map<string
   }
   return out;
 }
+
+/** A declared suballocator (LIBALLOCS_SUBALLOC_FNS, `pool_alloc(pZ)p`) or its free function
+ * (LIBALLOCS_SUBFREE_FNS, `pool_free(pP)->pool_alloc`): each direct call is recorded with
+ * ALLOCS_SITE_SUBALLOC, and the runtime redirects it to register or drop a pool object. */
+export interface SubDecl extends AllocFn {
+  free: boolean;
+  /** The number of arguments declared. */
+  nargs: number;
+}
+
+function parseSubDecl(d: string, free: boolean): SubDecl | undefined {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)\(([zpiZPI]+)\)([zpi]?)(->[A-Za-z_][A-Za-z0-9_]*)?$/.exec(d);
+  if (!m) return undefined;
+  const letters = m[2];
+  const caps = [...letters].map((c, i) => (c >= "A" && c <= "Z" ? i : -1)).filter((i) => i >= 0);
+  if (caps.length !== 1 || (free ? letters[caps[0]] !== "P" : letters[caps[0]] === "P" || m[3] !== "p"))
+    return undefined;
+  const sizeArgs = free
+    ? []
+    : [...letters].map((c, i) => (i === caps[0] || c === "z" ? i : -1)).filter((i) => i >= 0);
+  return { name: m[1], sizeArgs, wrapper: false, free, nargs: letters.length };
+}
+
+/** The suballocators and their free functions declared in `env` (malformed ones are left to the
+ * runtime, which says what is wrong with each). */
+export function suballocFunctions(env: NodeJS.ProcessEnv = process.env): Map<string, SubDecl> {
+  const out = new Map<string, SubDecl>();
+  const vars: [string | undefined, boolean][] = [
+    [env.LIBALLOCS_SUBALLOC_FNS, false],
+    [env.LIBALLOCS_SUBFREE_FNS, true],
+  ];
+  for (const [v, free] of vars)
+    for (const d of (v ?? "").split(/\s+/)) {
+      const f = d ? parseSubDecl(d, free) : undefined;
+      if (f && !out.has(f.name)) out.set(f.name, f);
+    }
+  return out;
+}
+
+/** The declarations that change what typegen writes, as one string for a cache key ("" when none). */
+export function suballocKey(env: NodeJS.ProcessEnv = process.env): string {
+  return [...suballocFunctions(env).keys()].sort().join(" ");
+}

@@ -24,17 +24,18 @@ import {
   SITE_GUESSED,
   SITE_HEADER,
   SITE_INLINED,
+  SITE_SUBALLOC,
   SITE_TRAILING,
   SITE_WRAPPER,
   siteFlagsWithArg,
 } from "../meta/format";
 import { InlinedSites } from "./inlined";
 import { CType, FunctionInfo, TypeId, TypeModel } from "../model/types";
-import { AllocCall, allocTargets } from "./calls";
+import { AllocCall, allocTargets, scanBranches } from "./calls";
 import { CfaRules } from "./cfi";
 import { CallValue, CodeFacts, noCodeFacts, readCodeFacts } from "./callsites";
 import { CxxSiteTyper } from "./cxx";
-import { AllocFn, allocFunctions } from "./decls";
+import { AllocFn, SubDecl, allocFunctions, suballocFunctions } from "./decls";
 import { FunctionIndex } from "./fnindex";
 import { LineIndex, SiteReport, hasFlexibleMember } from "./index";
 import { Receiver, ReceiverTyper } from "./receiver";
@@ -55,6 +56,8 @@ export interface DwarfSiteOptions {
   fns?: Map<string, AllocFn>;
   /** Return addresses already typed by another route: left alone. */
   skip?: Set<number>;
+  /** Declared suballocators and their frees (default: LIBALLOCS_SUBALLOC_FNS, _SUBFREE_FNS). */
+  subs?: Map<string, SubDecl>;
 }
 
 /** Reads the call sites and split functions' ranges; a failure only loses what they add. */
@@ -100,7 +103,12 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   const fns = new Map(o.fns ?? allocFunctions());
   const elf = ElfFile.open(elfPath);
   const base = allocTargets(elf, new Set(fns.keys()));
-  if (base.code.size === 0 && base.got.size === 0) {
+  // Declared suballocators: their direct calls only (no wrappers or tail allocators built on
+  // them); in `fns` for their size rule, which also keeps the wrapper finder off them.
+  const subs = o.subs ?? suballocFunctions();
+  const subTargets = subs.size ? allocTargets(elf, new Set(subs.keys())) : undefined;
+  for (const [n, f] of subs) if (!fns.has(n)) fns.set(n, f);
+  if (base.code.size === 0 && base.got.size === 0 && !subTargets?.code.size) {
     report.calls = 0;
     return report;
   }
@@ -223,7 +231,54 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     if (arg !== undefined && !(s.flags & (SITE_WRAPPER | SITE_HEADER)))
       s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
   }
+  if (subTargets) suballocSites(subTargets);
   return report;
+
+  /** Every direct call of a declared suballocator or free function: one SUBALLOC record each
+   * (typed as a malloc site would be; a free's untyped), which the runtime patches. Jumps and
+   * inlined copies cannot be patched: they are reported. */
+  function suballocSites(t: NonNullable<typeof subTargets>): void {
+    const byRet = new Map(report.sites.map((s, i) => [s.vaddr, i]));
+    for (const b of scanBranches(elf, t, true)) {
+      const decl = subs.get(b.callee);
+      if (!decl || b.target === undefined) continue; // through the GOT: no rel32 to patch
+      const fn = functions.at(b.call);
+      if (b.tail) {
+        report.unknown.push({
+          where: whereOf(b.call),
+          callee: b.callee,
+          why: `a jump to suballocator ${b.callee} (a tail call) cannot be redirected: its objects stay untyped`,
+          function: fn?.name,
+          route: "dwarf",
+        });
+        continue;
+      }
+      let rec = { vaddr: b.ret, type: -1, flags: SITE_SUBALLOC | SITE_GUESSED };
+      if (!decl.free) {
+        const r = siteOf(b, fn, undefined);
+        if ("why" in r)
+          report.unknown.push({
+            where: whereOf(b.call),
+            callee: b.callee,
+            why: r.why,
+            function: fn?.name,
+            route: "dwarf",
+          });
+        else rec = { vaddr: b.ret, type: r.type, flags: r.flags | SITE_SUBALLOC };
+      }
+      const at = byRet.get(b.ret);
+      if (at !== undefined) report.sites[at] = rec;
+      else report.sites.push(rec);
+    }
+    for (const c of facts.inlined)
+      if (c.callee && subs.has(c.callee) && c.ranges.length)
+        report.unknown.push({
+          where: whereOf(c.ranges[0][0]),
+          callee: c.callee,
+          why: `suballocator ${c.callee} inlined at line ${c.line}: only direct calls are redirected, so these objects stay untyped`,
+          route: "dwarf",
+        });
+  }
 
   function siteOf(
     call: AllocCall,
