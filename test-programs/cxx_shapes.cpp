@@ -118,15 +118,15 @@ int main(int argc, char **argv)
     geo::Point *points = new geo::Point[5]; int points_line = __LINE__;
     geo::Point *one = new geo::Point{8, 9}; int one_line = __LINE__;
     Base *derived = new Derived(); int derived_line = __LINE__;
-    std::vector<geo::Point> vec; int vec_line = __LINE__;
-    for (int i = 0; i < 6; i++) vec.push_back(geo::Point{i, -i});
+    std::vector<geo::Point> vec;
+    for (int i = 0; i < 6; i++) vec.push_back(geo::Point{i, -i}); int vec_line = __LINE__;
     std::string text(100, 'x'); int text_line = __LINE__;
     registry[1] = "one"; int map_line = __LINE__;
     registry[2] = "two";
     geo::Shape *placed = new (raw_block(sizeof(geo::Circle))) geo::Circle(4, 1.5);
     int placed_line = __LINE__ - 1;
     std::shared_ptr<geo::Circle> shared = std::make_shared<geo::Circle>(3, 1.0);
-    int shared_line = __LINE__;
+    int shared_line = __LINE__ - 1;
 
     probe("circle", &static_cast<geo::Circle *>(circle)->radius, circle, sizeof(geo::Circle),
           demangled(typeid(*circle).name()), circle_line);

@@ -15,10 +15,10 @@ are. Standard library only: no c++filt.
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import layout as L
-from .target import optional_call
+from .target import SourceLine, optional_call
 from .uniqtype import ATE_SIGNED, ATE_SIGNED_CHAR, UType, make_array, make_base
 
 _SOURCE_NAME = re.compile(r"(\d+)")
@@ -161,3 +161,29 @@ def string_buffer_type(s: object, pc: Optional[int], size: int) -> Optional[UTyp
         return None
     base = make_base(el[0], el[1], el[2], el[3])
     return make_array(base, size // (el[3] // 8))
+
+
+def library_via(s: object, pc: Optional[int]) -> Optional[Dict[str, Any]]:
+    """For a site flagged SITE_LIBRARY (the user's call into C++ standard-library code that made
+    the allocation: push_back, operator[], make_shared): the library frame, `{function, file,
+    line}`. With SITE_INLINED the library code is inlined at the call: the line table's own
+    answer at the call (the innermost library function and its header line); else the function
+    the call instruction (`call rel32`) enters, and its first line. None for other sites."""
+    types = getattr(s, "types", None)
+    if not pc or types is None or not types.site_flags(pc) & L.SITE_LIBRARY:
+        return None
+    target = s.target  # type: ignore[attr-defined]
+    if types.site_flags(pc) & L.SITE_INLINED:
+        line = optional_call(target, "source_line", pc - 1)
+    else:
+        code = s.reader.try_read(pc - 5, 5)  # type: ignore[attr-defined]
+        if code is None or code[0] != 0xE8:
+            return None
+        callee = (pc + int.from_bytes(code[1:], "little", signed=True)) & ((1 << 64) - 1)
+        line = optional_call(target, "source_line", callee)
+        if not isinstance(line, SourceLine) or not line.function:
+            hit = _symbol_at(s, callee)
+            line = SourceLine(readable_name(target, hit[0]), None, None) if hit else None
+    if not isinstance(line, SourceLine):
+        return None
+    return {"function": line.function, "file": line.file, "line": line.line}

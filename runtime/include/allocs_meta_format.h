@@ -136,7 +136,11 @@ struct allocs_meta_frame_var {
 /* The chunk starts with a header of ALLOCS_SITE_ARG bytes, then one `type` (a wrapper that
  * returns `p + H`): the chunk is `__HDR<H>_T`, a struct {unsigned char __header[H]; T object}. */
 #define ALLOCS_SITE_HEADER 0x20u
-#define ALLOCS_SITE_KNOWN_FLAGS 0x3fu
+/* The call enters C++ standard-library code that made the allocation (a container's push_back,
+ * insert, std::make_shared): the site is the user's call; the library function it calls (or,
+ * with INLINED, the library code inlined there) is the detail a reader may show. */
+#define ALLOCS_SITE_LIBRARY 0x40u
+#define ALLOCS_SITE_KNOWN_FLAGS 0x7fu
 /* flags bits 8-31: the argument of WRAPPER, INLINED or HEADER (one per record) */
 #define ALLOCS_SITE_ARG_SHIFT 8
 #define ALLOCS_SITE_ARG(flags) ((flags) >> ALLOCS_SITE_ARG_SHIFT)

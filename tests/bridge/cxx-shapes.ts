@@ -86,6 +86,28 @@ export function check(where: string, variant: string, stdout: string, got: Map<s
   assert.equal(get("points").path, "[3].y", `${where} ${variant} points: path`);
   assert.equal(get("one").type, classSpelling(probe("one").type), `${where} ${variant} one: type`);
   assert.equal(get("one").path, ".y", `${where} ${variant} one: path`);
+  // Containers and make_shared: the site is the user's call into the library (push_back,
+  // operator[], make_shared), never the library's allocate; the library frame is its detail.
+  for (const [name, via] of [
+    // out of line: the function the user's line calls; inlined there: the innermost library code
+    [
+      "vector",
+      /^std::(vector<geo::Point, .*>::(push_back|emplace_back)|__new_allocator<geo::Point>::allocate)/,
+    ],
+    ["map_node", /^std::(map<int, .*>::operator\[\]|_Rb_tree<|__new_allocator<std::_Rb_tree_node<)/],
+    [
+      "shared",
+      /^std::(make_shared<geo::Circle|allocate_shared<|__new_allocator<std::_Sp_counted_ptr_inplace)/,
+    ],
+  ] as const) {
+    const site = get(name).site;
+    const what = `${where} ${variant} ${name}`;
+    assert.match(String(site?.function), /^main\b/, `${what}: site function ${JSON.stringify(site)}`);
+    assert.ok(String(site?.file).endsWith("cxx_shapes.cpp"), `${what}: site file`);
+    assert.equal(site?.line, Number(probe(name).line), `${what}: site line`);
+    assert.match(String(site?.via?.function), via, `${what}: site.via ${JSON.stringify(site?.via)}`);
+    assert.match(String(site?.via?.file), /\/c\+\+\/[^/]+\//, `${what}: site.via file`);
+  }
   // Containers: std::allocator<T>::allocate's T (the buffer holds capacity() elements).
   const vec = get("vector");
   assert.equal(

@@ -59,6 +59,9 @@ export const SITE_WRAPPER = 0x8;
 export const SITE_INLINED = 0x10;
 /** The chunk starts with a SITE_ARG-byte header, then the type (a wrapper returning p + H). */
 export const SITE_HEADER = 0x20;
+/** The call enters C++ standard-library code that made the allocation (a container's push_back,
+ * insert, make_shared): the site is the user's call, the library's callee its detail. */
+export const SITE_LIBRARY = 0x40;
 export const SITE_ARG_SHIFT = 8;
 /** flags with `arg` in bits 8-31 (the argument of WRAPPER or INLINED). */
 export function siteFlagsWithArg(flags: number, arg: number): number {

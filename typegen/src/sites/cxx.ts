@@ -118,6 +118,11 @@ export class CxxSiteTyper {
     }
   }
 
+  /** T, when pc is in the code of a std::allocator<T>::allocate instance (out of line or inlined). */
+  allocatorElementAt(pc: number): TypeId | undefined {
+    return this.allocators?.elementAt(pc);
+  }
+
   static isNew(callee: string): boolean {
     return CXX_NEW_FNS.includes(callee) || CXX_NEW_ARRAY_FNS.includes(callee) || callee === CXX_EXCEPTION_FN;
   }
