@@ -81,7 +81,53 @@ def readable_name(target: object, name: Optional[str]) -> Optional[str]:
         d = None
     if isinstance(d, str) and d and d != name:
         return d
-    return simple_demangle(name) or name
+    return simple_demangle(name) or cxa_demangle(name) or name
+
+
+_cxa: List[Any] = []  # [the C++ runtime's __cxa_demangle, or None when there is none]
+
+
+def cxa_demangle(name: str) -> Optional[str]:
+    """The C++ runtime's own demangling (libstdc++'s __cxa_demangle, through ctypes), for names a
+    debugger's demangler gives up on (LLDB 16 on `std::make_shared<...>`), spelled as gdb names a
+    function: without a template function's leading return type. None when it fails."""
+    if not _cxa:
+        try:
+            import ctypes
+            f = ctypes.CDLL("libstdc++.so.6").__cxa_demangle
+            f.restype = ctypes.c_void_p
+            f.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
+            _cxa.append((f, ctypes))
+        except (OSError, AttributeError):
+            _cxa.append(None)
+    if _cxa[0] is None or not name.startswith("_Z"):
+        return None
+    f, ctypes = _cxa[0]
+    status = ctypes.c_int(-1)
+    out = f(name.encode(), None, None, ctypes.byref(status))
+    if not out:
+        return None
+    try:
+        text = ctypes.string_at(out).decode("utf-8", "replace") if status.value == 0 else None
+    finally:
+        ctypes.CDLL(None).free(ctypes.c_void_p(out))
+    return _without_return_type(text) if text else None
+
+
+def _without_return_type(text: str) -> str:
+    """`R ns::f<A>(P)` -> `ns::f<A>(P)`: the part after the last space outside brackets before
+    the parameter list (a template function's mangled name encodes its return type)."""
+    depth, cut = 0, -1
+    for i, ch in enumerate(text):
+        if ch in "<(":
+            if ch == "(" and depth == 0:
+                break
+            depth += 1
+        elif ch in ">)":
+            depth -= 1
+        elif ch == " " and depth == 0:
+            cut = i
+    return text[cut + 1:]
 
 
 def _symbol_at(s: object, addr: int) -> Optional[Tuple[str, int]]:
@@ -186,4 +232,5 @@ def library_via(s: object, pc: Optional[int]) -> Optional[Dict[str, Any]]:
             line = SourceLine(readable_name(target, hit[0]), None, None) if hit else None
     if not isinstance(line, SourceLine):
         return None
-    return {"function": line.function, "file": line.file, "line": line.line}
+    # LLDB names a function by its mangled name where gdb demangles it
+    return {"function": readable_name(target, line.function), "file": line.file, "line": line.line}

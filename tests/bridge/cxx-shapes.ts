@@ -122,11 +122,19 @@ export function check(where: string, variant: string, stdout: string, got: Map<s
     `${variant} map node: type`,
   );
   assert.match(get("map_node").path, /^\[0\]\._M_storage/, `${variant} map node: path`);
+  // The node's value and make_shared's object are typed inside their raw storage (cxx-storage.ts).
+  assert.match(
+    get("map_node").path,
+    /^\[0\]\._M_storage\._M_storage\.second\b/,
+    `${variant} map node: value`,
+  );
   assert.match(
     get("shared").type,
     /^struct std::_Sp_counted_ptr_inplace<geo::Circle, .*>\[1\]$/,
     `${variant} shared`,
   );
+  // shared.get(): the Circle inside the control block's storage (at its first member, the vptr)
+  assert.match(get("shared").path, /^\[0\]\._M_impl\._M_storage\._M_storage\b/, `${variant} shared: path`);
   // A std::string's buffer: allocated inside libstdc++ (no debug information), typed by the
   // bridge from the site's function, std::basic_string<char>'s code.
   const str = get("string");
