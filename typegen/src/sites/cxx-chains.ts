@@ -45,8 +45,9 @@ export function isLibraryFile(file: string | undefined): boolean {
 }
 
 /** A mangled name in namespace std (also std::__cxx11, libc++'s std::__1) or __gnu_cxx:
- * `_ZNSt6vector...`, `_ZNKSt...`, `_ZSt11make_shared...`, `_ZN9__gnu_cxx...`. */
-const LIBRARY_SYMBOL = /^_Z(N[KVRO]*(St|9__gnu_cxx)|St)/;
+ * `_ZNSt6vector...`, `_ZNKSt...`, `_ZSt11make_shared...`, `_ZN9__gnu_cxx...`, and the Itanium
+ * ABI's abbreviations `Sa` (std::allocator), `Sb` (std::basic_string), `Ss`, `Si`, `So`, `Sd`. */
+const LIBRARY_SYMBOL = /^_Z(N[KVRO]*(St|S[abdios]|9__gnu_cxx)|St|S[abdios])/;
 /** Whether a function is the standard library's: by its mangled name, else by its source file. */
 export function isLibraryFunction(linkageName: string | undefined, file: () => string | undefined): boolean {
   if (linkageName?.startsWith("_Z")) return LIBRARY_SYMBOL.test(linkageName);
