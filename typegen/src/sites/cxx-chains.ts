@@ -15,11 +15,13 @@
 //   that allocates: readers name the callee as the detail), plus INLINED when the call sits in
 //   library code inlined into the user's function (-O2: the inlined call's line is the user's).
 // A library function reaching two types (a vector<vector<int>>'s push_back copies the inner
-// vector) is no hop: its calls keep their own typed records, and its sites stay inside it.
+// vector) is no hop: its calls keep their own typed records, and its sites stay inside it; so
+// is a shared library's exported one (another object may call it, with no record for that call).
 // operator new in allocate's code inlined into user code (-O2) keeps its typed record and gets
 // LIBRARY and the user's line (INLINED) the same way.
 
 import { ElfFile } from "../elf/elf-file";
+import { readSymbols } from "../elf/symbols";
 import {
   SITE_ARRAY,
   SITE_GUESSED,
@@ -95,6 +97,20 @@ export function libraryChains(input: ChainInput): Map<number, LibraryRecord> {
     if (isLibraryFunction(fn.linkageName, () => lines.lookup(entry)?.file)) libraryEntry.set(entry, fn.name);
   }
   const isLibraryFn = (fn: FunctionInfo | undefined): boolean => !!fn && libraryEntry.has(entryOf(fn));
+  // A shared library's exported function is called from other objects (libstdc++.so's
+  // basic_string<char> members from every program), whose calls have no record typing them: its
+  // allocations keep their site inside it, typed, rather than hop to an untyped caller. (An
+  // executable exports the instances libstdc++.so also defines, which libstdc++'s own calls then
+  // reach; those are stepped over all the same: the user's calls to them matter more.)
+  const PT_INTERP = 3;
+  const shared = !elf.segments.some((p) => p.type === PT_INTERP);
+  const exported = new Set(
+    shared
+      ? readSymbols(elf)
+          .dynsym.filter((x) => x.value !== 0)
+          .map((x) => x.value)
+      : [],
+  );
   const branches = scanBranches(elf, { code: libraryEntry, got: new Map() }, false);
 
   // reach: a library function's entry -> its one type, or MANY.
@@ -153,7 +169,8 @@ export function libraryChains(input: ChainInput): Map<number, LibraryRecord> {
   const record = (call: AllocCall, f: FunctionInfo | undefined, type: TypeId): LibraryRecord | undefined => {
     if (!f) return undefined;
     if (!isLibraryFn(f)) return userSite(call, type);
-    const k = reach.get(entryOf(f)) === type ? cfaOffset(f, call.ret) : undefined;
+    const hop = reach.get(entryOf(f)) === type && !exported.has(entryOf(f));
+    const k = hop ? cfaOffset(f, call.ret) : undefined;
     if (k === undefined || k % 8 !== 0) return { vaddr: call.ret, type, flags: SITE_GUESSED | SITE_ARRAY };
     return { vaddr: call.ret, type: -1, flags: siteFlagsWithArg(SITE_WRAPPER | SITE_GUESSED, k) };
   };
