@@ -120,6 +120,7 @@ int main(int argc, char **argv)
     Base *derived = new Derived(); int derived_line = __LINE__;
     std::vector<geo::Point> vec;
     for (int i = 0; i < 6; i++) vec.push_back(geo::Point{i, -i}); int vec_line = __LINE__;
+    geo::Point *vec_data = vec.data(); /* the buffer, for the debug adapter's Variables view */
     std::string text(100, 'x'); int text_line = __LINE__;
     registry[1] = "one"; int map_line = __LINE__;
     registry[2] = "two";
@@ -177,6 +178,6 @@ int main(int argc, char **argv)
     delete[] tracked;
     delete[] points;
     delete one;
-    printf("done %.1f %zu %zu\n", sum, vec.size(), text.size());
+    printf("done %.1f %zu %zu %d\n", sum, vec.size(), text.size(), vec_data[5].x);
     return 0;
 }
