@@ -81,7 +81,7 @@ def readable_name(target: object, name: Optional[str]) -> Optional[str]:
         d = None
     if isinstance(d, str) and d and d != name:
         return d
-    return simple_demangle(name) or cxa_demangle(name) or name
+    return simple_demangle(name) or name
 
 
 _cxa: List[Any] = []  # [the C++ runtime's __cxa_demangle, or None when there is none]
@@ -232,5 +232,9 @@ def library_via(s: object, pc: Optional[int]) -> Optional[Dict[str, Any]]:
             line = SourceLine(readable_name(target, hit[0]), None, None) if hit else None
     if not isinstance(line, SourceLine):
         return None
-    # LLDB names a function by its mangled name where gdb demangles it
-    return {"function": readable_name(target, line.function), "file": line.file, "line": line.line}
+    # LLDB names a function by its mangled name where gdb demangles it, and its demangler gives
+    # up on some (std::make_shared<...>): the C++ runtime's then, so both fronts agree
+    function = readable_name(target, line.function)
+    if function and function.startswith("_Z"):
+        function = cxa_demangle(function) or function
+    return {"function": function, "file": line.file, "line": line.line}
