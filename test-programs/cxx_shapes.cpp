@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <cxxabi.h>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -128,6 +129,11 @@ int main(int argc, char **argv)
     int placed_line = __LINE__ - 1;
     std::shared_ptr<geo::Circle> shared = std::make_shared<geo::Circle>(3, 1.0);
     int shared_line = __LINE__ - 1;
+    std::list<long> numbers; numbers.push_back(3); int list_line = __LINE__;
+    /* push_back copies the row: that library code allocates two types (a vector<int> buffer and
+     * an int buffer), so its sites stay in the library, typed */
+    std::vector<std::vector<int>> nested; std::vector<int> row(5, 1);
+    nested.push_back(row); int nested_line = __LINE__;
 
     probe("circle", &static_cast<geo::Circle *>(circle)->radius, circle, sizeof(geo::Circle),
           demangled(typeid(*circle).name()), circle_line);
@@ -158,6 +164,12 @@ int main(int argc, char **argv)
           demangled(typeid(*placed).name()), placed_line);
     probe("derived", &static_cast<Derived *>(derived)->extra[1], derived, sizeof(Derived), "Derived",
           derived_line);
+    using ListNode = std::_List_node<long>;
+    const long *number = &numbers.front();
+    probe("list_node", number, reinterpret_cast<const char *>(number) - sizeof(std::__detail::_List_node_base),
+          sizeof(ListNode), demangled(typeid(ListNode).name()), list_line);
+    probe("nested", &nested.data()[0], nested.data(), nested.capacity() * sizeof(std::vector<int>),
+          demangled(typeid(std::vector<int>).name()), nested_line);
     printf("sizes circle=%zu rect=%zu tracked=%zu point=%zu\n", sizeof(geo::Circle),
            sizeof(geo::Rect), sizeof(Tracked), sizeof(geo::Point));
     int throw_line = 0;

@@ -19,6 +19,8 @@ export const PROBES = [
   "placed",
   "thrown",
   "derived",
+  "list_node",
+  "nested",
 ];
 
 /** The class name typeid gives (`geo::Circle`) as the metadata spells the class. */
@@ -108,6 +110,19 @@ export function check(where: string, variant: string, stdout: string, got: Map<s
     assert.match(String(site?.via?.function), via, `${what}: site.via ${JSON.stringify(site?.via)}`);
     assert.match(String(site?.via?.file), /\/c\+\+\/[^/]+\//, `${what}: site.via file`);
   }
+  // A list's node: sited at push_back, its value typed inside the node's storage.
+  const listNode = get("list_node");
+  assert.match(listNode.type, /^struct std::_List_node<long( int)?>\[1\]$/, `${where} ${variant} list node`);
+  assert.equal(listNode.path, "[0]._M_storage._M_storage", `${where} ${variant} list node: path`);
+  assert.match(String(listNode.site?.function), /^main\b/, `${where} ${variant} list node: site`);
+  assert.equal(listNode.site?.line, Number(probe("list_node").line), `${where} ${variant} list node: line`);
+  // Library code allocating two types (vector<vector<int>>'s push_back copies the row): typed,
+  // its site left inside the library (docs: not stepped over).
+  assert.match(
+    get("nested").type,
+    /^struct std::vector<int, std::allocator<int> ?>\[1\]$/,
+    `${where} ${variant} nested`,
+  );
   // Containers: std::allocator<T>::allocate's T (the buffer holds capacity() elements).
   const vec = get("vector");
   assert.equal(

@@ -10,6 +10,15 @@
 import { CType, TypeModel } from "../model/types";
 
 const ALIGNED_STORAGE = /^__gnu_cxx::__aligned_(membuf|buffer)<(.+)>$/;
+/** gcc's names of base types in template arguments (DWARF's) -> their C spelling in the model. */
+const BASE_SPELLING: Record<string, string> = {
+  "long int": "long",
+  "long unsigned int": "unsigned long",
+  "short int": "short",
+  "short unsigned int": "unsigned short",
+  "long long int": "long long",
+  "long long unsigned int": "unsigned long long",
+};
 
 /** Retypes the `_M_storage` byte array of each aligned buffer in the model to its V; returns
  * how many it retyped. */
@@ -34,9 +43,10 @@ export function typeAlignedStorage(model: TypeModel): number {
     const bytes = storage ? types[storage.type] : undefined;
     // bytes: `unsigned char[N]` (membuf), or aligned_storage's union of such bytes (buffer)
     if (!storage || !bytes?.byteSize || !["array", "union", "struct"].includes(bytes.kind)) continue;
-    const v = bySpelling
-      .get(m[2].trim())
-      ?.find((c) => c.byteSize === bytes.byteSize && c.complete !== false && c.id !== t.id);
+    const arg = m[2].trim();
+    const v = (bySpelling.get(arg) ?? bySpelling.get(BASE_SPELLING[arg] ?? ""))?.find(
+      (c) => c.byteSize === bytes.byteSize && c.complete !== false && c.id !== t.id,
+    );
     if (!v) continue;
     storage.type = v.id;
     n++;
