@@ -111,12 +111,15 @@ def cxa_demangle(name: str) -> Optional[str]:
         text = ctypes.string_at(out).decode("utf-8", "replace") if status.value == 0 else None
     finally:
         ctypes.CDLL(None).free(ctypes.c_void_p(out))
-    return _without_return_type(text) if text else None
+    return without_return_type(text) if text else None
 
 
-def _without_return_type(text: str) -> str:
+def without_return_type(text: str) -> str:
     """`R ns::f<A>(P)` -> `ns::f<A>(P)`: the part after the last space outside brackets before
-    the parameter list (a template function's mangled name encodes its return type)."""
+    the parameter list (a template function's mangled name encodes its return type), as gdb
+    names functions; an operator's name is left as it is (`operator new`, `operator<< <char>`)."""
+    if "operator" in text:
+        return text
     depth, cut = 0, -1
     for i, ch in enumerate(text):
         if ch in "<(":
