@@ -3,11 +3,22 @@
 # baseline in the same run: bench/cxx-alloc.cpp (small objects through new/delete, vector,
 # map, string, make_shared), plain vs preloaded, alternating repetitions, CPU time medians and
 # minimums and their ratios (budget: 1.25x).
-# Usage: bash bench/cxx-bench.sh [ROUNDS] [REPS]
+# Usage: [CXXFLAGS=-O0] [META=1] bash bench/cxx-bench.sh [ROUNDS] [REPS]
+# META=1 builds with -g and writes the program's metadata (`allocs typegen`) first, so the
+# preloaded runs also pay for what metadata adds: a container's allocation stepping over the
+# standard library's frames to the user's call (one site-cache probe and one load per frame;
+# at -O0 about five frames for a vector's push_back, six for a map's insert).
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-40}
 REPS=${2:-7}
-g++ -O2 -o "$BENCH_OUT/cxx-alloc" bench/cxx-alloc.cpp
+read -r -a flags <<<"${CXXFLAGS:--O2}"
+if [ "${META:-0}" = 1 ]; then
+  g++ -g "${flags[@]}" -o "$BENCH_OUT/cxx-alloc" bench/cxx-alloc.cpp
+  node bin/allocs.js typegen --quiet "$BENCH_OUT/cxx-alloc"
+else
+  rm -f "$BENCH_OUT/cxx-alloc.allocsmeta"
+  g++ "${flags[@]}" -o "$BENCH_OUT/cxx-alloc" bench/cxx-alloc.cpp
+fi
 
 # One run: prints "wall_seconds user+sys_seconds peak_rss_kib".
 measure() {

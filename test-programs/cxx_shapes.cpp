@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <cxxabi.h>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -118,15 +119,21 @@ int main(int argc, char **argv)
     geo::Point *points = new geo::Point[5]; int points_line = __LINE__;
     geo::Point *one = new geo::Point{8, 9}; int one_line = __LINE__;
     Base *derived = new Derived(); int derived_line = __LINE__;
-    std::vector<geo::Point> vec; int vec_line = __LINE__;
-    for (int i = 0; i < 6; i++) vec.push_back(geo::Point{i, -i});
+    std::vector<geo::Point> vec;
+    for (int i = 0; i < 6; i++) vec.push_back(geo::Point{i, -i}); int vec_line = __LINE__;
+    geo::Point *vec_data = vec.data(); /* the buffer, for the debug adapter's Variables view */
     std::string text(100, 'x'); int text_line = __LINE__;
     registry[1] = "one"; int map_line = __LINE__;
     registry[2] = "two";
     geo::Shape *placed = new (raw_block(sizeof(geo::Circle))) geo::Circle(4, 1.5);
     int placed_line = __LINE__ - 1;
     std::shared_ptr<geo::Circle> shared = std::make_shared<geo::Circle>(3, 1.0);
-    int shared_line = __LINE__;
+    int shared_line = __LINE__ - 1;
+    std::list<long> numbers; numbers.push_back(3); int list_line = __LINE__;
+    /* push_back copies the row: that library code allocates two types (a vector<int> buffer and
+     * an int buffer), so its sites stay in the library, typed */
+    std::vector<std::vector<int>> nested; std::vector<int> row(5, 1);
+    nested.push_back(row); int nested_line = __LINE__;
 
     probe("circle", &static_cast<geo::Circle *>(circle)->radius, circle, sizeof(geo::Circle),
           demangled(typeid(*circle).name()), circle_line);
@@ -157,6 +164,12 @@ int main(int argc, char **argv)
           demangled(typeid(*placed).name()), placed_line);
     probe("derived", &static_cast<Derived *>(derived)->extra[1], derived, sizeof(Derived), "Derived",
           derived_line);
+    using ListNode = std::_List_node<long>;
+    const long *number = &numbers.front();
+    probe("list_node", number, reinterpret_cast<const char *>(number) - sizeof(std::__detail::_List_node_base),
+          sizeof(ListNode), demangled(typeid(ListNode).name()), list_line);
+    probe("nested", &nested.data()[0], nested.data(), nested.capacity() * sizeof(std::vector<int>),
+          demangled(typeid(std::vector<int>).name()), nested_line);
     printf("sizes circle=%zu rect=%zu tracked=%zu point=%zu\n", sizeof(geo::Circle),
            sizeof(geo::Rect), sizeof(Tracked), sizeof(geo::Point));
     int throw_line = 0;
@@ -177,6 +190,6 @@ int main(int argc, char **argv)
     delete[] tracked;
     delete[] points;
     delete one;
-    printf("done %.1f %zu %zu\n", sum, vec.size(), text.size());
+    printf("done %.1f %zu %zu %d\n", sum, vec.size(), text.size(), vec_data[5].x);
     return 0;
 }

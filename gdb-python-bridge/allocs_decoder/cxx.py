@@ -15,10 +15,10 @@ are. Standard library only: no c++filt.
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import layout as L
-from .target import optional_call
+from .target import SourceLine, optional_call
 from .uniqtype import ATE_SIGNED, ATE_SIGNED_CHAR, UType, make_array, make_base
 
 _SOURCE_NAME = re.compile(r"(\d+)")
@@ -82,6 +82,55 @@ def readable_name(target: object, name: Optional[str]) -> Optional[str]:
     if isinstance(d, str) and d and d != name:
         return d
     return simple_demangle(name) or name
+
+
+_cxa: List[Any] = []  # [the C++ runtime's __cxa_demangle, or None when there is none]
+
+
+def cxa_demangle(name: str) -> Optional[str]:
+    """The C++ runtime's own demangling (libstdc++'s __cxa_demangle, through ctypes), for names a
+    debugger's demangler gives up on (LLDB 16 on `std::make_shared<...>`), spelled as gdb names a
+    function: without a template function's leading return type. None when it fails."""
+    if not _cxa:
+        try:
+            import ctypes
+            f = ctypes.CDLL("libstdc++.so.6").__cxa_demangle
+            f.restype = ctypes.c_void_p
+            f.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
+            _cxa.append((f, ctypes))
+        except (OSError, AttributeError):
+            _cxa.append(None)
+    if _cxa[0] is None or not name.startswith("_Z"):
+        return None
+    f, ctypes = _cxa[0]
+    status = ctypes.c_int(-1)
+    out = f(name.encode(), None, None, ctypes.byref(status))
+    if not out:
+        return None
+    try:
+        text = ctypes.string_at(out).decode("utf-8", "replace") if status.value == 0 else None
+    finally:
+        ctypes.CDLL(None).free(ctypes.c_void_p(out))
+    return without_return_type(text) if text else None
+
+
+def without_return_type(text: str) -> str:
+    """`R ns::f<A>(P)` -> `ns::f<A>(P)`: the part after the last space outside brackets before
+    the parameter list (a template function's mangled name encodes its return type), as gdb
+    names functions; an operator's name is left as it is (`operator new`, `operator<< <char>`)."""
+    if "operator" in text:
+        return text
+    depth, cut = 0, -1
+    for i, ch in enumerate(text):
+        if ch in "<(":
+            if ch == "(" and depth == 0:
+                break
+            depth += 1
+        elif ch in ">)":
+            depth -= 1
+        elif ch == " " and depth == 0:
+            cut = i
+    return text[cut + 1:]
 
 
 def _symbol_at(s: object, addr: int) -> Optional[Tuple[str, int]]:
@@ -161,3 +210,34 @@ def string_buffer_type(s: object, pc: Optional[int], size: int) -> Optional[UTyp
         return None
     base = make_base(el[0], el[1], el[2], el[3])
     return make_array(base, size // (el[3] // 8))
+
+
+def library_via(s: object, pc: Optional[int]) -> Optional[Dict[str, Any]]:
+    """For a site flagged SITE_LIBRARY (the user's call into C++ standard-library code that made
+    the allocation: push_back, operator[], make_shared): the library frame, `{function, file,
+    line}`. With SITE_INLINED the library code is inlined at the call: the line table's own
+    answer at the call (the innermost library function and its header line); else the function
+    the call instruction (`call rel32`) enters, and its first line. None for other sites."""
+    types = getattr(s, "types", None)
+    if not pc or types is None or not types.site_flags(pc) & L.SITE_LIBRARY:
+        return None
+    target = s.target  # type: ignore[attr-defined]
+    if types.site_flags(pc) & L.SITE_INLINED:
+        line = optional_call(target, "source_line", pc - 1)
+    else:
+        code = s.reader.try_read(pc - 5, 5)  # type: ignore[attr-defined]
+        if code is None or code[0] != 0xE8:
+            return None
+        callee = (pc + int.from_bytes(code[1:], "little", signed=True)) & ((1 << 64) - 1)
+        line = optional_call(target, "source_line", callee)
+        if not isinstance(line, SourceLine) or not line.function:
+            hit = _symbol_at(s, callee)
+            line = SourceLine(readable_name(target, hit[0]), None, None) if hit else None
+    if not isinstance(line, SourceLine):
+        return None
+    # LLDB names a function by its mangled name where gdb demangles it, and its demangler gives
+    # up on some (std::make_shared<...>): the C++ runtime's then, so both fronts agree
+    function = readable_name(target, line.function)
+    if function and function.startswith("_Z"):
+        function = cxa_demangle(function) or function
+    return {"function": function, "file": line.file, "line": line.line}

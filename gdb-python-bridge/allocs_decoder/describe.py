@@ -7,7 +7,7 @@ from typing import Callable, List, Optional, Tuple
 
 from . import layout as L
 from .brk import brk_heap, heap_mapping
-from .cxx import dynamic_type, library_site, readable_name, string_buffer_type
+from .cxx import dynamic_type, library_site, library_via, readable_name, string_buffer_type
 from .description import AddressDescription, Level, heap_site, stack_site, static_site
 from .elf import ElfFile
 from .errors import DecodeError
@@ -242,6 +242,9 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
         lib = library_site(s, pc)
         function = lib[1] if lib is not None else None
     d.site = heap_site(pc, function, line.file if line else None, line.line if line else None, seq)
+    via = library_via(s, pc)
+    if via is not None:
+        d.site["via"] = via
     if addr >= d.base + d.size:
         d.notes.append(f"{addr - d.base - d.size} bytes past the requested size (in malloc's slack)")
     _types(s, d, find, meta_at=chunk_pc or 0, what="site")

@@ -168,6 +168,7 @@ SITE_ARRAY, SITE_TRAILING, SITE_GUESSED = 0x1, 0x2, 0x4
 # flags bits 8-31: the argument of WRAPPER, INLINED or HEADER (docs/metadata-format.md)
 SITE_WRAPPER, SITE_INLINED, SITE_HEADER = 0x8, 0x10, 0x20
 SITE_SUBALLOC = 0x40  # a call of a declared suballocator: its result is a pool object of this type
+SITE_LIBRARY = 0x80  # the call enters C++ standard-library code that allocated (detail: `via`)
 SITE_ARG_SHIFT = 8
 SITE_INLINED_LINE_BITS = 20  # INLINED's argument: line | blocks to step out of << 20
 STATIC_FUNCTION, STATIC_VARIABLE = 1, 2

@@ -31,7 +31,13 @@ def site_text(site: Optional[Dict[str, Any]]) -> Optional[str]:
         extra = [f"pc {site['pc']}"] if site.get("pc") else []
         if site.get("seq") is not None:
             extra.append(f"seq {site['seq']}")
-        return f"{where} ({', '.join(extra)})" if extra else where
+        text = f"{where} ({', '.join(extra)})" if extra else where
+        via = site.get("via")
+        if via:  # the C++ standard library's frame that made the allocation for that call
+            text += f", via {via.get('function') or '??'}"
+            if via.get("file"):
+                text += f" at {via['file']}:{via.get('line')}"
+        return text
     if "frame" in site:  # stack
         text = f"frame #{site.get('frame')} {site.get('function') or '??'}"
         if site.get("file"):

@@ -78,7 +78,9 @@ def path_to(records: TypeRecords, t: UType, off: int, notes: List[str]) -> Tuple
                 if lo <= off < hi:
                     covering.append(m)
             if covering:
-                hit = covering[0]
+                # A C++ empty base (no members, 1 byte) shares its offset with the member after
+                # it (the empty base optimisation): the path goes into that member instead.
+                hit = next((m for m in covering if not _empty_class(records, m.type)), covering[0])
             if hit is None:
                 if ms:
                     notes.append(f"in padding of {cur.c_name} at byte {off}")
@@ -98,3 +100,10 @@ def path_to(records: TypeRecords, t: UType, off: int, notes: List[str]) -> Tuple
     else:
         notes.append("type nesting too deep: path cut short")
     return "".join(parts), cur, off
+
+
+def _empty_class(records: TypeRecords, t: Optional[UType], depth: int = 0) -> bool:
+    """A C++ class of 1 byte whose members are only empty bases (std::allocator<char>)."""
+    if t is None or t.kind != L.KIND_STRUCT or t.size > 1 or depth > 8:
+        return False
+    return all(_empty_class(records, m.type, depth + 1) for m in records.members(t))

@@ -171,7 +171,8 @@ class TypeRecords:
         problem: Optional[str] = None
         if t.count > MAX_MEMBERS or (t.count and (not t.items or t.items & 7)):
             problem = f"{t.count} members at {t.items:#x}"
-        elif not t.count and t.size and t.kind != L.KIND_FRAME and not t.flags & L.TYPE_F_INCOMPLETE:
+        # (a C++ empty class, std::allocator<void> or an empty base, has no members in 1 byte)
+        elif not t.count and t.size > 1 and t.kind != L.KIND_FRAME and not t.flags & L.TYPE_F_INCOMPLETE:
             problem = f"no members in {t.size} bytes"
         elif t.count:
             data = self.r.try_read(t.items, t.count * L.UniqtypeMemberRec.size)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import lldb  # type: ignore[import-not-found]
 
 from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symbolization, Thread, Variable
+from allocs_decoder.cxx import without_return_type
 from allocs_decoder.target import Architecture, architecture_of
 
 MASK64 = (1 << 64) - 1
@@ -334,7 +335,9 @@ def _function_name(fn: Any, cu: Any) -> Optional[str]:
         spelled = [re.sub(r" (?=[*&])", "", args.GetTypeAtIndex(i).GetName() or "?")
                    for i in range(args.GetSize())]
         return f"{name}({', '.join(spelled)})"
-    return gnu_spelling(name)
+    # a template function's name comes with its return type in LLDB, not in gdb
+    spelled_name = gnu_spelling(name)
+    return without_return_type(spelled_name) if spelled_name and fn.GetMangledName() else spelled_name
 
 
 def _value_text(v: Any) -> str:

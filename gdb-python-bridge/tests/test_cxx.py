@@ -8,7 +8,7 @@ from typing import Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from allocs_decoder.cxx import nested_name, readable_name, simple_demangle  # noqa: E402
+from allocs_decoder.cxx import cxa_demangle, nested_name, readable_name, simple_demangle  # noqa: E402
 
 
 class DemanglingTarget:
@@ -45,6 +45,18 @@ class CxxNamesTest(unittest.TestCase):
         self.assertEqual(readable_name(object(), "_Z3fooi"), "_Z3fooi")
         self.assertEqual(readable_name(object(), "plain_c_name"), "plain_c_name")
         self.assertIsNone(readable_name(object(), None))
+
+    def test_cxa_demangle_spells_functions_as_gdb_does(self) -> None:
+        # what LLDB 16 leaves mangled: the C++ runtime's demangling, without the return type
+        mangled = ("_ZSt11make_sharedIN3geo6CircleEJidEESt10shared_ptrINSt9enable_ifIXntsrSt8is_array"
+                   "IT_E5valueES5_E4typeEEDpOT0_")
+        got = cxa_demangle(mangled)
+        if got is None:
+            self.skipTest("no libstdc++.so.6 to demangle with")
+        self.assertEqual(got, "std::make_shared<geo::Circle, int, double>(int&&, double&&)")
+        self.assertEqual(cxa_demangle("_ZNSaIcE8allocateEm"), "std::allocator<char>::allocate(unsigned long)")
+        self.assertIsNone(cxa_demangle("_Znot_a_name"))
+        self.assertIsNone(cxa_demangle("main"))
 
 
 if __name__ == "__main__":

@@ -141,7 +141,11 @@ struct allocs_meta_frame_var {
  * malloc chunk it lies in, typed by this record. The runtime redirects the call through a stub
  * that registers the object (runtime/src/suballoc.c). `type` may be ALLOCS_META_NONE. */
 #define ALLOCS_SITE_SUBALLOC 0x40u
-#define ALLOCS_SITE_KNOWN_FLAGS 0x7fu
+/* The call enters C++ standard-library code that made the allocation (a container's push_back,
+ * insert, std::make_shared): the site is the user's call; the library function it calls (or,
+ * with INLINED, the library code inlined there) is the detail a reader may show. */
+#define ALLOCS_SITE_LIBRARY 0x80u
+#define ALLOCS_SITE_KNOWN_FLAGS 0xffu
 /* flags bits 8-31: the argument of WRAPPER, INLINED or HEADER (one per record) */
 #define ALLOCS_SITE_ARG_SHIFT 8
 #define ALLOCS_SITE_ARG(flags) ((flags) >> ALLOCS_SITE_ARG_SHIFT)

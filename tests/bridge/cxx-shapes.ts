@@ -19,6 +19,8 @@ export const PROBES = [
   "placed",
   "thrown",
   "derived",
+  "list_node",
+  "nested",
 ];
 
 /** The class name typeid gives (`geo::Circle`) as the metadata spells the class. */
@@ -86,6 +88,41 @@ export function check(where: string, variant: string, stdout: string, got: Map<s
   assert.equal(get("points").path, "[3].y", `${where} ${variant} points: path`);
   assert.equal(get("one").type, classSpelling(probe("one").type), `${where} ${variant} one: type`);
   assert.equal(get("one").path, ".y", `${where} ${variant} one: path`);
+  // Containers and make_shared: the site is the user's call into the library (push_back,
+  // operator[], make_shared), never the library's allocate; the library frame is its detail.
+  for (const [name, via] of [
+    // out of line: the function the user's line calls; inlined there: the innermost library code
+    [
+      "vector",
+      /^std::(vector<geo::Point, .*>::(push_back|emplace_back)|__new_allocator<geo::Point>::allocate)/,
+    ],
+    ["map_node", /^std::(map<int, .*>::operator\[\]|_Rb_tree<|__new_allocator<std::_Rb_tree_node<)/],
+    [
+      "shared",
+      /^std::(make_shared<geo::Circle|allocate_shared<|__new_allocator<std::_Sp_counted_ptr_inplace)/,
+    ],
+  ] as const) {
+    const site = get(name).site;
+    const what = `${where} ${variant} ${name}`;
+    assert.match(String(site?.function), /^main\b/, `${what}: site function ${JSON.stringify(site)}`);
+    assert.ok(String(site?.file).endsWith("cxx_shapes.cpp"), `${what}: site file`);
+    assert.equal(site?.line, Number(probe(name).line), `${what}: site line`);
+    assert.match(String(site?.via?.function), via, `${what}: site.via ${JSON.stringify(site?.via)}`);
+    assert.match(String(site?.via?.file), /\/c\+\+\/[^/]+\//, `${what}: site.via file`);
+  }
+  // A list's node: sited at push_back, its value typed inside the node's storage.
+  const listNode = get("list_node");
+  assert.match(listNode.type, /^struct std::_List_node<long( int)?>\[1\]$/, `${where} ${variant} list node`);
+  assert.equal(listNode.path, "[0]._M_storage._M_storage", `${where} ${variant} list node: path`);
+  assert.match(String(listNode.site?.function), /^main\b/, `${where} ${variant} list node: site`);
+  assert.equal(listNode.site?.line, Number(probe("list_node").line), `${where} ${variant} list node: line`);
+  // Library code allocating two types (vector<vector<int>>'s push_back copies the row): typed,
+  // its site left inside the library (docs: not stepped over).
+  assert.match(
+    get("nested").type,
+    /^struct std::vector<int, std::allocator<int> ?>\[1\]$/,
+    `${where} ${variant} nested`,
+  );
   // Containers: std::allocator<T>::allocate's T (the buffer holds capacity() elements).
   const vec = get("vector");
   assert.equal(
@@ -100,21 +137,35 @@ export function check(where: string, variant: string, stdout: string, got: Map<s
     `${variant} map node: type`,
   );
   assert.match(get("map_node").path, /^\[0\]\._M_storage/, `${variant} map node: path`);
+  // The node's value and make_shared's object are typed inside their raw storage (cxx-storage.ts).
+  assert.match(
+    get("map_node").path,
+    /^\[0\]\._M_storage\._M_storage\.second\b/,
+    `${variant} map node: value`,
+  );
   assert.match(
     get("shared").type,
     /^struct std::_Sp_counted_ptr_inplace<geo::Circle, .*>\[1\]$/,
     `${variant} shared`,
   );
+  // shared.get(): the Circle inside the control block's storage (at its first member, the vptr)
+  assert.match(get("shared").path, /^\[0\]\._M_impl\._M_storage\._M_storage\b/, `${variant} shared: path`);
   // A std::string's buffer: allocated inside libstdc++ (no debug information), typed by the
-  // bridge from the site's function, std::basic_string<char>'s code.
+  // bridge from the site's function, std::basic_string<char>'s code; in C++20 by the program's
+  // own basic_string<char> instances, typed by the metadata and sited at the user's line.
   const str = get("string");
   assert.equal(str.type, `char[${probe("string").size}]`, `${where} ${variant} string: type`);
   assert.equal(str.path, `[${Number(BigInt(probe("string").addr) - BigInt(probe("string").base))}]`);
-  assert.match(
-    String(str.site?.function),
-    /^std::__cxx11::basic_string<char/,
-    `${where} ${variant} string: site`,
-  );
+  if (variant.includes("c++20")) {
+    assert.match(String(str.site?.function), /^main\b/, `${where} ${variant} string: site`);
+    assert.equal(str.site?.line, Number(probe("string").line), `${where} ${variant} string: site line`);
+    assert.match(String(str.site?.via?.function), /^std::(__cxx11::basic_string<char|__new_allocator<char>)/);
+  } else
+    assert.match(
+      String(str.site?.function),
+      /^std::__cxx11::basic_string<char/,
+      `${where} ${variant} string: site`,
+    );
   // An object in raw memory: only its vtable pointer names its class.
   const placed = get("placed");
   assert.equal(placed.type, classSpelling(probe("placed").type), `${where} ${variant} placed: type`);

@@ -21,9 +21,13 @@ import {
 } from "./gdb";
 import { check, queries } from "./cxx-shapes";
 
-const VARIANTS: { cc: "gcc" | "clang"; opt: string; label: string }[] = [
+const VARIANTS: { cc: "gcc" | "clang"; opt: string; label: string; std?: string }[] = [
   { cc: "gcc", opt: "-O0", label: "g++ -O0" },
   { cc: "gcc", opt: "-O2", label: "g++ -O2" },
+  // C++20: libstdc++ no longer declares basic_string<char> an extern template (constexpr), so a
+  // string's buffer is allocated by instances in the program, typed char[n] by its metadata.
+  { cc: "gcc", opt: "-O0", label: "g++ -std=c++20 -O0", std: "-std=c++20" },
+  { cc: "gcc", opt: "-O2", label: "g++ -std=c++20 -O2", std: "-std=c++20" },
   ...(hasCommand("clang++")
     ? [
         { cc: "clang" as const, opt: "-O0", label: "clang++ -O0" },
@@ -45,7 +49,11 @@ describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function ()
     describe(v.label, () => {
       let exe: string;
       before(() => {
-        exe = buildProgram("cxx_shapes", { cc: v.cc, cflags: [v.opt], variant: v.opt.slice(1) });
+        exe = buildProgram("cxx_shapes", {
+          cc: v.cc,
+          cflags: [v.opt, ...(v.std ? [v.std] : [])],
+          variant: `${v.opt.slice(1)}${v.std ? v.std.replace("-std=c++", "cxx") : ""}`,
+        });
         const r = spawnSync(
           process.execPath,
           [path.join(ROOT, "bin", "allocs.js"), "typegen", "--quiet", exe],
@@ -86,7 +94,7 @@ describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function ()
 
       it("describes every heap object field by field, in a kernel core", function () {
         skipWithoutKernelCores(this);
-        const kdir = fs.mkdtempSync(path.join(dir, `core-${v.cc}${v.opt}-`));
+        const kdir = fs.mkdtempSync(path.join(dir, `core-${v.cc}${v.opt}${v.std ?? ""}-`));
         const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
         const probes = parseProbes(stdout);
         check("kernel core", v.label, stdout, queryCore(exe, core, queries(probes)));

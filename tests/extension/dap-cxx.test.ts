@@ -1,7 +1,8 @@
 // The debug adapter on a C++ program (test-programs/cxx_shapes.cpp, plain g++ -g, metadata from
 // `allocs typegen`): in the Variables view, a `Shape *` that points to a Circle is summarised as
 // the Circle (its dynamic type, from its vtable pointer) with the new-expression's line, and its
-// [allocation] child says so; a `Shape *` whose object was placed in raw memory too.
+// [allocation] child says so; a `Shape *` whose object was placed in raw memory too; a vector's
+// buffer with its push_back line.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -66,6 +67,14 @@ describe("debug adapter: a C++ program", function () {
       assert.match(
         circle.value,
         new RegExp(`→ __default_lib_malloc struct geo::Circle @ cxx_shapes\\.cpp:${newLine}$`),
+      );
+      // A vector's buffer: Point[capacity], sited at the user's push_back line, not the library's.
+      const vecData = locals.get("vec_data") as DebugProtocol.Variable;
+      assert.ok(vecData, [...locals.keys()].join(" "));
+      const pushLine = lineOf("vec.push_back(geo::Point{i, -i});");
+      assert.match(
+        vecData.value,
+        new RegExp(`→ __default_lib_malloc struct geo::Point\\[8\\] @ cxx_shapes\\.cpp:${pushLine}$`),
       );
       const placed = locals.get("placed") as DebugProtocol.Variable;
       assert.match(placed.value, /→ __default_lib_malloc struct geo::Circle @ cxx_shapes\.cpp:\d+$/);

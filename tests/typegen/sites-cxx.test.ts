@@ -1,9 +1,11 @@
 // typegen's C++ pieces that need no program: vtable and typeinfo symbol names (cxx.ts), and the
 // scan after operator new (cxx-scan.ts) on hand-assembled x86-64 code: the constructor called
-// on the new memory, a vtable stored into its first word, and a `new T[n]`'s array cookie.
+// on the new memory, a vtable stored into its first word, and a `new T[n]`'s array cookie; which
+// functions are the standard library's (cxx-chains.ts).
 import { strict as assert } from "node:assert";
 import { vtableClass } from "../../typegen/src/sites/cxx";
 import { scanNew } from "../../typegen/src/sites/cxx-scan";
+import { isLibraryFunction } from "../../typegen/src/sites/cxx-chains";
 
 describe("typegen: C++ sites (unit)", () => {
   it("reads the class a vtable or typeinfo symbol names", () => {
@@ -13,6 +15,24 @@ describe("typegen: C++ sites (unit)", () => {
     assert.deepEqual(vtableClass("_ZTI4Oops", "_ZTI"), ["Oops"]);
     for (const bad of ["_ZTVN3geo6CircleIiEE", "_ZTV", "_ZTVN3geoE6Circle", "_ZTI4Oops", "_ZTV99x"])
       assert.equal(vtableClass(bad), undefined, bad);
+  });
+
+  it("tells the standard library's functions by their mangled names, else their headers", () => {
+    const none = (): string | undefined => undefined;
+    for (const lib of [
+      "_ZNSt6vectorIN3geo5PointESaIS1_EE9push_backEOS1_", // std::vector<...>::push_back
+      "_ZNKSt6vectorIiSaIiEE4sizeEv", // const member
+      "_ZSt11make_sharedIN3geo6CircleEJidEESt10shared_ptrIT_EDpOT0_", // free function template
+      "_ZNSaIcE8allocateEm", // std::allocator<char> (Sa)
+      "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE9_M_createERmm",
+      "_ZN9__gnu_cxx13new_allocatorIiE8allocateEmPKv",
+    ])
+      assert.ok(isLibraryFunction(lib, none), lib);
+    for (const user of ["_ZN3geo6Circle4areaEv", "_Z9raw_blockm", "_ZN3geo5StackIiE4pushEi"])
+      assert.ok(!isLibraryFunction(user, () => "/usr/include/c++/12/bits/stl_vector.h"), user);
+    assert.ok(isLibraryFunction("allocate", () => "/usr/include/c++/12/bits/new_allocator.h"));
+    assert.ok(isLibraryFunction(undefined, () => "/usr/lib/llvm-16/include/c++/v1/vector"));
+    assert.ok(!isLibraryFunction("main", () => "/src/prog.cpp"));
   });
 
   it("follows the new memory to a constructor call, a vtable store and an array cookie", () => {

@@ -62,8 +62,11 @@ export const SITE_HEADER = 0x20;
 /** A direct call to a declared suballocator (LIBALLOCS_SUBALLOC_FNS) or its free function: the
  * runtime patches it to register what it returns as a pool object of this record's type. */
 export const SITE_SUBALLOC = 0x40;
+/** The call enters C++ standard-library code that made the allocation (a container's push_back,
+ * insert, make_shared): the site is the user's call, the library's callee its detail. */
+export const SITE_LIBRARY = 0x80;
 /** Every flag a reader accepts in bits 0-7 (ALLOCS_SITE_KNOWN_FLAGS). */
-export const SITE_KNOWN_FLAGS = 0x7f;
+export const SITE_KNOWN_FLAGS = 0xff;
 export const SITE_ARG_SHIFT = 8;
 /** flags with `arg` in bits 8-31 (the argument of WRAPPER or INLINED). */
 export function siteFlagsWithArg(flags: number, arg: number): number {

@@ -11,6 +11,7 @@ import { baseTypeName, summaryCode } from "../model/names";
 import { CType, FunctionInfo, LocalVar, TypeId, TypeModel } from "../model/types";
 import { openDebugElf, openDwarf } from "../index";
 import { StdAllocatorRanges } from "./cxx-allocators";
+import { typeAlignedStorage } from "./cxx-storage";
 import { FunctionIndex } from "./fnindex";
 import { ReceiverTyper } from "./receiver";
 import { addressesBefore, scanNew } from "./cxx-scan";
@@ -111,11 +112,17 @@ export class CxxSiteTyper {
       const ti = sym.value ? vtableClass(sym.name, "_ZTI") : undefined;
       if (ti) this.typeinfos.set(sym.value, ti);
     }
+    typeAlignedStorage(model);
     try {
       this.allocators = new StdAllocatorRanges(openDwarf(openDebugElf(elf)), model);
     } catch {
       this.allocators = undefined; // malformed DWARF only loses the containers' types
     }
+  }
+
+  /** T, when pc is in the code of a std::allocator<T>::allocate instance (out of line or inlined). */
+  allocatorElementAt(pc: number): TypeId | undefined {
+    return this.allocators?.elementAt(pc);
   }
 
   static isNew(callee: string): boolean {

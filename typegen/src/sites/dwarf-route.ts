@@ -35,6 +35,7 @@ import { AllocCall, allocTargets, scanBranches } from "./calls";
 import { CfaRules } from "./cfi";
 import { CallValue, CodeFacts, noCodeFacts, readCodeFacts } from "./callsites";
 import { CxxSiteTyper } from "./cxx";
+import { LibrarySeed, libraryChains } from "./cxx-chains";
 import { AllocFn, SubDecl, allocFunctions, suballocFunctions } from "./decls";
 import { FunctionIndex } from "./fnindex";
 import { LineIndex, SiteReport, hasFlexibleMember } from "./index";
@@ -230,6 +231,25 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     const arg = report.inlined.get(s.vaddr);
     if (arg !== undefined && !(s.flags & (SITE_WRAPPER | SITE_HEADER)))
       s.flags = siteFlagsWithArg(s.flags | SITE_INLINED, arg);
+  }
+  // The standard library's allocations: sited at the user's call into the library (cxx-chains.ts).
+  if (cxx && lines) {
+    const seeds: LibrarySeed[] = [];
+    for (const c of calls) {
+      const type = CxxSiteTyper.isNew(c.callee) && !c.approx ? cxx.allocatorElementAt(c.ret - 1) : undefined;
+      if (type !== undefined) seeds.push({ call: c, type });
+    }
+    const chains = libraryChains({
+      elf,
+      functions,
+      allFunctions: model.functions,
+      entryOf,
+      lines,
+      inlined: facts.inlined,
+      seeds,
+    });
+    report.sites = report.sites.filter((s) => !chains.has(s.vaddr));
+    for (const r of chains.values()) report.sites.push(r);
   }
   if (subTargets) suballocSites(subTargets);
   return report;
