@@ -2,7 +2,8 @@
 // index i is model type id i; FRAME types are appended after the model's types. Strings are
 // deduplicated; statics, frames and sites are sorted by address as the format requires.
 
-import { CType, FunctionInfo, LocalVar, TypeModel, TypeId } from "../model/types";
+import { CType, FunctionInfo, LocatedRange, TypeModel, TypeId } from "../model/types";
+import { LazyFunction } from "../model/lazy-locations";
 import { summaryCode } from "../model/names";
 import {
   ENUMERATOR,
@@ -154,37 +155,43 @@ function frameBaseOffset(loc: FunctionInfo["frameBase"][number]["loc"]): number 
  * rule over its range, where that rule is "CFA = rsp + N". */
 export function frameVars(f: FunctionInfo, cfa?: CfaSegments): FrameVarOut[] {
   const out: FrameVarOut[] = [];
-  const add = (v: LocalVar, lo: number, hi: number, cfaOffset: number): void => {
-    if (hi > lo) out.push({ pcLo: lo, pcHi: hi, cfaOffset, name: v.name, type: v.type, param: v.isParam });
-  };
+  const lazy = f instanceof LazyFunction ? f : undefined;
+  // Decoded only when a variable is frame-base relative, as before (a malformed one fails then).
+  let frameBase: LocatedRange[] | undefined;
   let segments: ReturnType<CfaSegments> | undefined;
-  const fromRsp = (v: LocalVar, lo: number, hi: number, off: number): void => {
-    segments ??= cfa ? cfa(f.lowPc) : [];
-    for (const s of segments)
-      if (s.rule?.reg === DWARF_RSP) add(v, Math.max(lo, s.lo), Math.min(hi, s.hi), off - s.rule.offset);
-  };
-  for (const v of [...f.params, ...f.locals]) {
-    for (const r of v.locations) {
+  const one = (name: string, type: TypeId, param: boolean, locations: LocatedRange[]): void => {
+    const add = (lo: number, hi: number, cfaOffset: number): void => {
+      if (hi > lo) out.push({ pcLo: lo, pcHi: hi, cfaOffset, name, type, param });
+    };
+    const fromRsp = (lo: number, hi: number, off: number): void => {
+      segments ??= cfa ? cfa(f.lowPc) : [];
+      for (const s of segments)
+        if (s.rule?.reg === DWARF_RSP) add(Math.max(lo, s.lo), Math.min(hi, s.hi), off - s.rule.offset);
+    };
+    for (const r of locations) {
       if (r.loc.kind === "fbreg") {
         const off = r.loc.offset;
-        for (const fb of f.frameBase) {
+        frameBase ??= lazy ? lazy.frameBaseOnce() : f.frameBase;
+        for (const fb of frameBase) {
           const lo = Math.max(r.lo, fb.lo);
           const hi = Math.min(r.hi, fb.hi);
           if (fb.loc.kind === "reg" && fb.loc.reg === DWARF_RSP) {
-            fromRsp(v, lo, hi, off);
+            fromRsp(lo, hi, off);
             continue;
           }
           const base = frameBaseOffset(fb.loc);
           if (base === null) continue;
-          add(v, lo, hi, base + off);
+          add(lo, hi, base + off);
         }
       } else if (r.loc.kind === "breg" && r.loc.reg === DWARF_RBP) {
-        add(v, r.lo, r.hi, RBP_FROM_CFA + r.loc.offset);
+        add(r.lo, r.hi, RBP_FROM_CFA + r.loc.offset);
       } else if (r.loc.kind === "breg" && r.loc.reg === DWARF_RSP) {
-        fromRsp(v, r.lo, r.hi, r.loc.offset);
+        fromRsp(r.lo, r.hi, r.loc.offset);
       }
     }
-  }
+  };
+  if (lazy) lazy.forEachVar(one);
+  else for (const v of [...f.params, ...f.locals]) one(v.name, v.type, v.isParam, v.locations);
   return out;
 }
 

@@ -214,6 +214,47 @@ export class LazyFunction implements FunctionInfo {
     for (const l of this.ls ?? []) l.type = map(l.type);
   }
 
+  /** The frame base, decoded now if it was not yet, and not kept (see `forEachVar`). */
+  frameBaseOnce(): LocatedRange[] {
+    return this.fb ?? decodeLocation(this.frameBaseRef());
+  }
+
+  /**
+   * Calls `fn` for each parameter, then each local, in DIE order (as `[...params, ...locals]`),
+   * with its locations. Variables not yet made into objects are decoded from their rows and
+   * nothing is kept: the metadata writer visits every function once, and keeping every
+   * variable's objects alive until the end made V8's young-generation collections copy them all.
+   */
+  forEachVar(fn: (name: string, type: TypeId, isParam: boolean, locations: LocatedRange[]) => void): void {
+    if (this.ps || this.ls) {
+      for (const v of this.params) fn(v.name, v.type, v.isParam, v.locations);
+      for (const v of this.locals) fn(v.name, v.type, v.isParam, v.locations);
+      return;
+    }
+    const { rows, unit, strs } = this.store;
+    const ref = {
+      unit: null as Unit | null,
+      isBlock: false,
+      form: 0,
+      start: 0,
+      end: 0,
+      lo: this.lowPc,
+      hi: this.highPc,
+    };
+    for (let pass = 1; pass >= 0; pass--)
+      for (let i = this.first; i < this.first + this.count; i++) {
+        const o = i * LS_COLS;
+        if (rows[o + LS_PARAM] !== pass) continue;
+        const kind = rows[o + LS_LOC];
+        ref.unit = kind === 0 ? null : unit;
+        ref.isBlock = kind === 1;
+        ref.form = rows[o + LS_FORM];
+        ref.start = rows[o + LS_START];
+        ref.end = rows[o + LS_END];
+        fn(resolveStr(strs, rows[o + LS_NAME]) ?? "", rows[o + LS_TYPE], pass === 1, decodeLocation(ref));
+      }
+  }
+
   private frameBaseRef(): LocationRef {
     return {
       unit: this.fbUnit,
