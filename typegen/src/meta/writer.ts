@@ -159,9 +159,9 @@ export function frameVars(f: FunctionInfo, cfa?: CfaSegments): FrameVarOut[] {
   // Decoded only when a variable is frame-base relative, as before (a malformed one fails then).
   let frameBase: LocatedRange[] | undefined;
   let segments: ReturnType<CfaSegments> | undefined;
-  const one = (name: string, type: TypeId, param: boolean, locations: LocatedRange[]): void => {
+  const one = (name: () => string, type: TypeId, param: boolean, locations: LocatedRange[]): void => {
     const add = (lo: number, hi: number, cfaOffset: number): void => {
-      if (hi > lo) out.push({ pcLo: lo, pcHi: hi, cfaOffset, name, type, param });
+      if (hi > lo) out.push({ pcLo: lo, pcHi: hi, cfaOffset, name: name(), type, param });
     };
     const fromRsp = (lo: number, hi: number, off: number): void => {
       segments ??= cfa ? cfa(f.lowPc) : [];
@@ -191,7 +191,7 @@ export function frameVars(f: FunctionInfo, cfa?: CfaSegments): FrameVarOut[] {
     }
   };
   if (lazy) lazy.forEachVar(one);
-  else for (const v of [...f.params, ...f.locals]) one(v.name, v.type, v.isParam, v.locations);
+  else for (const v of [...f.params, ...f.locals]) one(() => v.name, v.type, v.isParam, v.locations);
   return out;
 }
 
