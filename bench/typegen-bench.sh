@@ -7,6 +7,8 @@
 # Also times `allocs typegen` on a small program (budget: well under 0.3 s wall).
 # Usage: bash bench/typegen-bench.sh [FILE...]   (default: libc's debug file from libc6-dbg, and
 # python3.11d if python3.11-dbg is installed). REPS=N sets the runs per command (default 5).
+# LARGE=1 adds a large program: PostgreSQL 15's backend built with -g -O2 from Debian's source
+# (bench/large-program.sh; built once and cached, 10-20 minutes of CPU the first time).
 # Needs: node, pahole (dwarves).
 source "$(dirname "$0")/lib.sh"
 REPS=${REPS:-5}
@@ -19,6 +21,10 @@ if [ ${#files[@]} -eq 0 ]; then
   id=$(readelf -n "$libc" | sed -n 's/.*Build ID: //p')
   [ -n "$id" ] && [ -f "/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" ] && files+=("/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug")
   [ -f /usr/bin/python3.11d ] && files+=(/usr/bin/python3.11d)
+  if [ "${LARGE:-0}" = 1 ]; then
+    large=$(bash bench/large-program.sh) || { echo "LARGE=1: the large program did not build"; exit 2; }
+    files+=("$large")
+  fi
 fi
 [ ${#files[@]} -gt 0 ] || { echo "no input files (install libc6-dbg or pass a file)"; exit 2; }
 

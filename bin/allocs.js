@@ -2,10 +2,15 @@
 // Entry point for `npx allocs` / the package's bin: the compiled CLI lives in dist/.
 "use strict";
 try {
-  require("../dist/cli/src/main.js").main(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // `allocs typegen` loads only its own command: it runs once per binary, so start-up counts.
+  if (argv[0] === "typegen") require("../dist/cli/src/commands/typegen.js").typegenMain(argv.slice(1));
+  else require("../dist/cli/src/main.js").main(argv);
 } catch (e) {
   if (e && e.code === "MODULE_NOT_FOUND" && String(e.message).includes("dist/cli")) {
-    console.error("allocs: the CLI is not built yet; run `npm install` (or `npm run build`) in the checkout first.");
+    console.error(
+      "allocs: the CLI is not built yet; run `npm install` (or `npm run build`) in the checkout first.",
+    );
     process.exit(2);
   }
   throw e;

@@ -10,6 +10,7 @@ import { coreCommand } from "./commands/core";
 import { diffCommand } from "./commands/diff";
 import { adapterCommand } from "./commands/adapter";
 import { typegenCommand } from "./commands/typegen";
+import { exitWith } from "./exit";
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -71,12 +72,5 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 export function main(argv: string[]): void {
-  runCli(argv).then(
-    (status) => process.exit(status),
-    (e: unknown) => {
-      const message = e instanceof Error ? e.message : String(e);
-      console.error(message.startsWith("allocs") ? message : `allocs: ${message}`);
-      process.exit(e instanceof UsageError ? 2 : 1);
-    },
-  );
+  exitWith(runCli(argv));
 }

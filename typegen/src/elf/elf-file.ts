@@ -62,6 +62,8 @@ export class ElfFile {
   private whole: Buffer | undefined;
   /** The file's size in bytes. */
   readonly size: number;
+  /** Read from the file at `path` (`open`), not from bytes in memory that only carry its name. */
+  fromFile = false;
 
   /** The file at `path`, read lazily: headers now, each section's bytes when first asked for. */
   static open(path: string): ElfFile {
@@ -71,7 +73,9 @@ export class ElfFile {
     } catch (e) {
       throw new TypegenFormatError(path, "file", 0, `cannot read: ${(e as Error).message}`);
     }
-    return new ElfFile(src, path);
+    const elf = new ElfFile(src, path);
+    elf.fromFile = true;
+    return elf;
   }
 
   /** An ELF image in memory (`buf`), or one read through a byte source. */

@@ -214,6 +214,57 @@ export class LazyFunction implements FunctionInfo {
     for (const l of this.ls ?? []) l.type = map(l.type);
   }
 
+  /** The frame base, decoded now if it was not yet, and not kept (see `forEachVar`). */
+  frameBaseOnce(): LocatedRange[] {
+    return this.fb ?? decodeLocation(this.frameBaseRef());
+  }
+
+  /**
+   * Calls `fn` for each parameter, then each local, in DIE order (as `[...params, ...locals]`),
+   * with its locations; `name()` gives its name, decoded only if asked for (most variables of
+   * optimised code have no frame slot, and GCC spells short names inline, one string each).
+   * Variables not yet made into objects are decoded from their rows and nothing is kept: the
+   * metadata writer visits every function once, and keeping every variable's objects alive until
+   * the end made V8's young-generation collections copy them all.
+   */
+  forEachVar(
+    fn: (name: () => string, type: TypeId, isParam: boolean, locations: LocatedRange[]) => void,
+  ): void {
+    if (this.ps || this.ls) {
+      for (const v of this.params) fn(() => v.name, v.type, v.isParam, v.locations);
+      for (const v of this.locals) fn(() => v.name, v.type, v.isParam, v.locations);
+      return;
+    }
+    const { rows, unit, strs } = this.store;
+    const ref = {
+      unit: null as Unit | null,
+      isBlock: false,
+      form: 0,
+      start: 0,
+      end: 0,
+      lo: this.lowPc,
+      hi: this.highPc,
+    };
+    let row = 0;
+    let name: string | undefined;
+    const nameOf = (): string => (name ??= resolveStr(strs, rows[row * LS_COLS + LS_NAME]) ?? "");
+    for (let pass = 1; pass >= 0; pass--)
+      for (let i = this.first; i < this.first + this.count; i++) {
+        const o = i * LS_COLS;
+        if (rows[o + LS_PARAM] !== pass) continue;
+        const kind = rows[o + LS_LOC];
+        ref.unit = kind === 0 ? null : unit;
+        ref.isBlock = kind === 1;
+        ref.form = rows[o + LS_FORM];
+        ref.start = rows[o + LS_START];
+        ref.end = rows[o + LS_END];
+        const locations = decodeLocation(ref);
+        row = i;
+        name = undefined;
+        fn(nameOf, rows[o + LS_TYPE], pass === 1, locations);
+      }
+  }
+
   private frameBaseRef(): LocationRef {
     return {
       unit: this.fbUnit,
