@@ -22,4 +22,8 @@ else
   [ -n "$c_files" ] && clang-format --dry-run --Werror $c_files
 fi
 [ -n "$py_files" ] && flake8 $py_files
+# The bridge's types (gdb-python-bridge/mypy.ini). Debian's mypy (python3-mypy) is a module of
+# the system Python, which is also the Python gdb and LLDB embed.
+(cd gdb-python-bridge && /usr/bin/python3 -m mypy --no-error-summary \
+  allocs_decoder allocs_gdbfront allocs_lldbfront allocs_gdb.py allocs_lldb.py tests)
 echo "lint: ok"

@@ -191,9 +191,10 @@ def _pool_type(types: MetaTypes, chunk_type: Optional[UType], chunk_base: int, b
 
 
 def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
-    chunk = s.heap.find_chunk(addr)
-    if chunk is None:
+    found = s.heap.find_chunk(addr)
+    if found is None:
         return False
+    chunk = found  # not Optional: the closures below read it
     d.push(Level(L.MALLOC, chunk.base, chunk.size, None))
     hdr = s.reader.try_u64(chunk.base - 8)
     s.integrity.check_chunk(chunk.base, chunk.usable, hdr, chunk.site_id, chunk.slack, chunk.seq)
@@ -218,9 +219,10 @@ def _heap_leaf(s: Session, d: AddressDescription, addr: int) -> bool:
     find: Callable[[MetaTypes], Optional[UType]] = find_chunk
 
     if chunk.has_pool_objects:
-        obj = s.pools.find(addr, chunk)
-        s.integrity.check_pool_object(chunk, obj)
-        if obj is not None:
+        found_obj = s.pools.find(addr, chunk)
+        s.integrity.check_pool_object(chunk, found_obj)
+        if found_obj is not None:
+            obj = found_obj  # not Optional: find_pool reads it
             d.push(Level(obj.allocator, obj.base, obj.size, None))
             d.allocator, d.base, d.size = obj.allocator, obj.base, obj.size
             pc, seq = obj.site or None, obj.seq
@@ -353,8 +355,9 @@ def _auxv_leaf(s: Session, d: AddressDescription, addr: int) -> None:
             _types(s, d, lambda types: types.of_auxv(base, size))
             return
     if rec.auxv_lo <= addr < rec.auxv_hi:
-        d.allocator, d.base, d.size, d.state = L.AUXV, rec.auxv_lo, rec.auxv_hi - rec.auxv_lo, "live"
-        d.push(Level(L.AUXV, d.base, d.size, None))
+        base, size = rec.auxv_lo, rec.auxv_hi - rec.auxv_lo
+        d.allocator, d.base, d.size, d.state = L.AUXV, base, size, "live"
+        d.push(Level(L.AUXV, base, size, None))
         d.site = static_site(None, None, None)
 
 

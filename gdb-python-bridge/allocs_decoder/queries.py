@@ -183,9 +183,9 @@ def census(s: Session, by: str = "site") -> Census:
     for sid, (cnt, nbytes) in counts.items():
         pc = s.site_pc(sid)
         key = site_type_name(s, sid, pc) if by == "type" else pc
-        row = by_key.setdefault(key, CensusRow(key))
-        row.count += cnt
-        row.bytes += nbytes
+        census_row = by_key.setdefault(key, CensusRow(key))
+        census_row.count += cnt
+        census_row.bytes += nbytes
     c.rows = sorted(by_key.values(), key=lambda r: (-r.bytes, -r.count))
     for o in s.pools.walk():
         c.pool_objects += 1

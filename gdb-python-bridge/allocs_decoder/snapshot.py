@@ -179,7 +179,7 @@ def _display(path: str) -> str:
 
 def ls() -> Tuple[Dict[str, Any], str]:
     d = snapshot_dir()
-    rows = []
+    rows: List[Dict[str, Any]] = []
     for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
         if not f.endswith(SUFFIX):
             continue

@@ -221,8 +221,9 @@ class Levels(unittest.TestCase):
         t.maps = [Mapping(seg, seg + 0x1000, "/nonexistent/prog", "rw-p", 0)]
         d = Session(t).describe(seg + 0xE8)
         self.assertIsNone(d.base)
-        t.object_bytes = lambda path: tiny_elf(0x4000, "global_counts", 0x40E0, 32) \
-            if path == "/nonexistent/prog" else None  # type: ignore[attr-defined]
+        t.object_bytes = (  # type: ignore[attr-defined]
+            lambda path: tiny_elf(0x4000, "global_counts", 0x40E0, 32)
+            if path == "/nonexistent/prog" else None)
         d = Session(t).describe(seg + 0xE8)
         self.assertEqual((d.allocator, d.base, d.size, d.offset), ("static", seg + 0xE0, 32, 8))
         self.assertEqual((d.site["symbol"], d.site["section"]), ("global_counts", ".data"))
