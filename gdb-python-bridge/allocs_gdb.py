@@ -16,6 +16,15 @@ import gdb  # type: ignore[import-not-found]
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# Coverage of the debugger-driven tests (`npm test` sets COVERAGE_PROCESS_START; the floor is
+# scripts/coverage-floor.py's), started before the bridge's modules are imported.
+if os.environ.get("COVERAGE_PROCESS_START"):
+    try:
+        import coverage
+        coverage.process_startup()
+    except ImportError:
+        pass
+
 # gdb's Python often may not write bytecode (PYTHONDONTWRITEBYTECODE, or the bridge installed
 # read-only), and then compiles every module below from source at each start: ~0.1 s, most of
 # the bridge's load time. While they are imported, their bytecode is cached in the user's cache
