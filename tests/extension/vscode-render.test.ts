@@ -1,4 +1,5 @@
-// The pictures the extension draws (render.ts) on descriptions captured from the bridge, the
+// The pictures the extension draws (render.ts) on descriptions captured from the bridge (each
+// copy checked against its JSON Schema in docs/schema, so it cannot drift from the contract), the
 // helpers behind them (description.ts), and the DAP requests behind the commands (requests.ts)
 // against a fake session. The rendered pages are also written to .test-output/extension/ to be
 // looked at.
@@ -39,6 +40,7 @@ import {
   memoryMap,
   type RequestSession,
 } from "../../extension/src/vscode/requests";
+import { validate } from "../lib/json-schema";
 
 const OUT = path.resolve(__dirname, "..", "..", "..", ".test-output", "extension");
 
@@ -68,6 +70,7 @@ const PTS_Y: DescriptionJson = {
   ],
   runtime: true,
   notes: [],
+  damage: [],
 };
 
 // the same with type metadata and a pool object inside the chunk
@@ -301,6 +304,7 @@ describe("vscode: pictures", () => {
       chain: [],
       site: null,
     };
+    assert.deepEqual(validate("description.schema.json", d), []);
     const svg = renderHierarchySvg(d);
     assert.equal(attrs(svg, "rect", "width", "bar").length, 0);
     assert.match(svg, /no allocation contains this address/);
@@ -383,7 +387,7 @@ describe("vscode: views a person can read", () => {
   // as the bridge answers for a preloaded program: ELF files beside the mappings they span, the
   // stack's 8 MiB reservation under its 132 KiB mapping, the runtime's library
   const REAL: MapNodeJson[] = [
-    { allocator: "mmap", base: "0x555555554000", size: 4096, name: "/w/prog", flags: "r--f" },
+    { allocator: "mmap", base: "0x555555554000", size: 4096, name: "/w/prog", flags: "r--f", children: [] },
     {
       allocator: "elf_file",
       base: "0x555555554000",
@@ -391,18 +395,33 @@ describe("vscode: views a person can read", () => {
       name: "/w/prog",
       flags: "---f",
       children: [
-        { allocator: "elf_segment", base: "0x555555554000", size: 2128, name: "/w/prog", flags: "r--f" },
-        { allocator: "elf_segment", base: "0x555555555000", size: 4085, name: "/w/prog", flags: "r-xf" },
+        {
+          allocator: "elf_segment",
+          base: "0x555555554000",
+          size: 2128,
+          name: "/w/prog",
+          flags: "r--f",
+          children: [],
+        },
+        {
+          allocator: "elf_segment",
+          base: "0x555555555000",
+          size: 4085,
+          name: "/w/prog",
+          flags: "r-xf",
+          children: [],
+        },
       ],
     },
-    { allocator: "mmap", base: "0x555555555000", size: 4096, name: "/w/prog", flags: "r-xf" },
-    { allocator: "mmap", base: "0x555555558000", size: 4096, name: "/w/prog", flags: "rw-f" },
+    { allocator: "mmap", base: "0x555555555000", size: 4096, name: "/w/prog", flags: "r-xf", children: [] },
+    { allocator: "mmap", base: "0x555555558000", size: 4096, name: "/w/prog", flags: "rw-f", children: [] },
     {
       allocator: "elf_file",
       base: "0x7ffff7600000",
       size: 9451904,
       name: "/opt/allocs/runtime/build/liballocs.so",
       flags: "---f",
+      children: [],
     },
     {
       allocator: "mmap",
@@ -410,6 +429,7 @@ describe("vscode: views a person can read", () => {
       size: 9322496,
       name: null,
       flags: "rw-",
+      children: [],
     },
     {
       allocator: "mmap",
@@ -424,7 +444,9 @@ describe("vscode: views a person can read", () => {
           size: 8388608,
           name: "[stack]",
           flags: "rw-",
-          children: [{ allocator: "auxv", base: "0x7fffffffe760", size: 2200, name: null, flags: "rw-" }],
+          children: [
+            { allocator: "auxv", base: "0x7fffffffe760", size: 2200, name: null, flags: "rw-", children: [] },
+          ],
         },
       ],
     },
@@ -434,8 +456,13 @@ describe("vscode: views a person can read", () => {
       size: 4096,
       name: "/a/very/long/directory/name/that/goes/on/libsomething-with-a-really-long-name-indeed.so.1.2.3",
       flags: "r--f",
+      children: [],
     },
   ];
+
+  it("is what the bridge answers: its copy of `alloc maps --json` matches docs/schema", () => {
+    assert.deepEqual(validate("maps.schema.json", { maps: REAL }), []);
+  });
 
   it("nests the memory map by containment: no child is larger than its parent", () => {
     const roots = nestMaps(REAL);
@@ -591,5 +618,14 @@ describe("vscode: requests behind the commands", () => {
     }));
     await assert.rejects(census(odd), /not a census/);
     await assert.rejects(memoryMap(odd), /not a list of mappings/);
+  });
+});
+
+describe("vscode: the bridge's JSON these tests draw", () => {
+  it("matches docs/schema: every copy is an answer the bridge may give", () => {
+    assert.deepEqual(validate("description.schema.json", PTS_Y), []);
+    assert.deepEqual(validate("description.schema.json", TYPED), []);
+    assert.deepEqual(validate("census.schema.json", CENSUS), []);
+    assert.deepEqual(validate("maps.schema.json", { maps: MAPS }), []);
   });
 });
