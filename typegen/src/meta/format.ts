@@ -1,7 +1,8 @@
 // The metadata file's record layouts, mirroring runtime/include/allocs_meta_format.h (which is
 // normative). One table of fields and byte offsets per record; the writer and the reader both
 // go through it, and tests/typegen/meta-format.test.ts compiles a C program printing sizeof and
-// offsetof of every record and field and compares them with this table.
+// offsetof of every record and field and compares them with this table, and every constant of the
+// header (magic, version, sections, kinds, flags) with its twin here.
 
 export const META_MAGIC = "ALLOCSMD";
 export const META_VERSION = 1;
@@ -60,6 +61,9 @@ export const SITE_INLINED = 0x10;
 /** The chunk starts with a SITE_ARG-byte header, then the type (a wrapper returning p + H). */
 export const SITE_HEADER = 0x20;
 export const SITE_ARG_SHIFT = 8;
+/** Every flag bit in the low byte a reader knows (the runtime refuses a file with another set). */
+export const SITE_KNOWN_FLAGS =
+  SITE_ARRAY | SITE_TRAILING | SITE_GUESSED | SITE_WRAPPER | SITE_INLINED | SITE_HEADER;
 /** flags with `arg` in bits 8-31 (the argument of WRAPPER or INLINED). */
 export function siteFlagsWithArg(flags: number, arg: number): number {
   return (flags | (Math.min(arg, 0xffffff) << SITE_ARG_SHIFT)) >>> 0;
