@@ -26,6 +26,8 @@ fi
 # the system Python, which is also the Python gdb and LLDB embed.
 (cd gdb-python-bridge && /usr/bin/python3 -m mypy --no-error-summary \
   allocs_decoder allocs_gdbfront allocs_lldbfront allocs_gdb.py allocs_lldb.py tests)
+# The bridge's modules: no private name imported across modules, no import cycles.
+/usr/bin/python3 scripts/check-imports.py
 # The coverage floor only rises (tests/coverage-floor.json's history).
 /usr/bin/python3 scripts/coverage-floor.py --history
 echo "lint: ok"

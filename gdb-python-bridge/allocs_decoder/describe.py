@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import struct
-from typing import Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
 from . import layout as L
 from .brk import brk_heap, heap_mapping
 from .cxx import dynamic_type, library_site, readable_name, string_buffer_type
 from .description import AddressDescription, Level, heap_site, stack_site, static_site
 from .elf import ElfFile
-from .errors import DecodeError
+from .errors import NO_RUNTIME_NOTE, DecodeError
 from .integrity import damage_note
 from .levels import Big
-from .session import NO_RUNTIME_NOTE, Session
 from .target import Frame, Symbolization, Thread, optional_call
 from .types import MetaTypes
 from .uniqtype import UType, make_array
+
+if TYPE_CHECKING:  # the Session calls describe(): a run-time import would be circular
+    from .session import Session
 
 ADDR_MASK = (1 << 64) - 1
 MAX_STRINGS = 65536
