@@ -39,7 +39,7 @@ try:
         DecodeError, Frame, Mapping, MemoryUnreadable, Session, SourceLine, Symbolization, Thread, Variable,
     )
     from allocs_decoder import commands, queries, render, values
-    from allocs_decoder.description import AddressDescription
+    from allocs_decoder.address_description import AddressDescription
     from allocs_gdbfront.commands import describe_expr, register_commands
     from allocs_gdbfront.report import CLI_MARKER, cli_report
     from allocs_gdbfront.session_cache import (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 from . import layout as L
 from .brk import brk_heap, heap_mapping
 from .cxx import dynamic_type, library_site, readable_name, string_buffer_type
-from .description import AddressDescription, Level, heap_site, stack_site, static_site
+from .address_description import AddressDescription, Level, heap_site, stack_site, static_site
 from .elf import ElfFile
 from .errors import NO_RUNTIME_NOTE, DecodeError
 from .integrity import damage_note

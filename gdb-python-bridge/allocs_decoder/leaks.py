@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .description import hexaddr
+from .address_description import hexaddr
 from .heap_graph import HeapGraph, build
 from .sites import site_json, site_type_name
 from .render import site_text

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import layout as L
 from .brk import with_brk_heap
-from .description import AddressDescription, hexaddr
+from .address_description import AddressDescription, hexaddr
 from .heap import chunk_spans
 from .errors import DecodeError
 from .levels import Big

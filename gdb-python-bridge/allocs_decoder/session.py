@@ -21,8 +21,8 @@ from .root import Root, bounded, load_root
 from .target import X86_64, Architecture, Mapping, SourceLine, Symbolization, Target, Thread, optional_call
 from .types import MetaTypes
 from .uniqtype import UType
-from .describe import describe
-from .description import AddressDescription
+from .composition import describe
+from .address_description import AddressDescription
 
 
 class Session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from . import layout as L
-from .description import hexaddr
+from .address_description import hexaddr
 from .errors import DecodeError
 from .session import Session
 from .uniqtype import array_c_name

@@ -15,7 +15,7 @@ from allocs_decoder import LayoutError, NoRuntime, Session, SourceLine  # noqa: 
 from allocs_decoder import layout as L  # noqa: E402
 from allocs_decoder import queries  # noqa: E402
 from allocs_decoder.target import X86_64, Mapping, Symbolization, architecture_of  # noqa: E402
-from allocs_decoder.description import AddressDescription  # noqa: E402
+from allocs_decoder.address_description import AddressDescription  # noqa: E402
 from fixtures import HEAP, ROOT_ADDR, FakeTarget, ImageBuilder  # noqa: E402
 
 PC_A, PC_B = 0x401234, 0x401300
