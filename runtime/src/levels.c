@@ -1,7 +1,7 @@
 /* levels.c: the levels part's entry points (levels_init, levels_find_leaf, levels_chain), its
- * write lock and seqlock, a private name pool, and the raw-syscall helpers the other levels
- * files share. Order of a leaf lookup: auxv (exact snapshot), the caller's stack frames or
- * another stack, ELF statics, then the mapping itself (mmap or brk). */
+ * write lock and seqlock, and a private name pool (the raw syscalls are sys_io.c's). Order of a
+ * leaf lookup: auxv (exact snapshot), the caller's stack frames or another stack, ELF statics, then
+ * the mapping itself (mmap or brk). */
 #define _GNU_SOURCE
 #include "levels.h"
 
