@@ -16,6 +16,15 @@ import gdb  # type: ignore[import-not-found]
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# Coverage of the debugger-driven tests (`npm test` sets COVERAGE_PROCESS_START; the floor is
+# scripts/coverage-floor.py's), started before the bridge's modules are imported.
+if os.environ.get("COVERAGE_PROCESS_START"):
+    try:
+        import coverage
+        coverage.process_startup()
+    except ImportError:
+        pass
+
 # gdb's Python often may not write bytecode (PYTHONDONTWRITEBYTECODE, or the bridge installed
 # read-only), and then compiles every module below from source at each start: ~0.1 s, most of
 # the bridge's load time. While they are imported, their bytecode is cached in the user's cache
@@ -30,10 +39,7 @@ try:
         DecodeError, Frame, Mapping, MemoryUnreadable, Session, SourceLine, Symbolization, Thread, Variable,
     )
     from allocs_decoder import commands, queries, render, values
-    # imported by the first description (Session.describe imports it late, to break an import
-    # cycle): here, so its bytecode is cached too (compiling it took 10-20 ms of the first stop)
-    from allocs_decoder import describe as _describe  # noqa: F401
-    from allocs_decoder.description import AddressDescription
+    from allocs_decoder.address_description import AddressDescription
     from allocs_gdbfront.commands import describe_expr, register_commands
     from allocs_gdbfront.report import CLI_MARKER, cli_report
     from allocs_gdbfront.session_cache import (

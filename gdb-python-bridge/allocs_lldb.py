@@ -14,6 +14,15 @@ from typing import Any, Dict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# Coverage of the debugger-driven tests (`npm test` sets COVERAGE_PROCESS_START; the floor is
+# scripts/coverage-floor.py's), started before the bridge's modules are imported.
+if os.environ.get("COVERAGE_PROCESS_START"):
+    try:
+        import coverage
+        coverage.process_startup()
+    except ImportError:
+        pass
+
 from allocs_lldbfront.commands import COMMAND_CLASSES, register_commands  # noqa: E402
 from allocs_lldbfront.formatters import (  # noqa: E402
     PointerChildren, pointer_summary_lldb, register_formatters,

@@ -22,4 +22,16 @@ else
   [ -n "$c_files" ] && clang-format --dry-run --Werror $c_files
 fi
 [ -n "$py_files" ] && flake8 $py_files
+# The bridge's types (gdb-python-bridge/mypy.ini). Debian's mypy (python3-mypy) is a module of
+# the system Python, which is also the Python gdb and LLDB embed.
+(cd gdb-python-bridge && /usr/bin/python3 -m mypy --no-error-summary \
+  allocs_decoder allocs_gdbfront allocs_lldbfront allocs_gdb.py allocs_lldb.py tests)
+# Every file of the runtime's sources is in runtime/README.md's table of parts.
+for f in $(git ls-files --cached --others --exclude-standard -- 'runtime/src/*' | xargs -n1 basename); do
+  grep -q "\`$f\`" runtime/README.md || { echo "lint: runtime/README.md does not list runtime/src/$f" >&2; exit 1; }
+done
+# The bridge's modules: no private name imported across modules, no import cycles.
+/usr/bin/python3 scripts/check-imports.py
+# The coverage floor only rises (tests/coverage-floor.json's history).
+/usr/bin/python3 scripts/coverage-floor.py --history
 echo "lint: ok"

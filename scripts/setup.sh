@@ -16,8 +16,9 @@ for pair in "${needs[@]}"; do
 done
 # Packages found by dpkg rather than by a command: libc's and python's debug builds (typegen's
 # real-input tests and benchmarks), GNU time (the benchmarks' peak RSS) and lldb's Python module
-# (the LLDB front; lldb-16 ships lldb-vscode-16, its DAP server).
-for pkg in libc6-dbg python3.11-dbg time python3-lldb-16; do
+# (the LLDB front; lldb-16 ships lldb-vscode-16, its DAP server), mypy and coverage for the
+# system Python (lint's type check of the bridge, the Python coverage floor).
+for pkg in libc6-dbg python3.11-dbg time python3-lldb-16 python3-mypy python3-coverage; do
   if [ -f /etc/debian_version ] && ! dpkg -s "$pkg" >/dev/null 2>&1; then missing+=("$pkg"); fi
 done
 

@@ -1,13 +1,13 @@
 // Running programs with the runtime preloaded, so every child they start inherits it.
 import { spawn } from "node:child_process";
 import * as os from "node:os";
+import { runtimeFirst } from "./ld-preload";
 import { requireBuilt, runtimeLibrary } from "./paths";
 
 /** The environment for a preloaded child: the runtime first in LD_PRELOAD, others kept. */
 export function preloadEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const lib = requireBuilt(runtimeLibrary());
-  const others = (base.LD_PRELOAD ?? "").split(/[: ]/).filter((p) => p && p !== lib);
-  return { ...base, LD_PRELOAD: [lib, ...others].join(":") };
+  return { ...base, LD_PRELOAD: runtimeFirst(lib, base.LD_PRELOAD) };
 }
 
 /** Runs a command with inherited stdio and resolves to the exit status the shell would report

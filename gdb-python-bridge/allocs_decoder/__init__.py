@@ -1,7 +1,7 @@
 """allocs_decoder: what is at this address? Decodes the allocs runtime's in-memory index through
 a small Target interface (read memory, look up a symbol, optionally symbolize, list mappings and
 threads). Pure Python standard library; no debugger imports (fronts live next to this package)."""
-from .description import AddressDescription, Level
+from .address_description import AddressDescription, Level
 from .errors import DecodeError, LayoutError, MemoryUnreadable, NoRuntime
 from .session import Session
 from .target import Frame, Mapping, SourceLine, Symbolization, Target, Thread, Variable

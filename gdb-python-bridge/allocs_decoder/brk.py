@@ -11,12 +11,14 @@ they agree.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from . import layout as L
 from .levels import Big
-from .session import Session
 from .target import Mapping
+
+if TYPE_CHECKING:  # the Session's describe() reaches this module: a run-time import would be circular
+    from .session import Session
 
 PAGE = 4096
 

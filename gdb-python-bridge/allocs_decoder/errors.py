@@ -19,5 +19,8 @@ class LayoutError(DecodeError):
     """The runtime's root record is not one this decoder understands (bad magic, version...)."""
 
 
+NO_RUNTIME_NOTE = "the allocs runtime is not loaded in this process: showing only what the debugger knows"
+
+
 class NoRuntime(DecodeError):
     """The process has no __allocs_root: the runtime was not preloaded."""

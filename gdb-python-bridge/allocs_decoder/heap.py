@@ -271,13 +271,13 @@ class Heap:
     def walk(self) -> Iterator[Chunk]:
         """Every live chunk whose header and trailer decode consistently, in address order."""
         for bases in self.chunk_bases():
-            for span in _spans(bases):
+            for span in chunk_spans(bases):
                 yield from self._span_chunks(span)
 
     def walk_raw(self) -> Iterator[Tuple[int, int, int]]:
         """(base, usable, trailer) of every live chunk: the fast path for census and ls."""
         for bases in self.chunk_bases():
-            for span in _spans(bases):
+            for span in chunk_spans(bases):
                 yield from self._span_raw(span)
 
     def _span_chunks(self, span: List[int]) -> Iterator[Chunk]:
@@ -334,7 +334,7 @@ def _marked(block: bytes, base0: int) -> List[int]:
     return bases
 
 
-def _spans(bases: List[int]) -> Iterator[List[int]]:
+def chunk_spans(bases: List[int]) -> Iterator[List[int]]:
     """Groups sorted bases into runs that are cheap to read in one go."""
     if not bases:
         return

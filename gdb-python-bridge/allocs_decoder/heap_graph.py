@@ -61,9 +61,10 @@ class _Untyped(Exception):
 def pointer_offsets(s: Session, t: UType) -> Optional[Tuple[int, ...]]:
     """The byte offsets of every pointer inside an object of type t (None when the type cannot
     say: members unknown, a byte buffer, too many pointers). Union members all count."""
-    types = s.types
-    if types is None:
+    loaded = s.types
+    if loaded is None:
         return None
+    types = loaded  # not Optional: walk reads it
     out: List[int] = []
 
     def walk(u: Optional[UType], at: int, depth: int) -> None:

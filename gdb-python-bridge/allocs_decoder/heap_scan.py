@@ -1,5 +1,5 @@
 """The heap graph's two passes over the heap's memory, written for a million chunks: read every
-span of nearby live chunks once (heap.chunk_bases, heap._spans) and decode each chunk's header and
+span of nearby live chunks once (heap.chunk_bases, heap.chunk_spans) and decode each chunk's header and
 trailer; then, once every chunk's extent is known, look at every word of every span at once for
 values inside a chunk, and keep those that are pointers: any word of an untyped chunk, only the
 pointer members of a typed one. The per-word filter is one list comprehension over a span's
@@ -14,7 +14,7 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from . import layout as L
 from .errors import MemoryUnreadable
-from .heap import MAX_USABLE, _spans
+from .heap import MAX_USABLE, chunk_spans
 from .session import Session
 
 
@@ -77,7 +77,7 @@ def _span_buffers(s: Session):  # type: ignore[no-untyped-def]
     """(bases, buffer, buffer's start) of each span; an unreadable span one chunk at a time."""
     heap = s.heap
     for bases in heap.chunk_bases():
-        for span in _spans(bases):
+        for span in chunk_spans(bases):
             last = heap.chunk_at(span[-1])
             end = span[-1] + (last.usable if last is not None else 16)
             start = span[0] - 8

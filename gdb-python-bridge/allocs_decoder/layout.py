@@ -3,6 +3,10 @@
 Every record is described once, in a table of (field, offset, struct code); the struct formats
 and the record classes are built from these tables, and the sizes are checked against the
 header's static assertions at import time. Nothing else in the decoder knows an offset.
+Every constant of the runtime's headers has its twin here (or, for the metadata file's, in
+meta_file.py), named as in C without the ALLOCS_ prefix: tests/test_layout.py compiles the
+headers and compares them all (scripts/header-constants.py), so a constant added in C fails the
+test until it is added here.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ SUB_L1_ENTRIES = 1 << (47 - SUB_REGION_SHIFT)
 SUB_BITMAP_BYTES = (1 << SUB_REGION_SHIFT) >> GRANULE_SHIFT >> 3
 
 TRAILER_BYTES = 8
-TRAILER_SEQ_MASK = (1 << 30) - 1
+TRAILER_SEQ_BITS = 30
+TRAILER_SEQ_MASK = (1 << TRAILER_SEQ_BITS) - 1
 TRAILER_POOL_BIT = 1 << 30
 TRAILER_SITE_SHIFT = 31
 TRAILER_SITE_MASK = (1 << 20) - 1
@@ -38,14 +43,26 @@ TRAILER_SLACK_SHIFT = 51
 TRAILER_SLACK_MASK = (1 << 13) - 1
 TRAILER_SLACK_UNKNOWN = TRAILER_SLACK_MASK
 
+# Allocator names the runtime uses (allocs.h's ALLOCS_ALLOCATOR_NAME_*); leaves first.
+MALLOC = "__default_lib_malloc"
+STATIC = "static"
+STACKFRAME = "stackframe"
+AUXV = "auxv"
+ALLOCA = "alloca"
+MMAP = "mmap"
+BRK = "brk"
+STACK = "stack"
+ELF_FILE = "elf_file"
+ELF_SEGMENT = "elf_segment"
+
 BIG_FREE, BIG_MAPPING, BIG_ELF_FILE, BIG_ELF_SEGMENT, BIG_BRK, BIG_STACK, BIG_AUXV = range(7)
 BIG_KIND_ALLOCATOR = {
-    BIG_MAPPING: "mmap",
-    BIG_ELF_FILE: "elf_file",
-    BIG_ELF_SEGMENT: "elf_segment",
-    BIG_BRK: "brk",
-    BIG_STACK: "stack",
-    BIG_AUXV: "auxv",
+    BIG_MAPPING: MMAP,
+    BIG_ELF_FILE: ELF_FILE,
+    BIG_ELF_SEGMENT: ELF_SEGMENT,
+    BIG_BRK: BRK,
+    BIG_STACK: STACK,
+    BIG_AUXV: AUXV,
 }
 BIG_F_USER_MMAP, BIG_F_FILE, BIG_F_READ, BIG_F_WRITE, BIG_F_EXEC = 0x1, 0x2, 0x4, 0x8, 0x10
 NO_OBJECT = 0xFFFFFFFF
@@ -55,14 +72,7 @@ THREAD_F_LIVE, THREAD_F_MAIN = 0x1, 0x2
 ROOT_F_INITIALISED, ROOT_F_GLIBC_MALLOC = 0x1, 0x2
 FIRST_CUSTOM_ALLOCATOR = 64
 SUBALLOC_EMPTY, SUBALLOC_DELETED = 0, 1
-HASH_MULTIPLIER = 0x9E3779B97F4A7C15
-
-# Allocator names the runtime uses (rt_core.c); leaves first.
-MALLOC = "__default_lib_malloc"
-STATIC = "static"
-STACKFRAME = "stackframe"
-AUXV = "auxv"
-MMAP = "mmap"
+SUBALLOC_HASH_MULTIPLIER = 0x9E3779B97F4A7C15
 
 FieldSpec = Tuple[str, int, str]  # name, offset, struct code
 
@@ -170,6 +180,7 @@ SITE_WRAPPER, SITE_INLINED, SITE_HEADER = 0x8, 0x10, 0x20
 SITE_SUBALLOC = 0x40  # a call of a declared suballocator: its result is a pool object of this type
 SITE_LIBRARY = 0x80  # the call enters C++ standard-library code that allocated (detail: `via`)
 SITE_ARG_SHIFT = 8
+SITE_KNOWN_FLAGS = SITE_ARRAY | SITE_TRAILING | SITE_GUESSED | SITE_WRAPPER | SITE_INLINED | SITE_HEADER
 SITE_INLINED_LINE_BITS = 20  # INLINED's argument: line | blocks to step out of << 20
 STATIC_FUNCTION, STATIC_VARIABLE = 1, 2
 FRAME_VAR_PARAM = 0x1

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .description import hexaddr
+from .address_description import hexaddr
 from .heap_graph import HeapGraph, build
-from .queries import site_json, site_type_name
+from .sites import site_json, site_type_name
 from .render import site_text
 from .session import Session
 

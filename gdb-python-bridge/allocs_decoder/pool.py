@@ -103,7 +103,7 @@ class Pools:
         if not cap or base <= L.SUBALLOC_DELETED:
             return None
         shift = 64 - (cap.bit_length() - 1)
-        slot = (((base >> 4) * L.HASH_MULTIPLIER) & ((1 << 64) - 1)) >> shift if shift < 64 else 0
+        slot = (((base >> 4) * L.SUBALLOC_HASH_MULTIPLIER) & ((1 << 64) - 1)) >> shift if shift < 64 else 0
         table = self.root.rec.suballocs
         for i in range(cap):
             at = table + ((slot + i) & (cap - 1)) * L.SuballocRec.size

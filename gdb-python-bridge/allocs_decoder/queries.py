@@ -7,37 +7,18 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import layout as L
 from .brk import with_brk_heap
-from .description import AddressDescription, hexaddr
-from .heap import _spans
+from .address_description import AddressDescription, hexaddr
+from .heap import chunk_spans
 from .errors import DecodeError
 from .levels import Big
 from .runtime_memory import RuntimeMemory, runtime_memory
 from .session import Session
 from .target import X86_64, Architecture
-from .uniqtype import UType, array_c_name
+from .sites import site_json, site_matches, site_type_name
+from .snapshot import chunk_key, since_keys
+from .uniqtype import UType
 
 _U64 = struct.Struct("<Q")
-
-
-# ---- sites ----
-def site_json(s: Session, pc: Optional[int], seq: Optional[int] = None) -> Dict[str, Any]:
-    line = s.source_line(pc)
-    return {"pc": hexaddr(pc), "function": line.function if line else None,
-            "file": line.file if line else None, "line": line.line if line else None, "seq": seq}
-
-
-def site_matches(s: Session, pc: Optional[int], want: str) -> bool:
-    """FN, FILE:LINE or FILE (basename or full path) against a site's source line."""
-    line = s.source_line(pc)
-    if line is None:
-        return False
-    if ":" in want:
-        f, _, n = want.rpartition(":")
-        return bool(line.file and line.line is not None and str(line.line) == n and
-                    (line.file == f or line.file.endswith("/" + f)))
-    if line.function == want:
-        return True
-    return bool(line.file and (line.file == want or line.file.endswith("/" + want)))
 
 
 # ---- ls ----
@@ -103,7 +84,6 @@ def ls(s: Session, site: Optional[str] = None, min_size: int = 0, limit: Optiona
        type_name: Optional[str] = None, since: Optional[str] = None) -> Tuple[List[Entry], int]:
     """Filtered live entries (at most limit) and the number that matched in all. since: a
     snapshot's name or path; only allocations made after it (not in it) are kept."""
-    from .snapshot import chunk_key, since_keys  # snapshot imports this module
     older = since_keys(since) if since is not None else None
     out: List[Entry] = []
     matched = 0
@@ -187,33 +167,15 @@ def census(s: Session, by: str = "site") -> Census:
     for sid, (cnt, nbytes) in counts.items():
         pc = s.site_pc(sid)
         key = site_type_name(s, sid, pc) if by == "type" else pc
-        row = by_key.setdefault(key, CensusRow(key))
-        row.count += cnt
-        row.bytes += nbytes
+        census_row = by_key.setdefault(key, CensusRow(key))
+        census_row.count += cnt
+        census_row.bytes += nbytes
     c.rows = sorted(by_key.values(), key=lambda r: (-r.bytes, -r.count))
     for o in s.pools.walk():
         c.pool_objects += 1
         c.pool_bytes += o.size
     c.stats = s.levels.stats()
     return c
-
-
-def site_type_name(s: Session, sid: int, pc: Optional[int]) -> Optional[str]:
-    """The C spelling of a site's type for the census: an array site (sized by each chunk) as
-    `T[]`, so all its chunks count under one row; None when unknown."""
-    types = s.types
-    if types is None:
-        return None
-    try:
-        t = s.site_uniqtype(sid, pc or 0)  # the census row's own pc, never the recorded one
-        if t is None:
-            return None
-        if t.kind == L.KIND_ARRAY and t.count == 0:
-            el = types.related(t)
-            return array_c_name(el, 0).replace("[0]", "[]", 1) if el is not None else t.c_name
-        return t.c_name
-    except DecodeError:
-        return None
 
 
 # ---- maps ----
@@ -307,7 +269,7 @@ def who_points_to(s: Session, target: AddressDescription, limit: int = 50,
     root = s.root()
     if root is not None:
         for bases in s.heap.chunk_bases():
-            for span in _spans(bases):
+            for span in chunk_spans(bases):
                 if len(out) >= limit:
                     return out
                 _scan_span(s, span, lo, hi, out, limit)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from .description import AddressDescription
+from .address_description import AddressDescription
 
 NO_TYPES = "unknown (types need metadata: typegen has not run for this program)"
 

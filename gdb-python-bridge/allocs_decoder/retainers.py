@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from .description import hexaddr
+from .address_description import hexaddr
 from .heap_graph import REGISTER, STACK, STATIC, TLS, HeapGraph, build, frame_of
 from .session import Session
 

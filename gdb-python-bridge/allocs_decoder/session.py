@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 from . import layout as L
-from .errors import NoRuntime
+from .errors import NO_RUNTIME_NOTE, NoRuntime
 from .heap import Heap
 from .integrity import Integrity
 from .levels import Levels
@@ -21,8 +21,8 @@ from .root import Root, bounded, load_root
 from .target import X86_64, Architecture, Mapping, SourceLine, Symbolization, Target, Thread, optional_call
 from .types import MetaTypes
 from .uniqtype import UType
-
-NO_RUNTIME_NOTE = "the allocs runtime is not loaded in this process: showing only what the debugger knows"
+from .composition import describe
+from .address_description import AddressDescription
 
 
 class Session:
@@ -182,6 +182,5 @@ class Session:
         return self._threads
 
     # ---- queries (implemented in their own modules) ----
-    def describe(self, addr: int):  # type: ignore[no-untyped-def]
-        from .describe import describe
+    def describe(self, addr: int) -> AddressDescription:
         return describe(self, addr)

@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from .errors import DecodeError
 from .heap_graph import HeapGraph, build
 from .heap_scan import read_chunks
-from .queries import site_json, site_type_name
+from .sites import site_json, site_type_name
 from .render import site_text
 from .session import Session
 
@@ -179,7 +179,7 @@ def _display(path: str) -> str:
 
 def ls() -> Tuple[Dict[str, Any], str]:
     d = snapshot_dir()
-    rows = []
+    rows: List[Dict[str, Any]] = []
     for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
         if not f.endswith(SUFFIX):
             continue

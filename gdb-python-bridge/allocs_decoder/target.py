@@ -66,7 +66,7 @@ class Frame:
     function: Optional[str] = None
     file: Optional[str] = None
     line: Optional[int] = None
-    variables: Callable[[], List[Variable]] = field(default=lambda: [])
+    variables: Callable[[], List[Variable]] = field(default=lambda: list[Variable]())
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Thread:
     tid: int  # the kernel's thread id (LWP)
     name: Optional[str] = None
     registers: Callable[[], dict] = field(default=lambda: {})  # name -> value, innermost frame
-    frames: Callable[[], List[Frame]] = field(default=lambda: [])
+    frames: Callable[[], List[Frame]] = field(default=lambda: list[Frame]())
 
 
 @runtime_checkable

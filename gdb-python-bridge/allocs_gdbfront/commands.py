@@ -9,7 +9,7 @@ import gdb  # type: ignore[import-not-found]
 
 from allocs_decoder import commands
 from allocs_decoder.commands import Command, CommandError
-from allocs_decoder.description import AddressDescription
+from allocs_decoder.address_description import AddressDescription
 
 from .session_cache import session
 from .target import has_core

@@ -230,7 +230,7 @@ class ImageBuilder:
             recs = [bytearray(L.SuballocRec.size) for _ in range(cap)]
             shift = 64 - (cap.bit_length() - 1)
             for base, (b, size, site, alloc, seq) in self.suballocs.items():
-                slot = (((base >> 4) * L.HASH_MULTIPLIER) & ((1 << 64) - 1)) >> shift
+                slot = (((base >> 4) * L.SUBALLOC_HASH_MULTIPLIER) & ((1 << 64) - 1)) >> shift
                 while struct.unpack_from("<Q", recs[slot])[0] > 1:
                     slot = (slot + 1) % cap
                 recs[slot][:] = L.SuballocRec.pack(base=b, size=size, site=site, allocator=alloc, seq=seq)

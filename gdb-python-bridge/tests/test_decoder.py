@@ -8,16 +8,22 @@ import os
 import struct
 import sys
 import unittest
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from allocs_decoder import LayoutError, NoRuntime, Session, SourceLine  # noqa: E402
 from allocs_decoder import layout as L  # noqa: E402
 from allocs_decoder import queries  # noqa: E402
 from allocs_decoder.target import X86_64, Mapping, Symbolization, architecture_of  # noqa: E402
+from allocs_decoder.address_description import AddressDescription  # noqa: E402
 from fixtures import HEAP, L1_ADDR, MAP_ADDR, ROOT_ADDR, TABLES, FakeTarget, ImageBuilder  # noqa: E402
 
 PC_A, PC_B = 0x401234, 0x401300
+
+
+def site_of(d: AddressDescription) -> Dict[str, Any]:
+    assert d.site is not None, "no site"
+    return d.site
 
 
 def image() -> ImageBuilder:
@@ -96,7 +102,7 @@ class Heap(unittest.TestCase):
     def test_large_chunk_beyond_the_32k_scan(self) -> None:
         d = Session(self.t).describe(self.big + 90_000)
         self.assertEqual((d.base, d.size, d.offset), (self.big, 100_000, 90_000))
-        self.assertEqual(d.site["function"], "make_points")
+        self.assertEqual(site_of(d)["function"], "make_points")
 
     def test_freed_chunk(self) -> None:
         d = Session(self.t).describe(self.gone + 8)
@@ -161,7 +167,7 @@ class Pools(unittest.TestCase):
         d = Session(t).describe(arena + 266)
         self.assertEqual((d.allocator, d.base, d.size, d.offset), ("bridge_pool", arena + 256, 64, 10))
         self.assertEqual([lv.allocator for lv in d.chain][-2:], [L.MALLOC, "bridge_pool"])
-        self.assertEqual(d.site["seq"], 3)
+        self.assertEqual(site_of(d)["seq"], 3)
         d2 = Session(t).describe(arena + 330)
         self.assertEqual((d2.allocator, d2.base), ("bridge_pool", arena + 328))
         gap = Session(t).describe(arena + 8)
@@ -192,12 +198,12 @@ class Levels(unittest.TestCase):
         t = b.build()
         d = Session(t).describe(region + 100)
         self.assertEqual((d.allocator, d.base, d.size, d.offset), ("mmap", region, 0x3000, 100))
-        self.assertEqual((d.site["function"], d.site["line"]), ("main", 7))
+        self.assertEqual((site_of(d)["function"], site_of(d)["line"]), ("main", 7))
         a = Session(t).describe(s0 + 2)
-        self.assertEqual((a.allocator, a.base, a.size, a.site["symbol"]), ("auxv", s0, 7, "argv[0]"))
+        self.assertEqual((a.allocator, a.base, a.size, site_of(a)["symbol"]), ("auxv", s0, 7, "argv[0]"))
         self.assertEqual([lv.allocator for lv in a.chain], ["mmap", "stack", "auxv", "auxv"])
         arr = Session(t).describe(argv + 4)
-        self.assertEqual((arr.base, arr.size, arr.site["symbol"]), (argv, 16, "argv"))
+        self.assertEqual((arr.base, arr.size, site_of(arr)["symbol"]), (argv, 16, "argv"))
 
     def test_static_from_the_debugger_when_the_runtime_has_no_symbols(self) -> None:
         b = image()
@@ -208,7 +214,7 @@ class Levels(unittest.TestCase):
         t = b.build()
         d = Session(t).describe(seg + 0xE8)
         self.assertEqual((d.allocator, d.base, d.size, d.offset), ("static", seg + 0xE0, 32, 8))
-        self.assertEqual(d.site["symbol"], "global_counts")
+        self.assertEqual(site_of(d)["symbol"], "global_counts")
 
     def test_static_from_the_objects_bytes_the_target_supplies(self) -> None:
         # The object is not on this host (a remote target's, a core's file found elsewhere): its
@@ -221,11 +227,12 @@ class Levels(unittest.TestCase):
         t.maps = [Mapping(seg, seg + 0x1000, "/nonexistent/prog", "rw-p", 0)]
         d = Session(t).describe(seg + 0xE8)
         self.assertIsNone(d.base)
-        t.object_bytes = lambda path: tiny_elf(0x4000, "global_counts", 0x40E0, 32) \
-            if path == "/nonexistent/prog" else None  # type: ignore[attr-defined]
+        t.object_bytes = (  # type: ignore[attr-defined]
+            lambda path: tiny_elf(0x4000, "global_counts", 0x40E0, 32)
+            if path == "/nonexistent/prog" else None)
         d = Session(t).describe(seg + 0xE8)
         self.assertEqual((d.allocator, d.base, d.size, d.offset), ("static", seg + 0xE0, 32, 8))
-        self.assertEqual((d.site["symbol"], d.site["section"]), ("global_counts", ".data"))
+        self.assertEqual((site_of(d)["symbol"], site_of(d)["section"]), ("global_counts", ".data"))
 
 
 class Architectures(unittest.TestCase):

@@ -1,17 +1,22 @@
-"""The decoder's layout tables against runtime/include/allocs_layout.h: every record's size and
-every field's offset, checked by compiling the header (both sides of the contract)."""
+"""The decoder's layout tables against runtime/include/allocs_layout.h and the other headers:
+every record's size and every field's offset, and every constant (macro or enumerator), checked
+by compiling the headers (both sides of the contract)."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import unittest
+from typing import Any, Dict, Tuple
 
 import sys  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from allocs_decoder import layout as L  # noqa: E402
+from allocs_decoder import meta_file  # noqa: E402
 
 HEADER_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "runtime", "include")
 RECORDS = {
@@ -23,21 +28,41 @@ RECORDS = {
     "allocs_meta_static": L.MetaStaticRec, "allocs_meta_frame": L.MetaFrameRec,
     "allocs_meta_frame_var": L.MetaFrameVarRec, "allocs_meta_site": L.MetaSiteRec,
 }
-# The header's constants the decoder relies on, with the decoder's values.
-CONSTANTS = {
-    "ALLOCS_LAYOUT_VERSION": L.LAYOUT_VERSION, "ALLOCS_GRANULE_SHIFT": L.GRANULE_SHIFT,
-    "ALLOCS_CHUNK_REGION_SHIFT": L.CHUNK_REGION_SHIFT, "ALLOCS_CHUNK_L1_ENTRIES": L.CHUNK_L1_ENTRIES,
-    "ALLOCS_CHUNK_MAP_BYTES": L.CHUNK_MAP_BYTES, "ALLOCS_LARGE_CHUNK_BYTES": L.LARGE_CHUNK_BYTES,
-    "ALLOCS_SUB_REGION_SHIFT": L.SUB_REGION_SHIFT, "ALLOCS_SUB_L1_ENTRIES": L.SUB_L1_ENTRIES,
-    "ALLOCS_SUB_BITMAP_BYTES": L.SUB_BITMAP_BYTES, "ALLOCS_TRAILER_BYTES": L.TRAILER_BYTES,
-    "ALLOCS_TRAILER_SEQ_MASK": L.TRAILER_SEQ_MASK, "ALLOCS_TRAILER_POOL_BIT": L.TRAILER_POOL_BIT,
-    "ALLOCS_TRAILER_SITE_SHIFT": L.TRAILER_SITE_SHIFT, "ALLOCS_TRAILER_SITE_MASK": L.TRAILER_SITE_MASK,
-    "ALLOCS_TRAILER_SLACK_SHIFT": L.TRAILER_SLACK_SHIFT, "ALLOCS_TRAILER_SLACK_MASK": L.TRAILER_SLACK_MASK,
-    "ALLOCS_META_NONE": L.META_NONE, "ALLOCS_SITE_ARRAY": L.SITE_ARRAY, "ALLOCS_KIND_FRAME": L.KIND_FRAME,
-    "ALLOCS_TYPE_F_INCOMPLETE": L.TYPE_F_INCOMPLETE, "ALLOCS_SITE_WRAPPER": L.SITE_WRAPPER,
-    "ALLOCS_SITE_INLINED": L.SITE_INLINED, "ALLOCS_SITE_HEADER": L.SITE_HEADER,
-    "ALLOCS_SITE_SUBALLOC": L.SITE_SUBALLOC,
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts")
+# The headers whose every constant the decoder must know, and the API header's constants it does:
+# the built-in allocators' names and the first custom allocator's id (a pool's default name).
+LAYOUT_HEADERS = ["allocs_layout.h", "allocs_uniqtype.h", "allocs_meta_format.h", "allocs.h"]
+API_CONSTANTS = re.compile(r"^ALLOCS_(ALLOCATOR_NAME_\w+|FIRST_CUSTOM_ALLOCATOR)$")
+API_HEADER = "allocs.h"
+# The metadata file's own constants are meta_file.py's (it reads the files typegen writes).
+META_FILE_CONSTANTS = {
+    "ALLOCS_META_MAGIC": "MAGIC", "ALLOCS_META_VERSION": "VERSION", "ALLOCS_META_SUFFIX": "SUFFIX",
+    "ALLOCS_META_STRINGS": "STRINGS", "ALLOCS_META_TYPES": "TYPES", "ALLOCS_META_MEMBERS": "MEMBERS",
+    "ALLOCS_META_ENUMERATORS": "ENUMERATORS", "ALLOCS_META_PARAMS": "PARAMS",
+    "ALLOCS_META_STATICS": "STATICS", "ALLOCS_META_FRAMES": "FRAMES",
+    "ALLOCS_META_FRAME_VARS": "FRAME_VARS", "ALLOCS_META_SITES": "SITES",
 }
+
+
+def python_twin(c_name: str) -> Tuple[str, Any]:
+    """The decoder's name and value for the header's constant C_NAME (AttributeError: none)."""
+    if c_name in META_FILE_CONSTANTS:
+        return f"meta_file.{META_FILE_CONSTANTS[c_name]}", getattr(meta_file, META_FILE_CONSTANTS[c_name])
+    if c_name == "ALLOCS_META_NSECTIONS":
+        return "len(meta_file.RECORD_SIZE)", len(meta_file.RECORD_SIZE)
+    name = c_name[len("ALLOCS_"):]
+    if name.startswith("ALLOCATOR_NAME_"):
+        name = name[len("ALLOCATOR_NAME_"):]
+    return f"layout.{name}", getattr(L, name)
+
+
+def header_constants() -> Dict[str, Any]:
+    out = subprocess.run([sys.executable, os.path.join(SCRIPTS, "header-constants.py")] + LAYOUT_HEADERS,
+                         check=True, capture_output=True, text=True).stdout
+    api = subprocess.run([sys.executable, os.path.join(SCRIPTS, "header-constants.py"), API_HEADER],
+                         check=True, capture_output=True, text=True).stdout
+    api_names = set(json.loads(api))
+    return {k: v for k, v in json.loads(out).items() if k not in api_names or API_CONSTANTS.match(k)}
 
 
 @unittest.skipUnless(shutil.which("gcc"), "gcc is needed to compile the layout header")
@@ -51,8 +76,6 @@ class LayoutAgainstHeader(unittest.TestCase):
             for fname, _off, _code in rec.table:
                 lines.append(f'printf("{struct_name} {fname} %zu\\n", '
                              f'offsetof(struct {struct_name}, {fname}));')
-        for const in CONSTANTS:
-            lines.append(f'printf("const {const} %llu\\n", (unsigned long long)({const}));')
         lines.append("return 0; }")
         with tempfile.TemporaryDirectory() as d:
             src, exe = os.path.join(d, "l.c"), os.path.join(d, "l")
@@ -65,8 +88,39 @@ class LayoutAgainstHeader(unittest.TestCase):
             self.assertEqual(got[(struct_name, "sizeof")], rec.size, struct_name)
             for fname, off, _code in rec.table:
                 self.assertEqual(got[(struct_name, fname)], off, f"{struct_name}.{fname}")
-        for const, value in CONSTANTS.items():
-            self.assertEqual(got[("const", const)], value, const)
+
+    def test_every_constant_of_the_headers_has_its_twin_in_the_decoder(self) -> None:
+        constants = header_constants()
+        self.assertIn("ALLOCS_BIG_AUXV", constants)  # the enumerators are there too
+        self.assertIn("ALLOCS_ALLOCATOR_NAME_MALLOC", constants)
+        for c_name, value in constants.items():
+            with self.subTest(c_name):
+                try:
+                    where, twin = python_twin(c_name)
+                except AttributeError:
+                    self.fail(f"{c_name} = {value!r} has no twin in the decoder")
+                if isinstance(twin, bytes):
+                    twin = twin.decode("latin-1")
+                self.assertEqual(twin, value, f"{where} differs from {c_name}")
+
+    def test_the_metadata_files_record_sizes_match_the_header(self) -> None:
+        structs = ["", "allocs_meta_type", "allocs_meta_member", "allocs_meta_enumerator", "",
+                   "allocs_meta_static", "allocs_meta_frame", "allocs_meta_frame_var", "allocs_meta_site"]
+        lines = ['#include <stdio.h>', '#include "allocs_meta_format.h"', "int main(void) {",
+                 'printf("%zu\\n", sizeof(struct allocs_meta_header));']
+        lines += [f'printf("%zu\\n", sizeof(struct {st}));' if st else 'printf("0\\n");' for st in structs]
+        lines.append("return 0; }")
+        with tempfile.TemporaryDirectory() as d:
+            src, exe = os.path.join(d, "m.c"), os.path.join(d, "m")
+            with open(src, "w") as f:
+                f.write("\n".join(lines))
+            subprocess.run(["gcc", "-I", HEADER_DIR, "-o", exe, src], check=True, capture_output=True)
+            out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+        sizes = [int(x) for x in out.split()]
+        self.assertEqual(sizes[0], meta_file.HEADER_SIZE)
+        for i, st in enumerate(structs):
+            if st:
+                self.assertEqual(sizes[1 + i], meta_file.RECORD_SIZE[i], st)
 
 
 class RecordTables(unittest.TestCase):

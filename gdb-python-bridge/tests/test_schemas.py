@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import unittest
+from typing import Dict, List
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from allocs_decoder import Session, commands  # noqa: E402
@@ -77,13 +78,15 @@ class Outputs(unittest.TestCase):
 
     def test_the_validator_rejects_what_the_schemas_forbid(self) -> None:
         good = self.run_json("info", f"--json {self.t.first:#x}")  # type: ignore[attr-defined]
-        for change in ({"state": "gone"}, {"base": "0X12"}, {"size": -1}, {"extra": 1}, {"chain": [{}]},
-                       {"site": {"pc": 3}}):
-            bad = dict(good)  # type: ignore[arg-type]
+        assert isinstance(good, dict)
+        changes: List[Dict[str, object]] = [{"state": "gone"}, {"base": "0X12"}, {"size": -1}, {"extra": 1},
+                                            {"chain": [{}]}, {"site": {"pc": 3}}]
+        for change in changes:
+            bad = dict(good)
             bad.update(change)
             with self.subTest(change=change):
                 self.assertNotEqual(self.schemas.validate("description.schema.json", bad), [])
-        lacking = dict(good)  # type: ignore[arg-type]
+        lacking = dict(good)
         del lacking["notes"]
         self.assertEqual(self.schemas.validate("description.schema.json", lacking), ["$: lacks notes"])
 

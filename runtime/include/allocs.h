@@ -47,6 +47,19 @@ enum allocs_allocator_id {
     ALLOCS_FIRST_CUSTOM_ALLOCATOR = 64
 };
 
+/* The built-in allocators' names (struct allocator's name; the names the debugger bridge and
+ * every JSON output use). */
+#define ALLOCS_ALLOCATOR_NAME_MMAP "mmap"
+#define ALLOCS_ALLOCATOR_NAME_BRK "brk"
+#define ALLOCS_ALLOCATOR_NAME_STACK "stack"
+#define ALLOCS_ALLOCATOR_NAME_ELF_FILE "elf_file"
+#define ALLOCS_ALLOCATOR_NAME_ELF_SEGMENT "elf_segment"
+#define ALLOCS_ALLOCATOR_NAME_MALLOC "__default_lib_malloc"
+#define ALLOCS_ALLOCATOR_NAME_STATIC "static"
+#define ALLOCS_ALLOCATOR_NAME_STACKFRAME "stackframe"
+#define ALLOCS_ALLOCATOR_NAME_AUXV "auxv"
+#define ALLOCS_ALLOCATOR_NAME_ALLOCA "alloca"
+
 #define ALLOCS_ALLOCATOR_F_LEAF 0x1u   /* answers for individual objects */
 #define ALLOCS_ALLOCATOR_F_CUSTOM 0x2u /* registered by the program (a pool/arena) */
 

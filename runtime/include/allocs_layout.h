@@ -154,11 +154,14 @@ struct allocs_thread {
  * Object starts are marked in sparse bitmaps (sub_l1): one bit per 16-byte granule, 1 GiB
  * regions; sub_l1[addr >> 30] is the region's bitmap (or 0), and bit (g & 63) of 64-bit word
  * (g >> 6), with g = (addr & (1 GiB - 1)) >> 4, is set when an object starts in granule g. The
- * records are an open-addressing table keyed by base (hash: (base >> 4) * 0x9E3779B97F4A7C15
- * >> (64 - log2(capacity)), linear probing). base 0 = empty, base 1 = deleted. */
+ * records are an open-addressing table keyed by base (hash: (base >> 4) *
+ * ALLOCS_SUBALLOC_HASH_MULTIPLIER >> (64 - log2(capacity)), linear probing). */
 #define ALLOCS_SUB_REGION_SHIFT 30u
 #define ALLOCS_SUB_L1_ENTRIES (1u << (47u - ALLOCS_SUB_REGION_SHIFT))
 #define ALLOCS_SUB_BITMAP_BYTES ((1ul << ALLOCS_SUB_REGION_SHIFT) >> ALLOCS_GRANULE_SHIFT >> 3)
+#define ALLOCS_SUBALLOC_HASH_MULTIPLIER 0x9E3779B97F4A7C15ull
+#define ALLOCS_SUBALLOC_EMPTY 0u   /* the base of a slot never used */
+#define ALLOCS_SUBALLOC_DELETED 1u /* the base of a slot whose object was unregistered */
 
 struct allocs_suballoc {
     uint64_t base;

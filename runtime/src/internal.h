@@ -1,14 +1,6 @@
 /* internal.h: the interfaces between the runtime's parts. Nothing here is exported.
- *
- *   rt_core.c        root object, raw memory, locks, warnings, allocator objects, init order
- *   api.c            the public API (allocs.h): composes the parts below into answers
- *   heap_*.c         malloc-family interposition, chunk index, sites, libc helpers, wrappers
- *   threads.c        per-thread records (stack bounds, counters, sequence numbers)
- *   pool.c           objects registered by custom (pool/arena) allocators
- *   maps.c           mappings: /proc/self/maps, mmap/munmap/mremap
- *   elf_objects.c    loaded ELF objects, segments, symbols; dlopen/dlclose
- *   stack.c          stack frames of the current thread; other threads' stacks
- *   auxv.c           argc/argv/envp/auxv and their strings
+ * Which file does what: the table in runtime/README.md ("Parts"), which lists every file
+ * (scripts/lint.sh checks that it does).
  */
 #ifndef ALLOCS_INTERNAL_H
 #define ALLOCS_INTERNAL_H

@@ -20,8 +20,8 @@ static uint64_t capacity, used, live; /* used counts tombstones too */
 rt_lock_t pool_lock = RT_LOCK_INIT;
 static uint32_t pool_seq;
 
-#define EMPTY 0u
-#define DELETED 1u
+#define EMPTY ALLOCS_SUBALLOC_EMPTY
+#define DELETED ALLOCS_SUBALLOC_DELETED
 
 void pool_init(void)
 {
@@ -90,7 +90,7 @@ static uintptr_t bitmap_prev(uintptr_t addr, uintptr_t lo)
 
 static inline uint64_t home(uint64_t base, uint64_t cap)
 {
-    return ((base >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - __builtin_ctzll(cap));
+    return ((base >> 4) * ALLOCS_SUBALLOC_HASH_MULTIPLIER) >> (64 - __builtin_ctzll(cap));
 }
 
 /* The slot holding base, or -1. Lock held. */

@@ -34,6 +34,7 @@ export const PTS_Y: DescriptionJson = {
   ],
   runtime: true,
   notes: [],
+  damage: [],
 };
 
 // the same with type metadata and a pool object inside the chunk
@@ -89,6 +90,7 @@ export const MAPS: MapNodeJson[] = [
     size: 16432,
     name: "/tmp/ui_heap",
     flags: "---f",
+    runtime: null,
     children: [
       {
         allocator: "elf_segment",
@@ -96,6 +98,7 @@ export const MAPS: MapNodeJson[] = [
         size: 1672,
         name: "/tmp/ui_heap",
         flags: "r--f",
+        runtime: null,
         children: [],
       },
       {
@@ -104,6 +107,7 @@ export const MAPS: MapNodeJson[] = [
         size: 608,
         name: "/tmp/ui_heap",
         flags: "rw-f",
+        runtime: null,
         children: [],
       },
     ],
@@ -114,11 +118,28 @@ export const MAPS: MapNodeJson[] = [
     size: 135168,
     name: "[heap]",
     flags: "rw-",
+    runtime: null,
     children: [
-      { allocator: "brk", base: "0x555555559000", size: 135168, name: null, flags: "rw-", children: [] },
+      {
+        allocator: "brk",
+        base: "0x555555559000",
+        size: 135168,
+        name: null,
+        flags: "rw-",
+        children: [],
+        runtime: null,
+      },
     ],
   },
-  { allocator: "mmap", base: "0x7ffff55e0000", size: 39976960, name: null, flags: "rw-", children: [] },
+  {
+    allocator: "mmap",
+    base: "0x7ffff55e0000",
+    size: 39976960,
+    name: null,
+    flags: "rw-",
+    children: [],
+    runtime: null,
+  },
 ];
 
 /** The numbers of one SVG element's attribute, in document order. */

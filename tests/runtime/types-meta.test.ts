@@ -15,6 +15,7 @@ import {
   runPreloaded,
 } from "../lib/programs";
 import { readMeta } from "../../typegen/src/meta/reader";
+import { TypegenFormatError } from "../../typegen/src/index";
 import { HEADER, TYPE, MEMBER, SITE, STATIC, FRAME } from "../../typegen/src/meta/format";
 
 const dir = path.join(BUILD_DIR, "types");
@@ -191,7 +192,7 @@ describe("metadata search and refusal", function () {
     assert.equal(parseProbes(r.stdout).get("global")?.type, "shape");
   });
 
-  it("refuses targeted corruptions with one line naming the file and reason, without crashing", () => {
+  it("refuses targeted corruptions with one line naming the file and reason, without crashing, as typegen's reader does", () => {
     const p = bare("corrupt");
     const file = p + ".allocsmeta";
     const sec = (s: number): number => Number(meta.readBigUInt64LE(56 + 16 * s));
@@ -226,7 +227,14 @@ describe("metadata search and refusal", function () {
     assert.ok(Number(meta.readBigUInt64LE(64 + 16 * 8)) >= 2, "the probe has sites");
     assert.ok(MEMBER.size && SITE.size && STATIC.size && FRAME.size && HEADER.size);
     for (const [what, mutate, re] of cases) {
-      fs.writeFileSync(file, mutate(Buffer.from(meta)));
+      const bad = mutate(Buffer.from(meta));
+      // The same corpus for both validators: typegen's reader refuses what the runtime refuses.
+      assert.throws(
+        () => readMeta(bad),
+        TypegenFormatError,
+        `typegen's reader accepts the ${what} corruption`,
+      );
+      fs.writeFileSync(file, bad);
       const r = runPreloaded(p, [], { env: { PROBE_API_ONLY: "1", XDG_CACHE_HOME: emptyCache() } });
       assert.equal(r.status, 0, `${what}: ${r.stderr}`);
       const lines = r.stderr.trim().split("\n");
@@ -242,7 +250,7 @@ describe("metadata search and refusal", function () {
     }
   });
 
-  it("survives 300 randomly mutated files: each loads or is refused, never a crash", function () {
+  it("survives 300 randomly mutated files: each loads or is refused, never a crash, as typegen's reader judges it", function () {
     this.timeout(120_000);
     const p = bare("fuzz");
     const file = p + ".allocsmeta";
@@ -252,6 +260,7 @@ describe("metadata search and refusal", function () {
       return seed % n;
     };
     let refused = 0;
+    const disagreements: string[] = [];
     for (let i = 0; i < 300; i++) {
       const b = Buffer.from(meta);
       const flips = 1 + rnd(8);
@@ -260,17 +269,33 @@ describe("metadata search and refusal", function () {
         const at = rnd(2) ? rnd(Math.min(b.length, 1024)) : rnd(b.length);
         b[at] = rnd(4) === 0 ? 0xff : rnd(256);
       }
-      fs.writeFileSync(file, i % 10 === 9 ? b.subarray(0, rnd(b.length)) : b);
+      const cut = i % 10 === 9 ? rnd(b.length) : b.length;
+      fs.writeFileSync(file, b.subarray(0, cut));
       const r = runPreloaded(p, [], { env: { PROBE_API_ONLY: "1" } });
       assert.equal(r.signal, null, `mutant ${i}: ${r.stderr}`);
       assert.equal(r.status, 0, `mutant ${i}: ${r.stderr}`);
       const lines = r.stderr.split("\n").filter(Boolean);
       assert.ok(lines.length <= 1, `mutant ${i}: ${r.stderr}`);
+      const mutant = i % 10 === 9 ? b.subarray(0, cut) : b;
+      let tsRefuses = false;
+      try {
+        readMeta(mutant);
+      } catch (e) {
+        if (!(e instanceof TypegenFormatError)) throw e;
+        tsRefuses = true;
+      }
+      const cRefuses = lines.length === 1 && / is invalid: /.test(lines[0]);
+      if (tsRefuses !== cRefuses)
+        disagreements.push(
+          `mutant ${i}: runtime ${cRefuses ? lines[0] : "loads it"}; typegen ${tsRefuses ? "refuses" : "reads it"}`,
+        );
       if (lines.length) {
         assert.match(lines[0], /^allocs: metadata .* (is invalid|is for build-id)/);
         refused++;
       }
     }
     assert.ok(refused > 50, `only ${refused} of 300 mutants refused`);
+    // One corpus, two validators (the runtime's meta_validate.c, typegen's reader): the same verdict.
+    assert.deepEqual(disagreements, []);
   });
 });

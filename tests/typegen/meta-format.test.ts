@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readTypes, TypegenFormatError } from "../../typegen/src/index";
-import * as Format from "../../typegen/src/meta/format";
+import * as format from "../../typegen/src/meta/format";
 import { HEADER, Kind, RECORDS, SITE_ARRAY, TYPE } from "../../typegen/src/meta/format";
 import { readMeta } from "../../typegen/src/meta/reader";
 import { writeMeta } from "../../typegen/src/meta/writer";
@@ -54,24 +54,42 @@ describe("metadata format: TS tables vs allocs_meta_format.h", () => {
     assert.deepEqual(out, expected);
   });
 
-  it("agrees on every site flag (ALLOCS_SITE_*)", () => {
-    const flags = Object.entries(Format).filter(
-      ([k, v]) => k.startsWith("SITE_") && typeof v === "number" && k !== "SITE_ARG_SHIFT",
-    ) as [string, number][];
-    assert.ok(flags.some(([k]) => k === "SITE_SUBALLOC"));
-    const src = path.join(tmpDir(), "meta_flags.c");
-    const lines = flags.map(([k]) => `printf("%s %u\\n", "${k}", (unsigned)ALLOCS_${k});`);
-    fs.writeFileSync(
-      src,
-      `#include <stdio.h>\n#include "allocs_meta_format.h"\nint main(void) {\n${lines.join("\n")}\nreturn 0;\n}\n`,
+  it("agrees on every constant of the header: magic, version, suffix, sections, kinds and flags", () => {
+    // scripts/header-constants.py compiles the header and prints each macro and enumerator.
+    const r = spawnSync(
+      "/usr/bin/python3",
+      [path.join(REPO, "scripts", "header-constants.py"), "allocs_meta_format.h"],
+      {
+        encoding: "utf8",
+      },
     );
-    const exe = path.join(tmpDir(), "meta_flags");
-    const cc = spawnSync("gcc", [`-I${INCLUDE}`, "-o", exe, src], { encoding: "utf8" });
-    assert.equal(cc.status, 0, cc.stderr);
-    const out = spawnSync(exe, { encoding: "utf8" }).stdout.trim().split("\n");
+    assert.equal(r.status, 0, r.stderr);
+    const constants = JSON.parse(r.stdout) as Record<string, number | string>;
+    assert.equal(constants.ALLOCS_KIND_FRAME, Kind.FRAME); // enumerators are there too
+    const exported = format as unknown as Record<string, unknown>;
+    for (const [cName, value] of Object.entries(constants)) {
+      const name = cName.replace(/^ALLOCS_/, "");
+      const section = name.replace(/^META_/, "");
+      const twin =
+        name === "META_NSECTIONS"
+          ? format.NSECTIONS
+          : name.startsWith("KIND_")
+            ? (Kind as unknown as Record<string, number>)[name.slice("KIND_".length)]
+            : section in format.Section && name !== "META_NONE"
+              ? (format.Section as unknown as Record<string, number>)[section]
+              : exported[name];
+      assert.equal(twin, value, `format.ts's twin of ${cName}`);
+    }
     assert.deepEqual(
-      out,
-      flags.map(([k, v]) => `${k} ${v}`),
+      format.SECTION_NAMES,
+      Object.keys(constants)
+        .filter((c) => /^ALLOCS_META_/.test(c) && typeof constants[c] === "number")
+        .filter(
+          (c) =>
+            (format.Section as unknown as Record<string, unknown>)[c.slice("ALLOCS_META_".length)] !==
+            undefined,
+        )
+        .map((c) => c.slice("ALLOCS_META_".length)),
     );
   });
 });

@@ -1,6 +1,7 @@
 // `allocs gdb [GDB ARGS...]`: gdb with the bridge loaded and the runtime preloaded into the
 // inferior only. The preload goes through gdb's exec-wrapper (`env LD_PRELOAD=... PROG`), so
 // neither gdb nor the shell that starts the program loads it; every gdb option passes through.
+import { runtimeFirst } from "../ld-preload";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runInherited } from "../preload";
@@ -16,8 +17,7 @@ export function gdbCommandName(): string {
 
 /** The LD_PRELOAD value for the inferior: the runtime first, the user's own preloads kept. */
 export function inferiorPreload(lib: string, base: NodeJS.ProcessEnv = process.env): string {
-  const others = (base.LD_PRELOAD ?? "").split(/[: ]/).filter((p) => p && p !== lib);
-  return [lib, ...others].join(":");
+  return runtimeFirst(lib, base.LD_PRELOAD);
 }
 
 /** gdb's own arguments that load the bridge and arrange the preload, placed before the user's. */

@@ -26,6 +26,7 @@ import { handler, type RequestFamily } from "./handler";
 import { defaultGdbOptions, takeEarlyGdb } from "./early-gdb";
 import { adapterTerminal, integratedTerminal, type ProgramTerminal } from "./terminal";
 import { wireEvents } from "./execution";
+import { runtimeFirst } from "../../../cli/src/ld-preload";
 import { ensureMetadata } from "../../../typegen/src/meta/ensure";
 import { coreObjects, processObjects, programObjects } from "../../../typegen/src/meta/objects";
 
@@ -72,10 +73,7 @@ async function prepareMetadata(ctx: Context, config: SessionConfig): Promise<voi
 
 /** The inferior's LD_PRELOAD: the runtime first, the user's own preloads kept. */
 function preloadValue(runtime: string, user: string | null | undefined): string {
-  const others = (user ?? process.env.LD_PRELOAD ?? "")
-    .split(/[: ]/)
-    .filter((p) => p !== "" && p !== runtime);
-  return [runtime, ...others].join(":");
+  return runtimeFirst(runtime, user ?? process.env.LD_PRELOAD);
 }
 
 /** gdb, started ahead of `launch`/`attach` (at `initialize`) with the default gdb, so that its

@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 
+import { runtimeFirst } from "../../../cli/src/ld-preload";
 import type { RequestSession } from "./requests";
 
 export const LLDB_DEBUG_TYPE = "allocs-lldb";
@@ -56,14 +57,7 @@ export function lldbConfiguration(config: LldbLaunchConfiguration, root: string)
     const runtime = lldbRuntimePath(root);
     const env = [...(config.env ?? [])];
     const i = env.findIndex((e) => e.startsWith("LD_PRELOAD="));
-    const others =
-      i >= 0
-        ? env[i]
-            .slice("LD_PRELOAD=".length)
-            .split(/[: ]/)
-            .filter((p) => p && p !== runtime)
-        : [];
-    const value = `LD_PRELOAD=${[runtime, ...others].join(":")}`;
+    const value = `LD_PRELOAD=${runtimeFirst(runtime, i >= 0 ? env[i].slice("LD_PRELOAD=".length) : undefined)}`;
     if (i >= 0) env[i] = value;
     else env.push(value);
     out.env = env;

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 from .. import render, values
-from ..description import AddressDescription
+from ..address_description import AddressDescription
 from ..session import Session
 from ..target import optional_call
 from .model import Args, Command, Option, Reply, describe_expr

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple, Type
 
-from ..description import AddressDescription
+from ..address_description import AddressDescription
 from ..errors import DecodeError
 from ..session import Session
 from ..target import X86_64, optional_call

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from ..description import AddressDescription
+from ..address_description import AddressDescription
 
 
 def pointer_summary(d: AddressDescription) -> Optional[str]:

@@ -1,7 +1,8 @@
 // The metadata file's record layouts, mirroring runtime/include/allocs_meta_format.h (which is
 // normative). One table of fields and byte offsets per record; the writer and the reader both
 // go through it, and tests/typegen/meta-format.test.ts compiles a C program printing sizeof and
-// offsetof of every record and field and compares them with this table.
+// offsetof of every record and field and compares them with this table, and every constant of the
+// header (magic, version, sections, kinds, flags) with its twin here.
 
 export const META_MAGIC = "ALLOCSMD";
 export const META_VERSION = 1;
@@ -65,9 +66,10 @@ export const SITE_SUBALLOC = 0x40;
 /** The call enters C++ standard-library code that made the allocation (a container's push_back,
  * insert, make_shared): the site is the user's call, the library's callee its detail. */
 export const SITE_LIBRARY = 0x80;
-/** Every flag a reader accepts in bits 0-7 (ALLOCS_SITE_KNOWN_FLAGS). */
-export const SITE_KNOWN_FLAGS = 0xff;
 export const SITE_ARG_SHIFT = 8;
+/** Every flag bit in the low byte a reader knows (the runtime refuses a file with another set). */
+export const SITE_KNOWN_FLAGS =
+  SITE_ARRAY | SITE_TRAILING | SITE_GUESSED | SITE_WRAPPER | SITE_INLINED | SITE_HEADER | SITE_SUBALLOC | SITE_LIBRARY;
 /** flags with `arg` in bits 8-31 (the argument of WRAPPER or INLINED). */
 export function siteFlagsWithArg(flags: number, arg: number): number {
   return (flags | (Math.min(arg, 0xffffff) << SITE_ARG_SHIFT)) >>> 0;
