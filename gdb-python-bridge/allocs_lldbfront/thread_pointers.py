@@ -8,6 +8,7 @@ no fs_base register in a kernel core ("Invalid register name") nor in a live Lin
   threads' tids are the process's.
 - A live process: `(void *)pthread_self()` evaluated on each thread (glibc's pthread_self is the
   thread control block, which is where fs_base points on x86-64).
+Where LLDB has a non-zero fs_base register for every thread (a later LLDB), that is used.
 A thread whose pointer cannot be found is left out, with a note."""
 from __future__ import annotations
 
@@ -77,6 +78,18 @@ def core_file(process: Any) -> Optional[str]:
     return None
 
 
+def from_registers(process: Any) -> Dict[int, int]:
+    """{thread number: fs_base} where LLDB has the register (not 16) for every thread; else {}."""
+    out: Dict[int, int] = {}
+    for t in process:
+        reg = t.GetFrameAtIndex(0).FindRegister("fs_base")
+        fs = int(reg.GetValueAsUnsigned()) if reg.IsValid() else 0
+        if not fs:
+            return {}
+        out[int(t.GetIndexID())] = fs & MASK64
+    return out
+
+
 def from_core(process: Any) -> Tuple[Dict[int, int], List[str]]:
     """{thread number: fs_base} of a core's threads, from the core file's notes."""
     path = core_file(process)
@@ -128,6 +141,8 @@ def thread_pointers(process: Any, is_core: bool) -> Tuple[Dict[int, int], List[s
     if _LAST["key"] == key:
         found, notes = _LAST["answer"]
         return dict(found), list(notes)
-    found, notes = from_core(process) if is_core else from_live(process)
+    found, notes = from_registers(process), []
+    if not found:
+        found, notes = from_core(process) if is_core else from_live(process)
     _LAST["key"], _LAST["answer"] = key, (dict(found), list(notes))
     return found, notes
