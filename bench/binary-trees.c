@@ -1,11 +1,7 @@
 /* binary-trees: the allocation-bound benchmark (one 16-byte node per malloc, millions of
- * malloc/free pairs), as in the Computer Language Benchmarks Game. Usage: binary-trees DEPTH */
-#include <stdio.h>
-#include <stdlib.h>
-
-struct node {
-    struct node *left, *right;
-};
+ * malloc/free pairs), as in the Computer Language Benchmarks Game (binary-trees.h).
+ * Usage: binary-trees DEPTH */
+#include "binary-trees.h"
 
 static struct node *make(int depth)
 {
@@ -20,41 +16,7 @@ static struct node *make(int depth)
     return n;
 }
 
-static long check(const struct node *n)
-{
-    return 1 + (n->left ? check(n->left) + check(n->right) : 0);
-}
-
-static void release(struct node *n)
-{
-    if (n->left) {
-        release(n->left);
-        release(n->right);
-    }
-    free(n);
-}
-
 int main(int argc, char **argv)
 {
-    int max_depth = argc > 1 ? atoi(argv[1]) : 18;
-    int min_depth = 4;
-    if (max_depth < min_depth + 2) max_depth = min_depth + 2;
-
-    struct node *stretch = make(max_depth + 1);
-    printf("stretch tree of depth %d\t check: %ld\n", max_depth + 1, check(stretch));
-    release(stretch);
-
-    struct node *long_lived = make(max_depth);
-    for (int d = min_depth; d <= max_depth; d += 2) {
-        long iterations = 1L << (max_depth - d + min_depth), sum = 0;
-        for (long i = 0; i < iterations; i++) {
-            struct node *t = make(d);
-            sum += check(t);
-            release(t);
-        }
-        printf("%ld\t trees of depth %d\t check: %ld\n", iterations, d, sum);
-    }
-    printf("long lived tree of depth %d\t check: %ld\n", max_depth, check(long_lived));
-    release(long_lived);
-    return 0;
+    return trees_main(argc, argv);
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import lldb  # type: ignore[import-not-found]
@@ -13,6 +14,8 @@ import lldb  # type: ignore[import-not-found]
 from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symbolization, Thread, Variable
 from allocs_decoder.cxx import without_return_type
 from allocs_decoder.target import Architecture, architecture_of
+
+from .thread_pointers import thread_pointers as find_thread_pointers
 
 MASK64 = (1 << 64) - 1
 REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
@@ -279,17 +282,16 @@ class LldbTarget:
             return None
 
     def thread_pointers(self) -> Optional[Dict[int, int]]:
-        """Each thread's fs_base (x86-64's thread pointer), from its innermost frame's registers."""
+        """Each thread's thread pointer (x86-64's fs_base), which LLDB does not tell: from a
+        core's thread notes, or pthread_self() in a live thread (allocs_lldbfront.thread_pointers).
+        Threads left out are noted on stderr."""
         try:
-            out: Dict[int, int] = {}
-            for t in self.process():
-                reg = t.GetFrameAtIndex(0).FindRegister("fs_base")
-                fs = int(reg.GetValueAsUnsigned()) if reg.IsValid() else 0
-                if fs:
-                    out[int(t.GetIndexID())] = fs
-            return out
-        except Exception:
-            return None
+            out, notes = find_thread_pointers(self.process(), self.is_core())
+        except Exception as e:
+            out, notes = {}, [f"thread pointers unknown ({e})"]
+        for n in notes:
+            print(f"allocs: {n}", file=sys.stderr)
+        return out
 
     def print_object(self, pointer_type: str, addr: int,
                      path: Optional[str]) -> Optional[Tuple[str, Optional[str]]]:
