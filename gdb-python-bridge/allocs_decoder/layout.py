@@ -180,7 +180,8 @@ SITE_WRAPPER, SITE_INLINED, SITE_HEADER = 0x8, 0x10, 0x20
 SITE_SUBALLOC = 0x40  # a call of a declared suballocator: its result is a pool object of this type
 SITE_LIBRARY = 0x80  # the call enters C++ standard-library code that allocated (detail: `via`)
 SITE_ARG_SHIFT = 8
-SITE_KNOWN_FLAGS = SITE_ARRAY | SITE_TRAILING | SITE_GUESSED | SITE_WRAPPER | SITE_INLINED | SITE_HEADER | SITE_SUBALLOC | SITE_LIBRARY
+SITE_KNOWN_FLAGS = (SITE_ARRAY | SITE_TRAILING | SITE_GUESSED | SITE_WRAPPER | SITE_INLINED | SITE_HEADER
+                    | SITE_SUBALLOC | SITE_LIBRARY)
 SITE_INLINED_LINE_BITS = 20  # INLINED's argument: line | blocks to step out of << 20
 STATIC_FUNCTION, STATIC_VARIABLE = 1, 2
 FRAME_VAR_PARAM = 0x1

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import unittest
+from typing import Any, Dict, Tuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from allocs_decoder import Session, commands  # noqa: E402
@@ -50,7 +51,8 @@ class GraphOutputs(unittest.TestCase):
         schemas = Schemas()
         reply, _ = commands.run_command("leaks", Session(image()), "--json")
         good = json.loads(json.dumps(reply.json))
-        bad = ({"extra": 1}, {"typed": "yes"}, {"groups": [{"kind": "lost"}]}, {"roots": {"heap": 1}})
+        bad: Tuple[Dict[str, Any], ...] = (
+            {"extra": 1}, {"typed": "yes"}, {"groups": [{"kind": "lost"}]}, {"roots": {"heap": 1}})
         for change in bad:
             with self.subTest(change=change):
                 self.assertNotEqual(schemas.validate("leaks.schema.json", {**good, **change}), [])

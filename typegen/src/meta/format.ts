@@ -69,7 +69,14 @@ export const SITE_LIBRARY = 0x80;
 export const SITE_ARG_SHIFT = 8;
 /** Every flag bit in the low byte a reader knows (the runtime refuses a file with another set). */
 export const SITE_KNOWN_FLAGS =
-  SITE_ARRAY | SITE_TRAILING | SITE_GUESSED | SITE_WRAPPER | SITE_INLINED | SITE_HEADER | SITE_SUBALLOC | SITE_LIBRARY;
+  SITE_ARRAY |
+  SITE_TRAILING |
+  SITE_GUESSED |
+  SITE_WRAPPER |
+  SITE_INLINED |
+  SITE_HEADER |
+  SITE_SUBALLOC |
+  SITE_LIBRARY;
 /** flags with `arg` in bits 8-31 (the argument of WRAPPER or INLINED). */
 export function siteFlagsWithArg(flags: number, arg: number): number {
   return (flags | (Math.min(arg, 0xffffff) << SITE_ARG_SHIFT)) >>> 0;
