@@ -25,6 +25,7 @@ from .root import Root
 _U64 = struct.Struct("<Q")
 _NONZERO = re.compile(rb"[^\x00]+")
 _MARK = re.compile(rb"[^\x00]")
+_MARK_VALUES = frozenset((L.CHUNK_MARK_PLAIN, L.CHUNK_MARK_SLOW))
 MAX_USABLE = 1 << 40
 USER_LIMIT = 1 << 47
 SCAN_GRANULES = L.LARGE_CHUNK_BYTES >> L.GRANULE_SHIFT
@@ -113,8 +114,9 @@ class Heap:
             data = self.r.try_read(m + (start - first), g - start + 1) if m else None
             if data is not None:
                 for i in reversed([mk.start() for mk in _MARK.finditer(data)]):
-                    if data[i] != 1:  # the runtime writes 1
-                        self.report(m + (start - first) + i, f"a chunk-start byte is {data[i]:#x}, not 1")
+                    if data[i] not in _MARK_VALUES:
+                        self.report(m + (start - first) + i,
+                                    f"a chunk-start byte is {data[i]:#x}, not one the runtime writes")
                     yield (start + i) << L.GRANULE_SHIFT
             g = first - 1
 

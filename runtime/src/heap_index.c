@@ -194,7 +194,7 @@ void heap_index_init(void)
 }
 
 /* The fast path (heap.h) handles small chunks in regions that already have a map. */
-bool heap_index_add_slow(uintptr_t base, size_t usable)
+bool heap_index_add_slow(uintptr_t base, size_t usable, bool pool)
 {
     if ((base & 15) || base >= USER_LIMIT) return false; /* a neighbour's granule, or no room */
     if (heap_is_large(usable) && !large_insert(base, usable)) return false;
@@ -203,8 +203,21 @@ bool heap_index_add_slow(uintptr_t base, size_t usable)
         if (heap_is_large(usable)) heap_large_remove(base);
         return false;
     }
-    __atomic_store_n(&map[granule_index(base)], 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&map[granule_index(base)],
+                     pool || heap_is_large(usable) ? HEAP_MARK_SLOW : HEAP_MARK_PLAIN,
+                     __ATOMIC_RELEASE);
     return true;
+}
+
+void heap_chunk_note_pool(uintptr_t base, size_t usable)
+{
+    __atomic_fetch_or(heap_trailer_at(base, usable), ALLOCS_TRAILER_POOL_BIT, __ATOMIC_RELEASE);
+    uint8_t *m = heap_chunk_mark(base);
+    /* Only over a live mark: a concurrent free that already cleared it keeps it cleared. */
+    uint8_t live = HEAP_MARK_PLAIN;
+    if (m)
+        __atomic_compare_exchange_n(m, &live, HEAP_MARK_SLOW, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED);
 }
 
 /* ---- lookup ---- */
@@ -305,6 +318,25 @@ static long walk_region(uintptr_t r, int (*cb)(const struct rt_chunk *, void *),
         }
     }
     return n;
+}
+
+struct live_count {
+    uint64_t chunks, bytes;
+};
+static int count_live(const struct rt_chunk *c, void *arg)
+{
+    struct live_count *n = arg;
+    n->chunks++;
+    n->bytes += c->size;
+    return 0;
+}
+
+void heap_live(uint64_t *chunks, uint64_t *bytes)
+{
+    struct live_count n = {0, 0};
+    heap_walk(count_live, &n);
+    *chunks = n.chunks;
+    *bytes = n.bytes;
 }
 
 long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg)

@@ -133,18 +133,15 @@ void heap_resolve_real(void)
     (void)heap_state();
 }
 
-/* ---- tracking ---- */
-static inline void count(struct allocs_thread *rec, uint64_t allocs, uint64_t frees,
-                         uint64_t balloc, uint64_t bfree)
+/* ---- tracking ----
+ * The only counter is each thread's count of tracked chunks (total allocations): live chunks
+ * and bytes come from a walk of the index when asked (heap_live), so free counts nothing. */
+static inline void count_alloc(struct allocs_thread *rec)
 {
-    if (RT_LIKELY(rec != NULL)) {
-        rec->allocs += allocs;
-        rec->frees += frees;
-        rec->bytes_allocated += balloc;
-        rec->bytes_freed += bfree;
-    } else {
-        threads_count_retired(allocs, frees, balloc, bfree);
-    }
+    if (RT_LIKELY(rec != NULL))
+        rec->allocs++;
+    else
+        threads_count_retired(1, 0, 0, 0);
 }
 
 /* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8,
@@ -158,7 +155,7 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
     struct allocs_thread *rec = threads_current();
     uint64_t seq = threads_next_seq(rec);
     *heap_trailer_at((uintptr_t)p, usable) = heap_trailer_make(seq, site, usable, requested, false);
-    if (RT_LIKELY(heap_index_add((uintptr_t)p, usable))) count(rec, 1, 0, requested, 0);
+    if (RT_LIKELY(heap_index_add((uintptr_t)p, usable, false))) count_alloc(rec);
     return p;
 }
 
@@ -182,26 +179,23 @@ static __attribute__((noinline)) void *track(void *p, size_t requested, uint32_t
         ((uint64_t)site << ALLOCS_TRAILER_SITE_SHIFT) |
         ((uint64_t)(usable - ALLOCS_TRAILER_BYTES - requested) << ALLOCS_TRAILER_SLACK_SHIFT);
     __atomic_store_n(
-        &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT], 1,
-        __ATOMIC_RELEASE);
+        &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
+        HEAP_MARK_PLAIN, __ATOMIC_RELEASE);
     rec->allocs++;
-    rec->bytes_allocated += requested;
     return p;
 }
 
 /* Forgets a tracked chunk whose start mark is `mark`; the caller then releases it. The mark
  * is cleared before the real free, so a concurrent malloc reusing the address cannot lose its
  * own mark to us. */
-static inline __attribute__((always_inline)) void untrack(void *p, uint8_t *mark)
+static void untrack(void *p, uint8_t *mark)
 {
     size_t usable = heap_usable(p);
     uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
-    size_t requested = heap_trailer_requested(t, usable);
     if (RT_UNLIKELY(t & ALLOCS_TRAILER_POOL_BIT))
         pool_drop_range((uintptr_t)p, (uintptr_t)p + usable);
     __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
     if (RT_UNLIKELY(heap_is_large(usable))) heap_large_remove((uintptr_t)p);
-    count(threads_current(), 0, 1, 0, requested);
 }
 
 /* The start mark of a tracked chunk, or NULL when p is not one (NULL included). */
@@ -251,27 +245,16 @@ static __attribute__((noinline)) void free_slow(void *p)
     /* else: nothing can free it yet; leaking is the only safe answer */
 }
 
-/* The common case with no call but the tail calls: a small glibc chunk without pool objects,
- * freed by a recorded thread. */
+/* The common case with no call but the tail call: a chunk whose mark says PLAIN (small, no
+ * pool objects), which needs nothing read but its mark. */
 static inline __attribute__((always_inline)) void free_impl(void *p)
 {
-    uint8_t *mark = tracked_mark(p);
-    struct allocs_thread *rec = rt_self.rec;
-    if (RT_LIKELY(mark && heap_glibc && rec)) {
-        size_t usable = heap_usable(p);
-        uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
-        if (RT_LIKELY(!(t & ALLOCS_TRAILER_POOL_BIT) && !heap_is_large(usable))) {
-            /* heap_trailer_requested without its UNKNOWN case, which a small glibc chunk
-             * never has (see track) */
-            size_t room = usable - ALLOCS_TRAILER_BYTES;
-            size_t requested = room - (size_t)(t >> ALLOCS_TRAILER_SLACK_SHIFT);
-            if (RT_UNLIKELY(requested > room)) requested = room; /* the program wrote over it */
-            __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
-            rec->frees++;
-            rec->bytes_freed += requested;
-            heap_real.free(p);
-            return;
-        }
+    uint8_t *mark = heap_chunk_mark((uintptr_t)p);
+    if (RT_LIKELY(mark != NULL) &&
+        RT_LIKELY(__atomic_load_n(mark, __ATOMIC_ACQUIRE) == HEAP_MARK_PLAIN)) {
+        __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
+        heap_real.free(p);
+        return;
     }
     free_slow(p);
 }
@@ -301,18 +284,17 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
     rt_self.heap_busy++;
     size_t old_usable = heap_usable(p);
     uint64_t t = *heap_trailer_at((uintptr_t)p, old_usable);
-    size_t old_req = heap_trailer_requested(t, old_usable);
+    bool pool = (t & ALLOCS_TRAILER_POOL_BIT) != 0;
     /* Unmark first: a moving realloc frees p, and another thread may get it back at once. */
     heap_index_remove((uintptr_t)p, old_usable);
     void *q = heap_real.realloc(p, n + ALLOCS_TRAILER_BYTES);
     if (!q) { /* p is untouched, trailer included */
-        heap_index_add((uintptr_t)p, old_usable);
+        heap_index_add((uintptr_t)p, old_usable, pool);
         rt_self.heap_busy--;
         return NULL;
     }
     size_t usable = heap_usable(q);
     struct allocs_thread *rec = threads_current();
-    bool pool = (t & ALLOCS_TRAILER_POOL_BIT) != 0;
     uint64_t seq;
     if (q == p) { /* in place: same chunk, same sequence number; pool objects past n go */
         if (pool && n < old_usable) pool_drop_range((uintptr_t)p + n, (uintptr_t)p + old_usable);
@@ -323,14 +305,9 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
         seq = threads_next_seq(rec);
     }
     *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site, usable, n, pool);
-    if (heap_index_add((uintptr_t)q, usable)) {
-        if (q == p)
-            count(rec, 0, 0, n > old_req ? n - old_req : 0, n < old_req ? old_req - n : 0);
-        else
-            count(rec, 1, 1, n, old_req);
-    } else {
-        count(rec, 0, 1, 0, old_req); /* could not index the new chunk: it is untracked */
-    }
+    /* A moved chunk is a new allocation (the old one's end shows in the live figures); one
+     * the index could not take is untracked. */
+    if (heap_index_add((uintptr_t)q, usable, pool) && q != p) count_alloc(rec);
     rt_self.heap_busy--;
     return q;
 }
