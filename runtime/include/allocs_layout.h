@@ -24,11 +24,16 @@
  * mark and unmark with a plain byte store (no locked instruction, no lost update between
  * threads). The address space is cut into 128 MiB regions; chunk_l1[addr >> 27] is the address
  * of that region's map (or 0). Byte g of the map, with g = (addr & (128 MiB - 1)) >> 4, is
- * non-zero when a live chunk's user pointer is addr. The runtime writes PLAIN for a small chunk
- * without pool objects and SLOW for a large chunk or one holding pool objects (so that free
- * needs no other read to choose its path); a reader treats any non-zero byte as a start. */
-#define ALLOCS_CHUNK_MARK_PLAIN 1u
-#define ALLOCS_CHUNK_MARK_SLOW 2u
+ * non-zero when a live chunk's user pointer is addr; a reader treats any non-zero byte as a start.
+ * The value also says what free and a lookup need to know, so that neither reads more:
+ *   1..SIZED_MAX  a chunk without pool objects whose usable size is 16 * value - 8 (glibc: the
+ *                 header's size is 16 * value), so a lookup needs no header read;
+ *   PLAIN         a chunk without pool objects, usable size from the real allocator;
+ *   SLOW          a large chunk (also in the large-chunk table) or one holding pool objects:
+ *                 free takes its general path. */
+#define ALLOCS_CHUNK_MARK_SIZED_MAX 253u
+#define ALLOCS_CHUNK_MARK_PLAIN 254u
+#define ALLOCS_CHUNK_MARK_SLOW 255u
 #define ALLOCS_GRANULE_SHIFT 4u
 #define ALLOCS_CHUNK_REGION_SHIFT 27u
 /* user space is 47 bits */

@@ -88,11 +88,32 @@ static inline bool heap_is_large(size_t usable)
     return usable >= ALLOCS_LARGE_CHUNK_BYTES + ALLOCS_TRAILER_BYTES;
 }
 void heap_index_init(void);
-/* The start-mark values (a reader treats any non-zero byte as a start). PLAIN: a small chunk
- * without pool objects, which free releases with no more reads; SLOW: a large chunk (also in
- * the large-chunk table) or one holding pool objects, which free's general path handles. */
+/* The start-mark values (allocs_layout.h): 1..SIZED_MAX, a chunk of usable size 16 * m - 8
+ * and PLAIN, one of another size, both without pool objects, which free releases with no more
+ * reads; SLOW, a large chunk (also in the large-chunk table) or one holding pool objects, which
+ * free's general path handles. */
+#define HEAP_MARK_SIZED_MAX ALLOCS_CHUNK_MARK_SIZED_MAX
 #define HEAP_MARK_PLAIN ALLOCS_CHUNK_MARK_PLAIN
 #define HEAP_MARK_SLOW ALLOCS_CHUNK_MARK_SLOW
+/* The mark of a chunk without pool objects that is not large. */
+static inline uint8_t heap_mark_for(size_t usable)
+{
+    size_t granules = (usable + ALLOCS_TRAILER_BYTES) >> ALLOCS_GRANULE_SHIFT;
+    return ((usable + ALLOCS_TRAILER_BYTES) & 15) == 0 && granules <= HEAP_MARK_SIZED_MAX
+               ? (uint8_t)granules
+               : HEAP_MARK_PLAIN;
+}
+/* Is this mark one free's common path releases (any live mark but SLOW)? */
+static inline bool heap_mark_is_plain(uint8_t m)
+{
+    return (uint8_t)(m - 1) < HEAP_MARK_SLOW - 1;
+}
+/* The usable size of the chunk at base whose mark is m. */
+static inline size_t heap_mark_usable(uintptr_t base, uint8_t m)
+{
+    return m <= HEAP_MARK_SIZED_MAX ? (size_t)m * 16 - ALLOCS_TRAILER_BYTES
+                                    : heap_usable((void *)base);
+}
 /* Marks a new chunk (the trailer must already be written); returns false if the index could
  * not take it (no memory for a map): the chunk then stays untracked. pool: the chunk holds
  * pool objects (its mark is SLOW). */
@@ -124,7 +145,7 @@ static inline bool heap_index_add(uintptr_t base, size_t usable, bool pool)
     uint8_t *m = heap_chunk_mark(base);
     if (RT_UNLIKELY(!m || pool || heap_is_large(usable)))
         return heap_index_add_slow(base, usable, pool);
-    __atomic_store_n(m, HEAP_MARK_PLAIN, __ATOMIC_RELEASE);
+    __atomic_store_n(m, heap_mark_for(usable), __ATOMIC_RELEASE);
     return true;
 }
 static inline void heap_index_remove(uintptr_t base, size_t usable)

@@ -168,11 +168,15 @@ static __attribute__((noinline)) void *track(void *p, size_t requested, uint32_t
     struct allocs_thread *rec = rt_self.rec;
     if (RT_UNLIKELY(!p || !heap_glibc || !rec || rec->next_seq >= rec->seq_limit))
         return track_slow(p, requested, site);
-    size_t usable = heap_usable(p);
+    /* glibc's header (heap_usable): the chunk's size, a multiple of 16, and bit 1 set when the
+     * chunk is mmapped (those take the general path) */
+    uint64_t hdr = ((const uint64_t *)p)[-1];
+    size_t size = hdr & ~(uint64_t)7, usable = size - ALLOCS_TRAILER_BYTES;
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
     uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
                                    __ATOMIC_ACQUIRE);
-    if (RT_UNLIKELY(!map || heap_is_large(usable))) return track_slow(p, requested, site);
+    if (RT_UNLIKELY(!map || (hdr & 2) || heap_is_large(usable)))
+        return track_slow(p, requested, site);
     /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
     *heap_trailer_at((uintptr_t)p, usable) =
         (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) |
@@ -180,7 +184,8 @@ static __attribute__((noinline)) void *track(void *p, size_t requested, uint32_t
         ((uint64_t)(usable - ALLOCS_TRAILER_BYTES - requested) << ALLOCS_TRAILER_SLACK_SHIFT);
     __atomic_store_n(
         &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
-        HEAP_MARK_PLAIN, __ATOMIC_RELEASE);
+        size <= HEAP_MARK_SIZED_MAX * 16 ? (uint8_t)(size >> 4) : HEAP_MARK_PLAIN,
+        __ATOMIC_RELEASE);
     rec->allocs++;
     return p;
 }
@@ -245,13 +250,13 @@ static __attribute__((noinline)) void free_slow(void *p)
     /* else: nothing can free it yet; leaking is the only safe answer */
 }
 
-/* The common case with no call but the tail call: a chunk whose mark says PLAIN (small, no
- * pool objects), which needs nothing read but its mark. */
+/* The common case with no call but the tail call: a chunk whose mark says it is neither large
+ * nor holds pool objects, which needs nothing read but its mark. */
 static inline __attribute__((always_inline)) void free_impl(void *p)
 {
     uint8_t *mark = heap_chunk_mark((uintptr_t)p);
     if (RT_LIKELY(mark != NULL) &&
-        RT_LIKELY(__atomic_load_n(mark, __ATOMIC_ACQUIRE) == HEAP_MARK_PLAIN)) {
+        RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
         __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
         heap_real.free(p);
         return;
