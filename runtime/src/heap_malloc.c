@@ -144,48 +144,57 @@ static inline void count_alloc(struct allocs_thread *rec)
         threads_count_retired(1, 0, 0, 0);
 }
 
+/* The next sequence number for rec's thread. Only with glibc's allocator does a thread hold a
+ * block of them: otherwise each comes from the shared counter, so that track's fast path (which
+ * reads glibc's header) never runs without glibc. */
+static uint64_t next_seq(struct allocs_thread *rec)
+{
+    return RT_LIKELY(heap_glibc) ? threads_next_seq(rec) : threads_next_seq_slow(NULL);
+}
+
 /* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8,
  * site is its site id (heap_site_lookup, made before that call). The general case: any
- * allocator, a thread without a record or out of sequence numbers, a large chunk, a region
- * without a map. */
-static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uint32_t site)
+ * allocator, a thread without a record or out of sequence numbers, a chunk of more than
+ * HEAP_MARK_SIZED_MAX granules, a region without a map. */
+static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uint64_t site)
 {
     if (RT_UNLIKELY(!p)) return NULL;
     size_t usable = heap_usable(p);
     struct allocs_thread *rec = threads_current();
-    uint64_t seq = threads_next_seq(rec);
-    *heap_trailer_at((uintptr_t)p, usable) = heap_trailer_make(seq, site, usable, requested, false);
+    uint64_t seq = next_seq(rec);
+    *heap_trailer_at((uintptr_t)p, usable) =
+        heap_trailer_make(seq, (uint32_t)site, usable, requested, false);
     if (RT_LIKELY(heap_index_add((uintptr_t)p, usable, false))) count_alloc(rec);
     return p;
 }
 
-/* The same for the common case, with no call but the tail call to track_slow: a glibc chunk,
- * a recorded thread with sequence numbers left, a small chunk in a mapped region. Not
- * inlined: the entry points reach it by a tail call, so across the real allocator's call they
- * keep only the size and the site id alive, and it needs no saved registers. */
-static __attribute__((noinline)) void *track(void *p, size_t requested, uint32_t site)
+/* The same for the common case, inlined after the real allocator's call with no other call
+ * but the tail call to track_slow: a glibc chunk (a thread holds sequence numbers only then:
+ * next_seq) of at most HEAP_MARK_SIZED_MAX granules in a mapped region, a recorded thread with
+ * sequence numbers left. need = requested + the trailer, what the real allocator was asked for;
+ * across its call the entry points keep only need and the site id. */
+static inline __attribute__((always_inline)) void *track(void *p, size_t need, uint64_t site)
 {
     struct allocs_thread *rec = rt_self.rec;
-    if (RT_UNLIKELY(!p || !heap_glibc || !rec || rec->next_seq >= rec->seq_limit))
-        return track_slow(p, requested, site);
+    if (RT_UNLIKELY(!p || !rec || rec->next_seq >= rec->seq_limit))
+        return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
     /* glibc's header (heap_usable): the chunk's size, a multiple of 16, and bit 1 set when the
-     * chunk is mmapped (those take the general path) */
+     * chunk is mmapped (those are large, and take the general path) */
     uint64_t hdr = ((const uint64_t *)p)[-1];
     size_t size = hdr & ~(uint64_t)7, usable = size - ALLOCS_TRAILER_BYTES;
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
     uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
                                    __ATOMIC_ACQUIRE);
-    if (RT_UNLIKELY(!map || (hdr & 2) || heap_is_large(usable)))
-        return track_slow(p, requested, site);
+    if (RT_UNLIKELY(!map || (hdr & 2) || size > HEAP_MARK_SIZED_MAX * 16))
+        return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
     /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
     *heap_trailer_at((uintptr_t)p, usable) =
-        (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) |
-        ((uint64_t)site << ALLOCS_TRAILER_SITE_SHIFT) |
-        ((uint64_t)(usable - ALLOCS_TRAILER_BYTES - requested) << ALLOCS_TRAILER_SLACK_SHIFT);
+        (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) | (site << ALLOCS_TRAILER_SITE_SHIFT) |
+        ((uint64_t)(usable - need) << ALLOCS_TRAILER_SLACK_SHIFT);
+    /* the mark gives the size (heap_mark_for) */
     __atomic_store_n(
         &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
-        size <= HEAP_MARK_SIZED_MAX * 16 ? (uint8_t)(size >> 4) : HEAP_MARK_PLAIN,
-        __ATOMIC_RELEASE);
+        (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
     rec->allocs++;
     return p;
 }
@@ -216,12 +225,13 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
-    if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
+    size_t need; /* only this and the site live across the real call */
+    if (RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need))) {
         errno = ENOMEM;
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), n, site);
+    return track(heap_real.malloc(need), need, site);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -254,12 +264,17 @@ static __attribute__((noinline)) void free_slow(void *p)
  * nor holds pool objects, which needs nothing read but its mark. */
 static inline __attribute__((always_inline)) void free_impl(void *p)
 {
-    uint8_t *mark = heap_chunk_mark((uintptr_t)p);
-    if (RT_LIKELY(mark != NULL) &&
-        RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
-        __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
-        heap_real.free(p);
-        return;
+    /* heap_chunk_mark, with the region index's bound checked instead of the address's */
+    uintptr_t a = (uintptr_t)p, region = a >> ALLOCS_CHUNK_REGION_SHIFT;
+    if (RT_LIKELY(region < ALLOCS_CHUNK_L1_ENTRIES && !(a & 15))) {
+        uint8_t *map = __atomic_load_n(&heap_chunk_l1[region], __ATOMIC_ACQUIRE);
+        uint8_t *mark = map + ((a >> ALLOCS_GRANULE_SHIFT) & (ALLOCS_CHUNK_MAP_BYTES - 1));
+        if (RT_LIKELY(map != NULL) &&
+            RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
+            __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
+            heap_real.free(p);
+            return;
+        }
     }
     free_slow(p);
 }
@@ -280,7 +295,7 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n, site);
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + ALLOCS_TRAILER_BYTES, site);
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
@@ -307,7 +322,7 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
     } else { /* moved: the old chunk is freed, with its pool objects */
         if (pool) pool_drop_range((uintptr_t)p, (uintptr_t)p + old_usable);
         pool = false;
-        seq = threads_next_seq(rec);
+        seq = next_seq(rec);
     }
     *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site, usable, n, pool);
     /* A moved chunk is a new allocation (the old one's end shows in the live figures); one
@@ -357,7 +372,8 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, site);
+    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + ALLOCS_TRAILER_BYTES,
+                 site);
 }
 
 /* Entry points for heap_cxx.c (operator new/delete, with their caller's pc and their own CFA,
