@@ -178,14 +178,15 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t need, u
     struct allocs_thread *rec = rt_self.rec;
     if (RT_UNLIKELY(!p || !rec || rec->next_seq >= rec->seq_limit))
         return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
-    /* glibc's header (heap_usable): the chunk's size, a multiple of 16, and bit 1 set when the
-     * chunk is mmapped (those are large, and take the general path) */
+    /* glibc's header (heap_usable): the chunk's size, a multiple of 16. An mmapped chunk (bit 1,
+     * whose usable size is computed otherwise) is whole pages: never a size this path takes. */
     uint64_t hdr = ((const uint64_t *)p)[-1];
     size_t size = hdr & ~(uint64_t)7, usable = size - ALLOCS_TRAILER_BYTES;
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
     uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
                                    __ATOMIC_ACQUIRE);
-    if (RT_UNLIKELY(!map || (hdr & 2) || size > HEAP_MARK_SIZED_MAX * 16))
+    _Static_assert(HEAP_MARK_SIZED_MAX * 16 < 4096, "an mmapped chunk would take the fast path");
+    if (RT_UNLIKELY(!map || size > HEAP_MARK_SIZED_MAX * 16))
         return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
     /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
     *heap_trailer_at((uintptr_t)p, usable) =
