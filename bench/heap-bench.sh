@@ -3,7 +3,7 @@
 #   binary-trees (16-byte nodes, millions of malloc/free), plain vs preloaded, alternating
 #   (bench/compare.py): the ratio of minimum CPU times, wall medians and peak RSS. Budgets
 #   (issue 16): CPU at most 1.25x, peak RSS at most 1.10x; judged only on a quiet machine.
-#   heap-lookup: alloc_get_size on heap interior pointers, median ns (budget: <= 60 ns cold).
+#   heap-lookup: alloc_get_size on heap interior pointers, median CPU ns (budget: <= 60 ns cold).
 # Usage: bash bench/heap-bench.sh [DEPTH] [REPS]
 source "$(dirname "$0")/lib.sh"
 DEPTH=${1:-18}

@@ -113,10 +113,20 @@ class Heap:
             data = self.r.try_read(m + (start - first), g - start + 1) if m else None
             if data is not None:
                 for i in reversed([mk.start() for mk in _MARK.finditer(data)]):
-                    if data[i] != 1:  # the runtime writes 1
-                        self.report(m + (start - first) + i, f"a chunk-start byte is {data[i]:#x}, not 1")
+                    if data[i] <= L.CHUNK_MARK_SIZED_MAX:
+                        self._check_sized_mark(m + (start - first) + i, (start + i) << L.GRANULE_SHIFT,
+                                               data[i])
                     yield (start + i) << L.GRANULE_SHIFT
             g = first - 1
+
+    def _check_sized_mark(self, at: int, base: int, mark: int) -> None:
+        """A start byte of 1..SIZED_MAX gives the chunk's usable size (16 * byte - 8), which the
+        runtime's lookups use instead of the header: the two must agree."""
+        hdr = self.r.try_u64(base - 8)
+        usable = usable_from_header(hdr) if hdr is not None else None
+        if usable is not None and usable != 16 * mark - L.TRAILER_BYTES:
+            self.report(at, f"the chunk-start byte {mark:#x} says {16 * mark - L.TRAILER_BYTES} usable "
+                            f"bytes, the header at {base - 8:#x} {usable}")
 
     def is_marked(self, addr: int) -> bool:
         """Is addr a marked chunk start (its byte in the map non-zero)?"""

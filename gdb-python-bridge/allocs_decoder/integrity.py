@@ -428,7 +428,7 @@ class Integrity:
         past the allocations counted plus a block per thread record (None once they may wrap)."""
         if self._seq_bound is None:
             rec = self.s.require_root().rec
-            allocs = self.s.levels.stats().total_allocs
+            allocs = self.s.levels.total_allocs()
             bound = allocs + SEQ_BLOCK * (min(rec.threads_capacity, MAX_COUNT) + 2)
             self._seq_bound = bound if bound < L.TRAILER_SEQ_MASK else -1
         return self._seq_bound if self._seq_bound >= 0 else None

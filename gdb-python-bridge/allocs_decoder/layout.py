@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Sequence, Tuple
 
 ROOT_SYMBOL = "__allocs_root"
 MAGIC = b"ALLOCS\x01\x00"
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 GRANULE_SHIFT = 4
 # Heap chunk starts: one byte per granule (non-zero = a live chunk's user pointer), one byte map
@@ -24,6 +24,12 @@ CHUNK_REGION_SHIFT = 27
 CHUNK_REGION_MASK = (1 << CHUNK_REGION_SHIFT) - 1
 CHUNK_L1_ENTRIES = 1 << (47 - CHUNK_REGION_SHIFT)
 CHUNK_MAP_BYTES = (1 << CHUNK_REGION_SHIFT) >> GRANULE_SHIFT
+# What the runtime writes in a start byte: 1..SIZED_MAX, a chunk without pool objects whose
+# usable size is 16 * byte - 8 (glibc's header size 16 * byte); PLAIN, a chunk without pool
+# objects of another size; SLOW, a large chunk or one holding pool objects.
+CHUNK_MARK_SIZED_MAX = 253
+CHUNK_MARK_PLAIN = 254
+CHUNK_MARK_SLOW = 255
 # Chunks whose extent (usable size less the trailer) is at least this are in the large-chunk table.
 LARGE_CHUNK_BYTES = 32 * 1024
 

@@ -198,11 +198,13 @@ class Levels:
                 return t
         return None
 
-    def stats(self) -> Stats:
+    def total_allocs(self) -> int:
+        """Chunks ever tracked: the runtime's one malloc-path counter (layout 3)."""
         rec = self.root.rec
-        allocs = rec.retired_allocs + sum(t.allocs for t in self.threads())
-        frees = rec.retired_frees + sum(t.frees for t in self.threads())
-        b_in = rec.retired_bytes_allocated + sum(t.bytes_allocated for t in self.threads())
-        b_out = rec.retired_bytes_freed + sum(t.bytes_freed for t in self.threads())
-        mask = (1 << 64) - 1
-        return Stats((allocs - frees) & mask, (b_in - b_out) & mask, allocs, frees)
+        return (rec.retired_allocs + sum(t.allocs for t in self.threads())) & ((1 << 64) - 1)
+
+    def stats(self, live_chunks: int, live_bytes: int) -> Stats:
+        """The figures alloc_get_stats reports, given the live ones a walk of the index counted
+        (the runtime counts them the same way, at query time)."""
+        allocs = self.total_allocs()
+        return Stats(live_chunks, live_bytes, allocs, max(allocs - live_chunks, 0))

@@ -174,7 +174,7 @@ def census(s: Session, by: str = "site") -> Census:
     for o in s.pools.walk():
         c.pool_objects += 1
         c.pool_bytes += o.size
-    c.stats = s.levels.stats()
+    c.stats = s.levels.stats(n, total)
     return c
 
 

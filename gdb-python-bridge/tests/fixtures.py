@@ -127,8 +127,9 @@ class ImageBuilder:
             regions[region] = m
         return regions[region]
 
-    def mark_chunk(self, addr: int, value: int = 1) -> None:
-        """Sets addr's byte in its region's chunk-start map (the runtime writes 1; 0 unmarks)."""
+    def mark_chunk(self, addr: int, value: int = L.CHUNK_MARK_PLAIN) -> None:
+        """Sets addr's byte in its region's chunk-start map (0 unmarks; malloc writes what the
+        runtime does)."""
         m = self._region(self.regions, L1_ADDR, MAP_ADDR, L.CHUNK_MAP_BYTES, L.CHUNK_REGION_SHIFT, addr)
         self.t.write(m + ((addr & L.CHUNK_REGION_MASK) >> L.GRANULE_SHIFT), bytes([value]))
 
@@ -161,8 +162,10 @@ class ImageBuilder:
             (site << L.TRAILER_SITE_SHIFT) | (min(slack, L.TRAILER_SLACK_UNKNOWN) << L.TRAILER_SLACK_SHIFT)
         self.t.u64(base + usable - 8, trailer)
         if track:
-            self.mark_chunk(base)
-            if usable - L.TRAILER_BYTES >= L.LARGE_CHUNK_BYTES:
+            large = usable - L.TRAILER_BYTES >= L.LARGE_CHUNK_BYTES
+            self.mark_chunk(base, L.CHUNK_MARK_SLOW if pool or large else
+                            csize >> 4 if csize >> 4 <= L.CHUNK_MARK_SIZED_MAX else L.CHUNK_MARK_PLAIN)
+            if large:
                 self.large.append((base, usable))
         return base
 

@@ -17,14 +17,23 @@
 
 #define ALLOCS_ROOT_SYMBOL "__allocs_root"
 #define ALLOCS_MAGIC "ALLOCS\x01\x00" /* 8 bytes including the trailing NUL */
-#define ALLOCS_LAYOUT_VERSION 2u
+#define ALLOCS_LAYOUT_VERSION 3u
 
 /* ---- Heap chunk index ----
  * Chunk starts are marked in sparse byte maps: one byte per 16-byte granule, so malloc and free
  * mark and unmark with a plain byte store (no locked instruction, no lost update between
  * threads). The address space is cut into 128 MiB regions; chunk_l1[addr >> 27] is the address
  * of that region's map (or 0). Byte g of the map, with g = (addr & (128 MiB - 1)) >> 4, is
- * non-zero when a live chunk's user pointer is addr (the runtime writes 1). */
+ * non-zero when a live chunk's user pointer is addr; a reader treats any non-zero byte as a start.
+ * The value also says what free and a lookup need to know, so that neither reads more:
+ *   1..SIZED_MAX  a chunk without pool objects whose usable size is 16 * value - 8 (glibc: the
+ *                 header's size is 16 * value), so a lookup needs no header read;
+ *   PLAIN         a chunk without pool objects, usable size from the real allocator;
+ *   SLOW          a large chunk (also in the large-chunk table) or one holding pool objects:
+ *                 free takes its general path. */
+#define ALLOCS_CHUNK_MARK_SIZED_MAX 253u
+#define ALLOCS_CHUNK_MARK_PLAIN 254u
+#define ALLOCS_CHUNK_MARK_SLOW 255u
 #define ALLOCS_GRANULE_SHIFT 4u
 #define ALLOCS_CHUNK_REGION_SHIFT 27u
 /* user space is 47 bits */
@@ -140,13 +149,14 @@ struct allocs_thread {
     uint64_t stack_lo, stack_hi;
     uint32_t tid;
     uint32_t flags;
-    /* Counters, written only by the owning thread. A chunk freed by another thread is counted
-     * by the freeing thread, so one thread's live figure can be negative; the sum over all
-     * records plus the root's retired_* counters is exact. */
+    /* Chunks this thread allocated (tracked), written only by the owning thread; the sum over
+     * all records plus the root's retired_allocs is the total. Live chunks and bytes are not
+     * counted on the malloc path (layout 3): a reader counts the index's marks and sums the
+     * trailers' requested sizes; total frees = total allocations - live chunks. */
     uint64_t allocs;
-    uint64_t frees;
-    uint64_t bytes_allocated;
-    uint64_t bytes_freed;
+    uint64_t frees;               /* 0 (layout 2's counter, no longer kept) */
+    uint64_t bytes_allocated;     /* 0 (idem) */
+    uint64_t bytes_freed;         /* 0 (idem) */
     uint64_t next_seq, seq_limit; /* the thread's current block of sequence numbers */
 };
 
@@ -218,7 +228,7 @@ struct allocs_root {
     uint32_t nallocators;        /* custom allocator i has id ALLOCS_FIRST_CUSTOM_ALLOCATOR + i */
     uint32_t reserved0;
 
-    /* counters of threads that have exited */
+    /* counters of threads that have exited (only retired_allocs is kept: see allocs_thread) */
     uint64_t retired_allocs, retired_frees, retired_bytes_allocated, retired_bytes_freed;
 };
 

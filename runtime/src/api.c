@@ -109,6 +109,8 @@ RT_EXPORT void *alloc_get_base(const void *p)
 
 RT_EXPORT size_t alloc_get_size(const void *p)
 {
+    size_t size;
+    if (heap_find_size((uintptr_t)p, &size)) return size; /* a heap chunk: the common case */
     struct leaf l;
     return find_leaf((uintptr_t)p, &l) == ALLOCS_OK ? l.size : 0;
 }

@@ -88,9 +88,42 @@ static inline bool heap_is_large(size_t usable)
     return usable >= ALLOCS_LARGE_CHUNK_BYTES + ALLOCS_TRAILER_BYTES;
 }
 void heap_index_init(void);
+/* The start-mark values (allocs_layout.h): 1..SIZED_MAX, a chunk of usable size 16 * m - 8
+ * and PLAIN, one of another size, both without pool objects, which free releases with no more
+ * reads; SLOW, a large chunk (also in the large-chunk table) or one holding pool objects, which
+ * free's general path handles. */
+#define HEAP_MARK_SIZED_MAX ALLOCS_CHUNK_MARK_SIZED_MAX
+#define HEAP_MARK_PLAIN ALLOCS_CHUNK_MARK_PLAIN
+#define HEAP_MARK_SLOW ALLOCS_CHUNK_MARK_SLOW
+/* The mark of a chunk without pool objects that is not large. */
+static inline uint8_t heap_mark_for(size_t usable)
+{
+    size_t granules = (usable + ALLOCS_TRAILER_BYTES) >> ALLOCS_GRANULE_SHIFT;
+    return ((usable + ALLOCS_TRAILER_BYTES) & 15) == 0 && granules <= HEAP_MARK_SIZED_MAX
+               ? (uint8_t)granules
+               : HEAP_MARK_PLAIN;
+}
+/* Is this mark one free's common path releases (any live mark but SLOW)? */
+static inline bool heap_mark_is_plain(uint8_t m)
+{
+    return (uint8_t)(m - 1) < HEAP_MARK_SLOW - 1;
+}
+/* The usable size of the chunk at base whose mark is m. */
+static inline size_t heap_mark_usable(uintptr_t base, uint8_t m)
+{
+    return m <= HEAP_MARK_SIZED_MAX ? (size_t)m * 16 - ALLOCS_TRAILER_BYTES
+                                    : heap_usable((void *)base);
+}
 /* Marks a new chunk (the trailer must already be written); returns false if the index could
- * not take it (no memory for a map): the chunk then stays untracked. */
-bool heap_index_add_slow(uintptr_t base, size_t usable);
+ * not take it (no memory for a map): the chunk then stays untracked. pool: the chunk holds
+ * pool objects (its mark is SLOW). */
+bool heap_index_add_slow(uintptr_t base, size_t usable, bool pool);
+/* The chunk at base (usable bytes) now holds pool objects: the trailer's bit for readers, a
+ * SLOW mark for free (pool.c, under its lock). */
+void heap_chunk_note_pool(uintptr_t base, size_t usable);
+/* Live chunks and their requested bytes, counted by a walk of the index (alloc_get_stats:
+ * the malloc path keeps no per-free counters). */
+void heap_live(uint64_t *chunks, uint64_t *bytes);
 void heap_large_remove(uintptr_t base);
 /* region -> its byte map; a static array, so the fast path reaches it with no pointer load */
 extern uint8_t *heap_chunk_l1[ALLOCS_CHUNK_L1_ENTRIES];
@@ -107,11 +140,12 @@ static inline uint8_t *heap_chunk_mark(uintptr_t addr)
 }
 /* A plain byte store publishes the chunk: the trailer written before it is visible to any
  * reader that sees the mark (release; on x86-64 an ordinary mov). */
-static inline bool heap_index_add(uintptr_t base, size_t usable)
+static inline bool heap_index_add(uintptr_t base, size_t usable, bool pool)
 {
     uint8_t *m = heap_chunk_mark(base);
-    if (RT_UNLIKELY(!m || heap_is_large(usable))) return heap_index_add_slow(base, usable);
-    __atomic_store_n(m, 1, __ATOMIC_RELEASE);
+    if (RT_UNLIKELY(!m || pool || heap_is_large(usable)))
+        return heap_index_add_slow(base, usable, pool);
+    __atomic_store_n(m, heap_mark_for(usable), __ATOMIC_RELEASE);
     return true;
 }
 static inline void heap_index_remove(uintptr_t base, size_t usable)

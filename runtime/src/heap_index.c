@@ -194,7 +194,7 @@ void heap_index_init(void)
 }
 
 /* The fast path (heap.h) handles small chunks in regions that already have a map. */
-bool heap_index_add_slow(uintptr_t base, size_t usable)
+bool heap_index_add_slow(uintptr_t base, size_t usable, bool pool)
 {
     if ((base & 15) || base >= USER_LIMIT) return false; /* a neighbour's granule, or no room */
     if (heap_is_large(usable) && !large_insert(base, usable)) return false;
@@ -203,11 +203,34 @@ bool heap_index_add_slow(uintptr_t base, size_t usable)
         if (heap_is_large(usable)) heap_large_remove(base);
         return false;
     }
-    __atomic_store_n(&map[granule_index(base)], 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&map[granule_index(base)],
+                     pool || heap_is_large(usable) ? HEAP_MARK_SLOW : heap_mark_for(usable),
+                     __ATOMIC_RELEASE);
     return true;
 }
 
+void heap_chunk_note_pool(uintptr_t base, size_t usable)
+{
+    __atomic_fetch_or(heap_trailer_at(base, usable), ALLOCS_TRAILER_POOL_BIT, __ATOMIC_RELEASE);
+    uint8_t *m = heap_chunk_mark(base);
+    if (!m) return;
+    /* Only over a live mark: a concurrent free that already cleared it keeps it cleared. */
+    uint8_t live = __atomic_load_n(m, __ATOMIC_RELAXED);
+    while (live && live != HEAP_MARK_SLOW &&
+           !__atomic_compare_exchange_n(m, &live, HEAP_MARK_SLOW, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+}
+
 /* ---- lookup ---- */
+/* The mark of a chunk start found in the map (0 if freed since: its header then says). */
+static inline uint8_t mark_at(uintptr_t base)
+{
+    const uint8_t *m = heap_chunk_mark(base);
+    uint8_t v = m ? __atomic_load_n(m, __ATOMIC_ACQUIRE) : 0;
+    return v ? v : HEAP_MARK_PLAIN;
+}
+
 static void fill_chunk(uintptr_t base, size_t usable, struct rt_chunk *out)
 {
     uint64_t t = __atomic_load_n(heap_trailer_at(base, usable), __ATOMIC_RELAXED);
@@ -228,6 +251,30 @@ static inline bool contains(uintptr_t base, size_t usable, uintptr_t addr)
     return usable > ALLOCS_TRAILER_BYTES && addr - base < usable - ALLOCS_TRAILER_BYTES;
 }
 
+bool heap_find_size(uintptr_t addr, size_t *size)
+{
+    if (RT_UNLIKELY(addr >= USER_LIMIT)) return false;
+    /* The trailer lies at or after addr, in addr's cache line or the next for most small chunks:
+     * fetch both while the map is read, instead of after it (a prefetch never faults). */
+    __builtin_prefetch((const void *)addr);
+    __builtin_prefetch((const void *)(addr + 64));
+    const uint8_t *map =
+        __atomic_load_n(&heap_chunk_l1[addr >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
+    size_t hi = granule_index(addr);
+    if (RT_UNLIKELY(!map || hi < ALLOCS_LARGE_CHUNK_BYTES >> ALLOCS_GRANULE_SHIFT))
+        return false; /* the window would reach into the region below: the general path */
+    size_t g = map_prev(map, hi, hi - (ALLOCS_LARGE_CHUNK_BYTES >> ALLOCS_GRANULE_SHIFT));
+    if (g == SIZE_MAX) return false;
+    uint8_t m = __atomic_load_n(&map[g], __ATOMIC_ACQUIRE);
+    if (RT_UNLIKELY(!heap_mark_is_plain(m))) return false;
+    uintptr_t base = (addr & ~(REGION_BYTES - 1)) + (g << ALLOCS_GRANULE_SHIFT);
+    size_t usable = heap_mark_usable(base, m);
+    if (!contains(base, usable, addr)) return false;
+    *size = heap_trailer_requested(__atomic_load_n(heap_trailer_at(base, usable), __ATOMIC_RELAXED),
+                                   usable);
+    return true;
+}
+
 bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
 {
     if (RT_UNLIKELY(addr >= USER_LIMIT || addr < 4096)) return false;
@@ -236,7 +283,7 @@ bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)
     if (RT_LIKELY(base)) {
         /* The nearest start at or below addr: chunks never overlap, so if this one does not
          * contain addr, no chunk (large or not) does. */
-        size_t usable = heap_usable((void *)base);
+        size_t usable = heap_mark_usable(base, mark_at(base));
         if (!contains(base, usable, addr)) return false;
         fill_chunk(base, usable, out);
         return true;
@@ -282,7 +329,7 @@ static bool walk_read(uintptr_t base, struct rt_chunk *out)
         if (done) return ok;
     }
     if (!heap_index_is_start(base)) return false;
-    fill_chunk(base, heap_usable((void *)base), out);
+    fill_chunk(base, heap_mark_usable(base, mark_at(base)), out);
     return true;
 }
 
@@ -305,6 +352,25 @@ static long walk_region(uintptr_t r, int (*cb)(const struct rt_chunk *, void *),
         }
     }
     return n;
+}
+
+struct live_count {
+    uint64_t chunks, bytes;
+};
+static int count_live(const struct rt_chunk *c, void *arg)
+{
+    struct live_count *n = arg;
+    n->chunks++;
+    n->bytes += c->size;
+    return 0;
+}
+
+void heap_live(uint64_t *chunks, uint64_t *bytes)
+{
+    struct live_count n = {0, 0};
+    heap_walk(count_live, &n);
+    *chunks = n.chunks;
+    *bytes = n.bytes;
 }
 
 long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg)

@@ -133,75 +133,84 @@ void heap_resolve_real(void)
     (void)heap_state();
 }
 
-/* ---- tracking ---- */
-static inline void count(struct allocs_thread *rec, uint64_t allocs, uint64_t frees,
-                         uint64_t balloc, uint64_t bfree)
+/* ---- tracking ----
+ * The only counter is each thread's count of tracked chunks (total allocations): live chunks
+ * and bytes come from a walk of the index when asked (heap_live), so free counts nothing. */
+static inline void count_alloc(struct allocs_thread *rec)
 {
-    if (RT_LIKELY(rec != NULL)) {
-        rec->allocs += allocs;
-        rec->frees += frees;
-        rec->bytes_allocated += balloc;
-        rec->bytes_freed += bfree;
-    } else {
-        threads_count_retired(allocs, frees, balloc, bfree);
-    }
+    if (RT_LIKELY(rec != NULL))
+        rec->allocs++;
+    else
+        threads_count_retired(1, 0, 0, 0);
+}
+
+/* The next sequence number for rec's thread. Only with glibc's allocator does a thread hold a
+ * block of them: otherwise each comes from the shared counter, so that track's fast path (which
+ * reads glibc's header) never runs without glibc. */
+static uint64_t next_seq(struct allocs_thread *rec)
+{
+    return RT_LIKELY(heap_glibc) ? threads_next_seq(rec) : threads_next_seq_slow(NULL);
 }
 
 /* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8,
  * site is its site id (heap_site_lookup, made before that call). The general case: any
- * allocator, a thread without a record or out of sequence numbers, a large chunk, a region
- * without a map. */
-static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uint32_t site)
+ * allocator, a thread without a record or out of sequence numbers, a chunk of more than
+ * HEAP_MARK_SIZED_MAX granules, a region without a map. */
+static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uint64_t site)
 {
     if (RT_UNLIKELY(!p)) return NULL;
     size_t usable = heap_usable(p);
     struct allocs_thread *rec = threads_current();
-    uint64_t seq = threads_next_seq(rec);
-    *heap_trailer_at((uintptr_t)p, usable) = heap_trailer_make(seq, site, usable, requested, false);
-    if (RT_LIKELY(heap_index_add((uintptr_t)p, usable))) count(rec, 1, 0, requested, 0);
+    uint64_t seq = next_seq(rec);
+    *heap_trailer_at((uintptr_t)p, usable) =
+        heap_trailer_make(seq, (uint32_t)site, usable, requested, false);
+    if (RT_LIKELY(heap_index_add((uintptr_t)p, usable, false))) count_alloc(rec);
     return p;
 }
 
-/* The same for the common case, with no call but the tail call to track_slow: a glibc chunk,
- * a recorded thread with sequence numbers left, a small chunk in a mapped region. Not
- * inlined: the entry points reach it by a tail call, so across the real allocator's call they
- * keep only the size and the site id alive, and it needs no saved registers. */
-static __attribute__((noinline)) void *track(void *p, size_t requested, uint32_t site)
+/* The same for the common case, inlined after the real allocator's call with no other call
+ * but the tail call to track_slow: a glibc chunk (a thread holds sequence numbers only then:
+ * next_seq) of at most HEAP_MARK_SIZED_MAX granules in a mapped region, a recorded thread with
+ * sequence numbers left. need = requested + the trailer, what the real allocator was asked for;
+ * across its call the entry points keep only need and the site id. */
+static inline __attribute__((always_inline)) void *track(void *p, size_t need, uint64_t site)
 {
     struct allocs_thread *rec = rt_self.rec;
-    if (RT_UNLIKELY(!p || !heap_glibc || !rec || rec->next_seq >= rec->seq_limit))
-        return track_slow(p, requested, site);
-    size_t usable = heap_usable(p);
+    if (RT_UNLIKELY(!p || !rec || rec->next_seq >= rec->seq_limit))
+        return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
+    /* glibc's header (heap_usable): the chunk's size, a multiple of 16. An mmapped chunk (bit 1,
+     * whose usable size is computed otherwise) is whole pages: never a size this path takes. */
+    uint64_t hdr = ((const uint64_t *)p)[-1];
+    size_t size = hdr & ~(uint64_t)7, usable = size - ALLOCS_TRAILER_BYTES;
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
     uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
                                    __ATOMIC_ACQUIRE);
-    if (RT_UNLIKELY(!map || heap_is_large(usable))) return track_slow(p, requested, site);
+    _Static_assert(HEAP_MARK_SIZED_MAX * 16 < 4096, "an mmapped chunk would take the fast path");
+    if (RT_UNLIKELY(!map || size > HEAP_MARK_SIZED_MAX * 16))
+        return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
     /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
     *heap_trailer_at((uintptr_t)p, usable) =
-        (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) |
-        ((uint64_t)site << ALLOCS_TRAILER_SITE_SHIFT) |
-        ((uint64_t)(usable - ALLOCS_TRAILER_BYTES - requested) << ALLOCS_TRAILER_SLACK_SHIFT);
+        (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) | (site << ALLOCS_TRAILER_SITE_SHIFT) |
+        ((uint64_t)(usable - need) << ALLOCS_TRAILER_SLACK_SHIFT);
+    /* the mark gives the size (heap_mark_for) */
     __atomic_store_n(
-        &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT], 1,
-        __ATOMIC_RELEASE);
+        &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
+        (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
     rec->allocs++;
-    rec->bytes_allocated += requested;
     return p;
 }
 
 /* Forgets a tracked chunk whose start mark is `mark`; the caller then releases it. The mark
  * is cleared before the real free, so a concurrent malloc reusing the address cannot lose its
  * own mark to us. */
-static inline __attribute__((always_inline)) void untrack(void *p, uint8_t *mark)
+static void untrack(void *p, uint8_t *mark)
 {
     size_t usable = heap_usable(p);
     uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
-    size_t requested = heap_trailer_requested(t, usable);
     if (RT_UNLIKELY(t & ALLOCS_TRAILER_POOL_BIT))
         pool_drop_range((uintptr_t)p, (uintptr_t)p + usable);
     __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
     if (RT_UNLIKELY(heap_is_large(usable))) heap_large_remove((uintptr_t)p);
-    count(threads_current(), 0, 1, 0, requested);
 }
 
 /* The start mark of a tracked chunk, or NULL when p is not one (NULL included). */
@@ -217,12 +226,13 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
-    if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
+    size_t need; /* only this and the site live across the real call */
+    if (RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need))) {
         errno = ENOMEM;
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), n, site);
+    return track(heap_real.malloc(need), need, site);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -251,24 +261,18 @@ static __attribute__((noinline)) void free_slow(void *p)
     /* else: nothing can free it yet; leaking is the only safe answer */
 }
 
-/* The common case with no call but the tail calls: a small glibc chunk without pool objects,
- * freed by a recorded thread. */
+/* The common case with no call but the tail call: a chunk whose mark says it is neither large
+ * nor holds pool objects, which needs nothing read but its mark. */
 static inline __attribute__((always_inline)) void free_impl(void *p)
 {
-    uint8_t *mark = tracked_mark(p);
-    struct allocs_thread *rec = rt_self.rec;
-    if (RT_LIKELY(mark && heap_glibc && rec)) {
-        size_t usable = heap_usable(p);
-        uint64_t t = *heap_trailer_at((uintptr_t)p, usable);
-        if (RT_LIKELY(!(t & ALLOCS_TRAILER_POOL_BIT) && !heap_is_large(usable))) {
-            /* heap_trailer_requested without its UNKNOWN case, which a small glibc chunk
-             * never has (see track) */
-            size_t room = usable - ALLOCS_TRAILER_BYTES;
-            size_t requested = room - (size_t)(t >> ALLOCS_TRAILER_SLACK_SHIFT);
-            if (RT_UNLIKELY(requested > room)) requested = room; /* the program wrote over it */
+    /* heap_chunk_mark, with the region index's bound checked instead of the address's */
+    uintptr_t a = (uintptr_t)p, region = a >> ALLOCS_CHUNK_REGION_SHIFT;
+    if (RT_LIKELY(region < ALLOCS_CHUNK_L1_ENTRIES && !(a & 15))) {
+        uint8_t *map = __atomic_load_n(&heap_chunk_l1[region], __ATOMIC_ACQUIRE);
+        uint8_t *mark = map + ((a >> ALLOCS_GRANULE_SHIFT) & (ALLOCS_CHUNK_MAP_BYTES - 1));
+        if (RT_LIKELY(map != NULL) &&
+            RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
             __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
-            rec->frees++;
-            rec->bytes_freed += requested;
             heap_real.free(p);
             return;
         }
@@ -292,7 +296,7 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n, site);
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + ALLOCS_TRAILER_BYTES, site);
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
@@ -301,18 +305,17 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
     rt_self.heap_busy++;
     size_t old_usable = heap_usable(p);
     uint64_t t = *heap_trailer_at((uintptr_t)p, old_usable);
-    size_t old_req = heap_trailer_requested(t, old_usable);
+    bool pool = (t & ALLOCS_TRAILER_POOL_BIT) != 0;
     /* Unmark first: a moving realloc frees p, and another thread may get it back at once. */
     heap_index_remove((uintptr_t)p, old_usable);
     void *q = heap_real.realloc(p, n + ALLOCS_TRAILER_BYTES);
     if (!q) { /* p is untouched, trailer included */
-        heap_index_add((uintptr_t)p, old_usable);
+        heap_index_add((uintptr_t)p, old_usable, pool);
         rt_self.heap_busy--;
         return NULL;
     }
     size_t usable = heap_usable(q);
     struct allocs_thread *rec = threads_current();
-    bool pool = (t & ALLOCS_TRAILER_POOL_BIT) != 0;
     uint64_t seq;
     if (q == p) { /* in place: same chunk, same sequence number; pool objects past n go */
         if (pool && n < old_usable) pool_drop_range((uintptr_t)p + n, (uintptr_t)p + old_usable);
@@ -320,17 +323,12 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
     } else { /* moved: the old chunk is freed, with its pool objects */
         if (pool) pool_drop_range((uintptr_t)p, (uintptr_t)p + old_usable);
         pool = false;
-        seq = threads_next_seq(rec);
+        seq = next_seq(rec);
     }
     *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site, usable, n, pool);
-    if (heap_index_add((uintptr_t)q, usable)) {
-        if (q == p)
-            count(rec, 0, 0, n > old_req ? n - old_req : 0, n < old_req ? old_req - n : 0);
-        else
-            count(rec, 1, 1, n, old_req);
-    } else {
-        count(rec, 0, 1, 0, old_req); /* could not index the new chunk: it is untracked */
-    }
+    /* A moved chunk is a new allocation (the old one's end shows in the live figures); one
+     * the index could not take is untracked. */
+    if (heap_index_add((uintptr_t)q, usable, pool) && q != p) count_alloc(rec);
     rt_self.heap_busy--;
     return q;
 }
@@ -375,7 +373,8 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n, site);
+    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + ALLOCS_TRAILER_BYTES,
+                 site);
 }
 
 /* Entry points for heap_cxx.c (operator new/delete, with their caller's pc and their own CFA,

@@ -201,8 +201,7 @@ int pool_register(const struct allocator *a, uintptr_t base, size_t size, uintpt
         live++;
         /* Tell free() to drop this chunk's objects. The owner never rewrites the trailer
          * concurrently except through realloc, which keeps the bit. */
-        __atomic_fetch_or(heap_trailer_at(c.base, c.usable), ALLOCS_TRAILER_POOL_BIT,
-                          __ATOMIC_RELEASE);
+        heap_chunk_note_pool(c.base, c.usable);
     }
     heap_unlock(&pool_lock);
     return err;

@@ -207,23 +207,14 @@ bool threads_find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *
 
 void heap_stats(struct alloc_stats *out)
 {
-    struct allocs_root *r = &__allocs_root;
-    uint64_t allocs = __atomic_load_n(&r->retired_allocs, __ATOMIC_RELAXED);
-    uint64_t frees = __atomic_load_n(&r->retired_frees, __ATOMIC_RELAXED);
-    uint64_t balloc = __atomic_load_n(&r->retired_bytes_allocated, __ATOMIC_RELAXED);
-    uint64_t bfree = __atomic_load_n(&r->retired_bytes_freed, __ATOMIC_RELAXED);
-    uint32_t n = threads ? __atomic_load_n(&r->nthreads, __ATOMIC_ACQUIRE) : 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const volatile struct allocs_thread *rec = &threads[i];
-        allocs += rec->allocs;
-        frees += rec->frees;
-        balloc += rec->bytes_allocated;
-        bfree += rec->bytes_freed;
-    }
+    uint64_t allocs = __atomic_load_n(&__allocs_root.retired_allocs, __ATOMIC_RELAXED);
+    uint32_t n = threads ? __atomic_load_n(&__allocs_root.nthreads, __ATOMIC_ACQUIRE) : 0;
+    for (uint32_t i = 0; i < n; i++)
+        allocs += ((const volatile struct allocs_thread *)&threads[i])->allocs;
+    /* Live figures from the index itself: the malloc path counts allocations only. */
+    heap_live(&out->live_chunks, &out->live_bytes);
     out->total_allocs = allocs;
-    out->total_frees = frees;
-    out->live_chunks = allocs - frees;
-    out->live_bytes = balloc - bfree;
+    out->total_frees = allocs > out->live_chunks ? allocs - out->live_chunks : 0;
 }
 
 /* ---- pthread_create: record the new thread's stack before the user's routine runs ---- */
