@@ -162,7 +162,7 @@ export class CallStartProver {
     );
     const from = sec && this.functionStart(b.call, fn);
     const where = `0x${b.call.toString(16)} in ${fn?.name ?? "an unknown function"}`;
-    if (!sec || from === undefined || from < sec.addr)
+    if (!sec || from === undefined || from < sec.addr || from > b.call)
       return `the call to suballocator ${b.callee} at ${where} is not redirected: no function start to prove it is an instruction`;
     const hit = sweepReaches(this.elf.data(sec), from - sec.addr, b.call - sec.addr);
     if (hit) return undefined;
