@@ -125,6 +125,20 @@ describe("length-only sweep (insn-bounds.ts)", function () {
     assert.equal(sweepReaches(Buffer.from([0x0f, 0x0f, 0xc1, 0xb4, 0xe8, 0, 0, 0, 0]), 0, 4), undefined);
   });
 
+  it("never throws or loops on random bytes", () => {
+    let seed = 12345;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff;
+    for (let k = 0; k < 2000; k++) {
+      const b = Buffer.from(Array.from({ length: 1 + (k % 40) }, rnd));
+      for (let o = 0; o < b.length; o++) {
+        const n = insnLength(b, o);
+        assert.ok(n === undefined || (n > 0 && n <= 15 && o + n <= b.length));
+      }
+      const r = sweepReaches(b, 0, b.length - 1);
+      assert.ok(r === undefined || typeof r === "boolean");
+    }
+  });
+
   it("every instruction start objdump shows in libc's functions, and no other", function () {
     const libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
     if (!fs.existsSync(libc) || !have("objdump")) this.skip();
