@@ -15,13 +15,18 @@ import { SITE_SUBALLOC } from "../../typegen/src/meta/format";
 import { suballocFunctions } from "../../typegen/src/sites/decls";
 import { inferDwarfSites } from "../../typegen/src/sites/dwarf-route";
 import { insnLength, sweepReaches } from "../../typegen/src/sites/insn-bounds";
+import { ROOT, runPlain, runPreloaded } from "../lib/programs";
 import { have, tmpDir } from "./helpers";
 
-/** E8 + rel32 to `pool_alloc` inside three instructions the program never runs, and real calls.
+const ALLOCS = path.join(ROOT, "bin", "allocs.js");
+
+/** E8 + rel32 to `pool_alloc` inside instructions (three the program never runs, one it runs in
+ * decoy_value), and a real call.
  * `.byte 0x48, 0xb8` + call + three zeros: movabs $imm64 whose immediate starts with the E8;
  * `.byte 0x48, 0x69, 0x80` + call + three zeros: imul $imm32, disp32(%rax) whose disp32 starts
  * with it; `.byte 0x8b, 0x84` + call: mov disp32(%rax,%rbp,8) whose SIB byte is the E8. */
 const SOURCE = `
+#include <stdio.h>
 #include <stdlib.h>
 struct item { long a, b; };
 __attribute__((noinline)) void *pool_alloc(void *pool, size_t n) { (void)pool; return malloc(n); }
@@ -30,12 +35,19 @@ __attribute__((used, noinline)) void decoys(void) {
                    ".byte 0x48, 0x69, 0x80\\n\\tcall pool_alloc\\n\\t.byte 0, 0, 0\\n\\t"
                    ".byte 0x8b, 0x84\\n\\tcall pool_alloc" ::: "memory");
 }
+/* Runs: its movabs immediate is what a patch of the E8 inside it would change. */
+__attribute__((noinline)) unsigned long decoy_value(void) {
+  unsigned long v;
+  __asm__ volatile(".byte 0x48, 0xb8\\n\\tcall pool_alloc\\n\\t.byte 0, 0, 0" : "=a"(v));
+  return v;
+}
 struct item *g_item;
 int main(int argc, char **argv) {
   (void)argv;
   g_item = pool_alloc(0, sizeof(struct item));
   if (argc > 5) decoys();
-  return g_item != 0 ? 0 : 1;
+  printf("value %lx item %d\\n", decoy_value(), g_item != 0);
+  return 0;
 }
 `;
 
@@ -53,6 +65,16 @@ function e8To(exe: string, target: string): number[] {
   return out;
 }
 
+/** Builds the decoy program with cc and opt; returns the executable. */
+function buildDecoys(cc: string, opt: string): string {
+  const dir = tmpDir();
+  const src = path.join(dir, "decoy_calls.c");
+  fs.writeFileSync(src, SOURCE);
+  const exe = path.join(dir, `decoy_calls_${cc}${opt}`);
+  execFileSync(cc, ["-g", opt, "-o", exe, src], { stdio: ["ignore", "ignore", "pipe"] });
+  return exe;
+}
+
 describe("suballocator calls: only real instructions are recorded for patching", function () {
   this.timeout(300_000);
   for (const [cc, opt] of [
@@ -61,33 +83,51 @@ describe("suballocator calls: only real instructions are recorded for patching",
     ["clang", "-O0"],
     ["clang", "-O2"],
   ] as const)
-    it(`${cc} ${opt}: E8 bytes inside a movabs immediate, a disp32 and a SIB byte are not sites`, function () {
-      if (!have(cc)) this.skip();
-      const dir = tmpDir();
-      const src = path.join(dir, "decoy_calls.c");
-      fs.writeFileSync(src, SOURCE);
-      const exe = path.join(dir, `decoy_calls_${cc}${opt}`);
-      execFileSync(cc, ["-g", opt, "-o", exe, src], { stdio: ["ignore", "ignore", "pipe"] });
-      const hits = e8To(exe, "pool_alloc");
-      // Three decoys and main's real call (which -O2 may not inline: pool_alloc is noinline).
-      assert.equal(hits.length, 4, `E8 bytes to pool_alloc: ${hits.map((h) => h.toString(16))}`);
-      const r = inferDwarfSites(readTypes(exe), exe, { subs: suballocFunctions(DECL) });
-      const subSites = r.sites.filter((s) => s.flags & SITE_SUBALLOC).map((s) => s.vaddr - 5);
-      const decoys = readSymbols(ElfFile.open(exe)).symtab.find((s) => s.name === "decoys")!;
-      const inDecoys = (a: number): boolean => a >= decoys.value && a < decoys.value + decoys.size;
-      assert.deepEqual(
-        subSites,
-        hits.filter((h) => !inDecoys(h)),
-        "main's real call, and only it, is a SUBALLOC site",
-      );
-      const refused = r.unknown.filter((u) => u.callee === "pool_alloc" && u.function === "decoys");
-      assert.equal(refused.length, 3, JSON.stringify(r.unknown));
-      for (const u of refused) assert.match(u.why, /inside another instruction: not redirected/);
-      for (const h of hits.filter(inDecoys))
-        assert.ok(
-          refused.some((u) => u.why.includes(`0x${h.toString(16)} in decoys`)),
-          `0x${h.toString(16)} named`,
+    describe(`${cc} ${opt}`, function () {
+      let exe = "";
+      before(function () {
+        if (!have(cc)) this.skip();
+        exe = buildDecoys(cc, opt);
+      });
+
+      it("E8 bytes inside a movabs immediate, a disp32 and a SIB byte are not sites; the call is", () => {
+        const hits = e8To(exe, "pool_alloc");
+        // Four decoys and main's real call (pool_alloc is noinline).
+        assert.equal(hits.length, 5, `E8 bytes to pool_alloc: ${hits.map((h) => h.toString(16))}`);
+        const r = inferDwarfSites(readTypes(exe), exe, { subs: suballocFunctions(DECL) });
+        const subSites = r.sites.filter((s) => s.flags & SITE_SUBALLOC).map((s) => s.vaddr - 5);
+        const syms = readSymbols(ElfFile.open(exe)).symtab;
+        const decoyFns = syms.filter((s) => s.name === "decoys" || s.name === "decoy_value");
+        const inDecoys = (a: number): boolean => decoyFns.some((f) => a >= f.value && a < f.value + f.size);
+        assert.deepEqual(
+          subSites,
+          hits.filter((h) => !inDecoys(h)),
+          "main's real call, and only it, is a SUBALLOC site",
         );
+        const refused = r.unknown.filter((u) => u.callee === "pool_alloc" && /^decoy/.test(u.function ?? ""));
+        assert.equal(refused.length, 4, JSON.stringify(r.unknown));
+        for (const u of refused) assert.match(u.why, /inside another instruction: not redirected/);
+        for (const h of hits.filter(inDecoys))
+          assert.ok(
+            refused.some((u) => new RegExp(`0x${h.toString(16)} in decoy`).test(u.why)),
+            `0x${h.toString(16)} named`,
+          );
+      });
+
+      it("preloaded with the declaration, the program prints what it prints without the runtime", () => {
+        fs.rmSync(exe + ".allocsmeta", { force: true });
+        const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
+          encoding: "utf8",
+          env: { ...process.env, ...DECL },
+        });
+        assert.equal(t.status, 0, t.stderr);
+        const plain = runPlain(exe);
+        assert.equal(plain.status, 0, plain.stderr);
+        assert.match(plain.stdout, /^value [0-9a-f]+ item 1$/m);
+        const pre = runPreloaded(exe, [], { env: DECL });
+        assert.equal(pre.status, 0, pre.stderr);
+        assert.equal(pre.stdout, plain.stdout);
+      });
     });
 });
 
