@@ -139,9 +139,19 @@ export function sweepReaches(code: Buffer, from: number, to: number): boolean | 
 
 const STT_FUNC = 2;
 
+/** One function's sweep, kept so its later calls continue it (calls are scanned in address order). */
+interface Sweep {
+  code: Buffer;
+  /** Offset of the next instruction to decode; starts holds every start before it. */
+  pos: number;
+  starts: Set<number>;
+  stuck: boolean;
+}
+
 /** Proves a scanned `call rel32` is a real instruction before the runtime rewrites it. */
 export class CallStartProver {
   private funcSyms?: ElfSymbol[];
+  private readonly sweeps = new Map<number, Sweep>();
 
   constructor(
     private readonly elf: ElfFile,
@@ -164,11 +174,28 @@ export class CallStartProver {
     const where = `0x${b.call.toString(16)} in ${fn?.name ?? "an unknown function"}`;
     if (!sec || from === undefined || from < sec.addr || from > b.call)
       return `the call to suballocator ${b.callee} at ${where} is not redirected: no function start to prove it is an instruction`;
-    const hit = sweepReaches(this.elf.data(sec), from - sec.addr, b.call - sec.addr);
+    const hit = this.reaches(sec.addr, this.elf.data(sec), from - sec.addr, b.call - sec.addr);
     if (hit) return undefined;
     return hit === false
       ? `bytes at ${where} look like a call to suballocator ${b.callee} but lie inside another instruction: not redirected`
       : `the call to suballocator ${b.callee} at ${where} is not redirected: an instruction before it could not be decoded to prove it is one`;
+  }
+
+  /** sweepReaches, continuing the sweep already made from the same start. */
+  private reaches(secAddr: number, code: Buffer, from: number, to: number): boolean | undefined {
+    let w = this.sweeps.get(secAddr + from);
+    if (!w) this.sweeps.set(secAddr + from, (w = { code, pos: from, starts: new Set(), stuck: false }));
+    while (!w.stuck && w.pos < to) {
+      const n = insnLength(w.code, w.pos);
+      if (n === undefined) {
+        w.stuck = true;
+      } else {
+        w.starts.add(w.pos);
+        w.pos += n;
+      }
+    }
+    if (w.pos === to || w.starts.has(to)) return true;
+    return w.pos < to ? undefined : false;
   }
 
   /** The first address of the code range of `fn` (or of the ELF function symbol) holding pc. */
