@@ -38,6 +38,7 @@ import { CxxSiteTyper } from "./cxx";
 import { LibrarySeed, libraryChains } from "./cxx-chains";
 import { AllocFn, SubDecl, allocFunctions, suballocFunctions } from "./decls";
 import { FunctionIndex } from "./fnindex";
+import { CallStartProver } from "./insn-bounds";
 import { LineIndex, SiteReport, hasFlexibleMember } from "./index";
 import { Receiver, ReceiverTyper } from "./receiver";
 import { SizeRule, TailAllocator, TailFinder, ruleOf } from "./tails";
@@ -258,6 +259,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
    * (typed as a malloc site would be; a free's untyped), which the runtime patches. Jumps and
    * inlined copies cannot be patched: they are reported. */
   function suballocSites(t: NonNullable<typeof subTargets>): void {
+    const callStarts = new CallStartProver(elf, facts);
     const byRet = new Map(report.sites.map((s, i) => [s.vaddr, i]));
     for (const b of scanBranches(elf, t, true)) {
       const decl = subs.get(b.callee);
@@ -268,6 +270,17 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
           where: whereOf(b.call),
           callee: b.callee,
           why: `a jump to suballocator ${b.callee} (a tail call) cannot be redirected: its objects stay untyped`,
+          function: fn?.name,
+          route: "dwarf",
+        });
+        continue;
+      }
+      const unproved = callStarts.whyNot(b, fn);
+      if (unproved) {
+        report.unknown.push({
+          where: whereOf(b.call),
+          callee: b.callee,
+          why: unproved,
           function: fn?.name,
           route: "dwarf",
         });
