@@ -183,6 +183,9 @@ static bool keep_ascending(uint32_t n)
     return true;
 }
 
+/* The lines of /proc/self/maps, or 0 when they could not all be read: a read that fails
+ * part-way gives a listing with no end, and a rescan that trusted it would drop every record
+ * of the program's past the point where it stopped. */
 static uint32_t read_maps(void)
 {
     int fd = lv_open_read("/proc/self/maps");
@@ -192,6 +195,7 @@ static uint32_t read_maps(void)
     for (;;) {
         long r = lv_syscall3(SYS_read, fd, maps_buf + have, sizeof maps_buf - have);
         if (r == -4) continue;
+        if (r < 0) n = 0;
         if (r <= 0) break;
         have += (size_t)r;
         char *p = maps_buf, *end = maps_buf + have, *nl;
@@ -225,6 +229,21 @@ static bool covered(uintptr_t b, uintptr_t e, uint32_t n)
         if (cur >= e) return true;
     }
     return false;
+}
+
+/* Does the kernel map every page of [b, e) now? 1 yes, 0 no, -1 cannot tell. mincore fails
+ * with ENOMEM exactly when part of the range is unmapped (any protection), and reads no file. */
+static int kernel_maps_range(uintptr_t b, uintptr_t e)
+{
+    unsigned char vec[1024]; /* one byte a page: 4 MiB a call */
+    for (uintptr_t at = b; at < e;) {
+        uintptr_t len = e - at < sizeof vec * 4096 ? e - at : sizeof vec * 4096;
+        long r = lv_syscall3(SYS_mincore, at, len, vec);
+        if (r == -12 /* ENOMEM */) return 0;
+        if (r != 0) return -1;
+        at += len;
+    }
+    return 1;
 }
 
 /* What the first read of /proc/self/maps settles: where the brk heap starts (the [heap] line,
@@ -285,6 +304,37 @@ static void catch_up(void)
     levels_write_end();
 }
 
+/* The index is rebuilt in address order: the kept user records as they are, and the parts of
+ * each line they leave free as records with no site. */
+static void index_append(int32_t slot)
+{
+    if (slot >= 0 && nmaps < LV_MAX_BIGS) map_index[nmaps++] = slot;
+}
+
+static void append_line_part(uintptr_t b, uintptr_t e, const struct line *l)
+{
+    struct allocs_big m = {b,          e, -1, ALLOCS_BIG_MAPPING, l->flags,
+                           UINT32_MAX, 0, 0,  (uintptr_t)l->name};
+    index_append(bigs_alloc(&m));
+}
+
+/* Is the user record [b, e) still mapped, although n lines of a listing did not cover it?
+ *
+ * /proc/self/maps is read a page of text at a time, and since Linux 6.17 under one VMA lock at
+ * a time, while other threads map and unmap: the listing is not a snapshot. A rescan used to
+ * take a record of the program's that the listing did not cover for one unmapped behind our
+ * back, drop it, and rebuild the range from the line of a later rescan, with no call site
+ * (levels_maps_tear: "page N: ... site lost", in 10-25% of runs on a quiet machine, while a
+ * thread merged and split the page's kernel line with raw mmap/munmap of its neighbours and
+ * another made the runtime rescan). The listing also ends early when a read fails part-way
+ * (read_maps gives up then). Whatever the listing shows or misses, the kernel settles it, as it
+ * settles a miss in maps_find: a record is dropped only when mincore says part of it is
+ * unmapped now. Where mincore cannot tell (a seccomp filter), the listing decides as before. */
+static bool user_record_mapped(uintptr_t b, uintptr_t e, uint32_t n)
+{
+    return covered(b, e, n) || kernel_maps_range(b, e) == 1;
+}
+
 void maps_rescan_locked(void)
 {
     uint64_t t0 = lv_now_ns();
@@ -294,41 +344,42 @@ void maps_rescan_locked(void)
     uint32_t nusers = 0;
     for (uint32_t i = 0; i < nmaps; i++) {
         int32_t s = map_index[i];
-        if ((bigs[s].flags & ALLOCS_BIG_F_USER_MMAP) && covered(bigs[s].begin, bigs[s].end, n))
+        if ((bigs[s].flags & ALLOCS_BIG_F_USER_MMAP) &&
+            user_record_mapped(bigs[s].begin, bigs[s].end, n))
             map_index[nusers++] = s;
         else
             bigs_free(s);
     }
-    /* Merge, in address order: the user records, and the parts of each line they do not
-     * cover. The index is rebuilt from scratch, so the kept user records are copied aside. */
+    /* Merge, in address order: every kept user record, and the parts of each line they do not
+     * cover. A kept record may lie partly or wholly outside the lines (see user_record_mapped):
+     * it is indexed all the same, where it falls. The index is rebuilt from scratch, so the
+     * kept user records are copied aside. */
     static int32_t users[LV_MAX_BIGS];
     memcpy(users, map_index, nusers * sizeof *users);
     nmaps = 0;
     uint32_t u = 0;
+    uintptr_t done = 0; /* end of the last user record indexed */
     for (uint32_t i = 0; i < n; i++) {
         struct line *l = &lines[i];
-        uintptr_t cur = l->b;
+        uintptr_t cur = l->b > done ? l->b : done;
         while (u < nusers && bigs[users[u]].begin < l->e) {
             struct allocs_big *ub = &bigs[users[u]];
-            if (ub->begin > cur) add_mapping(cur, ub->begin, l->flags, 0, (uintptr_t)l->name);
-            if (ub->begin >= l->b) { /* first line of this record: refresh what mprotect or a
-                                        file name may have changed, and index it */
+            if (ub->begin > cur) append_line_part(cur, ub->begin, l);
+            if (ub->begin >= l->b) { /* the line holding its start: refresh what mprotect or a
+                                        file name may have changed */
                 ub->flags = (uint16_t)(ALLOCS_BIG_F_USER_MMAP | l->flags);
                 if (!ub->name) ub->name = (uintptr_t)l->name;
-                if (nmaps < LV_MAX_BIGS) map_index[nmaps++] = users[u];
             }
-            if (ub->end <= l->e) {
-                cur = ub->end;
-                u++;
-            } else {
-                cur = l->e;
-                break;
-            }
+            index_append(users[u++]);
+            done = ub->end;
+            if (done > cur) cur = done;
         }
-        if (cur < l->e) add_mapping(cur, l->e, l->flags, 0, (uintptr_t)l->name);
+        if (cur < l->e) append_line_part(cur, l->e, l);
         if (l->name && strcmp(l->name, "[heap]") == 0 && !__allocs_root.brk_lo)
             __allocs_root.brk_lo = l->b;
     }
+    while (u < nusers) /* past the last line */
+        index_append(users[u++]);
     if (!maps_scanned) first_scan_setup();
     bigs_relink();
     uint64_t t1 = lv_now_ns();
