@@ -13,6 +13,14 @@ export interface SiteJson {
   readonly symbol?: string | null;
   readonly object?: string | null;
   readonly section?: string | null;
+  /** a call into C++ standard-library code: the library frame (metadata flag SITE_LIBRARY) */
+  readonly via?: SiteViaJson | null;
+}
+
+export interface SiteViaJson {
+  readonly function: string | null;
+  readonly file: string | null;
+  readonly line: number | null;
 }
 
 export interface LevelJson {
