@@ -86,16 +86,15 @@ bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
 {
     int levels = 0;
     *by = NULL;
+    memset(out, 0, sizeof *out); /* once: a describe that does not answer leaves it alone */
     for (unsigned i = 0; i < COUNT(leaf_order); i++) {
         const struct allocs_allocator *a = leaf_order[i].allocator;
         if (a->needs_levels && !levels_up(&levels)) continue;
-        memset(out, 0, sizeof *out);
         if (a->describe(w, leaf_order[i].how, out)) {
             *by = a;
             return true;
         }
     }
-    memset(out, 0, sizeof *out);
     return false;
 }
 
@@ -103,7 +102,8 @@ unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max)
 {
     int levels = 0;
     if (!addr || !levels_up(&levels)) return 0;
-    struct rt_where w = {.addr = addr};
+    struct rt_where w;
+    where_begin(&w, addr);
     uint32_t answered = 0;
     unsigned n = 0;
     for (unsigned i = 0; i < COUNT(level_order); i++) {

@@ -34,6 +34,12 @@ struct rt_where {
     struct allocs_object object_rec;
     struct lv_segment segment; /* ...and its segment */
 };
+/* Starts a query: only the states are cleared (the records are filled when looked up). */
+static inline void where_begin(struct rt_where *w, uintptr_t addr)
+{
+    w->addr = addr;
+    w->chunk_state = w->mapping_state = w->object_state = 0;
+}
 bool where_chunk(struct rt_where *w);
 bool where_mapping(struct rt_where *w);
 /* retry_missed: when no object is known there but the loader knows one, rescan and look
@@ -53,8 +59,9 @@ struct allocs_allocator {
     /* The part that must have started before this allocator can answer (the levels part starts
      * in the constructor; the heap part answers from the first malloc). */
     bool needs_levels;
-    /* get_info: the allocation holding w->addr (its allocator, base, size, site...), or false
-     * when this allocator has none there. NULL for pure levels. */
+    /* get_info: the allocation holding w->addr (its allocator, base, size, site...) into *out,
+     * which starts zeroed, or false, leaving *out untouched, when this allocator has none
+     * there. NULL for pure levels. */
     bool (*describe)(struct rt_where *w, unsigned how, struct rt_leaf *out);
     /* As a level: [lo, hi) of this allocator's region enclosing w->addr. NULL for pure leaves. */
     bool (*extent)(struct rt_where *w, uintptr_t *lo, uintptr_t *hi);

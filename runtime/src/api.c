@@ -52,10 +52,13 @@ struct leaf {
 
 static int find_leaf(uintptr_t a, struct leaf *out)
 {
-    memset(out, 0, sizeof *out);
-    out->l.allocator = rt_allocator(ALLOCS_ALLOCATOR_UNKNOWN);
-    if (a == 0) return ALLOCS_ERR_NULL;
-    out->w.addr = a;
+    where_begin(&out->w, a);
+    if (a == 0) {
+        memset(&out->l, 0, sizeof out->l);
+        out->by = NULL;
+        out->l.allocator = rt_allocator(ALLOCS_ALLOCATOR_UNKNOWN);
+        return ALLOCS_ERR_NULL;
+    }
     if (allocators_find_leaf(&out->w, &out->l, &out->by)) return ALLOCS_OK;
     out->l.allocator = rt_allocator(ALLOCS_ALLOCATOR_UNKNOWN);
     return ALLOCS_ERR_UNKNOWN;

@@ -528,8 +528,12 @@ const struct allocs_allocator elf_segment_allocator = {
 static bool static_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
 {
     (void)how;
-    return where_object(w, true) && w->segment.hi > w->segment.lo &&
-           symbols_static_leaf(w->object, &w->object_rec, &w->segment, w->addr, out);
+    struct rt_leaf l = *out; /* symbols_static_leaf writes before it knows the answer */
+    if (!where_object(w, true) || w->segment.hi <= w->segment.lo ||
+        !symbols_static_leaf(w->object, &w->object_rec, &w->segment, w->addr, &l))
+        return false;
+    *out = l;
+    return true;
 }
 
 static const struct uniqtype *static_type(const struct rt_where *w, const struct rt_leaf *l)
