@@ -23,7 +23,7 @@ enum allocs_level {
 };
 
 /* One query's shared lookups, each made once and only when a row needs it, so asking the
- * allocators in turn costs no more than the hand-written order did. Filled by where_chunk
+ * allocators in turn repeats no lookup the hand-written order made once. Filled by where_chunk
  * (heap_allocator.c), where_mapping (maps.c) and where_object (elf_objects.c). */
 struct rt_where {
     uintptr_t addr;
@@ -56,8 +56,8 @@ struct allocs_allocator {
     const char *name;
     enum allocs_allocator_id id; /* its struct allocator is rt_allocator(id) (pool: UNKNOWN) */
     enum allocs_level level;
-    /* The part that must have started before this allocator can answer (the levels part starts
-     * in the constructor; the heap part answers from the first malloc). */
+    /* True: it answers only once the levels part has started (in the runtime's constructor);
+     * the heap part's allocators answer from the first malloc. */
     bool needs_levels;
     /* get_info: the allocation holding w->addr (its allocator, base, size, site...) into *out,
      * which starts zeroed, or false, leaving *out untouched, when this allocator has none
