@@ -78,7 +78,7 @@ extern const struct allocs_allocator mmap_allocator;        /* maps.c */
 extern const struct allocs_allocator brk_allocator;         /* maps.c */
 extern const struct allocs_allocator elf_file_allocator;    /* elf_objects.c */
 extern const struct allocs_allocator elf_segment_allocator; /* elf_objects.c */
-extern const struct allocs_allocator static_allocator;      /* elf_objects.c */
+extern const struct allocs_allocator static_allocator;      /* elf_symbols.c */
 extern const struct allocs_allocator stack_allocator;       /* stack.c */
 extern const struct allocs_allocator stackframe_allocator;  /* stack.c */
 extern const struct allocs_allocator auxv_allocator;        /* auxv.c */

@@ -6,7 +6,6 @@
  * slot back with its symbols. Symbols themselves are built lazily (elf_symbols.c). */
 #define _GNU_SOURCE
 #include "allocators.h"
-#include "meta.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -477,7 +476,8 @@ void objects_init(void)
     objects_rescan(true);
 }
 
-/* ---- the ELF allocators (allocators.h): a loaded file, its segments, its statics ---- */
+/* ---- the ELF allocators (allocators.h): a loaded file and its segments (the statics in them
+ * are elf_symbols.c's) ---- */
 bool where_object(struct rt_where *w, bool retry_missed)
 {
     if (w->object_state <= 0 && (!w->object_state || retry_missed)) {
@@ -523,30 +523,4 @@ const struct allocs_allocator elf_segment_allocator = {
     .level = ALLOCS_LEVEL_PART,
     .needs_levels = true,
     .extent = elf_segment_extent,
-};
-
-static bool static_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
-{
-    (void)how;
-    struct rt_leaf l = *out; /* symbols_static_leaf writes before it knows the answer */
-    if (!where_object(w, true) || w->segment.hi <= w->segment.lo ||
-        !symbols_static_leaf(w->object, &w->object_rec, &w->segment, w->addr, &l))
-        return false;
-    *out = l;
-    return true;
-}
-
-static const struct uniqtype *static_type(const struct rt_where *w, const struct rt_leaf *l)
-{
-    const struct uniqtype *t = meta_type_of_static(w->addr, l->base);
-    return t || !l->is_string ? t : meta_type_of_string(l->size);
-}
-
-const struct allocs_allocator static_allocator = {
-    .name = ALLOCS_ALLOCATOR_NAME_STATIC,
-    .id = ALLOCS_ALLOCATOR_STATIC,
-    .level = ALLOCS_LEVEL_OBJECT,
-    .needs_levels = true,
-    .describe = static_describe,
-    .type = static_type,
 };
