@@ -1,9 +1,10 @@
 """describe(addr): the composition of the allocators, the way the runtime's alloc_describe does
 it: the levels from the mapping down (mmap, then the ELF file and segment, the brk heap or a stack
-and its auxv area), then the one leaf that answers, in this order: a heap chunk (with a pool
-object inside it), a freed chunk, auxv, a stack frame, a static object, the brk heap itself, the
-mapping. Each leaf is its own module (leaf_heap, leaf_auxv, leaf_stackframe, leaf_static,
-leaf_mmap); this one holds only the order."""
+and its auxv area), then the one leaf that answers, in this order: a pool object inside a heap
+chunk, the chunk, a freed chunk, auxv, a stack frame, a mapping the program made itself, a static
+object, the brk heap itself, the mapping. Each leaf is its own module (leaf_heap, leaf_auxv,
+leaf_stackframe, leaf_static, leaf_mmap); this one holds only the order, LEAF_ORDER and
+LEVEL_ORDER below, the runtime's (runtime/src/allocators.c; tests/test_composition.py compares)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Tuple
@@ -24,6 +25,18 @@ if TYPE_CHECKING:  # the Session calls describe(): a run-time import would be ci
     from .session import Session
 
 ADDR_MASK = (1 << 64) - 1
+
+# The row of a mapping the program made with mmap, asked before the ELF objects (a range a
+# dlclose unmapped and the program mapped again is no longer the library's).
+PROGRAMS_OWN_MMAP = "mmap (the program's own)"
+# Which allocator answers for an address, first that does wins. "freed" is the decoder's own: a
+# debugger still reads a freed chunk's trailer, and the live runtime never answers with one.
+LEAF_ORDER = ("pool", L.MALLOC, "freed", L.AUXV, L.STACKFRAME, PROGRAMS_OWN_MMAP, L.STATIC, L.BRK,
+              L.MMAP)
+DECODER_ONLY_LEAVES = ("freed",)
+# The levels enclosing it, outermost first: the mapping; then an ELF file and its segment, or else
+# the brk heap, or else a stack and the auxv area at its top.
+LEVEL_ORDER = (L.MMAP, L.ELF_FILE, L.ELF_SEGMENT, L.BRK, L.STACK, L.AUXV)
 
 
 def describe(s: Session, addr: int) -> AddressDescription:
@@ -66,6 +79,8 @@ def _describe(s: Session, addr: int) -> AddressDescription:
         describe_auxv(s, d, addr)
     elif lv.stack is not None:
         describe_stackframe(s, d, addr, lv.tid)
+    elif lv.mapping is not None and lv.mapping.flags & L.BIG_F_USER_MMAP:
+        describe_mmap(s, d, lv.mapping)
     elif lv.elf is not None:
         obj = s.levels.object(lv.elf.object) if lv.elf.object != L.NO_OBJECT else None
         obj = obj or s.levels.object_for(addr)
@@ -115,7 +130,8 @@ def _levels(s: Session, d: AddressDescription, addr: int) -> _Levels:
     brk = brk_heap(s)
     thread = s.levels.thread_for_stack(addr)
     stack_big = smallest(L.BIG_STACK)
-    if elf_file is not None or seg is not None:
+    programs_own = out.mapping is not None and bool(out.mapping.flags & L.BIG_F_USER_MMAP)
+    if (elf_file is not None or seg is not None) and not programs_own:
         for b in (elf_file, seg):
             if b is not None:
                 d.push(Level(b.allocator, b.begin, b.size, b.name))

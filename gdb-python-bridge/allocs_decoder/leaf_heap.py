@@ -1,5 +1,5 @@
-"""The malloc leaf (__default_lib_malloc): a live chunk, with a pool object registered inside it, or a
-freed chunk."""
+"""The malloc leaf (__default_lib_malloc): a live chunk (or the pool object registered inside it:
+pool.describe_pool), or a freed chunk."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Optional
@@ -7,25 +7,13 @@ from typing import TYPE_CHECKING, Callable, Optional
 from . import layout as L
 from .address_description import AddressDescription, Level, heap_site
 from .cxx import dynamic_type, library_site, library_via, readable_name, string_buffer_type
-from .pool import suballoc_type
+from .pool import describe_pool
 from .types import MetaTypes
-from .uniqtype import UType, make_array
+from .uniqtype import UType
 from .leaf_types import fill_types
 
 if TYPE_CHECKING:  # Session.describe() reaches this module: a run-time import would be circular
     from .session import Session
-
-
-def pool_type(types: MetaTypes, chunk_type: Optional[UType], chunk_base: int, base: int,
-              size: int) -> Optional[UType]:
-    """A pool object carries no type of its own in the runtime: when its chunk is an array of T and
-    the object is a whole number of those elements, it is T (or T[n])."""
-    if chunk_type is None or chunk_type.kind != L.KIND_ARRAY:
-        return None
-    el = types.related(chunk_type)
-    if el is None or not el.size or (base - chunk_base) % el.size or size % el.size or not size:
-        return None
-    return el if size == el.size else make_array(el, size // el.size)
 
 
 def describe_heap(s: Session, d: AddressDescription, addr: int) -> bool:
@@ -56,25 +44,9 @@ def describe_heap(s: Session, d: AddressDescription, addr: int) -> bool:
         return dyn[0]
     find: Callable[[MetaTypes], Optional[UType]] = find_chunk
 
-    if chunk.has_pool_objects:
-        found_obj = s.pools.find(addr, chunk)
-        s.integrity.check_pool_object(chunk, found_obj)
-        if found_obj is not None:
-            obj = found_obj  # not Optional: find_pool reads it
-            d.push(Level(obj.allocator, obj.base, obj.size, None))
-            d.allocator, d.base, d.size = obj.allocator, obj.base, obj.size
-            pc, seq = obj.site or None, obj.seq
-
-            def find_pool(types: MetaTypes) -> Optional[UType]:
-                t = suballoc_type(types, obj)
-                if t is not None:
-                    return t
-                t = pool_type(types, types.of_chunk(type_addr, chunk_pc, chunk.size), chunk.base, obj.base,
-                              obj.size)
-                if t is not None:
-                    d.notes.append("a pool object: its type is that of its chunk's elements")
-                return t
-            find = find_pool
+    pool = describe_pool(s, d, addr, chunk, lambda types: types.of_chunk(type_addr, chunk_pc, chunk.size))
+    if pool is not None:
+        pc, seq, find = pool
     line = s.source_line(pc)
     function = line.function if line else None
     if function is None:  # a site in a library without debug information (libstdc++)

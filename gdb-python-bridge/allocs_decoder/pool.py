@@ -1,4 +1,5 @@
-"""Objects registered by custom (pool/arena) allocators inside malloc chunks.
+"""The pool allocator: objects registered by custom (pool/arena) allocators and declared
+suballocators inside malloc chunks (the runtime's pool.c), and the leaf one of them gives.
 
 Object starts are bits in the sub_l1 bitmaps (one bit per 16-byte granule, 1 GiB regions: not
 the chunks' byte maps); the records are an open-addressing table keyed by base
@@ -8,14 +9,17 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, Optional, Tuple
 
 from . import layout as L
+from .address_description import AddressDescription, Level
 from .heap import Chunk, Heap
 from .memory import Reader
 from .root import Root
+from .uniqtype import make_array
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Session calls describe(), which reaches describe_pool
+    from .session import Session
     from .types import MetaTypes
     from .uniqtype import UType
 
@@ -168,3 +172,44 @@ def suballoc_type(types: "MetaTypes", obj: PoolObject) -> Optional["UType"]:
     if not obj.site or not types.site_flags(obj.site) & L.SITE_SUBALLOC:
         return None
     return types.of_chunk(0, obj.site, obj.size)
+
+
+def pool_type(types: "MetaTypes", chunk_type: Optional["UType"], chunk_base: int, base: int,
+              size: int) -> Optional["UType"]:
+    """A pool object carries no type of its own in the runtime: when its chunk is an array of T and
+    the object is a whole number of those elements, it is T (or T[n])."""
+    if chunk_type is None or chunk_type.kind != L.KIND_ARRAY:
+        return None
+    el = types.related(chunk_type)
+    if el is None or not el.size or (base - chunk_base) % el.size or size % el.size or not size:
+        return None
+    return el if size == el.size else make_array(el, size // el.size)
+
+
+TypeFinder = Callable[["MetaTypes"], Optional["UType"]]
+
+
+def describe_pool(s: "Session", d: AddressDescription, addr: int, chunk: Chunk,
+                  chunk_type: TypeFinder) -> Optional[Tuple[Optional[int], int, TypeFinder]]:
+    """The pool object holding addr inside the live chunk (pushed as the leaf below it): its site,
+    its sequence number and how to type it (its SUBALLOC site's record, else its chunk's element
+    type: chunk_type gives the chunk's). None when no object is registered there."""
+    if not chunk.has_pool_objects:
+        return None
+    found = s.pools.find(addr, chunk)
+    s.integrity.check_pool_object(chunk, found)
+    if found is None:
+        return None
+    obj = found  # not Optional: find_pool reads it
+    d.push(Level(obj.allocator, obj.base, obj.size, None))
+    d.allocator, d.base, d.size = obj.allocator, obj.base, obj.size
+
+    def find_pool(types: "MetaTypes") -> Optional["UType"]:
+        t = suballoc_type(types, obj)
+        if t is not None:
+            return t
+        t = pool_type(types, chunk_type(types), chunk.base, obj.base, obj.size)
+        if t is not None:
+            d.notes.append("a pool object: its type is that of its chunk's elements")
+        return t
+    return obj.site or None, obj.seq, find_pool

@@ -4,7 +4,8 @@
  * glibc passes to constructors: a snapshot, because programs rewrite argv and environ later
  * and the question is what lives at an address, not what argv points to now. */
 #define _GNU_SOURCE
-#include "levels.h"
+#include "allocators.h"
+#include "meta.h"
 
 #include <elf.h>
 #include <string.h>
@@ -165,3 +166,37 @@ bool auxv_find(uintptr_t addr, uintptr_t *base, size_t *size)
     *size = pieces[lo - 1].size;
     return true;
 }
+
+/* ---- the auxv allocator (allocators.h): as a leaf, one of the pieces above (argv, envp,
+ * auxv, their strings); as a level, the whole area at the top of the main stack ---- */
+static bool auxv_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
+{
+    (void)how;
+    if (!auxv_find(w->addr, &out->base, &out->size)) return false;
+    out->allocator = rt_allocator(ALLOCS_ALLOCATOR_AUXV);
+    return true;
+}
+
+static bool auxv_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+{
+    if (!auxv_area(w->addr)) return false;
+    *lo = (uintptr_t)__allocs_root.auxv_lo;
+    *hi = (uintptr_t)__allocs_root.auxv_hi;
+    return true;
+}
+
+static const struct uniqtype *auxv_type(const struct rt_where *w, const struct rt_leaf *l)
+{
+    (void)w;
+    return meta_type_of_auxv(l->base, l->size);
+}
+
+const struct allocs_allocator auxv_allocator = {
+    .name = ALLOCS_ALLOCATOR_NAME_AUXV,
+    .id = ALLOCS_ALLOCATOR_AUXV,
+    .level = ALLOCS_LEVEL_OBJECT,
+    .needs_levels = true,
+    .describe = auxv_describe,
+    .extent = auxv_extent,
+    .type = auxv_type,
+};

@@ -5,7 +5,7 @@
  * hold them), new ones get a slot, and a library loaded again at the same place gets its old
  * slot back with its symbols. Symbols themselves are built lazily (elf_symbols.c). */
 #define _GNU_SOURCE
-#include "levels.h"
+#include "allocators.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -475,3 +475,52 @@ void objects_init(void)
     __allocs_root.objects_capacity = LV_MAX_OBJECTS;
     objects_rescan(true);
 }
+
+/* ---- the ELF allocators (allocators.h): a loaded file and its segments (the statics in them
+ * are elf_symbols.c's) ---- */
+bool where_object(struct rt_where *w, bool retry_missed)
+{
+    if (w->object_state <= 0 && (!w->object_state || retry_missed)) {
+        bool found = objects_find(w->addr, &w->object, &w->object_rec, &w->segment) ||
+                     (retry_missed && objects_missed(w->addr) &&
+                      objects_find(w->addr, &w->object, &w->object_rec, &w->segment));
+        w->object_state = found ? 1 : -1;
+    }
+    return w->object_state > 0;
+}
+
+/* A range the program mapped over itself is no longer the library's (a dlclose'd range
+ * mapped again before the rescan): the leaf order asks mmap's own records first for the same
+ * reason. */
+static bool elf_file_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+{
+    if (where_mapping(w) && (w->mapping.flags & ALLOCS_BIG_F_USER_MMAP)) return false;
+    if (!where_object(w, false)) return false;
+    *lo = (uintptr_t)w->object_rec.lo;
+    *hi = (uintptr_t)w->object_rec.hi;
+    return true;
+}
+
+const struct allocs_allocator elf_file_allocator = {
+    .name = ALLOCS_ALLOCATOR_NAME_ELF_FILE,
+    .id = ALLOCS_ALLOCATOR_ELF_FILE,
+    .level = ALLOCS_LEVEL_REGION,
+    .needs_levels = true,
+    .extent = elf_file_extent,
+};
+
+static bool elf_segment_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+{
+    if (!where_object(w, false)) return false;
+    *lo = w->segment.lo;
+    *hi = w->segment.hi;
+    return true;
+}
+
+const struct allocs_allocator elf_segment_allocator = {
+    .name = ALLOCS_ALLOCATOR_NAME_ELF_SEGMENT,
+    .id = ALLOCS_ALLOCATOR_ELF_SEGMENT,
+    .level = ALLOCS_LEVEL_PART,
+    .needs_levels = true,
+    .extent = elf_segment_extent,
+};

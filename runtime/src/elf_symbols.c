@@ -6,7 +6,8 @@
  * against the loaded image's so a rebuilt file is never misread. The result is a sorted
  * struct allocs_symbol array with its own string table, published in root.objects. */
 #define _GNU_SOURCE
-#include "levels.h"
+#include "allocators.h"
+#include "meta.h"
 
 #include <elf.h>
 #include <string.h>
@@ -469,3 +470,31 @@ bool elf_lookup_function(const char *name, uintptr_t *lo, uintptr_t *hi)
     }
     return false;
 }
+
+/* ---- the static allocator (allocators.h): a symbol, section or string literal of a loaded
+ * object ---- */
+static bool static_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
+{
+    (void)how;
+    struct rt_leaf l = *out; /* symbols_static_leaf writes before it knows the answer */
+    if (!where_object(w, true) || w->segment.hi <= w->segment.lo ||
+        !symbols_static_leaf(w->object, &w->object_rec, &w->segment, w->addr, &l))
+        return false;
+    *out = l;
+    return true;
+}
+
+static const struct uniqtype *static_type(const struct rt_where *w, const struct rt_leaf *l)
+{
+    const struct uniqtype *t = meta_type_of_static(w->addr, l->base);
+    return t || !l->is_string ? t : meta_type_of_string(l->size);
+}
+
+const struct allocs_allocator static_allocator = {
+    .name = ALLOCS_ALLOCATOR_NAME_STATIC,
+    .id = ALLOCS_ALLOCATOR_STATIC,
+    .level = ALLOCS_LEVEL_OBJECT,
+    .needs_levels = true,
+    .describe = static_describe,
+    .type = static_type,
+};

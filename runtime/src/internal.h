@@ -134,23 +134,22 @@ struct allocs_thread *threads_self(void); /* the calling thread's record, create
 /* The thread stack containing addr: its bounds and whether it is the caller's own stack. */
 bool threads_find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uint32_t *tid, bool *is_self);
 
-/* ---- levels (maps.c, elf_objects.c, stack.c, auxv.c) ---- */
+/* ---- what one allocator answers for an address (allocators.h: the allocator interface) ---- */
 struct rt_leaf {
     const struct allocator *allocator;
     uintptr_t base;
     size_t size;
-    uintptr_t site;     /* user mmap: the caller */
+    uintptr_t site;     /* heap chunk, pool object, user mmap: the allocating call */
+    uint64_t seq;       /* heap chunk, pool object: the allocation's sequence number */
     const char *symbol; /* static: symbol; stackframe: function */
     const char *object; /* ELF object path */
     uintptr_t pc;       /* stackframe: a pc inside the frame's function (for its FRAME type) */
     bool is_string;     /* static: a string literal (no symbol; its extent is the string's) */
 };
+/* allocators.c: the levels part's start-up (maps, ELF objects, stacks, auxv), in order. */
 void levels_init(int argc, char **argv, char **envp);
-/* The leaf for an address outside any heap chunk: static, stackframe, auxv, or a mapping
- * (mmap) when no finer level applies. false when nothing is known. */
-bool levels_find_leaf(uintptr_t addr, struct rt_leaf *out);
 /* The levels enclosing addr, outermost first (mapping, then ELF file/segment, brk, stack or
- * auxv area). Returns the count written (at most max). */
+ * auxv area: allocators.c's level order). Returns the count written (at most max). */
 unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max);
 
 /* ---- heap <-> levels ---- */

@@ -1,19 +1,12 @@
-/* levels.c: the levels part's entry points (levels_init, levels_find_leaf, levels_chain), its
- * write lock and seqlock, and a private name pool (the raw syscalls are sys_io.c's). Order of a
- * leaf lookup: auxv (exact snapshot), the caller's stack frames or another stack, ELF statics, then
- * the mapping itself (mmap or brk). */
+/* levels.c: the levels part's write lock and seqlock and its storage (a private name pool, the
+ * fixed tables' reservation). The raw syscalls are sys_io.c's, the fork handlers levels_fork.c's,
+ * its start-up and the order in which the levels answer allocators.c's. */
 #define _GNU_SOURCE
 #include "levels.h"
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <string.h>
 #include <time.h>
-
-/* The heap part provides these; weak so that the levels part links and runs alone. */
-#pragma weak threads_set_main_stack
-#pragma weak threads_find_stack
-#pragma weak heap_objects_changed
 
 /* ---- the write lock and the seqlock ---- */
 rt_lock_t levels_lock = RT_LOCK_INIT;
@@ -141,144 +134,4 @@ void *levels_reserve(size_t bytes)
 void *levels_alloc(size_t bytes)
 {
     return bytes ? rt_map((bytes + 4095) & ~(size_t)4095) : NULL;
-}
-
-/* ---- start-up ---- */
-static volatile int levels_ready;
-
-/* rt_core's atfork prepare handler takes every runtime lock. A signal whose handler calls
- * mmap or a query on the forking thread between that and the parent/child handlers would wait
- * for a lock its own thread holds. So signals are blocked across that window: our handlers are
- * registered after rt_core's (this constructor runs after rt_init's), and glibc runs prepare
- * handlers in reverse order of registration and the others in order. This blocks with the raw
- * system call (every signal, glibc's internal ones included) before any other prepare handler
- * and restores after every other parent/child handler: rt_core's own blocking, inside its
- * handlers, does not cover that whole window (the stress test deadlocked without this). */
-static RT_TLS uint64_t fork_saved_mask;
-
-static void fork_prepare(void)
-{
-    uint64_t all = ~0ull;
-    lv_syscall4(SYS_rt_sigprocmask, SIG_BLOCK, &all, &fork_saved_mask, 8);
-}
-
-static void fork_after(void)
-{
-    lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &fork_saved_mask, 0, 8);
-}
-
-static void fork_after_child(void)
-{
-    maps_pending_after_fork_child();
-    objects_after_fork_child();
-    fork_after();
-}
-
-__attribute__((constructor(102))) static void levels_fork_handlers(void)
-{
-    pthread_atfork(fork_prepare, fork_after, fork_after_child);
-}
-
-void levels_init(int argc, char **argv, char **envp)
-{
-    if (levels_ready) return;
-    stack_init();
-    maps_init();
-    auxv_init(argc, argv, envp); /* also the main stack's bounds, which the first scan refines */
-    /* Read /proc/self/maps now rather than on first use: a process that never queries may
-     * still be read post mortem, and the gdb bridge wants the brk and mapping levels then. */
-    maps_ensure();
-    objects_init();
-    if (threads_set_main_stack && lv_main_stack_hi)
-        threads_set_main_stack(lv_main_stack_lo, lv_main_stack_hi);
-    __atomic_store_n(&levels_ready, 1, __ATOMIC_RELEASE);
-}
-
-/* ---- queries ---- */
-static void leaf_set(struct rt_leaf *out, enum allocs_allocator_id id, uintptr_t base, size_t size)
-{
-    out->allocator = rt_allocator(id);
-    out->base = base;
-    out->size = size;
-}
-
-bool levels_find_leaf(uintptr_t addr, struct rt_leaf *out)
-{
-    memset(out, 0, sizeof *out);
-    if (!addr || !__atomic_load_n(&levels_ready, __ATOMIC_ACQUIRE)) return false;
-    objects_check_changed();
-
-    uintptr_t base;
-    size_t size;
-    if (auxv_find(addr, &base, &size)) {
-        leaf_set(out, ALLOCS_ALLOCATOR_AUXV, base, size);
-        return true;
-    }
-    uintptr_t slo, shi;
-    if (stack_find_leaf(addr, out, &slo, &shi)) return true;
-
-    /* The program's own mmap records come first: a range a dlclose just unmapped can be
-     * mapped again before the wrapper has rescanned, and must not answer as the library. */
-    struct allocs_big m;
-    bool mapped = maps_find(addr, &m, true);
-    if (mapped && (m.flags & ALLOCS_BIG_F_USER_MMAP)) {
-        leaf_set(out, ALLOCS_ALLOCATOR_MMAP, (uintptr_t)m.begin, (size_t)(m.end - m.begin));
-        out->site = (uintptr_t)m.site;
-        return true;
-    }
-    uint32_t idx;
-    struct allocs_object o;
-    struct lv_segment seg;
-    bool in_object = objects_find(addr, &idx, &o, &seg) ||
-                     (objects_missed(addr) && objects_find(addr, &idx, &o, &seg));
-    if (in_object && seg.hi > seg.lo && symbols_static_leaf(idx, &o, &seg, addr, out)) return true;
-
-    if (brk_contains(addr, mapped ? &m : NULL)) {
-        leaf_set(out, ALLOCS_ALLOCATOR_BRK, (uintptr_t)__allocs_root.brk_lo,
-                 (size_t)(__allocs_root.brk_hi - __allocs_root.brk_lo));
-        return true;
-    }
-    if (mapped) {
-        leaf_set(out, ALLOCS_ALLOCATOR_MMAP, (uintptr_t)m.begin, (size_t)(m.end - m.begin));
-        out->site = (uintptr_t)m.site;
-        return true;
-    }
-    return false;
-}
-
-static unsigned push(struct alloc_level *chain, unsigned n, unsigned max,
-                     enum allocs_allocator_id id, uintptr_t lo, uintptr_t hi)
-{
-    if (n >= max || hi <= lo) return n;
-    chain[n] = (struct alloc_level){rt_allocator(id), (const void *)lo, (size_t)(hi - lo)};
-    return n + 1;
-}
-
-unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max)
-{
-    if (!addr || !__atomic_load_n(&levels_ready, __ATOMIC_ACQUIRE)) return 0;
-    objects_check_changed();
-    unsigned n = 0;
-    struct allocs_big m;
-    bool mapped = maps_find(addr, &m, true);
-    if (mapped)
-        n = push(chain, n, max, ALLOCS_ALLOCATOR_MMAP, (uintptr_t)m.begin, (uintptr_t)m.end);
-
-    uint32_t idx;
-    struct allocs_object o;
-    struct lv_segment seg;
-    uintptr_t lo, hi;
-    if (!(mapped && (m.flags & ALLOCS_BIG_F_USER_MMAP)) && objects_find(addr, &idx, &o, &seg)) {
-        n = push(chain, n, max, ALLOCS_ALLOCATOR_ELF_FILE, (uintptr_t)o.lo, (uintptr_t)o.hi);
-        n = push(chain, n, max, ALLOCS_ALLOCATOR_ELF_SEGMENT, seg.lo, seg.hi);
-    } else if (brk_contains(addr, mapped ? &m : NULL)) {
-        n = push(chain, n, max, ALLOCS_ALLOCATOR_BRK, (uintptr_t)__allocs_root.brk_lo,
-                 (uintptr_t)__allocs_root.brk_hi);
-    } else if (stack_bounds(addr, &lo, &hi)) {
-        n = push(chain, n, max, ALLOCS_ALLOCATOR_STACK, lo, hi);
-        if (auxv_area(addr))
-            n = push(chain, n, max, ALLOCS_ALLOCATOR_AUXV, (uintptr_t)__allocs_root.auxv_lo,
-                     (uintptr_t)__allocs_root.auxv_hi);
-    }
-    return n;
 }

@@ -1,5 +1,6 @@
 /* levels.h: private interfaces between the levels files (maps.c, elf_objects.c, elf_symbols.c,
- * stack.c, auxv.c, levels.c). Nothing here is seen by the heap part or the API.
+ * stack.c, auxv.c, levels.c, allocators.c). The heap part and the API see it only through
+ * allocators.h, for the records one query's lookups keep (struct rt_where).
  *
  * Concurrency model: every level table (bigs, objects, the private indexes) is written only
  * with levels_write_begin()/levels_write_end() held: one rt_lock plus all signals blocked, so a

@@ -6,7 +6,7 @@
  * (glibc's thread stacks, malloc arenas, dlopen) is picked up by rereading /proc/self/maps
  * when a query lands in no known mapping. */
 #define _GNU_SOURCE
-#include "levels.h"
+#include "allocators.h"
 
 #include <string.h>
 
@@ -611,3 +611,69 @@ void maps_init(void)
     __allocs_root.bigs_capacity = LV_MAX_BIGS;
     maps_ready = 1; /* /proc/self/maps is read by maps_ensure */
 }
+
+/* ---- the mmap and brk allocators (allocators.h) ---- */
+bool where_mapping(struct rt_where *w)
+{
+    if (!w->mapping_state) w->mapping_state = maps_find(w->addr, &w->mapping, true) ? 1 : -1;
+    return w->mapping_state > 0;
+}
+
+static bool mmap_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
+{
+    if (!where_mapping(w)) return false;
+    if ((how & ALLOCS_DESCRIBE_PROGRAMS_OWN) && !(w->mapping.flags & ALLOCS_BIG_F_USER_MMAP))
+        return false;
+    out->allocator = rt_allocator(ALLOCS_ALLOCATOR_MMAP);
+    out->base = (uintptr_t)w->mapping.begin;
+    out->size = (size_t)(w->mapping.end - w->mapping.begin);
+    out->site = (uintptr_t)w->mapping.site;
+    return true;
+}
+
+static bool mmap_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+{
+    if (!where_mapping(w)) return false;
+    *lo = (uintptr_t)w->mapping.begin;
+    *hi = (uintptr_t)w->mapping.end;
+    return true;
+}
+
+const struct allocs_allocator mmap_allocator = {
+    .name = ALLOCS_ALLOCATOR_NAME_MMAP,
+    .id = ALLOCS_ALLOCATOR_MMAP,
+    .level = ALLOCS_LEVEL_MAPPING,
+    .needs_levels = true,
+    .describe = mmap_describe,
+    .extent = mmap_extent,
+};
+
+static bool brk_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+{
+    if (!brk_contains(w->addr, where_mapping(w) ? &w->mapping : NULL)) return false;
+    *lo = (uintptr_t)__allocs_root.brk_lo;
+    *hi = (uintptr_t)__allocs_root.brk_hi;
+    return true;
+}
+
+/* As a leaf, the brk heap itself: an address in it but in no live chunk (malloc's free space
+ * or bookkeeping). */
+static bool brk_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
+{
+    (void)how;
+    uintptr_t lo, hi;
+    if (!brk_extent(w, &lo, &hi)) return false;
+    out->allocator = rt_allocator(ALLOCS_ALLOCATOR_BRK);
+    out->base = lo;
+    out->size = (size_t)(hi - lo);
+    return true;
+}
+
+const struct allocs_allocator brk_allocator = {
+    .name = ALLOCS_ALLOCATOR_NAME_BRK,
+    .id = ALLOCS_ALLOCATOR_BRK,
+    .level = ALLOCS_LEVEL_REGION,
+    .needs_levels = true,
+    .describe = brk_describe,
+    .extent = brk_extent,
+};

@@ -10,7 +10,9 @@
  * rt_lock guards everything; no code here allocates, so holding it can never deadlock against
  * malloc. Callbacks of pool_walk run with the lock released. */
 #define _GNU_SOURCE
+#include "allocators.h"
 #include "heap.h"
+#include "meta.h"
 
 #include <string.h>
 
@@ -283,3 +285,62 @@ long pool_walk(int (*cb)(const struct rt_pool_object *o, void *arg), void *arg)
     }
     return n;
 }
+
+/* ---- the pool allocator (allocators.h): objects of program-registered allocators, inside a
+ * malloc chunk. Each answers as the allocator it was registered with; a declared
+ * suballocator's object (suballoc.c) is typed by its call site's record. ---- */
+static bool pool_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
+{
+    (void)how;
+    struct rt_pool_object o;
+    if (!where_chunk(w) || !w->chunk.has_pool_objects || !pool_find(w->addr, &w->chunk, &o))
+        return false;
+    out->allocator = o.allocator;
+    out->base = o.base;
+    out->size = o.size;
+    out->site = o.site;
+    out->seq = o.seq;
+    return true;
+}
+
+static const struct uniqtype *pool_type(const struct rt_where *w, const struct rt_leaf *l)
+{
+    (void)w;
+    return l->site && (meta_site_flags(l->site) & ALLOCS_SITE_SUBALLOC)
+               ? meta_type_of_chunk(0, l->site, l->size)
+               : NULL;
+}
+
+struct walk_state {
+    int (*cb)(const struct alloc_walk_entry *e, void *arg);
+    void *arg;
+    bool stopped;
+};
+
+static int walk_object(const struct rt_pool_object *o, void *arg)
+{
+    struct walk_state *s = arg;
+    struct alloc_walk_entry e = {o->allocator, (const void *)o->base, o->size,
+                                 (const void *)o->site, o->seq};
+    int r = s->cb(&e, s->arg);
+    if (r) s->stopped = true;
+    return r;
+}
+
+static long pool_walk_live(int (*cb)(const struct alloc_walk_entry *e, void *arg), void *arg,
+                           bool *stopped)
+{
+    struct walk_state s = {cb, arg, false};
+    long n = pool_walk(walk_object, &s);
+    *stopped = s.stopped;
+    return n;
+}
+
+const struct allocs_allocator pool_allocator = {
+    .name = "pool",
+    .id = ALLOCS_ALLOCATOR_UNKNOWN,
+    .level = ALLOCS_LEVEL_NESTED,
+    .describe = pool_describe,
+    .type = pool_type,
+    .walk = pool_walk_live,
+};

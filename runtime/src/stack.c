@@ -5,7 +5,8 @@
  * main resolves to main's frame. An address in another thread's stack, or below the caller's
  * stack pointer, can only be given the whole stack: those frames change under us. */
 #define _GNU_SOURCE
-#include "levels.h"
+#include "allocators.h"
+#include "meta.h"
 
 #include <dlfcn.h>
 #include <string.h>
@@ -477,3 +478,40 @@ __attribute__((noinline)) bool stack_find_leaf(uintptr_t addr, struct rt_leaf *o
     out->size = *stack_hi - *stack_lo;
     return true;
 }
+
+/* ---- the stack allocators (allocators.h): a thread's stack, and the frames in the caller's
+ * own stack (another thread's stack answers as the stack: its frames are not walked) ---- */
+static bool stack_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+{
+    return stack_bounds(w->addr, lo, hi);
+}
+
+const struct allocs_allocator stack_allocator = {
+    .name = ALLOCS_ALLOCATOR_NAME_STACK,
+    .id = ALLOCS_ALLOCATOR_STACK,
+    .level = ALLOCS_LEVEL_REGION,
+    .needs_levels = true,
+    .extent = stack_extent,
+};
+
+static bool stackframe_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
+{
+    (void)how;
+    uintptr_t lo, hi;
+    return stack_find_leaf(w->addr, out, &lo, &hi);
+}
+
+static const struct uniqtype *stackframe_type(const struct rt_where *w, const struct rt_leaf *l)
+{
+    (void)w;
+    return l->pc ? meta_type_of_frame(l->pc) : NULL;
+}
+
+const struct allocs_allocator stackframe_allocator = {
+    .name = ALLOCS_ALLOCATOR_NAME_STACKFRAME,
+    .id = ALLOCS_ALLOCATOR_STACKFRAME,
+    .level = ALLOCS_LEVEL_OBJECT,
+    .needs_levels = true,
+    .describe = stackframe_describe,
+    .type = stackframe_type,
+};

@@ -1,0 +1,129 @@
+/* allocators.c: the composition of the allocators, written once. Which allocator answers for an
+ * address (leaf_order), which levels enclose it (level_order), what a walk visits (walk_order),
+ * and the levels part's start-up. api.c's queries and levels_chain read these tables; the
+ * bridge's decoder keeps the same order (allocs_decoder/composition.py's LEAF_ORDER and
+ * LEVEL_ORDER; gdb-python-bridge/tests/test_composition.py compares them with this file). */
+#define _GNU_SOURCE
+#include "allocators.h"
+
+#include <string.h>
+
+/* The heap part provides this; weak so that the levels part links and runs alone. */
+#pragma weak threads_set_main_stack
+
+/* ---- which allocator answers, first that does wins ----
+ * A pool object before the malloc chunk holding it; auxv's exact snapshot and the stacks before
+ * the mappings; the program's own mmap records before the ELF objects (a range a dlclose just
+ * unmapped can be mapped again before the rescan, and must not answer as the library); the brk
+ * heap outside any chunk; and last, any mapping. */
+static const struct leaf_row {
+    const struct allocs_allocator *allocator;
+    unsigned how; /* describe's second argument */
+} leaf_order[] = {
+    {&pool_allocator, 0},
+    {&malloc_allocator, 0},
+    {&auxv_allocator, 0},
+    {&stackframe_allocator, 0},
+    {&mmap_allocator, ALLOCS_DESCRIBE_PROGRAMS_OWN},
+    {&static_allocator, 0},
+    {&brk_allocator, 0},
+    {&mmap_allocator, 0},
+};
+
+/* ---- the levels enclosing an address, outermost first ----
+ * A row is asked when every allocator in `after` answered and none in `unless` did: the
+ * mapping; then an ELF file and its segment, or else the brk heap, or else a stack and the
+ * auxv area at its top. */
+#define BIT(id) (1u << (id))
+static const struct level_row {
+    const struct allocs_allocator *allocator;
+    uint32_t after, unless;
+} level_order[] = {
+    {&mmap_allocator, 0, 0},
+    {&elf_file_allocator, 0, 0},
+    {&elf_segment_allocator, BIT(ALLOCS_ALLOCATOR_ELF_FILE), 0},
+    {&brk_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE)},
+    {&stack_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE) | BIT(ALLOCS_ALLOCATOR_BRK)},
+    {&auxv_allocator, BIT(ALLOCS_ALLOCATOR_STACK), 0},
+};
+
+/* ---- what alloc_walk_live visits: chunks, then the pool objects inside them ---- */
+static const struct allocs_allocator *const walk_order[] = {&malloc_allocator, &pool_allocator};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- the levels part: start-up, and whether it has ---- */
+static volatile int levels_ready;
+
+void levels_init(int argc, char **argv, char **envp)
+{
+    if (levels_ready) return;
+    stack_init();
+    maps_init();
+    auxv_init(argc, argv, envp); /* also the main stack's bounds, which the first scan refines */
+    /* Read /proc/self/maps now rather than on first use: a process that never queries may
+     * still be read post mortem, and the gdb bridge wants the brk and mapping levels then. */
+    maps_ensure();
+    objects_init();
+    if (threads_set_main_stack && lv_main_stack_hi)
+        threads_set_main_stack(lv_main_stack_lo, lv_main_stack_hi);
+    __atomic_store_n(&levels_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Once per query, before the first allocator of the levels part answers: started, and the
+ * loaded objects up to date (a dlopen that bypassed the wrapper). */
+static bool levels_up(int *state)
+{
+    if (!*state) {
+        *state = __atomic_load_n(&levels_ready, __ATOMIC_ACQUIRE) ? 1 : -1;
+        if (*state > 0) objects_check_changed();
+    }
+    return *state > 0;
+}
+
+bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
+                          const struct allocs_allocator **by)
+{
+    int levels = 0;
+    *by = NULL;
+    memset(out, 0, sizeof *out); /* once: a describe that does not answer leaves it alone */
+    for (unsigned i = 0; i < COUNT(leaf_order); i++) {
+        const struct allocs_allocator *a = leaf_order[i].allocator;
+        if (a->needs_levels && !levels_up(&levels)) continue;
+        if (a->describe(w, leaf_order[i].how, out)) {
+            *by = a;
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max)
+{
+    int levels = 0;
+    if (!addr || !levels_up(&levels)) return 0;
+    struct rt_where w;
+    where_begin(&w, addr);
+    uint32_t answered = 0;
+    unsigned n = 0;
+    for (unsigned i = 0; i < COUNT(level_order); i++) {
+        const struct level_row *r = &level_order[i];
+        if ((answered & r->after) != r->after || (answered & r->unless)) continue;
+        uintptr_t lo, hi;
+        if (!r->allocator->extent(&w, &lo, &hi)) continue;
+        answered |= BIT(r->allocator->id);
+        if (n < max && hi > lo)
+            chain[n++] = (struct alloc_level){rt_allocator(r->allocator->id), (const void *)lo,
+                                              (size_t)(hi - lo)};
+    }
+    return n;
+}
+
+long allocators_walk_live(int (*cb)(const struct alloc_walk_entry *e, void *arg), void *arg)
+{
+    long n = 0;
+    bool stopped = false;
+    for (unsigned i = 0; i < COUNT(walk_order) && !stopped; i++)
+        n += walk_order[i]->walk(cb, arg, &stopped);
+    return n;
+}
