@@ -220,11 +220,14 @@ static inline uint8_t *tracked_mark(void *p)
     return RT_LIKELY(m != NULL) && __atomic_load_n(m, __ATOMIC_ACQUIRE) ? m : NULL;
 }
 
+static void *malloc_not_ready(size_t n, uintptr_t pc, uintptr_t cfa);
+
 static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr_t pc,
                                                                uintptr_t cfa)
 {
-    int s = heap_state();
-    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
+    /* Not heap_state(): its call of start_slow would make every malloc keep a stack slot. */
+    if (RT_UNLIKELY(__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY))
+        return malloc_not_ready(n, pc, cfa);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
     size_t need; /* only this and the site live across the real call */
     if (RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need))) {
@@ -243,6 +246,14 @@ void *heap_malloc_at(size_t n, uintptr_t pc)
 void *heap_malloc_at_cfa(size_t n, uintptr_t pc, uintptr_t cfa)
 {
     return malloc_impl(n, pc, cfa);
+}
+
+/* Before tracking starts (or while the real allocator is being resolved). */
+static __attribute__((noinline)) void *malloc_not_ready(size_t n, uintptr_t pc, uintptr_t cfa)
+{
+    int s = heap_state();
+    if (s == ST_READY) return heap_malloc_at_cfa(n, pc, cfa);
+    return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
 }
 
 /* free's general case: any allocator, a chunk with pool objects or in the large table, a

@@ -24,6 +24,18 @@
  * the levels part's locks. Loads metadata for every live object not tried before. may_wait as
  * for heap_objects_changed: false when a fork holds the lock and nothing was done. */
 bool meta_objects_changed(bool may_wait);
+/* Lazy loading (meta_find.c): objects whose metadata file was found but whose types are not
+ * built yet. Every type query calls meta_ensure_loaded first, which loads them all (in object
+ * order, as an eager load would, so uniquing and completion give the same answers). */
+extern uint32_t meta_npending;
+void meta_load_pending(void);
+static inline void meta_ensure_loaded(void)
+{
+    if (__builtin_expect(__atomic_load_n(&meta_npending, __ATOMIC_ACQUIRE) != 0, 0))
+        meta_load_pending();
+}
+/* A pending object's SITES records, read at start-up for the malloc path's wrapper flags. */
+const struct allocs_meta_site *meta_early_sites(uint32_t slot, uint64_t *n);
 /* Takes meta_lock with every signal blocked; with may_wait = false, gives up (false) when a fork
  * on another thread holds it. */
 bool meta_lock_take(uint64_t *saved_mask, bool may_wait);

@@ -12,9 +12,24 @@
 #include <time.h>
 
 void suballoc_objects_loaded(void); /* suballoc.c */
+bool suballoc_declared(void);
 
 #define MAX_FILE_BYTES (1ull << 30)
 static uint8_t tried[LV_MAX_OBJECTS]; /* per object slot: metadata search done */
+/* Lazy loading: a slot whose file was found (header and build-id checked) but not yet loaded.
+ * A process that never asks about a type never builds the types: libc's metadata alone is
+ * ~2.4 MB of resident memory once built. Only its SITES records (the malloc path's wrapper
+ * flags, a few KB) are read at start-up, into early_sites. */
+static uint8_t pending[LV_MAX_OBJECTS];
+/* Candidates are numbered in search order: the full load of a pending object starts at the
+ * one its probe found, so a file refused at start-up is neither tried nor reported again. */
+static uint8_t found_at[LV_MAX_OBJECTS];
+static unsigned cand_no, cand_skip; /* under meta_lock */
+uint32_t meta_npending;             /* slots pending; read lock-free by the queries (meta.h) */
+static struct early_sites {
+    const struct allocs_meta_site *s;
+    uint64_t n;
+} early[LV_MAX_OBJECTS];
 
 static void hex(char *out, const uint8_t *id, uint32_t n)
 {
@@ -29,9 +44,28 @@ static void hex(char *out, const uint8_t *id, uint32_t n)
 enum try_result { TRY_ABSENT, TRY_REFUSED, TRY_LOADED };
 static char stale_msg[3 * 4096]; /* the first stale file met in one object's search */
 
-static enum try_result try_file(const char *path, struct allocs_object *obj, const char *objname,
-                                bool *completed)
+/* The SITES records of a found file, for meta_site_flags until the types are loaded; none
+ * when they are not sorted (the full load will refuse the file then). Under meta_lock. */
+static void read_early_sites(struct meta_load *L, uint32_t slot)
 {
+    const int S = ALLOCS_META_SITES;
+    if (!meta_sections_ok(L)) return; /* fills L->n and L->off */
+    uint64_t n = L->n[S], bytes = n * sizeof(struct allocs_meta_site);
+    if (!n) return;
+    struct allocs_meta_site *s = meta_pool_alloc(bytes);
+    if (!s || lv_pread(L->fd, s, bytes, L->off[S]) != (long)bytes) return;
+    for (uint64_t i = 1; i < n; i++)
+        if (s[i].vaddr < s[i - 1].vaddr) return;
+    early[slot].n = n;
+    __atomic_store_n(&early[slot].s, s, __ATOMIC_RELEASE);
+}
+
+/* probe: stop once the header and build-id match (the object is then pending), reading only
+ * the SITES records; else load the whole file. */
+static enum try_result try_file(const char *path, struct allocs_object *obj, const char *objname,
+                                bool *completed, bool probe)
+{
+    if (++cand_no < cand_skip) return TRY_ABSENT;
     struct meta_load L;
     memset(&L, 0, sizeof L);
     L.fd = lv_open_read(path);
@@ -63,6 +97,12 @@ static enum try_result try_file(const char *path, struct allocs_object *obj, con
         lv_close(L.fd);
         return TRY_REFUSED;
     }
+    if (probe) {
+        uint32_t slot = (uint32_t)(obj - (struct allocs_object *)(uintptr_t)__allocs_root.objects);
+        read_early_sites(&L, slot);
+        lv_close(L.fd);
+        return TRY_LOADED;
+    }
     if (!meta_load_all(&L, path)) goto bad;
     lv_close(L.fd);
     meta_unique_and_publish(&L, obj, completed);
@@ -92,7 +132,8 @@ static bool join(const char *a, size_t alen, const char *b, const char *c)
 }
 /* Next to each file the loader's path P resolves to through symlinks (libtool installs
  * libfoo.so.0 -> libfoo.so.0.8.6 and `allocs cc` wrote libfoo.so.0.8.6.allocsmeta), 8 levels. */
-static bool try_beside_link_targets(const char *name, struct allocs_object *obj, bool *completed)
+static bool try_beside_link_targets(const char *name, struct allocs_object *obj, bool *completed,
+                                    bool probe)
 {
     static char cur[4096], target[4096]; /* under the metadata lock, like path_buf */
     size_t n = strlen(name);
@@ -110,7 +151,7 @@ static bool try_beside_link_targets(const char *name, struct allocs_object *obj,
         if (dir + (size_t)len + 1 > sizeof cur) return false;
         memcpy(cur + dir, target, (size_t)len + 1);
         if (join(cur, strlen(cur), "", ALLOCS_META_SUFFIX) &&
-            try_file(path_buf, obj, name, completed) == TRY_LOADED)
+            try_file(path_buf, obj, name, completed, probe) == TRY_LOADED)
             return true;
     }
     return false;
@@ -118,7 +159,7 @@ static bool try_beside_link_targets(const char *name, struct allocs_object *obj,
 
 /* The documented search: ALLOCS_META_PATH dirs by build-id, P.allocsmeta, next to P's symlink
  * targets, the cache by build-id. */
-static void search_object(struct allocs_object *obj, bool *completed)
+static bool search_object(struct allocs_object *obj, bool *completed, bool probe)
 {
     const char *name = (const char *)(uintptr_t)obj->name;
     if (!name) name = "";
@@ -130,41 +171,56 @@ static void search_object(struct allocs_object *obj, bool *completed)
         const char *end = strchr(mp, ':');
         size_t len = end ? (size_t)(end - mp) : strlen(mp);
         if (len && join(mp, len, id, ALLOCS_META_SUFFIX) &&
-            try_file(path_buf, obj, name, completed) == TRY_LOADED)
-            return;
+            try_file(path_buf, obj, name, completed, probe) == TRY_LOADED)
+            return true;
         mp = end ? end + 1 : NULL;
     }
     if (*name && join(name, strlen(name), "", ALLOCS_META_SUFFIX) &&
-        try_file(path_buf, obj, name, completed) == TRY_LOADED)
-        return;
-    if (*name && try_beside_link_targets(name, obj, completed)) return;
+        try_file(path_buf, obj, name, completed, probe) == TRY_LOADED)
+        return true;
+    if (*name && try_beside_link_targets(name, obj, completed, probe)) return true;
     const char *xdg = rt_getenv("XDG_CACHE_HOME"), *home = rt_getenv("HOME");
     if (xdg && *xdg) {
         if (join(xdg, strlen(xdg), "/allocs/meta", id) && strlen(path_buf) + 12 < sizeof path_buf) {
             strcat(path_buf, ALLOCS_META_SUFFIX);
-            try_file(path_buf, obj, name, completed);
+            return try_file(path_buf, obj, name, completed, probe) == TRY_LOADED;
         }
     } else if (home && *home) {
         if (join(home, strlen(home), "/.cache/allocs/meta", id) &&
             strlen(path_buf) + 12 < sizeof path_buf) {
             strcat(path_buf, ALLOCS_META_SUFFIX);
-            try_file(path_buf, obj, name, completed);
+            return try_file(path_buf, obj, name, completed, probe) == TRY_LOADED;
         }
     }
+    return false;
 }
 
 /* A stale file is reported only when no other candidate loads: after a rebuild with plain cc,
  * zero setup has put the new build's metadata in the cache, and the old file next to the
  * program is then no news. */
-static void load_object(struct allocs_object *obj, bool *completed)
+static bool load_object(struct allocs_object *obj, bool *completed, bool probe)
 {
-    if (!obj->build_id_len) return;
+    if (!obj->build_id_len) return false;
+    uint32_t slot = (uint32_t)(obj - (struct allocs_object *)(uintptr_t)__allocs_root.objects);
     stale_msg[0] = 0;
-    search_object(obj, completed);
-    if (!obj->meta && stale_msg[0]) rt_warn("%s", stale_msg);
+    cand_no = 0;
+    cand_skip = probe ? 0 : found_at[slot];
+    bool found = search_object(obj, completed, probe);
+    if (probe && found) found_at[slot] = (uint8_t)(cand_no < 255 ? cand_no : 255);
+    if (!found && stale_msg[0]) rt_warn("%s", stale_msg);
+    return found;
 }
 
-bool meta_objects_changed(bool may_wait)
+/* Loading waits for a query unless the program asks for suballocators, whose calls are
+ * redirected from the metadata's SITES at load time, or ALLOCS_META_LAZY=0 says not to. */
+static bool load_now(void)
+{
+    const char *lazy = rt_getenv("ALLOCS_META_LAZY");
+    return (lazy && strcmp(lazy, "0") == 0) || suballoc_declared();
+}
+
+/* Searches every new object (probe: only finding its file) or loads every pending one. */
+static bool scan(bool may_wait, bool loading_pending)
 {
     struct allocs_object *objects = (struct allocs_object *)(uintptr_t)__allocs_root.objects;
     if (!objects) return true;
@@ -173,20 +229,33 @@ bool meta_objects_changed(bool may_wait)
     /* ALLOCS_META_STATS=1: one line per call with the time spent (the load benchmark). */
     const char *stats = rt_getenv("ALLOCS_META_STATS");
     struct timespec c0, c1;
-    uint64_t w0 = lv_now_ns(), loaded = 0, ntypes = 0;
+    uint64_t w0 = lv_now_ns(), loaded = 0, ntypes = 0, found = 0;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    bool probe = !loading_pending && !load_now();
     uint64_t mask;
     if (!meta_lock_take(&mask, may_wait)) return false;
     bool completed = false;
     uint32_t n = __atomic_load_n(&__allocs_root.nobjects, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++) {
-        if (tried[i]) continue;
-        /* A slot's identity (name, build-id) never changes once filled: a different object
-         * gets a fresh slot, and only meta (ours) is written later. */
-        if (!(__atomic_load_n(&objects[i].flags, __ATOMIC_ACQUIRE) & ALLOCS_OBJECT_F_LIVE))
-            continue;
-        tried[i] = 1;
-        load_object(&objects[i], &completed);
+        if (loading_pending) {
+            if (!pending[i]) continue;
+            pending[i] = 0;
+            __atomic_fetch_sub(&meta_npending, 1, __ATOMIC_RELEASE);
+        } else {
+            if (tried[i]) continue;
+            /* A slot's identity (name, build-id) never changes once filled: a different object
+             * gets a fresh slot, and only meta (ours) is written later. */
+            if (!(__atomic_load_n(&objects[i].flags, __ATOMIC_ACQUIRE) & ALLOCS_OBJECT_F_LIVE))
+                continue;
+            tried[i] = 1;
+        }
+        if (load_object(&objects[i], &completed, probe) && probe) {
+            pending[i] = 1;
+            __atomic_fetch_add(&meta_npending, 1, __ATOMIC_RELEASE);
+            found++;
+        }
+        if (loading_pending && !objects[i].meta) /* refused after all: its SITES too */
+            __atomic_store_n(&early[i].s, NULL, __ATOMIC_RELEASE);
         if (objects[i].meta) {
             loaded++;
             ntypes += ((struct allocs_loaded_meta *)(uintptr_t)objects[i].meta)->ntypes;
@@ -197,15 +266,34 @@ bool meta_objects_changed(bool may_wait)
             if (objects[i].meta)
                 meta_patch_refs((struct allocs_loaded_meta *)(uintptr_t)objects[i].meta);
     meta_lock_drop(mask);
-    if (loaded) heap_sites_meta_changed(); /* wrapper call sites may now be known */
+    if (loaded || found) heap_sites_meta_changed(); /* wrapper call sites may now be known */
     suballoc_objects_loaded(); /* redirect the new objects' suballocator calls (suballoc.c) */
     if (stats && *stats == '1') {
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
         double cpu =
             (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
-        rt_warn("metadata: %llu files, %llu types loaded in %.3f ms (cpu %.3f ms)",
-                (unsigned long long)loaded, (unsigned long long)ntypes,
+        rt_warn("metadata: %llu files found (loaded at the first query), %llu files, %llu types "
+                "loaded in %.3f ms (cpu %.3f ms)",
+                (unsigned long long)found, (unsigned long long)loaded, (unsigned long long)ntypes,
                 (double)(lv_now_ns() - w0) / 1e6, cpu);
     }
     return true;
+}
+
+bool meta_objects_changed(bool may_wait)
+{
+    return scan(may_wait, false);
+}
+
+void meta_load_pending(void)
+{
+    scan(false, true);
+}
+
+const struct allocs_meta_site *meta_early_sites(uint32_t slot, uint64_t *n)
+{
+    if (slot >= LV_MAX_OBJECTS) return NULL;
+    const struct allocs_meta_site *s = __atomic_load_n(&early[slot].s, __ATOMIC_ACQUIRE);
+    *n = s ? early[slot].n : 0;
+    return s;
 }

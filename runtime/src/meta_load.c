@@ -4,7 +4,9 @@
  * anonymous memory (so a core holds it, and nothing depends on the file afterwards), unique
  * them across objects by canonical name, and publish struct allocs_loaded_meta in
  * objects[i].meta. The file is data: nothing in it is executed, every index and offset is
- * checked, and a bad or stale file is refused whole with one line on stderr.
+ * checked, and a bad or stale file is refused whole with one line on stderr. Loading is lazy
+ * (meta_find.c): at start-up the search only finds each object's file and reads its SITES; this
+ * runs at the first type query.
  *
  * Cost (bench/meta-load-bench.sh, docs/benchmarks.md): the load is dominated by first-touching
  * fresh memory, so it touches as little as it can. Each object gets one arena, sized exactly

@@ -135,6 +135,7 @@ bool meta_table_put(const struct uniqtype *u)
 
 RT_EXPORT const struct uniqtype *uniqtype_lookup(const char *canonical_name)
 {
+    meta_ensure_loaded();
     return meta_resolve(meta_table_find(canonical_name));
 }
 
@@ -294,6 +295,22 @@ static const struct allocs_loaded_meta *meta_at(uintptr_t addr, uintptr_t *bias)
     return (const struct allocs_loaded_meta *)(uintptr_t)o.meta;
 }
 
+/* The SITES records of the object at addr: the loaded ones, else those read at start-up for a
+ * pending object (the malloc path never loads types). */
+static const struct allocs_meta_site *sites_at(uintptr_t addr, uintptr_t *bias, uint64_t *n,
+                                               const struct allocs_loaded_meta **lm)
+{
+    uint32_t idx;
+    struct allocs_object o;
+    struct lv_segment seg;
+    if (!objects_find(addr, &idx, &o, &seg)) return NULL;
+    *bias = (uintptr_t)o.load_bias;
+    *lm = (const struct allocs_loaded_meta *)(uintptr_t)o.meta;
+    if (!*lm) return meta_early_sites(idx, n);
+    *n = (*lm)->nsites;
+    return (const struct allocs_meta_site *)(uintptr_t)(*lm)->sites;
+}
+
 static const struct uniqtype *type_at(const struct allocs_loaded_meta *lm, uint32_t idx)
 {
     if (idx >= lm->ntypes) return NULL;
@@ -302,6 +319,7 @@ static const struct uniqtype *type_at(const struct allocs_loaded_meta *lm, uint3
 
 const struct uniqtype *meta_type_of_static(uintptr_t addr, uintptr_t sym_base)
 {
+    meta_ensure_loaded();
     uintptr_t bias;
     const struct allocs_loaded_meta *lm = meta_at(addr, &bias);
     if (!lm || !lm->nstatics) return NULL;
@@ -326,6 +344,7 @@ const struct uniqtype *meta_type_of_static(uintptr_t addr, uintptr_t sym_base)
 
 const struct uniqtype *meta_type_of_frame(uintptr_t pc)
 {
+    meta_ensure_loaded();
     uintptr_t bias;
     const struct allocs_loaded_meta *lm = meta_at(pc, &bias);
     if (!lm || !lm->nframes) return NULL;
@@ -342,15 +361,16 @@ const struct uniqtype *meta_type_of_frame(uintptr_t pc)
     return type_at(lm, f[lo - 1].type);
 }
 
-/* The SITES record for the call whose return address is pc, or NULL. */
+/* The SITES record for the call whose return address is pc, or NULL; *out is NULL when the
+ * object's types are not loaded yet. */
 static const struct allocs_meta_site *site_record(uintptr_t pc,
                                                   const struct allocs_loaded_meta **out)
 {
     uintptr_t bias;
-    const struct allocs_loaded_meta *lm = meta_at(pc, &bias);
-    if (!lm || !lm->nsites) return NULL;
-    const struct allocs_meta_site *s = (const void *)(uintptr_t)lm->sites;
-    uint64_t a = pc - bias, lo = 0, hi = lm->nsites;
+    uint64_t n = 0;
+    const struct allocs_meta_site *s = sites_at(pc, &bias, &n, out);
+    if (!s || !n) return NULL;
+    uint64_t a = pc - bias, lo = 0, hi = n;
     while (lo < hi) {
         uint64_t mid = (lo + hi) / 2;
         if (s[mid].vaddr < a)
@@ -358,8 +378,7 @@ static const struct allocs_meta_site *site_record(uintptr_t pc,
         else
             hi = mid;
     }
-    if (lo >= lm->nsites || s[lo].vaddr != a) return NULL;
-    *out = lm;
+    if (lo >= n || s[lo].vaddr != a) return NULL;
     return &s[lo];
 }
 
@@ -376,7 +395,7 @@ static const struct uniqtype *site_type(uintptr_t pc)
 {
     const struct allocs_loaded_meta *lm;
     const struct allocs_meta_site *s = site_record(pc, &lm);
-    if (!s) return NULL;
+    if (!s || !lm) return NULL;
     const struct uniqtype *t = type_at(lm, s->type);
     if (t && (s->flags & ALLOCS_SITE_HEADER) && !(s->flags & ALLOCS_SITE_ARRAY))
         t = header_of(t, ALLOCS_SITE_ARG(s->flags));
@@ -387,6 +406,7 @@ static const struct uniqtype *site_type(uintptr_t pc)
 
 const struct uniqtype *meta_type_of_chunk(uint32_t site_id, uintptr_t site_pc, size_t size)
 {
+    meta_ensure_loaded();
     struct allocs_site *sites = (struct allocs_site *)(uintptr_t)__allocs_root.sites;
     const struct uniqtype *t = NULL;
     bool cacheable =
@@ -435,6 +455,7 @@ static bool is_at_random(uintptr_t base)
 
 const struct uniqtype *meta_type_of_string(size_t size)
 {
+    meta_ensure_loaded();
     uint64_t mask;
     if (!meta_lock_take(&mask, false)) return NULL;
     const struct uniqtype *c = base("signed_char$8", "char", ATE_SIGNED_CHAR, 8);
@@ -445,6 +466,7 @@ const struct uniqtype *meta_type_of_string(size_t size)
 
 const struct uniqtype *meta_type_of_auxv(uintptr_t b, size_t size)
 {
+    meta_ensure_loaded();
     const struct allocs_root *r = &__allocs_root;
     uint64_t mask;
     if (!meta_lock_take(&mask, false)) return NULL;

@@ -351,3 +351,10 @@ void suballoc_objects_loaded(void)
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, 0, 8);
     errno = saved_errno;
 }
+
+/* Whether the program declares suballocators (the metadata is then loaded at start-up). */
+bool suballoc_declared(void)
+{
+    heap_decls_parse();
+    return ndecls != 0;
+}

@@ -159,9 +159,12 @@ function judge(where: string, mutants: Mutant[]): Tally {
 }
 
 /** A kernel core of EXE `abort` run with address-space randomisation off (as gdb runs the gcore's
- * process), so that the same seed mutates the same records in every run. */
+ * process), so that the same seed mutates the same records in every run. ALLOCS_META_LAZY=0 (here
+ * and for the gcore): the runtime's type records are built at start-up, so the cores hold them
+ * and the mutants reach them (a process that has asked nothing holds none). */
 function kernelCoreWithoutAslr(exe: string, kdir: string): { stdout: string; core: string } {
-  const script = 'ulimit -c unlimited; LD_PRELOAD="$1" exec setarch "$(uname -m)" -R "$2" abort';
+  const script =
+    'ulimit -c unlimited; ALLOCS_META_LAZY=0 LD_PRELOAD="$1" exec setarch "$(uname -m)" -R "$2" abort';
   const r = spawnSync("sh", ["-c", script, "sh", runtimeLib(), exe], {
     cwd: kdir,
     encoding: "utf8",
@@ -184,7 +187,7 @@ describe("gdb bridge: damaged and wrong core files", function () {
     exe = buildWithAllocsCc("bridge_types");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-corrupt-"));
     gcore = path.join(dir, "types.gcore");
-    gprobes = parseProbes(makeGcore(exe, "types_stop", gcore).stdout);
+    gprobes = parseProbes(makeGcore(exe, "types_stop", gcore, [], { ALLOCS_META_LAZY: "0" }).stdout);
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -209,11 +209,15 @@ describe("gdb bridge: run-time types", function () {
       queries.push(["census", "alloc census --json --by type"]);
       const script = path.join(ROOT_DIR, "tests", "bridge", "corrupt-types.py");
       const t0 = Date.now();
-      const live = makeGcore(exe, "types_stop", gcore, [
-        "-ex",
-        `source ${script}`,
-        ...queryCommands(queries),
-      ]);
+      // The records corrupted are the runtime's in memory: built at start-up only when loading
+      // is not lazy (a process that has asked nothing has them on disk only).
+      const live = makeGcore(
+        exe,
+        "types_stop",
+        gcore,
+        ["-ex", `source ${script}`, ...queryCommands(queries)],
+        { ALLOCS_META_LAZY: "0" },
+      );
       assert.match(live.stdout, /@@corrupted/, live.stderr);
       const post = allocsGdb([...queryCommands(queries), exe, gcore]);
       assert.ok(Date.now() - t0 < 5 * GDB_TIMEOUT_MS);
