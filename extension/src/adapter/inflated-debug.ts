@@ -26,7 +26,8 @@ export function inflatedDebugDir(env: NodeJS.ProcessEnv = process.env): string {
 export function hasCompressedDwarf(file: string): boolean {
   const elf = ElfFile.open(file);
   return elf.sections.some(
-    (s) => (s.name.startsWith(".debug_") && (s.flags & SHF_COMPRESSED) !== 0) || s.name.startsWith(".zdebug_"),
+    (s) =>
+      (s.name.startsWith(".debug_") && (s.flags & SHF_COMPRESSED) !== 0) || s.name.startsWith(".zdebug_"),
   );
 }
 
