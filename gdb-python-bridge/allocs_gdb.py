@@ -48,7 +48,7 @@ try:
     from allocs_gdbfront.target import REGISTERS, GdbTarget
 
     if hasattr(gdb, "MICommand"):
-        from allocs_gdbfront.mi import MiAllocDescribe, MiAllocDescribeBatch
+        from allocs_gdbfront.mi import MiAllocDescribe, MiAllocDescribeBatch, MiAllocJson
 finally:
     sys.pycache_prefix, sys.dont_write_bytecode = _saved_bytecode
 
@@ -66,6 +66,7 @@ def register() -> None:
     if hasattr(gdb, "MICommand"):
         MiAllocDescribe()
         MiAllocDescribeBatch()
+        MiAllocJson()
     register_events()
 
 
