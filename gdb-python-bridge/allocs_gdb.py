@@ -41,7 +41,7 @@ try:
     from allocs_decoder import commands, queries, render, values
     from allocs_decoder.address_description import AddressDescription
     from allocs_gdbfront.commands import describe_expr, register_commands
-    from allocs_gdbfront.report import CLI_MARKER, cli_report
+    from allocs_gdbfront.report import cli_report
     from allocs_gdbfront.session_cache import (
         INVALIDATING_EVENTS, TARGET, invalidate, register_events, session,
     )
@@ -56,7 +56,7 @@ finally:
 __all__ = [
     "DecodeError", "Frame", "Mapping", "MemoryUnreadable", "Session", "SourceLine", "Symbolization", "Thread",
     "Variable", "commands", "queries", "render", "values", "AddressDescription", "describe_expr",
-    "CLI_MARKER", "cli_report", "INVALIDATING_EVENTS", "TARGET", "invalidate", "session", "REGISTERS",
+    "cli_report", "INVALIDATING_EVENTS", "TARGET", "invalidate", "session", "REGISTERS",
     "GdbTarget", "register",
 ]
 
