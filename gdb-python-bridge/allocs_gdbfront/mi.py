@@ -41,6 +41,7 @@ def alloc_json(line: str) -> str:
         if cmd.needs_target:
             require_target()
         a = cmd.parse(words[1] if len(words) > 1 else "")
+        a.json = True  # a command builds its JSON reply only when asked for it
         return json.dumps(cmd.run(session(), a).json)
     result: str = guarded(run)
     return result
