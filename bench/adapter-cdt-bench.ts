@@ -249,6 +249,12 @@ async function main(): Promise<void> {
   const quiet = loadBefore < 1 && loadAfter < 1;
   // not a budget of the issue's: the whole wait after a stop (stack, scopes and variables), which
   // no work moved between requests can shrink
+  console.log(
+    "note: the allocs adapter lists the top frame's locals and describes their pointers when it reports the stop;",
+  );
+  console.log(
+    "      its scopes + variables row then measures what is left: judge the variables work by the row below",
+  );
   {
     const a = stat(ours, (s) => s.stopToLocals);
     const c = stat(cdt, (s) => s.stopToLocals);
