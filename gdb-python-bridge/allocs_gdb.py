@@ -41,14 +41,14 @@ try:
     from allocs_decoder import commands, queries, render, values
     from allocs_decoder.address_description import AddressDescription
     from allocs_gdbfront.commands import describe_expr, register_commands
-    from allocs_gdbfront.report import CLI_MARKER, cli_report
+    from allocs_gdbfront.report import cli_report
     from allocs_gdbfront.session_cache import (
         INVALIDATING_EVENTS, TARGET, invalidate, register_events, session,
     )
     from allocs_gdbfront.target import REGISTERS, GdbTarget
 
     if hasattr(gdb, "MICommand"):
-        from allocs_gdbfront.mi import MiAllocDescribe, MiAllocDescribeBatch
+        from allocs_gdbfront.mi import MiAllocDescribe, MiAllocDescribeBatch, MiAllocJson
 finally:
     sys.pycache_prefix, sys.dont_write_bytecode = _saved_bytecode
 
@@ -56,7 +56,7 @@ finally:
 __all__ = [
     "DecodeError", "Frame", "Mapping", "MemoryUnreadable", "Session", "SourceLine", "Symbolization", "Thread",
     "Variable", "commands", "queries", "render", "values", "AddressDescription", "describe_expr",
-    "CLI_MARKER", "cli_report", "INVALIDATING_EVENTS", "TARGET", "invalidate", "session", "REGISTERS",
+    "cli_report", "INVALIDATING_EVENTS", "TARGET", "invalidate", "session", "REGISTERS",
     "GdbTarget", "register",
 ]
 
@@ -66,6 +66,7 @@ def register() -> None:
     if hasattr(gdb, "MICommand"):
         MiAllocDescribe()
         MiAllocDescribeBatch()
+        MiAllocJson()
     register_events()
 
 

@@ -1,8 +1,9 @@
-"""`allocs core`'s one-call report (cli_report), after the marker that ends gdb's own chatter."""
+"""`allocs core`'s one-call report (cli_report), written to the file `allocs core` names: its own
+channel, apart from gdb's chatter on stdout and stderr."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import gdb  # type: ignore[import-not-found]
 
@@ -12,13 +13,11 @@ from .commands import DEBUGGER_ERRORS, describe_expr, require_target
 from .session_cache import session
 
 
-CLI_MARKER = "@allocs-report"
-
-
-def cli_report(exprs: List[str], as_json: bool) -> None:
+def cli_report(exprs: List[str], as_json: bool, out_path: Optional[str] = None) -> None:
     """`allocs core`'s answers, in one call: for each expression its description (or a one-line
     error), as text blocks or as one JSON array {expression, description | error}. With no
-    expression, a summary: the census."""
+    expression, a summary: the census. Written whole to out_path (UTF-8; the JSON array is the
+    file's only content), or to gdb's console when there is none (by hand in a gdb session)."""
     results: List[Dict[str, Any]] = []
     for expr in exprs:
         try:
@@ -38,16 +37,22 @@ def cli_report(exprs: List[str], as_json: bool) -> None:
             results.append({"error": str(e)})
         except Exception as e:
             results.append({"error": commands.error_line(e, DEBUGGER_ERRORS)})
-    gdb.write(f"{CLI_MARKER}\n")  # everything gdb printed before this is its own chatter
     if as_json:
-        gdb.write(json.dumps([{k: v for k, v in r.items() if k != "text"} for r in results]) + "\n")
+        out = json.dumps([{k: v for k, v in r.items() if k != "text"} for r in results]) + "\n"
+    else:
+        parts: List[str] = []
+        for r in results:
+            if "expression" in r:
+                parts.append(f"== {r['expression']}\n")
+            if "error" in r:
+                parts.append(f"error: {r['error']}\n")
+            elif "text" in r:
+                parts.append(r["text"] + "\n")
+            elif "census" in r:
+                parts.append(census_text + "\n")
+        out = "".join(parts)
+    if out_path is None:
+        gdb.write(out)
         return
-    for r in results:
-        if "expression" in r:
-            gdb.write(f"== {r['expression']}\n")
-        if "error" in r:
-            gdb.write(f"error: {r['error']}\n")
-        elif "text" in r:
-            gdb.write(r["text"] + "\n")
-        elif "census" in r:
-            gdb.write(census_text + "\n")
+    with open(out_path, "w", encoding="utf-8", errors="replace") as f:
+        f.write(out)

@@ -212,6 +212,53 @@ describe("gdb bridge", function () {
       assert.match(done[2], /^\^error,msg="usage: -alloc-describe/);
     });
 
+    it("answers any alloc command's JSON as the -alloc-json MI result, as the console prints it", () => {
+      const probes = parseProbes(stdout);
+      const idx = probes.get("heap_interior")?.index;
+      const mi = spawnSync(
+        "gdb",
+        [
+          "-nx",
+          "-q",
+          "--interpreter=mi2",
+          "-iex",
+          `source ${path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py")}`,
+          exe,
+          core,
+        ],
+        {
+          encoding: "utf8",
+          timeout: GDB_TIMEOUT_MS,
+          input: [
+            '-alloc-json "census --by type"',
+            '-interpreter-exec console "alloc census --json --by type"',
+            `-alloc-json "alloc info probe_addr[${idx}]"`,
+            '-alloc-json "nosuch"',
+            '-alloc-json "info nosuch_symbol"',
+            "-gdb-exit",
+            "",
+          ].join("\n"),
+        },
+      );
+      const done = mi.stdout.split("\n").filter((l) => l.startsWith("^"));
+      const json = (line: string): unknown => {
+        const j = /^\^done,(?:frame=\{.*\},)?json="(.*)"$/.exec(line);
+        assert.ok(j, line);
+        return JSON.parse(JSON.parse(`"${j[1]}"`) as string);
+      };
+      // the console's printed line, from the ~"..." records of the second command
+      const printed = mi.stdout
+        .split("\n")
+        .filter((l) => l.startsWith('~"{'))
+        .map((l) => JSON.parse(l.slice(1)) as string)
+        .join("");
+      assert.deepEqual(json(done[0]), JSON.parse(printed));
+      assert.ok(Array.isArray((json(done[0]) as { rows?: unknown }).rows));
+      assert.equal((json(done[2]) as Json).base, hex(probes.get("heap_interior")?.base));
+      assert.match(done[3], /^\^error,msg="-alloc-json: not an alloc command: 'nosuch'"/);
+      assert.match(done[4], /^\^error,msg="alloc: No symbol \\"nosuch_symbol\\"/);
+    });
+
     it("gives one-line errors for a truncated core, a corrupted runtime header, another program's core", () => {
       const probes = parseProbes(stdout);
       const idx = probes.get("heap_interior")?.index;

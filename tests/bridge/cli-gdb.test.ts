@@ -22,8 +22,8 @@ describe("allocs gdb", function () {
     assert.equal(attachPid(["-p", "123"]), 123);
     assert.equal(attachPid(["--pid=77", "-batch"]), 77);
     assert.equal(attachPid(["--args", "prog", "-p", "5"]), undefined);
-    const core = coreGdbArguments({ prog: "p", core: "c", exprs: ['a "b"'], json: true });
-    assert.deepEqual(core.slice(-4), ["-ex", 'python cli_report(["a \\"b\\""], True)', "p", "c"]);
+    const core = coreGdbArguments({ prog: "p", core: "c", exprs: ['a "b"'], json: true }, "/tmp/r");
+    assert.deepEqual(core.slice(-4), ["-ex", 'python cli_report(["a \\"b\\""], True, "/tmp/r")', "p", "c"]);
   });
 
   it("preloads the runtime into the program and not into gdb", () => {

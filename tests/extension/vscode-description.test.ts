@@ -6,11 +6,11 @@ import {
   descriptionFromBody,
   headline,
   humanBytes,
-  jsonInText,
   levelsOf,
   parseAddress,
   siteText,
 } from "../../extension/src/vscode/description";
+import { allocReply } from "../../extension/src/vscode/lldb";
 import {
   census,
   describe as describeAddress,
@@ -72,10 +72,21 @@ describe("vscode: description helpers", () => {
     assert.equal(parseAddress("&pts[1].y"), undefined);
   });
 
-  it("finds the JSON in console output", () => {
-    assert.deepEqual(jsonInText('{"a": 1}'), { a: 1 });
-    assert.deepEqual(jsonInText('warning: something\n{"maps": []}\n'), { maps: [] });
-    assert.equal(jsonInText('No symbol "x" in current context.'), undefined);
+  it("takes an LLDB command's JSON only as its whole output, after lldb-dap's echo", () => {
+    const cmd = "alloc maps --json";
+    assert.deepEqual(allocReply(`(lldb) ${cmd}\n{"maps": []}\n`, cmd), { maps: [] });
+    assert.deepEqual(allocReply('[{"a": 1}]', cmd), [{ a: 1 }]);
+    assert.throws(
+      () => allocReply(`(lldb) ${cmd}\nerror: alloc: no process\n`, cmd),
+      /^Error: alloc: no process$/,
+    );
+    // text around the JSON is refused, not searched
+    assert.throws(() => allocReply(`(lldb) ${cmd}\nwarning: something\n{"maps": []}\n`, cmd), /no JSON/);
+    assert.throws(
+      () => allocReply(`(lldb) ${cmd}\n{"maps": []}\n{"maps": []}\n`, cmd),
+      /not one JSON document/,
+    );
+    assert.throws(() => allocReply('No symbol "x" in current context.', cmd), /no JSON/);
   });
 });
 

@@ -1,8 +1,12 @@
 // `allocs core PROG CORE [ADDR|EXPR ...] [--json]`: non-interactive answers from a core file.
 // Runs gdb in batch mode with the bridge loaded and asks it to describe each address (or, with
-// none, to take a census of the heap). Colour on a TTY (not with --json, not with NO_COLOR).
+// none, to take a census of the heap). The bridge writes its answer to a file of ours (the JSON
+// array alone with --json), so nothing is picked out of gdb's own output. Colour on a TTY (not
+// with --json, not with NO_COLOR).
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { BRIDGE, gdbCommandName } from "./gdb";
 import { UsageError } from "../paths";
 import { prepareMetadata } from "../meta-setup";
@@ -84,9 +88,10 @@ export function gdbCoreRefusal(stderr: string, force = false): string | undefine
   return undefined;
 }
 
-/** The gdb command line that answers for a core (exported for tests). */
-export function coreGdbArguments(a: CoreArgs): string[] {
-  const call = `python cli_report(${JSON.stringify(a.exprs)}, ${a.json ? "True" : "False"})`;
+/** The gdb command line that answers for a core into `reportFile` (exported for tests). */
+export function coreGdbArguments(a: CoreArgs, reportFile: string): string[] {
+  // JSON's string and list literals are Python's
+  const call = `python cli_report(${JSON.stringify(a.exprs)}, ${a.json ? "True" : "False"}, ${JSON.stringify(reportFile)})`;
   return ["-nx", "-q", "-batch", "-iex", `source ${BRIDGE}`, "-ex", call, a.prog, a.core];
 }
 
@@ -107,8 +112,6 @@ function colourise(text: string): string {
     .join("\n");
 }
 
-const MARKER = "@allocs-report\n";
-
 /** gdb's complaints worth passing on (not its chatter about threads, sources and registers). */
 export function gdbWarnings(stderr: string): string[] {
   const noise = /^\[|libthread_db|reg-xstate|^\d+\t|No such file or directory\.$|^Using host/;
@@ -124,41 +127,50 @@ export async function coreCommand(args: string[]): Promise<number> {
   }
   await prepareMetadata("allocs core", [a.prog, ...coreObjects(a.core)]);
   const timeout = Number(process.env.ALLOCS_GDB_TIMEOUT_MS ?? 120_000);
-  const r = spawnSync(gdbCommandName(), coreGdbArguments(a), {
-    encoding: "utf8",
-    timeout,
-    maxBuffer: 256 << 20,
-  });
-  if (r.error) {
-    const e = r.error as NodeJS.ErrnoException;
-    if (e.code === "ENOENT") throw new Error(`${gdbCommandName()}: command not found`);
-    if (e.code === "ETIMEDOUT") throw new Error(`allocs core: gdb did not answer within ${timeout} ms`);
-    throw e;
-  }
-  const refusal = gdbCoreRefusal(r.stderr, a.force);
-  if (refusal) {
-    console.error(`allocs core: ${a.core} ${refusal}`);
-    return 1;
-  }
-  const warnings = gdbWarnings(r.stderr);
-  const at = r.stdout.indexOf(MARKER);
-  if (at < 0) {
-    console.error(warnings.join("\n") || "allocs core: gdb gave no answer");
-    return 1;
-  }
-  const out = r.stdout.slice(at + MARKER.length);
-  for (const w of warnings) console.error(w);
-  if (a.json) {
-    const line = out.split("\n").find((l) => l.startsWith("["));
-    if (!line) {
-      console.error(out.trim() || "allocs core: gdb gave no answer");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-core-"));
+  try {
+    const reportFile = path.join(dir, "report");
+    const r = spawnSync(gdbCommandName(), coreGdbArguments(a, reportFile), {
+      encoding: "utf8",
+      timeout,
+      maxBuffer: 256 << 20,
+    });
+    if (r.error) {
+      const e = r.error as NodeJS.ErrnoException;
+      if (e.code === "ENOENT") throw new Error(`${gdbCommandName()}: command not found`);
+      if (e.code === "ETIMEDOUT") throw new Error(`allocs core: gdb did not answer within ${timeout} ms`);
+      throw e;
+    }
+    const refusal = gdbCoreRefusal(r.stderr, a.force);
+    if (refusal) {
+      console.error(`allocs core: ${a.core} ${refusal}`);
       return 1;
     }
-    process.stdout.write(line + "\n");
-    const parsed = JSON.parse(line) as Array<{ error?: string }>;
-    return parsed.some((x) => x.error) ? 1 : 0;
+    const warnings = gdbWarnings(r.stderr);
+    if (!fs.existsSync(reportFile)) {
+      console.error(warnings.join("\n") || "allocs core: gdb gave no answer");
+      return 1;
+    }
+    const out = fs.readFileSync(reportFile, "utf8");
+    for (const w of warnings) console.error(w);
+    if (a.json) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(out);
+      } catch {
+        parsed = undefined;
+      }
+      if (!Array.isArray(parsed)) {
+        console.error(`allocs core: the bridge's answer is not a JSON array: ${out.trim().slice(0, 200)}`);
+        return 1;
+      }
+      process.stdout.write(out.trim() + "\n"); // the bridge's own spelling, checked above
+      return (parsed as Array<{ error?: string }>).some((x) => x.error) ? 1 : 0;
+    }
+    const colour = process.stdout.isTTY && !process.env.NO_COLOR;
+    process.stdout.write(colour ? colourise(out) : out);
+    return /^error: /m.test(out) ? 1 : 0;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const colour = process.stdout.isTTY && !process.env.NO_COLOR;
-  process.stdout.write(colour ? colourise(out) : out);
-  return /^error: /m.test(out) ? 1 : 0;
 }

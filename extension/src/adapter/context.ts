@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { GdbConnection, MICommands } from "../mi";
+import { GdbConnection, MICommands, type MIVariable } from "../mi";
 import type { AddressDescription } from "./describe";
 import type { SessionConfig } from "./config";
 
@@ -68,6 +68,9 @@ class StopScope {
   /** container reference -> child display name -> what setVariable assigns to */
   readonly assignTargets = new Map<number, Map<string, AssignTarget>>();
   readonly descriptions = new Map<string, Promise<AddressDescription | undefined>>();
+  /** "thread:level" -> the frame's locals (`-stack-list-variables --simple-values`): asked for
+   * once per stop (the top frame's as soon as the stop is reported) */
+  readonly locals = new Map<string, Promise<MIVariable[]>>();
 }
 
 export type AssignTarget =
@@ -145,6 +148,33 @@ export class Context {
     return this.stop.descriptions;
   }
 
+  /** The frame's locals with their simple values, listed once per stop (shared by the stop's
+   * prefetch and the variables request; dropped when values change). */
+  frameLocals(frame: FrameRef): Promise<MIVariable[]> {
+    const key = `${frame.thread}:${frame.level}`;
+    const stop = this.stop;
+    let p = stop.locals.get(key);
+    if (p === undefined) {
+      p = this.requireMi().stackListVariables({ thread: frame.thread, frame: frame.level }, "simple");
+      stop.locals.set(key, p);
+      // a failure is not kept: the next request asks gdb again
+      p.catch(() => {
+        if (stop.locals.get(key) === p) stop.locals.delete(key);
+      });
+    }
+    return p;
+  }
+
+  /** True while the stop that was current when `token` was taken is still the current one. */
+  sameStop(token: object): boolean {
+    return this.stop === token;
+  }
+
+  /** A token for the current stop (see sameStop). */
+  get stopToken(): object {
+    return this.stop;
+  }
+
   frame(frameId: number | undefined): FrameRef | undefined {
     if (frameId === undefined) return undefined;
     const f = this.stop.frames.get(frameId);
@@ -188,6 +218,7 @@ export class Context {
   /** Something changed memory or registers without a resume: drop cached values. */
   invalidateValues(): void {
     this.stop.descriptions.clear();
+    this.stop.locals.clear();
   }
 
   output(text: string, category: "console" | "stdout" | "stderr" | "important" = "console"): void {

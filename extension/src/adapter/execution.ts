@@ -15,6 +15,7 @@ import {
 } from "../mi";
 import { handler, type RequestFamily } from "./handler";
 import type { Context } from "./context";
+import { prefetchTopFrame } from "./variables";
 
 function requireRunnable(ctx: Context, what: string): void {
   if (ctx.config?.kind === "core")
@@ -109,6 +110,7 @@ async function onStopped(ctx: Context, stop: MIStoppedEvent): Promise<void> {
   // allocation summaries) as soon as it hears of the stop
   await ctx.bridgeLoading;
   ctx.client.sendEvent(event);
+  prefetchTopFrame(ctx, thread);
 }
 
 /** Subscribes the session to gdb's async records. */

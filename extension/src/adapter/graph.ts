@@ -3,7 +3,7 @@
 // `allocs/retainers {expression, limit?}` (the shortest typed chains from a root),
 // `allocs/snapshot {action: "save" | "ls" | "rm", name?}` and `allocs/diff {from?, to?}` (growth by
 // type and site between two snapshots, or a snapshot and now). Each is the bridge's command with
-// --json, run through gdb's console; the bridge's JSON is passed on untouched.
+// --json, run through the bridge's MI command -alloc-json; the bridge's JSON is passed on untouched.
 import type { Context } from "./context";
 import { handler, type RequestFamily } from "./handler";
 import { bridgeJson } from "./heap";

@@ -1,47 +1,36 @@
 // The whole-heap questions, as custom requests: `allocs/census {by?: "site" | "type"}` (live
 // allocations counted per allocation site or per run-time type, largest first) and
 // `allocs/maps` (the hierarchy of big allocations: mappings, ELF files and segments, the brk
-// heap, stacks), and `allocs/ls` (the allocations behind one census row). Both are the bridge's `alloc census --json` / `alloc maps --json`, run through
-// gdb's console with their printed JSON captured from the MI stream: the adapter passes the
-// bridge's JSON on untouched (extension/src/vscode/description.ts types it).
-import { MIError } from "../mi";
+// heap, stacks), and `allocs/ls` (the allocations behind one census row): the bridge's `alloc
+// census/maps/ls --json`, run through its MI command `-alloc-json` (the JSON comes back as the
+// MI result, not as console text): the adapter passes the bridge's JSON on untouched
+// (extension/src/vscode/description.ts types it).
+import { MIError, optString } from "../mi";
 import type { Context } from "./context";
 import { handler, type RequestFamily } from "./handler";
 
-/** The JSON line an `alloc ... --json` command printed (the last one: gdb may say other things
- * first, e.g. a warning while reading memory). */
-export function printedJson(text: string): unknown {
-  const lines = text.split("\n").map((l) => l.trim());
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const l = lines[i];
-    if (!l.startsWith("{") && !l.startsWith("[")) continue;
-    try {
-      return JSON.parse(l);
-    } catch {
-      // not JSON after all: keep looking
-    }
-  }
-  return undefined;
-}
-
-/** Runs a bridge command that prints JSON, and returns what it printed, parsed. */
+/** Runs a bridge command (`alloc census --json ...`) through the bridge's MI command
+ * `-alloc-json`, whose result carries the command's JSON reply as one MI string: nothing is
+ * picked out of console text. The bridge's errors are one line ("alloc: ..."). */
 export async function bridgeJson(ctx: Context, what: string, command: string): Promise<unknown> {
   ctx.requireStopped(what);
   await ctx.bridgeLoading;
   if (!ctx.bridge) throw new Error("the allocs gdb bridge is not loaded: no allocation information");
-  let printed: string;
+  let json: string | undefined;
   try {
-    printed = (await ctx.requireGdb().console(command)).console;
+    const r = await ctx.requireGdb().send({ operation: "-alloc-json", args: [command] });
+    json = optString(r.results, "json");
   } catch (e) {
     // the bridge's errors are one line already ("alloc: ..."); gdb's own say what failed
     if (e instanceof MIError) throw new Error(e.msg.trim());
     throw e;
   }
-  const json = printedJson(printed);
-  if (json === undefined) {
-    throw new Error(`${command}: no JSON in the answer${printed.trim() !== "" ? `: ${printed.trim()}` : ""}`);
+  if (json === undefined) throw new Error(`${command}: the bridge gave no JSON`);
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    throw new Error(`${command}: the bridge's answer is not JSON`);
   }
-  return json;
 }
 
 interface CensusArguments {

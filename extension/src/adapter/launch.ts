@@ -24,24 +24,55 @@ import {
 import type { Context } from "./context";
 import { handler, type RequestFamily } from "./handler";
 import { defaultGdbOptions, takeEarlyGdb } from "./early-gdb";
+import { ensureInflatedDebug, inflatedDebugDir } from "./inflated-debug";
 import { adapterTerminal, integratedTerminal, type ProgramTerminal } from "./terminal";
 import { wireEvents } from "./execution";
 import { runtimeFirst } from "../../../cli/src/ld-preload";
 import { ensureMetadata } from "../../../typegen/src/meta/ensure";
 import { coreObjects, processObjects, programObjects } from "../../../typegen/src/meta/objects";
 
-/** Zero setup (typegen/src/meta/ensure.ts, shared with the allocs CLI): the missing type metadata
- * of the session's objects is made into the build-id cache before the program runs, with a
- * progress notification; a failure is a line in the Debug Console, never a failed launch. */
-async function prepareMetadata(ctx: Context, config: SessionConfig): Promise<void> {
-  const files: string[] = [];
-  if (config.kind === "core") files.push(...coreObjects(config.coreDumpPath as string));
-  if (config.kind === "attach") files.push(...processObjects(config.processId as number));
+/** The environment the session's program sees (the launch's env over the adapter's). */
+function sessionEnv(config: SessionConfig): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const [name, value] of config.env)
     if (value === null) delete env[name];
     else env[name] = value;
-  if (config.program !== undefined) files.push(...programObjects(config.program, env));
+  return env;
+}
+
+/** The ELF objects of the session: the program and its libraries, a process's or a core's. */
+function sessionObjects(config: SessionConfig): string[] {
+  const files: string[] = [];
+  if (config.kind === "core") files.push(...coreObjects(config.coreDumpPath as string));
+  if (config.kind === "attach") files.push(...processObjects(config.processId as number));
+  if (config.program !== undefined) files.push(...programObjects(config.program, sessionEnv(config)));
+  return files;
+}
+
+/** gdb reads inflated copies of the objects' compressed debug files (inflated-debug.ts): their
+ * directory goes in front of gdb's own debug-file-directory (after the setup commands, which may
+ * have changed it), before any object is loaded. */
+async function useInflatedDebug(mi: MICommands, dir: string | undefined): Promise<void> {
+  if (dir === undefined) return;
+  const current = (await mi.gdbShow("debug-file-directory").catch(() => undefined)) ?? "/usr/lib/debug";
+  const dirs = current.split(path.delimiter).filter((d) => d !== "" && d !== dir);
+  await mi.gdbSet("debug-file-directory", [dir, ...dirs].join(path.delimiter)).catch(() => undefined);
+}
+
+/** The inflated copies' directory when it holds one for the session's objects (made now if
+ * missing: once per build of a library), else undefined. ALLOCS_INFLATED_DEBUG=off (in the
+ * adapter's environment) leaves gdb with the originals. */
+function inflatedDebugFor(files: readonly string[]): string | undefined {
+  if (process.env.ALLOCS_INFLATED_DEBUG === "off") return undefined;
+  const dir = inflatedDebugDir();
+  return ensureInflatedDebug(files, dir) ? dir : undefined;
+}
+
+/** Zero setup (typegen/src/meta/ensure.ts, shared with the allocs CLI): the missing type metadata
+ * of the session's objects is made into the build-id cache before the program runs, with a
+ * progress notification; a failure is a line in the Debug Console, never a failed launch. */
+async function prepareMetadata(ctx: Context, config: SessionConfig, files: string[]): Promise<void> {
+  const env = sessionEnv(config);
   const id = `allocs-metadata-${Date.now()}`;
   const progress = ctx.clientCaps.supportsProgressReporting === true;
   let label = "";
@@ -239,9 +270,12 @@ async function launch(ctx: Context, a: AllocsLaunchArguments): Promise<void> {
   // sent at once (gdb answers in order, one round trip instead of one per command).
   const terminal = config.kind === "launch" ? openTerminal(ctx, config) : undefined;
   terminal?.catch(() => undefined);
-  const metadata = prepareMetadata(ctx, config);
+  const files = sessionObjects(config);
+  const metadata = prepareMetadata(ctx, config, files);
+  const inflated = inflatedDebugFor(files);
   const mi = await startGdb(ctx, config);
   await runSetupCommands(ctx, config);
+  await useInflatedDebug(mi, inflated);
   const steps: Promise<unknown>[] = [metadata];
   if (config.cwd !== undefined) steps.push(mi.environmentCd(path.resolve(config.cwd)));
   steps.push(mi.fileExecAndSymbols(config.program as string));
@@ -279,9 +313,12 @@ async function launch(ctx: Context, a: AllocsLaunchArguments): Promise<void> {
 async function attach(ctx: Context, a: AllocsAttachArguments): Promise<void> {
   const config = attachConfig(a);
   ctx.config = config;
-  const metadata = prepareMetadata(ctx, config);
+  const files = sessionObjects(config);
+  const metadata = prepareMetadata(ctx, config, files);
+  const inflated = inflatedDebugFor(files);
   const mi = await startGdb(ctx, config);
   await runSetupCommands(ctx, config);
+  await useInflatedDebug(mi, inflated);
   ctx.bridgeLoading = loadBridge(ctx, config);
   if (config.program !== undefined) await mi.fileExecAndSymbols(config.program);
   await metadata;

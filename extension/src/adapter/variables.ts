@@ -53,7 +53,7 @@ function aggregateText(type: string | undefined): string {
 }
 
 async function locals(ctx: Context, reference: number, frame: FrameRef): Promise<DebugProtocol.Variable[]> {
-  const vars = await ctx.requireMi().stackListVariables(frameArgs(frame), "simple");
+  const vars = await ctx.frameLocals(frame);
   const targets = new Map<string, AssignTarget>();
   for (const v of vars) targets.set(v.name, { kind: "expression", expression: v.name, frame });
   ctx.setAssignTargets(reference, targets);
@@ -228,6 +228,27 @@ async function setExpression(
       : value;
   if (ctx.clientCaps.supportsInvalidatedEvent) ctx.client.sendEvent(new InvalidatedEvent(["variables"]));
   return { value: shown, type: vo.type, variablesReference: 0 };
+}
+
+/** Right after a stop is reported: the top frame's locals are listed and their pointers described
+ * (one `-alloc-describe-batch`) while the client asks for threads and the stack; the variables
+ * request then answers from the stop's caches. gdb's first look at a frame's values is its
+ * dearest (the caller's symbol table is expanded, libc's compressed debug sections inflated):
+ * this moves it off the client's critical path. Never fails; nothing is kept past the stop. */
+export function prefetchTopFrame(ctx: Context, thread: number): void {
+  if (ctx.running || !ctx.hasProcess || ctx.mi === undefined) return;
+  const token = ctx.stopToken;
+  ctx
+    .frameLocals({ thread, level: 0 })
+    .then((vars) => {
+      if (!ctx.sameStop(token) || ctx.running) return;
+      for (const v of vars) {
+        const address =
+          v.value !== undefined && pointeeType(v.type) !== undefined ? leadingAddress(v.value) : undefined;
+        if (address !== undefined && BigInt(address) !== 0n) void describeAddress(ctx, address);
+      }
+    })
+    .catch(() => undefined);
 }
 
 export const variablesFamily: RequestFamily = {

@@ -163,24 +163,6 @@ export function isMapNodes(v: unknown): v is MapNodeJson[] {
   return Array.isArray(v) && v.every((n) => isObject(n) && typeof n.allocator === "string");
 }
 
-/** The first JSON object or array in a text (gdb output may carry lines before it). */
-export function jsonInText(text: string): unknown {
-  const trimmed = text.trim();
-  for (let i = 0; i < trimmed.length; i++) {
-    const c = trimmed[i];
-    if (c !== "{" && c !== "[") continue;
-    if (i > 0 && trimmed[i - 1] !== "\n") continue;
-    const end = trimmed.lastIndexOf(c === "{" ? "}" : "]");
-    if (end < i) continue;
-    try {
-      return JSON.parse(trimmed.slice(i, end + 1));
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
-
 /** An address typed by a person: hex (0x...) or decimal. Undefined for anything else
  * (which is then an expression for gdb). */
 export function parseAddress(text: string): string | undefined {

@@ -4,12 +4,14 @@
 // allocation (the front's LLDB summaries) and expand to a heap chunk's real length (its
 // synthetic children). The commands (Describe Address, Heap Census, Memory Map) reach the
 // front through `evaluate` in the REPL context with LLDB's command escape (a backquote):
-// `lldbRequests` answers the extension's `allocs/*` requests that way. No vscode import here,
+// `lldbRequests` answers the extension's `allocs/*` requests that way: the evaluate result is the
+// command's JSON alone (after lldb-dap's echo of the command line), its shape checked. No vscode import here,
 // so the tests drive it with a real DAP client.
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 
 import { runtimeFirst } from "../../../cli/src/ld-preload";
+import { descriptionFromBody, isCensus, isMapNodes } from "./description";
 import type { RequestSession } from "./requests";
 
 export const LLDB_DEBUG_TYPE = "allocs-lldb";
@@ -70,8 +72,9 @@ export interface EvaluateSession {
   customRequest(command: string, args?: unknown): PromiseLike<unknown>;
 }
 
-/** Runs an `alloc` command with --json through lldb-dap's REPL and parses its one JSON line;
- * the command's one-line error (`error: alloc...`) becomes a thrown Error. */
+/** Runs an `alloc` command with --json through lldb-dap's REPL: the evaluate result is the
+ * command's whole output (allocReply); the command's one-line error (`error: alloc...`) becomes a
+ * thrown Error. */
 export async function allocJson(
   session: EvaluateSession,
   command: string,
@@ -80,11 +83,28 @@ export async function allocJson(
   const args: Record<string, unknown> = { expression: `\`${command}`, context: "repl" };
   if (frameId !== undefined) args.frameId = frameId;
   const body = (await session.customRequest("evaluate", args)) as { result?: unknown } | undefined;
-  const text = typeof body?.result === "string" ? body.result : "";
-  const json = text.split("\n").find((l) => l.startsWith("{") || l.startsWith("["));
-  if (json !== undefined) return JSON.parse(json);
-  const error = text.split("\n").find((l) => /^error: /.test(l));
-  throw new Error(error ? error.replace(/^error: /, "") : `alloc: no answer from lldb to ${command}`);
+  return allocReply(typeof body?.result === "string" ? body.result : "", command);
+}
+
+/** lldb-dap's evaluate result for a command: its echo of the command line (`(lldb) COMMAND`, which
+ * lldb-dap writes before the command's output), then the output. For `alloc ... --json` that output
+ * is one JSON document and nothing else, or the command's one error line: anything else (text
+ * around the JSON, two documents) is refused, not searched. */
+export function allocReply(result: string, command: string): unknown {
+  let output = result;
+  const echo = `(lldb) ${command}\n`;
+  if (output.startsWith(echo)) output = output.slice(echo.length);
+  const text = output.trim();
+  if (text.startsWith("{") || text.startsWith("[")) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new Error(`alloc: lldb's answer to ${command} is not one JSON document: ${text.slice(0, 200)}`);
+    }
+  }
+  const error = /^error: ([^\n]*)$/.exec(text);
+  if (error !== null) throw new Error(error[1]);
+  throw new Error(`alloc: no JSON from lldb for ${command}${text !== "" ? `: ${text.slice(0, 200)}` : ""}`);
 }
 
 /** The extension's `allocs/describe`, `allocs/census`, `allocs/maps` and `allocs/ls` requests answered by
@@ -106,16 +126,25 @@ export function lldbRequests(session: EvaluateSession): RequestSession {
           if (what === undefined || what.trim() === "")
             throw new Error("allocs: an address or expression is needed");
           const description = await allocJson(session, `alloc info --json ${what}`, a.frameId);
+          if (descriptionFromBody(description) === undefined)
+            throw new Error("alloc info: lldb's answer is not an address description");
           return { description };
         }
-        case "allocs/census":
-          return allocJson(
+        case "allocs/census": {
+          const c = await allocJson(
             session,
             `alloc census --json --by ${a.by === "type" ? "type" : "site"}`,
             a.frameId,
           );
-        case "allocs/maps":
-          return allocJson(session, "alloc maps --json", a.frameId);
+          if (!isCensus(c)) throw new Error("alloc census: lldb's answer is not a census");
+          return c;
+        }
+        case "allocs/maps": {
+          const m = await allocJson(session, "alloc maps --json", a.frameId);
+          const list = Array.isArray(m) ? m : (m as { maps?: unknown } | null)?.maps;
+          if (!isMapNodes(list)) throw new Error("alloc maps: lldb's answer is not a list of mappings");
+          return m;
+        }
         case "allocs/ls": {
           const f = (args ?? {}) as { type?: string; site?: string; limit?: number };
           const quote = (v: string) => JSON.stringify(v); // the command line's "..." for a value with spaces
@@ -124,7 +153,10 @@ export function lldbRequests(session: EvaluateSession): RequestSession {
             f.site !== undefined ? `--site ${quote(f.site)}` : "",
             typeof f.limit === "number" ? `--limit ${Math.floor(f.limit)}` : "",
           ].filter(Boolean);
-          return allocJson(session, ["alloc ls --json", ...opts].join(" "), a.frameId);
+          const r = await allocJson(session, ["alloc ls --json", ...opts].join(" "), a.frameId);
+          if (typeof r !== "object" || r === null || !Array.isArray((r as { entries?: unknown }).entries))
+            throw new Error("alloc ls: lldb's answer is not a list of allocations");
+          return r;
         }
         case "allocs/leaks":
           return allocJson(session, "alloc leaks --json", a.frameId);
