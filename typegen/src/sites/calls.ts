@@ -7,7 +7,7 @@
 // more functions given by address (the functions found to tail-call an allocator).
 
 import { ElfFile, SectionHeader } from "../elf/elf-file";
-import { readSymbolTable, readSymbols } from "../elf/symbols";
+import { forEachSymbolOfType, readSymbolTable } from "../elf/symbols";
 
 export interface AllocCall {
   call: number;
@@ -77,10 +77,10 @@ export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
   const code = new Map<number, string>();
   for (const [addr, sym] of pltEntries(elf, slots)) if (names.has(sym)) code.set(addr, sym);
   // Local definitions, also under the optimiser's clone names (xmalloc.constprop.0, .isra.0).
-  for (const s of readSymbols(elf).symtab) {
-    const base = s.name.split(".")[0];
-    if (s.type === STT_FUNC && s.value && names.has(base)) code.set(s.value, base);
-  }
+  forEachSymbolOfType(elf, STT_FUNC, (name, value) => {
+    const base = name.split(".")[0];
+    if (names.has(base)) code.set(value, base);
+  });
   const got = new Map<number, string>();
   for (const [slot, sym] of slots) if (names.has(sym)) got.set(slot, sym);
   return { code, got };
