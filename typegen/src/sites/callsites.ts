@@ -15,7 +15,7 @@
 import { Cursor } from "../bytes";
 import { DW_AT, DW_OP, DW_TAG } from "../dwarf/constants";
 import { DieCursor } from "../dwarf/die";
-import { Dwarf } from "../dwarf/dwarf";
+import { CodeDies, Dwarf } from "../dwarf/dwarf";
 import { Range, readRanges } from "../dwarf/ranges";
 
 // Attribute codes not (yet) in dwarf/constants.ts: DWARF 5 section 7.5.4, table 7.5, and the GNU
@@ -147,12 +147,37 @@ class CallSiteReader {
   }
 
   readAll(): void {
+    if (this.dwarf.codeDies) {
+      this.readRecorded(this.dwarf.codeDies);
+      return;
+    }
     const cur = this.cur;
     for (const u of this.dwarf.units) {
       if (u.typeSignature !== undefined) continue;
       cur.setUnit(u);
       if (u.dieOffset >= u.end || !cur.read(u.dieOffset) || !cur.hasChildren) continue;
       this.walk(cur.next, 1, u.end);
+    }
+  }
+
+  /** What `walk` reads, from the DIEs the model's walk noted (dwarf.ts CodeDies): each DIE as
+   * walk's loop handles it, the subprograms' and lexical blocks' children being noted too. */
+  private readRecorded(dies: CodeDies): void {
+    const cur = this.cur;
+    for (let i = 0; i < dies.length; i++) {
+      if (!this.dwarf.seek(cur, dies.keys[i])) continue;
+      const tag = cur.tag;
+      if (tag === DW_TAG.subprogram && cur.has(DW_AT.ranges)) {
+        const rs = readRanges(cur.unit, cur.form(DW_AT.ranges), cur.udata(DW_AT.ranges) ?? 0);
+        if (rs.length > 0) this.ranges.set(Math.min(...rs.map((r) => r[0])), rs);
+      }
+      if (tag === DW_TAG.call_site || tag === DW_TAG.GNU_call_site) this.callSite(tag);
+      else if (tag === DW_TAG.inlined_subroutine && cur.hasChildren) {
+        // Directly in a function's body: no inlined call around it.
+        this.inlineParent = this.inlinedCall();
+        this.walk(cur.next, dies.depths[i] + 1, cur.unit.end);
+        this.inlineParent = -1;
+      }
     }
   }
 
