@@ -171,7 +171,9 @@ class CallSiteReader {
         const rs = readRanges(cur.unit, cur.form(DW_AT.ranges), cur.udata(DW_AT.ranges) ?? 0);
         if (rs.length > 0) this.ranges.set(Math.min(...rs.map((r) => r[0])), rs);
       }
-      if (tag === DW_TAG.call_site || tag === DW_TAG.GNU_call_site) this.callSite(tag);
+      // Its children (parameters) are not skipped: nothing needs the offset after them, and the
+      // model's walk has already skipped them without fault.
+      if (tag === DW_TAG.call_site || tag === DW_TAG.GNU_call_site) this.callSite(tag, false);
       else if (tag === DW_TAG.inlined_subroutine && cur.hasChildren) {
         // Directly in a function's body: no inlined call around it.
         this.inlineParent = this.inlinedCall();
@@ -242,8 +244,9 @@ class CallSiteReader {
     return false;
   }
 
-  /** Reads the call site DIE the cursor is on, and its parameters; returns the offset after it. */
-  private callSite(tag: number): number {
+  /** Reads the call site DIE the cursor is on; returns the offset after it and its parameters
+   * (with `skip` false: after the DIE itself). */
+  private callSite(tag: number, skip = true): number {
     const cur = this.cur;
     const ret = tag === DW_TAG.call_site ? cur.addr(AT_call_return_pc) : cur.addr(DW_AT.low_pc);
     const tail = cur.flag(AT_call_tail_call) || cur.flag(AT_GNU_tail_call);
@@ -251,7 +254,7 @@ class CallSiteReader {
     if (origin < 0) origin = cur.ref(DW_AT.abstract_origin);
     // Parameters are decoded only for the few sites asked about (paramsOf).
     const site: DwarfCallSite = { ret: ret ?? 0, tail, key: cur.key };
-    const off = cur.hasChildren ? cur.skipChildren() : cur.next;
+    const off = cur.hasChildren && skip ? cur.skipChildren() : cur.next;
     const callee = origin >= 0 ? this.nameOf(origin) : undefined;
     if (callee) site.callee = callee;
     if (ret !== undefined && !this.out.has(ret)) this.out.set(ret, site);
