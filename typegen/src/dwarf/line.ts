@@ -21,13 +21,12 @@ export class LineTable {
   dirs: string[] = [];
   /** File entries: in DWARF 5, index 0 is the primary file; in 2-4, index 1 is the first. */
   files: { name: string; dir: number }[] = [];
-  // Row columns (JS numbers kept exactly: Float64Array); `length` rows each.
-  addresses = new Float64Array(0);
-  lines = new Float64Array(0);
-  columns = new Float64Array(0);
-  fileIdx = new Float64Array(0);
+  addresses: number[] = [];
+  lines: number[] = [];
+  columns: number[] = [];
+  fileIdx: number[] = [];
   /** bit 0: is_stmt, bit 1: end_sequence */
-  flags = new Uint8Array(0);
+  flags: number[] = [];
 
   get length(): number {
     return this.addresses.length;
@@ -127,44 +126,40 @@ export function readLineTable(secs: DwarfSections, offset: number, addrSize: num
   }
 
   c.seek(progStart);
-  // Every row takes at least one byte of the program: its length bounds the row count, so the
-  // columns are allocated once (no growing, no per-row garbage) and trimmed at the end.
-  const cap = Math.max(0, end - progStart);
-  const addresses = new Float64Array(cap);
-  const lines = new Float64Array(cap);
-  const columns = new Float64Array(cap);
-  const fileIdx = new Float64Array(cap);
-  const flags = new Uint8Array(cap);
-  let n = 0;
   let address = 0;
   let file = 1;
   let line = 1;
   let column = 0;
   let isStmt = defaultIsStmt;
+  const emit = (endSeq: boolean): void => {
+    t.addresses.push(address);
+    t.lines.push(line);
+    t.columns.push(column);
+    t.fileIdx.push(file);
+    t.flags.push((isStmt ? 1 : 0) | (endSeq ? 2 : 0));
+  };
+  const reset = (): void => {
+    address = 0;
+    file = 1;
+    line = 1;
+    column = 0;
+    isStmt = defaultIsStmt;
+  };
   while (c.pos < end) {
     const op = c.u8();
-    let emit = -1; // the row's end_sequence flag (0 or 2) when the opcode appends a row
     if (op >= opcodeBase) {
       const adj = op - opcodeBase;
       address += Math.floor(adj / lineRange) * minInst;
       line += lineBase + (adj % lineRange);
-      emit = 0;
+      emit(false);
     } else if (op === 0) {
       const len = c.uleb();
       const next = c.pos + len;
       if (len === 0 || next > end) c.fail("bad extended opcode length", c.pos - 1);
       const sub = c.u8();
       if (sub === DW_LNE.end_sequence) {
-        addresses[n] = address;
-        lines[n] = line;
-        columns[n] = column;
-        fileIdx[n] = file;
-        flags[n++] = (isStmt ? 1 : 0) | 2;
-        address = 0;
-        file = 1;
-        line = 1;
-        column = 0;
-        isStmt = defaultIsStmt;
+        emit(true);
+        reset();
       } else if (sub === DW_LNE.set_address) {
         address = c.addr(len - 1 === 8 || len - 1 === 4 ? len - 1 : addrSize);
       } else if (sub === DW_LNE.define_file) {
@@ -176,7 +171,7 @@ export function readLineTable(secs: DwarfSections, offset: number, addrSize: num
     } else {
       switch (op) {
         case DW_LNS.copy:
-          emit = 0;
+          emit(false);
           break;
         case DW_LNS.advance_pc:
           address += c.uleb() * minInst;
@@ -207,27 +202,11 @@ export function readLineTable(secs: DwarfSections, offset: number, addrSize: num
           c.skipLeb();
           break;
         default:
+          // Unknown standard opcode: skip its declared number of LEB128 operands.
           for (let i = 0; i < stdLens[op]; i++) c.skipLeb();
       }
     }
-    if (emit >= 0) {
-      addresses[n] = address;
-      lines[n] = line;
-      columns[n] = column;
-      fileIdx[n] = file;
-      flags[n++] = isStmt ? 1 : 0;
-    }
   }
-  // Trimmed: a copy when most of the room went unused, else a view of it.
-  const trim =
-    n < cap / 2
-      ? <T extends Float64Array | Uint8Array>(a: T): T => a.slice(0, n) as T
-      : <T extends Float64Array | Uint8Array>(a: T): T => a.subarray(0, n) as T;
-  t.addresses = trim(addresses);
-  t.lines = trim(lines);
-  t.columns = trim(columns);
-  t.fileIdx = trim(fileIdx);
-  t.flags = trim(flags);
   return t;
 }
 
