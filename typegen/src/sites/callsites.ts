@@ -8,7 +8,8 @@
 // and its value as a DWARF expression (DW_AT_call_value / DW_AT_GNU_call_site_value), of which
 // we keep constants and "the caller's own argument register at entry" (DW_OP_entry_value).
 // The type model does not collect these, so they are read here with the dwarf/ reader, walking
-// only the DIEs that can hold calls (subprograms, lexical blocks, inlined subroutines). The same
+// only the DIEs that can hold calls (subprograms, lexical blocks, inlined subroutines); when the
+// model's walk noted where those DIEs are (dwarf.ts CodeDies), only those are visited. The same
 // walk keeps the exact address ranges of functions split by DW_AT_ranges (a hot part and a
 // `.cold` part far away), of which the model keeps only the lowest and highest address.
 
