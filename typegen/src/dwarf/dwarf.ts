@@ -9,7 +9,37 @@ import { DieCursor } from "./die";
 import { DwarfSections } from "./sections";
 import { Unit, UnitSource, readUnits } from "./units";
 
+/**
+ * The DIEs the allocation-site analysis reads call facts from (sites/callsites.ts), as the type
+ * model's walk met them: subprograms with DW_AT_ranges, call sites, and inlined subroutines with
+ * children, each in a sibling list reached from its compile unit through subprograms and
+ * lexical blocks only, in DIE order, with its nesting depth. With it the site analysis visits
+ * these DIEs instead of walking every unit's tree a second time.
+ */
+export class CodeDies {
+  keys = new Float64Array(1024);
+  depths = new Int32Array(1024);
+  length = 0;
+
+  add(key: number, depth: number): void {
+    const n = this.length;
+    if (n === this.keys.length) {
+      const k = new Float64Array(n * 2);
+      k.set(this.keys);
+      this.keys = k;
+      const d = new Int32Array(n * 2);
+      d.set(this.depths);
+      this.depths = d;
+    }
+    this.keys[n] = key;
+    this.depths[n] = depth;
+    this.length = n + 1;
+  }
+}
+
 export class Dwarf {
+  /** Set by the model build once its walk has gone through every unit (model/build.ts). */
+  codeDies?: CodeDies;
   readonly main: DwarfSections;
   readonly alt?: DwarfSections;
   /** Every unit, sorted by key. */

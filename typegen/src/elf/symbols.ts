@@ -78,6 +78,37 @@ export function forEachSymbolAt(
   }
 }
 
+/**
+ * Calls `fn(name, value)` for each .symtab symbol of type `type` with a non-zero value, in file
+ * order, decoding only those symbols' names (what readSymbols(elf).symtab gives, filtered so,
+ * without an object and a name for every symbol).
+ */
+export function forEachSymbolOfType(
+  elf: ElfFile,
+  type: number,
+  fn: (name: string, value: number) => void,
+): void {
+  for (const s of elf.sections) {
+    if (s.type !== SHT_SYMTAB) continue;
+    const data = elf.data(s);
+    const strSec = elf.sections[s.link];
+    if (!strSec) new Cursor(data, elf.path, s.name).fail(`sh_link ${s.link} names no section`, 0);
+    const strtab = elf.data(strSec);
+    const c = new Cursor(data, elf.path, s.name);
+    const n = Math.floor(data.length / 24);
+    for (let i = 0; i < n; i++) {
+      c.pos = i * 24;
+      const nameOff = c.u32();
+      const info = c.u8();
+      if ((info & 0xf) !== type) continue;
+      c.pos += 3; // st_other, st_shndx
+      const value = c.u64();
+      if (!value) continue;
+      fn(nameOff === 0 ? "" : cstrAt(strtab, nameOff, elf.path, strSec.name), value);
+    }
+  }
+}
+
 /** Symbols of .symtab (full) and .dynsym (exported), each in file order. */
 export function readSymbols(elf: ElfFile): { symtab: ElfSymbol[]; dynsym: ElfSymbol[] } {
   const symtab: ElfSymbol[] = [];

@@ -2,7 +2,7 @@
 // into the shared list (unique.ts), then merge declarations into definitions (merge.ts) and
 // name everything (spell.ts).
 
-import { Dwarf } from "../dwarf/dwarf";
+import { CodeDies, Dwarf } from "../dwarf/dwarf";
 import { Collector } from "./collect";
 import { mergeIncomplete } from "./merge";
 import { cSpelling, canonicalName, uniqueKey } from "./spell";
@@ -13,6 +13,9 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
   // The main walk's table is refilled for each unit; units loaded for cross-unit references
   // keep their own.
   const main = new Collector(dwarf, true);
+  // The call facts' DIEs, noted on the way (sites/callsites.ts); kept only once every unit is walked.
+  const codeDies = new CodeDies();
+  main.codeDies = codeDies;
   const side = new Collector(dwarf, false);
   const uq = new Uniquer(dwarf, (u) => {
     const t = side.collectUnit(u).types;
@@ -25,6 +28,7 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
     const { functions, statics } = rec.frames.materialize(u, dwarf);
     uq.addUnit(rec.types, functions, statics);
   }
+  dwarf.codeDies = codeDies;
   const m = { types: uq.types, typedefs: uq.typedefs, statics: uq.statics, functions: uq.functions };
   // Spelled names of base types are kept by old id; carry them through the merge.
   const spelled = new Map<object, string>();

@@ -5,7 +5,7 @@
 import { TWO64 } from "../bytes";
 import { DW_AT, DW_FORM, DW_TAG } from "../dwarf/constants";
 import { DieCursor } from "../dwarf/die";
-import { Dwarf } from "../dwarf/dwarf";
+import { CodeDies, Dwarf } from "../dwarf/dwarf";
 import { Location } from "../dwarf/expr";
 import { readRanges } from "../dwarf/ranges";
 import { Unit } from "../dwarf/units";
@@ -145,6 +145,9 @@ export class Collector {
     return { types: this.types, frames: this.frames };
   }
 
+  /** Where to record the DIEs the site analysis reads call facts from (the main walk only). */
+  codeDies?: CodeDies;
+
   private walkUnit(u: Unit): void {
     const cur = this.cur;
     cur.setUnit(u);
@@ -153,14 +156,22 @@ export class Collector {
     if (!cur.read(u.dieOffset)) return;
     this.cxxUnit = CXX_LANGUAGES.includes(cur.udata(DW_AT.language) ?? 0);
     this.scope = [];
-    if (cur.hasChildren) this.walkSiblings(cur.next, 1, -1, null);
+    // Type units hold no code (callsites.ts skips them too).
+    if (cur.hasChildren)
+      this.walkSiblings(cur.next, 1, -1, null, !!this.codeDies && u.typeSignature === undefined);
   }
 
   /**
    * Walks a sibling list starting at `off`, whose parent is type record `typeRec` (-1: not a type)
    * or function `fc`; returns the offset after its terminating null entry.
    */
-  private walkSiblings(off: number, depth: number, typeRec: number, fc: FuncCtx | null): number {
+  private walkSiblings(
+    off: number,
+    depth: number,
+    typeRec: number,
+    fc: FuncCtx | null,
+    code: boolean,
+  ): number {
     if (depth > MAX_DEPTH) this.cur.fail("DIE tree nested too deeply", off);
     const cur = this.cur;
     const t = this.types;
@@ -172,6 +183,16 @@ export class Collector {
       let childRec = -1;
       let childFn: FuncCtx | null = null;
       let skipKids = false;
+      // A sibling list reached through subprograms and lexical blocks only: what callsites.ts
+      // reads (its own walk's choices, kept in step with it).
+      if (
+        code &&
+        (tag === DW_TAG.call_site ||
+          tag === DW_TAG.GNU_call_site ||
+          (tag === DW_TAG.inlined_subroutine && hasChildren) ||
+          (tag === DW_TAG.subprogram && cur.has(DW_AT.ranges)))
+      )
+        this.codeDies!.add(cur.key, depth);
       if (tag < 0x50 && IS_TYPE_TAG[tag]) childRec = this.readType(tag);
       else
         switch (tag) {
@@ -236,7 +257,10 @@ export class Collector {
         const scoped = scopeName !== undefined;
         if (scoped) this.scope.push(scopeName);
         if (skipKids) off = cur.skipChildren();
-        else off = this.walkSiblings(cur.next, depth + 1, childRec, childFn);
+        else {
+          const childCode = code && (tag === DW_TAG.subprogram || tag === DW_TAG.lexical_block);
+          off = this.walkSiblings(cur.next, depth + 1, childRec, childFn, childCode);
+        }
         if (scoped) this.scope.pop();
       } else off = cur.next;
     }

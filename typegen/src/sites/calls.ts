@@ -7,7 +7,7 @@
 // more functions given by address (the functions found to tail-call an allocator).
 
 import { ElfFile, SectionHeader } from "../elf/elf-file";
-import { readSymbolTable, readSymbols } from "../elf/symbols";
+import { forEachSymbolOfType, readSymbolTable } from "../elf/symbols";
 
 export interface AllocCall {
   call: number;
@@ -77,35 +77,111 @@ export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
   const code = new Map<number, string>();
   for (const [addr, sym] of pltEntries(elf, slots)) if (names.has(sym)) code.set(addr, sym);
   // Local definitions, also under the optimiser's clone names (xmalloc.constprop.0, .isra.0).
-  for (const s of readSymbols(elf).symtab) {
-    const base = s.name.split(".")[0];
-    if (s.type === STT_FUNC && s.value && names.has(base)) code.set(s.value, base);
-  }
+  forEachSymbolOfType(elf, STT_FUNC, (name, value) => {
+    const base = name.split(".")[0];
+    if (names.has(base)) code.set(value, base);
+  });
   const got = new Map<number, string>();
   for (const [slot, sym] of slots) if (names.has(sym)) got.set(slot, sym);
   return { code, got };
 }
 
+/** Every instruction-shaped call or jump in the code, whatever it goes to, in scan order (by
+ * section, then offset): where it is, its kind, and its rel32 target or GOT slot (typed-array
+ * columns). The site
+ * analysis scans for branches to a growing set of targets many times (tail allocators and
+ * wrappers, round after round); reading the code once and filtering this list each time gives
+ * the same branches, in the same order, for a fraction of the cost. */
+class BranchCandidates {
+  at = new Float64Array(1 << 14);
+  to = new Float64Array(1 << 14);
+  kind = new Uint8Array(1 << 14);
+  length = 0;
+
+  push(at: number, to: number, kind: number): void {
+    const n = this.length;
+    if (n === this.kind.length) this.grow();
+    this.at[n] = at;
+    this.to[n] = to;
+    this.kind[n] = kind;
+    this.length = n + 1;
+  }
+
+  private grow(): void {
+    const cap = this.kind.length * 2;
+    const at = new Float64Array(cap);
+    at.set(this.at);
+    this.at = at;
+    const to = new Float64Array(cap);
+    to.set(this.to);
+    this.to = to;
+    const kind = new Uint8Array(cap);
+    kind.set(this.kind);
+    this.kind = kind;
+  }
+}
+
+const K_CALL = 0; // E8 call rel32
+const K_JMP = 1; // E9 jmp rel32
+const K_CALL_GOT = 2; // FF 15 call *GOT(%rip)
+const K_JMP_GOT = 3; // FF 25 jmp *GOT(%rip)
+const K_JCC = 4; // 0F 8x jcc rel32
+
+const candidateCache = new WeakMap<ElfFile, BranchCandidates>();
+
+/** Adds one section's candidates (code d at address addr). */
+function scanSection(d: Uint8Array, addr: number, c: BranchCandidates): void {
+  const len = d.length;
+  for (let o = 0; o + 5 <= len; o++) {
+    const b = d[o];
+    if (b === 0xe8 || b === 0xe9) {
+      const rel = d[o + 1] | (d[o + 2] << 8) | (d[o + 3] << 16) | (d[o + 4] << 24);
+      c.push(addr + o, addr + o + 5 + rel, b === 0xe8 ? K_CALL : K_JMP);
+    } else if (b === 0xff) {
+      const x = d[o + 1];
+      if (o + 6 <= len && (x === 0x15 || x === 0x25)) {
+        const rel = d[o + 2] | (d[o + 3] << 8) | (d[o + 4] << 16) | (d[o + 5] << 24);
+        c.push(addr + o, addr + o + 6 + rel, x === 0x15 ? K_CALL_GOT : K_JMP_GOT);
+      }
+    } else if (b === 0x0f && o + 6 <= len) {
+      const x = d[o + 1];
+      if (x >= 0x80 && x <= 0x8f) {
+        const rel = d[o + 2] | (d[o + 3] << 8) | (d[o + 4] << 16) | (d[o + 5] << 24);
+        c.push(addr + o, addr + o + 6 + rel, K_JCC);
+      }
+    }
+  }
+}
+
+function branchCandidates(elf: ElfFile): BranchCandidates {
+  let c = candidateCache.get(elf);
+  if (c) return c;
+  c = new BranchCandidates();
+  for (const s of execSections(elf)) {
+    const buf = elf.data(s);
+    scanSection(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), s.addr, c);
+  }
+  candidateCache.set(elf, c);
+  return c;
+}
+
 /** Scans the code for calls (and, with `jumps`, jumps) to the targets. */
 export function scanBranches(elf: ElfFile, t: AllocTargets, jumps: boolean): AllocCall[] {
   const out: AllocCall[] = [];
-  for (const s of execSections(elf)) {
-    const d = elf.data(s);
-    for (let o = 0; o + 5 <= d.length; o++) {
-      const b = d[o];
-      if (b === 0xe8 || (jumps && b === 0xe9)) {
-        const to = s.addr + o + 5 + d.readInt32LE(o + 1);
-        const callee = t.code.get(to);
-        if (callee) out.push({ call: s.addr + o, ret: s.addr + o + 5, callee, target: to, tail: b === 0xe9 });
-      } else if (b === 0xff && o + 6 <= d.length && (d[o + 1] === 0x15 || (jumps && d[o + 1] === 0x25))) {
-        const slot = s.addr + o + 6 + d.readInt32LE(o + 2);
-        const callee = t.got.get(slot);
-        if (callee) out.push({ call: s.addr + o, ret: s.addr + o + 6, callee, tail: d[o + 1] === 0x25 });
-      } else if (jumps && b === 0x0f && o + 6 <= d.length && d[o + 1] >= 0x80 && d[o + 1] <= 0x8f) {
-        const to = s.addr + o + 6 + d.readInt32LE(o + 2);
-        const callee = t.code.get(to);
-        if (callee) out.push({ call: s.addr + o, ret: s.addr + o + 6, callee, target: to, tail: true });
-      }
+  const { at, to, kind, length } = branchCandidates(elf);
+  for (let i = 0; i < length; i++) {
+    const k = kind[i];
+    if (!jumps && k !== K_CALL && k !== K_CALL_GOT) continue;
+    const call = at[i];
+    if (k === K_CALL || k === K_JMP) {
+      const callee = t.code.get(to[i]);
+      if (callee) out.push({ call, ret: call + 5, callee, target: to[i], tail: k === K_JMP });
+    } else if (k === K_JCC) {
+      const callee = t.code.get(to[i]);
+      if (callee) out.push({ call, ret: call + 6, callee, target: to[i], tail: true });
+    } else {
+      const callee = t.got.get(to[i]);
+      if (callee) out.push({ call, ret: call + 6, callee, tail: k === K_JMP_GOT });
     }
   }
   return out;

@@ -8,14 +8,15 @@
 // and its value as a DWARF expression (DW_AT_call_value / DW_AT_GNU_call_site_value), of which
 // we keep constants and "the caller's own argument register at entry" (DW_OP_entry_value).
 // The type model does not collect these, so they are read here with the dwarf/ reader, walking
-// only the DIEs that can hold calls (subprograms, lexical blocks, inlined subroutines). The same
+// only the DIEs that can hold calls (subprograms, lexical blocks, inlined subroutines); when the
+// model's walk noted where those DIEs are (dwarf.ts CodeDies), only those are visited. The same
 // walk keeps the exact address ranges of functions split by DW_AT_ranges (a hot part and a
 // `.cold` part far away), of which the model keeps only the lowest and highest address.
 
 import { Cursor } from "../bytes";
 import { DW_AT, DW_OP, DW_TAG } from "../dwarf/constants";
 import { DieCursor } from "../dwarf/die";
-import { Dwarf } from "../dwarf/dwarf";
+import { CodeDies, Dwarf } from "../dwarf/dwarf";
 import { Range, readRanges } from "../dwarf/ranges";
 
 // Attribute codes not (yet) in dwarf/constants.ts: DWARF 5 section 7.5.4, table 7.5, and the GNU
@@ -147,12 +148,39 @@ class CallSiteReader {
   }
 
   readAll(): void {
+    if (this.dwarf.codeDies) {
+      this.readRecorded(this.dwarf.codeDies);
+      return;
+    }
     const cur = this.cur;
     for (const u of this.dwarf.units) {
       if (u.typeSignature !== undefined) continue;
       cur.setUnit(u);
       if (u.dieOffset >= u.end || !cur.read(u.dieOffset) || !cur.hasChildren) continue;
       this.walk(cur.next, 1, u.end);
+    }
+  }
+
+  /** What `walk` reads, from the DIEs the model's walk noted (dwarf.ts CodeDies): each DIE as
+   * walk's loop handles it, the subprograms' and lexical blocks' children being noted too. */
+  private readRecorded(dies: CodeDies): void {
+    const cur = this.cur;
+    for (let i = 0; i < dies.length; i++) {
+      if (!this.dwarf.seek(cur, dies.keys[i])) continue;
+      const tag = cur.tag;
+      if (tag === DW_TAG.subprogram && cur.has(DW_AT.ranges)) {
+        const rs = readRanges(cur.unit, cur.form(DW_AT.ranges), cur.udata(DW_AT.ranges) ?? 0);
+        if (rs.length > 0) this.ranges.set(Math.min(...rs.map((r) => r[0])), rs);
+      }
+      // Its children (parameters) are not skipped: nothing needs the offset after them, and the
+      // model's walk has already skipped them without fault.
+      if (tag === DW_TAG.call_site || tag === DW_TAG.GNU_call_site) this.callSite(tag, false);
+      else if (tag === DW_TAG.inlined_subroutine && cur.hasChildren) {
+        // Directly in a function's body: no inlined call around it.
+        this.inlineParent = this.inlinedCall();
+        this.walk(cur.next, dies.depths[i] + 1, cur.unit.end);
+        this.inlineParent = -1;
+      }
     }
   }
 
@@ -217,8 +245,9 @@ class CallSiteReader {
     return false;
   }
 
-  /** Reads the call site DIE the cursor is on, and its parameters; returns the offset after it. */
-  private callSite(tag: number): number {
+  /** Reads the call site DIE the cursor is on; returns the offset after it and its parameters
+   * (with `skip` false: after the DIE itself). */
+  private callSite(tag: number, skip = true): number {
     const cur = this.cur;
     const ret = tag === DW_TAG.call_site ? cur.addr(AT_call_return_pc) : cur.addr(DW_AT.low_pc);
     const tail = cur.flag(AT_call_tail_call) || cur.flag(AT_GNU_tail_call);
@@ -226,7 +255,7 @@ class CallSiteReader {
     if (origin < 0) origin = cur.ref(DW_AT.abstract_origin);
     // Parameters are decoded only for the few sites asked about (paramsOf).
     const site: DwarfCallSite = { ret: ret ?? 0, tail, key: cur.key };
-    const off = cur.hasChildren ? cur.skipChildren() : cur.next;
+    const off = cur.hasChildren && skip ? cur.skipChildren() : cur.next;
     const callee = origin >= 0 ? this.nameOf(origin) : undefined;
     if (callee) site.callee = callee;
     if (ret !== undefined && !this.out.has(ret)) this.out.set(ret, site);

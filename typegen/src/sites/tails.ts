@@ -11,7 +11,7 @@
 import { ElfFile } from "../elf/elf-file";
 import { FunctionInfo } from "../model/types";
 import { AllocCall, AllocTargets, execSections, scanBranches } from "./calls";
-import { CodeFacts } from "./callsites";
+import { CodeFacts, DwarfCallSite } from "./callsites";
 import { AllocFn } from "./decls";
 import { FunctionIndex } from "./fnindex";
 import { argDwarfReg, argsAt, constantArg } from "./x86";
@@ -54,6 +54,9 @@ const ARG_DWARF = [0, 1, 2, 3, 4, 5].map((i) => argDwarfReg(i) as number);
 
 export class TailFinder {
   private readonly tails = new Map<number, TailAllocator>();
+  /** The call site DIEs of tail calls, in the order of facts.callSites (read once: find() runs
+   * round after round). */
+  private tailList?: DwarfCallSite[];
 
   constructor(
     private readonly elf: ElfFile,
@@ -73,8 +76,9 @@ export class TailFinder {
       branches = scanBranches(this.elf, targets, true);
       const seen = new Set(branches.map((b) => b.ret));
       // Tail calls the byte scan does not see (a short jmp, an indirect one): gcc marks them.
-      for (const [ret, cs] of this.facts.callSites) {
-        if (!cs.tail || seen.has(ret)) continue;
+      for (const cs of this.tailSites()) {
+        const ret = cs.ret;
+        if (seen.has(ret)) continue;
         const short = this.shortJump(ret, targets);
         if (short) branches.push(short);
         else if (cs.callee && this.fns.has(cs.callee))
@@ -97,6 +101,15 @@ export class TailFinder {
       if (!grew) break;
     }
     return { tails: this.tails, branches };
+  }
+
+  private tailSites(): DwarfCallSite[] {
+    if (!this.tailList) {
+      // Keyed by their own return address (callsites.ts), so cs.ret is the map's key.
+      this.tailList = [];
+      for (const cs of this.facts.callSites.values()) if (cs.tail) this.tailList.push(cs);
+    }
+    return this.tailList;
   }
 
   /** The `jmp rel8` ending at `ret` (a call site DIE says a tail call ends there), when it goes
