@@ -56,6 +56,33 @@ export function forEachSymbolAt(
   values: Set<number>,
   fn: (name: string, value: number, size: number) => void,
 ): void {
+  forEachSymtabEntry(
+    elf,
+    (info, shndx, value) => shndx !== SHN_UNDEF && types.includes(info & 0xf) && values.has(value),
+    fn,
+  );
+}
+
+/**
+ * Calls `fn(name, value)` for each .symtab symbol of type `type` with a non-zero value, in file
+ * order, decoding only those symbols' names (what readSymbols(elf).symtab gives, filtered so,
+ * without an object and a name for every symbol).
+ */
+export function forEachSymbolOfType(
+  elf: ElfFile,
+  type: number,
+  fn: (name: string, value: number) => void,
+): void {
+  forEachSymtabEntry(elf, (info, _shndx, value) => (info & 0xf) === type && value !== 0, fn);
+}
+
+/** The .symtab walk behind both: `keep` sees each entry's raw fields, and only the names of the
+ * entries it keeps are decoded. */
+function forEachSymtabEntry(
+  elf: ElfFile,
+  keep: (info: number, shndx: number, value: number) => boolean,
+  fn: (name: string, value: number, size: number) => void,
+): void {
   for (const s of elf.sections) {
     if (s.type !== SHT_SYMTAB) continue;
     const data = elf.data(s);
@@ -72,39 +99,8 @@ export function forEachSymbolAt(
       const shndx = c.u16();
       const value = c.u64();
       const size = c.u64();
-      if (shndx === SHN_UNDEF || !types.includes(info & 0xf) || !values.has(value)) continue;
+      if (!keep(info, shndx, value)) continue;
       fn(nameOff === 0 ? "" : cstrAt(strtab, nameOff, elf.path, strSec.name), value, size);
-    }
-  }
-}
-
-/**
- * Calls `fn(name, value)` for each .symtab symbol of type `type` with a non-zero value, in file
- * order, decoding only those symbols' names (what readSymbols(elf).symtab gives, filtered so,
- * without an object and a name for every symbol).
- */
-export function forEachSymbolOfType(
-  elf: ElfFile,
-  type: number,
-  fn: (name: string, value: number) => void,
-): void {
-  for (const s of elf.sections) {
-    if (s.type !== SHT_SYMTAB) continue;
-    const data = elf.data(s);
-    const strSec = elf.sections[s.link];
-    if (!strSec) new Cursor(data, elf.path, s.name).fail(`sh_link ${s.link} names no section`, 0);
-    const strtab = elf.data(strSec);
-    const c = new Cursor(data, elf.path, s.name);
-    const n = Math.floor(data.length / 24);
-    for (let i = 0; i < n; i++) {
-      c.pos = i * 24;
-      const nameOff = c.u32();
-      const info = c.u8();
-      if ((info & 0xf) !== type) continue;
-      c.pos += 3; // st_other, st_shndx
-      const value = c.u64();
-      if (!value) continue;
-      fn(nameOff === 0 ? "" : cstrAt(strtab, nameOff, elf.path, strSec.name), value);
     }
   }
 }
