@@ -219,10 +219,11 @@ def library_via(s: object, pc: Optional[int]) -> Optional[Dict[str, Any]]:
     answer at the call (the innermost library function and its header line); else the function
     the call instruction (`call rel32`) enters, and its first line. None for other sites."""
     types = getattr(s, "types", None)
-    if not pc or types is None or not types.site_flags(pc) & L.SITE_LIBRARY:
+    flags = types.site_flags(pc) if pc and types is not None else 0
+    if not pc or not flags & L.SITE_LIBRARY:
         return None
     target = s.target  # type: ignore[attr-defined]
-    if types.site_flags(pc) & L.SITE_INLINED:
+    if flags & L.SITE_INLINED:
         line = optional_call(target, "source_line", pc - 1)
     else:
         code = s.reader.try_read(pc - 5, 5)  # type: ignore[attr-defined]
