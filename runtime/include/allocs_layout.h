@@ -185,6 +185,26 @@ struct allocs_allocator_record {
     uint64_t name; /* address of the name string */
 };
 
+/* ---- GNU obstacks (glibc's <obstack.h>) ----
+ * The obstacks the program began (_obstack_begin, _obstack_begin_1), outside the root:
+ * `__allocs_obstacks` is uint64_t[ALLOCS_OBSTACK_SLOTS], each the address of a struct obstack
+ * or 0. Slots are claimed and cleared with atomic compare-and-swap and never locked; a slot
+ * names a struct the program may since have freed or reused, so a reader validates everything
+ * it reads through it: each chunk of the chain (struct obstack.chunk, then each chunk's prev)
+ * must be a live malloc chunk whose requested size reaches exactly its limit (glibc asks the
+ * chunk function for limit - chunk bytes), at most ALLOCS_OBSTACK_MAX_CHUNKS of them.
+ * glibc's fields the readers use, x86-64 (obstack.c checks them against <obstack.h>): */
+#define ALLOCS_OBSTACKS_SYMBOL "__allocs_obstacks"
+#define ALLOCS_OBSTACK_SLOTS 256u
+#define ALLOCS_OBSTACK_MAX_CHUNKS 4096u
+#define ALLOCS_OBSTACK_OFF_CHUNK 8u        /* struct obstack: the current chunk */
+#define ALLOCS_OBSTACK_OFF_OBJECT_BASE 16u /* ...the object being built */
+#define ALLOCS_OBSTACK_OFF_NEXT_FREE 24u   /* ...the first byte not yet allocated */
+#define ALLOCS_OBSTACK_OFF_CHUNK_LIMIT 32u /* ...the current chunk's limit */
+#define ALLOCS_OBCHUNK_OFF_LIMIT 0u        /* struct _obstack_chunk: one past its end */
+#define ALLOCS_OBCHUNK_OFF_PREV 8u         /* ...the chunk before it, or 0 */
+#define ALLOCS_OBCHUNK_OFF_CONTENTS 16u    /* ...where its objects begin */
+
 #define ALLOCS_ROOT_F_INITIALISED 0x1u
 #define ALLOCS_ROOT_F_GLIBC_MALLOC 0x2u /* chunk headers are glibc's (see the trailer note) */
 
