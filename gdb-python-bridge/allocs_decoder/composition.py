@@ -1,10 +1,11 @@
 """describe(addr): the composition of the allocators, the way the runtime's alloc_describe does
 it: the levels from the mapping down (mmap, then the ELF file and segment, the brk heap or a stack
 and its auxv area), then the one leaf that answers, in this order: a pool object inside a heap
-chunk, the chunk, a freed chunk, auxv, a stack frame, a mapping the program made itself, a static
-object, the brk heap itself, the mapping. Each leaf is its own module (leaf_heap, leaf_auxv,
-leaf_stackframe, leaf_static, leaf_mmap); this one holds only the order, LEAF_ORDER and
-LEVEL_ORDER below, the runtime's (runtime/src/allocators.c; tests/test_composition.py compares)."""
+chunk, an obstack's used part or free tail inside one, the chunk, a freed chunk, auxv, a stack
+frame, a mapping the program made itself, a static object, the brk heap itself, the mapping.
+Each leaf is its own module (leaf_heap, leaf_obstack, leaf_auxv, leaf_stackframe, leaf_static,
+leaf_mmap); this one holds only the order, LEAF_ORDER and LEVEL_ORDER below, the runtime's
+(runtime/src/allocators.c; tests/test_composition.py compares)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Tuple
@@ -17,6 +18,7 @@ from .integrity import damage_note
 from .leaf_auxv import describe_auxv
 from .leaf_heap import describe_freed, describe_heap
 from .leaf_mmap import describe_mmap
+from .leaf_obstack import OBSTACK, describe_obstack
 from .leaf_stackframe import describe_stackframe, frames_of
 from .leaf_static import describe_static
 from .levels import Big
@@ -31,8 +33,8 @@ ADDR_MASK = (1 << 64) - 1
 PROGRAMS_OWN_MMAP = "mmap (the program's own)"
 # Which allocator answers for an address, first that does wins. "freed" is the decoder's own: a
 # debugger still reads a freed chunk's trailer, and the live runtime never answers with one.
-LEAF_ORDER = ("pool", L.MALLOC, "freed", L.AUXV, L.STACKFRAME, PROGRAMS_OWN_MMAP, L.STATIC, L.BRK,
-              L.MMAP)
+LEAF_ORDER = ("pool", OBSTACK, L.MALLOC, "freed", L.AUXV, L.STACKFRAME, PROGRAMS_OWN_MMAP, L.STATIC,
+              L.BRK, L.MMAP)
 DECODER_ONLY_LEAVES = ("freed",)
 # The levels enclosing it, outermost first: the mapping; then an ELF file and its segment, or else
 # the brk heap, or else a stack and the auxv area at its top.
@@ -69,7 +71,9 @@ def _describe(s: Session, addr: int) -> AddressDescription:
         d.notes.append("the runtime had not finished initialising: answers may be incomplete")
     lv = _levels(s, d, addr)
     if root.glibc_malloc:
-        if describe_heap(s, d, addr):
+        # describe_obstack defers to a pool object (a chunk holding one is the pool's), and
+        # describe_heap asks the pool before answering with the chunk: pool, obstack, malloc.
+        if describe_obstack(s, d, addr) or describe_heap(s, d, addr):
             return d
         if lv.elf is None and lv.stack is None and describe_freed(s, d, addr):
             return d

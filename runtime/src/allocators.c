@@ -12,22 +12,24 @@
 #pragma weak threads_set_main_stack
 
 /* ---- which allocator answers, first that does wins ----
- * A pool object before the malloc chunk holding it; auxv's exact snapshot and the stacks before
- * the mappings; the program's own mmap records before the ELF objects (a range a dlclose just
- * unmapped can be mapped again before the rescan, and must not answer as the library); the brk
- * heap outside any chunk; and last, any mapping. */
+ * A pool object, then an obstack's used part or free tail, before the malloc chunk holding it;
+ * auxv's exact snapshot and the stacks before the mappings; the program's own mmap records
+ * before the ELF objects (a range a dlclose just unmapped can be mapped again before the
+ * rescan, and must not answer as the library); the brk heap outside any chunk; and last, any
+ * mapping. */
 static const struct leaf_row {
     const struct allocs_allocator *allocator;
     unsigned how; /* describe's second argument */
 } leaf_order[] = {
-    {&pool_allocator, 0},
-    {&malloc_allocator, 0},
-    {&auxv_allocator, 0},
-    {&stackframe_allocator, 0},
-    {&mmap_allocator, ALLOCS_DESCRIBE_PROGRAMS_OWN},
-    {&static_allocator, 0},
-    {&brk_allocator, 0},
-    {&mmap_allocator, 0},
+    {&pool_allocator, 0},                            /* nested in a malloc chunk */
+    {&obstack_allocator, 0},                         /* nested in a malloc chunk */
+    {&malloc_allocator, 0},                          /* a live chunk */
+    {&auxv_allocator, 0},                            /* argv, envp, auxv and their strings */
+    {&stackframe_allocator, 0},                      /* a frame of a stack */
+    {&mmap_allocator, ALLOCS_DESCRIBE_PROGRAMS_OWN}, /* the program's own mapping */
+    {&static_allocator, 0},                          /* a symbol, section or literal */
+    {&brk_allocator, 0},                             /* the brk heap outside any chunk */
+    {&mmap_allocator, 0},                            /* any mapping */
 };
 
 /* ---- the levels enclosing an address, outermost first ----

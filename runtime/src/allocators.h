@@ -74,6 +74,7 @@ struct allocs_allocator {
 
 extern const struct allocs_allocator malloc_allocator;      /* heap_allocator.c */
 extern const struct allocs_allocator pool_allocator;        /* pool.c */
+extern const struct allocs_allocator obstack_allocator;     /* obstack.c */
 extern const struct allocs_allocator mmap_allocator;        /* maps.c */
 extern const struct allocs_allocator brk_allocator;         /* maps.c */
 extern const struct allocs_allocator elf_file_allocator;    /* elf_objects.c */
