@@ -7,10 +7,11 @@
  * the used part [contents, next_free) of the current chunk (an older chunk is used up to its
  * limit) or in its free tail [next_free, limit).
  *
- * The program's calls of _obstack_begin and _obstack_begin_1 go through the PLT, so they are
- * interposed here (the next definition, glibc's, does the work) and the struct's address is
- * kept in `__allocs_obstacks` (allocs_layout.h), which the decoder reads too; obstack_free(h,
- * NULL), which frees every chunk and leaves h->chunk dangling, drops it. The slots are claimed
+ * The program's calls of _obstack_begin, _obstack_begin_1 and _obstack_newchunk go through the
+ * PLT, so they are interposed here (the next definition, glibc's, does the work); the struct's
+ * address is kept in `__allocs_obstacks` (allocs_layout.h), which the decoder reads too;
+ * obstack_free(h, NULL), which frees every chunk and leaves h->chunk dangling, drops it. The
+ * current chunk takes the SLOW mark (mark_chunk). The slots are claimed
  * and cleared with compare-and-swap: no lock, so nothing here can deadlock against a fork or a
  * signal handler. A slot may name a struct the program freed or reused since, so a query reads
  * it with lv_safe_read and believes a chunk only when it is a live malloc chunk whose requested
@@ -70,16 +71,32 @@ static void registry_drop(uintptr_t h)
     }
 }
 
+/* The obstack's new current chunk takes the SLOW mark: alloc_get_size's fast path (and free's)
+ * reads a chunk's mark alone and would answer with the whole malloc chunk, while the SLOW path
+ * asks the allocators, as for a chunk holding pool objects. Only over a live mark: a chunk
+ * freed meanwhile stays unmarked. */
+static void mark_chunk(const struct obstack *h)
+{
+    uint8_t *m = heap_chunk_mark((uintptr_t)h->chunk);
+    uint8_t live = m ? __atomic_load_n(m, __ATOMIC_RELAXED) : 0;
+    while (live && live != HEAP_MARK_SLOW &&
+           !__atomic_compare_exchange_n(m, &live, HEAP_MARK_SLOW, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+}
+
 static void began(struct obstack *h)
 {
     if (!__atomic_load_n(&obstack_api, __ATOMIC_ACQUIRE))
         __atomic_store_n(&obstack_api, rt_add_custom_allocator("obstack"), __ATOMIC_RELEASE);
     registry_add((uintptr_t)h);
+    mark_chunk(h);
 }
 
 typedef int (*begin_fn)(struct obstack *, int, int, void *(*)(long), void (*)(void *));
 typedef int (*begin_1_fn)(struct obstack *, int, int, void *(*)(void *, long),
                           void (*)(void *, void *), void *);
+typedef void (*newchunk_fn)(struct obstack *, int);
 typedef void (*free_fn)(struct obstack *, void *);
 
 #define NEXT(type, name)                                                                           \
@@ -105,6 +122,15 @@ RT_EXPORT int _obstack_begin_1(struct obstack *h, int size, int alignment,
     int r = next(h, size, alignment, chunkfun, freefun, arg);
     if (r) began(h);
     return r;
+}
+
+/* The macros call it for room the current chunk lacks (glibc's own calls from obstack_printf
+ * stay inside libc: those chunks keep their plain mark). */
+RT_EXPORT void _obstack_newchunk(struct obstack *h, int length)
+{
+    NEXT(newchunk_fn, "_obstack_newchunk");
+    next(h, length);
+    mark_chunk(h);
 }
 
 /* glibc exports both names for one function; <obstack.h> calls obstack_free. Freeing from NULL
