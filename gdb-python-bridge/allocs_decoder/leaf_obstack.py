@@ -33,7 +33,7 @@ class ObstackHit:
 
 def _chunk_at(s: Session, p: int) -> Optional[int]:
     """p's limit when p is an obstack chunk's base by malloc's account, else None."""
-    if not p or p & 7:
+    if not p or p & 15:
         return None
     c = s.heap.find_chunk(p)
     if c is None or c.base != p or c.size < L.OBCHUNK_OFF_CONTENTS:

@@ -14,8 +14,8 @@
  * current chunk takes the SLOW mark (mark_chunk). The slots are claimed
  * and cleared with compare-and-swap: no lock, so nothing here can deadlock against a fork or a
  * signal handler. A slot may name a struct the program freed or reused since, so a query reads
- * it with lv_safe_read and believes a chunk only when it is a live malloc chunk whose requested
- * size reaches exactly its limit. */
+ * it with lv_safe_read (it may lie in memory unmapped since) and believes a chunk only when it
+ * is a live malloc chunk whose requested size reaches exactly its limit. */
 #define _GNU_SOURCE
 #include "allocators.h"
 #include "heap.h"
@@ -152,19 +152,25 @@ RT_EXPORT void _obstack_free(struct obstack *h, void *obj)
 
 /* ---- the query side ---- */
 
-/* Whether p is an obstack chunk's base by malloc's account: a live chunk starting at p whose
- * requested size reaches its limit (glibc asks the chunk function for limit - chunk bytes).
- * *limit and *prev: the chunk's header, read only once the chunk is known live. */
+/* Whether the live malloc chunk c looks like an obstack's: its requested size reaches its limit
+ * (glibc asks the chunk function for limit - chunk bytes). *limit and *prev: its header, read
+ * directly, as alloc_get_size reads a live chunk's trailer. */
+static bool chunk_is_obstacks(const struct rt_chunk *c, uintptr_t *limit, uintptr_t *prev)
+{
+    if (c->size < ALLOCS_OBCHUNK_OFF_CONTENTS) return false;
+    const uintptr_t *hdr = (const uintptr_t *)c->base;
+    *limit = __atomic_load_n(&hdr[ALLOCS_OBCHUNK_OFF_LIMIT / 8], __ATOMIC_RELAXED);
+    *prev = __atomic_load_n(&hdr[ALLOCS_OBCHUNK_OFF_PREV / 8], __ATOMIC_RELAXED);
+    return *limit == c->base + c->size;
+}
+
+/* The same for a pointer read from a struct obstack or a chunk: only the base of a live malloc
+ * chunk is read through. */
 static bool obstack_chunk_at(uintptr_t p, uintptr_t *limit, uintptr_t *prev)
 {
     struct rt_chunk c;
-    uint64_t hdr[2];
-    if (!p || (p & 7) || !heap_find_chunk(p, &c) || c.base != p ||
-        c.size < ALLOCS_OBCHUNK_OFF_CONTENTS || !lv_safe_read(hdr, p, sizeof hdr))
-        return false;
-    *limit = hdr[ALLOCS_OBCHUNK_OFF_LIMIT / 8];
-    *prev = hdr[ALLOCS_OBCHUNK_OFF_PREV / 8];
-    return *limit == p + c.size;
+    return p && !(p & 15) && heap_find_chunk(p, &c) && c.base == p &&
+           chunk_is_obstacks(&c, limit, prev);
 }
 
 struct obstack_hit {
@@ -202,7 +208,7 @@ static bool obstack_describe(struct rt_where *w, unsigned how, struct rt_leaf *o
     const struct allocator *api = __atomic_load_n(&obstack_api, __ATOMIC_ACQUIRE);
     /* Cheap first: only a chunk that looks like an obstack's asks the registry. */
     if (!api || !where_chunk(w) || w->chunk.has_pool_objects ||
-        !obstack_chunk_at(w->chunk.base, &limit, &prev) ||
+        !chunk_is_obstacks(&w->chunk, &limit, &prev) ||
         w->addr < w->chunk.base + ALLOCS_OBCHUNK_OFF_CONTENTS || w->addr >= limit)
         return false;
     struct obstack_hit hit;
