@@ -23,6 +23,7 @@
 
 struct obstack g_ob, g_ob2;
 char *g_first, *g_string, *g_last, *g_tail, *g_other;
+char *g_in_abandoned, *g_in_unmapped; /* objects of obstacks let go of, for the debugger */
 
 __attribute__((noinline)) void stop_here(void)
 {
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
     char *in_unmapped = obstack_alloc(unmapped, 60);
     munmap(unmapped, 4096);
     probe("unmapped", NULL, in_unmapped);
+    g_in_abandoned = in_abandoned;
+    g_in_unmapped = in_unmapped;
     probe("first_again", &g_ob, g_first);
 
     stop_here();

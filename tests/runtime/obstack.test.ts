@@ -56,6 +56,8 @@ const QUERIES: Array<[string, string]> = [
   ["tail", "alloc info --json g_tail"],
   ["other", "alloc info --json g_other + 1"],
   ["header", "alloc info --json (char *)g_ob.chunk + 8"],
+  ["abandoned", "alloc info --json g_in_abandoned"],
+  ["unmapped", "alloc info --json g_in_unmapped"],
 ];
 const GDB_READS: Array<[string, string]> = [
   ["ob", "&g_ob"],
@@ -137,6 +139,14 @@ function checkBridge(a: Map<string, unknown>, g: Map<string, string>, what: stri
   const header = a.get("header") as Json;
   assert.equal(header.allocator, "__default_lib_malloc", `${what}: the chunk header`);
   assert.equal(header.base, hex(get("chunk")));
+  // obstacks let go of (a struct freed and reused, a struct whose page is unmapped): their
+  // chunks are malloc's, as the runtime says
+  for (const label of ["abandoned", "unmapped"]) {
+    const j = a.get(label) as Json;
+    assert.ok(j, `${what}: no answer for ${label}`);
+    assert.equal(j.allocator, "__default_lib_malloc", `${what}: ${label}`);
+    assert.deepEqual(j.damage, [], `${what}: ${label}: no damage reported`);
+  }
 }
 
 for (const [cc, opt] of variants) {
