@@ -4,16 +4,19 @@ and its auxv area), then the one leaf that answers, in this order: a pool object
 chunk, an obstack's used part or free tail inside one, the chunk, a freed chunk, auxv, a stack
 frame, a mapping the program made itself, a static object, the brk heap itself, the mapping.
 Each leaf is its own module (leaf_heap, leaf_obstack, leaf_auxv, leaf_stackframe, leaf_static,
-leaf_mmap); this one holds only the order, LEAF_ORDER and LEVEL_ORDER below, the runtime's
-(runtime/src/allocators.c; tests/test_composition.py compares)."""
+leaf_mmap); this one holds only the order: LEAF_ROWS (each row: where it can answer, and its
+leaf's answer) and LEVEL_ORDER below, the runtime's (runtime/src/allocators.c;
+tests/test_composition.py compares)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Tuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
 from . import layout as L
 from .brk import brk_heap, heap_mapping
 from .address_description import AddressDescription, Level
 from .errors import NO_RUNTIME_NOTE
+from .heap import Chunk
 from .integrity import damage_note
 from .leaf_auxv import describe_auxv
 from .leaf_heap import describe_freed, describe_heap
@@ -31,11 +34,6 @@ ADDR_MASK = (1 << 64) - 1
 # The row of a mapping the program made with mmap, asked before the ELF objects (a range a
 # dlclose unmapped and the program mapped again is no longer the library's).
 PROGRAMS_OWN_MMAP = "mmap (the program's own)"
-# Which allocator answers for an address, first that does wins. "freed" is the decoder's own: a
-# debugger still reads a freed chunk's trailer, and the live runtime never answers with one.
-LEAF_ORDER = ("pool", OBSTACK, L.MALLOC, "freed", L.AUXV, L.STACKFRAME, PROGRAMS_OWN_MMAP, L.STATIC,
-              L.BRK, L.MMAP)
-DECODER_ONLY_LEAVES = ("freed",)
 # The levels enclosing it, outermost first: the mapping; then an ELF file and its segment, or else
 # the brk heap, or else a stack and the auxv area at its top.
 LEVEL_ORDER = (L.MMAP, L.ELF_FILE, L.ELF_SEGMENT, L.BRK, L.STACK, L.AUXV)
@@ -69,36 +67,13 @@ def _describe(s: Session, addr: int) -> AddressDescription:
     s.integrity.check_tables()
     if not root.initialised:
         d.notes.append("the runtime had not finished initialising: answers may be incomplete")
-    lv = _levels(s, d, addr)
-    if root.glibc_malloc:
-        # describe_obstack defers to a pool object (a chunk holding one is the pool's), and
-        # describe_heap asks the pool before answering with the chunk: pool, obstack, malloc.
-        if describe_obstack(s, d, addr) or describe_heap(s, d, addr):
-            return d
-        if lv.elf is None and lv.stack is None and describe_freed(s, d, addr):
-            return d
-    elif lv.elf is None and lv.stack is None:
+    w = _Where(s, addr, root.glibc_malloc, _levels(s, d, addr))
+    if not root.glibc_malloc and w.lv.elf is None and w.lv.stack is None:
         d.notes.append("heap chunks cannot be sized: the runtime does not sit on glibc's malloc")
-    if lv.auxv:
-        describe_auxv(s, d, addr)
-    elif lv.stack is not None:
-        describe_stackframe(s, d, addr, lv.tid)
-    elif lv.mapping is not None and lv.mapping.flags & L.BIG_F_USER_MMAP:
-        describe_mmap(s, d, lv.mapping)
-    elif lv.elf is not None:
-        obj = s.levels.object(lv.elf.object) if lv.elf.object != L.NO_OBJECT else None
-        obj = obj or s.levels.object_for(addr)
-        if not describe_static(s, d, addr, obj.path if obj else lv.elf.name,
-                               obj.load_bias if obj else None, obj=obj):
-            d.notes.append("in an ELF object, but no symbol or section is known here")
-    elif lv.brk is not None:
-        # As the runtime answers: the brk level itself is the leaf; no live object is here.
-        d.allocator, d.base, d.size = L.BIG_KIND_ALLOCATOR[L.BIG_BRK], lv.brk[0], lv.brk[1]
-        d.notes.append("in the brk heap but in no live chunk (malloc's free space or bookkeeping)")
-    elif lv.mapping is not None:
-        describe_mmap(s, d, lv.mapping)
-    else:
-        _from_debugger(s, d)
+    for row in LEAF_ROWS:
+        if row.asked(w) and row.answer(w, d):
+            return d
+    _from_debugger(s, d)
     return d
 
 
@@ -109,6 +84,99 @@ class _Levels:
     stack: Optional[Tuple[int, int]] = None
     tid: Optional[int] = None
     auxv = False
+
+
+class _Where:
+    """One query's address, its levels and its live chunk, looked up at most once for every row
+    that asks (the runtime's `struct rt_where`)."""
+
+    def __init__(self, s: Session, addr: int, heap: bool, lv: _Levels) -> None:
+        self.s, self.addr, self.heap, self.lv = s, addr, heap, lv
+        self._chunk: Optional[Chunk] = None
+        self._looked = False
+
+    @property
+    def chunk(self) -> Optional[Chunk]:
+        if not self._looked:
+            self._chunk, self._looked = self.s.heap.find_chunk(self.addr), True
+        return self._chunk
+
+    @property
+    def outside_objects(self) -> bool:
+        """Neither in an ELF object nor on a stack: where a freed chunk may still be read."""
+        return self.lv.elf is None and self.lv.stack is None
+
+    def in_mapping(self, programs_own: bool) -> bool:
+        m = self.lv.mapping
+        return m is not None and (not programs_own or bool(m.flags & L.BIG_F_USER_MMAP))
+
+
+def _auxv(w: _Where, d: AddressDescription) -> bool:
+    describe_auxv(w.s, d, w.addr)
+    return True  # the auxv area's address is the row's, an item's or not
+
+
+def _stackframe(w: _Where, d: AddressDescription) -> bool:
+    describe_stackframe(w.s, d, w.addr, w.lv.tid)
+    return True  # a stack's address is the row's, in a frame or not
+
+
+def _static(w: _Where, d: AddressDescription) -> bool:
+    s, elf = w.s, w.lv.elf
+    assert elf is not None
+    obj = s.levels.object(elf.object) if elf.object != L.NO_OBJECT else None
+    obj = obj or s.levels.object_for(w.addr)
+    if not describe_static(s, d, w.addr, obj.path if obj else elf.name,
+                           obj.load_bias if obj else None, obj=obj):
+        d.notes.append("in an ELF object, but no symbol or section is known here")
+    return True  # an ELF object's address is the static row's, named or not
+
+
+def _brk(w: _Where, d: AddressDescription) -> bool:
+    # As the runtime answers: the brk level itself is the leaf; no live object is here.
+    assert w.lv.brk is not None
+    d.allocator, d.base, d.size = L.BIG_KIND_ALLOCATOR[L.BIG_BRK], w.lv.brk[0], w.lv.brk[1]
+    d.notes.append("in the brk heap but in no live chunk (malloc's free space or bookkeeping)")
+    return True
+
+
+def _mmap(w: _Where, d: AddressDescription) -> bool:
+    assert w.lv.mapping is not None
+    describe_mmap(w.s, d, w.lv.mapping)
+    return True
+
+
+@dataclass(frozen=True)
+class LeafRow:
+    """One row of the composition: the allocator, where it can answer (the runtime's ASK_*), and
+    its answer, True when the address is the row's (the first such row wins)."""
+    allocator: str
+    asked: Callable[[_Where], bool]
+    answer: Callable[[_Where, AddressDescription], bool]
+
+
+# Which allocator answers for an address, first that does wins (runtime/src/allocators.c's
+# leaf_order; tests/test_composition.py compares). A pool object's description is its chunk's,
+# refined, so the pool row answers through the chunk's leaf when the chunk holds pool objects.
+# "freed" is the decoder's own: a debugger still reads a freed chunk's trailer, and the live
+# runtime never answers with one. The rows after it are exclusive (one level holds the address),
+# so each that is asked answers.
+LEAF_ROWS: Tuple[LeafRow, ...] = (
+    LeafRow("pool", lambda w: w.heap and w.chunk is not None and w.chunk.has_pool_objects,
+            lambda w, d: describe_heap(w.s, d, w.addr, w.chunk)),
+    LeafRow(OBSTACK, lambda w: w.heap, lambda w, d: describe_obstack(w.s, d, w.addr, w.chunk)),
+    LeafRow(L.MALLOC, lambda w: w.heap, lambda w, d: describe_heap(w.s, d, w.addr, w.chunk)),
+    LeafRow("freed", lambda w: w.heap and w.outside_objects,
+            lambda w, d: describe_freed(w.s, d, w.addr)),
+    LeafRow(L.AUXV, lambda w: w.lv.auxv, _auxv),
+    LeafRow(L.STACKFRAME, lambda w: w.lv.stack is not None, _stackframe),
+    LeafRow(PROGRAMS_OWN_MMAP, lambda w: w.in_mapping(programs_own=True), _mmap),
+    LeafRow(L.STATIC, lambda w: w.lv.elf is not None, _static),
+    LeafRow(L.BRK, lambda w: w.lv.brk is not None, _brk),
+    LeafRow(L.MMAP, lambda w: w.in_mapping(programs_own=False), _mmap),
+)
+LEAF_ORDER = tuple(row.allocator for row in LEAF_ROWS)
+DECODER_ONLY_LEAVES = ("freed",)
 
 
 def _levels(s: Session, d: AddressDescription, addr: int) -> _Levels:

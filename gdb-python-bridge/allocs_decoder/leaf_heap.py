@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from . import layout as L
 from .address_description import AddressDescription, Level, heap_site
+from .heap import Chunk
 from .cxx import dynamic_type, library_site, library_via, readable_name, string_buffer_type
 from .pool import describe_pool
 from .types import MetaTypes
@@ -16,8 +17,9 @@ if TYPE_CHECKING:  # Session.describe() reaches this module: a run-time import w
     from .session import Session
 
 
-def describe_heap(s: Session, d: AddressDescription, addr: int) -> bool:
-    found = s.heap.find_chunk(addr)
+def describe_heap(s: Session, d: AddressDescription, addr: int, found: Optional[Chunk]) -> bool:
+    """The live chunk `found` (the composition's one lookup of addr's chunk), or a pool object
+    inside it."""
     if found is None:
         return False
     chunk = found  # not Optional: the closures below read it

@@ -85,9 +85,9 @@ def find_obstack(s: Session, addr: int, chunk: Chunk) -> Optional[ObstackHit]:
     return None
 
 
-def describe_obstack(s: Session, d: AddressDescription, addr: int) -> bool:
-    """The used part or free tail of an obstack's chunk holding addr, below the malloc chunk."""
-    chunk = s.heap.find_chunk(addr)
+def describe_obstack(s: Session, d: AddressDescription, addr: int, chunk: Optional[Chunk]) -> bool:
+    """The used part or free tail of an obstack's chunk holding addr, below the live malloc chunk
+    `chunk` (the composition's one lookup of addr's chunk)."""
     hit = find_obstack(s, addr, chunk) if chunk is not None else None
     if chunk is None or hit is None:
         return False
