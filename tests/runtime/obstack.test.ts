@@ -22,6 +22,8 @@ import {
 } from "../bridge/gdb";
 import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "../bridge/lldb";
 import { validate } from "../lib/json-schema";
+import { summary, type AddressDescription } from "../../extension/src/adapter/describe";
+import { siteText, type SiteJson } from "../../extension/src/vscode/description";
 
 const CONTENTS = 16n; // offsetof(struct _obstack_chunk, contents)
 
@@ -131,6 +133,18 @@ function checkBridge(a: Map<string, unknown>, g: Map<string, string>, what: stri
         ["obstack", hex(base), Number(size)],
       ],
       `${what} ${label}: one level below the malloc chunk`,
+    );
+    // What VS Code shows for this answer: the Describe view's site row and the Variables view's
+    // summary, from the bridge's own JSON.
+    assert.equal(
+      siteText(j.site as SiteJson),
+      `${used ? "used part" : "free tail"} of obstack ${hex(get(ob))} (chunk ${hex(chunk)}..${hex(limit)})`,
+      `${what} ${label}: the Describe view's site`,
+    );
+    assert.match(
+      summary(j as unknown as AddressDescription) ?? "",
+      new RegExp(`^obstack ${size} B .*@ obstack ${hex(get(ob))}$`),
+      `${what} ${label}: the Variables view's summary`,
     );
   }
   assert.equal(BigInt((a.get("last") as Json).address), get("last") + 999n);

@@ -122,6 +122,7 @@ function siteText(d: AddressDescription): string | undefined {
   if (s.file) return `${path.basename(s.file)}:${s.line ?? "?"}`;
   if (s.function) return s.function;
   if (s.symbol) return s.symbol;
+  if (s.obstack) return `obstack ${s.obstack}`;
   return undefined;
 }
 

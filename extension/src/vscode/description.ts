@@ -200,6 +200,12 @@ export function siteText(site: SiteJson | null | undefined): string | undefined 
       (site.file ? ` at ${basename(site.file)}:${site.line ?? "?"}` : "")
     );
   }
+  if (site.obstack) {
+    return (
+      `${site.part === "free" ? "free tail" : "used part"} of obstack ${site.obstack}` +
+      (site.chunk ? ` (chunk ${site.chunk}..${site.limit ?? "?"})` : "")
+    );
+  }
   if (site.symbol) {
     return (
       site.symbol +
