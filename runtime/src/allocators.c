@@ -60,10 +60,12 @@ void levels_init(int argc, char **argv, char **envp)
     if (levels_ready) return;
     stack_init();
     maps_init();
+    maps_calls_init(); /* glibc's mmap family: until then the interposed calls make the syscalls */
     auxv_init(argc, argv, envp); /* also the main stack's bounds, which the first scan refines */
     /* Read /proc/self/maps now rather than on first use: a process that never queries may
      * still be read post mortem, and the gdb bridge wants the brk and mapping levels then. */
     maps_ensure();
+    elf_dlopen_init();
     objects_init();
     if (threads_set_main_stack && lv_main_stack_hi)
         threads_set_main_stack(lv_main_stack_lo, lv_main_stack_hi);

@@ -48,12 +48,31 @@ void maps_pending_end(void)
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
 }
 
+/* A change that could not be logged (the log was full, or an entry was half written when
+ * the process forked): the index must be reread from /proc/self/maps (maps.c). */
+static volatile int lost;
+
+static void mark_lost(void)
+{
+    __atomic_store_n(&lost, 1, __ATOMIC_RELEASE);
+}
+
+bool maps_pending_lost(void)
+{
+    return __atomic_load_n(&lost, __ATOMIC_ACQUIRE) != 0;
+}
+
+bool maps_pending_take_lost(void)
+{
+    return __atomic_exchange_n(&lost, 0, __ATOMIC_ACQ_REL) != 0;
+}
+
 /* Entries are written before npending is raised past them, so a reader sees whole ones. */
 static void append(const struct pending_op *op)
 {
     uint32_t n = npending;
     if (n >= PENDING_MAX) {
-        maps_mark_stale();
+        mark_lost();
         return;
     }
     ops[n] = *op;
@@ -162,6 +181,6 @@ void maps_pending_after_fork_child(void)
 {
     if (pending_lock.word) {
         pending_lock.word = 0;
-        maps_mark_stale();
+        mark_lost();
     }
 }
