@@ -59,7 +59,14 @@ void maps_index_gap(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 
 /* ---- maps_scan.c: /proc/self/maps into the index ---- */
 bool maps_scan_init(void);
-void maps_ensure(void); /* the first read of /proc/self/maps, deferred until needed */
+/* The first read of /proc/self/maps, deferred until needed: maps_ensure on every lookup, the
+ * flag tested inline (a query's path crosses it several times). */
+extern volatile int lv_maps_scanned;
+void maps_first_scan(void);
+static inline void maps_ensure(void)
+{
+    if (RT_UNLIKELY(!lv_maps_scanned)) maps_first_scan();
+}
 void maps_ensure_scanned_locked(void); /* the same, with the write lock held */
 void maps_rescan_locked(void);
 bool maps_rescan(void);     /* takes the lock; false if rate-limited or a fork holds it */
@@ -99,13 +106,22 @@ void maps_pending_unmap(uintptr_t b, uintptr_t e);
  * holds the log's lock must not wait for a writer, who may be waiting for that lock). */
 void maps_pending_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len, bool keep_old,
                         uint64_t site, const struct allocs_big *was);
-bool maps_pending_nonempty(void);
+extern volatile uint32_t lv_maps_npending;
+static inline bool maps_pending_nonempty(void) /* inline: every mapping lookup asks */
+{
+    return __atomic_load_n(&lv_maps_npending, __ATOMIC_ACQUIRE) != 0;
+}
 void maps_pending_drain_locked(void); /* applies and empties the log (levels lock held) */
 /* The answer for addr once the logged changes are applied to the index's answer. */
 bool maps_pending_overlay(uintptr_t addr, struct allocs_big *out, bool found);
 void maps_pending_after_fork_child(void);
-/* A change went unlogged: the index must be reread (take: and the flag cleared). */
-bool maps_pending_lost(void);
+/* A change went unlogged: the index must be reread (take: and the flag cleared). Tested
+ * inline: every mapping lookup asks. */
+extern volatile int lv_maps_pending_lost;
+static inline bool maps_pending_lost(void)
+{
+    return __atomic_load_n(&lv_maps_pending_lost, __ATOMIC_ACQUIRE) != 0;
+}
 bool maps_pending_take_lost(void);
 
 /* ---- elf_objects.c ---- */

@@ -127,11 +127,11 @@ static int kernel_maps_range(uintptr_t b, uintptr_t e)
 /* What the first read of /proc/self/maps settles: where the brk heap starts (the [heap] line,
  * or the current break if there is none yet), and how far down the main stack can reach (not
  * into the mapping below it). */
-static volatile int maps_scanned;
+volatile int lv_maps_scanned;
 
 static void first_scan_setup(void)
 {
-    maps_scanned = 1;
+    lv_maps_scanned = 1;
     uintptr_t cur = (uintptr_t)lv_syscall3(SYS_brk, 0, 0, 0);
     if (!__allocs_root.brk_lo) __allocs_root.brk_lo = cur;
     __allocs_root.brk_hi = cur > __allocs_root.brk_lo ? cur : __allocs_root.brk_lo;
@@ -157,10 +157,10 @@ static void first_scan_setup(void)
     }
 }
 
-void maps_ensure(void)
+void maps_first_scan(void)
 {
-    if (maps_scanned || !lv_maps_ready || !levels_write_try_begin()) return;
-    if (!maps_scanned) maps_rescan_locked();
+    if (lv_maps_scanned || !lv_maps_ready || !levels_write_try_begin()) return;
+    if (!lv_maps_scanned) maps_rescan_locked();
     levels_write_end();
 }
 
@@ -235,7 +235,7 @@ void maps_rescan_locked(void)
     }
     while (u < nusers) /* past the last line */
         maps_index_append(users[u++]);
-    if (!maps_scanned) first_scan_setup();
+    if (!lv_maps_scanned) first_scan_setup();
     bigs_relink();
     uint64_t t1 = lv_now_ns();
     last_rescan_end = t1;
@@ -270,5 +270,5 @@ bool maps_scan_init(void)
 
 void maps_ensure_scanned_locked(void)
 {
-    if (!maps_scanned) maps_rescan_locked();
+    if (!lv_maps_scanned) maps_rescan_locked();
 }
