@@ -89,9 +89,12 @@ bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
     int levels = 0;
     *by = NULL;
     memset(out, 0, sizeof *out); /* once: a describe that does not answer leaves it alone */
+    /* Unrolled: each row's allocator is a constant address, and its tests are straight code. */
+#pragma GCC unroll 16
     for (unsigned i = 0; i < COUNT(leaf_order); i++) {
         const struct allocs_allocator *a = leaf_order[i].allocator;
         if (a->needs_levels && !levels_up(&levels)) continue;
+        if (!where_within(w, a->within)) continue;
         if (a->describe(w, leaf_order[i].how, out)) {
             *by = a;
             return true;
@@ -100,19 +103,18 @@ bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
     return false;
 }
 
-unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max)
+unsigned levels_chain(struct rt_where *w, struct alloc_level *chain, unsigned max)
 {
     int levels = 0;
-    if (!addr || !levels_up(&levels)) return 0;
-    struct rt_where w;
-    where_begin(&w, addr);
+    if (!w->addr || !levels_up(&levels)) return 0;
     uint32_t answered = 0;
     unsigned n = 0;
+#pragma GCC unroll 16
     for (unsigned i = 0; i < COUNT(level_order); i++) {
         const struct level_row *r = &level_order[i];
         if ((answered & r->after) != r->after || (answered & r->unless)) continue;
         uintptr_t lo, hi;
-        if (!r->allocator->extent(&w, &lo, &hi)) continue;
+        if (!r->allocator->extent(w, &lo, &hi)) continue;
         answered |= BIT(r->allocator->id);
         if (n < max && hi > lo)
             chain[n++] = (struct alloc_level){rt_allocator(r->allocator->id), (const void *)lo,

@@ -377,15 +377,12 @@ void objects_init(void)
 
 /* ---- the ELF allocators (allocators.h): a loaded file and its segments (the statics in them
  * are elf_symbols.c's) ---- */
-bool where_object(struct rt_where *w, bool retry_missed)
+void where_object_lookup(struct rt_where *w, bool retry_missed)
 {
-    if (w->object_state <= 0 && (!w->object_state || retry_missed)) {
-        bool found = objects_find(w->addr, &w->object, &w->object_rec, &w->segment) ||
-                     (retry_missed && objects_missed(w->addr) &&
-                      objects_find(w->addr, &w->object, &w->object_rec, &w->segment));
-        w->object_state = found ? 1 : -1;
-    }
-    return w->object_state > 0;
+    bool found = objects_find(w->addr, &w->object, &w->object_rec, &w->segment) ||
+                 (retry_missed && objects_missed(w->addr) &&
+                  objects_find(w->addr, &w->object, &w->object_rec, &w->segment));
+    w->object_state = found ? 1 : -1;
 }
 
 /* A range the program mapped over itself is no longer the library's (a dlclose'd range

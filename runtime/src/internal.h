@@ -86,8 +86,16 @@ extern rt_lock_t arena_lock;        /* rt_core.c: the bump arena */
 /* "allocs: <message>\n" on stderr with write(2); no malloc, safe anywhere. */
 void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Allocator objects (one per enum allocs_allocator_id; never freed). */
-struct allocator *rt_allocator(enum allocs_allocator_id id);
+/* Allocator objects (one per enum allocs_allocator_id; never freed). Inline: every answer
+ * names its allocator, and a constant id folds to one address and one test. */
+#define RT_BUILTIN_ALLOCATORS (ALLOCS_ALLOCATOR_ALLOCA + 1)
+extern struct allocator rt_builtin_allocators[RT_BUILTIN_ALLOCATORS]; /* rt_core.c */
+static inline struct allocator *rt_allocator(enum allocs_allocator_id id)
+{
+    if ((unsigned)id < RT_BUILTIN_ALLOCATORS && rt_builtin_allocators[id].name)
+        return &rt_builtin_allocators[id];
+    return &rt_builtin_allocators[ALLOCS_ALLOCATOR_UNKNOWN];
+}
 /* Custom allocators: index i has id ALLOCS_FIRST_CUSTOM_ALLOCATOR + i. NULL if out of range. */
 struct allocator *rt_custom_allocator(uint32_t index);
 struct allocator *rt_add_custom_allocator(const char *name); /* NULL when full */
@@ -154,9 +162,6 @@ struct rt_leaf {
 };
 /* allocators.c: the levels part's start-up (maps, ELF objects, stacks, auxv), in order. */
 void levels_init(int argc, char **argv, char **envp);
-/* The levels enclosing addr, outermost first (mapping, then ELF file/segment, brk, stack or
- * auxv area: allocators.c's level order). Returns the count written (at most max). */
-unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max);
 
 /* ---- heap <-> levels ---- */
 /* levels -> heap: the main thread's stack bounds (set once the levels part knows them). */

@@ -189,10 +189,13 @@ struct stack_rule {
     int32_t cfa_off, rbp_off;
     uint8_t cfa_reg; /* 6 rbp, 7 rsp */
 };
-/* pc's rule, from the cache or its object's .eh_frame_hdr; false when the CFI says more than
- * such a rule can (libgcc's unwinder answers then). */
-bool stack_rule_for(uintptr_t pc, struct stack_rule *out);
-void stack_rules_forget(void); /* code may have moved (objects came or went) */
+/* pc's rule from its object's .eh_frame_hdr; false when the CFI says more than such a rule can
+ * (libgcc's unwinder answers then). stack.c caches the rules per PC. */
+bool stack_cfi_rule(uintptr_t pc, struct stack_rule *out);
+/* Bumped when code may have moved (objects came or went): cached rules of an older
+ * generation are stale. */
+extern unsigned lv_stack_rule_gen;
+void stack_rules_forget(void);
 
 /* ---- auxv.c ---- */
 void auxv_init(int argc, char **argv, char **envp);

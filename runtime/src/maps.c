@@ -163,12 +163,6 @@ void maps_init(void)
 }
 
 /* ---- the mmap and brk allocators (allocators.h) ---- */
-bool where_mapping(struct rt_where *w)
-{
-    if (!w->mapping_state) w->mapping_state = maps_find(w->addr, &w->mapping, true) ? 1 : -1;
-    return w->mapping_state > 0;
-}
-
 static bool mmap_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
 {
     if (!where_mapping(w)) return false;
@@ -194,6 +188,7 @@ const struct allocs_allocator mmap_allocator = {
     .id = ALLOCS_ALLOCATOR_MMAP,
     .level = ALLOCS_LEVEL_MAPPING,
     .needs_levels = true,
+    .within = ALLOCS_WITHIN_MAPPING,
     .describe = mmap_describe,
     .extent = mmap_extent,
 };

@@ -181,7 +181,7 @@ void rt_warn(const char *fmt, ...)
 }
 
 /* ---- allocator objects ---- */
-static struct allocator builtin_allocators[] = {
+struct allocator rt_builtin_allocators[RT_BUILTIN_ALLOCATORS] = {
     [ALLOCS_ALLOCATOR_UNKNOWN] = {"(unknown)", ALLOCS_ALLOCATOR_UNKNOWN, 0},
     [ALLOCS_ALLOCATOR_NO_RUNTIME] = {"(no runtime)", ALLOCS_ALLOCATOR_NO_RUNTIME, 0},
     [ALLOCS_ALLOCATOR_MMAP] = {ALLOCS_ALLOCATOR_NAME_MMAP, ALLOCS_ALLOCATOR_MMAP, 0},
@@ -201,14 +201,6 @@ static struct allocator builtin_allocators[] = {
     [ALLOCS_ALLOCATOR_ALLOCA] = {ALLOCS_ALLOCATOR_NAME_ALLOCA, ALLOCS_ALLOCATOR_ALLOCA,
                                  ALLOCS_ALLOCATOR_F_LEAF},
 };
-
-struct allocator *rt_allocator(enum allocs_allocator_id id)
-{
-    if ((unsigned)id >= sizeof builtin_allocators / sizeof builtin_allocators[0] ||
-        !builtin_allocators[id].name)
-        return &builtin_allocators[ALLOCS_ALLOCATOR_UNKNOWN];
-    return &builtin_allocators[id];
-}
 
 #define MAX_CUSTOM_ALLOCATORS 64
 static struct allocator custom_allocators[MAX_CUSTOM_ALLOCATORS];

@@ -63,6 +63,37 @@ void stack_init(void)
     force_libgcc = e && strcmp(e, "libgcc") == 0;
 }
 
+/* ---- the fast path: frame rules (stack_cfi.c) cached per PC ---- */
+#define RULE_SLOTS 2048u
+static struct rule_slot {
+    unsigned ver; /* odd while written */
+    unsigned gen; /* lv_stack_rule_gen when computed: code can change when objects come and go */
+    uintptr_t pc;
+    struct stack_rule r;
+} rule_cache[RULE_SLOTS];
+
+static bool rule_for(uintptr_t pc, struct stack_rule *out)
+{
+    struct rule_slot *s = &rule_cache[(pc * 0x9E3779B97F4A7C15ull) >> 53 & (RULE_SLOTS - 1)];
+    unsigned gen = __atomic_load_n(&lv_stack_rule_gen, __ATOMIC_ACQUIRE);
+    unsigned v = __atomic_load_n(&s->ver, __ATOMIC_ACQUIRE);
+    if (!(v & 1) && s->pc == pc && s->gen == gen) {
+        *out = s->r;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&s->ver, __ATOMIC_RELAXED) == v) return true;
+    }
+    if (!stack_cfi_rule(pc, out)) return false;
+    /* Publish unless another thread is writing this slot (then just skip caching). */
+    if (!(v & 1) && __atomic_compare_exchange_n(&s->ver, &v, v + 1, false, __ATOMIC_ACQUIRE,
+                                                __ATOMIC_RELAXED)) {
+        s->pc = pc;
+        s->gen = gen;
+        s->r = *out;
+        __atomic_store_n(&s->ver, v + 2, __ATOMIC_RELEASE);
+    }
+    return true;
+}
+
 enum { FAST_FAIL, FAST_FOUND, FAST_NONE };
 
 /* Walks our own stack (always mapped: it is the one we run on) from this frame upwards. */
@@ -73,7 +104,7 @@ __attribute__((noinline)) static int fast_walk(struct walk *w, uintptr_t slo, ui
                      : "=r"(pc), "=r"(sp), "=r"(fp));
     for (unsigned frames = 0; frames < 512; frames++) {
         struct stack_rule r;
-        if (!stack_rule_for(pc, &r)) return FAST_FAIL;
+        if (!rule_for(pc, &r)) return FAST_FAIL;
         uintptr_t cfa = (r.cfa_reg == 7 ? sp : fp) + (uintptr_t)r.cfa_off;
         if (cfa <= sp || cfa < slo + 8 || cfa > shi) return FAST_FAIL;
         if (!w->past_runtime && !(pc >= rt_text_lo && pc < rt_text_hi)) {

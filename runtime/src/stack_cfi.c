@@ -1,9 +1,10 @@
-/* stack_cfi.c: the stack walk's fast path (stack.c): our own CFI reader with a per-PC rule
- * cache.
+/* stack_cfi.c: the stack walk's fast path (stack.c): our own CFI reader, giving a PC's frame
+ * rule, and the generation that invalidates the rules stack.c caches.
  * libgcc reparses each frame's CIE and FDE on every unwind (~150-300 ns a frame). On x86-64
  * almost every frame's rule is "CFA = rsp or rbp + k; rbp saved at CFA + m (or untouched);
  * return address at CFA - 8", so that triple is computed once per PC (from the object's
- * .eh_frame_hdr, found with _dl_find_object) and cached. Anything else (CFA expressions, as in
+ * .eh_frame_hdr, found with _dl_find_object) and cached (by stack.c: the walk's loop inlines
+ * the cache's probe). Anything else (CFA expressions, as in
  * realigned frames; signal frames) makes the fast path give up and libgcc answer instead. */
 #define _GNU_SOURCE
 #include "levels.h"
@@ -12,18 +13,11 @@
 #include <link.h>
 #include <string.h>
 
-#define RULE_SLOTS 2048u
-static struct rule_slot {
-    unsigned ver; /* odd while written */
-    unsigned gen; /* rule_gen when computed: code can change when objects come and go */
-    uintptr_t pc;
-    struct stack_rule r;
-} rule_cache[RULE_SLOTS];
-static unsigned rule_gen;
+unsigned lv_stack_rule_gen; /* levels.h */
 
 void stack_rules_forget(void)
 {
-    __atomic_fetch_add(&rule_gen, 1, __ATOMIC_ACQ_REL);
+    __atomic_fetch_add(&lv_stack_rule_gen, 1, __ATOMIC_ACQ_REL);
 }
 
 struct cursor {
@@ -205,7 +199,7 @@ static bool run_cfi(struct cursor *c, uintptr_t loc, uintptr_t pc, int64_t daf, 
     return !c->bad;
 }
 
-static bool compute_rule(uintptr_t pc, struct stack_rule *out)
+bool stack_cfi_rule(uintptr_t pc, struct stack_rule *out)
 {
     struct dl_find_object dlfo;
     if (_dl_find_object((void *)pc, &dlfo) != 0 || !dlfo.dlfo_eh_frame) return false;
@@ -277,27 +271,5 @@ static bool compute_rule(uintptr_t pc, struct stack_rule *out)
         return false;
     if ((st.reg != 6 && st.reg != 7) || st.off <= 0 || st.off > (1 << 30)) return false;
     *out = (struct stack_rule){(int32_t)st.off, (int32_t)st.rbp_off, (uint8_t)st.reg};
-    return true;
-}
-
-bool stack_rule_for(uintptr_t pc, struct stack_rule *out)
-{
-    struct rule_slot *s = &rule_cache[(pc * 0x9E3779B97F4A7C15ull) >> 53 & (RULE_SLOTS - 1)];
-    unsigned gen = __atomic_load_n(&rule_gen, __ATOMIC_ACQUIRE);
-    unsigned v = __atomic_load_n(&s->ver, __ATOMIC_ACQUIRE);
-    if (!(v & 1) && s->pc == pc && s->gen == gen) {
-        *out = s->r;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&s->ver, __ATOMIC_RELAXED) == v) return true;
-    }
-    if (!compute_rule(pc, out)) return false;
-    /* Publish unless another thread is writing this slot (then just skip caching). */
-    if (!(v & 1) && __atomic_compare_exchange_n(&s->ver, &v, v + 1, false, __ATOMIC_ACQUIRE,
-                                                __ATOMIC_RELAXED)) {
-        s->pc = pc;
-        s->gen = gen;
-        s->r = *out;
-        __atomic_store_n(&s->ver, v + 2, __ATOMIC_RELEASE);
-    }
     return true;
 }
