@@ -15,19 +15,29 @@
  * A pool object before the malloc chunk holding it; auxv's exact snapshot and the stacks before
  * the mappings; the program's own mmap records before the ELF objects (a range a dlclose just
  * unmapped can be mapped again before the rescan, and must not answer as the library); the brk
- * heap outside any chunk; and last, any mapping. */
+ * heap outside any chunk; and last, any mapping.
+ * Each row also says where it is asked (ASK_*): only there can its allocator answer, so a row
+ * that cannot costs an inline test of one query's shared lookups (struct rt_where) and no call.
+ * The heap part's rows answer from the first malloc; the others once the levels part has
+ * started (in the runtime's constructor). */
+#define ASK_LEVELS 0x1u     /* the levels part has started */
+#define ASK_CHUNK 0x2u      /* inside a live malloc chunk */
+#define ASK_POOL_CHUNK 0x4u /* inside a live malloc chunk holding pool objects */
+#define ASK_MAPPING 0x8u    /* inside a mapping the index knows */
+#define ASK_OBJECT 0x10u    /* inside a loaded ELF object (a missed one rescanned for) */
 static const struct leaf_row {
     const struct allocs_allocator *allocator;
     unsigned how; /* describe's second argument */
+    unsigned ask; /* ASK_*: all must hold */
 } leaf_order[] = {
-    {&pool_allocator, 0},
-    {&malloc_allocator, 0},
-    {&auxv_allocator, 0},
-    {&stackframe_allocator, 0},
-    {&mmap_allocator, ALLOCS_DESCRIBE_PROGRAMS_OWN},
-    {&static_allocator, 0},
-    {&brk_allocator, 0},
-    {&mmap_allocator, 0},
+    {&pool_allocator, 0, ASK_POOL_CHUNK},
+    {&malloc_allocator, 0, ASK_CHUNK},
+    {&auxv_allocator, 0, ASK_LEVELS},
+    {&stackframe_allocator, 0, ASK_LEVELS},
+    {&mmap_allocator, ALLOCS_DESCRIBE_PROGRAMS_OWN, ASK_LEVELS | ASK_MAPPING},
+    {&static_allocator, 0, ASK_LEVELS | ASK_OBJECT},
+    {&brk_allocator, 0, ASK_LEVELS},
+    {&mmap_allocator, 0, ASK_LEVELS | ASK_MAPPING},
 };
 
 /* ---- the levels enclosing an address, outermost first ----
@@ -83,6 +93,17 @@ static bool levels_up(int *state)
     return *state > 0;
 }
 
+/* Whether a row may be asked (the row's ASK_* are constants once the loop is unrolled). */
+static inline bool row_asked(struct rt_where *w, unsigned ask, int *levels)
+{
+    if ((ask & ASK_LEVELS) && !levels_up(levels)) return false;
+    if ((ask & (ASK_CHUNK | ASK_POOL_CHUNK)) && !where_chunk(w)) return false;
+    if ((ask & ASK_POOL_CHUNK) && !w->chunk.has_pool_objects) return false;
+    if ((ask & ASK_MAPPING) && !where_mapping(w)) return false;
+    if ((ask & ASK_OBJECT) && !where_object(w, true)) return false;
+    return true;
+}
+
 bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
                           const struct allocs_allocator **by)
 {
@@ -93,8 +114,7 @@ bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
 #pragma GCC unroll 16
     for (unsigned i = 0; i < COUNT(leaf_order); i++) {
         const struct allocs_allocator *a = leaf_order[i].allocator;
-        if (a->needs_levels && !levels_up(&levels)) continue;
-        if (!where_within(w, a->within)) continue;
+        if (!row_asked(w, leaf_order[i].ask, &levels)) continue;
         if (a->describe(w, leaf_order[i].how, out)) {
             *by = a;
             return true;

@@ -62,23 +62,6 @@ static inline bool where_object(struct rt_where *w, bool retry_missed)
     return w->object_state > 0;
 }
 
-/* Where an allocator can answer at all (struct allocs_allocator's `within`): the composition
- * asks its describe only there, from the lookups above, so a row that cannot answer costs a
- * test and no call. */
-#define ALLOCS_WITHIN_CHUNK 0x1u      /* a live malloc chunk */
-#define ALLOCS_WITHIN_POOL_CHUNK 0x2u /* a live malloc chunk holding pool objects */
-#define ALLOCS_WITHIN_MAPPING 0x4u    /* a mapping the index knows */
-#define ALLOCS_WITHIN_OBJECT 0x8u     /* a loaded ELF object (looked up with retry_missed) */
-static inline bool where_within(struct rt_where *w, unsigned within)
-{
-    if ((within & (ALLOCS_WITHIN_CHUNK | ALLOCS_WITHIN_POOL_CHUNK)) && !where_chunk(w))
-        return false;
-    if ((within & ALLOCS_WITHIN_POOL_CHUNK) && !w->chunk.has_pool_objects) return false;
-    if ((within & ALLOCS_WITHIN_MAPPING) && !where_mapping(w)) return false;
-    if ((within & ALLOCS_WITHIN_OBJECT) && !where_object(w, true)) return false;
-    return true;
-}
-
 /* describe's `how` for the mmap allocator: answer only for a mapping the program made itself
  * (the first of its two rows in the leaf order). */
 #define ALLOCS_DESCRIBE_PROGRAMS_OWN 0x1u
@@ -89,11 +72,6 @@ struct allocs_allocator {
     const char *name;
     enum allocs_allocator_id id; /* its struct allocator is rt_allocator(id) (pool: UNKNOWN) */
     enum allocs_level level;
-    /* True: it answers only once the levels part has started (in the runtime's constructor);
-     * the heap part's allocators answer from the first malloc. */
-    bool needs_levels;
-    /* ALLOCS_WITHIN_*: where describe can answer (it is not asked elsewhere). */
-    unsigned within;
     /* get_info: the allocation holding w->addr (its allocator, base, size, site...) into *out,
      * which starts zeroed, or false, leaving *out untouched, when this allocator has none
      * there. NULL for pure levels. */

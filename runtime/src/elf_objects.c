@@ -401,7 +401,6 @@ const struct allocs_allocator elf_file_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_ELF_FILE,
     .id = ALLOCS_ALLOCATOR_ELF_FILE,
     .level = ALLOCS_LEVEL_REGION,
-    .needs_levels = true,
     .extent = elf_file_extent,
 };
 
@@ -417,6 +416,5 @@ const struct allocs_allocator elf_segment_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_ELF_SEGMENT,
     .id = ALLOCS_ALLOCATOR_ELF_SEGMENT,
     .level = ALLOCS_LEVEL_PART,
-    .needs_levels = true,
     .extent = elf_segment_extent,
 };

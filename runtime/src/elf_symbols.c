@@ -493,8 +493,6 @@ const struct allocs_allocator static_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_STATIC,
     .id = ALLOCS_ALLOCATOR_STATIC,
     .level = ALLOCS_LEVEL_OBJECT,
-    .needs_levels = true,
-    .within = ALLOCS_WITHIN_OBJECT,
     .describe = static_describe,
     .type = static_type,
 };

@@ -52,7 +52,6 @@ const struct allocs_allocator malloc_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_MALLOC,
     .id = ALLOCS_ALLOCATOR_MALLOC,
     .level = ALLOCS_LEVEL_OBJECT,
-    .within = ALLOCS_WITHIN_CHUNK,
     .describe = malloc_describe,
     .type = malloc_type,
     .walk = malloc_walk,

@@ -187,8 +187,6 @@ const struct allocs_allocator mmap_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_MMAP,
     .id = ALLOCS_ALLOCATOR_MMAP,
     .level = ALLOCS_LEVEL_MAPPING,
-    .needs_levels = true,
-    .within = ALLOCS_WITHIN_MAPPING,
     .describe = mmap_describe,
     .extent = mmap_extent,
 };
@@ -218,7 +216,6 @@ const struct allocs_allocator brk_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_BRK,
     .id = ALLOCS_ALLOCATOR_BRK,
     .level = ALLOCS_LEVEL_REGION,
-    .needs_levels = true,
     .describe = brk_describe,
     .extent = brk_extent,
 };

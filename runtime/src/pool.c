@@ -340,7 +340,6 @@ const struct allocs_allocator pool_allocator = {
     .name = "pool",
     .id = ALLOCS_ALLOCATOR_UNKNOWN,
     .level = ALLOCS_LEVEL_NESTED,
-    .within = ALLOCS_WITHIN_POOL_CHUNK,
     .describe = pool_describe,
     .type = pool_type,
     .walk = pool_walk_live,

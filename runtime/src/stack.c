@@ -142,6 +142,9 @@ static bool find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, bool *is_se
         *is_self = sp >= lv_main_stack_lo && sp < lv_main_stack_hi;
         return true;
     }
+    /* On the main thread, the mapping we run on lies within the main stack's bounds (they reach
+     * from the top down to the mapping below): addr is in no stack we can see. */
+    if (sp >= lv_main_stack_lo && sp < lv_main_stack_hi) return false;
     /* A thread without a record (it never allocated, or it is starting or exiting): if the
      * address is in the mapping we are running on, that mapping is our stack (glibc puts a
      * guard page below each thread stack, so the kernel never merges two of them). */
@@ -222,7 +225,6 @@ const struct allocs_allocator stack_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_STACK,
     .id = ALLOCS_ALLOCATOR_STACK,
     .level = ALLOCS_LEVEL_REGION,
-    .needs_levels = true,
     .extent = stack_extent,
 };
 
@@ -243,7 +245,6 @@ const struct allocs_allocator stackframe_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_STACKFRAME,
     .id = ALLOCS_ALLOCATOR_STACKFRAME,
     .level = ALLOCS_LEVEL_OBJECT,
-    .needs_levels = true,
     .describe = stackframe_describe,
     .type = stackframe_type,
 };
