@@ -41,20 +41,21 @@ static const struct leaf_row {
 };
 
 /* ---- the levels enclosing an address, outermost first ----
- * A row is asked when every allocator in `after` answered and none in `unless` did: the
- * mapping; then an ELF file and its segment, or else the brk heap, or else a stack and the
- * auxv area at its top. */
+ * A row is asked when every allocator in `after` answered and none in `unless` did, and where
+ * its ASK_* hold: the mapping; then an ELF file and its segment, or else the brk heap, or else
+ * a stack and the auxv area at its top. */
 #define BIT(id) (1u << (id))
 static const struct level_row {
     const struct allocs_allocator *allocator;
     uint32_t after, unless;
+    unsigned ask;
 } level_order[] = {
-    {&mmap_allocator, 0, 0},
-    {&elf_file_allocator, 0, 0},
-    {&elf_segment_allocator, BIT(ALLOCS_ALLOCATOR_ELF_FILE), 0},
-    {&brk_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE)},
-    {&stack_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE) | BIT(ALLOCS_ALLOCATOR_BRK)},
-    {&auxv_allocator, BIT(ALLOCS_ALLOCATOR_STACK), 0},
+    {&mmap_allocator, 0, 0, ASK_MAPPING},
+    {&elf_file_allocator, 0, 0, 0},
+    {&elf_segment_allocator, BIT(ALLOCS_ALLOCATOR_ELF_FILE), 0, 0},
+    {&brk_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE), 0},
+    {&stack_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE) | BIT(ALLOCS_ALLOCATOR_BRK), 0},
+    {&auxv_allocator, BIT(ALLOCS_ALLOCATOR_STACK), 0, 0},
 };
 
 /* ---- what alloc_walk_live visits: chunks, then the pool objects inside them ---- */
@@ -84,7 +85,7 @@ void levels_init(int argc, char **argv, char **envp)
 
 /* Once per query, before the first allocator of the levels part answers: started, and the
  * loaded objects up to date (a dlopen that bypassed the wrapper). */
-static bool levels_up(int *state)
+static inline __attribute__((always_inline)) bool levels_up(int *state)
 {
     if (!*state) {
         *state = __atomic_load_n(&levels_ready, __ATOMIC_ACQUIRE) ? 1 : -1;
@@ -94,7 +95,8 @@ static bool levels_up(int *state)
 }
 
 /* Whether a row may be asked (the row's ASK_* are constants once the loop is unrolled). */
-static inline bool row_asked(struct rt_where *w, unsigned ask, int *levels)
+static inline __attribute__((always_inline)) bool row_asked(struct rt_where *w, unsigned ask,
+                                                            int *levels)
 {
     if ((ask & ASK_LEVELS) && !levels_up(levels)) return false;
     if ((ask & (ASK_CHUNK | ASK_POOL_CHUNK)) && !where_chunk(w)) return false;
@@ -133,6 +135,7 @@ unsigned levels_chain(struct rt_where *w, struct alloc_level *chain, unsigned ma
     for (unsigned i = 0; i < COUNT(level_order); i++) {
         const struct level_row *r = &level_order[i];
         if ((answered & r->after) != r->after || (answered & r->unless)) continue;
+        if (!row_asked(w, r->ask, &levels)) continue;
         uintptr_t lo, hi;
         if (!r->allocator->extent(w, &lo, &hi)) continue;
         answered |= BIT(r->allocator->id);

@@ -377,11 +377,17 @@ void objects_init(void)
 
 /* ---- the ELF allocators (allocators.h): a loaded file and its segments (the statics in them
  * are elf_symbols.c's) ---- */
+/* After a miss: the loader knows an object there that the tables do not (rescanned). */
+__attribute__((noinline, cold)) static bool object_after_rescan(struct rt_where *w)
+{
+    return objects_missed(w->addr) &&
+           objects_find(w->addr, &w->object, &w->object_rec, &w->segment);
+}
+
 void where_object_lookup(struct rt_where *w, bool retry_missed)
 {
     bool found = objects_find(w->addr, &w->object, &w->object_rec, &w->segment) ||
-                 (retry_missed && objects_missed(w->addr) &&
-                  objects_find(w->addr, &w->object, &w->object_rec, &w->segment));
+                 (retry_missed && object_after_rescan(w));
     w->object_state = found ? 1 : -1;
 }
 
