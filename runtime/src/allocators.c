@@ -20,11 +20,13 @@
  * that cannot costs an inline test of one query's shared lookups (struct rt_where) and no call.
  * The heap part's rows answer from the first malloc; the others once the levels part has
  * started (in the runtime's constructor). */
-#define ASK_LEVELS 0x1u     /* the levels part has started */
-#define ASK_CHUNK 0x2u      /* inside a live malloc chunk */
-#define ASK_POOL_CHUNK 0x4u /* inside a live malloc chunk holding pool objects */
-#define ASK_MAPPING 0x8u    /* inside a mapping the index knows */
-#define ASK_OBJECT 0x10u    /* inside a loaded ELF object (a missed one rescanned for) */
+#define ASK_LEVELS 0x1u        /* the levels part has started */
+#define ASK_CHUNK 0x2u         /* inside a live malloc chunk */
+#define ASK_POOL_CHUNK 0x4u    /* inside a live malloc chunk holding pool objects */
+#define ASK_MAPPING 0x8u       /* inside a mapping the index knows */
+#define ASK_OBJECT 0x10u       /* inside a loaded ELF object (a missed one rescanned for) */
+#define ASK_KNOWN_OBJECT 0x20u /* inside a loaded ELF object the tables know (no rescan) */
+#define ASK_NOT_OWN_MMAP 0x40u /* not in a mapping the program made itself (mmap's own records) */
 static const struct leaf_row {
     const struct allocs_allocator *allocator;
     unsigned how; /* describe's second argument */
@@ -51,7 +53,7 @@ static const struct level_row {
     unsigned ask;
 } level_order[] = {
     {&mmap_allocator, 0, 0, ASK_MAPPING},
-    {&elf_file_allocator, 0, 0, 0},
+    {&elf_file_allocator, 0, 0, ASK_NOT_OWN_MMAP | ASK_KNOWN_OBJECT},
     {&elf_segment_allocator, BIT(ALLOCS_ALLOCATOR_ELF_FILE), 0, 0},
     {&brk_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE), 0},
     {&stack_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE) | BIT(ALLOCS_ALLOCATOR_BRK), 0},
@@ -102,7 +104,10 @@ static inline __attribute__((always_inline)) bool row_asked(struct rt_where *w, 
     if ((ask & (ASK_CHUNK | ASK_POOL_CHUNK)) && !where_chunk(w)) return false;
     if ((ask & ASK_POOL_CHUNK) && !w->chunk.has_pool_objects) return false;
     if ((ask & ASK_MAPPING) && !where_mapping(w)) return false;
+    if ((ask & ASK_NOT_OWN_MMAP) && where_mapping(w) && (w->mapping.flags & ALLOCS_BIG_F_USER_MMAP))
+        return false;
     if ((ask & ASK_OBJECT) && !where_object(w, true)) return false;
+    if ((ask & ASK_KNOWN_OBJECT) && !where_object(w, false)) return false;
     return true;
 }
 
