@@ -40,11 +40,27 @@ static inline void where_begin(struct rt_where *w, uintptr_t addr)
     w->addr = addr;
     w->chunk_state = w->mapping_state = w->object_state = 0;
 }
-bool where_chunk(struct rt_where *w);
-bool where_mapping(struct rt_where *w);
+/* Each is asked by several rows of one query, so the lookup is made by the first asking and
+ * the answer read inline by the others. */
+static inline bool where_chunk(struct rt_where *w)
+{
+    if (!w->chunk_state) w->chunk_state = heap_find_chunk(w->addr, &w->chunk) ? 1 : -1;
+    return w->chunk_state > 0;
+}
+static inline bool where_mapping(struct rt_where *w)
+{
+    if (!w->mapping_state) w->mapping_state = maps_find(w->addr, &w->mapping, true) ? 1 : -1;
+    return w->mapping_state > 0;
+}
 /* retry_missed: when no object is known there but the loader knows one, rescan and look
  * again (objects_missed; a leaf's question, not a level's). */
-bool where_object(struct rt_where *w, bool retry_missed);
+void where_object_lookup(struct rt_where *w, bool retry_missed); /* elf_objects.c */
+static inline bool where_object(struct rt_where *w, bool retry_missed)
+{
+    if (w->object_state <= 0 && (!w->object_state || retry_missed))
+        where_object_lookup(w, retry_missed);
+    return w->object_state > 0;
+}
 
 /* describe's `how` for the mmap allocator: answer only for a mapping the program made itself
  * (the first of its two rows in the leaf order). */
@@ -56,9 +72,6 @@ struct allocs_allocator {
     const char *name;
     enum allocs_allocator_id id; /* its struct allocator is rt_allocator(id) (pool: UNKNOWN) */
     enum allocs_level level;
-    /* True: it answers only once the levels part has started (in the runtime's constructor);
-     * the heap part's allocators answer from the first malloc. */
-    bool needs_levels;
     /* get_info: the allocation holding w->addr (its allocator, base, size, site...) into *out,
      * which starts zeroed, or false, leaving *out untouched, when this allocator has none
      * there. NULL for pure levels. */
@@ -89,6 +102,10 @@ extern const struct allocs_allocator auxv_allocator;        /* auxv.c */
  * *by: that allocator (for its type), or NULL when none did. */
 bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
                           const struct allocs_allocator **by);
+/* The levels enclosing w->addr, outermost first (mapping, then ELF file/segment, brk, stack or
+ * auxv area: the level order). Returns the count written (at most max). w may carry the
+ * lookups of allocators_find_leaf for the same address: they are not made again. */
+unsigned levels_chain(struct rt_where *w, struct alloc_level *chain, unsigned max);
 /* Every allocator's walk, in the walk order; stops when cb does. */
 long allocators_walk_live(int (*cb)(const struct alloc_walk_entry *e, void *arg), void *arg);
 

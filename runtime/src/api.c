@@ -145,7 +145,7 @@ RT_EXPORT int alloc_describe(const void *p, struct alloc_info *out)
     out->allocator = f.l.allocator;
     if (a == 0) return err;
     /* Leave room for the chunk and a pool object below the levels. */
-    out->depth = levels_chain(a, out->chain, ALLOCS_MAX_DEPTH - 2);
+    out->depth = levels_chain(&f.w, out->chain, ALLOCS_MAX_DEPTH - 2); /* f's lookups reused */
     if (err != ALLOCS_OK) return err;
     if (f.w.chunk_state > 0)
         push_level(out, rt_allocator(ALLOCS_ALLOCATOR_MALLOC), f.w.chunk.base, f.w.chunk.size);

@@ -195,7 +195,6 @@ const struct allocs_allocator auxv_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_AUXV,
     .id = ALLOCS_ALLOCATOR_AUXV,
     .level = ALLOCS_LEVEL_OBJECT,
-    .needs_levels = true,
     .describe = auxv_describe,
     .extent = auxv_extent,
     .type = auxv_type,

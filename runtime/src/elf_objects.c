@@ -43,6 +43,11 @@ static char exe_path[4096];
 volatile unsigned lv_dlopen_pending;
 static unsigned dlopen_seen;
 
+bool objects_ready(void)
+{
+    return objects != NULL;
+}
+
 /* ---- collecting: runs inside dl_iterate_phdr, with the loader's lock held ---- */
 static bool in_load(const struct dl_phdr_info *info, uintptr_t vaddr, uintptr_t len)
 {
@@ -239,19 +244,19 @@ void objects_after_fork_child(void)
     loader_busy = loader_mine; /* the other threads do not exist here */
 }
 
-static void loader_enter(void)
+void objects_loader_enter(void)
 {
     loader_mine++;
     __atomic_fetch_add(&loader_busy, 1, __ATOMIC_ACQ_REL);
 }
 
-static void loader_leave(void)
+void objects_loader_leave(void)
 {
     __atomic_fetch_sub(&loader_busy, 1, __ATOMIC_ACQ_REL);
     loader_mine--;
 }
 
-static bool objects_rescan(bool wait)
+bool objects_rescan(bool wait)
 {
     if (!wait && loader_lost) return false;
     uint64_t all = ~0ull, old = 0;
@@ -281,7 +286,7 @@ static bool objects_rescan(bool wait)
     bool changed = reconcile(&st);
     /* dlopen and dlclose map and unmap through glibc's internal calls, unseen by our mmap. */
     if (changed && !first) maps_rescan_locked();
-    if (changed) stack_objects_changed();
+    if (changed) stack_rules_forget();
     levels_write_end();
     seen_adds = st.adds;
     seen_subs = st.subs;
@@ -353,108 +358,6 @@ bool objects_find(uintptr_t addr, uint32_t *obj, struct allocs_object *o, struct
     return found;
 }
 
-/* ---- dlopen and dlclose ----
- * glibc's dlopen looks at its caller's return address to choose the caller's namespace, its
- * RUNPATH/RPATH and $ORIGIN. A C wrapper makes every dlopen look as if this library had called
- * it, and a program relying on its RUNPATH would fail to load its plugins. So dlopen is an
- * assembly stub: when the caller cannot matter (a path with a '/', no '$', and a caller without
- * DT_RPATH, whose chain glibc would search for the new object's dependencies) it calls a C
- * wrapper that rescans as soon as glibc returns; otherwise it tail-jumps into glibc with the
- * return address untouched, and the first query afterwards rescans (lv_dlopen_pending).
- * dlclose does not care who calls it: a plain wrapper that rescans at once, so a closed
- * library's addresses stop resolving. */
-void *lv_real_dlopen;
-static int (*real_dlclose)(void *);
-
-void *lv_dlopen_early(const char *file, int mode);
-void *lv_dlopen_early(const char *file, int mode)
-{
-    /* Only before objects_init: resolve glibc's dlopen first. */
-    void *(*f)(const char *, int) = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
-    if (!f) return NULL;
-    lv_real_dlopen = (void *)f;
-    return f(file, mode);
-}
-
-static bool has_rpath(uintptr_t dynamic)
-{
-    for (unsigned i = 0; dynamic && i < 1024; i++) {
-        ElfW(Dyn) d;
-        if (!lv_safe_read(&d, dynamic + i * sizeof d, sizeof d)) return true;
-        if (d.d_tag == DT_NULL) return false;
-        if (d.d_tag == DT_RPATH) return true;
-    }
-    return dynamic != 0;
-}
-
-int lv_dlopen_route(const char *file, int mode, uintptr_t ra);
-int lv_dlopen_route(const char *file, int mode, uintptr_t ra)
-{
-    (void)mode;
-    if (!objects || !lv_real_dlopen || !file || !strchr(file, '/') || strchr(file, '$')) return 0;
-    uint32_t idx;
-    struct allocs_object o;
-    struct lv_segment seg;
-    return objects_find(ra, &idx, &o, &seg) && !has_rpath(lv_objects_priv[idx].dynamic);
-}
-
-void *lv_dlopen_wrapped(const char *file, int mode);
-void *lv_dlopen_wrapped(const char *file, int mode)
-{
-    loader_enter();
-    void *h = ((void *(*)(const char *, int))lv_real_dlopen)(file, mode);
-    loader_leave();
-    int saved = errno;
-    objects_rescan(true);
-    errno = saved;
-    return h;
-}
-
-__asm__(".text\n"
-        ".globl dlopen\n"
-        ".type dlopen, @function\n"
-        "dlopen:\n"
-        "    .cfi_startproc\n"
-        "    lock incl lv_dlopen_pending(%rip)\n"
-        "    pushq %rdi\n"
-        "    .cfi_adjust_cfa_offset 8\n"
-        "    pushq %rsi\n"
-        "    .cfi_adjust_cfa_offset 8\n"
-        "    subq $8, %rsp\n"
-        "    .cfi_adjust_cfa_offset 8\n"
-        "    movq 24(%rsp), %rdx\n" /* the caller's return address */
-        "    call lv_dlopen_route\n"
-        "    addq $8, %rsp\n"
-        "    .cfi_adjust_cfa_offset -8\n"
-        "    popq %rsi\n"
-        "    .cfi_adjust_cfa_offset -8\n"
-        "    popq %rdi\n"
-        "    .cfi_adjust_cfa_offset -8\n"
-        "    testl %eax, %eax\n"
-        "    jnz lv_dlopen_wrapped\n"
-        "    movq lv_real_dlopen(%rip), %rax\n"
-        "    testq %rax, %rax\n"
-        "    jz 1f\n"
-        "    jmp *%rax\n"
-        "1:  jmp lv_dlopen_early\n"
-        "    .cfi_endproc\n"
-        ".size dlopen, .-dlopen\n");
-
-RT_EXPORT int dlclose(void *handle)
-{
-    if (!real_dlclose) real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-    if (!real_dlclose) return -1;
-    loader_enter();
-    int r = real_dlclose(handle);
-    loader_leave();
-    if (objects) {
-        int saved = errno;
-        objects_rescan(true);
-        errno = saved;
-    }
-    return r;
-}
-
 void objects_init(void)
 {
     objects = levels_reserve(LV_MAX_OBJECTS * sizeof *objects);
@@ -465,10 +368,6 @@ void objects_init(void)
         objects = NULL;
         return;
     }
-    int saved = errno;
-    lv_real_dlopen = dlsym(RTLD_NEXT, "dlopen");
-    real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-    errno = saved;
     long n = lv_syscall3(SYS_readlink, "/proc/self/exe", exe_path, sizeof exe_path - 1);
     exe_path[n > 0 ? n : 0] = 0;
     __allocs_root.objects = (uintptr_t)objects;
@@ -478,15 +377,18 @@ void objects_init(void)
 
 /* ---- the ELF allocators (allocators.h): a loaded file and its segments (the statics in them
  * are elf_symbols.c's) ---- */
-bool where_object(struct rt_where *w, bool retry_missed)
+/* After a miss: the loader knows an object there that the tables do not (rescanned). */
+__attribute__((noinline, cold)) static bool object_after_rescan(struct rt_where *w)
 {
-    if (w->object_state <= 0 && (!w->object_state || retry_missed)) {
-        bool found = objects_find(w->addr, &w->object, &w->object_rec, &w->segment) ||
-                     (retry_missed && objects_missed(w->addr) &&
-                      objects_find(w->addr, &w->object, &w->object_rec, &w->segment));
-        w->object_state = found ? 1 : -1;
-    }
-    return w->object_state > 0;
+    return objects_missed(w->addr) &&
+           objects_find(w->addr, &w->object, &w->object_rec, &w->segment);
+}
+
+void where_object_lookup(struct rt_where *w, bool retry_missed)
+{
+    bool found = objects_find(w->addr, &w->object, &w->object_rec, &w->segment) ||
+                 (retry_missed && object_after_rescan(w));
+    w->object_state = found ? 1 : -1;
 }
 
 /* A range the program mapped over itself is no longer the library's (a dlclose'd range
@@ -505,7 +407,6 @@ const struct allocs_allocator elf_file_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_ELF_FILE,
     .id = ALLOCS_ALLOCATOR_ELF_FILE,
     .level = ALLOCS_LEVEL_REGION,
-    .needs_levels = true,
     .extent = elf_file_extent,
 };
 
@@ -521,6 +422,5 @@ const struct allocs_allocator elf_segment_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_ELF_SEGMENT,
     .id = ALLOCS_ALLOCATOR_ELF_SEGMENT,
     .level = ALLOCS_LEVEL_PART,
-    .needs_levels = true,
     .extent = elf_segment_extent,
 };

@@ -476,12 +476,11 @@ bool elf_lookup_function(const char *name, uintptr_t *lo, uintptr_t *hi)
 static bool static_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
 {
     (void)how;
-    struct rt_leaf l = *out; /* symbols_static_leaf writes before it knows the answer */
-    if (!where_object(w, true) || w->segment.hi <= w->segment.lo ||
-        !symbols_static_leaf(w->object, &w->object_rec, &w->segment, w->addr, &l))
-        return false;
-    *out = l;
-    return true;
+    if (!where_object(w, true) || w->segment.hi <= w->segment.lo) return false;
+    if (symbols_static_leaf(w->object, &w->object_rec, &w->segment, w->addr, out)) return true;
+    /* symbols_static_leaf writes before it knows the answer: leave *out as it came (zeroed) */
+    memset(out, 0, sizeof *out);
+    return false;
 }
 
 static const struct uniqtype *static_type(const struct rt_where *w, const struct rt_leaf *l)
@@ -494,7 +493,6 @@ const struct allocs_allocator static_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_STATIC,
     .id = ALLOCS_ALLOCATOR_STATIC,
     .level = ALLOCS_LEVEL_OBJECT,
-    .needs_levels = true,
     .describe = static_describe,
     .type = static_type,
 };

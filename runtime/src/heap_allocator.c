@@ -5,12 +5,6 @@
 #include "allocators.h"
 #include "meta.h"
 
-bool where_chunk(struct rt_where *w)
-{
-    if (!w->chunk_state) w->chunk_state = heap_find_chunk(w->addr, &w->chunk) ? 1 : -1;
-    return w->chunk_state > 0;
-}
-
 static bool malloc_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
 {
     (void)how;

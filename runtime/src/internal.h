@@ -28,7 +28,7 @@ void *rt_arena_alloc(size_t bytes);
 const char *rt_strdup(const char *s); /* permanent copy; NULL on failure */
 
 /* A lock for the runtime's rare slow paths. Every rt_lock is taken around fork() (atfork
- * handlers), in the fixed order of rt_core.c's fork_locks[], so a child never inherits one held
+ * handlers), in the fixed order of rt_fork.c's fork_locks[], so a child never inherits one held
  * by a thread that no longer exists. A lock that nests inside another comes later in that
  * order; each lock is declared here so the order is stated once. */
 typedef struct rt_lock {
@@ -53,6 +53,8 @@ bool rt_lock_unless_forking(rt_lock_t *l);
  * list lock). Slow: for those cases only. */
 bool heap_interrupted_libc(void);
 bool rt_trylock(rt_lock_t *l); /* false at once if held */
+/* rt_fork.c's prepare handler: takes l and marks it as held by a fork (see above). */
+void rt_lock_for_fork(rt_lock_t *l);
 
 /* The runtime's per-thread state that the malloc path reads, in one TLS block: every field is
  * one offset from the same thread-pointer slot, so the fast path resolves it once. */
@@ -84,18 +86,30 @@ extern rt_lock_t arena_lock;        /* rt_core.c: the bump arena */
 /* "allocs: <message>\n" on stderr with write(2); no malloc, safe anywhere. */
 void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Allocator objects (one per enum allocs_allocator_id; never freed). */
-struct allocator *rt_allocator(enum allocs_allocator_id id);
+/* Allocator objects (one per enum allocs_allocator_id; never freed). Inline: every answer
+ * names its allocator, and a constant id folds to one address and one test. */
+#define RT_BUILTIN_ALLOCATORS (ALLOCS_ALLOCATOR_ALLOCA + 1)
+extern struct allocator rt_builtin_allocators[RT_BUILTIN_ALLOCATORS]; /* rt_core.c */
+static inline struct allocator *rt_allocator(enum allocs_allocator_id id)
+{
+    if ((unsigned)id < RT_BUILTIN_ALLOCATORS && rt_builtin_allocators[id].name)
+        return &rt_builtin_allocators[id];
+    return &rt_builtin_allocators[ALLOCS_ALLOCATOR_UNKNOWN];
+}
 /* Custom allocators: index i has id ALLOCS_FIRST_CUSTOM_ALLOCATOR + i. NULL if out of range. */
 struct allocator *rt_custom_allocator(uint32_t index);
 struct allocator *rt_add_custom_allocator(const char *name); /* NULL when full */
 
+const char *rt_getenv(const char *name); /* safe before libc's environ is usable by us */
+
+/* ---- rt_start.c, rt_fork.c ---- */
 /* Start-up. rt_init runs from the constructor with the arguments glibc passes to init_array
  * functions; it is idempotent. Parts initialise themselves lazily where they can run before it
  * (malloc is called by the dynamic loader and other constructors before ours). */
 void rt_init(int argc, char **argv, char **envp);
 bool rt_initialised(void);
-const char *rt_getenv(const char *name); /* safe before libc's environ is usable by us */
+/* Registers the atfork handlers that hold every rt_lock across fork() (rt_init does). */
+void rt_fork_handlers_install(void);
 
 /* ---- heap (heap_*.c, threads.c, pool.c) ---- */
 struct rt_chunk {
@@ -148,9 +162,6 @@ struct rt_leaf {
 };
 /* allocators.c: the levels part's start-up (maps, ELF objects, stacks, auxv), in order. */
 void levels_init(int argc, char **argv, char **envp);
-/* The levels enclosing addr, outermost first (mapping, then ELF file/segment, brk, stack or
- * auxv area: allocators.c's level order). Returns the count written (at most max). */
-unsigned levels_chain(uintptr_t addr, struct alloc_level *chain, unsigned max);
 
 /* ---- heap <-> levels ---- */
 /* levels -> heap: the main thread's stack bounds (set once the levels part knows them). */

@@ -1,5 +1,5 @@
-/* levels.h: private interfaces between the levels files (maps.c, elf_objects.c, elf_symbols.c,
- * stack.c, auxv.c, levels.c, allocators.c). The heap part and the API see it only through
+/* levels.h: private interfaces between the levels files (levels*.c, maps*.c, elf_*.c, stack*.c,
+ * auxv.c, allocators.c). The heap part and the API see it only through
  * allocators.h, for the records one query's lookups keep (struct rt_where).
  *
  * Concurrency model: every level table (bigs, objects, the private indexes) is written only
@@ -35,37 +35,66 @@ void *levels_reserve(size_t bytes);
 /* Page-granular memory for level data that is never freed (symbol tables). */
 void *levels_alloc(size_t bytes);
 
-/* ---- maps.c ---- */
+/* ---- maps_index.c: the mapping records and their sorted index (write lock held to change) ---- */
 #define LV_MAX_BIGS 65536u
 #define PAGE_UP(x) (((uintptr_t)(x) + 4095) & ~(uintptr_t)4095)
-void maps_init(void);
-void maps_ensure(void); /* the first read of /proc/self/maps, deferred until needed */
-/* Copies the mapping containing addr (a top-level MAPPING big). When no known mapping contains
- * it, rereads /proc/self/maps (rate-limited) and tries once more. */
-bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan);
+extern struct allocs_big *lv_bigs; /* root.bigs */
+extern int32_t *lv_map_index;      /* MAPPING slots sorted by begin; non-overlapping */
+extern uint32_t lv_nmaps;
+extern volatile int lv_maps_ready;                /* the tables are reserved (maps_init) */
+extern int lv_brk_big, lv_stack_big, lv_auxv_big; /* indexes into bigs, -1 if none */
+extern uintptr_t lv_main_stack_lo, lv_main_stack_hi;
+bool maps_index_init(void); /* reserves the tables; false if it could not */
 /* Slots in root.bigs for the other levels (under the write lock). -1 when full. */
 int bigs_alloc(const struct allocs_big *b);
 void bigs_free(int idx);
-void bigs_relink(void); /* recomputes the parent of BRK/STACK/AUXV bigs */
+void bigs_relink(void);                    /* recomputes the parent of BRK/STACK/AUXV bigs */
+uint32_t maps_index_lower(uintptr_t addr); /* the first position whose mapping ends above addr */
+void maps_index_append(int32_t slot);      /* for a rescan, which rebuilds the index in order */
+void maps_remove_range(uintptr_t b, uintptr_t e); /* drops, trims or splits what [b, e) overlaps */
+void maps_add_mapping(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site, uint64_t name);
+struct allocs_big *maps_mapping_at(uintptr_t a); /* the record containing a, or NULL */
+/* [end of the record below addr, start of the record above), read under the seqlock. */
+void maps_index_gap(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
+/* ---- maps_scan.c: /proc/self/maps into the index ---- */
+bool maps_scan_init(void);
+/* The first read of /proc/self/maps, deferred until needed: maps_ensure on every lookup, the
+ * flag tested inline (a query's path crosses it several times). */
+extern volatile int lv_maps_scanned;
+void maps_first_scan(void);
+static inline void maps_ensure(void)
+{
+    if (RT_UNLIKELY(!lv_maps_scanned)) maps_first_scan();
+}
+void maps_ensure_scanned_locked(void); /* the same, with the write lock held */
 void maps_rescan_locked(void);
-bool maps_rescan(void); /* takes the lock; false if rate-limited or a fork holds it */
-/* A change to the mappings went unrecorded (a fork held the lock): the next lookup rescans. */
-void maps_mark_stale(void);
+bool maps_rescan(void);     /* takes the lock; false if rate-limited or a fork holds it */
+void maps_rescan_now(void); /* the same, never rate-limited (and it too gives way to a fork) */
+
+/* ---- maps.c: lookups; the mmap and brk allocators ---- */
+void maps_init(void);
+/* Copies the mapping containing addr (a top-level MAPPING big). When no known mapping contains
+ * it, asks the kernel and rereads /proc/self/maps if it is mapped. */
+bool maps_find(uintptr_t addr, struct allocs_big *out, bool may_rescan);
 /* The index and the pending log, read without any lock and never rescanning. */
 bool maps_lookup(uintptr_t addr, struct allocs_big *out);
+void brk_refresh(void); /* brk_hi = current break */
+/* m: the mapping containing addr, or NULL if none is known. */
+bool brk_contains(uintptr_t addr, const struct allocs_big *m);
+
 /* ---- maps_line.c ---- */
 uintptr_t lv_parse_hex(const char **p, const char *end);
 /* The /proc/self/maps line containing addr, read with no lock and no shared buffer. */
 bool maps_read_line_at(uintptr_t addr, uintptr_t *b, uintptr_t *e, bool *file);
-void maps_rescan_now(void); /* the same, never rate-limited (and it too gives way to a fork) */
-void brk_refresh(void);     /* brk_hi = current break */
-/* m: the mapping containing addr, or NULL if none is known. */
-bool brk_contains(uintptr_t addr, const struct allocs_big *m);
-/* From the interposed calls (maps_calls.c), with levels_write_begin() held. */
+
+/* ---- maps_note.c: from the interposed calls and the log, with levels_write_begin() held ---- */
 void maps_note_map_locked(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site);
 void maps_note_unmap_locked(uintptr_t b, uintptr_t e);
 void maps_note_remap_locked(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len,
                             bool keep_old, uint64_t site);
+
+/* ---- maps_calls.c ---- */
 void maps_calls_init(void); /* finds glibc's functions */
 
 /* ---- maps_pending.c: changes logged while a fork holds the levels lock ---- */
@@ -77,13 +106,23 @@ void maps_pending_unmap(uintptr_t b, uintptr_t e);
  * holds the log's lock must not wait for a writer, who may be waiting for that lock). */
 void maps_pending_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_len, bool keep_old,
                         uint64_t site, const struct allocs_big *was);
-bool maps_pending_nonempty(void);
+extern volatile uint32_t lv_maps_npending;
+static inline bool maps_pending_nonempty(void) /* inline: every mapping lookup asks */
+{
+    return __atomic_load_n(&lv_maps_npending, __ATOMIC_ACQUIRE) != 0;
+}
 void maps_pending_drain_locked(void); /* applies and empties the log (levels lock held) */
 /* The answer for addr once the logged changes are applied to the index's answer. */
 bool maps_pending_overlay(uintptr_t addr, struct allocs_big *out, bool found);
 void maps_pending_after_fork_child(void);
-extern int lv_brk_big, lv_stack_big, lv_auxv_big; /* indexes into bigs, -1 if none */
-extern uintptr_t lv_main_stack_lo, lv_main_stack_hi;
+/* A change went unlogged: the index must be reread (take: and the flag cleared). Tested
+ * inline: every mapping lookup asks. */
+extern volatile int lv_maps_pending_lost;
+static inline bool maps_pending_lost(void)
+{
+    return __atomic_load_n(&lv_maps_pending_lost, __ATOMIC_ACQUIRE) != 0;
+}
+bool maps_pending_take_lost(void);
 
 /* ---- elf_objects.c ---- */
 #define LV_MAX_OBJECTS 4096u
@@ -112,6 +151,16 @@ void objects_after_fork_child(void); /* was another thread inside the loader? */
 bool objects_missed(uintptr_t addr);
 /* The live object and segment containing addr (by value; consistent under the seqlock). */
 bool objects_find(uintptr_t addr, uint32_t *obj, struct allocs_object *o, struct lv_segment *seg);
+bool objects_ready(void); /* the tables are reserved (objects_init) */
+/* Rescans the loader's list. wait = false gives up when another thread is scanning. */
+bool objects_rescan(bool wait);
+/* Around a call into glibc's dlopen or dlclose (a fork meanwhile: objects_after_fork_child). */
+void objects_loader_enter(void);
+void objects_loader_leave(void);
+extern volatile unsigned lv_dlopen_pending; /* bumped by every dlopen (elf_dlopen.c) */
+
+/* ---- elf_dlopen.c ---- */
+void elf_dlopen_init(void); /* finds glibc's dlopen and dlclose (before objects_init) */
 
 /* ---- elf_symbols.c ---- */
 struct lv_section {
@@ -130,9 +179,23 @@ const char *symbols_function_at(uintptr_t pc, const char **object);
 
 /* ---- stack.c ---- */
 void stack_init(void);
-void stack_objects_changed(void); /* code may have moved: forget cached unwind rules */
 bool stack_find_leaf(uintptr_t addr, struct rt_leaf *out, uintptr_t *stack_lo, uintptr_t *stack_hi);
 bool stack_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
+
+/* ---- stack_cfi.c: the frame rules of the stack walk's fast path ---- */
+/* On x86-64 almost every frame's rule: CFA = rsp or rbp + cfa_off; rbp saved at CFA + rbp_off
+ * (0: not saved); the return address at CFA - 8. */
+struct stack_rule {
+    int32_t cfa_off, rbp_off;
+    uint8_t cfa_reg; /* 6 rbp, 7 rsp */
+};
+/* pc's rule from its object's .eh_frame_hdr; false when the CFI says more than such a rule can
+ * (libgcc's unwinder answers then). stack.c caches the rules per PC. */
+bool stack_cfi_rule(uintptr_t pc, struct stack_rule *out);
+/* Bumped when code may have moved (objects came or went): cached rules of an older
+ * generation are stale. */
+extern unsigned lv_stack_rule_gen;
+void stack_rules_forget(void);
 
 /* ---- auxv.c ---- */
 void auxv_init(int argc, char **argv, char **envp);

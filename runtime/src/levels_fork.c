@@ -5,13 +5,13 @@
 
 #include <pthread.h>
 
-/* rt_core's atfork prepare handler takes every runtime lock. A signal whose handler calls
+/* rt_fork.c's atfork prepare handler takes every runtime lock. A signal whose handler calls
  * mmap or a query on the forking thread between that and the parent/child handlers would wait
  * for a lock its own thread holds. So signals are blocked across that window: our handlers are
- * registered after rt_core's (this constructor runs after rt_init's), and glibc runs prepare
+ * registered after rt_fork.c's (this constructor runs after rt_init's), and glibc runs prepare
  * handlers in reverse order of registration and the others in order. This blocks with the raw
  * system call (every signal, glibc's internal ones included) before any other prepare handler
- * and restores after every other parent/child handler: rt_core's own blocking, inside its
+ * and restores after every other parent/child handler: rt_fork.c's own blocking, inside its
  * handlers, does not cover that whole window (the stress test deadlocked without this). */
 static RT_TLS uint64_t fork_saved_mask;
 

@@ -28,7 +28,7 @@ struct pending_op {
  * libc (interrupted.c). */
 #define PENDING_MAX 2048
 static struct pending_op ops[PENDING_MAX];
-static volatile uint32_t npending;
+volatile uint32_t lv_maps_npending;   /* levels.h: maps_pending_nonempty */
 static volatile unsigned pending_seq; /* odd while the log is emptied */
 static rt_lock_t pending_lock = RT_LOCK_INIT;
 static RT_TLS uint64_t pending_saved_mask;
@@ -48,16 +48,30 @@ void maps_pending_end(void)
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
 }
 
-/* Entries are written before npending is raised past them, so a reader sees whole ones. */
+/* A change that could not be logged (the log was full, or an entry was half written when
+ * the process forked): the index must be reread from /proc/self/maps (maps.c). */
+volatile int lv_maps_pending_lost;
+
+static void mark_lost(void)
+{
+    __atomic_store_n(&lv_maps_pending_lost, 1, __ATOMIC_RELEASE);
+}
+
+bool maps_pending_take_lost(void)
+{
+    return __atomic_exchange_n(&lv_maps_pending_lost, 0, __ATOMIC_ACQ_REL) != 0;
+}
+
+/* Entries are written before lv_maps_npending is raised past them, so a reader sees whole ones. */
 static void append(const struct pending_op *op)
 {
-    uint32_t n = npending;
+    uint32_t n = lv_maps_npending;
     if (n >= PENDING_MAX) {
-        maps_mark_stale();
+        mark_lost();
         return;
     }
     ops[n] = *op;
-    __atomic_store_n(&npending, n + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&lv_maps_npending, n + 1, __ATOMIC_RELEASE);
 }
 
 void maps_pending_map(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site)
@@ -81,11 +95,6 @@ void maps_pending_remap(uintptr_t old, size_t old_len, uintptr_t to, size_t new_
                                 (uint16_t)(f | ALLOCS_BIG_F_USER_MMAP), OP_REMAP, keep_old});
 }
 
-bool maps_pending_nonempty(void)
-{
-    return __atomic_load_n(&npending, __ATOMIC_ACQUIRE) != 0;
-}
-
 void maps_pending_drain_locked(void)
 {
     /* Taken even when the log looks empty: a thread may be between its system call and its
@@ -98,7 +107,7 @@ void maps_pending_drain_locked(void)
         return;
     }
     __atomic_fetch_add(&pending_seq, 1, __ATOMIC_ACQ_REL);
-    for (uint32_t i = 0; i < npending; i++) {
+    for (uint32_t i = 0; i < lv_maps_npending; i++) {
         const struct pending_op *op = &ops[i];
         if (op->kind == OP_MAP)
             maps_note_map_locked(op->b, op->e, op->flags, op->site);
@@ -107,7 +116,7 @@ void maps_pending_drain_locked(void)
         else
             maps_note_remap_locked(op->old, op->olen, op->b, op->e - op->b, op->keep_old, op->site);
     }
-    __atomic_store_n(&npending, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&lv_maps_npending, 0, __ATOMIC_RELEASE);
     __atomic_fetch_add(&pending_seq, 1, __ATOMIC_ACQ_REL);
     rt_unlock(&pending_lock);
 }
@@ -141,7 +150,7 @@ bool maps_pending_overlay(uintptr_t addr, struct allocs_big *out, bool found)
             lv_syscall3(SYS_sched_yield, 0, 0, 0);
         cur = base;
         f = found;
-        uint32_t n = __atomic_load_n(&npending, __ATOMIC_ACQUIRE);
+        uint32_t n = __atomic_load_n(&lv_maps_npending, __ATOMIC_ACQUIRE);
         for (uint32_t i = 0; i < n && i < PENDING_MAX; i++) {
             struct pending_op op = ops[i];
             if (op.kind == OP_REMAP && !op.keep_old)
@@ -162,6 +171,6 @@ void maps_pending_after_fork_child(void)
 {
     if (pending_lock.word) {
         pending_lock.word = 0;
-        maps_mark_stale();
+        mark_lost();
     }
 }

@@ -1,6 +1,8 @@
-/* rt_core.c: the root object, the runtime's own memory, locks, warnings, allocator objects and
- * the start-up order. Everything here must work before libc has finished initialising us
- * (malloc is called by the dynamic loader and by other constructors before ours runs). */
+/* rt_core.c: the root object, the runtime's own memory, locks, warnings and allocator objects.
+ * Everything here must work before libc has finished initialising us (malloc is called by the
+ * dynamic loader and by other constructors before ours runs). Every other part uses this file
+ * and it uses none of them (scripts/check-mutual-calls.py): the orders that name every part,
+ * start-up and the fork handlers' lock order, are rt_start.c and rt_fork.c. */
 #define _GNU_SOURCE
 #include "internal.h"
 
@@ -149,51 +151,12 @@ void rt_unlock(rt_lock_t *l)
     __atomic_store_n(&l->word, LOCK_FREE, __ATOMIC_RELEASE);
 }
 
-/* The order the fork handler takes them in: a lock taken while another is held comes after
- * it (wrappers_lock holds symbols_lock and arena_lock inside; custom_lock holds arena_lock;
- * objects_scan_lock and symbols_lock hold levels_lock), so the forking thread and a nesting thread
- * never wait on each other. Every lock is listed, so none needs registering at first use (which
- * would itself need a lock while the fork holds them all). */
-static rt_lock_t *const fork_locks[] = {
-    &meta_lock,         &wrappers_lock, &custom_lock,  &objects_scan_lock,
-    &symbols_lock,      &pool_lock,     &threads_lock, &sites_lock,
-    &large_chunks_lock, &levels_lock,   &arena_lock,
-};
-#define NFORK_LOCKS (sizeof fork_locks / sizeof fork_locks[0])
-
-/* Signals are blocked while the locks are held (levels.c blocks them around the whole fork
- * too): a handler that ran on the forking thread in that window would wait forever for a lock
- * its own thread holds. Each lock is marked as the fork's, so that rt_lock_unless_forking on
- * the other threads gives up instead of waiting for it. */
-static RT_TLS sigset_t mask_before_fork;
-
-static void before_fork(void)
+/* Held by a fork's prepare handler (rt_fork.c): rt_lock_unless_forking on other threads then
+ * gives up instead of waiting for it. */
+void rt_lock_for_fork(rt_lock_t *l)
 {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &mask_before_fork);
-    for (size_t i = 0; i < NFORK_LOCKS; i++) {
-        rt_lock(fork_locks[i]);
-        __atomic_store_n(&fork_locks[i]->word, LOCK_HELD_BY_FORK, __ATOMIC_RELAXED);
-    }
-}
-
-static void release_after_fork(void)
-{
-    for (size_t i = NFORK_LOCKS; i-- > 0;)
-        rt_unlock(fork_locks[i]);
-    pthread_sigmask(SIG_SETMASK, &mask_before_fork, NULL);
-}
-
-static void after_fork_parent(void)
-{
-    release_after_fork();
-}
-
-static void after_fork_child(void)
-{
-    __allocs_root.pid = (uint32_t)getpid();
-    release_after_fork();
+    rt_lock(l);
+    __atomic_store_n(&l->word, LOCK_HELD_BY_FORK, __ATOMIC_RELAXED);
 }
 
 /* ---- warnings ---- */
@@ -218,7 +181,7 @@ void rt_warn(const char *fmt, ...)
 }
 
 /* ---- allocator objects ---- */
-static struct allocator builtin_allocators[] = {
+struct allocator rt_builtin_allocators[RT_BUILTIN_ALLOCATORS] = {
     [ALLOCS_ALLOCATOR_UNKNOWN] = {"(unknown)", ALLOCS_ALLOCATOR_UNKNOWN, 0},
     [ALLOCS_ALLOCATOR_NO_RUNTIME] = {"(no runtime)", ALLOCS_ALLOCATOR_NO_RUNTIME, 0},
     [ALLOCS_ALLOCATOR_MMAP] = {ALLOCS_ALLOCATOR_NAME_MMAP, ALLOCS_ALLOCATOR_MMAP, 0},
@@ -238,14 +201,6 @@ static struct allocator builtin_allocators[] = {
     [ALLOCS_ALLOCATOR_ALLOCA] = {ALLOCS_ALLOCATOR_NAME_ALLOCA, ALLOCS_ALLOCATOR_ALLOCA,
                                  ALLOCS_ALLOCATOR_F_LEAF},
 };
-
-struct allocator *rt_allocator(enum allocs_allocator_id id)
-{
-    if ((unsigned)id >= sizeof builtin_allocators / sizeof builtin_allocators[0] ||
-        !builtin_allocators[id].name)
-        return &builtin_allocators[ALLOCS_ALLOCATOR_UNKNOWN];
-    return &builtin_allocators[id];
-}
 
 #define MAX_CUSTOM_ALLOCATORS 64
 static struct allocator custom_allocators[MAX_CUSTOM_ALLOCATORS];
@@ -282,33 +237,8 @@ struct allocator *rt_add_custom_allocator(const char *name)
     return found;
 }
 
-/* ---- start-up ---- */
+/* ---- the environment ---- */
 const char *rt_getenv(const char *name)
 {
     return getenv(name);
-}
-
-static volatile int init_done;
-
-bool rt_initialised(void)
-{
-    return __atomic_load_n(&init_done, __ATOMIC_ACQUIRE) != 0;
-}
-
-void rt_init(int argc, char **argv, char **envp)
-{
-    if (__atomic_exchange_n(&init_done, 1, __ATOMIC_ACQ_REL)) return;
-    __allocs_root.pid = (uint32_t)getpid();
-    heap_init_early();
-    levels_init(argc, argv, envp);
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-    __atomic_or_fetch(&__allocs_root.flags, ALLOCS_ROOT_F_INITIALISED, __ATOMIC_RELEASE);
-}
-
-/* glibc passes (argc, argv, envp) to init_array functions; the auxv level needs them. The
- * priority runs us before other constructors of this library, and since we are preloaded,
- * before the program's own constructors. */
-__attribute__((constructor(101))) static void rt_constructor(int argc, char **argv, char **envp)
-{
-    rt_init(argc, argv, envp);
 }

@@ -55,30 +55,7 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
     return _URC_NO_REASON;
 }
 
-/* ---- the fast path: our own CFI reader with a per-PC rule cache ----
- * libgcc reparses each frame's CIE and FDE on every unwind (~150-300 ns a frame). On x86-64
- * almost every frame's rule is "CFA = rsp or rbp + k; rbp saved at CFA + m (or untouched);
- * return address at CFA - 8", so that triple is computed once per PC (from the object's
- * .eh_frame_hdr, found with _dl_find_object) and cached. Anything else (CFA expressions, as in
- * realigned frames; signal frames) makes the fast path give up and libgcc answer instead. */
-struct rule {
-    int32_t cfa_off, rbp_off; /* rbp_off 0: rbp not saved in this frame */
-    uint8_t cfa_reg;          /* 6 rbp, 7 rsp */
-};
-#define RULE_SLOTS 2048u
-static struct rule_slot {
-    unsigned ver; /* odd while written */
-    unsigned gen; /* rule_gen when computed: code can change when objects come and go */
-    uintptr_t pc;
-    struct rule r;
-} rule_cache[RULE_SLOTS];
-static unsigned rule_gen;
 static bool force_libgcc; /* ALLOCS_LEVELS_UNWIND=libgcc: the reference path, for tests */
-
-void stack_objects_changed(void)
-{
-    __atomic_fetch_add(&rule_gen, 1, __ATOMIC_ACQ_REL);
-}
 
 void stack_init(void)
 {
@@ -86,271 +63,26 @@ void stack_init(void)
     force_libgcc = e && strcmp(e, "libgcc") == 0;
 }
 
-struct cursor {
-    const uint8_t *p, *end;
-    bool bad;
-};
+/* ---- the fast path: frame rules (stack_cfi.c) cached per PC ---- */
+#define RULE_SLOTS 2048u
+static struct rule_slot {
+    unsigned ver; /* odd while written */
+    unsigned gen; /* lv_stack_rule_gen when computed: code can change when objects come and go */
+    uintptr_t pc;
+    struct stack_rule r;
+} rule_cache[RULE_SLOTS];
 
-static uint64_t uleb(struct cursor *c)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; c->p < c->end && shift < 64; shift += 7) {
-        uint8_t b = *c->p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) return v;
-    }
-    c->bad = true;
-    return 0;
-}
-
-static int64_t sleb(struct cursor *c)
-{
-    int64_t v = 0;
-    unsigned shift = 0;
-    for (; c->p < c->end && shift < 64;) {
-        uint8_t b = *c->p++;
-        v |= (int64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) return shift < 64 && (b & 0x40) ? v | -((int64_t)1 << shift) : v;
-    }
-    c->bad = true;
-    return 0;
-}
-
-/* DW_EH_PE_* pointers; only pc-relative and absolute applications occur in x86-64 FDEs. */
-static uintptr_t encoded(struct cursor *c, uint8_t enc)
-{
-    const uint8_t *at = c->p;
-    uintptr_t v;
-    size_t n = (enc & 0x0f) == 0x03 || (enc & 0x0f) == 0x0b                           ? 4
-               : (enc & 0x0f) == 0x02 || (enc & 0x0f) == 0x0a                         ? 2
-               : (enc & 0x0f) == 0x00 || (enc & 0x0f) == 0x04 || (enc & 0x0f) == 0x0c ? 8
-                                                                                      : 0;
-    if (enc == 0xff || !n || (enc & 0x70) > 0x10 || c->end - c->p < (ptrdiff_t)n) {
-        c->bad = true;
-        return 0;
-    }
-    int64_t sv = 0;
-    memcpy(&sv, c->p, n);
-    if (n == 4 && (enc & 0x08)) sv = (int32_t)sv;
-    if (n == 2 && (enc & 0x08)) sv = (int16_t)sv;
-    c->p += n;
-    v = (uintptr_t)sv;
-    if ((enc & 0x70) == 0x10) v += (uintptr_t)at;
-    return v;
-}
-
-struct cfa_state {
-    uint64_t reg;
-    int64_t off, rbp_off;
-};
-
-/* Runs CFA instructions up to pc. false on anything the fast path does not model. */
-static bool run_cfi(struct cursor *c, uintptr_t loc, uintptr_t pc, int64_t daf, uint64_t caf,
-                    uint8_t fde_enc, struct cfa_state *st, const struct cfa_state *init)
-{
-    struct cfa_state stack[8];
-    unsigned depth = 0, steps = 0;
-    while (c->p < c->end && !c->bad && steps++ < 10000) {
-        uint8_t op = *c->p++, low = op & 0x3f;
-        uint64_t reg, delta = 0;
-        switch (op >> 6) {
-        case 1:
-            delta = low * caf;
-            break;
-        case 2:
-            if (low == 6)
-                st->rbp_off = (int64_t)uleb(c) * daf;
-            else
-                uleb(c);
-            continue;
-        case 3:
-            if (low == 6) st->rbp_off = init->rbp_off;
-            continue;
-        default:
-            switch (op) {
-            case 0x00:
-                continue;
-            case 0x01:
-                loc = encoded(c, fde_enc);
-                continue;
-            case 0x02:
-                delta = c->p < c->end ? *c->p++ * caf : 0;
-                break;
-            case 0x03:
-            case 0x04: {
-                uint32_t d = 0;
-                size_t n = op == 0x03 ? 2 : 4;
-                if (c->end - c->p < (ptrdiff_t)n) return false;
-                memcpy(&d, c->p, n);
-                c->p += n;
-                delta = d * caf;
-                break;
-            }
-            case 0x05:
-            case 0x14:
-                reg = uleb(c);
-                if (reg == 6)
-                    st->rbp_off = (int64_t)uleb(c) * daf;
-                else
-                    uleb(c);
-                if (reg == 6 && op == 0x14) return false;
-                continue;
-            case 0x11:
-            case 0x15:
-                reg = uleb(c);
-                if (reg == 6)
-                    st->rbp_off = sleb(c) * daf;
-                else
-                    sleb(c);
-                if (reg == 6 && op == 0x15) return false;
-                continue;
-            case 0x06:
-            case 0x07:
-            case 0x08:
-                if (uleb(c) == 6) st->rbp_off = op == 0x06 ? init->rbp_off : 0;
-                continue;
-            case 0x09:
-                if (uleb(c) == 6) return false;
-                uleb(c);
-                continue;
-            case 0x0a:
-                if (depth == 8) return false;
-                stack[depth++] = *st;
-                continue;
-            case 0x0b:
-                if (!depth) return false;
-                *st = stack[--depth];
-                continue;
-            case 0x0c:
-                st->reg = uleb(c);
-                st->off = (int64_t)uleb(c);
-                continue;
-            case 0x0d:
-                st->reg = uleb(c);
-                continue;
-            case 0x0e:
-                st->off = (int64_t)uleb(c);
-                continue;
-            case 0x12:
-                st->reg = uleb(c);
-                st->off = sleb(c) * daf;
-                continue;
-            case 0x13:
-                st->off = sleb(c) * daf;
-                continue;
-            case 0x2e:
-                uleb(c);
-                continue;
-            case 0x10:
-            case 0x16:
-                if (uleb(c) == 6) return false;
-                reg = uleb(c);
-                if ((uint64_t)(c->end - c->p) < reg) return false;
-                c->p += reg;
-                continue;
-            case 0x2f:
-                if (uleb(c) == 6)
-                    st->rbp_off = -(int64_t)uleb(c) * daf;
-                else
-                    uleb(c);
-                continue;
-            default:
-                return false; /* DW_CFA_def_cfa_expression and unknown ops */
-            }
-        }
-        if (loc + delta > pc) return true;
-        loc += delta;
-    }
-    return !c->bad;
-}
-
-static bool compute_rule(uintptr_t pc, struct rule *out)
-{
-    struct dl_find_object dlfo;
-    if (_dl_find_object((void *)pc, &dlfo) != 0 || !dlfo.dlfo_eh_frame) return false;
-    const uint8_t *hdr = dlfo.dlfo_eh_frame;
-    /* .eh_frame_hdr: version 1, then a sorted table of (start, FDE) as datarel sdata4. */
-    if (hdr[0] != 1 || hdr[3] != 0x3b) return false;
-    struct cursor c = {hdr + 4, hdr + 4 + 16, false};
-    encoded(&c, hdr[1]);
-    uint64_t count = hdr[2] == 0x03 || hdr[2] == 0x0b ? *(const uint32_t *)c.p : 0;
-    const int32_t *table = (const int32_t *)(c.p + 4);
-    if (c.bad || !count || count > (1u << 24)) return false;
-    uint64_t lo = 0, hi = count;
-    while (lo < hi) {
-        uint64_t mid = (lo + hi) / 2;
-        if ((uintptr_t)hdr + table[2 * mid] <= pc)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (!lo) return false;
-    const uint8_t *fde = hdr + table[2 * (lo - 1) + 1];
-    uint32_t flen = *(const uint32_t *)fde, cie_off = *(const uint32_t *)(fde + 4);
-    if (flen == 0xffffffffu || flen < 8 || !cie_off) return false;
-    const uint8_t *cie = fde + 4 - cie_off;
-    uint32_t clen = *(const uint32_t *)cie;
-    if (clen == 0xffffffffu || clen < 8 || *(const uint32_t *)(cie + 4) != 0) return false;
-    struct cursor cc = {cie + 9, cie + 4 + clen, false};
-    const char *aug = (const char *)(cie + 9);
-    size_t auglen = strnlen(aug, (size_t)(cc.end - cc.p));
-    cc.p += auglen + 1;
-    uint64_t caf = uleb(&cc);
-    int64_t daf = sleb(&cc);
-    if (cie[8] == 1)
-        cc.p++;
-    else
-        uleb(&cc);
-    uint8_t fde_enc = 0;
-    if (aug[0] == 'z') {
-        uint64_t alen = uleb(&cc);
-        const uint8_t *aend = cc.p + alen;
-        for (size_t i = 1; i < auglen && !cc.bad; i++) {
-            if (aug[i] == 'R')
-                fde_enc = *cc.p++;
-            else if (aug[i] == 'L')
-                cc.p++;
-            else if (aug[i] == 'P')
-                encoded(&cc, *cc.p++ & 0x7f);
-            else if (aug[i] == 'S')
-                return false; /* a signal frame */
-            else
-                break;
-        }
-        cc.p = aend;
-    } else if (aug[0]) {
-        return false;
-    }
-    struct cfa_state st = {7, 8, 0}, init;
-    if (cc.bad || cc.p > cc.end || !run_cfi(&cc, 0, 0, daf, caf, fde_enc, &st, &st)) return false;
-    init = st;
-    struct cursor fc = {fde + 8, fde + 4 + flen, false};
-    uintptr_t start = encoded(&fc, fde_enc);
-    uintptr_t range = encoded(&fc, fde_enc & 0x0f);
-    if (fc.bad || pc < start || pc - start >= range) return false;
-    if (aug[0] == 'z') {
-        uint64_t alen = uleb(&fc);
-        fc.p += alen;
-    }
-    if (fc.bad || fc.p > fc.end || !run_cfi(&fc, start, pc, daf, caf, fde_enc, &st, &init))
-        return false;
-    if ((st.reg != 6 && st.reg != 7) || st.off <= 0 || st.off > (1 << 30)) return false;
-    *out = (struct rule){(int32_t)st.off, (int32_t)st.rbp_off, (uint8_t)st.reg};
-    return true;
-}
-
-static bool rule_for(uintptr_t pc, struct rule *out)
+static bool rule_for(uintptr_t pc, struct stack_rule *out)
 {
     struct rule_slot *s = &rule_cache[(pc * 0x9E3779B97F4A7C15ull) >> 53 & (RULE_SLOTS - 1)];
-    unsigned gen = __atomic_load_n(&rule_gen, __ATOMIC_ACQUIRE);
+    unsigned gen = __atomic_load_n(&lv_stack_rule_gen, __ATOMIC_ACQUIRE);
     unsigned v = __atomic_load_n(&s->ver, __ATOMIC_ACQUIRE);
     if (!(v & 1) && s->pc == pc && s->gen == gen) {
         *out = s->r;
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&s->ver, __ATOMIC_RELAXED) == v) return true;
     }
-    if (!compute_rule(pc, out)) return false;
+    if (!stack_cfi_rule(pc, out)) return false;
     /* Publish unless another thread is writing this slot (then just skip caching). */
     if (!(v & 1) && __atomic_compare_exchange_n(&s->ver, &v, v + 1, false, __ATOMIC_ACQUIRE,
                                                 __ATOMIC_RELAXED)) {
@@ -371,7 +103,7 @@ __attribute__((noinline)) static int fast_walk(struct walk *w, uintptr_t slo, ui
     __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                      : "=r"(pc), "=r"(sp), "=r"(fp));
     for (unsigned frames = 0; frames < 512; frames++) {
-        struct rule r;
+        struct stack_rule r;
         if (!rule_for(pc, &r)) return FAST_FAIL;
         uintptr_t cfa = (r.cfa_reg == 7 ? sp : fp) + (uintptr_t)r.cfa_off;
         if (cfa <= sp || cfa < slo + 8 || cfa > shi) return FAST_FAIL;
@@ -410,6 +142,9 @@ static bool find_stack(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, bool *is_se
         *is_self = sp >= lv_main_stack_lo && sp < lv_main_stack_hi;
         return true;
     }
+    /* On the main thread, the mapping we run on lies within the main stack's bounds (they reach
+     * from the top down to the mapping below): addr is in no stack we can see. */
+    if (sp >= lv_main_stack_lo && sp < lv_main_stack_hi) return false;
     /* A thread without a record (it never allocated, or it is starting or exiting): if the
      * address is in the mapping we are running on, that mapping is our stack (glibc puts a
      * guard page below each thread stack, so the kernel never merges two of them). */
@@ -490,7 +225,6 @@ const struct allocs_allocator stack_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_STACK,
     .id = ALLOCS_ALLOCATOR_STACK,
     .level = ALLOCS_LEVEL_REGION,
-    .needs_levels = true,
     .extent = stack_extent,
 };
 
@@ -511,7 +245,6 @@ const struct allocs_allocator stackframe_allocator = {
     .name = ALLOCS_ALLOCATOR_NAME_STACKFRAME,
     .id = ALLOCS_ALLOCATOR_STACKFRAME,
     .level = ALLOCS_LEVEL_OBJECT,
-    .needs_levels = true,
     .describe = stackframe_describe,
     .type = stackframe_type,
 };
