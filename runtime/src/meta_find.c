@@ -211,15 +211,16 @@ static bool load_object(struct allocs_object *obj, bool *completed, bool probe)
     return found;
 }
 
-/* Loading waits for a query only when ALLOCS_META_LAZY=1 asks (and the program declares no
- * suballocators, whose calls are redirected from the metadata's SITES at load time). Eager is
- * the default: with lazy loading, the bridge's C++ dynamic types (a vtable's class looked up by
- * name) came out wrong for objects the program had queried (tests/bridge/cxx.test.ts, "placed"),
- * which is not understood yet; ALLOCS_META_LAZY=0 is accepted as the default's name. */
+/* Loading waits for the process's first type query (the default) unless ALLOCS_META_LAZY=0 asks
+ * for it at start-up, or the program declares suballocators, whose calls are redirected from the
+ * metadata's SITES at load time. Waiting keeps a process that never asks about a type from
+ * building them (libc's alone are ~2.4 MB resident once built): a core of such a process holds
+ * no types, and its reader takes them from the same files on disk (by build-id, the search
+ * below, with the process's own environment). */
 static bool load_now(void)
 {
     const char *lazy = rt_getenv("ALLOCS_META_LAZY");
-    return !(lazy && strcmp(lazy, "1") == 0) || suballoc_declared();
+    return (lazy && strcmp(lazy, "0") == 0) || suballoc_declared();
 }
 
 /* Searches every new object (probe: only finding its file) or loads every pending one. */
