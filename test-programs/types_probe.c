@@ -2,9 +2,11 @@
  * addresses, and on a dlopen'd library's (argv[1], optional). Built with `allocs cc`, which
  * writes types_probe.allocsmeta with the allocation-site types of this file's malloc calls.
  * Prints `probe NAME key=value ...` lines (tests/runtime/types-meta.test.ts). */
+#define _GNU_SOURCE /* clearenv */
 #include <allocs.h>
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum colour { RED = 1, GREEN = 2, BLUE = 40 };
@@ -37,6 +39,9 @@ static int helper(int a, char **b)
 
 int main(int argc, char **argv)
 {
+    /* PROBE_CLEARENV: the environment is gone before the first type query, as in a program
+     * that sanitises it (the runtime must load the metadata file it found at start-up). */
+    if (getenv("PROBE_CLEARENV")) clearenv();
     struct point local_pt = {3, 4};
     struct point *heap_pt = malloc(sizeof(struct point));
     int *heap_ints = malloc(10 * sizeof(int));

@@ -163,6 +163,17 @@ describe("metadata search and refusal", function () {
     assert.equal(parseProbes(r.stdout).get("global")?.type, "shape");
   });
 
+  it("loads the file found at start-up when the program clears its environment before its first query", () => {
+    const p = bare("via_cache_clearenv");
+    const cache = path.join(tmp, "cache-clearenv");
+    fs.mkdirSync(path.join(cache, "allocs", "meta"), { recursive: true });
+    fs.writeFileSync(path.join(cache, "allocs", "meta", `${id()}.allocsmeta`), meta);
+    const r = runPreloaded(p, [], { env: { XDG_CACHE_HOME: cache, PROBE_CLEARENV: "1" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(parseProbes(r.stdout).get("global")?.type, "shape");
+  });
+
   it("refuses a stale file (another build-id) with the documented message, once", () => {
     const p = bare("stale");
     const demo = path.join(tmp, "demo");
