@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Protocol, Tuple
 
 from . import layout as L
+from .errors import DecodeError
 from .memory import Reader
-from .meta_file import MetaFile, load_for
+from .meta_file import SUFFIX, MetaFile, load_for
+from .target import optional_call
 from .uniqtype import (
     ATE_SIGNED, ATE_SIGNED_CHAR, ATE_UNSIGNED, ATE_UNSIGNED_CHAR, UMember, UType, make_array, make_base,
     make_header,
@@ -30,6 +32,8 @@ from .uniqtype_records import TypeRecords
 MAX_META_RECORDS = 1 << 22
 MAX_TYPES_INDEXED = 1 << 18
 AT_NULL, AT_RANDOM = 0, 25
+MAX_ENV_STRINGS = 65536
+META_ENV = ("ALLOCS_META_PATH", "XDG_CACHE_HOME", "HOME")  # what the runtime's search reads
 
 
 @dataclass
@@ -55,6 +59,7 @@ class MetaTypes(TypeRecords):
         self._by_c_name: Optional[Dict[str, int]] = None
         self._site_types: Dict[int, Optional[UType]] = {}
         self._site_damage: Dict[int, List[Tuple[int, str]]] = {}
+        self._env: Optional[Dict[str, str]] = None
 
     # ---- loaded metadata per ELF object ----
     def meta_for(self, addr: int) -> Optional[LoadedMeta]:
@@ -79,15 +84,60 @@ class MetaTypes(TypeRecords):
         return self._metas[idx]
 
     def _from_disk(self, obj: object) -> Optional[LoadedMeta]:
-        """The object's metadata file by build-id (meta_file.py), when the runtime loaded none."""
+        """The object's metadata file by build-id (meta_file.py), when the runtime loaded none
+        (it loads at the process's first type query: a process that asked nothing, or its core,
+        has none in memory). Searched first as the runtime searched at start-up, with the
+        process's own environment (ALLOCS_META_PATH, XDG_CACHE_HOME, HOME from its envp, which
+        a core holds), then with the debugger's (a core read on another machine or account)."""
         build_id = bytes(getattr(obj, "build_id", b"") or b"").hex()
-        try:
-            f = load_for(build_id, getattr(obj, "path", None))
-        except (OSError, ValueError):
-            return None
+        f = None
+        for env in (self._process_env(), None):
+            try:
+                f = load_for(build_id, getattr(obj, "path", None), env)
+            except (OSError, ValueError):
+                f = None
+            if f is not None:
+                break
         if f is None:
             return None
         return LoadedMeta(0, obj.load_bias, f.path, None, f)  # type: ignore[attr-defined]
+
+    def _process_env(self) -> Optional[Dict[str, str]]:
+        """The variables of the process's initial environment that steer the runtime's metadata
+        search, or None when its envp cannot be read."""
+        if self._env is not None:
+            return self._env or None
+        self._env = {}
+        try:
+            envp = self.s.require_root().rec.envp  # type: ignore[attr-defined]
+        except (AttributeError, ValueError, DecodeError):
+            return None
+        for i in range(MAX_ENV_STRINGS if envp else 0):
+            p = self.r.try_u64(envp + 8 * i)
+            if not p:
+                break
+            text = self.r.cstring(p)
+            name, eq, value = (text or "").partition("=")
+            if eq and name in META_ENV:
+                self._env[name] = value
+        return self._env or None
+
+    def why_no_meta(self, addr: int) -> Optional[str]:
+        """In a core, why the object holding addr has no types, when the process had loaded none
+        and no file for its build-id is on this machine (a live process keeps render.NO_TYPES:
+        typegen has not run for it); None otherwise."""
+        obj = self.s.levels.object_for(addr)  # type: ignore[attr-defined]
+        if obj is None or obj.meta or self.meta_of(obj) is not None:
+            return None
+        build_id = bytes(obj.build_id or b"").hex()
+        if not build_id or optional_call(getattr(self.s, "target", None), "is_core") is not True:
+            return None
+        name = obj.path or "the object"
+        return (f"unknown (types need metadata: the core holds none for {name} (the runtime builds "
+                f"them at the process's first type question, from a file it found), and no file for build-id "
+                f"{build_id} is where the runtime looks on this machine (ALLOCS_META_PATH, next to the "
+                f"object, the cache): copy {build_id}{SUFFIX} there from the machine the core came from, "
+                f"or run `allocs typegen {name}`)")
 
     def metas(self) -> List[LoadedMeta]:
         out = []
