@@ -65,6 +65,7 @@ class MetaFile:
             raise MetaFileError(f"{path}: STRINGS does not end with a NUL")
         self._types: Dict[int, Optional[UType]] = {}
         self._strings: Dict[int, str] = {}
+        self._by_name: Optional[Dict[str, int]] = None
 
     # ---- records ----
     def string(self, o: int) -> str:
@@ -156,6 +157,16 @@ class MetaFile:
         """(canonical name, index) of every type, for lookups by name."""
         n = min(self.count[TYPES], 1 << 18)
         return [(self.string(self._record(TYPES, _TYPE, i)[0]), i) for i in range(n)]
+
+    def index_of(self, name: str) -> Optional[int]:
+        """The first type with this canonical name. The index is built once per file: with types
+        built at the first type query, a process that asked none is typed from its files, and a
+        C++ heap object's dynamic type is a lookup by name for every chunk described."""
+        if self._by_name is None:
+            self._by_name = {}
+            for n, i in self.names():
+                self._by_name.setdefault(n, i)
+        return self._by_name.get(name)
 
 
 def _cache_dir(env: Dict[str, str]) -> str:

@@ -416,10 +416,10 @@ class MetaTypes(TypeRecords):
         for prefix in ("struct ", "union ", "enum "):
             if name.startswith(prefix):
                 bare = name[len(prefix):]
-        for n, i in f.names():
-            if n in (name, bare):
-                return f.type(i)
-        return None
+        i = f.index_of(name)
+        if i is None:
+            i = f.index_of(bare)
+        return f.type(i) if i is not None else None
 
     def names(self) -> List[str]:
         self._index()
