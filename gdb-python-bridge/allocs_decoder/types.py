@@ -32,7 +32,8 @@ from .uniqtype_records import TypeRecords
 MAX_META_RECORDS = 1 << 22
 MAX_TYPES_INDEXED = 1 << 18
 AT_NULL, AT_RANDOM = 0, 25
-MAX_ENV_STRINGS = 65536
+MAX_ENV_STRINGS = 4096  # environment entries read (a damaged envp must not cost a query its time)
+MAX_ENV_STRING = 4096 + 32
 META_ENV = ("ALLOCS_META_PATH", "XDG_CACHE_HOME", "HOME")  # what the runtime's search reads
 
 
@@ -116,7 +117,7 @@ class MetaTypes(TypeRecords):
             p = self.r.try_u64(envp + 8 * i)
             if not p:
                 break
-            text = self.r.cstring(p)
+            text = self.r.cstring(p, MAX_ENV_STRING)
             name, eq, value = (text or "").partition("=")
             if eq and name in META_ENV:
                 self._env[name] = value
