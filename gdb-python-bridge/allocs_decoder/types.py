@@ -149,9 +149,24 @@ class MetaTypes(TypeRecords):
                     out.append(m)
         return out
 
+    def completed(self, t: Optional[UType]) -> Optional[UType]:
+        """A type read from disk as the runtime would have resolved it (meta_resolve): an
+        incomplete struct, union or enum (a declaration: clang emits a polymorphic class's
+        definition only where its vtable is) is the first complete definition of that name in the
+        objects' files, in object order, when one has it."""
+        if (t is None or t.addr is not None or not t.flags & L.TYPE_F_INCOMPLETE
+                or t.kind not in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM)):
+            return t
+        for m in self.metas():
+            i = m.file.index_of(t.name) if m.file is not None else None
+            u = m.file.type(i) if m.file is not None and i is not None else None
+            if u is not None and u.kind == t.kind and not u.flags & L.TYPE_F_INCOMPLETE:
+                return u
+        return t
+
     def type_at(self, m: LoadedMeta, idx: int) -> Optional[UType]:
         if m.file is not None:
-            return m.file.type(idx)
+            return self.completed(m.file.type(idx))
         rec = m.rec
         if idx == L.META_NONE or idx >= min(rec.ntypes, MAX_META_RECORDS):  # type: ignore[attr-defined]
             return None
@@ -196,7 +211,7 @@ class MetaTypes(TypeRecords):
         if m is not None and m.file is not None:
             hit = m.file.site((pc - m.bias) & ((1 << 64) - 1))
             if hit is not None:
-                t = m.file.type(hit[0])
+                t = self.completed(m.file.type(hit[0]))
                 if t is not None and hit[1] & L.SITE_ARRAY:
                     t = make_array(t, 0)
         elif m is not None and m.rec.nsites:  # type: ignore[attr-defined]
@@ -305,16 +320,16 @@ class MetaTypes(TypeRecords):
             if t == L.META_NONE:
                 continue
             if b is not None and vaddr == b:
-                return f.type(t)
+                return self.completed(f.type(t))
             if cover is None and a < vaddr + (size or 1):
                 cover = t
-        return f.type(cover) if cover is not None else None
+        return self.completed(f.type(cover)) if cover is not None else None
 
     def of_frame(self, pc: int) -> Optional[UType]:
         m = self.meta_for(pc)
         if m is not None and m.file is not None:
             t = m.file.frame(pc - m.bias)
-            return m.file.type(t) if t is not None else None
+            return self.completed(m.file.type(t)) if t is not None else None
         if m is None or not m.rec.nframes:  # type: ignore[attr-defined]
             return None
         hit = self._search(m.rec.frames, m.rec.nframes, L.MetaFrameRec, "lo", pc - m.bias,  # type: ignore
@@ -402,7 +417,7 @@ class MetaTypes(TypeRecords):
             if m.file is not None:
                 t = self._lookup_in_file(m.file, name)
                 if t is not None:
-                    return t
+                    return self.completed(t)
         if name.endswith("]") and "[" in name:
             head, _, n = name[:-1].rpartition("[")
             if n.isdigit():
