@@ -432,10 +432,12 @@ class MetaTypes(TypeRecords):
         for prefix in ("struct ", "union ", "enum "):
             if name.startswith(prefix):
                 bare = name[len(prefix):]
-        i = f.index_of(name)
-        if i is None:
-            i = f.index_of(bare)
-        return f.type(i) if i is not None else None
+        # in the order of the loaded types' lookup: canonical name, C spelling, name without its tag
+        for key, c_spelling in ((name, False), (name, True), (bare, False)):
+            i = f.index_of(key, c_spelling)
+            if i is not None:
+                return f.type(i)
+        return None
 
     def names(self) -> List[str]:
         self._index()

@@ -162,6 +162,10 @@ class MetaFileTest(unittest.TestCase):
         named = types.lookup("struct node")
         assert named is not None
         self.assertEqual(named.size, 16)
+        # by C spelling too, as loaded types are found
+        ptr, long_t = types.lookup("struct node *"), types.lookup("long")
+        self.assertEqual(ptr.name if ptr is not None else None, "__PTR_node")
+        self.assertEqual(long_t.name if long_t is not None else None, "long$64")
         own = exe.file.type(1) if exe.file is not None else None
         self.assertEqual(own.size if own is not None else None, 0, "the exe's own record stays a declaration")
 
