@@ -172,6 +172,11 @@ class MetaFile:
                 self._by_c_name.setdefault(self.string(c_at), i)
         return (self._by_c_name if c_spelling else self._by_name).get(name)
 
+    def c_names(self) -> List[str]:
+        """Every type's C spelling (a front's completion)."""
+        self.index_of("")
+        return list(self._by_c_name or ())
+
 
 def _cache_dir(env: Dict[str, str]) -> str:
     base = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")

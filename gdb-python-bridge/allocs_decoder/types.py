@@ -440,9 +440,14 @@ class MetaTypes(TypeRecords):
         return None
 
     def names(self) -> List[str]:
+        """C spellings of the loaded types, and of those in the files read from disk."""
         self._index()
         assert self._by_c_name is not None
-        return sorted(self._by_c_name)
+        names = set(self._by_c_name)
+        for m in self.metas():
+            if m.file is not None:
+                names.update(n for n in m.file.c_names() if n)
+        return sorted(names)
 
 
 class TypesProvider(Protocol):

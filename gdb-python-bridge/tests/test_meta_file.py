@@ -166,6 +166,7 @@ class MetaFileTest(unittest.TestCase):
         ptr, long_t = types.lookup("struct node *"), types.lookup("long")
         self.assertEqual(ptr.name if ptr is not None else None, "__PTR_node")
         self.assertEqual(long_t.name if long_t is not None else None, "long$64")
+        self.assertIn("struct node *", types.names())
         own = exe.file.type(1) if exe.file is not None else None
         self.assertEqual(own.size if own is not None else None, 0, "the exe's own record stays a declaration")
 
