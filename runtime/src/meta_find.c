@@ -244,12 +244,13 @@ static bool scan(bool may_wait, bool loading_pending)
     uint64_t mask;
     if (!meta_lock_take(&mask, may_wait)) return false;
     bool completed = false;
+    uint32_t loaded_pending = 0;
     uint32_t n = __atomic_load_n(&__allocs_root.nobjects, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++) {
         if (loading_pending) {
             if (!pending[i]) continue;
             pending[i] = 0;
-            __atomic_fetch_sub(&meta_npending, 1, __ATOMIC_RELEASE);
+            loaded_pending++;
         } else {
             if (tried[i]) continue;
             /* A slot's identity (name, build-id) never changes once filled: a different object
@@ -274,6 +275,10 @@ static bool scan(bool may_wait, bool loading_pending)
         for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++)
             if (objects[i].meta)
                 meta_patch_refs((struct allocs_loaded_meta *)(uintptr_t)objects[i].meta);
+    /* Only now, with every pending object published and patched: a query on another thread
+     * that sees no object pending answers from them all (counted down slot by slot, one that
+     * came between two slots would have answered before the last ones were loaded). */
+    if (loaded_pending) __atomic_fetch_sub(&meta_npending, loaded_pending, __ATOMIC_RELEASE);
     meta_lock_drop(mask);
     if (loaded || found) heap_sites_meta_changed(); /* wrapper call sites may now be known */
     suballoc_objects_loaded(); /* redirect the new objects' suballocator calls (suballoc.c) */
