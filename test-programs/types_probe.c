@@ -2,9 +2,12 @@
  * addresses, and on a dlopen'd library's (argv[1], optional). Built with `allocs cc`, which
  * writes types_probe.allocsmeta with the allocation-site types of this file's malloc calls.
  * Prints `probe NAME key=value ...` lines (tests/runtime/types-meta.test.ts). */
+#define _GNU_SOURCE /* clearenv */
 #include <allocs.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum colour { RED = 1, GREEN = 2, BLUE = 40 };
@@ -30,6 +33,34 @@ static void show(const char *probe, const void *p)
            (unsigned long long)UNIQTYPE_SIZE_IN_BYTES(t), (int)UNIQTYPE_KIND(t));
 }
 
+/* PROBE_FIRST_QUERY_THREADS=N: the process's first type query made by N threads at once (the
+ * runtime builds the types at the first query: none may answer before they are all built). */
+static pthread_barrier_t first_query_barrier;
+
+static void *first_query(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&first_query_barrier);
+    return (void *)alloc_get_type(&global_shape);
+}
+
+static int first_query_race(int n)
+{
+    pthread_t threads[16];
+    if (n < 1 || n > 16) n = 16;
+    pthread_barrier_init(&first_query_barrier, NULL, (unsigned)n);
+    for (int i = 0; i < n; i++)
+        pthread_create(&threads[i], NULL, first_query, NULL);
+    int untyped = 0;
+    for (int i = 0; i < n; i++) {
+        void *t = NULL;
+        pthread_join(threads[i], &t);
+        untyped += t == NULL;
+    }
+    printf("probe first_query threads=%d untyped=%d\n", n, untyped);
+    return 0;
+}
+
 static int helper(int a, char **b)
 {
     return a + (b != NULL);
@@ -37,6 +68,11 @@ static int helper(int a, char **b)
 
 int main(int argc, char **argv)
 {
+    /* PROBE_CLEARENV: the environment is gone before the first type query, as in a program
+     * that sanitises it (the runtime must load the metadata file it found at start-up). */
+    if (getenv("PROBE_CLEARENV")) clearenv();
+    if (getenv("PROBE_FIRST_QUERY_THREADS"))
+        return first_query_race(atoi(getenv("PROBE_FIRST_QUERY_THREADS")));
     struct point local_pt = {3, 4};
     struct point *heap_pt = malloc(sizeof(struct point));
     int *heap_ints = malloc(10 * sizeof(int));

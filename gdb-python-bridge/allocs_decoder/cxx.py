@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import layout as L
 from .target import SourceLine, optional_call
-from .uniqtype import ATE_SIGNED, ATE_SIGNED_CHAR, UType, make_array, make_base
+from .uniqtype import ATE_SIGNED, ATE_SIGNED_CHAR, UType, make_array, make_base, same_type
 
 _SOURCE_NAME = re.compile(r"(\d+)")
 _STD_ABBREV = {"St": "std", "Sa": "std::allocator", "Ss": "std::string"}
@@ -171,11 +171,11 @@ def dynamic_type(s: object, types: object, base: int, static: Optional[UType],
     for name in ("::".join(parts), parts[-1]):
         t = types.lookup(name)  # type: ignore[attr-defined]
         if t is not None and t.kind == L.KIND_STRUCT and 0 < t.size <= size:
-            if static is not None and static.addr == t.addr:
+            if static is not None and same_type(static, t):
                 return None  # the static type is already the dynamic one
             if static is not None and static.kind == L.KIND_ARRAY:
                 el = types.related(static)  # type: ignore[attr-defined]
-                if t.size != size or (el is not None and el.addr == t.addr):
+                if t.size != size or (el is not None and same_type(el, t)):
                     return None
             return t, hit[0]
     return None

@@ -26,10 +26,11 @@ UNTYPED_WITH_META = {
 
 def why_untyped(types: MetaTypes, meta_at: int, what: str) -> Optional[str]:
     try:
-        loaded = types.meta_for(meta_at) is not None
+        if types.meta_for(meta_at) is None:
+            return types.why_no_meta(meta_at)
     except (DecodeError, ValueError, OverflowError):
         return None
-    return f"unknown ({UNTYPED_WITH_META[what]})" if loaded else None
+    return f"unknown ({UNTYPED_WITH_META[what]})"
 
 
 def fill_types(s: Session, d: AddressDescription, find: Callable[[MetaTypes], Optional[UType]],

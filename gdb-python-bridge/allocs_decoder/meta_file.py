@@ -65,6 +65,8 @@ class MetaFile:
             raise MetaFileError(f"{path}: STRINGS does not end with a NUL")
         self._types: Dict[int, Optional[UType]] = {}
         self._strings: Dict[int, str] = {}
+        self._by_name: Optional[Dict[str, int]] = None
+        self._by_c_name: Optional[Dict[str, int]] = None
 
     # ---- records ----
     def string(self, o: int) -> str:
@@ -156,6 +158,24 @@ class MetaFile:
         """(canonical name, index) of every type, for lookups by name."""
         n = min(self.count[TYPES], 1 << 18)
         return [(self.string(self._record(TYPES, _TYPE, i)[0]), i) for i in range(n)]
+
+    def index_of(self, name: str, c_spelling: bool = False) -> Optional[int]:
+        """The first type with this canonical name (c_spelling: this C spelling, `unsigned long`,
+        `struct point *`). The indexes are built once per file: with types built at the first type
+        query, a process that asked none is typed from its files, and a C++ heap object's dynamic
+        type is a lookup by name for every chunk described."""
+        if self._by_name is None or self._by_c_name is None:
+            self._by_name, self._by_c_name = {}, {}
+            for i in range(min(self.count[TYPES], 1 << 18)):
+                name_at, c_at = self._record(TYPES, _TYPE, i)[:2]
+                self._by_name.setdefault(self.string(name_at), i)
+                self._by_c_name.setdefault(self.string(c_at), i)
+        return (self._by_c_name if c_spelling else self._by_name).get(name)
+
+    def c_names(self) -> List[str]:
+        """Every type's C spelling (a front's completion)."""
+        self.index_of("")
+        return list(self._by_c_name or ())
 
 
 def _cache_dir(env: Dict[str, str]) -> str:

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Protocol, Tuple
 
 from . import layout as L
+from .errors import DecodeError
 from .memory import Reader
-from .meta_file import MetaFile, load_for
+from .meta_file import SUFFIX, MetaFile, load_for
+from .target import optional_call
 from .uniqtype import (
     ATE_SIGNED, ATE_SIGNED_CHAR, ATE_UNSIGNED, ATE_UNSIGNED_CHAR, UMember, UType, make_array, make_base,
     make_header,
@@ -30,6 +32,9 @@ from .uniqtype_records import TypeRecords
 MAX_META_RECORDS = 1 << 22
 MAX_TYPES_INDEXED = 1 << 18
 AT_NULL, AT_RANDOM = 0, 25
+MAX_ENV_STRINGS = 4096  # environment entries read (a damaged envp must not cost a query its time)
+MAX_ENV_STRING = 4096 + 32
+META_ENV = ("ALLOCS_META_PATH", "XDG_CACHE_HOME", "HOME")  # what the runtime's search reads
 
 
 @dataclass
@@ -55,6 +60,7 @@ class MetaTypes(TypeRecords):
         self._by_c_name: Optional[Dict[str, int]] = None
         self._site_types: Dict[int, Optional[UType]] = {}
         self._site_damage: Dict[int, List[Tuple[int, str]]] = {}
+        self._env: Optional[Dict[str, str]] = None
 
     # ---- loaded metadata per ELF object ----
     def meta_for(self, addr: int) -> Optional[LoadedMeta]:
@@ -79,15 +85,60 @@ class MetaTypes(TypeRecords):
         return self._metas[idx]
 
     def _from_disk(self, obj: object) -> Optional[LoadedMeta]:
-        """The object's metadata file by build-id (meta_file.py), when the runtime loaded none."""
+        """The object's metadata file by build-id (meta_file.py), when the runtime loaded none
+        (it loads at the process's first type query: a process that asked nothing, or its core,
+        has none in memory). Searched first as the runtime searched at start-up, with the
+        process's own environment (ALLOCS_META_PATH, XDG_CACHE_HOME, HOME from its envp, which
+        a core holds), then with the debugger's (a core read on another machine or account)."""
         build_id = bytes(getattr(obj, "build_id", b"") or b"").hex()
-        try:
-            f = load_for(build_id, getattr(obj, "path", None))
-        except (OSError, ValueError):
-            return None
+        f = None
+        for env in (self._process_env(), None):
+            try:
+                f = load_for(build_id, getattr(obj, "path", None), env)
+            except (OSError, ValueError):
+                f = None
+            if f is not None:
+                break
         if f is None:
             return None
         return LoadedMeta(0, obj.load_bias, f.path, None, f)  # type: ignore[attr-defined]
+
+    def _process_env(self) -> Optional[Dict[str, str]]:
+        """The variables of the process's initial environment that steer the runtime's metadata
+        search, or None when its envp cannot be read."""
+        if self._env is not None:
+            return self._env or None
+        self._env = {}
+        try:
+            envp = self.s.require_root().rec.envp  # type: ignore[attr-defined]
+        except (AttributeError, ValueError, DecodeError):
+            return None
+        for i in range(MAX_ENV_STRINGS if envp else 0):
+            p = self.r.try_u64(envp + 8 * i)
+            if not p:
+                break
+            text = self.r.cstring(p, MAX_ENV_STRING)
+            name, eq, value = (text or "").partition("=")
+            if eq and name in META_ENV:
+                self._env[name] = value
+        return self._env or None
+
+    def why_no_meta(self, addr: int) -> Optional[str]:
+        """In a core, why the object holding addr has no types, when the process had loaded none
+        and no file for its build-id is on this machine (a live process keeps render.NO_TYPES:
+        typegen has not run for it); None otherwise."""
+        obj = self.s.levels.object_for(addr)  # type: ignore[attr-defined]
+        if obj is None or obj.meta or self.meta_of(obj) is not None:
+            return None
+        build_id = bytes(obj.build_id or b"").hex()
+        if not build_id or optional_call(getattr(self.s, "target", None), "is_core") is not True:
+            return None
+        name = obj.path or "the object"
+        return (f"unknown (types need metadata: the core holds none for {name} (the runtime builds "
+                f"them at the process's first type question, from a file it found), and no file for build-id "
+                f"{build_id} is where the runtime looks on this machine (ALLOCS_META_PATH, next to the "
+                f"object, the cache): copy {build_id}{SUFFIX} there from the machine the core came from, "
+                f"or run `allocs typegen {name}`)")
 
     def metas(self) -> List[LoadedMeta]:
         out = []
@@ -98,9 +149,24 @@ class MetaTypes(TypeRecords):
                     out.append(m)
         return out
 
+    def completed(self, t: Optional[UType]) -> Optional[UType]:
+        """A type read from disk as the runtime would have resolved it (meta_resolve): an
+        incomplete struct, union or enum (a declaration: clang emits a polymorphic class's
+        definition only where its vtable is) is the first complete definition of that name in the
+        objects' files, in object order, when one has it."""
+        if (t is None or t.addr is not None or not t.flags & L.TYPE_F_INCOMPLETE
+                or t.kind not in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM)):
+            return t
+        for m in self.metas():
+            i = m.file.index_of(t.name) if m.file is not None else None
+            u = m.file.type(i) if m.file is not None and i is not None else None
+            if u is not None and u.kind == t.kind and not u.flags & L.TYPE_F_INCOMPLETE:
+                return u
+        return t
+
     def type_at(self, m: LoadedMeta, idx: int) -> Optional[UType]:
         if m.file is not None:
-            return m.file.type(idx)
+            return self.completed(m.file.type(idx))
         rec = m.rec
         if idx == L.META_NONE or idx >= min(rec.ntypes, MAX_META_RECORDS):  # type: ignore[attr-defined]
             return None
@@ -145,7 +211,7 @@ class MetaTypes(TypeRecords):
         if m is not None and m.file is not None:
             hit = m.file.site((pc - m.bias) & ((1 << 64) - 1))
             if hit is not None:
-                t = m.file.type(hit[0])
+                t = self.completed(m.file.type(hit[0]))
                 if t is not None and hit[1] & L.SITE_ARRAY:
                     t = make_array(t, 0)
         elif m is not None and m.rec.nsites:  # type: ignore[attr-defined]
@@ -254,16 +320,16 @@ class MetaTypes(TypeRecords):
             if t == L.META_NONE:
                 continue
             if b is not None and vaddr == b:
-                return f.type(t)
+                return self.completed(f.type(t))
             if cover is None and a < vaddr + (size or 1):
                 cover = t
-        return f.type(cover) if cover is not None else None
+        return self.completed(f.type(cover)) if cover is not None else None
 
     def of_frame(self, pc: int) -> Optional[UType]:
         m = self.meta_for(pc)
         if m is not None and m.file is not None:
             t = m.file.frame(pc - m.bias)
-            return m.file.type(t) if t is not None else None
+            return self.completed(m.file.type(t)) if t is not None else None
         if m is None or not m.rec.nframes:  # type: ignore[attr-defined]
             return None
         hit = self._search(m.rec.frames, m.rec.nframes, L.MetaFrameRec, "lo", pc - m.bias,  # type: ignore
@@ -351,7 +417,7 @@ class MetaTypes(TypeRecords):
             if m.file is not None:
                 t = self._lookup_in_file(m.file, name)
                 if t is not None:
-                    return t
+                    return self.completed(t)
         if name.endswith("]") and "[" in name:
             head, _, n = name[:-1].rpartition("[")
             if n.isdigit():
@@ -366,15 +432,22 @@ class MetaTypes(TypeRecords):
         for prefix in ("struct ", "union ", "enum "):
             if name.startswith(prefix):
                 bare = name[len(prefix):]
-        for n, i in f.names():
-            if n in (name, bare):
+        # in the order of the loaded types' lookup: canonical name, C spelling, name without its tag
+        for key, c_spelling in ((name, False), (name, True), (bare, False)):
+            i = f.index_of(key, c_spelling)
+            if i is not None:
                 return f.type(i)
         return None
 
     def names(self) -> List[str]:
+        """C spellings of the loaded types, and of those in the files read from disk."""
         self._index()
         assert self._by_c_name is not None
-        return sorted(self._by_c_name)
+        names = set(self._by_c_name)
+        for m in self.metas():
+            if m.file is not None:
+                names.update(n for n in m.file.c_names() if n)
+        return sorted(names)
 
 
 class TypesProvider(Protocol):

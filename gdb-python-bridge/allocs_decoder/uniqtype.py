@@ -78,6 +78,22 @@ class UType:
         return self.kind == L.KIND_POINTER
 
 
+def same_type(a: UType, b: UType) -> bool:
+    """Whether a and b are one type as the runtime uniques them. Two types read from memory are
+    one when they are one struct uniqtype (the same address). A type without an address (read
+    from a metadata file on disk because the runtime had not loaded it, or made up here) has no
+    identity to compare: every such type would equal every other (None == None), and in a
+    process whose types the runtime has not loaded yet (lazy loading: all of them come from
+    disk, live or in a core) a `Shape[2]` chunk's vtable class `Circle` was taken for "already
+    its static type". Those compare as the runtime's uniquing merges instances (meta_load.c):
+    the same canonical name, kind and size."""
+    if a is b:
+        return True
+    if a.addr is not None and b.addr is not None:
+        return a.addr == b.addr
+    return a.name == b.name and a.kind == b.kind and a.size == b.size
+
+
 def array_c_name(el: UType, n: int) -> str:
     """As the runtime spells it: "int[42]", "char *[2]", "int[2][3]" (an array of arrays)."""
     c = el.c_name or "?"

@@ -24,6 +24,7 @@ KIND_PREFIX = {L.KIND_POINTER: "__PTR_", L.KIND_ARRAY: "__ARR", L.KIND_FUNCTION:
 
 
 _BASE_NAME = re.compile(r".+\$\d{1,4}")
+_UNIQUE_SUFFIX = re.compile(r"\$[0-9a-f]{8}$")
 # Names typegen derives or makes up (docs/type-names.md): never a base type's, whatever they end in.
 MADE_UP_PREFIXES = ("__PTR_", "__ARR", "__FUN_", "__FRAME_", "__NEWARR_", "__EXC_", "__FLEX", "__HDR",
                     "__anon_", "__opaque")
@@ -68,8 +69,11 @@ def record_problem(rec: object, name: Optional[str], c_name: Optional[str]) -> O
             return f"the base type {name!r} has size {size}"
     # Types typegen makes up (`__anon_...`, C++'s `__NEWARR_T` and `__EXC_T`, a trailing array's
     # `__FLEX<n>_S`, a header's `__HDR<h>_T`) are spelled in C differently from their name.
+    # A name made unique in its file (`_IO_FILE$9706ee6f`, docs/metadata-format.md) is spelled in
+    # C without its suffix (`struct _IO_FILE`).
     named = not name.startswith("__")
-    if kind in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM) and named and c_name and not c_name.endswith(name):
+    stem = name[:-9] if _UNIQUE_SUFFIX.search(name) else name
+    if kind in (L.KIND_STRUCT, L.KIND_UNION, L.KIND_ENUM) and named and c_name and not c_name.endswith(stem):
         return f"its name {name!r} and C spelling {c_name!r} disagree"
     return None
 

@@ -8,7 +8,11 @@ from typing import Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from allocs_decoder.cxx import cxa_demangle, nested_name, readable_name, simple_demangle  # noqa: E402
+from allocs_decoder import layout as L  # noqa: E402
+from allocs_decoder.cxx import (  # noqa: E402
+    cxa_demangle, dynamic_type, nested_name, readable_name, simple_demangle,
+)
+from allocs_decoder.uniqtype import UType, make_array, same_type  # noqa: E402
 
 
 class DemanglingTarget:
@@ -61,3 +65,64 @@ class CxxNamesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class _Symbol:
+    def __init__(self, name: str, addr: int) -> None:
+        self.name, self.addr = name, addr
+
+
+class _Levels:
+    def object_for(self, addr: int) -> object:
+        return self
+
+    def runtime_symbol(self, obj: object, addr: int) -> _Symbol:
+        return _Symbol("_ZTVN3geo6CircleE", 0x1000)  # the vtable symbol; the object points 16 in
+
+
+class _Reader:
+    def try_u64(self, addr: int) -> int:
+        return 0x1010
+
+
+class _Types:
+    def __init__(self, *known: UType) -> None:
+        self.known = {t.name: t for t in known}
+
+    def lookup(self, name: str) -> Optional[UType]:
+        return self.known.get(name)
+
+    def related(self, t: UType) -> Optional[UType]:
+        return t.related_obj
+
+
+class _Session:
+    levels, reader, target = _Levels(), _Reader(), None
+
+
+class DynamicTypeTest(unittest.TestCase):
+    """Types read from a metadata file on disk (the runtime had not loaded them) have no address:
+    they are told apart by name, kind and size, never found equal because None == None."""
+
+    def test_types_without_addresses_are_told_apart(self) -> None:
+        shape = UType(None, "geo::Shape", "struct geo::Shape", 16, L.KIND_STRUCT)
+        circle = UType(None, "geo::Circle", "struct geo::Circle", 32, L.KIND_STRUCT)
+        self.assertFalse(same_type(shape, circle))
+        again = UType(None, "geo::Circle", "struct geo::Circle", 32, L.KIND_STRUCT)  # another file's
+        self.assertTrue(same_type(circle, again))
+        self.assertFalse(same_type(UType(1, "a", "struct a", 8, L.KIND_STRUCT),
+                                   UType(2, "a", "struct a", 8, L.KIND_STRUCT)))
+
+    def test_dynamic_type_of_types_read_from_disk(self) -> None:
+        shape = UType(None, "geo::Shape", "struct geo::Shape", 16, L.KIND_STRUCT)
+        circle = UType(None, "geo::Circle", "struct geo::Circle", 32, L.KIND_STRUCT)
+        types = _Types(shape, circle)
+        # a Shape * site whose chunk holds a Circle reads as Shape[2]: the vtable says Circle
+        hit = dynamic_type(_Session(), types, 0x5000, make_array(shape, 2), 32)
+        self.assertIsNotNone(hit)
+        assert hit is not None
+        self.assertIs(hit[0], circle)
+        self.assertEqual(hit[1], "_ZTVN3geo6CircleE")
+        # the static type already the dynamic one, and an array of the class itself: no change
+        self.assertIsNone(dynamic_type(_Session(), types, 0x5000, circle, 32))
+        self.assertIsNone(dynamic_type(_Session(), types, 0x5000, make_array(circle, 2), 64))

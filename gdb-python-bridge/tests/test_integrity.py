@@ -32,12 +32,16 @@ class TypeRecordRules(unittest.TestCase):
         self.assertIsNone(record_problem(rec(L.KIND_STRUCT, 12), "point", "struct point"))
         self.assertIsNone(record_problem(rec(L.KIND_POINTER, 8), "__PTR_int$32", "int *"))
         self.assertIsNone(record_problem(rec(L.KIND_UNION, 8), "__anon_union_1ffafa29", "union {...}"))
+        # a name made unique in its file: C spells it without the suffix
+        self.assertIsNone(record_problem(rec(L.KIND_STRUCT, 216), "_IO_FILE$9706ee6f", "struct _IO_FILE"))
 
     def test_kind_name_and_size_must_agree(self) -> None:
         self.assertIn("size", record_problem(rec(L.KIND_BASE, 8), "int$32", "int") or "")
         self.assertIn("named", record_problem(rec(L.KIND_POINTER, 8), "point", "struct point") or "")
         self.assertIn("void", record_problem(rec(L.KIND_VOID, 0), "outer", "struct outer") or "")
         self.assertIn("disagree", record_problem(rec(L.KIND_STRUCT, 8), "outer", "struct flags") or "")
+        unique = record_problem(rec(L.KIND_STRUCT, 8), "outer$1a2b3c4d", "struct flags")
+        self.assertIn("disagree", unique or "")
         self.assertIn("kind", record_problem(rec(0x7F, 8), "outer", "struct outer") or "")
 
     def test_derived_types_spell_their_related_type(self) -> None:

@@ -20,10 +20,11 @@ BUILD_ID = bytes(range(1, 21))
 NONE = 0xFFFFFFFF
 
 
-def metadata(build_id: bytes = BUILD_ID) -> bytes:
+def metadata(build_id: bytes = BUILD_ID, declared_only: bool = False) -> bytes:
     """long$64, struct node {long key; struct node *next}, its pointer, __FRAME_main with a
     member `n` (struct node) at 0; a static `head` (struct node *), a site typed struct node
-    and an ARRAY site of long; one frame for main."""
+    and an ARRAY site of long; one frame for main. declared_only: struct node is a declaration
+    (INCOMPLETE, no size, no members), as in an object whose DWARF only declares it."""
     strings = b"\0"
     offs = {}
     for s in ("long$64", "long", "node", "struct node", "__PTR_node", "struct node *", "key", "next",
@@ -33,7 +34,8 @@ def metadata(build_id: bytes = BUILD_ID) -> bytes:
     types = [
         # name, c_name, size, kind, enc, flags, bits, related, count, first
         (offs["long$64"], offs["long"], 8, L.KIND_BASE, 5, 0, 64, NONE, 0, 0),
-        (offs["node"], offs["struct node"], 16, L.KIND_STRUCT, 0, 0, 0, NONE, 2, 0),
+        (offs["node"], offs["struct node"], 0, L.KIND_STRUCT, 0, L.TYPE_F_INCOMPLETE, 0, NONE, 0, 0)
+        if declared_only else (offs["node"], offs["struct node"], 16, L.KIND_STRUCT, 0, 0, 0, NONE, 2, 0),
         (offs["__PTR_node"], offs["struct node *"], 8, L.KIND_POINTER, 0, 0, 0, 1, 0, 0),
         (offs["__FRAME_main"], offs["frame of main"], 16, L.KIND_FRAME, 0, 0, 0, NONE, 1, 2),
     ]
@@ -132,6 +134,41 @@ class MetaFileTest(unittest.TestCase):
         self.assertEqual(types.site_flags(bias + 0x1020), L.SITE_ARRAY)
         self.assertEqual(types.site_flags(bias + 0x1011), 0)
         self.assertIsNone(types.inlined_site(bias + 0x1010))
+
+    def test_a_declared_type_is_completed_by_another_objects_file(self) -> None:
+        """As the runtime's meta_resolve: a type only declared in one object's file (clang emits a
+        polymorphic class's definition only where its vtable is) is the definition another
+        object's file has, for a site's type and a lookup by name alike."""
+        bias = 0x555500000000
+        exe = LoadedMeta(0, bias, "exe.allocsmeta", None,
+                         MetaFile(metadata(declared_only=True), "exe.allocsmeta"))
+        lib = LoadedMeta(0, 0x7F0000000000, "lib.allocsmeta", None,
+                         MetaFile(metadata(bytes(20)), "lib.allocsmeta"))
+
+        class OnDisk(MetaTypes):
+            def meta_for(self, addr: int) -> LoadedMeta:
+                return exe
+
+            def metas(self) -> List[LoadedMeta]:
+                return [exe, lib]
+
+            def _index(self) -> None:
+                self._by_name, self._by_c_name = {}, {}  # nothing loaded in memory
+
+        types = OnDisk(None, object())  # type: ignore[arg-type]
+        node = types.site_type(bias + 0x1010)
+        assert node is not None
+        self.assertEqual((node.size, node.flags & L.TYPE_F_INCOMPLETE), (16, 0))
+        named = types.lookup("struct node")
+        assert named is not None
+        self.assertEqual(named.size, 16)
+        # by C spelling too, as loaded types are found
+        ptr, long_t = types.lookup("struct node *"), types.lookup("long")
+        self.assertEqual(ptr.name if ptr is not None else None, "__PTR_node")
+        self.assertEqual(long_t.name if long_t is not None else None, "long$64")
+        self.assertIn("struct node *", types.names())
+        own = exe.file.type(1) if exe.file is not None else None
+        self.assertEqual(own.size if own is not None else None, 0, "the exe's own record stays a declaration")
 
 
 if __name__ == "__main__":

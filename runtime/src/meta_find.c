@@ -21,11 +21,11 @@ static uint8_t tried[LV_MAX_OBJECTS]; /* per object slot: metadata search done *
  * ~2.4 MB of resident memory once built. Only its SITES records (the malloc path's wrapper
  * flags, a few KB) are read at start-up, into early_sites. */
 static uint8_t pending[LV_MAX_OBJECTS];
-/* Candidates are numbered in search order: the full load of a pending object starts at the
- * one its probe found, so a file refused at start-up is neither tried nor reported again. */
-static uint8_t found_at[LV_MAX_OBJECTS];
-static unsigned cand_no, cand_skip; /* under meta_lock */
-uint32_t meta_npending;             /* slots pending; read lock-free by the queries (meta.h) */
+/* The file a pending object's probe found (pool memory): its full load reads that file, not
+ * the search's answer at query time, which the program can change in between (clearenv, a new
+ * HOME or XDG_CACHE_HOME) and would then miss the file or report a refused one twice. */
+static const char *found_path[LV_MAX_OBJECTS];
+uint32_t meta_npending; /* slots pending; read lock-free by the queries (meta.h) */
 static struct early_sites {
     const struct allocs_meta_site *s;
     uint64_t n;
@@ -65,7 +65,6 @@ static void read_early_sites(struct meta_load *L, uint32_t slot)
 static enum try_result try_file(const char *path, struct allocs_object *obj, const char *objname,
                                 bool *completed, bool probe)
 {
-    if (++cand_no < cand_skip) return TRY_ABSENT;
     struct meta_load L;
     memset(&L, 0, sizeof L);
     L.fd = lv_open_read(path);
@@ -100,6 +99,10 @@ static enum try_result try_file(const char *path, struct allocs_object *obj, con
     if (probe) {
         uint32_t slot = (uint32_t)(obj - (struct allocs_object *)(uintptr_t)__allocs_root.objects);
         read_early_sites(&L, slot);
+        size_t plen = strlen(path) + 1;
+        char *copy = meta_pool_alloc(plen);
+        if (copy) memcpy(copy, path, plen);
+        found_path[slot] = copy;
         lv_close(L.fd);
         return TRY_LOADED;
     }
@@ -203,23 +206,26 @@ static bool load_object(struct allocs_object *obj, bool *completed, bool probe)
     if (!obj->build_id_len) return false;
     uint32_t slot = (uint32_t)(obj - (struct allocs_object *)(uintptr_t)__allocs_root.objects);
     stale_msg[0] = 0;
-    cand_no = 0;
-    cand_skip = probe ? 0 : found_at[slot];
-    bool found = search_object(obj, completed, probe);
-    if (probe && found) found_at[slot] = (uint8_t)(cand_no < 255 ? cand_no : 255);
+    const char *name = obj->name ? (const char *)(uintptr_t)obj->name : "";
+    /* A pending object loads the file its probe found (or nothing, when that file changed since:
+     * try_file says why); the search is not run again, so nothing refused is reported twice. */
+    bool found = !probe && found_path[slot]
+                     ? try_file(found_path[slot], obj, name, completed, false) == TRY_LOADED
+                     : search_object(obj, completed, probe);
     if (!found && stale_msg[0]) rt_warn("%s", stale_msg);
     return found;
 }
 
-/* Loading waits for a query only when ALLOCS_META_LAZY=1 asks (and the program declares no
- * suballocators, whose calls are redirected from the metadata's SITES at load time). Eager is
- * the default: with lazy loading, the bridge's C++ dynamic types (a vtable's class looked up by
- * name) came out wrong for objects the program had queried (tests/bridge/cxx.test.ts, "placed"),
- * which is not understood yet; ALLOCS_META_LAZY=0 is accepted as the default's name. */
+/* Loading waits for the process's first type query (the default) unless ALLOCS_META_LAZY=0 asks
+ * for it at start-up, or the program declares suballocators, whose calls are redirected from the
+ * metadata's SITES at load time. Waiting keeps a process that never asks about a type from
+ * building them (libc's alone are ~2.4 MB resident once built): a core of such a process holds
+ * no types, and its reader takes them from the same files on disk (by build-id, the search
+ * below, with the process's own environment). */
 static bool load_now(void)
 {
     const char *lazy = rt_getenv("ALLOCS_META_LAZY");
-    return !(lazy && strcmp(lazy, "1") == 0) || suballoc_declared();
+    return (lazy && strcmp(lazy, "0") == 0) || suballoc_declared();
 }
 
 /* Searches every new object (probe: only finding its file) or loads every pending one. */
@@ -238,12 +244,13 @@ static bool scan(bool may_wait, bool loading_pending)
     uint64_t mask;
     if (!meta_lock_take(&mask, may_wait)) return false;
     bool completed = false;
+    uint32_t loaded_pending = 0;
     uint32_t n = __atomic_load_n(&__allocs_root.nobjects, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++) {
         if (loading_pending) {
             if (!pending[i]) continue;
             pending[i] = 0;
-            __atomic_fetch_sub(&meta_npending, 1, __ATOMIC_RELEASE);
+            loaded_pending++;
         } else {
             if (tried[i]) continue;
             /* A slot's identity (name, build-id) never changes once filled: a different object
@@ -268,6 +275,10 @@ static bool scan(bool may_wait, bool loading_pending)
         for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++)
             if (objects[i].meta)
                 meta_patch_refs((struct allocs_loaded_meta *)(uintptr_t)objects[i].meta);
+    /* Only now, with every pending object published and patched: a query on another thread
+     * that sees no object pending answers from them all (counted down slot by slot, one that
+     * came between two slots would have answered before the last ones were loaded). */
+    if (loaded_pending) __atomic_fetch_sub(&meta_npending, loaded_pending, __ATOMIC_RELEASE);
     meta_lock_drop(mask);
     if (loaded || found) heap_sites_meta_changed(); /* wrapper call sites may now be known */
     suballoc_objects_loaded(); /* redirect the new objects' suballocator calls (suballoc.c) */

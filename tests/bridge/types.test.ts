@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT as ROOT_DIR, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
+import { readMeta } from "../../typegen/src/meta/reader";
 import {
   BRIDGE,
   GDB_TIMEOUT_MS,
@@ -21,6 +22,7 @@ import {
   queryCore,
   runToStop,
   skipWithoutKernelCores,
+  withoutMetadata,
 } from "./gdb";
 
 /** probe -> [type, uniqtype, path, pathType, allocator] (argv's length comes from argc). */
@@ -185,6 +187,41 @@ describe("gdb bridge: run-time types", function () {
       const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
       const probes = parseProbes(stdout);
       checkTypes("kernel core", probes, queryCore(exe, core, infoQueries(probes)));
+    });
+  });
+
+  describe("kernel core of a process that asked no type question", () => {
+    // The runtime builds types at the first type query: this process asked none, so its core holds
+    // none, and the reader takes them from disk. The only file is in the cache the process's own
+    // environment named (not next to the program, not in the debugger's cache): the reader
+    // searches as the runtime did, with the environment the core holds.
+    it("names the same types from the file the process's environment led to", function () {
+      skipWithoutKernelCores(this);
+      const kdir = fs.mkdtempSync(path.join(dir, "kernel-cache-"));
+      const bare = path.join(kdir, "bridge_types_bare");
+      fs.copyFileSync(exe, bare);
+      fs.chmodSync(bare, 0o755);
+      const id = readMeta(fs.readFileSync(`${exe}.allocsmeta`)).buildId;
+      const cache = path.join(kdir, "process-cache");
+      fs.mkdirSync(path.join(cache, "allocs", "meta"), { recursive: true });
+      fs.copyFileSync(`${exe}.allocsmeta`, path.join(cache, "allocs", "meta", `${id}.allocsmeta`));
+      const { stdout, core } = makeKernelCore(bare, ["abort"], kdir, { XDG_CACHE_HOME: cache });
+      const probes = parseProbes(stdout);
+      const debuggerEnv = withoutMetadata(kdir);
+      const r = allocsGdb([...queryCommands(infoQueries(probes)), bare, core], { env: debuggerEnv });
+      assert.doesNotMatch(r.stderr, /Traceback/);
+      checkTypes("kernel core, types from disk", probes, answers(r.stdout));
+
+      // Without that file anywhere, the type is unknown and says why, naming the build-id.
+      fs.rmSync(cache, { recursive: true, force: true });
+      const node = probes.get("node") as Record<string, string>;
+      const none = allocsGdb(["-ex", `alloc info probe_addr[${node.index}]`, bare, core], {
+        env: debuggerEnv,
+      });
+      assert.match(
+        none.stdout,
+        new RegExp(`type +unknown \\(types need metadata: the core holds none .*build-id ${id}`),
+      );
     });
   });
 

@@ -31,7 +31,10 @@ for (const v of ALLOCS_CC_VARIANTS) {
       exe = path.join(dir, `types_probe_${tag}`);
       dso = path.join(dir, `types_dso_${tag}.so`);
       const cc = { cc: v.cc };
-      allocsCc([...v.flags, "-Wall", "-o", exe, path.join(PROGRAMS_DIR, "types_probe.c"), "-ldl"], cc);
+      allocsCc(
+        [...v.flags, "-Wall", "-o", exe, path.join(PROGRAMS_DIR, "types_probe.c"), "-ldl", "-pthread"],
+        cc,
+      );
       allocsCc([...v.flags, "-shared", "-fPIC", "-o", dso, path.join(PROGRAMS_DIR, "types_dso.c")], cc);
       const r = runPreloaded(exe, [dso]);
       assert.equal(r.status, 0, r.stderr);
@@ -127,7 +130,7 @@ describe("metadata search and refusal", function () {
   before(() => {
     fs.mkdirSync(dir, { recursive: true });
     exe = path.join(dir, "types_probe_search");
-    allocsCc(["-O0", "-o", exe, path.join(PROGRAMS_DIR, "types_probe.c"), "-ldl"]);
+    allocsCc(["-O0", "-o", exe, path.join(PROGRAMS_DIR, "types_probe.c"), "-ldl", "-pthread"]);
     meta = fs.readFileSync(exe + ".allocsmeta");
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-meta-"));
   });
@@ -160,6 +163,28 @@ describe("metadata search and refusal", function () {
     fs.mkdirSync(path.join(cache, "allocs", "meta"), { recursive: true });
     fs.writeFileSync(path.join(cache, "allocs", "meta", `${id()}.allocsmeta`), meta);
     const r = runPreloaded(p, [], { env: { XDG_CACHE_HOME: cache } });
+    assert.equal(parseProbes(r.stdout).get("global")?.type, "shape");
+  });
+
+  it("answers a first type query made by many threads at once only from the built types", () => {
+    // Types are built at the process's first type query: a thread that comes while another
+    // builds them must wait for all of them, never answer "no type" (20 runs of 8 threads).
+    for (let run = 0; run < 20; run++) {
+      const r = runPreloaded(exe, [], { env: { PROBE_FIRST_QUERY_THREADS: "8" } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, "");
+      assert.equal(parseProbes(r.stdout).get("first_query")?.untyped, "0", `run ${run}: ${r.stdout}`);
+    }
+  });
+
+  it("loads the file found at start-up when the program clears its environment before its first query", () => {
+    const p = bare("via_cache_clearenv");
+    const cache = path.join(tmp, "cache-clearenv");
+    fs.mkdirSync(path.join(cache, "allocs", "meta"), { recursive: true });
+    fs.writeFileSync(path.join(cache, "allocs", "meta", `${id()}.allocsmeta`), meta);
+    const r = runPreloaded(p, [], { env: { XDG_CACHE_HOME: cache, PROBE_CLEARENV: "1" } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
     assert.equal(parseProbes(r.stdout).get("global")?.type, "shape");
   });
 
