@@ -243,6 +243,11 @@ def main() -> None:
     seed = int(os.environ.get("CORRUPT_SEED", "1"))
     count = int(os.environ.get("CORRUPT_COUNT", "100"))
     addrs = [(kv.split("=")[0], int(kv.split("=")[1], 0)) for kv in os.environ["CORRUPT_ADDRS"].split(",")]
+    # Every mutant is the same path edited in place: gdb must parse each afresh, not reuse the BFD
+    # it opened for the last one (gdb shares a BFD whose name, size and mtime in seconds match, so
+    # a mutant written within the same second was read through the previous one's parsed notes;
+    # one run in four stopped with "unexpected size of section .reg-xstate", plausibly this).
+    gdb.execute("maint set bfd-sharing off", to_string=True)
     refused = load(core)
     assert refused is None, refused
     baseline = {name: ask(a) for name, a in addrs}
