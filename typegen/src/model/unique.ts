@@ -80,6 +80,8 @@ export class Uniquer {
   private epoch = 0;
   /** Aggregates to fill: type id, table and record, three entries each. */
   private readonly fillQueue: (number | RawTable)[] = [];
+  /** Array dimensions and parameter ids being gathered (nested types push above their callers'). */
+  private readonly stack: number[] = [];
   /** Where the last successful `lookup` found its key. */
   private hitT!: RawTable;
   private hitR = -1;
@@ -338,31 +340,40 @@ export class Uniquer {
         return id;
       }
       case DW_TAG.array_type: {
-        const dims: (number | null)[] = [];
-        for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) {
-          const d = t.itemA[i];
-          dims.push(d === d ? d : null);
-        }
-        if (dims.length === 0) dims.push(null);
+        // Dimensions on the scratch stack (NaN: unbounded; none: one unbounded).
+        const stack = this.stack;
+        const base = stack.length;
+        for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) stack.push(t.itemA[i]);
+        if (stack.length === base) stack.push(NaN);
         // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first.
         let el = this.idOf(t.target[r]);
-        for (let d = dims.length - 1; d >= 0; d--) el = this.arrayOf(el, dims[d]);
+        for (let d = stack.length - 1; d >= base; d--) {
+          const n = stack[d];
+          el = this.arrayOf(el, n === n ? n : null);
+        }
+        stack.length = base;
         return el;
       }
       case DW_TAG.subroutine_type: {
         const ret = this.idOf(t.target[r]);
-        const params: TypeId[] = [];
-        for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) params.push(this.idOf(t.itemA[i]));
+        // Parameter ids on the scratch stack (idOf may push and pop above them).
+        const stack = this.stack;
+        const base = stack.length;
+        for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) {
+          const p = this.idOf(t.itemA[i]);
+          stack.push(p);
+        }
         const va = (t.flags[r] & F_VARARGS) !== 0;
-        const id = this.ix.fn(ret, params, va);
+        const id = this.ix.fn(ret, stack, base, stack.length, va);
         const ct = this.types[id];
         if (ct.returns === undefined) {
           const f = t.flags[r];
           ct.returns = ret;
-          ct.params = params;
+          ct.params = stack.slice(base);
           ct.varargs = va;
           ct.prototyped = !(f & F_HAS_PROTOTYPED) || (f & F_PROTOTYPED) !== 0;
         }
+        stack.length = base;
         return id;
       }
       case DW_TAG.unspecified_type: {
