@@ -19,7 +19,7 @@ import { Dwarf } from "../dwarf/dwarf";
 import { NO_STR } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { LS_COLS, LS_PARAM, LS_TYPE, LS_TYPEDEF, LazyFunction } from "./lazy-locations";
-import { FNV_BASIS, codeHex, fnvChar, fnvNum, fnvStr } from "./layout-code";
+import { FNV_BASIS, codeHex, fnvChar, fnvNum, fnvStr, fnvStrRef } from "./layout-code";
 import { baseTypeName, symbolSafe } from "./names";
 import { RawStatic } from "./raw";
 import {
@@ -264,11 +264,11 @@ export class Uniquer {
     if (size === size) h = fnvNum(h, size);
     h = fnvChar(h, C_BAR);
     for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
-      h = fnvChar(fnvStr(h, t.itemName[i] ?? ""), C_EQ);
+      h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_EQ);
       h = fnvChar(fnvNum(h, t.itemA[i]), C_SEMI);
     }
     for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
-      h = fnvChar(fnvStr(h, t.itemName[i] ?? ""), C_AT);
+      h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_AT);
       h = fnvChar(fnvNum(h, t.itemOffset[i]), C_COLON);
       const bs = t.itemBitSize[i];
       if (bs === bs) h = fnvNum(fnvChar(fnvNum(h, bs), C_COLON), t.itemBitOffset[i]);
@@ -426,14 +426,14 @@ export class Uniquer {
         const v = t.itemA[i];
         // Values are read as 64 bits at most; past that (a corrupt byte size) 2 ** bits is no
         // reinterpretation, and from 1024 bits on it is Infinity.
-        out.push({ name: t.itemName[i] ?? "", value: unsigned && v < 0 && bits <= 64 ? v + 2 ** bits : v });
+        out.push({ name: t.itemName(i) ?? "", value: unsigned && v < 0 && bits <= 64 ? v + 2 ** bits : v });
       }
       ct.enumerators = out;
     } else if (ct.complete) {
       const members: Member[] = [];
       for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
         const type = t.itemA[i];
-        const m: Member = { name: t.itemName[i], type: this.idOf(type), offset: t.itemOffset[i] };
+        const m: Member = { name: t.itemName(i), type: this.idOf(type), offset: t.itemOffset[i] };
         const bs = t.itemBitSize[i];
         if (bs === bs) {
           m.bitSize = bs;
