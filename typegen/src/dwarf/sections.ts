@@ -64,6 +64,16 @@ export class DwarfSections {
     return s;
   }
 
+  /** .debug_str itself, and whether every offset inside it starts a terminated string. */
+  get strBytes(): Buffer {
+    return (this.strBuf ??= this.get("str"));
+  }
+  get strTerminated(): boolean {
+    const b = this.strBytes;
+    return b.length > 0 && b[b.length - 1] === 0;
+  }
+  private strBuf: Buffer | undefined;
+
   /** A string from .debug_line_str. */
   lineStr(off: number): string {
     return cstrAt(this.get("line_str"), off, this.file, ".debug_line_str");

@@ -45,3 +45,13 @@ export function resolveStr(d: StrSpace, ref: number): string | undefined {
   if (!u) return undefined; // cannot happen: the reference was made from a unit's bytes
   return cstrAt(u.src.buf, key - u.src.base, u.file, u.src.secName);
 }
+
+/**
+ * Fails as `resolveStr` would if `ref` names no string, decoding it only when that cannot be told
+ * from its offset (a .debug_str offset inside a section ending in a terminator always can).
+ */
+export function checkStrRef(d: StrSpace, ref: number): void {
+  if (ref >= 0 && ref < LINE_STR && ref < d.main.strBytes.length && d.main.strTerminated) return;
+  if (ref === NO_STR || ref === EMPTY_STR) return;
+  resolveStr(d, ref);
+}

@@ -24,7 +24,8 @@ export class Interner {
     union: new Map<string, Map<number, TypeId>>(),
     enum: new Map<string, Map<number, TypeId>>(),
   };
-  private readonly pointerTo = new Map<TypeId, TypeId>();
+  /** Pointer type id + 1 by target id (0: none yet); ids are dense, so an array beats a Map. */
+  private pointerTo = new Int32Array(1024);
   /** Arrays by element, then count (0 for unbounded, as in the key). */
   private readonly arrays = new Map<TypeId, Map<number, TypeId>>();
   private readonly fnByReturn = new Map<TypeId, FnNode>();
@@ -62,11 +63,18 @@ export class Interner {
   }
 
   pointer(target: TypeId): TypeId {
-    let id = this.pointerTo.get(target);
-    if (id === undefined) {
-      id = this.make("P" + target, "", "pointer");
-      this.pointerTo.set(target, id);
+    let p = this.pointerTo;
+    if (target < p.length) {
+      const known = p[target];
+      if (known > 0) return known - 1;
     }
+    const id = this.make("P" + target, "", "pointer");
+    if (target >= p.length) {
+      const grown = new Int32Array(Math.max(target + 1, p.length * 2));
+      grown.set(p);
+      p = this.pointerTo = grown;
+    }
+    p[target] = id + 1;
     return id;
   }
 
@@ -85,13 +93,18 @@ export class Interner {
     return id;
   }
 
-  fn(ret: TypeId, params: TypeId[], varargs: boolean): TypeId {
+  /**
+   * The function type returning `ret` with parameters `params[from, to)` (a slice of the
+   * caller's scratch stack: a type seen before costs no array).
+   */
+  fn(ret: TypeId, params: ArrayLike<TypeId>, from: number, to: number, varargs: boolean): TypeId {
     let node: FnNode | undefined = this.fnByReturn.get(ret);
     if (!node) {
       node = new FnNode();
       this.fnByReturn.set(ret, node);
     }
-    for (const p of params) {
+    for (let i = from; i < to; i++) {
+      const p = params[i];
       let next: FnNode | undefined = node.next.get(p);
       if (!next) {
         next = new FnNode();
@@ -101,7 +114,9 @@ export class Interner {
     }
     let id = varargs ? node.idVarargs : node.id;
     if (id < 0) {
-      id = this.make(`F${ret}(${params.join(",")}${varargs ? ",..." : ""})`, "", "function");
+      let list = "";
+      for (let i = from; i < to; i++) list += (i > from ? "," : "") + params[i];
+      id = this.make(`F${ret}(${list}${varargs ? ",..." : ""})`, "", "function");
       if (varargs) node.idVarargs = id;
       else node.id = id;
     }

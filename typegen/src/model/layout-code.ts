@@ -3,6 +3,8 @@
 // produced gives the same value without building that text. Building it was most of what
 // uniquing allocated: every unit repeats the structs of the headers it includes.
 
+import { LINE_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
+
 export const FNV_BASIS = 0x811c9dc5;
 
 /** Hashes one UTF-16 code unit. */
@@ -37,4 +39,26 @@ export function fnvNum(h: number, n: number): number {
 /** The code as written: 8 hex digits. */
 export function codeHex(h: number): string {
   return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * FNV-1a of the string `ref` names, continuing from `h`, as hashing the decoded
+ * string's UTF-16 code units would give ("" for NO_STR). An ASCII string of .debug_str is hashed
+ * from its bytes, without decoding it: uniquing hashes every member and enumerator name of every
+ * unit, and needs the strings themselves only for the first definition of each type.
+ */
+export function fnvStrRef(d: StrSpace, ref: number, h: number): number {
+  if (ref >= 0 && ref < LINE_STR) {
+    const buf = d.main.strBytes;
+    if (ref < buf.length) {
+      let x = h;
+      for (let i = ref; i < buf.length; i++) {
+        const b = buf[i];
+        if (b === 0) return x;
+        if (b >= 0x80) break;
+        x = Math.imul(x ^ b, 0x01000193);
+      }
+    }
+  }
+  return fnvStr(h, resolveStr(d, ref) ?? "");
 }

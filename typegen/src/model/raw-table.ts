@@ -12,7 +12,7 @@
 // strings uniquing reads (each decoded once, through the sections' string caches).
 
 import { DW_TAG } from "../dwarf/constants";
-import { NO_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
+import { NO_STR, StrSpace, checkStrRef, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { aggKind, isAliasTag } from "./tags";
 
@@ -71,8 +71,8 @@ export class RawTable {
   // Per item: member (name, type key, offset, bit size, bit offset), enumerator (name, value),
   // dimension (count, NaN: unbounded) or parameter (type key).
   itemNameRef = new Float64Array(1024);
-  /** The item names, once resolved (null: none). */
-  itemName: (string | null)[] = [];
+  /** Where the names are (set by `resolveNames`; item names are decoded on demand: `itemName`). */
+  strs!: StrSpace;
   itemA = new Float64Array(1024);
   itemOffset = new Float64Array(1024);
   itemBitSize = new Float64Array(1024);
@@ -169,7 +169,7 @@ export class RawTable {
     return n;
   }
 
-  /** Decodes the names (strings shared through the sections' caches), then names anonymous aggregates. */
+  /** Decodes the record names (strings shared through the sections' caches), then names anonymous aggregates. */
   resolveNames(d: StrSpace): void {
     for (let r = 0; r < this.n; r++) {
       const name = resolveStr(d, this.nameRef[r]);
@@ -177,8 +177,16 @@ export class RawTable {
       this.name[r] = name !== undefined && scope !== undefined ? `${scope}::${name}` : name;
       this.anonTypedef[r] = undefined;
     }
-    for (let i = 0; i < this.items; i++) this.itemName[i] = resolveStr(d, this.itemNameRef[i]) ?? null;
+    // Item names are hashed from their references (unique.ts) and decoded only for the first
+    // definition of a type; a reference naming no string fails here all the same.
+    for (let i = 0; i < this.items; i++) checkStrRef(d, this.itemNameRef[i]);
+    this.strs = d;
     this.nameAnonymous();
+  }
+
+  /** Item i's name (null: none). */
+  itemName(i: number): string | null {
+    return resolveStr(this.strs, this.itemNameRef[i]) ?? null;
   }
 
   /** Names each anonymous aggregate after the first typedef of it (through qualifiers) in the unit. */

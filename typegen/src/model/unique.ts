@@ -19,7 +19,7 @@ import { Dwarf } from "../dwarf/dwarf";
 import { NO_STR } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { LS_COLS, LS_PARAM, LS_TYPE, LS_TYPEDEF, LazyFunction } from "./lazy-locations";
-import { FNV_BASIS, codeHex, fnvChar, fnvNum, fnvStr } from "./layout-code";
+import { FNV_BASIS, codeHex, fnvChar, fnvNum, fnvStr, fnvStrRef } from "./layout-code";
 import { baseTypeName, symbolSafe } from "./names";
 import { RawStatic } from "./raw";
 import {
@@ -80,6 +80,8 @@ export class Uniquer {
   private epoch = 0;
   /** Aggregates to fill: type id, table and record, three entries each. */
   private readonly fillQueue: (number | RawTable)[] = [];
+  /** Array dimensions and parameter ids being gathered (nested types push above their callers'). */
+  private readonly stack: number[] = [];
   /** Where the last successful `lookup` found its key. */
   private hitT!: RawTable;
   private hitR = -1;
@@ -262,11 +264,11 @@ export class Uniquer {
     if (size === size) h = fnvNum(h, size);
     h = fnvChar(h, C_BAR);
     for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
-      h = fnvChar(fnvStr(h, t.itemName[i] ?? ""), C_EQ);
+      h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_EQ);
       h = fnvChar(fnvNum(h, t.itemA[i]), C_SEMI);
     }
     for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
-      h = fnvChar(fnvStr(h, t.itemName[i] ?? ""), C_AT);
+      h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_AT);
       h = fnvChar(fnvNum(h, t.itemOffset[i]), C_COLON);
       const bs = t.itemBitSize[i];
       if (bs === bs) h = fnvNum(fnvChar(fnvNum(h, bs), C_COLON), t.itemBitOffset[i]);
@@ -338,31 +340,40 @@ export class Uniquer {
         return id;
       }
       case DW_TAG.array_type: {
-        const dims: (number | null)[] = [];
-        for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) {
-          const d = t.itemA[i];
-          dims.push(d === d ? d : null);
-        }
-        if (dims.length === 0) dims.push(null);
+        // Dimensions on the scratch stack (NaN: unbounded; none: one unbounded).
+        const stack = this.stack;
+        const base = stack.length;
+        for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) stack.push(t.itemA[i]);
+        if (stack.length === base) stack.push(NaN);
         // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first.
         let el = this.idOf(t.target[r]);
-        for (let d = dims.length - 1; d >= 0; d--) el = this.arrayOf(el, dims[d]);
+        for (let d = stack.length - 1; d >= base; d--) {
+          const n = stack[d];
+          el = this.arrayOf(el, n === n ? n : null);
+        }
+        stack.length = base;
         return el;
       }
       case DW_TAG.subroutine_type: {
         const ret = this.idOf(t.target[r]);
-        const params: TypeId[] = [];
-        for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) params.push(this.idOf(t.itemA[i]));
+        // Parameter ids on the scratch stack (idOf may push and pop above them).
+        const stack = this.stack;
+        const base = stack.length;
+        for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) {
+          const p = this.idOf(t.itemA[i]);
+          stack.push(p);
+        }
         const va = (t.flags[r] & F_VARARGS) !== 0;
-        const id = this.ix.fn(ret, params, va);
+        const id = this.ix.fn(ret, stack, base, stack.length, va);
         const ct = this.types[id];
         if (ct.returns === undefined) {
           const f = t.flags[r];
           ct.returns = ret;
-          ct.params = params;
+          ct.params = stack.slice(base);
           ct.varargs = va;
           ct.prototyped = !(f & F_HAS_PROTOTYPED) || (f & F_PROTOTYPED) !== 0;
         }
+        stack.length = base;
         return id;
       }
       case DW_TAG.unspecified_type: {
@@ -415,14 +426,14 @@ export class Uniquer {
         const v = t.itemA[i];
         // Values are read as 64 bits at most; past that (a corrupt byte size) 2 ** bits is no
         // reinterpretation, and from 1024 bits on it is Infinity.
-        out.push({ name: t.itemName[i] ?? "", value: unsigned && v < 0 && bits <= 64 ? v + 2 ** bits : v });
+        out.push({ name: t.itemName(i) ?? "", value: unsigned && v < 0 && bits <= 64 ? v + 2 ** bits : v });
       }
       ct.enumerators = out;
     } else if (ct.complete) {
       const members: Member[] = [];
       for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
         const type = t.itemA[i];
-        const m: Member = { name: t.itemName[i], type: this.idOf(type), offset: t.itemOffset[i] };
+        const m: Member = { name: t.itemName(i), type: this.idOf(type), offset: t.itemOffset[i] };
         const bs = t.itemBitSize[i];
         if (bs === bs) {
           m.bitSize = bs;
