@@ -33,21 +33,19 @@ interface PendingRange {
   unit: number;
 }
 
-/** Once this many units are read on demand, the rest are read too (a run that asks about most of
- * the code, as the C++ chains analysis may, then pays one sort instead of one per unit). */
-const LAZY_UNITS_MAX = 64;
-
 /** Every line table of a binary, indexed by address through its sequences (each sequence's rows
  * are already in address order, so no row is copied or sorted). */
 export class LineIndex {
+  /** The sequences read so far, by (lo, unit, first): the order of a stable sort by lo of
+   * every unit's sequences in unit order, as when every table was read up front. */
   private seqs: Sequence[] = [];
-  private sorted = true;
+  /** Sequences read since the last lookup, merged into `seqs` by the next one. */
+  private fresh: Sequence[] = [];
   private units: Unit[] = [];
   private read: boolean[] = [];
   /** Code ranges of the units not read yet, by lo, and the running maximum of their his. */
   private pending: PendingRange[] = [];
   private pendingMaxHi: number[] = [];
-  private readOnDemand = 0;
   /** Set when a table read on demand failed and `tolerant`: nothing is known from then on. */
   private broken = false;
 
@@ -88,7 +86,7 @@ export class LineIndex {
     for (let i = 0; i < table.length; i++) {
       if ((table.flags[i] & 2) === 0) continue;
       if (i > first)
-        this.seqs.push({
+        this.fresh.push({
           lo: table.addresses[first],
           hi: table.addresses[i],
           table,
@@ -99,7 +97,25 @@ export class LineIndex {
         });
       first = i + 1;
     }
-    this.sorted = false;
+  }
+
+  /** Merges the sequences read since the last lookup into `seqs`. */
+  private mergeFresh(): void {
+    const a = this.seqs;
+    const b = this.fresh.sort(bySequenceOrder);
+    this.fresh = [];
+    if (a.length === 0) {
+      this.seqs = b;
+      return;
+    }
+    const out: Sequence[] = new Array<Sequence>(a.length + b.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < a.length && j < b.length) out[k++] = bySequenceOrder(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+    while (i < a.length) out[k++] = a[i++];
+    while (j < b.length) out[k++] = b[j++];
+    this.seqs = out;
   }
 
   /** Reads the tables of the units whose code ranges hold pc. */
@@ -114,14 +130,7 @@ export class LineIndex {
     }
     for (let j = lo - 1; j >= 0 && this.pendingMaxHi[j] > pc; j--) {
       const p = ps[j];
-      if (pc >= p.hi || this.read[p.unit]) continue;
-      if (++this.readOnDemand > LAZY_UNITS_MAX) {
-        for (let k = 0; k < this.units.length; k++) this.readUnit(k);
-        this.pending = [];
-        this.pendingMaxHi = [];
-        return;
-      }
-      this.readUnit(p.unit);
+      if (pc < p.hi) this.readUnit(p.unit);
     }
   }
 
@@ -137,10 +146,7 @@ export class LineIndex {
         return undefined;
       }
     }
-    if (!this.sorted) {
-      this.seqs.sort((a, b) => a.lo - b.lo || a.unit - b.unit || a.first - b.first);
-      this.sorted = true;
-    }
+    if (this.fresh.length) this.mergeFresh();
     const ss = this.seqs;
     let lo = 0;
     let hi = ss.length;
@@ -190,6 +196,10 @@ export class LineIndex {
     const file = path.isAbsolute(dir) ? path.resolve(dir, f) : path.join(dir, f);
     return { file, line: t.lines[r.i], column: t.columns[r.i] };
   }
+}
+
+function bySequenceOrder(a: Sequence, b: Sequence): number {
+  return a.lo - b.lo || a.unit - b.unit || a.first - b.first;
 }
 
 /** The code ranges of a unit's root DIE, or undefined when it gives none or they cannot be read
