@@ -1,7 +1,8 @@
 // The pieces of the DWARF-only site route, each against an independent reader of the same file:
 // the x86 decoder's instruction lengths against objdump's disassembly, the call site DIEs
 // (return addresses, tail calls, constant and entry-value parameters) against readelf's dump,
-// and the CFA rules from .eh_frame against readelf's interpreted frames. Neither the decoder nor
+// the CFA rules from .eh_frame against readelf's interpreted frames, and the line index (which
+// reads a unit's line table when an address in it is first asked about) against addr2line. Neither the decoder nor
 // the CFA reader throws on hostile bytes.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
@@ -14,6 +15,7 @@ import { ElfFile } from "../../typegen/src/elf/elf-file";
 import { readCodeFacts } from "../../typegen/src/sites/callsites";
 import { CfaRules } from "../../typegen/src/sites/cfi";
 import { decode } from "../../typegen/src/sites/x86-decode";
+import { LineIndex } from "../../typegen/src/sites/line-index";
 
 function tool(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 256 << 20 });
@@ -186,4 +188,48 @@ describe("hostile input", function () {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
+});
+
+describe("line index: every call's source line agrees with addr2line", function () {
+  this.timeout(300_000);
+  const clangO2 = (): string =>
+    buildProgram("sites_dwarf_more", { cc: "clang", api: true, cflags: ["-O2"], variant: "dwarf_O2" });
+  for (const [label, file] of [
+    ["gcc -O2", gccO2],
+    ["gcc -O2 -gdwarf-4", gccO2d4],
+    ["gcc -O0", gccO0],
+    ["clang -O2", clangO2],
+  ] as const) {
+    it(label, () => {
+      const exe = file();
+      // Every call instruction objdump shows, asked in address order and in reverse (the index
+      // reads tables as addresses come; the answers must not depend on the order).
+      const calls = tool("objdump", ["-d", "--no-show-raw-insn", exe])
+        .split("\n")
+        .filter((l) => /^\s+[0-9a-f]+:\s+call/.test(l))
+        .map((l) => parseInt(l.trim().split(":")[0], 16));
+      assert.ok(calls.length > 20, `${calls.length} calls`);
+      // addr2line, like the index, takes the last row at or before the address (gdb's `info line`
+      // only is_stmt rows). Its file names are not compared: binutils names DWARF 5 file 1 after
+      // file 0 (gcc -O0's calls in sites_common.h come out as sites_dwarf_more.c), where gdb
+      // agrees with the index.
+      const truth = tool("addr2line", ["-e", exe, ...calls.map((a) => a.toString(16))])
+        .trim()
+        .split("\n");
+      const forward = new LineIndex(ElfFile.open(exe));
+      const backward = new LineIndex(ElfFile.open(exe));
+      const back = new Map([...calls].reverse().map((pc) => [pc, backward.lookup(pc)] as const));
+      let compared = 0;
+      calls.forEach((pc, i) => {
+        const got = forward.lookup(pc);
+        assert.deepEqual(back.get(pc), got, `0x${pc.toString(16)}: same answer in either order`);
+        const m = /^(.*):(\d+)/.exec(truth[i]);
+        if (!m || m[1] === "??" || m[2] === "0") return;
+        assert.ok(got, `0x${pc.toString(16)}: addr2line says ${truth[i]}, the index nothing`);
+        assert.equal(got.line, Number(m[2]), `0x${pc.toString(16)}: ${got.file} against ${truth[i]}`);
+        compared++;
+      });
+      assert.ok(compared > 20, `${compared} compared`);
+    });
+  }
 });

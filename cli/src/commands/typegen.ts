@@ -10,6 +10,7 @@ import { Worker } from "node:worker_threads";
 import { UsageError } from "../paths";
 import { exitWith } from "../exit";
 import { GenerateOptions, GenerateResult, generateMeta } from "../../../typegen/src/meta/generate";
+import { tuneV8ForTypegen } from "../../../typegen/src/meta/v8-tuning";
 
 export function parseTypegenArgs(args: string[]): {
   prog: string;
@@ -86,6 +87,7 @@ function generateWithProgress(prog: string, opts: GenerateOptions): Promise<Gene
 
 export async function typegenCommand(args: string[]): Promise<number> {
   const { prog, opts, verbose, quiet } = parseTypegenArgs(args);
+  tuneV8ForTypegen();
   let r: GenerateResult;
   try {
     r = process.stderr.isTTY ? await generateWithProgress(prog, opts) : generateMeta(prog, opts);

@@ -1,6 +1,9 @@
 // Runs generateMeta in a worker thread so the CLI's main thread can draw a progress bar.
 import { parentPort, workerData } from "node:worker_threads";
 import { GenerateOptions, generateMeta } from "./generate";
+import { tuneV8ForTypegen } from "./v8-tuning";
+
+tuneV8ForTypegen();
 
 const { prog, opts } = workerData as { prog: string; opts: GenerateOptions };
 try {

@@ -69,7 +69,7 @@ function codeFacts(elf: ElfFile): { facts: CodeFacts; lines?: LineIndex } {
     const facts = readCodeFacts(dwarf);
     let lines: LineIndex | undefined;
     try {
-      lines = new LineIndex(elf, dwarf);
+      lines = new LineIndex(elf, dwarf, true);
     } catch {
       lines = undefined;
     }

@@ -8,10 +8,7 @@
 //   variable that receives the result, flagged ALLOCS_SITE_GUESSED.
 
 import * as path from "node:path";
-import { openDebugElf, openDwarf } from "../index";
 import { ElfFile } from "../elf/elf-file";
-import { Dwarf } from "../dwarf/dwarf";
-import { readLineTable, LineTable } from "../dwarf/line";
 import { SITE_ARRAY, SITE_TRAILING } from "../meta/format";
 import { SiteTypes } from "../meta/writer";
 import { CType, TypeModel, TypeId } from "../model/types";
@@ -19,6 +16,9 @@ import { baseTypeName } from "../model/names";
 import { findAllocCallsInBinary } from "./calls";
 import { allocFunctions } from "./decls";
 import { SizeClass, SourceCall, analyseSource } from "./source";
+import { LineIndex } from "./line-index";
+
+export { LineIndex } from "./line-index";
 
 export interface SourceUnit {
   file: string;
@@ -104,98 +104,6 @@ export function hasFlexibleMember(model: TypeModel, id: TypeId): boolean {
   const last = ms[ms.length - 1];
   const lt = last ? model.types[last.type] : undefined;
   return lt?.kind === "array" && (lt.count === null || lt.count === undefined || lt.count === 0);
-}
-
-/** One sequence of a line table: rows [first, end) with addresses in [lo, hi). */
-interface Sequence {
-  lo: number;
-  hi: number;
-  table: LineTable;
-  compDir: string;
-  first: number;
-  end: number;
-}
-
-/** Every line table of a binary, indexed by address through its sequences (each sequence's rows
- * are already in address order, so no row is copied or sorted). */
-export class LineIndex {
-  private seqs: Sequence[] = [];
-  constructor(elf: ElfFile, dwarf: Dwarf = openDwarf(openDebugElf(elf))) {
-    const cur = dwarf.cursor();
-    for (const u of dwarf.units) {
-      if (u.typeSignature !== undefined) continue;
-      cur.setUnit(u);
-      if (u.stmtList < 0) continue;
-      const table = readLineTable(u.src.sections, u.stmtList, u.addrSize);
-      let first = 0;
-      for (let i = 0; i < table.length; i++) {
-        if ((table.flags[i] & 2) === 0) continue;
-        if (i > first)
-          this.seqs.push({
-            lo: table.addresses[first],
-            hi: table.addresses[i],
-            table,
-            compDir: u.compDir,
-            first,
-            end: i,
-          });
-        first = i + 1;
-      }
-    }
-    this.seqs.sort((a, b) => a.lo - b.lo);
-  }
-
-  /** The sequence holding pc and the index of its last row at or before pc. */
-  private rowAt(pc: number): { s: Sequence; i: number } | undefined {
-    const ss = this.seqs;
-    let lo = 0;
-    let hi = ss.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ss[mid].lo <= pc) lo = mid + 1;
-      else hi = mid;
-    }
-    // Sequences of code the linker discarded all start at 0 and may overlap: look back a little.
-    for (let k = lo - 1; k >= 0 && k >= lo - 8; k--) {
-      const s = ss[k];
-      if (pc >= s.hi) continue;
-      const a = s.table.addresses;
-      let l = s.first;
-      let h = s.end;
-      while (l < h) {
-        const mid = (l + h) >> 1;
-        if (a[mid] <= pc) l = mid + 1;
-        else h = mid;
-      }
-      return { s, i: l - 1 };
-    }
-    return undefined;
-  }
-
-  /** Where the code of pc's source line starts: the first of the consecutive rows, up to pc's
-   * own, for the same file and line (a statement's code before a call in it). */
-  lineStart(pc: number): number | undefined {
-    const r = this.rowAt(pc);
-    if (!r) return undefined;
-    const t = r.s.table;
-    const line = t.lines[r.i];
-    const file = t.fileIdx[r.i];
-    let i = r.i;
-    while (i > r.s.first && t.lines[i - 1] === line && t.fileIdx[i - 1] === file) i--;
-    return t.addresses[i];
-  }
-
-  lookup(pc: number): { file: string; line: number; column: number } | undefined {
-    const r = this.rowAt(pc);
-    if (!r) return undefined;
-    const t = r.s.table;
-    const f = t.fileName(t.fileIdx[r.i]);
-    if (!f) return undefined;
-    // A relative compilation directory (a reproducible build) is kept as written, not made ours.
-    const dir = r.s.compDir;
-    const file = path.isAbsolute(dir) ? path.resolve(dir, f) : path.join(dir, f);
-    return { file, line: t.lines[r.i], column: t.columns[r.i] };
-  }
 }
 
 /** A size class resolved against the model: the site's type and flags, or why not. */

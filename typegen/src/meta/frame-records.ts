@@ -1,0 +1,94 @@
+// One FRAME type per function (appended after the model's types: its members are the
+// function's stack variables, by offset from the frame's low end), one FRAME record naming it,
+// and the function's FRAME_VAR records (each variable's CFA offset per PC range).
+
+import { FunctionInfo, TypeId } from "../model/types";
+import { FRAME, FRAME_VAR, FRAME_VAR_PARAM, Kind, MEMBER, META_NONE, TYPE } from "./format";
+import { MetaSections } from "./file-layout";
+import { CfaSegments, frameVars } from "./frame-vars";
+import { fieldsOf } from "./record-buffer";
+
+const T_ = fieldsOf(TYPE);
+const M_ = fieldsOf(MEMBER);
+const F_ = fieldsOf(FRAME);
+const V_ = fieldsOf(FRAME_VAR);
+
+/** A frame's member: a variable at one CFA offset (`rawType` the model id, `type` as written). */
+interface FrameMember {
+  name: string;
+  rawType: TypeId;
+  type: number;
+  offset: number;
+}
+
+/**
+ * Writes the frames of `fns` (functions with code), by address; a function at the address of
+ * the previous one is its alias and gets none. `usedNames` holds the type names written so far
+ * (a FRAME type's name is made unique against them); `ref` maps a model type id as written.
+ */
+export function writeFrames(
+  fns: FunctionInfo[],
+  out: MetaSections,
+  usedNames: Set<string>,
+  ref: (id: TypeId | undefined) => number,
+  cfa: CfaSegments | undefined,
+): void {
+  const { strings, types, members, frames, frameVars: vars } = out;
+  const byLo = [...fns].sort((a, b) => a.lowPc - b.lowPc);
+  let lastLo = -1;
+  for (const f of byLo) {
+    if (f.lowPc === lastLo) continue; /* an alias of the previous function */
+    lastLo = f.lowPc;
+    const fv = frameVars(f, cfa);
+    let size = 0;
+    for (const v of fv) if (v.cfaOffset < 0) size = Math.max(size, -v.cfaOffset);
+    // Each (name, offset, type) once, the first met; by offset, variables at one offset compared
+    // by name and type (no key string per variable).
+    const fm: FrameMember[] = [];
+    const atOffset = new Map<number, FrameMember[]>();
+    for (const v of fv) {
+      if (v.cfaOffset >= 0) continue;
+      let same = atOffset.get(v.cfaOffset);
+      if (same === undefined) atOffset.set(v.cfaOffset, (same = []));
+      else if (same.some((m) => m.name === v.name && m.rawType === v.type)) continue;
+      const m = { name: v.name, rawType: v.type, type: ref(v.type), offset: v.cfaOffset + size };
+      same.push(m);
+      fm.push(m);
+    }
+    fm.sort((a, b) => a.offset - b.offset || (a.name < b.name ? -1 : 1));
+    let tname = `__FRAME_${f.name}`;
+    if (usedNames.has(tname)) tname = `__FRAME_${f.name}$${f.lowPc.toString(16)}`;
+    usedNames.add(tname);
+    const typeIndex = types.n;
+    const at = types.add();
+    types.u32(at + T_.name, strings.add(tname));
+    types.u32(at + T_.c_name, strings.add(`frame of ${f.name}`));
+    types.u64(at + T_.size, size);
+    types.u8(at + T_.kind, Kind.FRAME);
+    types.u32(at + T_.related, META_NONE);
+    types.u32(at + T_.count, fm.length);
+    types.u32(at + T_.first, members.n);
+    for (const m of fm) {
+      const ma = members.add();
+      members.u32(ma + M_.name, strings.add(m.name));
+      members.u32(ma + M_.type, m.type);
+      members.u64(ma + M_.offset, m.offset);
+    }
+    const fa = frames.add();
+    frames.u64(fa + F_.lo, f.lowPc);
+    frames.u64(fa + F_.hi, f.highPc);
+    frames.u32(fa + F_.function, strings.add(f.name));
+    frames.u32(fa + F_.type, typeIndex);
+    frames.u32(fa + F_.first_var, vars.n);
+    frames.u32(fa + F_.nvars, fv.length);
+    for (const v of fv) {
+      const va = vars.add();
+      vars.u64(va + V_.pc_lo, v.pcLo);
+      vars.u64(va + V_.pc_hi, v.pcHi);
+      vars.i64(va + V_.cfa_offset, v.cfaOffset);
+      vars.u32(va + V_.name, strings.add(v.name));
+      vars.u32(va + V_.type, ref(v.type));
+      vars.u32(va + V_.flags, v.param ? FRAME_VAR_PARAM : 0);
+    }
+  }
+}

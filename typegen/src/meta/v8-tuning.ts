@@ -1,0 +1,40 @@
+// V8 settings for a process that generates metadata (`allocs typegen`, the zero-setup worker).
+//
+// TurboFan's compile of the x86 decoder (`sites/x86-decode.ts` decode, ~5,500 bytes of bytecode)
+// and of `inferDwarfSites` (~5,900, run once) took ~0.4 s each time on the compiler thread, and
+// the decoder was compiled three times (deoptimised twice on paths first met later) on PostgreSQL's
+// backend: more CPU than the optimised code saved. Functions over the limit below stay in
+// Sparkplug's baseline code; every hot function of the DWARF walk, the model and the writer is
+// far below it (the largest, writeTypes, ~2,500 bytes), so keep any new hot loop under it.
+// Measured (issue 16, load ~14, 4 alternated runs, minimum CPU): the site analysis on
+// PostgreSQL's backend 1.10 s -> 0.98 s.
+//
+// TurboFan's compiles were about a third of the CPU of `allocs typegen` on PostgreSQL's backend
+// (perf, cpu-clock samples), and more of a run's CPU than the optimised code saved: a typegen
+// run is warm-up from start to end. Half V8's cumulative inlining budget per function (920 ->
+// 460 bytes of bytecode) makes each compile cheaper; measured at load ~12 (alternated runs,
+// minimum CPU), `allocs typegen` on libc's debug file 1.29 s -> 1.18 s, python3.11d 1.81 s ->
+// 1.56 s, PostgreSQL 3.14 s -> 3.05 s. No inlining at all gave about the same CPU; half keeps the
+// small accessors of the DWARF reader inlined where they are hottest.
+//
+// The flags are read when V8 decides to optimise a function and when it compiles one, so setting
+// them before the work starts works; they only change which code V8 makes, never a result.
+
+import * as v8 from "node:v8";
+
+/** Largest bytecode (bytes) TurboFan optimises in a typegen process (V8's default: 61440). */
+export const TYPEGEN_MAX_OPTIMIZED_BYTECODE = 4096;
+
+let applied = false;
+
+/** V8's cumulative inlining budget (bytes of bytecode inlined into one function) here (V8's
+ * default: 920). */
+export const TYPEGEN_MAX_INLINED_CUMULATIVE = 460;
+
+/** Applies the settings once per process. */
+export function tuneV8ForTypegen(): void {
+  if (applied) return;
+  applied = true;
+  v8.setFlagsFromString(`--max-optimized-bytecode-size=${TYPEGEN_MAX_OPTIMIZED_BYTECODE}`);
+  v8.setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${TYPEGEN_MAX_INLINED_CUMULATIVE}`);
+}
