@@ -1,7 +1,8 @@
 // What test-programs/leaks_target.c's leaks and retainers are, from its probe lines, and the checks
 // of the answers to alloc leaks / retainers / snapshot / diff against them: shared by the gdb tests
 // (leaks.test.ts) and the LLDB ones (leaks-lldb.test.ts), so both fronts are held to the same exact
-// answers; with the program's build and scratch folder they both use.
+// answers; with the program's build and scratch folder, which the debug adapter's tests of the same
+// program (extension/dap-graph.test.ts, dap-treemap.test.ts) use too.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";

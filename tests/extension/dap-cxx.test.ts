@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
-import { children, clientPerTest, HAS_BRIDGE, topLocals } from "./dap-client";
+import { children, clientPerTest, HAS_BRIDGE, launchAndStop, topLocals } from "./dap-client";
 import { buildProgram, hasCommand, PROGRAMS_DIR, ROOT } from "../lib/programs";
 
 const CXX_SOURCE = path.join(PROGRAMS_DIR, "cxx_shapes.cpp");
@@ -48,18 +48,16 @@ describe("debug adapter: a C++ program", function () {
       );
       assert.equal(t.status, 0, t.stderr);
       const client = newClient();
-      await client.start();
-      const stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
-      await client.initializeRequest();
-      const initialized = client.waitForEvent("initialized", 30000);
-      await client.launchRequest({ program: exe, args: ["stop"] } as DebugProtocol.LaunchRequestArguments);
-      await initialized;
-      await client.setBreakpointsRequest({
-        source: { path: CXX_SOURCE },
-        breakpoints: [{ line: stopLine() }],
-      });
-      await client.configurationDoneRequest();
-      const stop = await stopped;
+      const stop = await launchAndStop(
+        client,
+        { program: exe, args: ["stop"] },
+        () =>
+          client.setBreakpointsRequest({
+            source: { path: CXX_SOURCE },
+            breakpoints: [{ line: stopLine() }],
+          }),
+        30000,
+      );
       const locals = await topLocals(client, stop.body.threadId ?? 1);
       const circle = locals.get("circle") as DebugProtocol.Variable;
       assert.ok(circle, [...locals.keys()].join(" "));
