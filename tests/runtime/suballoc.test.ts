@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { callSiteLine, nmAddress } from "../lib/binutils";
 import { ROOT, buildProgram, hasCommand, parseProbes, runPreloaded } from "../lib/programs";
 import {
   Json,
@@ -33,21 +34,6 @@ const DECLS = {
   LIBALLOCS_SUBALLOC_FNS: "bump_alloc(pZ)p fl_alloc(pZ)p",
   LIBALLOCS_SUBFREE_FNS: "fl_free(pP)->fl_alloc",
 };
-
-/** Source line of the call returning to `vaddr` (addr2line; the last line is the function's own). */
-function lineOf(exe: string, vaddr: number): number {
-  const r = spawnSync("addr2line", ["-i", "-e", exe, "0x" + (vaddr - 1).toString(16)], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n");
-  return Number(/:(\d+)/.exec(lines[lines.length - 1])?.[1] ?? 0);
-}
-
-function nmAddress(exe: string, sym: string): number {
-  const r = spawnSync("nm", [exe], { encoding: "utf8" });
-  const m = new RegExp(`^([0-9a-f]+) T ${sym}$`, "m").exec(r.stdout);
-  assert.ok(m, `${sym} not in nm ${exe}`);
-  return parseInt(m[1], 16);
-}
 
 /** The objects the program makes: probe name, expected uniqtype, allocator, a gdb expression
  * inside it and the field path that expression is at. */
@@ -122,7 +108,7 @@ for (const [cc, opt] of variants) {
         assert.equal(p.type, type, `${name}: type`);
         assert.equal(p.parent, "__default_lib_malloc", `${name}: one level below the malloc chunk`);
         assert.equal(p.parent_size, name === "listed" || name === "again" ? "320" : "4096", name);
-        assert.equal(lineOf(exe, Number(p.site) - bias), Number(p.line), `${name}: site line`);
+        assert.equal(callSiteLine(exe, Number(p.site) - bias), Number(p.line), `${name}: site line`);
       }
     });
 
@@ -310,7 +296,7 @@ describe("declared suballocators: in a library loaded with dlopen", function () 
     assert.equal(p.size, "12"); // sizeof(struct dpoint): three ints
     assert.equal(p.type, "dpoint");
     assert.equal(p.parent, "__default_lib_malloc");
-    assert.equal(lineOf(dso, Number(p.site_off)), Number(p.line));
+    assert.equal(callSiteLine(dso, Number(p.site_off)), Number(p.line));
   });
 });
 
