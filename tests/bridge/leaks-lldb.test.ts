@@ -17,7 +17,7 @@ import {
   skipWithoutKernelCores,
 } from "./gdb";
 import { validate } from "../lib/json-schema";
-import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines } from "./lldb";
 import {
   QUERIES,
   SAVE_FIRST,
@@ -44,12 +44,7 @@ const SCHEMAS: Record<string, string> = {
 
 describe("alloc leaks, retainers, snapshots and diff in lldb", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  const target = useLeaksTarget("allocs-leaks-lldb-", (ctx) => {
-    if (!hasLldb()) {
-      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
-      ctx.skip();
-    }
-  });
+  const target = useLeaksTarget("allocs-leaks-lldb-", skipWithoutLldb);
 
   it("finds every leak, retainer and the growth between two stops of a live process", () => {
     const { exe, dir } = target;

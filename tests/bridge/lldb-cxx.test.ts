@@ -22,7 +22,7 @@ import {
   skipWithoutKernelCores,
 } from "./gdb";
 import { check, queries } from "./cxx-shapes";
-import { allocsLldb, commandFile, hasLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
+import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
 
 function typegen(exe: string): void {
   const r = spawnSync(process.execPath, [BIN, "typegen", "--quiet", exe], {
@@ -37,10 +37,7 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
   let dir: string;
 
   before(function () {
-    if (!hasLldb()) {
-      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
-      this.skip();
-    }
+    skipWithoutLldb(this);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-cxx-"));
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));

@@ -20,7 +20,15 @@ import {
   withoutMetadata,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
-import { LLDB, allocsLldb, commandFile, hasLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
+import {
+  LLDB,
+  allocsLldb,
+  commandFile,
+  skipWithoutLldb,
+  lldbQueryLines,
+  probeIndices,
+  sameJson,
+} from "./lldb";
 import { validate } from "../lib/json-schema";
 import { summary as adapterSummary } from "../../extension/src/adapter/describe";
 import type { DescriptionJson } from "../../extension/src/description-json";
@@ -45,10 +53,7 @@ describe("lldb bridge", function () {
   let indices: Probes;
 
   before(function () {
-    if (!hasLldb()) {
-      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
-      this.skip();
-    }
+    skipWithoutLldb(this);
     exe = buildProgram("bridge_target", { api: true });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-"));
     indices = probeIndices(exe);

@@ -14,6 +14,14 @@ export function hasLldb(): boolean {
   return spawnSync(LLDB, ["--version"], { encoding: "utf8" }).status === 0;
 }
 
+/** Skips the test or hook CTX runs in, saying why, when lldb-16 is missing. */
+export function skipWithoutLldb(ctx: Mocha.Context): void {
+  if (!hasLldb()) {
+    console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
+    ctx.skip();
+  }
+}
+
 /** `allocs lldb --no-lldbinit --batch ARGS...` (the CLI adds the plugin and the preload). */
 export function allocsLldb(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): GdbRun {
   const r = spawnSync(process.execPath, [BIN, "lldb", "--no-lldbinit", "--batch", ...args], {

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildWithAllocsCc, hasCommand } from "../lib/programs";
+import { buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
 import {
   GDB_TIMEOUT_MS,
   type Json,
@@ -19,24 +19,10 @@ import {
   queryCore,
   skipWithoutKernelCores,
 } from "./gdb";
-import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines } from "./lldb";
 
 const FILE = "tls_target.c";
 const DECODER_DIR = path.join(__dirname, "..", "..", "..", "gdb-python-bridge");
-
-/** `probe NAME k=v ...` lines, by name. */
-function probes(stdout: string): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  for (const m of stdout.matchAll(/^probe (\S+)(.*)$/gm)) {
-    const kv: Record<string, string> = {};
-    for (const p of m[2].trim().split(/\s+/).filter(Boolean)) {
-      const [k, v] = p.split("=");
-      kv[k] = v;
-    }
-    out.set(m[1], kv);
-  }
-  return out;
-}
 
 const QUERIES: Array<[string, string]> = [
   ["leaks", "alloc leaks --json"],
@@ -104,10 +90,7 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
   let dir: string;
 
   before(function () {
-    if (!hasLldb()) {
-      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
-      this.skip();
-    }
+    skipWithoutLldb(this);
     exe = buildWithAllocsCc("tls_target");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-leaks-lldb-"));
   });
@@ -131,7 +114,7 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
     ]);
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
     assert.doesNotMatch(r.stderr, /allocs: .*thread/, "every thread's pointer is found");
-    checkTls(answers(r.stdout), probes(r.stdout), "lldb live");
+    checkTls(answers(r.stdout), parseProbes(r.stdout), "lldb live");
   });
 
   describe("kernel core", () => {
@@ -142,7 +125,7 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
       const kdir = fs.mkdtempSync(path.join(dir, "kcore-"));
       let stdout: string;
       ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir));
-      p = probes(stdout);
+      p = parseProbes(stdout);
     });
 
     it("reads each thread's pointer from the core's NT_PRSTATUS notes (tid: pthread_self())", () => {
@@ -192,7 +175,7 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
   it("finds no leak in a gcore's thread-local storage, as gdb, with the same JSON", function () {
     if (!hasCommand("gdb")) this.skip();
     const gcore = path.join(dir, "tls.gcore");
-    const p = probes(makeGcore(exe, "stop", gcore).stdout);
+    const p = parseProbes(makeGcore(exe, "stop", gcore).stdout);
     const a = lldbCore(gcore);
     checkTls(a, p, "lldb gcore");
     const g = queryCore(exe, gcore, QUERIES);
