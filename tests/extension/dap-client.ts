@@ -286,10 +286,13 @@ export async function launchToFunction(
 }
 
 /** Continues the thread THREAD_ID and resolves at the program's next stop. */
-export async function continueToStop(client: TestClient, threadId: number): Promise<void> {
-  const stopped = client.waitForEvent("stopped", 30000);
+export async function continueToStop(
+  client: TestClient,
+  threadId: number,
+): Promise<DebugProtocol.StoppedEvent> {
+  const stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
   await client.continueRequest({ threadId });
-  await stopped;
+  return stopped;
 }
 
 /** The variables of the top frame's Locals scope, by name. */
