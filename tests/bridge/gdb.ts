@@ -2,6 +2,7 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, runtimeLib } from "../lib/programs";
 
@@ -157,6 +158,47 @@ export function makeKernelCore(
   const core = fs.readdirSync(dir).find((f) => f === "core" || /^core\.\d+$/.test(f));
   if (!core) throw new Error(`no core file in ${dir} (status ${r.status}, signal ${r.signal}):\n${r.stderr}`);
   return { stdout: r.stdout, core: path.join(dir, core) };
+}
+
+/** A program built for a describe block's tests, and a scratch folder for them. */
+export interface ProgramFixture {
+  exe: string;
+  dir: string;
+}
+
+/** For a describe block: before its tests, `requireDebugger` (which skips the block when its
+ * debugger is missing), the program built by `build`, and a fresh folder under the system's
+ * temporary folder named from `tmpPrefix`; after them, the folder removed. */
+export function useProgram(
+  tmpPrefix: string,
+  requireDebugger: (ctx: Mocha.Context) => void,
+  build: () => string,
+): ProgramFixture {
+  const fixture: ProgramFixture = { exe: "", dir: "" };
+  before(function () {
+    requireDebugger(this);
+    fixture.exe = build();
+    fixture.dir = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+  });
+  after(() => fixture.dir && fs.rmSync(fixture.dir, { recursive: true, force: true }));
+  return fixture;
+}
+
+/** For a describe block inside one using `program`: the kernel core of its program run with ARGS
+ * (in a fresh folder inside the scratch one, with ENV's variables), made before the block's
+ * tests; the block is skipped, saying why, where the kernel writes no cores here. */
+export function useKernelCore(
+  program: ProgramFixture,
+  args: string[],
+  env: () => NodeJS.ProcessEnv = () => ({}),
+): { stdout: string; core: string } {
+  const kernel = { stdout: "", core: "" };
+  before(function () {
+    skipWithoutKernelCores(this);
+    const kdir = fs.mkdtempSync(path.join(program.dir, "kernel-"));
+    Object.assign(kernel, makeKernelCore(program.exe, args, kdir, env()));
+  });
+  return kernel;
 }
 
 /** Lines gdb printed for our commands' errors: each must be one line starting with `alloc`. */

@@ -5,10 +5,9 @@
 // program (extension/dap-graph.test.ts, dap-treemap.test.ts) use too.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildWithAllocsCc } from "../lib/programs";
-import { type Json } from "./gdb";
+import { type Json, type ProgramFixture, useProgram } from "./gdb";
 
 export const FILE = "leaks_target.c";
 
@@ -260,11 +259,9 @@ export function checkSnapshotLifecycle(
   return save.path;
 }
 
-/** leaks_target built by `allocs cc` and a scratch folder for a describe block (mocha's before and
- * after hooks); `requireDebugger` skips the block when its debugger is missing. */
-export interface LeaksTarget {
-  exe: string;
-  dir: string;
+/** leaks_target built by `allocs cc` and a scratch folder for a describe block (gdb.ts's
+ * useProgram); `requireDebugger` skips the block when its debugger is missing. */
+export interface LeaksTarget extends ProgramFixture {
   /** the scratch folder's cache/ as XDG_CACHE_HOME: the snapshots go there */
   env(): NodeJS.ProcessEnv;
 }
@@ -273,16 +270,8 @@ export function useLeaksTarget(
   tmpPrefix: string,
   requireDebugger: (ctx: Mocha.Context) => void,
 ): LeaksTarget {
-  const target: LeaksTarget = {
-    exe: "",
-    dir: "",
-    env: () => ({ XDG_CACHE_HOME: path.join(target.dir, "cache") }),
-  };
-  before(function () {
-    requireDebugger(this);
-    target.exe = buildWithAllocsCc("leaks_target");
-    target.dir = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+  const program = useProgram(tmpPrefix, requireDebugger, () => buildWithAllocsCc("leaks_target"));
+  return Object.assign(program, {
+    env: (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: path.join(program.dir, "cache") }),
   });
-  after(() => target.dir && fs.rmSync(target.dir, { recursive: true, force: true }));
-  return target;
 }

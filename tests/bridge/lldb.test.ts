@@ -4,8 +4,6 @@
 // `help alloc`, errors, and `allocs lldb` passing lldb's options through.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildProgram, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
 import {
@@ -14,9 +12,9 @@ import {
   type Probes,
   answers,
   makeGcore,
-  makeKernelCore,
   queryCore,
-  skipWithoutKernelCores,
+  useKernelCore,
+  useProgram,
   withoutMetadata,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
@@ -48,21 +46,23 @@ function schemaOf(label: string): string {
 
 describe("lldb bridge", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let exe: string;
-  let dir: string;
+  const target = useProgram("allocs-lldb-", skipWithoutLldb, () =>
+    buildProgram("bridge_target", { api: true }),
+  );
   let indices: Probes;
 
   before(function () {
-    skipWithoutLldb(this);
-    exe = buildProgram("bridge_target", { api: true });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-"));
-    indices = probeIndices(exe);
+    indices = probeIndices(target.exe);
   });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   /** The labelled info queries (and census, maps) asked of EXE with CORE in lldb. */
   function lldbCore(core: string, queries: Array<[string, string]>): Map<string, unknown> {
-    const r = allocsLldb([...commandFile(dir, "core", lldbQueryLines(queries)), "-c", core, exe]);
+    const r = allocsLldb([
+      ...commandFile(target.dir, "core", lldbQueryLines(queries)),
+      "-c",
+      core,
+      target.exe,
+    ]);
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
     return answers(r.stdout);
   }
@@ -76,14 +76,14 @@ describe("lldb bridge", function () {
         "--batch",
         "-o",
         `command script import ${LLDB_PLUGIN}`,
-        ...commandFile(dir, "plain-before", ["alloc info 0x1234"]),
+        ...commandFile(target.dir, "plain-before", ["alloc info 0x1234"]),
         "-o",
         "b bridge_stop",
         "-o",
         "run",
-        ...commandFile(dir, "plain", lines),
+        ...commandFile(target.dir, "plain", lines),
         "--",
-        exe,
+        target.exe,
         "stop",
       ],
       { encoding: "utf8", timeout: GDB_TIMEOUT_MS },
@@ -136,8 +136,17 @@ describe("lldb bridge", function () {
       lines.push("alloc info nosuch_variable", "alloc census --by nothing", "p 6*7");
       // no metadata while it allocates, as in tests/bridge/bridge.test.ts
       run = allocsLldb(
-        ["-o", "b bridge_stop", "-o", "run", ...commandFile(dir, "live", lines), "--", exe, "stop"],
-        { env: withoutMetadata(dir) },
+        [
+          "-o",
+          "b bridge_stop",
+          "-o",
+          "run",
+          ...commandFile(target.dir, "live", lines),
+          "--",
+          target.exe,
+          "stop",
+        ],
+        { env: withoutMetadata(target.dir) },
       );
     });
 
@@ -205,23 +214,19 @@ describe("lldb bridge", function () {
   });
 
   describe("kernel core", () => {
-    let core: string;
-    let stdout: string;
-    before(function () {
-      skipWithoutKernelCores(this);
-      const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
-      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir, withoutMetadata(dir)));
-    });
+    const kernel = useKernelCore(target, ["abort"], () => withoutMetadata(target.dir));
 
     it("describes every kind of address field by field", () => {
+      const { stdout, core } = kernel;
       const probes = parseProbes(stdout);
       checkAll("lldb kernel core", probes, lldbCore(core, infoQueries(probes)), stdout);
     });
 
     it("gives the same JSON as gdb for the same addresses", function () {
+      const { stdout, core } = kernel;
       if (!hasCommand("gdb")) this.skip();
       const queries = infoQueries(parseProbes(stdout));
-      const gdbAnswers = queryCore(exe, core, queries);
+      const gdbAnswers = queryCore(target.exe, core, queries);
       for (const [label, value] of gdbAnswers) assert.deepEqual(validate(schemaOf(label), value), [], label);
       sameJson("kernel core", gdbAnswers, lldbCore(core, queries));
     });
@@ -232,8 +237,8 @@ describe("lldb bridge", function () {
     let stdout: string;
     before(function () {
       if (!hasCommand("gdb")) this.skip();
-      gcore = path.join(dir, "gcore.core");
-      stdout = makeGcore(exe, "bridge_stop", gcore, [], withoutMetadata(dir)).stdout;
+      gcore = path.join(target.dir, "gcore.core");
+      stdout = makeGcore(target.exe, "bridge_stop", gcore, [], withoutMetadata(target.dir)).stdout;
     });
 
     it("describes every kind of address field by field", () => {
@@ -243,7 +248,7 @@ describe("lldb bridge", function () {
 
     it("gives the same JSON as gdb for the same addresses", () => {
       const queries = infoQueries(parseProbes(stdout));
-      sameJson("gcore", queryCore(exe, gcore, queries), lldbCore(gcore, queries));
+      sameJson("gcore", queryCore(target.exe, gcore, queries), lldbCore(gcore, queries));
     });
   });
 
@@ -270,7 +275,7 @@ describe("lldb bridge", function () {
         "run",
         "-o",
         "up",
-        ...commandFile(dir, "fv", lines),
+        ...commandFile(target.dir, "fv", lines),
         "--",
         types,
         "stop",
@@ -377,7 +382,7 @@ describe("lldb bridge", function () {
         "-o",
         "alloc info --json probe_addr[0]",
         "--",
-        exe,
+        target.exe,
         "stop",
       ]);
       assert.match(r.stdout, /^lldb-preload: None$/m, "lldb itself is not preloaded");
