@@ -7,18 +7,9 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
-import {
-  GDB_TIMEOUT_MS,
-  type Json,
-  answers,
-  makeGcore,
-  makeKernelCore,
-  queryCore,
-  skipWithoutKernelCores,
-} from "./gdb";
+import { GDB_TIMEOUT_MS, type Json, answers, makeGcore, queryCore, useKernelCore, useProgram } from "./gdb";
 import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines } from "./lldb";
 
 const FILE = "tls_target.c";
@@ -86,18 +77,15 @@ function coreNotes(file: string): [Record<string, string>, string[]] {
 
 describe("alloc leaks and retainers under LLDB: thread-local storage roots", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let exe: string;
-  let dir: string;
-
-  before(function () {
-    skipWithoutLldb(this);
-    exe = buildWithAllocsCc("tls_target");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-leaks-lldb-"));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const target = useProgram("allocs-leaks-lldb-", skipWithoutLldb, () => buildWithAllocsCc("tls_target"));
 
   const lldbCore = (core: string) => {
-    const r = allocsLldb([...commandFile(dir, "core", lldbQueryLines(QUERIES)), "-c", core, exe]);
+    const r = allocsLldb([
+      ...commandFile(target.dir, "core", lldbQueryLines(QUERIES)),
+      "-c",
+      core,
+      target.exe,
+    ]);
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
     assert.doesNotMatch(r.stderr, /allocs: .*thread/, "every thread's pointer is found");
     return answers(r.stdout);
@@ -109,8 +97,8 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
       "b stop",
       "-o",
       "run",
-      ...commandFile(dir, "live", lldbQueryLines(QUERIES)),
-      exe,
+      ...commandFile(target.dir, "live", lldbQueryLines(QUERIES)),
+      target.exe,
     ]);
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
     assert.doesNotMatch(r.stderr, /allocs: .*thread/, "every thread's pointer is found");
@@ -118,26 +106,22 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
   });
 
   describe("kernel core", () => {
-    let core: string;
+    const kernel = useKernelCore(target, ["abort"]);
     let p: Map<string, Record<string, string>>;
-    before(function () {
-      skipWithoutKernelCores(this);
-      const kdir = fs.mkdtempSync(path.join(dir, "kcore-"));
-      let stdout: string;
-      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir));
-      p = parseProbes(stdout);
+    before(() => {
+      p = parseProbes(kernel.stdout);
     });
 
     it("reads each thread's pointer from the core's NT_PRSTATUS notes (tid: pthread_self())", () => {
-      const [found, notes] = coreNotes(core);
+      const [found, notes] = coreNotes(kernel.core);
       assert.deepEqual(found, printedPointers(p));
       assert.deepEqual(notes, []);
     });
 
     it("reads a truncated core's notes and a file that is no core without failing", () => {
-      const cut = path.join(dir, "cut.core");
+      const cut = path.join(target.dir, "cut.core");
       // the ELF header, the program headers and a part of the first thread's note only
-      const whole = fs.readFileSync(core);
+      const whole = fs.readFileSync(kernel.core);
       const phoff = Number(whole.readBigUInt64LE(32));
       const phnum = whole.readUInt16LE(56);
       let noteAt = 0;
@@ -154,18 +138,20 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
         notes.some((n) => /truncated/.test(n)),
         JSON.stringify(notes),
       );
-      assert.deepEqual(coreNotes(exe), [{}, [`${exe}: not a core file`]]);
-      assert.deepEqual(coreNotes(path.join(dir, "nosuch")), [
+      assert.deepEqual(coreNotes(target.exe), [{}, [`${target.exe}: not a core file`]]);
+      assert.deepEqual(coreNotes(path.join(target.dir, "nosuch")), [
         {},
-        [`${path.join(dir, "nosuch")}: cannot read the core's thread notes (No such file or directory)`],
+        [
+          `${path.join(target.dir, "nosuch")}: cannot read the core's thread notes (No such file or directory)`,
+        ],
       ]);
     });
 
     it("finds no leak in thread-local storage, as gdb, with the same JSON", function () {
-      const a = lldbCore(core);
+      const a = lldbCore(kernel.core);
       checkTls(a, p, "lldb kernel core");
       if (!hasCommand("gdb")) this.skip();
-      const g = queryCore(exe, core, QUERIES);
+      const g = queryCore(target.exe, kernel.core, QUERIES);
       checkTls(g, p, "gdb kernel core");
       for (const [label] of QUERIES)
         assert.deepEqual(a.get(label), g.get(label), `lldb and gdb differ on ${label}`);
@@ -174,11 +160,11 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
 
   it("finds no leak in a gcore's thread-local storage, as gdb, with the same JSON", function () {
     if (!hasCommand("gdb")) this.skip();
-    const gcore = path.join(dir, "tls.gcore");
-    const p = parseProbes(makeGcore(exe, "stop", gcore).stdout);
+    const gcore = path.join(target.dir, "tls.gcore");
+    const p = parseProbes(makeGcore(target.exe, "stop", gcore).stdout);
     const a = lldbCore(gcore);
     checkTls(a, p, "lldb gcore");
-    const g = queryCore(exe, gcore, QUERIES);
+    const g = queryCore(target.exe, gcore, QUERIES);
     for (const [label] of QUERIES)
       assert.deepEqual(a.get(label), g.get(label), `lldb and gdb differ on ${label}`);
   });
