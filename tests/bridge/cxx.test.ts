@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ROOT, buildProgram, hasCommand, parseProbes } from "../lib/programs";
+import { ROOT, buildProgram, hasCommand, parseProbes, typegen } from "../lib/programs";
 import {
   GDB_TIMEOUT_MS,
   answers,
@@ -54,15 +54,7 @@ describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function ()
           cflags: [v.opt, ...(v.std ? [v.std] : [])],
           variant: `${v.opt.slice(1)}${v.std ? v.std.replace("-std=c++", "cxx") : ""}`,
         });
-        const r = spawnSync(
-          process.execPath,
-          [path.join(ROOT, "bin", "allocs.js"), "typegen", "--quiet", exe],
-          {
-            encoding: "utf8",
-            timeout: GDB_TIMEOUT_MS,
-          },
-        );
-        assert.equal(r.status, 0, r.stderr);
+        typegen(exe, { quiet: true, timeoutMs: GDB_TIMEOUT_MS });
       });
 
       it("runs unchanged under the preload", () => {

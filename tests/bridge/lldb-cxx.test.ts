@@ -5,13 +5,11 @@
 // and lldb giving the same JSON for the same core; and test-programs/wrappers_auto.c (gcc -O2),
 // whose always-inlined wrapper's chunk has its caller's function and line as its site, as in gdb.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildProgram, hasCommand, parseProbes } from "../lib/programs";
+import { buildProgram, hasCommand, parseProbes, typegen } from "../lib/programs";
 import {
-  BIN,
   GDB_TIMEOUT_MS,
   type Json,
   allocsGdb,
@@ -23,14 +21,6 @@ import {
 } from "./gdb";
 import { check, queries } from "./cxx-shapes";
 import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
-
-function typegen(exe: string): void {
-  const r = spawnSync(process.execPath, [BIN, "typegen", "--quiet", exe], {
-    encoding: "utf8",
-    timeout: GDB_TIMEOUT_MS,
-  });
-  assert.equal(r.status, 0, r.stderr);
-}
 
 describe("lldb bridge: C++ and inlined wrappers", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
@@ -49,7 +39,7 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
       if (!hasCommand("g++")) this.skip();
       // The same build as cxx.test.ts's g++ -O0 variant.
       exe = buildProgram("cxx_shapes", { cc: "gcc", cflags: ["-O0"], variant: "O0" });
-      typegen(exe);
+      typegen(exe, { quiet: true, timeoutMs: GDB_TIMEOUT_MS });
     });
 
     /** The labelled queries asked in lldb, after `before` (a run to the stop) with `args`. */
@@ -120,7 +110,7 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
     before(() => {
       exe = buildProgram("wrappers_auto", { api: true, cflags: ["-O2"], variant: "o2" });
       fs.rmSync(exe + ".allocsmeta", { force: true });
-      typegen(exe);
+      typegen(exe, { quiet: true, timeoutMs: GDB_TIMEOUT_MS });
     });
 
     it("has its caller's function, file and line as the site, the same as gdb's", function () {

@@ -4,13 +4,12 @@
 // [allocation] child says so; a `Shape *` whose object was placed in raw memory too; a vector's
 // buffer with its push_back line.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import { children, clientPerTest, HAS_BRIDGE, launchAndStop, topLocals } from "./dap-client";
-import { buildProgram, hasCommand, PROGRAMS_DIR, ROOT } from "../lib/programs";
+import { buildProgram, hasCommand, PROGRAMS_DIR, typegen } from "../lib/programs";
 
 const CXX_SOURCE = path.join(PROGRAMS_DIR, "cxx_shapes.cpp");
 
@@ -39,14 +38,7 @@ describe("debug adapter: a C++ program", function () {
     "shows a base-class pointer's object as its dynamic type, with its allocation",
     async () => {
       const exe = buildProgram("cxx_shapes", { cc: "gcc", variant: "dap" });
-      const t = spawnSync(
-        process.execPath,
-        [path.join(ROOT, "bin", "allocs.js"), "typegen", "--quiet", exe],
-        {
-          encoding: "utf8",
-        },
-      );
-      assert.equal(t.status, 0, t.stderr);
+      typegen(exe, { quiet: true });
       const client = newClient();
       const stop = await launchAndStop(
         client,

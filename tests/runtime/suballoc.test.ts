@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { callSiteLine, nmAddress } from "../lib/binutils";
-import { ROOT, buildProgram, hasCommand, parseProbes, runPreloaded } from "../lib/programs";
+import { ROOT, buildProgram, hasCommand, parseProbes, runPreloaded, typegen } from "../lib/programs";
 import {
   Json,
   allocsGdb,
@@ -76,11 +76,7 @@ for (const [cc, opt] of variants) {
         extraSources: ["suballoc_pools_impl.c"],
       });
       fs.rmSync(exe + ".allocsmeta", { force: true });
-      const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
-        encoding: "utf8",
-        env: { ...process.env, ...DECLS },
-      });
-      assert.equal(t.status, 0, t.stderr);
+      typegen(exe, { env: DECLS });
       const r = runPreloaded(exe, [], { env: DECLS });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /^done$/m);
@@ -215,11 +211,7 @@ describe("declared suballocators: bad declarations", function () {
       extraSources: ["suballoc_pools_impl.c"],
     });
     // metadata made with the good declarations: the program is prepared for suballocators
-    const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
-      encoding: "utf8",
-      env: { ...process.env, ...DECLS },
-    });
-    assert.equal(t.status, 0, t.stderr);
+    typegen(exe, { env: DECLS });
     const bad = runPreloaded(exe, [], {
       env: {
         LIBALLOCS_SUBALLOC_FNS: "no_such_pool_fn(pZ)p bump_alloc(pppppppZ)p",
@@ -253,11 +245,7 @@ describe("declared suballocators: inlined copies", function () {
       variant: "lto",
       extraSources: ["suballoc_pools_impl.c"],
     });
-    const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
-      encoding: "utf8",
-      env: { ...process.env, ...DECLS },
-    });
-    assert.equal(t.status, 0, t.stderr);
+    const t = typegen(exe, { env: DECLS });
     const r = runPreloaded(exe, [], { env: DECLS });
     assert.equal(r.status, 0, r.stderr);
     const probes = parseProbes(r.stdout);
@@ -280,11 +268,7 @@ describe("declared suballocators: in a library loaded with dlopen", function () 
     const exe = buildProgram("suballoc_dlopen", { api: true });
     const env = { LIBALLOCS_SUBALLOC_FNS: "dso_pool_alloc(Z)p", LIBALLOCS_SUBFREE_FNS: "" };
     fs.rmSync(dso + ".allocsmeta", { force: true });
-    const t = spawnSync(process.execPath, [ALLOCS, "typegen", dso], {
-      encoding: "utf8",
-      env: { ...process.env, ...env },
-    });
-    assert.equal(t.status, 0, t.stderr);
+    typegen(dso, { env });
     const r = runPreloaded(exe, [dso], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, "");
@@ -316,11 +300,7 @@ describe("declared suballocators: in another object, called through the PLT", fu
     lazy = link("lazy", "-Wl,-z,lazy");
     for (const e of [exe, lazy]) {
       fs.rmSync(e + ".allocsmeta", { force: true });
-      const t = spawnSync(process.execPath, [ALLOCS, "typegen", e], {
-        encoding: "utf8",
-        env: { ...process.env, ...env },
-      });
-      assert.equal(t.status, 0, t.stderr);
+      typegen(e, { env });
     }
   });
   const check = (stdout: string): void => {

@@ -10,7 +10,7 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { callSiteLine, nmAddress } from "../lib/binutils";
-import { ROOT, buildProgram, parseProbes, runPreloaded } from "../lib/programs";
+import { ROOT, buildProgram, parseProbes, runPreloaded, typegen } from "../lib/programs";
 import { readMeta } from "../../typegen/src/meta/reader";
 import { SITE_WRAPPER } from "../../typegen/src/meta/format";
 import * as fs from "node:fs";
@@ -45,8 +45,7 @@ for (const opt of ["2", "0"]) {
     before(function () {
       exe = buildProgram("wrappers_auto", { api: true, cflags: [`-O${opt}`], variant: `o${opt}` });
       fs.rmSync(exe + ".allocsmeta", { force: true });
-      const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], { encoding: "utf8" });
-      assert.equal(t.status, 0, t.stderr);
+      typegen(exe);
       const env = { LIBALLOCS_ALLOC_FNS: "", LIBALLOCS_FREE_FNS: "" };
       const r = runPreloaded(exe, [], { env });
       assert.equal(r.status, 0, r.stderr);
