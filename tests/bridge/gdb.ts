@@ -1,4 +1,5 @@
-// Helpers for the bridge tests: gdb runs (always with a timeout), probe parsing, core files.
+// Helpers for the bridge tests: gdb runs (always with a timeout), probe parsing, core files, and a
+// describe block's program, scratch folder and kernel core (useProgram, useKernelCore).
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
