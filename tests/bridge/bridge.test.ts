@@ -177,22 +177,10 @@ describe("gdb bridge", function () {
       const [ok, bad] = JSON.parse(r.stdout) as Json[];
       assert.equal(ok.description.base, hex(probes.get("heap_interior")?.base));
       assert.match(bad.error, /^alloc: No symbol "nosuch"/);
-      const mi = spawnSync(
-        "gdb",
-        [
-          "-nx",
-          "-q",
-          "--interpreter=mi2",
-          "-iex",
-          `source ${path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py")}`,
-          target.exe,
-          core,
-        ],
-        {
-          encoding: "utf8",
-          timeout: GDB_TIMEOUT_MS,
-          input: `-alloc-describe probe_addr[${idx}]\n-alloc-describe --json probe_addr[${idx}]\n-alloc-describe\n-gdb-exit\n`,
-        },
+      // gdb/MI with the bridge sourced
+      const mi = plainGdb(
+        ["--interpreter=mi2", target.exe, core],
+        `-alloc-describe probe_addr[${idx}]\n-alloc-describe --json probe_addr[${idx}]\n-alloc-describe\n-gdb-exit\n`,
       );
       // The first result may also carry the frame gdb selected when it loaded the core.
       const done = mi.stdout.split("\n").filter((l) => l.startsWith("^"));
@@ -211,30 +199,18 @@ describe("gdb bridge", function () {
       const { stdout, core } = kernel;
       const probes = parseProbes(stdout);
       const idx = probes.get("heap_interior")?.index;
-      const mi = spawnSync(
-        "gdb",
+      // gdb/MI with the bridge sourced
+      const mi = plainGdb(
+        ["--interpreter=mi2", target.exe, core],
         [
-          "-nx",
-          "-q",
-          "--interpreter=mi2",
-          "-iex",
-          `source ${path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py")}`,
-          target.exe,
-          core,
-        ],
-        {
-          encoding: "utf8",
-          timeout: GDB_TIMEOUT_MS,
-          input: [
-            '-alloc-json "census --by type"',
-            '-interpreter-exec console "alloc census --json --by type"',
-            `-alloc-json "alloc info probe_addr[${idx}]"`,
-            '-alloc-json "nosuch"',
-            '-alloc-json "info nosuch_symbol"',
-            "-gdb-exit",
-            "",
-          ].join("\n"),
-        },
+          '-alloc-json "census --by type"',
+          '-interpreter-exec console "alloc census --json --by type"',
+          `-alloc-json "alloc info probe_addr[${idx}]"`,
+          '-alloc-json "nosuch"',
+          '-alloc-json "info nosuch_symbol"',
+          "-gdb-exit",
+          "",
+        ].join("\n"),
       );
       const done = mi.stdout.split("\n").filter((l) => l.startsWith("^"));
       const json = (line: string): unknown => {
