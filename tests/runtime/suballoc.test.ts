@@ -13,7 +13,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { callSiteLine, nmAddress } from "../lib/binutils";
-import { ROOT, buildProgram, hasCommand, parseProbes, runPreloaded, typegen } from "../lib/programs";
+import {
+  type BuildOptions,
+  ROOT,
+  buildProgram,
+  hasCommand,
+  parseProbes,
+  runPreloaded,
+  typegen,
+} from "../lib/programs";
 import {
   Json,
   allocsGdb,
@@ -34,6 +42,12 @@ const DECLS = {
   LIBALLOCS_SUBALLOC_FNS: "bump_alloc(pZ)p fl_alloc(pZ)p",
   LIBALLOCS_SUBFREE_FNS: "fl_free(pP)->fl_alloc",
 };
+
+/** test-programs/suballoc_pools.c with its pools in a second unit, the stub library for its
+ * probes, and OPTS (compiler, flags, variant). */
+function buildPools(opts: BuildOptions): string {
+  return buildProgram("suballoc_pools", { api: true, extraSources: ["suballoc_pools_impl.c"], ...opts });
+}
 
 /** The objects the program makes: probe name, expected uniqtype, allocator, a gdb expression
  * inside it and the field path that expression is at. */
@@ -68,12 +82,10 @@ for (const [cc, opt] of variants) {
     };
 
     before(function () {
-      exe = buildProgram("suballoc_pools", {
+      exe = buildPools({
         cc,
-        api: true,
         cflags: [opt],
         variant: `o${opt.slice(2)}`,
-        extraSources: ["suballoc_pools_impl.c"],
       });
       fs.rmSync(exe + ".allocsmeta", { force: true });
       typegen(exe, { env: DECLS });
@@ -205,10 +217,8 @@ for (const [cc, opt] of variants) {
 
 describe("declared suballocators: bad declarations", function () {
   it("a missing function or one taking stack arguments: one warning each, the same output", () => {
-    const exe = buildProgram("suballoc_pools", {
-      api: true,
+    const exe = buildPools({
       variant: "o0",
-      extraSources: ["suballoc_pools_impl.c"],
     });
     // metadata made with the good declarations: the program is prepared for suballocators
     typegen(exe, { env: DECLS });
@@ -238,12 +248,10 @@ describe("declared suballocators: bad declarations", function () {
 
 describe("declared suballocators: inlined copies", function () {
   it("typegen lists each inlined call with its line; the program runs unchanged, its objects the chunk's", () => {
-    const exe = buildProgram("suballoc_pools", {
-      api: true,
+    const exe = buildPools({
       cflags: ["-O2", "-flto", "-Wno-stringop-overflow"],
       ldflags: ["-flto"],
       variant: "lto",
-      extraSources: ["suballoc_pools_impl.c"],
     });
     const t = typegen(exe, { env: DECLS });
     const r = runPreloaded(exe, [], { env: DECLS });
@@ -329,10 +337,8 @@ describe("declared suballocators: in another object, called through the PLT", fu
 
 describe("declared suballocators: zero setup", function () {
   it("allocs run makes the metadata with the declarations, and again when they change", () => {
-    const built = buildProgram("suballoc_pools", {
-      api: true,
+    const built = buildPools({
       variant: "o0",
-      extraSources: ["suballoc_pools_impl.c"],
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-suballoc-zero-"));
     try {
