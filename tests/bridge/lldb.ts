@@ -5,6 +5,8 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { DebugClient } from "@vscode/debugadapter-testsupport";
+import type { DebugProtocol } from "@vscode/debugprotocol";
 import { parseProbes, runtimeLib } from "../lib/programs";
 import { BIN, GDB_TIMEOUT_MS, type GdbRun, type Probes } from "./gdb";
 
@@ -82,5 +84,25 @@ export function sameJson(
       sameFile(g),
       `${where}: lldb and gdb differ on ${label}`,
     );
+  }
+}
+
+/** Ends a DAP session on lldb-vscode: one disconnect, given at most 10 s (lldb-vscode answers one,
+ * then exits: DebugClient.stop() would send a second), then the adapter process killed, and the
+ * debuggee DEBUGGEE too if lldb left it running. */
+export async function endLldbDap(
+  dc: DebugClient,
+  disconnect: DebugProtocol.DisconnectArguments,
+  debuggee?: number,
+): Promise<void> {
+  const grace = new Promise((resolve) => setTimeout(resolve, 10_000));
+  await Promise.race([dc.disconnectRequest(disconnect).catch(() => undefined), grace]);
+  (dc as unknown as { stopAdapter(): void }).stopAdapter(); // kills the adapter process
+  if (debuggee !== undefined) {
+    try {
+      process.kill(debuggee, "SIGKILL");
+    } catch {
+      // gone, as it should be
+    }
   }
 }

@@ -16,6 +16,7 @@ import type { DebugProtocol } from "@vscode/debugprotocol";
 
 import { clientPerTest, continueToStop, HAS_BRIDGE, launchToFunction } from "./dap-client";
 import { useLeaksTarget } from "../bridge/leaks-expect";
+import { endLldbDap } from "../bridge/lldb";
 import { buildWithAllocsCc, PROGRAMS_DIR, ROOT } from "../lib/programs";
 import { findLldbAdapter, lldbConfiguration, lldbRequests } from "../../extension/src/vscode/lldb";
 import type { CensusJson } from "../../extension/src/vscode/description";
@@ -240,22 +241,8 @@ describe("the heap treemap in an allocs-lldb session (lldb-vscode-16, the LLDB f
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-treemap-"));
   });
   after(async () => {
-    if (dc !== undefined) {
-      const client = dc;
-      const grace = new Promise((resolve) => setTimeout(resolve, 10_000));
-      await Promise.race([
-        client.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined),
-        grace,
-      ]);
-      (client as unknown as { stopAdapter(): void }).stopAdapter();
-    }
-    if (debuggee !== undefined) {
-      try {
-        process.kill(debuggee, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    // the debuggee's pid comes from the client's process event: none without a client
+    if (dc !== undefined) await endLldbDap(dc, { terminateDebuggee: true }, debuggee);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
