@@ -8,6 +8,8 @@ import * as path from "node:path";
 import { ROOT, buildProgram, hasCommand, parseProbes } from "../lib/programs";
 import {
   BIN,
+  DESCRIBE_COMMANDS,
+  GRAPH_COMMANDS,
   GDB_TIMEOUT_MS,
   type Json,
   type Probes,
@@ -48,22 +50,7 @@ describe("gdb bridge", function () {
 
   it("lists the alloc commands in `help alloc`", () => {
     const r = plainGdb(["-batch", "-ex", "help alloc"]);
-    for (const c of [
-      "info",
-      "whatis",
-      "whereis",
-      "whyis",
-      "print",
-      "ls",
-      "census",
-      "maps",
-      "type",
-      "who-points-to",
-      "leaks",
-      "retainers",
-      "snapshot",
-      "diff",
-    ]) {
+    for (const c of [...DESCRIBE_COMMANDS, ...GRAPH_COMMANDS]) {
       assert.match(r.stdout, new RegExp(`^alloc ${c} --`, "m"), `help alloc lists ${c}`);
     }
   });

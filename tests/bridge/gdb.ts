@@ -161,6 +161,22 @@ export function makeKernelCore(
   return { stdout: r.stdout, core: path.join(dir, core) };
 }
 
+/** The alloc subcommands that describe memory (each front's `help alloc` lists them). */
+export const DESCRIBE_COMMANDS = [
+  "info",
+  "whatis",
+  "whereis",
+  "whyis",
+  "print",
+  "ls",
+  "census",
+  "maps",
+  "type",
+  "who-points-to",
+];
+/** The heap-graph subcommands (docs/leaks.md). */
+export const GRAPH_COMMANDS = ["leaks", "retainers", "snapshot", "diff"];
+
 /** A program built for a describe block's tests, and a scratch folder for them. */
 export interface ProgramFixture {
   exe: string;

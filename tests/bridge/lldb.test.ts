@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { buildProgram, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
 import {
+  DESCRIBE_COMMANDS,
   GDB_TIMEOUT_MS,
   type Json,
   type Probes,
@@ -98,18 +99,7 @@ describe("lldb bridge", function () {
 
   it("lists every alloc command in `help alloc`, each with its help", () => {
     const r = allocsLldb(["-o", "help alloc", "-o", "help alloc who-points-to"]);
-    for (const c of [
-      "info",
-      "whatis",
-      "whereis",
-      "whyis",
-      "print",
-      "ls",
-      "census",
-      "maps",
-      "type",
-      "who-points-to",
-    ]) {
+    for (const c of DESCRIBE_COMMANDS) {
       assert.match(r.stdout, new RegExp(`^\\s+${c}\\s+-- \\S`, "m"), `help alloc lists ${c}`);
     }
     assert.match(r.stdout, /Pointers into the allocation at an address/);
