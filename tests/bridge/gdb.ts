@@ -3,9 +3,9 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, runtimeLib } from "../lib/programs";
+import { useScratchDir } from "../lib/scratch";
 
 export const BRIDGE = path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py");
 export const BIN = path.join(ROOT, "bin", "allocs.js");
@@ -184,20 +184,23 @@ export interface ProgramFixture {
 }
 
 /** For a describe block: before its tests, `requireDebugger` (which skips the block when its
- * debugger is missing), the program built by `build`, and a fresh folder under the system's
- * temporary folder named from `tmpPrefix`; after them, the folder removed. */
+ * debugger is missing), a scratch folder (lib/scratch.ts) named from `tmpPrefix`, and the program
+ * built by `build`; after them, the folder removed. */
 export function useProgram(
   tmpPrefix: string,
   requireDebugger: (ctx: Mocha.Context) => void,
   build: () => string,
 ): ProgramFixture {
-  const fixture: ProgramFixture = { exe: "", dir: "" };
-  before(function () {
-    requireDebugger(this);
+  const scratch = useScratchDir(tmpPrefix, requireDebugger);
+  const fixture: ProgramFixture = {
+    exe: "",
+    get dir() {
+      return scratch.dir;
+    },
+  };
+  before(() => {
     fixture.exe = build();
-    fixture.dir = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
   });
-  after(() => fixture.dir && fs.rmSync(fixture.dir, { recursive: true, force: true }));
   return fixture;
 }
 

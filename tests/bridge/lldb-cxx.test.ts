@@ -6,9 +6,9 @@
 // whose always-inlined wrapper's chunk has its caller's function and line as its site, as in gdb.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildProgram, hasCommand, parseProbes, typegen } from "../lib/programs";
+import { useScratchDir } from "../lib/scratch";
 import {
   GDB_TIMEOUT_MS,
   type Json,
@@ -24,13 +24,7 @@ import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines, probeIndices,
 
 describe("lldb bridge: C++ and inlined wrappers", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let dir: string;
-
-  before(function () {
-    skipWithoutLldb(this);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-cxx-"));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const scratch = useScratchDir("allocs-lldb-cxx-", skipWithoutLldb);
 
   describe("C++ (cxx_shapes, g++ -O0)", () => {
     const variant = "g++ -O0";
@@ -49,7 +43,7 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
       args: string[],
       before: string[] = [],
     ): { out: string; got: Map<string, unknown> } {
-      const r = allocsLldb([...before, ...commandFile(dir, name, lldbQueryLines(q)), ...args]);
+      const r = allocsLldb([...before, ...commandFile(scratch.dir, name, lldbQueryLines(q)), ...args]);
       assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
       return { out: r.stdout, got: answers(r.stdout) };
     }
@@ -66,7 +60,7 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
       let core: string;
       before(function () {
         skipWithoutKernelCores(this);
-        ({ stdout, core } = makeKernelCore(exe, ["abort"], fs.mkdtempSync(path.join(dir, "core-"))));
+        ({ stdout, core } = makeKernelCore(exe, ["abort"], fs.mkdtempSync(path.join(scratch.dir, "core-"))));
       });
 
       it("describes every heap object field by field", () => {
@@ -115,7 +109,15 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
 
     it("has its caller's function, file and line as the site, the same as gdb's", function () {
       const r = allocsLldb(
-        ["-o", "b stop_here", "-o", "run", ...commandFile(dir, "wrappers", lldbQueryLines(q)), "--", exe],
+        [
+          "-o",
+          "b stop_here",
+          "-o",
+          "run",
+          ...commandFile(scratch.dir, "wrappers", lldbQueryLines(q)),
+          "--",
+          exe,
+        ],
         { env },
       );
       assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
