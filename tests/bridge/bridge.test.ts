@@ -4,11 +4,12 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, buildProgram, hasCommand, parseProbes } from "../lib/programs";
 import {
   BIN,
+  DESCRIBE_COMMANDS,
+  GRAPH_COMMANDS,
   GDB_TIMEOUT_MS,
   type Json,
   type Probes,
@@ -17,27 +18,25 @@ import {
   answers,
   hex,
   makeGcore,
-  makeKernelCore,
   plainGdb,
   queryCommands,
   queryCore,
   runToStop,
-  skipWithoutKernelCores,
+  useKernelCore,
+  useProgram,
   withoutMetadata,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
 
 describe("gdb bridge", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let exe: string;
-  let dir: string;
-
-  before(function () {
-    if (!hasCommand("gdb")) this.skip();
-    exe = buildProgram("bridge_target", { api: true });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-bridge-"));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const target = useProgram(
+    "allocs-bridge-",
+    (ctx) => {
+      if (!hasCommand("gdb")) ctx.skip();
+    },
+    () => buildProgram("bridge_target", { api: true }),
+  );
 
   it("passes the decoder's unit tests (synthetic memory images, under gdb's python3.11)", () => {
     const r = spawnSync("/usr/bin/python3", ["-m", "unittest", "discover", "-s", "tests"], {
@@ -51,22 +50,7 @@ describe("gdb bridge", function () {
 
   it("lists the alloc commands in `help alloc`", () => {
     const r = plainGdb(["-batch", "-ex", "help alloc"]);
-    for (const c of [
-      "info",
-      "whatis",
-      "whereis",
-      "whyis",
-      "print",
-      "ls",
-      "census",
-      "maps",
-      "type",
-      "who-points-to",
-      "leaks",
-      "retainers",
-      "snapshot",
-      "diff",
-    ]) {
+    for (const c of [...DESCRIBE_COMMANDS, ...GRAPH_COMMANDS]) {
       assert.match(r.stdout, new RegExp(`^alloc ${c} --`, "m"), `help alloc lists ${c}`);
     }
   });
@@ -77,7 +61,7 @@ describe("gdb bridge", function () {
       encoding: "utf8",
       timeout: GDB_TIMEOUT_MS,
     });
-    const cache = path.join(dir, "xdg-cache");
+    const cache = path.join(target.dir, "xdg-cache");
     const r = allocsGdb(show, { env: { XDG_CACHE_HOME: cache } });
     assert.match(plain.stdout, /^bytecode /m);
     assert.equal(/^bytecode .*$/m.exec(r.stdout)?.[0], /^bytecode .*$/m.exec(plain.stdout)?.[0]);
@@ -93,7 +77,9 @@ describe("gdb bridge", function () {
     before(() => {
       // Probe addresses are read from the program's own probe_addr[] at the breakpoint.
       // A plain gcc build run without metadata: answers without types (whatis: type null).
-      probes = parseProbes(runToStop(exe, "bridge_stop", [], "stop", withoutMetadata(dir)).stdout);
+      probes = parseProbes(
+        runToStop(target.exe, "bridge_stop", [], "stop", withoutMetadata(target.dir)).stdout,
+      );
       const cmds = queryCommands([
         ...infoQueries(probes),
         ["whatis", "alloc whatis --json probe_addr[0]"],
@@ -104,7 +90,7 @@ describe("gdb bridge", function () {
         ["who", "alloc who-points-to --json probe_addr[0]"],
         ["garbage", "alloc info --json 0x10"],
       ]);
-      run = runToStop(exe, "bridge_stop", cmds, "stop", withoutMetadata(dir));
+      run = runToStop(target.exe, "bridge_stop", cmds, "stop", withoutMetadata(target.dir));
     });
 
     it("describes every kind of address field by field", () => {
@@ -153,26 +139,22 @@ describe("gdb bridge", function () {
   });
 
   describe("kernel core", () => {
-    let core: string;
-    let stdout: string;
-    before(function () {
-      skipWithoutKernelCores(this);
-      const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
-      // without metadata while it allocates, as the live process and the gcore (see there)
-      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir, withoutMetadata(dir)));
-    });
+    // without metadata while it allocates, as the live process and the gcore (see there)
+    const kernel = useKernelCore(target, ["abort"], () => withoutMetadata(target.dir));
 
     it("describes every kind of address field by field", () => {
+      const { stdout, core } = kernel;
       const probes = parseProbes(stdout);
-      checkAll("kernel core", probes, queryCore(exe, core, infoQueries(probes)), stdout);
+      checkAll("kernel core", probes, queryCore(target.exe, core, infoQueries(probes)), stdout);
     });
 
     it("answers through `allocs core --json` and the -alloc-describe MI command", () => {
+      const { stdout, core } = kernel;
       const probes = parseProbes(stdout);
       const idx = probes.get("heap_interior")?.index;
       const r = spawnSync(
         process.execPath,
-        [BIN, "core", exe, core, "--json", `probe_addr[${idx}]`, "nosuch"],
+        [BIN, "core", target.exe, core, "--json", `probe_addr[${idx}]`, "nosuch"],
         {
           encoding: "utf8",
           timeout: GDB_TIMEOUT_MS,
@@ -182,22 +164,10 @@ describe("gdb bridge", function () {
       const [ok, bad] = JSON.parse(r.stdout) as Json[];
       assert.equal(ok.description.base, hex(probes.get("heap_interior")?.base));
       assert.match(bad.error, /^alloc: No symbol "nosuch"/);
-      const mi = spawnSync(
-        "gdb",
-        [
-          "-nx",
-          "-q",
-          "--interpreter=mi2",
-          "-iex",
-          `source ${path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py")}`,
-          exe,
-          core,
-        ],
-        {
-          encoding: "utf8",
-          timeout: GDB_TIMEOUT_MS,
-          input: `-alloc-describe probe_addr[${idx}]\n-alloc-describe --json probe_addr[${idx}]\n-alloc-describe\n-gdb-exit\n`,
-        },
+      // gdb/MI with the bridge sourced
+      const mi = plainGdb(
+        ["--interpreter=mi2", target.exe, core],
+        `-alloc-describe probe_addr[${idx}]\n-alloc-describe --json probe_addr[${idx}]\n-alloc-describe\n-gdb-exit\n`,
       );
       // The first result may also carry the frame gdb selected when it loaded the core.
       const done = mi.stdout.split("\n").filter((l) => l.startsWith("^"));
@@ -213,32 +183,21 @@ describe("gdb bridge", function () {
     });
 
     it("answers any alloc command's JSON as the -alloc-json MI result, as the console prints it", () => {
+      const { stdout, core } = kernel;
       const probes = parseProbes(stdout);
       const idx = probes.get("heap_interior")?.index;
-      const mi = spawnSync(
-        "gdb",
+      // gdb/MI with the bridge sourced
+      const mi = plainGdb(
+        ["--interpreter=mi2", target.exe, core],
         [
-          "-nx",
-          "-q",
-          "--interpreter=mi2",
-          "-iex",
-          `source ${path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py")}`,
-          exe,
-          core,
-        ],
-        {
-          encoding: "utf8",
-          timeout: GDB_TIMEOUT_MS,
-          input: [
-            '-alloc-json "census --by type"',
-            '-interpreter-exec console "alloc census --json --by type"',
-            `-alloc-json "alloc info probe_addr[${idx}]"`,
-            '-alloc-json "nosuch"',
-            '-alloc-json "info nosuch_symbol"',
-            "-gdb-exit",
-            "",
-          ].join("\n"),
-        },
+          '-alloc-json "census --by type"',
+          '-interpreter-exec console "alloc census --json --by type"',
+          `-alloc-json "alloc info probe_addr[${idx}]"`,
+          '-alloc-json "nosuch"',
+          '-alloc-json "info nosuch_symbol"',
+          "-gdb-exit",
+          "",
+        ].join("\n"),
       );
       const done = mi.stdout.split("\n").filter((l) => l.startsWith("^"));
       const json = (line: string): unknown => {
@@ -260,12 +219,13 @@ describe("gdb bridge", function () {
     });
 
     it("gives one-line errors for a truncated core, a corrupted runtime header, another program's core", () => {
+      const { stdout, core } = kernel;
       const probes = parseProbes(stdout);
       const idx = probes.get("heap_interior")?.index;
       const bytes = fs.readFileSync(core);
-      const truncated = path.join(dir, "truncated.core");
+      const truncated = path.join(target.dir, "truncated.core");
       fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 3)));
-      const corrupted = path.join(dir, "corrupted.core");
+      const corrupted = path.join(target.dir, "corrupted.core");
       const copy = Buffer.from(bytes);
       const magic = Buffer.from("ALLOCS\x01\x00", "latin1");
       let n = 0;
@@ -274,8 +234,8 @@ describe("gdb bridge", function () {
       assert.ok(n > 0, "the runtime's header is in the core");
       fs.writeFileSync(corrupted, copy);
       const cases: Array<[string, string, string[], RegExp]> = [
-        ["truncated", exe, [truncated], /^alloc: /],
-        ["corrupted", exe, [corrupted], /^alloc: __allocs_root at 0x[0-9a-f]+ has magic b'BADMAG/],
+        ["truncated", target.exe, [truncated], /^alloc: /],
+        ["corrupted", target.exe, [corrupted], /^alloc: __allocs_root at 0x[0-9a-f]+ has magic b'BADMAG/],
         ["other program", "/bin/true", [core], /^alloc: /],
       ];
       for (const [label, prog, files, expected] of cases) {
@@ -302,13 +262,13 @@ describe("gdb bridge", function () {
 
   describe("gcore", () => {
     it("describes every kind of address field by field", () => {
-      const gcore = path.join(dir, "gcore.core");
+      const gcore = path.join(target.dir, "gcore.core");
       // run as the live process is (no metadata while it allocates): zero setup's metadata would
       // make make_points, which returns what malloc returned, an allocation wrapper (wrappers), and
       // its caller main the site the runtime records
-      const first = makeGcore(exe, "bridge_stop", gcore, [], withoutMetadata(dir));
+      const first = makeGcore(target.exe, "bridge_stop", gcore, [], withoutMetadata(target.dir));
       const probes = parseProbes(first.stdout);
-      checkAll("gcore", probes, queryCore(exe, gcore, infoQueries(probes)), first.stdout);
+      checkAll("gcore", probes, queryCore(target.exe, gcore, infoQueries(probes)), first.stdout);
     });
   });
 
@@ -329,7 +289,7 @@ describe("gdb bridge", function () {
         "-ex",
         "alloc info --json probe_addr[0]",
         "--args",
-        exe,
+        target.exe,
         "stop",
       ]);
       assert.doesNotMatch(r.stderr, /Traceback/);

@@ -7,9 +7,9 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { ROOT, buildProgram, hasCommand, parseProbes } from "../lib/programs";
+import { ROOT, buildProgram, hasCommand, parseProbes, typegen } from "../lib/programs";
+import { useScratchDir } from "../lib/scratch";
 import {
   GDB_TIMEOUT_MS,
   answers,
@@ -38,12 +38,9 @@ const VARIANTS: { cc: "gcc" | "clang"; opt: string; label: string; std?: string 
 
 describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function () {
   this.timeout(20 * GDB_TIMEOUT_MS);
-  let dir: string;
-  before(function () {
-    if (!hasCommand("gdb") || !hasCommand("g++")) this.skip();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-cxx-"));
+  const scratch = useScratchDir("allocs-cxx-", (ctx) => {
+    if (!hasCommand("gdb") || !hasCommand("g++")) ctx.skip();
   });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   for (const v of VARIANTS) {
     describe(v.label, () => {
@@ -54,15 +51,7 @@ describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function ()
           cflags: [v.opt, ...(v.std ? [v.std] : [])],
           variant: `${v.opt.slice(1)}${v.std ? v.std.replace("-std=c++", "cxx") : ""}`,
         });
-        const r = spawnSync(
-          process.execPath,
-          [path.join(ROOT, "bin", "allocs.js"), "typegen", "--quiet", exe],
-          {
-            encoding: "utf8",
-            timeout: GDB_TIMEOUT_MS,
-          },
-        );
-        assert.equal(r.status, 0, r.stderr);
+        typegen(exe, { quiet: true, timeoutMs: GDB_TIMEOUT_MS });
       });
 
       it("runs unchanged under the preload", () => {
@@ -74,7 +63,7 @@ describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function ()
           env: {
             ...process.env,
             LD_PRELOAD: path.join(ROOT, "runtime", "build", "liballocs.so"),
-            XDG_CACHE_HOME: dir,
+            XDG_CACHE_HOME: scratch.dir,
           },
         });
         const strip = (s: string): string => s.replace(/0x[0-9a-f]+|\(nil\)/g, "ADDR");
@@ -94,7 +83,7 @@ describe("C++ programs (g++/clang++ -g, metadata from DWARF alone)", function ()
 
       it("describes every heap object field by field, in a kernel core", function () {
         skipWithoutKernelCores(this);
-        const kdir = fs.mkdtempSync(path.join(dir, `core-${v.cc}${v.opt}${v.std ?? ""}-`));
+        const kdir = fs.mkdtempSync(path.join(scratch.dir, `core-${v.cc}${v.opt}${v.std ?? ""}-`));
         const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
         const probes = parseProbes(stdout);
         check("kernel core", v.label, stdout, queryCore(exe, core, queries(probes)));

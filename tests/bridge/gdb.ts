@@ -1,9 +1,11 @@
-// Helpers for the bridge tests: gdb runs (always with a timeout), probe parsing, core files.
+// Helpers for the bridge tests: gdb runs (always with a timeout), probe parsing, core files, and a
+// describe block's program, scratch folder and kernel core (useProgram, useKernelCore).
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT, runtimeLib } from "../lib/programs";
+import { useScratchDir } from "../lib/scratch";
 
 export const BRIDGE = path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py");
 export const BIN = path.join(ROOT, "bin", "allocs.js");
@@ -157,6 +159,66 @@ export function makeKernelCore(
   const core = fs.readdirSync(dir).find((f) => f === "core" || /^core\.\d+$/.test(f));
   if (!core) throw new Error(`no core file in ${dir} (status ${r.status}, signal ${r.signal}):\n${r.stderr}`);
   return { stdout: r.stdout, core: path.join(dir, core) };
+}
+
+/** The alloc subcommands that describe memory (each front's `help alloc` lists them). */
+export const DESCRIBE_COMMANDS = [
+  "info",
+  "whatis",
+  "whereis",
+  "whyis",
+  "print",
+  "ls",
+  "census",
+  "maps",
+  "type",
+  "who-points-to",
+];
+/** The heap-graph subcommands (docs/leaks.md). */
+export const GRAPH_COMMANDS = ["leaks", "retainers", "snapshot", "diff"];
+
+/** A program built for a describe block's tests, and a scratch folder for them. */
+export interface ProgramFixture {
+  exe: string;
+  dir: string;
+}
+
+/** For a describe block: before its tests, `requireDebugger` (which skips the block when its
+ * debugger is missing), a scratch folder (lib/scratch.ts) named from `tmpPrefix`, and the program
+ * built by `build`; after them, the folder removed. */
+export function useProgram(
+  tmpPrefix: string,
+  requireDebugger: (ctx: Mocha.Context) => void,
+  build: () => string,
+): ProgramFixture {
+  const scratch = useScratchDir(tmpPrefix, requireDebugger);
+  const fixture: ProgramFixture = {
+    exe: "",
+    get dir() {
+      return scratch.dir;
+    },
+  };
+  before(() => {
+    fixture.exe = build();
+  });
+  return fixture;
+}
+
+/** For a describe block inside one using `program`: the kernel core of its program run with ARGS
+ * (in a fresh folder inside the scratch one, with ENV's variables), made before the block's
+ * tests; the block is skipped, saying why, where the kernel writes no cores here. */
+export function useKernelCore(
+  program: ProgramFixture,
+  args: string[],
+  env: () => NodeJS.ProcessEnv = () => ({}),
+): { stdout: string; core: string } {
+  const kernel = { stdout: "", core: "" };
+  before(function () {
+    skipWithoutKernelCores(this);
+    const kdir = fs.mkdtempSync(path.join(program.dir, "kernel-"));
+    Object.assign(kernel, makeKernelCore(program.exe, args, kdir, env()));
+  });
+  return kernel;
 }
 
 /** Lines gdb printed for our commands' errors: each must be one line starting with `alloc`. */

@@ -1,9 +1,13 @@
 // What test-programs/leaks_target.c's leaks and retainers are, from its probe lines, and the checks
-// of the answers to alloc leaks / retainers against them: shared by the gdb tests (leaks.test.ts)
-// and the LLDB ones (leaks-lldb.test.ts), so both fronts are held to the same exact answers.
+// of the answers to alloc leaks / retainers / snapshot / diff against them: shared by the gdb tests
+// (leaks.test.ts) and the LLDB ones (leaks-lldb.test.ts), so both fronts are held to the same exact
+// answers; with the program's build and scratch folder, which the debug adapter's tests of the same
+// program (extension/dap-graph.test.ts, dap-treemap.test.ts) use too.
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { type Json } from "./gdb";
+import { buildWithAllocsCc } from "../lib/programs";
+import { type Json, type ProgramFixture, useProgram } from "./gdb";
 
 export const FILE = "leaks_target.c";
 
@@ -145,6 +149,32 @@ export const QUERIES: Array<[string, string]> = [
   ["hidden", "alloc retainers --json *(void **)((char *)g_untyped + 16)"],
 ];
 
+/** Asked at the program's first stop after QUERIES: a snapshot of the heap named `first`. */
+export const SAVE_FIRST: [string, string] = ["save", "alloc snapshot save --json first"];
+
+/** Asked at the program's second stop: the growth since `first`, then `first` listed, removed and
+ * asked about again (an error). */
+export const SINCE_FIRST_QUERIES: Array<[string, string]> = [
+  ["diff", "alloc diff --json first"],
+  ["since", "alloc ls --json --since first"],
+  ["ls", "alloc snapshot ls --json"],
+  ["rm", "alloc snapshot rm --json first"],
+  ["gone", "alloc diff --json first now"],
+];
+
+/** The answers to every one of QUERIES: the leaks, the cache's chain, the thread roots and the
+ * chain through untyped memory. */
+export function checkAllRetainers(
+  a: Map<string, Json>,
+  p: Map<string, Record<string, string>>,
+  what: string,
+): void {
+  checkLeaks(a.get("leaks"), p, what);
+  checkCacheChain(a.get("cache"), p, what);
+  checkThreadRoots(a.get("stack"), a.get("reg"), what);
+  checkHiddenChain(a.get("hidden"), p, what);
+}
+
 /** The chunk whose only pointer lies in an untyped buffer: reached through it, conservatively. */
 export function checkHiddenChain(hidden: Json, p: Map<string, Record<string, string>>, what: string): void {
   assert.equal(hidden.target.type, "struct hidden");
@@ -203,4 +233,45 @@ export function checkGrowth(
     assert.equal(e.type, "struct grow");
     assert.equal(e.site.line, Number(growLine));
   }
+}
+
+/** The answers to SAVE_FIRST and SINCE_FIRST_QUERIES: the snapshot saved under CACHE_HOME (the
+ * run's XDG_CACHE_HOME) with every live chunk, the growth since it, then listed and removed. The
+ * snapshot's path, for the caller to check the error about it (each front words it its own way). */
+export function checkSnapshotLifecycle(
+  a: Map<string, Json>,
+  p: Map<string, Record<string, string>>,
+  stdout: string,
+  cacheHome: string,
+  what: string,
+): string {
+  const save = a.get("save");
+  assert.equal(save.name, "first");
+  assert.equal(save.path, path.join(cacheHome, "allocs", "snapshots", "first.snap.json.gz"));
+  assert.equal(save.chunks, a.get("leaks").live.count, "the snapshot holds every live chunk");
+  checkGrowth(a.get("diff"), a.get("since"), p, stdout, what);
+  assert.deepEqual(
+    a.get("ls").snapshots.map((x: Json) => x.name),
+    ["first"],
+  );
+  assert.equal(a.get("rm").removed, save.path);
+  assert.ok(!fs.existsSync(save.path));
+  return save.path;
+}
+
+/** leaks_target built by `allocs cc` and a scratch folder for a describe block (gdb.ts's
+ * useProgram); `requireDebugger` skips the block when its debugger is missing. */
+export interface LeaksTarget extends ProgramFixture {
+  /** the scratch folder's cache/ as XDG_CACHE_HOME: the snapshots go there */
+  env(): NodeJS.ProcessEnv;
+}
+
+export function useLeaksTarget(
+  tmpPrefix: string,
+  requireDebugger: (ctx: Mocha.Context) => void,
+): LeaksTarget {
+  const program = useProgram(tmpPrefix, requireDebugger, () => buildWithAllocsCc("leaks_target"));
+  return Object.assign(program, {
+    env: (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: path.join(program.dir, "cache") }),
+  });
 }

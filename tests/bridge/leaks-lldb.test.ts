@@ -5,9 +5,8 @@
 // kernel core, where gdb and lldb must also give the same JSON.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { buildWithAllocsCc, hasCommand } from "../lib/programs";
+import { hasCommand } from "../lib/programs";
 import {
   GDB_TIMEOUT_MS,
   type Json,
@@ -18,15 +17,15 @@ import {
   skipWithoutKernelCores,
 } from "./gdb";
 import { validate } from "../lib/json-schema";
-import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines } from "./lldb";
 import {
   QUERIES,
-  checkCacheChain,
-  checkGrowth,
-  checkHiddenChain,
-  checkLeaks,
-  checkThreadRoots,
+  SAVE_FIRST,
+  SINCE_FIRST_QUERIES,
+  checkAllRetainers,
+  checkSnapshotLifecycle,
   probes,
+  useLeaksTarget,
 } from "./leaks-expect";
 
 /** The schema of each labelled answer of the live run. */
@@ -45,47 +44,19 @@ const SCHEMAS: Record<string, string> = {
 
 describe("alloc leaks, retainers, snapshots and diff in lldb", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let exe: string;
-  let dir: string;
-  const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: path.join(dir, "cache") });
-
-  before(function () {
-    if (!hasLldb()) {
-      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
-      this.skip();
-    }
-    exe = buildWithAllocsCc("leaks_target");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-leaks-lldb-"));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const target = useLeaksTarget("allocs-leaks-lldb-", skipWithoutLldb);
 
   it("finds every leak, retainer and the growth between two stops of a live process", () => {
-    const first = commandFile(
-      dir,
-      "first",
-      lldbQueryLines([...QUERIES, ["save", "alloc snapshot save --json first"]]),
-    );
-    const second = commandFile(
-      dir,
-      "second",
-      lldbQueryLines([
-        ["diff", "alloc diff --json first"],
-        ["since", "alloc ls --json --since first"],
-        ["ls", "alloc snapshot ls --json"],
-        ["rm", "alloc snapshot rm --json first"],
-        ["gone", "alloc diff --json first now"],
-      ]),
-    );
+    const { exe, dir } = target;
+    const first = commandFile(dir, "first", lldbQueryLines([...QUERIES, SAVE_FIRST]));
+    const second = commandFile(dir, "second", lldbQueryLines(SINCE_FIRST_QUERIES));
     const r = allocsLldb(["-o", "b stop", "-o", "run", ...first, "-o", "continue", ...second, "--", exe], {
-      env: env(),
+      env: target.env(),
     });
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback|internal error/);
     const p = probes(r.stdout);
     const a = answers(r.stdout) as Map<string, Json>;
-    checkLeaks(a.get("leaks"), p, "lldb live");
-    checkCacheChain(a.get("cache"), p, "lldb live");
-    checkThreadRoots(a.get("stack"), a.get("reg"), "lldb live");
-    checkHiddenChain(a.get("hidden"), p, "lldb live");
+    checkAllRetainers(a, p, "lldb live");
 
     // every answer in the shape of its schema (docs/schema)
     for (const [label, schema] of Object.entries(SCHEMAS))
@@ -94,42 +65,30 @@ describe("alloc leaks, retainers, snapshots and diff in lldb", function () {
         [],
         `${label}: ${JSON.stringify(a.get(label))}`,
       );
-    const save = a.get("save");
-    assert.equal(save.name, "first");
-    assert.equal(save.path, path.join(dir, "cache", "allocs", "snapshots", "first.snap.json.gz"));
-    assert.equal(save.chunks, a.get("leaks").live.count, "the snapshot holds every live chunk");
-    checkGrowth(a.get("diff"), a.get("since"), p, r.stdout, "lldb live");
-    assert.deepEqual(
-      a.get("ls").snapshots.map((x: Json) => x.name),
-      ["first"],
-    );
-    assert.equal(a.get("rm").removed, save.path);
-    assert.ok(!fs.existsSync(save.path));
+    const saved = checkSnapshotLifecycle(a, p, r.stdout, path.join(dir, "cache"), "lldb live");
     assert.equal(a.get("gone"), undefined, "no answer about a removed snapshot");
     // lldb prefixes a command's error with `error: `
     assert.deepEqual(
       (r.stderr + r.stdout).split("\n").filter((l) => /^error: alloc/.test(l)),
-      [`error: alloc: no snapshot 'first' (${save.path})`],
+      [`error: alloc: no snapshot 'first' (${saved})`],
       "a removed snapshot is a one-line error",
     );
   });
 
   it("finds the same leaks and retainers in a kernel core as gdb, in the same JSON", function () {
     skipWithoutKernelCores(this);
+    const { exe, dir } = target;
     const kdir = fs.mkdtempSync(path.join(dir, "kcore-"));
     const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
     const p = probes(stdout);
     const r = allocsLldb([...commandFile(dir, "core", lldbQueryLines(QUERIES)), "-c", core, exe], {
-      env: env(),
+      env: target.env(),
     });
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback|internal error/);
     const a = answers(r.stdout) as Map<string, Json>;
-    checkLeaks(a.get("leaks"), p, "lldb kernel core");
-    checkCacheChain(a.get("cache"), p, "lldb kernel core");
-    checkThreadRoots(a.get("stack"), a.get("reg"), "lldb kernel core");
-    checkHiddenChain(a.get("hidden"), p, "lldb kernel core");
+    checkAllRetainers(a, p, "lldb kernel core");
     if (!hasCommand("gdb")) return;
-    const g = allocsGdb([...queryCommands(QUERIES), exe, core], { env: env() });
+    const g = allocsGdb([...queryCommands(QUERIES), exe, core], { env: target.env() });
     const ga = answers(g.stdout) as Map<string, Json>;
     // the LLDB front reads each thread's pointer from the core's NT_PRSTATUS notes (LLDB 16 has no
     // fs_base register there), so thread-local storage is a root as under gdb: the same answers

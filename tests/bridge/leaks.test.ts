@@ -5,9 +5,8 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { buildWithAllocsCc, hasCommand } from "../lib/programs";
+import { hasCommand } from "../lib/programs";
 import {
   BIN,
   GDB_TIMEOUT_MS,
@@ -21,82 +20,59 @@ import {
 } from "./gdb";
 import {
   QUERIES,
+  SAVE_FIRST,
+  SINCE_FIRST_QUERIES,
+  checkAllRetainers,
   checkCacheChain,
-  checkGrowth,
-  checkHiddenChain,
   checkLeaks,
+  checkSnapshotLifecycle,
   checkThreadRoots,
   probes,
+  useLeaksTarget,
 } from "./leaks-expect";
 
 describe("alloc leaks, retainers, snapshots and diff", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let exe: string;
-  let dir: string;
-  const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: path.join(dir, "cache") });
-
-  before(function () {
-    if (!hasCommand("gdb")) this.skip();
-    exe = buildWithAllocsCc("leaks_target");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-leaks-"));
+  const target = useLeaksTarget("allocs-leaks-", (ctx) => {
+    if (!hasCommand("gdb")) ctx.skip();
   });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   it("finds every leak, retainer and the growth between two stops of a live process", () => {
+    const { exe, dir } = target;
     const r = allocsGdb(
       [
         "-ex",
         "break stop",
         "-ex",
         "run",
-        ...queryCommands(QUERIES),
-        ...queryCommands([["save", "alloc snapshot save --json first"]]),
+        ...queryCommands([...QUERIES, SAVE_FIRST]),
         "-ex",
         "continue",
-        ...queryCommands([
-          ["diff", "alloc diff --json first"],
-          ["since", "alloc ls --json --since first"],
-          ["ls", "alloc snapshot ls --json"],
-          ["rm", "alloc snapshot rm --json first"],
-          ["gone", "alloc diff --json first now"],
-        ]),
+        ...queryCommands(SINCE_FIRST_QUERIES),
         "--args",
         exe,
       ],
-      { env: env() },
+      { env: target.env() },
     );
     assert.doesNotMatch(r.stderr, /Traceback|internal error/);
     const p = probes(r.stdout);
     const a = answers(r.stdout) as Map<string, Json>;
-    checkLeaks(a.get("leaks"), p, "live");
-    checkCacheChain(a.get("cache"), p, "live");
-    checkThreadRoots(a.get("stack"), a.get("reg"), "live");
-    checkHiddenChain(a.get("hidden"), p, "live");
-
-    const save = a.get("save");
-    assert.equal(save.name, "first");
-    assert.equal(save.path, path.join(dir, "cache", "allocs", "snapshots", "first.snap.json.gz"));
-    assert.equal(save.chunks, a.get("leaks").live.count, "the snapshot holds every live chunk");
-    checkGrowth(a.get("diff"), a.get("since"), p, r.stdout, "live");
-    assert.deepEqual(
-      a.get("ls").snapshots.map((x: Json) => x.name),
-      ["first"],
-    );
-    assert.equal(a.get("rm").removed, save.path);
-    assert.ok(!fs.existsSync(save.path));
+    checkAllRetainers(a, p, "live");
+    const saved = checkSnapshotLifecycle(a, p, r.stdout, path.join(dir, "cache"), "live");
     assert.deepEqual(
       allocErrors(r.stderr),
-      [`alloc: no snapshot 'first' (${save.path})`],
+      [`alloc: no snapshot 'first' (${saved})`],
       "a removed snapshot is a one-line error",
     );
   });
 
   it("finds the same leaks and retainers in a kernel core", function () {
     skipWithoutKernelCores(this);
+    const { exe, dir } = target;
     const kdir = fs.mkdtempSync(path.join(dir, "kcore-"));
     const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
     const p = probes(stdout);
-    const r = allocsGdb([...queryCommands(QUERIES), exe, core], { env: env() });
+    const r = allocsGdb([...queryCommands(QUERIES), exe, core], { env: target.env() });
     assert.doesNotMatch(r.stderr, /Traceback|internal error/);
     const a = answers(r.stdout) as Map<string, Json>;
     checkLeaks(a.get("leaks"), p, "kernel core");
@@ -105,6 +81,7 @@ describe("alloc leaks, retainers, snapshots and diff", function () {
   });
 
   it("compares two gcores with `allocs diff`, finding the program in the core", () => {
+    const { exe, dir } = target;
     const c1 = path.join(dir, "stop1.core");
     const c2 = path.join(dir, "stop2.core");
     allocsGdb(
@@ -122,13 +99,13 @@ describe("alloc leaks, retainers, snapshots and diff", function () {
         "--args",
         exe,
       ],
-      { env: env() },
+      { env: target.env() },
     );
     assert.ok(fs.existsSync(c1) && fs.existsSync(c2), "gdb wrote both cores");
     const r = spawnSync(process.execPath, [BIN, "diff", c1, c2, "--json"], {
       encoding: "utf8",
       timeout: GDB_TIMEOUT_MS,
-      env: { ...process.env, ...env() },
+      env: { ...process.env, ...target.env() },
     });
     assert.equal(r.status, 0, r.stderr);
     const d = JSON.parse(r.stdout);

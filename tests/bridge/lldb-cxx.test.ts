@@ -5,13 +5,11 @@
 // and lldb giving the same JSON for the same core; and test-programs/wrappers_auto.c (gcc -O2),
 // whose always-inlined wrapper's chunk has its caller's function and line as its site, as in gdb.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { buildProgram, hasCommand, parseProbes } from "../lib/programs";
+import { buildProgram, hasCommand, parseProbes, typegen } from "../lib/programs";
+import { useScratchDir } from "../lib/scratch";
 import {
-  BIN,
   GDB_TIMEOUT_MS,
   type Json,
   allocsGdb,
@@ -22,28 +20,11 @@ import {
   skipWithoutKernelCores,
 } from "./gdb";
 import { check, queries } from "./cxx-shapes";
-import { allocsLldb, commandFile, hasLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
-
-function typegen(exe: string): void {
-  const r = spawnSync(process.execPath, [BIN, "typegen", "--quiet", exe], {
-    encoding: "utf8",
-    timeout: GDB_TIMEOUT_MS,
-  });
-  assert.equal(r.status, 0, r.stderr);
-}
+import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
 
 describe("lldb bridge: C++ and inlined wrappers", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let dir: string;
-
-  before(function () {
-    if (!hasLldb()) {
-      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
-      this.skip();
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-cxx-"));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const scratch = useScratchDir("allocs-lldb-cxx-", skipWithoutLldb);
 
   describe("C++ (cxx_shapes, g++ -O0)", () => {
     const variant = "g++ -O0";
@@ -52,7 +33,7 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
       if (!hasCommand("g++")) this.skip();
       // The same build as cxx.test.ts's g++ -O0 variant.
       exe = buildProgram("cxx_shapes", { cc: "gcc", cflags: ["-O0"], variant: "O0" });
-      typegen(exe);
+      typegen(exe, { quiet: true, timeoutMs: GDB_TIMEOUT_MS });
     });
 
     /** The labelled queries asked in lldb, after `before` (a run to the stop) with `args`. */
@@ -62,7 +43,7 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
       args: string[],
       before: string[] = [],
     ): { out: string; got: Map<string, unknown> } {
-      const r = allocsLldb([...before, ...commandFile(dir, name, lldbQueryLines(q)), ...args]);
+      const r = allocsLldb([...before, ...commandFile(scratch.dir, name, lldbQueryLines(q)), ...args]);
       assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
       return { out: r.stdout, got: answers(r.stdout) };
     }
@@ -79,7 +60,7 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
       let core: string;
       before(function () {
         skipWithoutKernelCores(this);
-        ({ stdout, core } = makeKernelCore(exe, ["abort"], fs.mkdtempSync(path.join(dir, "core-"))));
+        ({ stdout, core } = makeKernelCore(exe, ["abort"], fs.mkdtempSync(path.join(scratch.dir, "core-"))));
       });
 
       it("describes every heap object field by field", () => {
@@ -123,12 +104,20 @@ describe("lldb bridge: C++ and inlined wrappers", function () {
     before(() => {
       exe = buildProgram("wrappers_auto", { api: true, cflags: ["-O2"], variant: "o2" });
       fs.rmSync(exe + ".allocsmeta", { force: true });
-      typegen(exe);
+      typegen(exe, { quiet: true, timeoutMs: GDB_TIMEOUT_MS });
     });
 
     it("has its caller's function, file and line as the site, the same as gdb's", function () {
       const r = allocsLldb(
-        ["-o", "b stop_here", "-o", "run", ...commandFile(dir, "wrappers", lldbQueryLines(q)), "--", exe],
+        [
+          "-o",
+          "b stop_here",
+          "-o",
+          "run",
+          ...commandFile(scratch.dir, "wrappers", lldbQueryLines(q)),
+          "--",
+          exe,
+        ],
         { env },
       );
       assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);

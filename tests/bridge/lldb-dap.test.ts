@@ -15,6 +15,7 @@ import { validate } from "../lib/json-schema";
 import { findLldbAdapter, lldbConfiguration, lldbRequests } from "../../extension/src/vscode/lldb";
 import { census, describe as describeAddress, memoryMap } from "../../extension/src/vscode/requests";
 import { GDB_TIMEOUT_MS, makeGcore } from "./gdb";
+import { endLldbDap } from "./lldb";
 
 const ADAPTER = "lldb-vscode-16";
 
@@ -62,17 +63,7 @@ describe("VS Code through LLDB (allocs-lldb, lldb-vscode-16, a real DAP client)"
 
   after(async () => {
     if (dc === undefined) return;
-    // lldb-vscode answers one disconnect, then exits: DebugClient.stop() would send a second.
-    const grace = new Promise((resolve) => setTimeout(resolve, 10_000));
-    await Promise.race([dc.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined), grace]);
-    (dc as unknown as { stopAdapter(): void }).stopAdapter(); // kills the adapter process
-    if (debuggee !== undefined) {
-      try {
-        process.kill(debuggee, "SIGKILL");
-      } catch {
-        // gone, as it should be
-      }
-    }
+    await endLldbDap(dc, { terminateDebuggee: true }, debuggee);
   });
 
   function variable(list: DebugProtocol.Variable[], name: string): DebugProtocol.Variable {
@@ -173,11 +164,7 @@ describe("VS Code through LLDB on a core file (allocs-lldb attach with coreFile)
   });
 
   after(async () => {
-    if (dc !== undefined) {
-      const grace = new Promise((resolve) => setTimeout(resolve, 10_000));
-      await Promise.race([dc.disconnectRequest({}).catch(() => undefined), grace]);
-      (dc as unknown as { stopAdapter(): void }).stopAdapter();
-    }
+    if (dc !== undefined) await endLldbDap(dc, {});
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -4,23 +4,30 @@
 // `help alloc`, errors, and `allocs lldb` passing lldb's options through.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { buildProgram, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
 import {
+  DESCRIBE_COMMANDS,
   GDB_TIMEOUT_MS,
   type Json,
   type Probes,
   answers,
   makeGcore,
-  makeKernelCore,
   queryCore,
-  skipWithoutKernelCores,
+  useKernelCore,
+  useProgram,
   withoutMetadata,
 } from "./gdb";
 import { checkAll, infoQueries } from "./bridge-target";
-import { LLDB, allocsLldb, commandFile, hasLldb, lldbQueryLines, probeIndices, sameJson } from "./lldb";
+import {
+  LLDB,
+  allocsLldb,
+  commandFile,
+  skipWithoutLldb,
+  lldbQueryLines,
+  probeIndices,
+  sameJson,
+} from "./lldb";
 import { validate } from "../lib/json-schema";
 import { summary as adapterSummary } from "../../extension/src/adapter/describe";
 import type { DescriptionJson } from "../../extension/src/description-json";
@@ -40,24 +47,23 @@ function schemaOf(label: string): string {
 
 describe("lldb bridge", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let exe: string;
-  let dir: string;
+  const target = useProgram("allocs-lldb-", skipWithoutLldb, () =>
+    buildProgram("bridge_target", { api: true }),
+  );
   let indices: Probes;
 
   before(function () {
-    if (!hasLldb()) {
-      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
-      this.skip();
-    }
-    exe = buildProgram("bridge_target", { api: true });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-"));
-    indices = probeIndices(exe);
+    indices = probeIndices(target.exe);
   });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   /** The labelled info queries (and census, maps) asked of EXE with CORE in lldb. */
   function lldbCore(core: string, queries: Array<[string, string]>): Map<string, unknown> {
-    const r = allocsLldb([...commandFile(dir, "core", lldbQueryLines(queries)), "-c", core, exe]);
+    const r = allocsLldb([
+      ...commandFile(target.dir, "core", lldbQueryLines(queries)),
+      "-c",
+      core,
+      target.exe,
+    ]);
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
     return answers(r.stdout);
   }
@@ -71,14 +77,14 @@ describe("lldb bridge", function () {
         "--batch",
         "-o",
         `command script import ${LLDB_PLUGIN}`,
-        ...commandFile(dir, "plain-before", ["alloc info 0x1234"]),
+        ...commandFile(target.dir, "plain-before", ["alloc info 0x1234"]),
         "-o",
         "b bridge_stop",
         "-o",
         "run",
-        ...commandFile(dir, "plain", lines),
+        ...commandFile(target.dir, "plain", lines),
         "--",
-        exe,
+        target.exe,
         "stop",
       ],
       { encoding: "utf8", timeout: GDB_TIMEOUT_MS },
@@ -93,18 +99,7 @@ describe("lldb bridge", function () {
 
   it("lists every alloc command in `help alloc`, each with its help", () => {
     const r = allocsLldb(["-o", "help alloc", "-o", "help alloc who-points-to"]);
-    for (const c of [
-      "info",
-      "whatis",
-      "whereis",
-      "whyis",
-      "print",
-      "ls",
-      "census",
-      "maps",
-      "type",
-      "who-points-to",
-    ]) {
+    for (const c of DESCRIBE_COMMANDS) {
       assert.match(r.stdout, new RegExp(`^\\s+${c}\\s+-- \\S`, "m"), `help alloc lists ${c}`);
     }
     assert.match(r.stdout, /Pointers into the allocation at an address/);
@@ -131,8 +126,17 @@ describe("lldb bridge", function () {
       lines.push("alloc info nosuch_variable", "alloc census --by nothing", "p 6*7");
       // no metadata while it allocates, as in tests/bridge/bridge.test.ts
       run = allocsLldb(
-        ["-o", "b bridge_stop", "-o", "run", ...commandFile(dir, "live", lines), "--", exe, "stop"],
-        { env: withoutMetadata(dir) },
+        [
+          "-o",
+          "b bridge_stop",
+          "-o",
+          "run",
+          ...commandFile(target.dir, "live", lines),
+          "--",
+          target.exe,
+          "stop",
+        ],
+        { env: withoutMetadata(target.dir) },
       );
     });
 
@@ -200,23 +204,19 @@ describe("lldb bridge", function () {
   });
 
   describe("kernel core", () => {
-    let core: string;
-    let stdout: string;
-    before(function () {
-      skipWithoutKernelCores(this);
-      const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
-      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir, withoutMetadata(dir)));
-    });
+    const kernel = useKernelCore(target, ["abort"], () => withoutMetadata(target.dir));
 
     it("describes every kind of address field by field", () => {
+      const { stdout, core } = kernel;
       const probes = parseProbes(stdout);
       checkAll("lldb kernel core", probes, lldbCore(core, infoQueries(probes)), stdout);
     });
 
     it("gives the same JSON as gdb for the same addresses", function () {
+      const { stdout, core } = kernel;
       if (!hasCommand("gdb")) this.skip();
       const queries = infoQueries(parseProbes(stdout));
-      const gdbAnswers = queryCore(exe, core, queries);
+      const gdbAnswers = queryCore(target.exe, core, queries);
       for (const [label, value] of gdbAnswers) assert.deepEqual(validate(schemaOf(label), value), [], label);
       sameJson("kernel core", gdbAnswers, lldbCore(core, queries));
     });
@@ -227,8 +227,8 @@ describe("lldb bridge", function () {
     let stdout: string;
     before(function () {
       if (!hasCommand("gdb")) this.skip();
-      gcore = path.join(dir, "gcore.core");
-      stdout = makeGcore(exe, "bridge_stop", gcore, [], withoutMetadata(dir)).stdout;
+      gcore = path.join(target.dir, "gcore.core");
+      stdout = makeGcore(target.exe, "bridge_stop", gcore, [], withoutMetadata(target.dir)).stdout;
     });
 
     it("describes every kind of address field by field", () => {
@@ -238,7 +238,7 @@ describe("lldb bridge", function () {
 
     it("gives the same JSON as gdb for the same addresses", () => {
       const queries = infoQueries(parseProbes(stdout));
-      sameJson("gcore", queryCore(exe, gcore, queries), lldbCore(gcore, queries));
+      sameJson("gcore", queryCore(target.exe, gcore, queries), lldbCore(gcore, queries));
     });
   });
 
@@ -265,7 +265,7 @@ describe("lldb bridge", function () {
         "run",
         "-o",
         "up",
-        ...commandFile(dir, "fv", lines),
+        ...commandFile(target.dir, "fv", lines),
         "--",
         types,
         "stop",
@@ -372,7 +372,7 @@ describe("lldb bridge", function () {
         "-o",
         "alloc info --json probe_addr[0]",
         "--",
-        exe,
+        target.exe,
         "stop",
       ]);
       assert.match(r.stdout, /^lldb-preload: None$/m, "lldb itself is not preloaded");

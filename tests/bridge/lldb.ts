@@ -5,6 +5,8 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { DebugClient } from "@vscode/debugadapter-testsupport";
+import type { DebugProtocol } from "@vscode/debugprotocol";
 import { parseProbes, runtimeLib } from "../lib/programs";
 import { BIN, GDB_TIMEOUT_MS, type GdbRun, type Probes } from "./gdb";
 
@@ -12,6 +14,14 @@ export const LLDB = "lldb-16";
 
 export function hasLldb(): boolean {
   return spawnSync(LLDB, ["--version"], { encoding: "utf8" }).status === 0;
+}
+
+/** Skips the test or hook CTX runs in, saying why, when lldb-16 is missing. */
+export function skipWithoutLldb(ctx: Mocha.Context): void {
+  if (!hasLldb()) {
+    console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
+    ctx.skip();
+  }
 }
 
 /** `allocs lldb --no-lldbinit --batch ARGS...` (the CLI adds the plugin and the preload). */
@@ -74,5 +84,25 @@ export function sameJson(
       sameFile(g),
       `${where}: lldb and gdb differ on ${label}`,
     );
+  }
+}
+
+/** Ends a DAP session on lldb-vscode: one disconnect, given at most 10 s (lldb-vscode answers one,
+ * then exits: DebugClient.stop() would send a second), then the adapter process killed, and the
+ * debuggee DEBUGGEE too if lldb left it running. */
+export async function endLldbDap(
+  dc: DebugClient,
+  disconnect: DebugProtocol.DisconnectArguments,
+  debuggee?: number,
+): Promise<void> {
+  const grace = new Promise((resolve) => setTimeout(resolve, 10_000));
+  await Promise.race([dc.disconnectRequest(disconnect).catch(() => undefined), grace]);
+  (dc as unknown as { stopAdapter(): void }).stopAdapter(); // kills the adapter process
+  if (debuggee !== undefined) {
+    try {
+      process.kill(debuggee, "SIGKILL");
+    } catch {
+      // gone, as it should be
+    }
   }
 }

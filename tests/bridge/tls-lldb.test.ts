@@ -7,36 +7,13 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { buildWithAllocsCc, hasCommand } from "../lib/programs";
-import {
-  GDB_TIMEOUT_MS,
-  type Json,
-  answers,
-  makeGcore,
-  makeKernelCore,
-  queryCore,
-  skipWithoutKernelCores,
-} from "./gdb";
-import { allocsLldb, commandFile, hasLldb, lldbQueryLines } from "./lldb";
+import { buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
+import { GDB_TIMEOUT_MS, type Json, answers, makeGcore, queryCore, useKernelCore, useProgram } from "./gdb";
+import { allocsLldb, commandFile, skipWithoutLldb, lldbQueryLines } from "./lldb";
 
 const FILE = "tls_target.c";
 const DECODER_DIR = path.join(__dirname, "..", "..", "..", "gdb-python-bridge");
-
-/** `probe NAME k=v ...` lines, by name. */
-function probes(stdout: string): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  for (const m of stdout.matchAll(/^probe (\S+)(.*)$/gm)) {
-    const kv: Record<string, string> = {};
-    for (const p of m[2].trim().split(/\s+/).filter(Boolean)) {
-      const [k, v] = p.split("=");
-      kv[k] = v;
-    }
-    out.set(m[1], kv);
-  }
-  return out;
-}
 
 const QUERIES: Array<[string, string]> = [
   ["leaks", "alloc leaks --json"],
@@ -100,21 +77,15 @@ function coreNotes(file: string): [Record<string, string>, string[]] {
 
 describe("alloc leaks and retainers under LLDB: thread-local storage roots", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let exe: string;
-  let dir: string;
-
-  before(function () {
-    if (!hasLldb()) {
-      console.log("      skipped: lldb-16 is not installed (npm run setup installs it)");
-      this.skip();
-    }
-    exe = buildWithAllocsCc("tls_target");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-leaks-lldb-"));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const target = useProgram("allocs-leaks-lldb-", skipWithoutLldb, () => buildWithAllocsCc("tls_target"));
 
   const lldbCore = (core: string) => {
-    const r = allocsLldb([...commandFile(dir, "core", lldbQueryLines(QUERIES)), "-c", core, exe]);
+    const r = allocsLldb([
+      ...commandFile(target.dir, "core", lldbQueryLines(QUERIES)),
+      "-c",
+      core,
+      target.exe,
+    ]);
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
     assert.doesNotMatch(r.stderr, /allocs: .*thread/, "every thread's pointer is found");
     return answers(r.stdout);
@@ -126,35 +97,31 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
       "b stop",
       "-o",
       "run",
-      ...commandFile(dir, "live", lldbQueryLines(QUERIES)),
-      exe,
+      ...commandFile(target.dir, "live", lldbQueryLines(QUERIES)),
+      target.exe,
     ]);
     assert.doesNotMatch(r.stderr + r.stdout, /Traceback/);
     assert.doesNotMatch(r.stderr, /allocs: .*thread/, "every thread's pointer is found");
-    checkTls(answers(r.stdout), probes(r.stdout), "lldb live");
+    checkTls(answers(r.stdout), parseProbes(r.stdout), "lldb live");
   });
 
   describe("kernel core", () => {
-    let core: string;
+    const kernel = useKernelCore(target, ["abort"]);
     let p: Map<string, Record<string, string>>;
-    before(function () {
-      skipWithoutKernelCores(this);
-      const kdir = fs.mkdtempSync(path.join(dir, "kcore-"));
-      let stdout: string;
-      ({ stdout, core } = makeKernelCore(exe, ["abort"], kdir));
-      p = probes(stdout);
+    before(() => {
+      p = parseProbes(kernel.stdout);
     });
 
     it("reads each thread's pointer from the core's NT_PRSTATUS notes (tid: pthread_self())", () => {
-      const [found, notes] = coreNotes(core);
+      const [found, notes] = coreNotes(kernel.core);
       assert.deepEqual(found, printedPointers(p));
       assert.deepEqual(notes, []);
     });
 
     it("reads a truncated core's notes and a file that is no core without failing", () => {
-      const cut = path.join(dir, "cut.core");
+      const cut = path.join(target.dir, "cut.core");
       // the ELF header, the program headers and a part of the first thread's note only
-      const whole = fs.readFileSync(core);
+      const whole = fs.readFileSync(kernel.core);
       const phoff = Number(whole.readBigUInt64LE(32));
       const phnum = whole.readUInt16LE(56);
       let noteAt = 0;
@@ -171,18 +138,20 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
         notes.some((n) => /truncated/.test(n)),
         JSON.stringify(notes),
       );
-      assert.deepEqual(coreNotes(exe), [{}, [`${exe}: not a core file`]]);
-      assert.deepEqual(coreNotes(path.join(dir, "nosuch")), [
+      assert.deepEqual(coreNotes(target.exe), [{}, [`${target.exe}: not a core file`]]);
+      assert.deepEqual(coreNotes(path.join(target.dir, "nosuch")), [
         {},
-        [`${path.join(dir, "nosuch")}: cannot read the core's thread notes (No such file or directory)`],
+        [
+          `${path.join(target.dir, "nosuch")}: cannot read the core's thread notes (No such file or directory)`,
+        ],
       ]);
     });
 
     it("finds no leak in thread-local storage, as gdb, with the same JSON", function () {
-      const a = lldbCore(core);
+      const a = lldbCore(kernel.core);
       checkTls(a, p, "lldb kernel core");
       if (!hasCommand("gdb")) this.skip();
-      const g = queryCore(exe, core, QUERIES);
+      const g = queryCore(target.exe, kernel.core, QUERIES);
       checkTls(g, p, "gdb kernel core");
       for (const [label] of QUERIES)
         assert.deepEqual(a.get(label), g.get(label), `lldb and gdb differ on ${label}`);
@@ -191,11 +160,11 @@ describe("alloc leaks and retainers under LLDB: thread-local storage roots", fun
 
   it("finds no leak in a gcore's thread-local storage, as gdb, with the same JSON", function () {
     if (!hasCommand("gdb")) this.skip();
-    const gcore = path.join(dir, "tls.gcore");
-    const p = probes(makeGcore(exe, "stop", gcore).stdout);
+    const gcore = path.join(target.dir, "tls.gcore");
+    const p = parseProbes(makeGcore(target.exe, "stop", gcore).stdout);
     const a = lldbCore(gcore);
     checkTls(a, p, "lldb gcore");
-    const g = queryCore(exe, gcore, QUERIES);
+    const g = queryCore(target.exe, gcore, QUERIES);
     for (const [label] of QUERIES)
       assert.deepEqual(a.get(label), g.get(label), `lldb and gdb differ on ${label}`);
   });

@@ -4,7 +4,6 @@
 // alloc type, census --by type, ls --type, typed who-points-to and the batch MI command.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT as ROOT_DIR, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
 import { readMeta } from "../../typegen/src/meta/reader";
@@ -22,6 +21,7 @@ import {
   queryCore,
   runToStop,
   skipWithoutKernelCores,
+  useProgram,
   withoutMetadata,
 } from "./gdb";
 
@@ -76,21 +76,19 @@ function checkTypes(where: string, probes: Probes, got: Map<string, unknown>): v
 
 describe("gdb bridge: run-time types", function () {
   this.timeout(10 * GDB_TIMEOUT_MS);
-  let exe: string;
-  let dir: string;
-
-  before(function () {
-    if (!hasCommand("gdb")) this.skip();
-    exe = buildWithAllocsCc("bridge_types");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-bridge-types-"));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const target = useProgram(
+    "allocs-bridge-types-",
+    (ctx) => {
+      if (!hasCommand("gdb")) ctx.skip();
+    },
+    () => buildWithAllocsCc("bridge_types"),
+  );
 
   describe("live process", () => {
     let run: ReturnType<typeof allocsGdb>;
     let probes: Probes;
     before(() => {
-      probes = parseProbes(runToStop(exe, "types_stop").stdout);
+      probes = parseProbes(runToStop(target.exe, "types_stop").stdout);
       const node = probes.get("node") as Record<string, string>;
       const heap = probes.get("heap_interior") as Record<string, string>;
       const cmds = queryCommands([
@@ -103,7 +101,7 @@ describe("gdb bridge: run-time types", function () {
         ["ls", "alloc ls --json --type 'struct point'"],
         ["who", `alloc who-points-to --json probe_addr[${node.index}]`],
       ]);
-      run = runToStop(exe, "types_stop", [
+      run = runToStop(target.exe, "types_stop", [
         ...cmds,
         "-ex",
         "echo @@batch\\n",
@@ -183,10 +181,10 @@ describe("gdb bridge: run-time types", function () {
   describe("kernel core", () => {
     it("names the same types after the process died", function () {
       skipWithoutKernelCores(this);
-      const kdir = fs.mkdtempSync(path.join(dir, "kernel-"));
-      const { stdout, core } = makeKernelCore(exe, ["abort"], kdir);
+      const kdir = fs.mkdtempSync(path.join(target.dir, "kernel-"));
+      const { stdout, core } = makeKernelCore(target.exe, ["abort"], kdir);
       const probes = parseProbes(stdout);
-      checkTypes("kernel core", probes, queryCore(exe, core, infoQueries(probes)));
+      checkTypes("kernel core", probes, queryCore(target.exe, core, infoQueries(probes)));
     });
   });
 
@@ -197,14 +195,14 @@ describe("gdb bridge: run-time types", function () {
     // searches as the runtime did, with the environment the core holds.
     it("names the same types from the file the process's environment led to", function () {
       skipWithoutKernelCores(this);
-      const kdir = fs.mkdtempSync(path.join(dir, "kernel-cache-"));
+      const kdir = fs.mkdtempSync(path.join(target.dir, "kernel-cache-"));
       const bare = path.join(kdir, "bridge_types_bare");
-      fs.copyFileSync(exe, bare);
+      fs.copyFileSync(target.exe, bare);
       fs.chmodSync(bare, 0o755);
-      const id = readMeta(fs.readFileSync(`${exe}.allocsmeta`)).buildId;
+      const id = readMeta(fs.readFileSync(`${target.exe}.allocsmeta`)).buildId;
       const cache = path.join(kdir, "process-cache");
       fs.mkdirSync(path.join(cache, "allocs", "meta"), { recursive: true });
-      fs.copyFileSync(`${exe}.allocsmeta`, path.join(cache, "allocs", "meta", `${id}.allocsmeta`));
+      fs.copyFileSync(`${target.exe}.allocsmeta`, path.join(cache, "allocs", "meta", `${id}.allocsmeta`));
       const { stdout, core } = makeKernelCore(bare, ["abort"], kdir, { XDG_CACHE_HOME: cache });
       const probes = parseProbes(stdout);
       const debuggerEnv = withoutMetadata(kdir);
@@ -227,16 +225,16 @@ describe("gdb bridge: run-time types", function () {
 
   describe("gcore", () => {
     it("names the same types in a gcore", () => {
-      const gcore = path.join(dir, "types.core");
-      const probes = parseProbes(makeGcore(exe, "types_stop", gcore).stdout);
-      checkTypes("gcore", probes, queryCore(exe, gcore, infoQueries(probes)));
+      const gcore = path.join(target.dir, "types.core");
+      const probes = parseProbes(makeGcore(target.exe, "types_stop", gcore).stdout);
+      checkTypes("gcore", probes, queryCore(target.exe, gcore, infoQueries(probes)));
     });
   });
 
   describe("corrupted type records", () => {
     it("give a null type or a shorter path, never a traceback or a hang, live and in a gcore", () => {
-      const gcore = path.join(dir, "corrupt.core");
-      const probes = parseProbes(runToStop(exe, "types_stop").stdout);
+      const gcore = path.join(target.dir, "corrupt.core");
+      const probes = parseProbes(runToStop(target.exe, "types_stop").stdout);
       const names = ["node", "heap_interior", "nested", "bitfield"];
       const queries: Array<[string, string]> = [];
       for (const n of names) {
@@ -249,14 +247,14 @@ describe("gdb bridge: run-time types", function () {
       // The records corrupted are the runtime's in memory: built at start-up only when loading
       // is not lazy (a process that has asked nothing has them on disk only).
       const live = makeGcore(
-        exe,
+        target.exe,
         "types_stop",
         gcore,
         ["-ex", `source ${script}`, ...queryCommands(queries)],
         { ALLOCS_META_LAZY: "0" },
       );
       assert.match(live.stdout, /@@corrupted/, live.stderr);
-      const post = allocsGdb([...queryCommands(queries), exe, gcore]);
+      const post = allocsGdb([...queryCommands(queries), target.exe, gcore]);
       assert.ok(Date.now() - t0 < 5 * GDB_TIMEOUT_MS);
       for (const [where, r] of [
         ["live", live],

@@ -5,9 +5,9 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { PROGRAMS_DIR, ROOT, hasCommand } from "../lib/programs";
+import { useScratchDir } from "../lib/scratch";
 import { allocsGdb } from "../bridge/gdb";
 import { cxxDriverOf, hasCxxInput } from "../../cli/src/commands/cxx";
 
@@ -27,12 +27,9 @@ function allocs(
 
 describe("cli: allocs c++, and allocs cc on C++ sources", function () {
   this.timeout(600_000);
-  let dir: string;
-  before(function () {
-    if (!hasCommand("g++")) this.skip();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-cxx-cli-"));
+  const scratch = useScratchDir("allocs-cxx-cli-", (ctx) => {
+    if (!hasCommand("g++")) ctx.skip();
   });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   const builds: { label: string; args: string[]; env: NodeJS.ProcessEnv; needs: string }[] = [
     { label: "allocs c++ (g++)", args: ["c++", "-std=c++17"], env: {}, needs: "g++" },
@@ -58,7 +55,7 @@ describe("cli: allocs c++, and allocs cc on C++ sources", function () {
   for (const b of builds)
     it(`${b.label} builds a working program with typed metadata`, function () {
       if (!hasCommand(b.needs)) this.skip();
-      const out = path.join(dir, b.label.replace(/\W+/g, "_"));
+      const out = path.join(scratch.dir, b.label.replace(/\W+/g, "_"));
       const r = allocs([...b.args, "-O1", "-o", out, SOURCE], b.env);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, "");

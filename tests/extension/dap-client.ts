@@ -233,23 +233,65 @@ export function clientPerTest(): (opts?: ClientOptions) => TestClient {
   };
 }
 
+/** Starts the adapter, launches with LAUNCH's arguments, sets the breakpoints with
+ * SET_BREAKPOINTS once the adapter is initialized, and resolves at the first stop (each event
+ * waited for at most TIMEOUT_MS). */
+export async function launchAndStop(
+  client: TestClient,
+  launch: Record<string, unknown>,
+  setBreakpoints: () => Promise<unknown>,
+  timeoutMs: number,
+): Promise<DebugProtocol.StoppedEvent> {
+  await client.start();
+  const stopped = client.waitForEvent("stopped", timeoutMs) as Promise<DebugProtocol.StoppedEvent>;
+  await client.initializeRequest();
+  const initialized = client.waitForEvent("initialized", timeoutMs);
+  await client.launchRequest(launch as DebugProtocol.LaunchRequestArguments);
+  await initialized;
+  await setBreakpoints();
+  await client.configurationDoneRequest();
+  return stopped;
+}
+
 /** Launches dap_target with breakpoints at the given lines; resolves at the first stop. */
 export async function launchToBreakpoint(
   client: TestClient,
   lines: number[],
   extra: Record<string, unknown> = {},
 ): Promise<DebugProtocol.StoppedEvent> {
-  await client.start();
-  const stopped = client.waitForEvent("stopped", 20000) as Promise<DebugProtocol.StoppedEvent>;
-  await client.initializeRequest();
-  const initialized = client.waitForEvent("initialized", 20000);
-  await client.launchRequest({ program: dapTarget(), ...extra } as DebugProtocol.LaunchRequestArguments);
-  await initialized;
-  await client.setBreakpointsRequest({
-    source: { path: SOURCE },
-    breakpoints: lines.map((line) => ({ line })),
-  });
-  await client.configurationDoneRequest();
+  return launchAndStop(
+    client,
+    { program: dapTarget(), ...extra },
+    () =>
+      client.setBreakpointsRequest({
+        source: { path: SOURCE },
+        breakpoints: lines.map((line) => ({ line })),
+      }),
+    20000,
+  );
+}
+
+/** Launches PROGRAM with a breakpoint on the function NAME; resolves at the first stop. */
+export async function launchToFunction(
+  client: TestClient,
+  program: string,
+  name: string,
+): Promise<DebugProtocol.StoppedEvent> {
+  return launchAndStop(
+    client,
+    { program },
+    () => client.setFunctionBreakpointsRequest({ breakpoints: [{ name }] }),
+    30000,
+  );
+}
+
+/** Continues the thread THREAD_ID and resolves at the program's next stop. */
+export async function continueToStop(
+  client: TestClient,
+  threadId: number,
+): Promise<DebugProtocol.StoppedEvent> {
+  const stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
+  await client.continueRequest({ threadId });
   return stopped;
 }
 

@@ -9,6 +9,7 @@ import type { DebugProtocol } from "@vscode/debugprotocol";
 import {
   children,
   clientPerTest,
+  continueToStop,
   HAS_BRIDGE,
   launchToBreakpoint,
   markerLine,
@@ -16,12 +17,6 @@ import {
   TestClient,
   topLocals,
 } from "./dap-client";
-
-async function continueToStop(client: TestClient, threadId: number): Promise<DebugProtocol.StoppedEvent> {
-  const stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
-  await client.continueRequest({ threadId });
-  return stopped;
-}
 
 async function topFrame(client: TestClient, threadId: number): Promise<DebugProtocol.StackFrame> {
   return (await client.stackTraceRequest({ threadId })).body.stackFrames[0];

@@ -4,13 +4,12 @@
 // [allocation] child says so; a `Shape *` whose object was placed in raw memory too; a vector's
 // buffer with its push_back line.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
-import { children, clientPerTest, HAS_BRIDGE, topLocals } from "./dap-client";
-import { buildProgram, hasCommand, PROGRAMS_DIR, ROOT } from "../lib/programs";
+import { children, clientPerTest, HAS_BRIDGE, launchAndStop, topLocals } from "./dap-client";
+import { buildProgram, hasCommand, PROGRAMS_DIR, typegen } from "../lib/programs";
 
 const CXX_SOURCE = path.join(PROGRAMS_DIR, "cxx_shapes.cpp");
 
@@ -39,27 +38,18 @@ describe("debug adapter: a C++ program", function () {
     "shows a base-class pointer's object as its dynamic type, with its allocation",
     async () => {
       const exe = buildProgram("cxx_shapes", { cc: "gcc", variant: "dap" });
-      const t = spawnSync(
-        process.execPath,
-        [path.join(ROOT, "bin", "allocs.js"), "typegen", "--quiet", exe],
-        {
-          encoding: "utf8",
-        },
-      );
-      assert.equal(t.status, 0, t.stderr);
+      typegen(exe, { quiet: true });
       const client = newClient();
-      await client.start();
-      const stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
-      await client.initializeRequest();
-      const initialized = client.waitForEvent("initialized", 30000);
-      await client.launchRequest({ program: exe, args: ["stop"] } as DebugProtocol.LaunchRequestArguments);
-      await initialized;
-      await client.setBreakpointsRequest({
-        source: { path: CXX_SOURCE },
-        breakpoints: [{ line: stopLine() }],
-      });
-      await client.configurationDoneRequest();
-      const stop = await stopped;
+      const stop = await launchAndStop(
+        client,
+        { program: exe, args: ["stop"] },
+        () =>
+          client.setBreakpointsRequest({
+            source: { path: CXX_SOURCE },
+            breakpoints: [{ line: stopLine() }],
+          }),
+        30000,
+      );
       const locals = await topLocals(client, stop.body.threadId ?? 1);
       const circle = locals.get("circle") as DebugProtocol.Variable;
       assert.ok(circle, [...locals.keys()].join(" "));

@@ -3,13 +3,10 @@
 // retainers and growth between its two stops are known (tests/bridge/leaks.test.ts checks the
 // same answers through gdb directly).
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import type { DebugProtocol } from "@vscode/debugprotocol";
 
-import { clientPerTest, HAS_BRIDGE } from "./dap-client";
-import { buildWithAllocsCc } from "../lib/programs";
+import { clientPerTest, continueToStop, HAS_BRIDGE, launchToFunction } from "./dap-client";
+import { useLeaksTarget } from "../bridge/leaks-expect";
 
 /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- the bridge's JSON, checked field by field */
 type Json = any;
@@ -17,27 +14,13 @@ type Json = any;
 describe("debug adapter: leaks, retainers, snapshots", function () {
   this.timeout(120000);
   const newClient = clientPerTest();
-  let exe: string;
-  let dir: string;
-
-  before(function () {
-    if (!HAS_BRIDGE) this.skip();
-    exe = buildWithAllocsCc("leaks_target");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-dap-graph-"));
+  const target = useLeaksTarget("allocs-dap-graph-", (ctx) => {
+    if (!HAS_BRIDGE) ctx.skip();
   });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   it("answers allocs/leaks, allocs/retainers, allocs/snapshot and allocs/diff", async () => {
     const client = newClient();
-    await client.start();
-    let stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
-    await client.initializeRequest();
-    const initialized = client.waitForEvent("initialized", 30000);
-    await client.launchRequest({ program: exe } as DebugProtocol.LaunchRequestArguments);
-    await initialized;
-    await client.setFunctionBreakpointsRequest({ breakpoints: [{ name: "stop" }] });
-    await client.configurationDoneRequest();
-    const first = await stopped;
+    const first = await launchToFunction(client, target.exe, "stop");
 
     const leaks = (await client.customRequest("allocs/leaks", {})).body as Json;
     assert.deepEqual(leaks.definite, { count: 3, bytes: 48 });
@@ -64,16 +47,14 @@ describe("debug adapter: leaks, retainers, snapshots", function () {
     );
     await assert.rejects(client.customRequest("allocs/retainers", {}), /an expression is needed/);
 
-    const snap = path.join(dir, "first.snap.json.gz");
+    const snap = path.join(target.dir, "first.snap.json.gz");
     const saved = (await client.customRequest("allocs/snapshot", { action: "save", name: snap }))
       .body as Json;
     assert.equal(saved.path, snap);
     assert.equal(saved.chunks, leaks.live.count);
     await assert.rejects(client.customRequest("allocs/snapshot", { action: "drop" }), /"save", "ls" or "rm"/);
 
-    stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
-    await client.continueRequest({ threadId: first.body.threadId ?? 1 });
-    await stopped;
+    await continueToStop(client, first.body.threadId ?? 1);
     const d = (await client.customRequest("allocs/diff", { from: snap })).body as Json;
     assert.deepEqual(
       d.byType.map((r: Json) => [r.type, r.added, r.freed, r.netBytes]),

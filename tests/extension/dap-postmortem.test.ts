@@ -1,6 +1,6 @@
 // Attaching to a running process (preloaded with the runtime) and opening a kernel core file.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,7 +15,9 @@ import {
   killQuietly,
   markerLine,
   SOURCE,
+  TestClient,
 } from "./dap-client";
+import { skipWithoutKernelCores } from "../bridge/gdb";
 
 /** Why attaching with ptrace cannot work here, or undefined. */
 function ptraceProblem(): string | undefined {
@@ -29,12 +31,45 @@ function ptraceProblem(): string | undefined {
   return undefined;
 }
 
-/** Where the kernel writes cores, if into the working directory. */
-function corePatternProblem(): string | undefined {
-  const pattern = fs.readFileSync("/proc/sys/kernel/core_pattern", "utf8").trim();
-  if (pattern.startsWith("|")) return `cores are piped to ${pattern}`;
-  if (pattern.includes("/")) return `cores go to ${pattern}`;
-  return undefined;
+/** Skips the running test, saying why, where attaching with ptrace cannot work. */
+function skipWithoutPtrace(ctx: Mocha.Context): void {
+  const problem = ptraceProblem();
+  if (problem !== undefined) {
+    console.log(`      (skipped: ${problem})`);
+    ctx.skip();
+  }
+}
+
+/** dap_target preloaded, waiting in its loop once it has printed its pid (killed by CLEANUP). */
+async function startWaitingTarget(cleanup: (() => void)[]): Promise<ChildProcess> {
+  const child = spawn(dapTarget(), ["wait"], {
+    env: { ...process.env, LD_PRELOAD: runtimeLib() },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  cleanup.push(() => killQuietly(child.pid as number));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the program did not start")), 10000);
+    child.stdout?.on("data", (d: Buffer) => {
+      if (d.toString().includes("pid ")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return child;
+}
+
+/** Opens dap_target's CORE in the adapter; resolves at the stop it is shown as. */
+async function openCore(client: TestClient, core: string): Promise<DebugProtocol.StoppedEvent> {
+  await client.start();
+  await client.initializeRequest();
+  const stopped = client.waitForEvent("stopped", 30000);
+  await client.launchRequest({
+    program: dapTarget(),
+    coreDumpPath: core,
+  } as DebugProtocol.LaunchRequestArguments);
+  await client.configurationDoneRequest();
+  return (await stopped) as DebugProtocol.StoppedEvent;
 }
 
 describe("debug adapter: attach and core files", function () {
@@ -46,25 +81,8 @@ describe("debug adapter: attach and core files", function () {
   });
 
   it("attaches to a running process, stops at a breakpoint and describes its heap", async function () {
-    const problem = ptraceProblem();
-    if (problem !== undefined) {
-      console.log(`      (skipped: ${problem})`);
-      this.skip();
-    }
-    const child = spawn(dapTarget(), ["wait"], {
-      env: { ...process.env, LD_PRELOAD: runtimeLib() },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    cleanup.push(() => killQuietly(child.pid as number));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the program did not start")), 10000);
-      child.stdout?.on("data", (d: Buffer) => {
-        if (d.toString().includes("pid ")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    skipWithoutPtrace(this);
+    const child = await startWaitingTarget(cleanup);
     const client = newClient();
     await client.start();
     await client.initializeRequest();
@@ -104,11 +122,7 @@ describe("debug adapter: attach and core files", function () {
   });
 
   it("opens a kernel core file: stack, locals with allocation summaries, no running", async function () {
-    const problem = corePatternProblem();
-    if (problem !== undefined) {
-      console.log(`      (skipped: ${problem})`);
-      this.skip();
-    }
+    skipWithoutKernelCores(this);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-dap-core-"));
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const r = spawnSync("sh", ["-c", `ulimit -c unlimited; exec "$0" abort`, dapTarget()], {
@@ -124,15 +138,7 @@ describe("debug adapter: attach and core files", function () {
       this.skip();
     }
     const client = newClient();
-    await client.start();
-    await client.initializeRequest();
-    const stopped = client.waitForEvent("stopped", 30000);
-    await client.launchRequest({
-      program: dapTarget(),
-      coreDumpPath: path.join(dir, core as string),
-    } as DebugProtocol.LaunchRequestArguments);
-    await client.configurationDoneRequest();
-    const s = (await stopped) as DebugProtocol.StoppedEvent;
+    const s = await openCore(client, path.join(dir, core as string));
     assert.equal(s.body.reason, "exception");
     // the exception box says which signal killed the program, never empty
     assert.equal(s.body.text, "SIGABRT: Aborted");
@@ -162,41 +168,16 @@ describe("debug adapter: attach and core files", function () {
   });
 
   it("opens a gcore of a healthy process as a stop without an exception; execution is refused", async function () {
-    const problem = ptraceProblem();
-    if (problem !== undefined) {
-      console.log(`      (skipped: ${problem})`);
-      this.skip();
-    }
+    skipWithoutPtrace(this);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-dap-gcore-"));
     cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const child = spawn(dapTarget(), ["wait"], {
-      env: { ...process.env, LD_PRELOAD: runtimeLib() },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    cleanup.push(() => killQuietly(child.pid as number));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the program did not start")), 10000);
-      child.stdout?.on("data", (d: Buffer) => {
-        if (d.toString().includes("pid ")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    const child = await startWaitingTarget(cleanup);
     const prefix = path.join(dir, "gc");
     const g = spawnSync("gcore", ["-o", prefix, String(child.pid)], { encoding: "utf8", timeout: 60000 });
     const core = `${prefix}.${child.pid}`;
     assert.ok(fs.existsSync(core), `gcore wrote ${core}: ${g.stderr}`);
     const client = newClient();
-    await client.start();
-    await client.initializeRequest();
-    const stopped = client.waitForEvent("stopped", 30000);
-    await client.launchRequest({
-      program: dapTarget(),
-      coreDumpPath: core,
-    } as DebugProtocol.LaunchRequestArguments);
-    await client.configurationDoneRequest();
-    const s = (await stopped) as DebugProtocol.StoppedEvent;
+    const s = await openCore(client, core);
     assert.notEqual(s.body.reason, "exception");
     assert.equal(s.body.reason, "core written by gcore");
     assert.match(s.body.description ?? "", /written by gcore/);

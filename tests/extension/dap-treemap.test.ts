@@ -14,7 +14,9 @@ import * as path from "node:path";
 import { DebugClient } from "@vscode/debugadapter-testsupport";
 import type { DebugProtocol } from "@vscode/debugprotocol";
 
-import { clientPerTest, HAS_BRIDGE } from "./dap-client";
+import { clientPerTest, continueToStop, HAS_BRIDGE, launchToFunction } from "./dap-client";
+import { useLeaksTarget } from "../bridge/leaks-expect";
+import { endLldbDap } from "../bridge/lldb";
 import { buildWithAllocsCc, PROGRAMS_DIR, ROOT } from "../lib/programs";
 import { findLldbAdapter, lldbConfiguration, lldbRequests } from "../../extension/src/vscode/lldb";
 import type { CensusJson } from "../../extension/src/vscode/description";
@@ -118,27 +120,13 @@ function checkAreas(drawn: Cell[], c: CensusJson, by: "type" | "site"): void {
 describe("debug adapter: the heap treemap from the bridge's answers", function () {
   this.timeout(120000);
   const newClient = clientPerTest();
-  let exe: string;
-  let dir: string;
-
-  before(function () {
-    if (!HAS_BRIDGE) this.skip();
-    exe = buildWithAllocsCc("leaks_target");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-dap-treemap-"));
+  const target = useLeaksTarget("allocs-dap-treemap-", (ctx) => {
+    if (!HAS_BRIDGE) ctx.skip();
   });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
   it("draws the live heap by type and by site, links to allocations, and the growth since a snapshot", async () => {
     const client = newClient();
-    await client.start();
-    let stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
-    await client.initializeRequest();
-    const initialized = client.waitForEvent("initialized", 30000);
-    await client.launchRequest({ program: exe } as DebugProtocol.LaunchRequestArguments);
-    await initialized;
-    await client.setFunctionBreakpointsRequest({ breakpoints: [{ name: "stop" }] });
-    await client.configurationDoneRequest();
-    const first = await stopped;
+    const first = await launchToFunction(client, target.exe, "stop");
     const session: RequestSession = {
       customRequest: async (command, args) => (await client.customRequest(command, args)).body as unknown,
     };
@@ -193,11 +181,9 @@ describe("debug adapter: the heap treemap from the bridge's answers", function (
     checkAreas(cells(sitePage.body), bySite, "site");
 
     // growth: a snapshot, the program's second stop, then the comparison
-    const snap = path.join(dir, "first.snap.json.gz");
+    const snap = path.join(target.dir, "first.snap.json.gz");
     await session.customRequest("allocs/snapshot", { action: "save", name: snap });
-    stopped = client.waitForEvent("stopped", 30000) as Promise<DebugProtocol.StoppedEvent>;
-    await client.continueRequest({ threadId: first.body.threadId ?? 1 });
-    await stopped;
+    await continueToStop(client, first.body.threadId ?? 1);
 
     const nowByType = (await session.customRequest("allocs/census", { by: "type" })) as CensusJson;
     assert.deepEqual(
@@ -255,22 +241,8 @@ describe("the heap treemap in an allocs-lldb session (lldb-vscode-16, the LLDB f
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-lldb-treemap-"));
   });
   after(async () => {
-    if (dc !== undefined) {
-      const client = dc;
-      const grace = new Promise((resolve) => setTimeout(resolve, 10_000));
-      await Promise.race([
-        client.disconnectRequest({ terminateDebuggee: true }).catch(() => undefined),
-        grace,
-      ]);
-      (client as unknown as { stopAdapter(): void }).stopAdapter();
-    }
-    if (debuggee !== undefined) {
-      try {
-        process.kill(debuggee, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    // the debuggee's pid comes from the client's process event: none without a client
+    if (dc !== undefined) await endLldbDap(dc, { terminateDebuggee: true }, debuggee);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

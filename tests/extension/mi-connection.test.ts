@@ -4,107 +4,25 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
+import { GdbConnection, GdbExitedError, MICommands, MIError, type GdbExit } from "../../extension/src/mi";
+
 import {
-  decodeStopped,
-  decodeThreadGroupEvent,
-  GdbConnection,
-  GdbExitedError,
-  GdbNotFoundError,
-  GdbStartError,
-  MICommands,
-  MIError,
-  MITimeoutError,
-  type GdbExit,
-  type MIStoppedEvent,
-} from "../../extension/src/mi";
-
-const ROOT = path.resolve(__dirname, "../../..");
-const PROGRAMS = path.join(ROOT, "test-programs");
-const SOURCE = path.join(PROGRAMS, "mi_target.c");
-const BINARY = path.join(PROGRAMS, "build", "mi_target");
-
-function buildTarget(): void {
-  const stale = ((): boolean => {
-    try {
-      return statSync(BINARY).mtimeMs < statSync(SOURCE).mtimeMs;
-    } catch {
-      return true;
-    }
-  })();
-  if (stale) {
-    execFileSync("mkdir", ["-p", path.dirname(BINARY)]);
-    // Relative names, as the captured fixtures were built: gdb reports the file as compiled.
-    execFileSync("gcc", ["-g", "-O0", "-pthread", "-o", path.relative(PROGRAMS, BINARY), "mi_target.c"], {
-      cwd: PROGRAMS,
-    });
-  }
-}
-
-/** Every gdb and debuggee a test started, so afterEach can make sure they are gone. */
-const started: GdbConnection[] = [];
-const debuggees = new Set<number>();
-
-async function startGdb(commandTimeoutMs?: number): Promise<{ gdb: GdbConnection; mi: MICommands }> {
-  const gdb = await GdbConnection.start({ cwd: PROGRAMS, commandTimeoutMs });
-  started.push(gdb);
-  gdb.on("notify", (r) => {
-    if (r.asyncClass === "thread-group-started") {
-      const { pid } = decodeThreadGroupEvent(r);
-      if (pid !== undefined) debuggees.add(pid);
-    }
-  });
-  return { gdb, mi: new MICommands(gdb) };
-}
-
-/** Resolves with the next `*stopped`; create it before the command that causes the stop. */
-function nextStop(gdb: GdbConnection, timeoutMs = 20000): Promise<MIStoppedEvent> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no *stopped within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = gdb.on("exec", (r) => {
-      if (r.asyncClass !== "stopped") return;
-      clearTimeout(timer);
-      off();
-      resolve(decodeStopped(r));
-    });
-  });
-}
-
-/** Kills a leftover debuggee, but only if it really is our test program. */
-/** Loads mi_target and runs it to a breakpoint in add_points. */
-async function runToAddPoints(gdb: GdbConnection, mi: MICommands): Promise<MIStoppedEvent> {
-  await mi.fileExecAndSymbols("build/mi_target");
-  await mi.breakInsert({ kind: "function", name: "add_points" });
-  const stopped = nextStop(gdb);
-  await mi.execRun();
-  return stopped;
-}
-
-function killDebuggee(pid: number): void {
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "latin1");
-    if (cmdline.includes("mi_target")) process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
+  killAfterTest,
+  nextStop,
+  PROGRAMS,
+  runToAddPoints,
+  SOURCE,
+  startGdb,
+  useGdbConnections,
+} from "./mi-gdb-target";
 
 describe("GDB/MI connection against real gdb", function () {
   this.timeout(60000);
-
-  before(buildTarget);
-
-  afterEach(async () => {
-    for (const gdb of started.splice(0)) await gdb.kill();
-    for (const pid of debuggees) killDebuggee(pid);
-    debuggees.clear();
-  });
+  useGdbConnections();
 
   it("runs to a breakpoint, inspects the stop, and continues to the exit", async () => {
     const { gdb, mi } = await startGdb(20000);
@@ -329,7 +247,7 @@ describe("GDB/MI connection against real gdb", function () {
       cwd: PROGRAMS,
       trace: (dir, line) => lines.push(`${dir} ${line}`),
     });
-    started.push(gdb);
+    killAfterTest(gdb);
     const mi = new MICommands(gdb);
     await mi.fileExecAndSymbols("build/mi_target");
     const printed = await mi.console("print greeting");
@@ -349,122 +267,6 @@ describe("GDB/MI connection against real gdb", function () {
     assert.match(sent ?? "", /^out \d+-interpreter-exec/);
     const token = /^out (\d+)/.exec(sent ?? "")?.[1];
     assert.ok(lines.includes(`in ${token}^done`));
-  });
-
-  it("rejects ^error with a typed MIError carrying gdb's msg and code", async () => {
-    const { gdb, mi } = await startGdb(20000);
-    await assert.rejects(gdb.send({ operation: "-no-such-command" }), (e: unknown) => {
-      assert.ok(e instanceof MIError);
-      assert.equal(e.msg, "Undefined MI command: no-such-command");
-      assert.equal(e.code, "undefined-command");
-      assert.equal(e.message, "Undefined MI command: no-such-command");
-      return true;
-    });
-    await assert.rejects(mi.dataEvaluateExpression("nosuchvar"), {
-      name: "MIError",
-      message: 'No symbol table is loaded.  Use the "file" command.',
-    });
-    await assert.rejects(mi.execContinue(), { message: "The program is not being run." });
-    // The connection is still usable afterwards.
-    assert.equal(await mi.dataEvaluateExpression("1 + 2"), "3");
-    // Quoted arguments with quotes, backslashes and non-ASCII text reach gdb byte for byte:
-    // "é€ 日本" is 2 + 3 + 1 + 6 UTF-8 bytes, plus the terminating NUL.
-    assert.equal(await mi.dataEvaluateExpression('sizeof("é€ 日本")'), "13");
-    assert.equal(await mi.dataEvaluateExpression('sizeof("a\\"b\\\\c")'), "6");
-  });
-
-  it("rejects every pending command promptly when gdb is killed mid-command", async () => {
-    const { gdb, mi } = await startGdb();
-    const slow = mi.console("python import time; time.sleep(30)");
-    const queued = mi.dataEvaluateExpression("1");
-    await new Promise((r) => setTimeout(r, 200));
-    const t0 = Date.now();
-    process.kill(gdb.pid ?? 0, "SIGKILL");
-    for (const pending of [slow, queued]) {
-      await assert.rejects(pending, (e: unknown) => {
-        assert.ok(e instanceof GdbExitedError);
-        assert.equal(e.signal, "SIGKILL");
-        assert.match(e.message, /^gdb was killed by signal SIGKILL while running -/);
-        return true;
-      });
-    }
-    assert.ok(Date.now() - t0 < 2000, "rejected within 2 s");
-    assert.equal(gdb.exited, true);
-    // Later commands fail at once too.
-    await assert.rejects(
-      mi.dataEvaluateExpression("1"),
-      /gdb was killed by signal SIGKILL while running -data-evaluate-expression 1/,
-    );
-  });
-
-  it("rejects pending commands when gdb dies with a debuggee stopped under it", async () => {
-    const { gdb, mi } = await startGdb(20000);
-    await runToAddPoints(gdb, mi);
-    const pending = mi.console("python import time; time.sleep(30)");
-    await new Promise((r) => setTimeout(r, 100));
-    const t0 = Date.now();
-    await gdb.kill("SIGKILL");
-    await assert.rejects(pending, GdbExitedError);
-    // The debuggee may keep gdb's stdout open; that must not delay the rejection.
-    assert.ok(Date.now() - t0 < 2000);
-  });
-
-  it("close() ends a gdb that does not answer -gdb-exit, rejecting what was pending", async () => {
-    const { gdb, mi } = await startGdb();
-    const exits: GdbExit[] = [];
-    gdb.on("exit", (e) => exits.push(e));
-    const stuck = mi.console("python import time; time.sleep(30)");
-    const t0 = Date.now();
-    await gdb.close(300);
-    assert.ok(Date.now() - t0 < 2000);
-    assert.deepEqual(exits, [{ code: null, signal: "SIGKILL" }]);
-    await assert.rejects(stuck, /^GdbExitedError|gdb was killed by signal SIGKILL/);
-  });
-
-  it("a per-command timeout rejects, and the late answer's output does not leak into the next command", async () => {
-    const { mi } = await startGdb();
-    const t0 = Date.now();
-    await assert.rejects(
-      mi.console('python import time; time.sleep(1.5); print("late")', { timeoutMs: 200 }),
-      (e: unknown) => {
-        assert.ok(e instanceof MITimeoutError);
-        assert.equal(e.timeoutMs, 200);
-        assert.match(e.message, /^gdb did not answer -interpreter-exec console ".*" within 200 ms$/);
-        return true;
-      },
-    );
-    assert.ok(Date.now() - t0 < 1200, "rejected at the time limit, not when gdb answered");
-    const next = await mi.console("print 6 * 7");
-    assert.equal(next.console, "$1 = 42\n");
-  });
-
-  it("a default command timeout from the connection options applies to every command", async () => {
-    const { mi } = await startGdb(150);
-    await assert.rejects(mi.console("python import time; time.sleep(0.5)"), MITimeoutError);
-    assert.equal(await mi.dataEvaluateExpression("2", undefined, { timeoutMs: 5000 }), "2");
-  });
-
-  it("a nonexistent gdb path gives the clear ENOENT message", async () => {
-    await assert.rejects(GdbConnection.start({ gdbPath: "/nonexistent/bin/gdb" }), (e: unknown) => {
-      assert.ok(e instanceof GdbNotFoundError);
-      assert.equal(e.message, "gdb not found at /nonexistent/bin/gdb: install gdb or set miDebuggerPath");
-      return true;
-    });
-    await assert.rejects(GdbConnection.start({ gdbPath: "no-such-gdb-on-path" }), {
-      message: "gdb not found at no-such-gdb-on-path: install gdb or set miDebuggerPath",
-    });
-  });
-
-  it("other start failures are GdbStartErrors that say why", async () => {
-    await assert.rejects(GdbConnection.start({ gdbPath: "/bin/false" }), (e: unknown) => {
-      assert.ok(e instanceof GdbStartError);
-      assert.match(e.message, /^gdb at \/bin\/false could not start: gdb exited with code 1/);
-      return true;
-    });
-    await assert.rejects(GdbConnection.start({ gdbPath: "/etc/passwd" }), GdbStartError);
-    await assert.rejects(GdbConnection.start({ cwd: "/nonexistent-dir" }), {
-      message: "cannot start gdb: working directory /nonexistent-dir does not exist",
-    });
   });
 
   it("opens a core file and reads the dead process's memory", async () => {

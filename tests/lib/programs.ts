@@ -1,5 +1,6 @@
 // Builds the C programs under test-programs/ and runs them with or without the runtime.
 // Every test that needs a real program goes through here, so flags and paths live in one place.
+import { strict as assert } from "node:assert";
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -127,6 +128,27 @@ export function runAllocsCc(args: string[], opts: AllocsCcOptions = {}): SpawnSy
     // clang's source analysis on a loaded machine is slow, but must not hang a suite.
     timeout: 300_000,
   });
+}
+
+export interface TypegenOptions {
+  /** Added to typegen's environment (the allocator declarations: LIBALLOCS_SUBALLOC_FNS ...). */
+  env?: NodeJS.ProcessEnv;
+  quiet?: boolean;
+  /** none unless given */
+  timeoutMs?: number;
+}
+
+/** `allocs typegen [--quiet] EXE` as a user runs it, through bin/allocs.js; it must succeed. Its
+ * output, for the tests that read what it reports. */
+export function typegen(exe: string, opts: TypegenOptions = {}): SpawnSyncReturns<string> {
+  const quiet = opts.quiet ? ["--quiet"] : [];
+  const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "allocs.js"), "typegen", ...quiet, exe], {
+    encoding: "utf8",
+    env: { ...process.env, ...opts.env },
+    timeout: opts.timeoutMs,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r;
 }
 
 /** `allocs cc ARGS`, which must succeed and, being a drop-in `cc`, print nothing on stdout; a link

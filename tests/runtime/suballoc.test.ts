@@ -12,7 +12,16 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ROOT, buildProgram, hasCommand, parseProbes, runPreloaded } from "../lib/programs";
+import { callSiteLine, nmAddress } from "../lib/binutils";
+import {
+  type BuildOptions,
+  ROOT,
+  buildProgram,
+  hasCommand,
+  parseProbes,
+  runPreloaded,
+  typegen,
+} from "../lib/programs";
 import {
   Json,
   allocsGdb,
@@ -34,19 +43,10 @@ const DECLS = {
   LIBALLOCS_SUBFREE_FNS: "fl_free(pP)->fl_alloc",
 };
 
-/** Source line of the call returning to `vaddr` (addr2line; the last line is the function's own). */
-function lineOf(exe: string, vaddr: number): number {
-  const r = spawnSync("addr2line", ["-i", "-e", exe, "0x" + (vaddr - 1).toString(16)], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n");
-  return Number(/:(\d+)/.exec(lines[lines.length - 1])?.[1] ?? 0);
-}
-
-function nmAddress(exe: string, sym: string): number {
-  const r = spawnSync("nm", [exe], { encoding: "utf8" });
-  const m = new RegExp(`^([0-9a-f]+) T ${sym}$`, "m").exec(r.stdout);
-  assert.ok(m, `${sym} not in nm ${exe}`);
-  return parseInt(m[1], 16);
+/** test-programs/suballoc_pools.c with its pools in a second unit, the stub library for its
+ * probes, and OPTS (compiler, flags, variant). */
+function buildPools(opts: BuildOptions): string {
+  return buildProgram("suballoc_pools", { api: true, extraSources: ["suballoc_pools_impl.c"], ...opts });
 }
 
 /** The objects the program makes: probe name, expected uniqtype, allocator, a gdb expression
@@ -82,19 +82,13 @@ for (const [cc, opt] of variants) {
     };
 
     before(function () {
-      exe = buildProgram("suballoc_pools", {
+      exe = buildPools({
         cc,
-        api: true,
         cflags: [opt],
         variant: `o${opt.slice(2)}`,
-        extraSources: ["suballoc_pools_impl.c"],
       });
       fs.rmSync(exe + ".allocsmeta", { force: true });
-      const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
-        encoding: "utf8",
-        env: { ...process.env, ...DECLS },
-      });
-      assert.equal(t.status, 0, t.stderr);
+      typegen(exe, { env: DECLS });
       const r = runPreloaded(exe, [], { env: DECLS });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /^done$/m);
@@ -122,7 +116,7 @@ for (const [cc, opt] of variants) {
         assert.equal(p.type, type, `${name}: type`);
         assert.equal(p.parent, "__default_lib_malloc", `${name}: one level below the malloc chunk`);
         assert.equal(p.parent_size, name === "listed" || name === "again" ? "320" : "4096", name);
-        assert.equal(lineOf(exe, Number(p.site) - bias), Number(p.line), `${name}: site line`);
+        assert.equal(callSiteLine(exe, Number(p.site) - bias), Number(p.line), `${name}: site line`);
       }
     });
 
@@ -223,17 +217,11 @@ for (const [cc, opt] of variants) {
 
 describe("declared suballocators: bad declarations", function () {
   it("a missing function or one taking stack arguments: one warning each, the same output", () => {
-    const exe = buildProgram("suballoc_pools", {
-      api: true,
+    const exe = buildPools({
       variant: "o0",
-      extraSources: ["suballoc_pools_impl.c"],
     });
     // metadata made with the good declarations: the program is prepared for suballocators
-    const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
-      encoding: "utf8",
-      env: { ...process.env, ...DECLS },
-    });
-    assert.equal(t.status, 0, t.stderr);
+    typegen(exe, { env: DECLS });
     const bad = runPreloaded(exe, [], {
       env: {
         LIBALLOCS_SUBALLOC_FNS: "no_such_pool_fn(pZ)p bump_alloc(pppppppZ)p",
@@ -260,18 +248,12 @@ describe("declared suballocators: bad declarations", function () {
 
 describe("declared suballocators: inlined copies", function () {
   it("typegen lists each inlined call with its line; the program runs unchanged, its objects the chunk's", () => {
-    const exe = buildProgram("suballoc_pools", {
-      api: true,
+    const exe = buildPools({
       cflags: ["-O2", "-flto", "-Wno-stringop-overflow"],
       ldflags: ["-flto"],
       variant: "lto",
-      extraSources: ["suballoc_pools_impl.c"],
     });
-    const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], {
-      encoding: "utf8",
-      env: { ...process.env, ...DECLS },
-    });
-    assert.equal(t.status, 0, t.stderr);
+    const t = typegen(exe, { env: DECLS });
     const r = runPreloaded(exe, [], { env: DECLS });
     assert.equal(r.status, 0, r.stderr);
     const probes = parseProbes(r.stdout);
@@ -294,11 +276,7 @@ describe("declared suballocators: in a library loaded with dlopen", function () 
     const exe = buildProgram("suballoc_dlopen", { api: true });
     const env = { LIBALLOCS_SUBALLOC_FNS: "dso_pool_alloc(Z)p", LIBALLOCS_SUBFREE_FNS: "" };
     fs.rmSync(dso + ".allocsmeta", { force: true });
-    const t = spawnSync(process.execPath, [ALLOCS, "typegen", dso], {
-      encoding: "utf8",
-      env: { ...process.env, ...env },
-    });
-    assert.equal(t.status, 0, t.stderr);
+    typegen(dso, { env });
     const r = runPreloaded(exe, [dso], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, "");
@@ -310,7 +288,7 @@ describe("declared suballocators: in a library loaded with dlopen", function () 
     assert.equal(p.size, "12"); // sizeof(struct dpoint): three ints
     assert.equal(p.type, "dpoint");
     assert.equal(p.parent, "__default_lib_malloc");
-    assert.equal(lineOf(dso, Number(p.site_off)), Number(p.line));
+    assert.equal(callSiteLine(dso, Number(p.site_off)), Number(p.line));
   });
 });
 
@@ -330,11 +308,7 @@ describe("declared suballocators: in another object, called through the PLT", fu
     lazy = link("lazy", "-Wl,-z,lazy");
     for (const e of [exe, lazy]) {
       fs.rmSync(e + ".allocsmeta", { force: true });
-      const t = spawnSync(process.execPath, [ALLOCS, "typegen", e], {
-        encoding: "utf8",
-        env: { ...process.env, ...env },
-      });
-      assert.equal(t.status, 0, t.stderr);
+      typegen(e, { env });
     }
   });
   const check = (stdout: string): void => {
@@ -363,10 +337,8 @@ describe("declared suballocators: in another object, called through the PLT", fu
 
 describe("declared suballocators: zero setup", function () {
   it("allocs run makes the metadata with the declarations, and again when they change", () => {
-    const built = buildProgram("suballoc_pools", {
-      api: true,
+    const built = buildPools({
       variant: "o0",
-      extraSources: ["suballoc_pools_impl.c"],
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-suballoc-zero-"));
     try {

@@ -9,29 +9,13 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { ROOT, buildProgram, parseProbes, runPreloaded } from "../lib/programs";
+import { callSiteLine, nmAddress } from "../lib/binutils";
+import { ROOT, buildProgram, parseProbes, runPreloaded, typegen } from "../lib/programs";
 import { readMeta } from "../../typegen/src/meta/reader";
 import { SITE_WRAPPER } from "../../typegen/src/meta/format";
 import * as fs from "node:fs";
 
 const ALLOCS = path.join(ROOT, "bin", "allocs.js");
-
-/** Source line of the call returning to `vaddr`, by addr2line (not typegen's line table). */
-function lineOf(exe: string, vaddr: number): number {
-  // -i: inlined frames too, innermost first; the last is the function the code belongs to.
-  const r = spawnSync("addr2line", ["-i", "-e", exe, "0x" + (vaddr - 1).toString(16)], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split("\n");
-  return Number(/:(\d+)/.exec(lines[lines.length - 1])?.[1] ?? 0);
-}
-
-/** A function's ELF address (nm). */
-function nmAddress(exe: string, sym: string): number {
-  const r = spawnSync("nm", [exe], { encoding: "utf8" });
-  const m = new RegExp(`^([0-9a-f]+) T ${sym}$`, "m").exec(r.stdout);
-  assert.ok(m, `${sym} not in nm ${exe}`);
-  return parseInt(m[1], 16);
-}
 
 function gdbJson(
   exe: string,
@@ -61,8 +45,7 @@ for (const opt of ["2", "0"]) {
     before(function () {
       exe = buildProgram("wrappers_auto", { api: true, cflags: [`-O${opt}`], variant: `o${opt}` });
       fs.rmSync(exe + ".allocsmeta", { force: true });
-      const t = spawnSync(process.execPath, [ALLOCS, "typegen", exe], { encoding: "utf8" });
-      assert.equal(t.status, 0, t.stderr);
+      typegen(exe);
       const env = { LIBALLOCS_ALLOC_FNS: "", LIBALLOCS_FREE_FNS: "" };
       const r = runPreloaded(exe, [], { env });
       assert.equal(r.status, 0, r.stderr);
@@ -75,7 +58,7 @@ for (const opt of ["2", "0"]) {
       const p = probes.get(name);
       assert.ok(p, `probe ${name} missing`);
       assert.equal(
-        lineOf(exe, Number(p.site) - bias),
+        callSiteLine(exe, Number(p.site) - bias),
         Number(p.line),
         `${name}: the site is the wrapper's caller`,
       );
