@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { buildProgram, buildWithAllocsCc, hasCommand, parseProbes } from "../lib/programs";
 import {
   DESCRIBE_COMMANDS,
+  GRAPH_COMMANDS,
   GDB_TIMEOUT_MS,
   type Json,
   type Probes,
@@ -99,7 +100,7 @@ describe("lldb bridge", function () {
 
   it("lists every alloc command in `help alloc`, each with its help", () => {
     const r = allocsLldb(["-o", "help alloc", "-o", "help alloc who-points-to"]);
-    for (const c of DESCRIBE_COMMANDS) {
+    for (const c of [...DESCRIBE_COMMANDS, ...GRAPH_COMMANDS]) {
       assert.match(r.stdout, new RegExp(`^\\s+${c}\\s+-- \\S`, "m"), `help alloc lists ${c}`);
     }
     assert.match(r.stdout, /Pointers into the allocation at an address/);
