@@ -28,13 +28,14 @@
 #define ASK_OBJECT 0x10u       /* inside a loaded ELF object (a missed one rescanned for) */
 #define ASK_KNOWN_OBJECT 0x20u /* inside a loaded ELF object the tables know (no rescan) */
 #define ASK_NOT_OWN_MMAP 0x40u /* not in a mapping the program made itself (mmap's own records) */
+#define ASK_IN_USE 0x80u       /* once the program has used the allocator (its *in_use) */
 static const struct leaf_row {
     const struct allocs_allocator *allocator;
     unsigned how; /* describe's second argument */
     unsigned ask; /* ASK_*: all must hold */
 } leaf_order[] = {
     {&pool_allocator, 0, ASK_POOL_CHUNK},
-    {&obstack_allocator, 0, ASK_CHUNK},
+    {&obstack_allocator, 0, ASK_IN_USE | ASK_CHUNK},
     {&malloc_allocator, 0, ASK_CHUNK},
     {&auxv_allocator, 0, ASK_LEVELS},
     {&stackframe_allocator, 0, ASK_LEVELS},
@@ -123,6 +124,8 @@ bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
 #pragma GCC unroll 16
     for (unsigned i = 0; i < COUNT(leaf_order); i++) {
         const struct allocs_allocator *a = leaf_order[i].allocator;
+        if ((leaf_order[i].ask & ASK_IN_USE) && !__atomic_load_n(a->in_use, __ATOMIC_ACQUIRE))
+            continue;
         if (!row_asked(w, leaf_order[i].ask, &levels)) continue;
         if (a->describe(w, leaf_order[i].how, out)) {
             *by = a;

@@ -83,6 +83,10 @@ struct allocs_allocator {
     /* Visits the live allocations (cb as alloc_walk_live's); *stopped when cb stopped it.
      * Returns the number visited. NULL where there is nothing to walk. */
     long (*walk)(int (*cb)(const struct alloc_walk_entry *e, void *arg), void *arg, bool *stopped);
+    /* For a row asked with ASK_IN_USE (allocators.c): asked only once *in_use is true, so an
+     * allocator a program may never use (obstacks before the first _obstack_begin) costs a query
+     * two loads, not a call. */
+    const bool *in_use;
 };
 
 extern const struct allocs_allocator malloc_allocator;      /* heap_allocator.c */

@@ -41,6 +41,7 @@ _Static_assert(offsetof(struct _obstack_chunk, contents) == ALLOCS_OBCHUNK_OFF_C
 RT_EXPORT uint64_t __allocs_obstacks[ALLOCS_OBSTACK_SLOTS];
 /* The struct allocator the answers name ("obstack"), made at the first _obstack_begin. */
 static const struct allocator *obstack_api;
+static bool obstacks_begun; /* obstack_api is set: the composition asks obstack_describe */
 
 static unsigned home_slot(uintptr_t h)
 {
@@ -87,8 +88,10 @@ static void mark_chunk(const struct obstack *h)
 
 static void began(struct obstack *h)
 {
-    if (!__atomic_load_n(&obstack_api, __ATOMIC_ACQUIRE))
+    if (!__atomic_load_n(&obstack_api, __ATOMIC_ACQUIRE)) {
         __atomic_store_n(&obstack_api, rt_add_custom_allocator("obstack"), __ATOMIC_RELEASE);
+        __atomic_store_n(&obstacks_begun, true, __ATOMIC_RELEASE);
+    }
     registry_add((uintptr_t)h);
     mark_chunk(h);
 }
@@ -232,4 +235,5 @@ const struct allocs_allocator obstack_allocator = {
     .id = ALLOCS_ALLOCATOR_UNKNOWN, /* its struct allocator is a custom one: see began() */
     .level = ALLOCS_LEVEL_NESTED,
     .describe = obstack_describe,
+    .in_use = &obstacks_begun,
 };
