@@ -16,13 +16,13 @@ export interface SiteJson {
   /** a call into C++ standard-library code: the library frame (metadata flag SITE_LIBRARY) */
   readonly via?: SiteViaJson | null;
   /** an address in a GNU obstack's chunk (allocator obstack): the struct obstack's address */
-  readonly obstack?: string;
-  readonly chunk?: string;
-  readonly limit?: string;
+  readonly obstack?: string | null;
+  readonly chunk?: string | null;
+  readonly limit?: string | null;
   /** the obstack's next_free when the chunk is its current one, null for an older chunk */
   readonly nextFree?: string | null;
   /** used: objects the obstack macros carved (no boundaries recorded); free: its unused tail */
-  readonly part?: "used" | "free";
+  readonly part?: "used" | "free" | null;
 }
 
 export interface SiteViaJson {

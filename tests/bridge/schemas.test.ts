@@ -98,10 +98,14 @@ describe("JSON schemas and the TypeScript types", () => {
     );
   });
 
-  it("SiteJson holds every field of the three site shapes, each nullable", () => {
+  it("SiteJson holds every field of every site shape, each nullable", () => {
     const site = tsInterface(source, "SiteJson");
     const fields = new Set<string>();
-    for (const shape of ["heapSite", "stackSite", "staticSite"])
+    const shapes = (description.properties.site.anyOf as { $ref?: string }[])
+      .map((s) => s.$ref?.replace("#/$defs/", ""))
+      .filter((s): s is string => s !== undefined);
+    assert.deepEqual(shapes, ["heapSite", "stackSite", "staticSite", "obstackSite"]);
+    for (const shape of shapes)
       for (const k of Object.keys(description.$defs[shape].properties)) fields.add(k);
     assert.deepEqual([...site.keys()].sort(), [...fields].sort());
     for (const [k, f] of site) assert.ok(f.types.includes("null"), `SiteJson.${k} allows null`);
