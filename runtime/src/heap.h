@@ -177,6 +177,13 @@ void heap_site_cache_flush(void); /* every thread's cache misses once (a new gen
  * path never matches. */
 extern uint64_t heap_wrapper_key;
 #define HEAP_SITE_KEY_WRAPPER (1ull << 63)
+/* rt_self through the fs segment (GCC's named address space on x86-64): an element of its site
+ * cache is then one fs-relative operand instead of an address built from the thread pointer. */
+typedef __seg_fs struct rt_thread_state heap_tls_t;
+static inline heap_tls_t *heap_tls(void)
+{
+    return (heap_tls_t *)((uintptr_t)&rt_self - (uintptr_t)__builtin_thread_pointer());
+}
 static inline uintptr_t heap_site_cache_key(uintptr_t pc)
 {
     return pc ^ __atomic_load_n(&heap_wrapper_key, __ATOMIC_RELAXED);
@@ -192,8 +199,26 @@ uint32_t heap_site_lookup_slow(uintptr_t pc, uintptr_t cfa);
 static inline uint32_t heap_site_lookup(uintptr_t pc, uintptr_t cfa)
 {
     const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
-    if (RT_LIKELY(e->key == heap_site_cache_key(pc) && !rt_self.site_override)) return e->id;
+    if (RT_LIKELY(e->key == heap_site_cache_key(pc) && !rt_self.overriding)) return e->id;
     return heap_site_lookup_slow(pc, cfa);
+}
+/* Helpers that allocate on their caller's behalf (strdup, __cxa_allocate_exception...): the
+ * nested mallocs take pc as their site unless an outer helper already set one. `overriding`
+ * sits beside heap_busy so that the malloc path checks both with one load (malloc_gate).
+ * Returns what heap_site_override_end restores. */
+static inline uintptr_t heap_site_override_begin(uintptr_t pc)
+{
+    uintptr_t saved = rt_self.site_override;
+    if (!saved) {
+        rt_self.site_override = pc;
+        rt_self.overriding = 1;
+    }
+    return saved;
+}
+static inline void heap_site_override_end(uintptr_t saved)
+{
+    rt_self.overriding = saved != 0;
+    rt_self.site_override = saved;
 }
 uintptr_t heap_site_pc(uint32_t id);
 
@@ -216,9 +241,18 @@ static inline struct allocs_thread *threads_current(void)
     struct allocs_thread *rec = rt_self.rec;
     return RT_LIKELY(rec != NULL) ? rec : threads_self_slow();
 }
+/* A thread's block of sequence numbers ends at a multiple of THREADS_SEQ_BLOCK (seq_limit)
+ * and never holds one: next_seq is used up when it is a multiple (0 included, a new record's),
+ * one test and no second load. Numbers from a block are already below 2^30, the trailer's
+ * field (threads_next_seq_slow masks the block). */
+#define THREADS_SEQ_BLOCK 1024u
+static inline bool threads_seq_left(const struct allocs_thread *rec)
+{
+    return (rec->next_seq & (THREADS_SEQ_BLOCK - 1)) != 0;
+}
 static inline uint64_t threads_next_seq(struct allocs_thread *rec)
 {
-    if (RT_LIKELY(rec && rec->next_seq < rec->seq_limit)) return rec->next_seq++;
+    if (RT_LIKELY(rec && threads_seq_left(rec))) return rec->next_seq++;
     return threads_next_seq_slow(rec);
 }
 

@@ -33,10 +33,9 @@
 
 #define WITH_SITE(type, call)                                                                      \
     ({                                                                                             \
-        uintptr_t saved_ = rt_self.site_override;                                                  \
-        if (!saved_) rt_self.site_override = CALLER;                                               \
+        uintptr_t saved_ = heap_site_override_begin(CALLER);                                       \
         type r_ = (call);                                                                          \
-        rt_self.site_override = saved_;                                                            \
+        heap_site_override_end(saved_);                                                            \
         r_;                                                                                        \
     })
 
@@ -153,7 +152,9 @@ static struct range_set *ranges; /* published snapshot; old ones are never freed
 rt_lock_t wrappers_lock = RT_LOCK_INIT;
 static bool parsed;
 static bool decls_ready; /* set (release) once parse_decls has finished */
-uint64_t heap_wrapper_key;
+/* Never 0 (heap_site_cache_flush skips it): an empty cache entry (key 0) then matches no pc,
+ * not even 0, so the malloc path's probe also says whether tracking has started. */
+uint64_t heap_wrapper_key = 1ull << 48;
 
 /* Checks one declaration, e.g. "xcalloc(zZ)p"; NULL if well-formed, else what is wrong. */
 static const char *check_decl(const char *d, size_t len, enum decl_kind kind, size_t *name_len)

@@ -113,6 +113,9 @@ static int start_slow(void)
     pool_init();
     interrupted_init();
     rt_self.heap_busy--;
+    /* Cache entries made before tracking started (heap_site_id from another part) would let
+     * malloc_impl's probe hit while it still must not track: a new generation drops them. */
+    heap_site_cache_flush();
     __atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
     errno = saved;
     return ST_READY;
@@ -175,23 +178,24 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
  * across its call the entry points keep only need and the site id. */
 static inline __attribute__((always_inline)) void *track(void *p, size_t need, uint64_t site)
 {
-    struct allocs_thread *rec = rt_self.rec;
-    if (RT_UNLIKELY(!p || !rec || rec->next_seq >= rec->seq_limit))
-        return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
+    struct allocs_thread *rec = heap_tls()->rec;
+    if (RT_UNLIKELY(!p || !rec)) return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
     /* glibc's header (heap_usable): the chunk's size, a multiple of 16. An mmapped chunk (bit 1,
      * whose usable size is computed otherwise) is whole pages: never a size this path takes. */
-    uint64_t hdr = ((const uint64_t *)p)[-1];
-    size_t size = hdr & ~(uint64_t)7, usable = size - ALLOCS_TRAILER_BYTES;
+    uint64_t seq = rec->next_seq, hdr = ((const uint64_t *)p)[-1];
+    size_t size = hdr & ~(uint64_t)7;
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
     uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
                                    __ATOMIC_ACQUIRE);
     _Static_assert(HEAP_MARK_SIZED_MAX * 16 < 4096, "an mmapped chunk would take the fast path");
-    if (RT_UNLIKELY(!map || size > HEAP_MARK_SIZED_MAX * 16))
+    if (RT_UNLIKELY(!threads_seq_left(rec) || !map || size > HEAP_MARK_SIZED_MAX * 16))
         return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
-    /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
-    *heap_trailer_at((uintptr_t)p, usable) =
-        (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) | (site << ALLOCS_TRAILER_SITE_SHIFT) |
-        ((uint64_t)(usable - need) << ALLOCS_TRAILER_SLACK_SHIFT);
+    rec->next_seq = seq + 1;
+    /* A block's numbers need no mask (threads_seq_left); a small glibc chunk's slack is below
+     * 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
+    *heap_trailer_at((uintptr_t)p, size - ALLOCS_TRAILER_BYTES) =
+        seq | (site << ALLOCS_TRAILER_SITE_SHIFT) |
+        ((uint64_t)(size - ALLOCS_TRAILER_BYTES - need) << ALLOCS_TRAILER_SLACK_SHIFT);
     /* the mark gives the size (heap_mark_for) */
     __atomic_store_n(
         &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
@@ -220,21 +224,23 @@ static inline uint8_t *tracked_mark(void *p)
     return RT_LIKELY(m != NULL) && __atomic_load_n(m, __ATOMIC_ACQUIRE) ? m : NULL;
 }
 
-static void *malloc_not_ready(size_t n, uintptr_t pc, uintptr_t cfa);
+static void *malloc_slow(size_t n, uintptr_t pc, uintptr_t cfa);
 
+/* The common case: tracking started, no runtime code and no helper on this thread (one load:
+ * malloc_gate), pc a site in the thread's cache. Before tracking starts every entry is empty
+ * (heap_wrapper_key is never 0, and start_slow starts a new generation), so the probe also
+ * stands for the state check. Anything else goes to malloc_slow by a tail call. */
 static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr_t pc,
                                                                uintptr_t cfa)
 {
-    /* Not heap_state(): its call of start_slow would make every malloc keep a stack slot. */
-    if (RT_UNLIKELY(__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY))
-        return malloc_not_ready(n, pc, cfa);
-    if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
+    heap_tls_t *self = heap_tls();
+    const __seg_fs struct rt_site_cache_entry *e =
+        &self->site_cache[pc & (RT_SITE_CACHE_ENTRIES - 1)];
     size_t need; /* only this and the site live across the real call */
-    if (RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need))) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    uint32_t site = heap_site_lookup(pc, cfa);
+    if (RT_UNLIKELY((self->malloc_gate | (e->key ^ heap_site_cache_key(pc))) != 0) ||
+        RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need)))
+        return malloc_slow(n, pc, cfa);
+    uint32_t site = e->id;
     return track(heap_real.malloc(need), need, site);
 }
 
@@ -248,12 +254,21 @@ void *heap_malloc_at_cfa(size_t n, uintptr_t pc, uintptr_t cfa)
     return malloc_impl(n, pc, cfa);
 }
 
-/* Before tracking starts (or while the real allocator is being resolved). */
-static __attribute__((noinline)) void *malloc_not_ready(size_t n, uintptr_t pc, uintptr_t cfa)
+/* Everything malloc_impl does not take: tracking not started yet (or the real allocator being
+ * resolved), runtime code or a helper's site override on this thread, a pc not in the cache
+ * (or inside a wrapper), a size too big for the trailer. */
+static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t pc, uintptr_t cfa)
 {
     int s = heap_state();
-    if (s == ST_READY) return heap_malloc_at_cfa(n, pc, cfa);
-    return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
+    size_t need;
+    if (RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint32_t site = heap_site_lookup(pc, cfa);
+    return track(heap_real.malloc(need), need, site);
 }
 
 /* free's general case: any allocator, a chunk with pool objects or in the large table, a
@@ -273,20 +288,22 @@ static __attribute__((noinline)) void free_slow(void *p)
 }
 
 /* The common case with no call but the tail call: a chunk whose mark says it is neither large
- * nor holds pool objects, which needs nothing read but its mark. */
+ * nor holds pool objects, which needs nothing read but its mark. Neither the address's
+ * alignment nor its range is checked: an address above user space wraps to a region below it,
+ * and an unaligned one reads its granule's mark; either is no pointer the allocator handed
+ * out, which the real free rejects (glibc aborts) just as it would without the runtime. */
 static inline __attribute__((always_inline)) void free_impl(void *p)
 {
-    /* heap_chunk_mark, with the region index's bound checked instead of the address's */
-    uintptr_t a = (uintptr_t)p, region = a >> ALLOCS_CHUNK_REGION_SHIFT;
-    if (RT_LIKELY(region < ALLOCS_CHUNK_L1_ENTRIES && !(a & 15))) {
-        uint8_t *map = __atomic_load_n(&heap_chunk_l1[region], __ATOMIC_ACQUIRE);
-        uint8_t *mark = map + ((a >> ALLOCS_GRANULE_SHIFT) & (ALLOCS_CHUNK_MAP_BYTES - 1));
-        if (RT_LIKELY(map != NULL) &&
-            RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
-            __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
-            heap_real.free(p);
-            return;
-        }
+    uintptr_t g = (uintptr_t)p >> ALLOCS_GRANULE_SHIFT;
+    const unsigned region_granules = ALLOCS_CHUNK_REGION_SHIFT - ALLOCS_GRANULE_SHIFT;
+    uint8_t *map = __atomic_load_n(
+        &heap_chunk_l1[(g >> region_granules) & (ALLOCS_CHUNK_L1_ENTRIES - 1)], __ATOMIC_ACQUIRE);
+    uint8_t *mark = map + (g & (ALLOCS_CHUNK_MAP_BYTES - 1));
+    if (RT_LIKELY(map != NULL) &&
+        RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
+        __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
+        heap_real.free(p);
+        return;
     }
     free_slow(p);
 }

@@ -122,10 +122,11 @@ static inline uint32_t cache_put(uintptr_t pc, uint32_t id, uintptr_t wrapper_bi
 void heap_site_cache_flush(void)
 {
     uint64_t old = __atomic_load_n(&heap_wrapper_key, __ATOMIC_RELAXED), next;
-    do
+    do {
         next = (old + (1ull << 48)) & (0x7fffull << 48);
-    while (!__atomic_compare_exchange_n(&heap_wrapper_key, &old, next, false, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED));
+        if (!next) next = 1ull << 48; /* heap_wrapper_key is never 0 */
+    } while (!__atomic_compare_exchange_n(&heap_wrapper_key, &old, next, false, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
 }
 
 void heap_sites_meta_changed(void)

@@ -62,8 +62,15 @@ struct rt_site_cache_entry {
     uint32_t id;
 };
 struct rt_thread_state {
-    int heap_busy;           /* recursion guard: the runtime's own code is running on this thread */
-    uintptr_t site_override; /* set by helpers: the site for nested mallocs */
+    union {
+        struct {
+            int heap_busy;       /* recursion guard: the runtime's own code is running here */
+            uint32_t overriding; /* site_override is set (heap.h: heap_site_override_set) */
+        };
+        /* Both at once, one load for the malloc path: nonzero sends it to its general case. */
+        uint64_t malloc_gate;
+    };
+    uintptr_t site_override;   /* set by helpers: the site for nested mallocs */
     struct allocs_thread *rec; /* this thread's record (threads.c), NULL until made */
     struct rt_site_cache_entry site_cache[RT_SITE_CACHE_ENTRIES]; /* heap_sites.c */
 };

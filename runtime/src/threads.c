@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define THREADS_CAPACITY 16384u
-#define SEQ_BLOCK 1024u
+#define SEQ_BLOCK THREADS_SEQ_BLOCK
 
 enum { TLS_NONE = 0, TLS_RECORD, TLS_RETIRED };
 
@@ -157,10 +157,15 @@ static void after_fork_child(void)
 uint64_t threads_next_seq_slow(struct allocs_thread *rec)
 {
     if (!rec) return __atomic_fetch_add(&global_seq, 1, __ATOMIC_RELAXED);
+    /* [base, base + SEQ_BLOCK) is ours; the numbers used run up to the next multiple of the
+     * block (heap.h: threads_seq_left), which differs from base + SEQ_BLOCK only when single
+     * numbers taken meanwhile put base off the grid. */
     uint64_t base = __atomic_fetch_add(&global_seq, SEQ_BLOCK, __ATOMIC_RELAXED);
-    rec->next_seq = base + 1;
-    rec->seq_limit = base + SEQ_BLOCK;
-    return base;
+    uint64_t first = base & ALLOCS_TRAILER_SEQ_MASK;
+    if (!(first & (SEQ_BLOCK - 1))) first++;
+    rec->seq_limit = (first | (SEQ_BLOCK - 1)) + 1;
+    rec->next_seq = first + 1;
+    return first;
 }
 
 void threads_set_main_stack(uintptr_t lo, uintptr_t hi)
