@@ -174,12 +174,13 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
 /* The same for the common case, inlined after the real allocator's call with no other call
  * but the tail call to track_slow: a glibc chunk (a thread holds sequence numbers only then:
  * next_seq) of at most HEAP_MARK_SIZED_MAX granules in a mapped region, a recorded thread with
- * sequence numbers left. need = requested + the trailer, what the real allocator was asked for;
- * across its call the entry points keep only need and the site id. */
-static inline __attribute__((always_inline)) void *track(void *p, size_t need, uint64_t site)
+ * sequence numbers left. span = requested + the trailer + glibc's chunk header, the least
+ * chunk size the request fits in (the real allocator was asked for span - 8), so that the slack
+ * is size - span; across its call the entry points keep only span and the site id. */
+static inline __attribute__((always_inline)) void *track(void *p, size_t span, uint64_t site)
 {
     struct allocs_thread *rec = heap_tls()->rec;
-    if (RT_UNLIKELY(!p || !rec)) return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
+    if (RT_UNLIKELY(!p || !rec)) return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES, site);
     /* glibc's header (heap_usable): the chunk's size, a multiple of 16. An mmapped chunk (bit 1,
      * whose usable size is computed otherwise) is whole pages: never a size this path takes. */
     uint64_t seq = rec->next_seq, hdr = ((const uint64_t *)p)[-1];
@@ -189,13 +190,13 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t need, u
                                    __ATOMIC_ACQUIRE);
     _Static_assert(HEAP_MARK_SIZED_MAX * 16 < 4096, "an mmapped chunk would take the fast path");
     if (RT_UNLIKELY(!threads_seq_left(rec) || !map || size > HEAP_MARK_SIZED_MAX * 16))
-        return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
+        return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES, site);
     rec->next_seq = seq + 1;
     /* A block's numbers need no mask (threads_seq_left); a small glibc chunk's slack is below
      * 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
     *heap_trailer_at((uintptr_t)p, size - ALLOCS_TRAILER_BYTES) =
         seq | (site << ALLOCS_TRAILER_SITE_SHIFT) |
-        ((uint64_t)(size - ALLOCS_TRAILER_BYTES - need) << ALLOCS_TRAILER_SLACK_SHIFT);
+        ((uint64_t)(size - span) << ALLOCS_TRAILER_SLACK_SHIFT);
     /* the mark gives the size (heap_mark_for) */
     __atomic_store_n(
         &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
@@ -236,12 +237,12 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr
     heap_tls_t *self = heap_tls();
     const __seg_fs struct rt_site_cache_entry *e =
         &self->site_cache[pc & (RT_SITE_CACHE_ENTRIES - 1)];
-    size_t need; /* only this and the site live across the real call */
+    size_t span; /* only this and the site live across the real call (track) */
     if (RT_UNLIKELY((self->malloc_gate | (e->key ^ heap_site_cache_key(pc))) != 0) ||
-        RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need)))
+        RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span)))
         return malloc_slow(n, pc, cfa);
     uint32_t site = e->id;
-    return track(heap_real.malloc(need), need, site);
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -262,13 +263,13 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t pc, uintp
     int s = heap_state();
     if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
-    size_t need;
-    if (RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need))) {
+    size_t span;
+    if (RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span))) {
         errno = ENOMEM;
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.malloc(need), need, site);
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site);
 }
 
 /* free's general case: any allocator, a chunk with pool objects or in the large table, a
@@ -319,12 +320,12 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
     if (RT_UNLIKELY(s != ST_READY))
         return s == ST_REAL ? heap_real.calloc(nmemb, size) : boot_alloc(n, 16);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.calloc(nmemb, size);
-    if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
+    if (RT_UNLIKELY(n > SIZE_MAX - 2 * ALLOCS_TRAILER_BYTES)) { /* (track's span) */
         errno = ENOMEM;
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + ALLOCS_TRAILER_BYTES, site);
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES, site);
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
@@ -396,12 +397,12 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
         errno = EINVAL;
         return NULL;
     }
-    if (n > SIZE_MAX - ALLOCS_TRAILER_BYTES) {
+    if (n > SIZE_MAX - 2 * ALLOCS_TRAILER_BYTES) { /* (track's span) */
         errno = ENOMEM;
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + ALLOCS_TRAILER_BYTES,
+    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES,
                  site);
 }
 
