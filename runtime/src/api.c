@@ -4,6 +4,7 @@
  * enclosing levels. */
 #define _GNU_SOURCE
 #include "allocators.h"
+#include "heap.h" /* heap_find_size, inline in alloc_get_size */
 
 #include <string.h>
 

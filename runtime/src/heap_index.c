@@ -56,16 +56,6 @@ static inline uint64_t load_marks(const uint8_t *map, size_t i)
     return __atomic_load_n((const uint64_t *)(const void *)(map + i), __ATOMIC_ACQUIRE);
 }
 
-/* The same at any offset (each byte is still read whole: x86-64 splits an unaligned load into
- * byte-atomic parts); the compiler fence orders it before the reads the marks lead to. */
-static inline uint64_t load_marks_unaligned(const uint8_t *map, size_t i)
-{
-    uint64_t marks;
-    __builtin_memcpy(&marks, map + i, sizeof marks);
-    __atomic_signal_fence(__ATOMIC_ACQUIRE);
-    return marks;
-}
-
 /* The greatest marked granule index in [lo, hi] of one map, or SIZE_MAX: eight marks per load,
  * the first word masked above hi. */
 static size_t map_prev(const uint8_t *map, size_t hi, size_t lo)
@@ -259,41 +249,6 @@ static void fill_chunk(uintptr_t base, size_t usable, struct rt_chunk *out)
 static inline bool contains(uintptr_t base, size_t usable, uintptr_t addr)
 {
     return usable > ALLOCS_TRAILER_BYTES && addr - base < usable - ALLOCS_TRAILER_BYTES;
-}
-
-size_t heap_find_size(uintptr_t addr)
-{
-    if (RT_UNLIKELY(addr >= USER_LIMIT)) return HEAP_SIZE_UNKNOWN;
-    /* The trailer lies at or after addr, in addr's cache line or the next for most small chunks:
-     * fetch both while the map is read, instead of after it (a prefetch never faults). */
-    __builtin_prefetch((const void *)addr);
-    __builtin_prefetch((const void *)(addr + 64));
-    const uint8_t *map =
-        __atomic_load_n(&heap_chunk_l1[addr >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
-    size_t hi = granule_index(addr), window = ALLOCS_LARGE_CHUNK_BYTES >> ALLOCS_GRANULE_SHIFT;
-    if (RT_UNLIKELY(!map || hi < window))
-        return HEAP_SIZE_UNKNOWN; /* the window would reach into the region below */
-    /* map_prev inline, with the eight marks that end at addr's (an unaligned load: no mask), and
-     * without its lower bound: a chunk that starts below the window is either large (its mark
-     * is SLOW) or does not reach addr, and both answer unknown below. */
-    size_t w = hi - 7, lo = hi - window;
-    uint64_t marks = load_marks_unaligned(map, w);
-    while (RT_UNLIKELY(!marks)) {
-        if (w < lo + 8) return HEAP_SIZE_UNKNOWN; /* (w stays >= 0) */
-        w -= 8;
-        marks = load_marks_unaligned(map, w);
-    }
-    unsigned top = 63u - (unsigned)__builtin_clzll(marks); /* the mark's highest bit */
-    uint8_t m = (uint8_t)(marks >> (top & ~7u));
-    if (RT_UNLIKELY(!heap_mark_is_plain(m))) return HEAP_SIZE_UNKNOWN;
-    uintptr_t base = (addr & ~(REGION_BYTES - 1)) + ((w + top / 8) << ALLOCS_GRANULE_SHIFT);
-    /* Another allocator's usable size is a call (heap_usable): left to the general path, so
-     * that this one stays a leaf function with no frame. */
-    if (RT_UNLIKELY(m > HEAP_MARK_SIZED_MAX && !heap_glibc)) return HEAP_SIZE_UNKNOWN;
-    size_t usable = heap_mark_usable(base, m);
-    if (!contains(base, usable, addr)) return HEAP_SIZE_UNKNOWN;
-    return heap_trailer_requested(__atomic_load_n(heap_trailer_at(base, usable), __ATOMIC_RELAXED),
-                                  usable);
 }
 
 bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)

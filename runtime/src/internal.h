@@ -117,11 +117,6 @@ struct rt_chunk {
 void heap_init_early(void); /* idempotent; safe to call from the malloc path */
 /* The live chunk containing addr (interior pointers included): true and *out filled. */
 bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out);
-/* alloc_get_size's common case: the requested size of the chunk without pool objects holding
- * addr, from one region's map and the trailer; HEAP_SIZE_UNKNOWN when that does not answer
- * (not a chunk, a large or pool chunk...): heap_find_chunk and the levels then do. */
-#define HEAP_SIZE_UNKNOWN SIZE_MAX
-size_t heap_find_size(uintptr_t addr);
 /* Visits every live chunk; stops when cb returns non-zero. Returns the number visited. */
 long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg);
 void heap_stats(struct alloc_stats *out);
