@@ -224,12 +224,15 @@ uint32_t heap_site_id(uintptr_t pc); /* 0 when the table is full */
  * calling a wrapper; the classification is cached per thread like a site. */
 uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa);
 void heap_site_cache_flush(void); /* every thread's cache misses once (a new generation) */
+/* This thread's cache forgets everything (its record is gone: threads.c). Entries are made
+ * only while the thread has a record, so a hit in malloc's fast path means it has one. */
+void heap_site_cache_clear(void);
 /* The per-thread cache in front of heap_site_id, inline for the malloc path: one entry per
  * pc hash, keyed by pc xor the wrapper generation (bits 48-62: heap_wrapper_key, bumped when
  * wrapper ranges change), so a change of wrappers misses every entry without touching other
  * threads' caches. A pc inside a declared wrapper is cached with bit 63 set, which the fast
  * path never matches. */
-extern uint64_t heap_wrapper_key;
+extern uint64_t heap_wrapper_key __attribute__((visibility("hidden"))); /* one direct load */
 #define HEAP_SITE_KEY_WRAPPER (1ull << 63)
 /* rt_self through the fs segment (GCC's named address space on x86-64): an element of its site
  * cache is then one fs-relative operand instead of an address built from the thread pointer. */

@@ -174,13 +174,17 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
 /* The same for the common case, inlined after the real allocator's call with no other call
  * but the tail call to track_slow: a glibc chunk (a thread holds sequence numbers only then:
  * next_seq) of at most HEAP_MARK_SIZED_MAX granules in a mapped region, a recorded thread with
- * sequence numbers left. span = requested + the trailer + glibc's chunk header, the least
- * chunk size the request fits in (the real allocator was asked for span - 8), so that the slack
- * is size - span; across its call the entry points keep only span and the site id. */
-static inline __attribute__((always_inline)) void *track(void *p, size_t span, uint64_t site)
+ * sequence numbers left (has_record: the caller knows the thread has a record, from a hit in its
+ * site cache: heap_site_cache_clear). span = requested + the trailer + glibc's chunk header, the
+ * least chunk size the request fits in (the real allocator was asked for span - 8), so that the
+ * slack is size - span; across its call the entry points keep only span and the site id. */
+static inline __attribute__((always_inline)) void *track(void *p, size_t span, uint64_t site,
+                                                         bool has_record)
 {
     struct allocs_thread *rec = heap_tls()->rec;
-    if (RT_UNLIKELY(!p || !rec)) return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES, site);
+    if (RT_UNLIKELY(!p)) return NULL;
+    if (RT_UNLIKELY(!has_record && !rec))
+        return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES, site);
     /* glibc's header (heap_usable): the chunk's size, a multiple of 16. An mmapped chunk (bit 1,
      * whose usable size is computed otherwise) is whole pages: never a size this path takes. */
     uint64_t seq = rec->next_seq, hdr = ((const uint64_t *)p)[-1];
@@ -242,7 +246,7 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr
         RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span)))
         return malloc_slow(n, pc, cfa);
     uint32_t site = e->id;
-    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site);
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site, true);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -269,7 +273,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t pc, uintp
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site);
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site, false);
 }
 
 /* free's general case: any allocator, a chunk with pool objects or in the large table, a
@@ -325,7 +329,8 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES, site);
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES, site,
+                 false);
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
@@ -403,7 +408,7 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
     }
     uint32_t site = heap_site_lookup(pc, cfa);
     return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES,
-                 site);
+                 site, false);
 }
 
 /* Entry points for heap_cxx.c (operator new/delete, with their caller's pc and their own CFA,

@@ -108,9 +108,11 @@ static uint32_t intern(uintptr_t pc)
     return id;
 }
 
-/* Remembers pc's answer in this thread's cache (heap.h). */
+/* Remembers pc's answer in this thread's cache (heap.h), only while the thread has a record:
+ * malloc's fast path takes a hit to mean that it has one (heap_site_cache_clear at its exit). */
 static inline uint32_t cache_put(uintptr_t pc, uint32_t id, uintptr_t wrapper_bit)
 {
+    if (RT_UNLIKELY(!rt_self.rec)) return id;
     struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
     e->key = heap_site_cache_key(pc) | wrapper_bit;
     e->id = id;
@@ -183,8 +185,14 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
     return pc ? intern(pc) : 0;
 }
 
+void heap_site_cache_clear(void)
+{
+    memset(rt_self.site_cache, 0, sizeof rt_self.site_cache);
+}
+
 uint32_t heap_site_lookup_slow(uintptr_t pc, uintptr_t cfa)
 {
+    threads_current(); /* the record first, so that what is found here is cached (cache_put) */
     uintptr_t o = rt_self.site_override;
     if (o) return heap_site_id(o);
     /* A call from inside a wrapper (cached with id = its CFA offset k, > 1): one load to the

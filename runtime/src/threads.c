@@ -125,6 +125,7 @@ static void thread_exit(void *v)
     struct allocs_thread *rec = v;
     if (!rec || rec != rt_self.rec) return;
     rt_self.rec = NULL;
+    heap_site_cache_clear(); /* malloc's fast path then finds no site, nor the missing record */
     tls_state = TLS_RETIRED;
     retire(rec);
     rt_lock(&threads_lock);
