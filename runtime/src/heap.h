@@ -1,9 +1,12 @@
 /* heap.h: private interfaces between the heap part's files (heap_*.c, threads.c, pool.c).
  *
- *   heap_malloc.c   the interposed malloc family; the real allocator; the bootstrap buffer
+ *   heap_real.c     the real allocator's functions; the next definition of a libc function
+ *   heap_malloc.c   the interposed malloc family; resolving the real allocator; the bootstrap
+ *                   buffer
  *   heap_index.c    chunk-start byte maps, trailers, the large-chunk table, lookup and walk
- *   heap_sites.c    the site table: allocation pc -> dense site id
- *   heap_helpers.c  strdup & co. (caller as site), declared allocation wrappers
+ *   heap_sites.c    the site table: allocation pc -> dense site id; declared wrappers' ranges
+ *                   and the unwinding past them
+ *   heap_helpers.c  strdup & co. (caller as site); parsing the LIBALLOCS_* declarations
  *   heap_cxx.c      operator new/delete, every form (caller as site)
  *   threads.c       per-thread records: counters, sequence numbers, stacks
  *   pool.c          objects registered by custom allocators
@@ -13,7 +16,7 @@
 
 #include "internal.h"
 
-/* ---- heap_malloc.c ---- */
+/* ---- heap_real.c (filled in by heap_malloc.c's start-up) ---- */
 struct heap_real {
     void *(*malloc)(size_t);
     void (*free)(void *);
@@ -22,9 +25,14 @@ struct heap_real {
     void *(*memalign)(size_t, size_t);
     size_t (*usable_size)(void *);
 };
-extern struct heap_real heap_real;
-extern bool heap_glibc;       /* the real allocator is glibc's: usable size comes from the header */
-void heap_resolve_real(void); /* idempotent */
+/* hidden: the malloc path calls through it with one direct load, not through the GOT */
+extern struct heap_real heap_real __attribute__((visibility("hidden")));
+/* the real allocator is glibc's: usable size comes from the header */
+extern bool heap_glibc __attribute__((visibility("hidden")));
+/* Resolves the next definition of a libc function (used by helpers and threads.c). */
+void *heap_next_symbol(const char *name);
+
+/* ---- heap_malloc.c ---- */
 /* malloc with an explicit site pc (helpers that allocate on their caller's behalf). */
 void *heap_malloc_at(size_t n, uintptr_t pc);
 /* The same, with the entry point's CFA (`__builtin_dwarf_cfa()`, where its return address pc
@@ -34,8 +42,6 @@ void *heap_malloc_at_cfa(size_t n, uintptr_t pc, uintptr_t cfa);
 /* memalign and free for heap_cxx.c's operator new/delete (same paths as the exported ones). */
 void *heap_memalign_at(size_t align, size_t n, uintptr_t pc, uintptr_t cfa);
 void heap_free(void *p);
-/* Resolves the next definition of a libc function (used by helpers and threads.c). */
-void *heap_next_symbol(const char *name);
 
 /* Runtime locks taken on the malloc path. While one is held, a malloc on this thread (from a
  * signal handler) passes through untracked instead of spinning on the lock forever. */
@@ -226,7 +232,10 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa);
 void heap_site_cache_flush(void); /* every thread's cache misses once (a new generation) */
 /* This thread's cache forgets everything (its record is gone: threads.c). Entries are made
  * only while the thread has a record, so a hit in malloc's fast path means it has one. */
-void heap_site_cache_clear(void);
+static inline void heap_site_cache_clear(void)
+{
+    __builtin_memset(rt_self.site_cache, 0, sizeof rt_self.site_cache);
+}
 /* The per-thread cache in front of heap_site_id, inline for the malloc path: one entry per
  * pc hash, keyed by pc xor the wrapper generation (bits 48-62: heap_wrapper_key, bumped when
  * wrapper ranges change), so a change of wrappers misses every entry without touching other
@@ -279,12 +288,19 @@ static inline void heap_site_override_end(uintptr_t saved)
 }
 uintptr_t heap_site_pc(uint32_t id);
 
-/* ---- heap_helpers.c ---- */
-/* The pc is inside a declared allocation wrapper: the site is the wrapper's caller (found by
- * unwinding). Returns the pc to record. */
-bool heap_wrappers_active(void);
-bool heap_in_wrapper(uintptr_t pc);
-uintptr_t heap_wrapper_caller(uintptr_t pc);
+/* ---- heap_sites.c: declared wrappers ---- */
+/* The code ranges of the wrappers declared in LIBALLOCS_ALLOC_FNS (heap_helpers.c finds them
+ * and publishes each new set here; a pc inside one stands for the wrapper's caller, found by
+ * unwinding). */
+#define HEAP_MAX_WRAPPERS 64
+struct heap_range {
+    uintptr_t lo, hi;
+};
+struct heap_wrapper_ranges {
+    unsigned n;
+    struct heap_range r[HEAP_MAX_WRAPPERS];
+};
+void heap_sites_set_wrappers(struct heap_wrapper_ranges *set); /* never freed afterwards */
 
 /* ---- threads.c ---- */
 struct allocs_thread *threads_self_slow(void); /* NULL once the thread has retired */

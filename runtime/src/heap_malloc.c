@@ -24,9 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-struct heap_real heap_real;
-bool heap_glibc;
-
 enum { ST_NONE, ST_RESOLVING, ST_REAL, ST_READY };
 static int state; /* REAL: real functions known (pass through); READY: tracking */
 
@@ -64,16 +61,7 @@ nomem:
     return NULL;
 }
 
-/* ---- resolving the real allocator ---- */
-void *heap_next_symbol(const char *name)
-{
-    int saved = errno;
-    rt_self.heap_busy++;
-    void *sym = dlsym(RTLD_NEXT, name);
-    rt_self.heap_busy--;
-    errno = saved;
-    return sym;
-}
+/* ---- resolving the real allocator (heap_real.c holds what is found) ---- */
 
 static int start_slow(void)
 {
@@ -128,10 +116,6 @@ static inline int heap_state(void)
 }
 
 void heap_init_early(void)
-{
-    (void)heap_state();
-}
-void heap_resolve_real(void)
 {
     (void)heap_state();
 }

@@ -229,10 +229,16 @@ struct start {
     void *arg;
 };
 
+/* The real allocator for struct start, resolved here like pthread_create itself (the same
+ * answers as heap_real's: dlsym(RTLD_NEXT) from this object), so that this file needs nothing
+ * from heap_malloc.c, which calls into it. */
+static void *(*start_malloc)(size_t);
+static void (*start_free)(void *);
+
 static void *trampoline(void *p)
 {
     struct start s = *(struct start *)p;
-    heap_real.free(p);
+    __atomic_load_n(&start_free, __ATOMIC_ACQUIRE)(p);
     int saved_errno = errno;
     rt_self.heap_busy++; /* pthread_getattr_np allocates; keep that out of the program's heap */
     pthread_attr_t attr;
@@ -263,12 +269,18 @@ RT_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*f
         if (!next) return EAGAIN;
         __atomic_store_n(&real, next, __ATOMIC_RELEASE);
     }
-    heap_resolve_real();
-    struct start *s = heap_real.malloc ? heap_real.malloc(sizeof *s) : NULL;
+    if (!__atomic_load_n(&start_malloc, __ATOMIC_ACQUIRE)) {
+        void (*f)(void *) = (void (*)(void *))heap_next_symbol("free");
+        void *(*m)(size_t) = (void *(*)(size_t))heap_next_symbol("malloc");
+        if (!f || !m) return next(t, attr, fn, arg);
+        __atomic_store_n(&start_free, f, __ATOMIC_RELEASE); /* before malloc: it is checked */
+        __atomic_store_n(&start_malloc, m, __ATOMIC_RELEASE);
+    }
+    struct start *s = start_malloc(sizeof *s);
     if (!s) return next(t, attr, fn, arg);
     s->fn = fn;
     s->arg = arg;
     int r = next(t, attr, trampoline, s);
-    if (r != 0) heap_real.free(s);
+    if (r != 0) start_free(s);
     return r;
 }
