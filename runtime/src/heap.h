@@ -333,11 +333,18 @@ static inline uint64_t threads_next_seq(struct allocs_thread *rec)
 void interrupted_init(void); /* the real allocator's and libc's code ranges */
 
 /* ---- suballoc.c (declared suballocators; heap_helpers.c parses the declarations) ---- */
-/* One well-formed declaration "name(letters)p" or, for a free, "name(letters)[->owner]". */
-void suballoc_declare(const char *d, size_t len, bool is_free);
 /* Metadata was loaded (meta_find.c): redirect the new objects' recorded suballocator calls. */
 void suballoc_objects_loaded(void);
-void heap_decls_parse(void); /* heap_helpers.c: parses the declaration variables, once */
+/* heap_helpers.c: the well-formed declarations of LIBALLOCS_SUBALLOC_FNS and
+ * LIBALLOCS_SUBFREE_FNS, "name(letters)p" or, for a free, "name(letters)[->owner]" (the
+ * variables are parsed once, on the first call of this or at start-up). */
+#define HEAP_MAX_SUBALLOC_DECLS 64
+struct heap_suballoc_decl {
+    const char *text; /* a permanent copy: len bytes */
+    size_t len;
+    bool is_free;
+};
+const struct heap_suballoc_decl *heap_suballoc_decls(unsigned *n);
 
 /* ---- pool.c ---- */
 void pool_init(void);

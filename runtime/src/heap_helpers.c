@@ -144,6 +144,9 @@ static unsigned nalloc_wrappers;
 rt_lock_t wrappers_lock = RT_LOCK_INIT;
 static bool parsed;
 static bool decls_ready; /* set (release) once parse_decls has finished */
+/* The well-formed suballocator declarations, for suballoc.c (heap_suballoc_decls). */
+static struct heap_suballoc_decl suballoc_decls[HEAP_MAX_SUBALLOC_DECLS];
+static unsigned nsuballoc_decls;
 
 /* Checks one declaration, e.g. "xcalloc(zZ)p"; NULL if well-formed, else what is wrong. */
 static const char *check_decl(const char *d, size_t len, enum decl_kind kind, size_t *name_len)
@@ -218,8 +221,14 @@ static void parse_decls(void)
                     const char *copy = rt_strdup(name);
                     if (copy) alloc_wrapper_names[nalloc_wrappers++] = copy;
                 }
-            } else if (kind == DECL_SUBALLOC || kind == DECL_SUBFREE) {
-                suballoc_declare(v, len, kind == DECL_SUBFREE);
+            } else if ((kind == DECL_SUBALLOC || kind == DECL_SUBFREE) &&
+                       nsuballoc_decls < HEAP_MAX_SUBALLOC_DECLS) {
+                char *copy = rt_arena_alloc(len + 1); /* the program may change its environment */
+                if (copy) {
+                    memcpy(copy, v, len);
+                    suballoc_decls[nsuballoc_decls++] =
+                        (struct heap_suballoc_decl){copy, len, kind == DECL_SUBFREE};
+                }
             }
             /* Free declarations are validated; frees reach our free anyway. */
             v += len;
@@ -228,7 +237,7 @@ static void parse_decls(void)
     __atomic_store_n(&decls_ready, true, __ATOMIC_RELEASE);
 }
 
-void heap_decls_parse(void)
+static void decls_parse(void)
 {
     /* Parsed by now in practice (resolve_wrappers runs first on every change): no lock then. */
     if (__atomic_load_n(&decls_ready, __ATOMIC_ACQUIRE)) return;
@@ -238,6 +247,13 @@ void heap_decls_parse(void)
     parse_decls();
     rt_unlock(&wrappers_lock);
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+}
+
+const struct heap_suballoc_decl *heap_suballoc_decls(unsigned *n)
+{
+    decls_parse();
+    *n = nsuballoc_decls;
+    return suballoc_decls;
 }
 
 static bool resolve_wrappers(bool may_wait)
