@@ -234,7 +234,7 @@ void heap_site_cache_flush(void); /* every thread's cache misses once (a new gen
  * only while the thread has a record, so a hit in malloc's fast path means it has one. */
 static inline void heap_site_cache_clear(void)
 {
-    __builtin_memset(rt_self.site_cache, 0, sizeof rt_self.site_cache);
+    __builtin_memset(rt_self.site_keys, 0, sizeof rt_self.site_keys);
 }
 /* The per-thread cache in front of heap_site_id, inline for the malloc path: one entry per
  * pc hash, keyed by pc xor the wrapper generation (bits 48-62: heap_wrapper_key, bumped when
@@ -254,9 +254,9 @@ static inline uintptr_t heap_site_cache_key(uintptr_t pc)
 {
     return pc ^ __atomic_load_n(&heap_wrapper_key, __ATOMIC_RELAXED);
 }
-static inline struct rt_site_cache_entry *heap_site_cache_slot(uintptr_t pc)
+static inline unsigned heap_site_cache_slot(uintptr_t pc)
 {
-    return &rt_self.site_cache[pc & (RT_SITE_CACHE_ENTRIES - 1)];
+    return pc & (RT_SITE_CACHE_ENTRIES - 1);
 }
 /* The malloc path's lookup, made before the real allocator's call so that only the id stays
  * alive across it: a cached site inline; anything else (a wrapper's pc, a helper's override, a
@@ -264,8 +264,9 @@ static inline struct rt_site_cache_entry *heap_site_cache_slot(uintptr_t pc)
 uint32_t heap_site_lookup_slow(uintptr_t pc, uintptr_t cfa);
 static inline uint32_t heap_site_lookup(uintptr_t pc, uintptr_t cfa)
 {
-    const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
-    if (RT_LIKELY(e->key == heap_site_cache_key(pc) && !rt_self.overriding)) return e->id;
+    unsigned e = heap_site_cache_slot(pc);
+    if (RT_LIKELY(rt_self.site_keys[e] == heap_site_cache_key(pc) && !rt_self.overriding))
+        return rt_self.site_ids[e];
     return heap_site_lookup_slow(pc, cfa);
 }
 /* Helpers that allocate on their caller's behalf (strdup, __cxa_allocate_exception...): the

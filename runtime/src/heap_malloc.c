@@ -223,13 +223,12 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr
                                                                uintptr_t cfa)
 {
     heap_tls_t *self = heap_tls();
-    const __seg_fs struct rt_site_cache_entry *e =
-        &self->site_cache[pc & (RT_SITE_CACHE_ENTRIES - 1)];
+    size_t e = pc & (RT_SITE_CACHE_ENTRIES - 1);
     size_t span; /* only this and the site live across the real call (track) */
-    if (RT_UNLIKELY((self->malloc_gate | (e->key ^ heap_site_cache_key(pc))) != 0) ||
+    if (RT_UNLIKELY((self->malloc_gate | (self->site_keys[e] ^ heap_site_cache_key(pc))) != 0) ||
         RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span)))
         return malloc_slow(n, pc, cfa);
-    uint32_t site = e->id;
+    uint32_t site = self->site_ids[e];
     return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site, true);
 }
 

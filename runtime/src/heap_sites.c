@@ -119,9 +119,9 @@ static uint32_t intern(uintptr_t pc)
 static inline uint32_t cache_put(uintptr_t pc, uint32_t id, uintptr_t wrapper_bit)
 {
     if (RT_UNLIKELY(!rt_self.rec)) return id;
-    struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
-    e->key = heap_site_cache_key(pc) | wrapper_bit;
-    e->id = id;
+    unsigned e = heap_site_cache_slot(pc);
+    rt_self.site_keys[e] = heap_site_cache_key(pc) | wrapper_bit;
+    rt_self.site_ids[e] = id;
     return id;
 }
 
@@ -217,12 +217,12 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
 {
     if (RT_UNLIKELY(!sites)) return 0;
     for (unsigned hop = 0; pc && hop < MAX_HOPS; hop++) {
-        const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+        unsigned e = heap_site_cache_slot(pc);
         uintptr_t key = heap_site_cache_key(pc);
-        if (e->key == key) return e->id;
+        if (rt_self.site_keys[e] == key) return rt_self.site_ids[e];
         uint32_t k;
-        if (e->key == (key | HEAP_SITE_KEY_WRAPPER)) {
-            k = e->id;
+        if (rt_self.site_keys[e] == (key | HEAP_SITE_KEY_WRAPPER)) {
+            k = rt_self.site_ids[e];
         } else {
             k = classify(pc);
             if (!k) return cache_put(pc, intern(pc), 0);
@@ -238,8 +238,8 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
         /* The call came from inside a wrapper whose frame we cannot step over: unwind. */
         uintptr_t caller = wrapper_caller(pc);
         if (!caller) return intern(pc);
-        const struct rt_site_cache_entry *c = heap_site_cache_slot(caller);
-        if (c->key == heap_site_cache_key(caller)) return c->id;
+        unsigned c = heap_site_cache_slot(caller);
+        if (rt_self.site_keys[c] == heap_site_cache_key(caller)) return rt_self.site_ids[c];
         return cache_put(caller, intern(caller), 0);
     }
     return pc ? intern(pc) : 0;
@@ -253,15 +253,16 @@ uint32_t heap_site_lookup_slow(uintptr_t pc, uintptr_t cfa)
     /* A call from inside a wrapper (cached with id = its CFA offset k, > 1): one load to the
      * wrapper's return address and another cache lookup, for up to two wrappers deep; a miss
      * or a deeper chain goes on in heap_site_id_at. */
-    const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+    unsigned e = heap_site_cache_slot(pc);
     uintptr_t key = heap_site_cache_key(pc);
-    for (int hop = 0; hop < 2 && cfa && e->key == (key | HEAP_SITE_KEY_WRAPPER) && e->id > 1;
+    for (int hop = 0; hop < 2 && cfa && rt_self.site_keys[e] == (key | HEAP_SITE_KEY_WRAPPER) &&
+                      rt_self.site_ids[e] > 1;
          hop++) {
-        cfa += e->id;
+        cfa += rt_self.site_ids[e];
         pc = *(const uintptr_t *)(cfa - 8);
         e = heap_site_cache_slot(pc);
         key = heap_site_cache_key(pc);
-        if (RT_LIKELY(e->key == key)) return e->id;
+        if (RT_LIKELY(rt_self.site_keys[e] == key)) return rt_self.site_ids[e];
     }
     return heap_site_id_at(pc, cfa);
 }

@@ -57,10 +57,6 @@ bool rt_trylock(rt_lock_t *l); /* false at once if held */
 /* The runtime's per-thread state that the malloc path reads, in one TLS block: every field is
  * one offset from the same thread-pointer slot, so the fast path resolves it once. */
 #define RT_SITE_CACHE_ENTRIES 128u
-struct rt_site_cache_entry {
-    uintptr_t key; /* pc ^ (wrapper generation << 48); 0 = empty */
-    uint32_t id;
-};
 struct rt_thread_state {
     union {
         struct {
@@ -72,7 +68,11 @@ struct rt_thread_state {
     };
     uintptr_t site_override;   /* set by helpers: the site for nested mallocs */
     struct allocs_thread *rec; /* this thread's record (threads.c), NULL until made */
-    struct rt_site_cache_entry site_cache[RT_SITE_CACHE_ENTRIES]; /* heap_sites.c */
+    /* heap_sites.c's site cache, direct-mapped by pc: entry i is site_keys[i] (pc ^ (wrapper
+     * generation << 48); 0 = empty) and site_ids[i], two arrays so that each is one
+     * scaled-index operand for the malloc path. */
+    uintptr_t site_keys[RT_SITE_CACHE_ENTRIES];
+    uint32_t site_ids[RT_SITE_CACHE_ENTRIES];
 };
 extern RT_TLS struct rt_thread_state rt_self;
 
