@@ -258,6 +258,16 @@ static inline unsigned heap_site_cache_slot(uintptr_t pc)
 {
     return pc & (RT_SITE_CACHE_ENTRIES - 1);
 }
+/* A cache entry's value is the trailer's site field as is (one `or` on the malloc path);
+ * ids and wrappers' CFA offsets are below 2^20. */
+static inline uint64_t heap_site_bits(uint32_t id)
+{
+    return (uint64_t)id << ALLOCS_TRAILER_SITE_SHIFT;
+}
+static inline uint32_t heap_site_cached(unsigned e)
+{
+    return (uint32_t)(rt_self.site_ids[e] >> ALLOCS_TRAILER_SITE_SHIFT);
+}
 /* The malloc path's lookup, made before the real allocator's call so that only the id stays
  * alive across it: a cached site inline; anything else (a wrapper's pc, a helper's override, a
  * new pc) out of line, so the entry points keep their few saved registers. */
@@ -266,7 +276,7 @@ static inline uint32_t heap_site_lookup(uintptr_t pc, uintptr_t cfa)
 {
     unsigned e = heap_site_cache_slot(pc);
     if (RT_LIKELY(rt_self.site_keys[e] == heap_site_cache_key(pc) && !rt_self.overriding))
-        return rt_self.site_ids[e];
+        return heap_site_cached(e);
     return heap_site_lookup_slow(pc, cfa);
 }
 /* Helpers that allocate on their caller's behalf (strdup, __cxa_allocate_exception...): the

@@ -161,14 +161,16 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
  * sequence numbers left (has_record: the caller knows the thread has a record, from a hit in its
  * site cache: heap_site_cache_clear). span = requested + the trailer + glibc's chunk header, the
  * least chunk size the request fits in (the real allocator was asked for span - 8), so that the
- * slack is size - span; across its call the entry points keep only span and the site id. */
-static inline __attribute__((always_inline)) void *track(void *p, size_t span, uint64_t site,
+ * slack is size - span; across its call the entry points keep only span and the site id, as
+ * the trailer's field (site_bits: id << ALLOCS_TRAILER_SITE_SHIFT, as the site cache holds it). */
+static inline __attribute__((always_inline)) void *track(void *p, size_t span, uint64_t site_bits,
                                                          bool has_record)
 {
     struct allocs_thread *rec = heap_tls()->rec;
     if (RT_UNLIKELY(!p)) return NULL;
     if (RT_UNLIKELY(!has_record && !rec))
-        return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES, site);
+        return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES,
+                          site_bits >> ALLOCS_TRAILER_SITE_SHIFT);
     /* glibc's header (heap_usable): the chunk's size, a multiple of 16. An mmapped chunk (bit 1,
      * whose usable size is computed otherwise) is whole pages: never a size this path takes. */
     uint64_t seq = rec->next_seq, hdr = ((const uint64_t *)p)[-1];
@@ -178,13 +180,13 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t span, u
                                    __ATOMIC_ACQUIRE);
     _Static_assert(HEAP_MARK_SIZED_MAX * 16 < 4096, "an mmapped chunk would take the fast path");
     if (RT_UNLIKELY(!threads_seq_left(rec) || !map || size > HEAP_MARK_SIZED_MAX * 16))
-        return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES, site);
+        return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES,
+                          site_bits >> ALLOCS_TRAILER_SITE_SHIFT);
     rec->next_seq = seq + 1;
     /* A block's numbers need no mask (threads_seq_left); a small glibc chunk's slack is below
      * 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
     *heap_trailer_at((uintptr_t)p, size - ALLOCS_TRAILER_BYTES) =
-        seq | (site << ALLOCS_TRAILER_SITE_SHIFT) |
-        ((uint64_t)(size - span) << ALLOCS_TRAILER_SLACK_SHIFT);
+        seq | site_bits | ((uint64_t)(size - span) << ALLOCS_TRAILER_SLACK_SHIFT);
     /* the mark gives the size (heap_mark_for) */
     __atomic_store_n(
         &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
@@ -228,8 +230,8 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr
     if (RT_UNLIKELY((self->malloc_gate | (self->site_keys[e] ^ heap_site_cache_key(pc))) != 0) ||
         RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span)))
         return malloc_slow(n, pc, cfa);
-    uint32_t site = self->site_ids[e];
-    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site, true);
+    uint64_t site_bits = self->site_ids[e];
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site_bits, true);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -256,7 +258,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t pc, uintp
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site, false);
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, heap_site_bits(site), false);
 }
 
 /* free's general case: any allocator, a chunk with pool objects or in the large table, a
@@ -312,8 +314,8 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES, site,
-                 false);
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES,
+                 heap_site_bits(site), false);
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
@@ -391,7 +393,7 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
     }
     uint32_t site = heap_site_lookup(pc, cfa);
     return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES,
-                 site, false);
+                 heap_site_bits(site), false);
 }
 
 /* Entry points for heap_cxx.c (operator new/delete, with their caller's pc and their own CFA,

@@ -121,7 +121,7 @@ static inline uint32_t cache_put(uintptr_t pc, uint32_t id, uintptr_t wrapper_bi
     if (RT_UNLIKELY(!rt_self.rec)) return id;
     unsigned e = heap_site_cache_slot(pc);
     rt_self.site_keys[e] = heap_site_cache_key(pc) | wrapper_bit;
-    rt_self.site_ids[e] = id;
+    rt_self.site_ids[e] = heap_site_bits(id);
     return id;
 }
 
@@ -219,10 +219,10 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
     for (unsigned hop = 0; pc && hop < MAX_HOPS; hop++) {
         unsigned e = heap_site_cache_slot(pc);
         uintptr_t key = heap_site_cache_key(pc);
-        if (rt_self.site_keys[e] == key) return rt_self.site_ids[e];
+        if (rt_self.site_keys[e] == key) return heap_site_cached(e);
         uint32_t k;
         if (rt_self.site_keys[e] == (key | HEAP_SITE_KEY_WRAPPER)) {
-            k = rt_self.site_ids[e];
+            k = heap_site_cached(e);
         } else {
             k = classify(pc);
             if (!k) return cache_put(pc, intern(pc), 0);
@@ -239,7 +239,7 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
         uintptr_t caller = wrapper_caller(pc);
         if (!caller) return intern(pc);
         unsigned c = heap_site_cache_slot(caller);
-        if (rt_self.site_keys[c] == heap_site_cache_key(caller)) return rt_self.site_ids[c];
+        if (rt_self.site_keys[c] == heap_site_cache_key(caller)) return heap_site_cached(c);
         return cache_put(caller, intern(caller), 0);
     }
     return pc ? intern(pc) : 0;
@@ -256,13 +256,13 @@ uint32_t heap_site_lookup_slow(uintptr_t pc, uintptr_t cfa)
     unsigned e = heap_site_cache_slot(pc);
     uintptr_t key = heap_site_cache_key(pc);
     for (int hop = 0; hop < 2 && cfa && rt_self.site_keys[e] == (key | HEAP_SITE_KEY_WRAPPER) &&
-                      rt_self.site_ids[e] > 1;
+                      heap_site_cached(e) > 1;
          hop++) {
-        cfa += rt_self.site_ids[e];
+        cfa += heap_site_cached(e);
         pc = *(const uintptr_t *)(cfa - 8);
         e = heap_site_cache_slot(pc);
         key = heap_site_cache_key(pc);
-        if (RT_LIKELY(rt_self.site_keys[e] == key)) return rt_self.site_ids[e];
+        if (RT_LIKELY(rt_self.site_keys[e] == key)) return heap_site_cached(e);
     }
     return heap_site_id_at(pc, cfa);
 }

@@ -69,10 +69,11 @@ struct rt_thread_state {
     uintptr_t site_override;   /* set by helpers: the site for nested mallocs */
     struct allocs_thread *rec; /* this thread's record (threads.c), NULL until made */
     /* heap_sites.c's site cache, direct-mapped by pc: entry i is site_keys[i] (pc ^ (wrapper
-     * generation << 48); 0 = empty) and site_ids[i], two arrays so that each is one
+     * generation << 48); 0 = empty) and site_ids[i] (the id, or a wrapper's CFA offset, shifted
+     * to the trailer's site field: heap.h's heap_site_bits), two arrays so that each is one
      * scaled-index operand for the malloc path. */
     uintptr_t site_keys[RT_SITE_CACHE_ENTRIES];
-    uint32_t site_ids[RT_SITE_CACHE_ENTRIES];
+    uint64_t site_ids[RT_SITE_CACHE_ENTRIES];
 };
 extern RT_TLS struct rt_thread_state rt_self;
 
