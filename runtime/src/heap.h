@@ -133,6 +133,11 @@ void heap_live(uint64_t *chunks, uint64_t *bytes);
 void heap_large_remove(uintptr_t base);
 /* region -> its byte map; a static array, so the fast path reaches it with no pointer load */
 extern uint8_t *heap_chunk_l1[ALLOCS_CHUNK_L1_ENTRIES];
+/* The same maps for the malloc and free paths, biased: region r's entry is its map's address
+ * less r << 23 (0 while it has none), so a granule's mark is at entry + (addr >> 4), with no
+ * mask and no add. Private: out-of-process readers use heap_chunk_l1 (root.chunk_l1). */
+extern uintptr_t heap_chunk_l1_biased[ALLOCS_CHUNK_L1_ENTRIES]
+    __attribute__((visibility("hidden")));
 
 /* The chunk-start byte of addr, or NULL when addr cannot be a tracked chunk's start (not
  * 16-aligned, beyond user space, or in a region without a map). */

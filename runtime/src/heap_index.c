@@ -19,6 +19,7 @@
 #define USER_LIMIT (1ul << 47)
 
 uint8_t *heap_chunk_l1[ALLOCS_CHUNK_L1_ENTRIES];
+uintptr_t heap_chunk_l1_biased[ALLOCS_CHUNK_L1_ENTRIES];
 
 /* Regions with a map, so a walk does not read the whole L1 array. When the list overflows,
  * the walk falls back to scanning L1. */
@@ -39,6 +40,10 @@ static uint8_t *region_map(uintptr_t addr, bool create)
         rt_unmap(fresh, ALLOCS_CHUNK_MAP_BYTES);
         return expected;
     }
+    /* The fast paths' copy (heap.h); a bias of 0 (the map at exactly that address) is left
+     * out, and that region takes the general paths, which read heap_chunk_l1. */
+    uintptr_t bias = (uintptr_t)fresh - (r << (ALLOCS_CHUNK_REGION_SHIFT - ALLOCS_GRANULE_SHIFT));
+    if (bias) __atomic_store_n(&heap_chunk_l1_biased[r], bias, __ATOMIC_RELEASE);
     uint32_t i = __atomic_fetch_add(&nlisted_regions, 1, __ATOMIC_ACQ_REL);
     if (i < MAX_LISTED_REGIONS) __atomic_store_n(&listed_regions[i], (uint32_t)r, __ATOMIC_RELEASE);
     return fresh;

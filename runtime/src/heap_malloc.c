@@ -176,10 +176,10 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t span, u
     uint64_t seq = rec->next_seq, hdr = ((const uint64_t *)p)[-1];
     size_t size = hdr & ~(uint64_t)7;
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
-    uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
-                                   __ATOMIC_ACQUIRE);
+    uintptr_t bias = __atomic_load_n(
+        &heap_chunk_l1_biased[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
     _Static_assert(HEAP_MARK_SIZED_MAX * 16 < 4096, "an mmapped chunk would take the fast path");
-    if (RT_UNLIKELY(!threads_seq_left(rec) || !map || size > HEAP_MARK_SIZED_MAX * 16))
+    if (RT_UNLIKELY(!threads_seq_left(rec) || !bias || size > HEAP_MARK_SIZED_MAX * 16))
         return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES,
                           site_bits >> ALLOCS_TRAILER_SITE_SHIFT);
     rec->next_seq = seq + 1;
@@ -188,9 +188,8 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t span, u
     *heap_trailer_at((uintptr_t)p, size - ALLOCS_TRAILER_BYTES) =
         seq | site_bits | ((uint64_t)(size - span) << ALLOCS_TRAILER_SLACK_SHIFT);
     /* the mark gives the size (heap_mark_for) */
-    __atomic_store_n(
-        &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
-        (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
+    __atomic_store_n((uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT)),
+                     (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
     rec->allocs++;
     return p;
 }
@@ -278,22 +277,21 @@ static __attribute__((noinline)) void free_slow(void *p)
 }
 
 /* The common case with no call but the tail call: a chunk whose mark says it is neither large
- * nor holds pool objects, which needs nothing read but its mark. Neither the address's
- * alignment nor its range is checked: an address above user space wraps to a region below it,
- * and an unaligned one reads its granule's mark; either is no pointer the allocator handed
+ * nor holds pool objects, which needs nothing read but its mark. The address's alignment is
+ * not checked: an unaligned one reads its granule's mark and is no pointer the allocator handed
  * out, which the real free rejects (glibc aborts) just as it would without the runtime. */
 static inline __attribute__((always_inline)) void free_impl(void *p)
 {
-    uintptr_t g = (uintptr_t)p >> ALLOCS_GRANULE_SHIFT;
-    const unsigned region_granules = ALLOCS_CHUNK_REGION_SHIFT - ALLOCS_GRANULE_SHIFT;
-    uint8_t *map = __atomic_load_n(
-        &heap_chunk_l1[(g >> region_granules) & (ALLOCS_CHUNK_L1_ENTRIES - 1)], __ATOMIC_ACQUIRE);
-    uint8_t *mark = map + (g & (ALLOCS_CHUNK_MAP_BYTES - 1));
-    if (RT_LIKELY(map != NULL) &&
-        RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
-        __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
-        heap_real.free(p);
-        return;
+    uintptr_t region = (uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT;
+    if (RT_LIKELY(region < ALLOCS_CHUNK_L1_ENTRIES)) {
+        uintptr_t bias = __atomic_load_n(&heap_chunk_l1_biased[region], __ATOMIC_ACQUIRE);
+        uint8_t *mark = (uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT));
+        if (RT_LIKELY(bias != 0) &&
+            RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
+            __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
+            heap_real.free(p);
+            return;
+        }
     }
     free_slow(p);
 }
