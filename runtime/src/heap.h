@@ -193,27 +193,27 @@ static inline size_t heap_find_size(uintptr_t addr)
      * fetch both while the map is read, instead of after it (a prefetch never faults). */
     __builtin_prefetch((const void *)addr);
     __builtin_prefetch((const void *)(addr + 64));
-    const uint8_t *map =
-        __atomic_load_n(&heap_chunk_l1[addr >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
-    size_t hi = (addr & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT,
+    /* The biased region table (the malloc path's): granule g's mark is at bias + g. */
+    uintptr_t bias =
+        __atomic_load_n(&heap_chunk_l1_biased[addr >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
+    size_t g = addr >> ALLOCS_GRANULE_SHIFT,
            window = ALLOCS_LARGE_CHUNK_BYTES >> ALLOCS_GRANULE_SHIFT;
-    if (RT_UNLIKELY(!map || hi < window))
+    if (RT_UNLIKELY(!bias || (g & (ALLOCS_CHUNK_MAP_BYTES - 1)) < window))
         return HEAP_SIZE_UNKNOWN; /* the window would reach into the region below */
     /* map_prev inline, with the eight marks that end at addr's (an unaligned load: no mask), and
      * without its lower bound: a chunk that starts below the window is either large (its mark
      * is SLOW) or does not reach addr, and both answer unknown below. */
-    size_t w = hi - 7, lo = hi - window;
-    uint64_t marks = heap_load_marks_unaligned(map, w);
+    size_t w = g - 7, lo = g - window;
+    uint64_t marks = heap_load_marks_unaligned((const uint8_t *)(bias + w), 0);
     while (RT_UNLIKELY(!marks)) {
-        if (w < lo + 8) return HEAP_SIZE_UNKNOWN; /* (w stays >= 0) */
+        if (w < lo + 8) return HEAP_SIZE_UNKNOWN; /* (w stays in the region) */
         w -= 8;
-        marks = heap_load_marks_unaligned(map, w);
+        marks = heap_load_marks_unaligned((const uint8_t *)(bias + w), 0);
     }
     unsigned top = 63u - (unsigned)__builtin_clzll(marks); /* the mark's highest bit */
     uint8_t m = (uint8_t)(marks >> (top & ~7u));
     if (RT_UNLIKELY(!heap_mark_is_plain(m))) return HEAP_SIZE_UNKNOWN;
-    uintptr_t base = (addr & ~((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) +
-                     ((w + top / 8) << ALLOCS_GRANULE_SHIFT);
+    uintptr_t base = (w + top / 8) << ALLOCS_GRANULE_SHIFT;
     /* Another allocator's usable size is a call (heap_usable): left to the general path, so
      * that this one stays a leaf function with no frame. */
     if (RT_UNLIKELY(m > HEAP_MARK_SIZED_MAX && !heap_glibc)) return HEAP_SIZE_UNKNOWN;
