@@ -41,7 +41,7 @@ LD_PRELOAD=$RUNTIME_LIB valgrind --tool=cachegrind --cache-sim=yes --cachegrind-
 cg_annotate --show=Ir,D1mr "$out" 2>/dev/null | python3 -c "
 import re, sys
 calls = 2 * 31 * 20000 + 2000
-funcs = r'(heap_find_size|map_prev|alloc_get_size|chunk_prev|heap_find_chunk|fill_chunk|find_leaf|allocators_find_leaf|where_chunk|pool_describe|malloc_describe|region_map|heap_site_pc|rt_allocator)'
+funcs = r'(heap_find_size|map_prev|alloc_get_size|get_size_general|chunk_prev|heap_find_chunk|fill_chunk|find_leaf|allocators_find_leaf|where_chunk|pool_describe|malloc_describe|region_map|heap_site_pc|rt_allocator)'
 ir = d1 = 0
 for line in sys.stdin:
     if not re.search(r'runtime/src/\w+\.[ch]:' + funcs + r'\b', line):

@@ -4,6 +4,7 @@
  * enclosing levels. */
 #define _GNU_SOURCE
 #include "allocators.h"
+#include "heap.h" /* heap_find_size, inline in alloc_get_size */
 
 #include <string.h>
 
@@ -77,12 +78,17 @@ RT_EXPORT void *alloc_get_base(const void *p)
     return find_leaf((uintptr_t)p, &f) == ALLOCS_OK ? (void *)f.l.base : NULL;
 }
 
-RT_EXPORT size_t alloc_get_size(const void *p)
+/* Out of line, so that alloc_get_size's common case keeps no frame for struct leaf. */
+static __attribute__((noinline)) size_t get_size_general(const void *p)
 {
-    size_t size;
-    if (heap_find_size((uintptr_t)p, &size)) return size; /* a heap chunk: the common case */
     struct leaf f;
     return find_leaf((uintptr_t)p, &f) == ALLOCS_OK ? f.l.size : 0;
+}
+
+RT_EXPORT size_t alloc_get_size(const void *p)
+{
+    size_t size = heap_find_size((uintptr_t)p); /* a heap chunk: the common case */
+    return RT_LIKELY(size != HEAP_SIZE_UNKNOWN) ? size : get_size_general(p);
 }
 
 RT_EXPORT const void *alloc_get_site(const void *p)

@@ -339,9 +339,8 @@ RT_EXPORT void *__cxa_allocate_exception(size_t thrown_size)
 {
     cxa_alloc_fn next = (cxa_alloc_fn)next_symbol(N_CXA_ALLOC, "__cxa_allocate_exception");
     if (!next) no_next("__cxa_allocate_exception");
-    uintptr_t saved = rt_self.site_override;
-    if (!saved) rt_self.site_override = CALLER;
+    uintptr_t saved = heap_site_override_begin(CALLER);
     void *r = next(thrown_size);
-    rt_self.site_override = saved;
+    heap_site_override_end(saved);
     return r;
 }

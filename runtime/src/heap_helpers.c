@@ -10,7 +10,8 @@
  * whose callers are the interesting sites. Their extents come from the levels part
  * (elf_lookup_function) at start-up and after every dlopen/dlclose; an allocation whose pc is
  * inside one is attributed to the first caller outside any wrapper, found by unwinding (only
- * on that slow path). */
+ * on that slow path). This file finds their ranges; heap_sites.c, which classifies pcs, holds
+ * them and does the unwinding. */
 #define _GNU_SOURCE
 #include "heap.h"
 #include "levels.h"
@@ -24,7 +25,6 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <unwind.h>
 
 /* The levels part provides this; until it is linked in, wrappers stay unresolved. */
 #pragma weak elf_lookup_function
@@ -33,10 +33,9 @@
 
 #define WITH_SITE(type, call)                                                                      \
     ({                                                                                             \
-        uintptr_t saved_ = rt_self.site_override;                                                  \
-        if (!saved_) rt_self.site_override = CALLER;                                               \
+        uintptr_t saved_ = heap_site_override_begin(CALLER);                                       \
         type r_ = (call);                                                                          \
-        rt_self.site_override = saved_;                                                            \
+        heap_site_override_end(saved_);                                                            \
         r_;                                                                                        \
     })
 
@@ -138,22 +137,16 @@ enum decl_kind { DECL_ALLOC, DECL_FREE, DECL_SUBALLOC, DECL_SUBFREE };
 static const char *const decl_env[] = {"LIBALLOCS_ALLOC_FNS", "LIBALLOCS_FREE_FNS",
                                        "LIBALLOCS_SUBALLOC_FNS", "LIBALLOCS_SUBFREE_FNS"};
 
-#define MAX_WRAPPERS 64
-struct range {
-    uintptr_t lo, hi;
-};
-struct range_set {
-    unsigned n;
-    struct range r[MAX_WRAPPERS];
-};
+#define MAX_WRAPPERS HEAP_MAX_WRAPPERS
 
 static const char *alloc_wrapper_names[MAX_WRAPPERS];
 static unsigned nalloc_wrappers;
-static struct range_set *ranges; /* published snapshot; old ones are never freed */
 rt_lock_t wrappers_lock = RT_LOCK_INIT;
 static bool parsed;
 static bool decls_ready; /* set (release) once parse_decls has finished */
-uint64_t heap_wrapper_key;
+/* The well-formed suballocator declarations, for suballoc.c (heap_suballoc_decls). */
+static struct heap_suballoc_decl suballoc_decls[HEAP_MAX_SUBALLOC_DECLS];
+static unsigned nsuballoc_decls;
 
 /* Checks one declaration, e.g. "xcalloc(zZ)p"; NULL if well-formed, else what is wrong. */
 static const char *check_decl(const char *d, size_t len, enum decl_kind kind, size_t *name_len)
@@ -228,8 +221,14 @@ static void parse_decls(void)
                     const char *copy = rt_strdup(name);
                     if (copy) alloc_wrapper_names[nalloc_wrappers++] = copy;
                 }
-            } else if (kind == DECL_SUBALLOC || kind == DECL_SUBFREE) {
-                suballoc_declare(v, len, kind == DECL_SUBFREE);
+            } else if ((kind == DECL_SUBALLOC || kind == DECL_SUBFREE) &&
+                       nsuballoc_decls < HEAP_MAX_SUBALLOC_DECLS) {
+                char *copy = rt_arena_alloc(len + 1); /* the program may change its environment */
+                if (copy) {
+                    memcpy(copy, v, len);
+                    suballoc_decls[nsuballoc_decls++] =
+                        (struct heap_suballoc_decl){copy, len, kind == DECL_SUBFREE};
+                }
             }
             /* Free declarations are validated; frees reach our free anyway. */
             v += len;
@@ -238,7 +237,7 @@ static void parse_decls(void)
     __atomic_store_n(&decls_ready, true, __ATOMIC_RELEASE);
 }
 
-void heap_decls_parse(void)
+static void decls_parse(void)
 {
     /* Parsed by now in practice (resolve_wrappers runs first on every change): no lock then. */
     if (__atomic_load_n(&decls_ready, __ATOMIC_ACQUIRE)) return;
@@ -248,6 +247,13 @@ void heap_decls_parse(void)
     parse_decls();
     rt_unlock(&wrappers_lock);
     lv_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
+}
+
+const struct heap_suballoc_decl *heap_suballoc_decls(unsigned *n)
+{
+    decls_parse();
+    *n = nsuballoc_decls;
+    return suballoc_decls;
 }
 
 static bool resolve_wrappers(bool may_wait)
@@ -266,15 +272,14 @@ static bool resolve_wrappers(bool may_wait)
     if (may_wait) rt_lock(&wrappers_lock);
     parse_decls();
     if (nalloc_wrappers && elf_lookup_function) {
-        struct range_set *set = rt_arena_alloc(sizeof *set);
+        struct heap_wrapper_ranges *set = rt_arena_alloc(sizeof *set);
         if (set) {
             for (unsigned i = 0; i < nalloc_wrappers; i++) {
                 uintptr_t lo, hi;
                 if (elf_lookup_function(alloc_wrapper_names[i], &lo, &hi) && lo < hi)
-                    set->r[set->n++] = (struct range){lo, hi};
+                    set->r[set->n++] = (struct heap_range){lo, hi};
             }
-            __atomic_store_n(&ranges, set, __ATOMIC_RELEASE);
-            heap_site_cache_flush(); /* a new generation of every site cache key (heap.h) */
+            heap_sites_set_wrappers(set); /* and a new generation of every site cache */
         }
     }
     rt_unlock(&wrappers_lock);
@@ -309,49 +314,4 @@ __attribute__((constructor(102))) static void heap_late_init(void)
 {
     resolve_wrappers(true);
     pthread_atfork(fork_prepare, fork_after, fork_after);
-}
-
-bool heap_wrappers_active(void)
-{
-    const struct range_set *set = __atomic_load_n(&ranges, __ATOMIC_ACQUIRE);
-    return set && set->n;
-}
-
-bool heap_in_wrapper(uintptr_t pc)
-{
-    const struct range_set *set = __atomic_load_n(&ranges, __ATOMIC_ACQUIRE);
-    if (!set) return false;
-    for (unsigned i = 0; i < set->n; i++) /* pc - 1: the call, not what follows it */
-        if (pc - 1 >= set->r[i].lo && pc - 1 < set->r[i].hi) return true;
-    return false;
-}
-
-struct unwind_state {
-    bool in_wrapper_seen;
-    uintptr_t caller;
-};
-
-static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *ctx, void *arg)
-{
-    struct unwind_state *st = arg;
-    uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
-    if (!ip) return _URC_END_OF_STACK;
-    bool inside = heap_in_wrapper(ip) || (meta_site_flags(ip) & ALLOCS_SITE_WRAPPER);
-    if (!st->in_wrapper_seen) {
-        st->in_wrapper_seen = inside;
-    } else if (!inside) {
-        st->caller = ip;
-        return _URC_END_OF_STACK;
-    }
-    return _URC_NO_REASON;
-}
-
-uintptr_t heap_wrapper_caller(uintptr_t pc)
-{
-    (void)pc;
-    struct unwind_state st = {false, 0};
-    rt_self.heap_busy++; /* the unwinder may allocate the first time it registers objects */
-    _Unwind_Backtrace(unwind_step, &st);
-    rt_self.heap_busy--;
-    return st.caller;
 }

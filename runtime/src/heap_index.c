@@ -19,6 +19,7 @@
 #define USER_LIMIT (1ul << 47)
 
 uint8_t *heap_chunk_l1[ALLOCS_CHUNK_L1_ENTRIES];
+uintptr_t heap_chunk_l1_biased[ALLOCS_CHUNK_L1_ENTRIES];
 
 /* Regions with a map, so a walk does not read the whole L1 array. When the list overflows,
  * the walk falls back to scanning L1. */
@@ -39,6 +40,10 @@ static uint8_t *region_map(uintptr_t addr, bool create)
         rt_unmap(fresh, ALLOCS_CHUNK_MAP_BYTES);
         return expected;
     }
+    /* The fast paths' copy (heap.h); a bias of 0 (the map at exactly that address) is left
+     * out, and that region takes the general paths, which read heap_chunk_l1. */
+    uintptr_t bias = (uintptr_t)fresh - (r << (ALLOCS_CHUNK_REGION_SHIFT - ALLOCS_GRANULE_SHIFT));
+    if (bias) __atomic_store_n(&heap_chunk_l1_biased[r], bias, __ATOMIC_RELEASE);
     uint32_t i = __atomic_fetch_add(&nlisted_regions, 1, __ATOMIC_ACQ_REL);
     if (i < MAX_LISTED_REGIONS) __atomic_store_n(&listed_regions[i], (uint32_t)r, __ATOMIC_RELEASE);
     return fresh;
@@ -249,30 +254,6 @@ static void fill_chunk(uintptr_t base, size_t usable, struct rt_chunk *out)
 static inline bool contains(uintptr_t base, size_t usable, uintptr_t addr)
 {
     return usable > ALLOCS_TRAILER_BYTES && addr - base < usable - ALLOCS_TRAILER_BYTES;
-}
-
-bool heap_find_size(uintptr_t addr, size_t *size)
-{
-    if (RT_UNLIKELY(addr >= USER_LIMIT)) return false;
-    /* The trailer lies at or after addr, in addr's cache line or the next for most small chunks:
-     * fetch both while the map is read, instead of after it (a prefetch never faults). */
-    __builtin_prefetch((const void *)addr);
-    __builtin_prefetch((const void *)(addr + 64));
-    const uint8_t *map =
-        __atomic_load_n(&heap_chunk_l1[addr >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
-    size_t hi = granule_index(addr);
-    if (RT_UNLIKELY(!map || hi < ALLOCS_LARGE_CHUNK_BYTES >> ALLOCS_GRANULE_SHIFT))
-        return false; /* the window would reach into the region below: the general path */
-    size_t g = map_prev(map, hi, hi - (ALLOCS_LARGE_CHUNK_BYTES >> ALLOCS_GRANULE_SHIFT));
-    if (g == SIZE_MAX) return false;
-    uint8_t m = __atomic_load_n(&map[g], __ATOMIC_ACQUIRE);
-    if (RT_UNLIKELY(!heap_mark_is_plain(m))) return false;
-    uintptr_t base = (addr & ~(REGION_BYTES - 1)) + (g << ALLOCS_GRANULE_SHIFT);
-    size_t usable = heap_mark_usable(base, m);
-    if (!contains(base, usable, addr)) return false;
-    *size = heap_trailer_requested(__atomic_load_n(heap_trailer_at(base, usable), __ATOMIC_RELAXED),
-                                   usable);
-    return true;
 }
 
 bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out)

@@ -24,9 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-struct heap_real heap_real;
-bool heap_glibc;
-
 enum { ST_NONE, ST_RESOLVING, ST_REAL, ST_READY };
 static int state; /* REAL: real functions known (pass through); READY: tracking */
 
@@ -64,16 +61,7 @@ nomem:
     return NULL;
 }
 
-/* ---- resolving the real allocator ---- */
-void *heap_next_symbol(const char *name)
-{
-    int saved = errno;
-    rt_self.heap_busy++;
-    void *sym = dlsym(RTLD_NEXT, name);
-    rt_self.heap_busy--;
-    errno = saved;
-    return sym;
-}
+/* ---- resolving the real allocator (heap_real.c holds what is found) ---- */
 
 static int start_slow(void)
 {
@@ -113,6 +101,9 @@ static int start_slow(void)
     pool_init();
     interrupted_init();
     rt_self.heap_busy--;
+    /* Cache entries made before tracking started (heap_site_id from another part) would let
+     * malloc_impl's probe hit while it still must not track: a new generation drops them. */
+    heap_site_cache_flush();
     __atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
     errno = saved;
     return ST_READY;
@@ -125,10 +116,6 @@ static inline int heap_state(void)
 }
 
 void heap_init_early(void)
-{
-    (void)heap_state();
-}
-void heap_resolve_real(void)
 {
     (void)heap_state();
 }
@@ -171,31 +158,38 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
 /* The same for the common case, inlined after the real allocator's call with no other call
  * but the tail call to track_slow: a glibc chunk (a thread holds sequence numbers only then:
  * next_seq) of at most HEAP_MARK_SIZED_MAX granules in a mapped region, a recorded thread with
- * sequence numbers left. need = requested + the trailer, what the real allocator was asked for;
- * across its call the entry points keep only need and the site id. */
-static inline __attribute__((always_inline)) void *track(void *p, size_t need, uint64_t site)
+ * sequence numbers left (has_record: the caller knows the thread has a record, from a hit in its
+ * site cache: heap_site_cache_clear). span = requested + the trailer + glibc's chunk header, the
+ * least chunk size the request fits in (the real allocator was asked for span - 8), so that the
+ * slack is size - span; across its call the entry points keep only span and the site id, as
+ * the trailer's field (site_bits: id << ALLOCS_TRAILER_SITE_SHIFT, as the site cache holds it). */
+static inline __attribute__((always_inline)) void *track(void *p, size_t span, uint64_t site_bits,
+                                                         bool has_record)
 {
-    struct allocs_thread *rec = rt_self.rec;
-    if (RT_UNLIKELY(!p || !rec || rec->next_seq >= rec->seq_limit))
-        return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
+    struct allocs_thread *rec = heap_tls()->rec;
+    if (RT_UNLIKELY(!p)) return NULL;
+    if (RT_UNLIKELY(!has_record && !rec))
+        return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES,
+                          site_bits >> ALLOCS_TRAILER_SITE_SHIFT);
     /* glibc's header (heap_usable): the chunk's size, a multiple of 16. An mmapped chunk (bit 1,
      * whose usable size is computed otherwise) is whole pages: never a size this path takes. */
-    uint64_t hdr = ((const uint64_t *)p)[-1];
-    size_t size = hdr & ~(uint64_t)7, usable = size - ALLOCS_TRAILER_BYTES;
+    uint64_t seq = rec->next_seq, hdr = ((const uint64_t *)p)[-1];
+    size_t size = hdr & ~(uint64_t)7;
     /* glibc's chunks are 16-aligned user-space addresses: no need to check for either */
-    uint8_t *map = __atomic_load_n(&heap_chunk_l1[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT],
-                                   __ATOMIC_ACQUIRE);
+    uintptr_t bias = __atomic_load_n(
+        &heap_chunk_l1_biased[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
     _Static_assert(HEAP_MARK_SIZED_MAX * 16 < 4096, "an mmapped chunk would take the fast path");
-    if (RT_UNLIKELY(!map || size > HEAP_MARK_SIZED_MAX * 16))
-        return track_slow(p, need - ALLOCS_TRAILER_BYTES, site);
-    /* A small glibc chunk's slack is below 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
-    *heap_trailer_at((uintptr_t)p, usable) =
-        (rec->next_seq++ & ALLOCS_TRAILER_SEQ_MASK) | (site << ALLOCS_TRAILER_SITE_SHIFT) |
-        ((uint64_t)(usable - need) << ALLOCS_TRAILER_SLACK_SHIFT);
+    if (RT_UNLIKELY(!threads_seq_left(rec) || !bias || size > HEAP_MARK_SIZED_MAX * 16))
+        return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES,
+                          site_bits >> ALLOCS_TRAILER_SITE_SHIFT);
+    rec->next_seq = seq + 1;
+    /* A block's numbers need no mask (threads_seq_left); a small glibc chunk's slack is below
+     * 48 bytes, never ALLOCS_TRAILER_SLACK_UNKNOWN. */
+    *heap_trailer_at((uintptr_t)p, size - ALLOCS_TRAILER_BYTES) =
+        seq | site_bits | ((uint64_t)(size - span) << ALLOCS_TRAILER_SLACK_SHIFT);
     /* the mark gives the size (heap_mark_for) */
-    __atomic_store_n(
-        &map[((uintptr_t)p & ((1ul << ALLOCS_CHUNK_REGION_SHIFT) - 1)) >> ALLOCS_GRANULE_SHIFT],
-        (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
+    __atomic_store_n((uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT)),
+                     (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
     rec->allocs++;
     return p;
 }
@@ -220,22 +214,23 @@ static inline uint8_t *tracked_mark(void *p)
     return RT_LIKELY(m != NULL) && __atomic_load_n(m, __ATOMIC_ACQUIRE) ? m : NULL;
 }
 
-static void *malloc_not_ready(size_t n, uintptr_t pc, uintptr_t cfa);
+static void *malloc_slow(size_t n, uintptr_t pc, uintptr_t cfa);
 
+/* The common case: tracking started, no runtime code and no helper on this thread (one load:
+ * malloc_gate), pc a site in the thread's cache. Before tracking starts every entry is empty
+ * (heap_wrapper_key is never 0, and start_slow starts a new generation), so the probe also
+ * stands for the state check. Anything else goes to malloc_slow by a tail call. */
 static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr_t pc,
                                                                uintptr_t cfa)
 {
-    /* Not heap_state(): its call of start_slow would make every malloc keep a stack slot. */
-    if (RT_UNLIKELY(__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY))
-        return malloc_not_ready(n, pc, cfa);
-    if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
-    size_t need; /* only this and the site live across the real call */
-    if (RT_UNLIKELY(__builtin_add_overflow(n, ALLOCS_TRAILER_BYTES, &need))) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.malloc(need), need, site);
+    heap_tls_t *self = heap_tls();
+    size_t e = pc & (RT_SITE_CACHE_ENTRIES - 1);
+    size_t span; /* only this and the site live across the real call (track) */
+    if (RT_UNLIKELY((self->malloc_gate | (self->site_keys[e] ^ heap_site_cache_key(pc))) != 0) ||
+        RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span)))
+        return malloc_slow(n, pc, cfa);
+    uint64_t site_bits = self->site_ids[e];
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site_bits, true);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -248,12 +243,21 @@ void *heap_malloc_at_cfa(size_t n, uintptr_t pc, uintptr_t cfa)
     return malloc_impl(n, pc, cfa);
 }
 
-/* Before tracking starts (or while the real allocator is being resolved). */
-static __attribute__((noinline)) void *malloc_not_ready(size_t n, uintptr_t pc, uintptr_t cfa)
+/* Everything malloc_impl does not take: tracking not started yet (or the real allocator being
+ * resolved), runtime code or a helper's site override on this thread, a pc not in the cache
+ * (or inside a wrapper), a size too big for the trailer. */
+static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t pc, uintptr_t cfa)
 {
     int s = heap_state();
-    if (s == ST_READY) return heap_malloc_at_cfa(n, pc, cfa);
-    return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
+    size_t span;
+    if (RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint32_t site = heap_site_lookup(pc, cfa);
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, heap_site_bits(site), false);
 }
 
 /* free's general case: any allocator, a chunk with pool objects or in the large table, a
@@ -273,15 +277,16 @@ static __attribute__((noinline)) void free_slow(void *p)
 }
 
 /* The common case with no call but the tail call: a chunk whose mark says it is neither large
- * nor holds pool objects, which needs nothing read but its mark. */
+ * nor holds pool objects, which needs nothing read but its mark. The address's alignment is
+ * not checked: an unaligned one reads its granule's mark and is no pointer the allocator handed
+ * out, which the real free rejects (glibc aborts) just as it would without the runtime. */
 static inline __attribute__((always_inline)) void free_impl(void *p)
 {
-    /* heap_chunk_mark, with the region index's bound checked instead of the address's */
-    uintptr_t a = (uintptr_t)p, region = a >> ALLOCS_CHUNK_REGION_SHIFT;
-    if (RT_LIKELY(region < ALLOCS_CHUNK_L1_ENTRIES && !(a & 15))) {
-        uint8_t *map = __atomic_load_n(&heap_chunk_l1[region], __ATOMIC_ACQUIRE);
-        uint8_t *mark = map + ((a >> ALLOCS_GRANULE_SHIFT) & (ALLOCS_CHUNK_MAP_BYTES - 1));
-        if (RT_LIKELY(map != NULL) &&
+    uintptr_t region = (uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT;
+    if (RT_LIKELY(region < ALLOCS_CHUNK_L1_ENTRIES)) {
+        uintptr_t bias = __atomic_load_n(&heap_chunk_l1_biased[region], __ATOMIC_ACQUIRE);
+        uint8_t *mark = (uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT));
+        if (RT_LIKELY(bias != 0) &&
             RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
             __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
             heap_real.free(p);
@@ -302,12 +307,13 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
     if (RT_UNLIKELY(s != ST_READY))
         return s == ST_REAL ? heap_real.calloc(nmemb, size) : boot_alloc(n, 16);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.calloc(nmemb, size);
-    if (RT_UNLIKELY(n > SIZE_MAX - ALLOCS_TRAILER_BYTES)) {
+    if (RT_UNLIKELY(n > SIZE_MAX - 2 * ALLOCS_TRAILER_BYTES)) { /* (track's span) */
         errno = ENOMEM;
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + ALLOCS_TRAILER_BYTES, site);
+    return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES,
+                 heap_site_bits(site), false);
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
@@ -379,13 +385,13 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
         errno = EINVAL;
         return NULL;
     }
-    if (n > SIZE_MAX - ALLOCS_TRAILER_BYTES) {
+    if (n > SIZE_MAX - 2 * ALLOCS_TRAILER_BYTES) { /* (track's span) */
         errno = ENOMEM;
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + ALLOCS_TRAILER_BYTES,
-                 site);
+    return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES,
+                 heap_site_bits(site), false);
 }
 
 /* Entry points for heap_cxx.c (operator new/delete, with their caller's pc and their own CFA,

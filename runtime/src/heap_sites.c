@@ -6,12 +6,14 @@
  * Lookups are layered by cost: a per-thread direct-mapped cache (a few ns, no sharing), then a
  * lock-free open-addressing hash (pc -> id) that only ever grows by publishing a new table
  * (old tables are never reused, so a reader holding one stays safe), then insertion under
- * sites_lock. Nothing here calls malloc. */
+ * sites_lock. Nothing here calls malloc. A pc inside a wrapper stands for its caller: the
+ * metadata's wrapper records, and the declared wrappers' ranges heap_helpers.c publishes here. */
 #define _GNU_SOURCE
 #include "heap.h"
 #include "meta.h"
 
 #include <string.h>
+#include <unwind.h>
 
 #define SITES_CAPACITY (1u << 20)
 
@@ -20,6 +22,10 @@ struct site_hash {
     uint32_t count; /* ids stored (only the lock holder writes it) */
     uint32_t slots[];
 };
+
+/* Never 0 (heap_site_cache_flush skips it): an empty cache entry (key 0) then matches no pc,
+ * not even 0, so the malloc path's probe also says whether tracking has started. */
+uint64_t heap_wrapper_key = 1ull << 48;
 
 static struct allocs_site *sites;
 static struct site_hash *hash;
@@ -108,12 +114,14 @@ static uint32_t intern(uintptr_t pc)
     return id;
 }
 
-/* Remembers pc's answer in this thread's cache (heap.h). */
+/* Remembers pc's answer in this thread's cache (heap.h), only while the thread has a record:
+ * malloc's fast path takes a hit to mean that it has one (heap_site_cache_clear at its exit). */
 static inline uint32_t cache_put(uintptr_t pc, uint32_t id, uintptr_t wrapper_bit)
 {
-    struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
-    e->key = heap_site_cache_key(pc) | wrapper_bit;
-    e->id = id;
+    if (RT_UNLIKELY(!rt_self.rec)) return id;
+    unsigned e = heap_site_cache_slot(pc);
+    rt_self.site_keys[e] = heap_site_cache_key(pc) | wrapper_bit;
+    rt_self.site_ids[e] = heap_site_bits(id);
     return id;
 }
 
@@ -122,15 +130,70 @@ static inline uint32_t cache_put(uintptr_t pc, uint32_t id, uintptr_t wrapper_bi
 void heap_site_cache_flush(void)
 {
     uint64_t old = __atomic_load_n(&heap_wrapper_key, __ATOMIC_RELAXED), next;
-    do
+    do {
         next = (old + (1ull << 48)) & (0x7fffull << 48);
-    while (!__atomic_compare_exchange_n(&heap_wrapper_key, &old, next, false, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED));
+        if (!next) next = 1ull << 48; /* heap_wrapper_key is never 0 */
+    } while (!__atomic_compare_exchange_n(&heap_wrapper_key, &old, next, false, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
 }
 
 void heap_sites_meta_changed(void)
 {
     heap_site_cache_flush();
+}
+
+/* ---- declared wrappers (LIBALLOCS_ALLOC_FNS: heap_helpers.c finds their code ranges) ---- */
+static struct heap_wrapper_ranges *ranges; /* published snapshot; old ones are never freed */
+
+void heap_sites_set_wrappers(struct heap_wrapper_ranges *set)
+{
+    __atomic_store_n(&ranges, set, __ATOMIC_RELEASE);
+    heap_site_cache_flush(); /* a new generation of every site cache key (heap.h) */
+}
+
+static bool wrappers_active(void)
+{
+    const struct heap_wrapper_ranges *set = __atomic_load_n(&ranges, __ATOMIC_ACQUIRE);
+    return set && set->n;
+}
+
+static bool in_wrapper(uintptr_t pc)
+{
+    const struct heap_wrapper_ranges *set = __atomic_load_n(&ranges, __ATOMIC_ACQUIRE);
+    if (!set) return false;
+    for (unsigned i = 0; i < set->n; i++) /* pc - 1: the call, not what follows it */
+        if (pc - 1 >= set->r[i].lo && pc - 1 < set->r[i].hi) return true;
+    return false;
+}
+
+struct unwind_state {
+    bool in_wrapper_seen;
+    uintptr_t caller;
+};
+
+static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *ctx, void *arg)
+{
+    struct unwind_state *st = arg;
+    uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
+    if (!ip) return _URC_END_OF_STACK;
+    bool inside = in_wrapper(ip) || (meta_site_flags(ip) & ALLOCS_SITE_WRAPPER);
+    if (!st->in_wrapper_seen) {
+        st->in_wrapper_seen = inside;
+    } else if (!inside) {
+        st->caller = ip;
+        return _URC_END_OF_STACK;
+    }
+    return _URC_NO_REASON;
+}
+
+static uintptr_t wrapper_caller(uintptr_t pc)
+{
+    (void)pc;
+    struct unwind_state st = {false, 0};
+    rt_self.heap_busy++; /* the unwinder may allocate the first time it registers objects */
+    _Unwind_Backtrace(unwind_step, &st);
+    rt_self.heap_busy--;
+    return st.caller;
 }
 
 /* What a pc not yet in this thread's cache is: 0 an allocation site; HEAP_WRAP_UNWIND a call
@@ -144,7 +207,7 @@ static uint32_t classify(uintptr_t pc)
         uint32_t k = ALLOCS_SITE_ARG(f);
         return k >= 8 && k < (1u << 20) ? k : HEAP_WRAP_UNWIND;
     }
-    return heap_wrappers_active() && heap_in_wrapper(pc) ? HEAP_WRAP_UNWIND : 0;
+    return wrappers_active() && in_wrapper(pc) ? HEAP_WRAP_UNWIND : 0;
 }
 
 /* Wrappers inside wrappers: at most this many hops to the site. */
@@ -154,12 +217,12 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
 {
     if (RT_UNLIKELY(!sites)) return 0;
     for (unsigned hop = 0; pc && hop < MAX_HOPS; hop++) {
-        const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+        unsigned e = heap_site_cache_slot(pc);
         uintptr_t key = heap_site_cache_key(pc);
-        if (e->key == key) return e->id;
+        if (rt_self.site_keys[e] == key) return heap_site_cached(e);
         uint32_t k;
-        if (e->key == (key | HEAP_SITE_KEY_WRAPPER)) {
-            k = e->id;
+        if (rt_self.site_keys[e] == (key | HEAP_SITE_KEY_WRAPPER)) {
+            k = heap_site_cached(e);
         } else {
             k = classify(pc);
             if (!k) return cache_put(pc, intern(pc), 0);
@@ -173,10 +236,10 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
             continue;
         }
         /* The call came from inside a wrapper whose frame we cannot step over: unwind. */
-        uintptr_t caller = heap_wrapper_caller(pc);
+        uintptr_t caller = wrapper_caller(pc);
         if (!caller) return intern(pc);
-        const struct rt_site_cache_entry *c = heap_site_cache_slot(caller);
-        if (c->key == heap_site_cache_key(caller)) return c->id;
+        unsigned c = heap_site_cache_slot(caller);
+        if (rt_self.site_keys[c] == heap_site_cache_key(caller)) return heap_site_cached(c);
         return cache_put(caller, intern(caller), 0);
     }
     return pc ? intern(pc) : 0;
@@ -184,20 +247,22 @@ uint32_t heap_site_id_at(uintptr_t pc, uintptr_t cfa)
 
 uint32_t heap_site_lookup_slow(uintptr_t pc, uintptr_t cfa)
 {
+    threads_current(); /* the record first, so that what is found here is cached (cache_put) */
     uintptr_t o = rt_self.site_override;
     if (o) return heap_site_id(o);
     /* A call from inside a wrapper (cached with id = its CFA offset k, > 1): one load to the
      * wrapper's return address and another cache lookup, for up to two wrappers deep; a miss
      * or a deeper chain goes on in heap_site_id_at. */
-    const struct rt_site_cache_entry *e = heap_site_cache_slot(pc);
+    unsigned e = heap_site_cache_slot(pc);
     uintptr_t key = heap_site_cache_key(pc);
-    for (int hop = 0; hop < 2 && cfa && e->key == (key | HEAP_SITE_KEY_WRAPPER) && e->id > 1;
+    for (int hop = 0; hop < 2 && cfa && rt_self.site_keys[e] == (key | HEAP_SITE_KEY_WRAPPER) &&
+                      heap_site_cached(e) > 1;
          hop++) {
-        cfa += e->id;
+        cfa += heap_site_cached(e);
         pc = *(const uintptr_t *)(cfa - 8);
         e = heap_site_cache_slot(pc);
         key = heap_site_cache_key(pc);
-        if (RT_LIKELY(e->key == key)) return e->id;
+        if (RT_LIKELY(rt_self.site_keys[e] == key)) return heap_site_cached(e);
     }
     return heap_site_id_at(pc, cfa);
 }

@@ -59,15 +59,23 @@ void rt_lock_for_fork(rt_lock_t *l);
 /* The runtime's per-thread state that the malloc path reads, in one TLS block: every field is
  * one offset from the same thread-pointer slot, so the fast path resolves it once. */
 #define RT_SITE_CACHE_ENTRIES 128u
-struct rt_site_cache_entry {
-    uintptr_t key; /* pc ^ (wrapper generation << 48); 0 = empty */
-    uint32_t id;
-};
 struct rt_thread_state {
-    int heap_busy;           /* recursion guard: the runtime's own code is running on this thread */
-    uintptr_t site_override; /* set by helpers: the site for nested mallocs */
+    union {
+        struct {
+            int heap_busy;       /* recursion guard: the runtime's own code is running here */
+            uint32_t overriding; /* site_override is set (heap.h: heap_site_override_set) */
+        };
+        /* Both at once, one load for the malloc path: nonzero sends it to its general case. */
+        uint64_t malloc_gate;
+    };
+    uintptr_t site_override;   /* set by helpers: the site for nested mallocs */
     struct allocs_thread *rec; /* this thread's record (threads.c), NULL until made */
-    struct rt_site_cache_entry site_cache[RT_SITE_CACHE_ENTRIES]; /* heap_sites.c */
+    /* heap_sites.c's site cache, direct-mapped by pc: entry i is site_keys[i] (pc ^ (wrapper
+     * generation << 48); 0 = empty) and site_ids[i] (the id, or a wrapper's CFA offset, shifted
+     * to the trailer's site field: heap.h's heap_site_bits), two arrays so that each is one
+     * scaled-index operand for the malloc path. */
+    uintptr_t site_keys[RT_SITE_CACHE_ENTRIES];
+    uint64_t site_ids[RT_SITE_CACHE_ENTRIES];
 };
 extern RT_TLS struct rt_thread_state rt_self;
 
@@ -124,10 +132,6 @@ struct rt_chunk {
 void heap_init_early(void); /* idempotent; safe to call from the malloc path */
 /* The live chunk containing addr (interior pointers included): true and *out filled. */
 bool heap_find_chunk(uintptr_t addr, struct rt_chunk *out);
-/* alloc_get_size's common case: the requested size of the chunk without pool objects holding
- * addr, from one region's map and the trailer; false when that does not answer (not a chunk,
- * a large or pool chunk...): heap_find_chunk and the levels then do. */
-bool heap_find_size(uintptr_t addr, size_t *size);
 /* Visits every live chunk; stops when cb returns non-zero. Returns the number visited. */
 long heap_walk(int (*cb)(const struct rt_chunk *c, void *arg), void *arg);
 void heap_stats(struct alloc_stats *out);

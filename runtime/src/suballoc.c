@@ -67,7 +67,8 @@ static unsigned nslots;
 static uint8_t done[LV_MAX_OBJECTS];
 static uint64_t records_seen; /* SUBALLOC records in the metadata loaded so far */
 
-void suballoc_declare(const char *d, size_t len, bool is_free)
+/* One well-formed declaration (heap_suballoc_decls). */
+static void declare(const char *d, size_t len, bool is_free)
 {
     if (ndecls >= MAX_DECLS) return;
     struct decl *x = &decls[ndecls];
@@ -320,9 +321,29 @@ static void warn_unused_decls(void)
     }
 }
 
+/* The declarations, taken once from heap_helpers.c's parse; a second caller meanwhile waits
+ * for the first (both run at start-up or in dlopen, never in a signal handler). */
+static void take_decls(void)
+{
+    static int state; /* 0 not taken, 1 being taken, 2 taken */
+    if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 2) return;
+    unsigned n;
+    const struct heap_suballoc_decl *d = heap_suballoc_decls(&n);
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&state, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        for (unsigned i = 0; i < n; i++)
+            declare(d[i].text, d[i].len, d[i].is_free);
+        __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+        __builtin_ia32_pause();
+}
+
 void suballoc_objects_loaded(void)
 {
-    heap_decls_parse();
+    take_decls();
     if (!ndecls) {
         first_pass_done = true;
         return;
@@ -355,6 +376,6 @@ void suballoc_objects_loaded(void)
 /* Whether the program declares suballocators (the metadata is then loaded at start-up). */
 bool suballoc_declared(void)
 {
-    heap_decls_parse();
+    take_decls();
     return ndecls != 0;
 }

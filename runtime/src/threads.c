@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define THREADS_CAPACITY 16384u
-#define SEQ_BLOCK 1024u
+#define SEQ_BLOCK THREADS_SEQ_BLOCK
 
 enum { TLS_NONE = 0, TLS_RECORD, TLS_RETIRED };
 
@@ -125,6 +125,7 @@ static void thread_exit(void *v)
     struct allocs_thread *rec = v;
     if (!rec || rec != rt_self.rec) return;
     rt_self.rec = NULL;
+    heap_site_cache_clear(); /* malloc's fast path then finds no site, nor the missing record */
     tls_state = TLS_RETIRED;
     retire(rec);
     rt_lock(&threads_lock);
@@ -157,10 +158,15 @@ static void after_fork_child(void)
 uint64_t threads_next_seq_slow(struct allocs_thread *rec)
 {
     if (!rec) return __atomic_fetch_add(&global_seq, 1, __ATOMIC_RELAXED);
+    /* [base, base + SEQ_BLOCK) is ours; the numbers used run up to the next multiple of the
+     * block (heap.h: threads_seq_left), which differs from base + SEQ_BLOCK only when single
+     * numbers taken meanwhile put base off the grid. */
     uint64_t base = __atomic_fetch_add(&global_seq, SEQ_BLOCK, __ATOMIC_RELAXED);
-    rec->next_seq = base + 1;
-    rec->seq_limit = base + SEQ_BLOCK;
-    return base;
+    uint64_t first = base & ALLOCS_TRAILER_SEQ_MASK;
+    if (!(first & (SEQ_BLOCK - 1))) first++;
+    rec->seq_limit = (first | (SEQ_BLOCK - 1)) + 1;
+    rec->next_seq = first + 1;
+    return first;
 }
 
 void threads_set_main_stack(uintptr_t lo, uintptr_t hi)
@@ -223,10 +229,16 @@ struct start {
     void *arg;
 };
 
+/* The real allocator for struct start, resolved here like pthread_create itself (the same
+ * answers as heap_real's: dlsym(RTLD_NEXT) from this object), so that this file needs nothing
+ * from heap_malloc.c, which calls into it. */
+static void *(*start_malloc)(size_t);
+static void (*start_free)(void *);
+
 static void *trampoline(void *p)
 {
     struct start s = *(struct start *)p;
-    heap_real.free(p);
+    __atomic_load_n(&start_free, __ATOMIC_ACQUIRE)(p);
     int saved_errno = errno;
     rt_self.heap_busy++; /* pthread_getattr_np allocates; keep that out of the program's heap */
     pthread_attr_t attr;
@@ -257,12 +269,18 @@ RT_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*f
         if (!next) return EAGAIN;
         __atomic_store_n(&real, next, __ATOMIC_RELEASE);
     }
-    heap_resolve_real();
-    struct start *s = heap_real.malloc ? heap_real.malloc(sizeof *s) : NULL;
+    if (!__atomic_load_n(&start_malloc, __ATOMIC_ACQUIRE)) {
+        void (*f)(void *) = (void (*)(void *))heap_next_symbol("free");
+        void *(*m)(size_t) = (void *(*)(size_t))heap_next_symbol("malloc");
+        if (!f || !m) return next(t, attr, fn, arg);
+        __atomic_store_n(&start_free, f, __ATOMIC_RELEASE); /* before malloc: it is checked */
+        __atomic_store_n(&start_malloc, m, __ATOMIC_RELEASE);
+    }
+    struct start *s = start_malloc(sizeof *s);
     if (!s) return next(t, attr, fn, arg);
     s->fn = fn;
     s->arg = arg;
     int r = next(t, attr, trampoline, s);
-    if (r != 0) heap_real.free(s);
+    if (r != 0) start_free(s);
     return r;
 }
