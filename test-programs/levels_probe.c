@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -106,6 +107,11 @@ int main(int argc, char **argv)
     probe("auxv_entry", &auxv[2 * 3 + 1], auxv, (naux + 1) * 16);
     const char *random = (const char *)getauxval(AT_RANDOM);
     probe("at_random", random + 15, random, 16);
+
+    /* Heap chunks: the chain of a small one (glibc's brk heap) and of one glibc maps alone. */
+    char *small = malloc(40), *large = malloc(1 << 20);
+    probe("heap_small", small + 7, small, 40);
+    probe("heap_large", large + 4096, large, 1 << 20);
 
     char *m = mmap(NULL, 8 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     probe("mmap", m + 3 * page + 5, m, 8 * page);

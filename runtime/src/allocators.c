@@ -29,6 +29,12 @@
 #define ASK_KNOWN_OBJECT 0x20u /* inside a loaded ELF object the tables know (no rescan) */
 #define ASK_NOT_OWN_MMAP 0x40u /* not in a mapping the program made itself (mmap's own records) */
 #define ASK_IN_USE 0x80u       /* once the program has used the allocator (its *in_use) */
+/* Not inside the live malloc chunk this query's leaf already found. glibc's heap is the brk
+ * area or anonymous mappings, which never lie in an ELF object's span (ld.so keeps the holes
+ * between segments mapped PROT_NONE) or on a thread's stack; so a chunk's chain is the mapping
+ * and perhaps the brk heap, and the object and stack lookups (~250 instructions) are skipped.
+ * Only a lookup already made counts: this never makes one. */
+#define ASK_OUTSIDE_CHUNK 0x100u
 static const struct leaf_row {
     const struct allocs_allocator *allocator;
     unsigned how; /* describe's second argument */
@@ -56,10 +62,11 @@ static const struct level_row {
     unsigned ask;
 } level_order[] = {
     {&mmap_allocator, 0, 0, ASK_MAPPING},
-    {&elf_file_allocator, 0, 0, ASK_NOT_OWN_MMAP | ASK_KNOWN_OBJECT},
+    {&elf_file_allocator, 0, 0, ASK_OUTSIDE_CHUNK | ASK_NOT_OWN_MMAP | ASK_KNOWN_OBJECT},
     {&elf_segment_allocator, BIT(ALLOCS_ALLOCATOR_ELF_FILE), 0, 0},
     {&brk_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE), 0},
-    {&stack_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE) | BIT(ALLOCS_ALLOCATOR_BRK), 0},
+    {&stack_allocator, 0, BIT(ALLOCS_ALLOCATOR_ELF_FILE) | BIT(ALLOCS_ALLOCATOR_BRK),
+     ASK_OUTSIDE_CHUNK},
     {&auxv_allocator, BIT(ALLOCS_ALLOCATOR_STACK), 0, 0},
 };
 
@@ -103,6 +110,7 @@ static inline __attribute__((always_inline)) bool levels_up(int *state)
 static inline __attribute__((always_inline)) bool row_asked(struct rt_where *w, unsigned ask,
                                                             int *levels)
 {
+    if ((ask & ASK_OUTSIDE_CHUNK) && w->chunk_state > 0) return false;
     if ((ask & ASK_LEVELS) && !levels_up(levels)) return false;
     if ((ask & (ASK_CHUNK | ASK_POOL_CHUNK)) && !where_chunk(w)) return false;
     if ((ask & ASK_POOL_CHUNK) && !w->chunk.has_pool_objects) return false;

@@ -114,6 +114,16 @@ for (const cc of ["gcc", "clang"] as const) {
       assertExact(probes, "mremap", "mmap");
     });
 
+    it("chains a heap chunk under its mapping, and the brk heap for a small one", () => {
+      // The chain of a chunk skips the ELF object and stack lookups (allocators.c,
+      // ASK_OUTSIDE_CHUNK): it must still be the mapping, then the brk heap when glibc's brk arena
+      // holds the chunk, then the chunk.
+      const small = assertExact(probes, "heap_small", "__default_lib_malloc");
+      assert.equal(small.chain, "mmap,brk,__default_lib_malloc");
+      const large = assertExact(probes, "heap_large", "__default_lib_malloc");
+      assert.equal(large.chain, "mmap,__default_lib_malloc", "a chunk glibc mapped alone: no brk level");
+    });
+
     it("answers an address in the brk heap beyond malloc's chunks with the brk level", () => {
       const p = get(probes, "brk");
       assert.equal(p.err, "0");
