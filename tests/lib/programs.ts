@@ -248,6 +248,15 @@ export function hasCommand(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0;
 }
 
+/** gcc and clang (when installed), each at -O0 and -O2: the builds a C test runs over. */
+export function compilerVariants(): ["gcc" | "clang", string][] {
+  const ccs: ("gcc" | "clang")[] = hasCommand("clang") ? ["gcc", "clang"] : ["gcc"];
+  return ccs.flatMap((cc): ["gcc" | "clang", string][] => [
+    [cc, "-O0"],
+    [cc, "-O2"],
+  ]);
+}
+
 /** Test programs print one line per probe: `probe NAME key=value key=value ...`.
  * Returns the probes by name, each as its key/value map. */
 export function parseProbes(stdout: string): Map<string, Record<string, string>> {

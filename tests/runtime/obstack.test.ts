@@ -11,7 +11,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { buildProgram, hasCommand, parseProbes, runPlain, runPreloaded } from "../lib/programs";
+import { buildProgram, compilerVariants, parseProbes, runPlain, runPreloaded } from "../lib/programs";
 import {
   type Json,
   allocsGdb,
@@ -27,16 +27,7 @@ import { siteText, type SiteJson } from "../../extension/src/vscode/description"
 
 const CONTENTS = 16n; // offsetof(struct _obstack_chunk, contents)
 
-const variants: ["gcc" | "clang", string][] = [
-  ["gcc", "-O0"],
-  ["gcc", "-O2"],
-  ...(hasCommand("clang")
-    ? ([
-        ["clang", "-O0"],
-        ["clang", "-O2"],
-      ] as ["clang", string][])
-    : []),
-];
+const variants = compilerVariants();
 
 /** What the program's own struct obstack says of the part holding addr: [base, size, used]. */
 function expectedPart(p: Record<string, string>): [bigint, bigint, boolean] {

@@ -17,7 +17,7 @@ import {
   type BuildOptions,
   ROOT,
   buildProgram,
-  hasCommand,
+  compilerVariants,
   parseProbes,
   runPreloaded,
   typegen,
@@ -59,16 +59,7 @@ const OBJECTS: [string, string, string, string, string][] = [
   ["again", "node", "fl_alloc", "&g_freed_then_reused->next", ".next"],
 ];
 
-const variants: ["gcc" | "clang", string][] = [
-  ["gcc", "-O0"],
-  ["gcc", "-O2"],
-  ...(hasCommand("clang")
-    ? ([
-        ["clang", "-O0"],
-        ["clang", "-O2"],
-      ] as ["clang", string][])
-    : []),
-];
+const variants = compilerVariants();
 
 for (const [cc, opt] of variants) {
   describe(`declared suballocators: objects carved out of malloc chunks (${cc} ${opt})`, function () {
