@@ -122,11 +122,9 @@ static inline __attribute__((always_inline)) bool row_asked(struct rt_where *w, 
     return true;
 }
 
-bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
-                          const struct allocs_allocator **by)
+const struct allocs_allocator *allocators_find_leaf(struct rt_where *w, struct rt_leaf *out)
 {
     int levels = 0;
-    *by = NULL;
     memset(out, 0, sizeof *out); /* once: a describe that does not answer leaves it alone */
     /* Unrolled: each row's allocator is a constant address, and its tests are straight code. */
 #pragma GCC unroll 16
@@ -135,12 +133,9 @@ bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
         if ((leaf_order[i].ask & ASK_IN_USE) && !__atomic_load_n(a->in_use, __ATOMIC_ACQUIRE))
             continue;
         if (!row_asked(w, leaf_order[i].ask, &levels)) continue;
-        if (a->describe(w, leaf_order[i].how, out)) {
-            *by = a;
-            return true;
-        }
+        if (a->describe(w, leaf_order[i].how, out)) return a;
     }
-    return false;
+    return NULL;
 }
 
 unsigned levels_chain(struct rt_where *w, struct alloc_level *chain, unsigned max)
