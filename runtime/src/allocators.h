@@ -33,9 +33,9 @@ struct rt_where {
         };
         uint32_t states;
     };
-    struct rt_chunk chunk;                           /* the malloc chunk containing addr */
-    struct allocs_big mapping;                       /* the mapping containing addr */
-    uint32_t object;                                 /* the ELF object containing addr... */
+    struct rt_chunk chunk;     /* the malloc chunk containing addr */
+    struct allocs_big mapping; /* the mapping containing addr */
+    uint32_t object;           /* the ELF object containing addr... */
     struct allocs_object object_rec;
     struct lv_segment segment; /* ...and its segment */
 };
