@@ -70,6 +70,13 @@ static const struct level_row {
     {&auxv_allocator, BIT(ALLOCS_ALLOCATOR_STACK), 0, 0},
 };
 
+/* Each level row's public allocator and its bit in `answered`, resolved once at start-up (the
+ * built-in allocators never change): the chain reads them rather than its allocator's id. */
+static struct {
+    const struct allocator *public_allocator;
+    uint32_t bit;
+} level_resolved[sizeof level_order / sizeof level_order[0]];
+
 /* ---- what alloc_walk_live visits: chunks, then the pool objects inside them ---- */
 static const struct allocs_allocator *const walk_order[] = {&malloc_allocator, &pool_allocator};
 
@@ -92,6 +99,10 @@ void levels_init(int argc, char **argv, char **envp)
     objects_init();
     if (threads_set_main_stack && lv_main_stack_hi)
         threads_set_main_stack(lv_main_stack_lo, lv_main_stack_hi);
+    for (unsigned i = 0; i < COUNT(level_order); i++) {
+        level_resolved[i].public_allocator = rt_allocator(level_order[i].allocator->id);
+        level_resolved[i].bit = BIT(level_order[i].allocator->id);
+    }
     __atomic_store_n(&levels_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -151,9 +162,9 @@ unsigned levels_chain(struct rt_where *w, struct alloc_level *chain, unsigned ma
         if (!row_asked(w, r->ask, &levels)) continue;
         uintptr_t lo, hi;
         if (!r->allocator->extent(w, &lo, &hi)) continue;
-        answered |= BIT(r->allocator->id);
+        answered |= level_resolved[i].bit;
         if (n < max && hi > lo)
-            chain[n++] = (struct alloc_level){rt_allocator(r->allocator->id), (const void *)lo,
+            chain[n++] = (struct alloc_level){level_resolved[i].public_allocator, (const void *)lo,
                                               (size_t)(hi - lo)};
     }
     return n;
