@@ -341,10 +341,11 @@ bool objects_find(uintptr_t addr, uint32_t *obj, struct allocs_object *o, struct
     do {
         seq = levels_read_begin();
         found = false;
-        /* The span before the flags: most objects miss on one compare (a stack or heap
-         * address scans them all on every query). nobjects never passes LV_MAX_OBJECTS (the
-         * only writer, objects_rescan, takes no slot past it). */
+        /* The bound once, and the span before the flags: most objects miss on one compare (a
+         * stack or heap address scans them all on every query). objects_rescan never counts
+         * past LV_MAX_OBJECTS; the clamp is for a root the program scribbled on. */
         uint32_t n = __allocs_root.nobjects;
+        if (n > LV_MAX_OBJECTS) n = LV_MAX_OBJECTS;
         for (uint32_t i = 0; i < n; i++) {
             const struct allocs_object *c = &objects[i];
             if (addr < c->lo || addr >= c->hi || !(c->flags & ALLOCS_OBJECT_F_LIVE)) continue;
