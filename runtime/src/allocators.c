@@ -70,6 +70,13 @@ static const struct level_row {
     {&auxv_allocator, BIT(ALLOCS_ALLOCATOR_STACK), 0, 0},
 };
 
+/* Each level row's public allocator and its bit in `answered`, resolved once at start-up (the
+ * built-in allocators never change): the chain reads them rather than its allocator's id. */
+static struct {
+    const struct allocator *public_allocator;
+    uint32_t bit;
+} level_resolved[sizeof level_order / sizeof level_order[0]];
+
 /* ---- what alloc_walk_live visits: chunks, then the pool objects inside them ---- */
 static const struct allocs_allocator *const walk_order[] = {&malloc_allocator, &pool_allocator};
 
@@ -92,6 +99,10 @@ void levels_init(int argc, char **argv, char **envp)
     objects_init();
     if (threads_set_main_stack && lv_main_stack_hi)
         threads_set_main_stack(lv_main_stack_lo, lv_main_stack_hi);
+    for (unsigned i = 0; i < COUNT(level_order); i++) {
+        level_resolved[i].public_allocator = rt_allocator(level_order[i].allocator->id);
+        level_resolved[i].bit = BIT(level_order[i].allocator->id);
+    }
     __atomic_store_n(&levels_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -122,11 +133,9 @@ static inline __attribute__((always_inline)) bool row_asked(struct rt_where *w, 
     return true;
 }
 
-bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
-                          const struct allocs_allocator **by)
+const struct allocs_allocator *allocators_find_leaf(struct rt_where *w, struct rt_leaf *out)
 {
     int levels = 0;
-    *by = NULL;
     memset(out, 0, sizeof *out); /* once: a describe that does not answer leaves it alone */
     /* Unrolled: each row's allocator is a constant address, and its tests are straight code. */
 #pragma GCC unroll 16
@@ -135,12 +144,9 @@ bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
         if ((leaf_order[i].ask & ASK_IN_USE) && !__atomic_load_n(a->in_use, __ATOMIC_ACQUIRE))
             continue;
         if (!row_asked(w, leaf_order[i].ask, &levels)) continue;
-        if (a->describe(w, leaf_order[i].how, out)) {
-            *by = a;
-            return true;
-        }
+        if (a->describe(w, leaf_order[i].how, out)) return a;
     }
-    return false;
+    return NULL;
 }
 
 unsigned levels_chain(struct rt_where *w, struct alloc_level *chain, unsigned max)
@@ -156,9 +162,9 @@ unsigned levels_chain(struct rt_where *w, struct alloc_level *chain, unsigned ma
         if (!row_asked(w, r->ask, &levels)) continue;
         uintptr_t lo, hi;
         if (!r->allocator->extent(w, &lo, &hi)) continue;
-        answered |= BIT(r->allocator->id);
+        answered |= level_resolved[i].bit;
         if (n < max && hi > lo)
-            chain[n++] = (struct alloc_level){rt_allocator(r->allocator->id), (const void *)lo,
+            chain[n++] = (struct alloc_level){level_resolved[i].public_allocator, (const void *)lo,
                                               (size_t)(hi - lo)};
     }
     return n;

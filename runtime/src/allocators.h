@@ -27,10 +27,15 @@ enum allocs_level {
  * (heap_allocator.c), where_mapping (maps.c) and where_object (elf_objects.c). */
 struct rt_where {
     uintptr_t addr;
-    int8_t chunk_state, mapping_state, object_state; /* 0 not looked up, 1 found, -1 not found */
-    struct rt_chunk chunk;                           /* the malloc chunk containing addr */
-    struct allocs_big mapping;                       /* the mapping containing addr */
-    uint32_t object;                                 /* the ELF object containing addr... */
+    union { /* 0 not looked up, 1 found, -1 not found; `states` clears all three at once */
+        struct {
+            int8_t chunk_state, mapping_state, object_state;
+        };
+        uint32_t states;
+    };
+    struct rt_chunk chunk;     /* the malloc chunk containing addr */
+    struct allocs_big mapping; /* the mapping containing addr */
+    uint32_t object;           /* the ELF object containing addr... */
     struct allocs_object object_rec;
     struct lv_segment segment; /* ...and its segment */
 };
@@ -38,7 +43,7 @@ struct rt_where {
 static inline void where_begin(struct rt_where *w, uintptr_t addr)
 {
     w->addr = addr;
-    w->chunk_state = w->mapping_state = w->object_state = 0;
+    w->states = 0;
 }
 /* Each is asked by several rows of one query, so the lookup is made by the first asking and
  * the answer read inline by the others. */
@@ -102,10 +107,9 @@ extern const struct allocs_allocator stackframe_allocator;  /* stack.c */
 extern const struct allocs_allocator auxv_allocator;        /* auxv.c */
 
 /* ---- allocators.c: the composition ---- */
-/* The leaf for a (non-null) address: the first allocator in the leaf order that answers.
- * *by: that allocator (for its type), or NULL when none did. */
-bool allocators_find_leaf(struct rt_where *w, struct rt_leaf *out,
-                          const struct allocs_allocator **by);
+/* The leaf for a (non-null) address: the first allocator in the leaf order that answers. Returns
+ * that allocator (for its type), or NULL when none did. */
+const struct allocs_allocator *allocators_find_leaf(struct rt_where *w, struct rt_leaf *out);
 /* The levels enclosing w->addr, outermost first (mapping, then ELF file/segment, brk, stack or
  * auxv area: the level order). Returns the count written (at most max). w may carry the
  * lookups of allocators_find_leaf for the same address: they are not made again. */

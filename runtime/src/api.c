@@ -60,7 +60,7 @@ static int find_leaf(uintptr_t a, struct leaf *out)
         out->l.allocator = rt_allocator(ALLOCS_ALLOCATOR_UNKNOWN);
         return ALLOCS_ERR_NULL;
     }
-    if (allocators_find_leaf(&out->w, &out->l, &out->by)) return ALLOCS_OK;
+    if ((out->by = allocators_find_leaf(&out->w, &out->l))) return ALLOCS_OK;
     out->l.allocator = rt_allocator(ALLOCS_ALLOCATOR_UNKNOWN);
     return ALLOCS_ERR_UNKNOWN;
 }

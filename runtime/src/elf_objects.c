@@ -341,10 +341,14 @@ bool objects_find(uintptr_t addr, uint32_t *obj, struct allocs_object *o, struct
     do {
         seq = levels_read_begin();
         found = false;
+        /* The bound once, and the span before the flags: most objects miss on one compare (a
+         * stack or heap address scans them all on every query). objects_rescan never counts
+         * past LV_MAX_OBJECTS; the clamp is for a root the program scribbled on. */
         uint32_t n = __allocs_root.nobjects;
-        for (uint32_t i = 0; i < n && i < LV_MAX_OBJECTS; i++) {
+        if (n > LV_MAX_OBJECTS) n = LV_MAX_OBJECTS;
+        for (uint32_t i = 0; i < n; i++) {
             const struct allocs_object *c = &objects[i];
-            if (!(c->flags & ALLOCS_OBJECT_F_LIVE) || addr < c->lo || addr >= c->hi) continue;
+            if (addr < c->lo || addr >= c->hi || !(c->flags & ALLOCS_OBJECT_F_LIVE)) continue;
             *obj = i;
             *o = *c;
             memset(seg, 0, sizeof *seg);

@@ -142,15 +142,24 @@ void brk_refresh(void)
     levels_write_end();
 }
 
+/* Whether addr is in the brk heap as far as the break we knew says (the maps read): 1 or 0, or
+ * -1 when only the kernel can say. */
+static inline int brk_known(uintptr_t addr, const struct allocs_big *m)
+{
+    if (addr < __allocs_root.brk_lo) return 0;
+    if (addr < __allocs_root.brk_hi) return 1;
+    /* Past the break we knew. A syscall is only worth it when the address is in the [heap]
+     * mapping (the break moves within its last page) or in no known mapping (it grew). */
+    if (m && m->begin != __allocs_root.brk_lo) return 0;
+    return -1;
+}
+
 bool brk_contains(uintptr_t addr, const struct allocs_big *m)
 {
     if (!lv_maps_ready) return false;
     maps_ensure();
-    if (addr < __allocs_root.brk_lo) return false;
-    if (addr < __allocs_root.brk_hi) return true;
-    /* Past the break we knew. A syscall is only worth it when the address is in the [heap]
-     * mapping (the break moves within its last page) or in no known mapping (it grew). */
-    if (m && m->begin != __allocs_root.brk_lo) return false;
+    int known = brk_known(addr, m);
+    if (known >= 0) return known;
     brk_refresh();
     return addr < __allocs_root.brk_hi;
 }
@@ -175,12 +184,26 @@ static bool mmap_describe(struct rt_where *w, unsigned how, struct rt_leaf *out)
     return true;
 }
 
+/* The mmap and brk extents are asked for nearly every address (the level order). Each answers
+ * from the query's mapping lookup without a call, and leaves the calls (the lookup itself, the
+ * first read of the maps, asking the kernel for the break) to an out-of-line tail, so that the
+ * common answer sets up no frame. */
+static __attribute__((noinline)) bool mmap_extent_lookup(struct rt_where *w, uintptr_t *lo,
+                                                         uintptr_t *hi);
+
 static bool mmap_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
 {
-    if (!where_mapping(w)) return false;
+    if (RT_UNLIKELY(!w->mapping_state)) return mmap_extent_lookup(w, lo, hi);
+    if (w->mapping_state < 0) return false;
     *lo = (uintptr_t)w->mapping.begin;
     *hi = (uintptr_t)w->mapping.end;
     return true;
+}
+
+static bool mmap_extent_lookup(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+{
+    where_mapping(w);
+    return mmap_extent(w, lo, hi);
 }
 
 const struct allocs_allocator mmap_allocator = {
@@ -191,12 +214,28 @@ const struct allocs_allocator mmap_allocator = {
     .extent = mmap_extent,
 };
 
-static bool brk_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+static __attribute__((noinline)) bool brk_extent_calling(struct rt_where *w, uintptr_t *lo,
+                                                         uintptr_t *hi)
 {
     if (!brk_contains(w->addr, where_mapping(w) ? &w->mapping : NULL)) return false;
     *lo = (uintptr_t)__allocs_root.brk_lo;
     *hi = (uintptr_t)__allocs_root.brk_hi;
     return true;
+}
+
+static bool brk_extent(struct rt_where *w, uintptr_t *lo, uintptr_t *hi)
+{
+    /* brk_contains without a call: the mapping looked up, the maps read, the break known. */
+    if (RT_LIKELY(w->mapping_state && lv_maps_ready && lv_maps_scanned)) {
+        int known = brk_known(w->addr, w->mapping_state > 0 ? &w->mapping : NULL);
+        if (known == 0) return false;
+        if (known > 0) {
+            *lo = (uintptr_t)__allocs_root.brk_lo;
+            *hi = (uintptr_t)__allocs_root.brk_hi;
+            return true;
+        }
+    }
+    return brk_extent_calling(w, lo, hi);
 }
 
 /* As a leaf, the brk heap itself: an address in it but in no live chunk (malloc's free space

@@ -295,10 +295,11 @@ static const struct allocs_loaded_meta *meta_at(uintptr_t addr, uintptr_t *bias)
     return (const struct allocs_loaded_meta *)(uintptr_t)o.meta;
 }
 
-/* The SITES records of the object at addr: the loaded ones, else those read at start-up for a
- * pending object (the malloc path never loads types). */
-static const struct allocs_meta_site *sites_at(uintptr_t addr, uintptr_t *bias, uint64_t *n,
-                                               const struct allocs_loaded_meta **lm)
+/* The SITES records of the object at addr: the loaded ones, else, when early, those read at
+ * start-up for a pending object (the malloc path never loads types). */
+static inline __attribute__((always_inline)) const struct allocs_meta_site *
+sites_at(uintptr_t addr, uintptr_t *bias, uint64_t *n, const struct allocs_loaded_meta **lm,
+         bool early)
 {
     uint32_t idx;
     struct allocs_object o;
@@ -306,7 +307,7 @@ static const struct allocs_meta_site *sites_at(uintptr_t addr, uintptr_t *bias, 
     if (!objects_find(addr, &idx, &o, &seg)) return NULL;
     *bias = (uintptr_t)o.load_bias;
     *lm = (const struct allocs_loaded_meta *)(uintptr_t)o.meta;
-    if (!*lm) return meta_early_sites(idx, n);
+    if (!*lm) return early ? meta_early_sites(idx, n) : NULL;
     *n = (*lm)->nsites;
     return (const struct allocs_meta_site *)(uintptr_t)(*lm)->sites;
 }
@@ -362,13 +363,14 @@ const struct uniqtype *meta_type_of_frame(uintptr_t pc)
 }
 
 /* The SITES record for the call whose return address is pc, or NULL; *out is NULL when the
- * object's types are not loaded yet. */
-static const struct allocs_meta_site *site_record(uintptr_t pc,
-                                                  const struct allocs_loaded_meta **out)
+ * object's types are not loaded yet (then the start-up records answer only when early: a type
+ * query has no use for a record without its types, and skips the look). */
+static inline __attribute__((always_inline)) const struct allocs_meta_site *
+site_record(uintptr_t pc, const struct allocs_loaded_meta **out, bool early)
 {
     uintptr_t bias;
     uint64_t n = 0;
-    const struct allocs_meta_site *s = sites_at(pc, &bias, &n, out);
+    const struct allocs_meta_site *s = sites_at(pc, &bias, &n, out, early);
     if (!s || !n) return NULL;
     uint64_t a = pc - bias, lo = 0, hi = n;
     while (lo < hi) {
@@ -386,7 +388,7 @@ static const struct allocs_meta_site *site_record(uintptr_t pc,
 uint32_t meta_site_flags(uintptr_t pc)
 {
     const struct allocs_loaded_meta *lm;
-    const struct allocs_meta_site *s = site_record(pc, &lm);
+    const struct allocs_meta_site *s = site_record(pc, &lm, true);
     return s ? s->flags : 0;
 }
 
@@ -394,7 +396,7 @@ uint32_t meta_site_flags(uintptr_t pc)
 static const struct uniqtype *site_type(uintptr_t pc)
 {
     const struct allocs_loaded_meta *lm;
-    const struct allocs_meta_site *s = site_record(pc, &lm);
+    const struct allocs_meta_site *s = site_record(pc, &lm, false);
     if (!s || !lm) return NULL;
     const struct uniqtype *t = type_at(lm, s->type);
     if (t && (s->flags & ALLOCS_SITE_HEADER) && !(s->flags & ALLOCS_SITE_ARRAY))
