@@ -48,9 +48,27 @@ bool maps_index_init(void); /* reserves the tables; false if it could not */
 /* Slots in root.bigs for the other levels (under the write lock). -1 when full. */
 int bigs_alloc(const struct allocs_big *b);
 void bigs_free(int idx);
-void bigs_relink(void);                    /* recomputes the parent of BRK/STACK/AUXV bigs */
-uint32_t maps_index_lower(uintptr_t addr); /* the first position whose mapping ends above addr */
-void maps_index_append(int32_t slot);      /* for a rescan, which rebuilds the index in order */
+void bigs_relink(void); /* recomputes the parent of BRK/STACK/AUXV bigs */
+/* The first index position whose mapping ends above addr, among the first n. Readers call it
+ * under the seqlock, so a slot read while a writer moves it is masked into the table (the
+ * answer is then retried); the writers' index is never torn. */
+static inline uint32_t maps_index_lower_of(uintptr_t addr, uint32_t n)
+{
+    uint32_t lo = 0, hi = n < LV_MAX_BIGS ? n : LV_MAX_BIGS;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (lv_bigs[(uint32_t)lv_map_index[mid] % LV_MAX_BIGS].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+static inline uint32_t maps_index_lower(uintptr_t addr)
+{
+    return maps_index_lower_of(addr, lv_nmaps);
+}
+void maps_index_append(int32_t slot); /* for a rescan, which rebuilds the index in order */
 void maps_remove_range(uintptr_t b, uintptr_t e); /* drops, trims or splits what [b, e) overlaps */
 void maps_add_mapping(uintptr_t b, uintptr_t e, uint16_t flags, uint64_t site, uint64_t name);
 struct allocs_big *maps_mapping_at(uintptr_t a); /* the record containing a, or NULL */

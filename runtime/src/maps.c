@@ -97,15 +97,8 @@ bool maps_lookup(uintptr_t addr, struct allocs_big *out)
     unsigned seq;
     do {
         seq = levels_read_begin();
-        uint32_t n = lv_nmaps < LV_MAX_BIGS ? lv_nmaps : LV_MAX_BIGS, lo = 0, hi = n;
-        while (lo < hi) {
-            uint32_t mid = (lo + hi) / 2;
-            uint32_t s = (uint32_t)lv_map_index[mid] % LV_MAX_BIGS;
-            if (lv_bigs[s].end <= addr)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        uint32_t n = lv_nmaps < LV_MAX_BIGS ? lv_nmaps : LV_MAX_BIGS;
+        uint32_t lo = maps_index_lower_of(addr, n);
         found = false;
         if (lo < n) {
             *out = lv_bigs[(uint32_t)lv_map_index[lo] % LV_MAX_BIGS];

@@ -38,20 +38,6 @@ void bigs_free(int idx)
     free_slots[nfree++] = idx;
 }
 
-/* The first index position whose mapping ends above addr. */
-uint32_t maps_index_lower(uintptr_t addr)
-{
-    uint32_t lo = 0, hi = lv_nmaps;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (lv_bigs[lv_map_index[mid]].end <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static void index_insert(uint32_t pos, int32_t slot)
 {
     memmove(&lv_map_index[pos + 1], &lv_map_index[pos], (lv_nmaps - pos) * sizeof *lv_map_index);
@@ -139,14 +125,8 @@ void maps_index_gap(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
     unsigned seq;
     do {
         seq = levels_read_begin();
-        uint32_t n = lv_nmaps < LV_MAX_BIGS ? lv_nmaps : LV_MAX_BIGS, l = 0, h = n;
-        while (l < h) {
-            uint32_t mid = (l + h) / 2;
-            if (lv_bigs[(uint32_t)lv_map_index[mid] % LV_MAX_BIGS].end <= addr)
-                l = mid + 1;
-            else
-                h = mid;
-        }
+        uint32_t n = lv_nmaps < LV_MAX_BIGS ? lv_nmaps : LV_MAX_BIGS;
+        uint32_t l = maps_index_lower_of(addr, n);
         *lo = l > 0 ? (uintptr_t)lv_bigs[(uint32_t)lv_map_index[l - 1] % LV_MAX_BIGS].end : 0;
         *hi =
             l < n ? (uintptr_t)lv_bigs[(uint32_t)lv_map_index[l] % LV_MAX_BIGS].begin : UINTPTR_MAX;
