@@ -328,11 +328,14 @@ static inline __attribute__((always_inline)) void free_impl(void *p)
 {
     uintptr_t region = (uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT;
     if (RT_LIKELY(region < ALLOCS_CHUNK_L1_ENTRIES)) {
-        uintptr_t bias = __atomic_load_n(&heap_chunk_l1_biased[region], __ATOMIC_ACQUIRE);
-        uint8_t *mark = (uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT));
-        if (RT_LIKELY(bias != 0) &&
-            RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
-            __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
+        const uint8_t *bias =
+            (const uint8_t *)__atomic_load_n(&heap_chunk_l1_biased[region], __ATOMIC_ACQUIRE);
+        uintptr_t g = (uintptr_t)p >> ALLOCS_GRANULE_SHIFT;
+        if (RT_LIKELY(bias != 0) && RT_LIKELY(heap_mark_is_plain(__atomic_load_n(
+                                        (uint8_t *)(uintptr_t)&bias[g], __ATOMIC_ACQUIRE)))) {
+            /* a release store (x86-64: a plain one, after everything before it) with the same
+             * base + index operand as the load: the compiler would add them first, once */
+            __asm__ volatile("movb $0, (%0,%1)" : : "r"(bias), "r"(g) : "memory");
             heap_real.free(p);
             return;
         }
