@@ -122,21 +122,35 @@ void heap_init_early(void)
 
 /* ---- tracking ----
  * The only counter is each thread's count of tracked chunks (total allocations): live chunks
- * and bytes come from a walk of the index when asked (heap_live), so free counts nothing. */
-static inline void count_alloc(struct allocs_thread *rec)
+ * and bytes come from a walk of the index when asked (heap_live), so free counts nothing. A
+ * number from the thread's sequence block counts itself (allocs_layout.h: allocs), so the
+ * malloc path counts nothing but the number it takes. */
+
+/* Does rec's thread take its numbers from a block of its own? Only with glibc's allocator:
+ * otherwise each comes from the shared counter, so that track's fast path (which reads glibc's
+ * header) never runs without glibc. */
+static inline bool seq_from_block(const struct allocs_thread *rec)
 {
-    if (RT_LIKELY(rec != NULL))
-        rec->allocs++;
-    else
-        threads_count_retired(1, 0, 0, 0);
+    return RT_LIKELY(heap_glibc) && rec != NULL;
 }
 
-/* The next sequence number for rec's thread. Only with glibc's allocator does a thread hold a
- * block of them: otherwise each comes from the shared counter, so that track's fast path (which
- * reads glibc's header) never runs without glibc. */
+/* The next sequence number for rec's thread (seq_from_block). */
 static uint64_t next_seq(struct allocs_thread *rec)
 {
-    return RT_LIKELY(heap_glibc) ? threads_next_seq(rec) : threads_next_seq_slow(NULL);
+    return seq_from_block(rec) ? threads_next_seq(rec) : threads_next_seq_slow(NULL);
+}
+
+/* A new chunk took a sequence number for rec's thread; tracked: the index took it. */
+static inline void count_alloc(struct allocs_thread *rec, bool tracked)
+{
+    if (seq_from_block(rec)) {
+        if (RT_UNLIKELY(!tracked)) rec->allocs--; /* the number counted itself */
+    } else if (tracked) {
+        if (rec)
+            rec->allocs++;
+        else
+            threads_count_retired(1, 0, 0, 0);
+    }
 }
 
 /* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8,
@@ -151,7 +165,7 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
     uint64_t seq = next_seq(rec);
     *heap_trailer_at((uintptr_t)p, usable) =
         heap_trailer_make(seq, (uint32_t)site, usable, requested, false);
-    if (RT_LIKELY(heap_index_add((uintptr_t)p, usable, false))) count_alloc(rec);
+    count_alloc(rec, heap_index_add((uintptr_t)p, usable, false));
     return p;
 }
 
@@ -187,7 +201,6 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t span, u
     /* the mark gives the size (heap_mark_for) */
     __atomic_store_n((uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT)),
                      (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
-    rec->allocs++;
     return p;
 }
 
@@ -230,7 +243,6 @@ static inline __attribute__((always_inline)) void *track_fast(void *p, uint64_t 
         (packed + ((uint64_t)(size - 2 * ALLOCS_TRAILER_BYTES) << ALLOCS_TRAILER_SLACK_SHIFT));
     __atomic_store_n((uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT)),
                      (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
-    rec->allocs++;
     return p;
 slow:
     return track_slow(p,
@@ -392,7 +404,8 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
     *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site, usable, n, pool);
     /* A moved chunk is a new allocation (the old one's end shows in the live figures); one
      * the index could not take is untracked. */
-    if (heap_index_add((uintptr_t)q, usable, pool) && q != p) count_alloc(rec);
+    bool tracked = heap_index_add((uintptr_t)q, usable, pool);
+    if (q != p) count_alloc(rec, tracked);
     rt_self.heap_busy--;
     return q;
 }
