@@ -29,7 +29,7 @@ MAX_COUNT = 1 << 24
 ROOT_FLAGS = L.ROOT_F_INITIALISED | L.ROOT_F_GLIBC_MALLOC
 MAX_ARGS = 1 << 16
 MAX_LEVEL_DEPTH = 16
-SEQ_BLOCK = 1024  # threads.c: the sequence numbers a thread takes at once
+SEQ_BLOCK = L.THREAD_SEQ_BLOCK  # the sequence numbers a thread takes at once (allocs_layout.h)
 PAGE = 4096
 USER_LIMIT = 1 << 47
 

@@ -57,6 +57,13 @@ class RtSymbol:
     kind: int
 
 
+def record_allocs(allocs: int, next_seq: int, seq_limit: int) -> int:
+    """A thread record's count of allocations (allocs_layout.h's allocs_thread.allocs): the field
+    plus what the thread's current block of sequence numbers counts."""
+    used = (next_seq - (seq_limit - L.THREAD_SEQ_BLOCK)) & ((1 << 64) - 1)
+    return (allocs + (used if seq_limit and used <= L.THREAD_SEQ_BLOCK else 0)) & ((1 << 64) - 1)
+
+
 @dataclass
 class ThreadRecord:
     stack_lo: int
@@ -186,7 +193,8 @@ class Levels:
         if self._threads is None:
             rec = self.root.rec
             self._threads = [
-                ThreadRecord(t.stack_lo, t.stack_hi, t.tid, t.flags, t.allocs, t.frees, t.bytes_allocated,
+                ThreadRecord(t.stack_lo, t.stack_hi, t.tid, t.flags,
+                             record_allocs(t.allocs, t.next_seq, t.seq_limit), t.frees, t.bytes_allocated,
                              t.bytes_freed)
                 for t in self._table(rec.threads, bounded(rec.nthreads, rec.threads_capacity), L.ThreadRec)
             ]

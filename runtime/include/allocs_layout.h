@@ -144,15 +144,23 @@ struct allocs_loaded_meta {
 /* ---- Threads: stacks and per-thread heap counters ---- */
 #define ALLOCS_THREAD_F_LIVE 0x1u
 #define ALLOCS_THREAD_F_MAIN 0x2u
+/* A thread takes sequence numbers in blocks ending at a multiple of this (seq_limit). */
+#define ALLOCS_THREAD_SEQ_BLOCK 1024u
 
 struct allocs_thread {
     uint64_t stack_lo, stack_hi;
     uint32_t tid;
     uint32_t flags;
-    /* Chunks this thread allocated (tracked), written only by the owning thread; the sum over
-     * all records plus the root's retired_allocs is the total. Live chunks and bytes are not
-     * counted on the malloc path (layout 3): a reader counts the index's marks and sums the
-     * trailers' requested sizes; total frees = total allocations - live chunks. */
+    /* Chunks this thread allocated (tracked), written only by the owning thread, less those
+     * counted by its current block of sequence numbers (the malloc path counts nothing but
+     * the number it takes): the thread's count is allocs + used, where used = next_seq -
+     * (seq_limit - ALLOCS_THREAD_SEQ_BLOCK) when seq_limit is not 0 and that is at most
+     * ALLOCS_THREAD_SEQ_BLOCK, else 0 (a reader between the stores of a block change may see
+     * a larger one; its count is then off by less than a block, for that moment only), modulo
+     * 2^64. The sum over all records plus the root's retired_allocs is the total. Live chunks
+     * and bytes are not counted on the malloc path (layout 3): a reader counts the index's
+     * marks and sums the trailers' requested sizes; total frees = total allocations - live
+     * chunks. */
     uint64_t allocs;
     uint64_t frees;               /* 0 (layout 2's counter, no longer kept) */
     uint64_t bytes_allocated;     /* 0 (idem) */

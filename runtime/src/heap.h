@@ -334,7 +334,7 @@ static inline struct allocs_thread *threads_current(void)
  * and never holds one: next_seq is used up when it is a multiple (0 included, a new record's),
  * one test and no second load. Numbers from a block are already below 2^30, the trailer's
  * field (threads_next_seq_slow masks the block). */
-#define THREADS_SEQ_BLOCK 1024u
+#define THREADS_SEQ_BLOCK ALLOCS_THREAD_SEQ_BLOCK
 static inline bool threads_seq_left(const struct allocs_thread *rec)
 {
     return (rec->next_seq & (THREADS_SEQ_BLOCK - 1)) != 0;

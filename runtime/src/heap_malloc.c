@@ -122,21 +122,35 @@ void heap_init_early(void)
 
 /* ---- tracking ----
  * The only counter is each thread's count of tracked chunks (total allocations): live chunks
- * and bytes come from a walk of the index when asked (heap_live), so free counts nothing. */
-static inline void count_alloc(struct allocs_thread *rec)
+ * and bytes come from a walk of the index when asked (heap_live), so free counts nothing. A
+ * number from the thread's sequence block counts itself (allocs_layout.h: allocs), so the
+ * malloc path counts nothing but the number it takes. */
+
+/* Does rec's thread take its numbers from a block of its own? Only with glibc's allocator:
+ * otherwise each comes from the shared counter, so that track's fast path (which reads glibc's
+ * header) never runs without glibc. */
+static inline bool seq_from_block(const struct allocs_thread *rec)
 {
-    if (RT_LIKELY(rec != NULL))
-        rec->allocs++;
-    else
-        threads_count_retired(1, 0, 0, 0);
+    return RT_LIKELY(heap_glibc) && rec != NULL;
 }
 
-/* The next sequence number for rec's thread. Only with glibc's allocator does a thread hold a
- * block of them: otherwise each comes from the shared counter, so that track's fast path (which
- * reads glibc's header) never runs without glibc. */
+/* The next sequence number for rec's thread (seq_from_block). */
 static uint64_t next_seq(struct allocs_thread *rec)
 {
-    return RT_LIKELY(heap_glibc) ? threads_next_seq(rec) : threads_next_seq_slow(NULL);
+    return seq_from_block(rec) ? threads_next_seq(rec) : threads_next_seq_slow(NULL);
+}
+
+/* A new chunk took a sequence number for rec's thread; tracked: the index took it. */
+static inline void count_alloc(struct allocs_thread *rec, bool tracked)
+{
+    if (seq_from_block(rec)) {
+        if (RT_UNLIKELY(!tracked)) rec->allocs--; /* the number counted itself */
+    } else if (tracked) {
+        if (rec)
+            rec->allocs++;
+        else
+            threads_count_retired(1, 0, 0, 0);
+    }
 }
 
 /* Writes the trailer and marks the chunk; p came from the real allocator for requested + 8,
@@ -151,24 +165,21 @@ static __attribute__((noinline)) void *track_slow(void *p, size_t requested, uin
     uint64_t seq = next_seq(rec);
     *heap_trailer_at((uintptr_t)p, usable) =
         heap_trailer_make(seq, (uint32_t)site, usable, requested, false);
-    if (RT_LIKELY(heap_index_add((uintptr_t)p, usable, false))) count_alloc(rec);
+    count_alloc(rec, heap_index_add((uintptr_t)p, usable, false));
     return p;
 }
 
 /* The same for the common case, inlined after the real allocator's call with no other call
- * but the tail call to track_slow: a glibc chunk (a thread holds sequence numbers only then:
- * next_seq) of at most HEAP_MARK_SIZED_MAX granules in a mapped region, a recorded thread with
- * sequence numbers left (has_record: the caller knows the thread has a record, from a hit in its
- * site cache: heap_site_cache_clear). span = requested + the trailer + glibc's chunk header, the
- * least chunk size the request fits in (the real allocator was asked for span - 8), so that the
- * slack is size - span; across its call the entry points keep only span and the site id, as
- * the trailer's field (site_bits: id << ALLOCS_TRAILER_SITE_SHIFT, as the site cache holds it). */
-static inline __attribute__((always_inline)) void *track(void *p, size_t span, uint64_t site_bits,
-                                                         bool has_record)
+ * but the tail call to track_slow (the general paths' allocations: calloc, memalign, malloc_slow):
+ * a glibc chunk (a thread holds sequence numbers only then: next_seq) of at most
+ * HEAP_MARK_SIZED_MAX granules in a mapped region, a recorded thread with sequence numbers left.
+ * span = requested + the trailer + glibc's chunk header, the least chunk size the request fits
+ * in (the real allocator was asked for span - 8), so that the slack is size - span; site_bits is
+ * the trailer's site field (id << ALLOCS_TRAILER_SITE_SHIFT). */
+static inline __attribute__((always_inline)) void *track(void *p, size_t span, uint64_t site_bits)
 {
     struct allocs_thread *rec = heap_tls()->rec;
-    if (RT_UNLIKELY(!p)) return NULL;
-    if (RT_UNLIKELY(!has_record && !rec))
+    if (RT_UNLIKELY(!p || !rec))
         return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES,
                           site_bits >> ALLOCS_TRAILER_SITE_SHIFT);
     /* glibc's header (heap_usable): the chunk's size, a multiple of 16. An mmapped chunk (bit 1,
@@ -179,7 +190,7 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t span, u
     uintptr_t bias = __atomic_load_n(
         &heap_chunk_l1_biased[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
     _Static_assert(HEAP_MARK_SIZED_MAX * 16 < 4096, "an mmapped chunk would take the fast path");
-    if (RT_UNLIKELY(!threads_seq_left(rec) || !bias || size > HEAP_MARK_SIZED_MAX * 16))
+    if (RT_UNLIKELY(!(seq & (THREADS_SEQ_BLOCK - 1)) || !bias || size > HEAP_MARK_SIZED_MAX * 16))
         return track_slow(p, span - 2 * ALLOCS_TRAILER_BYTES,
                           site_bits >> ALLOCS_TRAILER_SITE_SHIFT);
     rec->next_seq = seq + 1;
@@ -190,8 +201,53 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t span, u
     /* the mark gives the size (heap_mark_for) */
     __atomic_store_n((uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT)),
                      (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
-    rec->allocs++;
     return p;
+}
+
+/* malloc's fast path takes requests of at most this many bytes: glibc's chunk for n is
+ * max(32, n + 16 rounded up to 16) bytes, and only a chunk of at most HEAP_MARK_SIZED_MAX
+ * granules is tracked inline (a larger request goes to malloc_slow, whose tracking is the
+ * same), so n and the site id fit in one register across the real allocator's call. */
+#define MALLOC_FAST_MAX (HEAP_MARK_SIZED_MAX * 16 - 2 * ALLOCS_TRAILER_BYTES)
+_Static_assert(MALLOC_FAST_MAX < (1u << 13), "n << 51 keeps all of n");
+
+/* rt_self's offset from the thread pointer, loaded again from the GOT (an asm the compiler
+ * cannot merge with the entry's load): one load after the real call instead of a register
+ * saved and restored around it. */
+static inline heap_tls_t *heap_tls_reloaded(void)
+{
+    uintptr_t off;
+    __asm__ volatile("movq rt_self@gottpoff(%%rip), %0" : "=r"(off));
+    return (heap_tls_t *)off;
+}
+
+/* track for malloc's fast path, whose caller holds one value across the real call: packed =
+ * site_bits - (n << 51) (mod 2^64: the site field, bits 31-50, is untouched, since n << 51
+ * only reaches bits 51-63, and n < 2^13), so that the trailer is seq | (packed + ((size - 16)
+ * << 51)), the slack field being size - n - 16. The thread has a record (a hit in its site
+ * cache: heap_site_cache_clear). */
+static inline __attribute__((always_inline)) void *track_fast(void *p, uint64_t packed)
+{
+    if (RT_UNLIKELY(!p)) return NULL;
+    uintptr_t bias = __atomic_load_n(
+        &heap_chunk_l1_biased[(uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT], __ATOMIC_ACQUIRE);
+    if (RT_UNLIKELY(!bias)) goto slow;
+    struct allocs_thread *rec = heap_tls_reloaded()->rec;
+    uint64_t seq = rec->next_seq, hdr = ((const uint64_t *)p)[-1];
+    size_t size = hdr & ~(uint64_t)7; /* as in track */
+    if (RT_UNLIKELY(!(seq & (THREADS_SEQ_BLOCK - 1)) || size > HEAP_MARK_SIZED_MAX * 16)) goto slow;
+    /* one add to memory (the compiler would add to seq's register and store that: two) */
+    __asm__("addq $1, %0" : "+m"(rec->next_seq));
+    *heap_trailer_at((uintptr_t)p, size - ALLOCS_TRAILER_BYTES) =
+        seq |
+        (packed + ((uint64_t)(size - 2 * ALLOCS_TRAILER_BYTES) << ALLOCS_TRAILER_SLACK_SHIFT));
+    __atomic_store_n((uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT)),
+                     (uint8_t)(size >> ALLOCS_GRANULE_SHIFT), __ATOMIC_RELEASE);
+    return p;
+slow:
+    return track_slow(p,
+                      (size_t)(-(packed >> ALLOCS_TRAILER_SLACK_SHIFT)) & ALLOCS_TRAILER_SLACK_MASK,
+                      (packed >> ALLOCS_TRAILER_SITE_SHIFT) & ALLOCS_TRAILER_SITE_MASK);
 }
 
 /* Forgets a tracked chunk whose start mark is `mark`; the caller then releases it. The mark
@@ -225,12 +281,12 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, uintptr
 {
     heap_tls_t *self = heap_tls();
     size_t e = pc & (RT_SITE_CACHE_ENTRIES - 1);
-    size_t span; /* only this and the site live across the real call (track) */
     if (RT_UNLIKELY((self->malloc_gate | (self->site_keys[e] ^ heap_site_cache_key(pc))) != 0) ||
-        RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span)))
+        RT_UNLIKELY(n > MALLOC_FAST_MAX))
         return malloc_slow(n, pc, cfa);
-    uint64_t site_bits = self->site_ids[e];
-    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, site_bits, true);
+    /* only this lives across the real call (track_fast) */
+    uint64_t packed = self->site_ids[e] - ((uint64_t)n << ALLOCS_TRAILER_SLACK_SHIFT);
+    return track_fast(heap_real.malloc(n + ALLOCS_TRAILER_BYTES), packed);
 }
 
 void *heap_malloc_at(size_t n, uintptr_t pc)
@@ -257,7 +313,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t pc, uintp
         return NULL;
     }
     uint32_t site = heap_site_lookup(pc, cfa);
-    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, heap_site_bits(site), false);
+    return track(heap_real.malloc(span - ALLOCS_TRAILER_BYTES), span, heap_site_bits(site));
 }
 
 /* free's general case: any allocator, a chunk with pool objects or in the large table, a
@@ -284,11 +340,14 @@ static inline __attribute__((always_inline)) void free_impl(void *p)
 {
     uintptr_t region = (uintptr_t)p >> ALLOCS_CHUNK_REGION_SHIFT;
     if (RT_LIKELY(region < ALLOCS_CHUNK_L1_ENTRIES)) {
-        uintptr_t bias = __atomic_load_n(&heap_chunk_l1_biased[region], __ATOMIC_ACQUIRE);
-        uint8_t *mark = (uint8_t *)(bias + ((uintptr_t)p >> ALLOCS_GRANULE_SHIFT));
-        if (RT_LIKELY(bias != 0) &&
-            RT_LIKELY(heap_mark_is_plain(__atomic_load_n(mark, __ATOMIC_ACQUIRE)))) {
-            __atomic_store_n(mark, 0, __ATOMIC_RELEASE);
+        const uint8_t *bias =
+            (const uint8_t *)__atomic_load_n(&heap_chunk_l1_biased[region], __ATOMIC_ACQUIRE);
+        uintptr_t g = (uintptr_t)p >> ALLOCS_GRANULE_SHIFT;
+        if (RT_LIKELY(bias != 0) && RT_LIKELY(heap_mark_is_plain(__atomic_load_n(
+                                        (uint8_t *)(uintptr_t)&bias[g], __ATOMIC_ACQUIRE)))) {
+            /* a release store (x86-64: a plain one, after everything before it) with the same
+             * base + index operand as the load: the compiler would add them first, once */
+            __asm__ volatile("movb $0, (%0,%1)" : : "r"(bias), "r"(g) : "memory");
             heap_real.free(p);
             return;
         }
@@ -313,7 +372,7 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
     }
     uint32_t site = heap_site_lookup(pc, cfa);
     return track(heap_real.calloc(1, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES,
-                 heap_site_bits(site), false);
+                 heap_site_bits(site));
 }
 
 static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
@@ -345,7 +404,8 @@ static void *realloc_tracked(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
     *heap_trailer_at((uintptr_t)q, usable) = heap_trailer_make(seq, site, usable, n, pool);
     /* A moved chunk is a new allocation (the old one's end shows in the live figures); one
      * the index could not take is untracked. */
-    if (heap_index_add((uintptr_t)q, usable, pool) && q != p) count_alloc(rec);
+    bool tracked = heap_index_add((uintptr_t)q, usable, pool);
+    if (q != p) count_alloc(rec, tracked);
     rt_self.heap_busy--;
     return q;
 }
@@ -391,7 +451,7 @@ static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
     }
     uint32_t site = heap_site_lookup(pc, cfa);
     return track(heap_real.memalign(align, n + ALLOCS_TRAILER_BYTES), n + 2 * ALLOCS_TRAILER_BYTES,
-                 heap_site_bits(site), false);
+                 heap_site_bits(site));
 }
 
 /* Entry points for heap_cxx.c (operator new/delete, with their caller's pc and their own CFA,

@@ -60,9 +60,18 @@ void threads_count_retired(uint64_t allocs, uint64_t frees, uint64_t bytes_alloc
     if (bytes_freed) __atomic_fetch_add(&r->retired_bytes_freed, bytes_freed, __ATOMIC_RELAXED);
 }
 
+/* The record's count of allocations (allocs_layout.h: allocs plus what its current sequence
+ * block counts). Read by other threads while the owner writes: volatile, each field once. */
+static uint64_t record_allocs(const volatile struct allocs_thread *rec)
+{
+    uint64_t allocs = rec->allocs, next = rec->next_seq, limit = rec->seq_limit;
+    uint64_t used = next - (limit - SEQ_BLOCK);
+    return allocs + (limit && used <= SEQ_BLOCK ? used : 0);
+}
+
 static void retire(struct allocs_thread *rec)
 {
-    threads_count_retired(rec->allocs, rec->frees, rec->bytes_allocated, rec->bytes_freed);
+    threads_count_retired(record_allocs(rec), rec->frees, rec->bytes_allocated, rec->bytes_freed);
     rec->allocs = rec->frees = rec->bytes_allocated = rec->bytes_freed = 0;
     rec->next_seq = rec->seq_limit = 0;
     __atomic_store_n(&rec->flags, 0, __ATOMIC_RELEASE);
@@ -164,7 +173,15 @@ uint64_t threads_next_seq_slow(struct allocs_thread *rec)
     uint64_t base = __atomic_fetch_add(&global_seq, SEQ_BLOCK, __ATOMIC_RELAXED);
     uint64_t first = base & ALLOCS_TRAILER_SEQ_MASK;
     if (!(first & (SEQ_BLOCK - 1))) first++;
-    rec->seq_limit = (first | (SEQ_BLOCK - 1)) + 1;
+    /* The number returned counts as an allocation (its caller takes back one the index could
+     * not take), and the new block counts next_seq - (seq_limit - SEQ_BLOCK), from the block's
+     * aligned start: allocs takes the difference, so the record's count goes up by one. The
+     * stores in this order keep a reader's error below a block (record_allocs). */
+    uint64_t count = record_allocs(rec), limit = (first | (SEQ_BLOCK - 1)) + 1;
+    rec->allocs = count + 1 - (first + 1 - (limit - SEQ_BLOCK));
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rec->seq_limit = limit;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     rec->next_seq = first + 1;
     return first;
 }
@@ -216,7 +233,7 @@ void heap_stats(struct alloc_stats *out)
     uint64_t allocs = __atomic_load_n(&__allocs_root.retired_allocs, __ATOMIC_RELAXED);
     uint32_t n = threads ? __atomic_load_n(&__allocs_root.nthreads, __ATOMIC_ACQUIRE) : 0;
     for (uint32_t i = 0; i < n; i++)
-        allocs += ((const volatile struct allocs_thread *)&threads[i])->allocs;
+        allocs += record_allocs(&threads[i]);
     /* Live figures from the index itself: the malloc path counts allocations only. */
     heap_live(&out->live_chunks, &out->live_bytes);
     out->total_allocs = allocs;
