@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Sequence, Tuple
 
 ROOT_SYMBOL = "__allocs_root"
 MAGIC = b"ALLOCS\x01\x00"
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 
 GRANULE_SHIFT = 4
 # Heap chunk starts: one byte per granule (non-zero = a live chunk's user pointer), one byte map

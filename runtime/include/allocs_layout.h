@@ -17,7 +17,7 @@
 
 #define ALLOCS_ROOT_SYMBOL "__allocs_root"
 #define ALLOCS_MAGIC "ALLOCS\x01\x00" /* 8 bytes including the trailing NUL */
-#define ALLOCS_LAYOUT_VERSION 3u
+#define ALLOCS_LAYOUT_VERSION 4u
 
 /* ---- Heap chunk index ----
  * Chunk starts are marked in sparse byte maps: one byte per 16-byte granule, so malloc and free
