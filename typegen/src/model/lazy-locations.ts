@@ -244,10 +244,7 @@ export class LazyFunction implements FunctionInfo {
    * visits every function once, and keeping every variable's objects alive until the end made
    * V8's young-generation collections copy them all.
    */
-  forEachVar(
-    begin: (name: () => string, type: TypeId, isParam: boolean) => void,
-    range: RangeSink,
-  ): void {
+  forEachVar(begin: (name: () => string, type: TypeId, isParam: boolean) => void, range: RangeSink): void {
     if (this.ps || this.ls) {
       for (const vs of [this.params, this.locals])
         for (const v of vs) {
