@@ -69,6 +69,11 @@ export class CallSiteTable {
     }
     this.byRet = order.slice(0, m);
     this.kept = kept;
+    // Exact sizes: the columns live as long as the analysis.
+    this.rets = this.rets.slice(0, n);
+    this.dieKeys = this.dieKeys.slice(0, n);
+    this.callees = this.callees.slice(0, n);
+    this.tails = this.tails.slice(0, n);
     return this;
   }
 

@@ -128,6 +128,7 @@ class CallSiteReader {
   private readonly cur: DieCursor;
   private readonly aux: DieCursor;
   private readonly names = new Map<number, string | undefined>();
+  private readonly pointerReturns = new Map<number, boolean>();
   readonly out = new CallSiteTable();
   /** Functions with DW_AT_ranges: their ranges, by their lowest address. */
   readonly ranges = new Map<number, Range[]>();
@@ -223,8 +224,15 @@ class CallSiteReader {
     return this.inlined.length - 1;
   }
 
-  /** Whether the function DIE at `key` returns a pointer (through typedefs and qualifiers). */
+  /** Whether the function DIE at `key` returns a pointer (through typedefs and qualifiers);
+   * remembered per DIE (a static inline function is inlined in many places). */
   private returnsPointer(key: number): boolean {
+    let r = this.pointerReturns.get(key);
+    if (r === undefined) this.pointerReturns.set(key, (r = this.readReturnsPointer(key)));
+    return r;
+  }
+
+  private readReturnsPointer(key: number): boolean {
     const aux = this.aux;
     if (!this.dwarf.seek(aux, key)) return false;
     let t = aux.ref(DW_AT.type);
