@@ -4,6 +4,8 @@
 // that lived through the whole analysis, copied by every young-generation collection on the
 // way. A site's object is made when it is asked for (`get`, or iterating).
 
+import { stableOrderBy } from "./sort-order";
+
 /** One call site DIE. */
 export interface DwarfCallSite {
   /** The return address (for a tail call, the address after the jump). */
@@ -55,10 +57,8 @@ export class CallSiteTable {
   /** Orders the sites by address, keeping the first read for each. */
   seal(): this {
     const n = this.n;
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    const rets = this.rets;
-    order.sort((a, b) => rets[a] - rets[b] || a - b);
+    const rets = this.rets.subarray(0, n);
+    const order = stableOrderBy(rets);
     const kept = new Uint8Array(n);
     let m = 0;
     for (let j = 0; j < n; j++) {
