@@ -282,7 +282,8 @@ class CallSiteReader {
 
   /** The callee DIE's linkage name or name, following abstract origins and specifications. */
   private nameOf(key: number): string | undefined {
-    if (this.names.has(key)) return this.names.get(key);
+    const known = this.names.get(key);
+    if (known !== undefined || this.names.has(key)) return known;
     const aux = this.aux;
     let name: string | undefined;
     let next = key;
