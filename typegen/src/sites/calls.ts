@@ -98,28 +98,29 @@ class BranchCandidates {
   to = new Float64Array(1 << 14);
   kind = new Uint8Array(1 << 14);
   length = 0;
-  /** Candidate indexes by target (ties in scan order), and their targets in that order: made
-   * on the first scan, after the code is read. */
+  /** Candidate indexes by target (ties in scan order): made on the first scan. */
   private byTo?: Int32Array;
-  private sortedTo?: Float64Array;
 
   /** Calls `fn` with the index of each candidate going to `target`, in scan order. */
   forEachTo(target: number, fn: (i: number) => void): void {
-    if (!this.byTo) {
-      this.byTo = stableOrderBy(this.to.subarray(0, this.length));
-      this.sortedTo = new Float64Array(this.length);
-      for (let j = 0; j < this.length; j++) this.sortedTo[j] = this.to[this.byTo[j]];
-    }
+    this.byTo ??= stableOrderBy(this.to);
     const byTo = this.byTo;
-    const st = this.sortedTo!;
+    const to = this.to;
     let lo = 0;
-    let hi = st.length;
+    let hi = byTo.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (st[mid] < target) lo = mid + 1;
+      if (to[byTo[mid]] < target) lo = mid + 1;
       else hi = mid;
     }
-    for (let j = lo; j < st.length && st[j] === target; j++) fn(byTo[j]);
+    for (let j = lo; j < byTo.length && to[byTo[j]] === target; j++) fn(byTo[j]);
+  }
+
+  /** Drops the room the columns grew into (they live as long as the ElfFile). */
+  trim(): void {
+    this.at = this.at.slice(0, this.length);
+    this.to = this.to.slice(0, this.length);
+    this.kind = this.kind.slice(0, this.length);
   }
 
   push(at: number, to: number, kind: number): void {
@@ -185,6 +186,7 @@ function branchCandidates(elf: ElfFile): BranchCandidates {
     const buf = elf.data(s);
     scanSection(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), s.addr, c);
   }
+  c.trim();
   candidateCache.set(elf, c);
   return c;
 }
