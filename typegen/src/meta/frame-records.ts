@@ -36,6 +36,8 @@ export function writeFrames(
   const { strings, types, members, frames, frameVars: vars } = out;
   const byLo = [...fns].sort((a, b) => a.lowPc - b.lowPc);
   let lastLo = -1;
+  // One map for every function (cleared): a frame's members by CFA offset.
+  const atOffset = new Map<number, FrameMember[]>();
   for (const f of byLo) {
     if (f.lowPc === lastLo) continue; /* an alias of the previous function */
     lastLo = f.lowPc;
@@ -45,7 +47,7 @@ export function writeFrames(
     // Each (name, offset, type) once, the first met; by offset, variables at one offset compared
     // by name and type (no key string per variable).
     const fm: FrameMember[] = [];
-    const atOffset = new Map<number, FrameMember[]>();
+    atOffset.clear();
     for (const v of fv) {
       if (v.cfaOffset >= 0) continue;
       let same = atOffset.get(v.cfaOffset);

@@ -3,6 +3,7 @@
 
 import { FunctionInfo, LocatedRange, TypeId } from "../model/types";
 import { LazyFunction } from "../model/lazy-locations";
+import { Location } from "../dwarf/expr";
 
 /** x86-64 with a frame pointer: after `push %rbp; mov %rsp,%rbp`, rbp = CFA - 16. */
 const RBP_FROM_CFA = -16;
@@ -40,38 +41,49 @@ export function frameVars(f: FunctionInfo, cfa?: CfaSegments): FrameVarOut[] {
   // Decoded only when a variable is frame-base relative, as before (a malformed one fails then).
   let frameBase: LocatedRange[] | undefined;
   let segments: ReturnType<CfaSegments> | undefined;
-  const one = (name: () => string, type: TypeId, param: boolean, locations: LocatedRange[]): void => {
-    const add = (lo: number, hi: number, cfaOffset: number): void => {
-      if (hi > lo) out.push({ pcLo: lo, pcHi: hi, cfaOffset, name: name(), type, param });
-    };
-    const fromRsp = (lo: number, hi: number, off: number): void => {
-      segments ??= cfa ? cfa(f.lowPc) : [];
-      for (const s of segments)
-        if (s.rule?.reg === DWARF_RSP) add(Math.max(lo, s.lo), Math.min(hi, s.hi), off - s.rule.offset);
-    };
-    for (const r of locations) {
-      if (r.loc.kind === "fbreg") {
-        const off = r.loc.offset;
-        frameBase ??= lazy ? lazy.frameBaseOnce() : f.frameBase;
-        for (const fb of frameBase) {
-          const lo = Math.max(r.lo, fb.lo);
-          const hi = Math.min(r.hi, fb.hi);
-          if (fb.loc.kind === "reg" && fb.loc.reg === DWARF_RSP) {
-            fromRsp(lo, hi, off);
-            continue;
-          }
-          const base = frameBaseOffset(fb.loc);
-          if (base === null) continue;
-          add(lo, hi, base + off);
+  // The variable whose ranges `range` is handed (its name decoded only when it has a slot).
+  let name: () => string = () => "";
+  let type: TypeId = 0;
+  let param = false;
+  const begin = (n: () => string, t: TypeId, p: boolean): void => {
+    name = n;
+    type = t;
+    param = p;
+  };
+  const add = (lo: number, hi: number, cfaOffset: number): void => {
+    if (hi > lo) out.push({ pcLo: lo, pcHi: hi, cfaOffset, name: name(), type, param });
+  };
+  const fromRsp = (lo: number, hi: number, off: number): void => {
+    segments ??= cfa ? cfa(f.lowPc) : [];
+    for (const s of segments)
+      if (s.rule?.reg === DWARF_RSP) add(Math.max(lo, s.lo), Math.min(hi, s.hi), off - s.rule.offset);
+  };
+  const range = (rLo: number, rHi: number, loc: Location): void => {
+    if (loc.kind === "fbreg") {
+      const off = loc.offset;
+      frameBase ??= lazy ? lazy.frameBaseOnce() : f.frameBase;
+      for (const fb of frameBase) {
+        const lo = Math.max(rLo, fb.lo);
+        const hi = Math.min(rHi, fb.hi);
+        if (fb.loc.kind === "reg" && fb.loc.reg === DWARF_RSP) {
+          fromRsp(lo, hi, off);
+          continue;
         }
-      } else if (r.loc.kind === "breg" && r.loc.reg === DWARF_RBP) {
-        add(r.lo, r.hi, RBP_FROM_CFA + r.loc.offset);
-      } else if (r.loc.kind === "breg" && r.loc.reg === DWARF_RSP) {
-        fromRsp(r.lo, r.hi, r.loc.offset);
+        const base = frameBaseOffset(fb.loc);
+        if (base === null) continue;
+        add(lo, hi, base + off);
       }
+    } else if (loc.kind === "breg" && loc.reg === DWARF_RBP) {
+      add(rLo, rHi, RBP_FROM_CFA + loc.offset);
+    } else if (loc.kind === "breg" && loc.reg === DWARF_RSP) {
+      fromRsp(rLo, rHi, loc.offset);
     }
   };
-  if (lazy) lazy.forEachVar(one);
-  else for (const v of [...f.params, ...f.locals]) one(() => v.name, v.type, v.isParam, v.locations);
+  if (lazy) lazy.forEachVar(begin, range);
+  else
+    for (const v of [...f.params, ...f.locals]) {
+      begin(() => v.name, v.type, v.isParam);
+      for (const r of v.locations) range(r.lo, r.hi, r.loc);
+    }
   return out;
 }

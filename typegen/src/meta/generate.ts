@@ -15,6 +15,7 @@ import { SourceCall } from "../sites/source";
 import { META_SUFFIX, SITE_INLINED, SITE_WRAPPER, siteFlagsWithArg } from "./format";
 import { SiteTypes, writeMeta } from "./writer";
 import { CfaRules } from "../sites/cfi";
+import { collectBeforeWriting } from "./v8-tuning";
 
 export interface GenerateOptions {
   out?: string;
@@ -60,6 +61,7 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
   let allocCalls = 0;
   let guessed = 0;
   const calls = [...(o.calls ?? []), ...(o.sources?.length ? analyseUnits(o.sources) : [])];
+  let analysed = calls.length > 0;
   if (calls.length) {
     stage("allocation sites", 0.7);
     const r = matchSourceSites(model, prog, calls);
@@ -71,6 +73,7 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
   // a third of the run on libc's debug file).
   if (o.dwarfSites !== false && ElfFile.open(prog).hasCode()) {
     stage("allocation sites (DWARF)", 0.8);
+    analysed = true;
     const skip = new Set(sites.map((s) => s.vaddr));
     let r: SiteReport;
     try {
@@ -97,6 +100,9 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
     allocCalls = Math.max(allocCalls, r.calls ?? 0);
   }
   stage("writing", 0.9);
+  // The site analysis's leftovers out of the heap before the writer grows it (v8-tuning.ts);
+  // without an analysis (a debug file) there are none worth a full collection.
+  if (analysed) collectBeforeWriting();
   let cfa: CfaRules | undefined;
   try {
     cfa = new CfaRules(ElfFile.open(prog));

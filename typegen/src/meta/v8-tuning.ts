@@ -21,6 +21,7 @@
 // them before the work starts works; they only change which code V8 makes, never a result.
 
 import * as v8 from "node:v8";
+import * as vm from "node:vm";
 
 /** Largest bytecode (bytes) TurboFan optimises in a typegen process (V8's default: 61440). */
 export const TYPEGEN_MAX_OPTIMIZED_BYTECODE = 4096;
@@ -37,4 +38,29 @@ export function tuneV8ForTypegen(): void {
   applied = true;
   v8.setFlagsFromString(`--max-optimized-bytecode-size=${TYPEGEN_MAX_OPTIMIZED_BYTECODE}`);
   v8.setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${TYPEGEN_MAX_INLINED_CUMULATIVE}`);
+}
+
+let fullGc: (() => void) | null | undefined;
+
+/**
+ * A full collection now, in a process tuned for typegen (else nothing): called once the site
+ * analysis is done and before the writer starts. What the analysis left behind (~30 MB on
+ * python3.11d and PostgreSQL's backend) is otherwise still in the heap when the writer's
+ * allocations grow it, and the process's peak RSS is reached while writing. Measured (load ~5,
+ * 3 alternated runs): peak RSS python3.11d ~178 -> ~160-171 MB, PostgreSQL ~253 -> ~225-231 MB,
+ * for ~0.03-0.08 s more CPU. `gc` is taken from a fresh context after `--expose-gc` (the main
+ * context keeps no `gc` global); if that fails, nothing is collected.
+ */
+export function collectBeforeWriting(): void {
+  if (!applied) return;
+  if (fullGc === undefined) {
+    try {
+      v8.setFlagsFromString("--expose-gc");
+      const gc: unknown = vm.runInNewContext("gc");
+      fullGc = typeof gc === "function" ? (gc as () => void) : null;
+    } catch {
+      fullGc = null;
+    }
+  }
+  fullGc?.();
 }

@@ -8,7 +8,7 @@
 
 import { Cursor } from "../bytes";
 import { DW_OP } from "../dwarf/constants";
-import { classifyExpr } from "../dwarf/expr";
+import { Location, classifyExpr } from "../dwarf/expr";
 import { forEachLoc } from "../dwarf/loclists";
 import { StrSpace, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
@@ -33,19 +33,35 @@ export interface LocationRef {
 
 /** The ranges, as the eager reader built them: one per list entry, or one for a block. */
 export function decodeLocation(ref: LocationRef): LocatedRange[] {
+  const out: LocatedRange[] = [];
+  forEachRange(ref, (lo, hi, loc) => {
+    out.push({ lo, hi, loc });
+  });
+  return out;
+}
+
+/** Receives one range of a location: [lo, hi) and its classified expression. */
+export type RangeSink = (lo: number, hi: number, loc: Location) => void;
+
+/**
+ * Hands each range of the location to `sink`, in list order, as `decodeLocation` would list
+ * them, without making the list (the metadata writer reads every variable's ranges once and
+ * keeps a few; the list and its range objects were most of its garbage). A malformed list
+ * fails with the same TypegenFormatError, after the ranges before the fault were handed on.
+ */
+export function forEachRange(ref: LocationRef, sink: RangeSink): void {
   const u = ref.unit;
-  if (!u) return [];
+  if (!u) return;
   try {
     if (ref.isBlock) {
       const c = new Cursor(u.src.buf, u.file, u.src.secName, 0, u.end);
-      return [{ lo: ref.lo, hi: ref.hi, loc: classifyExpr(u, c, ref.start, ref.end) }];
+      sink(ref.lo, ref.hi, classifyExpr(u, c, ref.start, ref.end));
+      return;
     }
-    const out: LocatedRange[] = [];
     const fnHi = ref.hi;
     forEachLoc(u, ref.form, ref.start, (l, h, c, s, e) => {
-      out.push({ lo: l, hi: h === Infinity ? fnHi : h, loc: classifyExpr(u, c, s, e) });
+      sink(l, h === Infinity ? fnHi : h, classifyExpr(u, c, s, e));
     });
-    return out;
   } catch (e) {
     if (e instanceof TypegenFormatError) throw e;
     throw new TypegenFormatError(
@@ -220,19 +236,21 @@ export class LazyFunction implements FunctionInfo {
   }
 
   /**
-   * Calls `fn` for each parameter, then each local, in DIE order (as `[...params, ...locals]`),
-   * with its locations; `name()` gives its name, decoded only if asked for (most variables of
-   * optimised code have no frame slot, and GCC spells short names inline, one string each).
-   * Variables not yet made into objects are decoded from their rows and nothing is kept: the
-   * metadata writer visits every function once, and keeping every variable's objects alive until
-   * the end made V8's young-generation collections copy them all.
+   * Calls `begin` for each parameter, then each local, in DIE order (as `[...params,
+   * ...locals]`), then `range` for each range of its location; `name()` gives its name, decoded
+   * only if asked for (most variables of optimised code have no frame slot, and GCC spells short
+   * names inline, one string each). Variables not yet made into objects are decoded from their
+   * rows and nothing is kept, not even the list of a variable's ranges: the metadata writer
+   * visits every function once, and keeping every variable's objects alive until the end made
+   * V8's young-generation collections copy them all.
    */
-  forEachVar(
-    fn: (name: () => string, type: TypeId, isParam: boolean, locations: LocatedRange[]) => void,
-  ): void {
+  forEachVar(begin: (name: () => string, type: TypeId, isParam: boolean) => void, range: RangeSink): void {
     if (this.ps || this.ls) {
-      for (const v of this.params) fn(() => v.name, v.type, v.isParam, v.locations);
-      for (const v of this.locals) fn(() => v.name, v.type, v.isParam, v.locations);
+      for (const vs of [this.params, this.locals])
+        for (const v of vs) {
+          begin(() => v.name, v.type, v.isParam);
+          for (const r of v.locations) range(r.lo, r.hi, r.loc);
+        }
       return;
     }
     const { rows, unit, strs } = this.store;
@@ -253,15 +271,16 @@ export class LazyFunction implements FunctionInfo {
         const o = i * LS_COLS;
         if (rows[o + LS_PARAM] !== pass) continue;
         const kind = rows[o + LS_LOC];
-        ref.unit = kind === 0 ? null : unit;
+        row = i;
+        name = undefined;
+        begin(nameOf, rows[o + LS_TYPE], pass === 1);
+        if (kind === 0) continue;
+        ref.unit = unit;
         ref.isBlock = kind === 1;
         ref.form = rows[o + LS_FORM];
         ref.start = rows[o + LS_START];
         ref.end = rows[o + LS_END];
-        const locations = decodeLocation(ref);
-        row = i;
-        name = undefined;
-        fn(nameOf, rows[o + LS_TYPE], pass === 1, locations);
+        forEachRange(ref, range);
       }
   }
 

@@ -8,6 +8,7 @@
 
 import { ElfFile, SectionHeader } from "../elf/elf-file";
 import { forEachSymbolOfType, readSymbolTable } from "../elf/symbols";
+import { stableOrderBy } from "./sort-order";
 
 export interface AllocCall {
   call: number;
@@ -97,6 +98,30 @@ class BranchCandidates {
   to = new Float64Array(1 << 14);
   kind = new Uint8Array(1 << 14);
   length = 0;
+  /** Candidate indexes by target (ties in scan order): made on the first scan. */
+  private byTo?: Int32Array;
+
+  /** Calls `fn` with the index of each candidate going to `target`, in scan order. */
+  forEachTo(target: number, fn: (i: number) => void): void {
+    this.byTo ??= stableOrderBy(this.to);
+    const byTo = this.byTo;
+    const to = this.to;
+    let lo = 0;
+    let hi = byTo.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (to[byTo[mid]] < target) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let j = lo; j < byTo.length && to[byTo[j]] === target; j++) fn(byTo[j]);
+  }
+
+  /** Drops the room the columns grew into (they live as long as the ElfFile). */
+  trim(): void {
+    this.at = this.at.slice(0, this.length);
+    this.to = this.to.slice(0, this.length);
+    this.kind = this.kind.slice(0, this.length);
+  }
 
   push(at: number, to: number, kind: number): void {
     const n = this.length;
@@ -161,28 +186,43 @@ function branchCandidates(elf: ElfFile): BranchCandidates {
     const buf = elf.data(s);
     scanSection(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), s.addr, c);
   }
+  c.trim();
   candidateCache.set(elf, c);
   return c;
 }
 
-/** Scans the code for calls (and, with `jumps`, jumps) to the targets. */
+/** Scans the code for calls (and, with `jumps`, jumps) to the targets: the candidates going
+ * to each target are found by target (a few hundred targets among ~10^6 candidates on a large
+ * program, asked round after round), then listed in scan order. */
 export function scanBranches(elf: ElfFile, t: AllocTargets, jumps: boolean): AllocCall[] {
-  const out: AllocCall[] = [];
-  const { at, to, kind, length } = branchCandidates(elf);
-  for (let i = 0; i < length; i++) {
-    const k = kind[i];
-    if (!jumps && k !== K_CALL && k !== K_CALL_GOT) continue;
-    const call = at[i];
-    if (k === K_CALL || k === K_JMP) {
-      const callee = t.code.get(to[i]);
-      if (callee) out.push({ call, ret: call + 5, callee, target: to[i], tail: k === K_JMP });
-    } else if (k === K_JCC) {
-      const callee = t.code.get(to[i]);
-      if (callee) out.push({ call, ret: call + 6, callee, target: to[i], tail: true });
-    } else {
-      const callee = t.got.get(to[i]);
-      if (callee) out.push({ call, ret: call + 6, callee, tail: k === K_JMP_GOT });
+  const c = branchCandidates(elf);
+  const { at, to, kind } = c;
+  const hits: number[] = [];
+  const callees: string[] = [];
+  const collect = (map: Map<number, string>, got: boolean): void => {
+    for (const [target, callee] of map) {
+      if (!callee) continue;
+      c.forEachTo(target, (i) => {
+        const k = kind[i];
+        if (!jumps && k !== K_CALL && k !== K_CALL_GOT) return;
+        if ((k === K_CALL_GOT || k === K_JMP_GOT) !== got) return;
+        hits.push(i);
+        callees.push(callee);
+      });
     }
+  };
+  collect(t.code, false);
+  collect(t.got, true);
+  const out: AllocCall[] = [];
+  for (const h of stableOrderBy(hits)) {
+    const i = hits[h];
+    const k = kind[i];
+    const call = at[i];
+    const callee = callees[h];
+    if (k === K_CALL || k === K_JMP)
+      out.push({ call, ret: call + 5, callee, target: to[i], tail: k === K_JMP });
+    else if (k === K_JCC) out.push({ call, ret: call + 6, callee, target: to[i], tail: true });
+    else out.push({ call, ret: call + 6, callee, tail: k === K_JMP_GOT });
   }
   return out;
 }

@@ -18,6 +18,9 @@ import { DW_AT, DW_OP, DW_TAG } from "../dwarf/constants";
 import { DieCursor } from "../dwarf/die";
 import { CodeDies, Dwarf } from "../dwarf/dwarf";
 import { Range, readRanges } from "../dwarf/ranges";
+import { CallSiteTable, DwarfCallSite } from "./callsite-table";
+
+export { DwarfCallSite } from "./callsite-table";
 
 // Attribute codes not (yet) in dwarf/constants.ts: DWARF 5 section 7.5.4, table 7.5, and the GNU
 // extensions gcc emits with -gdwarf-4.
@@ -35,16 +38,6 @@ const OP_shl = 0x24;
 const OP_regx = 0x90;
 
 export type CallValue = { k: "const"; v: number } | { k: "entry"; reg: number } | { k: "unknown" };
-
-export interface DwarfCallSite {
-  /** The return address (for a tail call, the address after the jump). */
-  ret: number;
-  /** The callee's linkage name or name (`__builtin_` dropped), when the DIE names one. */
-  callee?: string;
-  tail: boolean;
-  /** The DIE's key, for its parameters (CodeFacts.params). */
-  key: number;
-}
 
 const MAX_DEPTH = 256;
 const AT_call_line = 0x59;
@@ -135,7 +128,8 @@ class CallSiteReader {
   private readonly cur: DieCursor;
   private readonly aux: DieCursor;
   private readonly names = new Map<number, string | undefined>();
-  readonly out = new Map<number, DwarfCallSite>();
+  private readonly pointerReturns = new Map<number, boolean>();
+  readonly out = new CallSiteTable();
   /** Functions with DW_AT_ranges: their ranges, by their lowest address. */
   readonly ranges = new Map<number, Range[]>();
   /** Every inlined subroutine with code, in DIE order (parents before children). */
@@ -230,8 +224,15 @@ class CallSiteReader {
     return this.inlined.length - 1;
   }
 
-  /** Whether the function DIE at `key` returns a pointer (through typedefs and qualifiers). */
+  /** Whether the function DIE at `key` returns a pointer (through typedefs and qualifiers);
+   * remembered per DIE (a static inline function is inlined in many places). */
   private returnsPointer(key: number): boolean {
+    let r = this.pointerReturns.get(key);
+    if (r === undefined) this.pointerReturns.set(key, (r = this.readReturnsPointer(key)));
+    return r;
+  }
+
+  private readReturnsPointer(key: number): boolean {
     const aux = this.aux;
     if (!this.dwarf.seek(aux, key)) return false;
     let t = aux.ref(DW_AT.type);
@@ -254,11 +255,10 @@ class CallSiteReader {
     let origin = cur.ref(AT_call_origin);
     if (origin < 0) origin = cur.ref(DW_AT.abstract_origin);
     // Parameters are decoded only for the few sites asked about (paramsOf).
-    const site: DwarfCallSite = { ret: ret ?? 0, tail, key: cur.key };
+    const key = cur.key;
     const off = cur.hasChildren && skip ? cur.skipChildren() : cur.next;
     const callee = origin >= 0 ? this.nameOf(origin) : undefined;
-    if (callee) site.callee = callee;
-    if (ret !== undefined && !this.out.has(ret)) this.out.set(ret, site);
+    if (ret !== undefined) this.out.add(ret, tail, key, callee);
     return off;
   }
 
@@ -282,7 +282,8 @@ class CallSiteReader {
 
   /** The callee DIE's linkage name or name, following abstract origins and specifications. */
   private nameOf(key: number): string | undefined {
-    if (this.names.has(key)) return this.names.get(key);
+    const known = this.names.get(key);
+    if (known !== undefined || this.names.has(key)) return known;
     const aux = this.aux;
     let name: string | undefined;
     let next = key;
@@ -302,7 +303,7 @@ class CallSiteReader {
 
 export interface CodeFacts {
   /** Every call site DIE, by return address (the first one for an address). */
-  callSites: Map<number, DwarfCallSite>;
+  callSites: CallSiteTable;
   /** The address ranges of functions described with DW_AT_ranges, by lowest address. */
   ranges: Map<number, Range[]>;
   /** A call site's parameter values by DWARF register (constants and entry values only). */
@@ -314,6 +315,7 @@ export interface CodeFacts {
 export function readCodeFacts(dwarf: Dwarf): CodeFacts {
   const r = new CallSiteReader(dwarf);
   r.readAll();
+  r.out.seal();
   const cache = new Map<number, Map<number, CallValue>>();
   const params = (site: DwarfCallSite): Map<number, CallValue> => {
     let m = cache.get(site.key);
@@ -332,5 +334,5 @@ export function readCodeFacts(dwarf: Dwarf): CodeFacts {
 
 /** Facts for a binary whose DWARF could not be read for them. */
 export function noCodeFacts(): CodeFacts {
-  return { callSites: new Map(), ranges: new Map(), params: () => new Map(), inlined: [] };
+  return { callSites: new CallSiteTable().seal(), ranges: new Map(), params: () => new Map(), inlined: [] };
 }

@@ -72,6 +72,17 @@ export class CfaRules {
   private readonly addr: number;
   private readonly file: string;
 
+  private static readonly shared = new WeakMap<ElfFile, CfaRules>();
+
+  /** The rules of `elf`, one reader per ElfFile: the site analysis asks from several places
+   * (receivers, wrappers, C++ chains), and each reader parsed every FDE again (34,000 on
+   * PostgreSQL's backend). */
+  static of(elf: ElfFile): CfaRules {
+    let r = CfaRules.shared.get(elf);
+    if (!r) CfaRules.shared.set(elf, (r = new CfaRules(elf)));
+    return r;
+  }
+
   constructor(elf: ElfFile) {
     const s = elf.section(".eh_frame");
     this.buf = s && s.type !== 8 ? elf.data(s) : Buffer.alloc(0);

@@ -134,7 +134,7 @@ export function libraryChains(input: ChainInput): Map<number, LibraryRecord> {
     }
   }
 
-  const cfa = new CfaRules(elf);
+  const cfa = CfaRules.of(elf);
   const sections = execSections(elf);
   /** The CFA minus rsp at ret in f's frame; undefined when not known. */
   const cfaOffset = (f: FunctionInfo, ret: number): number | undefined => {

@@ -149,7 +149,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   const orphans = [...tails.values()].filter((t) => !called.has(t.entry));
   report.calls = calls.length + orphans.length;
 
-  const typer = new ReceiverTyper(model, new CfaRules(elf));
+  const typer = new ReceiverTyper(model, CfaRules.of(elf));
   const cxx = calls.some((c) => CxxSiteTyper.isNew(c.callee))
     ? new CxxSiteTyper(model, elf, functions, typer)
     : undefined;

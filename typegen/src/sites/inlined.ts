@@ -12,49 +12,70 @@
 // reader that asks its debugger for that function's name and file (docs/metadata-format.md).
 
 import { InlinedCall } from "./callsites";
+import { stableOrderBy } from "./sort-order";
 
 /** Bits of the INLINED argument holding the line; above them, the blocks to step out of. */
 export const INLINED_LINE_BITS = 20;
-
-interface Interval {
-  lo: number;
-  hi: number;
-  idx: number;
-}
 
 /** How far back to look past intervals that end before the pc. */
 const BACKTRACK = 64;
 
 export class InlinedSites {
-  private readonly iv: Interval[] = [];
-  private readonly depth: number[] = [];
+  /** The code intervals of the inlined calls, by lo (ties in reading order): columns, as a
+   * large program has ~10^5 (an object each, sorted with a comparator, was ~40 ms). */
+  private readonly ivLo: Float64Array;
+  private readonly ivHi: Float64Array;
+  /** The interval's inlined call (an index into `calls`). */
+  private readonly ivIdx: Int32Array;
+  private readonly depth: Int32Array;
 
   constructor(
     private readonly calls: InlinedCall[],
     /** Whether the named function is an allocation wrapper. */
     private readonly isWrapper: (c: InlinedCall) => boolean,
   ) {
-    calls.forEach((c, i) => {
-      this.depth.push(c.parent >= 0 ? this.depth[c.parent] + 1 : 0);
-      for (const [lo, hi] of c.ranges) if (hi > lo) this.iv.push({ lo, hi, idx: i });
-    });
-    this.iv.sort((a, b) => a.lo - b.lo);
+    const depth = new Int32Array(calls.length);
+    const lo: number[] = [];
+    const hi: number[] = [];
+    const idx: number[] = [];
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i];
+      depth[i] = c.parent >= 0 ? depth[c.parent] + 1 : 0;
+      for (const [l, h] of c.ranges)
+        if (h > l) {
+          lo.push(l);
+          hi.push(h);
+          idx.push(i);
+        }
+    }
+    this.depth = depth;
+    const order = stableOrderBy(lo);
+    const n = order.length;
+    this.ivLo = new Float64Array(n);
+    this.ivHi = new Float64Array(n);
+    this.ivIdx = new Int32Array(n);
+    for (let j = 0; j < n; j++) {
+      const k = order[j];
+      this.ivLo[j] = lo[k];
+      this.ivHi[j] = hi[k];
+      this.ivIdx[j] = idx[k];
+    }
   }
 
   /** The innermost inlined call whose code holds pc. */
   private innermost(pc: number): number | undefined {
-    const iv = this.iv;
+    const ivLo = this.ivLo;
     let lo = 0;
-    let hi = iv.length;
+    let hi = ivLo.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (iv[mid].lo <= pc) lo = mid + 1;
+      if (ivLo[mid] <= pc) lo = mid + 1;
       else hi = mid;
     }
     let best: number | undefined;
     for (let i = lo - 1; i >= 0 && i >= lo - BACKTRACK; i--) {
-      const v = iv[i];
-      if (pc < v.hi && (best === undefined || this.depth[v.idx] > this.depth[best])) best = v.idx;
+      const idx = this.ivIdx[i];
+      if (pc < this.ivHi[i] && (best === undefined || this.depth[idx] > this.depth[best])) best = idx;
     }
     return best;
   }

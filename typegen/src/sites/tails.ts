@@ -49,6 +49,16 @@ export function ruleOf(fn: AllocFn | undefined): SizeRule | undefined {
   return undefined;
 }
 
+/** Where the `jmp rel8` ending at `ret` goes, or -1 when the two bytes before it are none. */
+function shortJumpTarget(elf: ElfFile, secs: ReturnType<typeof execSections>, ret: number): number {
+  const sec = secs.find((s) => ret - 2 >= s.addr && ret <= s.addr + s.size);
+  if (!sec) return -1;
+  const code = elf.data(sec);
+  const o = ret - 2 - sec.addr;
+  if (code[o] !== 0xeb) return -1;
+  return ret + code.readInt8(o + 1);
+}
+
 /** The DWARF register of each argument position (rdi, rsi, rdx, rcx, r8, r9). */
 const ARG_DWARF = [0, 1, 2, 3, 4, 5].map((i) => argDwarfReg(i) as number);
 
@@ -57,6 +67,9 @@ export class TailFinder {
   /** The call site DIEs of tail calls, in the order of facts.callSites (read once: find() runs
    * round after round). */
   private tailList?: DwarfCallSite[];
+  /** For each of `tailList`: where the `jmp rel8` ending at its return address goes, or -1
+   * (decoded once: find() asks round after round). */
+  private shortTargets?: number[];
 
   constructor(
     private readonly elf: ElfFile,
@@ -76,10 +89,12 @@ export class TailFinder {
       branches = scanBranches(this.elf, targets, true);
       const seen = new Set(branches.map((b) => b.ret));
       // Tail calls the byte scan does not see (a short jmp, an indirect one): gcc marks them.
-      for (const cs of this.tailSites()) {
+      const tailSites = this.tailSites();
+      for (let i = 0; i < tailSites.length; i++) {
+        const cs = tailSites[i];
         const ret = cs.ret;
         if (seen.has(ret)) continue;
-        const short = this.shortJump(ret, targets);
+        const short = this.shortJump(ret, this.shortTargets![i], targets);
         if (short) branches.push(short);
         else if (cs.callee && this.fns.has(cs.callee))
           branches.push({ call: ret - 1, ret, callee: cs.callee, tail: true, approx: true });
@@ -108,19 +123,17 @@ export class TailFinder {
       // Keyed by their own return address (callsites.ts), so cs.ret is the map's key.
       this.tailList = [];
       for (const cs of this.facts.callSites.values()) if (cs.tail) this.tailList.push(cs);
+      const secs = execSections(this.elf);
+      this.shortTargets = this.tailList.map((cs) => shortJumpTarget(this.elf, secs, cs.ret));
     }
     return this.tailList;
   }
 
-  /** The `jmp rel8` ending at `ret` (a call site DIE says a tail call ends there), when it goes
-   * to one of the targets. Not scanned for: a 2-byte pattern matches too much by chance. */
-  private shortJump(ret: number, targets: AllocTargets): AllocCall | undefined {
-    const sec = execSections(this.elf).find((s) => ret - 2 >= s.addr && ret <= s.addr + s.size);
-    if (!sec) return undefined;
-    const code = this.elf.data(sec);
-    const o = ret - 2 - sec.addr;
-    if (code[o] !== 0xeb) return undefined;
-    const to = ret + code.readInt8(o + 1);
+  /** The `jmp rel8` ending at `ret` (a call site DIE says a tail call ends there; `to` is where
+   * it goes, -1 for no such jump), when it goes to one of the targets. Not scanned for: a 2-byte
+   * pattern matches too much by chance. */
+  private shortJump(ret: number, to: number, targets: AllocTargets): AllocCall | undefined {
+    if (to < 0) return undefined;
     const callee = targets.code.get(to);
     return callee ? { call: ret - 2, ret, callee, target: to, tail: true } : undefined;
   }

@@ -92,7 +92,7 @@ export class WrapperFinder {
     /** Size rules of the tail allocators, by entry. */
     private readonly tailRule: (target: number) => SizeRule | undefined,
   ) {
-    this.cfa = new CfaRules(elf);
+    this.cfa = CfaRules.of(elf);
     this.passFirstArg = new Set(allocTargets(elf, PASS_FIRST_ARG).code.keys());
   }
 

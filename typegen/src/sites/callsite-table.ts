@@ -1,0 +1,142 @@
+// The call site DIEs of a binary (callsites.ts reads them) as columns of numbers, looked up by
+// return address. A large binary has ~10^5 of them (PostgreSQL's backend 127,000) and the site
+// analysis asks about a few thousand: an object and a map entry for each was ~30 MB of heap
+// that lived through the whole analysis, copied by every young-generation collection on the
+// way. A site's object is made when it is asked for (`get`, or iterating).
+
+import { stableOrderBy } from "./sort-order";
+
+/** One call site DIE. */
+export interface DwarfCallSite {
+  /** The return address (for a tail call, the address after the jump). */
+  ret: number;
+  /** The callee's linkage name or name (`__builtin_` dropped), when the DIE names one. */
+  callee?: string;
+  tail: boolean;
+  /** The DIE's key, for its parameters (CodeFacts.params). */
+  key: number;
+}
+
+/**
+ * Call sites by return address, the first one read for an address winning; iterated in the
+ * order they were first read (as a Map filled in DIE order would be). Read-only once `seal`ed.
+ */
+export class CallSiteTable {
+  private n = 0;
+  private rets = new Float64Array(1024);
+  private dieKeys = new Float64Array(1024);
+  /** The callee's name as an index into `names` (-1: none). */
+  private callees = new Int32Array(1024);
+  private tails = new Uint8Array(1024);
+  private readonly names: string[] = [];
+  private readonly nameIndex = new Map<string, number>();
+  /** Indexes of the sites kept (the first per address), by address. */
+  private byRet = new Int32Array(0);
+  /** 1 for a site kept. */
+  private kept = new Uint8Array(0);
+
+  /** Adds a site (before `seal`). */
+  add(ret: number, tail: boolean, key: number, callee: string | undefined): void {
+    if (this.n === this.rets.length) this.grow();
+    const i = this.n++;
+    this.rets[i] = ret;
+    this.dieKeys[i] = key;
+    this.tails[i] = tail ? 1 : 0;
+    let c = -1;
+    if (callee) {
+      c = this.nameIndex.get(callee) ?? -1;
+      if (c < 0) {
+        c = this.names.length;
+        this.names.push(callee);
+        this.nameIndex.set(callee, c);
+      }
+    }
+    this.callees[i] = c;
+  }
+
+  /** Orders the sites by address, keeping the first read for each. */
+  seal(): this {
+    const n = this.n;
+    const rets = this.rets.subarray(0, n);
+    const order = stableOrderBy(rets);
+    const kept = new Uint8Array(n);
+    let m = 0;
+    for (let j = 0; j < n; j++) {
+      const i = order[j];
+      if (m > 0 && rets[order[m - 1]] === rets[i]) continue;
+      order[m++] = i;
+      kept[i] = 1;
+    }
+    this.byRet = order.slice(0, m);
+    this.kept = kept;
+    // Exact sizes: the columns live as long as the analysis.
+    this.rets = this.rets.slice(0, n);
+    this.dieKeys = this.dieKeys.slice(0, n);
+    this.callees = this.callees.slice(0, n);
+    this.tails = this.tails.slice(0, n);
+    return this;
+  }
+
+  get size(): number {
+    return this.byRet.length;
+  }
+
+  has(ret: number): boolean {
+    return this.find(ret) >= 0;
+  }
+
+  get(ret: number): DwarfCallSite | undefined {
+    const i = this.find(ret);
+    return i < 0 ? undefined : this.site(i);
+  }
+
+  *keys(): IterableIterator<number> {
+    for (let i = 0; i < this.n; i++) if (this.kept[i]) yield this.rets[i];
+  }
+
+  *values(): IterableIterator<DwarfCallSite> {
+    for (let i = 0; i < this.n; i++) if (this.kept[i]) yield this.site(i);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[number, DwarfCallSite]> {
+    for (let i = 0; i < this.n; i++) if (this.kept[i]) yield [this.rets[i], this.site(i)];
+  }
+
+  /** The index of the site kept for `ret`, or -1. */
+  private find(ret: number): number {
+    const byRet = this.byRet;
+    const rets = this.rets;
+    let lo = 0;
+    let hi = byRet.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (rets[byRet[mid]] < ret) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < byRet.length && rets[byRet[lo]] === ret ? byRet[lo] : -1;
+  }
+
+  private site(i: number): DwarfCallSite {
+    const s: DwarfCallSite = { ret: this.rets[i], tail: this.tails[i] === 1, key: this.dieKeys[i] };
+    const c = this.callees[i];
+    if (c >= 0) s.callee = this.names[c];
+    return s;
+  }
+
+  private grow(): void {
+    const cap = this.rets.length * 2;
+    const f64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.rets = f64(this.rets);
+    this.dieKeys = f64(this.dieKeys);
+    const c = new Int32Array(cap);
+    c.set(this.callees);
+    this.callees = c;
+    const t = new Uint8Array(cap);
+    t.set(this.tails);
+    this.tails = t;
+  }
+}
