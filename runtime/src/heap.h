@@ -367,4 +367,29 @@ void pool_init(void);
 /* The chunk [base, base + usable) is going away: drop the pool objects inside [lo, hi). */
 void pool_drop_range(uintptr_t lo, uintptr_t hi);
 
+/* ---- heap_start.c: bringing the heap part up ----
+ * NONE: nothing known; RESOLVING: looking up the real allocator (dlsym may allocate: those
+ * requests get the bootstrap buffer); REAL: real functions known, requests pass through;
+ * READY: the tables are built and chunks are tracked. */
+enum { HEAP_ST_NONE, HEAP_ST_RESOLVING, HEAP_ST_REAL, HEAP_ST_READY };
+extern int heap_start_state;
+int heap_start_slow(void); /* the first caller resolves and builds; others see where it is */
+static inline int heap_state(void)
+{
+    int s = __atomic_load_n(&heap_start_state, __ATOMIC_ACQUIRE);
+    return RT_LIKELY(s == HEAP_ST_READY) ? s : s == HEAP_ST_NONE ? heap_start_slow() : s;
+}
+/* The bootstrap buffer: static memory, each block's size in the word before it; never freed. */
+#define HEAP_BOOT_BYTES (256u * 1024u)
+extern char heap_boot[HEAP_BOOT_BYTES];
+void *heap_boot_alloc(size_t n, size_t align);
+static inline bool heap_is_boot(const void *p)
+{
+    return (const char *)p >= heap_boot && (const char *)p < heap_boot + HEAP_BOOT_BYTES;
+}
+static inline size_t heap_boot_size(const void *p)
+{
+    return ((const size_t *)p)[-1];
+}
+
 #endif

@@ -11,114 +11,16 @@
  * program, RTLD_NEXT finds it and we stay correct, whereas __libc_* would mix two heaps.
  * When the next malloc is glibc's (checked with dladdr), the usable size is read from glibc's
  * chunk header inline instead of calling malloc_usable_size, and ALLOCS_ROOT_F_GLIBC_MALLOC
- * tells out-of-process readers they may do the same. dlsym may itself allocate, so until the
- * real functions are known, requests are served from a static bootstrap buffer whose frees
- * are ignored. */
+ * tells out-of-process readers they may do the same. Until the real functions are known,
+ * requests are served from heap_start.c's bootstrap buffer. */
 #define _GNU_SOURCE
 #include "heap.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { ST_NONE, ST_RESOLVING, ST_REAL, ST_READY };
-static int state; /* REAL: real functions known (pass through); READY: tracking */
-
-/* ---- the bootstrap buffer ---- */
-#define BOOT_BYTES (256u * 1024u)
-static char boot[BOOT_BYTES] __attribute__((aligned(4096)));
-static size_t boot_used;
-
-static inline bool is_boot(const void *p)
-{
-    return (const char *)p >= boot && (const char *)p < boot + BOOT_BYTES;
-}
-static inline size_t boot_size(const void *p)
-{
-    return ((const size_t *)p)[-1];
-}
-
-static void *boot_alloc(size_t n, size_t align)
-{
-    if (align < 16) align = 16;
-    if (align > 4096 || n > BOOT_BYTES) goto nomem;
-    for (;;) {
-        size_t old = __atomic_load_n(&boot_used, __ATOMIC_RELAXED);
-        size_t start = (old + 16 + align - 1) & ~(align - 1);
-        size_t end = start + ((n + 15) & ~(size_t)15);
-        if (end > BOOT_BYTES) goto nomem;
-        if (__atomic_compare_exchange_n(&boot_used, &old, end, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED)) {
-            ((size_t *)(boot + start))[-1] = n;
-            return boot + start; /* static memory: already zero, so calloc needs nothing */
-        }
-    }
-nomem:
-    errno = ENOMEM;
-    return NULL;
-}
-
-/* ---- resolving the real allocator (heap_real.c holds what is found) ---- */
-
-static int start_slow(void)
-{
-    int expected = ST_NONE;
-    if (!__atomic_compare_exchange_n(&state, &expected, ST_RESOLVING, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE))
-        return expected; /* another thread (or our own dlsym, recursively) is on it */
-    int saved = errno;
-    struct heap_real r;
-    r.malloc = heap_next_symbol("malloc");
-    r.free = heap_next_symbol("free");
-    r.calloc = heap_next_symbol("calloc");
-    r.realloc = heap_next_symbol("realloc");
-    r.memalign = heap_next_symbol("memalign");
-    r.usable_size = heap_next_symbol("malloc_usable_size");
-    if (!r.malloc || !r.free || !r.calloc || !r.realloc || !r.memalign || !r.usable_size) {
-        /* Cannot happen with glibc; without a real allocator there is nothing to serve. */
-        rt_warn("cannot find the next malloc; the heap is not tracked");
-        errno = saved;
-        return ST_RESOLVING;
-    }
-    Dl_info info;
-    const char *slash;
-    if (dladdr((void *)r.malloc, &info) && info.dli_fname) {
-        slash = strrchr(info.dli_fname, '/');
-        heap_glibc = strncmp(slash ? slash + 1 : info.dli_fname, "libc.so", 7) == 0;
-    }
-    heap_real = r;
-    __atomic_store_n(&state, ST_REAL, __ATOMIC_RELEASE);
-    /* From here our own nested mallocs pass through; build the tables. */
-    rt_self.heap_busy++;
-    if (heap_glibc)
-        __atomic_or_fetch(&__allocs_root.flags, ALLOCS_ROOT_F_GLIBC_MALLOC, __ATOMIC_RELEASE);
-    heap_index_init();
-    heap_sites_init();
-    threads_init();
-    pool_init();
-    interrupted_init();
-    rt_self.heap_busy--;
-    /* Cache entries made before tracking started (heap_site_id from another part) would let
-     * malloc_impl's probe hit while it still must not track: a new generation drops them. */
-    heap_site_cache_flush();
-    __atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
-    errno = saved;
-    return ST_READY;
-}
-
-static inline int heap_state(void)
-{
-    int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
-    return RT_LIKELY(s == ST_READY) ? s : s == ST_NONE ? start_slow() : s;
-}
-
-void heap_init_early(void)
-{
-    (void)heap_state();
-}
 
 /* ---- tracking ----
  * The only counter is each thread's count of tracked chunks (total allocations): live chunks
@@ -305,7 +207,8 @@ void *heap_malloc_at_cfa(size_t n, uintptr_t pc, uintptr_t cfa)
 static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t pc, uintptr_t cfa)
 {
     int s = heap_state();
-    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.malloc(n) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(s != HEAP_ST_READY))
+        return s == HEAP_ST_REAL ? heap_real.malloc(n) : heap_boot_alloc(n, 16);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.malloc(n);
     size_t span;
     if (RT_UNLIKELY(__builtin_add_overflow(n, 2 * ALLOCS_TRAILER_BYTES, &span))) {
@@ -327,8 +230,8 @@ static __attribute__((noinline)) void free_slow(void *p)
         heap_real.free(p);
         return;
     }
-    if (!p || is_boot(p)) return;
-    if (heap_state() >= ST_REAL) heap_real.free(p);
+    if (!p || heap_is_boot(p)) return;
+    if (heap_state() >= HEAP_ST_REAL) heap_real.free(p);
     /* else: nothing can free it yet; leaking is the only safe answer */
 }
 
@@ -363,8 +266,8 @@ static void *calloc_impl(size_t nmemb, size_t size, uintptr_t pc, uintptr_t cfa)
         return NULL;
     }
     int s = heap_state();
-    if (RT_UNLIKELY(s != ST_READY))
-        return s == ST_REAL ? heap_real.calloc(nmemb, size) : boot_alloc(n, 16);
+    if (RT_UNLIKELY(s != HEAP_ST_READY))
+        return s == HEAP_ST_REAL ? heap_real.calloc(nmemb, size) : heap_boot_alloc(n, 16);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.calloc(nmemb, size);
     if (RT_UNLIKELY(n > SIZE_MAX - 2 * ALLOCS_TRAILER_BYTES)) { /* (track's span) */
         errno = ENOMEM;
@@ -414,13 +317,13 @@ static void *realloc_impl(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
 {
     if (!p) return malloc_impl(n, pc, cfa);
     int s = heap_state();
-    if (is_boot(p)) { /* copy out of the bootstrap buffer; the old block is never reused */
+    if (heap_is_boot(p)) { /* copy out of the bootstrap buffer; the old block is never reused */
         if (n == 0) return NULL;
         void *q = malloc_impl(n, pc, cfa);
-        if (q) memcpy(q, p, boot_size(p) < n ? boot_size(p) : n);
+        if (q) memcpy(q, p, heap_boot_size(p) < n ? heap_boot_size(p) : n);
         return q;
     }
-    if (RT_UNLIKELY(s != ST_READY)) return s == ST_REAL ? heap_real.realloc(p, n) : NULL;
+    if (RT_UNLIKELY(s != HEAP_ST_READY)) return s == HEAP_ST_REAL ? heap_real.realloc(p, n) : NULL;
     uint8_t *mark = tracked_mark(p);
     if (!mark) return heap_real.realloc(p, n);
     if (n == 0) { /* glibc 2.36 (REALLOC_ZERO_BYTES_FREES): free p, return NULL */
@@ -438,8 +341,8 @@ static void *realloc_impl(void *p, size_t n, uintptr_t pc, uintptr_t cfa)
 static void *memalign_impl(size_t align, size_t n, uintptr_t pc, uintptr_t cfa)
 {
     int s = heap_state();
-    if (RT_UNLIKELY(s != ST_READY))
-        return s == ST_REAL ? heap_real.memalign(align, n) : boot_alloc(n, align);
+    if (RT_UNLIKELY(s != HEAP_ST_READY))
+        return s == HEAP_ST_REAL ? heap_real.memalign(align, n) : heap_boot_alloc(n, align);
     if (RT_UNLIKELY(rt_self.heap_busy)) return heap_real.memalign(align, n);
     if (align > SIZE_MAX / 2 + 1) { /* glibc checks the alignment before the size */
         errno = EINVAL;
@@ -537,9 +440,9 @@ RT_EXPORT void *pvalloc(size_t n)
 RT_EXPORT size_t malloc_usable_size(void *p)
 {
     if (!p) return 0;
-    if (is_boot(p)) return boot_size(p);
+    if (heap_is_boot(p)) return heap_boot_size(p);
     int s = heap_state();
-    if (s == ST_READY && heap_index_is_start((uintptr_t)p))
+    if (s == HEAP_ST_READY && heap_index_is_start((uintptr_t)p))
         return heap_usable(p) - ALLOCS_TRAILER_BYTES; /* never let the program reach the trailer */
-    return s >= ST_REAL ? heap_real.usable_size(p) : 0;
+    return s >= HEAP_ST_REAL ? heap_real.usable_size(p) : 0;
 }
