@@ -3,11 +3,10 @@
 // none, to take a census of the heap). The bridge writes its answer to a file of ours (the JSON
 // array alone with --json), so nothing is picked out of gdb's own output. Colour on a TTY (not
 // with --json, not with NO_COLOR).
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BRIDGE, gdbCommandName } from "./gdb";
+import { BRIDGE, runGdbBatch } from "./gdb";
 import { UsageError } from "../paths";
 import { prepareMetadata } from "../meta-setup";
 import { coreObjects } from "../../../typegen/src/meta/objects";
@@ -126,21 +125,14 @@ export async function coreCommand(args: string[]): Promise<number> {
     return 1;
   }
   await prepareMetadata("allocs core", [a.prog, ...coreObjects(a.core)]);
-  const timeout = Number(process.env.ALLOCS_GDB_TIMEOUT_MS ?? 120_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-core-"));
   try {
     const reportFile = path.join(dir, "report");
-    const r = spawnSync(gdbCommandName(), coreGdbArguments(a, reportFile), {
-      encoding: "utf8",
-      timeout,
-      maxBuffer: 256 << 20,
-    });
-    if (r.error) {
-      const e = r.error as NodeJS.ErrnoException;
-      if (e.code === "ENOENT") throw new Error(`${gdbCommandName()}: command not found`);
-      if (e.code === "ETIMEDOUT") throw new Error(`allocs core: gdb did not answer within ${timeout} ms`);
-      throw e;
-    }
+    const r = runGdbBatch(
+      coreGdbArguments(a, reportFile),
+      120_000,
+      (ms) => `allocs core: gdb did not answer within ${ms} ms`,
+    );
     const refusal = gdbCoreRefusal(r.stderr, a.force);
     if (refusal) {
       console.error(`allocs core: ${a.core} ${refusal}`);

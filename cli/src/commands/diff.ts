@@ -3,11 +3,10 @@
 // core is turned into a snapshot by gdb in batch mode (as `allocs core` runs it), then the bridge
 // compares the two files (docs/snapshot-format.md): by type and by site, count and bytes added,
 // freed and net, largest growth first. PROG is found in a core when not given.
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BRIDGE, gdbCommandName } from "./gdb";
+import { BRIDGE, runGdbBatch } from "./gdb";
 import { gdbWarnings } from "./core";
 import { UsageError } from "../paths";
 
@@ -55,20 +54,11 @@ export function isCore(file: string): boolean {
 }
 
 function gdb(args: string[], what: string): { stdout: string; stderr: string } {
-  const timeout = Number(process.env.ALLOCS_GDB_TIMEOUT_MS ?? 300_000);
-  const r = spawnSync(gdbCommandName(), ["-nx", "-q", "-batch", "-iex", `source ${BRIDGE}`, ...args], {
-    encoding: "utf8",
-    timeout,
-    maxBuffer: 256 << 20,
-  });
-  if (r.error) {
-    const e = r.error as NodeJS.ErrnoException;
-    if (e.code === "ENOENT") throw new Error(`${gdbCommandName()}: command not found`);
-    if (e.code === "ETIMEDOUT")
-      throw new Error(`allocs diff: gdb did not finish ${what} within ${timeout} ms`);
-    throw e;
-  }
-  return { stdout: r.stdout, stderr: r.stderr };
+  return runGdbBatch(
+    ["-nx", "-q", "-batch", "-iex", `source ${BRIDGE}`, ...args],
+    300_000,
+    (ms) => `allocs diff: gdb did not finish ${what} within ${ms} ms`,
+  );
 }
 
 /** The program a core was dumped from, as the core's process information names it. */

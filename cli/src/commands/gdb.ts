@@ -2,6 +2,7 @@
 // inferior only. The preload goes through gdb's exec-wrapper (`env LD_PRELOAD=... PROG`), so
 // neither gdb nor the shell that starts the program loads it; every gdb option passes through.
 import { runtimeFirst } from "../ld-preload";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runInherited } from "../preload";
@@ -13,6 +14,25 @@ export const BRIDGE = path.join(ROOT, "gdb-python-bridge", "allocs_gdb.py");
 
 export function gdbCommandName(): string {
   return process.env.ALLOCS_GDB ?? "gdb";
+}
+
+/** gdb run to completion with `args`, its output captured: a missing gdb or one that overruns
+ * `timeoutMs` (ALLOCS_GDB_TIMEOUT_MS overrides) is an error saying so, `late` naming what it
+ * was doing. */
+export function runGdbBatch(
+  args: string[],
+  timeoutMs: number,
+  late: (ms: number) => string,
+): { stdout: string; stderr: string } {
+  const timeout = Number(process.env.ALLOCS_GDB_TIMEOUT_MS ?? timeoutMs);
+  const r = spawnSync(gdbCommandName(), args, { encoding: "utf8", timeout, maxBuffer: 256 << 20 });
+  if (r.error) {
+    const e = r.error as NodeJS.ErrnoException;
+    if (e.code === "ENOENT") throw new Error(`${gdbCommandName()}: command not found`);
+    if (e.code === "ETIMEDOUT") throw new Error(late(timeout));
+    throw e;
+  }
+  return { stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The LD_PRELOAD value for the inferior: the runtime first, the user's own preloads kept. */
