@@ -98,6 +98,12 @@ int main(int argc, char **argv)
     probe("mmap", region + 100, "base=%p size=%d offset=100 func=main file=%s line=%d",
           (void *)region, 3 * 4096, file, mmap_line);
 
+    /* Never written (and read-only, so it cannot merge with the mapping above): a kernel core
+     * holds no bytes of it (its segment's p_filesz is 0), and a debugger reads it as zeros. */
+    char *untouched = mmap(NULL, 2 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    probe("mmap_untouched", untouched + 64, "base=%p size=%d offset=64", (void *)untouched,
+          2 * 4096);
+
     int arena_line = __LINE__ + 1;
     char *arena = malloc(4096);
     const struct allocator *pool = alloc_register_allocator("bridge_pool");

@@ -1,7 +1,8 @@
 """The decoder's Target over LLDB's SB API: memory (SBProcess.ReadMemory, the object files'
-sections where a core left them out), symbols (SBTarget.FindSymbols, ResolveLoadAddress), source
-lines, mappings (GetMemoryRegions; in a core, its segments), threads, registers and frames with
-DWARF's CFA (SBFrame.GetCFA) and their variables, and expressions (SBFrame)."""
+sections where a core left them out, zeros where the kernel wrote none of an anonymous mapping),
+symbols (SBTarget.FindSymbols, ResolveLoadAddress), source lines, mappings (GetMemoryRegions; in
+a core, its segments), threads, registers and frames with DWARF's CFA (SBFrame.GetCFA) and their
+variables, and expressions (SBFrame)."""
 from __future__ import annotations
 
 import os
@@ -11,11 +12,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import lldb  # type: ignore[import-not-found]
 
+from allocs_decoder import core_notes
 from allocs_decoder import Frame, Mapping, MemoryUnreadable, SourceLine, Symbolization, Thread, Variable
 from allocs_decoder.cxx import without_return_type
 from allocs_decoder.target import Architecture, architecture_of
 
-from .thread_pointers import thread_pointers as find_thread_pointers
+from .thread_pointers import core_file, thread_pointers as find_thread_pointers
 
 MASK64 = (1 << 64) - 1
 REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
@@ -56,6 +58,8 @@ class LldbTarget:
     def __init__(self, debugger: Any, exe_ctx: Any = None) -> None:
         self.debugger = debugger
         self.exe_ctx = exe_ctx
+        self._zero_key: Optional[int] = None
+        self._zero_cache: List[Tuple[int, int]] = []
 
     # ---- the SB objects of the moment ----
     def target(self) -> Any:
@@ -83,18 +87,69 @@ class LldbTarget:
             raise MemoryUnreadable(addr, size, "no process or core file (run the program or load a core)")
         if size == 0:
             return b""
+        data, why = self._read(addr, size)
+        if data is not None:
+            return data
+        if self.is_core():
+            data = self._read_zero_filled(addr, size)
+            if data is not None:
+                return data
+        raise MemoryUnreadable(addr, size, why)
+
+    def _read(self, addr: int, size: int) -> Tuple[Optional[bytes], str]:
+        """The bytes at [addr, addr + size), or (None, LLDB's reason)."""
         err = lldb.SBError()
         data = self.process().ReadMemory(addr, size, err)
         if err.Success() and data is not None and len(data) == size:
-            return bytes(data)
+            return bytes(data), ""
         # A core holds only the segments the kernel (or gcore) wrote: read-only parts of the
         # object files are read from the files, as LLDB's own `memory read` does.
         t = self.target()
         ferr = lldb.SBError()
         fdata = t.ReadMemory(lldb.SBAddress(addr, t), size, ferr)
         if ferr.Success() and fdata is not None and len(fdata) == size and self.is_core():
-            return bytes(fdata)
-        raise MemoryUnreadable(addr, size, _first_line(err.GetCString(), ""))
+            return bytes(fdata), ""
+        return None, _first_line(err.GetCString(), "")
+
+    def _read_zero_filled(self, addr: int, size: int) -> Optional[bytes]:
+        """A core's read that meets memory the kernel wrote no bytes for (a mapping the process
+        never wrote): zeros there, as gdb reads it, where LLDB says the core "does not contain"
+        it; the rest read as usual. None if any part is still unreadable or none is zero-filled."""
+        end = addr + size
+        pieces: List[bytes] = []
+        at = addr
+        filled = False
+        for b, e in self._zero_ranges():
+            if e <= at or b >= end:
+                continue
+            if b > at:
+                head, _ = self._read(at, b - at)
+                if head is None:
+                    return None
+                pieces.append(head)
+                at = b
+            upto = min(e, end)
+            pieces.append(bytes(upto - at))
+            at, filled = upto, True
+            if at == end:
+                break
+        if not filled:
+            return None
+        if at < end:
+            tail, _ = self._read(at, end - at)
+            if tail is None:
+                return None
+            pieces.append(tail)
+        return b"".join(pieces)
+
+    def _zero_ranges(self) -> List[Tuple[int, int]]:
+        """The core's zero-filled ranges (core_notes.zero_filled), read once per process."""
+        key = int(self.process().GetUniqueID())
+        if self._zero_key != key:
+            path = core_file(self.process())
+            self._zero_cache = core_notes.zero_filled(path) if path else []
+            self._zero_key = key
+        return self._zero_cache
 
     def lookup_symbol(self, name: str) -> Optional[int]:
         t = self.target()

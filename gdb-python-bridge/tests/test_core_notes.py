@@ -62,7 +62,7 @@ class CoreNotesTest(unittest.TestCase):
     def test_not_a_core_or_not_x86_64(self) -> None:
         self.assertEqual(self.read(core(b"", e_type=3))[0], {})
         self.assertTrue(self.read(core(b"", e_type=3))[1][0].endswith("not a core file"))
-        self.assertIn("x86-64 cores only", self.read(core(prstatus(1, 1), machine=183))[1][0])
+        self.assertIn("x86-64 cores only are read", self.read(core(prstatus(1, 1), machine=183))[1][0])
         self.assertTrue(self.read(b"hello")[1][0].endswith("not an ELF file"))
 
     def test_huge_note_segment_is_refused(self) -> None:
@@ -78,3 +78,50 @@ class CoreNotesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def nt_file(mappings: List[Tuple[int, int]]) -> bytes:
+    """An NT_FILE note naming one file for each (start, end)."""
+    desc = struct.pack("<QQ", len(mappings), 4096)
+    desc += b"".join(struct.pack("<QQQ", s, e, 0) for s, e in mappings)
+    desc += b"/lib/x.so\0" * len(mappings)
+    desc += bytes(-len(desc) % 4)
+    return struct.pack("<III", 5, len(desc), C.NT_FILE) + b"CORE\0\0\0\0" + desc
+
+
+def core_with_loads(notes: bytes, loads: List[Tuple[int, int, int]]) -> bytes:
+    """An ELF core header, a PT_NOTE and one PT_LOAD per (vaddr, filesz, memsz)."""
+    phnum = 1 + len(loads)
+    notes_at = 64 + 56 * phnum
+    head = bytearray(64)
+    head[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<HH", head, 16, C.ET_CORE, C.EM_X86_64)
+    struct.pack_into("<Q", head, 32, 64)
+    struct.pack_into("<HH", head, 54, 56, phnum)
+    phs = struct.pack("<IIQQQQQQ", C.PT_NOTE, 0, notes_at, 0, 0, len(notes), 0, 4)
+    for vaddr, filesz, memsz in loads:
+        phs += struct.pack("<IIQQQQQQ", C.PT_LOAD, 6, notes_at + len(notes), vaddr, 0, filesz, memsz, 4096)
+    return bytes(head) + phs + notes
+
+
+class ZeroFilledTest(unittest.TestCase):
+    def zero_filled(self, data: bytes) -> List[Tuple[int, int]]:
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(data)
+        try:
+            return C.zero_filled(f.name)
+        finally:
+            os.unlink(f.name)
+
+    def test_anonymous_tails_only(self) -> None:
+        # an anonymous mapping never written (filesz 0), one written in part, one whole, and a
+        # library's text the kernel left out (filesz 0, but a file backs it: its bytes, not zeros)
+        data = core_with_loads(nt_file([(0x7000, 0x9000)]),
+                               [(0x1000, 0, 0x2000), (0x4000, 0x1000, 0x3000), (0x10000, 0x1000, 0x1000),
+                                (0x7000, 0, 0x2000)])
+        self.assertEqual(self.zero_filled(data), [(0x1000, 0x3000), (0x5000, 0x7000)])
+
+    def test_damage_gives_nothing(self) -> None:
+        self.assertEqual(self.zero_filled(b"\x7fELF"), [])
+        self.assertEqual(self.zero_filled(core(prstatus(1, 1), machine=183)), [])
+        self.assertEqual(C.zero_filled("/nonexistent/core"), [])

@@ -13,6 +13,7 @@ import {
   type Json,
   type Probes,
   answers,
+  hex,
   makeGcore,
   queryCore,
   useKernelCore,
@@ -220,6 +221,27 @@ describe("lldb bridge", function () {
       const gdbAnswers = queryCore(target.exe, core, queries);
       for (const [label, value] of gdbAnswers) assert.deepEqual(validate(schemaOf(label), value), [], label);
       sameJson("kernel core", gdbAnswers, lldbCore(core, queries));
+    });
+
+    it("reads a mapping the program never wrote as zeros, as gdb does, though the core holds no bytes of it", function () {
+      const { stdout, core } = kernel;
+      const p = parseProbes(stdout).get("mmap_untouched") as Record<string, string>;
+      assert.ok(p, "the program printed no probe mmap_untouched");
+      // The kernel wrote the mapping's segment with p_filesz 0: nothing of it is in the file.
+      const seg = spawnSync("readelf", ["-lW", core], { encoding: "utf8" }).stdout;
+      const vaddr = "0x" + BigInt(p.base).toString(16).padStart(16, "0");
+      const load = seg.split("\n").find((l) => l.includes(` ${vaddr} `));
+      assert.ok(load, `no LOAD segment at ${p.base} in the core:\n${seg}`);
+      assert.match(load, /^\s*LOAD\s+\S+\s+\S+\s+\S+\s+0x0+\s+0x0*2000\s/, load);
+      const query: Array<[string, string]> = [
+        ["untouched", `alloc print --json --bytes 32 probe_addr[${p.index}]`],
+      ];
+      const g = queryCore(target.exe, core, query).get("untouched") as Json;
+      const l = lldbCore(core, query).get("untouched") as Json;
+      assert.equal(g.description.allocator, "mmap");
+      assert.equal(g.description.base, hex(p.base));
+      assert.equal(g.bytes, "00".repeat(32));
+      assert.deepEqual(l, g);
     });
   });
 
