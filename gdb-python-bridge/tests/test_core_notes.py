@@ -8,7 +8,7 @@ import struct
 import sys
 import tempfile
 import unittest
-from typing import List, Tuple
+from typing import Callable, Dict, List, Tuple, TypeVar
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from allocs_decoder import core_notes as C  # noqa: E402
@@ -34,14 +34,22 @@ def core(notes: bytes, e_type: int = C.ET_CORE, machine: int = C.EM_X86_64, file
     return bytes(head) + ph + notes
 
 
+T = TypeVar("T")
+
+
+def on_file(data: bytes, read: Callable[[str], T]) -> T:
+    """read(path) of a temporary file holding data."""
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        f.write(data)
+    try:
+        return read(f.name)
+    finally:
+        os.unlink(f.name)
+
+
 class CoreNotesTest(unittest.TestCase):
-    def read(self, data: bytes) -> Tuple[dict, List[str]]:
-        with tempfile.NamedTemporaryFile(delete=False) as f:
-            f.write(data)
-        try:
-            return C.thread_pointers(f.name)
-        finally:
-            os.unlink(f.name)
+    def read(self, data: bytes) -> Tuple[Dict[int, int], List[str]]:
+        return on_file(data, C.thread_pointers)
 
     def test_every_thread(self) -> None:
         found, notes = self.read(core(prstatus(10, 0x7000) + prstatus(11, 0x8000)))
@@ -106,12 +114,7 @@ def core_with_loads(notes: bytes, loads: List[Tuple[int, int, int]]) -> bytes:
 
 class ZeroFilledTest(unittest.TestCase):
     def zero_filled(self, data: bytes) -> List[Tuple[int, int]]:
-        with tempfile.NamedTemporaryFile(delete=False) as f:
-            f.write(data)
-        try:
-            return C.zero_filled(f.name)
-        finally:
-            os.unlink(f.name)
+        return on_file(data, C.zero_filled)
 
     def test_anonymous_tails_only(self) -> None:
         # an anonymous mapping never written (filesz 0), one written in part, one whole, and a
