@@ -21,6 +21,13 @@ interface FrameMember {
   offset: number;
 }
 
+/** Whether `same` holds a member named and typed as `v`. */
+function hasMember(same: FrameMember[], v: FrameVarOut): boolean {
+  for (let i = 0; i < same.length; i++)
+    if (same[i].name === v.name && same[i].rawType === v.type) return true;
+  return false;
+}
+
 /**
  * Writes the frames of `fns` (functions with code), by address; a function at the address of
  * the previous one is its alias and gets none. `usedNames` holds the type names written so far
@@ -90,7 +97,7 @@ class FrameWriter {
       if (v.cfaOffset >= 0) continue;
       let same = atOffset.get(v.cfaOffset);
       if (same === undefined) atOffset.set(v.cfaOffset, (same = []));
-      else if (same.some((m) => m.name === v.name && m.rawType === v.type)) continue;
+      else if (hasMember(same, v)) continue;
       const m = { name: v.name, rawType: v.type, type: this.ref(v.type), offset: v.cfaOffset + size };
       same.push(m);
       fm.push(m);
