@@ -60,7 +60,7 @@ export function exprShape(u: Unit, c: Cursor, start: number, end: number, out: E
     return end - start === 1 ? SHAPE_REG : SHAPE_EXPR;
   }
   if (op === DW_OP.call_frame_cfa) return end - start === 1 ? SHAPE_CFA : SHAPE_EXPR;
-  if (!hasOperand(op)) return SHAPE_EXPR;
+  if (READS_OPERANDS[op] !== 1) return SHAPE_EXPR;
   const savedPos = c.pos;
   const savedEnd = c.end;
   c.pos = start + 1;
@@ -73,20 +73,24 @@ export function exprShape(u: Unit, c: Cursor, start: number, end: number, out: E
   }
 }
 
-/** Whether `operandShape` reads operands of `op` (every other first operation is opaque). */
-function hasOperand(op: number): boolean {
-  return (
-    op === DW_OP.fbreg ||
-    (op >= DW_OP.breg0 && op <= DW_OP.breg31) ||
-    op === DW_OP.bregx ||
-    op === DW_OP.addr ||
-    op === DW_OP.addrx ||
-    op === DW_OP.GNU_addr_index ||
-    op === DW_OP.regx ||
-    op === DW_OP.const8u ||
-    op === DW_OP.const4u
-  );
-}
+/**
+ * 1 for each first operation whose operands `exprShape` reads (fbreg, bregN, bregx, addr,
+ * addrx, GNU_addr_index, regx, const4u/8u); an expression starting with any other is told from that byte alone,
+ * so a caller interested only in these can skip the rest without a call.
+ */
+export const READS_OPERANDS = new Uint8Array(256);
+for (const op of [
+  DW_OP.fbreg,
+  DW_OP.bregx,
+  DW_OP.addr,
+  DW_OP.addrx,
+  DW_OP.GNU_addr_index,
+  DW_OP.regx,
+  DW_OP.const8u,
+  DW_OP.const4u,
+])
+  READS_OPERANDS[op] = 1;
+for (let op = DW_OP.breg0; op <= DW_OP.breg31; op++) READS_OPERANDS[op] = 1;
 
 /** The shape of an expression whose first operation `op` has operands; c.pos is after `op`. */
 function operandShape(u: Unit, c: Cursor, op: number, end: number, out: ExprOperands): number {

@@ -14,6 +14,7 @@ import {
   SHAPE_BREG,
   SHAPE_CFA,
   SHAPE_FBREG,
+  READS_OPERANDS,
   SHAPE_REG,
   exprShape,
 } from "../dwarf/expr";
@@ -156,7 +157,12 @@ export class FrameVarCollector {
       }
       const w = this.walker;
       w.open(u, form, start);
+      const buf = w.c.buf;
       while (w.next()) {
+        // Only an expression whose first operation has operands (fbreg, bregN...) can place a
+        // variable in the frame; the rest (registers, computed values: most entries of
+        // optimised code) are told from that byte, so they are skipped without a call.
+        if (w.end === w.start || READS_OPERANDS[buf[w.start]] !== 1) continue;
         const shape = exprShape(u, w.c, w.start, w.end, ops);
         this.range(w.lo, w.hi === Infinity ? fnHi : w.hi, shape, ops.reg, ops.value);
       }
