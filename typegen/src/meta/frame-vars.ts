@@ -75,6 +75,7 @@ export class FrameVarCollector {
   private fn: FunctionInfo | null = null;
   private readonly walker = new LocListWalker();
   private readonly ops = new ExprOperands();
+  private fbReader: FrameBaseReader | undefined;
   private block = new Cursor(NO_BYTES, "", "");
   /** The frame base over [fbLo, fbHi): FB_* and the CFA offset; decoded at the first fbreg. */
   private fbDecoded = false;
@@ -224,8 +225,7 @@ export class FrameVarCollector {
     const lazy = f as LazyFunction;
     const u = lazy.fbUnit;
     if (!u) return;
-    const fbs = new FrameBaseReader(this, u, lazy);
-    fbs.read();
+    (this.fbReader ??= new FrameBaseReader(this)).read(u, lazy);
   }
 
   /** Notes one frame base range [lo, hi) of location `loc`. */
@@ -251,26 +251,27 @@ export class FrameVarCollector {
   }
 }
 
-/** Reads a function's undecoded frame base into a collector's frame base ranges (rare: once per
- * function with a frame-base-relative variable, so a reader and a walker of its own each time). */
+/**
+ * Reads a function's undecoded frame base into its collector's frame base ranges, with a walker
+ * of its own (it is called while the collector's walker is inside a variable's list).
+ */
 class FrameBaseReader {
   private readonly ops = new ExprOperands();
+  private readonly walker = new LocListWalker();
+  private block = new Cursor(NO_BYTES, "", "");
 
-  constructor(
-    private readonly into: FrameVarCollector,
-    private readonly u: Unit,
-    private readonly f: LazyFunction,
-  ) {}
+  constructor(private readonly into: FrameVarCollector) {}
 
-  read(): void {
-    const { u, f } = this;
+  read(u: Unit, f: LazyFunction): void {
     try {
       if (f.isBlock) {
-        const c = new Cursor(u.src.buf, u.file, u.src.secName, 0, u.end);
+        let c = this.block;
+        if (c.buf !== u.src.buf || c.file !== u.file || c.section !== u.src.secName)
+          c = this.block = new Cursor(u.src.buf, u.file, u.src.secName, 0, u.end);
         this.shape(f.lowPc, f.highPc, exprShape(u, c, f.start, f.end, this.ops));
         return;
       }
-      const w = new LocListWalker();
+      const w = this.walker;
       w.open(u, f.form, f.start);
       while (w.next())
         this.shape(w.lo, w.hi === Infinity ? f.highPc : w.hi, exprShape(u, w.c, w.start, w.end, this.ops));
