@@ -67,6 +67,15 @@ export class FrameTable {
   l = new Float64Array(256 * LS_COLS);
   s = new Float64Array(64 * S_COLS);
 
+  constructor() {
+    // Each column array is replaced when it grows. Replacing each once now makes V8 treat the
+    // fields as mutable from the start: else the first growth, met after `materialize` was
+    // compiled assuming them constant, deoptimised it and made it compile again.
+    this.f = grow(this.f, this.f.length);
+    this.l = grow(this.l, this.l.length);
+    this.s = grow(this.s, this.s.length);
+  }
+
   reset(): void {
     this.fns = this.locals = this.statics = 0;
   }
