@@ -80,7 +80,12 @@ export class MetaSections {
       if (r) r.buf.copy(buf, offsets[s], 0, r.n * r.size);
     }
     const params = this.params;
-    for (let i = 0; i < params.length; i++) buf.writeUInt32LE(params[i], offsets[Section.PARAMS] + 4 * i);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    for (let i = 0, at = offsets[Section.PARAMS]; i < params.length; i++, at += 4) {
+      const p = params[i];
+      if (p >>> 0 === p) view.setUint32(at, p, true);
+      else buf.writeUInt32LE(p, at); /* throws the RangeError it always did */
+    }
     return buf;
   }
 }

@@ -5,7 +5,7 @@
 import { FunctionInfo, TypeId } from "../model/types";
 import { FRAME, FRAME_VAR, FRAME_VAR_PARAM, Kind, MEMBER, META_NONE, TYPE } from "./format";
 import { MetaSections } from "./file-layout";
-import { CfaSegments, frameVars } from "./frame-vars";
+import { CfaSegments, FrameVarCollector, FrameVarOut } from "./frame-vars";
 import { fieldsOf } from "./record-buffer";
 
 const T_ = fieldsOf(TYPE);
@@ -21,6 +21,13 @@ interface FrameMember {
   offset: number;
 }
 
+/** Whether `same` holds a member named and typed as `v`. */
+function hasMember(same: FrameMember[], v: FrameVarOut): boolean {
+  for (let i = 0; i < same.length; i++)
+    if (same[i].name === v.name && same[i].rawType === v.type) return true;
+  return false;
+}
+
 /**
  * Writes the frames of `fns` (functions with code), by address; a function at the address of
  * the previous one is its alias and gets none. `usedNames` holds the type names written so far
@@ -33,34 +40,78 @@ export function writeFrames(
   ref: (id: TypeId | undefined) => number,
   cfa: CfaSegments | undefined,
 ): void {
-  const { strings, types, members, frames, frameVars: vars } = out;
   const byLo = [...fns].sort((a, b) => a.lowPc - b.lowPc);
+  const w = new FrameWriter(out, usedNames, ref, cfa);
   let lastLo = -1;
-  // One map for every function (cleared): a frame's members by CFA offset.
-  const atOffset = new Map<number, FrameMember[]>();
   for (const f of byLo) {
     if (f.lowPc === lastLo) continue; /* an alias of the previous function */
     lastLo = f.lowPc;
-    const fv = frameVars(f, cfa);
+    w.write(f);
+  }
+}
+
+/**
+ * Writes one function's frame at a time. The per-function work is in these small methods, not
+ * in the loop over functions: V8 would otherwise compile the whole loop on stack replacement,
+ * a large compile of a function that runs once.
+ */
+class FrameWriter {
+  private readonly collector: FrameVarCollector;
+  /** One map for every function (cleared): a frame's members by CFA offset. */
+  private readonly atOffset = new Map<number, FrameMember[]>();
+
+  constructor(
+    private readonly out: MetaSections,
+    private readonly usedNames: Set<string>,
+    private readonly ref: (id: TypeId | undefined) => number,
+    cfa: CfaSegments | undefined,
+  ) {
+    this.collector = new FrameVarCollector(cfa);
+  }
+
+  write(f: FunctionInfo): void {
+    const fv = this.collector.collect(f);
     let size = 0;
     for (const v of fv) if (v.cfaOffset < 0) size = Math.max(size, -v.cfaOffset);
-    // Each (name, offset, type) once, the first met; by offset, variables at one offset compared
-    // by name and type (no key string per variable).
+    const typeIndex = this.writeType(f, size, this.members(fv, size));
+    const { strings, frames, frameVars: vars } = this.out;
+    const fa = frames.add();
+    frames.u64(fa + F_.lo, f.lowPc);
+    frames.u64(fa + F_.hi, f.highPc);
+    frames.u32(fa + F_.function, strings.add(f.name));
+    frames.u32(fa + F_.type, typeIndex);
+    frames.u32(fa + F_.first_var, vars.n);
+    frames.u32(fa + F_.nvars, fv.length);
+    for (const v of fv) this.writeVar(v);
+  }
+
+  /**
+   * The frame's members: each (name, offset, type) once, the first met; by offset, variables at
+   * one offset compared by name and type (no key string per variable). Sorted by offset, then name.
+   */
+  private members(fv: FrameVarOut[], size: number): FrameMember[] {
     const fm: FrameMember[] = [];
+    const atOffset = this.atOffset;
     atOffset.clear();
     for (const v of fv) {
       if (v.cfaOffset >= 0) continue;
       let same = atOffset.get(v.cfaOffset);
       if (same === undefined) atOffset.set(v.cfaOffset, (same = []));
-      else if (same.some((m) => m.name === v.name && m.rawType === v.type)) continue;
-      const m = { name: v.name, rawType: v.type, type: ref(v.type), offset: v.cfaOffset + size };
+      else if (hasMember(same, v)) continue;
+      const m = { name: v.name, rawType: v.type, type: this.ref(v.type), offset: v.cfaOffset + size };
       same.push(m);
       fm.push(m);
     }
-    fm.sort((a, b) => a.offset - b.offset || (a.name < b.name ? -1 : 1));
+    if (fm.length > 1) fm.sort((a, b) => a.offset - b.offset || (a.name < b.name ? -1 : 1));
+    return fm;
+  }
+
+  /** The FRAME type of `f` and its members; returns its type index. */
+  private writeType(f: FunctionInfo, size: number, fm: FrameMember[]): number {
+    const { strings, types, members } = this.out;
     let tname = `__FRAME_${f.name}`;
-    if (usedNames.has(tname)) tname = `__FRAME_${f.name}$${f.lowPc.toString(16)}`;
-    usedNames.add(tname);
+    if (this.usedNames.has(tname)) tname = `__FRAME_${f.name}$${f.lowPc.toString(16)}`;
+    this.usedNames.add(tname);
     const typeIndex = types.n;
     const at = types.add();
     types.u32(at + T_.name, strings.add(tname));
@@ -76,21 +127,17 @@ export function writeFrames(
       members.u32(ma + M_.type, m.type);
       members.u64(ma + M_.offset, m.offset);
     }
-    const fa = frames.add();
-    frames.u64(fa + F_.lo, f.lowPc);
-    frames.u64(fa + F_.hi, f.highPc);
-    frames.u32(fa + F_.function, strings.add(f.name));
-    frames.u32(fa + F_.type, typeIndex);
-    frames.u32(fa + F_.first_var, vars.n);
-    frames.u32(fa + F_.nvars, fv.length);
-    for (const v of fv) {
-      const va = vars.add();
-      vars.u64(va + V_.pc_lo, v.pcLo);
-      vars.u64(va + V_.pc_hi, v.pcHi);
-      vars.i64(va + V_.cfa_offset, v.cfaOffset);
-      vars.u32(va + V_.name, strings.add(v.name));
-      vars.u32(va + V_.type, ref(v.type));
-      vars.u32(va + V_.flags, v.param ? FRAME_VAR_PARAM : 0);
-    }
+    return typeIndex;
+  }
+
+  private writeVar(v: FrameVarOut): void {
+    const { strings, frameVars: vars } = this.out;
+    const va = vars.add();
+    vars.u64(va + V_.pc_lo, v.pcLo);
+    vars.u64(va + V_.pc_hi, v.pcHi);
+    vars.i64(va + V_.cfa_offset, v.cfaOffset);
+    vars.u32(va + V_.name, strings.add(v.name));
+    vars.u32(va + V_.type, this.ref(v.type));
+    vars.u32(va + V_.flags, v.param ? FRAME_VAR_PARAM : 0);
   }
 }

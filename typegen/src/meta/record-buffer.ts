@@ -61,7 +61,11 @@ export class RecordBuffer {
   }
 
   i64(at: number, x: number): void {
-    if (x >= -Number.MAX_SAFE_INTEGER && x <= Number.MAX_SAFE_INTEGER && Math.floor(x) === x) {
+    if ((x | 0) === x) {
+      // A 32-bit integer (a CFA offset, nearly every enumerator): its sign fills the high half.
+      this.view.setInt32(at, x, true);
+      this.view.setInt32(at + 4, x < 0 ? -1 : 0, true);
+    } else if (x >= -Number.MAX_SAFE_INTEGER && x <= Number.MAX_SAFE_INTEGER && Math.floor(x) === x) {
       this.view.setUint32(at, x >>> 0, true);
       this.view.setInt32(at + 4, Math.floor(x / TWO32), true);
     } else this.buf.writeBigInt64LE(x === 2 ** 63 ? 2n ** 63n - 1n : BigInt(x), at);

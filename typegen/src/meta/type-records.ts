@@ -66,14 +66,37 @@ export function typeRef(model: TypeModel): (id: TypeId | undefined) => number {
  * the order writeRecord took them from a record object and strings added in that order, so the
  * string table is laid out as it always was. */
 export function writeTypes(model: TypeModel, out: MetaSections): string[] {
-  const { strings, types, members, enumerators, params } = out;
-  const isVoid = (id: TypeId | undefined): boolean => id === undefined || model.types[id]?.kind === "void";
-  const ref = typeRef(model);
   const names = uniqueNames(model.types);
-  for (const t of model.types) {
+  const w = new TypeWriter(model, out);
+  const types = model.types;
+  for (let i = 0; i < types.length; i++) w.write(types[i], names[types[i].id]);
+  return names;
+}
+
+/**
+ * Writes one type at a time. The per-type work is in these small methods, not in the loop over
+ * the types: V8 would otherwise compile the whole loop on stack replacement, a large compile of
+ * a function that runs once.
+ */
+class TypeWriter {
+  private readonly ref: (id: TypeId | undefined) => number;
+
+  constructor(
+    private readonly model: TypeModel,
+    private readonly out: MetaSections,
+  ) {
+    this.ref = typeRef(model);
+  }
+
+  private isVoid(id: TypeId | undefined): boolean {
+    return id === undefined || this.model.types[id]?.kind === "void";
+  }
+
+  write(t: CType, name: string): void {
+    const { strings, types } = this.out;
     const kind = kindOf(t);
     const at = types.add();
-    types.u32(at + T_.name, strings.add(names[t.id]));
+    types.u32(at + T_.name, strings.add(name));
     types.u32(at + T_.c_name, strings.add(t.cName));
     types.u64(at + T_.size, t.byteSize ?? 0);
     types.u8(at + T_.kind, kind);
@@ -86,63 +109,81 @@ export function writeTypes(model: TypeModel, out: MetaSections): string[] {
     if ((t.kind === "struct" || t.kind === "union" || t.kind === "enum") && t.complete === false)
       flags |= TYPE_F_INCOMPLETE;
     if (t.kind === "opaque") flags |= TYPE_F_INCOMPLETE;
-    if (kind === Kind.POINTER) related = isVoid(t.target) ? META_NONE : ref(t.target);
+    if (kind === Kind.POINTER) related = this.isVoid(t.target) ? META_NONE : this.ref(t.target);
     if (kind === Kind.ARRAY) {
-      related = ref(t.target);
+      related = this.ref(t.target);
       // The count is 32 bits: a longer array is written as unbounded; its size (64 bits) stays.
       count = t.count !== null && t.count !== undefined && t.count <= 0xffffffff ? t.count : 0;
     }
     if (kind === Kind.ENUM) {
-      related = ref(t.target);
-      const es = t.enumerators ?? [];
-      first = enumerators.n;
-      count = es.length;
-      for (const e of es) {
-        const ea = enumerators.add();
-        enumerators.u32(ea + E_.name, strings.add(e.name));
-        // An unsigned 2^64 - 1 is 2^64 as a double; wrapped to 64 bits that would be 0.
-        const v = Math.trunc(e.value);
-        if (e.value >= 2 ** 64) enumerators.i64(ea + E_.value, -1);
-        else if (v >= -Number.MAX_SAFE_INTEGER && v <= Number.MAX_SAFE_INTEGER)
-          enumerators.i64(ea + E_.value, v);
-        else enumerators.buf.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)), ea + E_.value);
-      }
+      related = this.ref(t.target);
+      first = this.out.enumerators.n;
+      count = this.enumerators(t);
     }
     if (kind === Kind.STRUCT || kind === Kind.UNION) {
-      const ms = t.members ?? [];
-      first = members.n;
-      count = ms.length;
-      for (const m of ms) {
-        const bitSize = m.bitSize ?? 0;
-        const bitOffset = bitSize ? (m.bitOffset ?? m.offset * 8) - m.offset * 8 : 0;
-        const ma = members.add();
-        members.u32(ma + M_.name, strings.add(m.name));
-        members.u32(ma + M_.type, ref(m.type));
-        members.u64(ma + M_.offset, m.offset);
-        members.u16(ma + M_.bit_offset, bitOffset);
-        members.u16(ma + M_.bit_size, bitSize);
-      }
-      const last = ms[ms.length - 1];
-      if (
-        kind === Kind.STRUCT &&
-        last &&
-        model.types[last.type]?.kind === "array" &&
-        (model.types[last.type].count === null || model.types[last.type].count === undefined)
-      )
-        flags |= TYPE_F_FLEXIBLE;
+      first = this.out.members.n;
+      count = this.members(t);
+      if (kind === Kind.STRUCT && this.endsFlexible(t)) flags |= TYPE_F_FLEXIBLE;
     }
     if (kind === Kind.FUNCTION) {
-      related = isVoid(t.returns) ? META_NONE : ref(t.returns);
+      related = this.isVoid(t.returns) ? META_NONE : this.ref(t.returns);
       if (t.varargs) flags |= TYPE_F_VARARGS;
-      const ps = t.params ?? [];
-      first = params.length;
-      count = ps.length;
-      for (const p of ps) params.push(ref(p));
+      first = this.out.params.length;
+      count = this.params(t);
     }
     types.u16(at + T_.flags, flags);
     types.u32(at + T_.related, related);
     types.u32(at + T_.count, count);
     types.u32(at + T_.first, first);
   }
-  return names;
+
+  /** Writes the enumerators of `t`; returns how many. */
+  private enumerators(t: CType): number {
+    const { strings, enumerators } = this.out;
+    const es = t.enumerators ?? [];
+    for (const e of es) {
+      const ea = enumerators.add();
+      enumerators.u32(ea + E_.name, strings.add(e.name));
+      // An unsigned 2^64 - 1 is 2^64 as a double; wrapped to 64 bits that would be 0.
+      const v = Math.trunc(e.value);
+      if (e.value >= 2 ** 64) enumerators.i64(ea + E_.value, -1);
+      else if (v >= -Number.MAX_SAFE_INTEGER && v <= Number.MAX_SAFE_INTEGER)
+        enumerators.i64(ea + E_.value, v);
+      else enumerators.buf.writeBigInt64LE(BigInt.asIntN(64, BigInt(v)), ea + E_.value);
+    }
+    return es.length;
+  }
+
+  /** Writes the members of `t`; returns how many. */
+  private members(t: CType): number {
+    const { strings, members } = this.out;
+    const ms = t.members ?? [];
+    for (const m of ms) {
+      const bitSize = m.bitSize ?? 0;
+      const bitOffset = bitSize ? (m.bitOffset ?? m.offset * 8) - m.offset * 8 : 0;
+      const ma = members.add();
+      members.u32(ma + M_.name, strings.add(m.name));
+      members.u32(ma + M_.type, this.ref(m.type));
+      members.u64(ma + M_.offset, m.offset);
+      members.u16(ma + M_.bit_offset, bitOffset);
+      members.u16(ma + M_.bit_size, bitSize);
+    }
+    return ms.length;
+  }
+
+  /** Whether struct `t` ends in an array of no count (a flexible array member). */
+  private endsFlexible(t: CType): boolean {
+    const ms = t.members ?? [];
+    const last = ms[ms.length - 1];
+    if (!last) return false;
+    const lt = this.model.types[last.type];
+    return lt?.kind === "array" && (lt.count === null || lt.count === undefined);
+  }
+
+  /** Appends the parameter types of function type `t`; returns how many. */
+  private params(t: CType): number {
+    const ps = t.params ?? [];
+    for (const p of ps) this.out.params.push(this.ref(p));
+    return ps.length;
+  }
 }

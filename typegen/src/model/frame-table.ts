@@ -18,6 +18,7 @@ import {
   LS_TYPEDEF,
   LazyFunction,
   LocalStore,
+  smi,
 } from "./lazy-locations";
 import { RawStatic } from "./raw";
 
@@ -65,6 +66,15 @@ export class FrameTable {
   f = new Float64Array(64 * F_COLS);
   l = new Float64Array(256 * LS_COLS);
   s = new Float64Array(64 * S_COLS);
+
+  constructor() {
+    // Each column array is replaced when it grows. Replacing each once now makes V8 treat the
+    // fields as mutable from the start: else the first growth, met after `materialize` was
+    // compiled assuming them constant, deoptimised it and made it compile again.
+    this.f = grow(this.f, this.f.length);
+    this.l = grow(this.l, this.l.length);
+    this.s = grow(this.s, this.s.length);
+  }
 
   reset(): void {
     this.fns = this.locals = this.statics = 0;
@@ -152,52 +162,57 @@ export class FrameTable {
   /**
    * The functions and statics of unit `u`, names resolved. The functions' parameters and locals
    * stay rows (a LocalStore, grouped by function) until someone asks for them; function and
-   * variable types are still raw DIE keys for uniquing to resolve.
+   * variable types are still raw DIE keys for uniquing to resolve. Each record is made by a
+   * small method of its own, called per record: V8 compiles those, not this loop.
    */
   materialize(u: Unit, d: StrSpace): { functions: LazyFunction[]; statics: RawStatic[] } {
     const store = new LocalStore(u, d, this.localRows());
-    const first = this.firstLocals;
     const functions: LazyFunction[] = [];
-    const f = this.f;
-    for (let i = 0; i < this.fns; i++) {
-      const o = i * F_COLS;
-      const fb = f[o + F_FB];
-      const fn = new LazyFunction(
-        nameOr(d, f[o + F_NAME], ""),
-        f[o + F_TYPE],
-        f[o + F_LOW],
-        f[o + F_HIGH],
-        f[o + F_EXTERNAL] !== 0,
-        u.name,
-        fb === LOC_NONE ? null : u,
-        fb === LOC_BLOCK,
-        f[o + F_FB_FORM],
-        f[o + F_FB_START],
-        f[o + F_FB_END],
-        store,
-        first[i],
-        first[i + 1] - first[i],
-      );
-      const linkage = resolveStr(d, f[o + F_LINKAGE]);
-      if (linkage) fn.linkageName = linkage;
-      functions.push(fn);
-    }
+    for (let i = 0; i < this.fns; i++) functions.push(this.makeFunction(u, d, store, i));
     const statics: RawStatic[] = [];
-    const s = this.s;
-    for (let i = 0; i < this.statics; i++) {
-      const o = i * S_COLS;
-      const st: RawStatic = {
-        name: nameOr(d, s[o + S_NAME], ""),
-        type: s[o + S_TYPE],
-        addr: s[o + S_ADDR],
-        external: s[o + S_EXTERNAL] !== 0,
-        tls: s[o + S_TLS] !== 0,
-        unit: u.name,
-      };
-      if (s[o + S_HAS_SCOPE]) st.scope = nameOr(d, s[o + S_SCOPE], "");
-      statics.push(st);
-    }
+    for (let i = 0; i < this.statics; i++) statics.push(this.makeStatic(u, d, i));
     return { functions, statics };
+  }
+
+  private makeFunction(u: Unit, d: StrSpace, store: LocalStore, i: number): LazyFunction {
+    const f = this.f;
+    const o = i * F_COLS;
+    const fb = f[o + F_FB];
+    const first = this.firstLocals;
+    const fn = new LazyFunction(
+      nameOr(d, f[o + F_NAME], ""),
+      smi(f[o + F_TYPE]),
+      smi(f[o + F_LOW]),
+      smi(f[o + F_HIGH]),
+      f[o + F_EXTERNAL] !== 0,
+      u.name,
+      fb === LOC_NONE ? null : u,
+      fb === LOC_BLOCK,
+      smi(f[o + F_FB_FORM]),
+      smi(f[o + F_FB_START]),
+      smi(f[o + F_FB_END]),
+      store,
+      first[i],
+      first[i + 1] - first[i],
+    );
+    const linkage = resolveStr(d, f[o + F_LINKAGE]);
+    if (linkage) fn.linkageName = linkage;
+    return fn;
+  }
+
+  private makeStatic(u: Unit, d: StrSpace, i: number): RawStatic {
+    const s = this.s;
+    const o = i * S_COLS;
+    const st: RawStatic = {
+      name: nameOr(d, s[o + S_NAME], ""),
+      type: smi(s[o + S_TYPE]),
+      addr: smi(s[o + S_ADDR]),
+      external: s[o + S_EXTERNAL] !== 0,
+      tls: s[o + S_TLS] !== 0,
+      unit: u.name,
+    };
+    if (s[o + S_HAS_SCOPE]) st.scope = nameOr(d, s[o + S_SCOPE], "");
+    return st;
   }
 
   /** Start of each function's rows in `localRows` (and the end, at index fns). */

@@ -9,7 +9,7 @@
 import { Cursor } from "../bytes";
 import { DW_OP } from "../dwarf/constants";
 import { Location, classifyExpr } from "../dwarf/expr";
-import { forEachLoc } from "../dwarf/loclists";
+import { LocListWalker } from "../dwarf/loclists";
 import { StrSpace, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { TypegenFormatError } from "../errors";
@@ -45,9 +45,8 @@ export type RangeSink = (lo: number, hi: number, loc: Location) => void;
 
 /**
  * Hands each range of the location to `sink`, in list order, as `decodeLocation` would list
- * them, without making the list (the metadata writer reads every variable's ranges once and
- * keeps a few; the list and its range objects were most of its garbage). A malformed list
- * fails with the same TypegenFormatError, after the ranges before the fault were handed on.
+ * them, without making the list. A malformed list fails with the same TypegenFormatError, after
+ * the ranges before the fault were handed on.
  */
 export function forEachRange(ref: LocationRef, sink: RangeSink): void {
   const u = ref.unit;
@@ -58,20 +57,28 @@ export function forEachRange(ref: LocationRef, sink: RangeSink): void {
       sink(ref.lo, ref.hi, classifyExpr(u, c, ref.start, ref.end));
       return;
     }
-    const fnHi = ref.hi;
-    forEachLoc(u, ref.form, ref.start, (l, h, c, s, e) => {
-      sink(l, h === Infinity ? fnHi : h, classifyExpr(u, c, s, e));
-    });
+    // A walker of its own: the sink may decode another location meanwhile.
+    const w = new LocListWalker();
+    w.open(u, ref.form, ref.start);
+    while (w.next()) sink(w.lo, w.hi === Infinity ? ref.hi : w.hi, classifyExpr(u, w.c, w.start, w.end));
   } catch (e) {
-    if (e instanceof TypegenFormatError) throw e;
-    throw new TypegenFormatError(
-      u.file,
-      u.src.secName,
-      u.offset,
-      `unexpected failure: ${(e as Error).message}`,
-    );
+    throw asFormatError(u, e);
   }
 }
+
+/** `e` if it is a TypegenFormatError, else one naming unit `u` (a bug met on its bytes). */
+export function asFormatError(u: Unit, e: unknown): TypegenFormatError {
+  if (e instanceof TypegenFormatError) return e;
+  return new TypegenFormatError(
+    u.file,
+    u.src.secName,
+    u.offset,
+    `unexpected failure: ${(e as Error).message}`,
+  );
+}
+
+/** The walker `mayBeStatic` reads first entries with (it calls nothing while walking). */
+const probe = new LocListWalker();
 
 /**
  * False when the location cannot be a single static address (DW_OP_addr/addrx) or TLS offset
@@ -83,11 +90,10 @@ export function mayBeStatic(ref: LocationRef): boolean {
   if (!u) return false;
   let op = -1;
   if (ref.isBlock) op = ref.end > ref.start ? u.src.buf[ref.start] : -1;
-  else
-    forEachLoc(u, ref.form, ref.start, (_l, _h, c, s, e) => {
-      op = e > s ? c.buf[s] : 0;
-      return false;
-    });
+  else {
+    probe.open(u, ref.form, ref.start);
+    if (probe.next()) op = probe.end > probe.start ? probe.c.buf[probe.start] : 0;
+  }
   return (
     op === DW_OP.addr ||
     op === DW_OP.addrx ||
@@ -140,6 +146,16 @@ export class LazyLocal implements LocalVar, LocationRef {
   }
 }
 
+/**
+ * `x` as a small integer when it is one. Unoptimised code reads a Float64Array element as a
+ * boxed double even when it is integral; passed on where V8 has only seen small integers (a
+ * Cursor's `pos`, an object's field) it deoptimises that code and turns the field's
+ * representation to double for every object of its shape. Row values pass through this.
+ */
+export function smi(x: number): number {
+  return (x | 0) === x ? x | 0 : x;
+}
+
 /** Columns of a LocalStore row: the function's index in its unit, then the variable. */
 export const LS_FN = 0;
 export const LS_PARAM = 1;
@@ -183,8 +199,8 @@ export class LazyFunction implements FunctionInfo {
     public highPc: number,
     public external: boolean,
     public unit: string,
-    /** DW_AT_frame_base: `unit` null when there is none. */
-    private readonly fbUnit: Unit | null,
+    /** DW_AT_frame_base (`isBlock`, `form`, `start`, `end`): `fbUnit` null when there is none. */
+    readonly fbUnit: Unit | null,
     readonly isBlock: boolean,
     readonly form: number,
     readonly start: number,
@@ -230,58 +246,18 @@ export class LazyFunction implements FunctionInfo {
     for (const l of this.ls ?? []) l.type = map(l.type);
   }
 
-  /** The frame base, decoded now if it was not yet, and not kept (see `forEachVar`). */
-  frameBaseOnce(): LocatedRange[] {
-    return this.fb ?? decodeLocation(this.frameBaseRef());
+  /** The frame base if it was decoded (or set), else undefined: see `fbUnit` and the rest. */
+  get decodedFrameBase(): LocatedRange[] | undefined {
+    return this.fb;
   }
 
   /**
-   * Calls `begin` for each parameter, then each local, in DIE order (as `[...params,
-   * ...locals]`), then `range` for each range of its location; `name()` gives its name, decoded
-   * only if asked for (most variables of optimised code have no frame slot, and GCC spells short
-   * names inline, one string each). Variables not yet made into objects are decoded from their
-   * rows and nothing is kept, not even the list of a variable's ranges: the metadata writer
-   * visits every function once, and keeping every variable's objects alive until the end made
-   * V8's young-generation collections copy them all.
+   * Whether `params`/`locals` were made (or set): then they are the variables; else the rows
+   * [first, first + count) of `store` are, in DIE order (the metadata writer reads every
+   * function's variables once, from the rows, keeping nothing: meta/frame-vars.ts).
    */
-  forEachVar(begin: (name: () => string, type: TypeId, isParam: boolean) => void, range: RangeSink): void {
-    if (this.ps || this.ls) {
-      for (const vs of [this.params, this.locals])
-        for (const v of vs) {
-          begin(() => v.name, v.type, v.isParam);
-          for (const r of v.locations) range(r.lo, r.hi, r.loc);
-        }
-      return;
-    }
-    const { rows, unit, strs } = this.store;
-    const ref = {
-      unit: null as Unit | null,
-      isBlock: false,
-      form: 0,
-      start: 0,
-      end: 0,
-      lo: this.lowPc,
-      hi: this.highPc,
-    };
-    let row = 0;
-    let name: string | undefined;
-    const nameOf = (): string => (name ??= resolveStr(strs, rows[row * LS_COLS + LS_NAME]) ?? "");
-    for (let pass = 1; pass >= 0; pass--)
-      for (let i = this.first; i < this.first + this.count; i++) {
-        const o = i * LS_COLS;
-        if (rows[o + LS_PARAM] !== pass) continue;
-        const kind = rows[o + LS_LOC];
-        row = i;
-        name = undefined;
-        begin(nameOf, rows[o + LS_TYPE], pass === 1);
-        if (kind === 0) continue;
-        ref.unit = unit;
-        ref.isBlock = kind === 1;
-        ref.form = rows[o + LS_FORM];
-        ref.start = rows[o + LS_START];
-        ref.end = rows[o + LS_END];
-        forEachRange(ref, range);
-      }
+  get varsMade(): boolean {
+    return this.ps !== undefined || this.ls !== undefined;
   }
 
   private frameBaseRef(): LocationRef {
@@ -306,13 +282,13 @@ export class LazyFunction implements FunctionInfo {
       const isParam = rows[o + LS_PARAM] !== 0;
       const v = new LazyLocal(
         resolveStr(strs, rows[o + LS_NAME]) ?? "",
-        rows[o + LS_TYPE],
+        smi(rows[o + LS_TYPE]),
         isParam,
         kind === 0 ? null : unit,
         kind === 1,
-        rows[o + LS_FORM],
-        rows[o + LS_START],
-        rows[o + LS_END],
+        smi(rows[o + LS_FORM]),
+        smi(rows[o + LS_START]),
+        smi(rows[o + LS_END]),
         this.lowPc,
         this.highPc,
         undefined,
