@@ -20,6 +20,12 @@
 // The flags are read when V8 decides to optimise a function and when it compiles one, so setting
 // them before the work starts works; they only change which code V8 makes, never a result.
 //
+// V8 counts a function's executed bytecode against an interrupt budget before it considers
+// optimising it; twice V8's budget (67,584 -> 135,168 bytes) optimises fewer functions that would
+// soon stop running (`--trace-opt` on python3.11d: 586 -> 528 compiles). Measured (load ~10,
+// alternated runs, minimum CPU): libc's debug file 1.13 s -> 1.05 s (6 runs each), PostgreSQL
+// 2.94 s -> 2.80 s, python3.11d unchanged (4 each); four times the budget was no better.
+//
 // The young generation stays at its initial size (two 1 MB semi-spaces) instead of growing to
 // V8's maximum (two 16 MB ones, reached within the model build on every large input): that was
 // ~30 MB of the peak RSS, and with the smaller space the scavenges, each as long as what survives
@@ -42,6 +48,10 @@ let applied = false;
  * default: 920). */
 export const TYPEGEN_MAX_INLINED_CUMULATIVE = 460;
 
+/** Bytecode a function executes between V8's looks at whether to optimise it (V8's default:
+ * 67584). */
+export const TYPEGEN_INTERRUPT_BUDGET = 135168;
+
 /** Factor by which the young generation grows when V8 decides it should (V8's default: 2; 1
  * keeps it at its initial size). */
 export const TYPEGEN_SEMI_SPACE_GROWTH = 1;
@@ -52,6 +62,7 @@ export function tuneV8ForTypegen(): void {
   applied = true;
   v8.setFlagsFromString(`--max-optimized-bytecode-size=${TYPEGEN_MAX_OPTIMIZED_BYTECODE}`);
   v8.setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${TYPEGEN_MAX_INLINED_CUMULATIVE}`);
+  v8.setFlagsFromString(`--interrupt-budget=${TYPEGEN_INTERRUPT_BUDGET}`);
   v8.setFlagsFromString(`--semi-space-growth-factor=${TYPEGEN_SEMI_SPACE_GROWTH}`);
 }
 
