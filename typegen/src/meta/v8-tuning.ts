@@ -35,6 +35,15 @@
 // Measured (load ~10-12, 3 alternated runs): peak RSS libc's debug file ~142 -> ~117 MB,
 // python3.11d ~158 -> ~136 MB, PostgreSQL ~229 -> ~197 MB, CPU unchanged within noise (more
 // scavenges, 27 -> 127 on python3.11d, each shorter).
+//
+// Tried from here and not kept (python3.11d unless said, load ~10-13, 3-5 alternated runs):
+// `--single-threaded-gc` and `--no-parallel-marking` stop V8 with a failed check when set after
+// start; `--optimize-for-size` peak RSS -13 MB but CPU +18% (12 full collections instead of 4);
+// `--heap-growing-percent` 10-50 (more full collections, same peak: the peak is the external
+// memory of typed arrays and the malloc heap, not the old generation); no change beyond the
+// noise from `--no-concurrent-array-buffer-sweeping`, `--no-parallel-scavenge`,
+// `--no-concurrent-sweeping`, `--no-turbo-loop-peeling`, `--no-turbo-escape` or
+// `--max-inlined-bytecode-size=200` (libc, python3.11d, PostgreSQL).
 
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
