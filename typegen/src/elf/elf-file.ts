@@ -230,12 +230,26 @@ export class ElfFile {
   data(s: SectionHeader): Buffer {
     const hit = this.dataCache.get(s.index);
     if (hit) return hit;
-    const raw = this.rawData(s);
-    let out = raw;
-    if (s.flags & SHF_COMPRESSED) out = inflateElfSection(raw, this.path, s.name);
-    else if (s.name.startsWith(".zdebug")) out = inflateZdebug(raw, this.path, s.name);
+    const out = this.readData(s);
     this.dataCache.set(s.index, out);
     return out;
+  }
+
+  /**
+   * The section's contents as `data` gives them, but not kept by this ElfFile unless they already
+   * are: for a section read once per pass (.symtab and .strtab, ~1 MB on python3.11d or
+   * PostgreSQL's backend), which the cache would otherwise hold for as long as the ElfFile lives
+   * (the one that read the types lives until the metadata is written).
+   */
+  transientData(s: SectionHeader): Buffer {
+    return this.dataCache.get(s.index) ?? this.readData(s);
+  }
+
+  private readData(s: SectionHeader): Buffer {
+    const raw = this.rawData(s);
+    if (s.flags & SHF_COMPRESSED) return inflateElfSection(raw, this.path, s.name);
+    if (s.name.startsWith(".zdebug")) return inflateZdebug(raw, this.path, s.name);
+    return raw;
   }
 
   /** Contents of a section by name; ".debug_x" also finds a legacy ".zdebug_x". */

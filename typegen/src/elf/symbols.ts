@@ -1,4 +1,6 @@
-// .symtab / .dynsym symbols. Names are resolved through the section named by sh_link.
+// .symtab / .dynsym symbols. Names are resolved through the section named by sh_link. The tables
+// are read for each walk and not kept by the ElfFile (ElfFile.transientData): a walk is a
+// sub-millisecond read, a kept table ~1 MB for the rest of the run.
 
 import { Cursor, cstrAt } from "../bytes";
 import { SHN_UNDEF, SHT_DYNSYM, SHT_SYMTAB } from "./constants";
@@ -18,10 +20,10 @@ export interface ElfSymbol {
 }
 
 export function readSymbolTable(elf: ElfFile, s: SectionHeader): ElfSymbol[] {
-  const data = elf.data(s);
+  const data = elf.transientData(s);
   const strSec = elf.sections[s.link];
   if (!strSec) new Cursor(data, elf.path, s.name).fail(`sh_link ${s.link} names no section`, 0);
-  const strtab = elf.data(strSec);
+  const strtab = elf.transientData(strSec);
   const c = new Cursor(data, elf.path, s.name);
   const n = Math.floor(data.length / 24);
   const out: ElfSymbol[] = [];
@@ -85,10 +87,10 @@ function forEachSymtabEntry(
 ): void {
   for (const s of elf.sections) {
     if (s.type !== SHT_SYMTAB) continue;
-    const data = elf.data(s);
+    const data = elf.transientData(s);
     const strSec = elf.sections[s.link];
     if (!strSec) new Cursor(data, elf.path, s.name).fail(`sh_link ${s.link} names no section`, 0);
-    const strtab = elf.data(strSec);
+    const strtab = elf.transientData(strSec);
     const c = new Cursor(data, elf.path, s.name);
     const n = Math.floor(data.length / 24);
     for (let i = 0; i < n; i++) {
