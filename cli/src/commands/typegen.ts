@@ -9,8 +9,20 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UsageError } from "../paths";
 import { exitWith } from "../exit";
-import { GenerateOptions, GenerateResult, generateMeta } from "../../../typegen/src/meta/generate";
-import { tuneV8ForTypegen } from "../../../typegen/src/meta/v8-tuning";
+import type { GenerateOptions, GenerateResult } from "../../../typegen/src/meta/generate";
+
+/** Generates in this thread: typegen's modules load only here, so a run on a terminal (which
+ * generates in a worker) does not load them twice. */
+function generateHere(prog: string, opts: GenerateOptions): GenerateResult {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { tuneV8ForTypegen } =
+    require("../../../typegen/src/meta/v8-tuning") as typeof import("../../../typegen/src/meta/v8-tuning");
+  const { generateMeta } =
+    require("../../../typegen/src/meta/generate") as typeof import("../../../typegen/src/meta/generate");
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  tuneV8ForTypegen();
+  return generateMeta(prog, opts);
+}
 
 export function parseTypegenArgs(args: string[]): {
   prog: string;
@@ -87,10 +99,10 @@ function generateWithProgress(prog: string, opts: GenerateOptions): Promise<Gene
 
 export async function typegenCommand(args: string[]): Promise<number> {
   const { prog, opts, verbose, quiet } = parseTypegenArgs(args);
-  tuneV8ForTypegen();
   let r: GenerateResult;
   try {
-    r = process.stderr.isTTY ? await generateWithProgress(prog, opts) : generateMeta(prog, opts);
+    // The worker tunes V8 for typegen itself (typegen/src/meta/worker.ts).
+    r = process.stderr.isTTY ? await generateWithProgress(prog, opts) : generateHere(prog, opts);
   } catch (e) {
     console.error(`allocs typegen: ${(e as Error).message}`);
     return 1;
