@@ -1,0 +1,109 @@
+// The CLI's V8 code cache (cli/src/compile-cache.ts): a second start uses it, a changed module is
+// never run from a stale entry (even at the same length), a damaged cache file is only a miss,
+// and `allocs typegen` writes the same bytes with the cache, without it, and while making it.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ROOT } from "../lib/programs";
+
+const BIN = path.join(ROOT, "bin", "allocs.js");
+const CACHE_MODULE = path.join(ROOT, "dist", "cli", "src", "compile-cache.js");
+
+/** The environment of a run the cache is on for: no coverage, no source maps, nothing off. */
+function cacheEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_V8_COVERAGE: undefined,
+    NODE_OPTIONS: undefined,
+    ALLOCS_COMPILE_CACHE: undefined,
+    ...extra,
+  };
+}
+
+describe("the CLI's code cache", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-code-cache-"));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // A checkout of one module, loaded the way bin/allocs.js loads the CLI's.
+  const checkout = path.join(dir, "checkout");
+  const mod = path.join(checkout, "dist", "m.js");
+  const cacheFile = path.join(dir, "cache.bin");
+  const runner = path.join(dir, "runner.js");
+  fs.mkdirSync(path.dirname(mod), { recursive: true });
+  fs.writeFileSync(
+    runner,
+    `const c = require(${JSON.stringify(CACHE_MODULE)});
+c.installCodeCache(${JSON.stringify(checkout)}, ${JSON.stringify(cacheFile)});
+const answer = require(${JSON.stringify(mod)}).answer();
+console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
+  );
+  const load = (env: NodeJS.ProcessEnv = {}) => {
+    const r = spawnSync(process.execPath, [runner], { encoding: "utf8", env: cacheEnv(env) });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { answer: string; used: number; missed: number; refused: number };
+  };
+  const source = (answer: string) =>
+    `"use strict";\nexports.answer = function () { return [${JSON.stringify(answer)}].join(""); };\n`;
+
+  it("is made at the first start and used at the second", () => {
+    fs.writeFileSync(mod, source("A1"));
+    assert.deepEqual(load(), { answer: "A1", used: 0, missed: 1, refused: 0 });
+    assert.ok(fs.statSync(cacheFile).size > 0);
+    const made = fs.readFileSync(cacheFile);
+    assert.deepEqual(load(), { answer: "A1", used: 1, missed: 0, refused: 0 });
+    assert.ok(fs.readFileSync(cacheFile).equals(made), "a run that used the cache leaves it as it was");
+  });
+
+  it("never runs a changed module from the cache, even one of the same length", () => {
+    fs.writeFileSync(mod, source("B2"));
+    assert.deepEqual(load(), { answer: "B2", used: 0, missed: 1, refused: 0 });
+    assert.deepEqual(load(), { answer: "B2", used: 1, missed: 0, refused: 0 });
+  });
+
+  it("treats a damaged cache file as empty, and replaces it", () => {
+    const whole = fs.readFileSync(cacheFile);
+    for (const damaged of [
+      whole.subarray(0, whole.length - 100),
+      Buffer.from("not a cache"),
+      Buffer.alloc(0),
+    ]) {
+      fs.writeFileSync(cacheFile, damaged);
+      assert.equal(load().answer, "B2");
+      assert.deepEqual(load(), { answer: "B2", used: 1, missed: 0, refused: 0 });
+    }
+  });
+
+  it("is off under coverage and with ALLOCS_COMPILE_CACHE=off", () => {
+    fs.rmSync(cacheFile, { force: true });
+    for (const env of [{ NODE_V8_COVERAGE: path.join(dir, "coverage") }, { ALLOCS_COMPILE_CACHE: "off" }]) {
+      assert.deepEqual(load(env), { answer: "B2", used: 0, missed: 0, refused: 0 });
+      assert.ok(!fs.existsSync(cacheFile));
+    }
+  });
+
+  it("lets allocs typegen write the same bytes without it, making it and using it", () => {
+    const src = path.join(dir, "p.c");
+    fs.writeFileSync(
+      src,
+      "#include <stdlib.h>\nstruct node { struct node *next; long v; };\n" +
+        "int main(void) { struct node *n = malloc(sizeof *n); n->next = 0; return (int)(n->v = 0); }\n",
+    );
+    const exe = path.join(dir, "p");
+    const cc = spawnSync("gcc", ["-g", "-O1", "-o", exe, src], { encoding: "utf8" });
+    assert.equal(cc.status, 0, cc.stderr);
+    const xdg = path.join(dir, "xdg");
+    const outputs = [{ ALLOCS_COMPILE_CACHE: "off" }, {}, {}].map((env, i) => {
+      const out = path.join(dir, `out${i}.allocsmeta`);
+      const r = spawnSync(process.execPath, [BIN, "typegen", exe, "--out", out], {
+        encoding: "utf8",
+        env: cacheEnv({ XDG_CACHE_HOME: xdg, ...env }),
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return fs.readFileSync(out);
+    });
+    assert.equal(fs.readdirSync(path.join(xdg, "allocs", "code-cache")).length, 1);
+    assert.ok(outputs[1].equals(outputs[0]) && outputs[2].equals(outputs[0]));
+  });
+});
