@@ -17,21 +17,28 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
+import * as zlib from "node:zlib";
 import Module from "node:module";
 
 /** What Node's CommonJS loader passes a module's code (not in @types/node's Module). */
 interface LoadedModule {
+  filename: string;
   exports: unknown;
   require(id: string): unknown;
 }
 interface ModuleInternals {
   prototype: { _compile(this: LoadedModule, content: string, filename: string): unknown };
-  _resolveFilename(request: string, parent: LoadedModule, isMain: boolean, options?: unknown): string;
+  _resolveFilename(
+    request: string,
+    parent: LoadedModule | undefined,
+    isMain: boolean,
+    options?: unknown,
+  ): string;
   _cache: unknown;
   _extensions: unknown;
 }
 
-const MAGIC = "allocs-code-cache-1\n";
+const MAGIC = "allocs-code-cache-3\n";
 
 /**
  * V8's defaults for the flags the CLI changes while it runs (typegen/src/meta/v8-tuning.ts). Data
@@ -48,6 +55,8 @@ const FLAG_DEFAULTS = [
 interface Entry {
   source: Buffer;
   data: Buffer;
+  /** Where its relative requires led (request -> file), for the same source. */
+  resolved: Record<string, string>;
 }
 
 /** The cache file of this checkout (the directory holding dist/) and this Node. */
@@ -56,6 +65,11 @@ export function codeCacheFile(root: string): string {
   const name = `${root.replace(/[^A-Za-z0-9._-]/g, "_")}-${process.version}-${process.arch}.bin`;
   return path.join(base, "allocs", "code-cache", name);
 }
+
+/** The file: MAGIC, the CRC-32 of all that follows it (u32le: V8 checks the data's header, not
+ * all of its bytes), the header's length (u32le), the header (JSON), then each entry's source and
+ * data in the header's order. */
+type HeaderEntry = [name: string, sourceLength: number, dataLength: number, resolved: Record<string, string>];
 
 /** Entries by file name; an unreadable or foreign file reads as empty. */
 function readCache(file: string): Map<string, Entry> {
@@ -68,16 +82,21 @@ function readCache(file: string): Map<string, Entry> {
   }
   try {
     if (buf.toString("latin1", 0, MAGIC.length) !== MAGIC) return entries;
-    const headerLength = buf.readUInt32LE(MAGIC.length);
-    let at = MAGIC.length + 4;
-    const header = JSON.parse(buf.toString("utf8", at, at + headerLength)) as [string, number, number][];
+    if (buf.readUInt32LE(MAGIC.length) !== zlib.crc32(buf.subarray(MAGIC.length + 4))) return entries;
+    const headerLength = buf.readUInt32LE(MAGIC.length + 4);
+    let at = MAGIC.length + 8;
+    const header = JSON.parse(buf.toString("utf8", at, at + headerLength)) as HeaderEntry[];
     at += headerLength;
-    for (const [name, sourceLength, dataLength] of header) {
+    for (const [name, sourceLength, dataLength, resolved] of header) {
+      // A file written by another version of this code is a miss, never an error.
+      const shaped =
+        typeof name === "string" && typeof sourceLength === "number" && typeof dataLength === "number";
+      if (!shaped || typeof resolved !== "object" || resolved === null) return new Map();
       const source = buf.subarray(at, at + sourceLength);
       const data = buf.subarray(at + sourceLength, at + sourceLength + dataLength);
       at += sourceLength + dataLength;
       if (data.length !== dataLength) return new Map();
-      entries.set(name, { source, data });
+      entries.set(name, { source, data, resolved });
     }
   } catch {
     return new Map();
@@ -86,19 +105,22 @@ function readCache(file: string): Map<string, Entry> {
 }
 
 function writeCache(file: string, entries: Map<string, Entry>): void {
-  const header: [string, number, number][] = [];
+  const header: HeaderEntry[] = [];
   const parts: Buffer[] = [];
   for (const [name, e] of entries) {
-    header.push([name, e.source.length, e.data.length]);
+    header.push([name, e.source.length, e.data.length, e.resolved]);
     parts.push(e.source, e.data);
   }
   const headerBytes = Buffer.from(JSON.stringify(header));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(headerBytes.length);
+  const body = Buffer.concat([length, headerBytes, ...parts]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32LE(zlib.crc32(body));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(MAGIC, "latin1"), length, headerBytes, ...parts]));
+    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(MAGIC, "latin1"), crc, body]));
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
@@ -114,6 +136,7 @@ function flagProbe(): Buffer {
 function enabled(): boolean {
   return (
     process.env.ALLOCS_COMPILE_CACHE !== "off" &&
+    typeof zlib.crc32 === "function" && // Node 20.15 and later
     !process.env.NODE_V8_COVERAGE &&
     !process.sourceMapsEnabled &&
     !process.execArgv.some((a) => a.includes("source-maps"))
@@ -135,6 +158,10 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
   const dist = path.join(root, "dist") + path.sep;
   const entries = readCache(file);
   const fresh = new Map<string, { source: string; script: vm.Script }>();
+  /** Modules run from their cached source: their entry's resolutions hold. */
+  const trusted = new Set<string>();
+  const resolutions = new Map<string, Record<string, string>>();
+  let learned = 0;
   const probe = flagProbe();
   const M = Module as unknown as ModuleInternals;
   const original = M.prototype._compile;
@@ -150,9 +177,13 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
     // Data refused for the same source was made under other flags: making it again would not help.
     if (!sameSource) {
       fresh.set(filename, { source: content, script });
+      resolutions.set(filename, {});
       codeCacheStats.missed++;
-    } else if (script.cachedDataRejected) codeCacheStats.refused++;
-    else codeCacheStats.used++;
+    } else {
+      trusted.add(filename);
+      if (script.cachedDataRejected) codeCacheStats.refused++;
+      else codeCacheStats.used++;
+    }
     const compiled = script.runInThisContext({ displayErrors: true }) as (
       exports: unknown,
       require: unknown,
@@ -169,15 +200,45 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
     return compiled.call(this.exports, this.exports, moduleRequire, this, filename, path.dirname(filename));
   };
 
+  // Where a relative require of a module run from its cached source leads was found by Node's
+  // resolution when the entry was made (a stat per extension tried, a realpath: ~10 ms of a
+  // typegen start); the same source asks for the same files, so the answer is kept with it.
+  const resolve = M._resolveFilename;
+  M._resolveFilename = function (request, parent, isMain, options) {
+    const from = parent?.filename;
+    if (
+      from === undefined ||
+      !from.startsWith(dist) ||
+      isMain ||
+      options !== undefined ||
+      !request.startsWith(".")
+    )
+      return resolve.call(this, request, parent, isMain, options);
+    const known = trusted.has(from) ? entries.get(from)?.resolved[request] : undefined;
+    if (typeof known === "string") return known;
+    const found = resolve.call(this, request, parent, isMain, options);
+    if (found.startsWith(dist)) {
+      let own = resolutions.get(from);
+      if (own === undefined) resolutions.set(from, (own = { ...entries.get(from)?.resolved }));
+      own[request] = found;
+      learned++;
+    }
+    return found;
+  };
+
   process.on("exit", () => {
-    if (fresh.size === 0) return;
+    if (fresh.size === 0 && learned === 0) return;
     try {
       if (!flagProbe().equals(probe)) {
         for (const f of FLAG_DEFAULTS) v8.setFlagsFromString(f);
         if (!flagProbe().equals(probe)) return;
       }
       for (const [name, { source, script }] of fresh)
-        entries.set(name, { source: Buffer.from(source), data: script.createCachedData() });
+        entries.set(name, { source: Buffer.from(source), data: script.createCachedData(), resolved: {} });
+      for (const [name, resolved] of resolutions) {
+        const entry = entries.get(name);
+        if (entry) entry.resolved = resolved;
+      }
       for (const name of entries.keys()) if (!fresh.has(name) && !fs.existsSync(name)) entries.delete(name);
       writeCache(file, entries);
     } catch {

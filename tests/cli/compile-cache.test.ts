@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { ROOT } from "../lib/programs";
 
 const BIN = path.join(ROOT, "bin", "allocs.js");
@@ -29,9 +30,10 @@ describe("the CLI's code cache", () => {
   // A checkout of one module, loaded the way bin/allocs.js loads the CLI's.
   const checkout = path.join(dir, "checkout");
   const mod = path.join(checkout, "dist", "m.js");
+  const dep = path.join(checkout, "dist", "lib", "dep.js");
   const cacheFile = path.join(dir, "cache.bin");
   const runner = path.join(dir, "runner.js");
-  fs.mkdirSync(path.dirname(mod), { recursive: true });
+  fs.mkdirSync(path.dirname(dep), { recursive: true });
   fs.writeFileSync(
     runner,
     `const c = require(${JSON.stringify(CACHE_MODULE)});
@@ -44,34 +46,55 @@ console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as { answer: string; used: number; missed: number; refused: number };
   };
+  // m.js asks ./lib/dep for the answer's last character.
   const source = (answer: string) =>
-    `"use strict";\nexports.answer = function () { return [${JSON.stringify(answer)}].join(""); };\n`;
+    `"use strict";\nconst dep = require("./lib/dep");\n` +
+    `exports.answer = function () { return [${JSON.stringify(answer[0])}, dep.last()].join(""); };\n`;
+  const depSource = (last: string) => `"use strict";\nexports.last = () => ${JSON.stringify(last)};\n`;
 
   it("is made at the first start and used at the second", () => {
     fs.writeFileSync(mod, source("A1"));
-    assert.deepEqual(load(), { answer: "A1", used: 0, missed: 1, refused: 0 });
+    fs.writeFileSync(dep, depSource("1"));
+    assert.deepEqual(load(), { answer: "A1", used: 0, missed: 2, refused: 0 });
     assert.ok(fs.statSync(cacheFile).size > 0);
     const made = fs.readFileSync(cacheFile);
-    assert.deepEqual(load(), { answer: "A1", used: 1, missed: 0, refused: 0 });
+    assert.deepEqual(load(), { answer: "A1", used: 2, missed: 0, refused: 0 });
     assert.ok(fs.readFileSync(cacheFile).equals(made), "a run that used the cache leaves it as it was");
   });
 
   it("never runs a changed module from the cache, even one of the same length", () => {
-    fs.writeFileSync(mod, source("B2"));
-    assert.deepEqual(load(), { answer: "B2", used: 0, missed: 1, refused: 0 });
-    assert.deepEqual(load(), { answer: "B2", used: 1, missed: 0, refused: 0 });
+    fs.writeFileSync(mod, source("B1"));
+    assert.deepEqual(load(), { answer: "B1", used: 1, missed: 1, refused: 0 });
+    assert.deepEqual(load(), { answer: "B1", used: 2, missed: 0, refused: 0 });
+    // The module that requires it unchanged: the way to it is kept, the changed module is not.
+    fs.writeFileSync(dep, depSource("2"));
+    assert.deepEqual(load(), { answer: "B2", used: 1, missed: 1, refused: 0 });
+    assert.deepEqual(load(), { answer: "B2", used: 2, missed: 0, refused: 0 });
   });
 
   it("treats a damaged cache file as empty, and replaces it", () => {
     const whole = fs.readFileSync(cacheFile);
-    for (const damaged of [
+    // One byte of the code changed; the right magic line, then a header of another shape.
+    const flipped = Buffer.from(whole);
+    flipped[flipped.length - 10] ^= 0x40;
+    const header = Buffer.from(JSON.stringify([[mod, 1, 1]]));
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(header.length);
+    const body = Buffer.concat([length, header, Buffer.from("xy")]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(zlib.crc32(body));
+    const misshapen = Buffer.concat([whole.subarray(0, whole.indexOf("\n") + 1), crc, body]);
+    const damaged = [
       whole.subarray(0, whole.length - 100),
-      Buffer.from("not a cache"),
+      flipped,
+      misshapen,
+      Buffer.from("no"),
       Buffer.alloc(0),
-    ]) {
-      fs.writeFileSync(cacheFile, damaged);
+    ];
+    for (const file of damaged) {
+      fs.writeFileSync(cacheFile, file);
       assert.equal(load().answer, "B2");
-      assert.deepEqual(load(), { answer: "B2", used: 1, missed: 0, refused: 0 });
+      assert.deepEqual(load(), { answer: "B2", used: 2, missed: 0, refused: 0 });
     }
   });
 
