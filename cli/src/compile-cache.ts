@@ -217,7 +217,8 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
     const known = trusted.has(from) ? entries.get(from)?.resolved[request] : undefined;
     if (typeof known === "string") return known;
     const found = resolve.call(this, request, parent, isMain, options);
-    if (found.startsWith(dist)) {
+    // Kept only for a module compiled here (the one that installed the cache was not).
+    if (found.startsWith(dist) && (trusted.has(from) || fresh.has(from))) {
       let own = resolutions.get(from);
       if (own === undefined) resolutions.set(from, (own = { ...entries.get(from)?.resolved }));
       own[request] = found;
@@ -235,12 +236,17 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
       }
       for (const [name, { source, script }] of fresh)
         entries.set(name, { source: Buffer.from(source), data: script.createCachedData(), resolved: {} });
-      for (const [name, resolved] of resolutions) {
-        const entry = entries.get(name);
-        if (entry) entry.resolved = resolved;
+      // What another thread or process wrote since this one read the file is kept, but for the
+      // modules this one made or learned about: their entry is this one's, whole (resolutions
+      // belong to the source they were found for).
+      const merged = readCache(file);
+      for (const [name, entry] of entries) {
+        const ours = fresh.has(name) || resolutions.has(name);
+        if (ours) entry.resolved = resolutions.get(name) ?? entry.resolved;
+        if (ours || !merged.has(name)) merged.set(name, entry);
       }
-      for (const name of entries.keys()) if (!fresh.has(name) && !fs.existsSync(name)) entries.delete(name);
-      writeCache(file, entries);
+      for (const name of merged.keys()) if (!fresh.has(name) && !fs.existsSync(name)) merged.delete(name);
+      writeCache(file, merged);
     } catch {
       // A cache that cannot be written is only a slower next start.
     }

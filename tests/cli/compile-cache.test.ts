@@ -106,16 +106,20 @@ console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
     }
   });
 
-  it("lets allocs typegen write the same bytes without it, making it and using it", () => {
+  const exe = path.join(dir, "p");
+  let plainOutput: Buffer | undefined;
+  before(() => {
     const src = path.join(dir, "p.c");
     fs.writeFileSync(
       src,
       "#include <stdlib.h>\nstruct node { struct node *next; long v; };\n" +
         "int main(void) { struct node *n = malloc(sizeof *n); n->next = 0; return (int)(n->v = 0); }\n",
     );
-    const exe = path.join(dir, "p");
     const cc = spawnSync("gcc", ["-g", "-O1", "-o", exe, src], { encoding: "utf8" });
     assert.equal(cc.status, 0, cc.stderr);
+  });
+
+  it("lets allocs typegen write the same bytes without it, making it and using it", () => {
     const xdg = path.join(dir, "xdg");
     const outputs = [{ ALLOCS_COMPILE_CACHE: "off" }, {}, {}].map((env, i) => {
       const out = path.join(dir, `out${i}.allocsmeta`);
@@ -128,5 +132,39 @@ console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
     });
     assert.equal(fs.readdirSync(path.join(xdg, "allocs", "code-cache")).length, 1);
     assert.ok(outputs[1].equals(outputs[0]) && outputs[2].equals(outputs[0]));
+    plainOutput = outputs[0];
+  });
+
+  // On a terminal typegen generates in a worker thread (the progress bar), with its own loader.
+  it("on a terminal, lets the worker make and use it too, with the same bytes and errors", function () {
+    if (!plainOutput) this.skip();
+    const xdg = path.join(dir, "xdg-tty");
+    const cacheDir = path.join(xdg, "allocs", "code-cache");
+    const onTerminal = (args: string[]) =>
+      spawnSync(
+        "script",
+        ["-qec", [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(" "), "/dev/null"],
+        {
+          encoding: "utf8",
+          env: cacheEnv({ XDG_CACHE_HOME: xdg }),
+        },
+      );
+    let made: Buffer | undefined;
+    for (let i = 0; i < 2; i++) {
+      const out = path.join(dir, `tty${i}.allocsmeta`);
+      const r = onTerminal(["typegen", exe, "--out", out, "--quiet"]);
+      assert.equal(r.status, 0, r.stdout);
+      assert.ok(fs.readFileSync(out).equals(plainOutput!), "the same metadata as without a terminal");
+      const [file] = fs.readdirSync(cacheDir);
+      const cache = fs.readFileSync(path.join(cacheDir, file));
+      assert.ok(cache.includes("typegen/src/meta/writer.js"), "the worker's modules are in the cache");
+      if (made) assert.ok(cache.equals(made), "the second run used the cache and left it as it was");
+      made = cache;
+    }
+    const notElf = path.join(dir, "p.c");
+    const r = onTerminal(["typegen", notElf, "--out", path.join(dir, "bad.allocsmeta")]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /^allocs typegen: .*p\.c/m);
+    assert.doesNotMatch(r.stdout, /\n\s+at /, "one line, no stack trace");
   });
 });

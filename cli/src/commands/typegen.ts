@@ -52,12 +52,11 @@ export function parseTypegenArgs(args: string[]): {
   return { prog, opts, verbose, quiet };
 }
 
-/** Runs generation in a worker and draws a bar on stderr once it has taken over a second. */
+/** Runs generation in a worker and draws a bar on stderr once it has taken over a second. The
+ * answer is taken when the worker has ended, so it ends cleanly (its code cache written). */
 function generateWithProgress(prog: string, opts: GenerateOptions): Promise<GenerateResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, "..", "..", "..", "typegen", "src", "meta", "worker.js"), {
-      workerData: { prog, opts },
-    });
+    const worker = new Worker(path.join(__dirname, "typegen-worker.js"), { workerData: { prog, opts } });
     const start = Date.now();
     let stage = "starting";
     let fraction = 0;
@@ -75,24 +74,25 @@ function generateWithProgress(prog: string, opts: GenerateOptions): Promise<Gene
       clearInterval(timer);
       if (drawn) process.stderr.write("\r\x1b[K");
     };
+    let result: GenerateResult | undefined;
+    let failure: Error | undefined;
     worker.on(
       "message",
       (m: { stage?: string; fraction?: number; result?: GenerateResult; error?: { message: string } }) => {
         if (m.stage !== undefined) {
           stage = m.stage;
           fraction = m.fraction ?? fraction;
-        } else if (m.result) {
-          finish();
-          resolve(m.result);
-        } else if (m.error) {
-          finish();
-          reject(new Error(m.error.message));
-        }
+        } else if (m.result) result = m.result;
+        else if (m.error) failure = new Error(m.error.message);
       },
     );
     worker.on("error", (e) => {
+      failure ??= e;
+    });
+    worker.on("exit", (code) => {
       finish();
-      reject(e);
+      if (result && !failure) resolve(result);
+      else reject(failure ?? new Error(`the generating thread ended with status ${code} and no answer`));
     });
   });
 }
