@@ -144,6 +144,16 @@ function enabled(): boolean {
 }
 
 let installed = false;
+let release: (() => void) | undefined;
+
+/**
+ * Lets the cache file's bytes go (~1 MB; 1.6 MB of peak RSS measured on libc's typegen) once the
+ * command's modules are loaded: modules loaded later compile as Node compiles them, and only what
+ * was made or learned before is written at exit.
+ */
+export function releaseCodeCache(): void {
+  release?.();
+}
 
 /** What this process's modules found in the cache (for tests: a hit is the observable effect). */
 export const codeCacheStats = { used: 0, missed: 0, refused: 0 };
@@ -166,8 +176,21 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
   const M = Module as unknown as ModuleInternals;
   const original = M.prototype._compile;
 
+  let released = false;
+  release = () => {
+    if (released) return;
+    released = true;
+    const empty = Buffer.alloc(0);
+    for (const [name, entry] of entries) {
+      // An entry whose resolutions grew is written again at exit: it keeps its own copy.
+      if (resolutions.has(name) && !fresh.has(name))
+        entries.set(name, { ...entry, source: Buffer.from(entry.source), data: Buffer.from(entry.data) });
+      else entries.set(name, { ...entry, source: empty, data: empty });
+    }
+  };
+
   M.prototype._compile = function (this: LoadedModule, content: string, filename: string): unknown {
-    if (!filename.startsWith(dist)) return original.call(this, content, filename);
+    if (released || !filename.startsWith(dist)) return original.call(this, content, filename);
     const entry = entries.get(filename);
     const sameSource = entry !== undefined && entry.source.toString("utf8") === content;
     const script = new vm.Script(Module.wrap(content), {
@@ -218,7 +241,7 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
     if (typeof known === "string") return known;
     const found = resolve.call(this, request, parent, isMain, options);
     // Kept only for a module compiled here (the one that installed the cache was not).
-    if (found.startsWith(dist) && (trusted.has(from) || fresh.has(from))) {
+    if (!released && found.startsWith(dist) && (trusted.has(from) || fresh.has(from))) {
       let own = resolutions.get(from);
       if (own === undefined) resolutions.set(from, (own = { ...entries.get(from)?.resolved }));
       own[request] = found;
@@ -243,7 +266,7 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
       for (const [name, entry] of entries) {
         const ours = fresh.has(name) || resolutions.has(name);
         if (ours) entry.resolved = resolutions.get(name) ?? entry.resolved;
-        if (ours || !merged.has(name)) merged.set(name, entry);
+        if (ours || (!merged.has(name) && entry.data.length > 0)) merged.set(name, entry);
       }
       for (const name of merged.keys()) if (!fresh.has(name) && !fs.existsSync(name)) merged.delete(name);
       writeCache(file, merged);

@@ -130,8 +130,24 @@ console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
       assert.equal(r.status, 0, r.stderr);
       return fs.readFileSync(out);
     });
-    assert.equal(fs.readdirSync(path.join(xdg, "allocs", "code-cache")).length, 1);
+    const cacheDir = path.join(xdg, "allocs", "code-cache");
+    assert.equal(fs.readdirSync(cacheDir).length, 1);
     assert.ok(outputs[1].equals(outputs[0]) && outputs[2].equals(outputs[0]));
+    const cache = fs.readFileSync(path.join(cacheDir, fs.readdirSync(cacheDir)[0]));
+    assert.ok(cache.includes("typegen/src/meta/writer.js"), "typegen's modules are in the cache");
+    const again = spawnSync(
+      process.execPath,
+      [BIN, "typegen", exe, "--out", path.join(dir, "out3.allocsmeta")],
+      {
+        encoding: "utf8",
+        env: cacheEnv({ XDG_CACHE_HOME: xdg }),
+      },
+    );
+    assert.equal(again.status, 0, again.stderr);
+    assert.ok(
+      fs.readFileSync(path.join(cacheDir, fs.readdirSync(cacheDir)[0])).equals(cache),
+      "used, not made again",
+    );
     plainOutput = outputs[0];
   });
 

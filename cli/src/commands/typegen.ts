@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UsageError } from "../paths";
 import { exitWith } from "../exit";
+import { releaseCodeCache } from "../compile-cache";
 import type { GenerateOptions, GenerateResult } from "../../../typegen/src/meta/generate";
 
 /** Generates in this thread: typegen's modules load only here, so a run on a terminal (which
@@ -20,6 +21,7 @@ function generateHere(prog: string, opts: GenerateOptions): GenerateResult {
   const { generateMeta } =
     require("../../../typegen/src/meta/generate") as typeof import("../../../typegen/src/meta/generate");
   /* eslint-enable @typescript-eslint/no-require-imports */
+  releaseCodeCache();
   tuneV8ForTypegen();
   return generateMeta(prog, opts);
 }
