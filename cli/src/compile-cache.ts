@@ -15,7 +15,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import * as zlib from "node:zlib";
 import Module from "node:module";
@@ -59,10 +58,11 @@ interface Entry {
   resolved: Record<string, string>;
 }
 
-/** The cache file of this checkout (the directory holding dist/) and this Node. */
-export function codeCacheFile(root: string): string {
+/** The cache file of this checkout (the directory holding dist/), this Node and one kind of
+ * start (`kind`: a start reads only what starts of its kind load, ~1 MB for typegen). */
+export function codeCacheFile(root: string, kind: string): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  const name = `${root.replace(/[^A-Za-z0-9._-]/g, "_")}-${process.version}-${process.arch}.bin`;
+  const name = `${root.replace(/[^A-Za-z0-9._-]/g, "_")}-${kind}-${process.version}-${process.arch}.bin`;
   return path.join(base, "allocs", "code-cache", name);
 }
 
@@ -160,9 +160,9 @@ export const codeCacheStats = { used: 0, missed: 0, refused: 0 };
 
 /**
  * Compiles every module under `root`/dist through the code cache from now on (once per process).
- * `root` is the checkout; the cache file defaults to codeCacheFile(root).
+ * `root` is the checkout; `file` the cache, e.g. codeCacheFile(root, kind).
  */
-export function installCodeCache(root: string, file = codeCacheFile(root)): void {
+export function installCodeCache(root: string, file: string): void {
   if (installed || !enabled()) return;
   installed = true;
   const dist = path.join(root, "dist") + path.sep;
@@ -254,6 +254,9 @@ export function installCodeCache(root: string, file = codeCacheFile(root)): void
     if (fresh.size === 0 && learned === 0) return;
     try {
       if (!flagProbe().equals(probe)) {
+        // node:v8 costs ~2 ms to load: only a process that changed flags has it loaded already.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const v8 = require("node:v8") as typeof import("node:v8");
         for (const f of FLAG_DEFAULTS) v8.setFlagsFromString(f);
         if (!flagProbe().equals(probe)) return;
       }
