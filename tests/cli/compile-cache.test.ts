@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { ROOT } from "../lib/programs";
+import { WORKER_FROM_BYTES } from "../../cli/src/commands/typegen";
 
 const BIN = path.join(ROOT, "bin", "allocs.js");
 const CACHE_MODULE = path.join(ROOT, "dist", "cli", "src", "compile-cache.js");
@@ -107,7 +108,6 @@ console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
   });
 
   const exe = path.join(dir, "p");
-  let plainOutput: Buffer | undefined;
   before(() => {
     const src = path.join(dir, "p.c");
     fs.writeFileSync(
@@ -148,39 +148,65 @@ console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
       fs.readFileSync(path.join(cacheDir, fs.readdirSync(cacheDir)[0])).equals(cache),
       "used, not made again",
     );
-    plainOutput = outputs[0];
   });
 
-  // On a terminal typegen generates in a worker thread (the progress bar), with its own loader.
-  it("on a terminal, lets the worker make and use it too, with the same bytes and errors", function () {
-    if (!plainOutput) this.skip();
-    const xdg = path.join(dir, "xdg-tty");
-    const cacheDir = path.join(xdg, "allocs", "code-cache");
-    const onTerminal = (args: string[]) =>
-      spawnSync(
-        "script",
-        ["-qec", [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(" "), "/dev/null"],
-        {
-          encoding: "utf8",
-          env: cacheEnv({ XDG_CACHE_HOME: xdg }),
-        },
+  // On a terminal typegen generates a large input in a worker thread (the progress bar), which
+  // has its own module loader; a small one in the main thread.
+  const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+  const onTerminal = (args: string[], xdg: string) =>
+    spawnSync(
+      "script",
+      ["-qec", [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(" "), "/dev/null"],
+      {
+        encoding: "utf8",
+        env: cacheEnv({ XDG_CACHE_HOME: xdg }),
+      },
+    );
+  for (const [what, input] of [
+    ["a small program (main thread)", () => exe],
+    ["libc (a worker)", () => LIBC],
+  ] as const) {
+    it(`on a terminal, makes and uses it for ${what}, with the same bytes`, function () {
+      const prog = input();
+      if (!fs.existsSync(prog)) this.skip();
+      assert.equal(fs.statSync(prog).size >= WORKER_FROM_BYTES, prog === LIBC);
+      const plainOut = path.join(dir, "plain.allocsmeta");
+      const plain = spawnSync(process.execPath, [BIN, "typegen", prog, "--out", plainOut, "--quiet"], {
+        encoding: "utf8",
+        env: cacheEnv({ ALLOCS_COMPILE_CACHE: "off" }),
+      });
+      assert.equal(plain.status, 0, plain.stderr);
+      const xdg = fs.mkdtempSync(path.join(dir, "xdg-tty-"));
+      const cacheDir = path.join(xdg, "allocs", "code-cache");
+      let made: Buffer | undefined;
+      for (let i = 0; i < 2; i++) {
+        const out = path.join(dir, `tty${i}.allocsmeta`);
+        const r = onTerminal(["typegen", prog, "--out", out, "--quiet"], xdg);
+        assert.equal(r.status, 0, r.stdout);
+        assert.ok(
+          fs.readFileSync(out).equals(fs.readFileSync(plainOut)),
+          "the same metadata as without a terminal",
+        );
+        const [file] = fs.readdirSync(cacheDir);
+        const cache = fs.readFileSync(path.join(cacheDir, file));
+        assert.ok(cache.includes("typegen/src/meta/writer.js"), "typegen's modules are in the cache");
+        if (made) assert.ok(cache.equals(made), "the second run used the cache and left it as it was");
+        made = cache;
+      }
+    });
+  }
+
+  it("on a terminal, a bad input ends with one line and status 1, in either thread", () => {
+    const big = path.join(dir, "big.bin");
+    fs.writeFileSync(big, Buffer.alloc(WORKER_FROM_BYTES));
+    for (const bad of [path.join(dir, "p.c"), big]) {
+      const r = onTerminal(
+        ["typegen", bad, "--out", path.join(dir, "bad.allocsmeta")],
+        path.join(dir, "xdg-bad"),
       );
-    let made: Buffer | undefined;
-    for (let i = 0; i < 2; i++) {
-      const out = path.join(dir, `tty${i}.allocsmeta`);
-      const r = onTerminal(["typegen", exe, "--out", out, "--quiet"]);
-      assert.equal(r.status, 0, r.stdout);
-      assert.ok(fs.readFileSync(out).equals(plainOutput!), "the same metadata as without a terminal");
-      const [file] = fs.readdirSync(cacheDir);
-      const cache = fs.readFileSync(path.join(cacheDir, file));
-      assert.ok(cache.includes("typegen/src/meta/writer.js"), "the worker's modules are in the cache");
-      if (made) assert.ok(cache.equals(made), "the second run used the cache and left it as it was");
-      made = cache;
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stdout, new RegExp(`^allocs typegen: ${bad}: .*offset`, "m"));
+      assert.doesNotMatch(r.stdout, /\n\s+at /, "one line, no stack trace");
     }
-    const notElf = path.join(dir, "p.c");
-    const r = onTerminal(["typegen", notElf, "--out", path.join(dir, "bad.allocsmeta")]);
-    assert.equal(r.status, 1);
-    assert.match(r.stdout, /^allocs typegen: .*p\.c/m);
-    assert.doesNotMatch(r.stdout, /\n\s+at /, "one line, no stack trace");
   });
 });

@@ -5,6 +5,7 @@
 // (the variable receiving the result, flagged GUESSED); when some stay unknown, a summary on
 // stderr says how many were typed and lists the unknown ones with function and file:line
 // (--quiet: nothing). Bad input ends with one line naming the file and the offset.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UsageError } from "../paths";
@@ -52,6 +53,22 @@ export function parseTypegenArgs(args: string[]): {
   if (!prog) throw new UsageError("usage: allocs typegen PROG [--out FILE] [--cache] [--quiet]");
   if (opts.out && opts.cache) throw new UsageError("allocs typegen: --out and --cache exclude each other");
   return { prog, opts, verbose, quiet };
+}
+
+/**
+ * Whether a run on a terminal generates in a worker, for the progress bar. Typegen takes about a
+ * second per 4 MB of DWARF (libc's debug file); a program under 1 MB is done before a bar would be
+ * drawn, and a worker (a second Node environment, its own module loading) cost ~25 ms of CPU of a
+ * ~150 ms run on a small test program. A small program whose DWARF is in a large separate debug
+ * file generates without the bar.
+ */
+export const WORKER_FROM_BYTES = 1 << 20;
+function worthAWorker(prog: string): boolean {
+  try {
+    return fs.statSync(prog).size >= WORKER_FROM_BYTES;
+  } catch {
+    return false; // the error is the same from this thread
+  }
 }
 
 /** Runs generation in a worker and draws a bar on stderr once it has taken over a second. The
@@ -104,7 +121,10 @@ export async function typegenCommand(args: string[]): Promise<number> {
   let r: GenerateResult;
   try {
     // The worker tunes V8 for typegen itself (typegen/src/meta/worker.ts).
-    r = process.stderr.isTTY ? await generateWithProgress(prog, opts) : generateHere(prog, opts);
+    r =
+      process.stderr.isTTY && worthAWorker(prog)
+        ? await generateWithProgress(prog, opts)
+        : generateHere(prog, opts);
   } catch (e) {
     console.error(`allocs typegen: ${(e as Error).message}`);
     return 1;
