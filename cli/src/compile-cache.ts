@@ -8,10 +8,10 @@
 // Never stale: an entry is used only when the module's source is byte for byte the one it was
 // made from (the source is stored beside it and compared), and V8 itself refuses data made by
 // another V8 or under other flags. Off when it would change what a run reports: under coverage
-// (NODE_V8_COVERAGE) or with source maps on, and with ALLOCS_COMPILE_CACHE=off. One file per
-// checkout and Node version under $XDG_CACHE_HOME/allocs/code-cache, written whole (temporary file
-// and rename) at exit when a module was missing or changed; anything that fails leaves the
-// command as it was without the cache.
+// (NODE_V8_COVERAGE; ALLOCS_COMPILE_CACHE=on keeps it on) or with source maps on; off with
+// ALLOCS_COMPILE_CACHE=off. The file (codeCacheFile) is written whole (temporary file and
+// rename) at exit when a module was missing or changed; anything that fails leaves the command
+// as it was without the cache.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -133,11 +133,13 @@ function flagProbe(): Buffer {
   return new vm.Script("0", { filename: "allocs-code-cache-probe" }).createCachedData();
 }
 
+/** On unless ALLOCS_COMPILE_CACHE=off, coverage or source maps; ALLOCS_COMPILE_CACHE=on keeps it
+ * on under coverage (the cache's own tests, whose coverage counts). */
 function enabled(): boolean {
+  const setting = process.env.ALLOCS_COMPILE_CACHE;
+  if (setting === "off" || typeof zlib.crc32 !== "function") return false; // crc32: Node 20.15
   return (
-    process.env.ALLOCS_COMPILE_CACHE !== "off" &&
-    typeof zlib.crc32 === "function" && // Node 20.15 and later
-    !process.env.NODE_V8_COVERAGE &&
+    (setting === "on" || !process.env.NODE_V8_COVERAGE) &&
     !process.sourceMapsEnabled &&
     !process.execArgv.some((a) => a.includes("source-maps"))
   );

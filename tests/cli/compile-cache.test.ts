@@ -42,8 +42,12 @@ c.installCodeCache(${JSON.stringify(checkout)}, ${JSON.stringify(cacheFile)});
 const answer = require(${JSON.stringify(mod)}).answer();
 console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
   );
+  // The cache's own code runs under coverage when the suite does (ALLOCS_COMPILE_CACHE=on).
   const load = (env: NodeJS.ProcessEnv = {}) => {
-    const r = spawnSync(process.execPath, [runner], { encoding: "utf8", env: cacheEnv(env) });
+    const r = spawnSync(process.execPath, [runner], {
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: undefined, ALLOCS_COMPILE_CACHE: "on", ...env },
+    });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as { answer: string; used: number; missed: number; refused: number };
   };
@@ -101,7 +105,8 @@ console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
 
   it("is off under coverage and with ALLOCS_COMPILE_CACHE=off", () => {
     fs.rmSync(cacheFile, { force: true });
-    for (const env of [{ NODE_V8_COVERAGE: path.join(dir, "coverage") }, { ALLOCS_COMPILE_CACHE: "off" }]) {
+    const coverage = { NODE_V8_COVERAGE: path.join(dir, "coverage"), ALLOCS_COMPILE_CACHE: undefined };
+    for (const env of [coverage, { ALLOCS_COMPILE_CACHE: "off" }]) {
       assert.deepEqual(load(env), { answer: "B2", used: 0, missed: 0, refused: 0 });
       assert.ok(!fs.existsSync(cacheFile));
     }
