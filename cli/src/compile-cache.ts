@@ -240,7 +240,9 @@ export function installCodeCache(root: string, file: string): void {
     )
       return resolve.call(this, request, parent, isMain, options);
     const known = trusted.has(from) ? entries.get(from)?.resolved[request] : undefined;
-    if (typeof known === "string") return known;
+    // Node tries the exact name, then with ".js", then a directory: while the file found still
+    // exists (tsc writes no file without an extension), Node would find it again.
+    if (typeof known === "string" && fs.statSync(known, { throwIfNoEntry: false })?.isFile()) return known;
     const found = resolve.call(this, request, parent, isMain, options);
     // Kept only for a module compiled here (the one that installed the cache was not).
     if (!released && found.startsWith(dist) && (trusted.has(from) || fresh.has(from))) {

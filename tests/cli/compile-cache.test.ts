@@ -77,6 +77,19 @@ console.log(JSON.stringify({ answer, ...c.codeCacheStats }));`,
     assert.deepEqual(load(), { answer: "B2", used: 2, missed: 0, refused: 0 });
   });
 
+  it("follows a required module that moved where Node would find it", () => {
+    const moved = path.join(path.dirname(dep), "dep", "index.js");
+    fs.mkdirSync(path.dirname(moved));
+    fs.renameSync(dep, moved);
+    try {
+      assert.equal(load().answer, "B2");
+      assert.deepEqual(load(), { answer: "B2", used: 2, missed: 0, refused: 0 });
+    } finally {
+      fs.renameSync(moved, dep);
+    }
+    assert.equal(load().answer, "B2");
+  });
+
   it("treats a damaged cache file as empty, and replaces it", () => {
     const whole = fs.readFileSync(cacheFile);
     // One byte of the code changed; the right magic line, then a header of another shape.
