@@ -1,7 +1,7 @@
 // `allocs typegen PROG [--out FILE] [--cache]`: writes PROG's type metadata (types, statics,
 // frames, allocation sites) to PROG.allocsmeta, FILE, or the cache keyed by build-id, where the
-// runtime finds it (docs/metadata-format.md). A progress bar on a terminal for runs over a
-// second; quiet otherwise. Allocation sites no source analysis covers are typed from DWARF alone
+// runtime finds it (docs/metadata-format.md). On a terminal, an input of 1 MB or more generates
+// in a worker and a progress bar is drawn once the run is over a second; quiet otherwise. Allocation sites no source analysis covers are typed from DWARF alone
 // (the variable receiving the result, flagged GUESSED); when some stay unknown, a summary on
 // stderr says how many were typed and lists the unknown ones with function and file:line
 // (--quiet: nothing). Bad input ends with one line naming the file and the offset.
