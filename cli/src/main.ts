@@ -1,18 +1,32 @@
 // The `allocs` command: one entry point for the runtime, the toolchain and the debugger parts.
 import { UsageError, runtimeLibrary, requireBuilt } from "./paths";
-import { runCommand } from "./commands/run";
-import { ccCommand } from "./commands/cc";
-import { cxxCommand } from "./commands/cxx";
-import { demoCommand } from "./commands/demo";
-import { gdbCommand } from "./commands/gdb";
-import { lldbCommand } from "./commands/lldb";
-import { coreCommand } from "./commands/core";
-import { diffCommand } from "./commands/diff";
-import { adapterCommand } from "./commands/adapter";
-import { typegenCommand } from "./commands/typegen";
 import { exitWith } from "./exit";
 
 type Command = (args: string[]) => Promise<number>;
+
+// Each command's modules load only when it runs: `allocs --help` or `allocs run` does not pay for
+// the debug adapter, gdb's drivers or typegen (a require is typed by its module's own type).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const runCommand: Command = (a) =>
+  (require("./commands/run") as typeof import("./commands/run")).runCommand(a);
+const ccCommand: Command = (a) => (require("./commands/cc") as typeof import("./commands/cc")).ccCommand(a);
+const cxxCommand: Command = (a) =>
+  (require("./commands/cxx") as typeof import("./commands/cxx")).cxxCommand(a);
+const demoCommand: Command = (a) =>
+  (require("./commands/demo") as typeof import("./commands/demo")).demoCommand(a);
+const gdbCommand: Command = (a) =>
+  (require("./commands/gdb") as typeof import("./commands/gdb")).gdbCommand(a);
+const lldbCommand: Command = (a) =>
+  (require("./commands/lldb") as typeof import("./commands/lldb")).lldbCommand(a);
+const coreCommand: Command = (a) =>
+  (require("./commands/core") as typeof import("./commands/core")).coreCommand(a);
+const diffCommand: Command = (a) =>
+  (require("./commands/diff") as typeof import("./commands/diff")).diffCommand(a);
+const adapterCommand: Command = (a) =>
+  (require("./commands/adapter") as typeof import("./commands/adapter")).adapterCommand(a);
+const typegenCommand: Command = (a) =>
+  (require("./commands/typegen") as typeof import("./commands/typegen")).typegenCommand(a);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   run: { summary: "run [--] PROG ARGS...   run a program with the runtime preloaded", run: runCommand },

@@ -12,10 +12,8 @@ import { cxxDriverOf, hasCxxInput } from "./cxx";
 import { RUNTIME_INCLUDE, requireBuilt, stubLibrary } from "../paths";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { generateMeta } from "../../../typegen/src/meta/generate";
 import { analyseSource, parseFlags } from "../../../typegen/src/sites/source";
-import { SourceUnit, analyseUnits } from "../../../typegen/src/sites/index";
-import { linkIntoCache } from "../../../typegen/src/meta/ensure";
+import type { SourceUnit } from "../../../typegen/src/sites/index";
 import { gatherSidecars, sidecarPath, writeSidecar } from "../../../typegen/src/sites/sidecar";
 
 /** Flags after which cc does not link. */
@@ -128,6 +126,16 @@ export function compilerCommand(): string {
 /** Metadata for a freshly linked output; problems are warnings (the build still succeeded). */
 export function metadataAfterLink(args: string[]): void {
   if (process.env.ALLOCS_CC_NO_META) return;
+  // Only a link makes metadata: `allocs cc -c` (once per object in a build) does not load the
+  // model, the site analysis of binaries or the writer.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { generateMeta } =
+    require("../../../typegen/src/meta/generate") as typeof import("../../../typegen/src/meta/generate");
+  const { analyseUnits } =
+    require("../../../typegen/src/sites/index") as typeof import("../../../typegen/src/sites/index");
+  const { linkIntoCache } =
+    require("../../../typegen/src/meta/ensure") as typeof import("../../../typegen/src/meta/ensure");
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const out = outputOf(args);
   if (args.includes("-shared") && !fs.existsSync(out)) return;
   const flags = [`-I${RUNTIME_INCLUDE}`, ...parseFlags(args)];
