@@ -4,7 +4,11 @@
 // repeats known types (every unit of a large binary does) builds no key string: a type's key is
 // written once, when it is made.
 
+import { codeHex } from "./layout-code";
 import { CType, TypeId, TypeKind } from "./types";
+
+/** The layout code of an incomplete aggregate (spelled "?"); every real code is a 32-bit int. */
+export const INCOMPLETE = 2 ** 32;
 
 /** One step of the function-type lookup: by return type, then by each parameter in turn. */
 class FnNode {
@@ -24,15 +28,42 @@ export class Interner {
     union: new Map<string, Map<number, TypeId>>(),
     enum: new Map<string, Map<number, TypeId>>(),
   };
-  /** Pointer type id + 1 by target id (0: none yet); ids are dense, so an array beats a Map. */
-  private pointerTo = new Int32Array(1024);
+  /**
+   * Pointer type id + 1 by target id (0: none yet); ids are dense, so an array beats a Map.
+   * Sized for most binaries' types from the start: growing is a path first taken late, which
+   * would deoptimise the compiled code around it.
+   */
+  private pointerTo = new Int32Array(1 << 16);
   /** Arrays by element, then count (0 for unbounded, as in the key). */
   private readonly arrays = new Map<TypeId, Map<number, TypeId>>();
   private readonly fnByReturn = new Map<TypeId, FnNode>();
+  private readonly hex = new Map<number, string>();
 
   private make(key: string, name: string, kind: TypeKind): TypeId {
     const id = this.types.length;
-    this.types.push({ id, kind, name, key, cName: "", byteSize: null });
+    // Every field from the start, in one literal: all types share one hidden class, so the code
+    // reading them stays monomorphic and no later field addition deoptimises it.
+    this.types.push({
+      id,
+      kind,
+      name,
+      key,
+      cName: "",
+      byteSize: null,
+      encoding: undefined,
+      bitSize: undefined,
+      target: undefined,
+      count: undefined,
+      tag: undefined,
+      complete: undefined,
+      summaryCode: undefined,
+      members: undefined,
+      enumerators: undefined,
+      returns: undefined,
+      params: undefined,
+      varargs: undefined,
+      prototyped: undefined,
+    });
     return id;
   }
 
@@ -46,8 +77,19 @@ export class Interner {
     return id;
   }
 
-  /** The aggregate of this kind, name and layout code (`codeText` is how the key spells it). */
-  aggregate(kind: AggKind, name: string, code: number, codeText: string): TypeId {
+  /** A layout code as written (8 hex digits, "?" when incomplete); one string per code. */
+  codeText(code: number): string {
+    if (code === INCOMPLETE) return "?";
+    let s = this.hex.get(code);
+    if (s === undefined) {
+      s = codeHex(code);
+      this.hex.set(code, s);
+    }
+    return s;
+  }
+
+  /** The aggregate of this kind, name and layout code. */
+  aggregate(kind: AggKind, name: string, code: number): TypeId {
     const byName = this.aggIds[kind];
     let byCode = byName.get(name);
     if (!byCode) {
@@ -56,7 +98,7 @@ export class Interner {
     }
     let id = byCode.get(code);
     if (id === undefined) {
-      id = this.make(`S${kind}:${name}#${codeText}`, name, kind);
+      id = this.make(`S${kind}:${name}#${this.codeText(code)}`, name, kind);
       byCode.set(code, id);
     }
     return id;
