@@ -18,21 +18,26 @@ export function fnvStr(h: number, s: string): number {
   return h;
 }
 
-const digits = new Uint8Array(16);
+const digits = new Uint8Array(24);
 
-/** Hashes a number as `${n}` would spell it (digits computed directly for 32-bit integers). */
+/**
+ * Hashes a number as `${n}` would spell it. Digits of safe integers (offsets, sizes, values) are
+ * computed directly, in float arithmetic (exact below 2 ** 53; a `%` on a float is a call to C's
+ * fmod), and in one path for every such integer, so no range of them is a path met late.
+ */
 export function fnvNum(h: number, n: number): number {
-  if (!(Number.isInteger(n) && n > -0x80000000 && n < 0x80000000)) return fnvStr(h, String(n));
+  if (!Number.isSafeInteger(n)) return fnvStr(h, String(n));
   if (n < 0) {
-    h = fnvChar(h, 45); // "-"
+    h = Math.imul(h ^ 45, 0x01000193); // "-"
     n = -n;
   }
   let k = 0;
   do {
-    digits[k++] = n % 10;
-    n = (n - (n % 10)) / 10;
+    const q = Math.floor(n / 10);
+    digits[k++] = n - q * 10;
+    n = q;
   } while (n > 0);
-  while (k > 0) h = fnvChar(h, 48 + digits[--k]);
+  while (k > 0) h = Math.imul(h ^ (48 + digits[--k]), 0x01000193);
   return h;
 }
 

@@ -35,7 +35,7 @@ import {
   PARAMS,
   RawTable,
 } from "./raw-table";
-import { aggKind, isAliasTag } from "./tags";
+import { TAG_SIGNATURE_STUB, aggKind, isAliasTag } from "./tags";
 import { AggKind, INCOMPLETE, Interner } from "./interner";
 import { CType, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
 
@@ -59,6 +59,69 @@ class BaseMemo {
 /** The name of an unspecified type (C++'s decltype(nullptr) and the like). */
 function unspecifiedName(t: RawTable, r: number): string {
   return symbolSafe(t.name[r] ?? "unspecified");
+}
+
+/** The layout text's hash up to its size: `kind|` (every aggregate's head, hashed once here). */
+const STRUCT_HEAD = fnvChar(fnvStr(FNV_BASIS, "struct"), C_BAR);
+const UNION_HEAD = fnvChar(fnvStr(FNV_BASIS, "union"), C_BAR);
+const ENUM_HEAD = fnvChar(fnvStr(FNV_BASIS, "enum"), C_BAR);
+const OTHER_HEAD = fnvChar(fnvStr(FNV_BASIS, "undefined"), C_BAR);
+
+function kindHash(tag: number): number {
+  switch (aggKind(tag)) {
+    case "struct":
+      return STRUCT_HEAD;
+    case "union":
+      return UNION_HEAD;
+    case "enum":
+      return ENUM_HEAD;
+    default:
+      return OTHER_HEAD;
+  }
+}
+
+/** `name=value;` of each enumerator, continuing hash h. */
+function hashEnumerators(t: RawTable, r: number, h: number): number {
+  for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
+    h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_EQ);
+    h = fnvChar(fnvNum(h, t.itemA[i]), C_SEMI);
+  }
+  return h;
+}
+
+// What uniquing does with a tag, from one table lookup (a switch over DW_TAG's members loads each
+// case's value from the constants module).
+const K_OTHER = 0;
+const K_BASE = 1;
+const K_POINTER = 2;
+const K_ARRAY = 3;
+const K_FUNCTION = 4;
+const K_UNSPECIFIED = 5;
+const K_ALIAS = 6;
+const K_STRUCT = 7;
+const K_UNION = 8;
+const K_ENUM = 9;
+const TAG_CLASSES = ((): Uint8Array => {
+  const c = new Uint8Array(TAG_SIGNATURE_STUB + 1);
+  for (let tag = 0; tag <= TAG_SIGNATURE_STUB; tag++) {
+    const kind = aggKind(tag);
+    if (isAliasTag(tag)) c[tag] = K_ALIAS;
+    else if (kind === "struct") c[tag] = K_STRUCT;
+    else if (kind === "union") c[tag] = K_UNION;
+    else if (kind === "enum") c[tag] = K_ENUM;
+  }
+  c[DW_TAG.base_type] = K_BASE;
+  c[DW_TAG.pointer_type] = K_POINTER;
+  c[DW_TAG.reference_type] = K_POINTER;
+  c[DW_TAG.rvalue_reference_type] = K_POINTER;
+  c[DW_TAG.array_type] = K_ARRAY;
+  c[DW_TAG.subroutine_type] = K_FUNCTION;
+  c[DW_TAG.unspecified_type] = K_UNSPECIFIED;
+  return c;
+})();
+
+function tagClass(tag: number): number {
+  return tag >= 0 && tag <= TAG_SIGNATURE_STUB ? TAG_CLASSES[tag] : K_OTHER;
 }
 
 /** Loads the raw types of another unit (for cross-unit references). */
@@ -139,7 +202,7 @@ export class Uniquer {
       // An unnamed typedef makes no id (its drain finds nothing queued).
       const name = t.name[r];
       if (name) this.addTypedef(name, this.idOf(t.key[r]));
-    } else if (!isAliasTag(tag)) this.idOf(t.key[r]);
+    } else if (tagClass(tag) !== K_ALIAS) this.idOf(t.key[r]);
   }
 
   private addTypedef(name: string, type: TypeId): void {
@@ -230,7 +293,7 @@ export class Uniquer {
       if (!this.lookup(key)) return OPAQUE;
       const t = this.hitT;
       const r = this.hitR;
-      if (!isAliasTag(t.tag[r])) return key;
+      if (tagClass(t.tag[r]) !== K_ALIAS) return key;
       key = t.target[r];
     }
     return key >= 0 ? OPAQUE : key;
@@ -295,14 +358,18 @@ export class Uniquer {
     if (t.codeEpoch[r] === this.epoch) return t.codeMemo[r];
     if (!Uniquer.isComplete(t, r)) return INCOMPLETE;
     const size = t.byteSize[r];
-    let h = fnvStr(FNV_BASIS, aggKind(t.tag[r]) ?? "undefined");
-    h = fnvChar(h, C_BAR);
+    let h = kindHash(t.tag[r]);
     if (size === size) h = fnvNum(h, size);
     h = fnvChar(h, C_BAR);
-    for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
-      h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_EQ);
-      h = fnvChar(fnvNum(h, t.itemA[i]), C_SEMI);
-    }
+    if (t.first(r, ENUMERATORS) >= 0) h = hashEnumerators(t, r, h);
+    if (t.first(r, MEMBERS) >= 0) h = this.hashMembers(t, r, h);
+    t.codeEpoch[r] = this.epoch;
+    t.codeMemo[r] = h;
+    return h;
+  }
+
+  /** `name@offset:bits:bitoffset:typename;` of each member, continuing hash h. */
+  private hashMembers(t: RawTable, r: number, h: number): number {
     for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
       h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_AT);
       h = fnvChar(fnvNum(h, t.itemOffset[i]), C_COLON);
@@ -312,8 +379,6 @@ export class Uniquer {
       h = fnvChar(h, C_COLON);
       h = fnvChar(fnvStr(h, this.nameOf(this.strip(t.itemA[i]))), C_SEMI);
     }
-    t.codeEpoch[r] = this.epoch;
-    t.codeMemo[r] = h;
     return h;
   }
 
@@ -369,27 +434,33 @@ export class Uniquer {
   }
 
   private compute(t: RawTable, r: number): TypeId {
-    const tag = t.tag[r];
-    switch (tag) {
-      case DW_TAG.base_type:
+    switch (tagClass(t.tag[r])) {
+      case K_BASE:
         return this.baseId(t, r);
-      case DW_TAG.pointer_type:
-      case DW_TAG.reference_type:
-      case DW_TAG.rvalue_reference_type:
+      case K_POINTER:
         return this.pointerId(t, r);
-      case DW_TAG.array_type:
+      case K_ARRAY:
         return this.arrayId(t, r);
-      case DW_TAG.subroutine_type:
+      case K_FUNCTION:
         return this.functionId(t, r);
-      case DW_TAG.unspecified_type: {
-        const n = unspecifiedName(t, r);
-        return this.intern("U" + n, n, "opaque");
-      }
+      case K_UNSPECIFIED:
+        return this.unspecifiedId(t, r);
+      case K_ALIAS:
+        return this.idOf(t.target[r]);
+      case K_STRUCT:
+        return this.aggregateId(t, r, "struct");
+      case K_UNION:
+        return this.aggregateId(t, r, "union");
+      case K_ENUM:
+        return this.aggregateId(t, r, "enum");
+      default:
+        return this.opaqueId();
     }
-    if (isAliasTag(tag)) return this.idOf(t.target[r]);
-    const kind = aggKind(tag);
-    if (kind === undefined) return this.opaqueId();
-    return this.aggregateId(t, r, kind);
+  }
+
+  private unspecifiedId(t: RawTable, r: number): TypeId {
+    const n = unspecifiedName(t, r);
+    return this.intern("U" + n, n, "opaque");
   }
 
   private baseId(t: RawTable, r: number): TypeId {
@@ -447,11 +518,9 @@ export class Uniquer {
     const va = (t.flags[r] & F_VARARGS) !== 0;
     const id = this.ix.fn(ret, stack, base, stack.length, va);
     const ct = this.types[id];
-    if (ct.returns === undefined) {
+    // A new type (the interner filled its signature) takes this record's prototyped.
+    if (ct.prototyped === undefined) {
       const f = t.flags[r];
-      ct.returns = ret;
-      ct.params = stack.slice(base);
-      ct.varargs = va;
       ct.prototyped = !(f & F_HAS_PROTOTYPED) || (f & F_PROTOTYPED) !== 0;
     }
     stack.length = base;
@@ -460,8 +529,8 @@ export class Uniquer {
 
   private aggregateId(t: RawTable, r: number, kind: AggKind): TypeId {
     const name = this.aggName(t, r);
-    const complete = Uniquer.isComplete(t, r);
     const code = this.codeOf(t, r);
+    const complete = code !== INCOMPLETE;
     const id = this.ix.aggregate(kind, name, code);
     const ct = this.types[id];
     // The first complete definition fills the type (a declaration only fills it if nothing else does).
@@ -493,8 +562,9 @@ export class Uniquer {
     if (t !== this.cur) this.switchTo(t);
     const size = t.byteSize[r];
     ct.tag = t.name[r] ?? null;
-    ct.complete = Uniquer.isComplete(t, r);
-    ct.summaryCode = this.codeText(this.codeOf(t, r));
+    const code = this.codeOf(t, r);
+    ct.complete = code !== INCOMPLETE;
+    ct.summaryCode = this.codeText(code);
     ct.byteSize = ct.complete && size === size ? size : null;
     if (ct.kind === "enum") {
       const target = t.target[r];
