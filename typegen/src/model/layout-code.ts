@@ -18,26 +18,28 @@ export function fnvStr(h: number, s: string): number {
   return h;
 }
 
-const digits = new Uint8Array(24);
+/** A number's characters, last first. */
+const digits = new Uint8Array(16);
 
 /**
- * Hashes a number as `${n}` would spell it. Digits of safe integers (offsets, sizes, values) are
- * computed directly, in float arithmetic (exact below 2 ** 53; a `%` on a float is a call to C's
- * fmod), and in one path for every such integer, so no range of them is a path met late.
+ * Hashes a number as `${n}` would spell it. Digits of 32-bit integers (offsets, sizes, most
+ * values) are computed directly in integer arithmetic (a `%` on a float is a call to C's fmod),
+ * the sign included in the same steps: a branch first taken late (the first negative value)
+ * would deoptimise the compiled code this is inlined into. Anything else is spelled by String.
  */
 export function fnvNum(h: number, n: number): number {
-  if (!Number.isSafeInteger(n)) return fnvStr(h, String(n));
-  if (n < 0) {
-    h = Math.imul(h ^ 45, 0x01000193); // "-"
-    n = -n;
-  }
+  let v = n | 0;
+  if (v !== n || v === -0x80000000) return fnvStr(h, String(n));
+  v = Math.abs(v);
   let k = 0;
   do {
-    const q = Math.floor(n / 10);
-    digits[k++] = n - q * 10;
-    n = q;
-  } while (n > 0);
-  while (k > 0) h = Math.imul(h ^ (48 + digits[--k]), 0x01000193);
+    const q = (v / 10) | 0;
+    digits[k++] = 48 + v - q * 10;
+    v = q;
+  } while (v > 0);
+  digits[k] = 45; // "-", counted only for a negative n
+  k += n < 0 ? 1 : 0;
+  while (k > 0) h = Math.imul(h ^ digits[--k], 0x01000193);
   return h;
 }
 

@@ -7,6 +7,10 @@ import { CType, TypeId } from "./types";
 
 const MAX_DEPTH = 64;
 
+// Parameter lists are built by indexed loops into one string: `.map(...).join(...)` made arrays
+// of two element kinds (an empty list's and a full one's), and the code joining them was
+// deoptimised by the second.
+
 /** Canonical name of type `id` (memoised in t.name). */
 export function canonicalName(types: CType[], id: TypeId, depth = 0): string {
   const t = types[id];
@@ -21,9 +25,10 @@ export function canonicalName(types: CType[], id: TypeId, depth = 0): string {
       n = `__ARR${t.count ?? 0}_` + canonicalName(types, t.target ?? 0, depth + 1);
       break;
     case "function": {
-      const params = (t.params ?? [])
-        .map((p, i) => `__ARG${i}_` + canonicalName(types, p, depth + 1))
-        .join("");
+      let params = "";
+      const ps = t.params;
+      if (ps !== undefined)
+        for (let i = 0; i < ps.length; i++) params += `__ARG${i}_` + canonicalName(types, ps[i], depth + 1);
       n =
         `__FUN_FROM_${params}${t.varargs ? "__VA_" : ""}__FUN_TO_` +
         canonicalName(types, t.returns ?? 0, depth + 1);
@@ -60,9 +65,14 @@ export function cSpelling(
     case "array":
       return cSpelling(types, t.target ?? 0, `${inner}[${t.count ?? ""}]`, depth + 1, baseSpelled);
     case "function": {
-      const ps = (t.params ?? []).map((p) => cSpelling(types, p, "", depth + 1, baseSpelled));
-      if (t.varargs) ps.push("...");
-      const list = ps.length > 0 ? ps.join(", ") : t.prototyped === false ? "" : "void";
+      let list = "";
+      let n = 0;
+      const ps = t.params;
+      if (ps !== undefined)
+        for (; n < ps.length; n++)
+          list += (n > 0 ? ", " : "") + cSpelling(types, ps[n], "", depth + 1, baseSpelled);
+      if (t.varargs) list += n++ > 0 ? ", ..." : "...";
+      if (n === 0) list = t.prototyped === false ? "" : "void";
       return cSpelling(types, t.returns ?? 0, `${inner}(${list})`, depth + 1, baseSpelled);
     }
     case "struct":
@@ -95,9 +105,10 @@ export function uniqueKey(types: CType[], id: TypeId, memo: Map<TypeId, string>,
       k = `__ARR${t.count ?? 0}_` + uniqueKey(types, t.target ?? 0, memo, depth + 1);
       break;
     case "function": {
-      const params = (t.params ?? [])
-        .map((p, i) => `__ARG${i}_` + uniqueKey(types, p, memo, depth + 1))
-        .join("");
+      let params = "";
+      const ps = t.params;
+      if (ps !== undefined)
+        for (let i = 0; i < ps.length; i++) params += `__ARG${i}_` + uniqueKey(types, ps[i], memo, depth + 1);
       k =
         `__FUN_FROM_${params}${t.varargs ? "__VA_" : ""}__FUN_TO_` +
         uniqueKey(types, t.returns ?? 0, memo, depth + 1);

@@ -103,7 +103,10 @@ const K_UNION = 8;
 const K_ENUM = 9;
 const TAG_CLASSES = ((): Uint8Array => {
   const c = new Uint8Array(TAG_SIGNATURE_STUB + 1);
-  for (let tag = 0; tag <= TAG_SIGNATURE_STUB; tag++) {
+  // Every other tag is K_OTHER (neither an alias nor an aggregate: tags.ts tests DW_TAG's members).
+  const tags: number[] = Object.values(DW_TAG);
+  tags.push(TAG_SIGNATURE_STUB);
+  for (const tag of tags) {
     const kind = aggKind(tag);
     if (isAliasTag(tag)) c[tag] = K_ALIAS;
     else if (kind === "struct") c[tag] = K_STRUCT;
@@ -205,15 +208,18 @@ export class Uniquer {
     } else if (tagClass(tag) !== K_ALIAS) this.idOf(t.key[r]);
   }
 
+  // The two below run the same steps for a first and a repeated sight: a branch first taken in
+  // a late unit would deoptimise the compiled addUnit they are inlined into.
+
   private addTypedef(name: string, type: TypeId): void {
-    const seen = this.seenTypedef.get(name);
+    let seen = this.seenTypedef.get(name);
     if (seen === undefined) {
-      this.seenTypedef.set(name, [type]);
-      this.typedefs.push({ name, type });
-    } else if (!seen.includes(type)) {
-      seen.push(type);
-      this.typedefs.push({ name, type });
+      seen = [];
+      this.seenTypedef.set(name, seen);
     }
+    if (seen.includes(type)) return;
+    seen.push(type);
+    this.typedefs.push({ name, type });
   }
 
   private addFunction(f: LazyFunction): void {
@@ -226,10 +232,13 @@ export class Uniquer {
 
   private addStatic(s: RawStatic): void {
     const seen = s.tls ? this.seenTls : this.seenStatic;
-    const names = seen.get(s.addr);
-    if (names === undefined) seen.set(s.addr, [s.name]);
-    else if (names.includes(s.name)) return;
-    else names.push(s.name);
+    let names = seen.get(s.addr);
+    if (names === undefined) {
+      names = [];
+      seen.set(s.addr, names);
+    }
+    if (names.includes(s.name)) return;
+    names.push(s.name);
     const type = this.idOf(s.type);
     const out: StaticVar = {
       name: s.name,
