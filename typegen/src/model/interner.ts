@@ -5,10 +5,38 @@
 // written once, when it is made.
 
 import { codeHex } from "./layout-code";
-import { CType, TypeId, TypeKind } from "./types";
+import { CType, Enumerator, Member, TypeId, TypeKind } from "./types";
 
 /** The layout code of an incomplete aggregate (spelled "?"); every real code is a 32-bit int. */
 export const INCOMPLETE = 2 ** 32;
+
+/**
+ * A type as made here: every field from the start, so all types share one hidden class (the code
+ * reading them stays monomorphic and no later field addition deoptimises it).
+ */
+class TypeRecord implements CType {
+  cName = "";
+  byteSize: number | null = null;
+  encoding: number | undefined = undefined;
+  bitSize: number | undefined = undefined;
+  target: TypeId | undefined = undefined;
+  count: number | null | undefined = undefined;
+  tag: string | null | undefined = undefined;
+  complete: boolean | undefined = undefined;
+  summaryCode: string | undefined = undefined;
+  members: Member[] | undefined = undefined;
+  enumerators: Enumerator[] | undefined = undefined;
+  returns: TypeId | undefined = undefined;
+  params: TypeId[] | undefined = undefined;
+  varargs: boolean | undefined = undefined;
+  prototyped: boolean | undefined = undefined;
+  constructor(
+    public id: TypeId,
+    public kind: TypeKind,
+    public name: string,
+    public key: string,
+  ) {}
+}
 
 /**
  * The types found under one map key (an aggregate's name, an array's element): the first inline,
@@ -47,29 +75,7 @@ export class Interner {
 
   private make(key: string, name: string, kind: TypeKind): TypeId {
     const id = this.types.length;
-    // Every field from the start, in one literal: all types share one hidden class, so the code
-    // reading them stays monomorphic and no later field addition deoptimises it.
-    this.types.push({
-      id,
-      kind,
-      name,
-      key,
-      cName: "",
-      byteSize: null,
-      encoding: undefined,
-      bitSize: undefined,
-      target: undefined,
-      count: undefined,
-      tag: undefined,
-      complete: undefined,
-      summaryCode: undefined,
-      members: undefined,
-      enumerators: undefined,
-      returns: undefined,
-      params: undefined,
-      varargs: undefined,
-      prototyped: undefined,
-    });
+    this.types.push(new TypeRecord(id, kind, name, key));
     return id;
   }
 
