@@ -4,6 +4,8 @@
 // uniquing allocated: every unit repeats the structs of the headers it includes.
 
 import { LINE_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
+import { ENUMERATORS, RawTable } from "./raw-table";
+import { aggKind } from "./tags";
 
 export const FNV_BASIS = 0x811c9dc5;
 
@@ -68,4 +70,51 @@ export function fnvStrRef(d: StrSpace, ref: number, h: number): number {
     }
   }
   return fnvStr(h, resolveStr(d, ref) ?? "");
+}
+
+// The pieces of an aggregate's layout text (unique.ts hashes member types' names itself).
+
+/** UTF-16 code units of the layout text's punctuation. */
+export const C_BAR = 0x7c;
+const C_EQ = 0x3d;
+export const C_SEMI = 0x3b;
+const C_AT = 0x40;
+const C_COLON = 0x3a;
+
+/** The layout text's hash up to its size: `kind|` (every aggregate's head, hashed once here). */
+const STRUCT_HEAD = fnvChar(fnvStr(FNV_BASIS, "struct"), C_BAR);
+const UNION_HEAD = fnvChar(fnvStr(FNV_BASIS, "union"), C_BAR);
+const ENUM_HEAD = fnvChar(fnvStr(FNV_BASIS, "enum"), C_BAR);
+const OTHER_HEAD = fnvChar(fnvStr(FNV_BASIS, "undefined"), C_BAR);
+
+export function kindHash(tag: number): number {
+  switch (aggKind(tag)) {
+    case "struct":
+      return STRUCT_HEAD;
+    case "union":
+      return UNION_HEAD;
+    case "enum":
+      return ENUM_HEAD;
+    default:
+      return OTHER_HEAD;
+  }
+}
+
+/** `name=value;` of each of record r's enumerators, continuing hash h. */
+export function hashEnumerators(t: RawTable, r: number, h: number): number {
+  for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
+    h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_EQ);
+    h = fnvChar(fnvNum(h, t.itemA[i]), C_SEMI);
+  }
+  return h;
+}
+
+/** `name@offset:bits:bitoffset:` of member item i (its type's name and `;` follow), continuing hash h. */
+export function hashMemberPlace(t: RawTable, i: number, h: number): number {
+  h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_AT);
+  h = fnvChar(fnvNum(h, t.itemOffset[i]), C_COLON);
+  const bs = t.itemBitSize[i];
+  if (bs === bs) h = fnvNum(fnvChar(fnvNum(h, bs), C_COLON), t.itemBitOffset[i]);
+  else h = fnvChar(h, C_COLON);
+  return fnvChar(h, C_COLON);
 }

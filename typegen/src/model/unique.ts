@@ -19,7 +19,16 @@ import { Dwarf } from "../dwarf/dwarf";
 import { NO_STR } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { LS_COLS, LS_PARAM, LS_TYPE, LS_TYPEDEF, LazyFunction } from "./lazy-locations";
-import { FNV_BASIS, fnvChar, fnvNum, fnvStr, fnvStrRef } from "./layout-code";
+import {
+  C_BAR,
+  C_SEMI,
+  fnvChar,
+  fnvNum,
+  fnvStr,
+  hashEnumerators,
+  hashMemberPlace,
+  kindHash,
+} from "./layout-code";
 import { baseTypeName, symbolSafe } from "./names";
 import { RawStatic } from "./raw";
 import {
@@ -43,13 +52,6 @@ const VOID = -1;
 const OPAQUE = -2;
 const CYCLE = "__cycle";
 
-/** UTF-16 code units of the layout text's punctuation. */
-const C_BAR = 0x7c;
-const C_EQ = 0x3d;
-const C_SEMI = 0x3b;
-const C_AT = 0x40;
-const C_COLON = 0x3a;
-
 /** A base type's canonical name, and its id once made (-1 before). */
 class BaseMemo {
   id = -1;
@@ -59,34 +61,6 @@ class BaseMemo {
 /** The name of an unspecified type (C++'s decltype(nullptr) and the like). */
 function unspecifiedName(t: RawTable, r: number): string {
   return symbolSafe(t.name[r] ?? "unspecified");
-}
-
-/** The layout text's hash up to its size: `kind|` (every aggregate's head, hashed once here). */
-const STRUCT_HEAD = fnvChar(fnvStr(FNV_BASIS, "struct"), C_BAR);
-const UNION_HEAD = fnvChar(fnvStr(FNV_BASIS, "union"), C_BAR);
-const ENUM_HEAD = fnvChar(fnvStr(FNV_BASIS, "enum"), C_BAR);
-const OTHER_HEAD = fnvChar(fnvStr(FNV_BASIS, "undefined"), C_BAR);
-
-function kindHash(tag: number): number {
-  switch (aggKind(tag)) {
-    case "struct":
-      return STRUCT_HEAD;
-    case "union":
-      return UNION_HEAD;
-    case "enum":
-      return ENUM_HEAD;
-    default:
-      return OTHER_HEAD;
-  }
-}
-
-/** `name=value;` of each enumerator, continuing hash h. */
-function hashEnumerators(t: RawTable, r: number, h: number): number {
-  for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
-    h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_EQ);
-    h = fnvChar(fnvNum(h, t.itemA[i]), C_SEMI);
-  }
-  return h;
 }
 
 // What uniquing does with a tag, from one table lookup (a switch over DW_TAG's members loads each
@@ -379,15 +353,8 @@ export class Uniquer {
 
   /** `name@offset:bits:bitoffset:typename;` of each member, continuing hash h. */
   private hashMembers(t: RawTable, r: number, h: number): number {
-    for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
-      h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_AT);
-      h = fnvChar(fnvNum(h, t.itemOffset[i]), C_COLON);
-      const bs = t.itemBitSize[i];
-      if (bs === bs) h = fnvNum(fnvChar(fnvNum(h, bs), C_COLON), t.itemBitOffset[i]);
-      else h = fnvChar(h, C_COLON);
-      h = fnvChar(h, C_COLON);
-      h = fnvChar(fnvStr(h, this.nameOf(this.strip(t.itemA[i]))), C_SEMI);
-    }
+    for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i])
+      h = fnvChar(fnvStr(hashMemberPlace(t, i, h), this.nameOf(this.strip(t.itemA[i]))), C_SEMI);
     return h;
   }
 
