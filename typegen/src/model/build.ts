@@ -4,7 +4,7 @@
 
 import { CodeDies, Dwarf } from "../dwarf/dwarf";
 import { Collector } from "./collect";
-import { mergeIncomplete } from "./merge";
+import { MergeInput, mergeIncomplete } from "./merge";
 import { cSpelling, canonicalName, uniqueKey } from "./spell";
 import { TypeModel } from "./types";
 import { Uniquer } from "./unique";
@@ -34,6 +34,23 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
   const spelled = new Map<object, string>();
   for (const [id, s] of uq.baseSpelled) spelled.set(uq.types[id], s);
   mergeIncomplete(m);
+  nameTypes(m, spelled);
+  return {
+    file,
+    debugFile,
+    types: m.types,
+    typedefs: m.typedefs,
+    statics: m.statics,
+    functions: m.functions,
+    units: dwarf.units.length,
+  };
+}
+
+/**
+ * Names the merged types, sizes arrays and statics. Apart from buildModel, whose loop over the
+ * units V8 compiles on the stack: these loops need not be in that compile.
+ */
+function nameTypes(m: MergeInput, spelled: Map<object, string>): void {
   // An anonymous aggregate defined in a type unit cannot see the typedef that names it (that is
   // in the compile unit): name it by the first typedef of it, as the in-unit path does.
   for (const td of m.typedefs) {
@@ -62,13 +79,4 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
   const spelledOf = (id: number): string | undefined => spelled.get(types[id]);
   for (let i = 0; i < types.length; i++) types[i].cName = cSpelling(types, i, "", 0, spelledOf);
   for (let i = 0; i < m.statics.length; i++) m.statics[i].size = types[m.statics[i].type].byteSize;
-  return {
-    file,
-    debugFile,
-    types,
-    typedefs: m.typedefs,
-    statics: m.statics,
-    functions: m.functions,
-    units: dwarf.units.length,
-  };
 }

@@ -4,14 +4,53 @@
 // repeats known types (every unit of a large binary does) builds no key string: a type's key is
 // written once, when it is made.
 
-import { CType, TypeId, TypeKind } from "./types";
+import { codeHex } from "./layout-code";
+import { CType, Enumerator, Member, TypeId, TypeKind } from "./types";
 
-/** One step of the function-type lookup: by return type, then by each parameter in turn. */
-class FnNode {
-  readonly next = new Map<TypeId, FnNode>();
-  id = -1;
-  idVarargs = -1;
+/** The layout code of an incomplete aggregate (spelled "?"); every real code is a 32-bit int. */
+export const INCOMPLETE = 2 ** 32;
+
+/**
+ * A type as made here: every field from the start, so all types share one hidden class (the code
+ * reading them stays monomorphic and no later field addition deoptimises it).
+ */
+class TypeRecord implements CType {
+  cName = "";
+  byteSize: number | null = null;
+  encoding: number | undefined = undefined;
+  bitSize: number | undefined = undefined;
+  target: TypeId | undefined = undefined;
+  count: number | null | undefined = undefined;
+  tag: string | null | undefined = undefined;
+  complete: boolean | undefined = undefined;
+  summaryCode: string | undefined = undefined;
+  members: Member[] | undefined = undefined;
+  enumerators: Enumerator[] | undefined = undefined;
+  returns: TypeId | undefined = undefined;
+  params: TypeId[] | undefined = undefined;
+  varargs: boolean | undefined = undefined;
+  prototyped: boolean | undefined = undefined;
+  constructor(
+    public id: TypeId,
+    public kind: TypeKind,
+    public name: string,
+    public key: string,
+  ) {}
 }
+
+/**
+ * The types found under one map key (an aggregate's name, an array's element): the first inline,
+ * the rest (other layout codes, other counts) in a map made only when there are some.
+ */
+class Slot {
+  more: Map<number, TypeId> | undefined = undefined;
+  constructor(
+    readonly code: number,
+    readonly id: TypeId,
+  ) {}
+}
+
+const FNV_PRIME = 0x01000193;
 
 export type AggKind = "struct" | "union" | "enum";
 
@@ -19,20 +58,24 @@ export class Interner {
   readonly types: CType[] = [];
   private readonly idByKey = new Map<string, TypeId>();
   /** Aggregates by kind, name and numeric layout code. */
-  private readonly aggIds = {
-    struct: new Map<string, Map<number, TypeId>>(),
-    union: new Map<string, Map<number, TypeId>>(),
-    enum: new Map<string, Map<number, TypeId>>(),
-  };
-  /** Pointer type id + 1 by target id (0: none yet); ids are dense, so an array beats a Map. */
-  private pointerTo = new Int32Array(1024);
+  private readonly structs = new Map<string, Slot>();
+  private readonly unions = new Map<string, Slot>();
+  private readonly enums = new Map<string, Slot>();
+  /**
+   * Pointer type id + 1 by target id (0: none yet); ids are dense, so an array beats a Map.
+   * Sized for most binaries' types from the start: growing is a path first taken late, which
+   * would deoptimise the compiled code around it.
+   */
+  private pointerTo = new Int32Array(1 << 16);
   /** Arrays by element, then count (0 for unbounded, as in the key). */
-  private readonly arrays = new Map<TypeId, Map<number, TypeId>>();
-  private readonly fnByReturn = new Map<TypeId, FnNode>();
+  private readonly arrays = new Map<TypeId, Slot>();
+  /** Function types by a hash of return, parameter ids and varargs: the ids with that hash. */
+  private readonly fnByHash = new Map<number, TypeId[]>();
+  private readonly hex = new Map<number, string>();
 
   private make(key: string, name: string, kind: TypeKind): TypeId {
     const id = this.types.length;
-    this.types.push({ id, kind, name, key, cName: "", byteSize: null });
+    this.types.push(new TypeRecord(id, kind, name, key));
     return id;
   }
 
@@ -46,20 +89,43 @@ export class Interner {
     return id;
   }
 
-  /** The aggregate of this kind, name and layout code (`codeText` is how the key spells it). */
-  aggregate(kind: AggKind, name: string, code: number, codeText: string): TypeId {
-    const byName = this.aggIds[kind];
-    let byCode = byName.get(name);
-    if (!byCode) {
-      byCode = new Map();
-      byName.set(name, byCode);
+  /** A layout code as written (8 hex digits, "?" when incomplete); one string per code. */
+  codeText(code: number): string {
+    if (code === INCOMPLETE) return "?";
+    let s = this.hex.get(code);
+    if (s === undefined) {
+      s = codeHex(code);
+      this.hex.set(code, s);
     }
-    let id = byCode.get(code);
+    return s;
+  }
+
+  /** The aggregate of this kind, name and layout code. */
+  aggregate(kind: AggKind, name: string, code: number): TypeId {
+    const byName = kind === "struct" ? this.structs : kind === "union" ? this.unions : this.enums;
+    const slot = byName.get(name);
+    if (slot === undefined) {
+      const id = this.makeAggregate(kind, name, code);
+      byName.set(name, new Slot(code, id));
+      return id;
+    }
+    if (slot.code === code) return slot.id;
+    return this.otherAggregate(slot, kind, name, code);
+  }
+
+  /** An aggregate whose name is known with another layout code. */
+  private otherAggregate(slot: Slot, kind: AggKind, name: string, code: number): TypeId {
+    if (slot.more === undefined) slot.more = new Map();
+    let id = slot.more.get(code);
     if (id === undefined) {
-      id = this.make(`S${kind}:${name}#${codeText}`, name, kind);
-      byCode.set(code, id);
+      id = this.makeAggregate(kind, name, code);
+      slot.more.set(code, id);
     }
     return id;
+  }
+
+  private makeAggregate(kind: AggKind, name: string, code: number): TypeId {
+    return this.make(`S${kind}:${name}#${this.codeText(code)}`, name, kind);
   }
 
   pointer(target: TypeId): TypeId {
@@ -80,46 +146,61 @@ export class Interner {
 
   array(el: TypeId, count: number | null): TypeId {
     const n = count ?? 0;
-    let byCount = this.arrays.get(el);
-    if (!byCount) {
-      byCount = new Map();
-      this.arrays.set(el, byCount);
+    const slot = this.arrays.get(el);
+    if (slot === undefined) {
+      const id = this.make(`A${n}:${el}`, "", "array");
+      this.arrays.set(el, new Slot(n, id));
+      return id;
     }
-    let id = byCount.get(n);
+    if (slot.code === n) return slot.id;
+    if (slot.more === undefined) slot.more = new Map();
+    let id = slot.more.get(n);
     if (id === undefined) {
       id = this.make(`A${n}:${el}`, "", "array");
-      byCount.set(n, id);
+      slot.more.set(n, id);
     }
     return id;
   }
 
   /**
    * The function type returning `ret` with parameters `params[from, to)` (a slice of the
-   * caller's scratch stack: a type seen before costs no array).
+   * caller's scratch stack: a type seen before costs no array) and varargs; a new one gets its
+   * returns, params and varargs here.
    */
-  fn(ret: TypeId, params: ArrayLike<TypeId>, from: number, to: number, varargs: boolean): TypeId {
-    let node: FnNode | undefined = this.fnByReturn.get(ret);
-    if (!node) {
-      node = new FnNode();
-      this.fnByReturn.set(ret, node);
-    }
-    for (let i = from; i < to; i++) {
-      const p = params[i];
-      let next: FnNode | undefined = node.next.get(p);
-      if (!next) {
-        next = new FnNode();
-        node.next.set(p, next);
+  fn(ret: TypeId, params: TypeId[], from: number, to: number, varargs: boolean): TypeId {
+    let h = Math.imul(0x811c9dc5 ^ ret, FNV_PRIME);
+    for (let i = from; i < to; i++) h = Math.imul(h ^ params[i], FNV_PRIME);
+    h = Math.imul(h ^ (varargs ? 1 : 0), FNV_PRIME);
+    const ids = this.fnByHash.get(h);
+    if (ids !== undefined) {
+      for (let j = 0; j < ids.length; j++) {
+        const id = ids[j];
+        if (this.sameFn(this.types[id], ret, params, from, to, varargs)) return id;
       }
-      node = next;
     }
-    let id = varargs ? node.idVarargs : node.id;
-    if (id < 0) {
-      let list = "";
-      for (let i = from; i < to; i++) list += (i > from ? "," : "") + params[i];
-      id = this.make(`F${ret}(${list}${varargs ? ",..." : ""})`, "", "function");
-      if (varargs) node.idVarargs = id;
-      else node.id = id;
-    }
+    let list = "";
+    for (let i = from; i < to; i++) list += (i > from ? "," : "") + params[i];
+    const id = this.make(`F${ret}(${list}${varargs ? ",..." : ""})`, "", "function");
+    const ct = this.types[id];
+    ct.returns = ret;
+    ct.params = params.slice(from, to);
+    ct.varargs = varargs;
+    if (ids === undefined) this.fnByHash.set(h, [id]);
+    else ids.push(id);
     return id;
+  }
+
+  private sameFn(
+    t: CType,
+    ret: TypeId,
+    params: TypeId[],
+    from: number,
+    to: number,
+    varargs: boolean,
+  ): boolean {
+    const ps = t.params!;
+    if (t.returns !== ret || t.varargs !== varargs || ps.length !== to - from) return false;
+    for (let i = 0; i < ps.length; i++) if (ps[i] !== params[from + i]) return false;
+    return true;
   }
 }

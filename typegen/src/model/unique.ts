@@ -19,7 +19,16 @@ import { Dwarf } from "../dwarf/dwarf";
 import { NO_STR } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { LS_COLS, LS_PARAM, LS_TYPE, LS_TYPEDEF, LazyFunction } from "./lazy-locations";
-import { FNV_BASIS, codeHex, fnvChar, fnvNum, fnvStr, fnvStrRef } from "./layout-code";
+import {
+  C_BAR,
+  C_SEMI,
+  fnvChar,
+  fnvNum,
+  fnvStr,
+  hashEnumerators,
+  hashMemberPlace,
+  kindHash,
+} from "./layout-code";
 import { baseTypeName, symbolSafe } from "./names";
 import { RawStatic } from "./raw";
 import {
@@ -35,22 +44,62 @@ import {
   PARAMS,
   RawTable,
 } from "./raw-table";
-import { aggKind, isAliasTag } from "./tags";
-import { Interner } from "./interner";
+import { TAG_SIGNATURE_STUB, aggKind, isAliasTag } from "./tags";
+import { AggKind, INCOMPLETE, Interner } from "./interner";
 import { CType, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
 
 const VOID = -1;
 const OPAQUE = -2;
 const CYCLE = "__cycle";
-/** The layout code of an incomplete aggregate (spelled "?"); every real code is a 32-bit int. */
-const INCOMPLETE = 2 ** 32;
 
-/** UTF-16 code units of the layout text's punctuation. */
-const C_BAR = 0x7c;
-const C_EQ = 0x3d;
-const C_SEMI = 0x3b;
-const C_AT = 0x40;
-const C_COLON = 0x3a;
+/** A base type's canonical name, and its id once made (-1 before). */
+class BaseMemo {
+  id = -1;
+  constructor(readonly name: string) {}
+}
+
+/** The name of an unspecified type (C++'s decltype(nullptr) and the like). */
+function unspecifiedName(t: RawTable, r: number): string {
+  return symbolSafe(t.name[r] ?? "unspecified");
+}
+
+// What uniquing does with a tag, from one table lookup (a switch over DW_TAG's members loads each
+// case's value from the constants module).
+const K_OTHER = 0;
+const K_BASE = 1;
+const K_POINTER = 2;
+const K_ARRAY = 3;
+const K_FUNCTION = 4;
+const K_UNSPECIFIED = 5;
+const K_ALIAS = 6;
+const K_STRUCT = 7;
+const K_UNION = 8;
+const K_ENUM = 9;
+const TAG_CLASSES = ((): Uint8Array => {
+  const c = new Uint8Array(TAG_SIGNATURE_STUB + 1);
+  // Every other tag is K_OTHER (neither an alias nor an aggregate: tags.ts tests DW_TAG's members).
+  const tags: number[] = Object.values(DW_TAG);
+  tags.push(TAG_SIGNATURE_STUB);
+  for (const tag of tags) {
+    const kind = aggKind(tag);
+    if (isAliasTag(tag)) c[tag] = K_ALIAS;
+    else if (kind === "struct") c[tag] = K_STRUCT;
+    else if (kind === "union") c[tag] = K_UNION;
+    else if (kind === "enum") c[tag] = K_ENUM;
+  }
+  c[DW_TAG.base_type] = K_BASE;
+  c[DW_TAG.pointer_type] = K_POINTER;
+  c[DW_TAG.reference_type] = K_POINTER;
+  c[DW_TAG.rvalue_reference_type] = K_POINTER;
+  c[DW_TAG.array_type] = K_ARRAY;
+  c[DW_TAG.subroutine_type] = K_FUNCTION;
+  c[DW_TAG.unspecified_type] = K_UNSPECIFIED;
+  return c;
+})();
+
+function tagClass(tag: number): number {
+  return tag >= 0 && tag <= TAG_SIGNATURE_STUB ? TAG_CLASSES[tag] : K_OTHER;
+}
 
 /** Loads the raw types of another unit (for cross-unit references). */
 export type UnitLoader = (u: Unit) => RawTable;
@@ -73,18 +122,25 @@ export class Uniquer {
   /** Statics already listed, by address: names (TLS ones apart). */
   private readonly seenStatic = new Map<number, string[]>();
   private readonly seenTls = new Map<number, string[]>();
-  private readonly hex = new Map<number, string>();
   private readonly foreign = new Map<Unit, RawTable>();
-  private cur!: RawTable;
+  /** Base types by spelled name, then encoding and width (`baseKey`): their canonical name and id. */
+  private readonly bases = new Map<string | undefined, Map<number, BaseMemo>>();
+  private cur: RawTable;
   /** Memos in the tables count only when stamped with this epoch (see the header comment). */
   private epoch = 0;
-  /** Aggregates to fill: type id, table and record, three entries each. */
-  private readonly fillQueue: (number | RawTable)[] = [];
-  /** Array dimensions and parameter ids being gathered (nested types push above their callers'). */
+  /** Aggregates to fill: type id, table and record (three arrays: each keeps one element kind). */
+  private readonly fillIds: number[] = [];
+  private readonly fillTables: RawTable[] = [];
+  private readonly fillRecords: number[] = [];
+  /** Parameter ids being gathered (nested types push above their callers'). */
   private readonly stack: number[] = [];
+  /** Array dimensions being gathered (likewise; a separate array, as these are floats). */
+  private readonly dims: number[] = [];
   /** Where the last successful `lookup` found its key. */
-  private hitT!: RawTable;
+  private hitT: RawTable;
   private hitR = -1;
+  /** The opaque type's id, once made (-1 before). */
+  private opaque = -1;
 
   constructor(
     private readonly dwarf: Dwarf,
@@ -92,56 +148,84 @@ export class Uniquer {
   ) {
     const v = this.intern("void", "void", "void");
     this.types[v].name = "void";
+    // A table from the start, so these fields only ever hold tables (one field type).
+    this.cur = this.hitT = new RawTable();
+    // Floats from the start: dimensions are NaN when unbounded.
+    this.dims.push(0.5);
+    this.dims.length = 0;
   }
+
+  // addUnit's work is split into small functions: TurboFan compiles each on its own, so a path
+  // first taken late (a repeated static, a rare tag) deoptimises and recompiles only its own
+  // small function, not one large function with everything inlined.
 
   /** Adds one unit's records. */
   addUnit(t: RawTable, functions: LazyFunction[], statics: RawStatic[]): void {
     this.cur = t;
     this.epoch++;
-    for (let r = 0; r < t.n; r++) {
-      const tag = t.tag[r];
-      if (tag === DW_TAG.typedef) {
-        const name = t.name[r];
-        // An unnamed typedef also waits for the next record's drain (the order ids are made in).
-        if (!name) continue;
-        const type = this.idOf(t.key[r]);
-        const seen = this.seenTypedef.get(name);
-        if (!seen || !seen.includes(type)) {
-          if (seen) seen.push(type);
-          else this.seenTypedef.set(name, [type]);
-          this.typedefs.push({ name, type });
-        }
-      } else if (!isAliasTag(tag)) this.idOf(t.key[r]);
+    const n = t.n;
+    for (let r = 0; r < n; r++) {
+      this.addRecord(t, r);
       this.drain();
     }
-    for (const f of functions) {
-      f.type = this.idOf(f.type);
-      // Parameters, then locals, each in DIE order (ids are made in the order types are met).
-      this.locals(f, 1);
-      this.locals(f, 0);
-      this.functions.push(f);
-    }
-    for (const s of statics) {
-      const seen = s.tls ? this.seenTls : this.seenStatic;
-      const names = seen.get(s.addr);
-      if (names?.includes(s.name)) continue;
-      if (names) names.push(s.name);
-      else seen.set(s.addr, [s.name]);
-      const out: StaticVar = {
-        name: s.name,
-        type: this.idOf(s.type),
-        addr: s.addr,
-        size: null,
-        external: s.external,
-        tls: s.tls,
-        unit: s.unit,
-      };
-      const td = this.typedefNameOf(s.type);
-      if (td !== undefined) out.typedefName = td;
-      if (s.scope !== undefined) out.scope = s.scope;
-      this.statics.push(out);
-    }
+    for (let i = 0; i < functions.length; i++) this.addFunction(functions[i]);
+    for (let i = 0; i < statics.length; i++) this.addStatic(statics[i]);
     this.drain();
+  }
+
+  private addRecord(t: RawTable, r: number): void {
+    const tag = t.tag[r];
+    if (tag === DW_TAG.typedef) {
+      // An unnamed typedef makes no id (its drain finds nothing queued).
+      const name = t.name[r];
+      if (name) this.addTypedef(name, this.idOf(t.key[r]));
+    } else if (tagClass(tag) !== K_ALIAS) this.idOf(t.key[r]);
+  }
+
+  // The two below run the same steps for a first and a repeated sight: a branch first taken in
+  // a late unit would deoptimise the compiled addUnit they are inlined into.
+
+  private addTypedef(name: string, type: TypeId): void {
+    let seen = this.seenTypedef.get(name);
+    if (seen === undefined) {
+      seen = [];
+      this.seenTypedef.set(name, seen);
+    }
+    if (seen.includes(type)) return;
+    seen.push(type);
+    this.typedefs.push({ name, type });
+  }
+
+  private addFunction(f: LazyFunction): void {
+    f.type = this.idOf(f.type);
+    // Parameters, then locals, each in DIE order (ids are made in the order types are met).
+    this.locals(f, 1);
+    this.locals(f, 0);
+    this.functions.push(f);
+  }
+
+  private addStatic(s: RawStatic): void {
+    const seen = s.tls ? this.seenTls : this.seenStatic;
+    let names = seen.get(s.addr);
+    if (names === undefined) {
+      names = [];
+      seen.set(s.addr, names);
+    }
+    if (names.includes(s.name)) return;
+    names.push(s.name);
+    const type = this.idOf(s.type);
+    const out: StaticVar = {
+      name: s.name,
+      type,
+      typedefName: this.typedefNameOf(s.type),
+      addr: s.addr,
+      size: null,
+      external: s.external,
+      tls: s.tls,
+      scope: s.scope,
+      unit: s.unit,
+    };
+    this.statics.push(out);
   }
 
   /** Turns the raw type keys of f's parameters (isParam 1) or locals (0) into type ids and typedef names. */
@@ -192,7 +276,7 @@ export class Uniquer {
       if (!this.lookup(key)) return OPAQUE;
       const t = this.hitT;
       const r = this.hitR;
-      if (!isAliasTag(t.tag[r])) return key;
+      if (tagClass(t.tag[r]) !== K_ALIAS) return key;
       key = t.target[r];
     }
     return key >= 0 ? OPAQUE : key;
@@ -217,10 +301,8 @@ export class Uniquer {
 
   private rawName(t: RawTable, r: number): string {
     switch (t.tag[r]) {
-      case DW_TAG.base_type: {
-        const bits = or(t.bitSize[r], or(t.byteSize[r], 0) * 8);
-        return baseTypeName(or(t.encoding[r], 0), bits, t.name[r]).name;
-      }
+      case DW_TAG.base_type:
+        return this.base(t, r).name;
       case DW_TAG.pointer_type:
       case DW_TAG.reference_type:
       case DW_TAG.rvalue_reference_type:
@@ -239,7 +321,7 @@ export class Uniquer {
         return `__FUN_FROM_${params}${va}__FUN_TO_` + this.nameOf(this.strip(t.target[r]));
       }
       case DW_TAG.unspecified_type:
-        return symbolSafe(t.name[r] ?? "unspecified");
+        return unspecifiedName(t, r);
     }
     return this.aggName(t, r);
   }
@@ -259,51 +341,66 @@ export class Uniquer {
     if (t.codeEpoch[r] === this.epoch) return t.codeMemo[r];
     if (!Uniquer.isComplete(t, r)) return INCOMPLETE;
     const size = t.byteSize[r];
-    let h = fnvStr(FNV_BASIS, aggKind(t.tag[r]) ?? "undefined");
-    h = fnvChar(h, C_BAR);
+    let h = kindHash(t.tag[r]);
     if (size === size) h = fnvNum(h, size);
     h = fnvChar(h, C_BAR);
-    for (let i = t.first(r, ENUMERATORS); i >= 0; i = t.itemNext[i]) {
-      h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_EQ);
-      h = fnvChar(fnvNum(h, t.itemA[i]), C_SEMI);
-    }
-    for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
-      h = fnvChar(fnvStrRef(t.strs, t.itemNameRef[i], h), C_AT);
-      h = fnvChar(fnvNum(h, t.itemOffset[i]), C_COLON);
-      const bs = t.itemBitSize[i];
-      if (bs === bs) h = fnvNum(fnvChar(fnvNum(h, bs), C_COLON), t.itemBitOffset[i]);
-      else h = fnvChar(h, C_COLON);
-      h = fnvChar(h, C_COLON);
-      h = fnvChar(fnvStr(h, this.nameOf(this.strip(t.itemA[i]))), C_SEMI);
-    }
+    if (t.first(r, ENUMERATORS) >= 0) h = hashEnumerators(t, r, h);
+    if (t.first(r, MEMBERS) >= 0) h = this.hashMembers(t, r, h);
     t.codeEpoch[r] = this.epoch;
     t.codeMemo[r] = h;
     return h;
   }
 
+  /** `name@offset:bits:bitoffset:typename;` of each member, continuing hash h. */
+  private hashMembers(t: RawTable, r: number, h: number): number {
+    for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i])
+      h = fnvChar(fnvStr(hashMemberPlace(t, i, h), this.nameOf(this.strip(t.itemA[i]))), C_SEMI);
+    return h;
+  }
+
   /** A layout code as written (8 hex digits, "?" when incomplete); one string per code. */
   private codeText(code: number): string {
-    if (code === INCOMPLETE) return "?";
-    let s = this.hex.get(code);
-    if (s === undefined) {
-      s = codeHex(code);
-      this.hex.set(code, s);
+    return this.ix.codeText(code);
+  }
+
+  /** A base type's canonical name and id (memoised: every unit repeats its base types). */
+  private base(t: RawTable, r: number): BaseMemo {
+    const bits = or(t.bitSize[r], or(t.byteSize[r], 0) * 8);
+    const enc = or(t.encoding[r], 0);
+    const spelled = t.name[r];
+    let byKey = this.bases.get(spelled);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.bases.set(spelled, byKey);
     }
-    return s;
+    // Exact for the widths and encodings DWARF gives; anything else gets a key of its own too.
+    const key = (bits & 0xffff) === bits && (enc & 0xffff) === enc ? enc * 0x10000 + bits : -1;
+    let m = key >= 0 ? byKey.get(key) : undefined;
+    if (m === undefined) {
+      m = new BaseMemo(baseTypeName(enc, bits, spelled).name);
+      if (key >= 0) byKey.set(key, m);
+    }
+    return m;
   }
 
   private intern(key: string, name: string, kind: TypeKind): TypeId {
     return this.ix.intern(key, name, kind);
   }
 
+  /** The opaque type's id (made when first met, as every id is). */
+  private opaqueId(): TypeId {
+    if (this.opaque < 0) this.opaque = this.intern("__opaque", "__opaque", "opaque");
+    return this.opaque;
+  }
+
   /** The type id of a raw key (qualifiers and typedefs resolved). */
   idOf(key: number): TypeId {
     if (key === VOID) return 0;
-    if (key === OPAQUE || !this.lookup(key)) return this.intern("__opaque", "__opaque", "opaque");
+    if (key === OPAQUE || !this.lookup(key)) return this.opaqueId();
     const t = this.hitT;
     const r = this.hitR;
     if (t.idEpoch[r] === this.epoch) return t.idMemo[r];
-    if (t.flags[r] & F_BUSY) return this.intern("__opaque", "__opaque", "opaque");
+    if (t.flags[r] & F_BUSY) return this.opaqueId();
     t.flags[r] |= F_BUSY;
     const id = this.compute(t, r);
     t.flags[r] &= ~F_BUSY;
@@ -313,96 +410,125 @@ export class Uniquer {
   }
 
   private compute(t: RawTable, r: number): TypeId {
-    const tag = t.tag[r];
-    switch (tag) {
-      case DW_TAG.base_type: {
-        const bits = or(t.bitSize[r], or(t.byteSize[r], 0) * 8);
-        const n = baseTypeName(or(t.encoding[r], 0), bits, t.name[r]).name;
-        const id = this.intern("B" + n, n, "base");
-        const ct = this.types[id];
-        if (ct.encoding === undefined) {
-          ct.encoding = or(t.encoding[r], 0);
-          ct.bitSize = bits;
-          ct.byteSize = or(t.byteSize[r], Math.ceil(bits / 8));
-          const spelled = t.name[r];
-          if (spelled) this.baseSpelled.set(id, spelled);
-        }
-        return id;
-      }
-      case DW_TAG.pointer_type:
-      case DW_TAG.reference_type:
-      case DW_TAG.rvalue_reference_type: {
-        const target = this.idOf(t.target[r]);
-        const id = this.ix.pointer(target);
-        const ct = this.types[id];
-        ct.target = target;
-        ct.byteSize = or(t.byteSize[r], 8);
-        return id;
-      }
-      case DW_TAG.array_type: {
-        // Dimensions on the scratch stack (NaN: unbounded; none: one unbounded).
-        const stack = this.stack;
-        const base = stack.length;
-        for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) stack.push(t.itemA[i]);
-        if (stack.length === base) stack.push(NaN);
-        // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first.
-        let el = this.idOf(t.target[r]);
-        for (let d = stack.length - 1; d >= base; d--) {
-          const n = stack[d];
-          el = this.arrayOf(el, n === n ? n : null);
-        }
-        stack.length = base;
-        return el;
-      }
-      case DW_TAG.subroutine_type: {
-        const ret = this.idOf(t.target[r]);
-        // Parameter ids on the scratch stack (idOf may push and pop above them).
-        const stack = this.stack;
-        const base = stack.length;
-        for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) {
-          const p = this.idOf(t.itemA[i]);
-          stack.push(p);
-        }
-        const va = (t.flags[r] & F_VARARGS) !== 0;
-        const id = this.ix.fn(ret, stack, base, stack.length, va);
-        const ct = this.types[id];
-        if (ct.returns === undefined) {
-          const f = t.flags[r];
-          ct.returns = ret;
-          ct.params = stack.slice(base);
-          ct.varargs = va;
-          ct.prototyped = !(f & F_HAS_PROTOTYPED) || (f & F_PROTOTYPED) !== 0;
-        }
-        stack.length = base;
-        return id;
-      }
-      case DW_TAG.unspecified_type: {
-        const n = symbolSafe(t.name[r] ?? "unspecified");
-        return this.intern("U" + n, n, "opaque");
-      }
+    switch (tagClass(t.tag[r])) {
+      case K_BASE:
+        return this.baseId(t, r);
+      case K_POINTER:
+        return this.pointerId(t, r);
+      case K_ARRAY:
+        return this.arrayId(t, r);
+      case K_FUNCTION:
+        return this.functionId(t, r);
+      case K_UNSPECIFIED:
+        return this.unspecifiedId(t, r);
+      case K_ALIAS:
+        return this.idOf(t.target[r]);
+      case K_STRUCT:
+        return this.aggregateId(t, r, "struct");
+      case K_UNION:
+        return this.aggregateId(t, r, "union");
+      case K_ENUM:
+        return this.aggregateId(t, r, "enum");
+      default:
+        return this.opaqueId();
     }
-    if (isAliasTag(tag)) return this.idOf(t.target[r]);
-    const kind = aggKind(tag);
-    if (!kind) return this.intern("__opaque", "__opaque", "opaque");
+  }
+
+  private unspecifiedId(t: RawTable, r: number): TypeId {
+    const n = unspecifiedName(t, r);
+    return this.intern("U" + n, n, "opaque");
+  }
+
+  private baseId(t: RawTable, r: number): TypeId {
+    const m = this.base(t, r);
+    if (m.id >= 0) return m.id;
+    const n = m.name;
+    const id = this.intern("B" + n, n, "base");
+    const ct = this.types[id];
+    if (ct.encoding === undefined) {
+      const bits = or(t.bitSize[r], or(t.byteSize[r], 0) * 8);
+      ct.encoding = or(t.encoding[r], 0);
+      ct.bitSize = bits;
+      ct.byteSize = or(t.byteSize[r], Math.ceil(bits / 8));
+      const spelled = t.name[r];
+      if (spelled) this.baseSpelled.set(id, spelled);
+    }
+    m.id = id;
+    return id;
+  }
+
+  private pointerId(t: RawTable, r: number): TypeId {
+    const target = this.idOf(t.target[r]);
+    const id = this.ix.pointer(target);
+    const ct = this.types[id];
+    ct.target = target;
+    ct.byteSize = or(t.byteSize[r], 8);
+    return id;
+  }
+
+  private arrayId(t: RawTable, r: number): TypeId {
+    // Dimensions on their scratch stack (NaN: unbounded; none: one unbounded).
+    const dims = this.dims;
+    const base = dims.length;
+    for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) dims.push(t.itemA[i]);
+    if (dims.length === base) dims.push(NaN);
+    // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first.
+    let el = this.idOf(t.target[r]);
+    for (let d = dims.length - 1; d >= base; d--) {
+      const n = dims[d];
+      el = this.arrayOf(el, n === n ? n : null);
+    }
+    dims.length = base;
+    return el;
+  }
+
+  private functionId(t: RawTable, r: number): TypeId {
+    const ret = this.idOf(t.target[r]);
+    // Parameter ids on the scratch stack (idOf may push and pop above them).
+    const stack = this.stack;
+    const base = stack.length;
+    for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) {
+      const p = this.idOf(t.itemA[i]);
+      stack.push(p);
+    }
+    const va = (t.flags[r] & F_VARARGS) !== 0;
+    const id = this.ix.fn(ret, stack, base, stack.length, va);
+    const ct = this.types[id];
+    // A new type (the interner filled its signature) takes this record's prototyped.
+    if (ct.prototyped === undefined) {
+      const f = t.flags[r];
+      ct.prototyped = !(f & F_HAS_PROTOTYPED) || (f & F_PROTOTYPED) !== 0;
+    }
+    stack.length = base;
+    return id;
+  }
+
+  private aggregateId(t: RawTable, r: number, kind: AggKind): TypeId {
     const name = this.aggName(t, r);
-    const complete = Uniquer.isComplete(t, r);
     const code = this.codeOf(t, r);
-    const id = this.ix.aggregate(kind, name, code, this.codeText(code));
+    const complete = code !== INCOMPLETE;
+    const id = this.ix.aggregate(kind, name, code);
     const ct = this.types[id];
     // The first complete definition fills the type (a declaration only fills it if nothing else does).
     if (ct.complete === undefined || (complete && !ct.complete)) {
       ct.complete = complete;
-      this.fillQueue.push(id, t, r);
+      this.fillIds.push(id);
+      this.fillTables.push(t);
+      this.fillRecords.push(r);
     }
     return id;
   }
 
   /** Fills queued aggregates (members may queue more aggregates). */
   private drain(): void {
-    const q = this.fillQueue;
-    for (let i = 0; i < q.length; i += 3)
-      this.fillAggregate(q[i] as number, q[i + 1] as RawTable, q[i + 2] as number);
-    q.length = 0;
+    const ids = this.fillIds;
+    if (ids.length === 0) return;
+    const tables = this.fillTables;
+    const records = this.fillRecords;
+    for (let i = 0; i < ids.length; i++) this.fillAggregate(ids[i], tables[i], records[i]);
+    ids.length = 0;
+    tables.length = 0;
+    records.length = 0;
   }
 
   private fillAggregate(id: TypeId, t: RawTable, r: number): void {
@@ -412,8 +538,9 @@ export class Uniquer {
     if (t !== this.cur) this.switchTo(t);
     const size = t.byteSize[r];
     ct.tag = t.name[r] ?? null;
-    ct.complete = Uniquer.isComplete(t, r);
-    ct.summaryCode = this.codeText(this.codeOf(t, r));
+    const code = this.codeOf(t, r);
+    ct.complete = code !== INCOMPLETE;
+    ct.summaryCode = this.codeText(code);
     ct.byteSize = ct.complete && size === size ? size : null;
     if (ct.kind === "enum") {
       const target = t.target[r];
@@ -433,14 +560,16 @@ export class Uniquer {
       const members: Member[] = [];
       for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i]) {
         const type = t.itemA[i];
-        const m: Member = { name: t.itemName(i), type: this.idOf(type), offset: t.itemOffset[i] };
         const bs = t.itemBitSize[i];
-        if (bs === bs) {
-          m.bitSize = bs;
-          m.bitOffset = t.itemBitOffset[i];
-        }
-        const td = this.typedefNameOf(type);
-        if (td !== undefined) m.typedefName = td;
+        // Every field in one literal (one hidden class for every member).
+        const m: Member = {
+          name: t.itemName(i),
+          type: this.idOf(type),
+          offset: t.itemOffset[i],
+          bitSize: bs === bs ? bs : undefined,
+          bitOffset: bs === bs ? t.itemBitOffset[i] : undefined,
+          typedefName: this.typedefNameOf(type),
+        };
         members.push(m);
       }
       ct.members = members;
