@@ -5,7 +5,7 @@
 import { Cursor } from "../bytes";
 import { AbbrevTable } from "./abbrev";
 import { DW_AT, DW_FORM } from "./constants";
-import { skipForm } from "./forms";
+import { SKIP_LEB, skipForm } from "./forms";
 import { ALT_LINE_STR, ALT_STR, LINE_STR, NO_STR, inlineStr } from "./str-ref";
 import { Unit } from "./units";
 
@@ -80,24 +80,31 @@ export class DieCursor {
       const n = tab.counts[k];
       if (this.positions.length < n) this.positions = new Int32Array(n * 2);
       const pos = this.positions;
-      const forms = tab.forms;
       const sizes = tab.specSizes;
+      const b = c.buf;
+      const end = c.end;
       let p = c.pos;
       for (let i = 0; i < n; i++) {
         pos[i] = p;
         const sz = sizes[s + i];
         if (sz >= 0) p += sz;
-        else {
-          c.pos = p;
-          skipForm(c, forms[s + i], this.unit);
-          p = c.pos;
-        }
+        else if (sz === SKIP_LEB && p < end && b[p] < 0x80) p++;
+        else p = this.skipValue(p, s + i, off);
       }
-      if (p > c.end) c.fail("DIE runs past the end of its unit", off);
+      if (p > end) c.fail("DIE runs past the end of its unit", off);
       c.pos = p;
     }
     this.next = c.pos;
     return true;
+  }
+
+  /** Steps over spec i's variable-size value at p; returns the position after it. */
+  private skipValue(p: number, i: number, off: number): number {
+    const c = this.c;
+    c.pos = p;
+    skipForm(c, this.tab.forms[i], this.unit);
+    if (c.pos > c.end) c.fail("DIE runs past the end of its unit", off);
+    return c.pos;
   }
 
   /** Spec index (in the abbrev table) of attribute `at` of the current DIE, or -1. */
