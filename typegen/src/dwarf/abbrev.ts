@@ -138,6 +138,8 @@ export class AbbrevTable {
   readonly offsets: Int32Array;
   /** Size of the spec's value when fixed, else a SKIP_* code (forms.ts): the cursor skips with no form switch. */
   readonly specSizes: Int32Array;
+  /** `formSkip` of the forms below FORM_TABLE_LIMIT in this table's unit format (forms.ts). */
+  readonly skips: Int8Array;
   /** DW_FORM_implicit_const values by spec index. */
   consts: Map<number, number> | undefined;
   /** Per abbrev (index k). */
@@ -158,7 +160,7 @@ export class AbbrevTable {
     const c = new Cursor(buf, file, ".debug_abbrev", 0);
     c.seek(offset);
     const sc = (scratch ??= new Scratch());
-    const skips = formSkipTable(f);
+    const skips = (this.skips = formSkipTable(f));
     const end = c.end;
     let nSpecs = 0;
     let nAbbrevs = 0;
