@@ -9,7 +9,7 @@
 
 import { Cursor } from "../bytes";
 import { DW_AT, DW_FORM } from "./constants";
-import { FormatParams, fixedFormSize, isKnownForm } from "./forms";
+import { FORM_TABLE_LIMIT, FormatParams, SKIP_UNKNOWN, formSkip, formSkipTable } from "./forms";
 
 /** Scratch columns for the table being parsed (single-threaded, so one set serves all). */
 class Scratch {
@@ -60,6 +60,35 @@ function grow64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
 
 let scratch: Scratch | undefined;
 
+const TWO63 = 2 ** 63;
+const TWO64 = 2 ** 64;
+
+/**
+ * A DW_FORM_implicit_const value (signed LEB128), as Cursor.sleb reads it but computed at half
+ * scale, so that its sums are fractional doubles from the first byte: TurboFan never speculates
+ * on small integers here. Cursor.sleb's speculation failed on the first long value, inside this
+ * constructor once sleb was inlined, and that threw away the constructor's optimised code.
+ */
+function implicitConst(c: Cursor): number {
+  const b = c.buf;
+  const end = c.end;
+  let p = c.pos;
+  let half = 0;
+  let weight = 0.5;
+  let byte: number;
+  do {
+    if (p >= end) c.fail("truncated LEB128", c.pos);
+    byte = b[p++];
+    half += (byte & 0x7f) * weight;
+    weight *= 128;
+  } while (byte >= 0x80);
+  if (byte & 0x40) half -= weight;
+  const v = half * 2;
+  if (!(v >= -TWO63 && v <= TWO64)) c.fail("LEB128 value wider than 64 bits", c.pos);
+  c.pos = p;
+  return v;
+}
+
 /**
  * The attributes the type model asks about, each with a slot in every abbrev's plan (the index
  * of its spec, so a query is one array read instead of a scan of the abbrev's list; absent
@@ -107,8 +136,10 @@ export class AbbrevTable {
   readonly forms: Int32Array;
   /** Offset of the value from the DIE's attribute start, or -1 after a variable-size form. */
   readonly offsets: Int32Array;
-  /** Size of the spec's value when fixed, else -1 (lets the cursor skip without a form switch). */
+  /** Size of the spec's value when fixed, else a SKIP_* code (forms.ts): the cursor skips with no form switch. */
   readonly specSizes: Int32Array;
+  /** `formSkip` of the forms below FORM_TABLE_LIMIT in this table's unit format (forms.ts). */
+  readonly skips: Int8Array;
   /** DW_FORM_implicit_const values by spec index. */
   consts: Map<number, number> | undefined;
   /** Per abbrev (index k). */
@@ -129,6 +160,8 @@ export class AbbrevTable {
     const c = new Cursor(buf, file, ".debug_abbrev", 0);
     c.seek(offset);
     const sc = (scratch ??= new Scratch());
+    const skips = (this.skips = formSkipTable(f));
+    const end = c.end;
     let nSpecs = 0;
     let nAbbrevs = 0;
     let maxDense = -1;
@@ -141,16 +174,26 @@ export class AbbrevTable {
       const start = nSpecs;
       let off = 0;
       for (;;) {
-        const at = c.uleb();
-        const form = c.uleb();
+        // An attribute and its form are one byte each but for vendor attributes and GNU forms.
+        const p = c.pos;
+        let at: number;
+        let form: number;
+        if (p + 1 < end && buf[p] < 0x80 && buf[p + 1] < 0x80) {
+          at = buf[p];
+          form = buf[p + 1];
+          c.pos = p + 2;
+        } else {
+          at = c.uleb();
+          form = c.uleb();
+        }
         if (at === 0 && form === 0) break;
-        if (!isKnownForm(form)) c.fail(`unknown form 0x${form.toString(16)} in abbrev ${code}`);
-        if (form === DW_FORM.implicit_const) (this.consts ??= new Map()).set(nSpecs, c.sleb());
+        const sz = form < FORM_TABLE_LIMIT ? skips[form] : formSkip(form, f);
+        if (sz === SKIP_UNKNOWN) c.fail(`unknown form 0x${form.toString(16)} in abbrev ${code}`);
+        if (form === DW_FORM.implicit_const) (this.consts ??= new Map()).set(nSpecs, implicitConst(c));
         if (nSpecs === sc.attrs.length) sc.growSpecs();
         sc.attrs[nSpecs] = at;
         sc.forms[nSpecs] = form;
         sc.offsets[nSpecs] = off;
-        const sz = fixedFormSize(form, f);
         sc.specSizes[nSpecs] = sz;
         nSpecs++;
         if (off >= 0) off = sz >= 0 ? off + sz : -1;

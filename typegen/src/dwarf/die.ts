@@ -5,12 +5,52 @@
 import { Cursor } from "../bytes";
 import { AbbrevTable } from "./abbrev";
 import { DW_AT, DW_FORM } from "./constants";
-import { skipForm } from "./forms";
+import { FORM_TABLE_LIMIT, SKIP_LEB, skipForm } from "./forms";
 import { ALT_LINE_STR, ALT_STR, LINE_STR, NO_STR, inlineStr } from "./str-ref";
 import { Unit } from "./units";
 
 /** Resolves DW_FORM_ref_sig8 signatures to DIE keys (supplied by the Dwarf set). */
 export type SigResolver = (sig: bigint) => number;
+
+/**
+ * The forms whose value `udata` / `ref` read as a little-endian unsigned number of the form's
+ * fixed size (AbbrevTable.skips), by one shared reader: every accessor's fast path is the same
+ * few operations, so V8's type feedback for it is complete once any attribute has used a size
+ * (the per-form switches were each compiled before some form reached them, and recompiled
+ * after). Other forms, and DW_FORM_indirect, take the general switch.
+ */
+const UDATA_FIXED = 1;
+const REF_FIXED = 2;
+const FORM_CLASS = new Uint8Array(FORM_TABLE_LIMIT);
+for (const f of [
+  DW_FORM.data1,
+  DW_FORM.data2,
+  DW_FORM.data4,
+  DW_FORM.data8,
+  DW_FORM.flag,
+  DW_FORM.ref1,
+  DW_FORM.ref2,
+  DW_FORM.ref4,
+  DW_FORM.ref8,
+  DW_FORM.sec_offset,
+])
+  FORM_CLASS[f] |= UDATA_FIXED;
+for (const f of [DW_FORM.ref1, DW_FORM.ref2, DW_FORM.ref4, DW_FORM.ref8]) FORM_CLASS[f] |= REF_FIXED;
+
+const TWO32 = 4294967296;
+
+/**
+ * The unsigned little-endian value of `size` (1, 2, 4 or 8) bytes at p, as Cursor's u8..u64 read
+ * it. The caller's DIE was read whole, so its fixed-size values are inside its unit.
+ */
+function readFixed(b: Buffer, p: number, size: number): number {
+  if (size === 1) return b[p];
+  if (size === 2) return b[p] | (b[p + 1] << 8);
+  const lo = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16)) + b[p + 3] * 0x1000000;
+  if (size === 4) return lo;
+  const hi = (b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16)) + b[p + 7] * 0x1000000;
+  return hi * TWO32 + lo;
+}
 
 export class DieCursor {
   unit!: Unit;
@@ -27,6 +67,9 @@ export class DieCursor {
   hasChildren = false;
   private attrBase = 0;
   private variable = false;
+  /** The unit's form sizes (AbbrevTable.skips) and what a DW_FORM_strp reference adds (str-ref.ts). */
+  private skips: Int8Array = new Int8Array(0);
+  private strpBase = 0;
   private positions = new Int32Array(64);
   /** Start and end of the last block/exprloc value read by `block`. */
   blockStart = 0;
@@ -38,6 +81,9 @@ export class DieCursor {
     if (this.unit === u) return;
     this.unit = u;
     this.c = new Cursor(u.src.buf, u.src.sections.file, u.src.secName, u.offset, u.end);
+    this.skips = u.abbrevs.skips;
+    // The same forms name the alt file's own sections in one of its units.
+    this.strpBase = u.src.isAlt ? ALT_STR : 0;
     if (!u.initialised) this.initUnit(u);
   }
 
@@ -80,24 +126,31 @@ export class DieCursor {
       const n = tab.counts[k];
       if (this.positions.length < n) this.positions = new Int32Array(n * 2);
       const pos = this.positions;
-      const forms = tab.forms;
       const sizes = tab.specSizes;
+      const b = c.buf;
+      const end = c.end;
       let p = c.pos;
       for (let i = 0; i < n; i++) {
         pos[i] = p;
         const sz = sizes[s + i];
         if (sz >= 0) p += sz;
-        else {
-          c.pos = p;
-          skipForm(c, forms[s + i], this.unit);
-          p = c.pos;
-        }
+        else if (sz === SKIP_LEB && p < end && b[p] < 0x80) p++;
+        else p = this.skipValue(p, s + i, off);
       }
-      if (p > c.end) c.fail("DIE runs past the end of its unit", off);
+      if (p > end) c.fail("DIE runs past the end of its unit", off);
       c.pos = p;
     }
     this.next = c.pos;
     return true;
+  }
+
+  /** Steps over spec i's variable-size value at p; returns the position after it. */
+  private skipValue(p: number, i: number, off: number): number {
+    const c = this.c;
+    c.pos = p;
+    skipForm(c, this.tab.forms[i], this.unit);
+    if (c.pos > c.end) c.fail("DIE runs past the end of its unit", off);
+    return c.pos;
   }
 
   /** Spec index (in the abbrev table) of attribute `at` of the current DIE, or -1. */
@@ -136,6 +189,15 @@ export class DieCursor {
   udata(at: number): number | undefined {
     const i = this.find(at);
     if (i < 0) return undefined;
+    const form = this.tab.forms[i];
+    if (form < FORM_TABLE_LIMIT && (FORM_CLASS[form] & UDATA_FIXED) !== 0)
+      return readFixed(this.c.buf, this.posOf(i), this.skips[form]);
+    if (form === DW_FORM.flag_present) return 1;
+    return this.udataAt(i);
+  }
+
+  /** `udata` of spec i, any form. */
+  private udataAt(i: number): number | undefined {
     const form = this.prep(i);
     const c = this.c;
     switch (form) {
@@ -277,6 +339,13 @@ export class DieCursor {
   strRef(at: number): number {
     const i = this.find(at);
     if (i < 0) return NO_STR;
+    if (this.tab.forms[i] === DW_FORM.strp)
+      return this.strpBase + readFixed(this.c.buf, this.posOf(i), this.unit.offsetSize);
+    return this.strRefAt(i);
+  }
+
+  /** `strRef` of spec i, any form. */
+  private strRefAt(i: number): number {
     const form = this.prep(i);
     const c = this.c;
     const u = this.unit;
@@ -317,6 +386,19 @@ export class DieCursor {
   ref(at: number): number {
     const i = this.find(at);
     if (i < 0) return -1;
+    const form = this.tab.forms[i];
+    if (form < FORM_TABLE_LIMIT && (FORM_CLASS[form] & REF_FIXED) !== 0) {
+      const rel = readFixed(this.c.buf, this.posOf(i), this.skips[form]);
+      const u = this.unit;
+      const off = u.offset + rel;
+      if (off >= u.end) this.c.fail(`reference 0x${rel.toString(16)} outside its unit`, this.off);
+      return u.src.base + off;
+    }
+    return this.refAt(i);
+  }
+
+  /** `ref` of spec i, any form. */
+  private refAt(i: number): number {
     const form = this.prep(i);
     const c = this.c;
     const u = this.unit;
@@ -461,9 +543,9 @@ export class DieCursor {
     u.stmtList = this.udata(DW_AT.stmt_list) ?? -1;
     u.language = this.udata(DW_AT.language) ?? 0;
     u.lowPc = this.addr(DW_AT.low_pc) ?? 0;
-    u.name = this.str(DW_AT.name) ?? "";
-    u.compDir = this.str(DW_AT.comp_dir) ?? "";
-    u.producer = this.str(DW_AT.producer) ?? "";
+    u.nameRef = this.strRef(DW_AT.name);
+    u.compDirRef = this.strRef(DW_AT.comp_dir);
+    u.producerRef = this.strRef(DW_AT.producer);
   }
 }
 

@@ -61,32 +61,69 @@ export function fixedFormSize(form: number, f: FormatParams): number {
   }
 }
 
-/** True for forms the reader knows (so an unknown form fails at abbrev-parse time, with its offset). */
-const PROBE: FormatParams = { version: 5, addrSize: 8, offsetSize: 4 };
+/**
+ * How to step over a value of each form, as one number: its size when fixed (>= 0), else one of
+ * these codes. The abbrev table stores it per attribute spec, so the DIE cursor steps over a DIE's
+ * values with no switch on the form (`skipForm` does the same from the form).
+ */
+export const SKIP_LEB = -1;
+export const SKIP_CSTR = -2;
+export const SKIP_BLOCK1 = -3;
+export const SKIP_BLOCK2 = -4;
+export const SKIP_BLOCK4 = -5;
+/** DW_FORM_block / exprloc: a ULEB128 length, then the bytes. */
+export const SKIP_BLOCK_LEB = -6;
+export const SKIP_INDIRECT = -7;
+/** A form the reader does not know. */
+export const SKIP_UNKNOWN = -8;
 
-export function isKnownForm(form: number): boolean {
-  if (fixedFormSize(form, PROBE) >= 0) return true;
+/** `formSkip` for one form (see SKIP_*). */
+export function formSkip(form: number, f: FormatParams): number {
+  const n = fixedFormSize(form, f);
+  if (n >= 0) return n;
   switch (form) {
-    case DW_FORM.block:
-    case DW_FORM.block1:
-    case DW_FORM.block2:
-    case DW_FORM.block4:
     case DW_FORM.string:
+      return SKIP_CSTR;
     case DW_FORM.sdata:
     case DW_FORM.udata:
     case DW_FORM.ref_udata:
-    case DW_FORM.indirect:
-    case DW_FORM.exprloc:
     case DW_FORM.strx:
     case DW_FORM.addrx:
     case DW_FORM.loclistx:
     case DW_FORM.rnglistx:
     case DW_FORM.GNU_addr_index:
     case DW_FORM.GNU_str_index:
-      return true;
+      return SKIP_LEB;
+    case DW_FORM.block1:
+      return SKIP_BLOCK1;
+    case DW_FORM.block2:
+      return SKIP_BLOCK2;
+    case DW_FORM.block4:
+      return SKIP_BLOCK4;
+    case DW_FORM.block:
+    case DW_FORM.exprloc:
+      return SKIP_BLOCK_LEB;
+    case DW_FORM.indirect:
+      return SKIP_INDIRECT;
     default:
-      return false;
+      return SKIP_UNKNOWN;
   }
+}
+
+/** Forms below this have their `formSkip` in a per-format table (the GNU forms are computed). */
+export const FORM_TABLE_LIMIT = 0x30;
+const skipTables = new Map<number, Int8Array>();
+
+/** `formSkip` of every form below FORM_TABLE_LIMIT for one unit format (made once per format). */
+export function formSkipTable(f: FormatParams): Int8Array {
+  const key = (f.version <= 2 ? 1000 : 0) + f.addrSize * 16 + f.offsetSize;
+  let t = skipTables.get(key);
+  if (!t) {
+    t = new Int8Array(FORM_TABLE_LIMIT);
+    for (let form = 0; form < FORM_TABLE_LIMIT; form++) t[form] = formSkip(form, f);
+    skipTables.set(key, t);
+  }
+  return t;
 }
 
 /** Advances `c` past one value of `form`. DW_FORM_indirect nests at most a few levels. */

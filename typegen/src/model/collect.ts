@@ -116,7 +116,7 @@ export class Collector {
     this.unit = u;
     if (u.dieOffset >= u.end) return;
     if (!cur.read(u.dieOffset)) return;
-    this.cxxUnit = CXX_LANGUAGES.includes(cur.udata(DW_AT.language) ?? 0);
+    this.cxxUnit = CXX_LANGUAGES.includes(u.language); // read from the root DIE by setUnit
     this.scope = [];
     // Type units hold no code (callsites.ts skips them too).
     if (cur.hasChildren)
@@ -240,7 +240,7 @@ export class Collector {
         dwarfTag === DW_TAG.rvalue_reference_type)
     )
       size = this.unit.addrSize;
-    const sig = cur.has(DW_AT.signature) ? cur.ref(DW_AT.signature) : -1;
+    const sig = cur.ref(DW_AT.signature); // -1 when absent
     const t = this.types;
     const r = t.add(cur.key, sig >= 0 ? TAG_SIGNATURE_STUB : dwarfTag);
     t.nameRef[r] = cur.strRef(DW_AT.name);

@@ -12,7 +12,7 @@
 // strings uniquing reads (each decoded once, through the sections' string caches).
 
 import { DW_TAG } from "../dwarf/constants";
-import { NO_STR, StrSpace, checkStrRef, resolveStr } from "../dwarf/str-ref";
+import { LINE_STR, NO_STR, StrSpace, checkStrRef, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { aggKind, isAliasTag } from "./tags";
 
@@ -93,15 +93,9 @@ export class RawTable {
   reset(u: Unit): void {
     const len = u.end - u.offset;
     if (this.slots.length < len) this.slots = new Int32Array(Math.max(len, this.slots.length * 2));
-    else if (this.unit) {
-      // Clear only the slots the previous unit used.
-      const base = this.unit.keyStart;
-      const used = this.unit.end - this.unit.offset;
-      for (let r = 0; r < this.n; r++) {
-        const k = this.key[r] - base;
-        if (k >= 0 && k < used) this.slots[k] = 0;
-      }
-    }
+    // Clear only the slots the previous unit could use: a memset, where a loop over its records
+    // ran unoptimised (called once per unit, it is rarely hot enough for TurboFan).
+    else if (this.unit) this.slots.fill(0, 0, this.unit.end - this.unit.offset);
     this.synth.clear();
     this.unit = u;
     this.n = 0;
@@ -132,7 +126,13 @@ export class RawTable {
     this.bitSize[r] = NaN;
     this.target[r] = -1;
     this.flags[r] = 0;
-    this.head.fill(-1, r * KINDS, r * KINDS + KINDS);
+    // Four stores, not head.fill (a call into the runtime per record).
+    const h = r * KINDS;
+    const head = this.head;
+    head[h] = -1;
+    head[h + 1] = -1;
+    head[h + 2] = -1;
+    head[h + 3] = -1;
     this.idEpoch[r] = 0;
     this.nameEpoch[r] = 0;
     this.codeEpoch[r] = 0;
@@ -179,7 +179,14 @@ export class RawTable {
     }
     // Item names are hashed from their references (unique.ts) and decoded only for the first
     // definition of a type; a reference naming no string fails here all the same.
-    for (let i = 0; i < this.items; i++) checkStrRef(d, this.itemNameRef[i]);
+    // A .debug_str offset inside a section ending in a terminator needs no check (as checkStrRef).
+    const strs = d.main;
+    const plainEnd = strs.strTerminated ? Math.min(strs.strBytes.length, LINE_STR) : 0;
+    const refs = this.itemNameRef;
+    for (let i = 0; i < this.items; i++) {
+      const ref = refs[i];
+      if (!(ref >= 0 && ref < plainEnd)) checkStrRef(d, ref);
+    }
     this.strs = d;
     this.nameAnonymous();
   }
