@@ -39,18 +39,6 @@ interface ModuleInternals {
 
 const MAGIC = "allocs-code-cache-3\n";
 
-/**
- * V8's defaults for the flags the CLI changes while it runs (typegen/src/meta/v8-tuning.ts). Data
- * made under changed flags is refused by the next run, which starts with the defaults, so the
- * defaults are restored at exit before the data is made; a probe compile checks the result, and
- * when the flags still differ (another flag, another V8's defaults) nothing is written.
- */
-const FLAG_DEFAULTS = [
-  "--max-optimized-bytecode-size=61440",
-  "--max-inlined-bytecode-size-cumulative=920",
-  "--no-expose-gc",
-];
-
 interface Entry {
   source: Buffer;
   data: Buffer;
@@ -258,10 +246,14 @@ export function installCodeCache(root: string, file: string): void {
     if (fresh.size === 0 && learned === 0) return;
     try {
       if (!flagProbe().equals(probe)) {
-        // node:v8 costs ~2 ms to load: only a process that changed flags has it loaded already.
+        // Data made under changed flags is refused by the next run, which starts with V8's
+        // defaults: put back the defaults of the flags typegen sets (only a process that set them
+        // has v8-tuning loaded, so this costs the others nothing), and a probe compile checks the
+        // result; if the flags still differ (another flag, another V8's defaults), nothing is written.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const v8 = require("node:v8") as typeof import("node:v8");
-        for (const f of FLAG_DEFAULTS) v8.setFlagsFromString(f);
+        const tuning =
+          require("../../typegen/src/meta/v8-tuning") as typeof import("../../typegen/src/meta/v8-tuning");
+        tuning.restoreV8Defaults();
         if (!flagProbe().equals(probe)) return;
       }
       for (const [name, { source, script }] of fresh)

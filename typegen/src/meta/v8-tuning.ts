@@ -51,8 +51,6 @@ import * as vm from "node:vm";
 /** Largest bytecode (bytes) TurboFan optimises in a typegen process (V8's default: 61440). */
 export const TYPEGEN_MAX_OPTIMIZED_BYTECODE = 4096;
 
-let applied = false;
-
 /** V8's cumulative inlining budget (bytes of bytecode inlined into one function) here (V8's
  * default: 920). */
 export const TYPEGEN_MAX_INLINED_CUMULATIVE = 460;
@@ -65,14 +63,30 @@ export const TYPEGEN_INTERRUPT_BUDGET = 135168;
  * keeps it at its initial size). */
 export const TYPEGEN_SEMI_SPACE_GROWTH = 1;
 
+/** Every flag set here, with its value in a typegen process and V8's default (Node 20's V8), the
+ * one list both tuneV8ForTypegen and restoreV8Defaults read. */
+export const TYPEGEN_V8_FLAGS: ReadonlyArray<{ flag: string; value: number; v8Default: number }> = [
+  { flag: "max-optimized-bytecode-size", value: TYPEGEN_MAX_OPTIMIZED_BYTECODE, v8Default: 61440 },
+  { flag: "max-inlined-bytecode-size-cumulative", value: TYPEGEN_MAX_INLINED_CUMULATIVE, v8Default: 920 },
+  { flag: "interrupt-budget", value: TYPEGEN_INTERRUPT_BUDGET, v8Default: 67584 },
+  { flag: "semi-space-growth-factor", value: TYPEGEN_SEMI_SPACE_GROWTH, v8Default: 2 },
+];
+
+let applied = false;
+
 /** Applies the settings once per process. */
 export function tuneV8ForTypegen(): void {
   if (applied) return;
   applied = true;
-  v8.setFlagsFromString(`--max-optimized-bytecode-size=${TYPEGEN_MAX_OPTIMIZED_BYTECODE}`);
-  v8.setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${TYPEGEN_MAX_INLINED_CUMULATIVE}`);
-  v8.setFlagsFromString(`--interrupt-budget=${TYPEGEN_INTERRUPT_BUDGET}`);
-  v8.setFlagsFromString(`--semi-space-growth-factor=${TYPEGEN_SEMI_SPACE_GROWTH}`);
+  for (const f of TYPEGEN_V8_FLAGS) v8.setFlagsFromString(`--${f.flag}=${f.value}`);
+}
+
+/** Puts back V8's defaults for every flag this file sets (`--expose-gc` included): the code
+ * cache (cli/src/compile-cache.ts) makes its data at exit under the flags the next run starts
+ * with, since V8 refuses data made under other flags. */
+export function restoreV8Defaults(): void {
+  for (const f of TYPEGEN_V8_FLAGS) v8.setFlagsFromString(`--${f.flag}=${f.v8Default}`);
+  v8.setFlagsFromString("--no-expose-gc");
 }
 
 let fullGc: (() => void) | null | undefined;
