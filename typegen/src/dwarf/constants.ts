@@ -369,6 +369,9 @@ const TAG_NAMES: [number, string][] = [
 ];
 const tagNames = new Map<number, string>(TAG_NAMES.map(([v, k]) => [v, "DW_TAG_" + k]));
 
+/** Every DW_TAG (a const enum has no object to list at run time). */
+export const ALL_TAGS: readonly number[] = TAG_NAMES.map(([v]) => v);
+
 export function tagName(t: number): string {
   return tagNames.get(t) ?? `DW_TAG_0x${t.toString(16)}`;
 }

@@ -14,7 +14,7 @@
 // The records being resolved or named (cycle breaking) are marked in their flags; no unit
 // change happens while any is marked, so within an epoch a key has exactly one record to mark.
 
-import { DW_ATE, DW_TAG } from "../dwarf/constants";
+import { ALL_TAGS, DW_ATE, DW_TAG } from "../dwarf/constants";
 import { Dwarf } from "../dwarf/dwarf";
 import { NO_STR } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
@@ -78,7 +78,7 @@ const K_ENUM = 9;
 const TAG_CLASSES = ((): Uint8Array => {
   const c = new Uint8Array(TAG_SIGNATURE_STUB + 1);
   // Every other tag is K_OTHER (neither an alias nor an aggregate: tags.ts tests DW_TAG's members).
-  const tags: number[] = Object.values(DW_TAG);
+  const tags: number[] = [...ALL_TAGS];
   tags.push(TAG_SIGNATURE_STUB);
   for (const tag of tags) {
     const kind = aggKind(tag);
