@@ -73,15 +73,40 @@ export interface AllocTargets {
   got: Map<number, string>;
 }
 
-export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
+/** What allocTargets reads of a binary, whatever the names: read once per ElfFile (the site
+ * analysis asks for the malloc family, the functions returning their first argument and the
+ * declared suballocators, and decoding every function symbol's name each time was most of it). */
+interface TargetSources {
+  slots: Map<number, string>;
+  plt: Map<number, string>;
+  /** Function symbols with a value, in file order: their names without a clone suffix. */
+  funcNames: string[];
+  funcValues: number[];
+}
+
+const targetSourceCache = new WeakMap<ElfFile, TargetSources>();
+
+function targetSources(elf: ElfFile): TargetSources {
+  let t = targetSourceCache.get(elf);
+  if (t) return t;
   const slots = gotSlots(elf);
-  const code = new Map<number, string>();
-  for (const [addr, sym] of pltEntries(elf, slots)) if (names.has(sym)) code.set(addr, sym);
+  const funcNames: string[] = [];
+  const funcValues: number[] = [];
   // Local definitions, also under the optimiser's clone names (xmalloc.constprop.0, .isra.0).
   forEachSymbolOfType(elf, STT_FUNC, (name, value) => {
-    const base = name.split(".")[0];
-    if (names.has(base)) code.set(value, base);
+    funcNames.push(name.split(".")[0]);
+    funcValues.push(value);
   });
+  t = { slots, plt: pltEntries(elf, slots), funcNames, funcValues };
+  targetSourceCache.set(elf, t);
+  return t;
+}
+
+export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
+  const { slots, plt, funcNames, funcValues } = targetSources(elf);
+  const code = new Map<number, string>();
+  for (const [addr, sym] of plt) if (names.has(sym)) code.set(addr, sym);
+  for (let i = 0; i < funcNames.length; i++) if (names.has(funcNames[i])) code.set(funcValues[i], funcNames[i]);
   const got = new Map<number, string>();
   for (const [slot, sym] of slots) if (names.has(sym)) got.set(slot, sym);
   return { code, got };
@@ -154,27 +179,29 @@ const K_JCC = 4; // 0F 8x jcc rel32
 
 const candidateCache = new WeakMap<ElfFile, BranchCandidates>();
 
+/** By an instruction's first two bytes: its candidate kind | (opcode length << 3), or NONE.
+ * One table lookup and one path for every kind: V8 optimised a branch per opcode before the loop
+ * met its rarer branches, then deoptimised and recompiled it when it did. */
+const NONE = 255;
+const KIND_OF_OPCODE = new Uint8Array(1 << 16).fill(NONE);
+for (let x = 0; x < 256; x++) {
+  KIND_OF_OPCODE[(0xe8 << 8) | x] = K_CALL | 8;
+  KIND_OF_OPCODE[(0xe9 << 8) | x] = K_JMP | 8;
+}
+KIND_OF_OPCODE[0xff15] = K_CALL_GOT | 16;
+KIND_OF_OPCODE[0xff25] = K_JMP_GOT | 16;
+for (let x = 0x80; x <= 0x8f; x++) KIND_OF_OPCODE[(0x0f << 8) | x] = K_JCC | 16;
+
 /** Adds one section's candidates (code d at address addr). */
 function scanSection(d: Uint8Array, addr: number, c: BranchCandidates): void {
   const len = d.length;
   for (let o = 0; o + 5 <= len; o++) {
-    const b = d[o];
-    if (b === 0xe8 || b === 0xe9) {
-      const rel = d[o + 1] | (d[o + 2] << 8) | (d[o + 3] << 16) | (d[o + 4] << 24);
-      c.push(addr + o, addr + o + 5 + rel, b === 0xe8 ? K_CALL : K_JMP);
-    } else if (b === 0xff) {
-      const x = d[o + 1];
-      if (o + 6 <= len && (x === 0x15 || x === 0x25)) {
-        const rel = d[o + 2] | (d[o + 3] << 8) | (d[o + 4] << 16) | (d[o + 5] << 24);
-        c.push(addr + o, addr + o + 6 + rel, x === 0x15 ? K_CALL_GOT : K_JMP_GOT);
-      }
-    } else if (b === 0x0f && o + 6 <= len) {
-      const x = d[o + 1];
-      if (x >= 0x80 && x <= 0x8f) {
-        const rel = d[o + 2] | (d[o + 3] << 8) | (d[o + 4] << 16) | (d[o + 5] << 24);
-        c.push(addr + o, addr + o + 6 + rel, K_JCC);
-      }
-    }
+    const k = KIND_OF_OPCODE[(d[o] << 8) | d[o + 1]];
+    if (k === NONE) continue;
+    const p = o + (k >> 3); // the rel32
+    if (p + 4 > len) continue;
+    const rel = d[p] | (d[p + 1] << 8) | (d[p + 2] << 16) | (d[p + 3] << 24);
+    c.push(addr + o, addr + p + 4 + rel, k & 7);
   }
 }
 
@@ -214,7 +241,7 @@ export function scanBranches(elf: ElfFile, t: AllocTargets, jumps: boolean): All
   collect(t.code, false);
   collect(t.got, true);
   const out: AllocCall[] = [];
-  for (const h of stableOrderBy(hits)) {
+  for (const h of stableOrderBy(Float64Array.from(hits))) {
     const i = hits[h];
     const k = kind[i];
     const call = at[i];
