@@ -16,8 +16,8 @@ export interface LineRow {
   endSequence: boolean;
 }
 
-/** Rows a table makes room for first (grown by doubling). */
-const FIRST_ROWS = 256;
+/** Rows a table makes room for at least (grown by doubling). */
+const MIN_ROWS = 16;
 
 /** A file entry. A DWARF 5 name in .debug_line_str or .debug_str is decoded when first asked
  * for (`strAt`, its offset, checked when read; `strForm` its form): a unit's table names ~10^2
@@ -38,13 +38,23 @@ export class LineTable {
   strings?: DwarfSections;
   /** The rows as columns, valid up to `length` (typed arrays: a large program's tables read by
    * the site analysis hold ~10^6 rows). */
-  addresses = new Float64Array(FIRST_ROWS);
-  lines = new Float64Array(FIRST_ROWS);
-  columns = new Float64Array(FIRST_ROWS);
-  fileIdx = new Float64Array(FIRST_ROWS);
+  addresses: Float64Array<ArrayBuffer>;
+  lines: Float64Array<ArrayBuffer>;
+  columns: Float64Array<ArrayBuffer>;
+  fileIdx: Float64Array<ArrayBuffer>;
   /** bit 0: is_stmt, bit 1: end_sequence */
-  flags = new Uint8Array(FIRST_ROWS);
+  flags: Uint8Array<ArrayBuffer>;
   length = 0;
+
+  /** `rows`: room for this many rows first (more is made as needed). */
+  constructor(rows = MIN_ROWS) {
+    const n = Math.max(MIN_ROWS, rows);
+    this.addresses = new Float64Array(n);
+    this.lines = new Float64Array(n);
+    this.columns = new Float64Array(n);
+    this.fileIdx = new Float64Array(n);
+    this.flags = new Uint8Array(n);
+  }
 
   /** Appends a row. */
   push(address: number, file: number, line: number, column: number, flags: number): void {
@@ -116,7 +126,6 @@ export function readLineTable(secs: DwarfSections, offset: number, addrSize: num
   const buf = secs.get("line");
   const c = new Cursor(buf, secs.file, ".debug_line");
   c.seek(offset);
-  const t = new LineTable();
   const start = c.pos;
   let unitLength = c.u32();
   let offSize = 4;
@@ -127,6 +136,8 @@ export function readLineTable(secs: DwarfSections, offset: number, addrSize: num
   const end = c.pos + unitLength;
   if (end > buf.length) c.fail("line program length runs past the section end", start);
   c.end = end;
+  // About one row per four bytes of a program (gcc's and clang's: at most one per two).
+  const t = new LineTable((end - c.pos) >> 2);
   t.version = c.u16();
   if (t.version < 2 || t.version > 5) c.fail(`unsupported line table version ${t.version}`, start);
   if (t.version >= 5) {

@@ -106,7 +106,8 @@ export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
   const { slots, plt, funcNames, funcValues } = targetSources(elf);
   const code = new Map<number, string>();
   for (const [addr, sym] of plt) if (names.has(sym)) code.set(addr, sym);
-  for (let i = 0; i < funcNames.length; i++) if (names.has(funcNames[i])) code.set(funcValues[i], funcNames[i]);
+  for (let i = 0; i < funcNames.length; i++)
+    if (names.has(funcNames[i])) code.set(funcValues[i], funcNames[i]);
   const got = new Map<number, string>();
   for (const [slot, sym] of slots) if (names.has(sym)) got.set(slot, sym);
   return { code, got };

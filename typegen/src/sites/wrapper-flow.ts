@@ -7,7 +7,7 @@
 // same offset, and no path stores the pointer anywhere but the stack or the new chunk itself.
 // Bytes this decoder does not know end a path, never throw.
 
-import { decode, RAX, RBP, RSP } from "./x86-decode";
+import { decodeCached, RAX, RBP, RSP } from "./x86-decode";
 import { Addr, State, Sym, addressOf, apply, initial } from "./x86";
 
 /** x86 numbering: rax, rcx, rdx, rsi, rdi, r8-r11. */
@@ -68,7 +68,7 @@ export function returnedResult(
   while (work.length && budget > 0) {
     const p = work.pop()!;
     for (; budget > 0 && p.at >= 0 && p.at < code.length; budget--) {
-      const insn = decode(code, p.at, p.pc);
+      const insn = decodeCached(code, p.at, p.pc);
       if (!insn || insn.op === "stop") break;
       if (insn.op === "ret") {
         const o = resultOffset(p.st[RAX]);
@@ -149,7 +149,7 @@ export function argsThroughSlots(
   let o = from;
   let pc = fromPc;
   for (let n = 0; o < callOff && n < 96; n++) {
-    const insn = decode(code, o, pc);
+    const insn = decodeCached(code, o, pc);
     if (!insn || insn.op === "jmp" || insn.op === "ret" || insn.op === "stop") return undefined;
     let done = false;
     if (insn.op === "mov" && insn.wide && insn.dst.kind === "mem" && insn.src.kind === "reg") {
