@@ -45,6 +45,7 @@ import { SizeRule, TailAllocator, TailFinder, ruleOf } from "./tails";
 import { Wrapper, WrapperFinder } from "./wrappers";
 import { returnedResult } from "./wrapper-flow";
 import { ResultFlow, argDwarfReg, constantArg, followResult } from "./x86";
+import { forgetDecoded } from "./x86-decode";
 
 function execSectionAt(elf: ElfFile, addr: number): SectionHeader | undefined {
   return elf.sections.find((s) => s.flags & 0x4 && s.type === 1 && addr >= s.addr && addr < s.addr + s.size);
@@ -100,6 +101,14 @@ function argConstant(
 }
 
 export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions = {}): SiteReport {
+  try {
+    return inferSites(model, elfPath, o);
+  } finally {
+    forgetDecoded(); // the code buffer and instructions decodeCached kept
+  }
+}
+
+function inferSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions): SiteReport {
   const report: SiteReport = { sites: [], unknown: [] };
   // Copied: the wrappers found in this binary are added to it.
   const fns = new Map(o.fns ?? allocFunctions());

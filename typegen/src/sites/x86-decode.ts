@@ -377,3 +377,9 @@ export function decodeCached(code: Buffer, o: number, pc: number): Insn | undefi
   cached.set(o, insn ?? null);
   return insn;
 }
+
+/** Drops what decodeCached keeps (and its code buffer): called when an analysis ends. */
+export function forgetDecoded(): void {
+  cachedCode = undefined;
+  cached.clear();
+}
