@@ -150,9 +150,8 @@ function inferSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions): Sit
   const calls = branches.filter((b) => !b.tail);
   const seen = new Set(calls.map((c) => c.ret));
   // Calls the byte scan cannot see (through a register) that the call site DIEs name.
-  for (const [ret, cs] of facts.callSites)
-    if (!cs.tail && cs.callee && fns.has(cs.callee) && !seen.has(ret))
-      calls.push({ call: ret - 1, ret, callee: cs.callee, approx: true });
+  for (const cs of facts.callSites.callsTo((callee) => fns.has(callee)))
+    if (!seen.has(cs.ret)) calls.push({ call: cs.ret - 1, ret: cs.ret, callee: cs.callee!, approx: true });
   calls.sort((a, b) => a.ret - b.ret);
   const called = new Set(branches.map((b) => b.target));
   const orphans = [...tails.values()].filter((t) => !called.has(t.entry));
