@@ -120,12 +120,18 @@ export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
  * wrappers, round after round); reading the code once and filtering this list each time gives
  * the same branches, in the same order, for a fraction of the cost. */
 class BranchCandidates {
-  at = new Float64Array(1 << 14);
-  to = new Float64Array(1 << 14);
-  kind = new Uint8Array(1 << 14);
-  length = 0;
+  readonly at: Float64Array<ArrayBuffer>;
+  readonly to: Float64Array<ArrayBuffer>;
+  readonly kind: Uint8Array<ArrayBuffer>;
   /** Candidate indexes by target (ties in scan order): made on the first scan. */
   private byTo?: Int32Array;
+
+  /** Room for exactly `length` candidates (counted first: no growing, no copies). */
+  constructor(readonly length: number) {
+    this.at = new Float64Array(length);
+    this.to = new Float64Array(length);
+    this.kind = new Uint8Array(length);
+  }
 
   /** Calls `fn` with the index of each candidate going to `target`, in scan order. */
   forEachTo(target: number, fn: (i: number) => void): void {
@@ -140,35 +146,6 @@ class BranchCandidates {
       else hi = mid;
     }
     for (let j = lo; j < byTo.length && to[byTo[j]] === target; j++) fn(byTo[j]);
-  }
-
-  /** Drops the room the columns grew into (they live as long as the ElfFile). */
-  trim(): void {
-    this.at = this.at.slice(0, this.length);
-    this.to = this.to.slice(0, this.length);
-    this.kind = this.kind.slice(0, this.length);
-  }
-
-  push(at: number, to: number, kind: number): void {
-    const n = this.length;
-    if (n === this.kind.length) this.grow();
-    this.at[n] = at;
-    this.to[n] = to;
-    this.kind[n] = kind;
-    this.length = n + 1;
-  }
-
-  private grow(): void {
-    const cap = this.kind.length * 2;
-    const at = new Float64Array(cap);
-    at.set(this.at);
-    this.at = at;
-    const to = new Float64Array(cap);
-    to.set(this.to);
-    this.to = to;
-    const kind = new Uint8Array(cap);
-    kind.set(this.kind);
-    this.kind = kind;
   }
 }
 
@@ -193,28 +170,47 @@ KIND_OF_OPCODE[0xff15] = K_CALL_GOT | 16;
 KIND_OF_OPCODE[0xff25] = K_JMP_GOT | 16;
 for (let x = 0x80; x <= 0x8f; x++) KIND_OF_OPCODE[(0x0f << 8) | x] = K_JCC | 16;
 
-/** Adds one section's candidates (code d at address addr). */
-function scanSection(d: Uint8Array, addr: number, c: BranchCandidates): void {
+/** The number of candidates in code d (what scanSection adds). */
+function countSection(d: Uint8Array): number {
   const len = d.length;
+  let n = 0;
+  for (let o = 0; o + 5 <= len; o++) {
+    const k = KIND_OF_OPCODE[(d[o] << 8) | d[o + 1]];
+    if (k !== NONE && o + (k >> 3) + 4 <= len) n++;
+  }
+  return n;
+}
+
+/** Adds one section's candidates (code d at address addr) from index n on; the next index. */
+function scanSection(d: Uint8Array, addr: number, c: BranchCandidates, n: number): number {
+  const len = d.length;
+  const { at, to, kind } = c;
   for (let o = 0; o + 5 <= len; o++) {
     const k = KIND_OF_OPCODE[(d[o] << 8) | d[o + 1]];
     if (k === NONE) continue;
     const p = o + (k >> 3); // the rel32
     if (p + 4 > len) continue;
     const rel = d[p] | (d[p + 1] << 8) | (d[p + 2] << 16) | (d[p + 3] << 24);
-    c.push(addr + o, addr + p + 4 + rel, k & 7);
+    at[n] = addr + o;
+    to[n] = addr + p + 4 + rel;
+    kind[n] = k & 7;
+    n++;
   }
+  return n;
 }
 
 function branchCandidates(elf: ElfFile): BranchCandidates {
   let c = candidateCache.get(elf);
   if (c) return c;
-  c = new BranchCandidates();
-  for (const s of execSections(elf)) {
+  const code = execSections(elf).map((s) => {
     const buf = elf.data(s);
-    scanSection(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), s.addr, c);
-  }
-  c.trim();
+    return { addr: s.addr, d: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) };
+  });
+  let total = 0;
+  for (const s of code) total += countSection(s.d);
+  c = new BranchCandidates(total);
+  let n = 0;
+  for (const s of code) n = scanSection(s.d, s.addr, c, n);
   candidateCache.set(elf, c);
   return c;
 }
