@@ -170,30 +170,21 @@ KIND_OF_OPCODE[0xff15] = K_CALL_GOT | 16;
 KIND_OF_OPCODE[0xff25] = K_JMP_GOT | 16;
 for (let x = 0x80; x <= 0x8f; x++) KIND_OF_OPCODE[(0x0f << 8) | x] = K_JCC | 16;
 
-/** The number of candidates in code d (what scanSection adds). */
-function countSection(d: Uint8Array): number {
+/** Adds one section's candidates (code d at address addr) from index n on, or with no `c`
+ * only counts them; the next index. One loop for both: the count warms up the fill's code. */
+function scanSection(d: Uint8Array, addr: number, c: BranchCandidates | undefined, n: number): number {
   const len = d.length;
-  let n = 0;
-  for (let o = 0; o + 5 <= len; o++) {
-    const k = KIND_OF_OPCODE[(d[o] << 8) | d[o + 1]];
-    if (k !== NONE && o + (k >> 3) + 4 <= len) n++;
-  }
-  return n;
-}
-
-/** Adds one section's candidates (code d at address addr) from index n on; the next index. */
-function scanSection(d: Uint8Array, addr: number, c: BranchCandidates, n: number): number {
-  const len = d.length;
-  const { at, to, kind } = c;
   for (let o = 0; o + 5 <= len; o++) {
     const k = KIND_OF_OPCODE[(d[o] << 8) | d[o + 1]];
     if (k === NONE) continue;
     const p = o + (k >> 3); // the rel32
     if (p + 4 > len) continue;
-    const rel = d[p] | (d[p + 1] << 8) | (d[p + 2] << 16) | (d[p + 3] << 24);
-    at[n] = addr + o;
-    to[n] = addr + p + 4 + rel;
-    kind[n] = k & 7;
+    if (c) {
+      const rel = d[p] | (d[p + 1] << 8) | (d[p + 2] << 16) | (d[p + 3] << 24);
+      c.at[n] = addr + o;
+      c.to[n] = addr + p + 4 + rel;
+      c.kind[n] = k & 7;
+    }
     n++;
   }
   return n;
@@ -207,7 +198,7 @@ function branchCandidates(elf: ElfFile): BranchCandidates {
     return { addr: s.addr, d: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) };
   });
   let total = 0;
-  for (const s of code) total += countSection(s.d);
+  for (const s of code) total = scanSection(s.d, s.addr, undefined, total);
   c = new BranchCandidates(total);
   let n = 0;
   for (const s of code) n = scanSection(s.d, s.addr, c, n);

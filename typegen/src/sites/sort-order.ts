@@ -15,9 +15,8 @@ export function stableOrderBy(keys: Float64Array): Int32Array {
   const n = keys.length;
   const bits = Math.max(1, Math.ceil(Math.log2(n + 1)));
   const scale = 2 ** bits;
-  const min = minOf(keys);
-  if (allIntegers(keys) && (n === 0 || maxOf(keys) - min < 2 ** (53 - bits)))
-    return unpack(packed(keys, min, scale).sort(), scale);
+  if (keySpan(keys) && (n === 0 || span[1] - span[0] < 2 ** (53 - bits)))
+    return unpack(packed(keys, span[0], scale).sort(), scale);
   const idx = Array.from({ length: n }, (_, i) => i);
   idx.sort((a, b) => keys[a] - keys[b]);
   const order = new Int32Array(n);
@@ -25,20 +24,21 @@ export function stableOrderBy(keys: Float64Array): Int32Array {
   return order;
 }
 
-function minOf(keys: Float64Array): number {
+/** keySpan's minimum and maximum key. */
+const span = new Float64Array(2);
+
+/** Whether every key is a whole number; if so their minimum and maximum are left in `span`. */
+function keySpan(keys: Float64Array): boolean {
   let min = Infinity;
-  for (let i = 0; i < keys.length; i++) if (keys[i] < min) min = keys[i];
-  return min;
-}
-
-function maxOf(keys: Float64Array): number {
   let max = -Infinity;
-  for (let i = 0; i < keys.length; i++) if (keys[i] > max) max = keys[i];
-  return max;
-}
-
-function allIntegers(keys: Float64Array): boolean {
-  for (let i = 0; i < keys.length; i++) if (!Number.isInteger(keys[i])) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (!Number.isInteger(k)) return false;
+    if (k < min) min = k;
+    if (k > max) max = k;
+  }
+  span[0] = min;
+  span[1] = max;
   return true;
 }
 
