@@ -26,7 +26,7 @@ interface Path {
   pc: number;
   st: State;
   /** Stack slots (by their rbp- or rsp-relative key) and what they hold. */
-  slots: Map<string, Sym>;
+  slots: Map<number, Sym>;
 }
 
 /** The result's offset in a symbolic value: 0 for the result, d for result + d, else undefined. */
@@ -36,11 +36,13 @@ function resultOffset(v: Sym): number | undefined {
   return undefined;
 }
 
-/** A stack slot's key when `a` addresses one (relative to the entry rbp or rsp). */
-function slotKey(a: Addr): string | undefined {
+/** A stack slot's key when `a` addresses one (relative to the entry rbp or rsp): a number (a
+ * string made per stored or loaded word was most of a walk's own cost). */
+function slotKey(a: Addr): number | undefined {
   const b = a.base;
   if (b.k !== "entry" || a.indexed) return undefined;
-  if (b.reg === 6 /* DWARF rbp */ || b.reg === 7 /* DWARF rsp */) return `${b.reg}:${a.disp}`;
+  if (b.reg === 6 /* DWARF rbp */) return a.disp * 4 + 1;
+  if (b.reg === 7 /* DWARF rsp */) return a.disp * 4 + 2;
   return undefined;
 }
 
@@ -99,7 +101,7 @@ export function returnedResult(
         const to = addressOf(p.st, insn.dst.mem);
         const k = slotKey(to);
         const v = p.st[insn.src.reg];
-        if (k) p.slots.set(k, v);
+        if (k !== undefined) p.slots.set(k, v);
         // The pointer kept somewhere else (`table[i] = p = malloc(...)`): a registry or a
         // get-or-create, whose own line is the better site; not a wrapper.
         else if (resultOffset(v) !== undefined && resultOffset({ k: "addr", at: to }) === undefined) {
@@ -108,7 +110,7 @@ export function returnedResult(
         }
       } else if (insn.op === "mov" && insn.wide && insn.dst.kind === "reg" && insn.src.kind === "mem") {
         const k = slotKey(addressOf(p.st, insn.src.mem));
-        const v = k ? p.slots.get(k) : undefined;
+        const v = k !== undefined ? p.slots.get(k) : undefined;
         if (v && insn.dst.reg !== RSP) {
           p.st[insn.dst.reg] = v;
           p.at += insn.len;
@@ -145,7 +147,7 @@ export function argsThroughSlots(
 ): Sym[] | undefined {
   if (from > callOff || callOff - from >= 512) return undefined;
   const st = initial(fromPc);
-  const slots = new Map<string, Sym>();
+  const slots = new Map<number, Sym>();
   let o = from;
   let pc = fromPc;
   for (let n = 0; o < callOff && n < 96; n++) {
@@ -154,10 +156,10 @@ export function argsThroughSlots(
     let done = false;
     if (insn.op === "mov" && insn.wide && insn.dst.kind === "mem" && insn.src.kind === "reg") {
       const k = slotKey(addressOf(st, insn.dst.mem));
-      if (k) slots.set(k, st[insn.src.reg]);
+      if (k !== undefined) slots.set(k, st[insn.src.reg]);
     } else if (insn.op === "mov" && insn.wide && insn.dst.kind === "reg" && insn.src.kind === "mem") {
       const k = slotKey(addressOf(st, insn.src.mem));
-      const v = k ? slots.get(k) : undefined;
+      const v = k !== undefined ? slots.get(k) : undefined;
       if (v && insn.dst.reg !== RSP) {
         st[insn.dst.reg] = v;
         done = true;
