@@ -349,6 +349,12 @@ function inferSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions): Sit
     }
     // Who receives the result, in order of evidence; the first that points to a type wins.
     const cands: Receiver[] = [];
+    const pointee = (r: Receiver): CType | undefined => {
+      const rt = model.types[r.type];
+      const pt = rt?.kind === "pointer" && rt.target !== undefined ? model.types[rt.target] : undefined;
+      return pt && pt.kind !== "void" && pt.kind !== "opaque" && pt.kind !== "function" ? pt : undefined;
+    };
+
     // A tail allocator returning a typed pointer says what it allocates.
     const tailRet = tail ? model.types[tail.fn.type]?.returns : undefined;
     if (tail && tailRet !== undefined) cands.push({ type: tailRet, name: `${tail.fn.name}'s result` });
@@ -365,9 +371,11 @@ function inferSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions): Sit
       if (v) cands.push({ type: v.type, name: v.name, local: true });
       // A function returning the allocation: its return type (also when it first stores the
       // pointer somewhere, `return table[i] = p;`, which makes it no wrapper).
+      // (Not looked for when a receiver before it already points to a type: that one wins.)
       const ret = model.types[fn.type]?.returns;
       if (
         ret !== undefined &&
+        !cands.some((c) => pointee(c)) &&
         (sink.kind === "return" ||
           returnedResult(code, call.ret - sec.addr, call.ret, undefined, { escapes: true }))
       )
@@ -383,11 +391,6 @@ function inferSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions): Sit
       if (flow.sink.kind === "store") return { why: "result stored through a pointer to an unknown object" };
       return { why: "no variable receives the result" };
     }
-    const pointee = (r: Receiver): CType | undefined => {
-      const rt = model.types[r.type];
-      const pt = rt?.kind === "pointer" && rt.target !== undefined ? model.types[rt.target] : undefined;
-      return pt && pt.kind !== "void" && pt.kind !== "opaque" && pt.kind !== "function" ? pt : undefined;
-    };
     const recv = cands.find((c) => pointee(c)) ?? cands[0];
     const recvName = recv.name;
     const rt = model.types[recv.type];
