@@ -358,24 +358,24 @@ function inferSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions): Sit
     // A tail allocator returning a typed pointer says what it allocates.
     const tailRet = tail ? model.types[tail.fn.type]?.returns : undefined;
     if (tail && tailRet !== undefined) cands.push({ type: tailRet, name: `${tail.fn.name}'s result` });
+    // Each is looked for only while none before it points to a type (the first that does wins).
+    const typed = (): boolean => cands.some((c) => pointee(c));
     if (fn) {
       const sink = flow.sink;
-      const stored = sink.kind === "store" ? typer.storeTarget(fn, sink.at, sink.pc) : undefined;
       // A local assigned the result (its location starts where the result is), a local's stack
       // slot, then memory through a pointer (`s->f = p` after `T *p = malloc(...)` is weaker).
-      const exact = typer.heldVariable(fn, flow.held, true);
+      const exact = typed() ? undefined : typer.heldVariable(fn, flow.held, true);
       if (exact) cands.push({ type: exact.type, name: exact.name, local: true });
-      if (stored?.local) cands.push(stored);
-      if (stored && !stored.local) cands.push(stored);
-      const v = typer.heldVariable(fn, flow.held, false);
+      const stored = sink.kind === "store" && !typed() ? typer.storeTarget(fn, sink.at, sink.pc) : undefined;
+      if (stored) cands.push(stored);
+      const v = typed() ? undefined : typer.heldVariable(fn, flow.held, false);
       if (v) cands.push({ type: v.type, name: v.name, local: true });
       // A function returning the allocation: its return type (also when it first stores the
       // pointer somewhere, `return table[i] = p;`, which makes it no wrapper).
-      // (Not looked for when a receiver before it already points to a type: that one wins.)
       const ret = model.types[fn.type]?.returns;
       if (
         ret !== undefined &&
-        !cands.some((c) => pointee(c)) &&
+        !typed() &&
         (sink.kind === "return" ||
           returnedResult(code, call.ret - sec.addr, call.ret, undefined, { escapes: true }))
       )
@@ -383,7 +383,7 @@ function inferSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions): Sit
     }
     // Last: the call is in an inlined function returning a pointer (`get_var`, inlined, whose
     // `return variables[i] = bc_malloc(...)` leaves nothing else to follow).
-    const inl = call.approx ? undefined : inlined.calleeAt(call.call);
+    const inl = call.approx || typed() ? undefined : inlined.calleeAt(call.call);
     const inlRet = inl?.returnsPointer && inl.callee ? returnOf.get(inl.callee) : undefined;
     if (inlRet !== undefined) cands.push({ type: inlRet, name: `${inl!.callee}'s result` });
     if (cands.length === 0) {
