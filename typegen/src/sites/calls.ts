@@ -7,6 +7,7 @@
 // more functions given by address (the functions found to tail-call an allocator).
 
 import { ElfFile, SectionHeader } from "../elf/elf-file";
+import { cstrAt } from "../bytes";
 import { forEachSymbolOfType, readSymbolTable } from "../elf/symbols";
 import { stableOrderBy } from "./sort-order";
 
@@ -24,12 +25,43 @@ export interface AllocCall {
 
 const STT_FUNC = 2;
 
-/** GOT slot address -> symbol name, from the dynamic relocations. */
+/** GOT slot address -> symbol name, from the dynamic relocations. Only the names of the
+ * symbols relocations use are decoded (a program exporting 10^4 symbols relocates a few hundred
+ * GOT slots), when every name offset is known to be readable: inside a string table that ends
+ * in a terminator; otherwise every name is, as readSymbolTable does (and fails as it does). */
 function gotSlots(elf: ElfFile): Map<number, string> {
-  const out = new Map<number, string>();
   const dynsymSec = elf.section(".dynsym");
-  if (!dynsymSec) return out;
+  if (!dynsymSec) return new Map();
+  const strSec = elf.sections[dynsymSec.link];
+  const strtab = strSec ? elf.data(strSec) : undefined;
+  const symData = elf.data(dynsymSec);
+  let nameOf: (sym: number) => string;
+  if (strSec && strtab && strtab.length > 0 && strtab[strtab.length - 1] === 0) {
+    let max = 0;
+    for (let o = 0; o + 24 <= symData.length; o += 24) max = Math.max(max, symData.readUInt32LE(o));
+    if (max >= strtab.length) return allNamed(elf, dynsymSec);
+    const names = new Map<number, string>();
+    nameOf = (sym) => {
+      let n = names.get(sym);
+      if (n === undefined) {
+        const off = symData.readUInt32LE(sym * 24);
+        names.set(sym, (n = off === 0 ? "" : cstrAt(strtab, off, elf.path, strSec.name)));
+      }
+      return n;
+    };
+  } else return allNamed(elf, dynsymSec);
+  return gotSlotsOf(elf, Math.floor(symData.length / 24), nameOf);
+}
+
+/** gotSlots with every symbol's name decoded first. */
+function allNamed(elf: ElfFile, dynsymSec: SectionHeader): Map<number, string> {
   const syms = readSymbolTable(elf, dynsymSec);
+  return gotSlotsOf(elf, syms.length, (sym) => syms[sym].name);
+}
+
+/** The GOT slots of .rela.plt and .rela.dyn with the names of their symbols (of `count`). */
+function gotSlotsOf(elf: ElfFile, count: number, nameOf: (sym: number) => string): Map<number, string> {
+  const out = new Map<number, string>();
   for (const name of [".rela.plt", ".rela.dyn"]) {
     const s = elf.section(name);
     if (!s) continue;
@@ -37,7 +69,7 @@ function gotSlots(elf: ElfFile): Map<number, string> {
     for (let o = 0; o + 24 <= d.length; o += 24) {
       const off = Number(d.readBigUInt64LE(o));
       const sym = Number(d.readBigUInt64LE(o + 8) >> 32n);
-      if (sym > 0 && sym < syms.length) out.set(off, syms[sym].name);
+      if (sym > 0 && sym < count) out.set(off, nameOf(sym));
     }
   }
   return out;
