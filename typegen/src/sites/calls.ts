@@ -7,6 +7,7 @@
 // more functions given by address (the functions found to tail-call an allocator).
 
 import { ElfFile, SectionHeader } from "../elf/elf-file";
+import { cstrAt } from "../bytes";
 import { forEachSymbolOfType, readSymbolTable } from "../elf/symbols";
 import { stableOrderBy } from "./sort-order";
 
@@ -24,12 +25,43 @@ export interface AllocCall {
 
 const STT_FUNC = 2;
 
-/** GOT slot address -> symbol name, from the dynamic relocations. */
+/** GOT slot address -> symbol name, from the dynamic relocations. Only the names of the
+ * symbols relocations use are decoded (a program exporting 10^4 symbols relocates a few hundred
+ * GOT slots), when every name offset is known to be readable: inside a string table that ends
+ * in a terminator; otherwise every name is, as readSymbolTable does (and fails as it does). */
 function gotSlots(elf: ElfFile): Map<number, string> {
-  const out = new Map<number, string>();
   const dynsymSec = elf.section(".dynsym");
-  if (!dynsymSec) return out;
+  if (!dynsymSec) return new Map();
+  const strSec = elf.sections[dynsymSec.link];
+  const strtab = strSec ? elf.data(strSec) : undefined;
+  const symData = elf.data(dynsymSec);
+  let nameOf: (sym: number) => string;
+  if (strSec && strtab && strtab.length > 0 && strtab[strtab.length - 1] === 0) {
+    let max = 0;
+    for (let o = 0; o + 24 <= symData.length; o += 24) max = Math.max(max, symData.readUInt32LE(o));
+    if (max >= strtab.length) return allNamed(elf, dynsymSec);
+    const names = new Map<number, string>();
+    nameOf = (sym) => {
+      let n = names.get(sym);
+      if (n === undefined) {
+        const off = symData.readUInt32LE(sym * 24);
+        names.set(sym, (n = off === 0 ? "" : cstrAt(strtab, off, elf.path, strSec.name)));
+      }
+      return n;
+    };
+  } else return allNamed(elf, dynsymSec);
+  return gotSlotsOf(elf, Math.floor(symData.length / 24), nameOf);
+}
+
+/** gotSlots with every symbol's name decoded first. */
+function allNamed(elf: ElfFile, dynsymSec: SectionHeader): Map<number, string> {
   const syms = readSymbolTable(elf, dynsymSec);
+  return gotSlotsOf(elf, syms.length, (sym) => syms[sym].name);
+}
+
+/** The GOT slots of .rela.plt and .rela.dyn with the names of their symbols (of `count`). */
+function gotSlotsOf(elf: ElfFile, count: number, nameOf: (sym: number) => string): Map<number, string> {
+  const out = new Map<number, string>();
   for (const name of [".rela.plt", ".rela.dyn"]) {
     const s = elf.section(name);
     if (!s) continue;
@@ -37,7 +69,7 @@ function gotSlots(elf: ElfFile): Map<number, string> {
     for (let o = 0; o + 24 <= d.length; o += 24) {
       const off = Number(d.readBigUInt64LE(o));
       const sym = Number(d.readBigUInt64LE(o + 8) >> 32n);
-      if (sym > 0 && sym < syms.length) out.set(off, syms[sym].name);
+      if (sym > 0 && sym < count) out.set(off, nameOf(sym));
     }
   }
   return out;
@@ -73,15 +105,41 @@ export interface AllocTargets {
   got: Map<number, string>;
 }
 
-export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
+/** What allocTargets reads of a binary, whatever the names: read once per ElfFile (the site
+ * analysis asks for the malloc family, the functions returning their first argument and the
+ * declared suballocators, and decoding every function symbol's name each time was most of it). */
+interface TargetSources {
+  slots: Map<number, string>;
+  plt: Map<number, string>;
+  /** Function symbols with a value, in file order: their names without a clone suffix. */
+  funcNames: string[];
+  funcValues: number[];
+}
+
+const targetSourceCache = new WeakMap<ElfFile, TargetSources>();
+
+function targetSources(elf: ElfFile): TargetSources {
+  let t = targetSourceCache.get(elf);
+  if (t) return t;
   const slots = gotSlots(elf);
-  const code = new Map<number, string>();
-  for (const [addr, sym] of pltEntries(elf, slots)) if (names.has(sym)) code.set(addr, sym);
+  const funcNames: string[] = [];
+  const funcValues: number[] = [];
   // Local definitions, also under the optimiser's clone names (xmalloc.constprop.0, .isra.0).
   forEachSymbolOfType(elf, STT_FUNC, (name, value) => {
-    const base = name.split(".")[0];
-    if (names.has(base)) code.set(value, base);
+    funcNames.push(name.split(".")[0]);
+    funcValues.push(value);
   });
+  t = { slots, plt: pltEntries(elf, slots), funcNames, funcValues };
+  targetSourceCache.set(elf, t);
+  return t;
+}
+
+export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
+  const { slots, plt, funcNames, funcValues } = targetSources(elf);
+  const code = new Map<number, string>();
+  for (const [addr, sym] of plt) if (names.has(sym)) code.set(addr, sym);
+  for (let i = 0; i < funcNames.length; i++)
+    if (names.has(funcNames[i])) code.set(funcValues[i], funcNames[i]);
   const got = new Map<number, string>();
   for (const [slot, sym] of slots) if (names.has(sym)) got.set(slot, sym);
   return { code, got };
@@ -94,12 +152,18 @@ export function allocTargets(elf: ElfFile, names: Set<string>): AllocTargets {
  * wrappers, round after round); reading the code once and filtering this list each time gives
  * the same branches, in the same order, for a fraction of the cost. */
 class BranchCandidates {
-  at = new Float64Array(1 << 14);
-  to = new Float64Array(1 << 14);
-  kind = new Uint8Array(1 << 14);
-  length = 0;
+  readonly at: Float64Array<ArrayBuffer>;
+  readonly to: Float64Array<ArrayBuffer>;
+  readonly kind: Uint8Array<ArrayBuffer>;
   /** Candidate indexes by target (ties in scan order): made on the first scan. */
   private byTo?: Int32Array;
+
+  /** Room for exactly `length` candidates (counted first: no growing, no copies). */
+  constructor(readonly length: number) {
+    this.at = new Float64Array(length);
+    this.to = new Float64Array(length);
+    this.kind = new Uint8Array(length);
+  }
 
   /** Calls `fn` with the index of each candidate going to `target`, in scan order. */
   forEachTo(target: number, fn: (i: number) => void): void {
@@ -115,35 +179,6 @@ class BranchCandidates {
     }
     for (let j = lo; j < byTo.length && to[byTo[j]] === target; j++) fn(byTo[j]);
   }
-
-  /** Drops the room the columns grew into (they live as long as the ElfFile). */
-  trim(): void {
-    this.at = this.at.slice(0, this.length);
-    this.to = this.to.slice(0, this.length);
-    this.kind = this.kind.slice(0, this.length);
-  }
-
-  push(at: number, to: number, kind: number): void {
-    const n = this.length;
-    if (n === this.kind.length) this.grow();
-    this.at[n] = at;
-    this.to[n] = to;
-    this.kind[n] = kind;
-    this.length = n + 1;
-  }
-
-  private grow(): void {
-    const cap = this.kind.length * 2;
-    const at = new Float64Array(cap);
-    at.set(this.at);
-    this.at = at;
-    const to = new Float64Array(cap);
-    to.set(this.to);
-    this.to = to;
-    const kind = new Uint8Array(cap);
-    kind.set(this.kind);
-    this.kind = kind;
-  }
 }
 
 const K_CALL = 0; // E8 call rel32
@@ -154,39 +189,51 @@ const K_JCC = 4; // 0F 8x jcc rel32
 
 const candidateCache = new WeakMap<ElfFile, BranchCandidates>();
 
-/** Adds one section's candidates (code d at address addr). */
-function scanSection(d: Uint8Array, addr: number, c: BranchCandidates): void {
+/** By an instruction's first two bytes: its candidate kind | (opcode length << 3), or NONE.
+ * One table lookup and one path for every kind: V8 optimised a branch per opcode before the loop
+ * met its rarer branches, then deoptimised and recompiled it when it did. */
+const NONE = 255;
+const KIND_OF_OPCODE = new Uint8Array(1 << 16).fill(NONE);
+for (let x = 0; x < 256; x++) {
+  KIND_OF_OPCODE[(0xe8 << 8) | x] = K_CALL | 8;
+  KIND_OF_OPCODE[(0xe9 << 8) | x] = K_JMP | 8;
+}
+KIND_OF_OPCODE[0xff15] = K_CALL_GOT | 16;
+KIND_OF_OPCODE[0xff25] = K_JMP_GOT | 16;
+for (let x = 0x80; x <= 0x8f; x++) KIND_OF_OPCODE[(0x0f << 8) | x] = K_JCC | 16;
+
+/** Adds one section's candidates (code d at address addr) from index n on, or with no `c`
+ * only counts them; the next index. One loop for both: the count warms up the fill's code. */
+function scanSection(d: Uint8Array, addr: number, c: BranchCandidates | undefined, n: number): number {
   const len = d.length;
   for (let o = 0; o + 5 <= len; o++) {
-    const b = d[o];
-    if (b === 0xe8 || b === 0xe9) {
-      const rel = d[o + 1] | (d[o + 2] << 8) | (d[o + 3] << 16) | (d[o + 4] << 24);
-      c.push(addr + o, addr + o + 5 + rel, b === 0xe8 ? K_CALL : K_JMP);
-    } else if (b === 0xff) {
-      const x = d[o + 1];
-      if (o + 6 <= len && (x === 0x15 || x === 0x25)) {
-        const rel = d[o + 2] | (d[o + 3] << 8) | (d[o + 4] << 16) | (d[o + 5] << 24);
-        c.push(addr + o, addr + o + 6 + rel, x === 0x15 ? K_CALL_GOT : K_JMP_GOT);
-      }
-    } else if (b === 0x0f && o + 6 <= len) {
-      const x = d[o + 1];
-      if (x >= 0x80 && x <= 0x8f) {
-        const rel = d[o + 2] | (d[o + 3] << 8) | (d[o + 4] << 16) | (d[o + 5] << 24);
-        c.push(addr + o, addr + o + 6 + rel, K_JCC);
-      }
+    const k = KIND_OF_OPCODE[(d[o] << 8) | d[o + 1]];
+    if (k === NONE) continue;
+    const p = o + (k >> 3); // the rel32
+    if (p + 4 > len) continue;
+    if (c) {
+      const rel = d[p] | (d[p + 1] << 8) | (d[p + 2] << 16) | (d[p + 3] << 24);
+      c.at[n] = addr + o;
+      c.to[n] = addr + p + 4 + rel;
+      c.kind[n] = k & 7;
     }
+    n++;
   }
+  return n;
 }
 
 function branchCandidates(elf: ElfFile): BranchCandidates {
   let c = candidateCache.get(elf);
   if (c) return c;
-  c = new BranchCandidates();
-  for (const s of execSections(elf)) {
+  const code = execSections(elf).map((s) => {
     const buf = elf.data(s);
-    scanSection(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), s.addr, c);
-  }
-  c.trim();
+    return { addr: s.addr, d: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) };
+  });
+  let total = 0;
+  for (const s of code) total = scanSection(s.d, s.addr, undefined, total);
+  c = new BranchCandidates(total);
+  let n = 0;
+  for (const s of code) n = scanSection(s.d, s.addr, c, n);
   candidateCache.set(elf, c);
   return c;
 }
@@ -214,7 +261,7 @@ export function scanBranches(elf: ElfFile, t: AllocTargets, jumps: boolean): All
   collect(t.code, false);
   collect(t.got, true);
   const out: AllocCall[] = [];
-  for (const h of stableOrderBy(hits)) {
+  for (const h of stableOrderBy(Float64Array.from(hits))) {
     const i = hits[h];
     const k = kind[i];
     const call = at[i];

@@ -102,6 +102,26 @@ export class CallSiteTable {
     for (let i = 0; i < this.n; i++) if (this.kept[i]) yield [this.rets[i], this.site(i)];
   }
 
+  /** The sites kept that are tail calls, in the order they were read (an object for each of
+   * those only). */
+  tailSites(): DwarfCallSite[] {
+    const out: DwarfCallSite[] = [];
+    for (let i = 0; i < this.n; i++) if (this.kept[i] && this.tails[i] === 1) out.push(this.site(i));
+    return out;
+  }
+
+  /** The sites kept that are not tail calls and whose callee's name passes `want` (asked once
+   * per name), in the order they were read. */
+  callsTo(want: (callee: string) => boolean): DwarfCallSite[] {
+    const wanted = this.names.map((name) => want(name));
+    const out: DwarfCallSite[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const c = this.callees[i];
+      if (c >= 0 && wanted[c] && this.kept[i] && this.tails[i] === 0) out.push(this.site(i));
+    }
+    return out;
+  }
+
   /** The index of the site kept for `ret`, or -1. */
   private find(ret: number): number {
     const byRet = this.byRet;

@@ -8,6 +8,7 @@
 
 import { Cursor } from "../bytes";
 import { ElfFile } from "../elf/elf-file";
+import { stableOrderBy } from "./sort-order";
 
 // DW_EH_PE_* pointer encodings (LSB, "DWARF Extensions": low nibble the format, high the application).
 const PE_omit = 0xff;
@@ -66,8 +67,36 @@ interface Fde {
   insns: [number, number];
 }
 
+/** The FDEs as columns, sorted by start address: an object is made for the FDE asked about. */
+interface FdeTable {
+  length: number;
+  lo: Float64Array;
+  hi: Float64Array;
+  /** Where its instructions start and end in .eh_frame. */
+  start: Float64Array;
+  end: Float64Array;
+  /** Its CIE (an index into the CIEs read). */
+  cie: Int32Array;
+  fde(i: number): Fde;
+}
+
+function emptyFdeTable(): FdeTable {
+  const none = new Float64Array(0);
+  return {
+    length: 0,
+    lo: none,
+    hi: none,
+    start: none,
+    end: none,
+    cie: new Int32Array(0),
+    fde: () => {
+      throw new Error("no FDE");
+    },
+  };
+}
+
 export class CfaRules {
-  private fdes: Fde[] | undefined;
+  private fdes: FdeTable | undefined;
   private readonly buf: Buffer;
   private readonly addr: number;
   private readonly file: string;
@@ -90,23 +119,39 @@ export class CfaRules {
     this.file = elf.path;
   }
 
-  /** The CFA rule in effect at `pc`, if the frame information gives a register + offset one. */
-  at(pc: number): CfaRule | undefined {
-    try {
-      this.fdes ??= this.readFdes();
-    } catch {
-      this.fdes = [];
+  /** The FDEs, read on first use (columns; ~10^4 on a large program). */
+  private get table(): FdeTable {
+    if (!this.fdes) {
+      try {
+        this.fdes = this.readFdes();
+      } catch {
+        this.fdes = emptyFdeTable();
+      }
     }
-    const fs = this.fdes;
+    return this.fdes;
+  }
+
+  /** The FDE (its index in the table) of pc, found as before: the last by start at or before
+   * pc, when it holds pc. */
+  private fdeAt(pc: number): Fde | undefined {
+    const t = this.table;
+    const los = t.lo;
     let lo = 0;
-    let hi = fs.length;
+    let hi = t.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (fs[mid].lo <= pc) lo = mid + 1;
+      if (los[mid] <= pc) lo = mid + 1;
       else hi = mid;
     }
-    const f = fs[lo - 1];
-    if (!f || pc >= f.hi) return undefined;
+    const i = lo - 1;
+    if (i < 0 || pc >= t.hi[i]) return undefined;
+    return t.fde(i);
+  }
+
+  /** The CFA rule in effect at `pc`, if the frame information gives a register + offset one. */
+  at(pc: number): CfaRule | undefined {
+    const f = this.fdeAt(pc);
+    if (!f) return undefined;
     try {
       return this.run(f, pc);
     } catch {
@@ -117,12 +162,9 @@ export class CfaRules {
   /** The CFA rule over each stretch of the function whose FDE holds `pc`, in address order
    * (undefined rule: an expression, or no answer); empty when no FDE holds pc. */
   segments(pc: number): { lo: number; hi: number; rule: CfaRule | undefined }[] {
-    try {
-      this.fdes ??= this.readFdes();
-    } catch {
-      this.fdes = [];
-    }
-    const f = this.fdes.find((x) => x.lo <= pc && pc < x.hi);
+    const t = this.table;
+    let f: Fde | undefined;
+    for (let i = 0; i < t.length && !f; i++) if (t.lo[i] <= pc && pc < t.hi[i]) f = t.fde(i);
     if (!f) return [];
     const out: { lo: number; hi: number; rule: CfaRule | undefined }[] = [];
     const st: RunState = { cfa: undefined, saved: [], loc: f.lo };
@@ -227,30 +269,66 @@ export class CfaRules {
     return cie;
   }
 
-  private readFdes(): Fde[] {
-    const out: Fde[] = [];
-    const cies = new Map<number, Cie>();
+  private readFdes(): FdeTable {
+    const lo: number[] = [];
+    const hi: number[] = [];
+    const start: number[] = [];
+    const end: number[] = [];
+    const cieOf: number[] = [];
+    const cies: Cie[] = [];
+    const cieIndex = new Map<Cie, number>();
+    const cieCache = new Map<number, Cie>();
     const c = this.cursor();
     while (c.pos + 4 <= this.buf.length) {
-      const start = c.pos;
+      const at = c.pos;
       let len = c.u32();
       if (len === 0) break; // the terminator
       if (len === 0xffffffff) len = c.u64();
       const idPos = c.pos;
-      const end = idPos + len;
-      if (end > this.buf.length) break;
+      const next = idPos + len;
+      if (next > this.buf.length) break;
       const id = c.u32();
       if (id !== 0) {
-        const cie = this.readCie(idPos - id, cies);
-        const lo = this.pointer(c, cie.fdeEnc);
+        const cie = this.readCie(idPos - id, cieCache);
+        const l = this.pointer(c, cie.fdeEnc);
         const range = this.pointer(c, cie.fdeEnc & 0x0f);
         if (cie.hasAugData) c.skip(c.uleb());
-        if (range > 0) out.push({ lo, hi: lo + range, cie, insns: [c.pos, end] });
+        if (range > 0) {
+          let k = cieIndex.get(cie);
+          if (k === undefined) cieIndex.set(cie, (k = cies.push(cie) - 1));
+          lo.push(l);
+          hi.push(l + range);
+          start.push(c.pos);
+          end.push(next);
+          cieOf.push(k);
+        }
       }
-      if (end <= start) break;
-      c.seek(end);
+      if (next <= at) break;
+      c.seek(next);
     }
-    return out.sort((a, b) => a.lo - b.lo);
+    // By start address, ties in file order (a stable sort, as Array.prototype.sort's was).
+    const order = stableOrderBy(Float64Array.from(lo));
+    const n = order.length;
+    const t: FdeTable = {
+      length: n,
+      lo: new Float64Array(n),
+      hi: new Float64Array(n),
+      start: new Float64Array(n),
+      end: new Float64Array(n),
+      cie: new Int32Array(n),
+      fde(i) {
+        return { lo: t.lo[i], hi: t.hi[i], cie: cies[t.cie[i]], insns: [t.start[i], t.end[i]] };
+      },
+    };
+    for (let j = 0; j < n; j++) {
+      const i = order[j];
+      t.lo[j] = lo[i];
+      t.hi[j] = hi[i];
+      t.start[j] = start[i];
+      t.end[j] = end[i];
+      t.cie[j] = cieOf[i];
+    }
+    return t;
   }
 
   /** Runs the CIE's and the FDE's instructions up to `pc`. */

@@ -45,6 +45,7 @@ import { SizeRule, TailAllocator, TailFinder, ruleOf } from "./tails";
 import { Wrapper, WrapperFinder } from "./wrappers";
 import { returnedResult } from "./wrapper-flow";
 import { ResultFlow, argDwarfReg, constantArg, followResult } from "./x86";
+import { forgetDecoded } from "./x86-decode";
 
 function execSectionAt(elf: ElfFile, addr: number): SectionHeader | undefined {
   return elf.sections.find((s) => s.flags & 0x4 && s.type === 1 && addr >= s.addr && addr < s.addr + s.size);
@@ -100,6 +101,14 @@ function argConstant(
 }
 
 export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions = {}): SiteReport {
+  try {
+    return inferSites(model, elfPath, o);
+  } finally {
+    forgetDecoded(); // the code buffer and instructions decodeCached kept
+  }
+}
+
+function inferSites(model: TypeModel, elfPath: string, o: DwarfSiteOptions): SiteReport {
   const report: SiteReport = { sites: [], unknown: [] };
   // Copied: the wrappers found in this binary are added to it.
   const fns = new Map(o.fns ?? allocFunctions());
@@ -141,9 +150,8 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
   const calls = branches.filter((b) => !b.tail);
   const seen = new Set(calls.map((c) => c.ret));
   // Calls the byte scan cannot see (through a register) that the call site DIEs name.
-  for (const [ret, cs] of facts.callSites)
-    if (!cs.tail && cs.callee && fns.has(cs.callee) && !seen.has(ret))
-      calls.push({ call: ret - 1, ret, callee: cs.callee, approx: true });
+  for (const cs of facts.callSites.callsTo((callee) => fns.has(callee)))
+    if (!seen.has(cs.ret)) calls.push({ call: cs.ret - 1, ret: cs.ret, callee: cs.callee!, approx: true });
   calls.sort((a, b) => a.ret - b.ret);
   const called = new Set(branches.map((b) => b.target));
   const orphans = [...tails.values()].filter((t) => !called.has(t.entry));
@@ -341,25 +349,33 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     }
     // Who receives the result, in order of evidence; the first that points to a type wins.
     const cands: Receiver[] = [];
+    const pointee = (r: Receiver): CType | undefined => {
+      const rt = model.types[r.type];
+      const pt = rt?.kind === "pointer" && rt.target !== undefined ? model.types[rt.target] : undefined;
+      return pt && pt.kind !== "void" && pt.kind !== "opaque" && pt.kind !== "function" ? pt : undefined;
+    };
+
     // A tail allocator returning a typed pointer says what it allocates.
     const tailRet = tail ? model.types[tail.fn.type]?.returns : undefined;
     if (tail && tailRet !== undefined) cands.push({ type: tailRet, name: `${tail.fn.name}'s result` });
+    // Each is looked for only while none before it points to a type (the first that does wins).
+    const typed = (): boolean => cands.some((c) => pointee(c));
     if (fn) {
       const sink = flow.sink;
-      const stored = sink.kind === "store" ? typer.storeTarget(fn, sink.at, sink.pc) : undefined;
       // A local assigned the result (its location starts where the result is), a local's stack
       // slot, then memory through a pointer (`s->f = p` after `T *p = malloc(...)` is weaker).
-      const exact = typer.heldVariable(fn, flow.held, true);
+      const exact = typed() ? undefined : typer.heldVariable(fn, flow.held, true);
       if (exact) cands.push({ type: exact.type, name: exact.name, local: true });
-      if (stored?.local) cands.push(stored);
-      if (stored && !stored.local) cands.push(stored);
-      const v = typer.heldVariable(fn, flow.held, false);
+      const stored = sink.kind === "store" && !typed() ? typer.storeTarget(fn, sink.at, sink.pc) : undefined;
+      if (stored) cands.push(stored);
+      const v = typed() ? undefined : typer.heldVariable(fn, flow.held, false);
       if (v) cands.push({ type: v.type, name: v.name, local: true });
       // A function returning the allocation: its return type (also when it first stores the
       // pointer somewhere, `return table[i] = p;`, which makes it no wrapper).
       const ret = model.types[fn.type]?.returns;
       if (
         ret !== undefined &&
+        !typed() &&
         (sink.kind === "return" ||
           returnedResult(code, call.ret - sec.addr, call.ret, undefined, { escapes: true }))
       )
@@ -367,7 +383,7 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
     }
     // Last: the call is in an inlined function returning a pointer (`get_var`, inlined, whose
     // `return variables[i] = bc_malloc(...)` leaves nothing else to follow).
-    const inl = call.approx ? undefined : inlined.calleeAt(call.call);
+    const inl = call.approx || typed() ? undefined : inlined.calleeAt(call.call);
     const inlRet = inl?.returnsPointer && inl.callee ? returnOf.get(inl.callee) : undefined;
     if (inlRet !== undefined) cands.push({ type: inlRet, name: `${inl!.callee}'s result` });
     if (cands.length === 0) {
@@ -375,11 +391,6 @@ export function inferDwarfSites(model: TypeModel, elfPath: string, o: DwarfSiteO
       if (flow.sink.kind === "store") return { why: "result stored through a pointer to an unknown object" };
       return { why: "no variable receives the result" };
     }
-    const pointee = (r: Receiver): CType | undefined => {
-      const rt = model.types[r.type];
-      const pt = rt?.kind === "pointer" && rt.target !== undefined ? model.types[rt.target] : undefined;
-      return pt && pt.kind !== "void" && pt.kind !== "opaque" && pt.kind !== "function" ? pt : undefined;
-    };
     const recv = cands.find((c) => pointee(c)) ?? cands[0];
     const recvName = recv.name;
     const rt = model.types[recv.type];

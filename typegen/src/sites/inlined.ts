@@ -49,7 +49,7 @@ export class InlinedSites {
         }
     }
     this.depth = depth;
-    const order = stableOrderBy(lo);
+    const order = stableOrderBy(Float64Array.from(lo));
     const n = order.length;
     this.ivLo = new Float64Array(n);
     this.ivHi = new Float64Array(n);

@@ -39,6 +39,28 @@ function fbregOffset(
   return undefined;
 }
 
+/** The first of `vars` held in DWARF register `reg` at `pc` (no array or closure per call: the
+ * walk asks several times per allocation call). */
+function inRegister(vars: LocalVar[], reg: number, pc: number): LocalVar | undefined {
+  for (const v of vars)
+    for (const r of v.locations)
+      if (r.lo <= pc && pc < r.hi && r.loc.kind === "reg" && r.loc.reg === reg) return v;
+  return undefined;
+}
+
+/** The first of `vars` whose location starts (or, unless `exact`, holds) at h.pc in one of h.regs. */
+function holding(vars: LocalVar[], h: { pc: number; regs: number[] }, exact: boolean): LocalVar | undefined {
+  for (const v of vars)
+    for (const r of v.locations)
+      if (
+        (exact ? r.lo === h.pc : r.lo <= h.pc && h.pc < r.hi) &&
+        r.loc.kind === "reg" &&
+        h.regs.includes(r.loc.reg)
+      )
+        return v;
+  return undefined;
+}
+
 /** A receiver: the pointer type stored to, and words for a report. */
 export interface Receiver {
   type: TypeId;
@@ -60,10 +82,7 @@ export class ReceiverTyper {
 
   /** The variable held in DWARF register `reg` at `pc`, per the location lists. */
   registerVariable(fn: FunctionInfo, reg: number, pc: number): LocalVar | undefined {
-    for (const v of [...fn.params, ...fn.locals])
-      if (v.locations.some((r) => r.lo <= pc && pc < r.hi && r.loc.kind === "reg" && r.loc.reg === reg))
-        return v;
-    return undefined;
+    return inRegister(fn.params, reg, pc) ?? inRegister(fn.locals, reg, pc);
   }
 
   /** A variable whose location starts (or, unless `exact`, holds) where the result is held. */
@@ -72,18 +91,10 @@ export class ReceiverTyper {
     held: { pc: number; regs: number[] }[],
     exact: boolean,
   ): LocalVar | undefined {
-    const vars = [...fn.locals, ...fn.params];
-    for (const h of held)
-      for (const v of vars)
-        if (
-          v.locations.some(
-            (r) =>
-              (exact ? r.lo === h.pc : r.lo <= h.pc && h.pc < r.hi) &&
-              r.loc.kind === "reg" &&
-              h.regs.includes(r.loc.reg),
-          )
-        )
-          return v;
+    for (const h of held) {
+      const v = holding(fn.locals, h, exact) ?? holding(fn.params, h, exact);
+      if (v) return v;
+    }
     return undefined;
   }
 

@@ -121,8 +121,7 @@ export class TailFinder {
   private tailSites(): DwarfCallSite[] {
     if (!this.tailList) {
       // Keyed by their own return address (callsites.ts), so cs.ret is the map's key.
-      this.tailList = [];
-      for (const cs of this.facts.callSites.values()) if (cs.tail) this.tailList.push(cs);
+      this.tailList = this.facts.callSites.tailSites();
       const secs = execSections(this.elf);
       this.shortTargets = this.tailList.map((cs) => shortJumpTarget(this.elf, secs, cs.ret));
     }

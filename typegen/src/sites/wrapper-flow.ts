@@ -7,7 +7,7 @@
 // same offset, and no path stores the pointer anywhere but the stack or the new chunk itself.
 // Bytes this decoder does not know end a path, never throw.
 
-import { decode, RAX, RBP, RSP } from "./x86-decode";
+import { decodeCached, RAX, RBP, RSP } from "./x86-decode";
 import { Addr, State, Sym, addressOf, apply, initial } from "./x86";
 
 /** x86 numbering: rax, rcx, rdx, rsi, rdi, r8-r11. */
@@ -26,7 +26,7 @@ interface Path {
   pc: number;
   st: State;
   /** Stack slots (by their rbp- or rsp-relative key) and what they hold. */
-  slots: Map<string, Sym>;
+  slots: Map<number, Sym>;
 }
 
 /** The result's offset in a symbolic value: 0 for the result, d for result + d, else undefined. */
@@ -36,11 +36,13 @@ function resultOffset(v: Sym): number | undefined {
   return undefined;
 }
 
-/** A stack slot's key when `a` addresses one (relative to the entry rbp or rsp). */
-function slotKey(a: Addr): string | undefined {
+/** A stack slot's key when `a` addresses one (relative to the entry rbp or rsp): a number (a
+ * string made per stored or loaded word was most of a walk's own cost). */
+function slotKey(a: Addr): number | undefined {
   const b = a.base;
   if (b.k !== "entry" || a.indexed) return undefined;
-  if (b.reg === 6 /* DWARF rbp */ || b.reg === 7 /* DWARF rsp */) return `${b.reg}:${a.disp}`;
+  if (b.reg === 6 /* DWARF rbp */) return a.disp * 4 + 1;
+  if (b.reg === 7 /* DWARF rsp */) return a.disp * 4 + 2;
   return undefined;
 }
 
@@ -68,7 +70,7 @@ export function returnedResult(
   while (work.length && budget > 0) {
     const p = work.pop()!;
     for (; budget > 0 && p.at >= 0 && p.at < code.length; budget--) {
-      const insn = decode(code, p.at, p.pc);
+      const insn = decodeCached(code, p.at, p.pc);
       if (!insn || insn.op === "stop") break;
       if (insn.op === "ret") {
         const o = resultOffset(p.st[RAX]);
@@ -99,7 +101,7 @@ export function returnedResult(
         const to = addressOf(p.st, insn.dst.mem);
         const k = slotKey(to);
         const v = p.st[insn.src.reg];
-        if (k) p.slots.set(k, v);
+        if (k !== undefined) p.slots.set(k, v);
         // The pointer kept somewhere else (`table[i] = p = malloc(...)`): a registry or a
         // get-or-create, whose own line is the better site; not a wrapper.
         else if (resultOffset(v) !== undefined && resultOffset({ k: "addr", at: to }) === undefined) {
@@ -108,7 +110,7 @@ export function returnedResult(
         }
       } else if (insn.op === "mov" && insn.wide && insn.dst.kind === "reg" && insn.src.kind === "mem") {
         const k = slotKey(addressOf(p.st, insn.src.mem));
-        const v = k ? p.slots.get(k) : undefined;
+        const v = k !== undefined ? p.slots.get(k) : undefined;
         if (v && insn.dst.reg !== RSP) {
           p.st[insn.dst.reg] = v;
           p.at += insn.len;
@@ -145,19 +147,19 @@ export function argsThroughSlots(
 ): Sym[] | undefined {
   if (from > callOff || callOff - from >= 512) return undefined;
   const st = initial(fromPc);
-  const slots = new Map<string, Sym>();
+  const slots = new Map<number, Sym>();
   let o = from;
   let pc = fromPc;
   for (let n = 0; o < callOff && n < 96; n++) {
-    const insn = decode(code, o, pc);
+    const insn = decodeCached(code, o, pc);
     if (!insn || insn.op === "jmp" || insn.op === "ret" || insn.op === "stop") return undefined;
     let done = false;
     if (insn.op === "mov" && insn.wide && insn.dst.kind === "mem" && insn.src.kind === "reg") {
       const k = slotKey(addressOf(st, insn.dst.mem));
-      if (k) slots.set(k, st[insn.src.reg]);
+      if (k !== undefined) slots.set(k, st[insn.src.reg]);
     } else if (insn.op === "mov" && insn.wide && insn.dst.kind === "reg" && insn.src.kind === "mem") {
       const k = slotKey(addressOf(st, insn.src.mem));
-      const v = k ? slots.get(k) : undefined;
+      const v = k !== undefined ? slots.get(k) : undefined;
       if (v && insn.dst.reg !== RSP) {
         st[insn.dst.reg] = v;
         done = true;

@@ -11,7 +11,7 @@
 // conditional ones fall through (the null check before a store). Hostile bytes end the walk,
 // never throw.
 
-import { DWARF_OF, Insn, Mem, RAX, RBP, RSP, Reg, decode } from "./x86-decode";
+import { DWARF_OF, Insn, Mem, RAX, RBP, RSP, Reg, decodeCached } from "./x86-decode";
 
 /** A symbolic value; registers are in DWARF numbering. */
 export type Sym =
@@ -168,7 +168,7 @@ export interface FollowOptions {
 function walkPrefix(code: Buffer, o: number, stop: number, pc: number): State | undefined {
   const st = initial(pc);
   for (let n = 0; o < stop && n < 64; n++) {
-    const insn = decode(code, o, pc);
+    const insn = decodeCached(code, o, pc);
     if (!insn || insn.op === "jmp" || insn.op === "ret" || insn.op === "stop") return undefined;
     apply(st, insn);
     o += insn.len;
@@ -200,7 +200,7 @@ export function followResult(code: Buffer, off: number, vaddr: number, o: Follow
     for (let r = 0; r < 16; r++) if (st[r].k === "result") regs.push(DWARF_OF[r]);
     if (regs.length === 0) break;
     held.push({ pc, regs });
-    const insn = decode(code, at, pc);
+    const insn = decodeCached(code, at, pc);
     if (!insn || insn.op === "stop") break;
     if (insn.op === "ret")
       return { sink: st[RAX].k === "result" ? { kind: "return", pc } : { kind: "none" }, held, args };
