@@ -250,9 +250,9 @@ export function installCodeCache(root: string, file: string): void {
         // defaults: put back the defaults of the flags typegen sets (only a process that set them
         // has v8-tuning loaded, so this costs the others nothing), and a probe compile checks the
         // result; if the flags still differ (another flag, another V8's defaults), nothing is written.
+        type Tuning = typeof import("../../typegen/src/meta/v8-tuning");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const tuning =
-          require("../../typegen/src/meta/v8-tuning") as typeof import("../../typegen/src/meta/v8-tuning");
+        const tuning = require("../../typegen/src/meta/v8-tuning") as Tuning;
         tuning.restoreV8Defaults();
         if (!flagProbe().equals(probe)) return;
       }
