@@ -224,3 +224,13 @@ export function cstrAt(buf: Buffer, off: number, file: string, section: string):
   if (nul < 0) throw new TypegenFormatError(file, section, off, "unterminated string");
   return buf.toString("utf8", off, nul);
 }
+
+/**
+ * `x` as a small integer when it is one. Unoptimised code reads a Float64Array element as a
+ * boxed double even when it is integral; passed on where V8 has only seen small integers (a
+ * Cursor's `pos`, an object's field) it deoptimises that code and turns the field's
+ * representation to double for every object of its shape. Row values pass through this.
+ */
+export function smi(x: number): number {
+  return (x | 0) === x ? x | 0 : x;
+}

@@ -2,6 +2,7 @@
 // units, in one global "DIE key" space (section offset + a per-section base), so that a reference
 // of any form (unit-relative, ref_addr, GNU_ref_alt, ref_sig8) becomes one number.
 
+import { smi } from "../bytes";
 import { TypegenFormatError } from "../errors";
 import { ElfFile } from "../elf/elf-file";
 import { AbbrevTable } from "./abbrev";
@@ -121,7 +122,9 @@ export class Dwarf {
     const u = this.unitFor(key);
     if (!u) throw new TypegenFormatError(this.main.file, ".debug_info", key, "reference to no unit");
     cur.setUnit(u);
-    const off = key - u.src.base;
+    // Keys often come from Float64Array columns (CodeDies): a small integer, not a boxed
+    // double, must reach the cursor's position (bytes.ts smi).
+    const off = smi(key - u.src.base);
     if (off < u.dieOffset) cur.fail("reference into a unit header", off);
     return cur.read(off);
   }

@@ -7,7 +7,7 @@
 // no closure per function, and each method small (V8 compiles the hot ones; a large function
 // costs more to compile than it saves in a run this short).
 
-import { Cursor } from "../bytes";
+import { Cursor, smi } from "../bytes";
 import {
   ExprOperands,
   Location,
@@ -32,7 +32,6 @@ import {
   LS_TYPE,
   LazyFunction,
   asFormatError,
-  smi,
 } from "../model/lazy-locations";
 import { FunctionInfo, LocalVar, LocatedRange, TypeId } from "../model/types";
 

@@ -3,6 +3,7 @@
 // per DIE. `materialize` turns them into what uniquing takes: a LazyFunction per function, its
 // variables left as rows (lazy-locations.ts), and the statics' records (raw.ts).
 
+import { smi } from "../bytes";
 import { EMPTY_STR, NO_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import {
@@ -18,7 +19,6 @@ import {
   LS_TYPEDEF,
   LazyFunction,
   LocalStore,
-  smi,
 } from "./lazy-locations";
 import { RawStatic } from "./raw";
 

@@ -6,7 +6,7 @@
 // decodes it on first access; a malformed list then ends in the same TypegenFormatError, only
 // later.
 
-import { Cursor } from "../bytes";
+import { Cursor, smi } from "../bytes";
 import { DW_OP } from "../dwarf/constants";
 import { Location, classifyExpr } from "../dwarf/expr";
 import { LocListWalker } from "../dwarf/loclists";
@@ -144,16 +144,6 @@ export class LazyLocal implements LocalVar, LocationRef {
     if (this.typedefName !== undefined) o.typedefName = this.typedefName;
     return o;
   }
-}
-
-/**
- * `x` as a small integer when it is one. Unoptimised code reads a Float64Array element as a
- * boxed double even when it is integral; passed on where V8 has only seen small integers (a
- * Cursor's `pos`, an object's field) it deoptimises that code and turns the field's
- * representation to double for every object of its shape. Row values pass through this.
- */
-export function smi(x: number): number {
-  return (x | 0) === x ? x | 0 : x;
 }
 
 /** Columns of a LocalStore row: the function's index in its unit, then the variable. */
