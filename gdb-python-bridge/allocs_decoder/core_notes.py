@@ -7,7 +7,7 @@ read here too (program_headers), for the segments the kernel wrote no bytes of (
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO, Dict, List, NamedTuple, Optional, Tuple
+from typing import BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 ET_CORE = 4
 EM_X86_64 = 62
@@ -107,26 +107,42 @@ def _thread_pointers(f: BinaryIO, path: str) -> Tuple[Dict[int, int], List[str]]
     return out, notes
 
 
-def _prstatus_notes(data: bytes, out: Dict[int, int], notes: List[str], path: str) -> None:
-    """The NT_PRSTATUS notes of one note segment (4-byte aligned name and descriptor)."""
+class _Note(NamedTuple):
+    at: int  # the note's offset in its segment
+    n_type: int
+    desc: int  # its descriptor's offset in the segment
+    descsz: int
+    whole: bool  # the descriptor lies inside the segment (the last note seen may not)
+
+
+def _notes(data: bytes) -> Iterator[_Note]:
+    """The notes of one note segment, each a name and a descriptor 4-byte aligned; the walk ends
+    after a note whose descriptor runs past the segment (whole False)."""
     at = 0
     while at + 12 <= len(data):
         namesz, descsz, n_type = struct.unpack_from("<III", data, at)
         desc = at + 12 + ((namesz + 3) & ~3)
-        end = desc + ((descsz + 3) & ~3)
-        if desc + descsz > len(data):
-            notes.append(f"{path}: a thread note at {at:#x} of the note segment is truncated")
+        whole = desc + descsz <= len(data)
+        yield _Note(at, n_type, desc, descsz, whole)
+        if not whole:
             return
-        if n_type == NT_PRSTATUS:
-            if descsz < PRSTATUS_SIZE:
-                notes.append(f"{path}: an NT_PRSTATUS note of {descsz} bytes "
+        at = desc + ((descsz + 3) & ~3)
+
+
+def _prstatus_notes(data: bytes, out: Dict[int, int], notes: List[str], path: str) -> None:
+    """The NT_PRSTATUS notes of one note segment."""
+    for n in _notes(data):
+        if not n.whole:
+            notes.append(f"{path}: a thread note at {n.at:#x} of the note segment is truncated")
+        elif n.n_type == NT_PRSTATUS:
+            if n.descsz < PRSTATUS_SIZE:
+                notes.append(f"{path}: an NT_PRSTATUS note of {n.descsz} bytes "
                              f"(not {PRSTATUS_SIZE}) is not read")
             else:
-                tid, = struct.unpack_from("<i", data, desc + PR_PID)
-                fs, = struct.unpack_from("<Q", data, desc + PR_REG + 8 * FS_BASE_INDEX)
+                tid, = struct.unpack_from("<i", data, n.desc + PR_PID)
+                fs, = struct.unpack_from("<Q", data, n.desc + PR_REG + 8 * FS_BASE_INDEX)
                 if tid > 0 and fs:
                     out[tid] = fs
-        at = end
 
 
 def zero_filled(path: str) -> List[Tuple[int, int]]:
@@ -157,17 +173,10 @@ def _file_mappings(data: bytes) -> List[Tuple[int, int]]:
     """[(start, end)] of the NT_FILE notes in one note segment: the mappings a file backs
     (count and page size, then a (start, end, file offset) triple per mapping, then the names)."""
     out: List[Tuple[int, int]] = []
-    at = 0
-    while at + 12 <= len(data):
-        namesz, descsz, n_type = struct.unpack_from("<III", data, at)
-        desc = at + 12 + ((namesz + 3) & ~3)
-        if desc + descsz > len(data):
-            break
-        if n_type == NT_FILE and descsz >= 16:
-            count, = struct.unpack_from("<Q", data, desc)
-            count = min(count, (descsz - 16) // 24)
-            for k in range(count):
-                start, end = struct.unpack_from("<QQ", data, desc + 16 + 24 * k)
+    for n in _notes(data):
+        if n.whole and n.n_type == NT_FILE and n.descsz >= 16:
+            count, = struct.unpack_from("<Q", data, n.desc)
+            for k in range(min(count, (n.descsz - 16) // 24)):
+                start, end = struct.unpack_from("<QQ", data, n.desc + 16 + 24 * k)
                 out.append((start, end))
-        at = desc + ((descsz + 3) & ~3)
     return out
