@@ -7,7 +7,7 @@ fix=0
 
 ts_glob="**/*.ts"
 c_files=$(git ls-files --cached --others --exclude-standard -- 'runtime/*.c' 'runtime/*.h' \
-  'test-programs/*.c' 'test-programs/*.h' 'bench/*.c' | sort -u |
+  'test-programs/*.c' 'test-programs/*.h' 'bench/*.c' 'typegen/native/*.c' 'typegen/native/*.h' | sort -u |
   # mi_target.c's line numbers are part of captured gdb/MI fixtures (tests/extension/fixtures).
   grep -v '^test-programs/mi_target\.c$')
 py_files=$(git ls-files --cached --others --exclude-standard -- '*.py' | sort -u)

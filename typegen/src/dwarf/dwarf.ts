@@ -24,17 +24,21 @@ export class CodeDies {
 
   add(key: number, depth: number): void {
     const n = this.length;
-    if (n === this.keys.length) {
-      const k = new Float64Array(n * 2);
-      k.set(this.keys);
-      this.keys = k;
-      const d = new Int32Array(n * 2);
-      d.set(this.depths);
-      this.depths = d;
-    }
+    if (n === this.keys.length) this.grow();
     this.keys[n] = key;
     this.depths[n] = depth;
     this.length = n + 1;
+  }
+
+  /** Doubles the room (the native walk writes into it directly). */
+  grow(): void {
+    const n = this.keys.length * 2;
+    const k = new Float64Array(n);
+    k.set(this.keys);
+    this.keys = k;
+    const d = new Int32Array(n);
+    d.set(this.depths);
+    this.depths = d;
   }
 }
 

@@ -44,19 +44,24 @@ export class CodeReader {
   frames!: FrameTable;
   unit!: Unit;
   private readonly scratch = new ScratchLocation();
-  /** Keys for synthesised function types of subprograms, above every real DIE key. */
-  private synth: number;
+  /** Keys for synthesised function types of subprograms, above every real DIE key (the native
+   * walk takes it and gives it back: collect-native.ts). */
+  synth: number;
   /** What `origin` found. */
   private oName = NO_STR;
   private oLinkage = NO_STR;
   private oType = -1;
   private oExternal = false;
   private oDeclaration = false;
-  /** Where the last location attribute found by `locationAt` is. */
-  private locIsBlock = false;
-  private locForm = 0;
-  private locStart = 0;
-  private locEnd = 0;
+  /**
+   * Where the last location attribute found by `locationAt` is. A variable with no location
+   * keeps the previous one's form and place in its row: the native walk takes these and gives
+   * them back so that its rows are the same.
+   */
+  locIsBlock = false;
+  locForm = 0;
+  locStart = 0;
+  locEnd = 0;
 
   /** `cur`: the walk's cursor; `aux`: a second one for following origins without losing its place. */
   constructor(
@@ -227,7 +232,9 @@ export class CodeReader {
     }
     if (isParam && ctx.fn >= 0) {
       const t = this.types;
-      t.itemA[t.addItem(ctx.fnType, PARAMS)] = type;
+      // The item first: addItem may replace itemA (`t.itemA[t.addItem(..)]` wrote to the old one).
+      const i = t.addItem(ctx.fnType, PARAMS);
+      t.itemA[i] = type;
     }
     if (ctx.fn < 0) return;
     const kind = loc.unit ? (loc.isBlock ? LOC_BLOCK : LOC_LIST) : LOC_NONE;
@@ -241,6 +248,73 @@ export class CodeReader {
     const locs = decodeLocation(this.scratchLocation(DW_AT.location, 0, 0));
     if (locs.length !== 1) return;
     this.pushStatic(this.oName, this.oType, locs[0].loc, this.oExternal, null);
+  }
+
+  /**
+   * The native walk's call for a local whose location may be a static's (readLocal's test and
+   * decoding, on the location it found): true if it was recorded as a function-scope static.
+   */
+  nativeLocalStatic(
+    isBlock: boolean,
+    form: number,
+    start: number,
+    end: number,
+    lo: number,
+    hi: number,
+    name: number,
+    type: number,
+    fnName: number,
+  ): boolean {
+    const loc = this.nativeScratch(isBlock, form, start, end, lo, hi);
+    if (!mayBeStatic(loc)) return false;
+    const ranges = decodeLocation(loc);
+    const l = ranges.length === 1 ? ranges[0].loc : undefined;
+    if (l && (l.kind === "addr" || l.kind === "tls")) {
+      this.pushStatic(name, type, l, false, fnName);
+      return true;
+    }
+    return false;
+  }
+
+  /** The native walk's call for a file-scope variable with a location (readStatic's end). */
+  nativeFileStatic(
+    isBlock: boolean,
+    form: number,
+    start: number,
+    end: number,
+    name: number,
+    type: number,
+    external: boolean,
+  ): void {
+    const locs = decodeLocation(this.nativeScratch(isBlock, form, start, end, 0, 0));
+    if (locs.length !== 1) return;
+    this.pushStatic(name, type, locs[0].loc, external, null);
+  }
+
+  /** The native walk's call for a subprogram's DW_AT_ranges: [lowest, highest], or null. */
+  nativeRanges(form: number, value: number): Float64Array | null {
+    const rs = readRanges(this.unit, form, value);
+    if (rs.length === 0) return null;
+    return Float64Array.of(Math.min(...rs.map((r) => r[0])), Math.max(...rs.map((r) => r[1])));
+  }
+
+  private nativeScratch(
+    isBlock: boolean,
+    form: number,
+    start: number,
+    end: number,
+    lo: number,
+    hi: number,
+  ): ScratchLocation {
+    const s = this.scratch;
+    s.unit = this.unit;
+    s.isBlock = isBlock;
+    s.form = form;
+    s.start = start;
+    s.end = end;
+    s.lo = lo;
+    s.hi = hi;
+    return s;
   }
 
   /** `scope`: the enclosing function's name reference (null at file scope). */

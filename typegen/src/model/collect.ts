@@ -8,6 +8,7 @@ import { CodeDies, Dwarf } from "../dwarf/dwarf";
 import { Unit } from "../dwarf/units";
 import { EMPTY_STR, NO_STR } from "../dwarf/str-ref";
 import { CodeReader, FuncCtx } from "./collect-code";
+import { NativeWalk, nativeAddon } from "./collect-native";
 import { FrameTable } from "./frame-table";
 import {
   DIMS,
@@ -78,6 +79,8 @@ export class Collector {
   private unit!: Unit;
   /** Functions, their variables and statics. */
   private readonly code: CodeReader;
+  /** The walk in C (collect-native.ts), when the addon is there; units it hands back are walked here. */
+  private readonly native: NativeWalk | null;
 
   /**
    * `reuse`: one table for every unit (the main walk, whose records are done with once the unit
@@ -92,6 +95,8 @@ export class Collector {
     this.code = new CodeReader(dwarf, this.cur, this.aux);
     this.types = new RawTable();
     this.frames = new FrameTable();
+    const a = nativeAddon();
+    this.native = a ? new NativeWalk(a, dwarf, this.code) : null;
   }
 
   /** Walks one unit's DIE tree. Names stay references: see `resolveUnit`. */
@@ -103,6 +108,12 @@ export class Collector {
     this.types.reset(u);
     this.frames.reset();
     this.code.begin(u, this.types, this.frames);
+    if (this.native) {
+      // The unit's root DIE is read here as the JS walk reads it (its failure is the same error).
+      this.cur.setUnit(u);
+      if (this.native.walkUnit(u, this.types, this.frames, this.codeDies))
+        return { types: this.types, frames: this.frames };
+    }
     this.walkUnit(u);
     return { types: this.types, frames: this.frames };
   }
@@ -178,13 +189,17 @@ export class Collector {
           case DW_TAG.generic_subrange:
             if (typeRec >= 0) {
               const n = this.readBound();
-              t.itemA[t.addItem(typeRec, DIMS)] = n ?? NaN;
+              // The item first: addItem may replace itemA (a value stored as
+              // `t.itemA[t.addItem(..)] = v` went to the old array when it grew).
+              const i = t.addItem(typeRec, DIMS);
+              t.itemA[i] = n ?? NaN;
             }
             break;
           case DW_TAG.formal_parameter:
             if (typeRec >= 0) {
               const ty = cur.ref(DW_AT.type);
-              t.itemA[t.addItem(typeRec, PARAMS)] = ty;
+              const i = t.addItem(typeRec, PARAMS);
+              t.itemA[i] = ty;
             } else if (fc && fc.fn >= 0) this.code.readLocal(fc, true);
             break;
           case DW_TAG.unspecified_parameters:

@@ -80,6 +80,16 @@ export class FrameTable {
     this.fns = this.locals = this.statics = 0;
   }
 
+  /** Doubles the function rows' room (the native walk asks when it is full). */
+  growFunctions(): void {
+    this.f = grow(this.f, this.f.length * 2);
+  }
+
+  /** Doubles the local rows' room. */
+  growLocals(): void {
+    this.l = grow(this.l, this.l.length * 2);
+  }
+
   /** Adds a function; returns its index. Its frame base is set by `setFrameBase`. */
   addFunction(
     name: number,

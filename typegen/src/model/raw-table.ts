@@ -109,6 +109,30 @@ export class RawTable {
     return this.synth.get(key) ?? -1;
   }
 
+  /**
+   * Takes the records and items the native walk wrote into the columns (collect-native.ts): it
+   * wrote every column and slot `add`/`addItem` write but the synthesised keys' map and the
+   * scopes (`scopes`: the C++ aggregates' scopes, decoded).
+   */
+  adoptNative(n: number, items: number, scopes: Map<number, string> | null): void {
+    const u = this.unit;
+    const start = u.keyStart;
+    const end = u.keyEnd;
+    for (let r = 0; r < n; r++) {
+      const key = this.key[r];
+      if (!(key >= start && key < end)) this.synth.set(key, r);
+      this.scope[r] = undefined;
+    }
+    if (scopes) for (const [r, s] of scopes) this.scope[r] = s;
+    this.n = n;
+    this.items = items;
+  }
+
+  /** The slots, for the native walk (sized for the unit by `reset`). */
+  get slotColumn(): Int32Array {
+    return this.slots;
+  }
+
   /** Adds a record (a DIE of this unit, or a synthesised key outside it); returns its index. */
   add(key: number, tag: number): number {
     const r = this.n;
@@ -217,7 +241,7 @@ export class RawTable {
     }
   }
 
-  private growRecords(n: number): void {
+  growRecords(n: number): void {
     this.key = growF64(this.key, n);
     this.tag = growI32(this.tag, n);
     this.nameRef = growF64(this.nameRef, n);
@@ -235,7 +259,7 @@ export class RawTable {
     this.codeMemo = growI32(this.codeMemo, n);
   }
 
-  private growItems(n: number): void {
+  growItems(n: number): void {
     this.itemNameRef = growF64(this.itemNameRef, n);
     this.itemA = growF64(this.itemA, n);
     this.itemOffset = growF64(this.itemOffset, n);

@@ -1,0 +1,375 @@
+/* The Node-API glue of the native DIE walk (typegen/src/model/native-walk.ts is its only user):
+ *
+ *   openFile(sections: Uint8Array[9], typesBase, altInfoBase, hasAlt, units: Float64Array)
+ *       -> a file handle (the walker keeps references to the sections; nothing is copied)
+ *   newWalker(file, localStatic, fileStatic, ranges) -> a walker (its JS call-backs)
+ *   bind(walker, columns: TypedArray[25])   (again whenever JS replaced a column)
+ *   walk(walker, unitIndex, code, state: Float64Array) -> NW_* status
+ *   why(walker) -> why the last walk fell back
+ *
+ * A JS exception in a call-back is cleared and the unit falls back: the JS walk of the unit
+ * then meets it again and throws it as it always did. */
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nw.h"
+
+#define N_SECTIONS 9
+#define UNIT_STRIDE 9
+#define N_COLUMNS 25
+#define N_STATE 11
+
+typedef struct {
+    nw_file f;
+    napi_ref sections[N_SECTIONS];
+} file_box;
+
+typedef struct {
+    napi_env env;
+    file_box *file;
+    napi_ref file_ref;
+    napi_ref hooks[3];
+    napi_ref columns[N_COLUMNS];
+    nw_columns cols;
+    nw_hooks h;
+    const char *why;
+} walker_box;
+
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        if ((call) != napi_ok) {                                                                   \
+            napi_throw_error(env, NULL, "allocs native walk: " #call " failed");                   \
+            return NULL;                                                                           \
+        }                                                                                          \
+    } while (0)
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len)
+{
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t off;
+    bool is;
+    if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+    if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return 0;
+    return type == want || (want == napi_uint8_array && type == napi_uint8_clamped_array);
+}
+
+static double num(napi_env env, napi_value v)
+{
+    double d = 0;
+    napi_get_value_double(env, v, &d);
+    return d;
+}
+
+static void file_finalize(napi_env env, void *data, void *hint)
+{
+    (void)hint;
+    file_box *fb = data;
+    for (int i = 0; i < N_SECTIONS; i++)
+        if (fb->sections[i]) napi_delete_reference(env, fb->sections[i]);
+    nw_file_free(&fb->f);
+    free(fb->f.units);
+    free(fb);
+}
+
+static napi_value open_file(napi_env env, napi_callback_info info)
+{
+    size_t argc = 5;
+    napi_value argv[5];
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 5) {
+        napi_throw_type_error(env, NULL, "openFile: 5 arguments");
+        return NULL;
+    }
+    file_box *fb = calloc(1, sizeof *fb);
+    if (!fb) {
+        napi_throw_error(env, NULL, "openFile: out of memory");
+        return NULL;
+    }
+    nw_sec *secs[N_SECTIONS] = {&fb->f.info, &fb->f.types,    &fb->f.abbrev,
+                                &fb->f.str,  &fb->f.line_str, &fb->f.str_offsets,
+                                &fb->f.addr, &fb->f.loc,      &fb->f.loclists};
+    for (uint32_t i = 0; i < N_SECTIONS; i++) {
+        napi_value s;
+        void *data;
+        size_t len;
+        if (napi_get_element(env, argv[0], i, &s) != napi_ok ||
+            !typed(env, s, napi_uint8_array, &data, &len)) {
+            file_finalize(env, fb, NULL);
+            napi_throw_type_error(env, NULL, "openFile: sections must be Uint8Arrays");
+            return NULL;
+        }
+        secs[i]->b = data;
+        secs[i]->len = len;
+        napi_create_reference(env, s, 1, &fb->sections[i]);
+    }
+    fb->f.types_base = num(env, argv[1]);
+    fb->f.alt_info_base = num(env, argv[2]);
+    fb->f.has_alt = num(env, argv[3]) != 0;
+    double *u;
+    size_t n;
+    if (!typed(env, argv[4], napi_float64_array, (void **)&u, &n)) {
+        file_finalize(env, fb, NULL);
+        napi_throw_type_error(env, NULL, "openFile: units must be a Float64Array");
+        return NULL;
+    }
+    fb->f.n_units = n / UNIT_STRIDE;
+    fb->f.units = calloc(fb->f.n_units ? fb->f.n_units : 1, sizeof(nw_unit));
+    for (size_t i = 0; i < fb->f.n_units; i++) {
+        const double *r = u + i * UNIT_STRIDE;
+        nw_unit *x = &fb->f.units[i];
+        x->src = (int)r[0];
+        x->offset = (size_t)r[1];
+        x->end = (size_t)r[2];
+        x->die_offset = (size_t)r[3];
+        x->version = (int)r[4];
+        x->addr_size = (int)r[5];
+        x->offset_size = (int)r[6];
+        x->abbrev_offset = (size_t)r[7];
+        x->is_type_unit = r[8] != 0;
+    }
+    napi_value ext;
+    if (napi_create_external(env, fb, file_finalize, NULL, &ext) != napi_ok) {
+        file_finalize(env, fb, NULL);
+        return NULL;
+    }
+    return ext;
+}
+
+/* Calls hook `k` with numbers; its result as a number, -1 when it threw. */
+static double call_hook(walker_box *wb, int k, const double *args, size_t n)
+{
+    napi_env env = wb->env;
+    napi_value fn, recv, argv[10], result;
+    if (napi_get_reference_value(env, wb->hooks[k], &fn) != napi_ok) return -1;
+    napi_get_undefined(env, &recv);
+    for (size_t i = 0; i < n; i++)
+        napi_create_double(env, args[i], &argv[i]);
+    if (napi_call_function(env, recv, fn, n, argv, &result) != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+            napi_value e;
+            napi_get_and_clear_last_exception(env, &e);
+        }
+        return -1;
+    }
+    return num(env, result);
+}
+
+static int hook_local_static(void *ctx, int is_block, double form, double start, double end,
+                             double lo, double hi, double name, double type, double fn_name)
+{
+    double a[9] = {is_block, form, start, end, lo, hi, name, type, fn_name};
+    double r = call_hook(ctx, 0, a, 9);
+    return r < 0 ? -1 : r > 0;
+}
+
+static int hook_file_static(void *ctx, int has_loc, int is_block, double form, double start,
+                            double end, double name, double type, int external)
+{
+    (void)has_loc;
+    double a[7] = {is_block, form, start, end, name, type, external};
+    double r = call_hook(ctx, 1, a, 7);
+    return r < 0 ? -1 : 0;
+}
+
+static int hook_ranges(void *ctx, double form, double value, double *lo, double *hi)
+{
+    walker_box *wb = ctx;
+    napi_env env = wb->env;
+    napi_value fn, recv, argv[2], result;
+    if (napi_get_reference_value(env, wb->hooks[2], &fn) != napi_ok) return -1;
+    napi_get_undefined(env, &recv);
+    napi_create_double(env, form, &argv[0]);
+    napi_create_double(env, value, &argv[1]);
+    if (napi_call_function(env, recv, fn, 2, argv, &result) != napi_ok) {
+        napi_value e;
+        napi_get_and_clear_last_exception(env, &e);
+        return -1;
+    }
+    /* null: an empty list; else a Float64Array [lo, hi]. */
+    napi_valuetype t;
+    napi_typeof(env, result, &t);
+    if (t == napi_null) return 0;
+    double *d;
+    size_t n;
+    if (!typed(env, result, napi_float64_array, (void **)&d, &n) || n < 2) return -1;
+    *lo = d[0];
+    *hi = d[1];
+    return 1;
+}
+
+static void walker_finalize(napi_env env, void *data, void *hint)
+{
+    (void)hint;
+    walker_box *wb = data;
+    for (int i = 0; i < 3; i++)
+        if (wb->hooks[i]) napi_delete_reference(env, wb->hooks[i]);
+    for (int i = 0; i < N_COLUMNS; i++)
+        if (wb->columns[i]) napi_delete_reference(env, wb->columns[i]);
+    if (wb->file_ref) napi_delete_reference(env, wb->file_ref);
+    free(wb->cols.positions[0]);
+    free(wb->cols.positions[1]);
+    free(wb);
+}
+
+static napi_value new_walker(napi_env env, napi_callback_info info)
+{
+    size_t argc = 4;
+    napi_value argv[4];
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 4) {
+        napi_throw_type_error(env, NULL, "newWalker: 4 arguments");
+        return NULL;
+    }
+    walker_box *wb = calloc(1, sizeof *wb);
+    if (!wb) return NULL;
+    CHECK(napi_get_value_external(env, argv[0], (void **)&wb->file));
+    napi_create_reference(env, argv[0], 1, &wb->file_ref);
+    for (int i = 0; i < 3; i++)
+        napi_create_reference(env, argv[1 + i], 1, &wb->hooks[i]);
+    wb->h.ctx = wb;
+    wb->h.local_static = hook_local_static;
+    wb->h.file_static = hook_file_static;
+    wb->h.ranges = hook_ranges;
+    napi_value ext;
+    CHECK(napi_create_external(env, wb, walker_finalize, NULL, &ext));
+    return ext;
+}
+
+static napi_value bind(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2];
+    walker_box *wb;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    CHECK(napi_get_value_external(env, argv[0], (void **)&wb));
+    /* Which columns are doubles (the rest are Int32Arrays). */
+    static const char is_f64[N_COLUMNS] = {1, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+                                           1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 1};
+    void *data[N_COLUMNS];
+    size_t len[N_COLUMNS];
+    napi_value v[N_COLUMNS];
+    for (uint32_t i = 0; i < N_COLUMNS; i++) {
+        if (napi_get_element(env, argv[1], i, &v[i]) != napi_ok ||
+            !typed(env, v[i], is_f64[i] ? napi_float64_array : napi_int32_array, &data[i],
+                   &len[i])) {
+            napi_throw_type_error(env, NULL, "bind: a column of the wrong type");
+            return NULL;
+        }
+    }
+    for (int i = 0; i < N_COLUMNS; i++) {
+        if (wb->columns[i]) napi_delete_reference(env, wb->columns[i]);
+        napi_create_reference(env, v[i], 1, &wb->columns[i]);
+    }
+    nw_columns *c = &wb->cols;
+    c->key = data[0];
+    c->tag = data[1];
+    c->name_ref = data[2];
+    c->byte_size = data[3];
+    c->encoding = data[4];
+    c->bit_size = data[5];
+    c->target = data[6];
+    c->flags = data[7];
+    c->head = data[8];
+    c->tail = data[9];
+    c->id_epoch = data[10];
+    c->name_epoch = data[11];
+    c->code_epoch = data[12];
+    size_t rc = len[0];
+    for (int i = 1; i <= 12; i++) {
+        size_t l = (i == 8 || i == 9) ? len[i] / 4 : len[i];
+        if (l < rc) rc = l;
+    }
+    c->rec_cap = rc;
+    c->item_name_ref = data[13];
+    c->item_a = data[14];
+    c->item_offset = data[15];
+    c->item_bit_size = data[16];
+    c->item_bit_offset = data[17];
+    c->item_next = data[18];
+    size_t ic = len[13];
+    for (int i = 14; i <= 18; i++)
+        if (len[i] < ic) ic = len[i];
+    c->item_cap = ic;
+    c->slots = data[19];
+    c->slots_len = len[19];
+    c->fcols = data[20];
+    c->f_cap = len[20];
+    c->lcols = data[21];
+    c->l_cap = len[21];
+    c->cd_keys = data[22];
+    c->cd_depths = data[23];
+    c->cd_cap = len[22] < len[23] ? len[22] : len[23];
+    c->scopes = data[24];
+    c->scopes_cap = len[24];
+    return NULL;
+}
+
+static napi_value walk(napi_env env, napi_callback_info info)
+{
+    size_t argc = 4;
+    napi_value argv[4];
+    walker_box *wb;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    CHECK(napi_get_value_external(env, argv[0], (void **)&wb));
+    double *s;
+    size_t n;
+    if (!typed(env, argv[3], napi_float64_array, (void **)&s, &n) || n < N_STATE) {
+        napi_throw_type_error(env, NULL, "walk: state must be a Float64Array");
+        return NULL;
+    }
+    if (!wb->cols.key) {
+        napi_throw_error(env, NULL, "walk: columns not bound");
+        return NULL;
+    }
+    nw_state st = {(size_t)s[0], (size_t)s[1], (size_t)s[2], (size_t)s[3],
+                   (size_t)s[4], (size_t)s[5], s[6],         s[7],
+                   s[8],         s[9],         s[10]};
+    wb->env = env;
+    wb->why = NULL;
+    int rc = nw_walk_unit(&wb->file->f, (size_t)num(env, argv[1]), num(env, argv[2]) != 0,
+                          &wb->cols, &wb->h, &st, &wb->why);
+    s[0] = (double)st.n;
+    s[1] = (double)st.items;
+    s[2] = (double)st.fns;
+    s[3] = (double)st.locals;
+    s[4] = (double)st.cd_len;
+    s[5] = (double)st.n_scopes;
+    s[6] = st.synth;
+    s[7] = st.loc_is_block;
+    s[8] = st.loc_form;
+    s[9] = st.loc_start;
+    s[10] = st.loc_end;
+    napi_value r;
+    napi_create_int32(env, rc, &r);
+    return r;
+}
+
+static napi_value why(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], r;
+    walker_box *wb;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    CHECK(napi_get_value_external(env, argv[0], (void **)&wb));
+    napi_create_string_utf8(env, wb->why ? wb->why : "", NAPI_AUTO_LENGTH, &r);
+    return r;
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+    napi_property_descriptor props[] = {
+        {"openFile", NULL, open_file, NULL, NULL, NULL, napi_default, NULL},
+        {"newWalker", NULL, new_walker, NULL, NULL, NULL, napi_default, NULL},
+        {"bind", NULL, bind, NULL, NULL, NULL, napi_default, NULL},
+        {"walk", NULL, walk, NULL, NULL, NULL, napi_default, NULL},
+        {"why", NULL, why, NULL, NULL, NULL, napi_default, NULL},
+    };
+    napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+    return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
