@@ -57,9 +57,10 @@ let addon: Addon | null | undefined;
 
 /** The addon, or null: ALLOCS_TYPEGEN_NATIVE=off, or not built, or it does not load. */
 export function nativeAddon(): Addon | null {
+  // Read each time (a Collector asks once): tests compare both walks in one process.
+  if (process.env.ALLOCS_TYPEGEN_NATIVE === "off") return null;
   if (addon !== undefined) return addon;
   addon = null;
-  if (process.env.ALLOCS_TYPEGEN_NATIVE === "off") return addon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(NATIVE_ADDON) as Addon;
