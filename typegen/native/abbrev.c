@@ -156,7 +156,7 @@ static void parse(nw_abbrevs *a, const nw_sec *sec, nw_trap *t)
             double cv = 0;
             if (form == 0x21) cv = implicit_const(b, &p, end, t);
             if (a->n_specs == spec_cap) {
-                spec_cap = spec_cap ? spec_cap * 2 : 256;
+                spec_cap = spec_cap ? spec_cap * 2 : 64;
                 a->attrs = grow(a->attrs, spec_cap, sizeof(double), t);
                 a->forms = grow(a->forms, spec_cap, sizeof(int), t);
                 a->offsets = grow(a->offsets, spec_cap, sizeof(int), t);
@@ -173,7 +173,7 @@ static void parse(nw_abbrevs *a, const nw_sec *sec, nw_trap *t)
             if (a->n_specs - start > 4096) nw_fail(t, "abbrev has too many attributes");
         }
         if (a->n_abbrevs == ab_cap) {
-            ab_cap = ab_cap ? ab_cap * 2 : 64;
+            ab_cap = ab_cap ? ab_cap * 2 : 16;
             a->tags = grow(a->tags, ab_cap, sizeof(double), t);
             a->codes = grow(a->codes, ab_cap, sizeof(double), t);
             a->children = grow(a->children, ab_cap, 1, t);
@@ -190,6 +190,19 @@ static void parse(nw_abbrevs *a, const nw_sec *sec, nw_trap *t)
         a->sizes[k] = off;
         if (code < NW_DENSE_CODES && (size_t)code + 1 > a->n_dense) a->n_dense = (size_t)code + 1;
     }
+    /* Exact sizes: a large file keeps thousands of tables for the whole run. */
+    size_t ns = a->n_specs ? a->n_specs : 1, na = a->n_abbrevs ? a->n_abbrevs : 1;
+    a->attrs = grow(a->attrs, ns, sizeof(double), t);
+    a->forms = grow(a->forms, ns, sizeof(int), t);
+    a->offsets = grow(a->offsets, ns, sizeof(int), t);
+    a->spec_sizes = grow(a->spec_sizes, ns, sizeof(int), t);
+    a->consts = grow(a->consts, ns, sizeof(double), t);
+    a->tags = grow(a->tags, na, sizeof(double), t);
+    a->codes = grow(a->codes, na, sizeof(double), t);
+    a->children = grow(a->children, na, 1, t);
+    a->starts = grow(a->starts, na, sizeof(int), t);
+    a->counts = grow(a->counts, na, sizeof(int), t);
+    a->sizes = grow(a->sizes, na, sizeof(int), t);
     a->dense = calloc(a->n_dense ? a->n_dense : 1, sizeof(int));
     if (!a->dense) nw_fail(t, "out of memory");
     for (size_t k = 0; k < a->n_abbrevs; k++) {
@@ -256,6 +269,26 @@ nw_abbrevs *nw_abbrevs_for(nw_file *f, nw_unit *u, nw_trap *t)
     a->next = f->abbrev_cache;
     f->abbrev_cache = a;
     return u->abbrevs = a;
+}
+
+int nw_abbrevs_check(const nw_sec *abbrev, double offset, int version, int addr_size,
+                     int offset_size)
+{
+    if (!(offset >= 0 && offset <= (double)abbrev->len)) return 0;
+    nw_abbrevs *volatile a = calloc(1, sizeof *a);
+    if (!a) return 0;
+    a->offset = (size_t)offset;
+    a->version = version;
+    a->addr_size = addr_size;
+    a->offset_size = offset_size;
+    nw_trap t;
+    if (setjmp(t.jb)) {
+        nw_abbrevs_free(a);
+        return 0;
+    }
+    parse(a, abbrev, &t);
+    nw_abbrevs_free(a);
+    return 1;
 }
 
 /* AbbrevTable.index: the first abbrev with `code`, or -1. */

@@ -4,8 +4,10 @@
  *       -> a file handle (the walker keeps references to the sections; nothing is copied)
  *   newWalker(file, localStatic, fileStatic, ranges) -> a walker (its JS call-backs)
  *   bind(walker, columns: TypedArray[25])   (again whenever JS replaced a column)
- *   walk(walker, unitIndex, code, state: Float64Array) -> NW_* status
+ *   walk(walker, unitIndex, code, state: Float64Array) -> NW_* status (state: the counters in
+ *       and out, then the unit's root DIE facts out)
  *   why(walker) -> why the last walk fell back
+ *   checkAbbrevs(abbrev, offset, version, addrSize, offsetSize) -> whether the table parses
  *
  * A JS exception in a call-back is cleared and the unit falls back: the JS walk of the unit
  * then meets it again and throws it as it always did. */
@@ -19,6 +21,8 @@
 #define UNIT_STRIDE 9
 #define N_COLUMNS 25
 #define N_STATE 11
+/* With the unit's root DIE facts after them (DieCursor.initUnit's), when the walk is done. */
+#define N_STATE_ROOT 22
 
 typedef struct {
     nw_file f;
@@ -343,8 +347,35 @@ static napi_value walk(napi_env env, napi_callback_info info)
     s[8] = st.loc_form;
     s[9] = st.loc_start;
     s[10] = st.loc_end;
+    if (rc == NW_OK && n >= N_STATE_ROOT) {
+        const nw_unit *u = &wb->file->f.units[(size_t)num(env, argv[1])];
+        double root[N_STATE_ROOT - N_STATE] = {u->root_tag,      u->str_offsets_base, u->addr_base,
+                                               u->rnglists_base, u->loclists_base,    u->stmt_list,
+                                               u->language,      u->low_pc,           u->name_ref,
+                                               u->comp_dir_ref,  u->producer_ref};
+        memcpy(s + N_STATE, root, sizeof root);
+    }
     napi_value r;
     napi_create_int32(env, rc, &r);
+    return r;
+}
+
+/* checkAbbrevs(abbrev: Uint8Array, offset, version, addrSize, offsetSize) -> boolean. */
+static napi_value check_abbrevs(napi_env env, napi_callback_info info)
+{
+    size_t argc = 5;
+    napi_value argv[5], r;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    nw_sec sec;
+    void *data;
+    if (argc < 5 || !typed(env, argv[0], napi_uint8_array, &data, &sec.len)) {
+        napi_throw_type_error(env, NULL, "checkAbbrevs: (Uint8Array, offset, version, sizes)");
+        return NULL;
+    }
+    sec.b = data;
+    int ok = nw_abbrevs_check(&sec, num(env, argv[1]), (int)num(env, argv[2]),
+                              (int)num(env, argv[3]), (int)num(env, argv[4]));
+    napi_get_boolean(env, ok, &r);
     return r;
 }
 
@@ -367,6 +398,7 @@ static napi_value init(napi_env env, napi_value exports)
         {"bind", NULL, bind, NULL, NULL, NULL, napi_default, NULL},
         {"walk", NULL, walk, NULL, NULL, NULL, napi_default, NULL},
         {"why", NULL, why, NULL, NULL, NULL, napi_default, NULL},
+        {"checkAbbrevs", NULL, check_abbrevs, NULL, NULL, NULL, napi_default, NULL},
     };
     napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
     return exports;

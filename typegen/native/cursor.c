@@ -503,18 +503,24 @@ void nw_unit_init(nw_file *f, nw_unit *u, nw_trap *t)
         nw_fail(t, inner.why);
     }
     c.t = &inner;
+    u->root_tag = 0;
+    u->rnglists_base = -1;
+    u->stmt_list = -1;
+    u->low_pc = 0;
+    u->name_ref = u->comp_dir_ref = u->producer_ref = NW_NO_STR;
     if (u->die_offset < u->end && nw_cur_read(&c, u->die_offset)) {
         double v;
+        u->root_tag = c.tag;
         if (nw_cur_udata(&c, 0x72, &v)) u->str_offsets_base = v;
         if (nw_cur_udata(&c, 0x73, &v)) u->addr_base = v;
-        nw_cur_udata(&c, 0x74, &v); /* rnglists_base */
+        if (nw_cur_udata(&c, 0x74, &v)) u->rnglists_base = v;
         if (nw_cur_udata(&c, 0x8c, &v)) u->loclists_base = v;
-        nw_cur_udata(&c, 0x10, &v); /* stmt_list */
+        if (nw_cur_udata(&c, 0x10, &v)) u->stmt_list = v;
         if (nw_cur_udata(&c, 0x13, &v)) u->language = v;
-        nw_cur_addr(&c, 0x11, &v);
-        nw_cur_str_ref(&c, 0x03);
-        nw_cur_str_ref(&c, 0x1b);
-        nw_cur_str_ref(&c, 0x25);
+        if (nw_cur_addr(&c, 0x11, &v)) u->low_pc = v;
+        u->name_ref = nw_cur_str_ref(&c, 0x03);
+        u->comp_dir_ref = nw_cur_str_ref(&c, 0x1b);
+        u->producer_ref = nw_cur_str_ref(&c, 0x25);
     }
     free(c.positions);
     u->init = 1;

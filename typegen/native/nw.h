@@ -76,6 +76,8 @@ typedef struct {
     /* Root DIE facts (DieCursor.initUnit): 0 not read, 1 read, -1 it failed. */
     int init;
     double str_offsets_base, addr_base, loclists_base, language;
+    /* The rest of what DieCursor.initUnit reads, handed back to JS with the walk. */
+    double root_tag, rnglists_base, stmt_list, low_pc, name_ref, comp_dir_ref, producer_ref;
 } nw_unit;
 
 /* The sections and units of one file, given once by JS; the walker reads nothing else. */
@@ -104,6 +106,10 @@ _Noreturn void nw_fail(nw_trap *t, const char *why);
 int nw_form_skip(int form, int version, int addr_size, int offset_size);
 nw_abbrevs *nw_abbrevs_for(nw_file *f, nw_unit *u, nw_trap *t);
 int nw_abbrev_index(const nw_abbrevs *a, double code);
+/* 1 if the table at `offset` parses as abbrev.ts parses it (no error): JS may then build its
+ * own copy lazily, on first use, and no error moves. */
+int nw_abbrevs_check(const nw_sec *abbrev, double offset, int version, int addr_size,
+                     int offset_size);
 void nw_abbrevs_free(nw_abbrevs *a);
 
 /* The DIE cursor (cursor.c), dwarf/die.ts's DieCursor. */

@@ -71,6 +71,8 @@ export class DieCursor {
   private skips: Int8Array = new Int8Array(0);
   private strpBase = 0;
   private positions = new Int32Array(64);
+  /** The unit's abbrev table (read once per unit: Unit.abbrevs may parse it on first use). */
+  private utab!: AbbrevTable;
   /** Start and end of the last block/exprloc value read by `block`. */
   blockStart = 0;
   blockEnd = 0;
@@ -81,7 +83,8 @@ export class DieCursor {
     if (this.unit === u) return;
     this.unit = u;
     this.c = new Cursor(u.src.buf, u.src.sections.file, u.src.secName, u.offset, u.end);
-    this.skips = u.abbrevs.skips;
+    this.utab = u.abbrevs;
+    this.skips = this.utab.skips;
     // The same forms name the alt file's own sections in one of its units.
     this.strpBase = u.src.isAlt ? ALT_STR : 0;
     if (!u.initialised) this.initUnit(u);
@@ -108,7 +111,7 @@ export class DieCursor {
       this.next = c.pos;
       return false;
     }
-    const tab = this.unit.abbrevs;
+    const tab = this.utab;
     const k = tab.index(code);
     if (k < 0) return c.fail(`unknown abbrev code ${code}`, off);
     this.tab = tab;

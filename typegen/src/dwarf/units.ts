@@ -8,6 +8,7 @@ import { AbbrevTable } from "./abbrev";
 import { DW_UT } from "./constants";
 import { FormatParams } from "./forms";
 import { DwarfSections } from "./sections";
+import { nativeAddon } from "./native-addon";
 import { NO_STR, StrSpace, resolveStr } from "./str-ref";
 
 /** Where a unit's bytes come from, and where its DIE offsets live in the global key space. */
@@ -39,7 +40,39 @@ export class Unit implements FormatParams {
   typeSignature?: bigint;
   /** Section offset of the type DIE of a type unit. */
   typeOffset = 0;
-  abbrevs!: AbbrevTable;
+  /** Set when the table was parsed with the headers (no native addon, or it failed to parse). */
+  private abbrevTable: AbbrevTable | undefined;
+  /** Where to parse it on first use, and the tables shared by (offset, unit format). */
+  private abbrevCache: Map<string, AbbrevTable> | undefined;
+  private abbrevKey = "";
+
+  /**
+   * The unit's abbrev table. With the native walk, a unit's JS table is made only when JS reads
+   * one of its DIEs (the C walker keeps its own): readUnits had the addon parse it, so it is
+   * known to parse and no error moves.
+   */
+  get abbrevs(): AbbrevTable {
+    return (this.abbrevTable ??= this.parseAbbrevs());
+  }
+
+  /** The table for this unit from `cache`, parsed now (`now`) or on first use. */
+  setAbbrevs(cache: Map<string, AbbrevTable>, key: string, now: boolean): void {
+    this.abbrevCache = cache;
+    this.abbrevKey = key;
+    this.abbrevTable = cache.get(key);
+    if (now && !this.abbrevTable) this.abbrevTable = this.parseAbbrevs();
+  }
+
+  private parseAbbrevs(): AbbrevTable {
+    const cache = this.abbrevCache!;
+    let table = cache.get(this.abbrevKey);
+    if (!table) {
+      const secs = this.src.sections;
+      table = new AbbrevTable(secs.get("abbrev"), secs.file, this.abbrevOffset, this);
+      cache.set(this.abbrevKey, table);
+    }
+    return table;
+  }
 
   // Filled by DieCursor.initUnit from the root DIE.
   initialised = false;
@@ -109,6 +142,9 @@ export class Unit implements FormatParams {
 
 /** Reads every unit header of one section. Abbrev tables are shared through `abbrevCache`. */
 export function readUnits(src: UnitSource, abbrevCache: Map<string, AbbrevTable>): Unit[] {
+  const native = nativeAddon();
+  /** Tables the addon checked (parsed by JS on first use). */
+  const lazyKeys = new Set<string>();
   const buf = src.buf;
   const c = new Cursor(buf, src.sections.file, src.secName);
   const out: Unit[] = [];
@@ -152,12 +188,13 @@ export function readUnits(src: UnitSource, abbrevCache: Map<string, AbbrevTable>
       c.fail(`type_offset outside its unit`, start);
     u.dieOffset = c.pos;
     const key = `${src.sections.file}:${u.abbrevOffset}:${u.version}:${u.addrSize}:${offsetSize}`;
-    let table = abbrevCache.get(key);
-    if (!table) {
-      table = new AbbrevTable(src.sections.get("abbrev"), src.sections.file, u.abbrevOffset, u);
-      abbrevCache.set(key, table);
-    }
-    u.abbrevs = table;
+    // A table is parsed here (its errors thrown in header order) unless the native addon has
+    // parsed it without error: then JS parses it on first use, if ever (Unit.abbrevs).
+    const abbrev = native && !abbrevCache.has(key) ? src.sections.get("abbrev") : undefined;
+    const checked =
+      !!abbrev && native!.checkAbbrevs(abbrev, u.abbrevOffset, u.version, u.addrSize, offsetSize);
+    u.setAbbrevs(abbrevCache, key, !checked && !lazyKeys.has(key));
+    if (checked) lazyKeys.add(key);
     out.push(u);
     c.end = buf.length;
     c.seek(end);

@@ -9,33 +9,14 @@
 // Why: the DIE walk was a fifth of typegen's main thread on libc's debug file, and TurboFan's
 // background compiles of the DIE reader a large share of the rest (typegen/native/README.md).
 
-import * as path from "node:path";
 import { CodeDies, Dwarf } from "../dwarf/dwarf";
+import { Addon } from "../dwarf/native-addon";
+export { NATIVE_ADDON, nativeAddon } from "../dwarf/native-addon";
 import { resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { CodeReader } from "./collect-code";
 import { FrameTable } from "./frame-table";
 import { RawTable } from "./raw-table";
-
-/** What typegen/native/addon.c exports. */
-interface Addon {
-  openFile(
-    sections: Uint8Array[],
-    typesBase: number,
-    altInfoBase: number,
-    hasAlt: number,
-    units: Float64Array,
-  ): object;
-  newWalker(
-    file: object,
-    localStatic: (...a: number[]) => number,
-    fileStatic: (...a: number[]) => number,
-    ranges: (form: number, value: number) => Float64Array | null,
-  ): object;
-  bind(walker: object, columns: (Float64Array | Int32Array)[]): void;
-  walk(walker: object, unit: number, code: number, state: Float64Array): number;
-  why(walker: object): string;
-}
 
 /** addon.c / nw.h results. */
 const NW_OK = 0;
@@ -48,27 +29,6 @@ const NW_ROOM_CODEDIES = 6;
 const NW_ROOM_SCOPES = 7;
 /** nw.h NW_ANON_NAMESPACE: a scope entry that names an unnamed namespace. */
 const ANON_NAMESPACE = -1.5;
-
-/** The repository root, from dist/typegen/src/model (as cli/src/paths.ts finds it). */
-const ROOT = path.resolve(__dirname, "..", "..", "..", "..");
-export const NATIVE_ADDON = path.join(ROOT, "typegen", "native", "build", "allocs_walk.node");
-
-let addon: Addon | null | undefined;
-
-/** The addon, or null: ALLOCS_TYPEGEN_NATIVE=off, or not built, or it does not load. */
-export function nativeAddon(): Addon | null {
-  // Read each time (a Collector asks once): tests compare both walks in one process.
-  if (process.env.ALLOCS_TYPEGEN_NATIVE === "off") return null;
-  if (addon !== undefined) return addon;
-  addon = null;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(NATIVE_ADDON) as Addon;
-  } catch {
-    addon = null;
-  }
-  return addon;
-}
 
 /** Units walked in C and handed back to JS, since the process started (tests read these). */
 export const nativeStats = { units: 0, fallbacks: 0 };
@@ -122,13 +82,30 @@ function fileOf(a: Addon, dwarf: Dwarf): { handle: object; index: Map<Unit, numb
   return f;
 }
 
+/** What DieCursor.initUnit reads from a unit's root DIE, as the C walker read it (addon.c). */
+function initUnit(u: Unit, s: Float64Array): void {
+  u.initialised = true;
+  u.rootTag = s[11];
+  u.strOffsetsBase = s[12];
+  u.addrBase = s[13];
+  u.rnglistsBase = s[14];
+  u.loclistsBase = s[15];
+  u.stmtList = s[16];
+  u.language = s[17];
+  u.lowPc = s[18];
+  u.nameRef = s[19];
+  u.compDirRef = s[20];
+  u.producerRef = s[21];
+}
+
 /** One Collector's native walker: its tables' columns bound, the CodeReader's state carried. */
 export class NativeWalk {
   private readonly walker: object;
   private readonly index: Map<Unit, number>;
   /** [records, items, functions, locals, CodeDies length, scope entries, synth, locIsBlock,
-   * locForm, locStart, locEnd]: in and out of each walk (addon.c). */
-  private readonly state = new Float64Array(11);
+   * locForm, locStart, locEnd]: in and out of each walk (addon.c); then out, the unit's root DIE
+   * facts (`initUnit`). */
+  private readonly state = new Float64Array(22);
   private scopes = new Float64Array(1024);
   private bound: (Float64Array | Int32Array)[] = [];
   private readonly verbose = process.env.ALLOCS_TYPEGEN_NATIVE === "verbose";
@@ -187,6 +164,7 @@ export class NativeWalk {
         code.locForm = s[8];
         code.locStart = s[9];
         code.locEnd = s[10];
+        if (!u.initialised) initUnit(u, s);
         nativeStats.units++;
         return true;
       }

@@ -108,12 +108,10 @@ export class Collector {
     this.types.reset(u);
     this.frames.reset();
     this.code.begin(u, this.types, this.frames);
-    if (this.native) {
-      // The unit's root DIE is read here as the JS walk reads it (its failure is the same error).
-      this.cur.setUnit(u);
-      if (this.native.walkUnit(u, this.types, this.frames, this.codeDies))
-        return { types: this.types, frames: this.frames };
-    }
+    // The C walker reads the unit's root DIE as DieCursor.initUnit does; a unit it hands back is
+    // read here from the start, root included, so its errors are the JS walk's.
+    if (this.native && this.native.walkUnit(u, this.types, this.frames, this.codeDies))
+      return { types: this.types, frames: this.frames };
     this.walkUnit(u);
     return { types: this.types, frames: this.frames };
   }
