@@ -8,9 +8,11 @@
  *       and out, then the unit's root DIE facts out)
  *   why(walker) -> why the last walk fell back
  *   checkAbbrevs(abbrev, offset, version, addrSize, offsetSize) -> whether the table parses
+ *   release(file): frees its abbrev tables once the walks are done (made again if needed)
  *
  * A JS exception in a call-back is cleared and the unit falls back: the JS walk of the unit
  * then meets it again and throws it as it always did. */
+#include <malloc.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +362,20 @@ static napi_value walk(napi_env env, napi_callback_info info)
     return r;
 }
 
+/* release(file): frees the file's abbrev tables (parsed again if a walk needs them). */
+static napi_value release(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    file_box *fb;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    CHECK(napi_get_value_external(env, argv[0], (void **)&fb));
+    nw_file_free(&fb->f);
+    /* Thousands of small tables: give their pages back now (else the heap keeps them). */
+    malloc_trim(0);
+    return NULL;
+}
+
 /* checkAbbrevs(abbrev: Uint8Array, offset, version, addrSize, offsetSize) -> boolean. */
 static napi_value check_abbrevs(napi_env env, napi_callback_info info)
 {
@@ -399,6 +415,7 @@ static napi_value init(napi_env env, napi_value exports)
         {"walk", NULL, walk, NULL, NULL, NULL, napi_default, NULL},
         {"why", NULL, why, NULL, NULL, NULL, napi_default, NULL},
         {"checkAbbrevs", NULL, check_abbrevs, NULL, NULL, NULL, napi_default, NULL},
+        {"release", NULL, release, NULL, NULL, NULL, napi_default, NULL},
     };
     napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
     return exports;

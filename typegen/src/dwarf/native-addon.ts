@@ -22,6 +22,7 @@ export interface Addon {
   bind(walker: object, columns: (Float64Array | Int32Array)[]): void;
   walk(walker: object, unit: number, code: number, state: Float64Array): number;
   why(walker: object): string;
+  release(file: object): void;
   checkAbbrevs(
     abbrev: Uint8Array,
     offset: number,

@@ -4,6 +4,7 @@
 
 import { CodeDies, Dwarf } from "../dwarf/dwarf";
 import { Collector } from "./collect";
+import { releaseNative } from "./collect-native";
 import { MergeInput, mergeIncomplete } from "./merge";
 import { cSpelling, canonicalName, uniqueKey } from "./spell";
 import { TypeModel } from "./types";
@@ -29,6 +30,8 @@ export function buildModel(dwarf: Dwarf, file: string, debugFile: string): TypeM
     uq.addUnit(rec.types, functions, statics);
   }
   dwarf.codeDies = codeDies;
+  // The C walker's abbrev tables are not needed after the walk (the peak is in the writer's).
+  releaseNative(dwarf);
   const m = { types: uq.types, typedefs: uq.typedefs, statics: uq.statics, functions: uq.functions };
   // Spelled names of base types are kept by old id; carry them through the merge.
   const spelled = new Map<object, string>();

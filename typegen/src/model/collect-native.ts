@@ -10,7 +10,7 @@
 // background compiles of the DIE reader a large share of the rest (typegen/native/README.md).
 
 import { CodeDies, Dwarf } from "../dwarf/dwarf";
-import { Addon } from "../dwarf/native-addon";
+import { Addon, nativeAddon } from "../dwarf/native-addon";
 export { NATIVE_ADDON, nativeAddon } from "../dwarf/native-addon";
 import { resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
@@ -96,6 +96,13 @@ function initUnit(u: Unit, s: Float64Array): void {
   u.nameRef = s[19];
   u.compDirRef = s[20];
   u.producerRef = s[21];
+}
+
+/** Frees the C walker's tables of `dwarf` once its walks are done (the model is built). */
+export function releaseNative(dwarf: Dwarf): void {
+  const f = files.get(dwarf);
+  const a = nativeAddon();
+  if (f && a) a.release(f.handle);
 }
 
 /** One Collector's native walker: its tables' columns bound, the CodeReader's state carried. */
