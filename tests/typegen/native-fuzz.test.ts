@@ -113,6 +113,13 @@ else
         v: VARIANTS[7],
         seed: 14,
       },
+      {
+        // Two units: the second's .debug_addr base is not the default (its statics' addresses).
+        label: "clang -O2 two units (addrx with a unit's own base)",
+        srcs: ["typegen_opaque_a.c", "typegen_opaque_b.c"],
+        v: VARIANTS[7],
+        seed: 15,
+      },
     ];
     for (const c of cases)
       it(c.label, function () {

@@ -312,6 +312,9 @@ void nw_file_free(nw_file *f)
     f->abbrev_cache = NULL;
     free(f->abbrev_hash);
     f->abbrev_hash = NULL;
+    free(f->sig_order);
+    f->sig_order = NULL;
+    f->n_sigs = 0;
     f->abbrev_hash_size = f->abbrev_count = 0;
     for (size_t i = 0; i < f->n_units; i++)
         f->units[i].abbrevs = NULL;

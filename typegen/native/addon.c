@@ -20,7 +20,7 @@
 #include "nw.h"
 
 #define N_SECTIONS 9
-#define UNIT_STRIDE 9
+#define UNIT_STRIDE 12
 #define N_COLUMNS 25
 #define N_STATE 11
 /* With the unit's root DIE facts after them (DieCursor.initUnit's), when the walk is done. */
@@ -40,6 +40,11 @@ typedef struct {
     nw_columns cols;
     nw_hooks h;
     const char *why;
+    /* The walk under way: its state array and unit, and whether its root facts were written
+     * there yet (before the first call back: JS decodes with the unit's bases). */
+    double *state;
+    size_t state_len, unit;
+    int root_written;
 } walker_box;
 
 #define CHECK(call)                                                                                \
@@ -134,6 +139,8 @@ static napi_value open_file(napi_env env, napi_callback_info info)
         x->offset_size = (int)r[6];
         x->abbrev_offset = (size_t)r[7];
         x->is_type_unit = r[8] != 0;
+        x->signature = (uint64_t)r[9] << 32 | (uint64_t)r[10];
+        x->type_offset = (size_t)r[11];
     }
     napi_value ext;
     if (napi_create_external(env, fb, file_finalize, NULL, &ext) != napi_ok) {
@@ -143,11 +150,25 @@ static napi_value open_file(napi_env env, napi_callback_info info)
     return ext;
 }
 
+/* Writes the unit's root DIE facts (DieCursor.initUnit's) after the counters in the state. */
+static void write_root(walker_box *wb)
+{
+    const nw_unit *u = &wb->file->f.units[wb->unit];
+    if (wb->root_written || u->init != 1 || wb->state_len < N_STATE_ROOT) return;
+    double root[N_STATE_ROOT - N_STATE] = {u->root_tag,      u->str_offsets_base, u->addr_base,
+                                           u->rnglists_base, u->loclists_base,    u->stmt_list,
+                                           u->language,      u->low_pc,           u->name_ref,
+                                           u->comp_dir_ref,  u->producer_ref};
+    memcpy(wb->state + N_STATE, root, sizeof root);
+    wb->root_written = 1;
+}
+
 /* Calls hook `k` with numbers; its result as a number, -1 when it threw. */
 static double call_hook(walker_box *wb, int k, const double *args, size_t n)
 {
     napi_env env = wb->env;
     napi_value fn, recv, argv[10], result;
+    write_root(wb);
     if (napi_get_reference_value(env, wb->hooks[k], &fn) != napi_ok) return -1;
     napi_get_undefined(env, &recv);
     for (size_t i = 0; i < n; i++)
@@ -186,6 +207,7 @@ static int hook_ranges(void *ctx, double form, double value, double *lo, double 
     walker_box *wb = ctx;
     napi_env env = wb->env;
     napi_value fn, recv, argv[2], result;
+    write_root(wb);
     if (napi_get_reference_value(env, wb->hooks[2], &fn) != napi_ok) return -1;
     napi_get_undefined(env, &recv);
     napi_create_double(env, form, &argv[0]);
@@ -334,10 +356,19 @@ static napi_value walk(napi_env env, napi_callback_info info)
     nw_state st = {(size_t)s[0], (size_t)s[1], (size_t)s[2], (size_t)s[3],
                    (size_t)s[4], (size_t)s[5], s[6],         s[7],
                    s[8],         s[9],         s[10]};
+    double ui = num(env, argv[1]);
+    if (!(ui >= 0 && ui < (double)wb->file->f.n_units)) {
+        napi_throw_range_error(env, NULL, "walk: no such unit");
+        return NULL;
+    }
     wb->env = env;
     wb->why = NULL;
-    int rc = nw_walk_unit(&wb->file->f, (size_t)num(env, argv[1]), num(env, argv[2]) != 0,
-                          &wb->cols, &wb->h, &st, &wb->why);
+    wb->state = s;
+    wb->state_len = n;
+    wb->unit = (size_t)ui;
+    wb->root_written = 0;
+    int rc = nw_walk_unit(&wb->file->f, wb->unit, num(env, argv[2]) != 0, &wb->cols, &wb->h, &st,
+                          &wb->why);
     s[0] = (double)st.n;
     s[1] = (double)st.items;
     s[2] = (double)st.fns;
@@ -349,14 +380,7 @@ static napi_value walk(napi_env env, napi_callback_info info)
     s[8] = st.loc_form;
     s[9] = st.loc_start;
     s[10] = st.loc_end;
-    if (rc == NW_OK && n >= N_STATE_ROOT) {
-        const nw_unit *u = &wb->file->f.units[(size_t)num(env, argv[1])];
-        double root[N_STATE_ROOT - N_STATE] = {u->root_tag,      u->str_offsets_base, u->addr_base,
-                                               u->rnglists_base, u->loclists_base,    u->stmt_list,
-                                               u->language,      u->low_pc,           u->name_ref,
-                                               u->comp_dir_ref,  u->producer_ref};
-        memcpy(s + N_STATE, root, sizeof root);
-    }
+    if (rc == NW_OK) write_root(wb);
     napi_value r;
     napi_create_int32(env, rc, &r);
     return r;

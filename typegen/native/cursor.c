@@ -353,8 +353,13 @@ double nw_cur_ref(nw_cur *c, int at)
                               c->t);
         return c->f->alt_info_base < 0 ? -1 : c->f->alt_info_base + off;
     }
-    case 0x20:
-        nw_fail(c->t, "DW_FORM_ref_sig8");
+    case 0x20: { /* ref_sig8 */
+        if (end - p < 8 || p > end) nw_fail(c->t, "truncated");
+        uint64_t sig = 0;
+        for (int k = 7; k >= 0; k--)
+            sig = sig << 8 | b[p + (size_t)k];
+        return nw_resolve_sig(c->f, sig, c->t);
+    }
     default:
         return -1;
     }
@@ -524,6 +529,42 @@ void nw_unit_init(nw_file *f, nw_unit *u, nw_trap *t)
     }
     free(c.positions);
     u->init = 1;
+}
+
+static nw_file *sort_file; /* qsort has no context argument */
+
+/* By signature, then by unit order: the first unit with a signature wins, as in Dwarf's map. */
+static int by_sig(const void *a, const void *b)
+{
+    const nw_unit *x = &sort_file->units[*(const size_t *)a];
+    const nw_unit *y = &sort_file->units[*(const size_t *)b];
+    if (x->signature != y->signature) return x->signature < y->signature ? -1 : 1;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : *(const size_t *)a > *(const size_t *)b;
+}
+
+double nw_resolve_sig(nw_file *f, uint64_t sig, nw_trap *t)
+{
+    if (!f->sig_order) {
+        f->sig_order = malloc((f->n_units ? f->n_units : 1) * sizeof(size_t));
+        if (!f->sig_order) nw_fail(t, "out of memory");
+        f->n_sigs = 0;
+        for (size_t i = 0; i < f->n_units; i++)
+            if (f->units[i].is_type_unit) f->sig_order[f->n_sigs++] = i;
+        sort_file = f;
+        qsort(f->sig_order, f->n_sigs, sizeof(size_t), by_sig);
+    }
+    size_t lo = 0, hi = f->n_sigs;
+    while (lo < hi) { /* the first entry with a signature >= sig */
+        size_t mid = (lo + hi) / 2;
+        if (f->units[f->sig_order[mid]].signature < sig)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == f->n_sigs) return -1;
+    const nw_unit *u = &f->units[f->sig_order[lo]];
+    if (u->signature != sig) return -1;
+    return nw_unit_base(f, u) + (double)u->type_offset;
 }
 
 /* Dwarf.unitFor. */

@@ -5,7 +5,7 @@
  * CodeDies columns with the same numbers. Numbers are doubles computed as the JS computes them
  * (a 64-bit value is hi * 2^32 + lo, a LEB128 a sum of doubles), so values beyond 2^53 round
  * the same way. Whenever the JS would throw, or the walker meets something it does not copy
- * (DW_FORM_indirect, ref_sig8, the dwz alt file, a C++ scope name it cannot check), the unit is
+ * (DW_FORM_indirect, the dwz alt file, a C++ scope name it cannot check), the unit is
  * given back to the JS walk (NW_FALLBACK), which then does exactly what it always did. */
 #ifndef NW_H
 #define NW_H
@@ -72,6 +72,8 @@ typedef struct {
     int version, addr_size, offset_size;
     size_t abbrev_offset;
     int is_type_unit;
+    uint64_t signature;  /* a type unit's */
+    size_t type_offset;  /* section offset of a type unit's type DIE */
     nw_abbrevs *abbrevs; /* parsed on first use */
     /* Root DIE facts (DieCursor.initUnit): 0 not read, 1 read, -1 it failed. */
     int init;
@@ -89,6 +91,9 @@ typedef struct {
     nw_unit *units; /* in key order, as Dwarf.units */
     size_t n_units;
     nw_abbrevs *abbrev_cache; /* every table parsed, a list (to free them) */
+    /* Type units by signature (DW_FORM_ref_sig8), sorted on first use: unit indices. */
+    size_t *sig_order;
+    size_t n_sigs;
     /* The same tables hashed by offset (open addressing, a power of two; 0: not made yet). */
     nw_abbrevs **abbrev_hash;
     size_t abbrev_hash_size, abbrev_count;
@@ -153,6 +158,8 @@ void nw_unit_init(nw_file *f, nw_unit *u, nw_trap *t);
 nw_unit *nw_unit_for(nw_file *f, double key);
 double nw_unit_base(const nw_file *f, const nw_unit *u);
 void nw_cur_free(nw_cur *c);
+/* Dwarf.resolveSig: the key of the type DIE of the first type unit with `sig`, or -1. */
+double nw_resolve_sig(nw_file *f, uint64_t sig, nw_trap *t);
 double nw_addr_index(nw_file *f, const nw_unit *u, double idx, nw_trap *t);
 
 /* loclist.c: lazy-locations.ts mayBeStatic's look at a location list: the first operation of

@@ -35,10 +35,19 @@ export const nativeStats = { units: 0, fallbacks: 0 };
 
 const files = new WeakMap<Dwarf, { handle: object; index: Map<Unit, number> }>();
 
-/** The addon's handle of `dwarf`'s sections and units (made once per Dwarf). */
-function fileOf(a: Addon, dwarf: Dwarf): { handle: object; index: Map<Unit, number> } {
-  let f = files.get(dwarf);
-  if (f) return f;
+/** What the C walker reads of `dwarf` (addon.c openFile; the sanitizer driver's input too). */
+export interface NativeInputs {
+  sections: Buffer[];
+  typesBase: number;
+  altInfoBase: number;
+  hasAlt: boolean;
+  /** UNIT_STRIDE numbers per unit, in Dwarf.units order (addon.c). */
+  units: Float64Array;
+}
+
+export const UNIT_STRIDE = 12;
+
+export function nativeInputs(dwarf: Dwarf): NativeInputs {
   const m = dwarf.main;
   const sections = [
     m.get("info"),
@@ -51,13 +60,10 @@ function fileOf(a: Addon, dwarf: Dwarf): { handle: object; index: Map<Unit, numb
     m.get("loc"),
     m.get("loclists"),
   ];
-  const STRIDE = 9;
-  const units = new Float64Array(dwarf.units.length * STRIDE);
-  const index = new Map<Unit, number>();
+  const units = new Float64Array(dwarf.units.length * UNIT_STRIDE);
   let typesBase = m.get("info").length;
   let altInfoBase = -1;
   dwarf.units.forEach((u, i) => {
-    index.set(u, i);
     const src = u.src.isAlt ? 2 : u.src.secName === ".debug_types" ? 1 : 0;
     if (src === 1) typesBase = u.src.base;
     if (src === 0) altInfoBase = u.src.altInfoBase;
@@ -72,11 +78,25 @@ function fileOf(a: Addon, dwarf: Dwarf): { handle: object; index: Map<Unit, numb
         u.offsetSize,
         u.abbrevOffset,
         u.typeSignature !== undefined ? 1 : 0,
+        // A type unit's signature as two 32-bit halves, and where its type DIE is.
+        Number((u.typeSignature ?? 0n) >> 32n),
+        Number((u.typeSignature ?? 0n) & 0xffffffffn),
+        u.typeOffset,
       ],
-      i * STRIDE,
+      i * UNIT_STRIDE,
     );
   });
-  const handle = a.openFile(sections, typesBase, altInfoBase, dwarf.alt ? 1 : 0, units);
+  return { sections, typesBase, altInfoBase, hasAlt: !!dwarf.alt, units };
+}
+
+/** The addon's handle of `dwarf`'s sections and units (made once per Dwarf). */
+function fileOf(a: Addon, dwarf: Dwarf): { handle: object; index: Map<Unit, number> } {
+  let f = files.get(dwarf);
+  if (f) return f;
+  const index = new Map<Unit, number>();
+  dwarf.units.forEach((u, i) => index.set(u, i));
+  const n = nativeInputs(dwarf);
+  const handle = a.openFile(n.sections, n.typesBase, n.altInfoBase, n.hasAlt ? 1 : 0, n.units);
   f = { handle, index };
   files.set(dwarf, f);
   return f;
@@ -125,16 +145,32 @@ export class NativeWalk {
   ) {
     const f = fileOf(a, dwarf);
     this.index = f.index;
+    // Each call back first gives the unit its root DIE facts (its bases: location and range
+    // lists, .debug_addr), which the addon wrote into the state before the call.
     this.walker = a.newWalker(
       f.handle,
-      (isBlock, form, start, end, lo, hi, name, type, fnName) =>
-        code.nativeLocalStatic(isBlock !== 0, form, start, end, lo, hi, name, type, fnName) ? 1 : 0,
+      (isBlock, form, start, end, lo, hi, name, type, fnName) => {
+        this.rootFirst();
+        return code.nativeLocalStatic(isBlock !== 0, form, start, end, lo, hi, name, type, fnName) ? 1 : 0;
+      },
       (isBlock, form, start, end, name, type, external) => {
+        this.rootFirst();
         code.nativeFileStatic(isBlock !== 0, form, start, end, name, type, external !== 0);
         return 0;
       },
-      (form, value) => code.nativeRanges(form, value),
+      (form, value) => {
+        this.rootFirst();
+        return code.nativeRanges(form, value);
+      },
     );
+  }
+
+  /** The unit being walked. */
+  private unit: Unit | null = null;
+
+  private rootFirst(): void {
+    const u = this.unit!;
+    if (!u.initialised) initUnit(u, this.state);
   }
 
   /**
@@ -144,6 +180,7 @@ export class NativeWalk {
   walkUnit(u: Unit, t: RawTable, fr: FrameTable, dies: CodeDies | undefined): boolean {
     const ui = this.index.get(u);
     if (ui === undefined) return false;
+    this.unit = u;
     const cd = dies ?? NativeWalk.noDies;
     const code = this.code;
     const s = this.state;
