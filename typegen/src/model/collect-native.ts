@@ -212,7 +212,9 @@ export class NativeWalk {
         nativeStats.units++;
         return true;
       }
-      // Undo what the walk wrote: the slots, and statics the call-backs recorded.
+      // Undo what the walk wrote: the slots of the records it made (s[0]: how many), and statics
+      // the call-backs recorded.
+      t.n = s[0];
       t.reset(u);
       fr.reset();
       if (rc === NW_ROOM_RECORDS) t.growRecords(t.tag.length * 2);

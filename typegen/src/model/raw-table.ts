@@ -93,13 +93,27 @@ export class RawTable {
   reset(u: Unit): void {
     const len = u.end - u.offset;
     if (this.slots.length < len) this.slots = new Int32Array(Math.max(len, this.slots.length * 2));
-    // Clear only the slots the previous unit could use: a memset, where a loop over its records
-    // ran unoptimised (called once per unit, it is rarely hot enough for TurboFan).
-    else if (this.unit) this.slots.fill(0, 0, this.unit.end - this.unit.offset);
+    else if (this.unit) this.clearSlots();
     this.synth.clear();
     this.unit = u;
     this.n = 0;
     this.items = 0;
+  }
+
+  /**
+   * Clears the slots the previous unit's records set (`add` sets one per record keyed inside its
+   * unit). Its records are ~1 per 20 bytes of DIEs: clearing the unit's whole range was a
+   * memset of 4 bytes per byte of .debug_info, 1% of PostgreSQL's time.
+   */
+  private clearSlots(): void {
+    const start = this.unit.keyStart;
+    const end = this.unit.keyEnd;
+    const slots = this.slots;
+    const keys = this.key;
+    for (let r = 0; r < this.n; r++) {
+      const k = keys[r];
+      if (k >= start && k < end) slots[k - start] = 0;
+    }
   }
 
   /** Record index of DIE key `key`, or -1. */
