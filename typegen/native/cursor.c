@@ -1,6 +1,7 @@
 /* The DIE cursor: dwarf/die.ts's DieCursor and Dwarf.seek, read for read. Each accessor takes
  * the same path as its JS twin (the same forms, the same checks), and where the JS would throw
  * the cursor jumps to the unit's trap instead. */
+#define _GNU_SOURCE /* qsort_r */
 #include <stdlib.h>
 #include <string.h>
 
@@ -531,13 +532,13 @@ void nw_unit_init(nw_file *f, nw_unit *u, nw_trap *t)
     u->init = 1;
 }
 
-static nw_file *sort_file; /* qsort has no context argument */
-
-/* By signature, then by unit order: the first unit with a signature wins, as in Dwarf's map. */
-static int by_sig(const void *a, const void *b)
+/* By signature, then by unit order: the first unit with a signature wins, as in Dwarf's map.
+ * (qsort_r: no global, since worker threads may each walk a file.) */
+static int by_sig(const void *a, const void *b, void *ctx)
 {
-    const nw_unit *x = &sort_file->units[*(const size_t *)a];
-    const nw_unit *y = &sort_file->units[*(const size_t *)b];
+    const nw_file *f = ctx;
+    const nw_unit *x = &f->units[*(const size_t *)a];
+    const nw_unit *y = &f->units[*(const size_t *)b];
     if (x->signature != y->signature) return x->signature < y->signature ? -1 : 1;
     return *(const size_t *)a < *(const size_t *)b ? -1 : *(const size_t *)a > *(const size_t *)b;
 }
@@ -550,8 +551,7 @@ double nw_resolve_sig(nw_file *f, uint64_t sig, nw_trap *t)
         f->n_sigs = 0;
         for (size_t i = 0; i < f->n_units; i++)
             if (f->units[i].is_type_unit) f->sig_order[f->n_sigs++] = i;
-        sort_file = f;
-        qsort(f->sig_order, f->n_sigs, sizeof(size_t), by_sig);
+        qsort_r(f->sig_order, f->n_sigs, sizeof(size_t), by_sig, f);
     }
     size_t lo = 0, hi = f->n_sigs;
     while (lo < hi) { /* the first entry with a signature >= sig */
