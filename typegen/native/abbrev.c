@@ -5,6 +5,18 @@
 
 #include "bytes.h"
 
+/* The attributes the walk asks about (abbrev.ts PLANNED), each with a slot (here + 1) in every
+ * abbrev's plan: name, type, byte_size, sibling, location, declaration, external, abstract_origin,
+ * specification, linkage_name, low_pc, high_pc, ranges, frame_base, data_member_location,
+ * bit_size, data_bit_offset, bit_offset, encoding, signature, prototyped, const_value, count,
+ * upper_bound, lower_bound. */
+const int8_t nw_slot_of[0x100] = {
+    [0x03] = 1,  [0x49] = 2,  [0x0b] = 3,  [0x01] = 4,  [0x02] = 5,  [0x3c] = 6,  [0x3f] = 7,
+    [0x31] = 8,  [0x47] = 9,  [0x6e] = 10, [0x11] = 11, [0x12] = 12, [0x55] = 13, [0x40] = 14,
+    [0x38] = 15, [0x0d] = 16, [0x6b] = 17, [0x0c] = 18, [0x3e] = 19, [0x69] = 20, [0x27] = 21,
+    [0x1c] = 22, [0x37] = 23, [0x2f] = 24, [0x22] = 25,
+}; /* 0: not planned */
+
 /* forms.ts fixedFormSize / formSkip. */
 int nw_form_skip(int form, int version, int addr_size, int offset_size)
 {
@@ -112,6 +124,7 @@ void nw_abbrevs_free(nw_abbrevs *a)
     free(a->counts);
     free(a->sizes);
     free(a->dense);
+    free(a->plan);
     free(a);
 }
 
@@ -203,6 +216,15 @@ static void parse(nw_abbrevs *a, const nw_sec *sec, nw_trap *t)
     a->starts = grow(a->starts, na, sizeof(int), t);
     a->counts = grow(a->counts, na, sizeof(int), t);
     a->sizes = grow(a->sizes, na, sizeof(int), t);
+    a->plan = malloc(na * NW_SLOTS * sizeof(int16_t));
+    if (!a->plan) nw_fail(t, "out of memory");
+    memset(a->plan, 0xff, na * NW_SLOTS * sizeof(int16_t));
+    for (size_t k = 0; k < a->n_abbrevs; k++)
+        for (int j = a->counts[k] - 1; j >= 0; j--) { /* backwards: the first spec wins */
+            double at = a->attrs[a->starts[k] + j];
+            int slot = at >= 0 && at < 0x100 ? nw_slot_of[(int)at] - 1 : -1;
+            if (slot >= 0 && j < 0x7fff) a->plan[k * NW_SLOTS + (size_t)slot] = (int16_t)j;
+        }
     a->dense = calloc(a->n_dense ? a->n_dense : 1, sizeof(int));
     if (!a->dense) nw_fail(t, "out of memory");
     for (size_t k = 0; k < a->n_abbrevs; k++) {

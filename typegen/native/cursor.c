@@ -149,6 +149,11 @@ int nw_cur_find(const nw_cur *c, int at)
     if (c->ai < 0) return -1;
     const nw_abbrevs *tab = c->tab;
     int s = tab->starts[c->ai], e = s + tab->counts[c->ai];
+    int slot = at >= 0 && at < 0x100 ? nw_slot_of[at] - 1 : -1;
+    if (slot >= 0 && e - s < 0x7fff) {
+        int j = tab->plan[(size_t)c->ai * NW_SLOTS + (size_t)slot];
+        return j < 0 ? -1 : s + j;
+    }
     for (int i = s; i < e; i++)
         if (tab->attrs[i] == at) return i;
     return -1;

@@ -49,6 +49,9 @@ typedef struct nw_abbrevs {
     uint8_t *children;
     int *starts, *counts, *sizes;
     size_t n_abbrevs;
+    /* Per abbrev and planned attribute (abbrev.c PLANNED): its first spec's index minus the
+     * abbrev's first, or -1; a query is then one read, not a scan of the abbrev's specs. */
+    int16_t *plan;
     /* code -> index + 1 for codes below NW_DENSE_CODES (first definition wins). */
     int *dense;
     size_t n_dense;
@@ -111,6 +114,9 @@ _Noreturn void nw_fail(nw_trap *t, const char *why);
 int nw_form_skip(int form, int version, int addr_size, int offset_size);
 nw_abbrevs *nw_abbrevs_for(nw_file *f, nw_unit *u, nw_trap *t);
 int nw_abbrev_index(const nw_abbrevs *a, double code);
+/* The planned slot of attribute `at` (below 0x100), or -1; NW_SLOTS slots per abbrev. */
+extern const int8_t nw_slot_of[0x100];
+#define NW_SLOTS 25
 /* 1 if the table at `offset` parses as abbrev.ts parses it (no error): JS may then build its
  * own copy lazily, on first use, and no error moves. */
 int nw_abbrevs_check(const nw_sec *abbrev, double offset, int version, int addr_size,
