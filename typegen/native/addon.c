@@ -21,10 +21,13 @@
 
 #define N_SECTIONS 9
 #define UNIT_STRIDE 12
-#define N_COLUMNS 25
+#define N_COLUMNS 26
 #define N_STATE 11
 /* With the unit's root DIE facts after them (DieCursor.initUnit's), when the walk is done. */
 #define N_STATE_ROOT 22
+/* Then the statics' count, in and out. */
+#define STATE_STATICS 22
+#define N_STATE_ALL 23
 
 typedef struct {
     nw_file f;
@@ -35,7 +38,7 @@ typedef struct {
     napi_env env;
     file_box *file;
     napi_ref file_ref;
-    napi_ref hooks[3];
+    napi_ref hooks[2];
     napi_ref columns[N_COLUMNS];
     nw_columns cols;
     nw_hooks h;
@@ -163,11 +166,12 @@ static void write_root(walker_box *wb)
     wb->root_written = 1;
 }
 
-/* Calls hook `k` with numbers; its result as a number, -1 when it threw. */
-static double call_hook(walker_box *wb, int k, const double *args, size_t n)
+/* Calls hook `k` with numbers. It returns null (0) or a Float64Array of two numbers (1, in
+ * out[]); -1 when it threw or returned anything else. */
+static int call_pair(walker_box *wb, int k, const double *args, size_t n, double out[2])
 {
     napi_env env = wb->env;
-    napi_value fn, recv, argv[10], result;
+    napi_value fn, recv, argv[4], result;
     write_root(wb);
     if (napi_get_reference_value(env, wb->hooks[k], &fn) != napi_ok) return -1;
     napi_get_undefined(env, &recv);
@@ -182,50 +186,35 @@ static double call_hook(walker_box *wb, int k, const double *args, size_t n)
         }
         return -1;
     }
-    return num(env, result);
-}
-
-static int hook_local_static(void *ctx, int is_block, double form, double start, double end,
-                             double lo, double hi, double name, double type, double fn_name)
-{
-    double a[9] = {is_block, form, start, end, lo, hi, name, type, fn_name};
-    double r = call_hook(ctx, 0, a, 9);
-    return r < 0 ? -1 : r > 0;
-}
-
-static int hook_file_static(void *ctx, int has_loc, int is_block, double form, double start,
-                            double end, double name, double type, int external)
-{
-    (void)has_loc;
-    double a[7] = {is_block, form, start, end, name, type, external};
-    double r = call_hook(ctx, 1, a, 7);
-    return r < 0 ? -1 : 0;
-}
-
-static int hook_ranges(void *ctx, double form, double value, double *lo, double *hi)
-{
-    walker_box *wb = ctx;
-    napi_env env = wb->env;
-    napi_value fn, recv, argv[2], result;
-    write_root(wb);
-    if (napi_get_reference_value(env, wb->hooks[2], &fn) != napi_ok) return -1;
-    napi_get_undefined(env, &recv);
-    napi_create_double(env, form, &argv[0]);
-    napi_create_double(env, value, &argv[1]);
-    if (napi_call_function(env, recv, fn, 2, argv, &result) != napi_ok) {
-        napi_value e;
-        napi_get_and_clear_last_exception(env, &e);
-        return -1;
-    }
-    /* null: an empty list; else a Float64Array [lo, hi]. */
     napi_valuetype t;
     napi_typeof(env, result, &t);
     if (t == napi_null) return 0;
     double *d;
-    size_t n;
-    if (!typed(env, result, napi_float64_array, (void **)&d, &n) || n < 2) return -1;
-    *lo = d[0];
-    *hi = d[1];
+    size_t len;
+    if (!typed(env, result, napi_float64_array, (void **)&d, &len) || len < 2) return -1;
+    out[0] = d[0];
+    out[1] = d[1];
+    return 1;
+}
+
+static int hook_list_static(void *ctx, double form, double start, double lo, double hi,
+                            double *value)
+{
+    double a[4] = {form, start, lo, hi}, out[2];
+    int r = call_pair(ctx, 0, a, 4, out);
+    if (r <= 0) return r;
+    if (out[0] != 1 && out[0] != 2) return -1;
+    *value = out[1];
+    return (int)out[0];
+}
+
+static int hook_ranges(void *ctx, double form, double value, double *lo, double *hi)
+{
+    double a[2] = {form, value}, out[2];
+    int r = call_pair(ctx, 1, a, 2, out);
+    if (r <= 0) return r;
+    *lo = out[0];
+    *hi = out[1];
     return 1;
 }
 
@@ -233,7 +222,7 @@ static void walker_finalize(napi_env env, void *data, void *hint)
 {
     (void)hint;
     walker_box *wb = data;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         if (wb->hooks[i]) napi_delete_reference(env, wb->hooks[i]);
     for (int i = 0; i < N_COLUMNS; i++)
         if (wb->columns[i]) napi_delete_reference(env, wb->columns[i]);
@@ -245,22 +234,21 @@ static void walker_finalize(napi_env env, void *data, void *hint)
 
 static napi_value new_walker(napi_env env, napi_callback_info info)
 {
-    size_t argc = 4;
-    napi_value argv[4];
+    size_t argc = 3;
+    napi_value argv[3];
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 4) {
-        napi_throw_type_error(env, NULL, "newWalker: 4 arguments");
+    if (argc < 3) {
+        napi_throw_type_error(env, NULL, "newWalker: 3 arguments");
         return NULL;
     }
     walker_box *wb = calloc(1, sizeof *wb);
     if (!wb) return NULL;
     CHECK(napi_get_value_external(env, argv[0], (void **)&wb->file));
     napi_create_reference(env, argv[0], 1, &wb->file_ref);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         napi_create_reference(env, argv[1 + i], 1, &wb->hooks[i]);
     wb->h.ctx = wb;
-    wb->h.local_static = hook_local_static;
-    wb->h.file_static = hook_file_static;
+    wb->h.list_static = hook_list_static;
     wb->h.ranges = hook_ranges;
     napi_value ext;
     CHECK(napi_create_external(env, wb, walker_finalize, NULL, &ext));
@@ -276,7 +264,7 @@ static napi_value bind(napi_env env, napi_callback_info info)
     CHECK(napi_get_value_external(env, argv[0], (void **)&wb));
     /* Which columns are doubles (the rest are Int32Arrays). */
     static const char is_f64[N_COLUMNS] = {1, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
-                                           1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 1};
+                                           1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1};
     void *data[N_COLUMNS];
     size_t len[N_COLUMNS];
     napi_value v[N_COLUMNS];
@@ -333,6 +321,8 @@ static napi_value bind(napi_env env, napi_callback_info info)
     c->cd_cap = len[22] < len[23] ? len[22] : len[23];
     c->scopes = data[24];
     c->scopes_cap = len[24];
+    c->scols = data[25];
+    c->s_cap = len[25];
     return NULL;
 }
 
@@ -345,7 +335,7 @@ static napi_value walk(napi_env env, napi_callback_info info)
     CHECK(napi_get_value_external(env, argv[0], (void **)&wb));
     double *s;
     size_t n;
-    if (!typed(env, argv[3], napi_float64_array, (void **)&s, &n) || n < N_STATE) {
+    if (!typed(env, argv[3], napi_float64_array, (void **)&s, &n) || n < N_STATE_ALL) {
         napi_throw_type_error(env, NULL, "walk: state must be a Float64Array");
         return NULL;
     }
@@ -353,9 +343,18 @@ static napi_value walk(napi_env env, napi_callback_info info)
         napi_throw_error(env, NULL, "walk: columns not bound");
         return NULL;
     }
-    nw_state st = {(size_t)s[0], (size_t)s[1], (size_t)s[2], (size_t)s[3],
-                   (size_t)s[4], (size_t)s[5], s[6],         s[7],
-                   s[8],         s[9],         s[10]};
+    nw_state st = {.n = (size_t)s[0],
+                   .items = (size_t)s[1],
+                   .fns = (size_t)s[2],
+                   .locals = (size_t)s[3],
+                   .cd_len = (size_t)s[4],
+                   .n_scopes = (size_t)s[5],
+                   .synth = s[6],
+                   .loc_is_block = s[7],
+                   .loc_form = s[8],
+                   .loc_start = s[9],
+                   .loc_end = s[10],
+                   .statics = (size_t)s[STATE_STATICS]};
     double ui = num(env, argv[1]);
     if (!(ui >= 0 && ui < (double)wb->file->f.n_units)) {
         napi_throw_range_error(env, NULL, "walk: no such unit");
@@ -380,6 +379,7 @@ static napi_value walk(napi_env env, napi_callback_info info)
     s[8] = st.loc_form;
     s[9] = st.loc_start;
     s[10] = st.loc_end;
+    s[STATE_STATICS] = (double)st.statics;
     if (rc == NW_OK) write_root(wb);
     napi_value r;
     napi_create_int32(env, rc, &r);

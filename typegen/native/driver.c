@@ -36,19 +36,9 @@ static uint8_t *slurp(const char *dir, const char *name, size_t *len)
     return b;
 }
 
-static int no_local_static(void *ctx, int is_block, double form, double start, double end,
-                           double lo, double hi, double name, double type, double fn_name)
+static int no_list_static(void *ctx, double form, double start, double lo, double hi, double *value)
 {
-    (void)ctx, (void)is_block, (void)form, (void)start, (void)end, (void)lo, (void)hi;
-    (void)name, (void)type, (void)fn_name;
-    return 0;
-}
-
-static int no_file_static(void *ctx, int has_loc, int is_block, double form, double start,
-                          double end, double name, double type, int external)
-{
-    (void)ctx, (void)has_loc, (void)is_block, (void)form, (void)start, (void)end, (void)name;
-    (void)type, (void)external;
+    (void)ctx, (void)form, (void)start, (void)lo, (void)hi, (void)value;
     return 0;
 }
 
@@ -72,8 +62,9 @@ static void size_columns(nw_columns *c, size_t recs, size_t items, size_t rows, 
     R(slots, slots);
     c->slots_len = slots;
     R(fcols, rows * 10), R(lcols, rows * 9), R(cd_keys, rows), R(cd_depths, rows);
-    R(scopes, rows * 4);
+    R(scopes, rows * 4), R(scols, rows * 7);
     c->f_cap = rows * 10, c->l_cap = rows * 9, c->cd_cap = rows, c->scopes_cap = rows * 4;
+    c->s_cap = rows * 7;
 #undef R
 }
 
@@ -87,13 +78,13 @@ static uint64_t rnd(void)
 /* Walks every unit; counts walked and handed-back units. */
 static void walk_all(nw_file *f, nw_columns *c, size_t *walked, size_t *back)
 {
-    nw_hooks h = {NULL, no_local_static, no_file_static, no_ranges};
+    nw_hooks h = {NULL, no_list_static, no_ranges};
     size_t recs = c->rec_cap, items = c->item_cap, rows = c->cd_cap;
     for (size_t ui = 0; ui < f->n_units; ui++) {
         size_t need = f->units[ui].end - f->units[ui].offset;
         if (c->slots_len < need) size_columns(c, recs, items, rows, need);
         for (;;) {
-            nw_state st = {0, 0, 0, 0, 0, 0, 1e12, 0, 0, 0, 0};
+            nw_state st = {.synth = 1e12};
             const char *why = NULL;
             int rc = nw_walk_unit(f, ui, 1, c, &h, &st, &why);
             if (rc == NW_OK || rc == NW_FALLBACK) {
@@ -186,7 +177,7 @@ int main(int argc, char **argv)
     free(c.name_epoch), free(c.code_epoch), free(c.item_name_ref), free(c.item_a);
     free(c.item_offset), free(c.item_bit_size), free(c.item_bit_offset), free(c.item_next);
     free(c.slots), free(c.fcols), free(c.lcols), free(c.cd_keys), free(c.cd_depths);
-    free(c.scopes), free(c.positions[0]), free(c.positions[1]);
+    free(c.scopes), free(c.scols), free(c.positions[0]), free(c.positions[1]);
     free(f.units), free(u), free(meta);
     return 0;
 }

@@ -24,6 +24,7 @@ enum {
     NW_ROOM_LOCALS = 5,
     NW_ROOM_CODEDIES = 6,
     NW_ROOM_SCOPES = 7,
+    NW_ROOM_STATICS = 8,
 };
 
 typedef struct {
@@ -197,6 +198,8 @@ typedef struct {
     size_t f_cap;
     double *lcols;
     size_t l_cap;
+    double *scols; /* statics, S_COLS doubles each */
+    size_t s_cap;
     /* CodeDies. */
     double *cd_keys;
     int32_t *cd_depths;
@@ -209,23 +212,20 @@ typedef struct {
     size_t n_positions[2];
 } nw_columns;
 
-/* The calls back into JS for what stays there (location decoding, range lists). Each returns -1
+/* The calls back into JS for what stays there (location lists, range lists). Each returns -1
  * when JS threw (the unit falls back; the JS walk throws again). */
 typedef struct {
     void *ctx;
-    /* A local that may be a function-scope static: 1 if JS recorded it as one. */
-    int (*local_static)(void *ctx, int is_block, double form, double start, double end, double lo,
-                        double hi, double name, double type, double fn_name);
-    /* A file-scope variable with a location: JS decodes it and records the static. */
-    int (*file_static)(void *ctx, int has_loc, int is_block, double form, double start, double end,
-                       double name, double type, int external);
+    /* A location list that may be a static's, decoded in JS (lazy-locations.ts decodeLocation):
+     * 1 one range at an address, 2 one range at a TLS offset (in *value), 0 anything else. */
+    int (*list_static)(void *ctx, double form, double start, double lo, double hi, double *value);
     /* DW_AT_ranges of a subprogram: 1 with [lo, hi] set, 0 when the list is empty. */
     int (*ranges)(void *ctx, double form, double value, double *lo, double *hi);
 } nw_hooks;
 
 /* Counters and the state the JS CodeReader keeps between units (in and out). */
 typedef struct {
-    size_t n, items, fns, locals, cd_len, n_scopes;
+    size_t n, items, fns, locals, cd_len, n_scopes, statics;
     double synth;
     double loc_is_block, loc_form, loc_start, loc_end;
 } nw_state;

@@ -24,6 +24,7 @@
 /* FrameTable columns (frame-table.ts) and LocalStore columns (lazy-locations.ts). */
 #define F_COLS 10
 #define LS_COLS 9
+#define S_COLS 7
 #define LOC_NONE 0
 #define LOC_BLOCK 1
 #define LOC_LIST 2
@@ -311,6 +312,83 @@ static void read_function(walker *w, func_ctx *out)
     out->hi = hi;
 }
 
+/* FrameTable.addStatic. */
+static void add_static(walker *w, double name, double type, double addr, int external, int tls,
+                       int has_scope, double scope)
+{
+    nw_columns *c = w->cols;
+    size_t i = w->st->statics;
+    if ((i + 1) * S_COLS > c->s_cap) need_room(w, NW_ROOM_STATICS);
+    w->st->statics = i + 1;
+    double *s = c->scols + i * S_COLS;
+    s[0] = name;
+    s[1] = type;
+    s[2] = addr;
+    s[3] = external ? 1 : 0;
+    s[4] = tls ? 1 : 0;
+    s[5] = has_scope ? 1 : 0;
+    s[6] = scope;
+}
+
+/* expr.ts exprShape + classifyExpr on the block [start, end), as far as a static needs: 1 an
+ * address, 2 a TLS offset (in *value), 0 any other shape. Every operand the JS reads is read
+ * (bounded by the block), so a malformed one fails here as it throws there. */
+static int block_static(walker *w, size_t start, size_t end, double *value)
+{
+    const uint8_t *b = w->cur.b;
+    nw_trap *t = &w->trap;
+    if (end <= start) return 0;
+    unsigned op = b[start];
+    size_t p = start + 1;
+    if ((op >= 0x50 && op <= 0x6f) || op == 0x9c) return 0; /* regN, call_frame_cfa */
+    if (op == 0x91 || (op >= 0x70 && op <= 0x8f)) {         /* fbreg, bregN */
+        rd_sleb(b, &p, end, t);
+        return 0;
+    }
+    if (op == 0x92) { /* bregx */
+        rd_uleb(b, &p, end, t);
+        rd_sleb(b, &p, end, t);
+        return 0;
+    }
+    if (op == 0x90) { /* regx */
+        rd_uleb(b, &p, end, t);
+        return 0;
+    }
+    if (op == 0x03) { /* addr */
+        double a = rd_fixed(b, &p, end, w->u->addr_size, t);
+        if (p != end) return 0;
+        *value = a;
+        return 1;
+    }
+    if (op == 0xa1 || op == 0xfb) { /* addrx, GNU_addr_index */
+        double a = nw_addr_index(w->f, w->u, rd_uleb(b, &p, end, t), t);
+        if (p != end) return 0;
+        *value = a;
+        return 1;
+    }
+    if (op == 0x0c || op == 0x0e) { /* const4u / const8u, then a TLS operation */
+        if (end - start < 2) return 0;
+        double off = rd_fixed(b, &p, end, op == 0x0e ? 8 : 4, t);
+        if (p == end - 1 && (b[p] == 0xe0 || b[p] == 0x9b)) {
+            *value = off;
+            return 2;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* The static the current location attribute (loc_* state) gives, as pushStatic takes it from
+ * decodeLocation: 1 an address, 2 a TLS offset, 0 none (a list's ranges are decoded in JS). */
+static int static_location(walker *w, double lo, double hi, double *value)
+{
+    nw_state *st = w->st;
+    if (st->loc_is_block) return block_static(w, (size_t)st->loc_start, (size_t)st->loc_end, value);
+    int r = w->hooks->list_static(w->hooks->ctx, st->loc_form, st->loc_start, lo, hi, value);
+    if (r < 0) nw_fail(&w->trap, "location list (JS threw)");
+    return r;
+}
+
 static void read_local(walker *w, const func_ctx *ctx, int is_param)
 {
     nw_cur *cur = &w->cur;
@@ -323,8 +401,8 @@ static void read_local(walker *w, const func_ctx *ctx, int is_param)
     origin(w, 0);
     double name = w->o_name, type = w->o_type;
     int has = location_at(w, A_LOCATION);
-    /* lazy-locations.ts mayBeStatic, here: only a location that may be a static's is decoded (in
-     * JS, through the hook). */
+    /* lazy-locations.ts mayBeStatic: only a location whose first operation can give an address
+     * is decoded (a block here, a list in JS). */
     if (!is_param && has) {
         int op;
         if (st->loc_is_block) {
@@ -333,13 +411,13 @@ static void read_local(walker *w, const func_ctx *ctx, int is_param)
         } else
             op = nw_list_first_op(w->f, w->u, (int)st->loc_form, st->loc_start, &w->trap);
         /* DW_OP_addr, addrx, GNU_addr_index, const4u, const8u */
-        int ask = op == 0x03 || op == 0xa1 || op == 0xfb || op == 0x0c || op == 0x0e;
-        if (ask) {
-            int r = w->hooks->local_static(w->hooks->ctx, (int)st->loc_is_block, st->loc_form,
-                                           st->loc_start, st->loc_end, ctx->lo, ctx->hi, name, type,
-                                           ctx->fn_name);
-            if (r < 0) nw_fail(&w->trap, "location (JS threw)");
-            if (r > 0) return;
+        if (op == 0x03 || op == 0xa1 || op == 0xfb || op == 0x0c || op == 0x0e) {
+            double value;
+            int kind = static_location(w, ctx->lo, ctx->hi, &value);
+            if (kind > 0) {
+                add_static(w, name, type, value, 0, kind == 2, 1, ctx->fn_name);
+                return;
+            }
         }
     }
     nw_columns *c = w->cols;
@@ -362,13 +440,13 @@ static void read_local(walker *w, const func_ctx *ctx, int is_param)
 
 static void read_static(walker *w)
 {
-    nw_state *st = w->st;
     if (nw_cur_find(&w->cur, A_LOCATION) < 0) return;
     origin(w, 1);
     if (!location_at(w, A_LOCATION)) return; /* no location: decodeLocation gives no range */
-    int r = w->hooks->file_static(w->hooks->ctx, 1, (int)st->loc_is_block, st->loc_form,
-                                  st->loc_start, st->loc_end, w->o_name, w->o_type, w->o_external);
-    if (r < 0) nw_fail(&w->trap, "static's location (JS threw)");
+    double value;
+    int kind = static_location(w, 0, 0, &value);
+    if (kind > 0)
+        add_static(w, w->o_name, w->o_type, value, w->o_external, kind == 2, 0, NW_NO_STR);
 }
 
 /* ---- collect.ts ---- */

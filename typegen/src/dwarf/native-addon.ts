@@ -15,8 +15,7 @@ export interface Addon {
   ): object;
   newWalker(
     file: object,
-    localStatic: (...a: number[]) => number,
-    fileStatic: (...a: number[]) => number,
+    listStatic: (form: number, start: number, lo: number, hi: number) => Float64Array | null,
     ranges: (form: number, value: number) => Float64Array | null,
   ): object;
   bind(walker: object, columns: (Float64Array | Int32Array)[]): void;

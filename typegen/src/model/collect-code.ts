@@ -251,44 +251,18 @@ export class CodeReader {
   }
 
   /**
-   * The native walk's call for a local whose location may be a static's (readLocal's test and
-   * decoding, on the location it found): true if it was recorded as a function-scope static.
+   * The native walk's call for a location list that may be a static's (a function-scope one's
+   * whose first operation can give an address, or a file-scope variable's): what `readLocal` /
+   * `readStatic` decode from it, as [1, address] or [2, TLS offset]; null when it is neither or
+   * not exactly one range. The C walker records the static itself.
    */
-  nativeLocalStatic(
-    isBlock: boolean,
-    form: number,
-    start: number,
-    end: number,
-    lo: number,
-    hi: number,
-    name: number,
-    type: number,
-    fnName: number,
-  ): boolean {
-    const loc = this.nativeScratch(isBlock, form, start, end, lo, hi);
-    if (!mayBeStatic(loc)) return false;
-    const ranges = decodeLocation(loc);
-    const l = ranges.length === 1 ? ranges[0].loc : undefined;
-    if (l && (l.kind === "addr" || l.kind === "tls")) {
-      this.pushStatic(name, type, l, false, fnName);
-      return true;
-    }
-    return false;
-  }
-
-  /** The native walk's call for a file-scope variable with a location (readStatic's end). */
-  nativeFileStatic(
-    isBlock: boolean,
-    form: number,
-    start: number,
-    end: number,
-    name: number,
-    type: number,
-    external: boolean,
-  ): void {
-    const locs = decodeLocation(this.nativeScratch(isBlock, form, start, end, 0, 0));
-    if (locs.length !== 1) return;
-    this.pushStatic(name, type, locs[0].loc, external, null);
+  nativeListStatic(form: number, start: number, lo: number, hi: number): Float64Array | null {
+    const ranges = decodeLocation(this.nativeScratch(false, form, start, 0, lo, hi));
+    if (ranges.length !== 1) return null;
+    const l = ranges[0].loc;
+    if (l.kind === "addr") return Float64Array.of(1, l.addr);
+    if (l.kind === "tls") return Float64Array.of(2, l.offset);
+    return null;
   }
 
   /** The native walk's call for a subprogram's DW_AT_ranges: [lowest, highest], or null. */

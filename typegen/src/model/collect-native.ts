@@ -27,6 +27,7 @@ const NW_ROOM_FNS = 4;
 const NW_ROOM_LOCALS = 5;
 const NW_ROOM_CODEDIES = 6;
 const NW_ROOM_SCOPES = 7;
+const NW_ROOM_STATICS = 8;
 /** nw.h NW_ANON_NAMESPACE: a scope entry that names an unnamed namespace. */
 const ANON_NAMESPACE = -1.5;
 
@@ -131,8 +132,8 @@ export class NativeWalk {
   private readonly index: Map<Unit, number>;
   /** [records, items, functions, locals, CodeDies length, scope entries, synth, locIsBlock,
    * locForm, locStart, locEnd]: in and out of each walk (addon.c); then out, the unit's root DIE
-   * facts (`initUnit`). */
-  private readonly state = new Float64Array(22);
+   * facts (`initUnit`); then the statics' count, in and out. */
+  private readonly state = new Float64Array(23);
   private scopes = new Float64Array(1024);
   private bound: (Float64Array | Int32Array)[] = [];
   private readonly verbose = process.env.ALLOCS_TYPEGEN_NATIVE === "verbose";
@@ -149,14 +150,9 @@ export class NativeWalk {
     // lists, .debug_addr), which the addon wrote into the state before the call.
     this.walker = a.newWalker(
       f.handle,
-      (isBlock, form, start, end, lo, hi, name, type, fnName) => {
+      (form, start, lo, hi) => {
         this.rootFirst();
-        return code.nativeLocalStatic(isBlock !== 0, form, start, end, lo, hi, name, type, fnName) ? 1 : 0;
-      },
-      (isBlock, form, start, end, name, type, external) => {
-        this.rootFirst();
-        code.nativeFileStatic(isBlock !== 0, form, start, end, name, type, external !== 0);
-        return 0;
+        return code.nativeListStatic(form, start, lo, hi);
       },
       (form, value) => {
         this.rootFirst();
@@ -197,11 +193,13 @@ export class NativeWalk {
       s[8] = code.locForm;
       s[9] = code.locStart;
       s[10] = code.locEnd;
+      s[22] = 0;
       const rc = this.a.walk(this.walker, ui, dies ? 1 : 0, s);
       if (rc === NW_OK) {
         t.adoptNative(s[0], s[1], s[5] > 0 ? this.scopeNames(s[5]) : null);
         fr.fns = s[2];
         fr.locals = s[3];
+        fr.statics = s[22];
         if (dies) dies.length = s[4];
         code.synth = s[6];
         code.locIsBlock = s[7] !== 0;
@@ -212,8 +210,7 @@ export class NativeWalk {
         nativeStats.units++;
         return true;
       }
-      // Undo what the walk wrote: the slots of the records it made (s[0]: how many), and statics
-      // the call-backs recorded.
+      // Undo what the walk wrote: the slots of the records it made (s[0]: how many).
       t.n = s[0];
       t.reset(u);
       fr.reset();
@@ -223,6 +220,7 @@ export class NativeWalk {
       else if (rc === NW_ROOM_LOCALS) fr.growLocals();
       else if (rc === NW_ROOM_CODEDIES) cd.grow();
       else if (rc === NW_ROOM_SCOPES) this.scopes = new Float64Array(this.scopes.length * 2);
+      else if (rc === NW_ROOM_STATICS) fr.growStatics();
       else {
         if (rc !== NW_FALLBACK) throw new Error(`native DIE walk: unexpected result ${rc}`);
         nativeStats.fallbacks++;
@@ -280,6 +278,7 @@ export class NativeWalk {
       cd.keys,
       cd.depths,
       this.scopes,
+      fr.s,
     ];
     const b = this.bound;
     let same = b.length === cols.length;

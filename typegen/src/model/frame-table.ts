@@ -85,6 +85,11 @@ export class FrameTable {
     this.f = grow(this.f, this.f.length * 2);
   }
 
+  /** Doubles the statics' room. */
+  growStatics(): void {
+    this.s = grow(this.s, this.s.length * 2);
+  }
+
   /** Doubles the local rows' room. */
   growLocals(): void {
     this.l = grow(this.l, this.l.length * 2);
