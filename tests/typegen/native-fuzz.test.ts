@@ -1,5 +1,5 @@
 // The native DIE walk on corrupt input: thousands of deterministically mutated copies of small
-// fixtures (mutations in .debug_info, .debug_abbrev and the string and list sections) must each
+// fixtures (mutations in .debug_info, .debug_abbrev, the string, address and list sections) must each
 // end exactly as with the JS walk (ALLOCS_TYPEGEN_NATIVE=off): the same metadata file, or the
 // same TypegenFormatError message. The C walker hands every unit it cannot take exactly as the
 // JS does back to JS, so corruption must never change an outcome, crash or hang. Each fixture
@@ -25,6 +25,8 @@ const SECTIONS = [
   ".debug_addr",
   ".debug_loclists",
   ".debug_loc",
+  ".debug_rnglists",
+  ".debug_ranges",
 ];
 
 /** mulberry32: small and deterministic. */

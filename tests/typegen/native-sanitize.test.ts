@@ -15,7 +15,19 @@ import { REPO, VARIANTS, build, have, tmpDir } from "./helpers";
 
 const NATIVE = path.join(REPO, "typegen", "native");
 const CHECK = path.join(NATIVE, "build", "nw-check");
-const SECTIONS = ["info", "types", "abbrev", "str", "line_str", "str_offsets", "addr", "loc", "loclists"];
+const SECTIONS = [
+  "info",
+  "types",
+  "abbrev",
+  "str",
+  "line_str",
+  "str_offsets",
+  "addr",
+  "loc",
+  "loclists",
+  "ranges",
+  "rnglists",
+];
 
 /** Writes what the walker reads of `prog` (driver.c's input) into a new directory. */
 function dump(prog: string, name: string): string {

@@ -1,8 +1,8 @@
 /* The Node-API glue of the native DIE walk (typegen/src/model/native-walk.ts is its only user):
  *
- *   openFile(sections: Uint8Array[9], typesBase, altInfoBase, hasAlt, units: Float64Array)
+ *   openFile(sections: Uint8Array[11], typesBase, altInfoBase, hasAlt, units: Float64Array)
  *       -> a file handle (the walker keeps references to the sections; nothing is copied)
- *   newWalker(file, localStatic, fileStatic, ranges) -> a walker (its JS call-backs)
+ *   newWalker(file, listStatic) -> a walker (its JS call-back: a location list's static)
  *   bind(walker, columns: TypedArray[25])   (again whenever JS replaced a column)
  *   walk(walker, unitIndex, code, state: Float64Array) -> NW_* status (state: the counters in
  *       and out, then the unit's root DIE facts out)
@@ -19,7 +19,7 @@
 
 #include "nw.h"
 
-#define N_SECTIONS 9
+#define N_SECTIONS 11
 #define UNIT_STRIDE 12
 #define N_COLUMNS 26
 #define N_STATE 11
@@ -38,7 +38,7 @@ typedef struct {
     napi_env env;
     file_box *file;
     napi_ref file_ref;
-    napi_ref hooks[2];
+    napi_ref hooks[1];
     napi_ref columns[N_COLUMNS];
     nw_columns cols;
     nw_hooks h;
@@ -101,9 +101,9 @@ static napi_value open_file(napi_env env, napi_callback_info info)
         napi_throw_error(env, NULL, "openFile: out of memory");
         return NULL;
     }
-    nw_sec *secs[N_SECTIONS] = {&fb->f.info, &fb->f.types,    &fb->f.abbrev,
-                                &fb->f.str,  &fb->f.line_str, &fb->f.str_offsets,
-                                &fb->f.addr, &fb->f.loc,      &fb->f.loclists};
+    nw_sec *secs[N_SECTIONS] = {&fb->f.info,     &fb->f.types,       &fb->f.abbrev,  &fb->f.str,
+                                &fb->f.line_str, &fb->f.str_offsets, &fb->f.addr,    &fb->f.loc,
+                                &fb->f.loclists, &fb->f.ranges,      &fb->f.rnglists};
     for (uint32_t i = 0; i < N_SECTIONS; i++) {
         napi_value s;
         void *data;
@@ -208,22 +208,11 @@ static int hook_list_static(void *ctx, double form, double start, double lo, dou
     return (int)out[0];
 }
 
-static int hook_ranges(void *ctx, double form, double value, double *lo, double *hi)
-{
-    double a[2] = {form, value}, out[2];
-    int r = call_pair(ctx, 1, a, 2, out);
-    if (r <= 0) return r;
-    *lo = out[0];
-    *hi = out[1];
-    return 1;
-}
-
 static void walker_finalize(napi_env env, void *data, void *hint)
 {
     (void)hint;
     walker_box *wb = data;
-    for (int i = 0; i < 2; i++)
-        if (wb->hooks[i]) napi_delete_reference(env, wb->hooks[i]);
+    if (wb->hooks[0]) napi_delete_reference(env, wb->hooks[0]);
     for (int i = 0; i < N_COLUMNS; i++)
         if (wb->columns[i]) napi_delete_reference(env, wb->columns[i]);
     if (wb->file_ref) napi_delete_reference(env, wb->file_ref);
@@ -234,22 +223,20 @@ static void walker_finalize(napi_env env, void *data, void *hint)
 
 static napi_value new_walker(napi_env env, napi_callback_info info)
 {
-    size_t argc = 3;
-    napi_value argv[3];
+    size_t argc = 2;
+    napi_value argv[2];
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 3) {
-        napi_throw_type_error(env, NULL, "newWalker: 3 arguments");
+    if (argc < 2) {
+        napi_throw_type_error(env, NULL, "newWalker: 2 arguments");
         return NULL;
     }
     walker_box *wb = calloc(1, sizeof *wb);
     if (!wb) return NULL;
     CHECK(napi_get_value_external(env, argv[0], (void **)&wb->file));
     napi_create_reference(env, argv[0], 1, &wb->file_ref);
-    for (int i = 0; i < 2; i++)
-        napi_create_reference(env, argv[1 + i], 1, &wb->hooks[i]);
+    napi_create_reference(env, argv[1], 1, &wb->hooks[0]);
     wb->h.ctx = wb;
     wb->h.list_static = hook_list_static;
-    wb->h.ranges = hook_ranges;
     napi_value ext;
     CHECK(napi_create_external(env, wb, walker_finalize, NULL, &ext));
     return ext;

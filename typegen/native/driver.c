@@ -12,9 +12,10 @@
 
 #include "nw.h"
 
-static const char *const NAMES[] = {"info",        "types", "abbrev", "str",     "line_str",
-                                    "str_offsets", "addr",  "loc",    "loclists"};
-#define N_SECTIONS 9
+static const char *const NAMES[] = {"info",     "types",       "abbrev",  "str",
+                                    "line_str", "str_offsets", "addr",    "loc",
+                                    "loclists", "ranges",      "rnglists"};
+#define N_SECTIONS 11
 #define UNIT_STRIDE 12
 
 static uint8_t *slurp(const char *dir, const char *name, size_t *len)
@@ -39,12 +40,6 @@ static uint8_t *slurp(const char *dir, const char *name, size_t *len)
 static int no_list_static(void *ctx, double form, double start, double lo, double hi, double *value)
 {
     (void)ctx, (void)form, (void)start, (void)lo, (void)hi, (void)value;
-    return 0;
-}
-
-static int no_ranges(void *ctx, double form, double value, double *lo, double *hi)
-{
-    (void)ctx, (void)form, (void)value, (void)lo, (void)hi;
     return 0;
 }
 
@@ -78,7 +73,7 @@ static uint64_t rnd(void)
 /* Walks every unit; counts walked and handed-back units. */
 static void walk_all(nw_file *f, nw_columns *c, size_t *walked, size_t *back)
 {
-    nw_hooks h = {NULL, no_list_static, no_ranges};
+    nw_hooks h = {NULL, no_list_static};
     size_t recs = c->rec_cap, items = c->item_cap, rows = c->cd_cap;
     for (size_t ui = 0; ui < f->n_units; ui++) {
         size_t need = f->units[ui].end - f->units[ui].offset;
@@ -113,8 +108,9 @@ int main(int argc, char **argv)
     long count = strtol(argv[3], NULL, 10);
     nw_file f;
     memset(&f, 0, sizeof f);
-    nw_sec *secs[N_SECTIONS] = {&f.info,        &f.types, &f.abbrev, &f.str,     &f.line_str,
-                                &f.str_offsets, &f.addr,  &f.loc,    &f.loclists};
+    nw_sec *secs[N_SECTIONS] = {&f.info,     &f.types,       &f.abbrev,  &f.str,
+                                &f.line_str, &f.str_offsets, &f.addr,    &f.loc,
+                                &f.loclists, &f.ranges,      &f.rnglists};
     uint8_t *orig[N_SECTIONS];
     for (int i = 0; i < N_SECTIONS; i++) {
         orig[i] = slurp(dir, NAMES[i], &secs[i]->len);
@@ -156,7 +152,7 @@ int main(int argc, char **argv)
         }
         int n = 1 + (int)(rnd() % 4);
         for (int k = 0; k < n; k++) {
-            static const int pick[] = {0, 0, 0, 0, 2, 2, 3, 5, 6, 7, 8};
+            static const int pick[] = {0, 0, 0, 0, 2, 2, 3, 5, 6, 7, 8, 9, 10};
             int s = pick[rnd() % (sizeof pick / sizeof pick[0])];
             if (secs[s]->len == 0) continue;
             size_t at = rnd() % secs[s]->len;

@@ -88,7 +88,7 @@ typedef struct {
 
 /* The sections and units of one file, given once by JS; the walker reads nothing else. */
 typedef struct {
-    nw_sec info, types, abbrev, str, line_str, str_offsets, addr, loc, loclists;
+    nw_sec info, types, abbrev, str, line_str, str_offsets, addr, loc, loclists, ranges, rnglists;
     double types_base;    /* key base of .debug_types (after .debug_info) */
     double alt_info_base; /* key base of the alt file's .debug_info, or -1 */
     int has_alt;
@@ -171,6 +171,10 @@ double nw_addr_index(nw_file *f, const nw_unit *u, double idx, nw_trap *t);
 
 /* loclist.c: lazy-locations.ts mayBeStatic's look at a location list: the first operation of
  * its first entry's expression (0 for an empty one), -1 with no entry. */
+/* ranges.c: a subprogram's DW_AT_ranges as [lowest start, highest end]; 0 for an empty list. */
+int nw_ranges_span(nw_file *f, const nw_unit *u, int form, double value, double *lo, double *hi,
+                   nw_trap *t);
+
 int nw_list_first_op(nw_file *f, const nw_unit *u, int form, double value, nw_trap *t);
 
 /* String references (dwarf/str-ref.ts). */
@@ -212,15 +216,13 @@ typedef struct {
     size_t n_positions[2];
 } nw_columns;
 
-/* The calls back into JS for what stays there (location lists, range lists). Each returns -1
+/* The call back into JS for what stays there (decoding location lists). Each returns -1
  * when JS threw (the unit falls back; the JS walk throws again). */
 typedef struct {
     void *ctx;
     /* A location list that may be a static's, decoded in JS (lazy-locations.ts decodeLocation):
      * 1 one range at an address, 2 one range at a TLS offset (in *value), 0 anything else. */
     int (*list_static)(void *ctx, double form, double start, double lo, double hi, double *value);
-    /* DW_AT_ranges of a subprogram: 1 with [lo, hi] set, 0 when the list is empty. */
-    int (*ranges)(void *ctx, double form, double value, double *lo, double *hi);
 } nw_hooks;
 
 /* Counters and the state the JS CodeReader keeps between units (in and out). */

@@ -1,7 +1,7 @@
 /* The DIE walk of one unit: typegen/src/model/collect.ts (types, members, enumerators, array
  * bounds, parameters, C++ scopes) and collect-code.ts (functions, their frame bases, parameters
- * and locals, statics), statement for statement, writing the JS tables' columns. Location
- * decoding (statics) and range lists stay in JS, called through nw_hooks. */
+ * and locals, statics), statement for statement, writing the JS tables' columns. Decoding a
+ * location list stays in JS, called through nw_hooks. */
 #include <math.h>
 #include <string.h>
 
@@ -270,9 +270,7 @@ static void read_function(walker *w, func_ctx *out)
     if (!has_lo && nw_cur_find(cur, A_RANGES) >= 0) {
         double form = nw_cur_form(cur, A_RANGES), v;
         if (!nw_cur_udata(cur, A_RANGES, &v)) v = 0;
-        int r = w->hooks->ranges(w->hooks->ctx, form, v, &lo, &hi);
-        if (r < 0) nw_fail(&w->trap, "range list (JS threw)");
-        if (r > 0) has_lo = has_hi = 1;
+        if (nw_ranges_span(w->f, w->u, (int)form, v, &lo, &hi, &w->trap)) has_lo = has_hi = 1;
     }
     int discarded = has_lo && (w->u->addr_size == 8 ? lo == NW_TWO64
                                                     : lo == 4294967295.0 || lo == 4294967294.0);

@@ -16,7 +16,6 @@ export interface Addon {
   newWalker(
     file: object,
     listStatic: (form: number, start: number, lo: number, hi: number) => Float64Array | null,
-    ranges: (form: number, value: number) => Float64Array | null,
   ): object;
   bind(walker: object, columns: (Float64Array | Int32Array)[]): void;
   walk(walker: object, unit: number, code: number, state: Float64Array): number;

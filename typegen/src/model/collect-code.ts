@@ -265,13 +265,6 @@ export class CodeReader {
     return null;
   }
 
-  /** The native walk's call for a subprogram's DW_AT_ranges: [lowest, highest], or null. */
-  nativeRanges(form: number, value: number): Float64Array | null {
-    const rs = readRanges(this.unit, form, value);
-    if (rs.length === 0) return null;
-    return Float64Array.of(Math.min(...rs.map((r) => r[0])), Math.max(...rs.map((r) => r[1])));
-  }
-
   private nativeScratch(
     isBlock: boolean,
     form: number,

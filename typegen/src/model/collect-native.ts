@@ -60,6 +60,8 @@ export function nativeInputs(dwarf: Dwarf): NativeInputs {
     m.get("addr"),
     m.get("loc"),
     m.get("loclists"),
+    m.get("ranges"),
+    m.get("rnglists"),
   ];
   const units = new Float64Array(dwarf.units.length * UNIT_STRIDE);
   let typesBase = m.get("info").length;
@@ -146,19 +148,12 @@ export class NativeWalk {
   ) {
     const f = fileOf(a, dwarf);
     this.index = f.index;
-    // Each call back first gives the unit its root DIE facts (its bases: location and range
-    // lists, .debug_addr), which the addon wrote into the state before the call.
-    this.walker = a.newWalker(
-      f.handle,
-      (form, start, lo, hi) => {
-        this.rootFirst();
-        return code.nativeListStatic(form, start, lo, hi);
-      },
-      (form, value) => {
-        this.rootFirst();
-        return code.nativeRanges(form, value);
-      },
-    );
+    // The call back first gives the unit its root DIE facts (its bases: location lists,
+    // .debug_addr), which the addon wrote into the state before the call.
+    this.walker = a.newWalker(f.handle, (form, start, lo, hi) => {
+      this.rootFirst();
+      return code.nativeListStatic(form, start, lo, hi);
+    });
   }
 
   /** The unit being walked. */
