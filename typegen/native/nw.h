@@ -164,6 +164,8 @@ int nw_seek(nw_cur *c, double key);
 void nw_unit_init(nw_file *f, nw_unit *u, nw_trap *t);
 nw_unit *nw_unit_for(nw_file *f, double key);
 double nw_unit_base(const nw_file *f, const nw_unit *u);
+/* The section a unit's DIEs are in. */
+const nw_sec *nw_unit_sec(const nw_file *f, const nw_unit *u);
 void nw_cur_free(nw_cur *c);
 /* Dwarf.resolveSig: the key of the type DIE of the first type unit with `sig`, or -1. */
 double nw_resolve_sig(nw_file *f, uint64_t sig, nw_trap *t);
