@@ -62,10 +62,16 @@ export class Uniquer extends RawNames {
   private readonly fillIds: number[] = [];
   private readonly fillTables: RawTable[] = [];
   private readonly fillRecords: number[] = [];
-  /** Parameter ids being gathered (nested types push above their callers'). */
-  private readonly stack: number[] = [];
-  /** Array dimensions being gathered (likewise; a separate array, as these are floats). */
-  private readonly dims: number[] = [];
+  /**
+   * Parameter ids being gathered (nested types push above their callers'), up to `params`; typed
+   * arrays with their own tops: setting a JS array's length to 0 drops its backing store, which
+   * the next push allocated again (per function type of every unit).
+   */
+  private paramStack = new Int32Array(256);
+  private params = 0;
+  /** Array dimensions being gathered (likewise; NaN: unbounded), up to `dimTop`. */
+  private dimStack = new Float64Array(64);
+  private dimTop = 0;
   /** The opaque type's id, once made (-1 before). */
   private opaque = -1;
 
@@ -73,9 +79,6 @@ export class Uniquer extends RawNames {
     super(dwarf, load);
     const v = this.intern("void", "void", "void");
     this.types[v].name = "void";
-    // Floats from the start: dimensions are NaN when unbounded.
-    this.dims.push(0.5);
-    this.dims.length = 0;
   }
 
   // addUnit's work is split into small functions: TurboFan compiles each on its own, so a path
@@ -248,39 +251,54 @@ export class Uniquer extends RawNames {
 
   private arrayId(t: RawTable, r: number): TypeId {
     // Dimensions on their scratch stack (NaN: unbounded; none: one unbounded).
-    const dims = this.dims;
-    const base = dims.length;
-    for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) dims.push(t.itemA[i]);
-    if (dims.length === base) dims.push(NaN);
-    // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first.
+    const base = this.dimTop;
+    for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) this.pushDim(t.itemA[i]);
+    if (this.dimTop === base) this.pushDim(NaN);
+    const top = this.dimTop;
+    // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first (the element's
+    // own dimensions are pushed above and popped again).
     let el = this.idOf(t.target[r]);
-    for (let d = dims.length - 1; d >= base; d--) {
-      const n = dims[d];
+    for (let d = top - 1; d >= base; d--) {
+      const n = this.dimStack[d];
       el = this.arrayOf(el, n === n ? n : null);
     }
-    dims.length = base;
+    this.dimTop = base;
     return el;
   }
 
   private functionId(t: RawTable, r: number): TypeId {
     const ret = this.idOf(t.target[r]);
     // Parameter ids on the scratch stack (idOf may push and pop above them).
-    const stack = this.stack;
-    const base = stack.length;
-    for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) {
-      const p = this.idOf(t.itemA[i]);
-      stack.push(p);
-    }
+    const base = this.params;
+    for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) this.pushParam(this.idOf(t.itemA[i]));
     const va = (t.flags[r] & F_VARARGS) !== 0;
-    const id = this.ix.fn(ret, stack, base, stack.length, va);
+    const id = this.ix.fn(ret, this.paramStack, base, this.params, va);
     const ct = this.types[id];
     // A new type (the interner filled its signature) takes this record's prototyped.
     if (ct.prototyped === undefined) {
       const f = t.flags[r];
       ct.prototyped = !(f & F_HAS_PROTOTYPED) || (f & F_PROTOTYPED) !== 0;
     }
-    stack.length = base;
+    this.params = base;
     return id;
+  }
+
+  private pushParam(id: TypeId): void {
+    if (this.params === this.paramStack.length) {
+      const grown = new Int32Array(this.params * 2);
+      grown.set(this.paramStack);
+      this.paramStack = grown;
+    }
+    this.paramStack[this.params++] = id;
+  }
+
+  private pushDim(n: number): void {
+    if (this.dimTop === this.dimStack.length) {
+      const grown = new Float64Array(this.dimTop * 2);
+      grown.set(this.dimStack);
+      this.dimStack = grown;
+    }
+    this.dimStack[this.dimTop++] = n;
   }
 
   private aggregateId(t: RawTable, r: number, kind: AggKind): TypeId {
