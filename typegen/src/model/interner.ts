@@ -69,8 +69,14 @@ export class Interner {
   private pointerTo = new Int32Array(1 << 16);
   /** Arrays by element, then count (0 for unbounded, as in the key). */
   private readonly arrays = new Map<TypeId, Slot>();
-  /** Function types by a hash of return, parameter ids and varargs: the ids with that hash. */
-  private readonly fnByHash = new Map<number, TypeId[]>();
+  /**
+   * Function types by a hash of return, parameter ids and varargs: an open-addressed table of
+   * id + 1 (0: empty) and each one's hash. A Map keyed by the 32-bit hash boxed most keys (a
+   * small integer is 31 bits) and took a hash-table call per function type of every unit.
+   */
+  private fnSlots = new Int32Array(1 << 12);
+  private fnHashes = new Int32Array(1 << 12);
+  private fnCount = 0;
   private readonly hex = new Map<number, string>();
 
   private make(key: string, name: string, kind: TypeKind): TypeId {
@@ -167,33 +173,62 @@ export class Interner {
    * caller's scratch stack: a type seen before costs no array) and varargs; a new one gets its
    * returns, params and varargs here.
    */
-  fn(ret: TypeId, params: TypeId[], from: number, to: number, varargs: boolean): TypeId {
+  fn(ret: TypeId, params: Int32Array, from: number, to: number, varargs: boolean): TypeId {
     let h = Math.imul(0x811c9dc5 ^ ret, FNV_PRIME);
     for (let i = from; i < to; i++) h = Math.imul(h ^ params[i], FNV_PRIME);
     h = Math.imul(h ^ (varargs ? 1 : 0), FNV_PRIME);
-    const ids = this.fnByHash.get(h);
-    if (ids !== undefined) {
-      for (let j = 0; j < ids.length; j++) {
-        const id = ids[j];
-        if (this.sameFn(this.types[id], ret, params, from, to, varargs)) return id;
-      }
+    const slots = this.fnSlots;
+    const hashes = this.fnHashes;
+    const mask = slots.length - 1;
+    let i = (h ^ (h >>> 16)) & mask;
+    for (let s = slots[i]; s !== 0; s = slots[i]) {
+      if (hashes[i] === h && this.sameFn(this.types[s - 1], ret, params, from, to, varargs)) return s - 1;
+      i = (i + 1) & mask;
     }
+    const id = this.makeFn(ret, params, from, to, varargs);
+    slots[i] = id + 1;
+    hashes[i] = h;
+    if (++this.fnCount * 2 > slots.length) this.growFns();
+    return id;
+  }
+
+  private makeFn(ret: TypeId, params: Int32Array, from: number, to: number, varargs: boolean): TypeId {
     let list = "";
     for (let i = from; i < to; i++) list += (i > from ? "," : "") + params[i];
     const id = this.make(`F${ret}(${list}${varargs ? ",..." : ""})`, "", "function");
     const ct = this.types[id];
+    const ps: TypeId[] = [];
+    for (let i = from; i < to; i++) ps.push(params[i]);
     ct.returns = ret;
-    ct.params = params.slice(from, to);
+    ct.params = ps;
     ct.varargs = varargs;
-    if (ids === undefined) this.fnByHash.set(h, [id]);
-    else ids.push(id);
     return id;
+  }
+
+  /** Doubles the function table (kept at most half full). */
+  private growFns(): void {
+    const oldSlots = this.fnSlots;
+    const oldHashes = this.fnHashes;
+    const slots = new Int32Array(oldSlots.length * 2);
+    const hashes = new Int32Array(slots.length);
+    const mask = slots.length - 1;
+    for (let j = 0; j < oldSlots.length; j++) {
+      const s = oldSlots[j];
+      if (s === 0) continue;
+      const h = oldHashes[j];
+      let i = (h ^ (h >>> 16)) & mask;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = s;
+      hashes[i] = h;
+    }
+    this.fnSlots = slots;
+    this.fnHashes = hashes;
   }
 
   private sameFn(
     t: CType,
     ret: TypeId,
-    params: TypeId[],
+    params: Int32Array,
     from: number,
     to: number,
     varargs: boolean,

@@ -3,40 +3,37 @@
 // growing list of distinct types, then dropped, so memory follows the largest unit, not the file.
 //
 // Internal keys: derived types are keyed by their components' ids ("P12" = pointer to type 12),
-// so keys stay short; aggregates by kind, name and a layout summary code computed from member
-// names, offsets and member type *names* (so a self-referential struct needs no recursion).
-// Declaration-only aggregates get a "#?" key and are merged into complete ones at the end
-// (merge.ts).
-//
-// Memos (a raw record's id, name and layout code) are kept in the records' tables and belong to
-// one "epoch": they are only meaningful relative to the current unit (raw keys are looked up
-// through it), so changing the current unit starts a new epoch, which voids them all at once.
-// The records being resolved or named (cycle breaking) are marked in their flags; no unit
-// change happens while any is marked, so within an epoch a key has exactly one record to mark.
+// so keys stay short; aggregates by kind, name and layout summary code (raw-names.ts, which also
+// holds the per-unit memos' rules). Declaration-only aggregates get a "#?" key and are merged
+// into complete ones at the end (merge.ts).
 
-import { ALL_TAGS, DW_ATE, DW_TAG } from "../dwarf/constants";
+import { DW_ATE, DW_TAG } from "../dwarf/constants";
 import { Dwarf } from "../dwarf/dwarf";
 import { NO_STR } from "../dwarf/str-ref";
-import { Unit } from "../dwarf/units";
 import { LS_COLS, LS_PARAM, LS_TYPE, LS_TYPEDEF, LazyFunction } from "./lazy-locations";
-import {
-  C_BAR,
-  C_SEMI,
-  fnvChar,
-  fnvNum,
-  fnvStr,
-  hashEnumerators,
-  hashMemberPlace,
-  kindHash,
-} from "./layout-code";
-import { baseTypeName, symbolSafe } from "./names";
 import { RawStatic } from "./raw";
 import {
+  K_ALIAS,
+  K_ARRAY,
+  K_BASE,
+  K_ENUM,
+  K_FUNCTION,
+  K_POINTER,
+  K_STRUCT,
+  K_UNION,
+  K_UNSPECIFIED,
+  OPAQUE,
+  RawNames,
+  UnitLoader,
+  VOID,
+  or,
+  tagClass,
+  unspecifiedName,
+} from "./raw-names";
+import {
   DIMS,
-  F_BUSY,
-  F_NAMING,
   ENUMERATORS,
-  F_DECLARATION,
+  F_BUSY,
   F_HAS_PROTOTYPED,
   F_PROTOTYPED,
   F_VARARGS,
@@ -44,73 +41,12 @@ import {
   PARAMS,
   RawTable,
 } from "./raw-table";
-import { TAG_SIGNATURE_STUB, aggKind, isAliasTag } from "./tags";
-import { AggKind, INCOMPLETE, Interner } from "./interner";
+import { AggKind, INCOMPLETE } from "./interner";
 import { CType, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
 
-const VOID = -1;
-const OPAQUE = -2;
-const CYCLE = "__cycle";
+export { UnitLoader } from "./raw-names";
 
-/** A base type's canonical name, and its id once made (-1 before). */
-class BaseMemo {
-  id = -1;
-  constructor(readonly name: string) {}
-}
-
-/** The name of an unspecified type (C++'s decltype(nullptr) and the like). */
-function unspecifiedName(t: RawTable, r: number): string {
-  return symbolSafe(t.name[r] ?? "unspecified");
-}
-
-// What uniquing does with a tag, from one table lookup (a switch over DW_TAG's members loads each
-// case's value from the constants module).
-const K_OTHER = 0;
-const K_BASE = 1;
-const K_POINTER = 2;
-const K_ARRAY = 3;
-const K_FUNCTION = 4;
-const K_UNSPECIFIED = 5;
-const K_ALIAS = 6;
-const K_STRUCT = 7;
-const K_UNION = 8;
-const K_ENUM = 9;
-const TAG_CLASSES = ((): Uint8Array => {
-  const c = new Uint8Array(TAG_SIGNATURE_STUB + 1);
-  // Every other tag is K_OTHER (neither an alias nor an aggregate: tags.ts tests DW_TAG's members).
-  const tags: number[] = [...ALL_TAGS];
-  tags.push(TAG_SIGNATURE_STUB);
-  for (const tag of tags) {
-    const kind = aggKind(tag);
-    if (isAliasTag(tag)) c[tag] = K_ALIAS;
-    else if (kind === "struct") c[tag] = K_STRUCT;
-    else if (kind === "union") c[tag] = K_UNION;
-    else if (kind === "enum") c[tag] = K_ENUM;
-  }
-  c[DW_TAG.base_type] = K_BASE;
-  c[DW_TAG.pointer_type] = K_POINTER;
-  c[DW_TAG.reference_type] = K_POINTER;
-  c[DW_TAG.rvalue_reference_type] = K_POINTER;
-  c[DW_TAG.array_type] = K_ARRAY;
-  c[DW_TAG.subroutine_type] = K_FUNCTION;
-  c[DW_TAG.unspecified_type] = K_UNSPECIFIED;
-  return c;
-})();
-
-function tagClass(tag: number): number {
-  return tag >= 0 && tag <= TAG_SIGNATURE_STUB ? TAG_CLASSES[tag] : K_OTHER;
-}
-
-/** Loads the raw types of another unit (for cross-unit references). */
-export type UnitLoader = (u: Unit) => RawTable;
-
-/** An absent number in a raw table is NaN. */
-function or(v: number, d: number): number {
-  return v === v ? v : d;
-}
-
-export class Uniquer {
-  private readonly ix = new Interner();
+export class Uniquer extends RawNames {
   readonly types: CType[] = this.ix.types;
   readonly typedefs: Typedef[] = [];
   readonly statics: StaticVar[] = [];
@@ -122,37 +58,27 @@ export class Uniquer {
   /** Statics already listed, by address: names (TLS ones apart). */
   private readonly seenStatic = new Map<number, string[]>();
   private readonly seenTls = new Map<number, string[]>();
-  private readonly foreign = new Map<Unit, RawTable>();
-  /** Base types by spelled name, then encoding and width (`baseKey`): their canonical name and id. */
-  private readonly bases = new Map<string | undefined, Map<number, BaseMemo>>();
-  private cur: RawTable;
-  /** Memos in the tables count only when stamped with this epoch (see the header comment). */
-  private epoch = 0;
   /** Aggregates to fill: type id, table and record (three arrays: each keeps one element kind). */
   private readonly fillIds: number[] = [];
   private readonly fillTables: RawTable[] = [];
   private readonly fillRecords: number[] = [];
-  /** Parameter ids being gathered (nested types push above their callers'). */
-  private readonly stack: number[] = [];
-  /** Array dimensions being gathered (likewise; a separate array, as these are floats). */
-  private readonly dims: number[] = [];
-  /** Where the last successful `lookup` found its key. */
-  private hitT: RawTable;
-  private hitR = -1;
+  /**
+   * Parameter ids being gathered (nested types push above their callers'), up to `params`; typed
+   * arrays with their own tops: setting a JS array's length to 0 drops its backing store, which
+   * the next push allocated again (per function type of every unit).
+   */
+  private paramStack = new Int32Array(256);
+  private params = 0;
+  /** Array dimensions being gathered (likewise; NaN: unbounded), up to `dimTop`. */
+  private dimStack = new Float64Array(64);
+  private dimTop = 0;
   /** The opaque type's id, once made (-1 before). */
   private opaque = -1;
 
-  constructor(
-    private readonly dwarf: Dwarf,
-    private readonly load: UnitLoader,
-  ) {
+  constructor(dwarf: Dwarf, load: UnitLoader) {
+    super(dwarf, load);
     const v = this.intern("void", "void", "void");
     this.types[v].name = "void";
-    // A table from the start, so these fields only ever hold tables (one field type).
-    this.cur = this.hitT = new RawTable();
-    // Floats from the start: dimensions are NaN when unbounded.
-    this.dims.push(0.5);
-    this.dims.length = 0;
   }
 
   // addUnit's work is split into small functions: TurboFan compiles each on its own, so a path
@@ -240,149 +166,6 @@ export class Uniquer {
     }
   }
 
-  /**
-   * Finds the raw record of `key` (in the current unit, or in the unit holding it, loaded if
-   * needed) and leaves it in hitT/hitR; false if there is none.
-   */
-  private lookup(key: number): boolean {
-    const cur = this.cur;
-    let r = cur.indexOf(key);
-    if (r >= 0) {
-      this.hitT = cur;
-      this.hitR = r;
-      return true;
-    }
-    const u = this.dwarf.unitFor(key);
-    if (!u || u === cur.unit) return false;
-    let t = this.foreign.get(u);
-    if (!t) {
-      t = this.load(u);
-      this.foreign.set(u, t);
-    }
-    r = t.indexOf(key);
-    if (r < 0) return false;
-    this.hitT = t;
-    this.hitR = r;
-    return true;
-  }
-
-  private static isComplete(t: RawTable, r: number): boolean {
-    return !(t.flags[r] & F_DECLARATION) && (t.byteSize[r] === t.byteSize[r] || t.first(r, MEMBERS) >= 0);
-  }
-
-  /** Follows qualifiers and typedefs to a concrete raw key. */
-  private strip(key: number): number {
-    for (let i = 0; i < 64 && key >= 0; i++) {
-      if (!this.lookup(key)) return OPAQUE;
-      const t = this.hitT;
-      const r = this.hitR;
-      if (tagClass(t.tag[r]) !== K_ALIAS) return key;
-      key = t.target[r];
-    }
-    return key >= 0 ? OPAQUE : key;
-  }
-
-  /** Canonical name of a raw type, for layout codes (see the header comment). */
-  private nameOf(k: number): string {
-    if (k === VOID) return "void";
-    if (k === OPAQUE) return "__opaque";
-    if (!this.lookup(k)) return "__opaque";
-    const t = this.hitT;
-    const r = this.hitR;
-    if (t.nameEpoch[r] === this.epoch) return t.nameMemo[r];
-    if (t.flags[r] & F_NAMING) return CYCLE;
-    t.flags[r] |= F_NAMING;
-    const n = this.rawName(t, r);
-    t.flags[r] &= ~F_NAMING;
-    t.nameEpoch[r] = this.epoch;
-    t.nameMemo[r] = n;
-    return n;
-  }
-
-  private rawName(t: RawTable, r: number): string {
-    switch (t.tag[r]) {
-      case DW_TAG.base_type:
-        return this.base(t, r).name;
-      case DW_TAG.pointer_type:
-      case DW_TAG.reference_type:
-      case DW_TAG.rvalue_reference_type:
-        return "__PTR_" + this.nameOf(this.strip(t.target[r]));
-      case DW_TAG.array_type: {
-        let dims = "";
-        for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) dims += `__ARR${or(t.itemA[i], 0)}_`;
-        return (dims || "__ARR0_") + this.nameOf(this.strip(t.target[r]));
-      }
-      case DW_TAG.subroutine_type: {
-        let params = "";
-        let n = 0;
-        for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i])
-          params += `__ARG${n++}_` + this.nameOf(this.strip(t.itemA[i]));
-        const va = t.flags[r] & F_VARARGS ? "__VA_" : "";
-        return `__FUN_FROM_${params}${va}__FUN_TO_` + this.nameOf(this.strip(t.target[r]));
-      }
-      case DW_TAG.unspecified_type:
-        return unspecifiedName(t, r);
-    }
-    return this.aggName(t, r);
-  }
-
-  private aggName(t: RawTable, r: number): string {
-    const kind = aggKind(t.tag[r]);
-    if (!kind) return "__opaque";
-    return t.name[r] ?? t.anonTypedef[r] ?? `__anon_${kind}_${this.codeText(this.codeOf(t, r))}`;
-  }
-
-  /**
-   * Layout summary of an aggregate: kind, size, and each member's name, place and type name,
-   * hashed as the text `kind|size|name@offset:bits:bitoffset:typename;...` (enumerators
-   * `name=value;`); INCOMPLETE for a declaration.
-   */
-  private codeOf(t: RawTable, r: number): number {
-    if (t.codeEpoch[r] === this.epoch) return t.codeMemo[r];
-    if (!Uniquer.isComplete(t, r)) return INCOMPLETE;
-    const size = t.byteSize[r];
-    let h = kindHash(t.tag[r]);
-    if (size === size) h = fnvNum(h, size);
-    h = fnvChar(h, C_BAR);
-    if (t.first(r, ENUMERATORS) >= 0) h = hashEnumerators(t, r, h);
-    if (t.first(r, MEMBERS) >= 0) h = this.hashMembers(t, r, h);
-    t.codeEpoch[r] = this.epoch;
-    t.codeMemo[r] = h;
-    return h;
-  }
-
-  /** `name@offset:bits:bitoffset:typename;` of each member, continuing hash h. */
-  private hashMembers(t: RawTable, r: number, h: number): number {
-    for (let i = t.first(r, MEMBERS); i >= 0; i = t.itemNext[i])
-      h = fnvChar(fnvStr(hashMemberPlace(t, i, h), this.nameOf(this.strip(t.itemA[i]))), C_SEMI);
-    return h;
-  }
-
-  /** A layout code as written (8 hex digits, "?" when incomplete); one string per code. */
-  private codeText(code: number): string {
-    return this.ix.codeText(code);
-  }
-
-  /** A base type's canonical name and id (memoised: every unit repeats its base types). */
-  private base(t: RawTable, r: number): BaseMemo {
-    const bits = or(t.bitSize[r], or(t.byteSize[r], 0) * 8);
-    const enc = or(t.encoding[r], 0);
-    const spelled = t.name[r];
-    let byKey = this.bases.get(spelled);
-    if (byKey === undefined) {
-      byKey = new Map();
-      this.bases.set(spelled, byKey);
-    }
-    // Exact for the widths and encodings DWARF gives; anything else gets a key of its own too.
-    const key = (bits & 0xffff) === bits && (enc & 0xffff) === enc ? enc * 0x10000 + bits : -1;
-    let m = key >= 0 ? byKey.get(key) : undefined;
-    if (m === undefined) {
-      m = new BaseMemo(baseTypeName(enc, bits, spelled).name);
-      if (key >= 0) byKey.set(key, m);
-    }
-    return m;
-  }
-
   private intern(key: string, name: string, kind: TypeKind): TypeId {
     return this.ix.intern(key, name, kind);
   }
@@ -468,39 +251,54 @@ export class Uniquer {
 
   private arrayId(t: RawTable, r: number): TypeId {
     // Dimensions on their scratch stack (NaN: unbounded; none: one unbounded).
-    const dims = this.dims;
-    const base = dims.length;
-    for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) dims.push(t.itemA[i]);
-    if (dims.length === base) dims.push(NaN);
-    // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first.
+    const base = this.dimTop;
+    for (let i = t.first(r, DIMS); i >= 0; i = t.itemNext[i]) this.pushDim(t.itemA[i]);
+    if (this.dimTop === base) this.pushDim(NaN);
+    const top = this.dimTop;
+    // int[2][3] is an array of 2 arrays of 3 ints: build the inner arrays first (the element's
+    // own dimensions are pushed above and popped again).
     let el = this.idOf(t.target[r]);
-    for (let d = dims.length - 1; d >= base; d--) {
-      const n = dims[d];
+    for (let d = top - 1; d >= base; d--) {
+      const n = this.dimStack[d];
       el = this.arrayOf(el, n === n ? n : null);
     }
-    dims.length = base;
+    this.dimTop = base;
     return el;
   }
 
   private functionId(t: RawTable, r: number): TypeId {
     const ret = this.idOf(t.target[r]);
     // Parameter ids on the scratch stack (idOf may push and pop above them).
-    const stack = this.stack;
-    const base = stack.length;
-    for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) {
-      const p = this.idOf(t.itemA[i]);
-      stack.push(p);
-    }
+    const base = this.params;
+    for (let i = t.first(r, PARAMS); i >= 0; i = t.itemNext[i]) this.pushParam(this.idOf(t.itemA[i]));
     const va = (t.flags[r] & F_VARARGS) !== 0;
-    const id = this.ix.fn(ret, stack, base, stack.length, va);
+    const id = this.ix.fn(ret, this.paramStack, base, this.params, va);
     const ct = this.types[id];
     // A new type (the interner filled its signature) takes this record's prototyped.
     if (ct.prototyped === undefined) {
       const f = t.flags[r];
       ct.prototyped = !(f & F_HAS_PROTOTYPED) || (f & F_PROTOTYPED) !== 0;
     }
-    stack.length = base;
+    this.params = base;
     return id;
+  }
+
+  private pushParam(id: TypeId): void {
+    if (this.params === this.paramStack.length) {
+      const grown = new Int32Array(this.params * 2);
+      grown.set(this.paramStack);
+      this.paramStack = grown;
+    }
+    this.paramStack[this.params++] = id;
+  }
+
+  private pushDim(n: number): void {
+    if (this.dimTop === this.dimStack.length) {
+      const grown = new Float64Array(this.dimTop * 2);
+      grown.set(this.dimStack);
+      this.dimStack = grown;
+    }
+    this.dimStack[this.dimTop++] = n;
   }
 
   private aggregateId(t: RawTable, r: number, kind: AggKind): TypeId {
@@ -575,31 +373,6 @@ export class Uniquer {
       ct.members = members;
     }
     if (saved !== this.cur) this.switchTo(saved);
-  }
-
-  /** Changes the current unit (memos are per unit because raw keys are looked up through it). */
-  private switchTo(t: RawTable): void {
-    this.cur = t;
-    this.epoch++;
-  }
-
-  /** The first typedef name on the way from `key` to its concrete type (through qualifiers). */
-  private typedefNameOf(key: number): string | undefined {
-    return this.typedefOf(key) ? this.hitT.name[this.hitR] : undefined;
-  }
-
-  /** Finds the first typedef on the way from `key` to its concrete type (in hitT/hitR); false if none. */
-  private typedefOf(key: number): boolean {
-    for (let i = 0; i < 16 && key >= 0; i++) {
-      if (!this.lookup(key)) return false;
-      const t = this.hitT;
-      const r = this.hitR;
-      const tag = t.tag[r];
-      if (!isAliasTag(tag)) return false;
-      if (tag === DW_TAG.typedef) return true;
-      key = t.target[r];
-    }
-    return false;
   }
 
   private arrayOf(el: TypeId, count: number | null): TypeId {
