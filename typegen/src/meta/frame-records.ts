@@ -30,24 +30,28 @@ function hasMember(same: FrameMember[], v: FrameVarOut): boolean {
 
 /**
  * Writes the frames of `fns` (functions with code), by address; a function at the address of
- * the previous one is its alias and gets none. `usedNames` holds the type names written so far
- * (a FRAME type's name is made unique against them); `ref` maps a model type id as written.
+ * the previous one is its alias and gets none; a FRAME type's name is made unique against the
+ * type names written so far (`out.typeNames`). `ref` maps a model type id as written.
+ * Returns the string offset of each function's name (-1: an alias, not written), by index in
+ * `fns`, for its STATIC record.
  */
 export function writeFrames(
   fns: FunctionInfo[],
   out: MetaSections,
-  usedNames: Set<string>,
   ref: (id: TypeId | undefined) => number,
   cfa: CfaSegments | undefined,
-): void {
-  const byLo = [...fns].sort((a, b) => a.lowPc - b.lowPc);
-  const w = new FrameWriter(out, usedNames, ref, cfa);
+): Int32Array {
+  const byLo = fns.map((_, i) => i).sort((a, b) => fns[a].lowPc - fns[b].lowPc || a - b);
+  const nameOffs = new Int32Array(fns.length).fill(-1);
+  const w = new FrameWriter(out, ref, cfa);
   let lastLo = -1;
-  for (const f of byLo) {
+  for (const i of byLo) {
+    const f = fns[i];
     if (f.lowPc === lastLo) continue; /* an alias of the previous function */
     lastLo = f.lowPc;
-    w.write(f);
+    nameOffs[i] = w.write(f);
   }
+  return nameOffs;
 }
 
 /**
@@ -59,17 +63,21 @@ class FrameWriter {
   private readonly collector: FrameVarCollector;
   /** One map for every function (cleared): a frame's members by CFA offset. */
   private readonly atOffset = new Map<number, FrameMember[]>();
+  /** The last variable name written and its string offset: a variable's ranges are
+   * consecutive and share its name (one string), so each is looked up once. */
+  private lastVarName = "";
+  private lastVarNameOff = 0;
 
   constructor(
     private readonly out: MetaSections,
-    private readonly usedNames: Set<string>,
     private readonly ref: (id: TypeId | undefined) => number,
     cfa: CfaSegments | undefined,
   ) {
     this.collector = new FrameVarCollector(cfa);
   }
 
-  write(f: FunctionInfo): void {
+  /** Writes the frame of `f`; returns its name's string offset. */
+  write(f: FunctionInfo): number {
     const fv = this.collector.collect(f);
     let size = 0;
     for (const v of fv) if (v.cfaOffset < 0) size = Math.max(size, -v.cfaOffset);
@@ -78,11 +86,13 @@ class FrameWriter {
     const fa = frames.add();
     frames.u64(fa + F_.lo, f.lowPc);
     frames.u64(fa + F_.hi, f.highPc);
-    frames.u32(fa + F_.function, strings.add(f.name));
+    const nameOff = strings.add(f.name);
+    frames.u32(fa + F_.function, nameOff);
     frames.u32(fa + F_.type, typeIndex);
     frames.u32(fa + F_.first_var, vars.n);
     frames.u32(fa + F_.nvars, fv.length);
     for (const v of fv) this.writeVar(v);
+    return nameOff;
   }
 
   /**
@@ -109,12 +119,17 @@ class FrameWriter {
   /** The FRAME type of `f` and its members; returns its type index. */
   private writeType(f: FunctionInfo, size: number, fm: FrameMember[]): number {
     const { strings, types, members } = this.out;
-    let tname = `__FRAME_${f.name}`;
-    if (this.usedNames.has(tname)) tname = `__FRAME_${f.name}$${f.lowPc.toString(16)}`;
-    this.usedNames.add(tname);
+    // The name, unless a type has it already (then with the address): a type name's offset is
+    // looked up once, not the name hashed into a set of names as well.
+    const typeNames = this.out.typeNames;
+    const tname = `__FRAME_${f.name}`;
+    let nameOff = strings.find(tname);
+    if (nameOff < 0) nameOff = strings.addNew(tname);
+    else if (typeNames.has(nameOff)) nameOff = strings.add(`${tname}$${f.lowPc.toString(16)}`);
+    typeNames.add(nameOff);
     const typeIndex = types.n;
     const at = types.add();
-    types.u32(at + T_.name, strings.add(tname));
+    types.u32(at + T_.name, nameOff);
     types.u32(at + T_.c_name, strings.add(`frame of ${f.name}`));
     types.u64(at + T_.size, size);
     types.u8(at + T_.kind, Kind.FRAME);
@@ -136,7 +151,11 @@ class FrameWriter {
     vars.u64(va + V_.pc_lo, v.pcLo);
     vars.u64(va + V_.pc_hi, v.pcHi);
     vars.i64(va + V_.cfa_offset, v.cfaOffset);
-    vars.u32(va + V_.name, strings.add(v.name));
+    if (v.name !== this.lastVarName) {
+      this.lastVarName = v.name;
+      this.lastVarNameOff = strings.add(v.name);
+    }
+    vars.u32(va + V_.name, this.lastVarNameOff);
     vars.u32(va + V_.type, this.ref(v.type));
     vars.u32(va + V_.flags, v.param ? FRAME_VAR_PARAM : 0);
   }

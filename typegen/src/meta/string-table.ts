@@ -18,6 +18,17 @@ export class StringTable {
     if (!s) return 0;
     const hit = this.map.get(s);
     if (hit !== undefined) return hit;
+    return this.addNew(s);
+  }
+
+  /** The string's offset if it is in the table, else -1 (adding nothing). */
+  find(s: string): number {
+    if (!s) return 0;
+    return this.map.get(s) ?? -1;
+  }
+
+  /** Adds `s`, which is not in the table (`find` said -1); returns its offset. */
+  addNew(s: string): number {
     const off = this.size;
     this.size = off + (NON_ASCII.test(s) ? Buffer.byteLength(s, "utf8") : s.length) + 1;
     this.added.push(s);
@@ -32,6 +43,34 @@ export class StringTable {
    */
   bytes(): Buffer {
     if (this.added.length === 0) return Buffer.alloc(1);
-    return Buffer.from("\0" + this.added.join("\0") + "\0", "utf8");
+    // Written into a buffer of the counted size: Buffer.from would count the bytes again first.
+    const b = Buffer.allocUnsafe(this.size);
+    const n = b.write("\0" + this.added.join("\0") + "\0", 0, "utf8");
+    if (n !== this.size) throw new Error(`string table: ${n} bytes written, ${this.size} counted`);
+    return b;
+  }
+}
+
+/**
+ * A set of strings of one StringTable, by offset (a string's offset names it): a typed array
+ * lookup where a Set of the strings would hash each again.
+ */
+export class OffsetSet {
+  private marks = new Uint8Array(1 << 16);
+
+  add(off: number): void {
+    let m = this.marks;
+    if (off >= m.length) {
+      let n = m.length;
+      while (off >= n) n *= 2;
+      const grown = new Uint8Array(n);
+      grown.set(m);
+      this.marks = m = grown;
+    }
+    m[off] = 1;
+  }
+
+  has(off: number): boolean {
+    return off >= 0 && off < this.marks.length && this.marks[off] === 1;
   }
 }

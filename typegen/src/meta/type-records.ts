@@ -62,15 +62,14 @@ export function typeRef(model: TypeModel): (id: TypeId | undefined) => number {
   return (id) => (id === undefined || id < 0 || id >= nModel ? META_NONE : id);
 }
 
-/** Writes every model type; returns the names they were written under. Fields are written in
+/** Writes every model type (their names noted in `out.typeNames`). Fields are written in
  * the order writeRecord took them from a record object and strings added in that order, so the
  * string table is laid out as it always was. */
-export function writeTypes(model: TypeModel, out: MetaSections): string[] {
+export function writeTypes(model: TypeModel, out: MetaSections): void {
   const names = uniqueNames(model.types);
   const w = new TypeWriter(model, out);
   const types = model.types;
   for (let i = 0; i < types.length; i++) w.write(types[i], names[types[i].id]);
-  return names;
 }
 
 /**
@@ -96,7 +95,9 @@ class TypeWriter {
     const { strings, types } = this.out;
     const kind = kindOf(t);
     const at = types.add();
-    types.u32(at + T_.name, strings.add(name));
+    const nameOff = strings.add(name);
+    this.out.typeNames.add(nameOff);
+    types.u32(at + T_.name, nameOff);
     types.u32(at + T_.c_name, strings.add(t.cName));
     types.u64(at + T_.size, t.byteSize ?? 0);
     types.u8(at + T_.kind, kind);

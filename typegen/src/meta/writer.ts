@@ -47,37 +47,53 @@ export interface WriteOptions {
 }
 
 export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptions = {}): Buffer {
+  return Buffer.concat(writeMetaChunks(model, sites, o));
+}
+
+/** The file `writeMeta` makes, as consecutive pieces (to write without joining them). */
+export function writeMetaChunks(model: TypeModel, sites: SiteTypes = [], o: WriteOptions = {}): Buffer[] {
   const out = new MetaSections();
   const nModel = model.types.length;
   const ref = typeRef(model);
-  const names = writeTypes(model, out);
+  writeTypes(model, out);
 
   // Statics: variables (TLS ones have no address) and functions, sorted by address.
-  const statics: { vaddr: number; size: number; name: string; type: number; kind: number }[] = [];
+  // `nameOff`: the name's string offset when known (a function's, from its frame), else -1.
+  const statics: {
+    vaddr: number;
+    size: number;
+    name: string;
+    nameOff: number;
+    type: number;
+    kind: number;
+  }[] = [];
   for (const s of model.statics) {
     if (s.tls) continue;
     statics.push({
       vaddr: s.addr,
       size: s.size ?? model.types[s.type]?.byteSize ?? 0,
       name: s.name,
+      nameOff: -1,
       type: ref(s.type),
       kind: STATIC_VARIABLE,
     });
   }
   const fns = model.functions.filter((f) => f.highPc > f.lowPc);
-  for (const f of fns)
-    statics.push({
-      vaddr: f.lowPc,
-      size: f.highPc - f.lowPc,
-      name: f.name,
-      type: ref(f.type),
-      kind: STATIC_FUNCTION,
-    });
+  const fnStatics = fns.map((f) => ({
+    vaddr: f.lowPc,
+    size: f.highPc - f.lowPc,
+    name: f.name,
+    nameOff: -1,
+    type: ref(f.type),
+    kind: STATIC_FUNCTION,
+  }));
+  for (const s of fnStatics) statics.push(s);
   statics.sort(
     (a, b) => a.vaddr - b.vaddr || a.kind - b.kind || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
 
-  writeFrames(fns, out, new Set(names), ref, o.cfa);
+  const fnNameOffs = writeFrames(fns, out, ref, o.cfa);
+  for (let i = 0; i < fns.length; i++) fnStatics[i].nameOff = fnNameOffs[i];
 
   // A WRAPPER, INLINED or SUBALLOC record may have no type (META_NONE): it still says where
   // the site is.
@@ -96,7 +112,7 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
     const at = staticRecs.add();
     staticRecs.u64(at + S_.vaddr, s.vaddr);
     staticRecs.u64(at + S_.size, s.size);
-    staticRecs.u32(at + S_.name, strings.add(s.name));
+    staticRecs.u32(at + S_.name, s.nameOff >= 0 ? s.nameOff : strings.add(s.name));
     staticRecs.u32(at + S_.type, s.type);
     staticRecs.u32(at + S_.kind, s.kind);
   }
@@ -106,5 +122,5 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
     siteOut.u32(at + SI_.type, s.type);
     siteOut.u32(at + SI_.flags, s.flags);
   }
-  return out.assemble(o.buildId ?? model.buildId ?? "");
+  return out.chunks(o.buildId ?? model.buildId ?? "");
 }
