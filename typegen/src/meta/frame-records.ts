@@ -21,12 +21,19 @@ interface FrameMember {
   offset: number;
 }
 
-/** Whether `same` holds a member named and typed as `v`. */
-function hasMember(same: FrameMember[], v: FrameVarOut): boolean {
-  for (let i = 0; i < same.length; i++)
-    if (same[i].name === v.name && same[i].rawType === v.type) return true;
+/** Whether `ms` holds a member at `offset` named and typed as `v`. */
+function hasMember(ms: FrameMember[], v: FrameVarOut, offset: number): boolean {
+  for (let i = 0; i < ms.length; i++) {
+    const m = ms[i];
+    if (m.offset === offset && m.name === v.name && m.rawType === v.type) return true;
+  }
   return false;
 }
+
+/** Up to this many variable ranges, a frame's members are found by comparing each with those
+ * kept so far; a map by offset costs more than that for a handful (V8 allocates a new table
+ * for every Map.clear). */
+const SCAN_LIMIT = 32;
 
 /**
  * Writes the frames of `fns` (functions with code), by address; a function at the address of
@@ -45,7 +52,8 @@ export function writeFrames(
   const nameOffs = new Int32Array(fns.length).fill(-1);
   const w = new FrameWriter(out, ref, cfa);
   let lastLo = -1;
-  for (const i of byLo) {
+  for (let k = 0; k < byLo.length; k++) {
+    const i = byLo[k];
     const f = fns[i];
     if (f.lowPc === lastLo) continue; /* an alias of the previous function */
     lastLo = f.lowPc;
@@ -80,7 +88,7 @@ class FrameWriter {
   write(f: FunctionInfo): number {
     const fv = this.collector.collect(f);
     let size = 0;
-    for (const v of fv) if (v.cfaOffset < 0) size = Math.max(size, -v.cfaOffset);
+    for (let i = 0; i < fv.length; i++) if (fv[i].cfaOffset < 0) size = Math.max(size, -fv[i].cfaOffset);
     const typeIndex = this.writeType(f, size, this.members(fv, size));
     const { strings, frames, frameVars: vars } = this.out;
     const fa = frames.add();
@@ -91,28 +99,47 @@ class FrameWriter {
     frames.u32(fa + F_.type, typeIndex);
     frames.u32(fa + F_.first_var, vars.n);
     frames.u32(fa + F_.nvars, fv.length);
-    for (const v of fv) this.writeVar(v);
+    for (let i = 0; i < fv.length; i++) this.writeVar(fv[i]);
     return nameOff;
   }
 
   /**
-   * The frame's members: each (name, offset, type) once, the first met; by offset, variables at
-   * one offset compared by name and type (no key string per variable). Sorted by offset, then name.
+   * The frame's members: each (name, offset, type) once, the first met (no key string per
+   * variable). Sorted by offset, then name.
    */
   private members(fv: FrameVarOut[], size: number): FrameMember[] {
+    const fm = fv.length <= SCAN_LIMIT ? this.membersByScan(fv, size) : this.membersByOffset(fv, size);
+    if (fm.length > 1) fm.sort((a, b) => a.offset - b.offset || (a.name < b.name ? -1 : 1));
+    return fm;
+  }
+
+  /** `members` of a few variables (nearly every function): each compared with those kept. */
+  private membersByScan(fv: FrameVarOut[], size: number): FrameMember[] {
+    const fm: FrameMember[] = [];
+    for (let i = 0; i < fv.length; i++) {
+      const v = fv[i];
+      if (v.cfaOffset >= 0 || hasMember(fm, v, v.cfaOffset + size)) continue;
+      fm.push({ name: v.name, rawType: v.type, type: this.ref(v.type), offset: v.cfaOffset + size });
+    }
+    return fm;
+  }
+
+  /** `members` of many variables: those at one offset compared by name and type. */
+  private membersByOffset(fv: FrameVarOut[], size: number): FrameMember[] {
     const fm: FrameMember[] = [];
     const atOffset = this.atOffset;
     atOffset.clear();
-    for (const v of fv) {
-      if (v.cfaOffset >= 0) continue;
-      let same = atOffset.get(v.cfaOffset);
-      if (same === undefined) atOffset.set(v.cfaOffset, (same = []));
-      else if (hasMember(same, v)) continue;
-      const m = { name: v.name, rawType: v.type, type: this.ref(v.type), offset: v.cfaOffset + size };
-      same.push(m);
-      fm.push(m);
+    for (let i = 0; i < fv.length; i++) {
+      const v = fv[i];
+      if (v.cfaOffset < 0) {
+        let same = atOffset.get(v.cfaOffset);
+        if (same === undefined) atOffset.set(v.cfaOffset, (same = []));
+        else if (hasMember(same, v, v.cfaOffset + size)) continue;
+        const m = { name: v.name, rawType: v.type, type: this.ref(v.type), offset: v.cfaOffset + size };
+        same.push(m);
+        fm.push(m);
+      }
     }
-    if (fm.length > 1) fm.sort((a, b) => a.offset - b.offset || (a.name < b.name ? -1 : 1));
     return fm;
   }
 
@@ -136,7 +163,8 @@ class FrameWriter {
     types.u32(at + T_.related, META_NONE);
     types.u32(at + T_.count, fm.length);
     types.u32(at + T_.first, members.n);
-    for (const m of fm) {
+    for (let i = 0; i < fm.length; i++) {
+      const m = fm[i];
       const ma = members.add();
       members.u32(ma + M_.name, strings.add(m.name));
       members.u32(ma + M_.type, m.type);

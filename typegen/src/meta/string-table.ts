@@ -44,9 +44,13 @@ export class StringTable {
   bytes(): Buffer {
     if (this.added.length === 0) return Buffer.alloc(1);
     // Written into a buffer of the counted size: Buffer.from would count the bytes again first.
+    // The NULs around the joined strings are written on their own: concatenated, the 2.5 MB
+    // (PostgreSQL) would be copied once more into a flat string before encoding.
     const b = Buffer.allocUnsafe(this.size);
-    const n = b.write("\0" + this.added.join("\0") + "\0", 0, "utf8");
-    if (n !== this.size) throw new Error(`string table: ${n} bytes written, ${this.size} counted`);
+    b[0] = 0;
+    const n = 1 + b.write(this.added.join("\0"), 1, "utf8");
+    if (n !== this.size - 1) throw new Error(`string table: ${n + 1} bytes written, ${this.size} counted`);
+    b[n] = 0;
     return b;
   }
 }

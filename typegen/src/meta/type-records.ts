@@ -142,7 +142,8 @@ class TypeWriter {
   private enumerators(t: CType): number {
     const { strings, enumerators } = this.out;
     const es = t.enumerators ?? [];
-    for (const e of es) {
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i];
       const ea = enumerators.add();
       enumerators.u32(ea + E_.name, strings.add(e.name));
       // An unsigned 2^64 - 1 is 2^64 as a double; wrapped to 64 bits that would be 0.
@@ -159,7 +160,8 @@ class TypeWriter {
   private members(t: CType): number {
     const { strings, members } = this.out;
     const ms = t.members ?? [];
-    for (const m of ms) {
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
       const bitSize = m.bitSize ?? 0;
       const bitOffset = bitSize ? (m.bitOffset ?? m.offset * 8) - m.offset * 8 : 0;
       const ma = members.add();
@@ -184,7 +186,8 @@ class TypeWriter {
   /** Appends the parameter types of function type `t`; returns how many. */
   private params(t: CType): number {
     const ps = t.params ?? [];
-    for (const p of ps) this.out.params.push(this.ref(p));
+    const params = this.out.params;
+    for (let i = 0; i < ps.length; i++) params.push(this.ref(ps[i]));
     return ps.length;
   }
 }

@@ -67,7 +67,9 @@ export function writeMetaChunks(model: TypeModel, sites: SiteTypes = [], o: Writ
     type: number;
     kind: number;
   }[] = [];
-  for (const s of model.statics) {
+  const mStatics = model.statics;
+  for (let i = 0; i < mStatics.length; i++) {
+    const s = mStatics[i];
     if (s.tls) continue;
     statics.push({
       vaddr: s.addr,
@@ -87,7 +89,7 @@ export function writeMetaChunks(model: TypeModel, sites: SiteTypes = [], o: Writ
     type: ref(f.type),
     kind: STATIC_FUNCTION,
   }));
-  for (const s of fnStatics) statics.push(s);
+  for (let i = 0; i < fnStatics.length; i++) statics.push(fnStatics[i]);
   statics.sort(
     (a, b) => a.vaddr - b.vaddr || a.kind - b.kind || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
@@ -108,7 +110,8 @@ export function writeMetaChunks(model: TypeModel, sites: SiteTypes = [], o: Writ
     .filter((s, i, a) => i === 0 || a[i - 1].vaddr !== s.vaddr);
 
   const { strings, statics: staticRecs, sites: siteOut } = out;
-  for (const s of statics) {
+  for (let i = 0; i < statics.length; i++) {
+    const s = statics[i];
     const at = staticRecs.add();
     staticRecs.u64(at + S_.vaddr, s.vaddr);
     staticRecs.u64(at + S_.size, s.size);
@@ -116,7 +119,8 @@ export function writeMetaChunks(model: TypeModel, sites: SiteTypes = [], o: Writ
     staticRecs.u32(at + S_.type, s.type);
     staticRecs.u32(at + S_.kind, s.kind);
   }
-  for (const s of siteRecs) {
+  for (let i = 0; i < siteRecs.length; i++) {
+    const s = siteRecs[i];
     const at = siteOut.add();
     siteOut.u64(at + SI_.vaddr, s.vaddr);
     siteOut.u32(at + SI_.type, s.type);
