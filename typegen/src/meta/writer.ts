@@ -55,6 +55,12 @@ export function writeMetaChunks(model: TypeModel, sites: SiteTypes = [], o: Writ
   const out = new MetaSections();
   const nModel = model.types.length;
   const ref = typeRef(model);
+  const fns = model.functions.filter((f) => f.highPc > f.lowPc);
+  // The records whose number is known before writing (a FRAME type per function at most).
+  out.types.reserve(nModel + fns.length);
+  out.frames.reserve(fns.length);
+  out.statics.reserve(model.statics.length + fns.length);
+  out.sites.reserve(sites.length);
   writeTypes(model, out);
 
   // Statics: variables (TLS ones have no address) and functions, sorted by address.
@@ -80,7 +86,6 @@ export function writeMetaChunks(model: TypeModel, sites: SiteTypes = [], o: Writ
       kind: STATIC_VARIABLE,
     });
   }
-  const fns = model.functions.filter((f) => f.highPc > f.lowPc);
   const fnStatics = fns.map((f) => ({
     vaddr: f.lowPc,
     size: f.highPc - f.lowPc,
