@@ -23,7 +23,7 @@ import { OffsetSet, StringTable } from "./string-table";
 
 /** Every section's contents as the writer fills them. */
 export class MetaSections {
-  readonly strings = new StringTable();
+  readonly strings: StringTable;
   /** The names of the types written so far (FRAME types' included): each a type's name once. */
   readonly typeNames = new OffsetSet();
   readonly types = new RecordBuffer(TYPE.size);
@@ -34,6 +34,11 @@ export class MetaSections {
   readonly frames = new RecordBuffer(FRAME.size);
   readonly frameVars = new RecordBuffer(FRAME_VAR.size);
   readonly sites = new RecordBuffer(SITE.size);
+
+  /** `prefixes`: the string table's (StringTable). */
+  constructor(prefixes: readonly string[] = []) {
+    this.strings = new StringTable(prefixes);
+  }
 
   /** The whole file: header (with `buildIdHex`, at most 20 bytes of it), then the sections. */
   assemble(buildIdHex: string): Buffer {

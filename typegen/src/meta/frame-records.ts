@@ -21,6 +21,12 @@ interface FrameMember {
   offset: number;
 }
 
+/** A FRAME type's name and C name are these prefixes and the function's name: the string
+ * table's prefixes (MetaSections), P_* their indexes. */
+export const FRAME_NAME_PREFIXES = ["__FRAME_", "frame of "] as const;
+const P_FRAME_NAME = 0;
+const P_FRAME_C_NAME = 1;
+
 /** Whether `ms` holds a member at `offset` named and typed as `v`. */
 function hasMember(ms: FrameMember[], v: FrameVarOut, offset: number): boolean {
   for (let i = 0; i < ms.length; i++) {
@@ -149,15 +155,15 @@ class FrameWriter {
     // The name, unless a type has it already (then with the address): a type name's offset is
     // looked up once, not the name hashed into a set of names as well.
     const typeNames = this.out.typeNames;
-    const tname = `__FRAME_${f.name}`;
-    let nameOff = strings.find(tname);
-    if (nameOff < 0) nameOff = strings.addNew(tname);
-    else if (typeNames.has(nameOff)) nameOff = strings.add(`${tname}$${f.lowPc.toString(16)}`);
+    let nameOff = strings.findWith(P_FRAME_NAME, f.name);
+    if (nameOff < 0) nameOff = strings.addWith(P_FRAME_NAME, f.name);
+    else if (typeNames.has(nameOff))
+      nameOff = strings.addWith(P_FRAME_NAME, `${f.name}$${f.lowPc.toString(16)}`);
     typeNames.add(nameOff);
     const typeIndex = types.n;
     const at = types.add();
     types.u32(at + T_.name, nameOff);
-    types.u32(at + T_.c_name, strings.add(`frame of ${f.name}`));
+    types.u32(at + T_.c_name, strings.addWith(P_FRAME_C_NAME, f.name));
     types.u64(at + T_.size, size);
     types.u8(at + T_.kind, Kind.FRAME);
     types.u32(at + T_.related, META_NONE);

@@ -7,30 +7,71 @@
 /** Any UTF-16 code unit a UTF-8 encoding writes in more than one byte (a surrogate too). */
 const NON_ASCII = /[\u0080-\uffff]/;
 
+function utf8Length(s: string): number {
+  return NON_ASCII.test(s) ? Buffer.byteLength(s, "utf8") : s.length;
+}
+
 export class StringTable {
   private map = new Map<string, number>([["", 0]]);
   /** The strings added, in order: the table is "" (offset 0), then each, NUL-terminated. */
   private added: string[] = [];
   size = 1;
+  /** Per prefix: the strings starting with it, by the rest (never in `map`). */
+  private readonly byRest: Map<string, number>[];
+  /** 1 for each first character of a prefix. */
+  private readonly firstChars = new Uint8Array(128);
+
+  /**
+   * `prefixes` (ASCII; none a prefix of another) start strings the writer makes one of per
+   * function from its name (FRAME types' names): each such string is kept by the rest of it, so
+   * the writer looks it up by the name it has, without making the string first, and the table of
+   * every other string stays a third smaller. Every string with a prefix is kept there, whoever
+   * adds it, so each is in the table once.
+   */
+  constructor(private readonly prefixes: readonly string[] = []) {
+    this.byRest = prefixes.map(() => new Map<string, number>());
+    for (const p of prefixes) this.firstChars[p.charCodeAt(0)] = 1;
+  }
 
   /** The string's offset in the table (0 for none or ""), adding it the first time. */
   add(s: string | null | undefined): number {
     if (!s) return 0;
     const hit = this.map.get(s);
     if (hit !== undefined) return hit;
+    const p = this.prefixOf(s);
+    if (p >= 0) return this.addWith(p, s.slice(this.prefixes[p].length));
     return this.addNew(s);
   }
 
-  /** The string's offset if it is in the table, else -1 (adding nothing). */
-  find(s: string): number {
-    if (!s) return 0;
-    return this.map.get(s) ?? -1;
+  /** Prefix `p` (an index into the constructor's `prefixes`) and `rest`: `add(prefix + rest)`. */
+  addWith(p: number, rest: string): number {
+    const byRest = this.byRest[p];
+    const hit = byRest.get(rest);
+    if (hit !== undefined) return hit;
+    const off = this.size;
+    this.size = off + this.prefixes[p].length + utf8Length(rest) + 1;
+    this.added.push(this.prefixes[p] + rest);
+    byRest.set(rest, off);
+    return off;
   }
 
-  /** Adds `s`, which is not in the table (`find` said -1); returns its offset. */
-  addNew(s: string): number {
+  /** Prefix `p` and `rest`: the offset of prefix + rest if it is in the table, else -1. */
+  findWith(p: number, rest: string): number {
+    return this.byRest[p].get(rest) ?? -1;
+  }
+
+  /** Which prefix `s` starts with (-1: none). */
+  private prefixOf(s: string): number {
+    const c = s.charCodeAt(0);
+    if (c >= 128 || this.firstChars[c] === 0) return -1;
+    for (let i = 0; i < this.prefixes.length; i++) if (s.startsWith(this.prefixes[i])) return i;
+    return -1;
+  }
+
+  /** Adds `s`, which is in the table under no prefix and not yet; returns its offset. */
+  private addNew(s: string): number {
     const off = this.size;
-    this.size = off + (NON_ASCII.test(s) ? Buffer.byteLength(s, "utf8") : s.length) + 1;
+    this.size = off + utf8Length(s) + 1;
     this.added.push(s);
     this.map.set(s, off);
     return off;

@@ -17,7 +17,7 @@ import {
 } from "./format";
 import { MetaSections } from "./file-layout";
 import { CfaSegments } from "./frame-vars";
-import { writeFrames } from "./frame-records";
+import { FRAME_NAME_PREFIXES, writeFrames } from "./frame-records";
 import { fieldsOf } from "./record-buffer";
 import { typeRef, writeTypes } from "./type-records";
 
@@ -52,7 +52,7 @@ export function writeMeta(model: TypeModel, sites: SiteTypes = [], o: WriteOptio
 
 /** The file `writeMeta` makes, as consecutive pieces (to write without joining them). */
 export function writeMetaChunks(model: TypeModel, sites: SiteTypes = [], o: WriteOptions = {}): Buffer[] {
-  const out = new MetaSections();
+  const out = new MetaSections(FRAME_NAME_PREFIXES);
   const nModel = model.types.length;
   const ref = typeRef(model);
   const fns = model.functions.filter((f) => f.highPc > f.lowPc);
