@@ -19,6 +19,8 @@ interface FrameMember {
   rawType: TypeId;
   type: number;
   offset: number;
+  /** Its name's string offset, once written (-1 before). */
+  nameOff: number;
 }
 
 /** A FRAME type's name and C name are these prefixes and the function's name: the string
@@ -27,13 +29,13 @@ export const FRAME_NAME_PREFIXES = ["__FRAME_", "frame of "] as const;
 const P_FRAME_NAME = 0;
 const P_FRAME_C_NAME = 1;
 
-/** Whether `ms` holds a member at `offset` named and typed as `v`. */
-function hasMember(ms: FrameMember[], v: FrameVarOut, offset: number): boolean {
+/** The member of `ms` at `offset` named and typed as `v`, if there is one. */
+function memberLike(ms: FrameMember[], v: FrameVarOut, offset: number): FrameMember | undefined {
   for (let i = 0; i < ms.length; i++) {
     const m = ms[i];
-    if (m.offset === offset && m.name === v.name && m.rawType === v.type) return true;
+    if (m.offset === offset && m.name === v.name && m.rawType === v.type) return m;
   }
-  return false;
+  return undefined;
 }
 
 /** Up to this many variable ranges, a frame's members are found by comparing each with those
@@ -81,6 +83,9 @@ class FrameWriter {
    * consecutive and share its name (one string), so each is looked up once. */
   private lastVarName = "";
   private lastVarNameOff = 0;
+  /** Per variable range of the function being written: the member it is (null: none, at a
+   * CFA offset >= 0), whose name offset its FRAME_VAR record takes without a lookup. */
+  private readonly memberOf: (FrameMember | null)[] = [];
 
   constructor(
     private readonly out: MetaSections,
@@ -105,7 +110,11 @@ class FrameWriter {
     frames.u32(fa + F_.type, typeIndex);
     frames.u32(fa + F_.first_var, vars.n);
     frames.u32(fa + F_.nvars, fv.length);
-    for (let i = 0; i < fv.length; i++) this.writeVar(fv[i]);
+    const memberOf = this.memberOf;
+    for (let i = 0; i < fv.length; i++) {
+      const m = memberOf[i];
+      this.writeVar(fv[i], m !== null ? m.nameOff : this.varNameOff(fv[i].name));
+    }
     return nameOff;
   }
 
@@ -122,10 +131,13 @@ class FrameWriter {
   /** `members` of a few variables (nearly every function): each compared with those kept. */
   private membersByScan(fv: FrameVarOut[], size: number): FrameMember[] {
     const fm: FrameMember[] = [];
+    const memberOf = this.memberOf;
     for (let i = 0; i < fv.length; i++) {
       const v = fv[i];
-      if (v.cfaOffset >= 0 || hasMember(fm, v, v.cfaOffset + size)) continue;
-      fm.push({ name: v.name, rawType: v.type, type: this.ref(v.type), offset: v.cfaOffset + size });
+      let m: FrameMember | null | undefined = null;
+      if (v.cfaOffset < 0 && (m = memberLike(fm, v, v.cfaOffset + size)) === undefined)
+        fm.push((m = this.member(v, size)));
+      memberOf[i] = m;
     }
     return fm;
   }
@@ -134,19 +146,30 @@ class FrameWriter {
   private membersByOffset(fv: FrameVarOut[], size: number): FrameMember[] {
     const fm: FrameMember[] = [];
     const atOffset = this.atOffset;
+    const memberOf = this.memberOf;
     atOffset.clear();
     for (let i = 0; i < fv.length; i++) {
       const v = fv[i];
+      memberOf[i] = null;
       if (v.cfaOffset < 0) {
         let same = atOffset.get(v.cfaOffset);
         if (same === undefined) atOffset.set(v.cfaOffset, (same = []));
-        else if (hasMember(same, v, v.cfaOffset + size)) continue;
-        const m = { name: v.name, rawType: v.type, type: this.ref(v.type), offset: v.cfaOffset + size };
+        const known = memberLike(same, v, v.cfaOffset + size);
+        if (known !== undefined) {
+          memberOf[i] = known;
+          continue;
+        }
+        const m = this.member(v, size);
         same.push(m);
         fm.push(m);
+        memberOf[i] = m;
       }
     }
     return fm;
+  }
+
+  private member(v: FrameVarOut, size: number): FrameMember {
+    return { name: v.name, rawType: v.type, type: this.ref(v.type), offset: v.cfaOffset + size, nameOff: -1 };
   }
 
   /** The FRAME type of `f` and its members; returns its type index. */
@@ -172,24 +195,30 @@ class FrameWriter {
     for (let i = 0; i < fm.length; i++) {
       const m = fm[i];
       const ma = members.add();
-      members.u32(ma + M_.name, strings.add(m.name));
+      m.nameOff = strings.add(m.name);
+      members.u32(ma + M_.name, m.nameOff);
       members.u32(ma + M_.type, m.type);
       members.u64(ma + M_.offset, m.offset);
     }
     return typeIndex;
   }
 
-  private writeVar(v: FrameVarOut): void {
-    const { strings, frameVars: vars } = this.out;
+  /** A variable's name's string offset (its ranges are consecutive: looked up once). */
+  private varNameOff(name: string): number {
+    if (name !== this.lastVarName) {
+      this.lastVarName = name;
+      this.lastVarNameOff = this.out.strings.add(name);
+    }
+    return this.lastVarNameOff;
+  }
+
+  private writeVar(v: FrameVarOut, nameOff: number): void {
+    const vars = this.out.frameVars;
     const va = vars.add();
     vars.u64(va + V_.pc_lo, v.pcLo);
     vars.u64(va + V_.pc_hi, v.pcHi);
     vars.i64(va + V_.cfa_offset, v.cfaOffset);
-    if (v.name !== this.lastVarName) {
-      this.lastVarName = v.name;
-      this.lastVarNameOff = strings.add(v.name);
-    }
-    vars.u32(va + V_.name, this.lastVarNameOff);
+    vars.u32(va + V_.name, nameOff);
     vars.u32(va + V_.type, this.ref(v.type));
     vars.u32(va + V_.flags, v.param ? FRAME_VAR_PARAM : 0);
   }
