@@ -29,7 +29,8 @@ export class MetaSections {
   readonly types = new RecordBuffer(TYPE.size);
   readonly members = new RecordBuffer(MEMBER.size);
   readonly enumerators = new RecordBuffer(ENUMERATOR.size);
-  readonly params: number[] = [];
+  /** PARAMS: one u32 (a type index) per function type parameter. */
+  readonly params = new RecordBuffer(4);
   readonly statics = new RecordBuffer(STATIC.size);
   readonly frames = new RecordBuffer(FRAME.size);
   readonly frameVars = new RecordBuffer(FRAME_VAR.size);
@@ -57,24 +58,14 @@ export class MetaSections {
       this.types,
       this.members,
       this.enumerators,
-      null,
+      this.params,
       this.statics,
       this.frames,
       this.frameVars,
       this.sites,
     ];
-    const params = this.params;
-    const paramBytes = Buffer.alloc(params.length * 4);
-    const view = new DataView(paramBytes.buffer, paramBytes.byteOffset, paramBytes.length);
-    for (let i = 0, at = 0; i < params.length; i++, at += 4) {
-      const p = params[i];
-      if (p >>> 0 === p) view.setUint32(at, p, true);
-      else paramBytes.writeUInt32LE(p, at); /* throws the RangeError it always did */
-    }
-    const bodies = records.map((r, s) =>
-      r ? r.buf.subarray(0, r.n * r.size) : s === Section.STRINGS ? strBytes : paramBytes,
-    );
-    const counts = records.map((r, s) => (r ? r.n : s === Section.STRINGS ? strBytes.length : params.length));
+    const bodies = records.map((r) => (r ? r.buf.subarray(0, r.n * r.size) : strBytes));
+    const counts = records.map((r) => (r ? r.n : strBytes.length));
     const header = Buffer.alloc(HEADER.size);
     const out: Buffer[] = [header];
     const offsets: number[] = [];

@@ -129,7 +129,7 @@ class TypeWriter {
     if (kind === Kind.FUNCTION) {
       related = this.isVoid(t.returns) ? META_NONE : this.ref(t.returns);
       if (t.varargs) flags |= TYPE_F_VARARGS;
-      first = this.out.params.length;
+      first = this.out.params.n;
       count = this.params(t);
     }
     types.u16(at + T_.flags, flags);
@@ -187,7 +187,7 @@ class TypeWriter {
   private params(t: CType): number {
     const ps = t.params ?? [];
     const params = this.out.params;
-    for (let i = 0; i < ps.length; i++) params.push(this.ref(ps[i]));
+    for (let i = 0; i < ps.length; i++) params.u32(params.add(), this.ref(ps[i]));
     return ps.length;
   }
 }
