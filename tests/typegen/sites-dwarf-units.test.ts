@@ -16,6 +16,7 @@ import { readCodeFacts } from "../../typegen/src/sites/callsites";
 import { CfaRules } from "../../typegen/src/sites/cfi";
 import { decode } from "../../typegen/src/sites/x86-decode";
 import { LineIndex } from "../../typegen/src/sites/line-index";
+import { stableOrderBy } from "../../typegen/src/sites/sort-order";
 
 function tool(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 256 << 20 });
@@ -154,6 +155,27 @@ describe("CFA rules from .eh_frame agree with readelf's interpreted frames", fun
       flush();
       assert.ok(checked > 20, `${checked} rows`);
     });
+});
+
+describe("stable order of numeric keys (sort-order.ts) agrees with Array.prototype.sort", function () {
+  let seed = 4242;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+  const spans: [string, (i: number) => number][] = [
+    ["equal keys", () => 7],
+    ["below 2^16", () => Math.floor(rnd() * 5000)],
+    ["addresses below 2^32, many ties", (i) => 0x400000 + 16 * Math.floor(rnd() * (i >> 2))],
+    ["negative and positive, span above 2^32", () => Math.floor((rnd() - 0.5) * 2 ** 40)],
+    ["span above 2^48", () => Math.floor(rnd() * 2 ** 52) * (rnd() < 0.1 ? -1 : 1)],
+    ["a branch scan's targets (rel32 either way)", () => 0x1000 + Math.floor((rnd() - 0.5) * 2 ** 33)],
+    ["fractions", () => Math.floor(rnd() * 100) / 4],
+  ];
+  for (const [label, key] of spans)
+    for (const n of [0, 1, 5, 2047, 2048, 30000])
+      it(`${label}, ${n} keys`, () => {
+        const keys = Float64Array.from({ length: n }, (_, i) => key(i));
+        const want = Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a] - keys[b]);
+        assert.deepEqual(Array.from(stableOrderBy(keys)), want);
+      });
 });
 
 describe("hostile input", function () {
