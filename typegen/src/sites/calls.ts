@@ -67,8 +67,9 @@ function gotSlotsOf(elf: ElfFile, count: number, nameOf: (sym: number) => string
     if (!s) continue;
     const d = elf.data(s);
     for (let o = 0; o + 24 <= d.length; o += 24) {
-      const off = Number(d.readBigUInt64LE(o));
-      const sym = Number(d.readBigUInt64LE(o + 8) >> 32n);
+      // r_offset, and r_info's symbol (its high half), without a BigInt each.
+      const off = d.readUInt32LE(o + 4) * 2 ** 32 + d.readUInt32LE(o);
+      const sym = d.readUInt32LE(o + 12);
       if (sym > 0 && sym < count) out.set(off, nameOf(sym));
     }
   }
@@ -126,7 +127,8 @@ function targetSources(elf: ElfFile): TargetSources {
   const funcValues: number[] = [];
   // Local definitions, also under the optimiser's clone names (xmalloc.constprop.0, .isra.0).
   forEachSymbolOfType(elf, STT_FUNC, (name, value) => {
-    funcNames.push(name.split(".")[0]);
+    const dot = name.indexOf(".");
+    funcNames.push(dot < 0 ? name : name.slice(0, dot));
     funcValues.push(value);
   });
   t = { slots, plt: pltEntries(elf, slots), funcNames, funcValues };
