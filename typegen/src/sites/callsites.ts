@@ -41,6 +41,9 @@ const OP_regx = 0x90;
 export type CallValue = { k: "const"; v: number } | { k: "entry"; reg: number } | { k: "unknown" };
 
 const MAX_DEPTH = 256;
+/** The largest unit (bytes of DIEs) whose callee names are cached in a typed array (4 bytes a
+ * byte: python3.11d's largest unit is ~1 MB, PostgreSQL's ~0.3 MB). */
+const MAX_CACHED_UNIT = 4 << 20;
 const AT_call_line = 0x59;
 
 /** A DW_TAG_inlined_subroutine: a function's body inlined into another at a call line. */
@@ -327,9 +330,13 @@ class CallSiteReader {
     this.touched = [];
     this.nameUnit = u;
     this.nameBase = u.keyStart;
+    // A huge unit (one LTO unit for a whole program) keeps its names in the Map instead.
     const size = u.keyEnd - u.keyStart;
-    if (this.nameIdBuf.length < size) this.nameIdBuf = new Int32Array(size);
-    this.unitNameIds = this.nameIdBuf.subarray(0, size);
+    if (size > MAX_CACHED_UNIT) this.unitNameIds = this.nameIdBuf.subarray(0, 0);
+    else {
+      if (this.nameIdBuf.length < size) this.nameIdBuf = new Int32Array(size);
+      this.unitNameIds = this.nameIdBuf.subarray(0, size);
+    }
   }
 
   /** The callee DIE's linkage name or name, following abstract origins and specifications. */
