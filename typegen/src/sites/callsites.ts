@@ -144,7 +144,7 @@ class CallSiteReader {
   /** The memory `unitNameIds` views (the largest unit's size so far). */
   private nameIdBuf = new Int32Array(0);
   /** The indexes set in `unitNameIds` (cleared when the unit changes). */
-  private touched: number[] = [];
+  private readonly touched: number[] = [];
   private readonly pointerReturns = new Map<number, boolean>();
   readonly out = new CallSiteTable();
   /** Functions with DW_AT_ranges: their ranges, by their lowest address. */
@@ -326,8 +326,9 @@ class CallSiteReader {
   /** Makes `unitNameIds` the (empty) cache of unit u's DIEs. */
   private cacheNamesOf(u: Unit): void {
     const ids = this.unitNameIds;
-    for (const i of this.touched) ids[i] = 0;
-    this.touched = [];
+    const touched = this.touched;
+    for (let j = 0; j < touched.length; j++) ids[touched[j]] = 0;
+    touched.length = 0;
     this.nameUnit = u;
     this.nameBase = u.keyStart;
     // A huge unit (one LTO unit for a whole program) keeps its names in the Map instead.
