@@ -84,14 +84,7 @@ function radixOrder(keys: Float64Array, min: number, range: number): Int32Array 
   // Per pass, 2^16 counters: how many keys have each digit value, then where the next goes.
   const count = new Int32Array(passes << 16);
   countDigits(keys, min, lo, hi, count);
-  for (let p = 0; p < passes; p++) {
-    let sum = 0;
-    for (let d = p << 16, end = d + (1 << 16); d < end; d++) {
-      const c = count[d];
-      count[d] = sum;
-      sum += c;
-    }
-  }
+  for (let p = 0; p < passes; p++) startsOf(count, p << 16);
   let order = new Int32Array(n);
   scatterFirst(lo, count, order);
   if (passes === 1) return order;
@@ -122,6 +115,17 @@ function countDigits(
       hi[i] = h;
       count[(2 << 16) + h]++;
     }
+  }
+}
+
+/** Turns the 2^16 counts from `base` on into where each digit value's keys start. A loop of
+ * its own: the one caller (which runs a few times) is not compiled on the loop's account. */
+function startsOf(count: Int32Array, base: number): void {
+  let sum = 0;
+  for (let d = base, end = base + (1 << 16); d < end; d++) {
+    const c = count[d];
+    count[d] = sum;
+    sum += c;
   }
 }
 
