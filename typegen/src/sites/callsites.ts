@@ -159,6 +159,18 @@ class CallSiteReader {
   }
 
   readAll(): void {
+    try {
+      this.readEveryDie();
+    } finally {
+      // The name caches are not needed after reading (`params` keeps this reader alive).
+      this.names.clear();
+      this.touched.length = 0;
+      this.nameUnit = undefined;
+      this.nameIdBuf = this.unitNameIds = new Int32Array(0);
+    }
+  }
+
+  private readEveryDie(): void {
     if (this.dwarf.codeDies) {
       this.readRecorded(this.dwarf.codeDies);
       return;
