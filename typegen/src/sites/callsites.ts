@@ -42,8 +42,9 @@ export type CallValue = { k: "const"; v: number } | { k: "entry"; reg: number } 
 
 const MAX_DEPTH = 256;
 /** The largest unit (bytes of DIEs) whose callee names are cached in a typed array (4 bytes a
- * byte: python3.11d's largest unit is ~1 MB, PostgreSQL's ~0.3 MB). */
-const MAX_CACHED_UNIT = 4 << 20;
+ * byte, at most 2 MB: PostgreSQL's largest unit is ~0.3 MB; python3.11d's ~1 MB one uses the
+ * Map). */
+const MAX_CACHED_UNIT = 512 << 10;
 const AT_call_line = 0x59;
 
 /** A DW_TAG_inlined_subroutine: a function's body inlined into another at a call line. */
