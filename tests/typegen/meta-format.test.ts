@@ -168,6 +168,42 @@ describe("metadata writer and reader", () => {
     assert.equal(huge.count, 0);
   });
 
+  it("names a FRAME type apart from a type already so named, and keeps each string once", () => {
+    // A struct named like f's frame type: its name reaches the string table as a type's, the
+    // frame's as a prefix and a function name (string-table.ts keeps both in one place).
+    const src = path.join(tmpDir(), "frame_names.c");
+    fs.writeFileSync(
+      src,
+      [
+        "struct __FRAME_f { int x; } frame_name_taken;",
+        "int f(int n) { volatile int a = n; return a + frame_name_taken.x; }",
+        "int main(void) { return f(2); }",
+        "",
+      ].join("\n"),
+    );
+    const exe = path.join(tmpDir(), "frame_names");
+    const r = spawnSync("gcc", ["-g", "-O0", "-o", exe, src], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const buf = writeMeta(readTypes(exe));
+    const m = readMeta(buf);
+    const f = m.frames.find((x) => x.function === "f")!;
+    assert.equal(m.types[f.type].name, `__FRAME_f$${f.lo.toString(16)}`);
+    assert.equal(m.types[f.type].cName, "frame of f");
+    assert.ok(m.byName.has("__FRAME_f"), "the struct keeps its name");
+    assert.equal(m.types[m.frames.find((x) => x.function === "main")!.type].name, "__FRAME_main");
+    // The string table: each string once.
+    const off = buf.readUInt32LE(HEADER.fields.find((x) => x.name === "sections[0].offset")!.offset);
+    const len = buf.readUInt32LE(HEADER.fields.find((x) => x.name === "sections[0].count")!.offset);
+    const strs = buf
+      .subarray(off, off + len)
+      .toString("utf8")
+      .split("\0")
+      .slice(1, -1);
+    assert.equal(new Set(strs).size, strs.length, "a string is in the table twice");
+    for (const x of ["__FRAME_f", "__FRAME_main", "frame of f", "frame of main", "f", "main"])
+      assert.ok(strs.includes(x), x);
+  });
+
   it("refuses bad files with TypegenFormatError naming the file, section and offset", () => {
     const good = writeMeta(readTypes(exe));
     const bad = (mutate: (b: Buffer) => Buffer, re: RegExp): void => {

@@ -16,6 +16,8 @@ import { readCodeFacts } from "../../typegen/src/sites/callsites";
 import { CfaRules } from "../../typegen/src/sites/cfi";
 import { decode } from "../../typegen/src/sites/x86-decode";
 import { LineIndex } from "../../typegen/src/sites/line-index";
+import { stableOrderBy } from "../../typegen/src/sites/sort-order";
+import { AllocCall, AllocTargets, execSections, scanBranches } from "../../typegen/src/sites/calls";
 
 function tool(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 256 << 20 });
@@ -154,6 +156,112 @@ describe("CFA rules from .eh_frame agree with readelf's interpreted frames", fun
       flush();
       assert.ok(checked > 20, `${checked} rows`);
     });
+});
+
+describe("stable order of numeric keys (sort-order.ts) agrees with Array.prototype.sort", function () {
+  let seed = 4242;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+  const spans: [string, (i: number) => number][] = [
+    ["equal keys", () => 7],
+    ["below 2^16", () => Math.floor(rnd() * 5000)],
+    ["addresses below 2^32, many ties", (i) => 0x400000 + 16 * Math.floor(rnd() * (i >> 2))],
+    ["negative and positive, span above 2^32", () => Math.floor((rnd() - 0.5) * 2 ** 40)],
+    ["span above 2^48", () => Math.floor(rnd() * 2 ** 52) * (rnd() < 0.1 ? -1 : 1)],
+    ["a branch scan's targets (rel32 either way)", () => 0x1000 + Math.floor((rnd() - 0.5) * 2 ** 33)],
+    ["fractions", () => Math.floor(rnd() * 100) / 4],
+  ];
+  for (const [label, key] of spans)
+    for (const n of [0, 1, 5, 2047, 2048, 30000])
+      it(`${label}, ${n} keys`, () => {
+        const keys = Float64Array.from({ length: n }, (_, i) => key(i));
+        const want = Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a] - keys[b]);
+        assert.deepEqual(Array.from(stableOrderBy(keys)), want);
+      });
+});
+
+describe("the branch scan (calls.ts) agrees with a byte-by-byte reading of the code", function () {
+  this.timeout(300_000);
+  interface Branch {
+    call: number;
+    ret: number;
+    to: number;
+    got: boolean;
+    tail: boolean;
+  }
+  /** Every call and jump the scan looks for, in address order, read one offset at a time. */
+  function naive(file: string): Branch[] {
+    const elf = ElfFile.open(file);
+    const out: Branch[] = [];
+    for (const sec of execSections(elf)) {
+      const d = elf.data(sec);
+      for (let o = 0; o + 5 <= d.length; o++) {
+        const b = d[o];
+        const n = d[o + 1];
+        const rel32 =
+          b === 0xe8 || b === 0xe9
+            ? 1
+            : (b === 0x0f && n >= 0x80 && n <= 0x8f) || (b === 0xff && (n === 0x15 || n === 0x25))
+              ? 2
+              : 0;
+        if (rel32 === 0 || o + rel32 + 4 > d.length) continue;
+        const call = sec.addr + o;
+        const ret = call + rel32 + 4;
+        const to = ret + d.readInt32LE(o + rel32);
+        const got = b === 0xff;
+        out.push({ call, ret, to, got, tail: b === 0xe9 || b === 0x0f || (got && n === 0x25) });
+      }
+    }
+    return out;
+  }
+  it("on code rewritten to dense and random call, jump and GOT bytes", () => {
+    // A binary with more code than the test programs (coreutils is essential on Debian).
+    const exe = "/usr/bin/ls";
+    const elf = ElfFile.open(exe);
+    const buf = fs.readFileSync(exe);
+    let seed = 31337;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 8;
+    // Calls and jumps to a few targets packed end to end, then random bytes biased to opcode
+    // bytes: far more candidates than the scan first makes room for.
+    const targets = [0x1000, 0x2000, 0x2010, elf.sections[1].addr, 0x7fff0000];
+    const ops = [[0xe8], [0xe9], [0x0f, 0x84], [0x0f, 0x8f], [0xff, 0x15], [0xff, 0x25]];
+    for (const sec of execSections(elf))
+      for (let k = 0; k < sec.size;) {
+        const r = rnd() % 10;
+        if (r < 6 && k + 6 <= sec.size) {
+          const op = ops[rnd() % ops.length];
+          const at = sec.offset + k;
+          op.forEach((x, j) => (buf[at + j] = x));
+          const ret = sec.addr + k + op.length + 4;
+          buf.writeInt32LE(targets[rnd() % targets.length] - ret, at + op.length);
+          k += op.length + 4;
+        } else buf[sec.offset + k++] = r < 8 ? [0xe8, 0xe9, 0x0f, 0xff][rnd() % 4] : rnd() & 0xff;
+      }
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "allocs-scan-"));
+    try {
+      const file = path.join(tmp, "dense");
+      fs.writeFileSync(file, buf);
+      const all = naive(file);
+      const bytes = execSections(elf).reduce((n, sec) => n + sec.size, 0);
+      assert.ok(all.length > bytes / 8, `${all.length} candidates in ${bytes} bytes`);
+      // Some targets as code addresses, some as GOT slots.
+      const t: AllocTargets = { code: new Map(), got: new Map() };
+      targets.forEach((to, i) => (i % 2 ? t.got : t.code).set(to, `f${i}`));
+      t.code.set(targets[1], "g");
+      for (const jumps of [false, true]) {
+        const want: AllocCall[] = [];
+        for (const b of all) {
+          const callee = (b.got ? t.got : t.code).get(b.to);
+          if (!callee || (b.tail && !jumps)) continue;
+          const { call, ret, tail } = b;
+          want.push(b.got ? { call, ret, callee, tail } : { call, ret, callee, target: b.to, tail });
+        }
+        assert.ok(want.length > 2000 && want.some((w) => w.target === undefined), `${want.length} branches`);
+        assert.deepEqual(scanBranches(ElfFile.open(file), t, jumps), want);
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("hostile input", function () {

@@ -69,8 +69,13 @@ const NO_BYTES = Buffer.alloc(0);
  * and output list between functions.
  */
 export class FrameVarCollector {
-  /** The last function's slots, in variable order then range order. */
+  /** The last function's slots, in variable order then range order (until the next `collect`,
+   * which reuses the objects). */
   out: FrameVarOut[] = [];
+  /** The slot objects, reused from function to function (the writer keeps none of them past
+   * writing the function): `used` of them are this function's. */
+  private readonly pool: FrameVarOut[] = [];
+  private used = 0;
   private fn: FunctionInfo | null = null;
   private readonly walker = new LocListWalker();
   private readonly ops = new ExprOperands();
@@ -98,6 +103,7 @@ export class FrameVarCollector {
   collect(f: FunctionInfo): FrameVarOut[] {
     this.fn = f;
     this.out = [];
+    this.used = 0;
     this.fbDecoded = false;
     this.segments = undefined;
     if (f instanceof LazyFunction && !f.varsMade) {
@@ -208,7 +214,20 @@ export class FrameVarCollector {
   private add(lo: number, hi: number, cfaOffset: number): void {
     if (hi <= lo) return;
     const name = (this.name ??= resolveStr(this.strs!, this.nameRef) ?? "");
-    this.out.push({ pcLo: lo, pcHi: hi, cfaOffset, name, type: this.type, param: this.param });
+    let o = this.pool[this.used];
+    if (o === undefined) {
+      o = { pcLo: lo, pcHi: hi, cfaOffset, name, type: this.type, param: this.param };
+      this.pool.push(o);
+    } else {
+      o.pcLo = lo;
+      o.pcHi = hi;
+      o.cfaOffset = cfaOffset;
+      o.name = name;
+      o.type = this.type;
+      o.param = this.param;
+    }
+    this.used++;
+    this.out.push(o);
   }
 
   /** The function's frame base as FB_* per range, from its bytes or its decoded ranges. */

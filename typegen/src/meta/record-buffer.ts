@@ -20,14 +20,22 @@ export class RecordBuffer {
   /** Appends a record; returns its byte offset in `buf`. */
   add(): number {
     const at = this.n * this.size;
-    if (at + this.size > this.buf.length) {
-      const b = Buffer.alloc(this.buf.length * 2);
-      this.buf.copy(b);
-      this.buf = b;
-      this.view = new DataView(b.buffer, b.byteOffset, b.length);
-    }
+    if (at + this.size > this.buf.length) this.grow(this.buf.length * 2);
     this.n++;
     return at;
+  }
+
+  /** Makes room for `records` records in all, when the writer knows how many there will be: no
+   * buffer outgrown and copied on the way (each left to the garbage collector, the peak RSS). */
+  reserve(records: number): void {
+    if (records * this.size > this.buf.length) this.grow(records * this.size);
+  }
+
+  private grow(bytes: number): void {
+    const b = Buffer.alloc(bytes);
+    this.buf.copy(b, 0, 0, this.n * this.size);
+    this.buf = b;
+    this.view = new DataView(b.buffer, b.byteOffset, b.length);
   }
 
   u8(at: number, x: number): void {

@@ -62,15 +62,14 @@ export function typeRef(model: TypeModel): (id: TypeId | undefined) => number {
   return (id) => (id === undefined || id < 0 || id >= nModel ? META_NONE : id);
 }
 
-/** Writes every model type; returns the names they were written under. Fields are written in
+/** Writes every model type (their names noted in `out.typeNames`). Fields are written in
  * the order writeRecord took them from a record object and strings added in that order, so the
  * string table is laid out as it always was. */
-export function writeTypes(model: TypeModel, out: MetaSections): string[] {
+export function writeTypes(model: TypeModel, out: MetaSections): void {
   const names = uniqueNames(model.types);
   const w = new TypeWriter(model, out);
   const types = model.types;
   for (let i = 0; i < types.length; i++) w.write(types[i], names[types[i].id]);
-  return names;
 }
 
 /**
@@ -96,7 +95,9 @@ class TypeWriter {
     const { strings, types } = this.out;
     const kind = kindOf(t);
     const at = types.add();
-    types.u32(at + T_.name, strings.add(name));
+    const nameOff = strings.add(name);
+    this.out.typeNames.add(nameOff);
+    types.u32(at + T_.name, nameOff);
     types.u32(at + T_.c_name, strings.add(t.cName));
     types.u64(at + T_.size, t.byteSize ?? 0);
     types.u8(at + T_.kind, kind);
@@ -128,7 +129,7 @@ class TypeWriter {
     if (kind === Kind.FUNCTION) {
       related = this.isVoid(t.returns) ? META_NONE : this.ref(t.returns);
       if (t.varargs) flags |= TYPE_F_VARARGS;
-      first = this.out.params.length;
+      first = this.out.params.n;
       count = this.params(t);
     }
     types.u16(at + T_.flags, flags);
@@ -141,7 +142,8 @@ class TypeWriter {
   private enumerators(t: CType): number {
     const { strings, enumerators } = this.out;
     const es = t.enumerators ?? [];
-    for (const e of es) {
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i];
       const ea = enumerators.add();
       enumerators.u32(ea + E_.name, strings.add(e.name));
       // An unsigned 2^64 - 1 is 2^64 as a double; wrapped to 64 bits that would be 0.
@@ -158,7 +160,8 @@ class TypeWriter {
   private members(t: CType): number {
     const { strings, members } = this.out;
     const ms = t.members ?? [];
-    for (const m of ms) {
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i];
       const bitSize = m.bitSize ?? 0;
       const bitOffset = bitSize ? (m.bitOffset ?? m.offset * 8) - m.offset * 8 : 0;
       const ma = members.add();
@@ -183,7 +186,8 @@ class TypeWriter {
   /** Appends the parameter types of function type `t`; returns how many. */
   private params(t: CType): number {
     const ps = t.params ?? [];
-    for (const p of ps) this.out.params.push(this.ref(p));
+    const params = this.out.params;
+    for (let i = 0; i < ps.length; i++) params.u32(params.add(), this.ref(ps[i]));
     return ps.length;
   }
 }

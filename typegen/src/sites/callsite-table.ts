@@ -35,23 +35,34 @@ export class CallSiteTable {
   /** 1 for a site kept. */
   private kept = new Uint8Array(0);
 
-  /** Adds a site (before `seal`). */
+  /** Adds a site (before `seal`); a callee named "" is none. */
   add(ret: number, tail: boolean, key: number, callee: string | undefined): void {
+    this.addNamed(ret, tail, key, callee ? this.nameId(callee) : -1);
+  }
+
+  /** Adds a site whose callee is name `callee` (an id from `nameId`; -1: none). */
+  addNamed(ret: number, tail: boolean, key: number, callee: number): void {
     if (this.n === this.rets.length) this.grow();
     const i = this.n++;
     this.rets[i] = ret;
     this.dieKeys[i] = key;
     this.tails[i] = tail ? 1 : 0;
-    let c = -1;
-    if (callee) {
-      c = this.nameIndex.get(callee) ?? -1;
-      if (c < 0) {
-        c = this.names.length;
-        this.names.push(callee);
-        this.nameIndex.set(callee, c);
-      }
+    this.callees[i] = callee;
+  }
+
+  /** The id of a callee name (made when new). */
+  nameId(name: string): number {
+    let c = this.nameIndex.get(name);
+    if (c === undefined) {
+      c = this.names.length;
+      this.names.push(name);
+      this.nameIndex.set(name, c);
     }
-    this.callees[i] = c;
+    return c;
+  }
+
+  nameAt(id: number): string {
+    return this.names[id];
   }
 
   /** Orders the sites by address, keeping the first read for each. */

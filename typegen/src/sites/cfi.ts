@@ -270,11 +270,15 @@ export class CfaRules {
   }
 
   private readFdes(): FdeTable {
-    const lo: number[] = [];
-    const hi: number[] = [];
-    const start: number[] = [];
-    const end: number[] = [];
-    const cieOf: number[] = [];
+    // Growing columns, not arrays pushed to (~17,000 FDEs on PostgreSQL's backend, ~3 MB of
+    // young-generation arrays): room for one FDE per 32 bytes first.
+    let cap = Math.max(64, this.buf.length >> 5);
+    let lo = new Float64Array(cap);
+    let hi = new Float64Array(cap);
+    let start = new Float64Array(cap);
+    let end = new Float64Array(cap);
+    let cieOf = new Int32Array(cap);
+    let m = 0;
     const cies: Cie[] = [];
     const cieIndex = new Map<Cie, number>();
     const cieCache = new Map<number, Cie>();
@@ -296,18 +300,28 @@ export class CfaRules {
         if (range > 0) {
           let k = cieIndex.get(cie);
           if (k === undefined) cieIndex.set(cie, (k = cies.push(cie) - 1));
-          lo.push(l);
-          hi.push(l + range);
-          start.push(c.pos);
-          end.push(next);
-          cieOf.push(k);
+          if (m === cap) {
+            cap *= 2;
+            lo = grownF64(lo, cap);
+            hi = grownF64(hi, cap);
+            start = grownF64(start, cap);
+            end = grownF64(end, cap);
+            const g = new Int32Array(cap);
+            g.set(cieOf);
+            cieOf = g;
+          }
+          lo[m] = l;
+          hi[m] = l + range;
+          start[m] = c.pos;
+          end[m] = next;
+          cieOf[m++] = k;
         }
       }
       if (next <= at) break;
       c.seek(next);
     }
     // By start address, ties in file order (a stable sort, as Array.prototype.sort's was).
-    const order = stableOrderBy(Float64Array.from(lo));
+    const order = stableOrderBy(lo.subarray(0, m));
     const n = order.length;
     const t: FdeTable = {
       length: n,
@@ -441,4 +455,11 @@ interface RunState {
   cfa: CfaRule | undefined;
   saved: (CfaRule | undefined)[];
   loc: number;
+}
+
+/** A copy of `a` with room for `cap` values. */
+function grownF64(a: Float64Array, cap: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(cap);
+  b.set(a);
+  return b;
 }

@@ -35,26 +35,34 @@ export class InlinedSites {
     private readonly isWrapper: (c: InlinedCall) => boolean,
   ) {
     const depth = new Int32Array(calls.length);
-    const lo: number[] = [];
-    const hi: number[] = [];
-    const idx: number[] = [];
+    // Indexed loops, no destructuring: this runs once, mostly before V8 compiles it, and
+    // baseline code made an iterator and a result object per range.
+    let count = 0;
+    for (let i = 0; i < calls.length; i++) count += calls[i].ranges.length;
+    const lo = new Float64Array(count);
+    const hi = new Float64Array(count);
+    const idx = new Int32Array(count);
+    let m = 0;
     for (let i = 0; i < calls.length; i++) {
       const c = calls[i];
       depth[i] = c.parent >= 0 ? depth[c.parent] + 1 : 0;
-      for (const [l, h] of c.ranges)
+      const rs = c.ranges;
+      for (let j = 0; j < rs.length; j++) {
+        const l = rs[j][0];
+        const h = rs[j][1];
         if (h > l) {
-          lo.push(l);
-          hi.push(h);
-          idx.push(i);
+          lo[m] = l;
+          hi[m] = h;
+          idx[m++] = i;
         }
+      }
     }
     this.depth = depth;
-    const order = stableOrderBy(Float64Array.from(lo));
-    const n = order.length;
-    this.ivLo = new Float64Array(n);
-    this.ivHi = new Float64Array(n);
-    this.ivIdx = new Int32Array(n);
-    for (let j = 0; j < n; j++) {
+    const order = stableOrderBy(lo.subarray(0, m));
+    this.ivLo = new Float64Array(m);
+    this.ivHi = new Float64Array(m);
+    this.ivIdx = new Int32Array(m);
+    for (let j = 0; j < m; j++) {
       const k = order[j];
       this.ivLo[j] = lo[k];
       this.ivHi[j] = hi[k];

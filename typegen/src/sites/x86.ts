@@ -142,11 +142,15 @@ export function apply(st: State, insn: Insn): void {
       else st[insn.dst] = { k: "addr", at: { base: p, disp: 0, indexed: true } };
       return;
     }
-    case "other":
-      for (const r of insn.regs) if (r !== RSP) st[r] = UNKNOWN;
+    // Indexed loops: this runs mostly in baseline code, where `for...of` made an iterator and
+    // a result object per register.
+    case "other": {
+      const regs = insn.regs;
+      for (let i = 0; i < regs.length; i++) if (regs[i] !== RSP) st[regs[i]] = UNKNOWN;
       return;
+    }
     case "call":
-      for (const r of CALLER_SAVED) st[r] = UNKNOWN;
+      for (let i = 0; i < CALLER_SAVED.length; i++) st[CALLER_SAVED[i]] = UNKNOWN;
       return;
     case "leave":
       st[RBP] = UNKNOWN;
