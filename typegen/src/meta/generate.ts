@@ -97,8 +97,8 @@ export function generateMeta(prog: string, o: GenerateOptions = {}): GenerateRes
     allocCalls = Math.max(allocCalls, r.calls ?? 0);
   }
   stage("writing", 0.9);
-  // No full collection of the site analysis's leftovers before writing (v8-tuning.ts,
-  // collectBeforeWriting): it kept ~33 MB off the peak RSS on PostgreSQL's backend (~187 ->
+  // No full collection of the site analysis's leftovers before writing (there was one until
+  // issue 16's sixth round): it kept ~33 MB off the peak RSS on PostgreSQL's backend (~187 ->
   // ~220 MB without it, still two thirds of pahole's) for 2-4% of the run's CPU (issue 16).
   let cfa: CfaRules | undefined;
   try {

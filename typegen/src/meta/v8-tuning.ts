@@ -46,7 +46,6 @@
 // `--max-inlined-bytecode-size=200` (libc, python3.11d, PostgreSQL).
 
 import * as v8 from "node:v8";
-import * as vm from "node:vm";
 
 /** Largest bytecode (bytes) TurboFan optimises in a typegen process (V8's default: 61440). */
 export const TYPEGEN_MAX_OPTIMIZED_BYTECODE = 4096;
@@ -81,35 +80,9 @@ export function tuneV8ForTypegen(): void {
   for (const f of TYPEGEN_V8_FLAGS) v8.setFlagsFromString(`--${f.flag}=${f.value}`);
 }
 
-/** Puts back V8's defaults for every flag this file sets (`--expose-gc` included): the code
+/** Puts back V8's defaults for every flag this file sets: the code
  * cache (cli/src/compile-cache.ts) makes its data at exit under the flags the next run starts
  * with, since V8 refuses data made under other flags. */
 export function restoreV8Defaults(): void {
   for (const f of TYPEGEN_V8_FLAGS) v8.setFlagsFromString(`--${f.flag}=${f.v8Default}`);
-  v8.setFlagsFromString("--no-expose-gc");
-}
-
-let fullGc: (() => void) | null | undefined;
-
-/**
- * A full collection now, in a process tuned for typegen (else nothing): called once the site
- * analysis is done and before the writer starts. What the analysis left behind (~30 MB on
- * python3.11d and PostgreSQL's backend) is otherwise still in the heap when the writer's
- * allocations grow it, and the process's peak RSS is reached while writing. Measured (load ~5,
- * 3 alternated runs): peak RSS python3.11d ~178 -> ~160-171 MB, PostgreSQL ~253 -> ~225-231 MB,
- * for ~0.03-0.08 s more CPU. `gc` is taken from a fresh context after `--expose-gc` (the main
- * context keeps no `gc` global); if that fails, nothing is collected.
- */
-export function collectBeforeWriting(): void {
-  if (!applied) return;
-  if (fullGc === undefined) {
-    try {
-      v8.setFlagsFromString("--expose-gc");
-      const gc: unknown = vm.runInNewContext("gc");
-      fullGc = typeof gc === "function" ? (gc as () => void) : null;
-    } catch {
-      fullGc = null;
-    }
-  }
-  fullGc?.();
 }
