@@ -15,18 +15,7 @@ import { TypegenFormatError } from "../../typegen/src/errors";
 import { TypeModel, readTypesFromElf } from "../../typegen/src/index";
 import { readMeta } from "../../typegen/src/meta/reader";
 import { writeMeta } from "../../typegen/src/meta/writer";
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng";
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffff0];
 

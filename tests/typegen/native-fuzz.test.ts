@@ -15,6 +15,7 @@ import { readTypesFromElf } from "../../typegen/src/index";
 import { writeMeta } from "../../typegen/src/meta/writer";
 import { nativeStats } from "../../typegen/src/model/collect-native";
 import { VARIANTS, build } from "./helpers";
+import { prng } from "./prng";
 
 const SECTIONS = [
   ".debug_info",
@@ -28,18 +29,6 @@ const SECTIONS = [
   ".debug_rnglists",
   ".debug_ranges",
 ];
-
-/** mulberry32: small and deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A copy of `orig` with 1-4 bytes changed inside the DWARF sections (`ranges`). */
 function mutate(orig: Buffer, ranges: [number, number][], rnd: () => number): Buffer {

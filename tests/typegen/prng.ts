@@ -1,0 +1,14 @@
+// The fuzz tests' random numbers: mulberry32, small and deterministic, so a failing seed replays
+// the same mutants (fuzz-worker.ts for the JS walk, native-fuzz.test.ts for the C walk).
+
+/** A generator of numbers in [0, 1) from `seed`. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
