@@ -45,7 +45,12 @@ export function nativeAddon(): Addon | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(NATIVE_ADDON) as Addon;
-  } catch {
+  } catch (e) {
+    // Quietly slower, never wrong: the JS walk makes the same output. Say why when asked.
+    if (process.env.ALLOCS_TYPEGEN_NATIVE === "verbose")
+      process.stderr.write(
+        `allocs typegen: the native DIE walk did not load (${(e as Error).message.split("\n")[0]}); walking in JS\n`,
+      );
     addon = null;
   }
   return addon;
