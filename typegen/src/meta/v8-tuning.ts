@@ -14,8 +14,12 @@
 // run is warm-up from start to end. Half V8's cumulative inlining budget per function (920 ->
 // 460 bytes of bytecode) makes each compile cheaper; measured at load ~12 (alternated runs,
 // minimum CPU), `allocs typegen` on libc's debug file 1.29 s -> 1.18 s, python3.11d 1.81 s ->
-// 1.56 s, PostgreSQL 3.14 s -> 3.05 s. No inlining at all gave about the same CPU; half keeps the
-// small accessors of the DWARF reader inlined where they are hottest.
+// 1.56 s, PostgreSQL 3.14 s -> 3.05 s. No inlining at all gave about the same CPU then; half kept
+// the small accessors of the DWARF reader inlined where they were hottest. Since the DIE walk runs
+// in C (typegen/native/), those accessors are no longer hot, and no cumulative budget at all is
+// cheaper: measured on a quiet machine (load 1.2-2.1, 2026-12-08, alternated, minimum CPU, the
+// code cache off on both sides) libc's debug file 0.96x and 0.95x (5 and 7 runs), PostgreSQL
+// 0.96x (5 runs).
 //
 // The flags are read when V8 decides to optimise a function and when it compiles one, so setting
 // them before the work starts works; they only change which code V8 makes, never a result.
@@ -52,7 +56,7 @@ export const TYPEGEN_MAX_OPTIMIZED_BYTECODE = 4096;
 
 /** V8's cumulative inlining budget (bytes of bytecode inlined into one function) here (V8's
  * default: 920). */
-export const TYPEGEN_MAX_INLINED_CUMULATIVE = 460;
+export const TYPEGEN_MAX_INLINED_CUMULATIVE = 0;
 
 /** Bytecode a function executes between V8's looks at whether to optimise it (V8's default:
  * 67584). */
