@@ -234,3 +234,26 @@ export function cstrAt(buf: Buffer, off: number, file: string, section: string):
 export function smi(x: number): number {
   return (x | 0) === x ? x | 0 : x;
 }
+
+// Growing columns: a copy of `a` with room for `n` values (n >= a.length), one function per
+// element type so each stays monomorphic. Every table that grows by doubling uses these.
+export function grownF64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+export function grownI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+export function grownU32(a: Uint32Array, n: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+export function grownU8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(n);
+  b.set(a);
+  return b;
+}

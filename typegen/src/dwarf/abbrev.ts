@@ -7,7 +7,7 @@
 // own arrays as it was parsed allocated ~4x their size, all of it copied by V8's young-generation
 // collector since the tables are kept (python3.11d: 7 MB for 84,000 specs).
 
-import { Cursor } from "../bytes";
+import { Cursor, grownF64, grownI32, grownU8 } from "../bytes";
 import { DW_AT, DW_FORM } from "./constants";
 import { FORM_TABLE_LIMIT, FormatParams, SKIP_UNKNOWN, formSkip, formSkipTable } from "./forms";
 
@@ -27,35 +27,21 @@ class Scratch {
 
   growSpecs(): void {
     const n = this.attrs.length * 2;
-    this.attrs = grow64(this.attrs, n);
-    this.forms = grow32(this.forms, n);
-    this.offsets = grow32(this.offsets, n);
-    this.specSizes = grow32(this.specSizes, n);
+    this.attrs = grownF64(this.attrs, n);
+    this.forms = grownI32(this.forms, n);
+    this.offsets = grownI32(this.offsets, n);
+    this.specSizes = grownI32(this.specSizes, n);
   }
 
   growAbbrevs(): void {
     const n = this.tags.length * 2;
-    this.tags = grow64(this.tags, n);
-    const ch = new Uint8Array(n);
-    ch.set(this.children);
-    this.children = ch;
-    this.starts = grow32(this.starts, n);
-    this.counts = grow32(this.counts, n);
-    this.sizes = grow32(this.sizes, n);
-    this.codes = grow64(this.codes, n);
+    this.tags = grownF64(this.tags, n);
+    this.children = grownU8(this.children, n);
+    this.starts = grownI32(this.starts, n);
+    this.counts = grownI32(this.counts, n);
+    this.sizes = grownI32(this.sizes, n);
+    this.codes = grownF64(this.codes, n);
   }
-}
-
-function grow32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
-}
-
-function grow64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
 }
 
 let scratch: Scratch | undefined;

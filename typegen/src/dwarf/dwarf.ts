@@ -2,7 +2,7 @@
 // units, in one global "DIE key" space (section offset + a per-section base), so that a reference
 // of any form (unit-relative, ref_addr, GNU_ref_alt, ref_sig8) becomes one number.
 
-import { smi } from "../bytes";
+import { grownF64, grownI32, smi } from "../bytes";
 import { TypegenFormatError } from "../errors";
 import { ElfFile } from "../elf/elf-file";
 import { AbbrevTable } from "./abbrev";
@@ -33,12 +33,8 @@ export class CodeDies {
   /** Doubles the room (the native walk writes into it directly). */
   grow(): void {
     const n = this.keys.length * 2;
-    const k = new Float64Array(n);
-    k.set(this.keys);
-    this.keys = k;
-    const d = new Int32Array(n);
-    d.set(this.depths);
-    this.depths = d;
+    this.keys = grownF64(this.keys, n);
+    this.depths = grownI32(this.depths, n);
   }
 }
 

@@ -2,7 +2,7 @@
 // directories and files), then the state machine, producing rows in typed arrays. `lookup(pc)`
 // maps an address to file:line.
 
-import { Cursor, cstrAt } from "../bytes";
+import { cstrAt, Cursor, grownF64, grownU8 } from "../bytes";
 import { DW_FORM, DW_LNCT, DW_LNE, DW_LNS } from "./constants";
 import { DwarfSections } from "./sections";
 import * as path from "node:path";
@@ -70,18 +70,11 @@ export class LineTable {
 
   private grow(): void {
     const cap = this.flags.length * 2;
-    const f64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.addresses = f64(this.addresses);
-    this.lines = f64(this.lines);
-    this.columns = f64(this.columns);
-    this.fileIdx = f64(this.fileIdx);
-    const f = new Uint8Array(cap);
-    f.set(this.flags);
-    this.flags = f;
+    this.addresses = grownF64(this.addresses, cap);
+    this.lines = grownF64(this.lines, cap);
+    this.columns = grownF64(this.columns, cap);
+    this.fileIdx = grownF64(this.fileIdx, cap);
+    this.flags = grownU8(this.flags, cap);
   }
 
   row(i: number): LineRow {

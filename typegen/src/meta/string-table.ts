@@ -4,6 +4,8 @@
 // came (a JavaScript byte loop, or a call into Buffer.write per string) cost python3.11d's
 // 58,000 strings (1.7 MB) about 60% more than this (issue 16).
 
+import { grownU8 } from "../bytes";
+
 /** Any UTF-16 code unit a UTF-8 encoding writes in more than one byte (a surrogate too). */
 const NON_ASCII = /[\u0080-\uffff]/;
 
@@ -108,9 +110,7 @@ export class OffsetSet {
     if (off >= m.length) {
       let n = m.length;
       while (off >= n) n *= 2;
-      const grown = new Uint8Array(n);
-      grown.set(m);
-      this.marks = m = grown;
+      this.marks = m = grownU8(m, n);
     }
     m[off] = 1;
   }

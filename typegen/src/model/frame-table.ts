@@ -3,7 +3,7 @@
 // per DIE. `materialize` turns them into what uniquing takes: a LazyFunction per function, its
 // variables left as rows (lazy-locations.ts), and the statics' records (raw.ts).
 
-import { smi } from "../bytes";
+import { grownF64, smi } from "../bytes";
 import { EMPTY_STR, NO_STR, StrSpace, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import {
@@ -53,12 +53,6 @@ export const LOC_NONE = 0;
 export const LOC_BLOCK = 1;
 export const LOC_LIST = 2;
 
-function grow(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
-}
-
 export class FrameTable {
   fns = 0;
   locals = 0;
@@ -71,9 +65,9 @@ export class FrameTable {
     // Each column array is replaced when it grows. Replacing each once now makes V8 treat the
     // fields as mutable from the start: else the first growth, met after `materialize` was
     // compiled assuming them constant, deoptimised it and made it compile again.
-    this.f = grow(this.f, this.f.length);
-    this.l = grow(this.l, this.l.length);
-    this.s = grow(this.s, this.s.length);
+    this.f = grownF64(this.f, this.f.length);
+    this.l = grownF64(this.l, this.l.length);
+    this.s = grownF64(this.s, this.s.length);
   }
 
   reset(): void {
@@ -82,17 +76,17 @@ export class FrameTable {
 
   /** Doubles the function rows' room (the native walk asks when it is full). */
   growFunctions(): void {
-    this.f = grow(this.f, this.f.length * 2);
+    this.f = grownF64(this.f, this.f.length * 2);
   }
 
   /** Doubles the statics' room. */
   growStatics(): void {
-    this.s = grow(this.s, this.s.length * 2);
+    this.s = grownF64(this.s, this.s.length * 2);
   }
 
   /** Doubles the local rows' room. */
   growLocals(): void {
-    this.l = grow(this.l, this.l.length * 2);
+    this.l = grownF64(this.l, this.l.length * 2);
   }
 
   /** Adds a function; returns its index. Its frame base is set by `setFrameBase`. */
@@ -105,7 +99,7 @@ export class FrameTable {
     external: boolean,
   ): number {
     const i = this.fns++;
-    if ((i + 1) * F_COLS > this.f.length) this.f = grow(this.f, this.f.length * 2);
+    if ((i + 1) * F_COLS > this.f.length) this.f = grownF64(this.f, this.f.length * 2);
     const f = this.f;
     const o = i * F_COLS;
     f[o + F_NAME] = name;
@@ -138,7 +132,7 @@ export class FrameTable {
     end: number,
   ): void {
     const i = this.locals++;
-    if ((i + 1) * LS_COLS > this.l.length) this.l = grow(this.l, this.l.length * 2);
+    if ((i + 1) * LS_COLS > this.l.length) this.l = grownF64(this.l, this.l.length * 2);
     const l = this.l;
     const o = i * LS_COLS;
     l[o + LS_FN] = fn;
@@ -162,7 +156,7 @@ export class FrameTable {
     scope: number | null,
   ): void {
     const i = this.statics++;
-    if ((i + 1) * S_COLS > this.s.length) this.s = grow(this.s, this.s.length * 2);
+    if ((i + 1) * S_COLS > this.s.length) this.s = grownF64(this.s, this.s.length * 2);
     const s = this.s;
     const o = i * S_COLS;
     s[o + S_NAME] = name;

@@ -6,6 +6,7 @@
 
 import { codeHex } from "./layout-code";
 import { CType, Enumerator, Member, TypeId, TypeKind } from "./types";
+import { grownI32 } from "../bytes";
 
 /** The layout code of an incomplete aggregate (spelled "?"); every real code is a 32-bit int. */
 export const INCOMPLETE = 2 ** 32;
@@ -142,9 +143,7 @@ export class Interner {
     }
     const id = this.make("P" + target, "", "pointer");
     if (target >= p.length) {
-      const grown = new Int32Array(Math.max(target + 1, p.length * 2));
-      grown.set(p);
-      p = this.pointerTo = grown;
+      p = this.pointerTo = grownI32(p, Math.max(target + 1, p.length * 2));
     }
     p[target] = id + 1;
     return id;

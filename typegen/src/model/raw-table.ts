@@ -15,6 +15,7 @@ import { DW_TAG } from "../dwarf/constants";
 import { LINE_STR, NO_STR, StrSpace, checkStrRef, resolveStr } from "../dwarf/str-ref";
 import { Unit } from "../dwarf/units";
 import { aggKind, isAliasTag } from "./tags";
+import { grownF64, grownI32 } from "../bytes";
 
 /** Item list kinds of a record. */
 export const MEMBERS = 0;
@@ -32,17 +33,6 @@ export const F_PROTOTYPED = 8;
 /** Uniquing's marks: the record's id / name is being computed (a reference back is a cycle). */
 export const F_BUSY = 16;
 export const F_NAMING = 32;
-
-function growF64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
-}
-function growI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
-}
 
 export class RawTable {
   unit!: Unit;
@@ -256,29 +246,29 @@ export class RawTable {
   }
 
   growRecords(n: number): void {
-    this.key = growF64(this.key, n);
-    this.tag = growI32(this.tag, n);
-    this.nameRef = growF64(this.nameRef, n);
-    this.byteSize = growF64(this.byteSize, n);
-    this.encoding = growF64(this.encoding, n);
-    this.bitSize = growF64(this.bitSize, n);
-    this.target = growF64(this.target, n);
-    this.flags = growI32(this.flags, n);
-    this.head = growI32(this.head, n * KINDS);
-    this.tail = growI32(this.tail, n * KINDS);
-    this.idEpoch = growI32(this.idEpoch, n);
-    this.idMemo = growI32(this.idMemo, n);
-    this.nameEpoch = growI32(this.nameEpoch, n);
-    this.codeEpoch = growI32(this.codeEpoch, n);
-    this.codeMemo = growI32(this.codeMemo, n);
+    this.key = grownF64(this.key, n);
+    this.tag = grownI32(this.tag, n);
+    this.nameRef = grownF64(this.nameRef, n);
+    this.byteSize = grownF64(this.byteSize, n);
+    this.encoding = grownF64(this.encoding, n);
+    this.bitSize = grownF64(this.bitSize, n);
+    this.target = grownF64(this.target, n);
+    this.flags = grownI32(this.flags, n);
+    this.head = grownI32(this.head, n * KINDS);
+    this.tail = grownI32(this.tail, n * KINDS);
+    this.idEpoch = grownI32(this.idEpoch, n);
+    this.idMemo = grownI32(this.idMemo, n);
+    this.nameEpoch = grownI32(this.nameEpoch, n);
+    this.codeEpoch = grownI32(this.codeEpoch, n);
+    this.codeMemo = grownI32(this.codeMemo, n);
   }
 
   growItems(n: number): void {
-    this.itemNameRef = growF64(this.itemNameRef, n);
-    this.itemA = growF64(this.itemA, n);
-    this.itemOffset = growF64(this.itemOffset, n);
-    this.itemBitSize = growF64(this.itemBitSize, n);
-    this.itemBitOffset = growF64(this.itemBitOffset, n);
-    this.itemNext = growI32(this.itemNext, n);
+    this.itemNameRef = grownF64(this.itemNameRef, n);
+    this.itemA = grownF64(this.itemA, n);
+    this.itemOffset = grownF64(this.itemOffset, n);
+    this.itemBitSize = grownF64(this.itemBitSize, n);
+    this.itemBitOffset = grownF64(this.itemBitOffset, n);
+    this.itemNext = grownI32(this.itemNext, n);
   }
 }

@@ -43,6 +43,7 @@ import {
 } from "./raw-table";
 import { AggKind, INCOMPLETE } from "./interner";
 import { CType, Member, StaticVar, TypeId, TypeKind, Typedef } from "./types";
+import { grownF64, grownI32 } from "../bytes";
 
 export { UnitLoader } from "./raw-names";
 
@@ -285,18 +286,14 @@ export class Uniquer extends RawNames {
 
   private pushParam(id: TypeId): void {
     if (this.params === this.paramStack.length) {
-      const grown = new Int32Array(this.params * 2);
-      grown.set(this.paramStack);
-      this.paramStack = grown;
+      this.paramStack = grownI32(this.paramStack, this.params * 2);
     }
     this.paramStack[this.params++] = id;
   }
 
   private pushDim(n: number): void {
     if (this.dimTop === this.dimStack.length) {
-      const grown = new Float64Array(this.dimTop * 2);
-      grown.set(this.dimStack);
-      this.dimStack = grown;
+      this.dimStack = grownF64(this.dimStack, this.dimTop * 2);
     }
     this.dimStack[this.dimTop++] = n;
   }

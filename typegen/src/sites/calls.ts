@@ -7,7 +7,7 @@
 // more functions given by address (the functions found to tail-call an allocator).
 
 import { ElfFile, SectionHeader } from "../elf/elf-file";
-import { cstrAt } from "../bytes";
+import { cstrAt, grownI32, grownU32, grownU8 } from "../bytes";
 import { forEachSymbolOfType, readSymbolTable } from "../elf/symbols";
 import { stableOrderBy } from "./sort-order";
 
@@ -179,15 +179,9 @@ class BranchCandidates {
 
   grow(): void {
     const cap = this.kindLen.length * 2;
-    const off = new Uint32Array(cap);
-    off.set(this.off);
-    this.off = off;
-    const rel = new Int32Array(cap);
-    rel.set(this.rel);
-    this.rel = rel;
-    const kindLen = new Uint8Array(cap);
-    kindLen.set(this.kindLen);
-    this.kindLen = kindLen;
+    this.off = grownU32(this.off, cap);
+    this.rel = grownI32(this.rel, cap);
+    this.kindLen = grownU8(this.kindLen, cap);
   }
 
   /** The address of candidate i. */

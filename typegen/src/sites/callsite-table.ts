@@ -5,6 +5,7 @@
 // way. A site's object is made when it is asked for (`get`, or iterating).
 
 import { stableOrderBy } from "./sort-order";
+import { grownF64, grownI32, grownU8 } from "../bytes";
 
 /** One call site DIE. */
 export interface DwarfCallSite {
@@ -156,18 +157,9 @@ export class CallSiteTable {
 
   private grow(): void {
     const cap = this.rets.length * 2;
-    const f64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.rets = f64(this.rets);
-    this.dieKeys = f64(this.dieKeys);
-    const c = new Int32Array(cap);
-    c.set(this.callees);
-    this.callees = c;
-    const t = new Uint8Array(cap);
-    t.set(this.tails);
-    this.tails = t;
+    this.rets = grownF64(this.rets, cap);
+    this.dieKeys = grownF64(this.dieKeys, cap);
+    this.callees = grownI32(this.callees, cap);
+    this.tails = grownU8(this.tails, cap);
   }
 }

@@ -6,7 +6,7 @@
 // Only the CFA rule is tracked (register + offset); a CFA expression gives no answer. Malformed
 // data gives no answer either: this is a refinement of a guess, never a reason to fail.
 
-import { Cursor } from "../bytes";
+import { Cursor, grownF64, grownI32 } from "../bytes";
 import { ElfFile } from "../elf/elf-file";
 import { stableOrderBy } from "./sort-order";
 
@@ -306,9 +306,7 @@ export class CfaRules {
             hi = grownF64(hi, cap);
             start = grownF64(start, cap);
             end = grownF64(end, cap);
-            const g = new Int32Array(cap);
-            g.set(cieOf);
-            cieOf = g;
+            cieOf = grownI32(cieOf, cap);
           }
           lo[m] = l;
           hi[m] = l + range;
@@ -455,11 +453,4 @@ interface RunState {
   cfa: CfaRule | undefined;
   saved: (CfaRule | undefined)[];
   loc: number;
-}
-
-/** A copy of `a` with room for `cap` values. */
-function grownF64(a: Float64Array, cap: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(cap);
-  b.set(a);
-  return b;
 }
